@@ -1,0 +1,319 @@
+//! Configuration: defaults that run on a laptop, then `switchdesk.toml`, then `SWITCHDESK_*`
+//! environment variables (`__` separates nesting: `SWITCHDESK_ESL__PASSWORD`).
+//!
+//! Secrets (the ESL password, CDR credentials) are only ever read here; `Debug` redacts them so
+//! they never reach a log line.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+/// A string that must never be printed: `Debug` and `Display` show `***`.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+    /// The value itself; call sites that use it are the only places a secret leaves config.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"***\"")
+    }
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub database: DatabaseConfig,
+    pub esl: EslConfig,
+    pub http: HttpConfig,
+    pub log: LogConfig,
+    pub demo: DemoConfig,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// `sqlite://data/switchdesk.db` (created on first run) or `postgres://user@host/db`.
+    pub url: Secret,
+    pub max_connections: u32,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        DatabaseConfig {
+            url: Secret::new("sqlite://data/switchdesk.db"),
+            max_connections: 8,
+        }
+    }
+}
+
+/// One FreeSWITCH node reached over the inbound event socket.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EslConfig {
+    pub host: String,
+    pub port: u16,
+    pub password: Secret,
+    /// FreeSWITCH sends HEARTBEAT every 20 s by default; two silent intervals mean the peer is dead.
+    pub heartbeat_secs: u64,
+    pub connect_timeout_secs: u64,
+    /// Largest frame (headers plus body) accepted from the switch.
+    pub max_frame_bytes: usize,
+    /// First and largest delay between reconnect attempts.
+    pub backoff_initial_ms: u64,
+    pub backoff_max_ms: u64,
+    /// Events buffered per subscriber before a slow subscriber is shed.
+    pub event_buffer: usize,
+}
+
+impl Default for EslConfig {
+    fn default() -> Self {
+        EslConfig {
+            host: "127.0.0.1".into(),
+            port: 8021,
+            password: Secret::new("ClueCon"),
+            heartbeat_secs: 20,
+            connect_timeout_secs: 5,
+            max_frame_bytes: 8 * 1024 * 1024,
+            backoff_initial_ms: 500,
+            backoff_max_ms: 30_000,
+            event_buffer: 16_384,
+        }
+    }
+}
+
+impl EslConfig {
+    pub fn address(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+    pub fn heartbeat(&self) -> Duration {
+        Duration::from_secs(self.heartbeat_secs)
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    pub listen: SocketAddr,
+    /// Largest request body accepted by any route.
+    pub max_body_bytes: usize,
+    pub session_hours: u64,
+    /// Mark the session cookie `Secure` (set when served behind TLS).
+    pub secure_cookies: bool,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            max_body_bytes: 2 * 1024 * 1024,
+            session_hours: 12,
+            secure_cookies: false,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// A tracing filter, e.g. `info` or `switchdesk=debug,info`.
+    pub filter: String,
+    /// `text` or `json`.
+    pub format: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            filter: "info".into(),
+            format: "text".into(),
+        }
+    }
+}
+
+/// `switchdesk demo` only.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DemoConfig {
+    /// The demo login's password; empty means a fresh one is generated and printed at start.
+    pub password: Secret,
+}
+
+/// Why a configuration cannot be used, in words an operator can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{0}")]
+    Parse(String),
+    #[error("configuration file {0} does not exist")]
+    Missing(PathBuf),
+    #[error("invalid configuration:\n{}", .0.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
+    Invalid(Vec<String>),
+}
+
+impl Config {
+    /// Layer defaults, the file (if given, it must exist; `switchdesk.toml` is read when present)
+    /// and the environment, then validate.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        Self::load_with_env(path, Env::prefixed("SWITCHDESK_").split("__"))
+    }
+
+    fn load_with_env(path: Option<&Path>, env: Env) -> Result<Config, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        match path {
+            Some(p) if !p.exists() => return Err(ConfigError::Missing(p.to_path_buf())),
+            Some(p) => figment = figment.merge(Toml::file(p)),
+            None => figment = figment.merge(Toml::file("switchdesk.toml")),
+        }
+        let config: Config = figment
+            .merge(env)
+            .extract()
+            .map_err(|e| ConfigError::Parse(explain(e)))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Every problem at once, so one `check-config` run lists all of them.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let mut problems = Vec::new();
+        let url = self.database.url.expose();
+        if !(url.starts_with("sqlite:")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
+            problems.push(
+                "database.url must start with sqlite:, postgres:// or postgresql://".to_string(),
+            );
+        }
+        if self.database.max_connections == 0 {
+            problems.push("database.max_connections must be at least 1".into());
+        }
+        if self.esl.host.trim().is_empty() {
+            problems.push("esl.host is empty".into());
+        }
+        if self.esl.password.is_empty() {
+            problems.push("esl.password is empty (FreeSWITCH always asks for one)".into());
+        }
+        if self.esl.password.expose().contains(['\r', '\n']) {
+            problems.push("esl.password contains a line break".into());
+        }
+        if self.esl.heartbeat_secs == 0 {
+            problems.push("esl.heartbeat_secs must be at least 1".into());
+        }
+        if self.esl.max_frame_bytes < 64 * 1024 {
+            problems.push("esl.max_frame_bytes below 65536 would reject ordinary events".into());
+        }
+        if self.esl.backoff_initial_ms == 0 || self.esl.backoff_max_ms < self.esl.backoff_initial_ms
+        {
+            problems.push("esl.backoff_initial_ms must be > 0 and <= esl.backoff_max_ms".into());
+        }
+        if self.esl.event_buffer == 0 {
+            problems.push("esl.event_buffer must be at least 1".into());
+        }
+        if self.http.max_body_bytes < 1024 {
+            problems.push("http.max_body_bytes must be at least 1024".into());
+        }
+        if self.http.session_hours == 0 {
+            problems.push("http.session_hours must be at least 1".into());
+        }
+        if !matches!(self.log.format.as_str(), "text" | "json") {
+            problems.push(format!(
+                "log.format is {:?}; use \"text\" or \"json\"",
+                self.log.format
+            ));
+        }
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.filter) {
+            problems.push(format!(
+                "log.filter {:?} is not a valid filter: {e}",
+                self.log.filter
+            ));
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError::Invalid(problems))
+        }
+    }
+}
+
+fn explain(error: figment::Error) -> String {
+    error
+        .into_iter()
+        .map(|e| {
+            let key = if e.path.is_empty() {
+                String::new()
+            } else {
+                format!("{}: ", e.path.join("."))
+            };
+            let source = e
+                .metadata
+                .as_ref()
+                .map(|m| format!(" (from {})", m.name))
+                .unwrap_or_default();
+            format!("{key}{}{source}", e.kind)
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_secrets_are_redacted() {
+        let config = Config::default();
+        config.validate().unwrap();
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("ClueCon"), "{shown}");
+        assert!(shown.contains("***"));
+    }
+
+    #[test]
+    fn file_then_environment_override() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.toml");
+        std::fs::write(&path, "[esl]\nport = 9000\nhost = \"10.0.0.5\"\n").unwrap();
+        // A prefix of this test's own, so no other test sees the variable.
+        std::env::set_var("SWITCHDESK_CFGTEST_ESL__PORT", "9100");
+        let env = Env::prefixed("SWITCHDESK_CFGTEST_").split("__");
+        let config = Config::load_with_env(Some(&path), env).unwrap();
+        assert_eq!(config.esl.port, 9100);
+        assert_eq!(config.esl.host, "10.0.0.5");
+    }
+
+    #[test]
+    fn mistakes_are_explained() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.toml");
+        std::fs::write(&path, "[esl]\nprot = 9000\n").unwrap();
+        let err =
+            Config::load_with_env(Some(&path), Env::prefixed("SWITCHDESK_TEST_NONE_")).unwrap_err();
+        assert!(err.to_string().contains("prot"), "{err}");
+
+        let mut config = Config::default();
+        config.log.format = "xml".into();
+        config.esl.heartbeat_secs = 0;
+        let err = config.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("log.format") && err.contains("heartbeat"),
+            "{err}"
+        );
+    }
+}

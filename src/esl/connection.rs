@@ -1,0 +1,669 @@
+//! The tokio side of ESL: one inbound connection to one FreeSWITCH, kept alive.
+//!
+//! A supervisor task connects, authenticates, subscribes and then runs a *session*: a reader
+//! task that parses frames and a writer task that sends commands. Commands are pipelined: each
+//! waiter is queued in send order and FreeSWITCH answers every command in order, so the n-th
+//! reply belongs to the n-th waiter. `bgapi` jobs carry a Job-UUID chosen here and are completed
+//! by their BACKGROUND_JOB event.
+//!
+//! The reader never waits for anyone: events go to a bounded broadcast channel, and a consumer
+//! that falls behind is told it lagged (and must resync) instead of slowing the socket down.
+//! FreeSWITCH itself drops a listener 100,000 events behind; we would rather shed a consumer.
+//!
+//! When the session ends (peer closed, no traffic for two heartbeat intervals, bad frame), every
+//! waiter gets [`ConnectionError::Lost`], subscribers get [`ConnectionEvent::Disconnected`], and
+//! the supervisor reconnects with exponential back-off and jitter, then announces
+//! [`ConnectionEvent::Connected`] so upper layers resync.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rand::Rng;
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::TcpStream;
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tracing::{debug, error, info, warn};
+
+use super::command::{CallCommand, Command, CommandError, EventFormat};
+use super::event::Event;
+use super::frame::{Frame, FrameKind};
+use super::parser::{ParseError, Parser};
+use crate::config::{EslConfig, Secret};
+
+#[derive(Clone, Debug)]
+pub struct ConnectionOptions {
+    /// A name for logs (the node), e.g. `fs1`.
+    pub node: String,
+    pub address: String,
+    pub password: Secret,
+    pub format: EventFormat,
+    /// Event names to subscribe to; BACKGROUND_JOB and HEARTBEAT are always added.
+    pub events: Vec<String>,
+    pub heartbeat: Duration,
+    pub connect_timeout: Duration,
+    pub max_frame: usize,
+    pub backoff_initial: Duration,
+    pub backoff_max: Duration,
+    pub event_buffer: usize,
+    /// `false` for one-shot tools (`esl tail`): stop after the first session.
+    pub reconnect: bool,
+}
+
+impl ConnectionOptions {
+    pub fn from_config(node: &str, config: &EslConfig) -> ConnectionOptions {
+        ConnectionOptions {
+            node: node.to_owned(),
+            address: config.address(),
+            password: config.password.clone(),
+            format: EventFormat::Plain,
+            events: vec!["ALL".into()],
+            heartbeat: config.heartbeat(),
+            connect_timeout: Duration::from_secs(config.connect_timeout_secs),
+            max_frame: config.max_frame_bytes,
+            backoff_initial: Duration::from_millis(config.backoff_initial_ms),
+            backoff_max: Duration::from_millis(config.backoff_max_ms),
+            event_buffer: config.event_buffer,
+            reconnect: true,
+        }
+    }
+
+    fn subscription(&self) -> Vec<String> {
+        let mut names = self.events.clone();
+        if !names.iter().any(|n| n.eq_ignore_ascii_case("ALL")) {
+            for always in ["BACKGROUND_JOB", "HEARTBEAT"] {
+                if !names.iter().any(|n| n.eq_ignore_ascii_case(always)) {
+                    names.push(always.into());
+                }
+            }
+        }
+        names
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ConnectionError {
+    #[error("not connected to FreeSWITCH")]
+    NotConnected,
+    #[error("the connection to FreeSWITCH was lost before the reply arrived")]
+    Lost,
+    #[error("FreeSWITCH refused the ESL password")]
+    AuthFailed,
+    #[error("FreeSWITCH answered: {0}")]
+    Rejected(String),
+    #[error("could not reach FreeSWITCH: {0}")]
+    Io(String),
+    #[error("FreeSWITCH sent no traffic for {0:?}: presumed dead")]
+    Silent(Duration),
+    #[error("unexpected reply from FreeSWITCH: {0}")]
+    Protocol(String),
+    #[error(transparent)]
+    Parse(#[from] ParseError),
+    #[error(transparent)]
+    Command(#[from] CommandError),
+    #[error("the connection was shut down")]
+    Shutdown,
+}
+
+/// What subscribers receive, in the order it happened.
+#[derive(Clone, Debug)]
+pub enum ConnectionEvent {
+    /// Authenticated and subscribed: a fresh session; state must be resynchronised.
+    Connected {
+        generation: u64,
+    },
+    Event(Arc<Event>),
+    Disconnected {
+        reason: String,
+    },
+}
+
+/// Counters for `/metrics` and `/api/status`.
+#[derive(Debug, Default)]
+pub struct ConnectionStats {
+    pub connected: AtomicBool,
+    pub connects: AtomicU64,
+    pub frames: AtomicU64,
+    pub events: AtomicU64,
+    pub bytes: AtomicU64,
+    pub malformed_events: AtomicU64,
+    pub auth_failures: AtomicU64,
+}
+
+struct Request {
+    bytes: Vec<u8>,
+    reply: oneshot::Sender<Frame>,
+}
+
+type Jobs = Arc<Mutex<HashMap<String, oneshot::Sender<String>>>>;
+
+struct Shared {
+    options: ConnectionOptions,
+    session: Mutex<Option<mpsc::Sender<Request>>>,
+    jobs: Jobs,
+    events: broadcast::Sender<ConnectionEvent>,
+    stats: ConnectionStats,
+    shutdown: watch::Sender<bool>,
+}
+
+/// A handle to the supervised connection; cheap to clone.
+#[derive(Clone)]
+pub struct Connection {
+    shared: Arc<Shared>,
+}
+
+impl Connection {
+    /// Starts the supervisor. Subscribe before the first `Connected` if you must see it:
+    /// [`Connection::spawn_with_subscriber`] hands out a receiver that misses nothing.
+    pub fn spawn(options: ConnectionOptions) -> Connection {
+        Self::spawn_with_subscriber(options).0
+    }
+
+    pub fn spawn_with_subscriber(
+        options: ConnectionOptions,
+    ) -> (Connection, broadcast::Receiver<ConnectionEvent>) {
+        let (events, receiver) = broadcast::channel(options.event_buffer.max(16));
+        let (shutdown, _) = watch::channel(false);
+        let shared = Arc::new(Shared {
+            options,
+            session: Mutex::new(None),
+            jobs: Arc::new(Mutex::new(HashMap::new())),
+            events,
+            stats: ConnectionStats::default(),
+            shutdown,
+        });
+        tokio::spawn(supervise(shared.clone()));
+        (Connection { shared }, receiver)
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<ConnectionEvent> {
+        self.shared.events.subscribe()
+    }
+
+    pub fn stats(&self) -> &ConnectionStats {
+        &self.shared.stats
+    }
+
+    pub fn node(&self) -> &str {
+        &self.shared.options.node
+    }
+
+    pub fn is_connected(&self) -> bool {
+        self.shared.stats.connected.load(Ordering::Relaxed)
+    }
+
+    /// Stops the supervisor and closes the socket.
+    pub fn shutdown(&self) {
+        let _ = self.shared.shutdown.send(true);
+    }
+
+    async fn request(&self, command: &Command) -> Result<Frame, ConnectionError> {
+        let bytes = command.encode()?;
+        let sender = self
+            .shared
+            .session
+            .lock()
+            .map_err(|_| ConnectionError::Lost)?
+            .clone();
+        let sender = sender.ok_or(ConnectionError::NotConnected)?;
+        let (reply, answer) = oneshot::channel();
+        sender
+            .send(Request { bytes, reply })
+            .await
+            .map_err(|_| ConnectionError::Lost)?;
+        answer.await.map_err(|_| ConnectionError::Lost)
+    }
+
+    async fn command_ok(&self, command: &Command) -> Result<String, ConnectionError> {
+        let frame = self.request(command).await?;
+        let text = frame.reply_text().unwrap_or("").to_owned();
+        if text.starts_with("+OK") {
+            Ok(text)
+        } else {
+            Err(ConnectionError::Rejected(text))
+        }
+    }
+
+    /// `api <command>`: the response body as FreeSWITCH wrote it (`-ERR ...` included).
+    pub async fn api(&self, command: &str) -> Result<String, ConnectionError> {
+        let frame = self.request(&Command::api(command)).await?;
+        if frame.kind() != FrameKind::ApiResponse {
+            // ESL-level refusals (e.g. a bare `api`) come back as command/reply.
+            return Err(ConnectionError::Rejected(
+                frame.reply_text().unwrap_or("").to_owned(),
+            ));
+        }
+        Ok(frame.body_text().into_owned())
+    }
+
+    /// Like [`Connection::api`], but a `-ERR` body is an error.
+    pub async fn api_ok(&self, command: &str) -> Result<String, ConnectionError> {
+        let body = self.api(command).await?;
+        if body.starts_with("-ERR") || body.starts_with("-USAGE") {
+            Err(ConnectionError::Rejected(body.trim_end().to_owned()))
+        } else {
+            Ok(body)
+        }
+    }
+
+    /// Starts `bgapi <command>` under a Job-UUID chosen here; the returned job completes with
+    /// the BACKGROUND_JOB body (`+OK <uuid>\n` or `-ERR <CAUSE>\n`).
+    pub async fn bgapi(&self, command: &str) -> Result<BackgroundJob, ConnectionError> {
+        let job_uuid = uuid::Uuid::new_v4().to_string();
+        let (done, result) = oneshot::channel();
+        self.shared
+            .jobs
+            .lock()
+            .map_err(|_| ConnectionError::Lost)?
+            .insert(job_uuid.clone(), done);
+        let sent = self
+            .command_ok(&Command::bgapi(command, job_uuid.clone()))
+            .await;
+        if let Err(e) = sent {
+            if let Ok(mut jobs) = self.shared.jobs.lock() {
+                jobs.remove(&job_uuid);
+            }
+            return Err(e);
+        }
+        Ok(BackgroundJob { job_uuid, result })
+    }
+
+    /// `sendmsg <uuid>` with a call command (execute, hangup, ...).
+    pub async fn sendmsg(
+        &self,
+        uuid: &str,
+        call: CallCommand,
+        body: Option<String>,
+    ) -> Result<String, ConnectionError> {
+        self.command_ok(&Command::SendMsg {
+            uuid: uuid.to_owned(),
+            call,
+            body,
+        })
+        .await
+    }
+
+    /// Any other ESL command that answers with `command/reply`.
+    pub async fn command(&self, command: &Command) -> Result<String, ConnectionError> {
+        self.command_ok(command).await
+    }
+}
+
+/// A `bgapi` job in flight.
+#[derive(Debug)]
+pub struct BackgroundJob {
+    pub job_uuid: String,
+    result: oneshot::Receiver<String>,
+}
+
+impl BackgroundJob {
+    /// The job's result body; [`ConnectionError::Lost`] if the connection dropped first.
+    pub async fn result(self) -> Result<String, ConnectionError> {
+        self.result.await.map_err(|_| ConnectionError::Lost)
+    }
+}
+
+/// Exponential back-off with jitter: the n-th delay is drawn from [d/2, d] with d = initial·2ⁿ,
+/// capped at `max`, so a fleet of restarted services does not reconnect in lockstep.
+pub fn backoff_delay(initial: Duration, max: Duration, attempt: u32) -> Duration {
+    let base = initial.saturating_mul(1u32 << attempt.min(20)).min(max);
+    let half = base / 2;
+    half + rand::rng().random_range(Duration::ZERO..=half)
+}
+
+async fn supervise(shared: Arc<Shared>) {
+    let mut shutdown = shared.shutdown.subscribe();
+    let mut attempt = 0u32;
+    let mut generation = 0u64;
+    let options = &shared.options;
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        let outcome = tokio::select! {
+            r = establish(&shared) => r,
+            _ = shutdown.changed() => break,
+        };
+        match outcome {
+            Ok((reader, parser, writer)) => {
+                attempt = 0;
+                generation += 1;
+                shared.stats.connects.fetch_add(1, Ordering::Relaxed);
+                info!(node = %options.node, address = %options.address, generation, "connected to FreeSWITCH");
+                let reason =
+                    run_session(&shared, reader, parser, writer, generation, &mut shutdown).await;
+                match &reason {
+                    ConnectionError::Shutdown => {
+                        info!(node = %options.node, "ESL connection closed")
+                    }
+                    other => {
+                        warn!(node = %options.node, address = %options.address, "ESL connection lost: {other}")
+                    }
+                }
+                if reason == ConnectionError::Shutdown {
+                    break;
+                }
+            }
+            Err(e) => {
+                if e == ConnectionError::AuthFailed {
+                    shared.stats.auth_failures.fetch_add(1, Ordering::Relaxed);
+                }
+                let _ = shared.events.send(ConnectionEvent::Disconnected {
+                    reason: e.to_string(),
+                });
+                if !options.reconnect {
+                    error!(node = %options.node, address = %options.address, "ESL connection failed: {e}");
+                    break;
+                }
+                let delay = backoff_delay(options.backoff_initial, options.backoff_max, attempt);
+                attempt = attempt.saturating_add(1);
+                match e {
+                    ConnectionError::AuthFailed => error!(
+                        node = %options.node, address = %options.address,
+                        "ESL authentication failed: FreeSWITCH refused the password (check esl.password against event_socket.conf.xml); retrying in {delay:.1?}"
+                    ),
+                    other => {
+                        warn!(node = %options.node, address = %options.address, "ESL connect failed: {other}; retrying in {delay:.1?}")
+                    }
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => continue,
+                    _ = shutdown.changed() => break,
+                }
+            }
+        }
+        if !options.reconnect {
+            break;
+        }
+        let delay = backoff_delay(options.backoff_initial, options.backoff_max, 0);
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = shutdown.changed() => break,
+        }
+    }
+    let _ = shared.events.send(ConnectionEvent::Disconnected {
+        reason: ConnectionError::Shutdown.to_string(),
+    });
+}
+
+/// Connects, answers the auth request and subscribes; nothing else runs on the socket yet.
+async fn establish(
+    shared: &Shared,
+) -> Result<(OwnedReadHalf, Parser, OwnedWriteHalf), ConnectionError> {
+    let options = &shared.options;
+    let stream = tokio::time::timeout(
+        options.connect_timeout,
+        TcpStream::connect(&options.address),
+    )
+    .await
+    .map_err(|_| {
+        ConnectionError::Io(format!(
+            "connect timed out after {:?}",
+            options.connect_timeout
+        ))
+    })?
+    .map_err(|e| ConnectionError::Io(e.to_string()))?;
+    let _ = stream.set_nodelay(true);
+    let (mut reader, mut writer) = stream.into_split();
+    let mut parser = Parser::new(options.max_frame);
+    let deadline = options.connect_timeout.max(Duration::from_secs(1));
+
+    let greeting = read_frame(&mut reader, &mut parser, deadline).await?;
+    if greeting.kind() != FrameKind::AuthRequest {
+        return Err(ConnectionError::Protocol(format!(
+            "expected auth/request, got {:?}",
+            greeting.content_type()
+        )));
+    }
+    let auth = Command::Auth {
+        password: options.password.expose().to_owned(),
+    };
+    write_command(&mut writer, &auth).await?;
+    let reply = read_frame(&mut reader, &mut parser, deadline).await?;
+    match reply.reply_text() {
+        Some(t) if t.starts_with("+OK") => {}
+        Some(t) if t.starts_with("-ERR") => return Err(ConnectionError::AuthFailed),
+        other => {
+            return Err(ConnectionError::Protocol(format!(
+                "auth answered {other:?}"
+            )))
+        }
+    }
+    let subscribe = Command::Events {
+        format: options.format,
+        names: options.subscription(),
+    };
+    write_command(&mut writer, &subscribe).await?;
+    // Events may in principle race the reply; none is sent before it, but be lenient.
+    loop {
+        let reply = read_frame(&mut reader, &mut parser, deadline).await?;
+        if reply.kind() == FrameKind::CommandReply {
+            return match reply.reply_text() {
+                Some(t) if t.starts_with("+OK") => Ok((reader, parser, writer)),
+                other => Err(ConnectionError::Rejected(format!(
+                    "event subscription refused: {other:?}"
+                ))),
+            };
+        }
+    }
+}
+
+async fn write_command(
+    writer: &mut OwnedWriteHalf,
+    command: &Command,
+) -> Result<(), ConnectionError> {
+    let bytes = command.encode()?;
+    writer
+        .write_all(&bytes)
+        .await
+        .map_err(|e| ConnectionError::Io(e.to_string()))
+}
+
+async fn read_frame(
+    reader: &mut OwnedReadHalf,
+    parser: &mut Parser,
+    wait: Duration,
+) -> Result<Frame, ConnectionError> {
+    loop {
+        if let Some(frame) = parser.next_frame()? {
+            return Ok(frame);
+        }
+        let n = tokio::time::timeout(wait, reader.read_buf(parser.buffer_mut()))
+            .await
+            .map_err(|_| ConnectionError::Silent(wait))?
+            .map_err(|e| ConnectionError::Io(e.to_string()))?;
+        if n == 0 {
+            return Err(ConnectionError::Io(
+                "FreeSWITCH closed the connection".into(),
+            ));
+        }
+    }
+}
+
+/// Runs one authenticated session until it ends; returns why.
+async fn run_session(
+    shared: &Arc<Shared>,
+    reader: OwnedReadHalf,
+    parser: Parser,
+    writer: OwnedWriteHalf,
+    generation: u64,
+    shutdown: &mut watch::Receiver<bool>,
+) -> ConnectionError {
+    let (requests, incoming) = mpsc::channel::<Request>(4096);
+    let pending: Arc<Mutex<VecDeque<oneshot::Sender<Frame>>>> = Arc::default();
+    let mut writer_task = tokio::spawn(write_loop(writer, incoming, pending.clone()));
+    let mut reader_task = tokio::spawn(read_loop(shared.clone(), reader, parser, pending.clone()));
+
+    if let Ok(mut session) = shared.session.lock() {
+        *session = Some(requests);
+    }
+    shared.stats.connected.store(true, Ordering::Relaxed);
+    let _ = shared
+        .events
+        .send(ConnectionEvent::Connected { generation });
+
+    let reason = tokio::select! {
+        r = &mut reader_task => r.unwrap_or_else(|e| ConnectionError::Protocol(format!("reader task failed: {e}"))),
+        r = &mut writer_task => r.unwrap_or_else(|e| ConnectionError::Protocol(format!("writer task failed: {e}"))),
+        _ = shutdown.changed() => ConnectionError::Shutdown,
+    };
+    reader_task.abort();
+    writer_task.abort();
+
+    shared.stats.connected.store(false, Ordering::Relaxed);
+    if let Ok(mut session) = shared.session.lock() {
+        *session = None;
+    }
+    // Dropping the senders wakes every waiter with `Lost`.
+    if let Ok(mut pending) = pending.lock() {
+        pending.clear();
+    }
+    if let Ok(mut jobs) = shared.jobs.lock() {
+        jobs.clear();
+    }
+    let _ = shared.events.send(ConnectionEvent::Disconnected {
+        reason: reason.to_string(),
+    });
+    reason
+}
+
+async fn write_loop(
+    writer: OwnedWriteHalf,
+    mut incoming: mpsc::Receiver<Request>,
+    pending: Arc<Mutex<VecDeque<oneshot::Sender<Frame>>>>,
+) -> ConnectionError {
+    let mut writer = BufWriter::with_capacity(64 * 1024, writer);
+    while let Some(first) = incoming.recv().await {
+        // Take everything already queued, then write it in one go: pipelining without a
+        // syscall per command.
+        let mut batch = vec![first];
+        while let Ok(next) = incoming.try_recv() {
+            batch.push(next);
+            if batch.len() >= 512 {
+                break;
+            }
+        }
+        for request in batch {
+            // Queue the waiter before its bytes leave, so the reply always finds it.
+            match pending.lock() {
+                Ok(mut p) => p.push_back(request.reply),
+                Err(_) => return ConnectionError::Lost,
+            }
+            if let Err(e) = writer.write_all(&request.bytes).await {
+                return ConnectionError::Io(e.to_string());
+            }
+        }
+        if let Err(e) = writer.flush().await {
+            return ConnectionError::Io(e.to_string());
+        }
+    }
+    ConnectionError::Shutdown
+}
+
+async fn read_loop(
+    shared: Arc<Shared>,
+    mut reader: OwnedReadHalf,
+    mut parser: Parser,
+    pending: Arc<Mutex<VecDeque<oneshot::Sender<Frame>>>>,
+) -> ConnectionError {
+    let silence = shared.options.heartbeat * 2;
+    let stats = &shared.stats;
+    loop {
+        loop {
+            let frame = match parser.next_frame() {
+                Ok(Some(frame)) => frame,
+                Ok(None) => break,
+                Err(e) => return ConnectionError::Parse(e),
+            };
+            stats.frames.fetch_add(1, Ordering::Relaxed);
+            match frame.kind() {
+                FrameKind::CommandReply | FrameKind::ApiResponse => {
+                    let waiter = pending.lock().ok().and_then(|mut p| p.pop_front());
+                    match waiter {
+                        Some(waiter) => {
+                            let _ = waiter.send(frame);
+                        }
+                        None => {
+                            debug!(node = %shared.options.node, "reply with no command waiting: {:?}", frame.reply_text())
+                        }
+                    }
+                }
+                kind if kind.is_event() => dispatch_event(&shared, &frame),
+                FrameKind::DisconnectNotice => {
+                    info!(node = %shared.options.node, "FreeSWITCH sent a disconnect notice");
+                }
+                _ => {
+                    debug!(node = %shared.options.node, "ignoring {:?} frame", frame.content_type())
+                }
+            }
+        }
+        let read = tokio::time::timeout(silence, reader.read_buf(parser.buffer_mut())).await;
+        match read {
+            Err(_) => return ConnectionError::Silent(silence),
+            Ok(Err(e)) => return ConnectionError::Io(e.to_string()),
+            Ok(Ok(0)) => return ConnectionError::Io("FreeSWITCH closed the connection".into()),
+            Ok(Ok(n)) => {
+                stats.bytes.fetch_add(n as u64, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+fn dispatch_event(shared: &Shared, frame: &Frame) {
+    let event = match Event::from_frame(frame) {
+        Ok(event) => event,
+        Err(e) => {
+            shared
+                .stats
+                .malformed_events
+                .fetch_add(1, Ordering::Relaxed);
+            warn!(node = %shared.options.node, "dropping a malformed event: {e}");
+            return;
+        }
+    };
+    shared.stats.events.fetch_add(1, Ordering::Relaxed);
+    if event.is("BACKGROUND_JOB") {
+        if let Some(job) = event.job_uuid() {
+            let waiter = shared
+                .jobs
+                .lock()
+                .ok()
+                .and_then(|mut jobs| jobs.remove(job.as_ref()));
+            if let Some(waiter) = waiter {
+                let _ = waiter.send(event.body().map(|b| b.into_owned()).unwrap_or_default());
+            }
+        }
+    }
+    // No subscriber is not an error, and a full buffer sheds the slowest, never waits.
+    let _ = shared.events.send(ConnectionEvent::Event(Arc::new(event)));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_caps_and_jitters() {
+        let initial = Duration::from_millis(100);
+        let max = Duration::from_secs(5);
+        for attempt in 0..30 {
+            let d = backoff_delay(initial, max, attempt);
+            let base = (initial * 2u32.pow(attempt.min(20))).min(max);
+            assert!(d >= base / 2 && d <= base, "attempt {attempt}: {d:?}");
+        }
+    }
+
+    #[test]
+    fn subscription_always_includes_jobs_and_heartbeats() {
+        let mut options = ConnectionOptions::from_config("fs1", &EslConfig::default());
+        options.events = vec!["CHANNEL_PARK".into()];
+        assert_eq!(
+            options.subscription(),
+            ["CHANNEL_PARK", "BACKGROUND_JOB", "HEARTBEAT"]
+        );
+        options.events = vec!["ALL".into()];
+        assert_eq!(options.subscription(), ["ALL"]);
+    }
+}

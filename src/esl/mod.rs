@@ -1,0 +1,29 @@
+//! The FreeSWITCH event socket (ESL), inbound mode: the only module that knows the wire format.
+//!
+//! - [`parser`]: sans-IO framing. Bytes in, [`Frame`]s out, `Ok(None)` until a frame is whole.
+//! - [`frame`]: one message: its header block and its body, both zero-copy slices.
+//! - [`event`]: an event in any of the three formats (plain, json, xml) with lazy,
+//!   case-insensitive header access; values are decoded only when read.
+//! - [`percent`]: FreeSWITCH's URL encoding (`switch_url_encode`) and its inverse.
+//! - [`command`]: the one place commands are encoded; refuses CR/LF injection.
+//! - [`wire`]: the switch's side of the protocol (replies, events), for the simulator.
+//! - [`connection`]: the tokio client: auth, subscribe, pipelined `api`, `bgapi` by Job-UUID,
+//!   heartbeat watchdog, reconnect with back-off.
+//! - [`decode`]: `switchdesk esl decode`, a capture to JSON lines.
+//!
+//! Nothing here knows about queues or calls: the layers above read events and send commands.
+
+pub mod command;
+pub mod connection;
+pub mod decode;
+pub mod event;
+pub mod frame;
+pub mod parser;
+pub mod percent;
+pub mod wire;
+
+pub use command::{Command, CommandError, EventFormat};
+pub use connection::{Connection, ConnectionError, ConnectionEvent, ConnectionOptions};
+pub use event::{Event, EventError};
+pub use frame::{Frame, FrameKind};
+pub use parser::{ParseError, Parser};

@@ -1,0 +1,24 @@
+//! switchdesk: a contact-center service for teams that run their own FreeSWITCH.
+//!
+//! A map of the house (see ARCHITECTURE.md for the invariants):
+//!
+//! - [`esl`]: the event-socket wire protocol. A sans-IO frame parser, events with lazy
+//!   header decoding, command encoding, and the tokio [`esl::Connection`] that keeps a
+//!   session to FreeSWITCH alive. The only module that knows the wire format.
+//! - [`sim`]: a FreeSWITCH stand-in that speaks the same bytes as the captured switch.
+//!   Used by `switchdesk demo` and the tests; `serve` never touches it.
+//! - [`store`]: the database (SQLite by default, PostgreSQL by URL). The only module with SQL.
+//! - [`web`]: axum routes, authentication and roles. The only module that knows HTTP.
+//! - [`users`]: roles, password hashing, session and API tokens (no SQL, no HTTP).
+//! - [`metrics`]: the Prometheus registry every module records into.
+//! - [`config`]: one TOML file, every key overridable by `SWITCHDESK_*` variables.
+//! - [`service`]: wiring for `serve` and `demo`.
+
+pub mod config;
+pub mod esl;
+pub mod metrics;
+pub mod service;
+pub mod sim;
+pub mod store;
+pub mod users;
+pub mod web;

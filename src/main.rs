@@ -1,0 +1,314 @@
+//! The `switchdesk` command: wiring only. Each subcommand parses its arguments, loads the
+//! configuration and hands over to the library.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use switchdesk::config::Config;
+use switchdesk::esl::event::EventFormat;
+use switchdesk::esl::{ConnectionEvent, ConnectionOptions};
+use switchdesk::service;
+use switchdesk::store::Store;
+use switchdesk::users::{self, Role};
+
+#[derive(Parser)]
+#[command(
+    name = "switchdesk",
+    version,
+    about = "Contact-center service for FreeSWITCH"
+)]
+struct Cli {
+    /// Configuration file (default: ./switchdesk.toml when present).
+    #[arg(long, global = true, env = "SWITCHDESK_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the service against the configured FreeSWITCH.
+    Serve,
+    /// Run the service with a simulated FreeSWITCH, synthetic callers and agents.
+    Demo(DemoArgs),
+    /// Event-socket tools.
+    #[command(subcommand)]
+    Esl(EslCommand),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Load the configuration, explain any mistake, and exit.
+    CheckConfig,
+    /// Manage dashboard users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API tokens for machines (mod_xml_cdr, scripts, Prometheus).
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    /// Address for the dashboard.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Seed for the simulated traffic; the same seed gives the same day.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+#[derive(Subcommand)]
+enum EslCommand {
+    /// Decode a raw capture of ESL traffic (or - for stdin) to JSON lines, one per frame.
+    Decode {
+        file: PathBuf,
+        /// Largest frame accepted, in bytes.
+        #[arg(long, default_value_t = 64 * 1024 * 1024)]
+        max_frame: usize,
+    },
+    /// Print live events from the configured FreeSWITCH as JSON lines.
+    Tail {
+        /// Event names, comma- or space-separated (default ALL).
+        #[arg(long, default_value = "ALL")]
+        events: String,
+        /// Format to ask FreeSWITCH for.
+        #[arg(long, default_value = "plain")]
+        format: EventFormat,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a user; the password is read from stdin with --password-stdin, or generated.
+    Add {
+        name: String,
+        #[arg(long)]
+        role: Role,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Set a user's password (from stdin with --password-stdin, or generated).
+    Passwd {
+        name: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List users.
+    List,
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create an API token; it is printed once and only its hash is stored.
+    Add {
+        name: String,
+        #[arg(long)]
+        role: Role,
+    },
+    /// Revoke an API token by name.
+    Revoke { name: String },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // `esl decode` needs neither configuration nor runtime.
+    if let Command::Esl(EslCommand::Decode { file, max_frame }) = &cli.command {
+        return report(decode(file, *max_frame));
+    }
+    let config = match Config::load(cli.config.as_deref()) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("switchdesk: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Command::CheckConfig = cli.command {
+        println!("configuration is valid");
+        println!(
+            "  database: {}",
+            service::describe_database(config.database.url.expose())
+        );
+        println!("  FreeSWITCH event socket: {}", config.esl.address());
+        println!("  HTTP: {}", config.http.listen);
+        return ExitCode::SUCCESS;
+    }
+    service::init_logging(&config.log);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("switchdesk: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    report(runtime.block_on(run(cli.command, config)))
+}
+
+fn report(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("switchdesk: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, config: Config) -> anyhow::Result<()> {
+    match command {
+        Command::Serve => service::serve(config, service::shutdown_signal()).await,
+        Command::Demo(args) => {
+            service::demo(config, args.listen, args.seed, service::shutdown_signal()).await
+        }
+        Command::Esl(EslCommand::Tail { events, format }) => tail(config, &events, format).await,
+        Command::Esl(EslCommand::Decode { .. }) | Command::CheckConfig => Ok(()),
+        Command::Migrate => {
+            let store = open_store(&config).await?;
+            println!(
+                "database is up to date ({})",
+                service::describe_database(config.database.url.expose())
+            );
+            store.close().await;
+            Ok(())
+        }
+        Command::User(command) => user(config, command).await,
+        Command::Token(command) => token(config, command).await,
+    }
+}
+
+async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    Store::connect(
+        config.database.url.expose(),
+        config.database.max_connections,
+    )
+    .await
+    .with_context(|| {
+        format!(
+            "opening {}",
+            service::describe_database(config.database.url.expose())
+        )
+    })
+}
+
+fn decode(file: &PathBuf, max_frame: usize) -> anyhow::Result<()> {
+    let stdout = std::io::stdout().lock();
+    let frames = if file.as_os_str() == "-" {
+        switchdesk::esl::decode::decode_stream(std::io::stdin().lock(), stdout, max_frame)?
+    } else {
+        let input =
+            std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
+        switchdesk::esl::decode::decode_stream(std::io::BufReader::new(input), stdout, max_frame)?
+    };
+    eprintln!("{frames} frames");
+    Ok(())
+}
+
+async fn tail(config: Config, events: &str, format: EventFormat) -> anyhow::Result<()> {
+    let mut options = ConnectionOptions::from_config("tail", &config.esl);
+    options.format = format;
+    options.reconnect = false;
+    options.events = events
+        .split([',', ' '])
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let (connection, mut receiver) = switchdesk::esl::Connection::spawn_with_subscriber(options);
+    let mut stdout = std::io::stdout().lock();
+    let interrupted = service::shutdown_signal();
+    tokio::pin!(interrupted);
+    loop {
+        tokio::select! {
+            _ = &mut interrupted => {
+                connection.shutdown();
+                return Ok(());
+            }
+            received = receiver.recv() => match received {
+                Ok(ConnectionEvent::Event(event)) => {
+                    serde_json::to_writer(&mut stdout, &event.to_json())?;
+                    stdout.write_all(b"\n")?;
+                    stdout.flush()?;
+                }
+                Ok(ConnectionEvent::Connected { .. }) => eprintln!("connected to {}; printing events", config.esl.address()),
+                Ok(ConnectionEvent::Disconnected { reason }) => anyhow::bail!("disconnected: {reason}"),
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => eprintln!("output too slow: skipped {n} events"),
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return Ok(()),
+            }
+        }
+    }
+}
+
+/// A password from stdin, or a generated one (printed once).
+fn obtain_password(from_stdin: bool) -> anyhow::Result<(String, bool)> {
+    if from_stdin {
+        if std::io::stdin().is_terminal() {
+            eprint!("password: ");
+        }
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        let password = line.trim_end_matches(['\r', '\n']).to_owned();
+        anyhow::ensure!(!password.is_empty(), "no password on stdin");
+        Ok((password, false))
+    } else {
+        Ok((users::generate_password(), true))
+    }
+}
+
+async fn user(config: Config, command: UserCommand) -> anyhow::Result<()> {
+    let store = open_store(&config).await?;
+    match command {
+        UserCommand::Add {
+            name,
+            role,
+            password_stdin,
+        } => {
+            let (password, generated) = obtain_password(password_stdin)?;
+            users::add_user(&store, &name, role, &password).await?;
+            println!("user {name} added with role {role}");
+            if generated {
+                println!("password: {password}");
+            }
+        }
+        UserCommand::Passwd {
+            name,
+            password_stdin,
+        } => {
+            let (password, generated) = obtain_password(password_stdin)?;
+            users::set_password(&store, &name, &password).await?;
+            println!("password of {name} changed; their sessions are closed");
+            if generated {
+                println!("password: {password}");
+            }
+        }
+        UserCommand::List => {
+            for user in store.list_users().await? {
+                println!(
+                    "{}\t{}{}",
+                    user.name,
+                    user.role,
+                    if user.disabled { "\tdisabled" } else { "" }
+                );
+            }
+        }
+    }
+    store.close().await;
+    Ok(())
+}
+
+async fn token(config: Config, command: TokenCommand) -> anyhow::Result<()> {
+    let store = open_store(&config).await?;
+    match command {
+        TokenCommand::Add { name, role } => {
+            let token = users::add_api_token(&store, &name, role).await?;
+            println!("{token}");
+            eprintln!("token {name} ({role}) created; it is shown only now");
+        }
+        TokenCommand::Revoke { name } => {
+            users::revoke_api_token(&store, &name).await?;
+            println!("token {name} revoked");
+        }
+    }
+    store.close().await;
+    Ok(())
+}

@@ -1,0 +1,330 @@
+//! A small Prometheus registry: counters and gauges with labels, rendered in the text
+//! exposition format 0.0.4, and a JSON snapshot for the dashboard.
+//!
+//! Cheap enough to call for every ESL event: updating an existing series takes one lock and
+//! allocates nothing. It never exports anything by itself and knows nothing of HTTP; the web
+//! layer serves [`Metrics::render`].
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde_json::{json, Map, Value};
+
+/// Events received from FreeSWITCH, labelled `event` (e.g. `CHANNEL_PARK`).
+pub const ESL_EVENTS_TOTAL: &str = "switchdesk_esl_events_total";
+/// 1 while the event socket is authenticated and subscribed, else 0.
+pub const ESL_CONNECTED: &str = "switchdesk_esl_connected";
+pub const ESL_RECONNECTS_TOTAL: &str = "switchdesk_esl_reconnects_total";
+/// Events dropped because a consumer fell behind.
+pub const ESL_EVENTS_SHED_TOTAL: &str = "switchdesk_esl_events_shed_total";
+/// HTTP responses, labelled `status`.
+pub const HTTP_REQUESTS_TOTAL: &str = "switchdesk_http_requests_total";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Counter,
+    Gauge,
+}
+
+impl Kind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Kind::Counter => "counter",
+            Kind::Gauge => "gauge",
+        }
+    }
+}
+
+struct Series {
+    labels: Box<[(&'static str, String)]>,
+    value: f64,
+}
+
+struct Family {
+    help: &'static str,
+    kind: Kind,
+    /// Keyed by the rendered label set (`a="1",b="2"`, sorted by label name), which is also
+    /// exactly what `render` prints between the braces.
+    series: BTreeMap<String, Series>,
+}
+
+#[derive(Default)]
+struct Registry {
+    families: BTreeMap<&'static str, Family>,
+    /// Reused for rendering lookup keys, so updates to existing series never allocate.
+    scratch: String,
+}
+
+/// The process-wide metrics registry; share it as `Arc<Metrics>`.
+pub struct Metrics {
+    registry: Mutex<Registry>,
+}
+
+impl Metrics {
+    pub fn new() -> Arc<Metrics> {
+        Arc::new(Metrics {
+            registry: Mutex::new(Registry::default()),
+        })
+    }
+
+    /// Adds `by` to a counter, creating it (at zero) on first use. `help` is kept from the first
+    /// call. Labels given sorted by name (as a single label always is) skip a sort.
+    pub fn inc(
+        &self,
+        name: &'static str,
+        help: &'static str,
+        labels: &[(&'static str, &str)],
+        by: u64,
+    ) {
+        // Counters stay exact up to 2^53, far beyond any realistic event count.
+        self.update(name, help, Kind::Counter, labels, |value| {
+            *value += by as f64
+        });
+    }
+
+    /// Sets a gauge.
+    pub fn set(
+        &self,
+        name: &'static str,
+        help: &'static str,
+        labels: &[(&'static str, &str)],
+        value: f64,
+    ) {
+        self.update(name, help, Kind::Gauge, labels, |current| *current = value);
+    }
+
+    /// The current value of one series, if it was ever recorded.
+    pub fn get(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+        let mut key = String::new();
+        write_key(&mut key, labels);
+        let registry = self.lock();
+        registry
+            .families
+            .get(name)
+            .and_then(|family| family.series.get(key.as_str()))
+            .map(|series| series.value)
+    }
+
+    /// Everything in the Prometheus text exposition format, version 0.0.4.
+    pub fn render(&self) -> String {
+        let registry = self.lock();
+        let mut out = String::with_capacity(256 * registry.families.len().max(1));
+        for (name, family) in &registry.families {
+            out.push_str("# HELP ");
+            out.push_str(name);
+            out.push(' ');
+            escape(&mut out, family.help, false);
+            out.push('\n');
+            let _ = writeln!(out, "# TYPE {name} {}", family.kind.as_str());
+            for (key, series) in &family.series {
+                out.push_str(name);
+                if !key.is_empty() {
+                    out.push('{');
+                    out.push_str(key);
+                    out.push('}');
+                }
+                out.push(' ');
+                write_value(&mut out, series.value);
+                out.push('\n');
+            }
+        }
+        out
+    }
+
+    /// `{name: {"type", "help", "series": [{"labels": {..}, "value": n}]}}`, for the dashboard.
+    pub fn snapshot_json(&self) -> Value {
+        let registry = self.lock();
+        let mut families = Map::new();
+        for (name, family) in &registry.families {
+            let series: Vec<Value> = family
+                .series
+                .values()
+                .map(|series| {
+                    let labels: Map<String, Value> = series
+                        .labels
+                        .iter()
+                        .map(|(k, v)| ((*k).to_string(), Value::String(v.clone())))
+                        .collect();
+                    json!({ "labels": labels, "value": json_value(family.kind, series.value) })
+                })
+                .collect();
+            families.insert(
+                (*name).to_string(),
+                json!({ "type": family.kind.as_str(), "help": family.help, "series": series }),
+            );
+        }
+        Value::Object(families)
+    }
+
+    fn update(
+        &self,
+        name: &'static str,
+        help: &'static str,
+        kind: Kind,
+        labels: &[(&'static str, &str)],
+        apply: impl FnOnce(&mut f64),
+    ) {
+        let mut guard = self.lock();
+        let registry = &mut *guard;
+        registry.scratch.clear();
+        write_key(&mut registry.scratch, labels);
+        let family = registry.families.entry(name).or_insert_with(|| Family {
+            help,
+            kind,
+            series: BTreeMap::new(),
+        });
+        if let Some(series) = family.series.get_mut(registry.scratch.as_str()) {
+            apply(&mut series.value);
+            return;
+        }
+        let mut owned: Vec<(&'static str, String)> =
+            labels.iter().map(|(k, v)| (*k, (*v).to_string())).collect();
+        owned.sort_by(|a, b| a.0.cmp(b.0));
+        let mut series = Series {
+            labels: owned.into_boxed_slice(),
+            value: 0.0,
+        };
+        apply(&mut series.value);
+        family.series.insert(registry.scratch.clone(), series);
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Registry> {
+        // A panic elsewhere while holding the lock cannot leave a half-written value behind
+        // (every update is a single store), so a poisoned registry is still consistent.
+        self.registry.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Renders `a="1",b="2"` sorted by label name, escaping values.
+fn write_key(out: &mut String, labels: &[(&str, &str)]) {
+    if labels.windows(2).all(|w| w[0].0 <= w[1].0) {
+        write_sorted_key(out, labels.iter());
+    } else {
+        let mut sorted: Vec<&(&str, &str)> = labels.iter().collect();
+        sorted.sort_by(|a, b| a.0.cmp(b.0));
+        write_sorted_key(out, sorted.into_iter());
+    }
+}
+
+fn write_sorted_key<'a>(out: &mut String, labels: impl Iterator<Item = &'a (&'a str, &'a str)>) {
+    for (i, (name, value)) in labels.enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(name);
+        out.push_str("=\"");
+        escape(out, value, true);
+        out.push('"');
+    }
+}
+
+/// Label values escape `\`, `"` and line feeds; help texts only `\` and line feeds.
+fn escape(out: &mut String, text: &str, quotes: bool) {
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' if quotes => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+}
+
+fn write_value(out: &mut String, value: f64) {
+    if value.is_nan() {
+        out.push_str("NaN");
+    } else if value == f64::INFINITY {
+        out.push_str("+Inf");
+    } else if value == f64::NEG_INFINITY {
+        out.push_str("-Inf");
+    } else {
+        let _ = write!(out, "{value}");
+    }
+}
+
+fn json_value(kind: Kind, value: f64) -> Value {
+    if kind == Kind::Counter && (0.0..9.0e15).contains(&value) {
+        json!(value as u64)
+    } else {
+        json!(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parked(m: &Metrics, by: u64) {
+        m.inc(
+            ESL_EVENTS_TOTAL,
+            "ESL events",
+            &[("event", "CHANNEL_PARK")],
+            by,
+        );
+    }
+
+    #[test]
+    fn counters_add_up_per_label_set() {
+        let m = Metrics::new();
+        parked(&m, 1);
+        parked(&m, 2);
+        m.inc(ESL_EVENTS_TOTAL, "ESL events", &[("event", "HEARTBEAT")], 1);
+        assert_eq!(
+            m.get(ESL_EVENTS_TOTAL, &[("event", "CHANNEL_PARK")]),
+            Some(3.0)
+        );
+        assert_eq!(
+            m.get(ESL_EVENTS_TOTAL, &[("event", "HEARTBEAT")]),
+            Some(1.0)
+        );
+        assert_eq!(m.get(ESL_EVENTS_TOTAL, &[("event", "DTMF")]), None);
+    }
+
+    #[test]
+    fn label_order_does_not_matter() {
+        let m = Metrics::new();
+        m.inc("x_total", "x", &[("b", "2"), ("a", "1")], 1);
+        m.inc("x_total", "x", &[("a", "1"), ("b", "2")], 1);
+        assert_eq!(m.get("x_total", &[("b", "2"), ("a", "1")]), Some(2.0));
+        assert!(m.render().contains("x_total{a=\"1\",b=\"2\"} 2\n"));
+    }
+
+    #[test]
+    fn renders_the_text_format_with_escaping() {
+        let m = Metrics::new();
+        m.set(ESL_CONNECTED, "1 when connected", &[], 1.0);
+        m.inc(
+            "odd_total",
+            "help with \\ and\nnewline",
+            &[("v", "a\"b\\c\nd")],
+            5,
+        );
+        let text = m.render();
+        assert!(text.contains("# HELP switchdesk_esl_connected 1 when connected\n"));
+        assert!(
+            text.contains("# TYPE switchdesk_esl_connected gauge\nswitchdesk_esl_connected 1\n")
+        );
+        assert!(text.contains("# HELP odd_total help with \\\\ and\\nnewline\n"));
+        assert!(text.contains("# TYPE odd_total counter\n"));
+        assert!(
+            text.contains("odd_total{v=\"a\\\"b\\\\c\\nd\"} 5\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn snapshot_lists_series_with_labels() {
+        let m = Metrics::new();
+        parked(&m, 4);
+        m.set(ESL_CONNECTED, "connected", &[], 0.0);
+        let snap = m.snapshot_json();
+        assert_eq!(snap[ESL_EVENTS_TOTAL]["type"], "counter");
+        assert_eq!(
+            snap[ESL_EVENTS_TOTAL]["series"][0]["labels"]["event"],
+            "CHANNEL_PARK"
+        );
+        assert_eq!(snap[ESL_EVENTS_TOTAL]["series"][0]["value"], 4);
+        assert_eq!(snap[ESL_CONNECTED]["series"][0]["value"], 0.0);
+    }
+}

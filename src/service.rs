@@ -1,0 +1,272 @@
+//! Wiring for `serve` and `demo`: configuration → store → web, and the ESL connection → metrics.
+//! No business rules live here; each piece is built by its own module and only connected here.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::Receiver;
+
+use crate::config::{Config, LogConfig, Secret};
+use crate::esl::{Connection, ConnectionEvent, ConnectionOptions};
+use crate::metrics::{
+    Metrics, ESL_CONNECTED, ESL_EVENTS_SHED_TOTAL, ESL_EVENTS_TOTAL, ESL_RECONNECTS_TOTAL,
+};
+use crate::sim::traffic::{run_traffic, TrafficAgent, TrafficConfig};
+use crate::sim::{SimConfig, Simulator};
+use crate::store::Store;
+use crate::users::{self, Role};
+use crate::web::{self, AppState};
+
+/// Logs go to stderr (stdout belongs to commands that print data, like `esl tail`).
+pub fn init_logging(config: &LogConfig) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if config.format == "json" {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {}
+        _ = terminate => {}
+    }
+    tracing::info!("shutting down");
+}
+
+/// A database URL fit for a log line: the password, if any, is replaced.
+pub fn describe_database(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// The real service: FreeSWITCH over ESL, the database, the dashboard.
+pub async fn serve(
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(config.http.listen)
+        .await
+        .with_context(|| format!("binding HTTP on {}", config.http.listen))?;
+    run(config, listener, shutdown).await
+}
+
+/// Runs the service on an already bound listener until `shutdown` resolves.
+pub async fn run(
+    config: Config,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let store = Store::connect(
+        config.database.url.expose(),
+        config.database.max_connections,
+    )
+    .await
+    .with_context(|| {
+        format!(
+            "opening {}",
+            describe_database(config.database.url.expose())
+        )
+    })?;
+    let metrics = Metrics::new();
+    let (esl, events) =
+        Connection::spawn_with_subscriber(ConnectionOptions::from_config("fs1", &config.esl));
+    tokio::spawn(record_esl_metrics(events, metrics.clone()));
+    let state = AppState {
+        store: store.clone(),
+        metrics,
+        config: Arc::new(config),
+    };
+    let served = web::serve(listener, state, shutdown).await;
+    esl.shutdown();
+    store.close().await;
+    served
+}
+
+/// Counts what the ESL connection sees, for `/metrics` and the dashboard.
+async fn record_esl_metrics(mut events: Receiver<ConnectionEvent>, metrics: Arc<Metrics>) {
+    let mut connected_before = false;
+    loop {
+        match events.recv().await {
+            Ok(ConnectionEvent::Event(event)) => {
+                let name = event.name();
+                let name = name.as_deref().unwrap_or("UNKNOWN");
+                metrics.inc(
+                    ESL_EVENTS_TOTAL,
+                    "Events received from FreeSWITCH, by event name.",
+                    &[("event", name)],
+                    1,
+                );
+            }
+            Ok(ConnectionEvent::Connected { .. }) => {
+                metrics.set(
+                    ESL_CONNECTED,
+                    "1 while the event socket is connected and subscribed.",
+                    &[],
+                    1.0,
+                );
+                if connected_before {
+                    metrics.inc(
+                        ESL_RECONNECTS_TOTAL,
+                        "Event-socket reconnects after a lost connection.",
+                        &[],
+                        1,
+                    );
+                }
+                connected_before = true;
+            }
+            Ok(ConnectionEvent::Disconnected { .. }) => {
+                metrics.set(
+                    ESL_CONNECTED,
+                    "1 while the event socket is connected and subscribed.",
+                    &[],
+                    0.0,
+                );
+            }
+            Err(RecvError::Lagged(skipped)) => {
+                tracing::warn!(
+                    skipped,
+                    "metrics fell behind the event socket; events were shed"
+                );
+                metrics.inc(
+                    ESL_EVENTS_SHED_TOTAL,
+                    "Events a slow consumer missed.",
+                    &[],
+                    skipped,
+                );
+            }
+            Err(RecvError::Closed) => break,
+        }
+    }
+}
+
+/// `switchdesk demo`: the service against the simulated switch, with a synthetic day of callers
+/// and a login printed on the terminal (`demo.password`, or a fresh one).
+pub async fn demo(
+    mut config: Config,
+    listen: SocketAddr,
+    seed: u64,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("binding the dashboard on {listen}"))?;
+    let esl_password = users::generate_password();
+    let sim_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let sim_config = SimConfig {
+        password: esl_password.clone(),
+        seed,
+        ..SimConfig::default()
+    };
+    let sim = Simulator::start(sim_listener, sim_config).await?;
+    config.esl.host = sim.addr().ip().to_string();
+    config.esl.port = sim.addr().port();
+    config.esl.password = Secret::new(esl_password);
+
+    let login = demo_login(&config).await?;
+    let (stop_traffic, traffic_stopped) = tokio::sync::watch::channel(false);
+    let traffic = TrafficConfig {
+        seed,
+        callers_per_minute: 12.0,
+        agents: (1001..=1005)
+            .map(|n| TrafficAgent::new(format!("user/{n}@default")))
+            .collect(),
+        ..TrafficConfig::default()
+    };
+    tokio::spawn(run_traffic(sim.clone(), traffic, traffic_stopped));
+
+    let address = listener.local_addr()?;
+    println!(
+        "switchdesk demo is running (simulated FreeSWITCH at {}, seed {seed})",
+        sim.addr()
+    );
+    println!("  dashboard: http://{address}/");
+    println!("  login:     {} / {}", DEMO_USER, login);
+    println!("Press Ctrl-C to stop.");
+    let served = run(config, listener, shutdown).await;
+    let _ = stop_traffic.send(true);
+    sim.shutdown();
+    served
+}
+
+const DEMO_USER: &str = "demo";
+
+/// Makes sure the demo user exists with a known password; returns that password.
+async fn demo_login(config: &Config) -> anyhow::Result<String> {
+    let password = match config.demo.password.expose() {
+        "" => users::generate_password(),
+        chosen => chosen.to_owned(),
+    };
+    let store = Store::connect(
+        config.database.url.expose(),
+        config.database.max_connections,
+    )
+    .await
+    .with_context(|| {
+        format!(
+            "opening {}",
+            describe_database(config.database.url.expose())
+        )
+    })?;
+    let result = match store.user_by_name(DEMO_USER).await? {
+        Some(_) => users::set_password(&store, DEMO_USER, &password).await,
+        None => users::add_user(&store, DEMO_USER, Role::Admin, &password)
+            .await
+            .map(|_| ()),
+    };
+    store.close().await;
+    result?;
+    Ok(password)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_passwords_never_reach_logs() {
+        assert_eq!(
+            describe_database("postgres://sd:s3cret@db:5432/sd"),
+            "postgres://sd:***@db:5432/sd"
+        );
+        assert_eq!(
+            describe_database("postgres://sd@db/sd"),
+            "postgres://sd@db/sd"
+        );
+        assert_eq!(
+            describe_database("sqlite://data/switchdesk.db"),
+            "sqlite://data/switchdesk.db"
+        );
+    }
+}

@@ -1,0 +1,224 @@
+//! The database: SQLite by default (a file under `./data`, created on first run) or PostgreSQL,
+//! chosen by URL. The only module with SQL.
+//!
+//! Every query is written once with `$N` placeholders, which both backends accept through the
+//! sqlx `Any` driver, and reads only types both backends return alike (i64, f64, TEXT, NULL;
+//! timestamps are Unix milliseconds, booleans 0/1). Rows leave as domain types
+//! ([`crate::users::User`], ...). Never holds business rules: who may sign in or how long a
+//! session lasts is decided by the caller.
+
+mod error;
+mod migrations;
+mod sessions;
+mod tokens;
+mod users;
+
+use std::path::Path;
+use std::time::Duration;
+
+use sqlx::any::AnyPoolOptions;
+use sqlx::{AnyPool, Executor as _};
+
+pub use error::StoreError;
+
+use crate::users::Role;
+
+/// Which database engine sits behind a [`Store`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn from_url(url: &str) -> Result<Backend, StoreError> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else {
+            Err(StoreError::UnsupportedUrl)
+        }
+    }
+}
+
+/// A pool of database connections; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// How long SQLite waits for another writer before giving up with "database is locked".
+const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
+
+impl Store {
+    /// Opens the database (creating a SQLite file and its directory if missing) and brings its
+    /// schema up to date.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::from_url(url)?;
+        let mut pool = AnyPoolOptions::new()
+            .max_connections(max_connections.max(1))
+            .acquire_timeout(Duration::from_secs(10));
+        let url = match backend {
+            Backend::Postgres => url.to_string(),
+            Backend::Sqlite => {
+                let sqlite = SqliteUrl::parse(url);
+                if sqlite.in_memory {
+                    // Every connection to `:memory:` is its own empty database: keep exactly one
+                    // connection, forever.
+                    pool = pool
+                        .max_connections(1)
+                        .min_connections(1)
+                        .idle_timeout(None)
+                        .max_lifetime(None);
+                } else {
+                    sqlite.create_dir()?;
+                }
+                pool = pool.after_connect(|conn, _| {
+                    Box::pin(async move {
+                        conn.execute("PRAGMA journal_mode = WAL").await?;
+                        conn.execute(
+                            format!("PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}").as_str(),
+                        )
+                        .await?;
+                        conn.execute("PRAGMA foreign_keys = ON").await?;
+                        Ok(())
+                    })
+                });
+                sqlite.url
+            }
+        };
+        let store = Store {
+            pool: pool.connect(&url).await?,
+            backend,
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Applies the migrations this binary knows and the database has not seen; running it again
+    /// changes nothing.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        migrations::migrator(self.backend)
+            .await?
+            .run(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// One round trip to the database, for health checks.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Closes every connection; later calls fail.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// The parts of a `sqlite:` URL the store cares about before sqlx sees it.
+struct SqliteUrl {
+    url: String,
+    path: String,
+    in_memory: bool,
+}
+
+impl SqliteUrl {
+    /// `sqlite://data/x.db` and `sqlite:data/x.db` are the relative file `data/x.db`;
+    /// `sqlite:///var/x.db` is absolute. `mode=rwc` is added unless a mode is given, so a
+    /// missing file is created. In-memory URLs pass through unchanged.
+    fn parse(url: &str) -> SqliteUrl {
+        let rest = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .unwrap_or(url);
+        let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+        let in_memory =
+            path.is_empty() || path == ":memory:" || query.split('&').any(|p| p == "mode=memory");
+        let has_mode = query.split('&').any(|p| p.starts_with("mode="));
+        let query = match (query.is_empty(), has_mode) {
+            (_, true) => query.to_string(),
+            (true, false) => "mode=rwc".to_string(),
+            (false, false) => format!("{query}&mode=rwc"),
+        };
+        if in_memory {
+            return SqliteUrl {
+                url: url.to_string(),
+                path: String::new(),
+                in_memory,
+            };
+        }
+        SqliteUrl {
+            url: format!("sqlite://{path}?{query}"),
+            path: path.to_string(),
+            in_memory,
+        }
+    }
+
+    fn create_dir(&self) -> Result<(), StoreError> {
+        match Path::new(&self.path).parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => {
+                std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+                    path: dir.to_path_buf(),
+                    source,
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Stored role names are written only by this module, so an unknown one means the row was
+/// edited by hand or by a newer version.
+fn parse_role(text: &str) -> Result<Role, StoreError> {
+    text.parse()
+        .map_err(|e: crate::users::UnknownRole| StoreError::Corrupt(e.to_string()))
+}
+
+/// The clock for record-keeping columns (`created_at`); decisions that depend on time
+/// (session expiry) take `now` from the caller instead.
+fn now_millis() -> i64 {
+    crate::users::now_millis()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_urls_get_a_create_mode_and_a_directory() {
+        let u = SqliteUrl::parse("sqlite://data/switchdesk.db");
+        assert_eq!(u.url, "sqlite://data/switchdesk.db?mode=rwc");
+        assert_eq!(u.path, "data/switchdesk.db");
+        assert!(!u.in_memory);
+
+        let u = SqliteUrl::parse("sqlite:///var/lib/sd.db?mode=ro");
+        assert_eq!(u.url, "sqlite:///var/lib/sd.db?mode=ro");
+
+        let u = SqliteUrl::parse("sqlite::memory:");
+        assert!(u.in_memory);
+        assert_eq!(u.url, "sqlite::memory:");
+        assert!(SqliteUrl::parse("sqlite://x.db?mode=memory").in_memory);
+    }
+
+    #[test]
+    fn only_sqlite_and_postgres_urls_are_accepted() {
+        assert_eq!(
+            Backend::from_url("sqlite::memory:").ok(),
+            Some(Backend::Sqlite)
+        );
+        assert_eq!(
+            Backend::from_url("postgresql://h/db").ok(),
+            Some(Backend::Postgres)
+        );
+        assert!(Backend::from_url("mysql://h/db").is_err());
+    }
+}

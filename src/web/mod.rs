@@ -1,0 +1,110 @@
+//! HTTP: the JSON API under `/api`, `/metrics`, `/healthz` and the dashboard assets, with
+//! authentication and roles. The only module that knows HTTP.
+//!
+//! Handlers turn requests into calls on [`crate::users`], [`crate::store`] and
+//! [`crate::metrics`], and their results into JSON. No business rules live here and no SQL.
+//! Every error leaves as `{"error": "...", "code": "..."}`, whoever produced it.
+
+mod admin;
+mod assets;
+mod auth;
+mod error;
+mod layers;
+mod session;
+mod status;
+
+use std::future::{Future, IntoFuture as _};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{delete, get, post};
+use axum::{middleware, Router};
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::TraceLayer;
+
+pub use auth::{Auth, Credential, SESSION_COOKIE};
+pub use error::ApiError;
+
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::store::Store;
+
+/// How long a shutdown waits for open requests before closing anyway.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What every handler can reach; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub metrics: Arc<Metrics>,
+    pub config: Arc<Config>,
+}
+
+/// Every route, with the body limit, JSON errors, request counting and tracing applied.
+pub fn router(state: AppState) -> Router {
+    let max_body = state.config.http.max_body_bytes;
+    Router::new()
+        .route("/", get(assets::index))
+        .route("/app.js", get(assets::app_js))
+        .route("/style.css", get(assets::style_css))
+        .route("/healthz", get(status::healthz))
+        .route("/metrics", get(status::metrics))
+        .route("/api/login", post(session::login))
+        .route("/api/logout", post(session::logout))
+        .route("/api/me", get(session::me))
+        .route("/api/status", get(status::status))
+        .route(
+            "/api/users",
+            get(admin::list_users).post(admin::create_user),
+        )
+        .route(
+            "/api/tokens",
+            get(admin::list_tokens).post(admin::create_token),
+        )
+        .route("/api/tokens/{name}", delete(admin::revoke_token))
+        .fallback(error::no_route)
+        // Extractors reject a body over the limit while reading it (chunked uploads); the
+        // tower layer rejects a declared Content-Length before the handler runs.
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(RequestBodyLimitLayer::new(max_body))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            layers::finish,
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Serves until `shutdown` resolves, then stops accepting, lets open requests finish (for at
+/// most ten seconds) and returns.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let address = listener.local_addr()?;
+    tracing::info!(%address, "HTTP listening");
+    let draining = Arc::new(Notify::new());
+    let signal = {
+        let draining = draining.clone();
+        async move {
+            shutdown.await;
+            tracing::info!("HTTP shutting down");
+            draining.notify_one();
+        }
+    };
+    let server = axum::serve(listener, router(state))
+        .with_graceful_shutdown(signal)
+        .into_future();
+    tokio::select! {
+        served = server => served?,
+        () = async {
+            draining.notified().await;
+            tokio::time::sleep(DRAIN_TIMEOUT).await;
+        } => tracing::warn!("HTTP requests still open after {DRAIN_TIMEOUT:?}; closing them"),
+    }
+    Ok(())
+}

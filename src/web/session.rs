@@ -1,0 +1,66 @@
+//! Signing in and out of the dashboard, and "who am I".
+
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::header::SET_COOKIE;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::auth::{cleared_cookie, session_cookie, session_token};
+use super::error::ApiJson;
+use super::{ApiError, AppState, Auth, Credential};
+use crate::users;
+
+#[derive(Deserialize)]
+pub(crate) struct Login {
+    name: String,
+    password: String,
+}
+
+/// `POST /api/login {name, password}`: sets the session cookie and answers `{name, role}`.
+pub(crate) async fn login(
+    State(state): State<AppState>,
+    ApiJson(login): ApiJson<Login>,
+) -> Result<Response, ApiError> {
+    let Some(user) = users::authenticate(&state.store, &login.name, &login.password).await? else {
+        // Debug formatting escapes control characters a client could use to forge log lines.
+        let name: String = login.name.chars().take(64).collect();
+        tracing::info!(user = ?name, "sign-in refused: wrong name or password");
+        return Err(ApiError::unauthorized("wrong name or password"));
+    };
+    let lifetime = Duration::from_secs(state.config.http.session_hours.saturating_mul(3600));
+    let token = users::start_session(&state.store, &user, lifetime).await?;
+    tracing::info!(user = ?user.name, role = %user.role, "signed in");
+    let cookie = session_cookie(&state.config.http, &token)?;
+    let body = Json(json!({ "name": user.name, "role": user.role }));
+    Ok(([(SET_COOKIE, cookie)], body).into_response())
+}
+
+/// `POST /api/logout`: ends the session (if the caller used one) and clears the cookie.
+pub(crate) async fn logout(
+    State(state): State<AppState>,
+    auth: Auth,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    if auth.credential == Credential::Session {
+        if let Some(token) = session_token(&headers) {
+            users::end_session(&state.store, token).await?;
+        }
+        tracing::info!(user = ?auth.name, "signed out");
+    }
+    let cookie = cleared_cookie(&state.config.http)?;
+    Ok((
+        [(SET_COOKIE, cookie)],
+        Json(json!({ "status": "signed out" })),
+    )
+        .into_response())
+}
+
+/// `GET /api/me`: `{name, role, credential}` of the caller.
+pub(crate) async fn me(auth: Auth) -> Json<serde_json::Value> {
+    Json(json!({ "name": auth.name, "role": auth.role, "credential": auth.credential }))
+}

@@ -1,0 +1,83 @@
+//! Health and live state: `/healthz` for load balancers, `/metrics` for Prometheus and
+//! `/api/status` for the dashboard.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::header::CONTENT_TYPE;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+
+use super::{ApiError, AppState, Auth, Credential};
+use crate::metrics::{
+    ESL_CONNECTED, ESL_EVENTS_SHED_TOTAL, ESL_EVENTS_TOTAL, ESL_RECONNECTS_TOTAL,
+};
+use crate::users::Role;
+
+/// A health check that hangs is as bad as a failed one.
+const PING_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// `GET /healthz` (public): 200 when the database answers, else 503.
+pub(crate) async fn healthz(State(state): State<AppState>) -> Response {
+    match tokio::time::timeout(PING_TIMEOUT, state.store.ping()).await {
+        Ok(Ok(())) => Json(json!({ "status": "ok" })).into_response(),
+        failure => {
+            let reason = match failure {
+                Ok(Err(e)) => e.to_string(),
+                _ => format!("no answer within {PING_TIMEOUT:?}"),
+            };
+            tracing::warn!(%reason, "health check failed: database");
+            let body = json!({
+                "status": "unavailable",
+                "error": "the database is not reachable",
+                "code": "unavailable",
+            });
+            (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
+        }
+    }
+}
+
+/// `GET /metrics`: Prometheus text for any API token, or a supervisor's session.
+pub(crate) async fn metrics(
+    State(state): State<AppState>,
+    auth: Auth,
+) -> Result<Response, ApiError> {
+    if auth.credential != Credential::Token {
+        auth.require(Role::Supervisor)?;
+    }
+    let content_type = "text/plain; version=0.0.4; charset=utf-8";
+    Ok(([(CONTENT_TYPE, content_type)], state.metrics.render()).into_response())
+}
+
+/// `GET /api/status` (agent and up): the ESL link and event counts by event name, plus every
+/// metric for whoever wants more.
+pub(crate) async fn status(
+    State(state): State<AppState>,
+    auth: Auth,
+) -> Result<Json<Value>, ApiError> {
+    auth.require(Role::Agent)?;
+    let metrics = state.metrics.snapshot_json();
+    let total = |name: &str| state.metrics.get(name, &[]).unwrap_or(0.0) as u64;
+    let mut events = BTreeMap::new();
+    if let Some(series) = metrics[ESL_EVENTS_TOTAL]["series"].as_array() {
+        for s in series {
+            if let (Some(event), Some(count)) = (s["labels"]["event"].as_str(), s["value"].as_u64())
+            {
+                events.insert(event.to_string(), count);
+            }
+        }
+    }
+    Ok(Json(json!({
+        "esl": {
+            "connected": state.metrics.get(ESL_CONNECTED, &[]) == Some(1.0),
+            "reconnects": total(ESL_RECONNECTS_TOTAL),
+            "events_shed": total(ESL_EVENTS_SHED_TOTAL),
+            "events_total": events.values().sum::<u64>(),
+        },
+        "events": events,
+        "metrics": metrics,
+    })))
+}

@@ -1,0 +1,294 @@
+//! The `switchdesk` binary as an operator uses it: `esl decode`, `esl tail`, `check-config`,
+//! `user` and `token`.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use switchdesk::sim::{CallSpec, SimConfig, Simulator};
+
+fn binary() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_switchdesk"));
+    // Only what each test sets reaches the configuration.
+    for (key, _) in std::env::vars() {
+        if key.starts_with("SWITCHDESK_") && key != "SWITCHDESK_FIXTURES" {
+            command.env_remove(key);
+        }
+    }
+    command
+}
+
+fn capture(name: &str) -> PathBuf {
+    std::env::var_os("SWITCHDESK_FIXTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/freeswitch")
+        })
+        .join("esl")
+        .join(name)
+}
+
+#[test]
+fn esl_decode_prints_one_json_line_per_frame() {
+    let output = binary()
+        .args(["esl", "decode"])
+        .arg(capture("02_call_plain_ALL.rx"))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let lines: Vec<serde_json::Value> = output
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(&l.unwrap()).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 89);
+    assert_eq!(lines[0]["content_type"], "auth/request");
+    assert_eq!(lines[1]["headers"]["Reply-Text"], "+OK accepted");
+    let park = lines
+        .iter()
+        .find(|l| l["event_name"] == "CHANNEL_PARK")
+        .unwrap();
+    assert_eq!(park["offset"], 78083);
+    assert_eq!(
+        park["event"]["Unique-ID"],
+        "02bbee13-3a02-4f46-982e-d4f4cf6e771a"
+    );
+    assert_eq!(
+        park["event"]["Channel-Name"],
+        "sofia/external/+15550001@127.0.0.1:5070"
+    );
+    let job = lines
+        .iter()
+        .find(|l| l["event_name"] == "BACKGROUND_JOB")
+        .unwrap();
+    assert_eq!(
+        job["event"]["_body"],
+        "+OK 9a8b25a2-ee22-44b7-9a88-33801a5d0b8d\n"
+    );
+    assert_eq!(lines[88]["content_type"], "text/disconnect-notice");
+    assert_eq!(String::from_utf8_lossy(&output.stderr).trim(), "89 frames");
+}
+
+#[test]
+fn esl_decode_reads_stdin_and_reports_a_cut_or_broken_stream() {
+    let bytes = std::fs::read(capture("04_commands.rx")).unwrap();
+    let mut child = binary()
+        .args(["esl", "decode", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Cut in the middle of a frame: the whole frames come out, the rest is reported.
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(&bytes[..1000])
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success());
+    let lines: Vec<serde_json::Value> = output
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(&l.unwrap()).unwrap())
+        .collect();
+    assert_eq!(lines.last().unwrap()["incomplete"], true);
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l["content_type"] == "api/response")
+            .count(),
+        3
+    );
+
+    let mut child = binary()
+        .args(["esl", "decode", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"Content-Type: api/response\nContent-Length: ten\n\n")
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(!output.status.success());
+    let error = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        error.contains("invalid Content-Length") && error.contains("frame 1"),
+        "{error}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn esl_tail_prints_live_events_as_json_lines() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sim = Simulator::start(
+        listener,
+        SimConfig {
+            password: "tail-pw-123".into(),
+            ..SimConfig::default()
+        },
+    )
+    .await
+    .unwrap();
+    let mut child = binary()
+        .args([
+            "esl",
+            "tail",
+            "--events",
+            "CHANNEL_PARK,CHANNEL_HANGUP_COMPLETE",
+            "--format",
+            "json",
+        ])
+        .env("SWITCHDESK_ESL__PORT", sim.addr().port().to_string())
+        .env("SWITCHDESK_ESL__PASSWORD", "tail-pw-123")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let lines = std::thread::spawn(move || {
+        BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .take(1)
+            .collect::<Vec<_>>()
+    });
+    // Wait for the subscription, then let a caller in.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !sim
+        .commands_received()
+        .iter()
+        .any(|c| c.starts_with("event json"))
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "tail never subscribed"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(sim.commands_received().contains(
+        &"event json CHANNEL_PARK CHANNEL_HANGUP_COMPLETE BACKGROUND_JOB HEARTBEAT".to_string()
+    ));
+    let caller = sim
+        .place_call(CallSpec {
+            from_number: "+15550001".into(),
+            destination: "7000".into(),
+            ..CallSpec::default()
+        })
+        .await
+        .unwrap();
+    let lines = tokio::task::spawn_blocking(move || lines.join().unwrap())
+        .await
+        .unwrap();
+    child.kill().unwrap();
+    let _ = child.wait();
+    let event: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
+    assert_eq!(event["Event-Name"], "CHANNEL_PARK");
+    assert_eq!(event["Unique-ID"], caller.as_str());
+}
+
+#[test]
+fn check_config_explains_every_mistake() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("switchdesk.toml");
+    std::fs::write(
+        &path,
+        "[esl]\npassword = \"\"\nheartbeat_secs = 0\n[log]\nformat = \"xml\"\n",
+    )
+    .unwrap();
+    let output = binary()
+        .arg("--config")
+        .arg(&path)
+        .arg("check-config")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let error = String::from_utf8_lossy(&output.stderr);
+    for expected in ["esl.password is empty", "esl.heartbeat_secs", "log.format"] {
+        assert!(error.contains(expected), "{error}");
+    }
+    std::fs::write(
+        &path,
+        "[esl]\nhost = \"10.1.2.3\"\npassword = \"very-secret-pw\"\n",
+    )
+    .unwrap();
+    let output = binary()
+        .arg("--config")
+        .arg(&path)
+        .arg("check-config")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        text.contains("10.1.2.3:8021") && !text.contains("very-secret-pw"),
+        "{text}"
+    );
+}
+
+#[test]
+fn users_and_tokens_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("sd.db").display());
+    let run = |args: &[&str], stdin: Option<&str>| {
+        let mut child = binary()
+            .args(args)
+            .env("SWITCHDESK_DATABASE__URL", &url)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut input = child.stdin.take().unwrap();
+        if let Some(text) = stdin {
+            input.write_all(text.as_bytes()).unwrap();
+        }
+        drop(input);
+        child.wait_with_output().unwrap()
+    };
+    let added = run(
+        &[
+            "user",
+            "add",
+            "alice",
+            "--role",
+            "supervisor",
+            "--password-stdin",
+        ],
+        Some("correct horse battery\n"),
+    );
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let generated = run(&["user", "add", "bob", "--role", "agent"], None);
+    let text = String::from_utf8_lossy(&generated.stdout);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("password: ") && l.len() > 20),
+        "{text}"
+    );
+    let duplicate = run(&["user", "add", "alice", "--role", "agent"], None);
+    assert!(!duplicate.status.success());
+    let bad_role = run(&["user", "add", "carol", "--role", "janitor"], None);
+    assert!(!bad_role.status.success());
+    let list = run(&["user", "list"], None);
+    assert_eq!(
+        String::from_utf8_lossy(&list.stdout),
+        "alice\tsupervisor\nbob\tagent\n"
+    );
+    let token = run(&["token", "add", "xml-cdr", "--role", "admin"], None);
+    assert!(String::from_utf8_lossy(&token.stdout).starts_with("sdk_"));
+    assert!(run(&["token", "revoke", "xml-cdr"], None).status.success());
+}

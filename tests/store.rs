@@ -1,0 +1,358 @@
+//! The store, scenario by scenario, on SQLite and on PostgreSQL.
+//!
+//! Every scenario runs twice: `sqlite::<name>` on a temporary file and `postgres::<name>` on a
+//! fresh database next to `SWITCHDESK_TEST_POSTGRES_URL` (skipped without it, unless
+//! `SWITCHDESK_REQUIRE_POSTGRES=1`).
+
+mod common;
+
+use std::time::Duration;
+
+use common::{TestDb, TestDbRef};
+use switchdesk::store::{Backend, Store, StoreError};
+use switchdesk::users::{self, hash_token, Role};
+
+macro_rules! on_both_backends {
+    ($($scenario:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $scenario() {
+                    super::TestDb::sqlite().await.run(super::$scenario).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $scenario() {
+                    if let Some(db) = super::TestDb::postgres().await {
+                        db.run(super::$scenario).await;
+                    }
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    migrations_run_twice_and_keep_data,
+    users_are_unique_by_name,
+    users_change_role_password_and_status,
+    sessions_expire_and_end,
+    sessions_need_an_existing_user,
+    api_tokens_are_found_by_hash_until_revoked,
+    sign_in_with_password_session_and_token,
+);
+
+async fn migrations_run_twice_and_keep_data(db: TestDbRef) {
+    let store = db.store;
+    store.migrate().await.unwrap();
+    store
+        .create_user("alice", Role::Agent, "hash")
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+
+    // A second process opening the same database migrates again without harm.
+    let again = Store::connect(&db.url, 2).await.unwrap();
+    again.migrate().await.unwrap();
+    let alice = again.user_by_name("alice").await.unwrap().unwrap();
+    assert_eq!(alice.role, Role::Agent);
+    assert_eq!(again.backend(), store.backend());
+    again.close().await;
+}
+
+async fn users_are_unique_by_name(db: TestDbRef) {
+    let store = db.store;
+    let before = users::now_millis();
+    let alice = store
+        .create_user("alice", Role::Supervisor, "h1")
+        .await
+        .unwrap();
+    assert_eq!(alice.name, "alice");
+    assert_eq!(alice.role, Role::Supervisor);
+    assert!(!alice.disabled);
+    assert!(alice.created_at >= before);
+
+    let duplicate = store.create_user("alice", Role::Agent, "h2").await;
+    assert!(
+        matches!(duplicate, Err(StoreError::Conflict(ref what)) if what.contains("alice")),
+        "{duplicate:?}"
+    );
+
+    store.create_user("bob", Role::Agent, "h3").await.unwrap();
+    assert_eq!(
+        store.user_by_name("alice").await.unwrap(),
+        Some(alice.clone())
+    );
+    assert_eq!(store.user_by_name("carol").await.unwrap(), None);
+
+    let (found, hash) = store.user_credentials("alice").await.unwrap().unwrap();
+    assert_eq!((found, hash.as_str()), (alice, "h1"));
+
+    let names: Vec<String> = store
+        .list_users()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.name)
+        .collect();
+    assert_eq!(names, ["alice", "bob"]);
+}
+
+async fn users_change_role_password_and_status(db: TestDbRef) {
+    let store = db.store;
+    store
+        .create_user("alice", Role::Agent, "old")
+        .await
+        .unwrap();
+
+    store.set_role("alice", Role::Manager).await.unwrap();
+    store.set_password("alice", "new").await.unwrap();
+    let (alice, hash) = store.user_credentials("alice").await.unwrap().unwrap();
+    assert_eq!((alice.role, hash.as_str()), (Role::Manager, "new"));
+
+    store.set_disabled("alice", true).await.unwrap();
+    assert!(store.user_by_name("alice").await.unwrap().unwrap().disabled);
+    store.set_disabled("alice", false).await.unwrap();
+    assert!(!store.user_by_name("alice").await.unwrap().unwrap().disabled);
+
+    for missing in [
+        store.set_role("nobody", Role::Admin).await,
+        store.set_password("nobody", "x").await,
+        store.set_disabled("nobody", true).await,
+    ] {
+        assert!(
+            matches!(missing, Err(StoreError::NotFound(_))),
+            "{missing:?}"
+        );
+    }
+}
+
+async fn sessions_expire_and_end(db: TestDbRef) {
+    let store = db.store;
+    let alice = store.create_user("alice", Role::Agent, "h").await.unwrap();
+    let now = 1_700_000_000_000;
+    store
+        .create_session(alice.id, "live", now, now + 60_000)
+        .await
+        .unwrap();
+    store
+        .create_session(alice.id, "short", now, now + 1_000)
+        .await
+        .unwrap();
+
+    assert_eq!(
+        store.session_user("live", now + 500).await.unwrap(),
+        Some(alice.clone())
+    );
+    assert_eq!(
+        store.session_user("short", now + 999).await.unwrap(),
+        Some(alice.clone())
+    );
+    assert_eq!(
+        store.session_user("short", now + 1_000).await.unwrap(),
+        None,
+        "expired"
+    );
+    assert_eq!(store.session_user("unknown", now).await.unwrap(), None);
+
+    assert_eq!(store.purge_expired_sessions(now + 1_000).await.unwrap(), 1);
+    assert_eq!(
+        store.session_user("short", now).await.unwrap(),
+        None,
+        "purged"
+    );
+
+    assert!(store.delete_session("live").await.unwrap());
+    assert!(!store.delete_session("live").await.unwrap());
+    assert_eq!(store.session_user("live", now).await.unwrap(), None);
+
+    // Disabling a user or changing the password ends their sessions.
+    store
+        .create_session(alice.id, "a", now, now + 60_000)
+        .await
+        .unwrap();
+    store.set_disabled("alice", true).await.unwrap();
+    store.set_disabled("alice", false).await.unwrap();
+    assert_eq!(store.session_user("a", now).await.unwrap(), None);
+    store
+        .create_session(alice.id, "b", now, now + 60_000)
+        .await
+        .unwrap();
+    store.set_password("alice", "h2").await.unwrap();
+    assert_eq!(store.session_user("b", now).await.unwrap(), None);
+
+    // A role change shows on the next request of an open session.
+    store
+        .create_session(alice.id, "c", now, now + 60_000)
+        .await
+        .unwrap();
+    store.set_role("alice", Role::Supervisor).await.unwrap();
+    let seen = store.session_user("c", now).await.unwrap().unwrap();
+    assert_eq!(seen.role, Role::Supervisor);
+}
+
+async fn sessions_need_an_existing_user(db: TestDbRef) {
+    let store = db.store;
+    let orphan = store.create_session(4242, "x", 0, 1_000).await;
+    assert!(matches!(orphan, Err(StoreError::NotFound(_))), "{orphan:?}");
+}
+
+async fn api_tokens_are_found_by_hash_until_revoked(db: TestDbRef) {
+    let store = db.store;
+    let created = store
+        .create_api_token("prometheus", Role::Supervisor, "hash-1")
+        .await
+        .unwrap();
+    assert_eq!(
+        (created.name.as_str(), created.role),
+        ("prometheus", Role::Supervisor)
+    );
+    assert!(!created.revoked);
+    assert_eq!(created.last_used_at, None);
+
+    let now = users::now_millis();
+    assert_eq!(
+        store.token_role("hash-1", now).await.unwrap(),
+        Some(("prometheus".to_string(), Role::Supervisor))
+    );
+    assert_eq!(store.token_role("hash-2", now).await.unwrap(), None);
+
+    let listed = store.list_api_tokens().await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].last_used_at, Some(now), "use is recorded");
+
+    let duplicate = store
+        .create_api_token("prometheus", Role::Agent, "hash-3")
+        .await;
+    assert!(
+        matches!(duplicate, Err(StoreError::Conflict(_))),
+        "{duplicate:?}"
+    );
+
+    store.revoke_api_token("prometheus").await.unwrap();
+    assert_eq!(store.token_role("hash-1", now).await.unwrap(), None);
+    assert!(store.list_api_tokens().await.unwrap()[0].revoked);
+
+    let missing = store.revoke_api_token("grafana").await;
+    assert!(
+        matches!(missing, Err(StoreError::NotFound(_))),
+        "{missing:?}"
+    );
+}
+
+async fn sign_in_with_password_session_and_token(db: TestDbRef) {
+    let store = db.store;
+    let alice = users::add_user(&store, "alice", Role::Supervisor, "correct horse")
+        .await
+        .unwrap();
+    let (_, stored_hash) = store.user_credentials("alice").await.unwrap().unwrap();
+    assert!(
+        stored_hash.starts_with("$argon2id$"),
+        "only the hash is stored"
+    );
+
+    let short = users::add_user(&store, "bob", Role::Agent, "short").await;
+    assert!(
+        matches!(short, Err(users::UserError::InvalidPassword)),
+        "{short:?}"
+    );
+    let bad_name = users::add_user(&store, "bob smith", Role::Agent, "long enough").await;
+    assert!(
+        matches!(bad_name, Err(users::UserError::InvalidName(_))),
+        "{bad_name:?}"
+    );
+
+    let signed_in = users::authenticate(&store, "alice", "correct horse")
+        .await
+        .unwrap();
+    assert_eq!(signed_in, Some(alice.clone()));
+    assert_eq!(
+        users::authenticate(&store, "alice", "wrong").await.unwrap(),
+        None
+    );
+    assert_eq!(
+        users::authenticate(&store, "mallory", "correct horse")
+            .await
+            .unwrap(),
+        None
+    );
+
+    let token = users::start_session(&store, &alice, Duration::from_secs(3600))
+        .await
+        .unwrap();
+    assert!(token.starts_with("sds_"));
+    assert_eq!(
+        store
+            .session_user(&token, users::now_millis())
+            .await
+            .unwrap(),
+        None,
+        "only the hash is a key"
+    );
+    assert_eq!(
+        users::session_user(&store, &token).await.unwrap(),
+        Some(alice.clone())
+    );
+    users::end_session(&store, &token).await.unwrap();
+    assert_eq!(users::session_user(&store, &token).await.unwrap(), None);
+
+    store.set_disabled("alice", true).await.unwrap();
+    assert_eq!(
+        users::authenticate(&store, "alice", "correct horse")
+            .await
+            .unwrap(),
+        None
+    );
+
+    let secret = users::add_api_token(&store, "scraper", Role::Agent)
+        .await
+        .unwrap();
+    assert!(secret.starts_with("sdk_"));
+    let stored = store
+        .token_role(&hash_token(&secret), users::now_millis())
+        .await
+        .unwrap();
+    assert_eq!(stored, Some(("scraper".to_string(), Role::Agent)));
+    assert_eq!(
+        users::api_token_role(&store, &secret).await.unwrap(),
+        Some(("scraper".to_string(), Role::Agent))
+    );
+    users::revoke_api_token(&store, "scraper").await.unwrap();
+    assert_eq!(users::api_token_role(&store, &secret).await.unwrap(), None);
+}
+
+/// SQLite only: the directory and file are created, and the database runs in WAL mode.
+#[tokio::test]
+async fn sqlite_creates_its_directory_and_uses_wal() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nested/deeper/switchdesk.db");
+    let url = format!("sqlite://{}", path.display());
+    let store = Store::connect(&url, 2).await.unwrap();
+    assert_eq!(store.backend(), Backend::Sqlite);
+    store.create_user("alice", Role::Agent, "h").await.unwrap();
+    assert!(path.exists());
+    assert!(
+        dir.path().join("nested/deeper/switchdesk.db-wal").exists(),
+        "WAL journal"
+    );
+    store.close().await;
+}
+
+#[tokio::test]
+async fn an_in_memory_sqlite_database_keeps_its_schema() {
+    let store = Store::connect("sqlite::memory:", 8).await.unwrap();
+    store.create_user("alice", Role::Agent, "h").await.unwrap();
+    assert!(store.user_by_name("alice").await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn unknown_database_urls_are_refused() {
+    let refused = Store::connect("mysql://localhost/db", 1).await;
+    assert!(
+        matches!(refused, Err(StoreError::UnsupportedUrl)),
+        "{refused:?}"
+    );
+}

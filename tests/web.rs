@@ -1,0 +1,531 @@
+//! The HTTP API end to end: the real router on a real socket, a SQLite store in a temporary
+//! directory, and a plain HTTP client that handles the session cookie by hand.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, SET_COOKIE};
+use reqwest::{Client, Response, StatusCode};
+use serde_json::{json, Value};
+use switchdesk::config::Config;
+use switchdesk::metrics::{self, Metrics};
+use switchdesk::store::Store;
+use switchdesk::users::{self, Role};
+use switchdesk::web::{self, AppState};
+use tokio::sync::oneshot;
+
+const MAX_BODY: usize = 4096;
+
+struct App {
+    base: String,
+    client: Client,
+    store: Store,
+    metrics: Arc<Metrics>,
+    stop: Option<oneshot::Sender<()>>,
+    served: tokio::task::JoinHandle<anyhow::Result<()>>,
+    _db: common::TestDb,
+}
+
+impl App {
+    async fn start() -> App {
+        let db = common::TestDb::sqlite().await;
+        let mut config = Config::default();
+        config.database.url = switchdesk::config::Secret::new(db.url.clone());
+        config.http.max_body_bytes = MAX_BODY;
+        let state = AppState {
+            store: db.store.clone(),
+            metrics: Metrics::new(),
+            config: Arc::new(config),
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let metrics = state.metrics.clone();
+        let served = tokio::spawn(web::serve(listener, state, async {
+            let _ = stopped.await;
+        }));
+        App {
+            base,
+            client: Client::new(),
+            store: db.store.clone(),
+            metrics,
+            stop: Some(stop),
+            served,
+            _db: db,
+        }
+    }
+
+    async fn add_user(&self, name: &str, role: Role) {
+        users::add_user(&self.store, name, role, &format!("{name}-password"))
+            .await
+            .unwrap();
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    async fn get(&self, path: &str, credential: Option<&str>) -> Response {
+        with(self.client.get(self.url(path)), credential)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn post(&self, path: &str, credential: Option<&str>, body: Value) -> Response {
+        with(self.client.post(self.url(path)), credential)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn delete(&self, path: &str, credential: Option<&str>) -> Response {
+        with(self.client.delete(self.url(path)), credential)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn try_login(&self, name: &str, password: &str) -> Response {
+        let body = json!({ "name": name, "password": password });
+        self.post("/api/login", None, body).await
+    }
+
+    /// Signs in and returns the `Cookie` header value for later requests.
+    async fn login(&self, name: &str) -> String {
+        let response = self.try_login(name, &format!("{name}-password")).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let set_cookie = response.headers()[SET_COOKIE].to_str().unwrap().to_string();
+        set_cookie.split(';').next().unwrap().to_string()
+    }
+
+    async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let served = tokio::time::timeout(Duration::from_secs(5), &mut self.served)
+            .await
+            .expect("server stops promptly");
+        served.unwrap().unwrap();
+    }
+}
+
+/// `Some("cookie=...")` is sent as a cookie, `Some("sdk_...")` as a bearer token.
+fn with(request: reqwest::RequestBuilder, credential: Option<&str>) -> reqwest::RequestBuilder {
+    match credential {
+        Some(token) if token.starts_with("sdk_") => {
+            request.header(AUTHORIZATION, format!("Bearer {token}"))
+        }
+        Some(cookie) => request.header(COOKIE, cookie),
+        None => request,
+    }
+}
+
+/// Asserts the status and the JSON error shape, returning the body.
+async fn expect_error(response: Response, status: StatusCode, code: &str) -> Value {
+    assert_eq!(response.status(), status);
+    let content_type = response.headers()[CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        content_type.starts_with("application/json"),
+        "{content_type}"
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], code, "{body}");
+    assert!(
+        body["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "{body}"
+    );
+    body
+}
+
+#[tokio::test]
+async fn healthz_is_public_and_reports_a_dead_database() {
+    let app = App::start().await;
+    let response = app.get("/healthz", None).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.json::<Value>().await.unwrap(),
+        json!({ "status": "ok" })
+    );
+
+    app.store.close().await;
+    let response = app.get("/healthz", None).await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["status"], "unavailable");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_dashboard_shell_is_public_with_the_right_content_types() {
+    let app = App::start().await;
+    for (path, content_type, marker) in [
+        ("/", "text/html", "<title>switchdesk</title>"),
+        ("/app.js", "text/javascript", "/api/status"),
+        ("/style.css", "text/css", ":root"),
+    ] {
+        let response = app.get(path, None).await;
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        let got = response.headers()[CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(got.starts_with(content_type), "{path}: {got}");
+        assert!(response.text().await.unwrap().contains(marker), "{path}");
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn status_needs_a_session_and_shows_esl_state() {
+    let app = App::start().await;
+    app.add_user("alice", Role::Agent).await;
+    app.metrics
+        .set(metrics::ESL_CONNECTED, "connected", &[], 1.0);
+    for _ in 0..3 {
+        app.metrics.inc(
+            metrics::ESL_EVENTS_TOTAL,
+            "events",
+            &[("event", "CHANNEL_PARK")],
+            1,
+        );
+    }
+    app.metrics.inc(
+        metrics::ESL_EVENTS_TOTAL,
+        "events",
+        &[("event", "HEARTBEAT")],
+        1,
+    );
+
+    expect_error(
+        app.get("/api/status", None).await,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+    )
+    .await;
+    let forged = "switchdesk_session=sds_0000";
+    expect_error(
+        app.get("/api/status", Some(forged)).await,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+    )
+    .await;
+
+    let cookie = app.login("alice").await;
+    let response = app.get("/api/status", Some(&cookie)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let status: Value = response.json().await.unwrap();
+    assert_eq!(status["esl"]["connected"], true);
+    assert_eq!(status["esl"]["events_total"], 4);
+    assert_eq!(
+        status["events"],
+        json!({ "CHANNEL_PARK": 3, "HEARTBEAT": 1 })
+    );
+
+    let me: Value = app
+        .get("/api/me", Some(&cookie))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        me,
+        json!({ "name": "alice", "role": "agent", "credential": "session" })
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn login_sets_a_strict_http_only_cookie_and_logout_ends_it() {
+    let app = App::start().await;
+    app.add_user("alice", Role::Supervisor).await;
+    let response = app.try_login("alice", "alice-password").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let set_cookie = response.headers()[SET_COOKIE].to_str().unwrap().to_string();
+    assert!(
+        set_cookie.starts_with("switchdesk_session=sds_"),
+        "{set_cookie}"
+    );
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age=43200"] {
+        assert!(
+            set_cookie.contains(attribute),
+            "{set_cookie} lacks {attribute}"
+        );
+    }
+    assert_eq!(
+        response.json::<Value>().await.unwrap(),
+        json!({ "name": "alice", "role": "supervisor" })
+    );
+
+    let cookie = set_cookie.split(';').next().unwrap().to_string();
+    let response = app.post("/api/logout", Some(&cookie), json!({})).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.headers()[SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .contains("Max-Age=0"));
+    expect_error(
+        app.get("/api/me", Some(&cookie)).await,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+    )
+    .await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn wrong_credentials_get_one_generic_401() {
+    let app = App::start().await;
+    app.add_user("alice", Role::Agent).await;
+    let wrong_password = app.try_login("alice", "nope-nope").await;
+    assert!(wrong_password.headers().get(SET_COOKIE).is_none());
+    let a = expect_error(wrong_password, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    let unknown_user = app.try_login("mallory", "nope-nope").await;
+    let b = expect_error(unknown_user, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    assert_eq!(a, b, "the answer does not reveal which names exist");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn only_admins_manage_users() {
+    let app = App::start().await;
+    app.add_user("alice", Role::Agent).await;
+    app.add_user("root", Role::Admin).await;
+    let agent = app.login("alice").await;
+    let admin = app.login("root").await;
+
+    expect_error(
+        app.get("/api/users", Some(&agent)).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    let new_user = json!({ "name": "bob", "role": "supervisor", "password": "bob-password" });
+    let response = app.post("/api/users", Some(&agent), new_user.clone()).await;
+    expect_error(response, StatusCode::FORBIDDEN, "forbidden").await;
+
+    let response = app.post("/api/users", Some(&admin), new_user.clone()).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let bob: Value = response.json().await.unwrap();
+    assert_eq!(
+        (bob["name"].as_str(), bob["role"].as_str()),
+        (Some("bob"), Some("supervisor"))
+    );
+    assert!(bob.get("password_hash").is_none());
+
+    let response = app.post("/api/users", Some(&admin), new_user).await;
+    expect_error(response, StatusCode::CONFLICT, "conflict").await;
+    let weak = json!({ "name": "carol", "role": "agent", "password": "short" });
+    expect_error(
+        app.post("/api/users", Some(&admin), weak).await,
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+    )
+    .await;
+
+    let response = app.get("/api/users", Some(&admin)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let listed: Vec<Value> = response.json().await.unwrap();
+    let names: Vec<&str> = listed.iter().filter_map(|u| u["name"].as_str()).collect();
+    assert_eq!(names, ["alice", "bob", "root"]);
+
+    app.login("bob").await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn api_tokens_authenticate_until_revoked() {
+    let app = App::start().await;
+    app.add_user("root", Role::Admin).await;
+    let admin = app.login("root").await;
+
+    let response = app
+        .post(
+            "/api/tokens",
+            Some(&admin),
+            json!({ "name": "wallboard", "role": "agent" }),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let created: Value = response.json().await.unwrap();
+    let token = created["token"].as_str().unwrap().to_string();
+    assert!(token.starts_with("sdk_"), "{created}");
+
+    assert_eq!(
+        app.get("/api/status", Some(&token)).await.status(),
+        StatusCode::OK
+    );
+    let me: Value = app.get("/api/me", Some(&token)).await.json().await.unwrap();
+    assert_eq!(
+        me,
+        json!({ "name": "wallboard", "role": "agent", "credential": "token" })
+    );
+    expect_error(
+        app.get("/api/tokens", Some(&token)).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+
+    let listed: Vec<Value> = app
+        .get("/api/tokens", Some(&admin))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["name"], "wallboard");
+    assert!(listed[0].get("token").is_none() && listed[0].get("token_hash").is_none());
+
+    let revoked = app.delete("/api/tokens/wallboard", Some(&admin)).await;
+    assert_eq!(revoked.status(), StatusCode::NO_CONTENT);
+    expect_error(
+        app.get("/api/status", Some(&token)).await,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+    )
+    .await;
+    let missing = app.delete("/api/tokens/nothing", Some(&admin)).await;
+    expect_error(missing, StatusCode::NOT_FOUND, "not_found").await;
+
+    let garbage = app
+        .client
+        .get(app.url("/api/status"))
+        .header(AUTHORIZATION, "Basic cm9vdDpyb290")
+        .send()
+        .await
+        .unwrap();
+    expect_error(garbage, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn bad_bodies_get_json_errors() {
+    let app = App::start().await;
+    app.add_user("root", Role::Admin).await;
+    let admin = app.login("root").await;
+
+    let huge = json!({ "name": "x".repeat(MAX_BODY * 2), "password": "y" });
+    expect_error(
+        app.post("/api/login", None, huge).await,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+    )
+    .await;
+
+    let malformed = app
+        .client
+        .post(app.url("/api/login"))
+        .header(CONTENT_TYPE, "application/json")
+        .body("{\"name\": \"root\", ")
+        .send()
+        .await
+        .unwrap();
+    expect_error(malformed, StatusCode::BAD_REQUEST, "bad_request").await;
+
+    let wrong_shape = app
+        .post(
+            "/api/users",
+            Some(&admin),
+            json!({ "name": "bob", "role": "emperor", "password": "long enough" }),
+        )
+        .await;
+    expect_error(wrong_shape, StatusCode::BAD_REQUEST, "bad_request").await;
+
+    let not_json = app
+        .client
+        .post(app.url("/api/login"))
+        .body("name=root")
+        .send()
+        .await
+        .unwrap();
+    expect_error(not_json, StatusCode::UNSUPPORTED_MEDIA_TYPE, "bad_request").await;
+
+    expect_error(
+        app.get("/api/nothing-here", Some(&admin)).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    let wrong_method = app.client.put(app.url("/api/status")).send().await.unwrap();
+    expect_error(wrong_method, StatusCode::METHOD_NOT_ALLOWED, "bad_request").await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn metrics_need_a_supervisor_or_a_token_and_count_requests() {
+    let app = App::start().await;
+    app.add_user("alice", Role::Agent).await;
+    app.add_user("sam", Role::Supervisor).await;
+    app.metrics.inc(
+        metrics::ESL_EVENTS_TOTAL,
+        "ESL events",
+        &[("event", "CHANNEL_PARK")],
+        7,
+    );
+    let agent = app.login("alice").await;
+    let supervisor = app.login("sam").await;
+    let scraper = users::add_api_token(&app.store, "prometheus", Role::Agent)
+        .await
+        .unwrap();
+
+    expect_error(
+        app.get("/metrics", None).await,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+    )
+    .await;
+    expect_error(
+        app.get("/metrics", Some(&agent)).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+
+    for credential in [&supervisor, &scraper] {
+        let response = app.get("/metrics", Some(credential)).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let content_type = response.headers()[CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            content_type.starts_with("text/plain; version=0.0.4"),
+            "{content_type}"
+        );
+        let text = response.text().await.unwrap();
+        assert!(
+            text.contains("# TYPE switchdesk_esl_events_total counter\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("switchdesk_esl_events_total{event=\"CHANNEL_PARK\"} 7\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("# TYPE switchdesk_http_requests_total counter\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("switchdesk_http_requests_total{status=\"401\"} 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("switchdesk_http_requests_total{status=\"403\"} 1\n"),
+            "{text}"
+        );
+    }
+    // Two sign-ins and two scrapes answered 200; each scrape renders before it is counted.
+    assert_eq!(
+        app.metrics
+            .get(metrics::HTTP_REQUESTS_TOTAL, &[("status", "200")]),
+        Some(4.0)
+    );
+    app.stop().await;
+}
