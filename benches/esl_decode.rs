@@ -59,7 +59,7 @@ fn decode(stream: &[u8]) -> usize {
         parser.push(chunk);
         while let Some(frame) = parser.next_frame().unwrap() {
             let event = Event::from_frame(&frame).unwrap();
-            if event.name().is_some() && event.unique_id().map_or(true, |u| !u.is_empty()) {
+            if event.name().is_some() && event.unique_id().is_none_or(|u| !u.is_empty()) {
                 seen += 1;
             }
         }

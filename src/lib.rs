@@ -14,6 +14,7 @@
 //! - [`config`]: one TOML file, every key overridable by `SWITCHDESK_*` variables.
 //! - [`service`]: wiring for `serve` and `demo`.
 
+pub mod acd;
 pub mod config;
 pub mod esl;
 pub mod metrics;

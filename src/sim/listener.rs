@@ -264,7 +264,7 @@ impl Subscription {
                     self.filters.clear();
                 } else {
                     self.filters.retain(|(n, v)| {
-                        !(n.eq_ignore_ascii_case(header) && value.map_or(true, |want| want == v))
+                        !(n.eq_ignore_ascii_case(header) && value.is_none_or(|want| want == v))
                     });
                 }
                 format!("+OK filter deleted. [{header}][{}]", value.unwrap_or(""))
@@ -319,7 +319,7 @@ impl Subscription {
                     || event
                         .subclass
                         .as_ref()
-                        .map_or(true, |s| self.all_custom || self.custom.contains(s))));
+                        .is_none_or(|s| self.all_custom || self.custom.contains(s))));
         if send && !self.filters.is_empty() {
             send = false;
             for (name, value) in &self.filters {

@@ -135,7 +135,7 @@ impl Switch {
             originate_timeout: config.originate_timeout_default,
             heartbeat: config.heartbeat,
             cdr_enabled: config.cdr.is_some(),
-            cdr_b_legs: config.cdr.as_ref().map_or(true, |c| c.log_b_leg),
+            cdr_b_legs: config.cdr.as_ref().is_none_or(|c| c.log_b_leg),
             channels: Vec::new(),
             roles: HashMap::new(),
             endpoints: HashMap::new(),

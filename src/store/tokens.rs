@@ -69,7 +69,7 @@ impl Store {
         let name: String = row.try_get("name")?;
         let role = parse_role(row.try_get("role")?)?;
         let last_used: Option<i64> = row.try_get("last_used_at")?;
-        if last_used.map_or(true, |at| now - at >= TOUCH_INTERVAL_MS) {
+        if last_used.is_none_or(|at| now - at >= TOUCH_INTERVAL_MS) {
             sqlx::query("UPDATE api_tokens SET last_used_at = $2 WHERE id = $1")
                 .bind(id)
                 .bind(now)

@@ -1,0 +1,352 @@
+//! How a queue and an agent are set up: plain data, validated here, with defaults a support
+//! line can start from. Serde-ready so the same shapes come from TOML, the API and the store.
+
+use serde::{Deserialize, Serialize};
+
+/// How the next agent is chosen among those free to take a call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Strategy {
+    /// The agent idle the longest since their last call.
+    #[default]
+    LongestIdle,
+    /// Each agent in turn, continuing after the last one offered a call.
+    RoundRobin,
+    /// Every free agent at once; the first to answer takes the call.
+    RingAll,
+    /// The agent who answered the fewest calls.
+    FewestCalls,
+    /// The agent with the least talk time.
+    LeastTalkTime,
+    /// Top-down in tier and position order, always from the top.
+    Linear,
+    /// Any free agent, drawn at random.
+    Random,
+}
+
+impl Strategy {
+    pub const ALL: [Strategy; 7] = [
+        Strategy::LongestIdle,
+        Strategy::RoundRobin,
+        Strategy::RingAll,
+        Strategy::FewestCalls,
+        Strategy::LeastTalkTime,
+        Strategy::Linear,
+        Strategy::Random,
+    ];
+}
+
+/// Where a caller goes when the queue gives up on them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "to", content = "target")]
+pub enum Overflow {
+    /// Another queue, keeping the caller's original arrival time.
+    Queue(String),
+    /// A dialplan extension (e.g. voicemail), by transfer.
+    Extension(String),
+    /// Hang up.
+    Hangup,
+}
+
+/// What happens to callers when no agent of the queue is logged in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum NoAgents {
+    /// Wait anyway (until max wait, if set).
+    #[default]
+    Wait,
+    /// Send them to the overflow target at once.
+    Overflow,
+}
+
+/// When a waiting caller hears their position and expected wait.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Announcements {
+    pub on_entry: bool,
+    /// When the caller moves up; never more often than `min_gap_secs`.
+    pub on_change: bool,
+    pub min_gap_secs: u64,
+    /// Every this many seconds since the last announcement; 0 = never.
+    pub periodic_secs: u64,
+    /// Include the expected wait (rounded to minutes) when it can be estimated.
+    pub expected_wait: bool,
+}
+
+impl Default for Announcements {
+    fn default() -> Self {
+        Announcements {
+            on_entry: true,
+            on_change: true,
+            min_gap_secs: 30,
+            periodic_secs: 60,
+            expected_wait: true,
+        }
+    }
+}
+
+/// What callers hear. Each entry is a FreeSWITCH file string (a sound file, `tone_stream://`,
+/// `local_stream://`, `phrase:`, `say:` for TTS) or a placeholder `{position}` /
+/// `{wait_minutes}`, which is spoken as a number in the queue's language.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Prompts {
+    pub hold_music: String,
+    pub language: String,
+    pub position: Vec<String>,
+    pub expected_wait: Vec<String>,
+    pub callback_accepted: Vec<String>,
+}
+
+impl Default for Prompts {
+    fn default() -> Self {
+        Prompts {
+            hold_music: "local_stream://moh".into(),
+            language: "en".into(),
+            position: vec![
+                "ivr/ivr-you_are_number.wav".into(),
+                "{position}".into(),
+                "ivr/ivr-in_line.wav".into(),
+            ],
+            expected_wait: vec![
+                "ivr/ivr-hold_time_is.wav".into(),
+                "{wait_minutes}".into(),
+                "ivr/ivr-minutes.wav".into(),
+            ],
+            callback_accepted: vec!["ivr/ivr-thank_you.wav".into()],
+        }
+    }
+}
+
+/// Waiting callers may leave their number and be called back in their turn.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Callbacks {
+    /// The DTMF key that asks for a callback; none disables callbacks.
+    pub key: Option<char>,
+    /// Dial string for the customer, with `{number}` (e.g. `sofia/gateway/pstn/{number}`).
+    pub dial: String,
+    /// Caller id shown to the customer.
+    pub caller_id_number: String,
+    pub caller_id_name: String,
+    pub attempts: u32,
+    pub retry_secs: u64,
+    pub ring_secs: u64,
+}
+
+impl Default for Callbacks {
+    fn default() -> Self {
+        Callbacks {
+            key: None,
+            dial: "sofia/gateway/pstn/{number}".into(),
+            caller_id_number: String::new(),
+            caller_id_name: "Support callback".into(),
+            attempts: 3,
+            retry_secs: 300,
+            ring_secs: 30,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct QueueConfig {
+    pub name: String,
+    pub strategy: Strategy,
+    pub prompts: Prompts,
+    pub announcements: Announcements,
+    /// Seconds a caller may wait before overflowing; 0 = no limit.
+    pub max_wait_secs: u64,
+    pub overflow: Overflow,
+    pub no_agents: NoAgents,
+    /// How long an agent's phone rings before the offer moves on.
+    pub ring_timeout_secs: u64,
+    pub wrap_up_secs: u64,
+    /// How long an agent is skipped after rejecting, being busy, or not answering.
+    pub reject_delay_secs: u64,
+    pub busy_delay_secs: u64,
+    pub no_answer_delay_secs: u64,
+    /// Offers an agent may miss in a row before being paused; 0 = never pause.
+    pub max_missed_offers: u32,
+    /// Answered within this many seconds counts toward the service level.
+    pub service_level_secs: u64,
+    /// Tier `n` opens after a caller waited `(n - 1) * tier_wait_secs`.
+    pub tier_wait_secs: u64,
+    /// The DTMF key that leaves the queue for `exit_extension`.
+    pub exit_key: Option<char>,
+    pub exit_extension: String,
+    pub callbacks: Callbacks,
+    /// A caller who hung up and calls again within this many seconds gets the old place back.
+    pub resume_secs: u64,
+}
+
+impl Default for QueueConfig {
+    fn default() -> Self {
+        QueueConfig {
+            name: String::new(),
+            strategy: Strategy::default(),
+            prompts: Prompts::default(),
+            announcements: Announcements::default(),
+            max_wait_secs: 0,
+            overflow: Overflow::Hangup,
+            no_agents: NoAgents::Wait,
+            ring_timeout_secs: 20,
+            wrap_up_secs: 10,
+            reject_delay_secs: 10,
+            busy_delay_secs: 30,
+            no_answer_delay_secs: 15,
+            max_missed_offers: 3,
+            service_level_secs: 20,
+            tier_wait_secs: 30,
+            exit_key: None,
+            exit_extension: String::new(),
+            callbacks: Callbacks::default(),
+            resume_secs: 120,
+        }
+    }
+}
+
+impl QueueConfig {
+    pub fn named(name: impl Into<String>) -> QueueConfig {
+        QueueConfig {
+            name: name.into(),
+            ..QueueConfig::default()
+        }
+    }
+
+    /// Every problem at once, phrased for an administrator.
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        let q = &self.name;
+        if !valid_name(q) {
+            problems.push(format!(
+                "queue name {q:?} must be 1-64 letters, digits, '-', '_' or '.'"
+            ));
+        }
+        if self.ring_timeout_secs == 0 || self.ring_timeout_secs > 600 {
+            problems.push(format!("queue {q}: ring_timeout_secs must be 1-600"));
+        }
+        if self.prompts.hold_music.trim().is_empty() {
+            problems.push(format!("queue {q}: prompts.hold_music is empty"));
+        }
+        for prompt in self.prompts.all() {
+            if prompt.contains(['\r', '\n']) {
+                problems.push(format!(
+                    "queue {q}: prompt {prompt:?} contains a line break"
+                ));
+            }
+        }
+        if let Overflow::Queue(target) = &self.overflow {
+            if target == q {
+                problems.push(format!("queue {q}: cannot overflow into itself"));
+            }
+        }
+        if let Overflow::Extension(ext) | Overflow::Queue(ext) = &self.overflow {
+            if ext.trim().is_empty() || ext.contains(char::is_whitespace) {
+                problems.push(format!("queue {q}: overflow target {ext:?} is not valid"));
+            }
+        }
+        if self.exit_key.is_some() && self.exit_extension.trim().is_empty() {
+            problems.push(format!("queue {q}: exit_key needs exit_extension"));
+        }
+        for (what, key) in [
+            ("exit_key", self.exit_key),
+            ("callbacks.key", self.callbacks.key),
+        ] {
+            if key.is_some_and(|k| !is_dtmf(k)) {
+                problems.push(format!(
+                    "queue {q}: {what} must be a DTMF key (0-9, *, #, A-D)"
+                ));
+            }
+        }
+        if self.exit_key.is_some() && self.exit_key == self.callbacks.key {
+            problems.push(format!(
+                "queue {q}: exit_key and callbacks.key are the same key"
+            ));
+        }
+        if self.callbacks.key.is_some() && !self.callbacks.dial.contains("{number}") {
+            problems.push(format!("queue {q}: callbacks.dial must contain {{number}}"));
+        }
+        if self.announcements.on_change && self.announcements.min_gap_secs == 0 {
+            problems.push(format!(
+                "queue {q}: announcements.min_gap_secs must be at least 1"
+            ));
+        }
+        problems
+    }
+}
+
+impl Prompts {
+    fn all(&self) -> impl Iterator<Item = &String> {
+        std::iter::once(&self.hold_music)
+            .chain(&self.position)
+            .chain(&self.expected_wait)
+            .chain(&self.callback_accepted)
+    }
+}
+
+pub(crate) fn is_dtmf(key: char) -> bool {
+    matches!(key, '0'..='9' | '*' | '#' | 'A'..='D')
+}
+
+pub(crate) fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+/// An agent's place in a queue.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Membership {
+    pub queue: String,
+    /// 1 is offered first; higher tiers open as callers wait longer.
+    #[serde(default = "one")]
+    pub tier: u32,
+    /// Order within the tier (linear and round-robin strategies).
+    #[serde(default = "one")]
+    pub position: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentConfig {
+    pub name: String,
+    /// A FreeSWITCH dial string, e.g. `user/1001@default` or `sofia/internal/1001%10.0.0.1`.
+    pub endpoint: String,
+    #[serde(default)]
+    pub queues: Vec<Membership>,
+}
+
+impl AgentConfig {
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        let a = &self.name;
+        if !valid_name(a) {
+            problems.push(format!(
+                "agent name {a:?} must be 1-64 letters, digits, '-', '_' or '.'"
+            ));
+        }
+        if self.endpoint.trim().is_empty() || self.endpoint.contains(char::is_whitespace) {
+            problems.push(format!(
+                "agent {a}: endpoint {:?} is not a dial string",
+                self.endpoint
+            ));
+        }
+        for m in &self.queues {
+            if m.tier == 0 {
+                problems.push(format!(
+                    "agent {a}: tier in queue {} must be 1 or more",
+                    m.queue
+                ));
+            }
+        }
+        problems
+    }
+}

@@ -1,0 +1,163 @@
+//! What the engine asks for (`Action`, carried out on FreeSWITCH by the adapter) and what it
+//! reports (`Update`, for the dashboard and the store). Drained by the caller after each input.
+
+use serde::Serialize;
+
+use super::Millis;
+
+/// A command for the switch. Call and leg ids are FreeSWITCH channel UUIDs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Action {
+    /// Answer a parked caller (the dialplan parks without answering).
+    Answer {
+        call: String,
+    },
+    /// Keep state on the caller's channel, so a restarted service finds it there.
+    SetVar {
+        call: String,
+        name: String,
+        value: String,
+    },
+    /// Stop what plays and start the queue's hold music.
+    HoldMusic {
+        call: String,
+        queue: String,
+    },
+    /// Stop what plays, say the position (and expected wait), then hold music again.
+    Announce {
+        call: String,
+        queue: String,
+        position: u32,
+        wait_minutes: Option<u32>,
+    },
+    /// Ring an agent: a new leg with this UUID, parked when answered.
+    RingAgent {
+        leg: String,
+        call: String,
+        agent: String,
+        endpoint: String,
+        queue: String,
+        timeout_secs: u64,
+        caller_number: String,
+        caller_name: String,
+    },
+    /// Call a customer back: a new leg with this UUID, parked when answered.
+    DialCustomer {
+        leg: String,
+        dial: String,
+        queue: String,
+        timeout_secs: u64,
+        caller_id_number: String,
+        caller_id_name: String,
+    },
+    /// Hang up a leg this engine started (ringing agent, callback customer).
+    CancelLeg {
+        leg: String,
+        cause: String,
+    },
+    /// Stop the caller's playback and join the two legs.
+    Bridge {
+        call: String,
+        leg: String,
+    },
+    /// Play the callback confirmation, then hang up.
+    ConfirmCallback {
+        call: String,
+        queue: String,
+    },
+    /// Send the caller to a dialplan extension.
+    Transfer {
+        call: String,
+        extension: String,
+    },
+    Hangup {
+        call: String,
+        cause: String,
+    },
+}
+
+/// Why a caller left the waiting list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum Departure {
+    /// An agent answered and the bridge is being made.
+    Answered {
+        agent: String,
+    },
+    Abandoned,
+    Overflowed {
+        to: String,
+    },
+    /// Hung up to be called back; the place is kept by a callback entry with the same id.
+    CallbackRequested,
+    /// Pressed the exit key.
+    Exited {
+        extension: String,
+    },
+    /// The callback could not reach the customer after every attempt.
+    CallbackFailed,
+}
+
+/// A change worth showing or storing.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "update", rename_all = "snake_case")]
+pub enum Update {
+    CallerJoined {
+        queue: String,
+        id: String,
+        number: String,
+        name: String,
+        priority: i32,
+        enqueued_at: Millis,
+        position: u32,
+        callback: bool,
+    },
+    CallerLeft {
+        queue: String,
+        id: String,
+        departure: Departure,
+    },
+    Announced {
+        queue: String,
+        call: String,
+        position: u32,
+        wait_minutes: Option<u32>,
+        at: Millis,
+    },
+    AgentChanged {
+        agent: String,
+        status: String,
+        activity: String,
+        since: Millis,
+        call: Option<String>,
+    },
+    /// A call was connected to an agent (for talk-time and SLA views).
+    Connected {
+        queue: String,
+        call: String,
+        agent: String,
+        waited_ms: u64,
+    },
+    /// A connected call ended.
+    Ended {
+        queue: String,
+        call: String,
+        agent: String,
+        talk_ms: u64,
+    },
+    CallbackQueued {
+        queue: String,
+        id: String,
+        number: String,
+        enqueued_at: Millis,
+    },
+    CallbackDone {
+        queue: String,
+        id: String,
+        reached: bool,
+    },
+    CountersChanged {
+        queue: String,
+    },
+}

@@ -1,0 +1,182 @@
+//! Per-queue counters with the definitions Asterisk and Wazo use, and the expected-wait estimate
+//! from the queue's recent answer rate and handle times.
+
+use std::collections::VecDeque;
+
+use serde::Serialize;
+
+use super::Millis;
+
+/// How far back the answer rate looks.
+const RATE_WINDOW_MS: Millis = 15 * 60 * 1000;
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Counters {
+    /// Callers who entered the queue.
+    pub offered: u64,
+    /// Callers connected to an agent.
+    pub answered: u64,
+    /// Callers who hung up while waiting.
+    pub abandoned: u64,
+    pub overflowed: u64,
+    /// Callbacks requested.
+    pub callbacks: u64,
+    pub exited: u64,
+    pub answered_within_sl: u64,
+    pub abandoned_within_sl: u64,
+    pub total_wait_answered_ms: u64,
+    pub longest_wait_answered_ms: u64,
+    /// Calls that ended after being connected, and their talk time.
+    pub calls_ended: u64,
+    pub total_talk_ms: u64,
+}
+
+impl Counters {
+    /// Answered within the threshold / answered.
+    pub fn service_level(&self) -> Option<f64> {
+        ratio(self.answered_within_sl, self.answered)
+    }
+
+    /// (Answered + abandoned within the threshold) / (answered + abandoned).
+    pub fn service_level_2(&self) -> Option<f64> {
+        ratio(
+            self.answered_within_sl + self.abandoned_within_sl,
+            self.answered + self.abandoned,
+        )
+    }
+
+    /// Average speed of answer.
+    pub fn asa_secs(&self) -> Option<f64> {
+        ratio(self.total_wait_answered_ms, self.answered).map(|ms| ms / 1000.0)
+    }
+
+    /// Average handle (talk) time.
+    pub fn aht_secs(&self) -> Option<f64> {
+        ratio(self.total_talk_ms, self.calls_ended).map(|ms| ms / 1000.0)
+    }
+
+    /// Answered / (answered + abandoned).
+    pub fn answered_rate(&self) -> Option<f64> {
+        ratio(self.answered, self.answered + self.abandoned)
+    }
+
+    pub(crate) fn record_answer(&mut self, waited_ms: u64, sl_secs: u64) {
+        self.answered += 1;
+        self.total_wait_answered_ms += waited_ms;
+        self.longest_wait_answered_ms = self.longest_wait_answered_ms.max(waited_ms);
+        if waited_ms <= sl_secs * 1000 {
+            self.answered_within_sl += 1;
+        }
+    }
+
+    pub(crate) fn record_abandon(&mut self, waited_ms: u64, sl_secs: u64) {
+        self.abandoned += 1;
+        if waited_ms <= sl_secs * 1000 {
+            self.abandoned_within_sl += 1;
+        }
+    }
+}
+
+fn ratio(part: u64, whole: u64) -> Option<f64> {
+    (whole > 0).then(|| part as f64 / whole as f64)
+}
+
+/// Recent answers, for the rate at which the queue moves.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct AnswerRate {
+    answers: VecDeque<Millis>,
+}
+
+impl AnswerRate {
+    pub(crate) fn record(&mut self, now: Millis) {
+        self.answers.push_back(now);
+        self.prune(now);
+    }
+
+    fn prune(&mut self, now: Millis) {
+        while self
+            .answers
+            .front()
+            .is_some_and(|&t| t + RATE_WINDOW_MS < now)
+        {
+            self.answers.pop_front();
+        }
+        // Bounded however busy the queue is.
+        while self.answers.len() > 4096 {
+            self.answers.pop_front();
+        }
+    }
+
+    /// Answers per millisecond over the window, once there are enough to mean something.
+    fn per_ms(&self, now: Millis) -> Option<f64> {
+        let recent: Vec<_> = self
+            .answers
+            .iter()
+            .filter(|&&t| t + RATE_WINDOW_MS >= now)
+            .collect();
+        if recent.len() < 3 {
+            return None;
+        }
+        let span = now.saturating_sub(*recent[0]).max(60_000);
+        Some(recent.len() as f64 / span as f64)
+    }
+}
+
+/// Expected wait for the caller at `position`, in whole minutes (at least 1): from the recent
+/// answer rate when the queue has been moving, else from handle time and the agents on duty.
+pub(crate) fn expected_wait_minutes(
+    position: u32,
+    now: Millis,
+    rate: &AnswerRate,
+    counters: &Counters,
+    agents_on_duty: usize,
+) -> Option<u32> {
+    let wait_ms = match rate.per_ms(now) {
+        Some(per_ms) => position as f64 / per_ms,
+        None => {
+            let aht_ms = counters.aht_secs()? * 1000.0;
+            if agents_on_duty == 0 {
+                return None;
+            }
+            position as f64 * aht_ms / agents_on_duty as f64
+        }
+    };
+    Some(((wait_ms / 60_000.0).ceil() as u32).max(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn service_levels_follow_the_asterisk_definitions() {
+        let mut c = Counters::default();
+        c.record_answer(10_000, 20);
+        c.record_answer(30_000, 20);
+        c.record_abandon(5_000, 20);
+        c.record_abandon(60_000, 20);
+        assert_eq!(c.service_level(), Some(0.5));
+        assert_eq!(c.service_level_2(), Some(0.5));
+        assert_eq!(c.asa_secs(), Some(20.0));
+        assert_eq!(c.answered_rate(), Some(0.5));
+        assert_eq!(c.longest_wait_answered_ms, 30_000);
+    }
+
+    #[test]
+    fn expected_wait_from_rate_then_from_handle_time() {
+        let mut rate = AnswerRate::default();
+        let mut counters = Counters::default();
+        assert_eq!(expected_wait_minutes(3, 0, &rate, &counters, 2), None);
+        counters.calls_ended = 2;
+        counters.total_talk_ms = 240_000; // 2 min average
+        assert_eq!(expected_wait_minutes(3, 0, &rate, &counters, 2), Some(3));
+        // Four answers over four minutes: one a minute, so position 5 waits five minutes.
+        for t in [60_000, 120_000, 180_000, 240_000] {
+            rate.record(t);
+        }
+        assert_eq!(
+            expected_wait_minutes(5, 300_000, &rate, &counters, 2),
+            Some(5)
+        );
+    }
+}

@@ -1,0 +1,967 @@
+//! Queue-engine scenarios with synthetic time: what the engine asks of the switch, in order.
+//! No sleeps, no sockets; each test runs in microseconds.
+
+use switchdesk::acd::{
+    Action, AgentConfig, AgentStatus, CallerArrival, Departure, Engine, Membership, NoAgents,
+    Overflow, QueueConfig, Strategy, Update,
+};
+
+const T0: u64 = 1_800_000_000_000;
+
+fn secs(s: u64) -> u64 {
+    T0 + s * 1000
+}
+
+struct Desk {
+    engine: Engine,
+    actions: Vec<Action>,
+    updates: Vec<Update>,
+}
+
+impl Desk {
+    fn new(queue: QueueConfig) -> Desk {
+        let mut engine = Engine::new(7);
+        engine.set_queue(T0, queue).unwrap();
+        Desk {
+            engine,
+            actions: Vec::new(),
+            updates: Vec::new(),
+        }
+    }
+
+    fn queue(name: &str, strategy: Strategy) -> QueueConfig {
+        let mut q = QueueConfig::named(name);
+        q.strategy = strategy;
+        q.wrap_up_secs = 5;
+        q
+    }
+
+    fn agent(&mut self, name: &str, queue: &str, tier: u32, position: u32) {
+        self.agent_at(T0, name, queue, tier, position);
+    }
+
+    fn agent_at(&mut self, now: u64, name: &str, queue: &str, tier: u32, position: u32) {
+        let config = AgentConfig {
+            name: name.into(),
+            endpoint: format!("user/{name}@default"),
+            queues: vec![Membership {
+                queue: queue.into(),
+                tier,
+                position,
+            }],
+        };
+        self.engine.set_agent(now, config).unwrap();
+        self.engine
+            .set_agent_status(now, name, AgentStatus::Available)
+            .unwrap();
+        self.drain();
+    }
+
+    fn caller(&mut self, now: u64, call: &str, queue: &str, number: &str) {
+        self.caller_with(
+            now,
+            CallerArrival {
+                call: call.into(),
+                queue: queue.into(),
+                number: number.into(),
+                name: format!("Caller {call}"),
+                ..Default::default()
+            },
+        );
+    }
+
+    fn caller_with(&mut self, now: u64, arrival: CallerArrival) {
+        self.engine.caller_arrived(now, arrival).unwrap();
+        self.drain();
+    }
+
+    fn drain(&mut self) {
+        while let Some(a) = self.engine.poll_action() {
+            self.actions.push(a);
+        }
+        while let Some(u) = self.engine.poll_update() {
+            self.updates.push(u);
+        }
+    }
+
+    fn take(&mut self) -> Vec<Action> {
+        self.drain();
+        std::mem::take(&mut self.actions)
+    }
+
+    fn updates(&mut self) -> Vec<Update> {
+        self.drain();
+        std::mem::take(&mut self.updates)
+    }
+
+    /// The legs rung since the last take, as (leg, agent, call).
+    fn rung(&mut self) -> Vec<(String, String, String)> {
+        self.take()
+            .into_iter()
+            .filter_map(|a| match a {
+                Action::RingAgent {
+                    leg, agent, call, ..
+                } => Some((leg, agent, call)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn tick(&mut self, now: u64) {
+        self.engine.tick(now);
+        self.drain();
+    }
+
+    /// Agent answers, the bridge is made, and the call is connected.
+    fn connect(&mut self, now: u64, leg: &str, call: &str) {
+        self.engine.leg_answered(now, leg);
+        self.drain();
+        assert!(
+            self.actions.contains(&Action::Bridge {
+                call: call.into(),
+                leg: leg.into()
+            }),
+            "{:?}",
+            self.actions
+        );
+        self.engine.bridged(now, call);
+        self.drain();
+    }
+
+    fn positions(&self, now: u64, queue: &str) -> Vec<(String, u32)> {
+        self.engine
+            .queue(now, queue)
+            .unwrap()
+            .waiting
+            .into_iter()
+            .map(|w| (w.call, w.position))
+            .collect()
+    }
+}
+
+fn announced(actions: &[Action]) -> Vec<(String, u32)> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Announce { call, position, .. } => Some((call.clone(), *position)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn one_caller_one_agent_from_park_to_wrap_up() {
+    let mut desk = Desk::new(Desk::queue("support", Strategy::LongestIdle));
+    desk.agent("alice", "support", 1, 1);
+    desk.caller(secs(0), "c1", "support", "+15550001");
+    let actions = desk.take();
+    assert_eq!(actions[0], Action::Answer { call: "c1".into() });
+    assert_eq!(
+        actions[1],
+        Action::SetVar {
+            call: "c1".into(),
+            name: "switchdesk_enqueued_at".into(),
+            value: secs(0).to_string()
+        }
+    );
+    assert_eq!(
+        actions[2],
+        Action::SetVar {
+            call: "c1".into(),
+            name: "switchdesk_priority".into(),
+            value: "0".into()
+        }
+    );
+    assert_eq!(
+        actions[3],
+        Action::Announce {
+            call: "c1".into(),
+            queue: "support".into(),
+            position: 1,
+            wait_minutes: None
+        }
+    );
+    let Action::RingAgent {
+        leg,
+        agent,
+        endpoint,
+        caller_number,
+        caller_name,
+        timeout_secs,
+        ..
+    } = &actions[4]
+    else {
+        panic!("{actions:?}")
+    };
+    assert_eq!(
+        (agent.as_str(), endpoint.as_str()),
+        ("alice", "user/alice@default")
+    );
+    assert_eq!(
+        (caller_number.as_str(), caller_name.as_str(), *timeout_secs),
+        ("+15550001", "Caller c1", 20)
+    );
+    let leg = leg.clone();
+
+    desk.connect(secs(3), &leg, "c1");
+    let q = desk.engine.queue(secs(3), "support").unwrap();
+    assert!(q.waiting.is_empty());
+    assert_eq!(q.counters.answered, 1);
+    assert_eq!(q.counters.average_speed_of_answer_secs, Some(3.0));
+    assert_eq!(q.agents[0].activity, "in_call");
+
+    desk.engine.caller_hung_up(secs(63), "c1");
+    let updates = desk.updates();
+    assert!(updates.contains(&Update::Ended {
+        queue: "support".into(),
+        call: "c1".into(),
+        agent: "alice".into(),
+        talk_ms: 60_000
+    }));
+    assert_eq!(desk.engine.agent("alice").unwrap().activity, "wrap_up");
+    // Wrap-up ends on its timer, not before.
+    desk.tick(secs(67));
+    assert_eq!(desk.engine.agent("alice").unwrap().activity, "wrap_up");
+    desk.tick(secs(68));
+    assert_eq!(desk.engine.agent("alice").unwrap().activity, "idle");
+    let q = desk.engine.queue(secs(68), "support").unwrap();
+    assert_eq!(q.counters.average_handle_time_secs, Some(60.0));
+    assert_eq!(q.counters.service_level, Some(1.0));
+}
+
+/// Three agents who each take and finish a call, so their idle times differ.
+fn warmed_up(strategy: Strategy) -> Desk {
+    let mut desk = Desk::new(Desk::queue("q", strategy));
+    for (i, name) in ["a1", "a2", "a3"].iter().enumerate() {
+        desk.agent(name, "q", 1, i as u32 + 1);
+    }
+    desk
+}
+
+#[test]
+fn longest_idle_agent_gets_the_call() {
+    let mut desk = warmed_up(Strategy::LongestIdle);
+    // a2 and a3 take calls; a1 has been idle since the start.
+    for (n, at) in [(1u64, 10u64), (2, 20)] {
+        desk.caller(secs(at), &format!("w{n}"), "q", "+1555000");
+        let (leg, agent, call) = desk.rung()[0].clone();
+        // All three have been idle since the start; ties go in member order.
+        assert_eq!(agent, format!("a{n}"));
+        desk.connect(secs(at + 1), &leg, &call);
+    }
+    desk.engine.caller_hung_up(secs(25), "w1");
+    desk.tick(secs(31));
+    // a1 (free since 31 s) and a3 (free since the start) are idle: a3 waited longer.
+    desk.caller(secs(40), "c3", "q", "+15550003");
+    assert_eq!(desk.rung()[0].1, "a3");
+}
+
+#[test]
+fn round_robin_continues_after_the_last_agent_offered() {
+    let mut desk = warmed_up(Strategy::RoundRobin);
+    let mut order = Vec::new();
+    for n in 0..4u64 {
+        desk.caller(secs(n * 100), &format!("c{n}"), "q", "+15550001");
+        let (leg, agent, call) = desk.rung()[0].clone();
+        order.push(agent);
+        desk.connect(secs(n * 100 + 1), &leg, &call);
+        desk.engine.caller_hung_up(secs(n * 100 + 10), &call);
+        desk.tick(secs(n * 100 + 20));
+    }
+    assert_eq!(order, ["a1", "a2", "a3", "a1"]);
+}
+
+#[test]
+fn ring_all_rings_everyone_and_the_first_answer_wins() {
+    let mut desk = warmed_up(Strategy::RingAll);
+    desk.caller(secs(0), "c1", "q", "+15550001");
+    let rung = desk.rung();
+    assert_eq!(
+        rung.iter().map(|r| r.1.as_str()).collect::<Vec<_>>(),
+        ["a1", "a2", "a3"]
+    );
+    desk.engine.leg_answered(secs(2), &rung[1].0);
+    let actions = desk.take();
+    assert!(actions.contains(&Action::CancelLeg {
+        leg: rung[0].0.clone(),
+        cause: "LOSE_RACE".into()
+    }));
+    assert!(actions.contains(&Action::CancelLeg {
+        leg: rung[2].0.clone(),
+        cause: "LOSE_RACE".into()
+    }));
+    assert!(actions.contains(&Action::Bridge {
+        call: "c1".into(),
+        leg: rung[1].0.clone()
+    }));
+    // The losers are free again at once (no penalty), the winner is in the call.
+    let q = desk.engine.queue(secs(2), "q").unwrap();
+    let activity: Vec<&str> = q.agents.iter().map(|a| a.activity.as_str()).collect();
+    assert_eq!(activity, ["idle", "in_call", "idle"]);
+}
+
+#[test]
+fn fewest_calls_and_least_talk_time_balance_the_load() {
+    for strategy in [Strategy::FewestCalls, Strategy::LeastTalkTime] {
+        let mut desk = warmed_up(strategy);
+        // a1 takes a long call; a2 a short one.
+        desk.caller(secs(0), "c1", "q", "+15550001");
+        let (leg1, agent1, _) = desk.rung()[0].clone();
+        desk.connect(secs(1), &leg1, "c1");
+        desk.caller(secs(2), "c2", "q", "+15550002");
+        let (leg2, agent2, _) = desk.rung()[0].clone();
+        desk.connect(secs(3), &leg2, "c2");
+        desk.engine.caller_hung_up(secs(13), "c2");
+        desk.engine.caller_hung_up(secs(301), "c1");
+        desk.tick(secs(400));
+        assert_ne!(agent1, agent2);
+        // a3 never took a call: both strategies pick a3 first.
+        desk.caller(secs(500), "c3", "q", "+15550003");
+        let (leg3, agent3, _) = desk.rung()[0].clone();
+        assert_eq!(agent3, "a3", "{strategy:?}");
+        desk.connect(secs(501), &leg3, "c3");
+        // Next: fewest calls is a tie broken by order (a1); least talk time prefers a2 (10 s).
+        desk.caller(secs(502), "c4", "q", "+15550004");
+        let expected = if strategy == Strategy::FewestCalls {
+            agent1.clone()
+        } else {
+            agent2.clone()
+        };
+        assert_eq!(desk.rung()[0].1, expected, "{strategy:?}");
+    }
+}
+
+#[test]
+fn linear_always_starts_from_the_top() {
+    let mut desk = warmed_up(Strategy::Linear);
+    for n in 0..3u64 {
+        desk.caller(secs(n * 100), &format!("c{n}"), "q", "+15550001");
+        let (leg, agent, call) = desk.rung()[0].clone();
+        assert_eq!(agent, "a1");
+        desk.connect(secs(n * 100 + 1), &leg, &call);
+        desk.engine.caller_hung_up(secs(n * 100 + 10), &call);
+        desk.tick(secs(n * 100 + 20));
+    }
+    // While a1 is busy, a2 is next from the top.
+    desk.caller(secs(1000), "x1", "q", "+15550001");
+    let (leg, _, _) = desk.rung()[0].clone();
+    desk.connect(secs(1001), &leg, "x1");
+    desk.caller(secs(1002), "x2", "q", "+15550002");
+    assert_eq!(desk.rung()[0].1, "a2");
+}
+
+#[test]
+fn random_is_deterministic_under_a_seed_and_spreads_calls() {
+    let run = || {
+        let mut desk = warmed_up(Strategy::Random);
+        let mut picks = Vec::new();
+        for n in 0..30u64 {
+            desk.caller(secs(n * 100), &format!("c{n}"), "q", "+15550001");
+            let (leg, agent, call) = desk.rung()[0].clone();
+            picks.push(agent);
+            desk.connect(secs(n * 100 + 1), &leg, &call);
+            desk.engine.caller_hung_up(secs(n * 100 + 10), &call);
+            desk.tick(secs(n * 100 + 20));
+        }
+        picks
+    };
+    let first = run();
+    assert_eq!(first, run());
+    for agent in ["a1", "a2", "a3"] {
+        assert!(first.iter().any(|a| a == agent), "{first:?}");
+    }
+}
+
+#[test]
+fn higher_tiers_open_only_after_the_caller_waited() {
+    let mut q = Desk::queue("q", Strategy::Linear);
+    q.tier_wait_secs = 30;
+    let mut desk = Desk::new(q);
+    desk.agent("first", "q", 1, 1);
+    desk.agent("backup", "q", 2, 1);
+    desk.caller(secs(0), "c0", "q", "+15550000");
+    let (leg, agent, _) = desk.rung()[0].clone();
+    assert_eq!(agent, "first");
+    desk.connect(secs(1), &leg, "c0");
+    // The tier-1 agent is busy: the next caller waits for tier 2 to open at 30 s.
+    desk.caller(secs(5), "c1", "q", "+15550001");
+    assert!(desk.rung().is_empty());
+    assert_eq!(
+        desk.engine.next_deadline(),
+        Some(secs(35)).min(desk.engine.next_deadline())
+    );
+    desk.tick(secs(34));
+    assert!(desk.rung().is_empty());
+    desk.tick(secs(35));
+    assert_eq!(desk.rung()[0].1, "backup");
+}
+
+#[test]
+fn priority_callers_go_first_and_positions_say_so() {
+    let mut desk = Desk::new(Desk::queue("q", Strategy::LongestIdle));
+    desk.caller(secs(0), "normal1", "q", "+15550001");
+    desk.caller(secs(1), "normal2", "q", "+15550002");
+    desk.caller_with(
+        secs(2),
+        CallerArrival {
+            call: "vip".into(),
+            queue: "q".into(),
+            number: "+15550009".into(),
+            priority: 10,
+            ..Default::default()
+        },
+    );
+    let actions = desk.take();
+    assert_eq!(
+        announced(&actions),
+        [
+            ("normal1".into(), 1),
+            ("normal2".into(), 2),
+            ("vip".into(), 1)
+        ]
+    );
+    assert_eq!(
+        desk.positions(secs(3), "q"),
+        [
+            ("vip".into(), 1),
+            ("normal1".into(), 2),
+            ("normal2".into(), 3)
+        ]
+    );
+    desk.agent("alice", "q", 1, 1);
+    assert_eq!(desk.rung()[0].2, "vip");
+}
+
+#[test]
+fn announcements_on_entry_on_change_with_a_gap_and_periodically() {
+    let mut q = Desk::queue("q", Strategy::LongestIdle);
+    q.announcements.min_gap_secs = 20;
+    q.announcements.periodic_secs = 60;
+    let mut desk = Desk::new(q);
+    desk.caller(secs(0), "c1", "q", "+15550001");
+    desk.caller(secs(1), "c2", "q", "+15550002");
+    desk.caller(secs(2), "c3", "q", "+15550003");
+    assert_eq!(
+        announced(&desk.take()),
+        [("c1".into(), 1), ("c2".into(), 2), ("c3".into(), 3)]
+    );
+
+    // c1 gives up at 10 s: c2 and c3 moved up, but heard their position less than 20 s ago.
+    desk.engine.caller_hung_up(secs(10), "c1");
+    assert!(announced(&desk.take()).is_empty());
+    desk.tick(secs(20));
+    assert!(announced(&desk.take()).is_empty());
+    desk.tick(secs(21));
+    assert_eq!(announced(&desk.take()), [("c2".into(), 1)]);
+    desk.tick(secs(22));
+    assert_eq!(announced(&desk.take()), [("c3".into(), 2)]);
+    // Then periodically, 60 s after the last announcement, with the position still true.
+    desk.tick(secs(80));
+    assert!(announced(&desk.take()).is_empty());
+    desk.tick(secs(81));
+    assert_eq!(announced(&desk.take()), [("c2".into(), 1)]);
+    // Every announcement names the caller's true position at that moment.
+    let truth = desk.positions(secs(82), "q");
+    desk.tick(secs(82));
+    for (call, position) in announced(&desk.take()) {
+        assert!(truth.contains(&(call, position)));
+    }
+}
+
+#[test]
+fn nothing_is_announced_into_a_call_being_bridged() {
+    let mut q = Desk::queue("q", Strategy::LongestIdle);
+    q.announcements.periodic_secs = 10;
+    let mut desk = Desk::new(q);
+    desk.agent("alice", "q", 1, 1);
+    desk.caller(secs(0), "c1", "q", "+15550001");
+    let (leg, _, _) = desk.rung()[0].clone();
+    desk.engine.leg_answered(secs(9), &leg);
+    desk.drain();
+    // The periodic announcement falls due while the bridge is being made.
+    desk.tick(secs(10));
+    desk.tick(secs(30));
+    let actions = desk.take();
+    assert!(
+        announced(&actions).iter().all(|(c, _)| c != "c1"),
+        "{actions:?}"
+    );
+    assert!(actions.contains(&Action::Bridge {
+        call: "c1".into(),
+        leg
+    }));
+}
+
+#[test]
+fn expected_wait_is_announced_once_the_queue_has_history() {
+    let mut desk = Desk::new(Desk::queue("q", Strategy::LongestIdle));
+    desk.agent("alice", "q", 1, 1);
+    // Four calls of two minutes each, one after the other.
+    for n in 0..4u64 {
+        let call = format!("h{n}");
+        desk.caller(secs(n * 200), &call, "q", "+15550001");
+        let (leg, _, _) = desk.rung()[0].clone();
+        desk.connect(secs(n * 200 + 1), &leg, &call);
+        desk.engine.caller_hung_up(secs(n * 200 + 121), &call);
+        desk.tick(secs(n * 200 + 130));
+    }
+    desk.take();
+    // alice is busy: the next two callers wait; the second hears position 2.
+    desk.caller(secs(800), "busy", "q", "+15550002");
+    let (leg, _, _) = desk.rung()[0].clone();
+    desk.connect(secs(801), &leg, "busy");
+    desk.caller(secs(802), "w1", "q", "+15550003");
+    desk.caller(secs(803), "w2", "q", "+15550004");
+    let waits: Vec<Option<u32>> = desk
+        .take()
+        .into_iter()
+        .filter_map(|a| match a {
+            Action::Announce { wait_minutes, .. } => Some(wait_minutes),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(waits.len(), 2);
+    assert!(waits.iter().all(|w| w.is_some()), "{waits:?}");
+    assert!(waits[1] >= waits[0]);
+}
+
+#[test]
+fn callback_keeps_the_place_reserves_the_agent_then_calls_the_customer() {
+    let mut q = Desk::queue("q", Strategy::LongestIdle);
+    q.callbacks.key = Some('1');
+    q.callbacks.dial = "sofia/gateway/pstn/{number}".into();
+    let mut desk = Desk::new(q);
+    desk.caller(secs(0), "first", "q", "+15550001");
+    desk.caller(secs(1), "second", "q", "+15550002");
+    desk.take();
+    desk.engine.dtmf(secs(5), "first", '1');
+    let actions = desk.take();
+    assert_eq!(
+        actions,
+        [Action::ConfirmCallback {
+            call: "first".into(),
+            queue: "q".into()
+        }]
+    );
+    // Its hangup is not an abandon, and the place is kept.
+    desk.engine.caller_hung_up(secs(8), "first");
+    let view = desk.engine.queue(secs(9), "q").unwrap();
+    assert_eq!(view.counters.abandoned, 0);
+    assert_eq!(view.counters.callbacks, 1);
+    assert_eq!(
+        (view.waiting[0].call.as_str(), view.waiting[0].callback),
+        ("first", true)
+    );
+    assert_eq!(view.counters.callbacks_pending, 1);
+
+    // An agent comes: the callback is first in line, so the agent is rung first...
+    desk.agent_at(secs(10), "alice", "q", 1, 1);
+    let (agent_leg, _, call) = desk.rung()[0].clone();
+    assert_eq!(call, "first");
+    // ...and only once the agent answered is the customer dialled.
+    desk.engine.leg_answered(secs(20), &agent_leg);
+    let actions = desk.take();
+    let Some(Action::DialCustomer {
+        leg: customer,
+        dial,
+        ..
+    }) = actions
+        .iter()
+        .find(|a| matches!(a, Action::DialCustomer { .. }))
+        .cloned()
+    else {
+        panic!("{actions:?}")
+    };
+    assert_eq!(dial, "sofia/gateway/pstn/+15550001");
+    desk.engine.leg_answered(secs(25), &customer);
+    assert_eq!(
+        desk.take(),
+        [Action::Bridge {
+            call: customer.clone(),
+            leg: agent_leg.clone()
+        }]
+    );
+    desk.engine.bridged(secs(25), &customer);
+    assert!(desk.updates().contains(&Update::CallbackDone {
+        queue: "q".into(),
+        id: "first".into(),
+        reached: true
+    }));
+    assert_eq!(desk.positions(secs(26), "q"), [("second".into(), 1)]);
+    desk.engine.caller_hung_up(secs(85), &customer);
+    assert!(desk.updates().iter().any(|u| matches!(
+        u,
+        Update::Ended {
+            talk_ms: 60_000,
+            ..
+        }
+    )));
+}
+
+#[test]
+fn an_unreachable_callback_is_retried_then_given_up() {
+    let mut q = Desk::queue("q", Strategy::LongestIdle);
+    q.callbacks.key = Some('*');
+    q.callbacks.attempts = 2;
+    q.callbacks.retry_secs = 100;
+    q.wrap_up_secs = 0;
+    let mut desk = Desk::new(q);
+    desk.agent("alice", "q", 1, 1);
+    desk.engine
+        .set_agent_status(T0, "alice", AgentStatus::OnBreak("lunch".into()))
+        .unwrap();
+    desk.caller(secs(0), "c", "q", "+15550001");
+    desk.engine.dtmf(secs(1), "c", '*');
+    desk.engine.caller_hung_up(secs(2), "c");
+    desk.engine
+        .set_agent_status(secs(3), "alice", AgentStatus::Available)
+        .unwrap();
+    for attempt in 0..2u64 {
+        // Each retry falls due 100 s after the failed attempt (1 s after its start).
+        let at = secs(3 + attempt * 101);
+        desk.tick(at);
+        let (agent_leg, _, _) = desk.rung()[0].clone();
+        desk.engine.leg_answered(at, &agent_leg);
+        let customer = desk
+            .take()
+            .into_iter()
+            .find_map(|a| match a {
+                Action::DialCustomer { leg, .. } => Some(leg),
+                _ => None,
+            })
+            .unwrap();
+        desk.engine.leg_failed(at + 1000, &customer, "NO_ANSWER");
+        let actions = desk.take();
+        assert!(
+            actions.contains(&Action::CancelLeg {
+                leg: agent_leg,
+                cause: "NORMAL_CLEARING".into()
+            }),
+            "{actions:?}"
+        );
+        // The agent is free for others at once.
+        assert_eq!(desk.engine.agent("alice").unwrap().activity, "idle");
+    }
+    let updates = desk.updates();
+    assert!(updates.contains(&Update::CallbackDone {
+        queue: "q".into(),
+        id: "c".into(),
+        reached: false
+    }));
+    assert!(desk
+        .engine
+        .queue(secs(400), "q")
+        .unwrap()
+        .waiting
+        .is_empty());
+}
+
+#[test]
+fn max_wait_overflows_to_an_extension_or_another_queue() {
+    let mut q = Desk::queue("q", Strategy::LongestIdle);
+    q.max_wait_secs = 60;
+    q.overflow = Overflow::Extension("voicemail".into());
+    let mut desk = Desk::new(q);
+    desk.caller(secs(0), "c1", "q", "+15550001");
+    desk.take();
+    desk.tick(secs(59));
+    assert!(desk.take().is_empty());
+    desk.tick(secs(60));
+    assert_eq!(
+        desk.take(),
+        [Action::Transfer {
+            call: "c1".into(),
+            extension: "voicemail".into()
+        }]
+    );
+    assert_eq!(
+        desk.engine
+            .queue(secs(61), "q")
+            .unwrap()
+            .counters
+            .overflowed,
+        1
+    );
+
+    // Into another queue: the caller keeps the original arrival time there.
+    let mut first = Desk::queue("first", Strategy::LongestIdle);
+    first.max_wait_secs = 30;
+    first.overflow = Overflow::Queue("second".into());
+    let mut desk = Desk::new(Desk::queue("second", Strategy::LongestIdle));
+    desk.engine.set_queue(T0, first).unwrap();
+    desk.caller(secs(10), "already", "second", "+15550002");
+    desk.caller(secs(0), "c1", "first", "+15550001");
+    desk.tick(secs(30));
+    assert_eq!(
+        desk.positions(secs(31), "second"),
+        [("c1".into(), 1), ("already".into(), 2)]
+    );
+    let updates = desk.updates();
+    assert!(updates.contains(&Update::CallerLeft {
+        queue: "first".into(),
+        id: "c1".into(),
+        departure: Departure::Overflowed {
+            to: "queue:second".into()
+        }
+    }));
+}
+
+#[test]
+fn no_agent_logged_in_sends_callers_to_overflow_when_configured() {
+    let mut q = Desk::queue("q", Strategy::LongestIdle);
+    q.no_agents = NoAgents::Overflow;
+    q.overflow = Overflow::Extension("voicemail".into());
+    let mut desk = Desk::new(q);
+    desk.caller(secs(0), "c1", "q", "+15550001");
+    assert!(desk.take().contains(&Action::Transfer {
+        call: "c1".into(),
+        extension: "voicemail".into()
+    }));
+    // With an agent logged in (even busy), callers wait; when the last logs out, they overflow.
+    desk.agent("alice", "q", 1, 1);
+    desk.caller(secs(10), "c2", "q", "+15550002");
+    let (leg, _, _) = desk.rung()[0].clone();
+    desk.connect(secs(11), &leg, "c2");
+    desk.caller(secs(12), "c3", "q", "+15550003");
+    assert!(!desk
+        .take()
+        .iter()
+        .any(|a| matches!(a, Action::Transfer { .. })));
+    desk.engine
+        .set_agent_status(secs(20), "alice", AgentStatus::LoggedOut)
+        .unwrap();
+    assert!(desk.take().contains(&Action::Transfer {
+        call: "c3".into(),
+        extension: "voicemail".into()
+    }));
+}
+
+#[test]
+fn exit_key_leaves_for_the_configured_extension() {
+    let mut q = Desk::queue("q", Strategy::LongestIdle);
+    q.exit_key = Some('0');
+    q.exit_extension = "operator".into();
+    let mut desk = Desk::new(q);
+    desk.caller(secs(0), "c1", "q", "+15550001");
+    desk.take();
+    desk.engine.dtmf(secs(3), "c1", '5');
+    assert!(desk.take().is_empty());
+    desk.engine.dtmf(secs(4), "c1", '0');
+    assert_eq!(
+        desk.take(),
+        [Action::Transfer {
+            call: "c1".into(),
+            extension: "operator".into()
+        }]
+    );
+    assert!(desk.engine.queue(secs(5), "q").unwrap().waiting.is_empty());
+}
+
+#[test]
+fn caller_hangs_up_while_the_agent_rings() {
+    let mut desk = Desk::new(Desk::queue("q", Strategy::LongestIdle));
+    desk.agent("alice", "q", 1, 1);
+    desk.caller(secs(0), "c1", "q", "+15550001");
+    let (leg, _, _) = desk.rung()[0].clone();
+    desk.engine.caller_hung_up(secs(4), "c1");
+    assert_eq!(
+        desk.take(),
+        [Action::CancelLeg {
+            leg: leg.clone(),
+            cause: "ORIGINATOR_CANCEL".into()
+        }]
+    );
+    // No penalty for the agent, and the late job result changes nothing.
+    desk.engine.leg_failed(secs(4), &leg, "ORIGINATOR_CANCEL");
+    assert_eq!(desk.engine.agent("alice").unwrap().activity, "idle");
+    desk.caller(secs(5), "c2", "q", "+15550002");
+    assert_eq!(desk.rung()[0].1, "alice");
+    assert_eq!(
+        desk.engine.queue(secs(6), "q").unwrap().counters.abandoned,
+        1
+    );
+}
+
+#[test]
+fn busy_rejecting_and_unanswering_agents_are_skipped_backed_off_and_paused() {
+    let mut q = Desk::queue("q", Strategy::Linear);
+    q.busy_delay_secs = 30;
+    q.no_answer_delay_secs = 10;
+    q.max_missed_offers = 2;
+    let mut desk = Desk::new(q);
+    desk.agent("a1", "q", 1, 1);
+    desk.agent("a2", "q", 1, 2);
+    desk.caller(secs(0), "c1", "q", "+15550001");
+    let (leg, agent, _) = desk.rung()[0].clone();
+    assert_eq!(agent, "a1");
+    // a1 is busy: the next agent is rung at once.
+    desk.engine.leg_failed(secs(1), &leg, "USER_BUSY");
+    let (leg2, agent2, _) = desk.rung()[0].clone();
+    assert_eq!(agent2, "a2");
+    // a2 does not answer: nobody is free (a1 backs off for 30 s, a2 for 10 s).
+    desk.engine.leg_failed(secs(21), &leg2, "NO_ANSWER");
+    assert!(desk.rung().is_empty());
+    desk.tick(secs(31));
+    let (leg3, agent3, _) = desk.rung()[0].clone();
+    assert_eq!(agent3, "a1");
+    desk.engine
+        .leg_failed(secs(32), &leg3, "USER_NOT_REGISTERED");
+    desk.tick(secs(33));
+    let (leg4, agent4, _) = desk.rung()[0].clone();
+    assert_eq!(agent4, "a2");
+    // a2's second missed offer in a row pauses them.
+    desk.engine.leg_failed(secs(53), &leg4, "NO_ANSWER");
+    let a2 = desk.engine.agent("a2").unwrap();
+    assert_eq!(a2.status, AgentStatus::OnBreak("missed 2 offers".into()));
+}
+
+#[test]
+fn the_switch_timing_out_a_ring_is_the_safety_net() {
+    let mut desk = Desk::new(Desk::queue("q", Strategy::LongestIdle));
+    desk.agent("alice", "q", 1, 1);
+    desk.caller(secs(0), "c1", "q", "+15550001");
+    let (leg, _, _) = desk.rung()[0].clone();
+    // No job result ever comes (the connection dropped): after ring timeout + 5 s, move on.
+    desk.tick(secs(25));
+    let actions = desk.take();
+    assert!(
+        actions.contains(&Action::CancelLeg {
+            leg,
+            cause: "ALLOTTED_TIMEOUT".into()
+        }),
+        "{actions:?}"
+    );
+    assert_eq!(desk.positions(secs(26), "q"), [("c1".into(), 1)]);
+}
+
+#[test]
+fn agent_hangs_up_before_the_bridge_and_the_caller_keeps_the_place() {
+    let mut desk = Desk::new(Desk::queue("q", Strategy::LongestIdle));
+    desk.agent("alice", "q", 1, 1);
+    desk.agent("bob", "q", 1, 2);
+    desk.caller(secs(0), "c1", "q", "+15550001");
+    desk.caller(secs(1), "c2", "q", "+15550002");
+    let rung = desk.rung();
+    let leg = rung.iter().find(|r| r.2 == "c1").unwrap().0.clone();
+    desk.engine.leg_answered(secs(3), &leg);
+    desk.take();
+    desk.engine.leg_hung_up(secs(4), &leg, "NORMAL_CLEARING");
+    let actions = desk.take();
+    assert!(
+        actions.contains(&Action::HoldMusic {
+            call: "c1".into(),
+            queue: "q".into()
+        }),
+        "{actions:?}"
+    );
+    assert_eq!(desk.positions(secs(5), "q")[0], ("c1".into(), 1));
+
+    // uuid_bridge refused: the same.
+    let mut desk = Desk::new(Desk::queue("q", Strategy::LongestIdle));
+    desk.agent("alice", "q", 1, 1);
+    desk.caller(secs(0), "c1", "q", "+15550001");
+    let (leg, _, _) = desk.rung()[0].clone();
+    desk.engine.leg_answered(secs(3), &leg);
+    desk.take();
+    desk.engine.bridge_failed(secs(3), "c1");
+    let actions = desk.take();
+    assert!(actions.contains(&Action::CancelLeg {
+        leg,
+        cause: "NORMAL_TEMPORARY_FAILURE".into()
+    }));
+    assert!(actions.contains(&Action::HoldMusic {
+        call: "c1".into(),
+        queue: "q".into()
+    }));
+}
+
+#[test]
+fn a_caller_who_hung_up_and_calls_again_resumes_the_old_place() {
+    let mut desk = Desk::new(Desk::queue("q", Strategy::LongestIdle));
+    desk.caller(secs(0), "first", "q", "+15550001");
+    desk.caller(secs(10), "second", "q", "+15550002");
+    desk.engine.caller_hung_up(secs(30), "first");
+    desk.caller(secs(60), "again", "q", "+15550001");
+    assert_eq!(
+        desk.positions(secs(61), "q"),
+        [("again".into(), 1), ("second".into(), 2)]
+    );
+    // Not after the resume window (120 s by default).
+    desk.engine.caller_hung_up(secs(70), "again");
+    desk.caller(secs(400), "late", "q", "+15550001");
+    assert_eq!(
+        desk.positions(secs(401), "q"),
+        [("second".into(), 1), ("late".into(), 2)]
+    );
+}
+
+#[test]
+fn a_restarted_engine_readopts_callers_in_their_original_order() {
+    let mut desk = Desk::new(Desk::queue("q", Strategy::LongestIdle));
+    // Resync finds the channels in an arbitrary order; their variables carry the truth.
+    for (call, at, priority) in [("c3", 30, 0), ("c1", 10, 0), ("vip", 40, 5), ("c2", 20, 0)] {
+        desk.caller_with(
+            secs(100),
+            CallerArrival {
+                call: call.into(),
+                queue: "q".into(),
+                number: "+1555".into(),
+                priority,
+                enqueued_at: Some(secs(at)),
+                answered: true,
+                ..Default::default()
+            },
+        );
+    }
+    assert_eq!(
+        desk.positions(secs(100), "q"),
+        [
+            ("vip".into(), 1),
+            ("c1".into(), 2),
+            ("c2".into(), 3),
+            ("c3".into(), 4)
+        ]
+    );
+    let actions = desk.take();
+    assert!(
+        !actions.iter().any(|a| matches!(a, Action::Answer { .. })),
+        "answered callers are not answered again"
+    );
+    // Re-adopted callers are not counted as offered twice.
+    assert_eq!(
+        desk.engine.queue(secs(100), "q").unwrap().counters.offered,
+        0
+    );
+    assert_eq!(
+        desk.engine.queue(secs(100), "q").unwrap().waiting[1].waited_secs,
+        90
+    );
+}
+
+#[test]
+fn bad_configuration_is_refused_with_reasons() {
+    let mut engine = Engine::new(1);
+    let mut q = QueueConfig::named("bad name!");
+    q.exit_key = Some('x');
+    q.ring_timeout_secs = 0;
+    let err = engine.set_queue(T0, q).unwrap_err().to_string();
+    assert!(
+        err.contains("queue name") && err.contains("exit_key") && err.contains("ring_timeout_secs"),
+        "{err}"
+    );
+    let err = engine
+        .set_agent(
+            T0,
+            AgentConfig {
+                name: "a".into(),
+                endpoint: "user/1".into(),
+                queues: vec![Membership {
+                    queue: "nope".into(),
+                    tier: 1,
+                    position: 1,
+                }],
+            },
+        )
+        .unwrap_err();
+    assert_eq!(err.to_string(), "no queue named \"nope\"");
+}
