@@ -13,6 +13,8 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
 
+use crate::acd::{AgentConfig, QueueConfig};
+
 /// A string that must never be printed: `Debug` and `Display` show `***`.
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -45,6 +47,42 @@ pub struct Config {
     pub http: HttpConfig,
     pub log: LogConfig,
     pub demo: DemoConfig,
+    pub switch: SwitchConfig,
+    /// Queues to create on first start; afterwards the API edits them (kept in the database).
+    pub queues: Vec<QueueConfig>,
+    /// Agents to create on first start, likewise.
+    pub agents: Vec<AgentConfig>,
+}
+
+/// How the adapter drives FreeSWITCH.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SwitchConfig {
+    /// Dialplan context for transfers (overflow to an extension, the exit key).
+    pub transfer_context: String,
+}
+
+impl Default for SwitchConfig {
+    fn default() -> Self {
+        SwitchConfig {
+            transfer_context: "default".into(),
+        }
+    }
+}
+
+/// A further FreeSWITCH node; every node feeds the same queues.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EslNode {
+    pub name: String,
+    pub host: String,
+    #[serde(default = "default_esl_port")]
+    pub port: u16,
+    pub password: Secret,
+}
+
+fn default_esl_port() -> u16 {
+    8021
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -81,6 +119,8 @@ pub struct EslConfig {
     pub backoff_max_ms: u64,
     /// Events buffered per subscriber before a slow subscriber is shed.
     pub event_buffer: usize,
+    /// More FreeSWITCH nodes besides the one above (`[[esl.nodes]]`).
+    pub nodes: Vec<EslNode>,
 }
 
 impl Default for EslConfig {
@@ -95,6 +135,7 @@ impl Default for EslConfig {
             backoff_initial_ms: 500,
             backoff_max_ms: 30_000,
             event_buffer: 16_384,
+            nodes: Vec::new(),
         }
     }
 }
@@ -105,6 +146,28 @@ impl EslConfig {
     }
     pub fn heartbeat(&self) -> Duration {
         Duration::from_secs(self.heartbeat_secs)
+    }
+
+    /// Every node as its own connection settings: this one (`fs1`), then `nodes`.
+    pub fn all_nodes(&self) -> Vec<(String, EslConfig)> {
+        let mut all = vec![(
+            "fs1".to_owned(),
+            EslConfig {
+                nodes: Vec::new(),
+                ..self.clone()
+            },
+        )];
+        for node in &self.nodes {
+            let config = EslConfig {
+                host: node.host.clone(),
+                port: node.port,
+                password: node.password.clone(),
+                nodes: Vec::new(),
+                ..self.clone()
+            };
+            all.push((node.name.clone(), config));
+        }
+        all
     }
 }
 
@@ -225,6 +288,39 @@ impl Config {
         }
         if self.esl.event_buffer == 0 {
             problems.push("esl.event_buffer must be at least 1".into());
+        }
+        for node in &self.esl.nodes {
+            if node.host.trim().is_empty() || node.password.is_empty() {
+                problems.push(format!(
+                    "esl.nodes {:?}: host and password are required",
+                    node.name
+                ));
+            }
+        }
+        let mut names: Vec<&str> = self.esl.nodes.iter().map(|n| n.name.as_str()).collect();
+        names.push("fs1");
+        names.sort_unstable();
+        if names.windows(2).any(|w| w[0] == w[1]) {
+            problems.push("esl.nodes: node names must be unique (and not fs1)".into());
+        }
+        if self.switch.transfer_context.trim().is_empty()
+            || self.switch.transfer_context.contains(char::is_whitespace)
+        {
+            problems.push("switch.transfer_context must be a dialplan context name".into());
+        }
+        for queue in &self.queues {
+            problems.extend(queue.problems());
+        }
+        for agent in &self.agents {
+            problems.extend(agent.problems());
+            for m in &agent.queues {
+                if !self.queues.iter().any(|q| q.name == m.queue) {
+                    problems.push(format!(
+                        "agent {}: queue {:?} is not defined in [[queues]]",
+                        agent.name, m.queue
+                    ));
+                }
+            }
         }
         if self.http.max_body_bytes < 1024 {
             problems.push("http.max_body_bytes must be at least 1024".into());

@@ -21,5 +21,6 @@ pub mod metrics;
 pub mod service;
 pub mod sim;
 pub mod store;
+pub mod switch;
 pub mod users;
 pub mod web;

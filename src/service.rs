@@ -9,6 +9,7 @@ use anyhow::Context;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::broadcast::Receiver;
 
+use crate::acd::{AgentConfig, AgentStatus, Membership, Overflow, QueueConfig};
 use crate::config::{Config, LogConfig, Secret};
 use crate::esl::{Connection, ConnectionEvent, ConnectionOptions};
 use crate::metrics::{
@@ -17,6 +18,7 @@ use crate::metrics::{
 use crate::sim::traffic::{run_traffic, TrafficAgent, TrafficConfig};
 use crate::sim::{SimConfig, Simulator};
 use crate::store::Store;
+use crate::switch::{Board, BoardOptions, Unknown, EVENTS};
 use crate::users::{self, Role};
 use crate::web::{self, AppState};
 
@@ -100,16 +102,39 @@ pub async fn run(
         )
     })?;
     let metrics = Metrics::new();
-    let (esl, events) =
-        Connection::spawn_with_subscriber(ConnectionOptions::from_config("fs1", &config.esl));
-    tokio::spawn(record_esl_metrics(events, metrics.clone()));
+    let mut nodes = Vec::new();
+    let mut connections = Vec::new();
+    for (name, node) in config.esl.all_nodes() {
+        let mut options = ConnectionOptions::from_config(&name, &node);
+        options.events = EVENTS.iter().map(|e| (*e).to_owned()).collect();
+        let (connection, events) = Connection::spawn_with_subscriber(options);
+        tokio::spawn(record_esl_metrics(connection.subscribe(), metrics.clone()));
+        connections.push(connection.clone());
+        nodes.push((connection, events));
+    }
+    let options = BoardOptions {
+        transfer_context: config.switch.transfer_context.clone(),
+        seed: rand::random(),
+        identity: Arc::new(Unknown),
+    };
+    let board = Board::start(
+        nodes,
+        store.clone(),
+        &config.queues,
+        &config.agents,
+        options,
+    )
+    .await?;
     let state = AppState {
         store: store.clone(),
+        board,
         metrics,
         config: Arc::new(config),
     };
     let served = web::serve(listener, state, shutdown).await;
-    esl.shutdown();
+    for connection in connections {
+        connection.shutdown();
+    }
     store.close().await;
     served
 }
@@ -194,7 +219,11 @@ pub async fn demo(
     config.esl.port = sim.addr().port();
     config.esl.password = Secret::new(esl_password);
 
-    let login = demo_login(&config).await?;
+    if config.queues.is_empty() {
+        config.queues = vec![demo_queue()];
+        config.agents = (1001..=1005).map(demo_agent).collect();
+    }
+    let login = prepare_demo(&config).await?;
     let (stop_traffic, traffic_stopped) = tokio::sync::watch::channel(false);
     let traffic = TrafficConfig {
         seed,
@@ -222,8 +251,36 @@ pub async fn demo(
 
 const DEMO_USER: &str = "demo";
 
-/// Makes sure the demo user exists with a known password; returns that password.
-async fn demo_login(config: &Config) -> anyhow::Result<String> {
+/// The demo's support line: hold music from a tone (the simulator has no sound files),
+/// announcements, a callback key and an exit to voicemail.
+fn demo_queue() -> QueueConfig {
+    let mut queue = QueueConfig::named("support");
+    queue.prompts.hold_music = "tone_stream://%(1000,4000,440);loops=-1".into();
+    queue.max_wait_secs = 300;
+    queue.overflow = Overflow::Extension("voicemail".into());
+    queue.callbacks.key = Some('1');
+    queue.callbacks.dial = "sofia/gateway/pstn/{number}".into();
+    queue.exit_key = Some('0');
+    queue.exit_extension = "voicemail".into();
+    queue.wrap_up_secs = 5;
+    queue
+}
+
+fn demo_agent(extension: u32) -> AgentConfig {
+    AgentConfig {
+        name: format!("agent{extension}"),
+        endpoint: format!("user/{extension}@default"),
+        queues: vec![Membership {
+            queue: "support".into(),
+            tier: 1 + (extension - 1001) / 4,
+            position: extension - 1000,
+        }],
+    }
+}
+
+/// Makes sure the demo user exists with a known password and the demo agents are on duty;
+/// returns the password.
+async fn prepare_demo(config: &Config) -> anyhow::Result<String> {
     let password = match config.demo.password.expose() {
         "" => users::generate_password(),
         chosen => chosen.to_owned(),
@@ -239,6 +296,12 @@ async fn demo_login(config: &Config) -> anyhow::Result<String> {
             describe_database(config.database.url.expose())
         )
     })?;
+    for agent in &config.agents {
+        store.seed_agent(agent).await?;
+        store
+            .save_agent_state(&agent.name, &AgentStatus::Available, 0, 0)
+            .await?;
+    }
     let result = match store.user_by_name(DEMO_USER).await? {
         Some(_) => users::set_password(&store, DEMO_USER, &password).await,
         None => users::add_user(&store, DEMO_USER, Role::Admin, &password)

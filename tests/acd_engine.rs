@@ -172,8 +172,9 @@ fn one_caller_one_agent_from_park_to_wrap_up() {
             value: "0".into()
         }
     );
+    // The agent's phone rings before the caller hears the position announcement.
     assert_eq!(
-        actions[3],
+        actions[4],
         Action::Announce {
             call: "c1".into(),
             queue: "support".into(),
@@ -189,7 +190,7 @@ fn one_caller_one_agent_from_park_to_wrap_up() {
         caller_name,
         timeout_secs,
         ..
-    } = &actions[4]
+    } = &actions[3]
     else {
         panic!("{actions:?}")
     };

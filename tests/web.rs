@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 use switchdesk::config::Config;
 use switchdesk::metrics::{self, Metrics};
 use switchdesk::store::Store;
+use switchdesk::switch::{Board, BoardOptions, Unknown};
 use switchdesk::users::{self, Role};
 use switchdesk::web::{self, AppState};
 use tokio::sync::oneshot;
@@ -34,7 +35,16 @@ impl App {
         let mut config = Config::default();
         config.database.url = switchdesk::config::Secret::new(db.url.clone());
         config.http.max_body_bytes = MAX_BODY;
+        let options = BoardOptions {
+            transfer_context: "default".into(),
+            seed: 1,
+            identity: Arc::new(Unknown),
+        };
+        let board = Board::start(Vec::new(), db.store.clone(), &[], &[], options)
+            .await
+            .unwrap();
         let state = AppState {
+            board,
             store: db.store.clone(),
             metrics: Metrics::new(),
             config: Arc::new(config),

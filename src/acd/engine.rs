@@ -619,6 +619,8 @@ impl Engine {
             self.settle(now);
             return Ok(());
         }
+        // Ring an agent first: every millisecond before the phone rings is the caller's.
+        self.dispatch(now, &arrival.queue);
         if config.announcements.on_entry {
             self.announce(now, &id);
         } else {
@@ -628,9 +630,17 @@ impl Engine {
             });
             self.schedule_periodic(now, &id);
         }
-        self.dispatch(now, &arrival.queue);
         self.settle(now);
         Ok(())
+    }
+
+    /// Any channel hung up: a caller, or a leg this engine started.
+    pub fn channel_hung_up(&mut self, now: Millis, uuid: &str, cause: &str) {
+        if self.legs.contains_key(uuid) {
+            self.leg_failed(now, uuid, cause);
+        } else {
+            self.caller_hung_up(now, uuid);
+        }
     }
 
     /// The caller's channel hung up (CHANNEL_HANGUP_COMPLETE).
@@ -733,6 +743,8 @@ impl Engine {
                 id: call.to_owned(),
                 number,
                 enqueued_at,
+                attempts: 0,
+                not_before: now,
             });
             self.updates.push_back(Update::CountersChanged {
                 queue: config.name.clone(),
@@ -1035,6 +1047,8 @@ impl Engine {
             id: id.to_owned(),
             number: c.number.clone(),
             enqueued_at: c.key.enqueued_at,
+            attempts,
+            not_before,
         });
         self.timers
             .push(Reverse((not_before, Timer::Caller(id.to_owned()))));

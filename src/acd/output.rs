@@ -151,6 +151,8 @@ pub enum Update {
         id: String,
         number: String,
         enqueued_at: Millis,
+        attempts: u32,
+        not_before: Millis,
     },
     CallbackDone {
         queue: String,

@@ -17,17 +17,31 @@ use super::Backend;
 /// (version, description, SQL).
 type Embedded = &'static [(i64, &'static str, &'static str)];
 
-const SQLITE: Embedded = &[(
-    1,
-    "init",
-    include_str!("../../migrations/sqlite/0001_init.sql"),
-)];
+const SQLITE: Embedded = &[
+    (
+        1,
+        "init",
+        include_str!("../../migrations/sqlite/0001_init.sql"),
+    ),
+    (
+        2,
+        "acd",
+        include_str!("../../migrations/sqlite/0002_acd.sql"),
+    ),
+];
 
-const POSTGRES: Embedded = &[(
-    1,
-    "init",
-    include_str!("../../migrations/postgres/0001_init.sql"),
-)];
+const POSTGRES: Embedded = &[
+    (
+        1,
+        "init",
+        include_str!("../../migrations/postgres/0001_init.sql"),
+    ),
+    (
+        2,
+        "acd",
+        include_str!("../../migrations/postgres/0002_acd.sql"),
+    ),
+];
 
 #[derive(Debug)]
 struct Source(Embedded);

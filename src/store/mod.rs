@@ -7,6 +7,7 @@
 //! ([`crate::users::User`], ...). Never holds business rules: who may sign in or how long a
 //! session lasts is decided by the caller.
 
+mod acd;
 mod error;
 mod migrations;
 mod sessions;
@@ -19,6 +20,7 @@ use std::time::Duration;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Executor as _};
 
+pub use acd::{StoredAgent, StoredCallback};
 pub use error::StoreError;
 
 use crate::users::Role;

@@ -10,6 +10,7 @@ mod assets;
 mod auth;
 mod error;
 mod layers;
+mod queues;
 mod session;
 mod status;
 
@@ -18,7 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use axum::{middleware, Router};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
@@ -31,6 +32,7 @@ pub use error::ApiError;
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::store::Store;
+use crate::switch::Board;
 
 /// How long a shutdown waits for open requests before closing anyway.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -39,6 +41,7 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
+    pub board: Board,
     pub metrics: Arc<Metrics>,
     pub config: Arc<Config>,
 }
@@ -65,6 +68,18 @@ pub fn router(state: AppState) -> Router {
             get(admin::list_tokens).post(admin::create_token),
         )
         .route("/api/tokens/{name}", delete(admin::revoke_token))
+        .route("/api/queues", get(queues::list))
+        .route(
+            "/api/queues/{name}",
+            put(queues::save).delete(queues::delete),
+        )
+        .route(
+            "/api/agents/{name}",
+            get(queues::agent)
+                .put(queues::save_agent)
+                .delete(queues::delete_agent),
+        )
+        .route("/api/agents/{name}/status", post(queues::set_status))
         .fallback(error::no_route)
         // Extractors reject a body over the limit while reading it (chunked uploads); the
         // tower layer rejects a declared Content-Length before the handler runs.

@@ -1,0 +1,232 @@
+//! Rows of the queue engine: queue and agent settings (JSON documents of
+//! [`crate::acd::QueueConfig`] / [`crate::acd::AgentConfig`]), each agent's status and totals,
+//! and pending callbacks. What the settings mean is the engine's business, not this module's.
+
+use sqlx::Row as _;
+
+use super::{now_millis, Store, StoreError};
+use crate::acd::{AgentConfig, AgentStatus, QueueConfig};
+
+/// An agent as stored: settings, last status and lifetime totals.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredAgent {
+    pub config: AgentConfig,
+    pub status: AgentStatus,
+    pub calls: u64,
+    pub talk_ms: u64,
+}
+
+/// A callback still to be made.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredCallback {
+    pub id: String,
+    pub queue: String,
+    pub number: String,
+    pub enqueued_at: u64,
+    pub attempts: u32,
+    pub not_before: u64,
+}
+
+fn json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn parse<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> Result<T, StoreError> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+}
+
+fn status_parts(status: &AgentStatus) -> (&'static str, &str) {
+    match status {
+        AgentStatus::LoggedOut => ("logged_out", ""),
+        AgentStatus::Available => ("available", ""),
+        AgentStatus::OnBreak(reason) => ("on_break", reason.as_str()),
+    }
+}
+
+fn status_from(status: &str, reason: String) -> Result<AgentStatus, StoreError> {
+    match status {
+        "logged_out" => Ok(AgentStatus::LoggedOut),
+        "available" => Ok(AgentStatus::Available),
+        "on_break" => Ok(AgentStatus::OnBreak(reason)),
+        other => Err(StoreError::Corrupt(format!("agent status {other:?}"))),
+    }
+}
+
+fn millis(value: i64) -> u64 {
+    u64::try_from(value).unwrap_or(0)
+}
+
+impl Store {
+    pub async fn save_queue(&self, config: &QueueConfig) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO acd_queues (name, config, updated_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO UPDATE SET config = excluded.config, updated_at = excluded.updated_at",
+        )
+        .bind(&config.name)
+        .bind(json(config)?)
+        .bind(now_millis())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Inserts the queue only if no queue of that name is stored (configuration-file seeding:
+    /// what the API changed since is kept).
+    pub async fn seed_queue(&self, config: &QueueConfig) -> Result<bool, StoreError> {
+        let done = sqlx::query("INSERT INTO acd_queues (name, config, updated_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING")
+            .bind(&config.name)
+            .bind(json(config)?)
+            .bind(now_millis())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    pub async fn delete_queue(&self, name: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM acd_queues WHERE name = $1")
+            .bind(name)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    pub async fn queues(&self) -> Result<Vec<QueueConfig>, StoreError> {
+        let rows = sqlx::query("SELECT name, config FROM acd_queues ORDER BY name")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let name: String = row.try_get("name")?;
+                parse(
+                    &format!("queue {name}"),
+                    &row.try_get::<String, _>("config")?,
+                )
+            })
+            .collect()
+    }
+
+    pub async fn save_agent(&self, config: &AgentConfig) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO acd_agents (name, config, updated_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO UPDATE SET config = excluded.config, updated_at = excluded.updated_at",
+        )
+        .bind(&config.name)
+        .bind(json(config)?)
+        .bind(now_millis())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn seed_agent(&self, config: &AgentConfig) -> Result<bool, StoreError> {
+        let done = sqlx::query("INSERT INTO acd_agents (name, config, updated_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING")
+            .bind(&config.name)
+            .bind(json(config)?)
+            .bind(now_millis())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    pub async fn delete_agent(&self, name: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM acd_agents WHERE name = $1")
+            .bind(name)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    pub async fn agents(&self) -> Result<Vec<StoredAgent>, StoreError> {
+        let rows = sqlx::query("SELECT name, config, status, break_reason, calls, talk_ms FROM acd_agents ORDER BY name")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let name: String = row.try_get("name")?;
+                Ok(StoredAgent {
+                    config: parse(
+                        &format!("agent {name}"),
+                        &row.try_get::<String, _>("config")?,
+                    )?,
+                    status: status_from(
+                        &row.try_get::<String, _>("status")?,
+                        row.try_get("break_reason")?,
+                    )?,
+                    calls: millis(row.try_get("calls")?),
+                    talk_ms: millis(row.try_get("talk_ms")?),
+                })
+            })
+            .collect()
+    }
+
+    /// Records an agent's status (and totals) as it changes, so a restart restores it.
+    pub async fn save_agent_state(
+        &self,
+        name: &str,
+        status: &AgentStatus,
+        calls: u64,
+        talk_ms: u64,
+    ) -> Result<(), StoreError> {
+        let (status, reason) = status_parts(status);
+        sqlx::query("UPDATE acd_agents SET status = $1, break_reason = $2, calls = $3, talk_ms = $4, updated_at = $5 WHERE name = $6")
+            .bind(status)
+            .bind(reason)
+            .bind(i64::try_from(calls).unwrap_or(i64::MAX))
+            .bind(i64::try_from(talk_ms).unwrap_or(i64::MAX))
+            .bind(now_millis())
+            .bind(name)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn save_callback(&self, callback: &StoredCallback) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO acd_callbacks (id, queue, number, enqueued_at, attempts, not_before, state, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7) \
+             ON CONFLICT (id) DO UPDATE SET attempts = excluded.attempts, not_before = excluded.not_before, \
+             state = 'pending', updated_at = excluded.updated_at",
+        )
+        .bind(&callback.id)
+        .bind(&callback.queue)
+        .bind(&callback.number)
+        .bind(i64::try_from(callback.enqueued_at).unwrap_or(i64::MAX))
+        .bind(i64::from(callback.attempts))
+        .bind(i64::try_from(callback.not_before).unwrap_or(i64::MAX))
+        .bind(now_millis())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn finish_callback(&self, id: &str, reached: bool) -> Result<(), StoreError> {
+        sqlx::query("UPDATE acd_callbacks SET state = $1, updated_at = $2 WHERE id = $3")
+            .bind(if reached { "reached" } else { "failed" })
+            .bind(now_millis())
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn pending_callbacks(&self) -> Result<Vec<StoredCallback>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, queue, number, enqueued_at, attempts, not_before FROM acd_callbacks \
+             WHERE state = 'pending' ORDER BY enqueued_at",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(StoredCallback {
+                    id: row.try_get("id")?,
+                    queue: row.try_get("queue")?,
+                    number: row.try_get("number")?,
+                    enqueued_at: millis(row.try_get("enqueued_at")?),
+                    attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(0),
+                    not_before: millis(row.try_get("not_before")?),
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,754 @@
+//! The switchboard: one task that owns the queue engine and feeds it from every FreeSWITCH
+//! node, carries its actions out over ESL, persists what must survive a restart, and answers
+//! the API. Per node, one executor sends the commands in the order the engine asked for them.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use tokio::sync::{broadcast, mpsc, oneshot};
+use tracing::{debug, error, info, warn};
+
+use super::identify::CallerIdentity;
+use super::interpret::{channel_state, channel_uuids, interpret, ChannelState, Input};
+use super::render::{render, Step};
+use crate::acd::{
+    AcdError, Action, AgentConfig, AgentStatus, AgentView, CallerArrival, Engine, QueueConfig,
+    QueueView, Update,
+};
+use crate::esl::event::EventFormat;
+use crate::esl::{Connection, ConnectionEvent, Event};
+use crate::store::{Store, StoreError, StoredCallback};
+
+/// The events the switchboard needs from each node.
+pub const EVENTS: &[&str] = &[
+    "CHANNEL_PARK",
+    "CHANNEL_BRIDGE",
+    "CHANNEL_HANGUP_COMPLETE",
+    "DTMF",
+    "BACKGROUND_JOB",
+    "HEARTBEAT",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum BoardError {
+    #[error(transparent)]
+    Acd(#[from] AcdError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the switchboard has stopped")]
+    Stopped,
+}
+
+/// How the switchboard is set up.
+pub struct BoardOptions {
+    pub transfer_context: String,
+    /// Seeds leg UUIDs and the random strategy; use a fresh one per process.
+    pub seed: u64,
+    pub identity: Arc<dyn CallerIdentity>,
+}
+
+enum Request {
+    Queues(oneshot::Sender<Vec<QueueView>>),
+    Agent(String, oneshot::Sender<Option<AgentView>>),
+    AgentStatus(String, AgentStatus, oneshot::Sender<Result<(), BoardError>>),
+    SaveQueue(Box<QueueConfig>, oneshot::Sender<Result<(), BoardError>>),
+    DeleteQueue(String, oneshot::Sender<Result<(), BoardError>>),
+    SaveAgent(AgentConfig, oneshot::Sender<Result<(), BoardError>>),
+    DeleteAgent(String, oneshot::Sender<Result<(), BoardError>>),
+}
+
+enum Msg {
+    Esl(usize, ConnectionEvent),
+    Lagged(usize),
+    LegResult {
+        leg: String,
+        result: Result<String, String>,
+    },
+    BridgeFailed {
+        call: String,
+    },
+    Resynced {
+        node: usize,
+        channels: Vec<ChannelState>,
+    },
+    Request(Box<Request>),
+}
+
+enum Persist {
+    Agent {
+        name: String,
+        status: AgentStatus,
+        calls: u64,
+        talk_ms: u64,
+    },
+    Callback(StoredCallback),
+    CallbackDone {
+        id: String,
+        reached: bool,
+    },
+}
+
+/// A handle to the running switchboard; cheap to clone.
+#[derive(Clone)]
+pub struct Board {
+    inbox: mpsc::UnboundedSender<Msg>,
+    updates: broadcast::Sender<Update>,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+impl Board {
+    /// Loads queues, agents and pending callbacks (seeding the store from `seed_queues` and
+    /// `seed_agents` where it has none of that name), then starts driving the nodes. Each node
+    /// comes with a receiver subscribed before its first connect, so nothing is missed.
+    pub async fn start(
+        nodes: Vec<(Connection, broadcast::Receiver<ConnectionEvent>)>,
+        store: Store,
+        seed_queues: &[QueueConfig],
+        seed_agents: &[AgentConfig],
+        options: BoardOptions,
+    ) -> Result<Board, BoardError> {
+        for queue in seed_queues {
+            store.seed_queue(queue).await?;
+        }
+        for agent in seed_agents {
+            store.seed_agent(agent).await?;
+        }
+        let now = now_ms();
+        let mut engine = Engine::new(options.seed);
+        for queue in store.queues().await? {
+            if let Err(e) = engine.set_queue(now, queue.clone()) {
+                error!(queue = %queue.name, "stored queue is not valid: {e}");
+            }
+        }
+        for agent in store.agents().await? {
+            let name = agent.config.name.clone();
+            match engine.set_agent(now, agent.config) {
+                Ok(()) => engine.restore_agent(&name, agent.status, agent.calls, agent.talk_ms)?,
+                Err(e) => error!(agent = %name, "stored agent is not valid: {e}"),
+            }
+        }
+        for cb in store.pending_callbacks().await? {
+            if let Err(e) = engine.restore_callback(
+                &cb.queue,
+                &cb.id,
+                &cb.number,
+                cb.enqueued_at,
+                cb.attempts,
+                cb.not_before,
+            ) {
+                warn!(callback = %cb.id, "pending callback not restored: {e}");
+            }
+        }
+        // Nothing to carry out yet: restored state was already in effect.
+        while engine.poll_action().is_some() {}
+        while engine.poll_update().is_some() {}
+
+        let (inbox, messages) = mpsc::unbounded_channel();
+        let (updates, _) = broadcast::channel(16_384);
+        let mut connections = Vec::new();
+        let mut executors = Vec::new();
+        for (index, (connection, mut events)) in nodes.into_iter().enumerate() {
+            let forward = inbox.clone();
+            tokio::spawn(async move {
+                loop {
+                    match events.recv().await {
+                        Ok(event) => {
+                            if forward.send(Msg::Esl(index, event)).is_err() {
+                                break;
+                            }
+                        }
+                        Err(broadcast::error::RecvError::Lagged(n)) => {
+                            warn!(
+                                node = index,
+                                skipped = n,
+                                "switchboard fell behind the event socket; resyncing"
+                            );
+                            if forward.send(Msg::Lagged(index)).is_err() {
+                                break;
+                            }
+                        }
+                        Err(broadcast::error::RecvError::Closed) => break,
+                    }
+                }
+            });
+            let (steps, queue) = mpsc::unbounded_channel();
+            tokio::spawn(execute(connection.clone(), queue, inbox.clone()));
+            connections.push(connection);
+            executors.push(steps);
+        }
+        let (persist, persisted) = mpsc::unbounded_channel();
+        tokio::spawn(persist_loop(store.clone(), persisted));
+        let board = Switchboard {
+            engine,
+            store,
+            connections,
+            executors,
+            node_of: HashMap::new(),
+            inbox: inbox.clone(),
+            updates: updates.clone(),
+            persist,
+            options,
+        };
+        tokio::spawn(board.run(messages));
+        Ok(Board { inbox, updates })
+    }
+
+    /// Every engine update from now on (caller joined, left, announced, agent changed...).
+    pub fn subscribe(&self) -> broadcast::Receiver<Update> {
+        self.updates.subscribe()
+    }
+
+    async fn ask<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<T>) -> Request,
+    ) -> Result<T, BoardError> {
+        let (reply, answer) = oneshot::channel();
+        self.inbox
+            .send(Msg::Request(Box::new(make(reply))))
+            .map_err(|_| BoardError::Stopped)?;
+        answer.await.map_err(|_| BoardError::Stopped)
+    }
+
+    pub async fn queues(&self) -> Result<Vec<QueueView>, BoardError> {
+        self.ask(Request::Queues).await
+    }
+
+    pub async fn agent(&self, name: &str) -> Result<Option<AgentView>, BoardError> {
+        self.ask(|r| Request::Agent(name.to_owned(), r)).await
+    }
+
+    pub async fn set_agent_status(
+        &self,
+        name: &str,
+        status: AgentStatus,
+    ) -> Result<(), BoardError> {
+        self.ask(|r| Request::AgentStatus(name.to_owned(), status, r))
+            .await?
+    }
+
+    /// Creates or replaces a queue, stored first so it survives a restart.
+    pub async fn save_queue(&self, config: QueueConfig) -> Result<(), BoardError> {
+        self.ask(|r| Request::SaveQueue(Box::new(config), r))
+            .await?
+    }
+
+    pub async fn delete_queue(&self, name: &str) -> Result<(), BoardError> {
+        self.ask(|r| Request::DeleteQueue(name.to_owned(), r))
+            .await?
+    }
+
+    pub async fn save_agent(&self, config: AgentConfig) -> Result<(), BoardError> {
+        self.ask(|r| Request::SaveAgent(config, r)).await?
+    }
+
+    pub async fn delete_agent(&self, name: &str) -> Result<(), BoardError> {
+        self.ask(|r| Request::DeleteAgent(name.to_owned(), r))
+            .await?
+    }
+}
+
+struct Switchboard {
+    engine: Engine,
+    store: Store,
+    connections: Vec<Connection>,
+    executors: Vec<mpsc::UnboundedSender<Vec<Step>>>,
+    /// Which node each tracked channel lives on.
+    node_of: HashMap<String, usize>,
+    inbox: mpsc::UnboundedSender<Msg>,
+    updates: broadcast::Sender<Update>,
+    persist: mpsc::UnboundedSender<Persist>,
+    options: BoardOptions,
+}
+
+impl Switchboard {
+    async fn run(mut self, mut messages: mpsc::UnboundedReceiver<Msg>) {
+        loop {
+            let wait = self
+                .engine
+                .next_deadline()
+                .map_or(Duration::from_secs(3600), |at| {
+                    Duration::from_millis(at.saturating_sub(now_ms()))
+                });
+            tokio::select! {
+                message = messages.recv() => {
+                    let Some(message) = message else { break };
+                    self.handle(message).await;
+                }
+                _ = tokio::time::sleep(wait) => self.engine.tick(now_ms()),
+            }
+            self.flush();
+        }
+        debug!("switchboard stopped");
+    }
+
+    async fn handle(&mut self, message: Msg) {
+        let now = now_ms();
+        match message {
+            Msg::Esl(node, ConnectionEvent::Event(event)) => self.on_event(now, node, &event),
+            Msg::Esl(node, ConnectionEvent::Connected { generation }) => {
+                info!(node = %self.connections[node].node(), generation, "resyncing queues with FreeSWITCH");
+                self.resync(node);
+            }
+            Msg::Esl(_, ConnectionEvent::Disconnected { .. }) => {}
+            Msg::Lagged(node) => self.resync(node),
+            Msg::LegResult { leg, result } => match result {
+                Ok(body) if body.starts_with("+OK") => {
+                    if self.engine.is_tracked(&leg) {
+                        self.engine.leg_answered(now, &leg);
+                    } else {
+                        // Answered after we gave up on it: nobody wants this leg.
+                        self.send(
+                            &leg,
+                            vec![Step::Api {
+                                command: format!("uuid_kill {leg} NORMAL_CLEARING"),
+                                bridge_of: None,
+                            }],
+                        );
+                    }
+                }
+                Ok(body) => {
+                    let cause = body.trim().trim_start_matches("-ERR").trim();
+                    self.engine.leg_failed(
+                        now,
+                        &leg,
+                        if cause.is_empty() {
+                            "NORMAL_TEMPORARY_FAILURE"
+                        } else {
+                            cause
+                        },
+                    );
+                }
+                Err(reason) => {
+                    warn!(%leg, "originate not carried out: {reason}");
+                    self.engine
+                        .leg_failed(now, &leg, "NORMAL_TEMPORARY_FAILURE");
+                }
+            },
+            Msg::BridgeFailed { call } => self.engine.bridge_failed(now, &call),
+            Msg::Resynced { node, channels } => self.reconcile(now, node, channels),
+            Msg::Request(request) => self.answer(now, *request).await,
+        }
+    }
+
+    fn on_event(&mut self, now: u64, node: usize, event: &Event) {
+        let Some(input) = interpret(event) else {
+            return;
+        };
+        match input {
+            Input::Parked {
+                call,
+                queue,
+                number,
+                name,
+                answered,
+                enqueued_at,
+                priority,
+            } => {
+                if self.engine.is_tracked(&call) {
+                    return;
+                }
+                let identity = self.options.identity.identify(&number, &name);
+                let arrival = CallerArrival {
+                    call: call.clone(),
+                    queue: queue.clone(),
+                    name: identity.label.unwrap_or(name),
+                    number,
+                    priority: priority.unwrap_or(identity.priority),
+                    enqueued_at,
+                    answered,
+                };
+                self.node_of.insert(call.clone(), node);
+                match self.engine.caller_arrived(now, arrival) {
+                    Ok(()) | Err(AcdError::DuplicateCall(_)) => {}
+                    Err(e) => {
+                        error!(%call, %queue, "caller cannot be queued: {e}; hanging up");
+                        self.send(
+                            &call,
+                            vec![Step::Api {
+                                command: format!("uuid_kill {call} NO_ROUTE_DESTINATION"),
+                                bridge_of: None,
+                            }],
+                        );
+                    }
+                }
+            }
+            Input::HungUp { uuid, cause } => {
+                if self.engine.is_tracked(&uuid) {
+                    self.engine.channel_hung_up(now, &uuid, &cause);
+                }
+                self.node_of.remove(&uuid);
+            }
+            Input::Dtmf { call, digit } => self.engine.dtmf(now, &call, digit),
+            Input::Bridged { call } => self.engine.bridged(now, &call),
+        }
+    }
+
+    /// Carries out what the engine asked for and publishes what changed.
+    fn flush(&mut self) {
+        while let Some(action) = self.engine.poll_action() {
+            let queue_name = match &action {
+                Action::HoldMusic { queue, .. }
+                | Action::Announce { queue, .. }
+                | Action::ConfirmCallback { queue, .. } => Some(queue.clone()),
+                _ => None,
+            };
+            let queue = queue_name
+                .as_deref()
+                .and_then(|q| self.engine.queue_config(q));
+            let steps = render(&action, queue, &self.options.transfer_context);
+            let channel = match &action {
+                Action::RingAgent { leg, call, .. } => {
+                    let node = self.node_of.get(call).copied().unwrap_or(0);
+                    self.node_of.insert(leg.clone(), node);
+                    leg.clone()
+                }
+                Action::DialCustomer { leg, .. } => {
+                    let node = self
+                        .connections
+                        .iter()
+                        .position(Connection::is_connected)
+                        .unwrap_or(0);
+                    self.node_of.insert(leg.clone(), node);
+                    leg.clone()
+                }
+                Action::Answer { call }
+                | Action::SetVar { call, .. }
+                | Action::HoldMusic { call, .. }
+                | Action::Announce { call, .. }
+                | Action::Bridge { call, .. }
+                | Action::ConfirmCallback { call, .. }
+                | Action::Transfer { call, .. }
+                | Action::Hangup { call, .. } => call.clone(),
+                Action::CancelLeg { leg, .. } => leg.clone(),
+            };
+            self.send(&channel, steps);
+        }
+        while let Some(update) = self.engine.poll_update() {
+            match &update {
+                Update::AgentChanged { agent, .. } => {
+                    if let Some(view) = self.engine.agent(agent) {
+                        let _ = self.persist.send(Persist::Agent {
+                            name: agent.clone(),
+                            status: view.status,
+                            calls: view.calls,
+                            talk_ms: view.talk_secs * 1000,
+                        });
+                    }
+                }
+                Update::CallbackQueued {
+                    queue,
+                    id,
+                    number,
+                    enqueued_at,
+                    attempts,
+                    not_before,
+                } => {
+                    let _ = self.persist.send(Persist::Callback(StoredCallback {
+                        id: id.clone(),
+                        queue: queue.clone(),
+                        number: number.clone(),
+                        enqueued_at: *enqueued_at,
+                        attempts: *attempts,
+                        not_before: *not_before,
+                    }));
+                }
+                Update::CallbackDone { id, reached, .. } => {
+                    let _ = self.persist.send(Persist::CallbackDone {
+                        id: id.clone(),
+                        reached: *reached,
+                    });
+                }
+                _ => {}
+            }
+            let _ = self.updates.send(update);
+        }
+    }
+
+    fn send(&self, channel: &str, steps: Vec<Step>) {
+        if steps.is_empty() {
+            return;
+        }
+        let node = self.node_of.get(channel).copied().unwrap_or(0);
+        if let Some(executor) = self.executors.get(node) {
+            let _ = executor.send(steps);
+        }
+    }
+
+    /// Asks the node for every channel and what this service stored on each, off this task.
+    fn resync(&self, node: usize) {
+        let Some(connection) = self.connections.get(node).cloned() else {
+            return;
+        };
+        let inbox = self.inbox.clone();
+        tokio::spawn(async move {
+            let listed = match connection.api("show channels as json").await {
+                Ok(body) => channel_uuids(&body),
+                Err(e) => Err(e.to_string()),
+            };
+            let uuids = match listed {
+                Ok(uuids) => uuids,
+                Err(e) => {
+                    warn!(node = %connection.node(), "resync failed: {e}");
+                    return;
+                }
+            };
+            let mut channels = Vec::with_capacity(uuids.len());
+            for uuid in uuids {
+                let Ok(dump) = connection.api(&format!("uuid_dump {uuid} json")).await else {
+                    continue;
+                };
+                if let Some(state) = Event::parse(EventFormat::Json, Bytes::from(dump))
+                    .ok()
+                    .as_ref()
+                    .and_then(channel_state)
+                {
+                    channels.push(state);
+                }
+            }
+            let _ = inbox.send(Msg::Resynced { node, channels });
+        });
+    }
+
+    /// Makes the engine agree with what the switch says exists.
+    fn reconcile(&mut self, now: u64, node: usize, channels: Vec<ChannelState>) {
+        let agents: HashMap<String, Option<String>> = channels
+            .iter()
+            .map(|c| (c.uuid.clone(), c.agent.clone()))
+            .collect();
+        let mut seen = HashSet::new();
+        let mut adopted = 0;
+        for channel in &channels {
+            seen.insert(channel.uuid.clone());
+            match (channel.leg.as_deref(), &channel.queue) {
+                (None, Some(queue)) => {
+                    if self.engine.is_tracked(&channel.uuid) {
+                        continue;
+                    }
+                    self.node_of.insert(channel.uuid.clone(), node);
+                    if let Some(other) = &channel.bridged_to {
+                        let Some(Some(agent)) = agents.get(other) else {
+                            continue;
+                        };
+                        self.node_of.insert(other.clone(), node);
+                        match self.engine.adopt_bridged(
+                            now,
+                            &channel.uuid,
+                            queue,
+                            agent,
+                            other,
+                            now,
+                        ) {
+                            Ok(()) => adopted += 1,
+                            Err(e) => warn!(call = %channel.uuid, "bridged call not adopted: {e}"),
+                        }
+                    } else if channel.parked {
+                        let identity = self
+                            .options
+                            .identity
+                            .identify(&channel.number, &channel.name);
+                        let arrival = CallerArrival {
+                            call: channel.uuid.clone(),
+                            queue: queue.clone(),
+                            number: channel.number.clone(),
+                            name: identity.label.unwrap_or_else(|| channel.name.clone()),
+                            priority: channel.priority.unwrap_or(identity.priority),
+                            enqueued_at: Some(
+                                channel.enqueued_at.unwrap_or(channel.created_ms.max(1)),
+                            ),
+                            answered: channel.answered,
+                        };
+                        match self.engine.caller_arrived(now, arrival) {
+                            Ok(()) => adopted += 1,
+                            Err(e) => {
+                                warn!(call = %channel.uuid, "waiting caller not adopted: {e}")
+                            }
+                        }
+                    }
+                }
+                (Some(_), _) => {
+                    self.node_of.insert(channel.uuid.clone(), node);
+                    if self.engine.is_ringing_leg(&channel.uuid)
+                        && channel.answered
+                        && channel.parked
+                    {
+                        // Its job result was lost with the connection.
+                        self.engine.leg_answered(now, &channel.uuid);
+                    } else if !self.engine.is_tracked(&channel.uuid) && channel.bridged_to.is_none()
+                    {
+                        self.send(
+                            &channel.uuid,
+                            vec![Step::Api {
+                                command: format!("uuid_kill {} NORMAL_CLEARING", channel.uuid),
+                                bridge_of: None,
+                            }],
+                        );
+                    }
+                }
+                _ => {}
+            }
+        }
+        let gone: Vec<String> = self
+            .engine
+            .tracked_calls()
+            .into_iter()
+            .chain(self.engine.tracked_legs())
+            .filter(|id| self.node_of.get(id) == Some(&node) && !seen.contains(id))
+            .collect();
+        for id in &gone {
+            self.engine
+                .channel_hung_up(now, id, "NORMAL_TEMPORARY_FAILURE");
+            self.node_of.remove(id);
+        }
+        info!(node = %self.connections[node].node(), channels = channels.len(), adopted, gone = gone.len(), "resync done");
+    }
+
+    async fn answer(&mut self, now: u64, request: Request) {
+        match request {
+            Request::Queues(reply) => {
+                let _ = reply.send(self.engine.queues(now));
+            }
+            Request::Agent(name, reply) => {
+                let _ = reply.send(self.engine.agent(&name));
+            }
+            Request::AgentStatus(name, status, reply) => {
+                let _ = reply.send(
+                    self.engine
+                        .set_agent_status(now, &name, status)
+                        .map_err(BoardError::from),
+                );
+            }
+            Request::SaveQueue(config, reply) => {
+                let config = *config;
+                let problems = config.problems();
+                let result = if !problems.is_empty() {
+                    Err(AcdError::Invalid(problems).into())
+                } else {
+                    match self.store.save_queue(&config).await {
+                        Ok(()) => self.engine.set_queue(now, config).map_err(BoardError::from),
+                        Err(e) => Err(e.into()),
+                    }
+                };
+                let _ = reply.send(result);
+            }
+            Request::DeleteQueue(name, reply) => {
+                let result = match self.engine.remove_queue(&name) {
+                    Ok(()) => self
+                        .store
+                        .delete_queue(&name)
+                        .await
+                        .map(|_| ())
+                        .map_err(BoardError::from),
+                    Err(e) => Err(e.into()),
+                };
+                let _ = reply.send(result);
+            }
+            Request::SaveAgent(config, reply) => {
+                let mut problems = config.problems();
+                for m in &config.queues {
+                    if self.engine.queue_config(&m.queue).is_none() {
+                        problems.push(format!("no queue named {:?}", m.queue));
+                    }
+                }
+                let result = if !problems.is_empty() {
+                    Err(AcdError::Invalid(problems).into())
+                } else {
+                    match self.store.save_agent(&config).await {
+                        Ok(()) => self.engine.set_agent(now, config).map_err(BoardError::from),
+                        Err(e) => Err(e.into()),
+                    }
+                };
+                let _ = reply.send(result);
+            }
+            Request::DeleteAgent(name, reply) => {
+                let result = match self.engine.remove_agent(now, &name) {
+                    Ok(()) => self
+                        .store
+                        .delete_agent(&name)
+                        .await
+                        .map(|_| ())
+                        .map_err(BoardError::from),
+                    Err(e) => Err(e.into()),
+                };
+                let _ = reply.send(result);
+            }
+        }
+    }
+}
+
+/// Sends one node's commands in order; results that matter go back to the switchboard.
+async fn execute(
+    connection: Connection,
+    mut queue: mpsc::UnboundedReceiver<Vec<Step>>,
+    inbox: mpsc::UnboundedSender<Msg>,
+) {
+    while let Some(steps) = queue.recv().await {
+        for step in steps {
+            match step {
+                Step::Api { command, bridge_of } => match connection.api(&command).await {
+                    Ok(body) if body.starts_with("-ERR") => {
+                        debug!(%command, "FreeSWITCH answered {}", body.trim_end());
+                        if let Some(call) = bridge_of {
+                            let _ = inbox.send(Msg::BridgeFailed { call });
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        warn!(%command, "not carried out: {e}");
+                        if let Some(call) = bridge_of {
+                            let _ = inbox.send(Msg::BridgeFailed { call });
+                        }
+                    }
+                },
+                Step::Originate { command, leg } => match connection.bgapi(&command).await {
+                    Ok(job) => {
+                        let inbox = inbox.clone();
+                        tokio::spawn(async move {
+                            let result = job.result().await.map_err(|e| e.to_string());
+                            let _ = inbox.send(Msg::LegResult { leg, result });
+                        });
+                    }
+                    Err(e) => {
+                        let _ = inbox.send(Msg::LegResult {
+                            leg,
+                            result: Err(e.to_string()),
+                        });
+                    }
+                },
+                Step::Execute { uuid, app, arg } => {
+                    if let Err(e) = connection
+                        .sendmsg(&uuid, Step::call_command(&app, &arg), None)
+                        .await
+                    {
+                        debug!(%uuid, %app, "sendmsg not carried out: {e}");
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Writes durable state in the order it changed.
+async fn persist_loop(store: Store, mut queue: mpsc::UnboundedReceiver<Persist>) {
+    while let Some(item) = queue.recv().await {
+        let result = match &item {
+            Persist::Agent {
+                name,
+                status,
+                calls,
+                talk_ms,
+            } => store.save_agent_state(name, status, *calls, *talk_ms).await,
+            Persist::Callback(callback) => store.save_callback(callback).await,
+            Persist::CallbackDone { id, reached } => store.finish_callback(id, *reached).await,
+        };
+        if let Err(e) = result {
+            error!("could not store queue state: {e}");
+        }
+    }
+}

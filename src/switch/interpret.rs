@@ -1,0 +1,193 @@
+//! What a FreeSWITCH event means for the queues: pure functions from [`Event`] to [`Input`].
+//! A caller is a channel the dialplan parked with `switchdesk_queue` set; legs this service
+//! originated carry `switchdesk_leg` and are never mistaken for callers.
+
+use crate::esl::Event;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Input {
+    Parked {
+        call: String,
+        queue: String,
+        number: String,
+        name: String,
+        answered: bool,
+        /// Set when the channel was queued before (by this service, before a restart).
+        enqueued_at: Option<u64>,
+        priority: Option<i32>,
+    },
+    HungUp {
+        uuid: String,
+        cause: String,
+    },
+    Dtmf {
+        call: String,
+        digit: char,
+    },
+    Bridged {
+        call: String,
+    },
+}
+
+pub(crate) fn interpret(event: &Event) -> Option<Input> {
+    let name = event.name()?;
+    let uuid = event.unique_id()?.into_owned();
+    match name.as_ref() {
+        "CHANNEL_PARK" => {
+            if event.variable("switchdesk_leg").is_some() {
+                return None;
+            }
+            let queue = event.variable("switchdesk_queue")?.into_owned();
+            Some(Input::Parked {
+                call: uuid,
+                queue,
+                number: event
+                    .get("Caller-Caller-ID-Number")
+                    .map(|v| v.into_owned())
+                    .unwrap_or_default(),
+                name: event
+                    .get("Caller-Caller-ID-Name")
+                    .map(|v| v.into_owned())
+                    .unwrap_or_default(),
+                answered: event.get("Answer-State").is_some_and(|s| s == "answered"),
+                enqueued_at: event
+                    .variable("switchdesk_enqueued_at")
+                    .and_then(|v| v.parse().ok()),
+                priority: event
+                    .variable("switchdesk_priority")
+                    .and_then(|v| v.parse().ok()),
+            })
+        }
+        "CHANNEL_HANGUP_COMPLETE" => Some(Input::HungUp {
+            uuid,
+            cause: event
+                .get("Hangup-Cause")
+                .map(|c| c.into_owned())
+                .unwrap_or_else(|| "NORMAL_CLEARING".into()),
+        }),
+        "DTMF" => {
+            let digit = event.get("DTMF-Digit")?.chars().next()?;
+            Some(Input::Dtmf { call: uuid, digit })
+        }
+        "CHANNEL_BRIDGE" => Some(Input::Bridged { call: uuid }),
+        _ => None,
+    }
+}
+
+/// What the switch knows about one channel, gathered for a resync.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct ChannelState {
+    pub uuid: String,
+    pub queue: Option<String>,
+    pub leg: Option<String>,
+    pub agent: Option<String>,
+    pub enqueued_at: Option<u64>,
+    pub priority: Option<i32>,
+    pub number: String,
+    pub name: String,
+    pub answered: bool,
+    pub parked: bool,
+    pub bridged_to: Option<String>,
+    pub created_ms: u64,
+}
+
+/// The channel uuids listed by `show channels as json` (`{"row_count": 0}` when empty).
+pub(crate) fn channel_uuids(body: &str) -> Result<Vec<String>, String> {
+    let value: serde_json::Value =
+        serde_json::from_str(body.trim()).map_err(|e| format!("show channels as json: {e}"))?;
+    Ok(value["rows"]
+        .as_array()
+        .map(|rows| {
+            rows.iter()
+                .filter_map(|r| r["uuid"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
+/// A channel from its `uuid_dump <uuid> json` (a CHANNEL_DATA event).
+pub(crate) fn channel_state(dump: &Event) -> Option<ChannelState> {
+    let uuid = dump.unique_id()?.into_owned();
+    let var = |name: &str| {
+        dump.variable(name)
+            .map(|v| v.into_owned())
+            .filter(|v| !v.is_empty())
+    };
+    let bridged_to = var("bridge_uuid")
+        .or_else(|| var("signal_bond"))
+        .or_else(|| dump.get("Other-Leg-Unique-ID").map(|v| v.into_owned()))
+        .filter(|other| *other != uuid);
+    let answered = dump.get("Answer-State").is_some_and(|s| s == "answered");
+    let bridged = bridged_to.is_some()
+        && dump
+            .get("Channel-Call-State")
+            .is_some_and(|s| s == "ACTIVE");
+    Some(ChannelState {
+        uuid,
+        queue: var("switchdesk_queue"),
+        leg: var("switchdesk_leg"),
+        agent: var("switchdesk_agent"),
+        enqueued_at: var("switchdesk_enqueued_at").and_then(|v| v.parse().ok()),
+        priority: var("switchdesk_priority").and_then(|v| v.parse().ok()),
+        number: dump
+            .get("Caller-Caller-ID-Number")
+            .map(|v| v.into_owned())
+            .unwrap_or_default(),
+        name: dump
+            .get("Caller-Caller-ID-Name")
+            .map(|v| v.into_owned())
+            .unwrap_or_default(),
+        answered,
+        parked: var("current_application").is_some_and(|a| a == "park") && !bridged,
+        bridged_to: if bridged { bridged_to } else { None },
+        created_ms: dump
+            .get("Caller-Channel-Created-Time")
+            .and_then(|t| t.parse::<u64>().ok())
+            .map_or(0, |us| us / 1000),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::esl::event::EventFormat;
+    use bytes::Bytes;
+
+    fn plain(text: &str) -> Event {
+        Event::parse(EventFormat::Plain, Bytes::from(text.to_owned())).unwrap()
+    }
+
+    #[test]
+    fn a_parked_caller_with_a_queue_is_an_arrival_and_our_own_legs_are_not() {
+        let park = plain("Event-Name: CHANNEL_PARK\nUnique-ID: c1\nCaller-Caller-ID-Number: %2B15550001\nCaller-Caller-ID-Name: Caller%201\nAnswer-State: ringing\nvariable_switchdesk_queue: support\n\n");
+        assert_eq!(
+            interpret(&park),
+            Some(Input::Parked {
+                call: "c1".into(),
+                queue: "support".into(),
+                number: "+15550001".into(),
+                name: "Caller 1".into(),
+                answered: false,
+                enqueued_at: None,
+                priority: None
+            })
+        );
+        let agent = plain("Event-Name: CHANNEL_PARK\nUnique-ID: l1\nvariable_switchdesk_leg: agent\nvariable_switchdesk_queue: support\n\n");
+        assert_eq!(interpret(&agent), None);
+        let other = plain("Event-Name: CHANNEL_PARK\nUnique-ID: x\n\n");
+        assert_eq!(interpret(&other), None);
+    }
+
+    #[test]
+    fn channel_lists_in_both_shapes() {
+        assert_eq!(
+            channel_uuids("{\"row_count\": 0}\n").unwrap(),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            channel_uuids("{\"row_count\":1,\"rows\":[{\"uuid\":\"a\"}]}").unwrap(),
+            ["a"]
+        );
+        assert!(channel_uuids("-ERR no reply").is_err());
+    }
+}

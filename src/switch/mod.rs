@@ -1,0 +1,16 @@
+//! The adapter between FreeSWITCH and the queue engine: ESL events become engine inputs,
+//! engine actions become ESL commands, and after every (re)connect the engine is reconciled
+//! with the channels the switch really has. No queue policy lives here.
+//!
+//! - [`interpret`]: events (and `uuid_dump`s) → engine inputs; pure.
+//! - [`render`]: engine actions → ESL commands; pure.
+//! - [`board`]: the switchboard task owning the engine, one executor per node, persistence.
+//! - [`identify`]: the who-is-calling hook.
+
+pub mod board;
+pub mod identify;
+mod interpret;
+mod render;
+
+pub use board::{Board, BoardError, BoardOptions, EVENTS};
+pub use identify::{CallerIdentity, Identity, Unknown};

@@ -1,0 +1,153 @@
+//! Queues and agents over HTTP: the live view for everyone on duty, status changes for agents
+//! (their own) and supervisors (anyone's), settings for admins. Every rule is the engine's;
+//! this module only maps requests and errors.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::error::ApiJson;
+use super::{ApiError, AppState, Auth};
+use crate::acd::{AcdError, AgentConfig, AgentStatus, AgentView, QueueConfig, QueueView};
+use crate::switch::BoardError;
+use crate::users::Role;
+
+impl From<BoardError> for ApiError {
+    fn from(error: BoardError) -> ApiError {
+        match &error {
+            BoardError::Acd(AcdError::UnknownQueue(_) | AcdError::UnknownAgent(_)) => {
+                ApiError::not_found(error.to_string())
+            }
+            BoardError::Acd(AcdError::Invalid(_)) => ApiError::bad_request(error.to_string()),
+            BoardError::Acd(AcdError::QueueBusy(_) | AcdError::DuplicateCall(_)) => {
+                ApiError::conflict(error.to_string())
+            }
+            BoardError::Store(e) => ApiError::internal(e),
+            BoardError::Stopped => ApiError::internal(&error),
+        }
+    }
+}
+
+/// `GET /api/queues`: every queue with its waiting callers, agents and counters.
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    auth: Auth,
+) -> Result<Json<Vec<QueueView>>, ApiError> {
+    auth.require(Role::Agent)?;
+    Ok(Json(state.board.queues().await?))
+}
+
+/// `PUT /api/queues/{name}` (admin): create or replace a queue's settings.
+pub(crate) async fn save(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(name): Path<String>,
+    ApiJson(mut config): ApiJson<QueueConfig>,
+) -> Result<StatusCode, ApiError> {
+    auth.require(Role::Admin)?;
+    config.name = name;
+    state.board.save_queue(config).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `DELETE /api/queues/{name}` (admin): refused while callers wait in it.
+pub(crate) async fn delete(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(name): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    auth.require(Role::Admin)?;
+    state.board.delete_queue(&name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// An agent may act on their own agent (same name as the user); supervisors on anyone's.
+fn may_act_for(auth: &Auth, agent: &str) -> Result<(), ApiError> {
+    if auth.name == agent {
+        auth.require(Role::Agent)
+    } else {
+        auth.require(Role::Supervisor)
+    }
+}
+
+/// `GET /api/agents/{name}`
+pub(crate) async fn agent(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(name): Path<String>,
+) -> Result<Json<AgentView>, ApiError> {
+    may_act_for(&auth, &name)?;
+    state
+        .board
+        .agent(&name)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("no agent named {name:?}")))
+}
+
+/// `PUT /api/agents/{name}` (admin): endpoint and queue memberships.
+pub(crate) async fn save_agent(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(name): Path<String>,
+    ApiJson(mut config): ApiJson<AgentConfig>,
+) -> Result<StatusCode, ApiError> {
+    auth.require(Role::Admin)?;
+    config.name = name;
+    state.board.save_agent(config).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `DELETE /api/agents/{name}` (admin)
+pub(crate) async fn delete_agent(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(name): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    auth.require(Role::Admin)?;
+    state.board.delete_agent(&name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum StatusName {
+    Available,
+    OnBreak,
+    LoggedOut,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct StatusChange {
+    status: StatusName,
+    #[serde(default)]
+    reason: String,
+}
+
+/// `POST /api/agents/{name}/status`: `{"status": "available" | "on_break" | "logged_out", "reason": ".."}`.
+pub(crate) async fn set_status(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(name): Path<String>,
+    ApiJson(change): ApiJson<StatusChange>,
+) -> Result<Json<Value>, ApiError> {
+    may_act_for(&auth, &name)?;
+    let status = match change.status {
+        StatusName::Available => AgentStatus::Available,
+        StatusName::LoggedOut => AgentStatus::LoggedOut,
+        StatusName::OnBreak => {
+            let reason = change.reason.trim();
+            if reason.is_empty() || reason.len() > 80 {
+                return Err(ApiError::bad_request(
+                    "a break needs a reason of 1-80 characters",
+                ));
+            }
+            AgentStatus::OnBreak(reason.to_owned())
+        }
+    };
+    state.board.set_agent_status(&name, status).await?;
+    let view = state.board.agent(&name).await?;
+    Ok(Json(json!({ "agent": view })))
+}

@@ -1,0 +1,202 @@
+//! The queues driving the simulated FreeSWITCH over real ESL: callers park, are answered,
+//! hear their position, agents are originated and bridged; a restart of the service re-adopts
+//! every waiting caller in order.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use switchdesk::acd::{
+    AgentConfig, AgentStatus, Departure, Membership, QueueConfig, Strategy, Update,
+};
+use switchdesk::config::EslConfig;
+use switchdesk::esl::{Connection, ConnectionOptions};
+use switchdesk::sim::{AgentBehaviour, CallSpec, SimConfig, Simulator};
+use switchdesk::store::Store;
+use switchdesk::switch::{Board, BoardOptions, Unknown, EVENTS};
+use tokio::net::TcpListener;
+use tokio::sync::broadcast;
+
+async fn simulator(seed: u64) -> Simulator {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    Simulator::start(
+        listener,
+        SimConfig {
+            seed,
+            heartbeat: Duration::from_secs(1),
+            ..SimConfig::default()
+        },
+    )
+    .await
+    .unwrap()
+}
+
+fn queue() -> QueueConfig {
+    let mut q = QueueConfig::named("support");
+    q.strategy = Strategy::LongestIdle;
+    q.prompts.hold_music = "tone_stream://%(1000,4000,440);loops=-1".into();
+    q.wrap_up_secs = 0;
+    q.ring_timeout_secs = 5;
+    q.no_answer_delay_secs = 1;
+    q.busy_delay_secs = 1;
+    q.reject_delay_secs = 1;
+    q.max_missed_offers = 0;
+    q.announcements.min_gap_secs = 1;
+    q.announcements.periodic_secs = 3;
+    q
+}
+
+fn agents(n: u32) -> Vec<AgentConfig> {
+    (1..=n)
+        .map(|i| AgentConfig {
+            name: format!("agent{i}"),
+            endpoint: format!("user/{}@default", 1000 + i),
+            queues: vec![Membership {
+                queue: "support".into(),
+                tier: 1,
+                position: i,
+            }],
+        })
+        .collect()
+}
+
+async fn board(sim: &Simulator, store: Store, agent_count: u32, seed: u64) -> (Board, Connection) {
+    let config = EslConfig {
+        host: "127.0.0.1".into(),
+        port: sim.addr().port(),
+        ..EslConfig::default()
+    };
+    let mut options = ConnectionOptions::from_config("fs1", &config);
+    options.events = EVENTS.iter().map(|e| (*e).to_owned()).collect();
+    let (connection, events) = Connection::spawn_with_subscriber(options);
+    let options = BoardOptions {
+        transfer_context: "default".into(),
+        seed,
+        identity: Arc::new(Unknown),
+    };
+    let board = Board::start(
+        vec![(connection.clone(), events)],
+        store,
+        &[queue()],
+        &agents(agent_count),
+        options,
+    )
+    .await
+    .unwrap();
+    (board, connection)
+}
+
+async fn wait_until<F: std::future::Future<Output = bool>>(
+    what: &str,
+    mut check: impl FnMut() -> F,
+) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !check().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting until {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn drain(updates: &mut broadcast::Receiver<Update>, into: &mut Vec<Update>) {
+    while let Ok(update) = updates.try_recv() {
+        into.push(update);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_is_answered_announced_and_bridged_to_an_agent() {
+    let db = common::TestDb::sqlite().await;
+    let sim = simulator(1).await;
+    sim.add_endpoint(
+        "user/1001@default",
+        AgentBehaviour::Answer {
+            ring: Duration::from_millis(200),
+            talk: None,
+        },
+    )
+    .await
+    .unwrap();
+    let (board, _esl) = board(&sim, db.store.clone(), 1, 1).await;
+    let mut updates = board.subscribe();
+    board
+        .set_agent_status("agent1", AgentStatus::Available)
+        .await
+        .unwrap();
+
+    let call = sim
+        .place_call(CallSpec {
+            from_number: "+15550001".into(),
+            from_name: "Caller 1".into(),
+            destination: "7000".into(),
+            talk: Some(Duration::from_secs(1)),
+            ..CallSpec::default()
+        })
+        .await
+        .unwrap();
+    wait_until("the caller is bridged", || async {
+        sim.channels()
+            .await
+            .unwrap()
+            .iter()
+            .any(|c| c.uuid == call && c.bridged_to.is_some())
+    })
+    .await;
+    let channels = sim.channels().await.unwrap();
+    let caller = channels.iter().find(|c| c.uuid == call).unwrap();
+    assert!(caller.answered);
+    assert_eq!(caller.variable("switchdesk_priority"), Some("0"));
+    assert!(caller
+        .variable("switchdesk_enqueued_at")
+        .is_some_and(|v| v.parse::<u64>().is_ok()));
+    let agent_leg = channels
+        .iter()
+        .find(|c| Some(c.uuid.as_str()) == caller.bridged_to.as_deref())
+        .unwrap();
+    assert_eq!(agent_leg.variable("switchdesk_agent"), Some("agent1"));
+    assert_eq!(
+        agent_leg.variable("switchdesk_caller_uuid"),
+        Some(call.as_str())
+    );
+
+    // The commands the switch received, in the contract's order.
+    let sent = sim.commands_received();
+    let index = |prefix: &str| {
+        sent.iter()
+            .position(|c| c.starts_with(prefix))
+            .unwrap_or_else(|| panic!("{prefix} not sent: {sent:?}"))
+    };
+    assert!(index(&format!("api uuid_answer {call}")) < index("bgapi originate"));
+    assert!(index("bgapi originate") < index(&format!("api uuid_bridge {call}")));
+
+    wait_until("the call ends and the agent is idle", || async {
+        board
+            .agent("agent1")
+            .await
+            .unwrap()
+            .is_some_and(|a| a.activity == "idle" && a.calls == 1)
+    })
+    .await;
+    let mut seen = Vec::new();
+    drain(&mut updates, &mut seen);
+    assert!(seen
+        .iter()
+        .any(|u| matches!(u, Update::Announced { call: c, position: 1, .. } if *c == call)));
+    assert!(seen.iter().any(|u| matches!(u, Update::CallerLeft { departure: Departure::Answered { agent }, .. } if agent == "agent1")));
+    let queue = &board.queues().await.unwrap()[0];
+    assert_eq!(
+        (
+            queue.counters.offered,
+            queue.counters.answered,
+            queue.counters.abandoned
+        ),
+        (1, 1, 0)
+    );
+    // The agent's status and totals are in the database.
+    let stored = db.store.agents().await.unwrap();
+    assert_eq!(stored[0].status, AgentStatus::Available);
+    assert_eq!(stored[0].calls, 1);
+}
