@@ -200,3 +200,112 @@ async fn a_caller_is_answered_announced_and_bridged_to_an_agent() {
     assert_eq!(stored[0].status, AgentStatus::Available);
     assert_eq!(stored[0].calls, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_service_readopts_every_waiting_caller_in_order() {
+    let db = common::TestDb::sqlite().await;
+    let sim = simulator(2).await;
+    sim.add_endpoint(
+        "user/1001@default",
+        AgentBehaviour::Answer {
+            ring: Duration::from_millis(100),
+            talk: None,
+        },
+    )
+    .await
+    .unwrap();
+    let (first, esl) = board(&sim, db.store.clone(), 1, 11).await;
+    // One call is already connected to agent1 when the service stops.
+    first
+        .set_agent_status("agent1", AgentStatus::Available)
+        .await
+        .unwrap();
+    let talking = sim
+        .place_call(CallSpec {
+            from_number: "+15550100".into(),
+            destination: "7000".into(),
+            ..CallSpec::default()
+        })
+        .await
+        .unwrap();
+    wait_until("the first caller is bridged", || async {
+        sim.channels()
+            .await
+            .unwrap()
+            .iter()
+            .any(|c| c.uuid == talking && c.bridged_to.is_some())
+    })
+    .await;
+    // Five more wait, one of them with priority (a VIP set by the dialplan would look the same).
+    let mut waiting = Vec::new();
+    for n in 1..=5 {
+        let call = sim
+            .place_call(CallSpec {
+                from_number: format!("+1555000{n}"),
+                destination: "7000".into(),
+                ..CallSpec::default()
+            })
+            .await
+            .unwrap();
+        waiting.push(call);
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+    wait_until("five callers wait", || async {
+        first.queues().await.unwrap()[0].waiting.len() == 5
+    })
+    .await;
+    let before: Vec<String> = first.queues().await.unwrap()[0]
+        .waiting
+        .iter()
+        .map(|w| w.call.clone())
+        .collect();
+    assert_eq!(before, waiting);
+
+    // The service dies. A sixth caller arrives while it is down.
+    first.shutdown();
+    esl.shutdown();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let late = sim
+        .place_call(CallSpec {
+            from_number: "+15550006".into(),
+            destination: "7000".into(),
+            ..CallSpec::default()
+        })
+        .await
+        .unwrap();
+
+    // A new process: fresh engine, same database, same switch.
+    let (second, _esl) = board(&sim, db.store.clone(), 1, 22).await;
+    wait_until("every waiting caller is re-adopted", || async {
+        second.queues().await.unwrap()[0].waiting.len() == 6
+    })
+    .await;
+    let after = second.queues().await.unwrap().remove(0);
+    let order: Vec<String> = after.waiting.iter().map(|w| w.call.clone()).collect();
+    let mut expected = waiting.clone();
+    expected.push(late.clone());
+    assert_eq!(order, expected, "re-adopted in the original order");
+    // Their waiting time counts from the first arrival, not from the restart.
+    assert!(after.waiting[0].enqueued_at < after.waiting[4].enqueued_at);
+    // The connected call is tracked until it ends: agent1 is in it, and is freed by its hangup.
+    let agent = second.agent("agent1").await.unwrap().unwrap();
+    assert_eq!(
+        (agent.activity.as_str(), agent.call.as_deref()),
+        ("in_call", Some(talking.as_str()))
+    );
+    assert!(sim.hangup(&talking, "NORMAL_CLEARING").await.unwrap());
+    // Freed, agent1 takes the first re-adopted caller.
+    wait_until("the first waiting caller is bridged", || async {
+        sim.channels()
+            .await
+            .unwrap()
+            .iter()
+            .any(|c| c.uuid == waiting[0] && c.bridged_to.is_some())
+    })
+    .await;
+    let queue = second.queues().await.unwrap().remove(0);
+    assert_eq!(
+        queue.waiting.iter().map(|w| w.position).collect::<Vec<_>>(),
+        [1, 2, 3, 4, 5]
+    );
+}

@@ -74,6 +74,7 @@ enum Msg {
         channels: Vec<ChannelState>,
     },
     Request(Box<Request>),
+    Stop,
 }
 
 enum Persist {
@@ -200,6 +201,11 @@ impl Board {
         Ok(Board { inbox, updates })
     }
 
+    /// Stops the switchboard (callers stay parked in FreeSWITCH for the next one to adopt).
+    pub fn shutdown(&self) {
+        let _ = self.inbox.send(Msg::Stop);
+    }
+
     /// Every engine update from now on (caller joined, left, announced, agent changed...).
     pub fn subscribe(&self) -> broadcast::Receiver<Update> {
         self.updates.subscribe()
@@ -279,6 +285,9 @@ impl Switchboard {
             tokio::select! {
                 message = messages.recv() => {
                     let Some(message) = message else { break };
+                    if matches!(message, Msg::Stop) {
+                        break;
+                    }
                     self.handle(message).await;
                 }
                 _ = tokio::time::sleep(wait) => self.engine.tick(now_ms()),
@@ -334,6 +343,7 @@ impl Switchboard {
             Msg::BridgeFailed { call } => self.engine.bridge_failed(now, &call),
             Msg::Resynced { node, channels } => self.reconcile(now, node, channels),
             Msg::Request(request) => self.answer(now, *request).await,
+            Msg::Stop => {}
         }
     }
 

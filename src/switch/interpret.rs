@@ -86,6 +86,7 @@ pub(crate) struct ChannelState {
     pub number: String,
     pub name: String,
     pub answered: bool,
+    /// Not bridged to anything: waiting (a caller) or answered and waiting (a leg).
     pub parked: bool,
     pub bridged_to: Option<String>,
     pub created_ms: u64,
@@ -138,7 +139,8 @@ pub(crate) fn channel_state(dump: &Event) -> Option<ChannelState> {
             .map(|v| v.into_owned())
             .unwrap_or_default(),
         answered,
-        parked: var("current_application").is_some_and(|a| a == "park") && !bridged,
+        // Parked, or playing what we queued on a parked channel (hold music, announcements).
+        parked: !bridged,
         bridged_to: if bridged { bridged_to } else { None },
         created_ms: dump
             .get("Caller-Channel-Created-Time")
