@@ -152,6 +152,8 @@ struct Queue {
     counters: Counters,
     rate: AnswerRate,
     dirty: bool,
+    /// When a caller who moved up may next be told so: one timer per queue, not per caller.
+    announce_at: Option<Millis>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -180,20 +182,85 @@ enum Timer {
     Agent(String),
     Caller(String),
     Queue(String),
+    /// Callers of this queue who moved up may be told their new position now.
+    Announce(String),
+}
+
+/// At most this many position-change announcements per queue at once...
+const ANNOUNCE_BURST: usize = 8;
+/// ...and the next ones this much later.
+const ANNOUNCE_SPREAD_MS: Millis = 250;
+
+/// Timers by due time; ties keep insertion order. Only `(at, seq)` is compared, so a heap of
+/// thousands of timers never compares their payloads.
+#[derive(Default)]
+struct Timers {
+    heap: BinaryHeap<Reverse<TimerEntry>>,
+    seq: u64,
+}
+
+struct TimerEntry {
+    at: Millis,
+    seq: u64,
+    timer: Timer,
+}
+
+impl PartialEq for TimerEntry {
+    fn eq(&self, other: &Self) -> bool {
+        (self.at, self.seq) == (other.at, other.seq)
+    }
+}
+
+impl Eq for TimerEntry {}
+
+impl PartialOrd for TimerEntry {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for TimerEntry {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.at, self.seq).cmp(&(other.at, other.seq))
+    }
+}
+
+impl Timers {
+    fn push(&mut self, at: Millis, timer: Timer) {
+        self.seq += 1;
+        self.heap.push(Reverse(TimerEntry {
+            at,
+            seq: self.seq,
+            timer,
+        }));
+    }
+
+    fn next_at(&self) -> Option<Millis> {
+        self.heap.peek().map(|Reverse(entry)| entry.at)
+    }
+
+    fn pop_due(&mut self, now: Millis) -> Option<Timer> {
+        if self.next_at()? > now {
+            return None;
+        }
+        self.heap.pop().map(|Reverse(entry)| entry.timer)
+    }
 }
 
 /// The queue engine. See the module documentation of [`crate::acd`].
 pub struct Engine {
     queues: BTreeMap<String, Queue>,
-    agents: BTreeMap<String, Agent>,
+    agents: HashMap<String, Agent>,
     callers: HashMap<String, Caller>,
     legs: HashMap<String, Leg>,
     offers: HashMap<u64, Offer>,
-    timers: BinaryHeap<Reverse<(Millis, Timer)>>,
+    timers: Timers,
     actions: VecDeque<Action>,
     updates: VecDeque<Update>,
     /// (queue, number) → (original arrival, remembered until).
     abandoned: HashMap<(String, String), (Millis, Millis)>,
+    /// The same entries by expiry, so forgetting them costs nothing per input.
+    abandoned_expiry: VecDeque<(Millis, (String, String))>,
     rng: u64,
     seq: u64,
     next_offer: u64,
@@ -204,14 +271,15 @@ impl Engine {
     pub fn new(seed: u64) -> Engine {
         Engine {
             queues: BTreeMap::new(),
-            agents: BTreeMap::new(),
+            agents: HashMap::new(),
             callers: HashMap::new(),
             legs: HashMap::new(),
             offers: HashMap::new(),
-            timers: BinaryHeap::new(),
+            timers: Timers::default(),
             actions: VecDeque::new(),
             updates: VecDeque::new(),
             abandoned: HashMap::new(),
+            abandoned_expiry: VecDeque::new(),
             rng: seed ^ 0x9E37_79B9_7F4A_7C15,
             seq: 0,
             next_offer: 1,
@@ -230,7 +298,7 @@ impl Engine {
 
     /// When [`Engine::tick`] next has something to do.
     pub fn next_deadline(&self) -> Option<Millis> {
-        self.timers.peek().map(|Reverse((at, _))| *at)
+        self.timers.next_at()
     }
 
     // ----- configuration -------------------------------------------------------------------
@@ -255,6 +323,7 @@ impl Engine {
                         counters: Counters::default(),
                         rate: AnswerRate::default(),
                         dirty: false,
+                        announce_at: None,
                     },
                 );
             }
@@ -492,8 +561,7 @@ impl Engine {
         agent.caller = caller;
         agent.since = now;
         if let Activity::WrapUp { until } = activity {
-            self.timers
-                .push(Reverse((until, Timer::Agent(name.to_owned()))));
+            self.timers.push(until, Timer::Agent(name.to_owned()));
         }
         self.agent_changed(name);
     }
@@ -518,7 +586,7 @@ impl Engine {
             && agent.missed >= config.max_missed_offers
             && agent.status == AgentStatus::Available;
         self.timers
-            .push(Reverse((now + delay * 1000, Timer::Agent(name.to_owned()))));
+            .push(now + delay * 1000, Timer::Agent(name.to_owned()));
         if pause {
             let reason = format!("missed {} offers", config.max_missed_offers);
             if let Some(agent) = self.agents.get_mut(name) {
@@ -604,10 +672,10 @@ impl Engine {
             queue: arrival.queue.clone(),
         });
         if config.max_wait_secs > 0 {
-            self.timers.push(Reverse((
+            self.timers.push(
                 enqueued_at + config.max_wait_secs * 1000,
                 Timer::Caller(id.clone()),
-            )));
+            );
         }
         if config.no_agents == NoAgents::Overflow && self.logged_in(&arrival.queue) == 0 {
             self.overflow(now, &id);
@@ -666,10 +734,11 @@ impl Engine {
                     q.counters
                         .record_abandon(waited, q.config.service_level_secs);
                     if dialable(&caller.number) && q.config.resume_secs > 0 {
-                        self.abandoned.insert(
-                            (caller.queue.clone(), caller.number.clone()),
-                            (caller.key.enqueued_at, now + q.config.resume_secs * 1000),
-                        );
+                        let key = (caller.queue.clone(), caller.number.clone());
+                        let until = now + q.config.resume_secs * 1000;
+                        self.abandoned
+                            .insert(key.clone(), (caller.key.enqueued_at, until));
+                        self.abandoned_expiry.push_back((until, key));
                     }
                 }
                 self.depart(call, Departure::Abandoned);
@@ -681,8 +750,15 @@ impl Engine {
     }
 
     fn prune_abandoned(&mut self, now: Millis) {
-        if self.abandoned.len() > 10_000 {
-            self.abandoned.retain(|_, &mut (_, until)| until >= now);
+        while let Some((until, _)) = self.abandoned_expiry.front() {
+            if *until >= now {
+                break;
+            }
+            if let Some((_, key)) = self.abandoned_expiry.pop_front() {
+                if self.abandoned.get(&key).is_some_and(|&(_, u)| u < now) {
+                    self.abandoned.remove(&key);
+                }
+            }
         }
     }
 
@@ -796,8 +872,7 @@ impl Engine {
         if let Some(q) = self.queues.get_mut(queue) {
             q.order.insert(key, id.to_owned());
         }
-        self.timers
-            .push(Reverse((not_before, Timer::Caller(id.to_owned()))));
+        self.timers.push(not_before, Timer::Caller(id.to_owned()));
         Ok(())
     }
 
@@ -918,10 +993,10 @@ impl Engine {
             caller_id_number: config.callbacks.caller_id_number.clone(),
             caller_id_name: config.callbacks.caller_id_name.clone(),
         });
-        self.timers.push(Reverse((
+        self.timers.push(
             now + (config.callbacks.ring_secs + 5) * 1000,
             Timer::Offer(offer),
-        )));
+        );
     }
 
     /// The originate of `leg` failed (`-ERR <CAUSE>`), or the leg hung up before answering.
@@ -1050,8 +1125,7 @@ impl Engine {
             attempts,
             not_before,
         });
-        self.timers
-            .push(Reverse((not_before, Timer::Caller(id.to_owned()))));
+        self.timers.push(not_before, Timer::Caller(id.to_owned()));
     }
 
     /// FreeSWITCH reported the bridge (CHANNEL_BRIDGE on the caller's leg).
@@ -1175,10 +1249,13 @@ impl Engine {
         if let Some(a) = self.agents.get_mut(agent) {
             a.talk_ms += talk;
         }
-        // Forget the legs of this call.
-        self.legs
-            .retain(|_, l| self.offers.get(&l.offer).is_none_or(|o| o.caller != id));
-        self.offers.retain(|_, o| o.caller != id);
+        // Forget the legs of this call: the agent's, and a callback's customer leg.
+        let legs = [c.call_leg.as_deref(), bridged_leg(&c.state)];
+        for leg in legs.into_iter().flatten() {
+            if let Some(l) = self.legs.remove(leg) {
+                self.offers.remove(&l.offer);
+            }
+        }
         self.updates.push_back(Update::Ended {
             queue: c.queue.clone(),
             call: id.to_owned(),
@@ -1266,10 +1343,10 @@ impl Engine {
             c.state = CallerState::Offered(offer);
         }
         // FreeSWITCH ends the ring itself (originate_timeout); this is the safety net.
-        self.timers.push(Reverse((
+        self.timers.push(
             now + (config.ring_timeout_secs + 5) * 1000,
             Timer::Offer(offer),
-        )));
+        );
     }
 
     fn close_offer_if_unanswered(&mut self, now: Millis, offer: u64) {
@@ -1443,10 +1520,8 @@ impl Engine {
                 });
                 // The overflow queue's own limit counts from now, not from the first arrival.
                 if target_max_wait > 0 {
-                    self.timers.push(Reverse((
-                        now + target_max_wait * 1000,
-                        Timer::Caller(id.to_owned()),
-                    )));
+                    self.timers
+                        .push(now + target_max_wait * 1000, Timer::Caller(id.to_owned()));
                 }
                 self.announce(now, id);
                 self.dispatch(now, target);
@@ -1492,6 +1567,19 @@ impl Engine {
     }
 
     fn announce(&mut self, now: Millis, id: &str) {
+        let Some(position) = self.position(id) else {
+            return;
+        };
+        let queue = match self.callers.get(id) {
+            Some(c) => c.queue.clone(),
+            None => return,
+        };
+        let on_duty = self.on_duty(&queue);
+        self.announce_at(now, id, position, on_duty);
+    }
+
+    /// Says `position` (known to be true now) to the caller; `on_duty` agents of the queue.
+    fn announce_at(&mut self, now: Millis, id: &str, position: u32, on_duty: usize) {
         let Some(c) = self.callers.get(id) else {
             return;
         };
@@ -1502,10 +1590,6 @@ impl Engine {
             return;
         }
         let queue = c.queue.clone();
-        let Some(position) = self.position(id) else {
-            return;
-        };
-        let on_duty = self.on_duty(&queue);
         let Some(q) = self.queues.get(&queue) else {
             return;
         };
@@ -1543,10 +1627,8 @@ impl Engine {
             .get(&c.queue)
             .map_or(0, |q| q.config.announcements.periodic_secs);
         if periodic > 0 {
-            self.timers.push(Reverse((
-                now + periodic * 1000,
-                Timer::Caller(id.to_owned()),
-            )));
+            self.timers
+                .push(now + periodic * 1000, Timer::Caller(id.to_owned()));
         }
     }
 
@@ -1580,19 +1662,18 @@ impl Engine {
             if !policy.on_change {
                 continue;
             }
-            let waiting: Vec<String> = q.order.values().cloned().collect();
-            for (index, id) in waiting.iter().enumerate() {
+            // One pass finds who moved up; positions come from that pass, not a recount each.
+            let mut due = Vec::new();
+            let mut next: Option<Millis> = None;
+            for (index, id) in q.order.values().enumerate() {
                 let position = index as u32 + 1;
                 let Some(c) = self.callers.get(id) else {
                     continue;
                 };
                 if c.kind != Kind::Live
                     || !matches!(c.state, CallerState::Waiting | CallerState::Offered(_))
+                    || !c.announce.last_position.is_some_and(|last| position < last)
                 {
-                    continue;
-                }
-                let moved_up = c.announce.last_position.is_some_and(|last| position < last);
-                if !moved_up {
                     continue;
                 }
                 let earliest = c
@@ -1600,10 +1681,38 @@ impl Engine {
                     .last_at
                     .map_or(now, |t| t + policy.min_gap_secs * 1000);
                 if earliest <= now {
-                    self.announce(now, id);
+                    due.push((id.clone(), position));
                 } else {
-                    self.timers
-                        .push(Reverse((earliest, Timer::Caller(id.clone()))));
+                    next = Some(next.map_or(earliest, |n: Millis| n.min(earliest)));
+                }
+            }
+            let on_duty = if due.is_empty() {
+                0
+            } else {
+                self.on_duty(&name)
+            };
+            // A burst is spread out: the switch gets a few announcements at a time, and the
+            // rest follow a moment later with their positions counted again then.
+            if due.len() > ANNOUNCE_BURST {
+                next = Some(now + ANNOUNCE_SPREAD_MS);
+            }
+            for (id, position) in due.into_iter().take(ANNOUNCE_BURST) {
+                self.announce_at(now, &id, position, on_duty);
+            }
+            // Whole seconds: everyone due within the same second is told in one pass.
+            if let Some(at) = next.map(|at| {
+                if at == now + ANNOUNCE_SPREAD_MS {
+                    at
+                } else {
+                    at.div_ceil(1000) * 1000
+                }
+            }) {
+                let armed = self.queues.get(&name).and_then(|q| q.announce_at);
+                if armed.is_none_or(|armed| at < armed || armed <= now) {
+                    if let Some(q) = self.queues.get_mut(&name) {
+                        q.announce_at = Some(at);
+                    }
+                    self.timers.push(at, Timer::Announce(name.clone()));
                 }
             }
         }
@@ -1697,8 +1806,7 @@ impl Engine {
             }
             if eligible.is_empty() {
                 if let Some(at) = next_tier_opens {
-                    self.timers
-                        .push(Reverse((at, Timer::Queue(queue.to_owned()))));
+                    self.timers.push(at, Timer::Queue(queue.to_owned()));
                 }
                 return;
             }
@@ -1750,18 +1858,20 @@ impl Engine {
 
     /// Fires every timer due at `now`.
     pub fn tick(&mut self, now: Millis) {
-        while let Some(Reverse((at, _))) = self.timers.peek() {
-            if *at > now {
-                break;
-            }
-            let Some(Reverse((_, timer))) = self.timers.pop() else {
-                break;
-            };
+        while let Some(timer) = self.timers.pop_due(now) {
             match timer {
                 Timer::Offer(offer) => self.offer_timed_out(now, offer),
                 Timer::Agent(name) => self.agent_timer(now, &name),
                 Timer::Caller(id) => self.caller_timer(now, &id),
                 Timer::Queue(queue) => self.dispatch(now, &queue),
+                Timer::Announce(queue) => {
+                    if let Some(q) = self.queues.get_mut(&queue) {
+                        if q.announce_at.is_some_and(|at| at <= now) {
+                            q.announce_at = None;
+                        }
+                        q.dirty = true;
+                    }
+                }
             }
         }
         self.settle(now);
@@ -2057,6 +2167,13 @@ impl Engine {
             &hex[16..20],
             &hex[20..32]
         )
+    }
+}
+
+fn bridged_leg(state: &CallerState) -> Option<&str> {
+    match state {
+        CallerState::Bridged { leg, .. } | CallerState::Bridging { leg, .. } => Some(leg),
+        _ => None,
     }
 }
 

@@ -109,16 +109,15 @@ impl AnswerRate {
 
     /// Answers per millisecond over the window, once there are enough to mean something.
     fn per_ms(&self, now: Millis) -> Option<f64> {
-        let recent: Vec<_> = self
-            .answers
-            .iter()
-            .filter(|&&t| t + RATE_WINDOW_MS >= now)
-            .collect();
-        if recent.len() < 3 {
+        // Kept in time order, so the window starts at a partition point.
+        let start = self.answers.partition_point(|&t| t + RATE_WINDOW_MS < now);
+        let count = self.answers.len() - start;
+        if count < 3 {
             return None;
         }
-        let span = now.saturating_sub(*recent[0]).max(60_000);
-        Some(recent.len() as f64 / span as f64)
+        let first = self.answers.get(start).copied().unwrap_or(now);
+        let span = now.saturating_sub(first).max(60_000);
+        Some(count as f64 / span as f64)
     }
 }
 
