@@ -4,6 +4,7 @@
 
 mod common;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -308,4 +309,200 @@ async fn a_restarted_service_readopts_every_waiting_caller_in_order() {
         queue.waiting.iter().map(|w| w.position).collect::<Vec<_>>(),
         [1, 2, 3, 4, 5]
     );
+}
+
+/// 50 callers, 5 agents who answer, ring out or are busy at random, callers with varied
+/// patience, some asking for a callback: every caller ends somewhere, none is stuck, and
+/// every position announced was the caller's true place at that moment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_callers_five_agents_random_behaviour_nobody_lost() {
+    use switchdesk::acd::Overflow;
+    use switchdesk::sim::Route;
+
+    let db = common::TestDb::sqlite().await;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let voicemail = Route::apps(
+        "voicemail",
+        vec![
+            ("answer".into(), String::new()),
+            ("sleep".into(), "300".into()),
+            ("hangup".into(), "NORMAL_CLEARING".into()),
+        ],
+    );
+    let sim_config = SimConfig {
+        seed: 50,
+        heartbeat: Duration::from_secs(1),
+        dialplan: vec![Route::queue("7000", "support"), voicemail],
+        ..SimConfig::default()
+    };
+    let sim = Simulator::start(listener, sim_config).await.unwrap();
+    let ms = Duration::from_millis;
+    for n in 1..=5 {
+        let mix = AgentBehaviour::Random(vec![
+            (
+                3,
+                AgentBehaviour::Answer {
+                    ring: ms(100),
+                    talk: Some(ms(800)),
+                },
+            ),
+            (
+                3,
+                AgentBehaviour::Answer {
+                    ring: ms(300),
+                    talk: Some(ms(1500)),
+                },
+            ),
+            (1, AgentBehaviour::NoAnswer),
+            (1, AgentBehaviour::Busy),
+        ]);
+        sim.add_endpoint(&format!("user/{}@default", 1000 + n), mix)
+            .await
+            .unwrap();
+    }
+    let mut q = queue();
+    q.ring_timeout_secs = 1;
+    q.max_wait_secs = 8;
+    q.overflow = Overflow::Extension("voicemail".into());
+    q.callbacks.key = Some('1');
+    q.callbacks.dial = "user/{number}@default".into();
+    q.callbacks.ring_secs = 2;
+    q.callbacks.retry_secs = 1;
+    q.announcements.min_gap_secs = 1;
+    q.announcements.periodic_secs = 2;
+    let config = EslConfig {
+        host: "127.0.0.1".into(),
+        port: sim.addr().port(),
+        ..EslConfig::default()
+    };
+    let mut options = ConnectionOptions::from_config("fs1", &config);
+    options.events = EVENTS.iter().map(|e| (*e).to_owned()).collect();
+    let (connection, events) = Connection::spawn_with_subscriber(options);
+    let options = BoardOptions {
+        transfer_context: "default".into(),
+        seed: 5,
+        identity: Arc::new(Unknown),
+    };
+    let board = Board::start(
+        vec![(connection, events)],
+        db.store.clone(),
+        &[q],
+        &agents(5),
+        options,
+    )
+    .await
+    .unwrap();
+    let mut updates = board.subscribe();
+    for n in 1..=5 {
+        board
+            .set_agent_status(&format!("agent{n}"), AgentStatus::Available)
+            .await
+            .unwrap();
+    }
+
+    let mut placed = Vec::new();
+    for n in 0..50u64 {
+        let number = format!("15551000{n:02}");
+        let wants_callback = n % 10 == 3;
+        if wants_callback {
+            sim.add_endpoint(
+                &format!("user/{number}@default"),
+                AgentBehaviour::Answer {
+                    ring: ms(200),
+                    talk: Some(ms(500)),
+                },
+            )
+            .await
+            .unwrap();
+        }
+        let spec = CallSpec {
+            from_number: number,
+            from_name: format!("Caller {n}"),
+            destination: "7000".into(),
+            patience: Some(ms(2_000 + (n * 7919) % 9_000)),
+            talk: Some(ms(400 + (n * 131) % 1_200)),
+            dtmf: if wants_callback {
+                vec![(ms(300), '1')]
+            } else {
+                Vec::new()
+            },
+        };
+        placed.push(sim.place_call(spec).await.unwrap());
+        tokio::time::sleep(ms(120)).await;
+    }
+
+    let mut seen = Vec::new();
+    wait_until(
+        "every caller has left and nothing is left in FreeSWITCH or the queue",
+        || {
+            drain(&mut updates, &mut seen);
+            let board = board.clone();
+            let sim = sim.clone();
+            async move {
+                sim.channels().await.unwrap().is_empty()
+                    && board.queues().await.unwrap()[0].waiting.is_empty()
+            }
+        },
+    )
+    .await;
+    tokio::time::sleep(ms(200)).await;
+    drain(&mut updates, &mut seen);
+
+    // Replay the queue from the updates and check every announcement against it.
+    let mut order: Vec<String> = Vec::new();
+    let mut outcome: HashMap<String, String> = HashMap::new();
+    let mut announcements = 0;
+    for update in &seen {
+        match update {
+            Update::CallerJoined { id, position, .. } => {
+                order.retain(|c| c != id);
+                order.insert((*position as usize - 1).min(order.len()), id.clone());
+            }
+            Update::CallerLeft { id, departure, .. } => {
+                if *departure != Departure::CallbackRequested {
+                    order.retain(|c| c != id);
+                }
+                outcome.insert(id.clone(), format!("{departure:?}"));
+            }
+            Update::CallbackDone { id, reached, .. } => {
+                outcome.insert(id.clone(), format!("callback reached={reached}"));
+            }
+            Update::Announced { call, position, .. } => {
+                announcements += 1;
+                let truth = order.iter().position(|c| c == call).map(|i| i as u32 + 1);
+                assert_eq!(
+                    truth,
+                    Some(*position),
+                    "announced {position} to {call}, true place {truth:?}"
+                );
+            }
+            _ => {}
+        }
+    }
+    assert!(announcements >= 50, "only {announcements} announcements");
+    for call in &placed {
+        let end = outcome
+            .get(call)
+            .unwrap_or_else(|| panic!("caller {call} has no outcome"));
+        assert!(
+            !end.contains("CallbackRequested"),
+            "caller {call} asked for a callback that never ended"
+        );
+    }
+    let counted = |needle: &str| outcome.values().filter(|o| o.contains(needle)).count();
+    let (answered, abandoned, overflowed, callbacks) = (
+        counted("Answered"),
+        counted("Abandoned"),
+        counted("Overflowed"),
+        counted("callback"),
+    );
+    assert_eq!(
+        answered + abandoned + overflowed + callbacks,
+        50,
+        "{outcome:?}"
+    );
+    assert!(answered > 10 && callbacks >= 1, "answered {answered}, abandoned {abandoned}, overflowed {overflowed}, callbacks {callbacks}");
+    let counters = board.queues().await.unwrap().remove(0).counters;
+    assert_eq!(counters.offered, 50);
+    assert_eq!(counters.abandoned as usize, abandoned);
 }

@@ -932,6 +932,12 @@ impl Engine {
                     };
                 }
                 self.remove_from_order(caller);
+                self.depart_update(
+                    caller,
+                    Departure::Answered {
+                        agent: leg.agent.clone(),
+                    },
+                );
                 if is_callback {
                     self.dial_customer(now, leg.offer, caller);
                 } else {
@@ -939,12 +945,6 @@ impl Engine {
                         call: caller.clone(),
                         leg: leg_id.to_owned(),
                     });
-                    self.depart_update(
-                        caller,
-                        Departure::Answered {
-                            agent: leg.agent.clone(),
-                        },
-                    );
                 }
             }
             LegRole::Customer => {
@@ -1117,6 +1117,17 @@ impl Engine {
             q.order.insert(c.key, id.to_owned());
             q.dirty = true;
         }
+        let position = self.position(id).unwrap_or(1);
+        self.updates.push_back(Update::CallerJoined {
+            queue: c.queue.clone(),
+            id: id.to_owned(),
+            number: c.number.clone(),
+            name: c.name.clone(),
+            priority: c.key.priority.0,
+            enqueued_at: c.key.enqueued_at,
+            position,
+            callback: true,
+        });
         self.updates.push_back(Update::CallbackQueued {
             queue: c.queue.clone(),
             id: id.to_owned(),
