@@ -1,0 +1,149 @@
+//! The whole path through the simulated switch over real ESL: callers park, the switchboard
+//! answers them and rings agents, agents answer, callers are bridged, talk briefly and hang up.
+//! Reports new calls per second with nobody lost (criterion, batches of 200 callers arriving at
+//! once to 40 agents), and two latencies seen by an ESL observer: from a caller's CHANNEL_PARK
+//! to the CHANNEL_CREATE of the agent leg rung for them, and from an agent's previous call
+//! ending (its leg's CHANNEL_HANGUP_COMPLETE) to that agent's next leg being created.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use switchdesk::acd::{AgentConfig, AgentStatus, Membership, QueueConfig};
+use switchdesk::config::EslConfig;
+use switchdesk::esl::{Connection, ConnectionEvent, ConnectionOptions};
+use switchdesk::sim::{AgentBehaviour, CallSpec, SimConfig, Simulator};
+use switchdesk::store::Store;
+use switchdesk::switch::{Board, BoardOptions, Unknown, EVENTS};
+use tokio::net::TcpListener;
+
+const AGENTS: u32 = 40;
+const BATCH: usize = 200;
+
+#[derive(Default)]
+struct Latencies {
+    parked: HashMap<String, Instant>,
+    agent_free: HashMap<String, Instant>,
+    park_to_ring: Vec<Duration>,
+    free_to_ring: Vec<Duration>,
+}
+
+fn percentile(samples: &mut [Duration], p: f64) -> Duration {
+    samples.sort();
+    samples.get(((samples.len().max(1) - 1) as f64 * p) as usize).copied().unwrap_or_default()
+}
+
+fn bench(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let latencies = Arc::new(Mutex::new(Latencies::default()));
+    let (sim, board) = runtime.block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let sim = Simulator::start(listener, SimConfig { seed: 9, ..SimConfig::default() }).await.unwrap();
+        for n in 1..=AGENTS {
+            let answer = AgentBehaviour::Answer { ring: Duration::from_millis(5), talk: None };
+            sim.add_endpoint(&format!("user/{}@default", 1000 + n), answer).await.unwrap();
+        }
+        let store = Store::connect(&format!("sqlite://{}/bench.db", dir.path().display()), 4).await.unwrap();
+        let mut queue = QueueConfig::named("support");
+        queue.wrap_up_secs = 0;
+        queue.prompts.hold_music = "tone_stream://%(1000,4000,440);loops=-1".into();
+        let agents: Vec<AgentConfig> = (1..=AGENTS)
+            .map(|n| AgentConfig {
+                name: format!("agent{n}"),
+                endpoint: format!("user/{}@default", 1000 + n),
+                queues: vec![Membership { queue: "support".into(), tier: 1, position: n }],
+            })
+            .collect();
+        let config = EslConfig { host: "127.0.0.1".into(), port: sim.addr().port(), ..EslConfig::default() };
+        let mut options = ConnectionOptions::from_config("fs1", &config);
+        options.events = EVENTS.iter().map(|e| (*e).to_owned()).collect();
+        let (connection, events) = Connection::spawn_with_subscriber(options);
+        let board_options = BoardOptions { transfer_context: "default".into(), seed: 3, identity: Arc::new(Unknown) };
+        let board = Board::start(vec![(connection, events)], store, &[queue], &agents, board_options).await.unwrap();
+        for n in 1..=AGENTS {
+            board.set_agent_status(&format!("agent{n}"), AgentStatus::Available).await.unwrap();
+        }
+        // An observer connection, like an operator's `esl tail`, times what the switch saw.
+        let mut observer = ConnectionOptions::from_config("observer", &config);
+        observer.events = vec!["CHANNEL_PARK".into(), "CHANNEL_CREATE".into(), "CHANNEL_HANGUP_COMPLETE".into()];
+        observer.event_buffer = 1 << 20;
+        let (_observer, mut seen) = Connection::spawn_with_subscriber(observer);
+        let latencies = latencies.clone();
+        tokio::spawn(async move {
+            while let Ok(event) = seen.recv().await {
+                let ConnectionEvent::Event(event) = event else { continue };
+                let now = Instant::now();
+                let mut l = latencies.lock().unwrap();
+                match (event.name().as_deref(), event.variable("switchdesk_caller_uuid"), event.variable("switchdesk_agent")) {
+                    (Some("CHANNEL_PARK"), None, _) => {
+                        if let Some(uuid) = event.unique_id() {
+                            l.parked.insert(uuid.into_owned(), now);
+                        }
+                    }
+                    (Some("CHANNEL_CREATE"), Some(caller), Some(agent)) => {
+                        if let Some(at) = l.parked.remove(caller.as_ref()) {
+                            l.park_to_ring.push(now - at);
+                        }
+                        if let Some(at) = l.agent_free.remove(agent.as_ref()) {
+                            l.free_to_ring.push(now - at);
+                        }
+                    }
+                    (Some("CHANNEL_HANGUP_COMPLETE"), Some(_), Some(agent)) => {
+                        l.agent_free.insert(agent.into_owned(), now);
+                    }
+                    _ => {}
+                }
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        (sim, board)
+    });
+
+    let mut group = c.benchmark_group("queue_e2e");
+    group.sample_size(10).measurement_time(Duration::from_secs(20)).throughput(Throughput::Elements(BATCH as u64));
+    group.bench_function("calls_through_simulator_200_callers_40_agents", |b| {
+        b.iter_custom(|iterations| {
+            runtime.block_on(async {
+                let started = Instant::now();
+                for _ in 0..iterations {
+                    // Only an agent freed while callers wait counts toward "free -> next offer".
+                    latencies.lock().unwrap().agent_free.clear();
+                    let before = board.queues().await.unwrap()[0].counters.clone();
+                    for n in 0..BATCH {
+                        let spec = CallSpec {
+                            from_number: format!("+1555{n:07}"),
+                            destination: "7000".into(),
+                            talk: Some(Duration::from_millis(20)),
+                            ..CallSpec::default()
+                        };
+                        sim.place_call(spec).await.unwrap();
+                    }
+                    // Done when every caller of the batch was answered and the switch is empty.
+                    loop {
+                        let now = board.queues().await.unwrap()[0].counters.clone();
+                        if now.answered - before.answered == BATCH as u64 && sim.channels().await.unwrap().is_empty() {
+                            assert_eq!(now.abandoned, before.abandoned, "a caller was lost");
+                            break;
+                        }
+                        tokio::time::sleep(Duration::from_millis(2)).await;
+                    }
+                }
+                started.elapsed()
+            })
+        });
+    });
+    group.finish();
+    let mut l = latencies.lock().unwrap();
+    let (p2r_50, p2r_99) = (percentile(&mut l.park_to_ring, 0.5), percentile(&mut l.park_to_ring, 0.99));
+    let (f2r_50, f2r_99) = (percentile(&mut l.free_to_ring, 0.5), percentile(&mut l.free_to_ring, 0.99));
+    println!(
+        "queue_e2e latency: park -> agent rung p50 {p2r_50:?} p99 {p2r_99:?} ({} calls); agent free -> next offer p50 {f2r_50:?} p99 {f2r_99:?} ({} offers)",
+        l.park_to_ring.len(),
+        l.free_to_ring.len()
+    );
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
