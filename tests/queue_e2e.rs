@@ -506,3 +506,38 @@ async fn fifty_callers_five_agents_random_behaviour_nobody_lost() {
     assert_eq!(counters.offered, 50);
     assert_eq!(counters.abandoned as usize, abandoned);
 }
+
+/// Two FreeSWITCH nodes feed one queue: each caller is answered, rung and bridged on the node
+/// it arrived on, and the queue orders callers of both nodes together.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_feed_one_queue_and_each_call_stays_on_its_node() {
+    let db = common::TestDb::sqlite().await;
+    let (east, west) = (simulator(31).await, simulator(32).await);
+    let mut nodes = Vec::new();
+    for sim in [&east, &west] {
+        sim.add_endpoint("user/1001@default", AgentBehaviour::Answer { ring: Duration::from_millis(50), talk: None }).await.unwrap();
+        let config = EslConfig { host: "127.0.0.1".into(), port: sim.addr().port(), ..EslConfig::default() };
+        let mut options = ConnectionOptions::from_config("node", &config);
+        options.events = EVENTS.iter().map(|e| (*e).to_owned()).collect();
+        nodes.push(Connection::spawn_with_subscriber(options));
+    }
+    let options = BoardOptions { transfer_context: "default".into(), seed: 8, identity: Arc::new(Unknown) };
+    let board = Board::start(nodes, db.store.clone(), &[queue()], &agents(1), options).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let first = east.place_call(CallSpec { from_number: "+15550001".into(), destination: "7000".into(), ..CallSpec::default() }).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    let second = west.place_call(CallSpec { from_number: "+15550002".into(), destination: "7000".into(), ..CallSpec::default() }).await.unwrap();
+    wait_until("both callers wait", || async { board.queues().await.unwrap()[0].waiting.len() == 2 }).await;
+    let order: Vec<String> = board.queues().await.unwrap()[0].waiting.iter().map(|w| w.call.clone()).collect();
+    assert_eq!(order, [first.clone(), second.clone()]);
+    assert!(west.commands_received().contains(&format!("api uuid_answer {second}")));
+    assert!(!east.commands_received().iter().any(|c| c.contains(&second)));
+
+    board.set_agent_status("agent1", AgentStatus::Available).await.unwrap();
+    wait_until("the east caller is bridged on east", || async { east.channels().await.unwrap().iter().any(|c| c.uuid == first && c.bridged_to.is_some()) }).await;
+    assert!(east.hangup(&first, "NORMAL_CLEARING").await.unwrap());
+    wait_until("the west caller is bridged on west", || async { west.channels().await.unwrap().iter().any(|c| c.uuid == second && c.bridged_to.is_some()) }).await;
+    assert!(west.commands_received().iter().any(|c| c.starts_with("bgapi originate")));
+    assert_eq!(east.commands_received().iter().filter(|c| c.starts_with("bgapi originate")).count(), 1);
+}
