@@ -12,7 +12,6 @@ use switchdesk::config::Config;
 use switchdesk::esl::event::EventFormat;
 use switchdesk::esl::{ConnectionEvent, ConnectionOptions};
 use switchdesk::service;
-use switchdesk::store::Store;
 use switchdesk::users::{self, Role};
 
 #[derive(Parser)]
@@ -165,7 +164,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Esl(EslCommand::Tail { events, format }) => tail(config, &events, format).await,
         Command::Esl(EslCommand::Decode { .. }) | Command::CheckConfig => Ok(()),
         Command::Migrate => {
-            let store = open_store(&config).await?;
+            let store = service::open_store(&config).await?;
             println!(
                 "database is up to date ({})",
                 service::describe_database(config.database.url.expose())
@@ -176,20 +175,6 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::User(command) => user(config, command).await,
         Command::Token(command) => token(config, command).await,
     }
-}
-
-async fn open_store(config: &Config) -> anyhow::Result<Store> {
-    Store::connect(
-        config.database.url.expose(),
-        config.database.max_connections,
-    )
-    .await
-    .with_context(|| {
-        format!(
-            "opening {}",
-            service::describe_database(config.database.url.expose())
-        )
-    })
 }
 
 fn decode(file: &PathBuf, max_frame: usize) -> anyhow::Result<()> {
@@ -256,7 +241,7 @@ fn obtain_password(from_stdin: bool) -> anyhow::Result<(String, bool)> {
 }
 
 async fn user(config: Config, command: UserCommand) -> anyhow::Result<()> {
-    let store = open_store(&config).await?;
+    let store = service::open_store(&config).await?;
     match command {
         UserCommand::Add {
             name,
@@ -297,7 +282,7 @@ async fn user(config: Config, command: UserCommand) -> anyhow::Result<()> {
 }
 
 async fn token(config: Config, command: TokenCommand) -> anyhow::Result<()> {
-    let store = open_store(&config).await?;
+    let store = service::open_store(&config).await?;
     match command {
         TokenCommand::Add { name, role } => {
             let token = users::add_api_token(&store, &name, role).await?;

@@ -73,6 +73,21 @@ pub fn describe_database(url: &str) -> String {
     }
 }
 
+/// Opens (and migrates) the configured database, saying which one when it cannot.
+pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    Store::connect(
+        config.database.url.expose(),
+        config.database.max_connections,
+    )
+    .await
+    .with_context(|| {
+        format!(
+            "opening {}",
+            describe_database(config.database.url.expose())
+        )
+    })
+}
+
 /// The real service: FreeSWITCH over ESL, the database, the dashboard.
 pub async fn serve(
     config: Config,
@@ -90,17 +105,7 @@ pub async fn run(
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let store = Store::connect(
-        config.database.url.expose(),
-        config.database.max_connections,
-    )
-    .await
-    .with_context(|| {
-        format!(
-            "opening {}",
-            describe_database(config.database.url.expose())
-        )
-    })?;
+    let store = open_store(&config).await?;
     let metrics = Metrics::new();
     let mut nodes = Vec::new();
     let mut connections = Vec::new();
@@ -285,17 +290,7 @@ async fn prepare_demo(config: &Config) -> anyhow::Result<String> {
         "" => users::generate_password(),
         chosen => chosen.to_owned(),
     };
-    let store = Store::connect(
-        config.database.url.expose(),
-        config.database.max_connections,
-    )
-    .await
-    .with_context(|| {
-        format!(
-            "opening {}",
-            describe_database(config.database.url.expose())
-        )
-    })?;
+    let store = open_store(&config).await?;
     for agent in &config.agents {
         store.seed_agent(agent).await?;
         store

@@ -12,7 +12,7 @@ use switchdesk::acd::{
     AgentConfig, AgentStatus, Departure, Membership, QueueConfig, Strategy, Update,
 };
 use switchdesk::config::EslConfig;
-use switchdesk::esl::{Connection, ConnectionOptions};
+use switchdesk::esl::{Connection, ConnectionEvent, ConnectionOptions};
 use switchdesk::sim::{AgentBehaviour, CallSpec, SimConfig, Simulator};
 use switchdesk::store::Store;
 use switchdesk::switch::{Board, BoardOptions, Unknown, EVENTS};
@@ -62,7 +62,8 @@ fn agents(n: u32) -> Vec<AgentConfig> {
         .collect()
 }
 
-async fn board(sim: &Simulator, store: Store, agent_count: u32, seed: u64) -> (Board, Connection) {
+/// An ESL connection to the simulator subscribed to what the switchboard needs.
+fn node(sim: &Simulator) -> (Connection, broadcast::Receiver<ConnectionEvent>) {
     let config = EslConfig {
         host: "127.0.0.1".into(),
         port: sim.addr().port(),
@@ -70,21 +71,24 @@ async fn board(sim: &Simulator, store: Store, agent_count: u32, seed: u64) -> (B
     };
     let mut options = ConnectionOptions::from_config("fs1", &config);
     options.events = EVENTS.iter().map(|e| (*e).to_owned()).collect();
-    let (connection, events) = Connection::spawn_with_subscriber(options);
-    let options = BoardOptions {
+    Connection::spawn_with_subscriber(options)
+}
+
+fn board_options(seed: u64) -> BoardOptions {
+    BoardOptions {
         transfer_context: "default".into(),
         seed,
         identity: Arc::new(Unknown),
-    };
-    let board = Board::start(
-        vec![(connection.clone(), events)],
-        store,
-        &[queue()],
-        &agents(agent_count),
-        options,
-    )
-    .await
-    .unwrap();
+    }
+}
+
+async fn board(sim: &Simulator, store: Store, agent_count: u32, seed: u64) -> (Board, Connection) {
+    let (connection, events) = node(sim);
+    let nodes = vec![(connection.clone(), events)];
+    let agents = agents(agent_count);
+    let board = Board::start(nodes, store, &[queue()], &agents, board_options(seed))
+        .await
+        .unwrap();
     (board, connection)
 }
 
@@ -370,19 +374,8 @@ async fn fifty_callers_five_agents_random_behaviour_nobody_lost() {
     q.callbacks.retry_secs = 1;
     q.announcements.min_gap_secs = 1;
     q.announcements.periodic_secs = 2;
-    let config = EslConfig {
-        host: "127.0.0.1".into(),
-        port: sim.addr().port(),
-        ..EslConfig::default()
-    };
-    let mut options = ConnectionOptions::from_config("fs1", &config);
-    options.events = EVENTS.iter().map(|e| (*e).to_owned()).collect();
-    let (connection, events) = Connection::spawn_with_subscriber(options);
-    let options = BoardOptions {
-        transfer_context: "default".into(),
-        seed: 5,
-        identity: Arc::new(Unknown),
-    };
+    let (connection, events) = node(&sim);
+    let options = board_options(5);
     let board = Board::start(
         vec![(connection, events)],
         db.store.clone(),
@@ -515,29 +508,85 @@ async fn two_nodes_feed_one_queue_and_each_call_stays_on_its_node() {
     let (east, west) = (simulator(31).await, simulator(32).await);
     let mut nodes = Vec::new();
     for sim in [&east, &west] {
-        sim.add_endpoint("user/1001@default", AgentBehaviour::Answer { ring: Duration::from_millis(50), talk: None }).await.unwrap();
-        let config = EslConfig { host: "127.0.0.1".into(), port: sim.addr().port(), ..EslConfig::default() };
-        let mut options = ConnectionOptions::from_config("node", &config);
-        options.events = EVENTS.iter().map(|e| (*e).to_owned()).collect();
-        nodes.push(Connection::spawn_with_subscriber(options));
+        sim.add_endpoint(
+            "user/1001@default",
+            AgentBehaviour::Answer {
+                ring: Duration::from_millis(50),
+                talk: None,
+            },
+        )
+        .await
+        .unwrap();
+        nodes.push(node(sim));
     }
-    let options = BoardOptions { transfer_context: "default".into(), seed: 8, identity: Arc::new(Unknown) };
-    let board = Board::start(nodes, db.store.clone(), &[queue()], &agents(1), options).await.unwrap();
+    let options = board_options(8);
+    let board = Board::start(nodes, db.store.clone(), &[queue()], &agents(1), options)
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
 
-    let first = east.place_call(CallSpec { from_number: "+15550001".into(), destination: "7000".into(), ..CallSpec::default() }).await.unwrap();
+    let first = east
+        .place_call(CallSpec {
+            from_number: "+15550001".into(),
+            destination: "7000".into(),
+            ..CallSpec::default()
+        })
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(30)).await;
-    let second = west.place_call(CallSpec { from_number: "+15550002".into(), destination: "7000".into(), ..CallSpec::default() }).await.unwrap();
-    wait_until("both callers wait", || async { board.queues().await.unwrap()[0].waiting.len() == 2 }).await;
-    let order: Vec<String> = board.queues().await.unwrap()[0].waiting.iter().map(|w| w.call.clone()).collect();
+    let second = west
+        .place_call(CallSpec {
+            from_number: "+15550002".into(),
+            destination: "7000".into(),
+            ..CallSpec::default()
+        })
+        .await
+        .unwrap();
+    wait_until("both callers wait", || async {
+        board.queues().await.unwrap()[0].waiting.len() == 2
+    })
+    .await;
+    let order: Vec<String> = board.queues().await.unwrap()[0]
+        .waiting
+        .iter()
+        .map(|w| w.call.clone())
+        .collect();
     assert_eq!(order, [first.clone(), second.clone()]);
-    assert!(west.commands_received().contains(&format!("api uuid_answer {second}")));
+    assert!(west
+        .commands_received()
+        .contains(&format!("api uuid_answer {second}")));
     assert!(!east.commands_received().iter().any(|c| c.contains(&second)));
 
-    board.set_agent_status("agent1", AgentStatus::Available).await.unwrap();
-    wait_until("the east caller is bridged on east", || async { east.channels().await.unwrap().iter().any(|c| c.uuid == first && c.bridged_to.is_some()) }).await;
+    board
+        .set_agent_status("agent1", AgentStatus::Available)
+        .await
+        .unwrap();
+    wait_until("the east caller is bridged on east", || async {
+        east.channels()
+            .await
+            .unwrap()
+            .iter()
+            .any(|c| c.uuid == first && c.bridged_to.is_some())
+    })
+    .await;
     assert!(east.hangup(&first, "NORMAL_CLEARING").await.unwrap());
-    wait_until("the west caller is bridged on west", || async { west.channels().await.unwrap().iter().any(|c| c.uuid == second && c.bridged_to.is_some()) }).await;
-    assert!(west.commands_received().iter().any(|c| c.starts_with("bgapi originate")));
-    assert_eq!(east.commands_received().iter().filter(|c| c.starts_with("bgapi originate")).count(), 1);
+    wait_until("the west caller is bridged on west", || async {
+        west.channels()
+            .await
+            .unwrap()
+            .iter()
+            .any(|c| c.uuid == second && c.bridged_to.is_some())
+    })
+    .await;
+    assert!(west
+        .commands_received()
+        .iter()
+        .any(|c| c.starts_with("bgapi originate")));
+    assert_eq!(
+        east.commands_received()
+            .iter()
+            .filter(|c| c.starts_with("bgapi originate"))
+            .count(),
+        1
+    );
 }

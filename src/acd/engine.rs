@@ -513,17 +513,18 @@ impl Engine {
         self.settle(now);
     }
 
-    fn logged_in(&self, queue: &str) -> usize {
+    /// How many of the queue's agents are in a status `counts` accepts.
+    fn members_where(&self, queue: &str, counts: impl Fn(&AgentStatus) -> bool) -> usize {
         self.queues.get(queue).map_or(0, |q| {
             q.members
                 .iter()
-                .filter(|(_, _, a)| {
-                    self.agents
-                        .get(a)
-                        .is_some_and(|a| a.status != AgentStatus::LoggedOut)
-                })
+                .filter(|(_, _, a)| self.agents.get(a).is_some_and(|a| counts(&a.status)))
                 .count()
         })
+    }
+
+    fn logged_in(&self, queue: &str) -> usize {
+        self.members_where(queue, |s| *s != AgentStatus::LoggedOut)
     }
 
     fn agent_changed(&mut self, name: &str) {
@@ -1644,16 +1645,7 @@ impl Engine {
     }
 
     fn on_duty(&self, queue: &str) -> usize {
-        self.queues.get(queue).map_or(0, |q| {
-            q.members
-                .iter()
-                .filter(|(_, _, a)| {
-                    self.agents
-                        .get(a)
-                        .is_some_and(|a| a.status == AgentStatus::Available)
-                })
-                .count()
-        })
+        self.members_where(queue, |s| *s == AgentStatus::Available)
     }
 
     /// After every input: tell callers who moved up, when the queue allows it now, or later.

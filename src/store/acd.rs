@@ -56,30 +56,51 @@ fn millis(value: i64) -> u64 {
     u64::try_from(value).unwrap_or(0)
 }
 
+/// Which settings table a document goes to.
+#[derive(Clone, Copy)]
+enum Settings {
+    Queues,
+    Agents,
+}
+
 impl Store {
+    /// Writes a settings document; `replace` decides whether an existing one is overwritten
+    /// (the API) or kept (seeding from the configuration file). True if a row was written.
+    async fn put_settings(
+        &self,
+        table: Settings,
+        name: &str,
+        document: String,
+        replace: bool,
+    ) -> Result<bool, StoreError> {
+        let sql = match (table, replace) {
+            (Settings::Queues, true) => "INSERT INTO acd_queues (name, config, updated_at) VALUES ($1, $2, $3) \
+                ON CONFLICT (name) DO UPDATE SET config = excluded.config, updated_at = excluded.updated_at",
+            (Settings::Queues, false) => "INSERT INTO acd_queues (name, config, updated_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
+            (Settings::Agents, true) => "INSERT INTO acd_agents (name, config, updated_at) VALUES ($1, $2, $3) \
+                ON CONFLICT (name) DO UPDATE SET config = excluded.config, updated_at = excluded.updated_at",
+            (Settings::Agents, false) => "INSERT INTO acd_agents (name, config, updated_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
+        };
+        let done = sqlx::query(sql)
+            .bind(name)
+            .bind(document)
+            .bind(now_millis())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
     pub async fn save_queue(&self, config: &QueueConfig) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO acd_queues (name, config, updated_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (name) DO UPDATE SET config = excluded.config, updated_at = excluded.updated_at",
-        )
-        .bind(&config.name)
-        .bind(json(config)?)
-        .bind(now_millis())
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        self.put_settings(Settings::Queues, &config.name, json(config)?, true)
+            .await
+            .map(|_| ())
     }
 
     /// Inserts the queue only if no queue of that name is stored (configuration-file seeding:
     /// what the API changed since is kept).
     pub async fn seed_queue(&self, config: &QueueConfig) -> Result<bool, StoreError> {
-        let done = sqlx::query("INSERT INTO acd_queues (name, config, updated_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING")
-            .bind(&config.name)
-            .bind(json(config)?)
-            .bind(now_millis())
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() > 0)
+        self.put_settings(Settings::Queues, &config.name, json(config)?, false)
+            .await
     }
 
     pub async fn delete_queue(&self, name: &str) -> Result<bool, StoreError> {
@@ -106,26 +127,14 @@ impl Store {
     }
 
     pub async fn save_agent(&self, config: &AgentConfig) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO acd_agents (name, config, updated_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (name) DO UPDATE SET config = excluded.config, updated_at = excluded.updated_at",
-        )
-        .bind(&config.name)
-        .bind(json(config)?)
-        .bind(now_millis())
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        self.put_settings(Settings::Agents, &config.name, json(config)?, true)
+            .await
+            .map(|_| ())
     }
 
     pub async fn seed_agent(&self, config: &AgentConfig) -> Result<bool, StoreError> {
-        let done = sqlx::query("INSERT INTO acd_agents (name, config, updated_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING")
-            .bind(&config.name)
-            .bind(json(config)?)
-            .bind(now_millis())
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() > 0)
+        self.put_settings(Settings::Agents, &config.name, json(config)?, false)
+            .await
     }
 
     pub async fn delete_agent(&self, name: &str) -> Result<bool, StoreError> {

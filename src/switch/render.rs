@@ -270,7 +270,7 @@ mod tests {
         );
         assert_eq!(
             originate_value("x'},origination_uuid=evil{"),
-            Some("'x origination uuid evil'".into())
+            Some("'x origination_uuid evil'".into())
         );
         assert_eq!(originate_value("a\nb\r&park()"), Some("'a b park'".into()));
         assert_eq!(originate_value("+15550001"), Some("+15550001".into()));
