@@ -31,21 +31,43 @@ struct Latencies {
 
 fn percentile(samples: &mut [Duration], p: f64) -> Duration {
     samples.sort();
-    samples.get(((samples.len().max(1) - 1) as f64 * p) as usize).copied().unwrap_or_default()
+    samples
+        .get(((samples.len().max(1) - 1) as f64 * p) as usize)
+        .copied()
+        .unwrap_or_default()
 }
 
 fn bench(c: &mut Criterion) {
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let latencies = Arc::new(Mutex::new(Latencies::default()));
     let (sim, board) = runtime.block_on(async {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let sim = Simulator::start(listener, SimConfig { seed: 9, ..SimConfig::default() }).await.unwrap();
+        let sim = Simulator::start(
+            listener,
+            SimConfig {
+                seed: 9,
+                ..SimConfig::default()
+            },
+        )
+        .await
+        .unwrap();
         for n in 1..=AGENTS {
-            let answer = AgentBehaviour::Answer { ring: Duration::from_millis(5), talk: None };
-            sim.add_endpoint(&format!("user/{}@default", 1000 + n), answer).await.unwrap();
+            let answer = AgentBehaviour::Answer {
+                ring: Duration::from_millis(5),
+                talk: None,
+            };
+            sim.add_endpoint(&format!("user/{}@default", 1000 + n), answer)
+                .await
+                .unwrap();
         }
-        let store = Store::connect(&format!("sqlite://{}/bench.db", dir.path().display()), 4).await.unwrap();
+        let store = Store::connect(&format!("sqlite://{}/bench.db", dir.path().display()), 4)
+            .await
+            .unwrap();
         let mut queue = QueueConfig::named("support");
         queue.wrap_up_secs = 0;
         queue.prompts.hold_music = "tone_stream://%(1000,4000,440);loops=-1".into();
@@ -53,30 +75,63 @@ fn bench(c: &mut Criterion) {
             .map(|n| AgentConfig {
                 name: format!("agent{n}"),
                 endpoint: format!("user/{}@default", 1000 + n),
-                queues: vec![Membership { queue: "support".into(), tier: 1, position: n }],
+                queues: vec![Membership {
+                    queue: "support".into(),
+                    tier: 1,
+                    position: n,
+                }],
             })
             .collect();
-        let config = EslConfig { host: "127.0.0.1".into(), port: sim.addr().port(), ..EslConfig::default() };
+        let config = EslConfig {
+            host: "127.0.0.1".into(),
+            port: sim.addr().port(),
+            ..EslConfig::default()
+        };
         let mut options = ConnectionOptions::from_config("fs1", &config);
         options.events = EVENTS.iter().map(|e| (*e).to_owned()).collect();
         let (connection, events) = Connection::spawn_with_subscriber(options);
-        let board_options = BoardOptions { transfer_context: "default".into(), seed: 3, identity: Arc::new(Unknown) };
-        let board = Board::start(vec![(connection, events)], store, &[queue], &agents, board_options).await.unwrap();
+        let board_options = BoardOptions {
+            transfer_context: "default".into(),
+            seed: 3,
+            identity: Arc::new(Unknown),
+        };
+        let board = Board::start(
+            vec![(connection, events)],
+            store,
+            &[queue],
+            &agents,
+            board_options,
+        )
+        .await
+        .unwrap();
         for n in 1..=AGENTS {
-            board.set_agent_status(&format!("agent{n}"), AgentStatus::Available).await.unwrap();
+            board
+                .set_agent_status(&format!("agent{n}"), AgentStatus::Available)
+                .await
+                .unwrap();
         }
         // An observer connection, like an operator's `esl tail`, times what the switch saw.
         let mut observer = ConnectionOptions::from_config("observer", &config);
-        observer.events = vec!["CHANNEL_PARK".into(), "CHANNEL_CREATE".into(), "CHANNEL_HANGUP_COMPLETE".into()];
+        observer.events = vec![
+            "CHANNEL_PARK".into(),
+            "CHANNEL_CREATE".into(),
+            "CHANNEL_HANGUP_COMPLETE".into(),
+        ];
         observer.event_buffer = 1 << 20;
         let (_observer, mut seen) = Connection::spawn_with_subscriber(observer);
         let latencies = latencies.clone();
         tokio::spawn(async move {
             while let Ok(event) = seen.recv().await {
-                let ConnectionEvent::Event(event) = event else { continue };
+                let ConnectionEvent::Event(event) = event else {
+                    continue;
+                };
                 let now = Instant::now();
                 let mut l = latencies.lock().unwrap();
-                match (event.name().as_deref(), event.variable("switchdesk_caller_uuid"), event.variable("switchdesk_agent")) {
+                match (
+                    event.name().as_deref(),
+                    event.variable("switchdesk_caller_uuid"),
+                    event.variable("switchdesk_agent"),
+                ) {
                     (Some("CHANNEL_PARK"), None, _) => {
                         if let Some(uuid) = event.unique_id() {
                             l.parked.insert(uuid.into_owned(), now);
@@ -102,7 +157,10 @@ fn bench(c: &mut Criterion) {
     });
 
     let mut group = c.benchmark_group("queue_e2e");
-    group.sample_size(10).measurement_time(Duration::from_secs(20)).throughput(Throughput::Elements(BATCH as u64));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(20))
+        .throughput(Throughput::Elements(BATCH as u64));
     group.bench_function("calls_through_simulator_200_callers_40_agents", |b| {
         b.iter_custom(|iterations| {
             runtime.block_on(async {
@@ -123,7 +181,9 @@ fn bench(c: &mut Criterion) {
                     // Done when every caller of the batch was answered and the switch is empty.
                     loop {
                         let now = board.queues().await.unwrap()[0].counters.clone();
-                        if now.answered - before.answered == BATCH as u64 && sim.channels().await.unwrap().is_empty() {
+                        if now.answered - before.answered == BATCH as u64
+                            && sim.channels().await.unwrap().is_empty()
+                        {
                             assert_eq!(now.abandoned, before.abandoned, "a caller was lost");
                             break;
                         }
@@ -136,8 +196,14 @@ fn bench(c: &mut Criterion) {
     });
     group.finish();
     let mut l = latencies.lock().unwrap();
-    let (p2r_50, p2r_99) = (percentile(&mut l.park_to_ring, 0.5), percentile(&mut l.park_to_ring, 0.99));
-    let (f2r_50, f2r_99) = (percentile(&mut l.free_to_ring, 0.5), percentile(&mut l.free_to_ring, 0.99));
+    let (p2r_50, p2r_99) = (
+        percentile(&mut l.park_to_ring, 0.5),
+        percentile(&mut l.park_to_ring, 0.99),
+    );
+    let (f2r_50, f2r_99) = (
+        percentile(&mut l.free_to_ring, 0.5),
+        percentile(&mut l.free_to_ring, 0.99),
+    );
     println!(
         "queue_e2e latency: park -> agent rung p50 {p2r_50:?} p99 {p2r_99:?} ({} calls); agent free -> next offer p50 {f2r_50:?} p99 {f2r_99:?} ({} offers)",
         l.park_to_ring.len(),

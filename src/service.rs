@@ -16,7 +16,7 @@ use crate::metrics::{
     Metrics, ESL_CONNECTED, ESL_EVENTS_SHED_TOTAL, ESL_EVENTS_TOTAL, ESL_RECONNECTS_TOTAL,
 };
 use crate::sim::traffic::{run_traffic, TrafficAgent, TrafficConfig};
-use crate::sim::{SimConfig, Simulator};
+use crate::sim::{Route, SimConfig, Simulator};
 use crate::store::Store;
 use crate::switch::{Board, BoardOptions, Unknown, EVENTS};
 use crate::users::{self, Role};
@@ -214,9 +214,19 @@ pub async fn demo(
         .with_context(|| format!("binding the dashboard on {listen}"))?;
     let esl_password = users::generate_password();
     let sim_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    // The simulated voicemail answers, "records" a few seconds and hangs up.
+    let voicemail = vec![
+        ("answer".to_owned(), String::new()),
+        ("sleep".to_owned(), "4000".to_owned()),
+        ("hangup".to_owned(), "NORMAL_CLEARING".to_owned()),
+    ];
     let sim_config = SimConfig {
         password: esl_password.clone(),
         seed,
+        dialplan: vec![
+            Route::queue("7000", "support"),
+            Route::apps("voicemail", voicemail),
+        ],
         ..SimConfig::default()
     };
     let sim = Simulator::start(sim_listener, sim_config).await?;
@@ -264,7 +274,8 @@ fn demo_queue() -> QueueConfig {
     queue.max_wait_secs = 300;
     queue.overflow = Overflow::Extension("voicemail".into());
     queue.callbacks.key = Some('1');
-    queue.callbacks.dial = "sofia/gateway/pstn/{number}".into();
+    // The simulated PSTN: every caller of the synthetic day can be called back there.
+    queue.callbacks.dial = "user/{number}@pstn".into();
     queue.exit_key = Some('0');
     queue.exit_extension = "voicemail".into();
     queue.wrap_up_secs = 5;
@@ -290,7 +301,7 @@ async fn prepare_demo(config: &Config) -> anyhow::Result<String> {
         "" => users::generate_password(),
         chosen => chosen.to_owned(),
     };
-    let store = open_store(&config).await?;
+    let store = open_store(config).await?;
     for agent in &config.agents {
         store.seed_agent(agent).await?;
         store

@@ -296,12 +296,25 @@ fn users_and_tokens_from_the_command_line() {
 /// The configuration shown in the README is a working one.
 #[test]
 fn the_readme_configuration_is_valid() {
-    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
-    let start = readme.find("```toml\n[database]").expect("README shows the configuration") + "```toml\n".len();
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let start = readme
+        .find("```toml\n[database]")
+        .expect("README shows the configuration")
+        + "```toml\n".len();
     let toml = &readme[start..start + readme[start..].find("```").unwrap()];
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("switchdesk.toml");
     std::fs::write(&path, toml).unwrap();
-    let output = binary().arg("--config").arg(&path).arg("check-config").output().unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let output = binary()
+        .arg("--config")
+        .arg(&path)
+        .arg("check-config")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }

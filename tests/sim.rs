@@ -2024,3 +2024,1265 @@ async fn synthetic_traffic_brings_callers_who_park_and_give_up() {
     assert!(answered);
     sim.shutdown();
 }
+
+// ----- the adapter's commands: uuid_answer, setvar/getvar, break, sendmsg, transfer, kill --
+
+impl Esl {
+    /// A synchronisation point: every event the switch fired before this call is in
+    /// `self.events` when it returns (the API event of `api version` is fired after them).
+    async fn checkpoint(&mut self) -> usize {
+        assert!(self.api("version").await.starts_with("FreeSWITCH Version"));
+        self.until_after_last(|e| e.is("API") && e.get("API-Command").as_deref() == Some("version"))
+            .await
+    }
+
+    /// Like `until`, but for an event after everything already received.
+    async fn until_after_last(&mut self, want: impl Fn(&Event) -> bool) -> usize {
+        let from = self.events.len();
+        self.search(from, want).await
+    }
+
+    /// Waits until `uuid` is destroyed (its last event, CHANNEL_STATE CS_DESTROY).
+    async fn gone(&mut self, uuid: &str) -> usize {
+        let uuid = uuid.to_owned();
+        self.until(move |e| {
+            uid(e) == uuid
+                && kind(e) == "CHANNEL_STATE"
+                && e.get("Channel-State").as_deref() == Some("CS_DESTROY")
+        })
+        .await
+    }
+
+    /// A caller parked and answered by `uuid_answer`; returns its UUID and the index after
+    /// its answer events.
+    async fn answered(&mut self, sim: &Simulator, spec: CallSpec) -> (String, usize) {
+        let caller = self.parked(sim, spec).await;
+        assert_eq!(self.api(&format!("uuid_answer {caller}")).await, "+OK\n");
+        let answer = self.until(is("CHANNEL_ANSWER", &caller)).await;
+        let active = self.after(answer, is("CHANNEL_CALLSTATE", &caller)).await;
+        (caller, active + 1)
+    }
+}
+
+/// A `sendmsg` execute block with `event-lock: true` (and any further header lines).
+fn execute(uuid: &str, app: &str, arg: &str, more: &str) -> String {
+    format!(
+        "sendmsg {uuid}\ncall-command: execute\nexecute-app-name: {app}\nexecute-app-arg: {arg}\nevent-lock: true{more}"
+    )
+}
+
+/// One leg's events from `from` on: the kind, with the application, channel state or call
+/// state it is about.
+fn trace(events: &[Event], from: usize, uuid: &str) -> Vec<String> {
+    events[from..]
+        .iter()
+        .filter(|e| uid(e) == uuid)
+        .map(|e| {
+            let k = kind(e);
+            let detail = match k.as_str() {
+                "CHANNEL_STATE" => e.get("Channel-State"),
+                "CHANNEL_CALLSTATE" => e.get("Channel-Call-State"),
+                _ => e.get("Application"),
+            };
+            match detail {
+                Some(d) => format!("{k} {d}"),
+                None => k,
+            }
+        })
+        .collect()
+}
+
+fn strings(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| (*s).to_owned()).collect()
+}
+
+fn find<'a>(events: &'a [Event], uuid: &str, name: &str, app: Option<&str>) -> Vec<&'a Event> {
+    events
+        .iter()
+        .filter(|e| {
+            kind(e) == name
+                && uid(e) == uuid
+                && app.is_none_or(|a| e.get("Application").as_deref() == Some(a))
+        })
+        .collect()
+}
+
+const HANGUP_TAIL: [&str; 6] = [
+    "CHANNEL_STATE CS_HANGUP",
+    "CHANNEL_CALLSTATE HANGUP",
+    "CHANNEL_STATE CS_REPORTING",
+    "CHANNEL_HANGUP_COMPLETE",
+    "CHANNEL_DESTROY",
+    "CHANNEL_STATE CS_DESTROY",
+];
+
+#[tokio::test]
+async fn uuid_answer_answers_a_parked_caller_who_stays_parked() {
+    let sim = simulator(quick()).await;
+    let mut esl = Esl::open(&sim, Some("plain ALL")).await;
+    let caller = esl.parked(&sim, dialling("+15550001")).await;
+    let parked_at = esl.events.len();
+    assert_eq!(esl.api(&format!("uuid_answer {caller}")).await, "+OK\n");
+    let done = esl.checkpoint().await;
+
+    // Exactly the media and answer events capture 02's `answer` application fired.
+    let capture = segments("02_call_plain_ALL.rx");
+    let answer_app = |e: &Event| e.get("Application").as_deref() == Some("answer");
+    let from = capture[3].iter().position(answer_app).unwrap();
+    let to = capture[3].iter().rposition(answer_app).unwrap();
+    let theirs: Vec<String> = capture[3][from + 1..to].iter().map(kind).collect();
+    let ours: Vec<String> = esl.events[parked_at..done]
+        .iter()
+        .filter(|e| uid(e) == caller)
+        .map(kind)
+        .collect();
+    assert_eq!(ours, theirs);
+    let answer = find(&esl.events, &caller, "CHANNEL_ANSWER", None)[0];
+    assert_eq!(answer.get("Answer-State").unwrap(), "answered");
+    assert_eq!(answer.variable("switchdesk_queue").unwrap(), "support");
+
+    // Still in park: no UNPARK, no second PARK; answered in the snapshot and the core db.
+    assert!(esl.events[parked_at..]
+        .iter()
+        .all(|e| !e.is("CHANNEL_UNPARK") && !e.is("CHANNEL_PARK")));
+    let snapshot = &sim.channels().await.unwrap()[0];
+    assert!(snapshot.parked && snapshot.answered);
+    assert_eq!(snapshot.call_state, "ACTIVE");
+    let rows: serde_json::Value =
+        serde_json::from_str(&esl.api("show channels as json").await).unwrap();
+    assert_eq!(rows["rows"][0]["application"], "park");
+    assert_eq!(rows["rows"][0]["callstate"], "ACTIVE");
+    // switch_channel_answer on an answered leg succeeds and does nothing.
+    assert_eq!(esl.api(&format!("uuid_answer {caller}")).await, "+OK\n");
+    let again = esl.checkpoint().await;
+    assert!(esl.events[done + 1..again].iter().all(|e| uid(e) != caller));
+    assert_eq!(esl.api("uuid_answer").await, "-ERROR\n");
+    sim.shutdown();
+}
+
+#[tokio::test]
+async fn uuid_setvar_and_getvar_treat_spaces_and_quotes_like_mod_commands() {
+    let sim = simulator(quick()).await;
+    let mut esl = Esl::open(&sim, None).await;
+    let caller = sim.place_call(dialling("+15550001")).await.unwrap();
+    for (set, get) in [
+        ("note two words", "two words"),
+        ("note 'quoted words'", "quoted words"),
+        ("note  spaced   out  ", "spaced   out"),
+        ("note it's", "it's"),
+        ("note a\\sb", "a b"),
+    ] {
+        assert_eq!(
+            esl.api(&format!("uuid_setvar {caller} {set}")).await,
+            "+OK\n"
+        );
+        assert_eq!(
+            esl.api(&format!("uuid_getvar {caller} note")).await,
+            get,
+            "{set}"
+        );
+    }
+    // No value unsets; a variable that is not there is `_undef_`.
+    assert_eq!(
+        esl.api(&format!("uuid_setvar {caller} note")).await,
+        "+OK\n"
+    );
+    assert_eq!(
+        esl.api(&format!("uuid_getvar {caller} note")).await,
+        "_undef_"
+    );
+    // switch_channel_get_variable falls back to the caller profile, then the globals.
+    assert_eq!(
+        esl.api(&format!("uuid_getvar {caller} destination_number"))
+            .await,
+        "7000"
+    );
+    assert_eq!(
+        esl.api(&format!("uuid_getvar {caller} caller_id_number"))
+            .await,
+        "+15550001"
+    );
+    assert_eq!(
+        esl.api(&format!("uuid_getvar {caller} hostname")).await,
+        "vm"
+    );
+    // An empty profile field is an empty result, which mod_event_socket turns into this.
+    assert_eq!(
+        esl.api(&format!("uuid_getvar {caller} rdnis")).await,
+        "-ERR no reply\n"
+    );
+    let bogus = "4b1f5a0e-1111-4222-8333-944455556666";
+    for (command, reply) in [
+        (
+            format!("uuid_setvar {bogus} a b"),
+            "-ERR No such channel!\n",
+        ),
+        (format!("uuid_getvar {bogus} a"), "-ERR No such channel!\n"),
+        (
+            format!("uuid_setvar {caller}"),
+            "-USAGE: <uuid> <var> [value]\n",
+        ),
+        (format!("uuid_getvar {caller}"), "-USAGE: <uuid> <var>\n"),
+        ("uuid_getvar".to_owned(), "-USAGE: <uuid> <var>\n"),
+    ] {
+        assert_eq!(esl.api(&command).await, reply, "{command}");
+    }
+    let snapshot = &sim.channels().await.unwrap()[0];
+    assert_eq!(snapshot.variable("note"), None);
+    sim.shutdown();
+}
+
+#[tokio::test]
+async fn uuid_break_ends_the_playback_and_all_flushes_the_queue() {
+    let sim = simulator(quick()).await;
+    let mut esl = Esl::open(&sim, Some("plain ALL")).await;
+    let (caller, from) = esl.answered(&sim, dialling("+15550001")).await;
+    for block in [
+        execute(&caller, "playback", "local_stream://moh", "\nloops: -1"),
+        execute(&caller, "playback", "/srv/freeswitch/snd/prompt_8k.wav", ""),
+        execute(&caller, "set", "never=set", ""),
+    ] {
+        assert_eq!(esl.command(&block).await, "+OK");
+    }
+    esl.until(is("PLAYBACK_START", &caller)).await;
+    // local_stream:// never ends by itself: the queued playback waits behind it.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let waited = esl.checkpoint().await;
+    assert_eq!(
+        trace(&esl.events[..waited], from, &caller),
+        strings(&["CHANNEL_EXECUTE playback", "PLAYBACK_START"])
+    );
+
+    assert_eq!(esl.api(&format!("uuid_break {caller}")).await, "+OK\n");
+    let next = esl.until_after_last(is("PLAYBACK_START", &caller)).await;
+    assert_eq!(esl.api(&format!("uuid_break {caller} all")).await, "+OK\n");
+    esl.until_after_last(is("PRIVATE_COMMAND", &caller)).await;
+    // Nothing plays now: a break is harmless.
+    assert_eq!(esl.api(&format!("uuid_break {caller}")).await, "+OK\n");
+    let end = esl.checkpoint().await;
+    assert_eq!(
+        trace(&esl.events[..end], from, &caller),
+        strings(&[
+            "CHANNEL_EXECUTE playback",
+            "PLAYBACK_START",
+            "PLAYBACK_STOP",
+            "CHANNEL_EXECUTE_COMPLETE playback",
+            "PRIVATE_COMMAND",
+            "CHANNEL_EXECUTE playback",
+            "PLAYBACK_START",
+            "PLAYBACK_STOP",
+            "CHANNEL_EXECUTE_COMPLETE playback",
+            "PRIVATE_COMMAND",
+        ])
+    );
+    // A broken playback reports `break` and, for mod_dptools, still `FILE PLAYED`.
+    let stops = find(&esl.events, &caller, "PLAYBACK_STOP", None);
+    assert!(stops
+        .iter()
+        .all(|e| e.get("Playback-Status").as_deref() == Some("break")));
+    assert_eq!(
+        stops[0].get("Playback-File-Type").as_deref(),
+        Some("local_stream")
+    );
+    assert_eq!(
+        esl.events[next].get("Playback-File-Path").unwrap(),
+        "/srv/freeswitch/snd/prompt_8k.wav"
+    );
+    let completes = find(
+        &esl.events,
+        &caller,
+        "CHANNEL_EXECUTE_COMPLETE",
+        Some("playback"),
+    );
+    assert!(completes
+        .iter()
+        .all(|e| e.get("Application-Response").as_deref() == Some("FILE PLAYED")));
+    // The `set` queued behind was flushed by `all` before it ran.
+    assert_eq!(
+        esl.api(&format!("uuid_getvar {caller} never")).await,
+        "_undef_"
+    );
+    assert!(sim.channels().await.unwrap()[0].parked);
+    let bogus = "4b1f5a0e-1111-4222-8333-944455556666";
+    assert_eq!(
+        esl.api(&format!("uuid_break {bogus}")).await,
+        "-ERR No such channel!\n"
+    );
+    assert_eq!(esl.api("uuid_break").await, "-USAGE: <uuid> [all]\n");
+    sim.shutdown();
+}
+
+#[tokio::test]
+async fn sendmsg_applications_run_in_turn_in_park_with_loops() {
+    let sim = simulator(SimConfig {
+        sound_file_length: Duration::from_millis(200),
+        ..quick()
+    })
+    .await;
+    let mut esl = Esl::open(&sim, Some("plain ALL")).await;
+    let (caller, from) = esl.answered(&sim, dialling("+15550001")).await;
+    let event_uuid = "0d8a0d43-6a65-4f4c-9a3b-2c1e7a6d9b01";
+    for block in [
+        // Shorter than 500 ms: FreeSWITCH runs it once whatever `loops` says.
+        execute(
+            &caller,
+            "playback",
+            "tone_stream://%(100,0,440)",
+            "\nloops: -1",
+        ),
+        execute(
+            &caller,
+            "playback",
+            "tone_stream://%(300,300,440)",
+            &format!("\nloops: 2\nevent-uuid: {event_uuid}\nevent-uuid-name: moh-turn"),
+        ),
+        execute(&caller, "say", "en number pronounced 3", ""),
+        execute(&caller, "sleep", "100", ""),
+        execute(&caller, "hangup", "NORMAL_CLEARING", ""),
+    ] {
+        assert_eq!(esl.command(&block).await, "+OK");
+    }
+    esl.gone(&caller).await;
+    let played = |n: usize| {
+        let mut turn = vec![
+            "CHANNEL_EXECUTE playback",
+            "PLAYBACK_START",
+            "PLAYBACK_STOP",
+            "CHANNEL_EXECUTE_COMPLETE playback",
+        ];
+        turn = turn.repeat(n);
+        turn.push("PRIVATE_COMMAND");
+        turn
+    };
+    let mut expected = played(1);
+    expected.extend(played(2));
+    expected.extend([
+        "CHANNEL_EXECUTE say",
+        "PLAYBACK_START",
+        "PLAYBACK_STOP",
+        "CHANNEL_EXECUTE_COMPLETE say",
+        "PRIVATE_COMMAND",
+        "CHANNEL_EXECUTE sleep",
+        "CHANNEL_EXECUTE_COMPLETE sleep",
+        "PRIVATE_COMMAND",
+        "CHANNEL_EXECUTE hangup",
+        "CHANNEL_HANGUP",
+        "CHANNEL_EXECUTE_COMPLETE hangup",
+        "PRIVATE_COMMAND",
+        "CHANNEL_UNPARK",
+        "CHANNEL_EXECUTE_COMPLETE park",
+    ]);
+    expected.extend(HANGUP_TAIL);
+    assert_eq!(trace(&esl.events, from, &caller), strings(&expected));
+
+    // Each turn of the loop carries the client's event-uuid and its turn number; the loop
+    // variables are gone once the command is done.
+    let executes = find(&esl.events, &caller, "CHANNEL_EXECUTE", Some("playback"));
+    let turns: Vec<(String, String, String, String)> = executes[1..]
+        .iter()
+        .map(|e| {
+            (
+                e.get("Application-UUID").unwrap().into_owned(),
+                e.get("Application-UUID-Name").unwrap().into_owned(),
+                e.variable("current_loop").unwrap().into_owned(),
+                e.variable("total_loops").unwrap().into_owned(),
+            )
+        })
+        .collect();
+    let turn = |n: &str| {
+        (
+            event_uuid.to_owned(),
+            "moh-turn".to_owned(),
+            n.to_owned(),
+            "2".to_owned(),
+        )
+    };
+    assert_eq!(turns, [turn("1"), turn("2")]);
+    assert_eq!(executes[0].variable("total_loops").unwrap(), "-1");
+    let unpark = find(&esl.events, &caller, "CHANNEL_UNPARK", None)[0];
+    assert!(unpark.variable("current_loop").is_none());
+    // say plays mod_say_en's files; its response, and so park's, is `_none_`.
+    let say_start = esl
+        .events
+        .iter()
+        .filter(|e| e.is("PLAYBACK_START") && uid(e) == caller)
+        .nth(3)
+        .unwrap();
+    assert_eq!(
+        say_start.get("Playback-File-Path").unwrap(),
+        "file_string://digits/3.wav"
+    );
+    let park_done = find(
+        &esl.events,
+        &caller,
+        "CHANNEL_EXECUTE_COMPLETE",
+        Some("park"),
+    )[0];
+    assert_eq!(park_done.get("Application-Response").unwrap(), "_none_");
+    let done = find(&esl.events, &caller, "CHANNEL_HANGUP_COMPLETE", None)[0];
+    assert_eq!(done.get("Hangup-Cause").unwrap(), "NORMAL_CLEARING");
+    assert_eq!(done.variable("sip_hangup_disposition").unwrap(), "send_bye");
+    assert_eq!(done.variable("last_app").unwrap(), "hangup");
+    // Park was never entered again.
+    assert_eq!(find(&esl.events, &caller, "CHANNEL_PARK", None).len(), 1);
+    sim.shutdown();
+}
+
+#[tokio::test]
+async fn uuid_bridge_cuts_hold_music_short_and_bridges_like_capture_02() {
+    let sim = simulator(quick()).await;
+    sim.add_endpoint(
+        AGENT,
+        AgentBehaviour::Answer {
+            ring: Duration::from_millis(50),
+            talk: None,
+        },
+    )
+    .await
+    .unwrap();
+    let mut esl = Esl::open(&sim, Some("plain ALL")).await;
+    let (caller, _) = esl.answered(&sim, dialling("+15550001")).await;
+    assert_eq!(
+        esl.api(&format!(
+            "uuid_broadcast {caller} tone_stream://%(1000,4000,440);loops=-1 aleg"
+        ))
+        .await,
+        "+OK Message sent\n"
+    );
+    // Queued behind the endless hold music.
+    assert_eq!(
+        esl.command(&execute(&caller, "set", "after_bridge=yes", ""))
+            .await,
+        "+OK"
+    );
+    esl.until(is("PLAYBACK_START", &caller)).await;
+    esl.bgapi(&format!(
+        "originate {{origination_uuid={AGENT_UUID},origination_caller_id_number=7000,origination_caller_id_name=ccsvc}}{AGENT} &park()"
+    ))
+    .await;
+    esl.until(is("CHANNEL_PARK", AGENT_UUID)).await;
+    let before = esl.events.len();
+    assert_eq!(
+        esl.api(&format!("uuid_bridge {caller} {AGENT_UUID}")).await,
+        format!("+OK {AGENT_UUID}\n")
+    );
+    let set_done = esl
+        .until(|e| uid(e) == caller && e.is("PRIVATE_COMMAND"))
+        .await;
+    let set_done = esl
+        .after(set_done, |e| uid(e) == caller && e.is("PRIVATE_COMMAND"))
+        .await;
+
+    // The hold music finds the leg no longer ready: done, PLAYBACK ERROR, its command.
+    assert_eq!(
+        trace(&esl.events, before, &caller)[..3],
+        strings(&[
+            "PLAYBACK_STOP",
+            "CHANNEL_EXECUTE_COMPLETE playback",
+            "COMMAND|PRIVATE_COMMAND",
+        ])
+    );
+    let stop = find(&esl.events, &caller, "PLAYBACK_STOP", None)[0];
+    assert_eq!(stop.get("Playback-Status").unwrap(), "done");
+    let played = find(
+        &esl.events,
+        &caller,
+        "CHANNEL_EXECUTE_COMPLETE",
+        Some("playback"),
+    )[0];
+    assert_eq!(
+        played.get("Application-Response").unwrap(),
+        "PLAYBACK ERROR"
+    );
+    let unparked = find(
+        &esl.events,
+        &caller,
+        "CHANNEL_EXECUTE_COMPLETE",
+        Some("park"),
+    )[0];
+    assert_eq!(
+        unparked.get("Application-Response").unwrap(),
+        "PLAYBACK ERROR"
+    );
+
+    // Then the bridge exactly as capture 02 shows it.
+    let legs = [(caller.as_str(), "caller"), (AGENT_UUID, "agent")];
+    let their_legs = [(CAPTURE_CALLER, "caller"), (AGENT_UUID, "agent")];
+    let capture = segments("02_call_plain_ALL.rx");
+    let their_bridge: Vec<Event> = capture[6]
+        .iter()
+        .take_while(|e| kind(e) != "CHANNEL_HANGUP")
+        .cloned()
+        .collect();
+    let interruption = esl.events[before..]
+        .iter()
+        .position(|e| kind(e) == "COMMAND|PRIVATE_COMMAND")
+        .unwrap();
+    let bridge_from = before + interruption + 1;
+    let their_bridge: Vec<Event> = their_bridge
+        .into_iter()
+        .filter(|e| kind(e) != "API")
+        .collect();
+    let bridge_events: Vec<Event> = esl.events[bridge_from..]
+        .iter()
+        .filter(|e| kind(e) != "API")
+        .take(their_bridge.len())
+        .cloned()
+        .collect();
+    assert_eq!(
+        roles(&bridge_events, &legs),
+        roles(&their_bridge, &their_legs)
+    );
+    // The command still queued runs in the bridge, as the bridge loop parses it.
+    assert_eq!(
+        trace(&esl.events[..=set_done], bridge_from, &caller)
+            .into_iter()
+            .rev()
+            .take(3)
+            .collect::<Vec<_>>(),
+        strings(&[
+            "PRIVATE_COMMAND",
+            "CHANNEL_EXECUTE_COMPLETE set",
+            "CHANNEL_EXECUTE set"
+        ])
+    );
+    let snapshot = sim.channels().await.unwrap();
+    assert_eq!(snapshot[0].bridged_to.as_deref(), Some(AGENT_UUID));
+    assert!(!snapshot[0].parked && !snapshot[1].parked);
+    assert_eq!(snapshot[0].variable("after_bridge"), Some("yes"));
+    sim.shutdown();
+}
+
+fn transfer_config() -> SimConfig {
+    SimConfig {
+        dialplan: vec![
+            Route::queue("7000", "support"),
+            Route::queue("7001", "sales"),
+            Route::answer_then_hangup("voicemail", Duration::ZERO, Duration::from_millis(600)),
+        ],
+        ..quick()
+    }
+}
+
+#[tokio::test]
+async fn uuid_transfer_takes_a_parked_caller_through_the_dialplan() {
+    let (url, mut posts) = cdr_sink(vec![]).await;
+    let sim = simulator(SimConfig {
+        cdr: Some(CdrTarget::new(url)),
+        ..transfer_config()
+    })
+    .await;
+    let mut esl = Esl::open(&sim, Some("plain ALL")).await;
+    let caller = esl.parked(&sim, dialling("+15550001")).await;
+    let from = esl.events.len();
+    assert_eq!(
+        esl.api(&format!("uuid_transfer {caller} voicemail XML default"))
+            .await,
+        "+OK\n"
+    );
+    esl.until(|e| {
+        e.is("CHANNEL_EXECUTE")
+            && uid(e) == caller
+            && e.get("Application").as_deref() == Some("sleep")
+    })
+    .await;
+    // In the new extension the caller is no longer parked, for the core db as for channels().
+    let rows: serde_json::Value =
+        serde_json::from_str(&esl.api("show channels as json").await).unwrap();
+    let row = &rows["rows"][0];
+    assert_eq!(row["application"], "sleep");
+    assert_eq!(row["dest"], "voicemail");
+    assert_eq!(row["callstate"], "ACTIVE");
+    assert!(!sim.channels().await.unwrap()[0].parked);
+    esl.gone(&caller).await;
+
+    let mut expected = strings(&[
+        "CHANNEL_UNPARK",
+        "CHANNEL_EXECUTE_COMPLETE park",
+        "CHANNEL_STATE CS_ROUTING",
+        "CHANNEL_STATE CS_EXECUTE",
+        "CHANNEL_EXECUTE answer",
+        "CODEC",
+        "CODEC",
+        "CHANNEL_PROGRESS_MEDIA",
+        "CHANNEL_CALLSTATE EARLY",
+        "CHANNEL_ANSWER",
+        "CHANNEL_CALLSTATE ACTIVE",
+        "CHANNEL_EXECUTE_COMPLETE answer",
+        "CHANNEL_EXECUTE sleep",
+        "CHANNEL_EXECUTE_COMPLETE sleep",
+        "CHANNEL_EXECUTE hangup",
+        "CHANNEL_HANGUP",
+        "CHANNEL_EXECUTE_COMPLETE hangup",
+    ]);
+    expected.extend(strings(&HANGUP_TAIL));
+    assert_eq!(trace(&esl.events, from, &caller), expected);
+
+    // The new caller profile (switch_ivr_session_transfer) is on the events from UNPARK on.
+    let unpark = find(&esl.events, &caller, "CHANNEL_UNPARK", None)[0];
+    assert_eq!(
+        unpark.get("Caller-Destination-Number").unwrap(),
+        "voicemail"
+    );
+    assert_eq!(unpark.get("Caller-RDNIS").unwrap(), "7000");
+    assert_eq!(unpark.get("Caller-Context").unwrap(), "default");
+    assert_eq!(unpark.get("Caller-Profile-Index").unwrap(), "2");
+    let source = unpark.get("Caller-Transfer-Source").unwrap().into_owned();
+    assert!(
+        source.ends_with(":bl_xfer:voicemail/default/XML"),
+        "{source}"
+    );
+    assert_eq!(unpark.variable("transfer_source").unwrap(), source);
+    assert_eq!(unpark.variable("max_forwards").unwrap(), "69");
+    let done = find(&esl.events, &caller, "CHANNEL_HANGUP_COMPLETE", None)[0];
+    assert_eq!(done.get("Hangup-Cause").unwrap(), "NORMAL_CLEARING");
+    assert_eq!(done.variable("sip_hangup_disposition").unwrap(), "send_bye");
+
+    // mod_xml_cdr: both callflows, newest first, the transfer on the new one.
+    let raw = tokio::time::timeout(WAIT, posts.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    let post = split_post(&raw);
+    assert!(post.request_line.contains(&format!("uuid=a_{caller}")));
+    let xml = decode_cdr(&post);
+    assert_eq!(xml.matches("<callflow ").count(), 2);
+    let newest = &xml[xml.find("<callflow ").unwrap()..];
+    assert!(newest.starts_with("<callflow dialplan=\"XML\""));
+    assert!(newest.contains("profile_index=\"2\""));
+    assert!(newest.contains("<extension name=\"voicemail\" number=\"voicemail\">"));
+    assert!(newest.contains("<rdnis>7000</rdnis>"));
+    assert!(newest.contains("<destination_number>voicemail</destination_number>"));
+    assert!(newest.contains(&format!("<transfer_source>{source}</transfer_source>")));
+
+    // Replies for the failures, as mod_commands writes them.
+    let bogus = "4b1f5a0e-1111-4222-8333-944455556666";
+    let usage = "-USAGE: <uuid> [-bleg|-both] <dest-exten> [<dialplan>] [<context>]\n";
+    for (command, reply) in [
+        (
+            format!("uuid_transfer {bogus} voicemail"),
+            "-ERR No such channel!\n",
+        ),
+        (
+            format!("uuid_transfer {caller} voicemail"),
+            "-ERR No such channel!\n",
+        ),
+        ("uuid_transfer".to_owned(), usage),
+        (format!("uuid_transfer {bogus}"), usage),
+    ] {
+        assert_eq!(esl.api(&command).await, reply, "{command}");
+    }
+    sim.shutdown();
+}
+
+#[tokio::test]
+async fn uuid_transfer_to_nowhere_ends_with_no_route_and_to_a_queue_parks_again() {
+    let sim = simulator(transfer_config()).await;
+    let mut esl = Esl::open(&sim, Some("plain ALL")).await;
+
+    // Transferred during hold music to an extension no route matches.
+    let (lost, from) = esl.answered(&sim, dialling("+15550001")).await;
+    assert_eq!(
+        esl.api(&format!(
+            "uuid_broadcast {lost} tone_stream://%(1000,4000,440);loops=-1 aleg"
+        ))
+        .await,
+        "+OK Message sent\n"
+    );
+    esl.until(is("PLAYBACK_START", &lost)).await;
+    assert_eq!(
+        esl.api(&format!("uuid_transfer {lost} nowhere XML default"))
+            .await,
+        "+OK\n"
+    );
+    esl.gone(&lost).await;
+    let mut expected = strings(&[
+        "CHANNEL_EXECUTE playback",
+        "PLAYBACK_START",
+        "PLAYBACK_STOP",
+        "CHANNEL_EXECUTE_COMPLETE playback",
+        "COMMAND|PRIVATE_COMMAND",
+        "CHANNEL_UNPARK",
+        "CHANNEL_EXECUTE_COMPLETE park",
+        "CHANNEL_STATE CS_ROUTING",
+        "CHANNEL_HANGUP",
+    ]);
+    expected.extend(strings(&HANGUP_TAIL));
+    assert_eq!(trace(&esl.events, from, &lost), expected);
+    let done = find(&esl.events, &lost, "CHANNEL_HANGUP_COMPLETE", None)[0];
+    assert_eq!(done.get("Hangup-Cause").unwrap(), "NO_ROUTE_DESTINATION");
+    assert_eq!(done.variable("hangup_cause_q850").unwrap(), "3");
+    let park_done = find(&esl.events, &lost, "CHANNEL_EXECUTE_COMPLETE", Some("park"))[0];
+    assert_eq!(
+        park_done.get("Application-Response").unwrap(),
+        "PLAYBACK ERROR"
+    );
+
+    // Transferred to another queue's DID in `public`: the stock prelude, the new queue, park.
+    let moved = esl.parked(&sim, dialling("+15550002")).await;
+    let from = esl.events.len();
+    assert_eq!(
+        esl.api(&format!("uuid_transfer {moved} 7001 XML public"))
+            .await,
+        "+OK\n"
+    );
+    let parked = esl.until_after_last(is("CHANNEL_PARK", &moved)).await;
+    assert_eq!(
+        trace(&esl.events, from, &moved),
+        strings(&[
+            "CHANNEL_UNPARK",
+            "CHANNEL_EXECUTE_COMPLETE park",
+            "CHANNEL_STATE CS_ROUTING",
+            "CHANNEL_STATE CS_EXECUTE",
+            "CHANNEL_EXECUTE set",
+            "CHANNEL_EXECUTE_COMPLETE set",
+            "CHANNEL_EXECUTE export",
+            "CHANNEL_EXECUTE_COMPLETE export",
+            "CHANNEL_EXECUTE set",
+            "CHANNEL_EXECUTE_COMPLETE set",
+            "CHANNEL_EXECUTE park",
+            "CHANNEL_PARK",
+        ])
+    );
+    assert_eq!(
+        esl.events[parked].variable("switchdesk_queue").unwrap(),
+        "sales"
+    );
+    assert_eq!(
+        esl.events[parked].variable("DP_MATCH").unwrap(),
+        "ARRAY::7001|:7001"
+    );
+    assert_eq!(
+        esl.api(&format!("uuid_getvar {moved} switchdesk_queue"))
+            .await,
+        "sales"
+    );
+    let snapshot = sim.channels().await.unwrap();
+    assert!(snapshot.iter().find(|c| c.uuid == moved).unwrap().parked);
+    sim.shutdown();
+}
+
+#[tokio::test]
+async fn uuid_transfer_out_of_a_bridge_leaves_the_agent_alone_and_it_hangs_up() {
+    let sim = simulator(transfer_config()).await;
+    sim.add_endpoint(
+        "user/1001",
+        AgentBehaviour::Answer {
+            ring: Duration::from_millis(20),
+            talk: None,
+        },
+    )
+    .await
+    .unwrap();
+    let mut esl = Esl::open(&sim, Some("plain ALL")).await;
+    let (caller, _) = esl.answered(&sim, dialling("+15550001")).await;
+    let agent = "5d7c1f0a-2b3c-4d5e-8f90-a1b2c3d4e5f6";
+    esl.bgapi(&format!(
+        "originate {{origination_uuid={agent}}}user/1001 &park()"
+    ))
+    .await;
+    esl.until(is("CHANNEL_PARK", agent)).await;
+    esl.api(&format!("uuid_bridge {caller} {agent}")).await;
+    let from = esl.checkpoint().await;
+    assert_eq!(
+        esl.api(&format!("uuid_transfer {caller} voicemail XML default"))
+            .await,
+        "+OK\n"
+    );
+    esl.gone(agent).await;
+    esl.gone(&caller).await;
+    let unbridges: Vec<&Event> = esl.events[from..]
+        .iter()
+        .filter(|e| e.is("CHANNEL_UNBRIDGE"))
+        .collect();
+    assert_eq!(unbridges.len(), 1);
+    assert_eq!(uid(unbridges[0]), caller);
+    let agent_done = find(&esl.events, agent, "CHANNEL_HANGUP_COMPLETE", None)[0];
+    assert_eq!(agent_done.get("Hangup-Cause").unwrap(), "NORMAL_CLEARING");
+    let caller_trace = trace(&esl.events, from, &caller);
+    assert_eq!(
+        caller_trace[..3],
+        strings(&[
+            "CHANNEL_UNBRIDGE",
+            "CHANNEL_STATE CS_ROUTING",
+            "CHANNEL_STATE CS_EXECUTE"
+        ])
+    );
+    assert!(caller_trace.contains(&"CHANNEL_EXECUTE sleep".to_owned()));
+    let done = find(&esl.events, &caller, "CHANNEL_HANGUP_COMPLETE", None)[0];
+    assert_eq!(done.get("Hangup-Cause").unwrap(), "NORMAL_CLEARING");
+    sim.shutdown();
+}
+
+#[tokio::test]
+async fn uuid_kill_cancels_a_ringing_agent_and_the_job_reports_the_cause() {
+    let sim = simulator(quick()).await;
+    sim.add_endpoint("user/1001@default", AgentBehaviour::NoAnswer)
+        .await
+        .unwrap();
+    let subscription = "plain BACKGROUND_JOB CHANNEL_CREATE CHANNEL_PROGRESS CHANNEL_HANGUP CHANNEL_HANGUP_COMPLETE CHANNEL_DESTROY";
+    let mut esl = Esl::open(&sim, Some(subscription)).await;
+    for (cause, expected) in [
+        (" ORIGINATOR_CANCEL", "ORIGINATOR_CANCEL"),
+        ("", "NORMAL_CLEARING"),
+        (" 17", "USER_BUSY"),
+    ] {
+        let leg = format!("7e0c7f9a-0000-4000-8000-00000000000{}", expected.len() % 10);
+        let job = esl
+            .bgapi(&format!(
+                "originate {{origination_uuid={leg},originate_timeout=20}}user/1001@default &park()"
+            ))
+            .await;
+        // The leg exists from the moment the job is accepted.
+        assert_eq!(
+            esl.api(&format!("uuid_kill {leg}{cause}")).await,
+            "+OK\n",
+            "{cause}"
+        );
+        let result = esl
+            .until(|e| e.job_uuid().as_deref() == Some(job.as_str()))
+            .await;
+        assert_eq!(
+            esl.events[result].body().unwrap(),
+            format!("-ERR {expected}\n")
+        );
+        let done = esl.until(is("CHANNEL_HANGUP_COMPLETE", &leg)).await;
+        let done = &esl.events[done];
+        assert_eq!(done.get("Hangup-Cause").unwrap(), expected);
+        assert_eq!(
+            done.variable("sip_hangup_disposition").unwrap(),
+            "send_cancel"
+        );
+        assert_eq!(done.variable("billsec").unwrap(), "0");
+        esl.until(is("CHANNEL_DESTROY", &leg)).await;
+        assert_eq!(
+            esl.api(&format!("uuid_kill {leg}")).await,
+            "-ERR No such channel!\n"
+        );
+    }
+    // FreeSWITCH's own causes count as NORMAL_CLEARING for Q.850.
+    let killed = esl
+        .events
+        .iter()
+        .find(|e| e.is("CHANNEL_HANGUP_COMPLETE"))
+        .unwrap();
+    assert_eq!(killed.variable("hangup_cause_q850").unwrap(), "16");
+    assert!(sim.channels().await.unwrap().is_empty());
+    sim.shutdown();
+}
+
+#[tokio::test]
+async fn an_agent_originate_carries_its_variables_and_caller_id() {
+    let sim = simulator(quick()).await;
+    sim.add_endpoint(
+        "user/1001@default",
+        AgentBehaviour::Answer {
+            ring: Duration::from_millis(100),
+            talk: None,
+        },
+    )
+    .await
+    .unwrap();
+    let mut esl = Esl::open(&sim, Some("plain ALL")).await;
+    let caller = esl.parked(&sim, dialling("+15550001")).await;
+    let agent = "3f2e1d0c-9b8a-4776-8554-433221100fed";
+    let job = esl
+        .bgapi(&format!(
+            "originate {{origination_uuid={agent},originate_timeout=20,origination_caller_id_number=7000,origination_caller_id_name='Support Queue',switchdesk_leg=agent,switchdesk_caller_uuid={caller},switchdesk_agent=alice}}user/1001@default &park()"
+        ))
+        .await;
+    let create = esl.until(is("CHANNEL_CREATE", agent)).await;
+    // Ringing: uuid_getvar already sees the variables.
+    for (name, value) in [
+        ("switchdesk_leg", "agent"),
+        ("switchdesk_caller_uuid", caller.as_str()),
+        ("switchdesk_agent", "alice"),
+        ("origination_caller_id_name", "Support Queue"),
+        ("origination_caller_id_number", "7000"),
+        ("originate_timeout", "20"),
+        ("origination_uuid", agent),
+        ("dialed_user", "1001"),
+        ("dialed_domain", "default"),
+    ] {
+        assert_eq!(
+            esl.api(&format!("uuid_getvar {agent} {name}")).await,
+            value,
+            "{name}"
+        );
+        assert_eq!(
+            esl.events[create].variable(name).as_deref(),
+            Some(value),
+            "{name}"
+        );
+    }
+    let created = &esl.events[create];
+    for (header, value) in [
+        ("Call-Direction", "outbound"),
+        ("Caller-Caller-ID-Name", "Support Queue"),
+        ("Caller-Caller-ID-Number", "7000"),
+        ("Caller-Orig-Caller-ID-Name", "Support Queue"),
+        ("Caller-Callee-ID-Name", "Outbound Call"),
+        ("Caller-Callee-ID-Number", "1001"),
+        ("Caller-Destination-Number", "1001"),
+        ("Caller-Context", "default"),
+        ("Channel-Presence-ID", "1001@default"),
+        ("Channel-Name", "sofia/internal/1001@127.0.0.1:5062"),
+    ] {
+        assert_eq!(created.get(header).as_deref(), Some(value), "{header}");
+    }
+    let result = esl
+        .until(|e| e.job_uuid().as_deref() == Some(job.as_str()))
+        .await;
+    assert_eq!(esl.events[result].body().unwrap(), format!("+OK {agent}\n"));
+    // On answer switch_channel_flip_cid turns the originate caller id into the callee.
+    let flip = esl.until(is("CALL_UPDATE", agent)).await;
+    assert_eq!(
+        esl.events[flip].get("Caller-Callee-ID-Name").unwrap(),
+        "Support Queue"
+    );
+    assert_eq!(
+        esl.events[flip].get("Caller-Callee-ID-Number").unwrap(),
+        "7000"
+    );
+    let parked = esl.until(is("CHANNEL_PARK", agent)).await;
+    assert_eq!(
+        esl.events[parked].variable("switchdesk_agent").unwrap(),
+        "alice"
+    );
+    sim.shutdown();
+}
+
+#[tokio::test]
+async fn dtmf_comes_from_the_call_spec_and_from_press() {
+    let sim = simulator(quick()).await;
+    let mut esl = Esl::open(&sim, Some("plain ALL")).await;
+    let mut spec = dialling("+15550001");
+    spec.dtmf = vec![(Duration::from_millis(50), '4')];
+    let caller = esl.parked(&sim, spec).await;
+    // No media before the answer: nothing to carry a digit.
+    assert!(!sim.press(&caller, '1').await.unwrap());
+    esl.api(&format!("uuid_answer {caller}")).await;
+    let scheduled = esl.until(is("DTMF", &caller)).await;
+    assert!(sim.press(&caller, '7').await.unwrap());
+    let pressed = esl.after(scheduled, is("DTMF", &caller)).await;
+    let theirs = capture_events("05_dtmf_plain_ALL.rx");
+    let rtp = theirs.iter().find(|e| e.is("DTMF")).unwrap();
+    for (i, digit) in [(scheduled, "4"), (pressed, "7")] {
+        let e = &esl.events[i];
+        assert_eq!(names(e), names(rtp));
+        assert_eq!(e.get("DTMF-Digit").unwrap(), digit);
+        assert_eq!(e.get("DTMF-Source").unwrap(), "RTP");
+        assert_eq!(e.get("DTMF-Duration").unwrap(), "2240");
+    }
+    assert!(!sim.press(&caller, 'x').await.unwrap());
+    assert!(!sim
+        .press("4b1f5a0e-1111-4222-8333-944455556666", '1')
+        .await
+        .unwrap());
+
+    // `*` is playback's default terminator: hold music played by `playback` stops on it.
+    assert_eq!(
+        esl.command(&execute(&caller, "playback", "local_stream://moh", ""))
+            .await,
+        "+OK"
+    );
+    esl.until_after_last(is("PLAYBACK_START", &caller)).await;
+    assert!(sim.press(&caller, '1').await.unwrap());
+    assert!(sim.press(&caller, '*').await.unwrap());
+    let stop = esl.until_after_last(is("PLAYBACK_STOP", &caller)).await;
+    let stopped = &esl.events[stop];
+    assert_eq!(stopped.get("Playback-Status").unwrap(), "break");
+    assert_eq!(stopped.variable("playback_terminator_used").unwrap(), "*");
+    assert_eq!(
+        esl.events[stop - 1].get("DTMF-Digit").unwrap(),
+        "*",
+        "the digit comes before the stop"
+    );
+    sim.hangup(&caller, "NORMAL_CLEARING").await.unwrap();
+    let done = esl.until(is("CHANNEL_HANGUP_COMPLETE", &caller)).await;
+    assert_eq!(esl.events[done].variable("digits_dialed").unwrap(), "471*");
+    sim.shutdown();
+}
+
+#[tokio::test]
+async fn show_channels_as_json_lists_every_live_leg_for_a_resync() {
+    let sim = simulator(quick()).await;
+    sim.add_endpoint("user/1001", AgentBehaviour::NoAnswer)
+        .await
+        .unwrap();
+    sim.add_endpoint(
+        "user/1002",
+        AgentBehaviour::Answer {
+            ring: Duration::from_millis(20),
+            talk: None,
+        },
+    )
+    .await
+    .unwrap();
+    let mut esl = Esl::open(&sim, Some("plain ALL")).await;
+    let waiting = esl.parked(&sim, dialling("+15550001")).await;
+    let (on_hold, _) = esl.answered(&sim, dialling("+15550002")).await;
+    esl.api(&format!("uuid_broadcast {on_hold} local_stream://moh aleg"))
+        .await;
+    esl.until(is("PLAYBACK_START", &on_hold)).await;
+    let ringing = "11111111-2222-4333-8444-555555555555";
+    esl.bgapi(&format!(
+        "originate {{origination_uuid={ringing}}}user/1001 &park()"
+    ))
+    .await;
+    let (talking, _) = esl.answered(&sim, dialling("+15550003")).await;
+    let agent = "66666666-7777-4888-9999-aaaaaaaaaaaa";
+    esl.bgapi(&format!(
+        "originate {{origination_uuid={agent}}}user/1002 &park()"
+    ))
+    .await;
+    esl.until(is("CHANNEL_PARK", agent)).await;
+    esl.api(&format!("uuid_bridge {talking} {agent}")).await;
+    esl.until(is("CHANNEL_BRIDGE", &talking)).await;
+
+    let json = esl.api("show channels as json").await;
+    let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(value["row_count"], 5);
+    let rows = value["rows"].as_array().unwrap();
+    let row = |uuid: &str| rows.iter().find(|r| r["uuid"] == uuid).unwrap();
+    let columns = [
+        "uuid",
+        "direction",
+        "created_epoch",
+        "cid_name",
+        "cid_num",
+        "dest",
+        "application",
+        "callstate",
+    ];
+    for r in rows {
+        for column in columns {
+            assert!(r.get(column).is_some(), "{column} missing in {r}");
+        }
+        assert!(r["created_epoch"].as_str().unwrap().parse::<i64>().unwrap() > 0);
+    }
+    // (direction, cid_num, dest, application, callstate): the core db's view, where
+    // `application` is the last CHANNEL_EXECUTE.
+    let view = |uuid: &str| {
+        let r = row(uuid);
+        ["direction", "cid_num", "dest", "application", "callstate"]
+            .map(|c| r[c].as_str().unwrap().to_owned())
+    };
+    assert_eq!(
+        view(&waiting),
+        ["inbound", "+15550001", "7000", "park", "RINGING"]
+    );
+    assert_eq!(
+        view(&on_hold),
+        ["inbound", "+15550002", "7000", "playback", "ACTIVE"]
+    );
+    assert_eq!(
+        view(ringing),
+        ["outbound", "0000000000", "1001", "", "RINGING"]
+    );
+    assert_eq!(
+        view(&talking),
+        ["inbound", "+15550003", "7000", "uuid_bridge", "ACTIVE"]
+    );
+    assert_eq!(row(&on_hold)["application_data"], "local_stream://moh");
+    assert_eq!(row(&waiting)["cid_name"], "Caller 1");
+    // With the rows an adapter asks each leg what it is.
+    for (uuid, queue) in [
+        (waiting.as_str(), "support"),
+        (on_hold.as_str(), "support"),
+        (talking.as_str(), "support"),
+        (ringing, "_undef_"),
+        (agent, "_undef_"),
+    ] {
+        assert_eq!(
+            esl.api(&format!("uuid_getvar {uuid} switchdesk_queue"))
+                .await,
+            queue
+        );
+    }
+    // The snapshot agrees on who is parked.
+    let parked: Vec<String> = sim
+        .channels()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|c| c.parked)
+        .map(|c| c.uuid)
+        .collect();
+    assert_eq!(parked, [waiting.clone(), on_hold.clone()]);
+    sim.shutdown();
+}
+
+/// ≥ 300 new calls a second through the whole flow (arrive, park, hold music, uuid_answer,
+/// agent originate, uuid_bridge, hang up) over one ESL connection, driven the way an adapter
+/// would: commands pipelined from the events. A throughput check, so run it in release mode:
+/// `cargo test --release --test sim -- --ignored three_hundred_calls`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "throughput check: run in release mode"]
+async fn three_hundred_calls_a_second_go_through_the_whole_flow() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Arc;
+    use switchdesk::config::Secret;
+    use switchdesk::esl::{Connection, ConnectionEvent, ConnectionOptions};
+    use tokio::sync::broadcast::error::RecvError;
+
+    const RATE: u64 = 300;
+    const SECONDS: u64 = 10;
+    let total = RATE * SECONDS;
+    let sim = simulator(quick()).await;
+    sim.add_endpoint(
+        "user/1001",
+        AgentBehaviour::Answer {
+            ring: Duration::from_millis(20),
+            talk: None,
+        },
+    )
+    .await
+    .unwrap();
+    let options = ConnectionOptions {
+        node: "sim".into(),
+        address: sim.addr().to_string(),
+        password: Secret::new("ClueCon"),
+        format: EventFormat::Json,
+        events: [
+            "CHANNEL_CREATE",
+            "CHANNEL_ANSWER",
+            "CHANNEL_PARK",
+            "CHANNEL_BRIDGE",
+            "CHANNEL_HANGUP",
+            "CHANNEL_HANGUP_COMPLETE",
+            "CHANNEL_EXECUTE_COMPLETE",
+            "PLAYBACK_START",
+            "PLAYBACK_STOP",
+            "DTMF",
+            "BACKGROUND_JOB",
+        ]
+        .map(str::to_owned)
+        .to_vec(),
+        heartbeat: Duration::from_secs(5),
+        connect_timeout: Duration::from_secs(2),
+        max_frame: 8 * 1024 * 1024,
+        backoff_initial: Duration::from_millis(50),
+        backoff_max: Duration::from_millis(200),
+        event_buffer: 1 << 16,
+        reconnect: false,
+    };
+    let (connection, mut events) = Connection::spawn_with_subscriber(options);
+    match tokio::time::timeout(WAIT, events.recv()).await {
+        Ok(Ok(ConnectionEvent::Connected { generation: 1 })) => {}
+        other => panic!("no connection: {other:?}"),
+    }
+
+    let started = tokio::time::Instant::now();
+    let placer = {
+        let sim = sim.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(10));
+            let mut placed = 0;
+            while placed < total {
+                tick.tick().await;
+                for _ in 0..RATE / 100 {
+                    placed += 1;
+                    let spec = CallSpec {
+                        from_number: format!("+1555{placed:07}"),
+                        from_name: "Load".into(),
+                        destination: "7000".into(),
+                        talk: Some(Duration::from_millis(100)),
+                        ..Default::default()
+                    };
+                    sim.place_call(spec).await.unwrap();
+                }
+            }
+        })
+    };
+    let failures = Arc::new(AtomicU64::new(0));
+    let mut done = 0;
+    let mut agents = 0u64;
+    let deadline = started + Duration::from_secs(SECONDS + 20);
+    while done < total {
+        let event = match tokio::time::timeout_at(deadline, events.recv()).await {
+            Ok(Ok(ConnectionEvent::Event(e))) => e,
+            Ok(Ok(other)) => panic!("the connection changed: {other:?}"),
+            Ok(Err(RecvError::Lagged(n))) => panic!("the client fell {n} events behind"),
+            Ok(Err(RecvError::Closed)) => panic!("the connection closed"),
+            Err(_) => panic!("{done} of {total} calls done in time"),
+        };
+        let uuid = event
+            .unique_id()
+            .map(|u| u.into_owned())
+            .unwrap_or_default();
+        let inbound = event.get("Call-Direction").as_deref() == Some("inbound");
+        if event.is("CHANNEL_PARK") && inbound {
+            agents += 1;
+            let agent = format!("a0000000-0000-4000-8000-{agents:012}");
+            let (connection, failures) = (connection.clone(), failures.clone());
+            tokio::spawn(async move {
+                let commands = [
+                    format!("uuid_answer {uuid}"),
+                    format!("uuid_broadcast {uuid} local_stream://moh aleg"),
+                ];
+                for command in commands {
+                    if connection.api_ok(&command).await.is_err() {
+                        failures.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                let originate = format!(
+                    "originate {{origination_uuid={agent},switchdesk_caller_uuid={uuid}}}user/1001 &park()"
+                );
+                if connection.bgapi(&originate).await.is_err() {
+                    failures.fetch_add(1, Ordering::Relaxed);
+                }
+            });
+        } else if event.is("CHANNEL_PARK") {
+            let caller = event
+                .variable("switchdesk_caller_uuid")
+                .map(|c| c.into_owned())
+                .unwrap_or_default();
+            let (connection, failures) = (connection.clone(), failures.clone());
+            tokio::spawn(async move {
+                let bridge = format!("uuid_bridge {caller} {uuid}");
+                if connection.api_ok(&bridge).await.is_err() {
+                    failures.fetch_add(1, Ordering::Relaxed);
+                }
+            });
+        } else if event.is("CHANNEL_HANGUP_COMPLETE") && inbound {
+            assert!(
+                event.variable("bridge_uuid").is_some(),
+                "a caller ended without being bridged"
+            );
+            done += 1;
+        }
+    }
+    let elapsed = started.elapsed();
+    placer.await.unwrap();
+    let rate = total as f64 / elapsed.as_secs_f64();
+    println!("{total} calls in {elapsed:?}: {rate:.0} calls/s");
+    assert_eq!(failures.load(Ordering::Relaxed), 0);
+    assert!(connection.is_connected());
+    assert!(rate >= RATE as f64 * 0.95, "{rate:.0} calls/s");
+    connection.shutdown();
+    sim.shutdown();
+}
+
+#[tokio::test]
+async fn thousands_of_queued_commands_run_without_exhausting_the_stack() {
+    let sim = simulator(quick()).await;
+    let mut esl = Esl::open(&sim, None).await;
+    let caller = sim.place_call(dialling("+15550001")).await.unwrap();
+    assert_eq!(
+        esl.command(&execute(&caller, "playback", "local_stream://moh", ""))
+            .await,
+        "+OK"
+    );
+    for i in 0..20_000 {
+        let block = execute(&caller, "set", &format!("n={i}"), "");
+        esl.send(&block).await;
+    }
+    for _ in 0..20_000 {
+        assert_eq!(esl.reply_frame().await.reply_text(), Some("+OK"));
+    }
+    assert_eq!(esl.api(&format!("uuid_break {caller}")).await, "+OK\n");
+    assert_eq!(esl.api(&format!("uuid_getvar {caller} n")).await, "19999");
+    assert!(sim.channels().await.unwrap()[0].parked);
+    sim.shutdown();
+}

@@ -1675,7 +1675,7 @@ impl Engine {
                 };
                 if c.kind != Kind::Live
                     || !matches!(c.state, CallerState::Waiting | CallerState::Offered(_))
-                    || !c.announce.last_position.is_some_and(|last| position < last)
+                    || c.announce.last_position.is_none_or(|last| position >= last)
                 {
                     continue;
                 }

@@ -6,35 +6,106 @@
 use crate::esl::wire;
 
 use super::apps::Legs;
+use super::channel::OtherType;
 use super::clock;
-use super::events::{self, origin, Vars};
+use super::events::{self, origin, Headers, Vars};
 use super::hangup::{parse_cause, End, Initiator};
 use super::originate::split_args;
+use super::profile::CallerProfile;
 use super::switch::{Job, JobReply, Switch};
+use super::transfer::Transferred;
 
 const SHOW_SYNTAX: &str = "codec|endpoint|application|api|dialplan|file|timer|calls [count]|channels [count|like <match string>]|calls|detailed_calls|bridged_calls|detailed_bridged_calls|aliases|complete|chat|management|modules|nat_map|say|interfaces|interface_types|tasks|limits|status";
 
-/// mod_commands' own argument splitting: `argv` holds at most `max` words, the last one keeps
-/// the rest of the line.
-fn separate(arg: &str, max: usize) -> Vec<&str> {
-    let mut out = Vec::new();
-    let mut rest = arg.trim_start_matches(' ');
-    while !rest.is_empty() {
-        if out.len() + 1 == max {
-            out.push(rest);
+/// `switch_separate_string(buf, ' ', argv, max)`: words split on spaces, at most `max`, the
+/// last keeping the rest of the line; single quotes group words and are removed, a backslash
+/// escapes the next character (`\\n`, `\\t`, `\\s` for a space).
+pub(crate) fn separate(arg: &str, max: usize) -> Vec<String> {
+    let chars: Vec<char> = arg.chars().collect();
+    let mut spans: Vec<(usize, usize)> = Vec::new();
+    let mut i = 0;
+    while i < chars.len() && spans.len() < max {
+        // START: a new word begins here; SKIP_INITIAL_SPACE.
+        let start = i;
+        while i < chars.len() && chars[i] == ' ' {
+            i += 1;
+        }
+        if spans.len() + 1 == max {
+            spans.push((start, chars.len()));
             break;
         }
-        match rest.split_once(' ') {
-            Some((word, tail)) => {
-                out.push(word);
-                rest = tail.trim_start_matches(' ');
+        // FIND_DELIM
+        let mut quoted = false;
+        let mut end = chars.len();
+        while i < chars.len() {
+            match chars[i] {
+                '\\' => i += 1,
+                '\'' => quoted = !quoted,
+                ' ' if !quoted => {
+                    end = i;
+                    i += 1;
+                    break;
+                }
+                _ => {}
             }
-            None => {
-                out.push(rest);
-                break;
-            }
+            i += 1;
+        }
+        spans.push((start, end.min(chars.len())));
+        // SKIP_ENDING_SPACE
+        while i < chars.len() && chars[i] == ' ' {
+            i += 1;
         }
     }
+    spans
+        .into_iter()
+        .map(|(a, b)| cleanup(&chars[a..b.max(a)]))
+        .collect()
+}
+
+/// `cleanup_separated_string`: leading spaces, quotes and escapes removed, trailing spaces
+/// outside quotes trimmed.
+fn cleanup(word: &[char]) -> String {
+    let mut i = 0;
+    while i < word.len() && word[i] == ' ' {
+        i += 1;
+    }
+    let mut out = String::with_capacity(word.len());
+    let mut end = 0;
+    let mut quoted = false;
+    while i < word.len() {
+        let c = word[i];
+        if c == '\\' {
+            if let Some(&next) = word.get(i + 1) {
+                let unescaped = match next {
+                    'n' => Some('\n'),
+                    'r' => Some('\r'),
+                    't' => Some('\t'),
+                    's' => Some(' '),
+                    '\'' | '"' | '\\' => Some(next),
+                    _ => None,
+                };
+                if let Some(u) = unescaped {
+                    out.push(u);
+                    end = out.len();
+                    i += 2;
+                    continue;
+                }
+            }
+        }
+        if c == '\'' && (quoted || word[i + 1..].contains(&'\'')) {
+            quoted = !quoted;
+            if quoted {
+                end = out.len();
+            }
+        } else {
+            out.push(c);
+            if c != ' ' || quoted {
+                end = out.len();
+            }
+        }
+        i += 1;
+    }
+    out.truncate(end);
     out
 }
 
@@ -66,7 +137,7 @@ impl Switch {
                 // The API event was fired already; deliver only the job.
                 let job = Job {
                     reply,
-                    api_event: Vec::new(),
+                    api_event: Headers::default(),
                 };
                 self.finish_background(job, body);
                 None
@@ -82,12 +153,15 @@ impl Switch {
         } = job.reply
         {
             let seq = self.next_seq();
+            if !self.wanted("BACKGROUND_JOB") {
+                return;
+            }
             let at = self.micros();
             let mut h = events::core(&self.id, "BACKGROUND_JOB", seq, at, origin::BACKGROUND_JOB);
-            h.push(("Job-UUID".into(), job_uuid));
-            h.push(("Job-Command".into(), command));
+            h.push("Job-UUID", &job_uuid);
+            h.push("Job-Command", &command);
             if let Some(arg) = arg {
-                h.push(("Job-Command-Arg".into(), arg));
+                h.push("Job-Command-Arg", &arg);
             }
             self.emit("BACKGROUND_JOB", None, h, Some(body));
         }
@@ -115,23 +189,15 @@ impl Switch {
                 }
             }
             "uuid_kill" => self.uuid_kill(arg),
-            "uuid_break" => {
-                if arg.is_empty() {
-                    return "-USAGE: <uuid> [all]\n".into();
-                }
-                let (uuid, flag) = arg.split_once(' ').unwrap_or((arg, ""));
-                if self.break_playback(uuid, flag.contains("all")) {
-                    "+OK\n".into()
-                } else {
-                    "-ERR No such channel!\n".into()
-                }
-            }
+            "uuid_break" => self.uuid_break(arg),
+            "uuid_transfer" => self.uuid_transfer(arg),
             "uuid_broadcast" => {
                 let argv = separate(arg, 4);
                 if argv.len() < 2 {
                     return "-USAGE: <uuid> <path> [aleg|bleg|holdb|both]\n".into();
                 }
-                if self.broadcast(argv[0], argv[1], Legs::parse(argv.get(2).copied())) {
+                let legs = Legs::parse(argv.get(2).map(String::as_str));
+                if self.broadcast(&argv[0], &argv[1], legs) {
                     "+OK Message sent\n".into()
                 } else {
                     "-ERR invalid uuid\n".into()
@@ -142,9 +208,9 @@ impl Switch {
                 if argv.len() < 2 {
                     return "-USAGE: <uuid> <other_uuid>\n".into();
                 }
-                if self.bridge(argv[0], argv[1]) {
+                if self.bridge(&argv[0], &argv[1]) {
                     format!("+OK {}\n", argv[1])
-                } else if argv.len() > 2 && self.bridge(argv[0], argv[2]) {
+                } else if argv.len() > 2 && self.bridge(&argv[0], &argv[2]) {
                     format!("+OK {}\n", argv[2])
                 } else {
                     "-ERR Invalid uuid\n".into()
@@ -155,14 +221,14 @@ impl Switch {
                 if argv.len() < 2 {
                     return "-USAGE: <uuid> <dtmf_data>\n".into();
                 }
-                if !self.live(argv[0]) {
+                if !self.live(&argv[0]) {
                     return "-ERR Cannot locate session!\n".into();
                 }
                 for digit in argv[1]
                     .chars()
                     .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '*' | '#'))
                 {
-                    self.dtmf(argv[0], digit, "APP", 2000);
+                    self.dtmf(&argv[0], digit, "APP", 2000);
                 }
                 format!("+OK {} received DTMF {}.\n", argv[0], argv[1])
             }
@@ -173,8 +239,7 @@ impl Switch {
                     .and_then(|c| parse_cause(c))
                     .unwrap_or("MANAGER_REQUEST");
                 let uuids: Vec<String> = self
-                    .channels
-                    .iter()
+                    .all_channels()
                     .filter(|c| !c.down)
                     .map(|c| c.uuid.clone())
                     .collect();
@@ -193,21 +258,55 @@ impl Switch {
             "UP {}\nFreeSWITCH (Version 1.10.12-release  64bit) is ready\n{} session(s) since startup\n{} session(s) - peak {}, last 5min {} \n0 session(s) per Sec out of max 30, peak 1, last 5min 1 \n1000 session(s) max\nmin idle cpu 0.00/97.20\nCurrent Stack Size/Max 240K/8192K\n",
             clock::uptime_words(uptime),
             self.sessions_total,
-            self.channels.len(),
+            self.channel_count(),
             self.sessions_peak,
             self.sessions_peak
         )
     }
 
+    /// `uuid_getvar`: the channel variable; else, as `switch_channel_get_variable_dup` falls
+    /// back, a caller profile field (`aleg_`/`bleg_` for the originator/originatee) or a
+    /// global variable; else `_undef_`.
     fn uuid_getvar(&self, arg: &str) -> String {
         let argv = separate(arg, 4);
         if argv.len() < 2 || argv[0].is_empty() {
             return "-USAGE: <uuid> <var>\n".into();
         }
-        match self.chan(argv[0]) {
-            Some(c) => c.vars.get(argv[1]).unwrap_or("_undef_").to_owned(),
-            None => "-ERR No such channel!\n".into(),
+        let Some(c) = self.chan(&argv[0]) else {
+            return "-ERR No such channel!\n".into();
+        };
+        let name = argv[1].as_str();
+        if name.is_empty() {
+            return "-ERR No variable name specified!\n".into();
         }
+        if let Some(value) = c.vars.get(name) {
+            return value.to_owned();
+        }
+        let (profile, field) = if let Some(field) = name.strip_prefix("aleg_") {
+            (self.related_profile(c, OtherType::Originator), field)
+        } else if let Some(field) = name.strip_prefix("bleg_") {
+            (self.related_profile(c, OtherType::Originatee), field)
+        } else {
+            (Some(&c.profile), name)
+        };
+        if let Some(value) = profile.and_then(|p| profile_field(p, field)) {
+            return value;
+        }
+        match name {
+            "hostname" => self.id.hostname.clone(),
+            "core_uuid" => self.id.core_uuid.clone(),
+            "local_ip_v4" => "127.0.0.1".into(),
+            _ => "_undef_".into(),
+        }
+    }
+
+    /// The originator or originatee profile the leg's current profile carries.
+    fn related_profile<'a>(
+        &self,
+        c: &'a super::channel::Channel,
+        kind: OtherType,
+    ) -> Option<&'a CallerProfile> {
+        c.other.as_ref().filter(|(k, _)| *k == kind).map(|(_, p)| p)
     }
 
     fn uuid_setvar(&mut self, arg: &str) -> String {
@@ -215,10 +314,14 @@ impl Switch {
         if !(argv.len() == 2 || argv.len() == 3) || argv[0].is_empty() {
             return "-USAGE: <uuid> <var> [value]\n".into();
         }
-        let Some(c) = self.chan_mut(argv[0]) else {
+        let Some(c) = self.chan_mut(&argv[0]) else {
             return "-ERR No such channel!\n".into();
         };
-        c.vars.set(argv[1], argv.get(2).copied().unwrap_or(""));
+        if argv[1].is_empty() {
+            return "-ERR No variable specified\n".into();
+        }
+        c.vars
+            .set(&argv[1], argv.get(2).map(String::as_str).unwrap_or(""));
         "+OK\n".into()
     }
 
@@ -235,10 +338,54 @@ impl Switch {
         "+OK\n".into()
     }
 
+    /// `uuid_break <uuid> [all] [both]` (mod_commands `break_function`).
+    fn uuid_break(&mut self, arg: &str) -> String {
+        if arg.is_empty() {
+            return "-USAGE: <uuid> [all]\n".into();
+        }
+        let (uuid, flag) = arg.split_once(' ').unwrap_or((arg, ""));
+        if !self.live(uuid) {
+            return "-ERR No such channel!\n".into();
+        }
+        let all = flag.contains("all");
+        let partner = flag
+            .contains("both")
+            .then(|| self.chan(uuid).and_then(|c| c.bridged_to.clone()))
+            .flatten();
+        self.break_app(uuid, all);
+        if let Some(partner) = partner {
+            self.break_app(&partner, all);
+        }
+        "+OK\n".into()
+    }
+
+    /// `uuid_transfer <uuid> [-bleg|-both] <dest-exten> [<dialplan>] [<context>]`
+    /// (mod_commands `transfer_function`).
+    fn uuid_transfer(&mut self, arg: &str) -> String {
+        const USAGE: &str = "-USAGE: <uuid> [-bleg|-both] <dest-exten> [<dialplan>] [<context>]\n";
+        let argv = separate(arg, 5);
+        if argv.len() < 2 || argv.len() > 5 {
+            return USAGE.into();
+        }
+        if argv[0].is_empty() || !self.live(&argv[0]) {
+            return "-ERR No such channel!\n".into();
+        }
+        let word = |i: usize| argv.get(i).map(String::as_str);
+        let (flag, dest, dialplan, context) = match argv[1].strip_prefix('-') {
+            Some(flag) => (Some(flag), word(2), word(3), word(4)),
+            None => (None, word(1), word(2), word(3)),
+        };
+        match self.transfer(&argv[0], flag, dest.unwrap_or(""), dialplan, context) {
+            Transferred::Ok => "+OK\n".into(),
+            Transferred::Refused => "-ERR\n".into(),
+            Transferred::NoSuchChannel => "-ERR No such channel!\n".into(),
+        }
+    }
+
     /// `uuid_dump <uuid> [txt|plain|json|xml]`: a CHANNEL_DATA event serialized.
     fn uuid_dump(&mut self, arg: &str) -> String {
         let argv = separate(arg, 2);
-        let Some(uuid) = argv.first().copied() else {
+        let Some(uuid) = argv.first().map(String::as_str) else {
             return "-USAGE: <uuid> [format]\n".into();
         };
         if self.chan(uuid).is_none() {
@@ -262,10 +409,7 @@ impl Switch {
             &[],
             &[],
         );
-        let pairs = headers
-            .iter()
-            .filter(|(_, v)| !v.is_empty())
-            .map(|(n, v)| (n.as_str(), v.as_str()));
+        let pairs = headers.iter();
         let bytes = match argv.get(1).map(|f| f.to_ascii_lowercase()).as_deref() {
             Some("json") => wire::json_event(pairs, None),
             Some("xml") => wire::xml_event(pairs, None),
@@ -295,7 +439,7 @@ impl Switch {
         let json = words.len() >= 3
             && words[1].eq_ignore_ascii_case("as")
             && words[2].eq_ignore_ascii_case("json");
-        let live = self.channels.iter().filter(|c| !c.down);
+        let live = self.all_channels().filter(|c| !c.down);
         let rows: Vec<Vec<(&str, String)>> = if what == "channels" {
             live.map(|c| self.channel_row(c)).collect()
         } else {
@@ -430,16 +574,9 @@ impl Switch {
         let codec =
             |f: fn(&super::channel::Codec) -> String| c.codec.as_ref().map(f).unwrap_or_default();
         let var = |n: &str| c.vars.get(n).unwrap_or("").to_owned();
-        let application = if c.park.is_some() {
-            "park".to_owned()
-        } else {
-            var("current_application")
-        };
-        let application_data = if c.park.is_some() {
-            String::new()
-        } else {
-            var("current_application_data")
-        };
+        // The core database updates these columns on every CHANNEL_EXECUTE: a parked caller
+        // shows `park` until a broadcast runs `playback` on it, and so on.
+        let (application, application_data) = c.last_execute.clone();
         vec![
             ("uuid", c.uuid.clone()),
             ("direction", c.direction.as_str().into()),
@@ -466,8 +603,8 @@ impl Switch {
             ("write_bit_rate", codec(|k| k.bit_rate.to_string())),
             ("secure", String::new()),
             ("hostname", self.id.hostname.clone()),
-            ("presence_id", String::new()),
-            ("presence_data", String::new()),
+            ("presence_id", var("presence_id")),
+            ("presence_data", var("presence_data")),
             ("accountcode", String::new()),
             ("callstate", c.callstate.name().into()),
             (
@@ -513,6 +650,52 @@ impl Switch {
     }
 }
 
+/// `switch_caller_get_field_by_name`: a caller profile field under its variable name (an
+/// empty field still answers, with an empty value).
+fn profile_field(p: &CallerProfile, name: &str) -> Option<String> {
+    let t = &p.times;
+    let text = |s: &str| Some(s.to_owned());
+    match name.to_ascii_lowercase().as_str() {
+        "dialplan" => text(&p.dialplan),
+        "username" => text(&p.username),
+        "caller_id_name" => text(&p.caller_id_name),
+        "caller_id_number" => text(&p.caller_id_number),
+        "orig_caller_id_name" => text(&p.orig_caller_id_name),
+        "orig_caller_id_number" => text(&p.orig_caller_id_number),
+        "callee_id_name" => text(&p.callee_id_name),
+        "callee_id_number" => text(&p.callee_id_number),
+        "ani" => text(&p.ani),
+        "aniii" => text(""),
+        "network_addr" => text(&p.network_addr),
+        "rdnis" => text(&p.rdnis),
+        "destination_number" => text(&p.destination_number),
+        "uuid" => text(&p.uuid),
+        "source" => text(&p.source),
+        "transfer_source" => text(&p.transfer_source),
+        "context" => text(&p.context),
+        "chan_name" => text(&p.chan_name),
+        "profile_index" => p.profile_index.map(|i| i.to_string()),
+        "caller_ton"
+        | "caller_numplan"
+        | "destination_number_ton"
+        | "destination_number_numplan"
+        | "ani_ton"
+        | "ani_numplan"
+        | "rdnis_ton"
+        | "rdnis_numplan" => text("0"),
+        "screen_bit" => text("true"),
+        "privacy_hide_name" | "privacy_hide_number" => text("false"),
+        "profile_created_time" => Some(t.profile_created.to_string()),
+        "created_time" => Some(t.created.to_string()),
+        "answered_time" => Some(t.answered.to_string()),
+        "progress_time" => Some(t.progress.to_string()),
+        "progress_media_time" => Some(t.progress_media.to_string()),
+        "hungup_time" => Some(t.hungup.to_string()),
+        "transferred_time" => Some(t.transferred.to_string()),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::separate;
@@ -522,5 +705,10 @@ mod tests {
         assert_eq!(separate("u v a b c", 3), ["u", "v", "a b c"]);
         assert_eq!(separate("  u  v", 3), ["u", "v"]);
         assert!(separate("", 3).is_empty());
+        assert_eq!(separate("u v 'a b' c", 4), ["u", "v", "a b", "c"]);
+        assert_eq!(separate("u v 'a b'", 3), ["u", "v", "a b"]);
+        assert_eq!(separate("u note it's", 3), ["u", "note", "it's"]);
+        assert_eq!(separate("u v a\\sb", 3), ["u", "v", "a b"]);
+        assert_eq!(separate("u v two  words ", 3), ["u", "v", "two  words"]);
     }
 }

@@ -17,29 +17,23 @@ impl Switch {
         if a == b || !free(self, a) || !free(self, b) {
             return false;
         }
-        // A playback running in park is cut short by the transfer.
+        // switch_ivr_uuid_bridge stops any broadcast and sets CF_TRANSFER: an application
+        // running in park finds the leg no longer ready (`PLAYBACK ERROR`). Private commands
+        // still queued stay queued; they run once the bridge is up, as the bridge loop parses
+        // them.
         for leg in [a, b] {
             if let Some(c) = self.chan_mut(leg) {
-                c.queue.clear();
+                c.redirecting = true;
+                c.transfer = None;
             }
-            if self.chan(leg).is_some_and(|c| c.playing.is_some()) {
-                self.finish_playback(leg, "break", "FILE PLAYED");
-            }
+            self.interrupt(leg);
         }
         self.step_profiles(a, b);
         for leg in [b, a] {
-            let park = self.chan_mut(leg).and_then(|c| {
+            if let Some(c) = self.chan_mut(leg) {
                 c.state = State::Hibernate;
-                c.park.take()
-            });
-            if let Some(park_uuid) = park {
-                let response = self
-                    .chan(leg)
-                    .map(|c| c.last_response.clone())
-                    .unwrap_or_default();
-                self.fire(leg, "CHANNEL_UNPARK", origin::UNPARK, Vars::With, &[], &[]);
-                self.execute_complete_event(leg, "park", "", &response, &park_uuid);
             }
+            self.leave_park(leg);
             self.set_state(leg, State::Hibernate, State::Hibernate);
             self.set_state(leg, State::Reset, State::Reset);
         }
@@ -53,6 +47,8 @@ impl Switch {
             ];
             self.fire(leg, "CHANNEL_EXECUTE", origin, Vars::With, &[], &after);
             if let Some(c) = self.chan_mut(leg) {
+                c.last_execute = ("uuid_bridge".into(), other.to_owned());
+                c.redirecting = false;
                 c.bridged_to = Some(other.to_owned());
                 c.bridge_a = leg == a;
                 c.profile.times.bridged = now;
@@ -115,6 +111,9 @@ impl Switch {
                 Some((t, false)) => self.schedule(t, Timer::AgentTalkEnd(leg.to_owned())),
                 None => {}
             }
+        }
+        for leg in [a, b] {
+            self.pump(leg);
         }
         true
     }

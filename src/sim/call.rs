@@ -5,7 +5,7 @@
 
 use super::channel::{CallState, Channel, Codec, Extension, State, PCMU};
 use super::config::{Route, RouteAction};
-use super::events::{self, origin, Vars};
+use super::events::{self, origin, Headers, Vars};
 use super::hangup::{End, Initiator};
 use super::profile::Direction;
 use super::spec::CallSpec;
@@ -187,25 +187,53 @@ impl Switch {
         else {
             return;
         };
-        let route = self
-            .routes
-            .iter()
-            .find(|r| r.destination == destination)
-            .cloned();
+        let route = self.route_for(&destination);
         self.public_prelude(uuid, &destination, route.as_ref());
         match route.map(|r| r.action) {
-            Some(RouteAction::Queue(queue)) => {
-                self.simple_app(uuid, "set", &format!("switchdesk_queue={queue}"), None);
-                self.park(uuid);
-            }
-            Some(RouteAction::Fax { directory, ident }) => {
-                self.start_rxfax(uuid, &directory, &ident)
-            }
+            Some(action) => self.run_route(uuid, action),
             None => self.hangup(
                 uuid,
                 End::new("NO_ROUTE_DESTINATION", Initiator::Switch),
                 None,
             ),
+        }
+    }
+
+    /// The route whose destination is `destination`.
+    pub(crate) fn route_for(&self, destination: &str) -> Option<Route> {
+        self.routes
+            .iter()
+            .find(|r| r.destination == destination)
+            .cloned()
+    }
+
+    /// Runs a route's applications on a leg in CS_EXECUTE.
+    pub(crate) fn run_route(&mut self, uuid: &str, action: RouteAction) {
+        match action {
+            RouteAction::Queue(queue) => {
+                self.simple_app(uuid, "set", &format!("switchdesk_queue={queue}"), None);
+                self.park(uuid);
+            }
+            RouteAction::Fax { directory, ident } => self.start_rxfax(uuid, &directory, &ident),
+            RouteAction::Apps(apps) => self.run_extension(uuid, apps),
+        }
+    }
+
+    /// The applications a route's extension lists (for the CDR's `<callflow>`).
+    pub(crate) fn route_apps(action: &RouteAction) -> Vec<(String, String)> {
+        match action {
+            RouteAction::Queue(queue) => vec![
+                ("set".into(), format!("switchdesk_queue={queue}")),
+                ("park".into(), String::new()),
+            ],
+            RouteAction::Fax { ident, .. } => vec![
+                ("answer".into(), String::new()),
+                ("set".into(), format!("fax_ident={ident}")),
+                ("set".into(), "fax_enable_t38=false".into()),
+                ("rxfax".into(), String::new()),
+                ("hangup".into(), String::new()),
+            ],
+            RouteAction::Apps(apps) => apps.clone(),
         }
     }
 
@@ -218,19 +246,8 @@ impl Switch {
                 "RFC2822_DATE=${strftime(%a, %d %b %Y %T %z)}".to_owned(),
             ),
         ];
-        match route.map(|r| &r.action) {
-            Some(RouteAction::Queue(queue)) => {
-                apps.push(("set".into(), format!("switchdesk_queue={queue}")));
-                apps.push(("park".into(), String::new()));
-            }
-            Some(RouteAction::Fax { ident, .. }) => {
-                apps.push(("answer".into(), String::new()));
-                apps.push(("set".into(), format!("fax_ident={ident}")));
-                apps.push(("set".into(), "fax_enable_t38=false".into()));
-                apps.push(("rxfax".into(), String::new()));
-                apps.push(("hangup".into(), String::new()));
-            }
-            None => {}
+        if let Some(route) = route {
+            apps.extend(Self::route_apps(&route.action));
         }
         if let Some(c) = self.chan_mut(uuid) {
             if route.is_some() {
@@ -255,12 +272,28 @@ impl Switch {
     /// The `park` application: CHANNEL_EXECUTE, then CHANNEL_PARK; the leg waits there.
     pub(crate) fn park(&mut self, uuid: &str) {
         let app_uuid = self.rng.uuid();
-        self.execute_event(uuid, "park", "", &app_uuid);
+        self.park_as(uuid, &app_uuid);
+    }
+
+    pub(crate) fn park_as(&mut self, uuid: &str, app_uuid: &str) {
+        self.execute_event(uuid, "park", "", app_uuid);
         if let Some(c) = self.chan_mut(uuid) {
-            c.park = Some(app_uuid);
+            c.park = Some(app_uuid.to_owned());
         }
         self.fire(uuid, "CHANNEL_PARK", origin::PARK, Vars::With, &[], &[]);
         self.pump(uuid);
+    }
+
+    /// park ends (`switch_ivr_park` returning): CHANNEL_UNPARK, then EXECUTE_COMPLETE park
+    /// with the response the last application left.
+    pub(crate) fn leave_park(&mut self, uuid: &str) {
+        let Some(c) = self.chan_mut(uuid) else { return };
+        let Some(park_uuid) = c.park.take() else {
+            return;
+        };
+        let response = c.last_response.clone();
+        self.fire(uuid, "CHANNEL_UNPARK", origin::UNPARK, Vars::With, &[], &[]);
+        self.execute_complete_event(uuid, "park", "", &response, &park_uuid);
     }
 
     /// Negotiates PCMU with the far end: the two CODEC events and the RTP variables.
@@ -407,11 +440,15 @@ impl Switch {
         true
     }
 
-    /// A DTMF digit arriving on the leg (`source`: RTP for RFC 2833, APP for uuid_recv_dtmf).
-    pub(crate) fn dtmf(&mut self, uuid: &str, digit: char, source: &str, duration: u32) {
-        let Some(c) = self.chan_mut(uuid) else { return };
+    /// A DTMF digit arriving on the leg (`source`: RTP for RFC 2833, APP for uuid_recv_dtmf);
+    /// false if the leg has no media to carry it. A playback or say the digit terminates
+    /// stops (`playback_terminators`, `*` by default).
+    pub(crate) fn dtmf(&mut self, uuid: &str, digit: char, source: &str, duration: u32) -> bool {
+        let Some(c) = self.chan_mut(uuid) else {
+            return false;
+        };
         if c.down || !(c.answered || c.early) {
-            return;
+            return false;
         }
         c.dtmf_log.push(digit);
         let after = [
@@ -420,6 +457,18 @@ impl Switch {
             ("DTMF-Source", source.to_owned()),
         ];
         self.fire(uuid, "DTMF", origin::DTMF, Vars::Without, &[], &after);
+        self.terminator(uuid, digit);
+        true
+    }
+
+    /// The far end of `uuid` presses `digit` (RFC 2833, as capture 05's RTP source); false if
+    /// there is no such leg with media or `digit` is not a DTMF digit.
+    pub(crate) fn press(&mut self, uuid: &str, digit: char) -> bool {
+        let digit = digit.to_ascii_uppercase();
+        if !(digit.is_ascii_digit() || matches!(digit, '*' | '#' | 'A'..='D')) {
+            return false;
+        }
+        self.dtmf(uuid, digit, "RTP", 2240)
     }
 
     /// The caller's patience ran out while still waiting (not bridged).
@@ -439,18 +488,25 @@ impl Switch {
         }
     }
 
-    /// CHANNEL_EXECUTE of one application.
+    /// CHANNEL_EXECUTE of one application (`switch_core_session_execute_application`: the
+    /// app log, `current_application*`, the response cleared).
     pub(crate) fn execute_event(&mut self, uuid: &str, app: &str, data: &str, app_uuid: &str) {
         let now = self.micros();
+        let mut name = String::new();
         if let Some(c) = self.chan_mut(uuid) {
             c.vars.set("current_application", app);
             c.vars.set("current_application_data", data);
+            c.vars.unset("current_application_response");
+            c.last_response = "_none_".into();
             c.log_app(app, data, now);
+            c.last_execute = (app.to_owned(), data.to_owned());
+            name = c.app_uuid_name.clone().unwrap_or_default();
         }
         let after = [
             ("Application", app.to_owned()),
             ("Application-Data", data.to_owned()),
             ("Application-UUID", app_uuid.to_owned()),
+            ("Application-UUID-Name", name),
         ];
         self.fire(
             uuid,
@@ -470,11 +526,16 @@ impl Switch {
         response: &str,
         app_uuid: &str,
     ) {
+        let name = self
+            .chan_mut(uuid)
+            .and_then(|c| c.app_uuid_name.take())
+            .unwrap_or_default();
         let after = [
             ("Application", app.to_owned()),
             ("Application-Data", data.to_owned()),
             ("Application-Response", response.to_owned()),
             ("Application-UUID", app_uuid.to_owned()),
+            ("Application-UUID-Name", name),
         ];
         self.fire(
             uuid,
@@ -531,9 +592,13 @@ impl Switch {
         after: &[(&str, String)],
     ) {
         let seq = self.next_seq();
+        if !self.wanted("CUSTOM") {
+            return;
+        }
         let at = self.micros();
         let Some(chan) = self.chan(uuid) else { return };
-        let mut h = vec![("Event-Subclass".to_owned(), subclass.to_owned())];
+        let mut h = Headers::with_capacity(240);
+        h.push("Event-Subclass", subclass);
         events::core_into(
             &mut h,
             &self.id,
@@ -546,7 +611,9 @@ impl Switch {
         );
         chan.push_basic(&mut h);
         chan.push_vars(&mut h);
-        h.extend(after.iter().map(|(n, v)| ((*n).to_owned(), v.clone())));
+        for (n, v) in after {
+            h.push(n, v);
+        }
         self.emit("CUSTOM", Some(subclass.to_owned()), h, None);
     }
 }

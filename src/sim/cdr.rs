@@ -104,7 +104,7 @@ fn profile_xml(out: &mut String, p: &CallerProfile, indent: &str) {
         ("ani", &p.ani),
         ("aniii", ""),
         ("network_addr", &p.network_addr),
-        ("rdnis", ""),
+        ("rdnis", &p.rdnis),
         ("destination_number", &p.destination_number),
         ("uuid", &p.uuid),
         ("source", &p.source),

@@ -6,6 +6,7 @@
 use std::collections::VecDeque;
 
 use super::clock::{self, Micros};
+use super::events::Headers;
 use super::profile::{CallerProfile, Direction};
 use super::vars::Vars;
 
@@ -156,28 +157,57 @@ pub(crate) struct AppLogEntry {
     pub(crate) stamp: Micros,
 }
 
-/// A dialplan application queued on the channel (`uuid_broadcast`, `sendmsg execute`).
+/// A private event queued on the channel (`uuid_broadcast`, `sendmsg`): an application to
+/// execute, or a hangup.
 #[derive(Clone, Debug)]
 pub(crate) struct PrivateCommand {
     pub(crate) app: String,
     pub(crate) arg: String,
-    /// `event-uuid` from a `sendmsg`; otherwise the switch picks one.
+    /// `event-uuid` from a `sendmsg`; otherwise the switch picks one per execution.
     pub(crate) app_uuid: Option<String>,
+    /// `event-uuid-name` (`Application-UUID-Name`).
+    pub(crate) app_uuid_name: Option<String>,
+    /// The `loops` header: how often the application runs (`-1`: until stopped).
+    pub(crate) loops: i64,
     /// Headers delivered ahead of the PRIVATE_COMMAND set: the whole COMMAND event of a
     /// broadcast, or the `sendmsg` block as the client sent it.
-    pub(crate) lead: Vec<(String, String)>,
+    pub(crate) lead: Headers,
     pub(crate) body: Option<String>,
     /// `hangup` call-command rather than an application.
     pub(crate) hangup_cause: Option<String>,
 }
 
-/// A playback in progress.
+/// The private command `switch_ivr_parse_event` is executing: its `loops` iterations.
 #[derive(Clone, Debug)]
-pub(crate) struct Playing {
+pub(crate) struct ActiveCommand {
     pub(crate) command: PrivateCommand,
+    /// Iterations started so far.
+    pub(crate) started: i64,
+    /// `uuid_break` stopped the broadcast (CF_STOP_BROADCAST): no further iteration.
+    pub(crate) stopped: bool,
+}
+
+/// An application that takes time (playback, say, sleep), running on the leg.
+#[derive(Clone, Debug)]
+pub(crate) struct Running {
+    pub(crate) app: String,
+    pub(crate) arg: String,
     pub(crate) app_uuid: String,
+    /// The file PLAYBACK_START announced (playback, say); PLAYBACK_STOP closes it.
+    pub(crate) file: Option<String>,
     pub(crate) started: Micros,
     pub(crate) token: u64,
+    /// It runs for the private command in `Channel::command` (CF_BROADCAST), not for the
+    /// dialplan.
+    pub(crate) broadcast: bool,
+}
+
+/// Where a transfer sends the leg (`switch_ivr_session_transfer`).
+#[derive(Clone, Debug)]
+pub(crate) struct TransferTarget {
+    pub(crate) extension: String,
+    pub(crate) dialplan: String,
+    pub(crate) context: String,
 }
 
 #[derive(Clone, Debug)]
@@ -204,10 +234,30 @@ pub(crate) struct Channel {
     pub(crate) app_log: Vec<AppLogEntry>,
     /// The app UUID of a running `park`.
     pub(crate) park: Option<String>,
-    pub(crate) playing: Option<Playing>,
+    /// The private command being executed and the timed application running now.
+    pub(crate) command: Option<ActiveCommand>,
+    pub(crate) timed: Option<Running>,
+    /// Private events waiting their turn (event-locked: one at a time).
     pub(crate) queue: VecDeque<PrivateCommand>,
-    /// The last `Application-Response`, which FreeSWITCH leaks into park's EXECUTE_COMPLETE.
+    /// The dialplan applications of the current extension not yet executed.
+    pub(crate) pending_apps: VecDeque<(String, String)>,
+    /// A transfer waiting for the running application and park to unwind.
+    pub(crate) transfer: Option<TransferTarget>,
+    /// The leg is being moved (uuid_bridge): not ready for applications (CF_TRANSFER).
+    pub(crate) redirecting: bool,
+    /// `pump` is running the queue: a command finishing inside it leaves the next one to it
+    /// (no recursion however many instant commands a client queues).
+    pub(crate) pumping: bool,
+    /// `current_application_response` as the last application left it; FreeSWITCH clears it
+    /// when an application starts and leaks it into park's EXECUTE_COMPLETE.
     pub(crate) last_response: String,
+    /// `Application-UUID-Name` of the application executing now (`event-uuid-name`).
+    pub(crate) app_uuid_name: Option<String>,
+    /// The core database's `application` / `application_data` columns: the last
+    /// CHANNEL_EXECUTE.
+    pub(crate) last_execute: (String, String),
+    /// Creation order among all channels (for `show channels` and `channels()`).
+    pub(crate) order: u64,
     pub(crate) bridged_to: Option<String>,
     /// This leg is the A leg (first uuid) of its bridge.
     pub(crate) bridge_a: bool,
@@ -253,9 +303,17 @@ impl Channel {
             vars: Vars::default(),
             app_log: Vec::new(),
             park: None,
-            playing: None,
+            command: None,
+            timed: None,
             queue: VecDeque::new(),
+            pending_apps: VecDeque::new(),
+            transfer: None,
+            redirecting: false,
+            pumping: false,
             last_response: "_none_".into(),
+            app_uuid_name: None,
+            last_execute: (String::new(), String::new()),
+            order: 0,
             bridged_to: None,
             bridge_a: false,
             dtmf_log: String::new(),
@@ -277,50 +335,69 @@ impl Channel {
     }
 
     /// `switch_channel_event_set_basic_data`: state, identity, answer state, codec, profiles.
-    pub(crate) fn push_basic(&self, out: &mut Vec<(String, String)>) {
-        let mut add = |n: &str, v: String| out.push((n.to_owned(), v));
-        add("Channel-State", self.running.name().into());
-        add("Channel-Call-State", self.callstate.name().into());
-        add("Channel-State-Number", self.state.number().to_string());
-        add("Channel-Name", self.name.clone());
-        add("Unique-ID", self.uuid.clone());
-        add("Call-Direction", self.direction.as_str().into());
-        add("Presence-Call-Direction", self.direction.as_str().into());
-        add(
+    pub(crate) fn push_basic(&self, out: &mut Headers) {
+        out.push("Channel-State", self.running.name());
+        out.push("Channel-Call-State", self.callstate.name());
+        out.push_fmt(
+            "",
+            "Channel-State-Number",
+            format_args!("{}", self.state.number()),
+        );
+        out.push("Channel-Name", &self.name);
+        out.push("Unique-ID", &self.uuid);
+        out.push("Call-Direction", self.direction.as_str());
+        out.push("Presence-Call-Direction", self.direction.as_str());
+        out.push(
             "Channel-HIT-Dialplan",
-            if self.hit_dialplan { "true" } else { "false" }.into(),
+            if self.hit_dialplan { "true" } else { "false" },
         );
-        add(
+        for (var, header) in [
+            ("presence_id", "Channel-Presence-ID"),
+            ("presence_data", "Channel-Presence-Data"),
+        ] {
+            if let Some(value) = self.vars.get(var) {
+                out.push(header, value);
+            }
+        }
+        out.push(
             "Channel-Call-UUID",
-            self.vars.get("call_uuid").unwrap_or(&self.uuid).to_owned(),
+            self.vars.get("call_uuid").unwrap_or(&self.uuid),
         );
-        add("Answer-State", self.answer_state().into());
+        out.push("Answer-State", self.answer_state());
         if let Some(cause) = &self.hangup_cause {
-            add("Hangup-Cause", cause.clone());
+            out.push("Hangup-Cause", cause);
         }
         if let Some(codec) = self.codec {
-            add("Channel-Read-Codec-Name", codec.name.into());
-            add("Channel-Read-Codec-Rate", codec.rate.to_string());
-            add("Channel-Read-Codec-Bit-Rate", codec.bit_rate.to_string());
-            add("Channel-Write-Codec-Name", codec.name.into());
-            add("Channel-Write-Codec-Rate", codec.rate.to_string());
-            add("Channel-Write-Codec-Bit-Rate", codec.bit_rate.to_string());
+            for (name, rate, bit_rate) in [
+                (
+                    "Channel-Read-Codec-Name",
+                    "Channel-Read-Codec-Rate",
+                    "Channel-Read-Codec-Bit-Rate",
+                ),
+                (
+                    "Channel-Write-Codec-Name",
+                    "Channel-Write-Codec-Rate",
+                    "Channel-Write-Codec-Bit-Rate",
+                ),
+            ] {
+                out.push(name, codec.name);
+                out.push_fmt("", rate, format_args!("{}", codec.rate));
+                out.push_fmt("", bit_rate, format_args!("{}", codec.bit_rate));
+            }
         }
         if self.profile_set {
             self.profile.push_headers("Caller", out);
             if let Some((kind, other)) = &self.other {
-                out.push(("Other-Type".into(), kind.as_str().into()));
+                out.push("Other-Type", kind.as_str());
                 other.push_headers("Other-Leg", out);
             }
         }
     }
 
-    pub(crate) fn push_vars(&self, out: &mut Vec<(String, String)>) {
-        out.extend(
-            self.vars
-                .iter()
-                .map(|(n, v)| (format!("variable_{n}"), v.to_owned())),
-        );
+    pub(crate) fn push_vars(&self, out: &mut Headers) {
+        for (n, v) in self.vars.iter() {
+            out.push_prefixed("variable_", n, v);
+        }
     }
 
     pub(crate) fn log_app(&mut self, app: &str, data: &str, stamp: Micros) {

@@ -41,14 +41,33 @@ fn datetime(us: Micros) -> DateTime<Utc> {
     DateTime::from_timestamp_micros(us).unwrap_or_default()
 }
 
+std::thread_local! {
+    /// The last second formatted, per format: every event carries two dates, and thousands
+    /// of events share a second.
+    static FORMATTED: std::cell::RefCell<[(i64, String); 2]> =
+        const { std::cell::RefCell::new([(i64::MIN, String::new()), (i64::MIN, String::new())]) };
+}
+
+fn formatted(us: Micros, slot: usize, format: &str) -> String {
+    let second = epoch_secs(us);
+    FORMATTED.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        let entry = &mut cache[slot];
+        if entry.0 != second {
+            *entry = (second, datetime(us).format(format).to_string());
+        }
+        entry.1.clone()
+    })
+}
+
 /// `Event-Date-Local` and the `*_stamp` variables: `2026-11-22 02:24:08` (the switch runs in UTC).
 pub(crate) fn local(us: Micros) -> String {
-    datetime(us).format("%Y-%m-%d %H:%M:%S").to_string()
+    formatted(us, 0, "%Y-%m-%d %H:%M:%S")
 }
 
 /// `Event-Date-GMT`: `Sun, 22 Nov 2026 02:24:08 GMT`.
 pub(crate) fn gmt(us: Micros) -> String {
-    datetime(us).format("%a, %d %b %Y %H:%M:%S GMT").to_string()
+    formatted(us, 1, "%a, %d %b %Y %H:%M:%S GMT")
 }
 
 /// The vanilla dialplan's `RFC2822_DATE`: `Sun, 22 Nov 2026 02:24:08 +0000`.

@@ -24,6 +24,11 @@ pub struct SimConfig {
     pub originate_timeout_default: Duration,
     /// Wall-clock time of the simulator's start; `None` is now. Fix it for byte-stable output.
     pub start_time: Option<SystemTime>,
+    /// How long one sound file plays (a `playback` of a file, each file a `say` speaks).
+    /// FreeSWITCH plays the file's real length; the simulator has no audio, so every file
+    /// lasts this long. `tone_stream://` and `silence_stream://` last what they say, and
+    /// `local_stream://` or `loops=-1` never end by themselves.
+    pub sound_file_length: Duration,
 }
 
 impl Default for SimConfig {
@@ -37,6 +42,7 @@ impl Default for SimConfig {
             dialplan: vec![Route::queue("7000", "support")],
             originate_timeout_default: Duration::from_secs(60),
             start_time: None,
+            sound_file_length: Duration::from_millis(500),
         }
     }
 }
@@ -69,7 +75,11 @@ impl CdrTarget {
     }
 }
 
-/// One extension of the simulated `public` context.
+/// One extension of the simulated dialplan. A route matches its destination in any context:
+/// callers reach it in `public`, `uuid_transfer <uuid> <destination> XML <context>` in the
+/// context it names (the stock `outside_call` prelude runs only in `public`). A destination
+/// no route matches ends the call with NO_ROUTE_DESTINATION, as FreeSWITCH's "No Route,
+/// Aborting" does.
 #[derive(Clone, Debug)]
 pub struct Route {
     /// The DID / destination number it matches exactly.
@@ -83,6 +93,13 @@ pub enum RouteAction {
     Queue(String),
     /// `answer`, `set fax_ident`, `set fax_enable_t38=false`, `rxfax <directory>/<uuid>.tif`.
     Fax { directory: PathBuf, ident: String },
+    /// The extension's `<action application="..." data="..."/>` list, run in order. Known
+    /// applications behave as in FreeSWITCH: `answer`, `pre_answer`, `set`, `unset`, `export`,
+    /// `sleep <ms>`, `playback <file>`, `say <module> <type> <method> <text>`, `park`,
+    /// `transfer <ext> [dialplan] [context]`, `hangup [cause]`; any other application executes
+    /// and completes at once. After the last one the channel hangs up with NORMAL_CLEARING
+    /// ("has executed the last dialplan instruction, hanging up").
+    Apps(Vec<(String, String)>),
 }
 
 impl Route {
@@ -91,6 +108,33 @@ impl Route {
             destination: destination.into(),
             action: RouteAction::Queue(queue.into()),
         }
+    }
+
+    /// An extension running `apps` (see [`RouteAction::Apps`]).
+    pub fn apps(destination: impl Into<String>, apps: Vec<(String, String)>) -> Route {
+        Route {
+            destination: destination.into(),
+            action: RouteAction::Apps(apps),
+        }
+    }
+
+    /// A stand-in for voicemail, an operator or any destination that takes the call and ends
+    /// it by itself: `sleep` for `answer_after` (the caller keeps ringing or keeps its media
+    /// state), `answer`, `sleep` for `hangup_after`, `hangup NORMAL_CLEARING`.
+    pub fn answer_then_hangup(
+        destination: impl Into<String>,
+        answer_after: Duration,
+        hangup_after: Duration,
+    ) -> Route {
+        let millis = |d: Duration| d.as_millis().to_string();
+        let mut apps = Vec::with_capacity(4);
+        if !answer_after.is_zero() {
+            apps.push(("sleep".to_owned(), millis(answer_after)));
+        }
+        apps.push(("answer".to_owned(), String::new()));
+        apps.push(("sleep".to_owned(), millis(hangup_after)));
+        apps.push(("hangup".to_owned(), "NORMAL_CLEARING".to_owned()));
+        Route::apps(destination, apps)
     }
 
     pub fn fax(destination: impl Into<String>, directory: impl Into<PathBuf>) -> Route {

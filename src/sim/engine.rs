@@ -14,6 +14,7 @@ use tracing::warn;
 
 use super::config::SimConfig;
 use super::events::Event;
+use super::listener::Interest;
 use super::spec::{AgentBehaviour, CallSpec, ChannelSnapshot, FaxSpec};
 use super::switch::{JobReply, Output, Switch};
 
@@ -27,6 +28,11 @@ pub(crate) enum Request {
     },
     Unregister {
         conn: u64,
+    },
+    /// The event types a connection subscribed to changed.
+    Interest {
+        conn: u64,
+        interest: Interest,
     },
     CheckPassword {
         password: String,
@@ -74,6 +80,11 @@ pub(crate) enum Request {
     Channels {
         reply: oneshot::Sender<Vec<ChannelSnapshot>>,
     },
+    Press {
+        uuid: String,
+        digit: char,
+        reply: oneshot::Sender<bool>,
+    },
     DropConnections {
         reply: oneshot::Sender<()>,
     },
@@ -92,6 +103,7 @@ pub(crate) struct Engine {
     switch: Switch,
     password: String,
     listeners: BTreeMap<u64, Listener>,
+    interests: BTreeMap<u64, Interest>,
     next_conn: u64,
     replies: HashMap<u64, oneshot::Sender<String>>,
     cdr: Option<mpsc::UnboundedSender<(String, String)>>,
@@ -103,6 +115,7 @@ impl Engine {
             switch: Switch::new(config, Instant::now()),
             password: config.password.clone(),
             listeners: BTreeMap::new(),
+            interests: BTreeMap::new(),
             next_conn: 0,
             replies: HashMap::new(),
             cdr: config.cdr.clone().map(super::cdr::spawn_poster),
@@ -151,6 +164,14 @@ impl Engine {
             }
             Request::Unregister { conn } => {
                 self.listeners.remove(&conn);
+                self.interests.remove(&conn);
+                self.update_interest();
+            }
+            Request::Interest { conn, interest } => {
+                if self.listeners.contains_key(&conn) {
+                    self.interests.insert(conn, interest);
+                    self.update_interest();
+                }
             }
             Request::CheckPassword { password, reply } => {
                 let _ = reply.send(password == self.password);
@@ -229,10 +250,15 @@ impl Engine {
             Request::Channels { reply } => {
                 let _ = reply.send(self.switch.snapshots());
             }
+            Request::Press { uuid, digit, reply } => {
+                let _ = reply.send(self.switch.press(&uuid, digit));
+            }
             Request::DropConnections { reply } => {
                 for (_, listener) in std::mem::take(&mut self.listeners) {
                     listener.kill.notify_one();
                 }
+                self.interests.clear();
+                self.update_interest();
                 let _ = reply.send(());
             }
             Request::SetPassword { password, reply } => {
@@ -240,6 +266,15 @@ impl Engine {
                 let _ = reply.send(());
             }
         }
+    }
+
+    /// Tells the switch which events any connection may want.
+    fn update_interest(&mut self) {
+        let mut union = Interest::default();
+        for interest in self.interests.values() {
+            union.merge(interest);
+        }
+        self.switch.set_interest(union);
     }
 
     /// Carries out the switch's outputs in the order it produced them.
@@ -260,8 +295,12 @@ impl Engine {
                             Err(TrySendError::Closed(_)) => gone.push(*id),
                         }
                     }
-                    for id in gone {
-                        self.listeners.remove(&id);
+                    if !gone.is_empty() {
+                        for id in gone {
+                            self.listeners.remove(&id);
+                            self.interests.remove(&id);
+                        }
+                        self.update_interest();
                     }
                 }
                 Output::Reply { token, body } => {

@@ -269,6 +269,7 @@ impl Switch {
         self.execute_event(uuid, "hangup", "", &hangup_uuid);
         let hook = Hook::AppComplete {
             app: "hangup".into(),
+            data: String::new(),
             app_uuid: hangup_uuid,
         };
         self.hangup(

@@ -40,15 +40,22 @@ impl End {
 pub(crate) enum Hook {
     /// A `sendmsg` hangup's PRIVATE_COMMAND.
     Private(PrivateCommand),
-    /// The dialplan `hangup` application completing.
-    AppComplete { app: String, app_uuid: String },
+    /// The `hangup` application completing (a private command running it ends after).
+    AppComplete {
+        app: String,
+        data: String,
+        app_uuid: String,
+    },
 }
 
-/// Hangup causes and their Q.850 codes (`switch_channel_cause2str` and friends).
+/// `switch_call_cause_t`: the names `switch_channel_str2cause` knows and their values.
 const CAUSES: &[(&str, u32)] = &[
+    ("NONE", 0),
     ("UNALLOCATED_NUMBER", 1),
     ("NO_ROUTE_TRANSIT_NET", 2),
     ("NO_ROUTE_DESTINATION", 3),
+    ("CHANNEL_UNACCEPTABLE", 6),
+    ("CALL_AWARDED_DELIVERED", 7),
     ("NORMAL_CLEARING", 16),
     ("USER_BUSY", 17),
     ("NO_USER_RESPONSE", 18),
@@ -56,42 +63,105 @@ const CAUSES: &[(&str, u32)] = &[
     ("SUBSCRIBER_ABSENT", 20),
     ("CALL_REJECTED", 21),
     ("NUMBER_CHANGED", 22),
+    ("REDIRECTION_TO_NEW_DESTINATION", 23),
+    ("EXCHANGE_ROUTING_ERROR", 25),
     ("DESTINATION_OUT_OF_ORDER", 27),
     ("INVALID_NUMBER_FORMAT", 28),
+    ("FACILITY_REJECTED", 29),
+    ("RESPONSE_TO_STATUS_ENQUIRY", 30),
     ("NORMAL_UNSPECIFIED", 31),
     ("NORMAL_CIRCUIT_CONGESTION", 34),
     ("NETWORK_OUT_OF_ORDER", 38),
     ("NORMAL_TEMPORARY_FAILURE", 41),
     ("SWITCH_CONGESTION", 42),
+    ("ACCESS_INFO_DISCARDED", 43),
     ("REQUESTED_CHAN_UNAVAIL", 44),
+    ("PRE_EMPTED", 45),
+    ("FACILITY_NOT_SUBSCRIBED", 50),
+    ("OUTGOING_CALL_BARRED", 52),
+    ("INCOMING_CALL_BARRED", 54),
+    ("BEARERCAPABILITY_NOTAUTH", 57),
     ("BEARERCAPABILITY_NOTAVAIL", 58),
+    ("SERVICE_UNAVAILABLE", 63),
+    ("BEARERCAPABILITY_NOTIMPL", 65),
     ("CHAN_NOT_IMPLEMENTED", 66),
+    ("FACILITY_NOT_IMPLEMENTED", 69),
+    ("SERVICE_NOT_IMPLEMENTED", 79),
+    ("INVALID_CALL_REFERENCE", 81),
     ("INCOMPATIBLE_DESTINATION", 88),
+    ("INVALID_MSG_UNSPECIFIED", 95),
+    ("MANDATORY_IE_MISSING", 96),
+    ("MESSAGE_TYPE_NONEXIST", 97),
+    ("WRONG_MESSAGE", 98),
+    ("IE_NONEXIST", 99),
+    ("INVALID_IE_CONTENTS", 100),
+    ("WRONG_CALL_STATE", 101),
     ("RECOVERY_ON_TIMER_EXPIRE", 102),
+    ("MANDATORY_IE_LENGTH_ERROR", 103),
+    ("PROTOCOL_ERROR", 111),
+    ("INTERWORKING", 127),
+    ("SUCCESS", 142),
     ("ORIGINATOR_CANCEL", 487),
-    ("LOSE_RACE", 502),
-    ("MANAGER_REQUEST", 503),
-    ("SYSTEM_SHUTDOWN", 503),
-    ("ALLOTTED_TIMEOUT", 602),
-    ("USER_NOT_REGISTERED", 606),
+    ("CRASH", 700),
+    ("SYSTEM_SHUTDOWN", 701),
+    ("LOSE_RACE", 702),
+    ("MANAGER_REQUEST", 703),
+    ("BLIND_TRANSFER", 800),
+    ("ATTENDED_TRANSFER", 801),
+    ("ALLOTTED_TIMEOUT", 802),
+    ("USER_CHALLENGE", 803),
+    ("MEDIA_TIMEOUT", 804),
+    ("PICKED_OFF", 805),
+    ("USER_NOT_REGISTERED", 806),
+    ("PROGRESS_TIMEOUT", 807),
+    ("INVALID_GATEWAY", 808),
+    ("GATEWAY_DOWN", 809),
+    ("INVALID_URL", 810),
+    ("INVALID_PROFILE", 811),
+    ("NO_PICKUP", 812),
+    ("SRTP_READ_ERROR", 813),
+    ("BOWOUT", 814),
+    ("BUSY_EVERYWHERE", 815),
+    ("DECLINE", 816),
+    ("DOES_NOT_EXIST_ANYWHERE", 817),
+    ("NOT_ACCEPTABLE", 818),
+    ("UNWANTED", 819),
+    ("NO_IDENTITY", 820),
+    ("BAD_IDENTITY_INFO", 821),
+    ("UNSUPPORTED_CERTIFICATE", 822),
+    ("INVALID_IDENTITY", 823),
+    ("STALE_DATE", 824),
+    ("REJECT_ALL", 825),
 ];
 
+/// `switch_channel_cause_q850`: the cause's value, or NORMAL_CLEARING (16) for FreeSWITCH's
+/// own causes above 127.
 pub(crate) fn q850(cause: &str) -> u32 {
-    CAUSES
+    let value = CAUSES
         .iter()
         .find(|(name, _)| *name == cause)
-        .map_or(0, |(_, code)| *code)
+        .map_or(0, |(_, code)| *code);
+    if value <= 127 {
+        value
+    } else {
+        16
+    }
 }
 
-/// `switch_channel_str2cause`: a cause name (any case) or its number.
+/// `switch_channel_str2cause`: a cause name (any case) or its number; `None` for text it does
+/// not know (FreeSWITCH then uses NORMAL_CLEARING).
 pub(crate) fn parse_cause(text: &str) -> Option<&'static str> {
     let text = text.trim();
-    if let Ok(code) = text.parse::<u32>() {
-        return CAUSES.iter().find(|(_, c)| *c == code).map(|(n, _)| *n);
+    if text.starts_with(|c: char| c.is_ascii_digit()) {
+        let code = u32::try_from(super::apps::atoi(text)).ok()?;
+        return CAUSES
+            .iter()
+            .find(|(_, c)| *c == code && *c != 0)
+            .map(|(n, _)| *n);
     }
     CAUSES
         .iter()
-        .find(|(name, _)| name.eq_ignore_ascii_case(text))
+        .find(|(name, c)| *c != 0 && name.eq_ignore_ascii_case(text))
         .map(|(n, _)| *n)
 }
 
@@ -227,8 +297,14 @@ impl Switch {
     fn run_hook(&mut self, uuid: &str, hook: Option<Hook>) {
         match hook {
             Some(Hook::Private(command)) => self.command_event(uuid, &command),
-            Some(Hook::AppComplete { app, app_uuid }) => {
-                self.execute_complete_event(uuid, &app, "", "_none_", &app_uuid)
+            Some(Hook::AppComplete {
+                app,
+                data,
+                app_uuid,
+            }) => {
+                self.execute_complete_event(uuid, &app, &data, "_none_", &app_uuid);
+                // The private command that ran `hangup` ends with it.
+                self.end_command(uuid);
             }
             None => {}
         }
@@ -259,19 +335,15 @@ impl Switch {
         }
     }
 
-    /// The running application ends: a playback stops (`PLAYBACK ERROR`), queued commands are
-    /// dropped, a park is left (UNPARK, EXECUTE_COMPLETE park with the leaked response).
+    /// The running application ends: a playback stops (`PLAYBACK ERROR`) and its private
+    /// command with it, queued commands and a pending transfer are dropped, a park is left
+    /// (UNPARK, EXECUTE_COMPLETE park with the leaked response).
     fn unwind(&mut self, uuid: &str) {
-        if self.chan(uuid).is_some_and(|c| c.playing.is_some()) {
-            self.finish_playback(uuid, "done", "PLAYBACK ERROR");
-        }
+        self.interrupt(uuid);
         let Some(c) = self.chan_mut(uuid) else { return };
         c.queue.clear();
-        if let Some(park_uuid) = c.park.take() {
-            let response = c.last_response.clone();
-            self.fire(uuid, "CHANNEL_UNPARK", origin::UNPARK, Vars::With, &[], &[]);
-            self.execute_complete_event(uuid, "park", "", &response, &park_uuid);
-        }
+        c.transfer = None;
+        self.leave_park(uuid);
     }
 
     /// CS_HANGUP, the HANGUP call state, CS_REPORTING.
@@ -335,7 +407,6 @@ impl Switch {
             &[],
         );
         self.set_state(uuid, State::Destroy, State::Destroy);
-        self.channels.retain(|c| c.uuid != uuid);
-        self.roles.remove(uuid);
+        self.remove_channel(uuid);
     }
 }

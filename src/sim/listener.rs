@@ -143,6 +143,29 @@ fn event_name(word: &str) -> Option<&'static str> {
     })
 }
 
+/// Which event types a connection may want: a superset of what `Subscription::wants`
+/// accepts, so the switch can skip building events no connection would receive.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Interest {
+    pub(crate) all: bool,
+    pub(crate) names: HashSet<&'static str>,
+}
+
+impl Interest {
+    /// Whether an event named `name` may go to someone.
+    pub(crate) fn wants(&self, name: &str) -> bool {
+        self.all || self.names.contains(name)
+    }
+
+    /// Adds what `other` may want.
+    pub(crate) fn merge(&mut self, other: &Interest) {
+        self.all |= other.all;
+        if !self.all {
+            self.names.extend(other.names.iter().copied());
+        }
+    }
+}
+
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Subscription {
     pub(crate) format: EventFormat,
@@ -159,6 +182,21 @@ pub(crate) struct Subscription {
 }
 
 impl Subscription {
+    /// What this connection may receive, for the switch.
+    pub(crate) fn interest(&self) -> Interest {
+        if !self.listening {
+            return Interest::default();
+        }
+        Interest {
+            all: self.all,
+            names: if self.all {
+                HashSet::new()
+            } else {
+                self.names.clone()
+            },
+        }
+    }
+
     /// `event <format> <names...>`; also the reply text.
     pub(crate) fn event(&mut self, args: &str) -> String {
         let mut keys = 0;
@@ -371,9 +409,10 @@ mod tests {
     use super::*;
 
     fn event(name: &str, uuid: Option<&str>) -> Event {
-        let mut headers = vec![("Event-Name".to_owned(), name.to_owned())];
+        let mut headers = super::super::events::Headers::default();
+        headers.push("Event-Name", name);
         if let Some(u) = uuid {
-            headers.push(("Unique-ID".to_owned(), u.to_owned()));
+            headers.push("Unique-ID", u);
         }
         Event::new(name, None, headers, None)
     }

@@ -12,15 +12,18 @@
 //! ```
 //!
 //! Public API: [`Simulator`] (`start`, `addr`, `place_call`, `add_endpoint`, `receive_fax`,
-//! `hangup`, `channels`, `drop_connections`, `set_password`, `commands_received`, `shutdown`),
-//! [`SimConfig`], [`CdrTarget`], [`Route`], [`CallSpec`], [`AgentBehaviour`], [`FaxSpec`],
-//! [`FaxOutcome`], [`ChannelSnapshot`], and [`traffic::run_traffic`] for a synthetic day.
+//! `hangup`, `press`, `channels`, `drop_connections`, `set_password`, `commands_received`,
+//! `shutdown`), [`SimConfig`], [`CdrTarget`], [`Route`], [`RouteAction`], [`CallSpec`],
+//! [`AgentBehaviour`], [`FaxSpec`], [`FaxOutcome`], [`ChannelSnapshot`], and
+//! [`traffic::run_traffic`] for a synthetic day.
 //!
 //! Map: `server` (ESL connections) → `engine` (the task owning the switch) → `switch` (core:
-//! channels, agenda, sequence) with the call flows in `call`, `apps`, `originate`, `bridge`,
-//! `hangup`, `fax`; `api` (api command replies), `listener` (subscriptions and filters),
-//! `events` (header lists), `channel`/`profile`/`vars` (leg data), `cdr` (mod_xml_cdr),
-//! `clock`/`rng` (time and seeded randomness), `traffic` (synthetic callers and agents).
+//! channels, agenda, sequence) with the call flows in `call` (callers, dialplan routes, DTMF),
+//! `apps` (private commands, extensions, playback/say/sleep, uuid_break), `originate`,
+//! `bridge`, `transfer`, `hangup`, `fax`; `api` (api command replies), `listener`
+//! (subscriptions and filters), `events` (header lists), `channel`/`profile`/`vars` (leg
+//! data), `cdr` (mod_xml_cdr), `clock`/`rng` (time and seeded randomness), `traffic`
+//! (synthetic callers and agents).
 
 mod api;
 mod apps;
@@ -42,6 +45,7 @@ mod server;
 mod spec;
 mod switch;
 pub mod traffic;
+mod transfer;
 mod vars;
 
 use std::net::SocketAddr;
@@ -147,6 +151,16 @@ impl Simulator {
     pub async fn hangup(&self, uuid: &str, cause: &str) -> Result<bool, SimError> {
         let (uuid, cause) = (uuid.to_owned(), cause.to_owned());
         self.ask(|reply| Request::Hangup { uuid, cause, reply })
+            .await
+    }
+
+    /// The far end of `uuid` presses `digit` (`0`-`9`, `*`, `#`, `A`-`D`): a DTMF event with
+    /// `DTMF-Source: RTP`, as an RFC 2833 digit in capture 05. A playback or say it
+    /// terminates (`playback_terminators`, `*` by default) stops. False if there is no such
+    /// live channel with media (answered or early) or `digit` is not a DTMF digit.
+    pub async fn press(&self, uuid: &str, digit: char) -> Result<bool, SimError> {
+        let uuid = uuid.to_owned();
+        self.ask(|reply| Request::Press { uuid, digit, reply })
             .await
     }
 

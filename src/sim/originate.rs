@@ -6,12 +6,14 @@
 use std::time::Duration;
 
 use super::channel::{CallState, Channel, Extension, State};
-use super::config::RouteAction;
 use super::events::{origin, Vars};
 use super::hangup::{End, Initiator};
 use super::profile::Direction;
 use super::spec::AgentBehaviour;
 use super::switch::{AgentLeg, Job, Role, Switch, Timer};
+
+/// The directory's default domain (`$${domain}`, the lab's `local_ip_v4`).
+const DEFAULT_DOMAIN: &str = "127.0.0.1";
 
 pub(crate) const ORIGINATE_SYNTAX: &str =
     "<call url> <exten>|&<application_name>(<app_args>) [<dialplan>] [<context>] [<cid_name>] [<cid_num>] [<timeout_sec>]";
@@ -115,12 +117,14 @@ fn split_outside_quotes(text: &str, sep: char) -> Vec<&str> {
     out.into_iter().filter(|s| !s.trim().is_empty()).collect()
 }
 
-/// Where a sofia leg goes: channel name, profile, destination user, host[:port].
+/// Where a sofia leg goes: channel name, profile, destination user, host[:port], and the
+/// variables a `user/` endpoint's directory lookup adds.
 struct SofiaLeg {
     name: String,
     profile: String,
     user: String,
     host: String,
+    vars: Vec<(String, String)>,
 }
 
 /// Who places the call: the originate caller id.
@@ -286,18 +290,27 @@ impl Switch {
             return Target::Failed(super::hangup::parse_cause(cause).unwrap_or("NORMAL_CLEARING"));
         }
         if let Some(user) = endpoint.strip_prefix("user/") {
-            let ext = user.split('@').next().unwrap_or(user);
+            let (ext, domain) = user.split_once('@').unwrap_or((user, DEFAULT_DOMAIN));
             let registered = self
                 .behaviour(endpoint)
                 .is_some_and(|b| !matches!(b, AgentBehaviour::Unregistered));
             if ext.is_empty() || !registered {
                 return Target::Failed("USER_NOT_REGISTERED");
             }
+            // mod_dptools' user channel: `dialed_user`/`dialed_domain`, then the vanilla
+            // directory's dial-string `{^^:sip_invite_domain=...:presence_id=...}`.
+            let vars = [
+                ("dialed_user", ext.to_owned()),
+                ("dialed_domain", domain.to_owned()),
+                ("sip_invite_domain", domain.to_owned()),
+                ("presence_id", format!("{ext}@{domain}")),
+            ];
             return Target::Sofia(SofiaLeg {
                 name: format!("sofia/internal/{ext}@127.0.0.1:5062"),
                 profile: "internal".into(),
                 user: ext.to_owned(),
                 host: "127.0.0.1:5062".into(),
+                vars: vars.into_iter().map(|(n, v)| (n.to_owned(), v)).collect(),
             });
         }
         if let Some(rest) = endpoint.strip_prefix("sofia/") {
@@ -310,6 +323,7 @@ impl Switch {
                 profile: profile.to_owned(),
                 user: user.to_owned(),
                 host: host.to_owned(),
+                vars: Vec::new(),
             });
         }
         Target::Failed("CHAN_NOT_IMPLEMENTED")
@@ -329,6 +343,7 @@ impl Switch {
             profile,
             user,
             host,
+            vars: endpoint_vars,
         } = leg;
         let (cid_name, cid_number) = (caller_id.name.as_str(), caller_id.number.as_str());
         let flow_id = self.rng.uuid();
@@ -374,7 +389,7 @@ impl Switch {
         v.set("channel_name", name);
         v.set("sip_destination_url", format!("sip:{user}@{host}"));
         v.set("sip_local_network_addr", "127.0.0.1");
-        for (n, value) in dial_vars {
+        for (n, value) in dial_vars.iter().chain(endpoint_vars) {
             v.set(n, value.clone());
         }
         v.set(
@@ -574,31 +589,17 @@ impl Switch {
         self.set_state(uuid, State::Execute, State::Execute);
         match app.0.as_str() {
             "park" => self.park(uuid),
-            "transfer" => {
-                let queue = self
-                    .routes
-                    .iter()
-                    .find(|r| r.destination == app.1)
-                    .and_then(|r| match &r.action {
-                        RouteAction::Queue(q) => Some(q.clone()),
-                        RouteAction::Fax { .. } => None,
-                    });
-                match queue {
-                    Some(queue) => {
-                        self.simple_app(uuid, "set", &format!("switchdesk_queue={queue}"), None);
-                        self.park(uuid);
-                    }
-                    None => self.hangup(
-                        uuid,
-                        End::new("NO_ROUTE_DESTINATION", Initiator::Switch),
-                        None,
-                    ),
-                }
-            }
-            _ => {
-                self.simple_app(uuid, &app.0, &app.1, None);
-                self.hangup(uuid, End::new("NORMAL_CLEARING", Initiator::Switch), None);
-            }
+            // `originate <dial> <exten>`: the leg is transferred to the extension.
+            "transfer" => match self.route_for(&app.1) {
+                Some(route) => self.run_route(uuid, route.action),
+                None => self.hangup(
+                    uuid,
+                    End::new("NO_ROUTE_DESTINATION", Initiator::Switch),
+                    None,
+                ),
+            },
+            // `&app(arg)`: a one-application extension; the leg hangs up after it.
+            _ => self.run_extension(uuid, vec![app]),
         }
     }
 

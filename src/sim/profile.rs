@@ -4,6 +4,7 @@
 //! decides when a profile changes; the switch does.
 
 use super::clock::Micros;
+use super::events::Headers;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Direction {
@@ -55,6 +56,8 @@ pub(crate) struct CallerProfile {
     pub(crate) source: String,
     pub(crate) transfer_source: String,
     pub(crate) context: String,
+    /// The destination before a transfer (`Caller-RDNIS`).
+    pub(crate) rdnis: String,
     pub(crate) chan_name: String,
     /// `None` for the copies shown as `Other-Leg-*` (they carry no index).
     pub(crate) profile_index: Option<u32>,
@@ -81,6 +84,7 @@ impl CallerProfile {
             source: String::new(),
             transfer_source: String::new(),
             context: String::new(),
+            rdnis: String::new(),
             chan_name: chan_name.to_owned(),
             profile_index: Some(1),
             times: Times::default(),
@@ -88,55 +92,56 @@ impl CallerProfile {
     }
 
     /// Appends the profile's headers under `prefix` (`Caller` or `Other-Leg`).
-    pub(crate) fn push_headers(&self, prefix: &str, out: &mut Vec<(String, String)>) {
-        let mut add = |name: &str, value: &str| {
-            if !value.is_empty() {
-                out.push((format!("{prefix}-{name}"), value.to_owned()));
-            }
-        };
-        add("Direction", self.direction.as_str());
-        add("Logical-Direction", self.logical_direction.as_str());
-        add("Username", &self.username);
-        add("Dialplan", &self.dialplan);
-        add("Caller-ID-Name", &self.caller_id_name);
-        add("Caller-ID-Number", &self.caller_id_number);
+    pub(crate) fn push_headers(&self, prefix: &str, out: &mut Headers) {
+        let mut add = |name: &str, value: &str| out.push_prefixed(prefix, name, value);
+        add("-Direction", self.direction.as_str());
+        add("-Logical-Direction", self.logical_direction.as_str());
+        add("-Username", &self.username);
+        add("-Dialplan", &self.dialplan);
+        add("-Caller-ID-Name", &self.caller_id_name);
+        add("-Caller-ID-Number", &self.caller_id_number);
         if !self.caller_id_name.is_empty() {
-            add("Orig-Caller-ID-Name", &self.orig_caller_id_name);
+            add("-Orig-Caller-ID-Name", &self.orig_caller_id_name);
         }
         if !self.caller_id_number.is_empty() {
-            add("Orig-Caller-ID-Number", &self.orig_caller_id_number);
+            add("-Orig-Caller-ID-Number", &self.orig_caller_id_number);
         }
-        add("Callee-ID-Name", &self.callee_id_name);
-        add("Callee-ID-Number", &self.callee_id_number);
-        add("Network-Addr", &self.network_addr);
-        add("ANI", &self.ani);
-        add("Destination-Number", &self.destination_number);
-        add("Unique-ID", &self.uuid);
-        add("Source", &self.source);
-        add("Transfer-Source", &self.transfer_source);
-        add("Context", &self.context);
-        add("Channel-Name", &self.chan_name);
+        add("-Callee-ID-Name", &self.callee_id_name);
+        add("-Callee-ID-Number", &self.callee_id_number);
+        add("-Network-Addr", &self.network_addr);
+        add("-ANI", &self.ani);
+        add("-Destination-Number", &self.destination_number);
+        add("-Unique-ID", &self.uuid);
+        add("-Source", &self.source);
+        add("-Transfer-Source", &self.transfer_source);
+        add("-Context", &self.context);
+        add("-RDNIS", &self.rdnis);
+        add("-Channel-Name", &self.chan_name);
         if let Some(index) = self.profile_index {
-            add("Profile-Index", &index.to_string());
+            out.push_fmt(prefix, "-Profile-Index", format_args!("{index}"));
         }
         let t = &self.times;
         for (name, value) in [
-            ("Profile-Created-Time", t.profile_created),
-            ("Channel-Created-Time", t.created),
-            ("Channel-Answered-Time", t.answered),
-            ("Channel-Progress-Time", t.progress),
-            ("Channel-Progress-Media-Time", t.progress_media),
-            ("Channel-Hangup-Time", t.hungup),
-            ("Channel-Transfer-Time", t.transferred),
-            ("Channel-Resurrect-Time", t.resurrected),
-            ("Channel-Bridged-Time", t.bridged),
-            ("Channel-Last-Hold", t.last_hold),
-            ("Channel-Hold-Accum", t.hold_accum),
+            ("-Profile-Created-Time", t.profile_created),
+            ("-Channel-Created-Time", t.created),
+            ("-Channel-Answered-Time", t.answered),
+            ("-Channel-Progress-Time", t.progress),
+            ("-Channel-Progress-Media-Time", t.progress_media),
+            ("-Channel-Hangup-Time", t.hungup),
+            ("-Channel-Transfer-Time", t.transferred),
+            ("-Channel-Resurrect-Time", t.resurrected),
+            ("-Channel-Bridged-Time", t.bridged),
+            ("-Channel-Last-Hold", t.last_hold),
+            ("-Channel-Hold-Accum", t.hold_accum),
         ] {
-            add(name, &value.to_string());
+            out.push_fmt(prefix, name, format_args!("{value}"));
         }
-        add("Screen-Bit", "true");
-        add("Privacy-Hide-Name", "false");
-        add("Privacy-Hide-Number", "false");
+        for (name, value) in [
+            ("-Screen-Bit", "true"),
+            ("-Privacy-Hide-Name", "false"),
+            ("-Privacy-Hide-Number", "false"),
+        ] {
+            out.push_prefixed(prefix, name, value);
+        }
     }
 }

@@ -26,6 +26,8 @@ use super::listener::Subscription;
 const MAX_COMMAND: usize = 1024 * 1024;
 /// Events queued for one connection before it counts as too slow and is dropped.
 const EVENT_QUEUE: usize = 100_000;
+/// Bytes of events gathered before a write to the socket.
+const WRITE_BUFFER: usize = 64 * 1024;
 
 /// The command lines clients sent, the most recent `COMMAND_LOG` of them.
 pub(crate) type CommandLog = Arc<Mutex<VecDeque<String>>>;
@@ -69,6 +71,8 @@ struct Connection {
     logging: bool,
     sub: Subscription,
     linger_until: Option<Instant>,
+    /// This connection's number with the engine.
+    conn: u64,
 }
 
 /// `str.starts_with` without regard to case, as mod_event_socket's `strncasecmp` checks.
@@ -107,6 +111,7 @@ impl Connection {
             logging: false,
             sub: Subscription::default(),
             linger_until: None,
+            conn: 0,
         }
     }
 
@@ -119,7 +124,7 @@ impl Connection {
     async fn run(mut self, stream: TcpStream) {
         let _ = stream.set_nodelay(true);
         let (mut reader, writer) = stream.into_split();
-        let mut writer = BufWriter::new(writer);
+        let mut writer = BufWriter::with_capacity(WRITE_BUFFER, writer);
         let (events_tx, mut events) = mpsc::channel::<Arc<Event>>(EVENT_QUEUE);
         let kill = Arc::new(Notify::new());
         let Some(conn) = self
@@ -132,6 +137,7 @@ impl Connection {
         else {
             return;
         };
+        self.conn = conn;
         if send(&mut writer, &wire::auth_request()).await.is_err() {
             let _ = self.engine.send(Request::Unregister { conn });
             return;
@@ -168,16 +174,16 @@ impl Connection {
                         }
                         // Between two commands the switch delivers what queued up meanwhile;
                         // a client that pipelines without pause must not starve its events.
-                        while let Ok(event) = events.try_recv() {
-                            if self.event(&event, &mut writer).await == Flow::Close {
-                                break 'connection;
-                            }
+                        if self.drain(&mut events, &mut writer).await == Flow::Close {
+                            break 'connection;
                         }
                     }
                 }
                 event = events.recv() => {
                     let Some(event) = event else { break };
-                    if self.event(&event, &mut writer).await == Flow::Close {
+                    if self.event(&event, &mut writer).await == Flow::Close
+                        || self.drain(&mut events, &mut writer).await == Flow::Close
+                    {
                         break;
                     }
                 }
@@ -187,11 +193,30 @@ impl Connection {
         let _ = self.engine.send(Request::Unregister { conn });
     }
 
+    /// Writes every event already queued, then flushes once: one write for a burst of
+    /// events rather than one per event.
+    async fn drain(
+        &mut self,
+        events: &mut mpsc::Receiver<Arc<Event>>,
+        out: &mut BufWriter<OwnedWriteHalf>,
+    ) -> Flow {
+        while let Ok(event) = events.try_recv() {
+            if self.event(&event, out).await == Flow::Close {
+                return Flow::Close;
+            }
+        }
+        match flush(out).await {
+            Ok(()) => Flow::Continue,
+            Err(_) => Flow::Close,
+        }
+    }
+
+    /// Buffers one event for this connection (`drain` flushes).
     async fn event(&mut self, event: &Event, out: &mut BufWriter<OwnedWriteHalf>) -> Flow {
         if !self.authed || self.linger_until.is_some() {
             return Flow::Continue;
         }
-        if self.sub.wants(event) && send(out, event.frame(self.sub.format)).await.is_err() {
+        if self.sub.wants(event) && buffer(out, event.frame(self.sub.format)).await.is_err() {
             return Flow::Close;
         }
         // The channel a `myevents` connection controls is gone: say so, then close or linger.
@@ -268,6 +293,7 @@ impl Connection {
             let _ = send(out, &wire::disconnect_notice(Disconnect::Plain)).await;
             return Flow::Close;
         }
+        let before = self.sub.interest();
         let text = if let Some(rest) = line.get(7..).filter(|_| starts(&line, "filter ")) {
             self.sub.filter(rest)
         } else if let Some(rest) = line.get(9..).filter(|_| starts(&line, "myevents ")) {
@@ -402,6 +428,13 @@ impl Connection {
         } else {
             "-ERR command not found".into()
         };
+        if self.sub.interest() != before {
+            // The switch learns it before the client reads the reply.
+            let _ = self.engine.send(Request::Interest {
+                conn: self.conn,
+                interest: self.sub.interest(),
+            });
+        }
         self.write(out, &reply(&text)).await
     }
 
@@ -426,11 +459,19 @@ fn split_command(rest: &str) -> (String, Option<String>) {
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 
 async fn send(out: &mut BufWriter<OwnedWriteHalf>, bytes: &[u8]) -> std::io::Result<()> {
-    let write = async {
-        out.write_all(bytes).await?;
-        out.flush().await
-    };
-    tokio::time::timeout(WRITE_TIMEOUT, write)
+    buffer(out, bytes).await?;
+    flush(out).await
+}
+
+/// Puts one frame in the connection's buffer (writing out what no longer fits).
+async fn buffer(out: &mut BufWriter<OwnedWriteHalf>, bytes: &[u8]) -> std::io::Result<()> {
+    tokio::time::timeout(WRITE_TIMEOUT, out.write_all(bytes))
+        .await
+        .unwrap_or_else(|_| Err(std::io::ErrorKind::TimedOut.into()))
+}
+
+async fn flush(out: &mut BufWriter<OwnedWriteHalf>) -> std::io::Result<()> {
+    tokio::time::timeout(WRITE_TIMEOUT, out.flush())
         .await
         .unwrap_or_else(|_| Err(std::io::ErrorKind::TimedOut.into()))
 }

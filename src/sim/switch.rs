@@ -14,8 +14,9 @@ use tokio::time::Instant;
 use super::channel::{CallState, Channel, State};
 use super::clock::{Clock, Micros};
 use super::config::{Route, SimConfig};
-use super::events::{self, origin, Event, Identity, Origin, Vars};
+use super::events::{self, origin, Event, Headers, Identity, Origin, Vars};
 use super::fax::FaxCall;
+use super::listener::Interest;
 use super::rng::SimRng;
 use super::spec::{AgentBehaviour, ChannelSnapshot};
 
@@ -56,7 +57,7 @@ pub(crate) enum JobReply {
 #[derive(Clone, Debug)]
 pub(crate) struct Job {
     pub(crate) reply: JobReply,
-    pub(crate) api_event: Vec<(String, String)>,
+    pub(crate) api_event: Headers,
 }
 
 /// What a leg does on its own, beyond what clients tell it.
@@ -89,7 +90,8 @@ pub(crate) enum Timer {
     AgentFail(String, &'static str),
     OriginateTimeout(String),
     AgentTalkEnd(String),
-    PlaybackDone(String, u64),
+    /// The timed application with this token reached its end.
+    AppDone(String, u64),
     Fax(String, u32),
 }
 
@@ -104,10 +106,18 @@ pub(crate) struct Switch {
     heartbeat: Duration,
     pub(crate) cdr_enabled: bool,
     pub(crate) cdr_b_legs: bool,
-    pub(crate) channels: Vec<Channel>,
+    /// How long one sound file plays.
+    pub(crate) sound_file_length: Duration,
+    /// Live channels by UUID; `order` lists them in creation order. Both are kept in step so
+    /// no lookup walks every channel.
+    channels: HashMap<String, Channel>,
+    order: BTreeMap<u64, String>,
+    next_order: u64,
     pub(crate) roles: HashMap<String, Role>,
     pub(crate) endpoints: HashMap<String, AgentBehaviour>,
     agenda: BTreeMap<(Instant, u64), Timer>,
+    /// The events some connection may want; the others are counted but never built.
+    interest: Interest,
     timer_seq: u64,
     outputs: Vec<Output>,
     pub(crate) sessions_total: u64,
@@ -136,10 +146,14 @@ impl Switch {
             heartbeat: config.heartbeat,
             cdr_enabled: config.cdr.is_some(),
             cdr_b_legs: config.cdr.as_ref().is_none_or(|c| c.log_b_leg),
-            channels: Vec::new(),
+            sound_file_length: config.sound_file_length,
+            channels: HashMap::new(),
+            order: BTreeMap::new(),
+            next_order: 0,
             roles: HashMap::new(),
             endpoints: HashMap::new(),
             agenda: BTreeMap::new(),
+            interest: Interest::default(),
             timer_seq: 0,
             outputs: Vec::new(),
             sessions_total: 0,
@@ -183,13 +197,27 @@ impl Switch {
         self.outputs.push(output);
     }
 
+    /// Which events connections subscribed to.
+    pub(crate) fn set_interest(&mut self, interest: Interest) {
+        self.interest = interest;
+    }
+
+    /// Whether an event named `name` may reach a connection. An event nobody wants still
+    /// takes its `Event-Sequence` number (FreeSWITCH numbers every event), but is not built.
+    pub(crate) fn wanted(&self, name: &str) -> bool {
+        self.interest.wants(name)
+    }
+
     pub(crate) fn emit(
         &mut self,
         name: &str,
         subclass: Option<String>,
-        headers: Vec<(String, String)>,
+        headers: Headers,
         body: Option<String>,
     ) {
+        if !self.wanted(name) || headers.is_empty() {
+            return;
+        }
         self.push(Output::Event(Arc::new(Event::new(
             name, subclass, headers, body,
         ))));
@@ -238,11 +266,13 @@ impl Switch {
             }
             Timer::Patience(uuid) => self.caller_gives_up(&uuid),
             Timer::CallerTalkEnd(uuid) | Timer::AgentTalkEnd(uuid) => self.remote_hangup(&uuid),
-            Timer::Dtmf(uuid, digit) => self.dtmf(&uuid, digit, "RTP", 2240),
+            Timer::Dtmf(uuid, digit) => {
+                self.dtmf(&uuid, digit, "RTP", 2240);
+            }
             Timer::AgentAnswer(uuid) => self.agent_answers(&uuid),
             Timer::AgentFail(uuid, cause) => self.agent_fails(&uuid, cause),
             Timer::OriginateTimeout(uuid) => self.originate_timeout(&uuid),
-            Timer::PlaybackDone(uuid, token) => self.playback_done(&uuid, token),
+            Timer::AppDone(uuid, token) => self.app_done(&uuid, token),
             Timer::Fax(uuid, step) => self.fax_step(&uuid, step),
         }
     }
@@ -250,11 +280,22 @@ impl Switch {
     // ----- channels ------------------------------------------------------------------------
 
     pub(crate) fn chan(&self, uuid: &str) -> Option<&Channel> {
-        self.channels.iter().find(|c| c.uuid == uuid)
+        self.channels.get(uuid)
     }
 
     pub(crate) fn chan_mut(&mut self, uuid: &str) -> Option<&mut Channel> {
-        self.channels.iter_mut().find(|c| c.uuid == uuid)
+        self.channels.get_mut(uuid)
+    }
+
+    /// Every channel (live or hanging up), in creation order.
+    pub(crate) fn all_channels(&self) -> impl Iterator<Item = &Channel> {
+        self.order
+            .values()
+            .filter_map(|uuid| self.channels.get(uuid))
+    }
+
+    pub(crate) fn channel_count(&self) -> usize {
+        self.channels.len()
     }
 
     /// A channel clients may act on: present and not hanging up.
@@ -262,10 +303,21 @@ impl Switch {
         self.chan(uuid).is_some_and(|c| !c.down)
     }
 
-    pub(crate) fn add_channel(&mut self, chan: Channel) {
-        self.channels.push(chan);
+    pub(crate) fn add_channel(&mut self, mut chan: Channel) {
+        self.next_order += 1;
+        chan.order = self.next_order;
+        self.order.insert(chan.order, chan.uuid.clone());
+        self.channels.insert(chan.uuid.clone(), chan);
         self.sessions_total += 1;
         self.sessions_peak = self.sessions_peak.max(self.channels.len());
+    }
+
+    /// The leg is destroyed: forget it.
+    pub(crate) fn remove_channel(&mut self, uuid: &str) {
+        if let Some(chan) = self.channels.remove(uuid) {
+            self.order.remove(&chan.order);
+        }
+        self.roles.remove(uuid);
     }
 
     pub(crate) fn next_session_id(&self) -> u64 {
@@ -283,6 +335,9 @@ impl Switch {
         after: &[(&str, String)],
     ) {
         let seq = self.next_seq();
+        if !self.wanted(name) {
+            return;
+        }
         let at = self.micros();
         let Some(chan) = self.chan(uuid) else { return };
         let headers = events::channel_event(
@@ -345,8 +400,7 @@ impl Switch {
     }
 
     pub(crate) fn snapshots(&self) -> Vec<ChannelSnapshot> {
-        self.channels
-            .iter()
+        self.all_channels()
             .map(|c| ChannelSnapshot {
                 uuid: c.uuid.clone(),
                 name: c.name.clone(),
@@ -376,13 +430,16 @@ impl Switch {
     // ----- jobs ----------------------------------------------------------------------------
 
     /// Starts an api job: takes the API event's sequence now.
-    pub(crate) fn api_event(&mut self, command: &str, arg: Option<&str>) -> Vec<(String, String)> {
+    pub(crate) fn api_event(&mut self, command: &str, arg: Option<&str>) -> Headers {
         let seq = self.next_seq();
+        if !self.wanted("API") {
+            return Headers::default();
+        }
         let at = self.micros();
         let mut h = events::core(&self.id, "API", seq, at, origin::API);
-        h.push(("API-Command".into(), command.to_owned()));
+        h.push("API-Command", command);
         if let Some(arg) = arg.filter(|a| !a.is_empty()) {
-            h.push(("API-Command-Argument".into(), arg.to_owned()));
+            h.push("API-Command-Argument", arg);
         }
         h
     }
@@ -398,13 +455,16 @@ impl Switch {
                 arg,
             } => {
                 let seq = self.next_seq();
+                if !self.wanted("BACKGROUND_JOB") {
+                    return;
+                }
                 let at = self.micros();
                 let mut h =
                     events::core(&self.id, "BACKGROUND_JOB", seq, at, origin::BACKGROUND_JOB);
-                h.push(("Job-UUID".into(), job_uuid));
-                h.push(("Job-Command".into(), command));
+                h.push("Job-UUID", &job_uuid);
+                h.push("Job-Command", &command);
                 if let Some(arg) = arg {
-                    h.push(("Job-Command-Arg".into(), arg));
+                    h.push("Job-Command-Arg", &arg);
                 }
                 self.emit("BACKGROUND_JOB", None, h, Some(body));
             }
@@ -423,7 +483,7 @@ impl Switch {
             ("Up-Time", super::clock::uptime_words(uptime)),
             ("FreeSWITCH-Version", "1.10.12-release~64bit".into()),
             ("Uptime-msec", uptime.as_millis().to_string()),
-            ("Session-Count", self.channels.len().to_string()),
+            ("Session-Count", self.channel_count().to_string()),
             ("Max-Sessions", "1000".into()),
             ("Session-Per-Sec", "30".into()),
             ("Session-Per-Sec-Last", "0".into()),
@@ -434,7 +494,9 @@ impl Switch {
             ("Session-Peak-FiveMin", self.sessions_peak.to_string()),
             ("Idle-CPU", "98.000000".into()),
         ];
-        h.extend(fields.into_iter().map(|(n, v)| (n.to_owned(), v)));
+        for (n, v) in &fields {
+            h.push(n, v);
+        }
         self.emit("HEARTBEAT", None, h, None);
 
         let seq = self.next_seq();
@@ -447,7 +509,7 @@ impl Switch {
             ("Task-Group", "core".into()),
             ("Task-Runtime", next.to_string()),
         ] {
-            h.push((n.to_owned(), v));
+            h.push(n, &v);
         }
         self.emit("RE_SCHEDULE", None, h, None);
     }

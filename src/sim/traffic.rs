@@ -163,6 +163,13 @@ pub async fn run_traffic(
             talk: Some(rng.duration_between(config.talk.0, config.talk.1)),
             dtmf,
         };
+        // Every caller can be reached again: a callback to `user/<number>@pstn` rings them.
+        let callback = AgentBehaviour::Answer {
+            ring: rng.duration_between(Duration::from_secs(2), Duration::from_secs(8)),
+            talk: Some(rng.duration_between(config.talk.0, config.talk.1)),
+        };
+        sim.add_endpoint(&format!("user/{}@pstn", spec.from_number), callback)
+            .await?;
         sim.place_call(spec).await?;
         if let (Some(fax), Some(at)) = (&config.fax, next_fax) {
             if tokio::time::Instant::now() >= at {
