@@ -1707,7 +1707,10 @@ impl Engine {
                 if at == now + ANNOUNCE_SPREAD_MS {
                     at
                 } else {
-                    at.div_ceil(1000) * 1000
+                    // Each queue has its own phase within the second, so a hundred queues
+                    // do not all announce in the same millisecond.
+                    let phase = queue_phase(&name);
+                    (at.saturating_sub(phase)).div_ceil(1000) * 1000 + phase
                 }
             }) {
                 let armed = self.queues.get(&name).and_then(|q| q.announce_at);
@@ -2171,6 +2174,11 @@ impl Engine {
             &hex[20..32]
         )
     }
+}
+
+/// A stable offset in [0, 1000) ms derived from the queue's name.
+fn queue_phase(name: &str) -> Millis {
+    name.bytes().fold(17u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b))) % 1000
 }
 
 fn bridged_leg(state: &CallerState) -> Option<&str> {
