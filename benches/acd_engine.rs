@@ -5,7 +5,7 @@
 //! Prints the per-input latency distribution (p50/p99/max) besides criterion's mean.
 
 use std::collections::VecDeque;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use switchdesk::acd::{
@@ -112,6 +112,7 @@ fn connect(world: &mut Loaded, q: usize) {
 fn bench(c: &mut Criterion) {
     let mut world = loaded();
     let mut samples = Vec::with_capacity(1_000_000);
+    let mut by_kind: Vec<Vec<Duration>> = vec![Vec::new(); 4];
     let mut group = c.benchmark_group("acd_engine");
     group.throughput(Throughput::Elements(1));
     group.bench_function("input_10k_callers_2k_agents_100_queues", |b| {
@@ -140,11 +141,27 @@ fn bench(c: &mut Criterion) {
                 }
             }
             world.engine.tick(now);
-            samples.push(started.elapsed());
+            let spent = started.elapsed();
+            samples.push(spent);
+            by_kind[(step % 4) as usize].push(spent);
             connect(&mut world, q);
         });
     });
     group.finish();
+    for (kind, spent) in [
+        "caller joins",
+        "caller gives up",
+        "call ends, next offered",
+        "caller joins",
+    ]
+    .iter()
+    .zip(by_kind.iter_mut())
+    .skip(1)
+    {
+        spent.sort();
+        let at = |p: f64| spent[((spent.len() as f64 - 1.0) * p) as usize];
+        println!("acd_engine {kind}: p50 {:?}, p99 {:?}", at(0.5), at(0.99));
+    }
     samples.sort();
     let pct = |p: f64| samples[((samples.len() as f64 - 1.0) * p) as usize];
     println!(

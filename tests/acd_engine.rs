@@ -454,12 +454,18 @@ fn announcements_on_entry_on_change_with_a_gap_and_periodically() {
     assert!(announced(&desk.take()).is_empty());
     // Once the gap has passed (within the queue's second), each hears the new place.
     desk.tick(secs(23));
-    assert_eq!(announced(&desk.take()), [("c2".into(), 1), ("c3".into(), 2)]);
+    assert_eq!(
+        announced(&desk.take()),
+        [("c2".into(), 1), ("c3".into(), 2)]
+    );
     // Then periodically, 60 s after the last announcement, with the position still true.
     desk.tick(secs(80));
     assert!(announced(&desk.take()).is_empty());
     desk.tick(secs(84));
-    assert_eq!(announced(&desk.take()), [("c2".into(), 1), ("c3".into(), 2)]);
+    assert_eq!(
+        announced(&desk.take()),
+        [("c2".into(), 1), ("c3".into(), 2)]
+    );
     // Every announcement names the caller's true position at that moment.
     let truth = desk.positions(secs(82), "q");
     desk.tick(secs(82));

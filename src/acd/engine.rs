@@ -1639,8 +1639,11 @@ impl Engine {
             .get(&c.queue)
             .map_or(0, |q| q.config.announcements.periodic_secs);
         if periodic > 0 {
+            // Up to 2 s later per caller, so callers told together are not all told again in
+            // the same millisecond.
+            let spread = (c.key.seq % 16) * 125;
             self.timers
-                .push(now + periodic * 1000, Timer::Caller(id.to_owned()));
+                .push(now + periodic * 1000 + spread, Timer::Caller(id.to_owned()));
         }
     }
 
@@ -2178,7 +2181,9 @@ impl Engine {
 
 /// A stable offset in [0, 1000) ms derived from the queue's name.
 fn queue_phase(name: &str) -> Millis {
-    name.bytes().fold(17u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b))) % 1000
+    name.bytes()
+        .fold(17u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)))
+        % 1000
 }
 
 fn bridged_leg(state: &CallerState) -> Option<&str> {
