@@ -4,6 +4,7 @@
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
+use std::sync::Arc;
 
 use super::config::{AgentConfig, NoAgents, Overflow, QueueConfig, Strategy};
 use super::output::{Action, Departure, Update};
@@ -143,9 +144,32 @@ struct Agent {
     caller: Option<String>,
 }
 
+/// A caller's place in a queue's waiting order, carrying what the position-change pass reads,
+/// so that pass walks the order alone (no lookup per waiting caller).
+#[derive(Clone, Debug)]
+struct Place {
+    id: String,
+    /// A caller on the line (not a callback keeping the place).
+    live: bool,
+    last_at: Option<Millis>,
+    last_position: Option<u32>,
+}
+
+impl Place {
+    fn of(c: &Caller) -> Place {
+        Place {
+            id: c.id.clone(),
+            live: c.kind == Kind::Live,
+            last_at: c.announce.last_at,
+            last_position: c.announce.last_position,
+        }
+    }
+}
+
 struct Queue {
-    config: QueueConfig,
-    order: BTreeMap<OrderKey, String>,
+    /// Shared, so reading a queue's settings on a hot path is a reference count, not a copy.
+    config: Arc<QueueConfig>,
+    order: BTreeMap<OrderKey, Place>,
     /// Agent names in (tier, position, name) order.
     members: Vec<(u32, u32, String)>,
     rr_next: usize,
@@ -311,12 +335,12 @@ impl Engine {
         }
         let name = config.name.clone();
         match self.queues.get_mut(&name) {
-            Some(queue) => queue.config = config,
+            Some(queue) => queue.config = Arc::new(config),
             None => {
                 self.queues.insert(
                     name.clone(),
                     Queue {
-                        config,
+                        config: Arc::new(config),
                         order: BTreeMap::new(),
                         members: Vec::new(),
                         rr_next: 0,
@@ -498,7 +522,11 @@ impl Engine {
                 .is_some_and(|q| q.config.no_agents == NoAgents::Overflow)
                 && self.logged_in(&queue) == 0
             {
-                let waiting: Vec<String> = self.queues[&queue].order.values().cloned().collect();
+                let waiting: Vec<String> = self.queues[&queue]
+                    .order
+                    .values()
+                    .map(|p| p.id.clone())
+                    .collect();
                 for id in waiting {
                     if self
                         .callers
@@ -638,9 +666,10 @@ impl Engine {
             announce: AnnounceState::default(),
             call_leg: Some(id.clone()),
         };
+        let place = Place::of(&caller);
         self.callers.insert(id.clone(), caller);
         if let Some(q) = self.queues.get_mut(&arrival.queue) {
-            q.order.insert(key, id.clone());
+            q.order.insert(key, place);
             if !readopted {
                 q.counters.offered += 1;
             }
@@ -788,7 +817,7 @@ impl Engine {
             self.depart(
                 call,
                 Departure::Exited {
-                    extension: config.exit_extension,
+                    extension: config.exit_extension.clone(),
                 },
             );
         } else if config.callbacks.key == Some(digit) && dialable(&caller.number) {
@@ -805,6 +834,10 @@ impl Engine {
             }
             if let Some(q) = self.queues.get_mut(&config.name) {
                 q.counters.callbacks += 1;
+                // The place stays, held by a callback: no more announcements to it.
+                if let Some(place) = q.order.get_mut(&caller.key) {
+                    place.live = false;
+                }
             }
             self.actions.push_back(Action::ConfirmCallback {
                 call: call.to_owned(),
@@ -870,8 +903,9 @@ impl Engine {
                 call_leg: None,
             },
         );
-        if let Some(q) = self.queues.get_mut(queue) {
-            q.order.insert(key, id.to_owned());
+        let place = self.callers.get(id).map(Place::of);
+        if let (Some(q), Some(place)) = (self.queues.get_mut(queue), place) {
+            q.order.insert(key, place);
         }
         self.timers.push(not_before, Timer::Caller(id.to_owned()));
         Ok(())
@@ -1114,8 +1148,9 @@ impl Engine {
             c.state = CallerState::Waiting;
             c.call_leg = None;
         }
-        if let Some(q) = self.queues.get_mut(&c.queue) {
-            q.order.insert(c.key, id.to_owned());
+        let place = self.callers.get(id).map(Place::of);
+        if let (Some(q), Some(place)) = (self.queues.get_mut(&c.queue), place) {
+            q.order.insert(c.key, place);
             q.dirty = true;
         }
         let position = self.position(id).unwrap_or(1);
@@ -1220,9 +1255,9 @@ impl Engine {
             return;
         };
         c.state = CallerState::Waiting;
-        let (queue, key) = (c.queue.clone(), c.key);
+        let (queue, key, place) = (c.queue.clone(), c.key, Place::of(c));
         if let Some(q) = self.queues.get_mut(&queue) {
-            q.order.insert(key, id.to_owned());
+            q.order.insert(key, place);
             q.dirty = true;
         }
         let position = self.position(id).unwrap_or(1);
@@ -1514,8 +1549,9 @@ impl Engine {
                     .queues
                     .get(target)
                     .map_or(0, |t| t.config.max_wait_secs);
-                if let Some(t) = self.queues.get_mut(target) {
-                    t.order.insert(key, id.to_owned());
+                let place = self.callers.get(id).map(Place::of);
+                if let (Some(t), Some(place)) = (self.queues.get_mut(target), place) {
+                    t.order.insert(key, place);
                     t.counters.offered += 1;
                     t.dirty = true;
                 }
@@ -1617,15 +1653,22 @@ impl Engine {
             wait_minutes,
         });
         self.updates.push_back(Update::Announced {
-            queue,
+            queue: queue.clone(),
             call: id.to_owned(),
             position,
             wait_minutes,
             at: now,
         });
+        let mut key = None;
         if let Some(c) = self.callers.get_mut(id) {
             c.announce.last_at = Some(now);
             c.announce.last_position = Some(position);
+            key = Some(c.key);
+        }
+        let place = key.and_then(|key| self.queues.get_mut(&queue)?.order.get_mut(&key));
+        if let Some(place) = place {
+            place.last_at = Some(now);
+            place.last_position = Some(position);
         }
         self.schedule_periodic(now, id);
     }
@@ -1671,23 +1714,17 @@ impl Engine {
             // One pass finds who moved up; positions come from that pass, not a recount each.
             let mut due = Vec::new();
             let mut next: Option<Millis> = None;
-            for (index, id) in q.order.values().enumerate() {
+            // Everyone in the order is waiting or being offered (a bridging caller has left it).
+            for (index, place) in q.order.values().enumerate() {
                 let position = index as u32 + 1;
-                let Some(c) = self.callers.get(id) else {
-                    continue;
-                };
-                if c.kind != Kind::Live
-                    || !matches!(c.state, CallerState::Waiting | CallerState::Offered(_))
-                    || c.announce.last_position.is_none_or(|last| position >= last)
-                {
+                if !place.live || place.last_position.is_none_or(|last| position >= last) {
                     continue;
                 }
-                let earliest = c
-                    .announce
+                let earliest = place
                     .last_at
                     .map_or(now, |t| t + policy.min_gap_secs * 1000);
                 if earliest <= now {
-                    due.push((id.clone(), position));
+                    due.push((place.id.clone(), position));
                 } else {
                     next = Some(next.map_or(earliest, |n: Millis| n.min(earliest)));
                 }
@@ -1747,9 +1784,9 @@ impl Engine {
                     .get(&q)?
                     .order
                     .iter()
-                    .find(|(_, id)| {
+                    .find(|(_, place)| {
                         self.callers
-                            .get(*id)
+                            .get(&place.id)
                             .is_some_and(|c| self.offerable(c, now))
                     })
                     .map(|(k, _)| *k)?;
@@ -1785,12 +1822,12 @@ impl Engine {
             let Some((head_key, head)) = q
                 .order
                 .iter()
-                .find(|(_, id)| {
+                .find(|(_, place)| {
                     self.callers
-                        .get(*id)
+                        .get(&place.id)
                         .is_some_and(|c| self.offerable(c, now))
                 })
-                .map(|(k, id)| (*k, id.clone()))
+                .map(|(k, place)| (*k, place.id.clone()))
             else {
                 return;
             };
@@ -1931,23 +1968,23 @@ impl Engine {
     }
 
     fn caller_timer(&mut self, now: Millis, id: &str) {
-        let Some(c) = self.callers.get(id).cloned() else {
+        // Fires often (every periodic announcement): read what is needed, clone nothing big.
+        let Some(c) = self.callers.get(id) else {
             return;
         };
-        let Some(config) = self.queues.get(&c.queue).map(|q| q.config.clone()) else {
+        let Some(config) = self.queues.get(&c.queue).map(|q| &q.config) else {
             return;
         };
-        if c.kind == Kind::Live
-            && config.max_wait_secs > 0
-            && matches!(c.state, CallerState::Waiting | CallerState::Offered(_))
-            && now >= c.key.enqueued_at + config.max_wait_secs * 1000
-        {
+        let waiting = matches!(c.state, CallerState::Waiting | CallerState::Offered(_));
+        let max_wait = config.max_wait_secs * 1000;
+        if c.kind == Kind::Live && max_wait > 0 && waiting && now >= c.key.enqueued_at + max_wait {
             self.overflow(now, id);
             return;
         }
         if let Kind::Callback { not_before, .. } = c.kind {
             if not_before <= now {
-                self.dispatch(now, &c.queue);
+                let queue = c.queue.clone();
+                self.dispatch(now, &queue);
             }
             return;
         }
@@ -1956,13 +1993,15 @@ impl Engine {
             && c.announce
                 .last_at
                 .is_some_and(|t| t + policy.periodic_secs * 1000 <= now);
-        let moved_up = policy.on_change
+        let gap_passed = policy.on_change
             && c.announce
                 .last_at
-                .is_some_and(|t| t + policy.min_gap_secs * 1000 <= now)
+                .is_some_and(|t| t + policy.min_gap_secs * 1000 <= now);
+        let last_position = c.announce.last_position;
+        let moved_up = gap_passed
             && self
                 .position(id)
-                .zip(c.announce.last_position)
+                .zip(last_position)
                 .is_some_and(|(p, last)| p < last);
         if due_periodic || moved_up {
             self.announce(now, id);
@@ -1985,10 +2024,10 @@ impl Engine {
             .order
             .values()
             .enumerate()
-            .filter_map(|(i, id)| {
-                let c = self.callers.get(id)?;
+            .filter_map(|(i, place)| {
+                let c = self.callers.get(&place.id)?;
                 Some(WaitingView {
-                    call: id.clone(),
+                    call: place.id.clone(),
                     number: c.number.clone(),
                     name: c.name.clone(),
                     position: i as u32 + 1,
@@ -2053,7 +2092,7 @@ impl Engine {
     }
 
     pub fn queue_config(&self, name: &str) -> Option<&QueueConfig> {
-        self.queues.get(name).map(|q| &q.config)
+        self.queues.get(name).map(|q| q.config.as_ref())
     }
 
     /// Calls and legs the engine tracks, for reconciling with the switch after a reconnect.
