@@ -1618,16 +1618,11 @@ impl Engine {
         let Some(position) = self.position(id) else {
             return;
         };
-        let queue = match self.callers.get(id) {
-            Some(c) => c.queue.clone(),
-            None => return,
-        };
-        let on_duty = self.on_duty(&queue);
-        self.announce_at(now, id, position, on_duty);
+        self.announce_at(now, id, position);
     }
 
-    /// Says `position` (known to be true now) to the caller; `on_duty` agents of the queue.
-    fn announce_at(&mut self, now: Millis, id: &str, position: u32, on_duty: usize) {
+    /// Says `position` (known to be true now) to the caller.
+    fn announce_at(&mut self, now: Millis, id: &str, position: u32) {
         let Some(c) = self.callers.get(id) else {
             return;
         };
@@ -1642,7 +1637,7 @@ impl Engine {
             return;
         };
         let wait_minutes = if q.config.announcements.expected_wait {
-            expected_wait_minutes(position, now, &q.rate, &q.counters, on_duty)
+            expected_wait_minutes(position, now, &q.rate, &q.counters, || self.on_duty(&queue))
         } else {
             None
         };
@@ -1729,18 +1724,13 @@ impl Engine {
                     next = Some(next.map_or(earliest, |n: Millis| n.min(earliest)));
                 }
             }
-            let on_duty = if due.is_empty() {
-                0
-            } else {
-                self.on_duty(&name)
-            };
             // A burst is spread out: the switch gets a few announcements at a time, and the
             // rest follow a moment later with their positions counted again then.
             if due.len() > ANNOUNCE_BURST {
                 next = Some(now + ANNOUNCE_SPREAD_MS);
             }
             for (id, position) in due.into_iter().take(ANNOUNCE_BURST) {
-                self.announce_at(now, &id, position, on_duty);
+                self.announce_at(now, &id, position);
             }
             // Whole seconds: everyone due within the same second is told in one pass.
             if let Some(at) = next.map(|at| {

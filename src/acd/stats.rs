@@ -128,12 +128,14 @@ pub(crate) fn expected_wait_minutes(
     now: Millis,
     rate: &AnswerRate,
     counters: &Counters,
-    agents_on_duty: usize,
+    agents_on_duty: impl FnOnce() -> usize,
 ) -> Option<u32> {
     let wait_ms = match rate.per_ms(now) {
         Some(per_ms) => position as f64 / per_ms,
         None => {
             let aht_ms = counters.aht_secs()? * 1000.0;
+            // Counted only when the rate cannot answer: it is a pass over the queue's agents.
+            let agents_on_duty = agents_on_duty();
             if agents_on_duty == 0 {
                 return None;
             }
@@ -165,16 +167,16 @@ mod tests {
     fn expected_wait_from_rate_then_from_handle_time() {
         let mut rate = AnswerRate::default();
         let mut counters = Counters::default();
-        assert_eq!(expected_wait_minutes(3, 0, &rate, &counters, 2), None);
+        assert_eq!(expected_wait_minutes(3, 0, &rate, &counters, || 2), None);
         counters.calls_ended = 2;
         counters.total_talk_ms = 240_000; // 2 min average
-        assert_eq!(expected_wait_minutes(3, 0, &rate, &counters, 2), Some(3));
+        assert_eq!(expected_wait_minutes(3, 0, &rate, &counters, || 2), Some(3));
         // Four answers over four minutes: one a minute, so position 5 waits five minutes.
         for t in [60_000, 120_000, 180_000, 240_000] {
             rate.record(t);
         }
         assert_eq!(
-            expected_wait_minutes(5, 300_000, &rate, &counters, 2),
+            expected_wait_minutes(5, 300_000, &rate, &counters, || 2),
             Some(5)
         );
     }
