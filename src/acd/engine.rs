@@ -1068,8 +1068,8 @@ impl Engine {
             }
             LegRole::Agent => match caller.map(|c| c.state) {
                 Some(CallerState::Bridged { agent, since, .. }) => {
+                    // FreeSWITCH ends the other side of the bridge itself.
                     self.end_call(now, &caller_id, &agent, since);
-                    self.hang_up_bridged_customer(&caller_id);
                 }
                 Some(CallerState::Bridging { .. }) => {
                     // The agent hung up between answering and the bridge: back in line.
@@ -1108,10 +1108,6 @@ impl Engine {
                 }
             },
         }
-    }
-
-    fn hang_up_bridged_customer(&mut self, _caller: &str) {
-        // FreeSWITCH ends the other side of a bridge itself when one side hangs up.
     }
 
     fn callback_attempt_failed(&mut self, now: Millis, id: &str) {

@@ -91,6 +91,17 @@ enum Persist {
     },
 }
 
+/// A caller as the switch shows it (an event or a resync), before identification.
+struct Waiting {
+    call: String,
+    queue: String,
+    number: String,
+    name: String,
+    priority: Option<i32>,
+    enqueued_at: Option<u64>,
+    answered: bool,
+}
+
 /// A handle to the running switchboard; cheap to clone.
 #[derive(Clone)]
 pub struct Board {
@@ -364,16 +375,15 @@ impl Switchboard {
                 if self.engine.is_tracked(&call) {
                     return;
                 }
-                let identity = self.options.identity.identify(&number, &name);
-                let arrival = CallerArrival {
+                let arrival = self.arrival(Waiting {
                     call: call.clone(),
                     queue: queue.clone(),
-                    name: identity.label.unwrap_or(name),
                     number,
-                    priority: priority.unwrap_or(identity.priority),
+                    name,
+                    priority,
                     enqueued_at,
                     answered,
-                };
+                });
                 self.node_of.insert(call.clone(), node);
                 match self.engine.caller_arrived(now, arrival) {
                     Ok(()) | Err(AcdError::DuplicateCall(_)) => {}
@@ -397,6 +407,24 @@ impl Switchboard {
             }
             Input::Dtmf { call, digit } => self.engine.dtmf(now, &call, digit),
             Input::Bridged { call } => self.engine.bridged(now, &call),
+        }
+    }
+
+    /// The engine's view of a waiting caller, with who-is-calling applied: the identity's name
+    /// when it has one, and its priority unless the channel already carries one.
+    fn arrival(&self, waiting: Waiting) -> CallerArrival {
+        let identity = self
+            .options
+            .identity
+            .identify(&waiting.number, &waiting.name);
+        CallerArrival {
+            call: waiting.call,
+            queue: waiting.queue,
+            name: identity.label.unwrap_or(waiting.name),
+            number: waiting.number,
+            priority: waiting.priority.unwrap_or(identity.priority),
+            enqueued_at: waiting.enqueued_at,
+            answered: waiting.answered,
         }
     }
 
@@ -559,21 +587,18 @@ impl Switchboard {
                             Err(e) => warn!(call = %channel.uuid, "bridged call not adopted: {e}"),
                         }
                     } else if channel.parked {
-                        let identity = self
-                            .options
-                            .identity
-                            .identify(&channel.number, &channel.name);
-                        let arrival = CallerArrival {
+                        let arrival = self.arrival(Waiting {
                             call: channel.uuid.clone(),
                             queue: queue.clone(),
                             number: channel.number.clone(),
-                            name: identity.label.unwrap_or_else(|| channel.name.clone()),
-                            priority: channel.priority.unwrap_or(identity.priority),
+                            name: channel.name.clone(),
+                            priority: channel.priority,
+                            // A caller who came while no service ran is placed by arrival time.
                             enqueued_at: Some(
                                 channel.enqueued_at.unwrap_or(channel.created_ms.max(1)),
                             ),
                             answered: channel.answered,
-                        };
+                        });
                         match self.engine.caller_arrived(now, arrival) {
                             Ok(()) => adopted += 1,
                             Err(e) => {
