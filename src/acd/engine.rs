@@ -178,6 +178,9 @@ struct Queue {
     dirty: bool,
     /// When a caller who moved up may next be told so: one timer per queue, not per caller.
     announce_at: Option<Millis>,
+    /// This queue's offset within each second for batched announcements, so queues take
+    /// turns instead of all announcing in the same millisecond.
+    phase: Millis,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -288,6 +291,7 @@ pub struct Engine {
     rng: u64,
     seq: u64,
     next_offer: u64,
+    queues_created: u64,
 }
 
 impl Engine {
@@ -307,6 +311,7 @@ impl Engine {
             rng: seed ^ 0x9E37_79B9_7F4A_7C15,
             seq: 0,
             next_offer: 1,
+            queues_created: 0,
         }
     }
 
@@ -337,6 +342,9 @@ impl Engine {
         match self.queues.get_mut(&name) {
             Some(queue) => queue.config = Arc::new(config),
             None => {
+                // Golden-ratio steps spread any number of queues evenly over the second.
+                let phase = (self.queues_created * 618) % 1000;
+                self.queues_created += 1;
                 self.queues.insert(
                     name.clone(),
                     Queue {
@@ -348,6 +356,7 @@ impl Engine {
                         rate: AnswerRate::default(),
                         dirty: false,
                         announce_at: None,
+                        phase,
                     },
                 );
             }
@@ -1699,6 +1708,7 @@ impl Engine {
             };
             q.dirty = false;
             let policy = q.config.announcements.clone();
+            let phase = q.phase;
             if !policy.on_change {
                 continue;
             }
@@ -1735,7 +1745,6 @@ impl Engine {
                 } else {
                     // Each queue has its own phase within the second, so a hundred queues
                     // do not all announce in the same millisecond.
-                    let phase = queue_phase(&name);
                     (at.saturating_sub(phase)).div_ceil(1000) * 1000 + phase
                 }
             }) {
@@ -2205,12 +2214,6 @@ impl Engine {
 }
 
 /// A stable offset in [0, 1000) ms derived from the queue's name.
-fn queue_phase(name: &str) -> Millis {
-    name.bytes()
-        .fold(17u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)))
-        % 1000
-}
-
 fn bridged_leg(state: &CallerState) -> Option<&str> {
     match state {
         CallerState::Bridged { leg, .. } | CallerState::Bridging { leg, .. } => Some(leg),
