@@ -7,6 +7,7 @@
 //!   session to FreeSWITCH alive. The only module that knows the wire format.
 //! - [`sim`]: a FreeSWITCH stand-in that speaks the same bytes as the captured switch.
 //!   Used by `switchdesk demo` and the tests; `serve` never touches it.
+//! - [`fax`]: received faxes: TIFF (G3/G4) to PDF, the CCITT data embedded unchanged.
 //! - [`store`]: the database (SQLite by default, PostgreSQL by URL). The only module with SQL.
 //! - [`web`]: axum routes, authentication and roles. The only module that knows HTTP.
 //! - [`users`]: roles, password hashing, session and API tokens (no SQL, no HTTP).
@@ -17,6 +18,7 @@
 pub mod acd;
 pub mod config;
 pub mod esl;
+pub mod fax;
 pub mod metrics;
 pub mod service;
 pub mod sim;
