@@ -17,7 +17,7 @@ use switchdesk::config::EslConfig;
 use switchdesk::esl::{Connection, ConnectionEvent, ConnectionOptions};
 use switchdesk::sim::{AgentBehaviour, CallSpec, SimConfig, Simulator};
 use switchdesk::store::Store;
-use switchdesk::switch::{Board, BoardOptions, Unknown, EVENTS};
+use switchdesk::switch::{Board, BoardOptions, EVENTS};
 use tokio::net::TcpListener;
 
 const AGENTS: u32 = 40;
@@ -92,11 +92,7 @@ fn bench(c: &mut Criterion) {
         let mut options = ConnectionOptions::from_config("fs1", &config);
         options.events = EVENTS.iter().map(|e| (*e).to_owned()).collect();
         let (connection, events) = Connection::spawn_with_subscriber(options);
-        let board_options = BoardOptions {
-            transfer_context: "default".into(),
-            seed: 3,
-            identity: Arc::new(Unknown),
-        };
+        let board_options = BoardOptions::new(3);
         let board = Board::start(
             vec![(connection, events)],
             store,

@@ -48,6 +48,7 @@ pub struct Config {
     pub log: LogConfig,
     pub demo: DemoConfig,
     pub switch: SwitchConfig,
+    pub phonebook: PhonebookConfig,
     /// Queues to create on first start; afterwards the API edits them (kept in the database).
     pub queues: Vec<QueueConfig>,
     /// Agents to create on first start, likewise.
@@ -67,6 +68,34 @@ impl Default for SwitchConfig {
         SwitchConfig {
             transfer_context: "default".into(),
         }
+    }
+}
+
+/// How the phone book reads and shows numbers.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PhonebookConfig {
+    /// ISO 3166 region for numbers written the national way (`8 495 ...` in `RU`,
+    /// `020 ...` in `GB`).
+    pub default_region: String,
+    /// How numbers are shown: `international`, `national` or `e164`.
+    pub number_style: crate::directory::number::Style,
+}
+
+impl Default for PhonebookConfig {
+    fn default() -> Self {
+        PhonebookConfig {
+            default_region: "US".into(),
+            number_style: crate::directory::number::Style::International,
+        }
+    }
+}
+
+impl PhonebookConfig {
+    /// The default region read; the error names the key.
+    pub fn numbering(&self) -> Result<crate::directory::number::Numbering, String> {
+        crate::directory::number::Numbering::new(&self.default_region)
+            .map_err(|e| format!("phonebook.default_region: {e}"))
     }
 }
 
@@ -263,6 +292,9 @@ impl Config {
             problems.push(
                 "database.url must start with sqlite:, postgres:// or postgresql://".to_string(),
             );
+        }
+        if let Err(e) = self.phonebook.numbering() {
+            problems.push(e);
         }
         if self.database.max_connections == 0 {
             problems.push("database.max_connections must be at least 1".into());

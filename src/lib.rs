@@ -7,6 +7,10 @@
 //!   session to FreeSWITCH alive. The only module that knows the wire format.
 //! - [`sim`]: a FreeSWITCH stand-in that speaks the same bytes as the captured switch.
 //!   Used by `switchdesk demo` and the tests; `serve` never touches it.
+//! - [`acd`]: the call-queue engine, pure (no IO, no clock).
+//! - [`switch`]: FreeSWITCH ⇄ engine: the switchboard, blocklist checks and identification.
+//! - [`directory`]: the CMDB phone book: E.164 numbers, fuzzy search, who is calling.
+//! - [`blocklist`]: numbers, prefixes and caller-ID names kept out (or not dialled).
 //! - [`fax`]: received faxes: TIFF (G3/G4) to PDF, the CCITT data embedded unchanged.
 //! - [`store`]: the database (SQLite by default, PostgreSQL by URL). The only module with SQL.
 //! - [`web`]: axum routes, authentication and roles. The only module that knows HTTP.
@@ -16,7 +20,9 @@
 //! - [`service`]: wiring for `serve` and `demo`.
 
 pub mod acd;
+pub mod blocklist;
 pub mod config;
+pub mod directory;
 pub mod esl;
 pub mod fax;
 pub mod metrics;

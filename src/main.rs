@@ -1,14 +1,18 @@
 //! The `switchdesk` command: wiring only. Each subcommand parses its arguments, loads the
 //! configuration and hands over to the library.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::fs::File;
+use std::io::{BufRead, IsTerminal, Read, Write};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
 use switchdesk::config::Config;
+use switchdesk::directory::import::{Format, ImportReport, Kind, Progress};
+use switchdesk::directory::number::Numbering;
 use switchdesk::esl::event::EventFormat;
 use switchdesk::esl::{ConnectionEvent, ConnectionOptions};
 use switchdesk::service;
@@ -47,6 +51,9 @@ enum Command {
     /// Manage API tokens for machines (mod_xml_cdr, scripts, Prometheus).
     #[command(subcommand)]
     Token(TokenCommand),
+    /// The phone book: organizations, contacts and assets.
+    #[command(subcommand)]
+    Phonebook(PhonebookCommand),
 }
 
 #[derive(Args)]
@@ -109,6 +116,37 @@ enum TokenCommand {
     },
     /// Revoke an API token by name.
     Revoke { name: String },
+}
+
+#[derive(Subcommand)]
+enum PhonebookCommand {
+    /// Import contacts, organizations or assets from CSV, or contacts from vCard. Records with
+    /// an external id are updated by it, so importing a file again is safe. Each row that is
+    /// not imported is printed as `line N: reason`; the exit status is 1 if there was one.
+    Import {
+        /// The file, or - for stdin.
+        file: PathBuf,
+        /// What the file holds (default: told by the CSV header; vCard holds contacts).
+        #[arg(long)]
+        kind: Option<Kind>,
+        /// csv, vcard or auto (default: by the file's extension, else by its first line).
+        #[arg(long)]
+        format: Option<Format>,
+    },
+    /// Export one kind of record as CSV, in the columns `import` reads.
+    Export {
+        #[arg(long)]
+        kind: Kind,
+        /// Where to write (default: stdout).
+        file: Option<PathBuf>,
+    },
+    /// Search names (typos, swapped, partial, either script) or number fragments, as agents
+    /// do; one line per hit, best first: score, kind and id, name, organization.
+    Search {
+        text: String,
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+    },
 }
 
 fn main() -> ExitCode {
@@ -174,6 +212,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::User(command) => user(config, command).await,
         Command::Token(command) => token(config, command).await,
+        Command::Phonebook(command) => phonebook(config, command).await,
     }
 }
 
@@ -295,5 +334,159 @@ async fn token(config: Config, command: TokenCommand) -> anyhow::Result<()> {
         }
     }
     store.close().await;
+    Ok(())
+}
+
+async fn phonebook(config: Config, command: PhonebookCommand) -> anyhow::Result<()> {
+    let store = service::open_store(&config).await?;
+    let result = match command {
+        PhonebookCommand::Import { file, kind, format } => {
+            let numbering = config.phonebook.numbering().map_err(anyhow::Error::msg)?;
+            import_phonebook(&store, &numbering, &file, kind, format).await
+        }
+        PhonebookCommand::Export { kind, file } => export_phonebook(&store, kind, file).await,
+        PhonebookCommand::Search { text, limit } => {
+            let numbering = config.phonebook.numbering().map_err(anyhow::Error::msg)?;
+            search_phonebook(&store, numbering, &text, limit).await
+        }
+    };
+    store.close().await;
+    result
+}
+
+async fn search_phonebook(
+    store: &switchdesk::store::Store,
+    numbering: switchdesk::directory::number::Numbering,
+    text: &str,
+    limit: usize,
+) -> anyhow::Result<()> {
+    use switchdesk::directory::{FoundRecord, PhoneBook};
+    let book = PhoneBook::load(store, numbering).await?;
+    let hits = book.search(text, limit.clamp(1, 100));
+    if hits.is_empty() {
+        eprintln!("nothing found for {text:?}");
+    }
+    for hit in hits {
+        let record = match hit.record {
+            FoundRecord::Contact(id) => format!("contact {id}"),
+            FoundRecord::Organization(id) => format!("organization {id}"),
+        };
+        let organization = hit.organization.map(|o| format!("  ({})", o.name));
+        let vip = if hit.vip { "  VIP" } else { "" };
+        println!(
+            "{:.2}  {record}  {}{}{vip}",
+            hit.score,
+            hit.name,
+            organization.unwrap_or_default()
+        );
+    }
+    Ok(())
+}
+
+async fn import_phonebook(
+    store: &switchdesk::store::Store,
+    numbering: &Numbering,
+    file: &Path,
+    kind: Option<Kind>,
+    format: Option<Format>,
+) -> anyhow::Result<()> {
+    let from_stdin = file.as_os_str() == "-";
+    let input: Box<dyn Read + Send> = if from_stdin {
+        Box::new(std::io::stdin())
+    } else {
+        Box::new(File::open(file).with_context(|| format!("opening {}", file.display()))?)
+    };
+    let size = std::fs::metadata(file).map_or(0, |m| m.len());
+    let format = format.unwrap_or_else(|| Format::from_path(file));
+    let bar = std::io::stderr()
+        .is_terminal()
+        .then(|| import_progress_bar(size, from_stdin));
+    let mut progress = |progress: Progress<'_>| {
+        let say = || {
+            for failure in progress.new_failures {
+                eprintln!("{failure}");
+            }
+        };
+        match &bar {
+            Some(bar) => {
+                bar.suspend(say);
+                bar.set_position(progress.bytes_read);
+                bar.set_message(format!(
+                    "{} rows, {} failed",
+                    progress.rows, progress.failed
+                ));
+            }
+            None => say(),
+        }
+    };
+    let report =
+        switchdesk::directory::import::import(store, numbering, input, format, kind, &mut progress)
+            .await;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let report = report.with_context(|| format!("importing {}", file.display()))?;
+    println!("{}", import_summary(&report));
+    anyhow::ensure!(
+        report.failed == 0,
+        "{} of {} rows were not imported",
+        report.failed,
+        report.rows
+    );
+    Ok(())
+}
+
+fn import_progress_bar(size: u64, from_stdin: bool) -> ProgressBar {
+    let (bar, template) = if from_stdin || size == 0 {
+        (ProgressBar::new_spinner(), "{spinner} {bytes} read, {msg}")
+    } else {
+        (
+            ProgressBar::new(size),
+            "[{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {msg}",
+        )
+    };
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style);
+    }
+    bar
+}
+
+fn import_summary(report: &ImportReport) -> String {
+    let mut summary = format!(
+        "{}: {} rows read, {} saved ({} created, {} updated), {} failed",
+        report.kind, report.rows, report.saved, report.created, report.updated, report.failed
+    );
+    if report.organizations_created > 0 {
+        summary += &format!(
+            "\norganizations created from the names contacts gave: {}",
+            report.organizations_created
+        );
+    }
+    if report.without_external_id > 0 {
+        summary += &format!(
+            "\nsaved rows without an external_id (importing the file again adds them again): {}",
+            report.without_external_id
+        );
+    }
+    summary
+}
+
+async fn export_phonebook(
+    store: &switchdesk::store::Store,
+    kind: Kind,
+    file: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    let output: Box<dyn Write + Send> = match &file {
+        Some(path) if path.as_os_str() != "-" => {
+            Box::new(File::create(path).with_context(|| format!("creating {}", path.display()))?)
+        }
+        _ => Box::new(std::io::stdout()),
+    };
+    let output = std::io::BufWriter::new(output);
+    let report = switchdesk::directory::export::export(store, kind, output).await?;
+    for warning in &report.warnings {
+        eprintln!("warning: {warning}");
+    }
+    eprintln!("{kind} exported: {}", report.rows);
     Ok(())
 }

@@ -10,7 +10,9 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::broadcast::Receiver;
 
 use crate::acd::{AgentConfig, AgentStatus, Membership, Overflow, QueueConfig};
+use crate::blocklist::Blocklist;
 use crate::config::{Config, LogConfig, Secret};
+use crate::directory::PhoneBook;
 use crate::esl::{Connection, ConnectionEvent, ConnectionOptions};
 use crate::metrics::{
     Metrics, ESL_CONNECTED, ESL_EVENTS_SHED_TOTAL, ESL_EVENTS_TOTAL, ESL_RECONNECTS_TOTAL,
@@ -18,7 +20,7 @@ use crate::metrics::{
 use crate::sim::traffic::{run_traffic, TrafficAgent, TrafficConfig};
 use crate::sim::{Route, SimConfig, Simulator};
 use crate::store::Store;
-use crate::switch::{Board, BoardOptions, Unknown, EVENTS};
+use crate::switch::{Board, BoardOptions, EVENTS};
 use crate::users::{self, Role};
 use crate::web::{self, AppState};
 
@@ -117,10 +119,15 @@ pub async fn run(
         connections.push(connection.clone());
         nodes.push((connection, events));
     }
+    let numbering = config.phonebook.numbering().map_err(anyhow::Error::msg)?;
+    let phonebook = Arc::new(PhoneBook::load(&store, numbering).await?);
+    let blocklist = Arc::new(Blocklist::new(store.blocks().await?));
     let options = BoardOptions {
         transfer_context: config.switch.transfer_context.clone(),
         seed: rand::random(),
-        identity: Arc::new(Unknown),
+        identity: phonebook.clone(),
+        blocklist: blocklist.clone(),
+        numbering,
     };
     let board = Board::start(
         nodes,
@@ -135,6 +142,8 @@ pub async fn run(
         board,
         metrics,
         config: Arc::new(config),
+        phonebook,
+        blocklist,
     };
     let served = web::serve(listener, state, shutdown).await;
     for connection in connections {
@@ -239,6 +248,7 @@ pub async fn demo(
         config.agents = (1001..=1005).map(demo_agent).collect();
     }
     let login = prepare_demo(&config).await?;
+    let regulars = demo_phonebook(&config, seed).await?;
     let (stop_traffic, traffic_stopped) = tokio::sync::watch::channel(false);
     let traffic = TrafficConfig {
         seed,
@@ -246,6 +256,8 @@ pub async fn demo(
         agents: (1001..=1005)
             .map(|n| TrafficAgent::new(format!("user/{n}@default")))
             .collect(),
+        regulars,
+        regular_share: 0.5,
         ..TrafficConfig::default()
     };
     tokio::spawn(run_traffic(sim.clone(), traffic, traffic_stopped));
@@ -265,6 +277,82 @@ pub async fn demo(
 }
 
 const DEMO_USER: &str = "demo";
+
+/// Organizations and contacts of the demo's phone book (made once, on an empty book).
+const DEMO_ORGANIZATIONS: usize = 40;
+const DEMO_CONTACTS: usize = 2_000;
+/// How many of them call the demo's support line again and again.
+const DEMO_REGULARS: u32 = 150;
+
+/// Fills an empty phone book with a generated one, and returns some of its contacts as
+/// callers for the synthetic day, so the queues show identified callers.
+async fn demo_phonebook(config: &Config, seed: u64) -> anyhow::Result<Vec<(String, String)>> {
+    use crate::directory::model::{Contact, Number, NumberKind, Organization};
+    use crate::directory::sample;
+    let store = open_store(config).await?;
+    if store.count_records::<Contact>().await? == 0 {
+        let mut organization_ids = std::collections::HashMap::new();
+        for organization in sample::organizations(seed, DEMO_ORGANIZATIONS) {
+            let numbers = organization
+                .numbers
+                .iter()
+                .map(|n| (n, NumberKind::Main))
+                .chain(organization.ranges.iter().map(|r| (r, NumberKind::Range)))
+                .map(|(number, kind)| Number {
+                    number: number.clone(),
+                    kind,
+                })
+                .collect();
+            let id = store
+                .save_record(&Organization {
+                    name: organization.name.clone(),
+                    numbers,
+                    vip: organization.vip,
+                    ..Default::default()
+                })
+                .await?;
+            organization_ids.insert(organization.name, id);
+        }
+        let contacts: Vec<Contact> = sample::contacts(seed, DEMO_CONTACTS)
+            .map(|c| Contact {
+                organization_id: c
+                    .organization
+                    .as_ref()
+                    .and_then(|name| organization_ids.get(name).copied()),
+                first_name: match &c.middle_name {
+                    Some(middle) => format!("{} {middle}", c.first_name),
+                    None => c.first_name.clone(),
+                },
+                last_name: c.last_name.clone(),
+                numbers: c
+                    .numbers
+                    .iter()
+                    .map(|n| Number {
+                        number: n.clone(),
+                        kind: NumberKind::Mobile,
+                    })
+                    .collect(),
+                emails: c.email.iter().cloned().collect(),
+                vip: c.vip,
+                ..Default::default()
+            })
+            .collect();
+        for batch in contacts.chunks(500) {
+            store.save_records(batch).await?;
+        }
+    }
+    let regulars = store
+        .records_after::<Contact>(0, DEMO_REGULARS)
+        .await?
+        .into_iter()
+        .filter_map(|c| {
+            let number = c.numbers.first()?.number.clone();
+            Some((number, c.display_name()))
+        })
+        .collect();
+    store.close().await;
+    Ok(regulars)
+}
 
 /// The demo's support line: hold music from a tone (the simulator has no sound files),
 /// announcements, a callback key and an exit to voicemail.

@@ -11,11 +11,16 @@ use std::time::Duration;
 use switchdesk::acd::{
     AgentConfig, AgentStatus, Departure, Membership, QueueConfig, Strategy, Update,
 };
+use switchdesk::blocklist::{Blocklist, Direction, Entry, Match, Treatment};
 use switchdesk::config::EslConfig;
+use switchdesk::directory::model::{Contact, Number, NumberKind, Organization};
+use switchdesk::directory::number::Numbering;
+use switchdesk::directory::PhoneBook;
+use switchdesk::esl::Event;
 use switchdesk::esl::{Connection, ConnectionEvent, ConnectionOptions};
 use switchdesk::sim::{AgentBehaviour, CallSpec, SimConfig, Simulator};
 use switchdesk::store::Store;
-use switchdesk::switch::{Board, BoardOptions, Unknown, EVENTS};
+use switchdesk::switch::{Board, BoardOptions, EVENTS};
 use tokio::net::TcpListener;
 use tokio::sync::broadcast;
 
@@ -75,18 +80,24 @@ fn node(sim: &Simulator) -> (Connection, broadcast::Receiver<ConnectionEvent>) {
 }
 
 fn board_options(seed: u64) -> BoardOptions {
-    BoardOptions {
-        transfer_context: "default".into(),
-        seed,
-        identity: Arc::new(Unknown),
-    }
+    BoardOptions::new(seed)
 }
 
 async fn board(sim: &Simulator, store: Store, agent_count: u32, seed: u64) -> (Board, Connection) {
+    board_with(sim, store, queue(), agent_count, board_options(seed)).await
+}
+
+async fn board_with(
+    sim: &Simulator,
+    store: Store,
+    queue: QueueConfig,
+    agent_count: u32,
+    options: BoardOptions,
+) -> (Board, Connection) {
     let (connection, events) = node(sim);
     let nodes = vec![(connection.clone(), events)];
     let agents = agents(agent_count);
-    let board = Board::start(nodes, store, &[queue()], &agents, board_options(seed))
+    let board = Board::start(nodes, store, &[queue], &agents, options)
         .await
         .unwrap();
     (board, connection)
@@ -589,4 +600,424 @@ async fn two_nodes_feed_one_queue_and_each_call_stays_on_its_node() {
             .count(),
         1
     );
+}
+
+fn block(id: i64, matches: Match, direction: Direction, treatment: Treatment) -> Entry {
+    Entry {
+        id,
+        matches,
+        direction,
+        treatment,
+        expires_at: None,
+        reason: "test".into(),
+        added_by: "sam".into(),
+        hits: 0,
+        last_hit_at: None,
+        created_at: 0,
+    }
+}
+
+/// Every event of the named kinds the simulator sends from now on, on a connection of its own.
+fn watch(sim: &Simulator, events: &[&str]) -> Arc<std::sync::Mutex<Vec<Arc<Event>>>> {
+    let config = EslConfig {
+        host: "127.0.0.1".into(),
+        port: sim.addr().port(),
+        ..EslConfig::default()
+    };
+    let mut options = ConnectionOptions::from_config("watch", &config);
+    options.events = events.iter().map(|e| (*e).to_owned()).collect();
+    let (connection, mut received) = Connection::spawn_with_subscriber(options);
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    tokio::spawn(async move {
+        let _keep = connection;
+        while let Ok(event) = received.recv().await {
+            if let ConnectionEvent::Event(event) = event {
+                sink.lock().unwrap().push(event);
+            }
+        }
+    });
+    seen
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocked_callers_get_their_treatment_and_are_never_answered() {
+    let db = common::TestDb::sqlite().await;
+    let sim = simulator(11).await;
+    let events = watch(&sim, &["CHANNEL_ANSWER", "CHANNEL_HANGUP_COMPLETE"]);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let blocklist = Arc::new(Blocklist::new(vec![
+        block(
+            1,
+            Match::Number("+12125550101".into()),
+            Direction::Inbound,
+            Treatment::Busy,
+        ),
+        block(
+            2,
+            Match::Prefix("+882".into()),
+            Direction::Both,
+            Treatment::Reject {
+                cause: "CALL_REJECTED".into(),
+            },
+        ),
+        block(
+            3,
+            Match::Name("*casino*".into()),
+            Direction::Inbound,
+            Treatment::Prompt {
+                file: "ivr/ivr-call_rejected.wav".into(),
+            },
+        ),
+        block(
+            4,
+            Match::Number("+12125550104".into()),
+            Direction::Inbound,
+            Treatment::Transfer {
+                extension: "voicemail".into(),
+            },
+        ),
+        // Outbound only: inbound calls from it are welcome.
+        block(
+            5,
+            Match::Number("+12125550105".into()),
+            Direction::Outbound,
+            Treatment::Busy,
+        ),
+    ]));
+    db.store
+        .save_block(&block(
+            0,
+            Match::Number("+12125550101".into()),
+            Direction::Inbound,
+            Treatment::Busy,
+        ))
+        .await
+        .unwrap();
+    let options = BoardOptions {
+        blocklist,
+        ..board_options(11)
+    };
+    let (board, _esl) = board_with(&sim, db.store.clone(), queue(), 1, options).await;
+
+    let mut calls = Vec::new();
+    for (number, name) in [
+        ("(212) 555-0101", "Caller"),
+        ("+88216000001", "Satellite"),
+        ("+12125550103", "Royal Casino"),
+        ("+12125550104", "Caller"),
+        ("+12125550105", "Welcome"),
+    ] {
+        let call = sim
+            .place_call(CallSpec {
+                from_number: number.into(),
+                from_name: name.into(),
+                destination: "7000".into(),
+                patience: Some(Duration::from_secs(20)),
+                ..CallSpec::default()
+            })
+            .await
+            .unwrap();
+        calls.push(call);
+    }
+    let (welcome, blocked) = calls.split_last().unwrap();
+    wait_until("the welcome caller waits in the queue", || async {
+        board.queues().await.unwrap()[0]
+            .waiting
+            .iter()
+            .any(|w| w.call == *welcome)
+    })
+    .await;
+    wait_until("the blocked callers are gone", || async {
+        let channels = sim.channels().await.unwrap();
+        blocked[..3]
+            .iter()
+            .all(|call| channels.iter().all(|c| c.uuid != *call))
+    })
+    .await;
+
+    let sent = sim.commands_received();
+    let received = events.lock().unwrap().clone();
+    let cause_of = |call: &str| {
+        received
+            .iter()
+            .find(|e| {
+                e.name().as_deref() == Some("CHANNEL_HANGUP_COMPLETE")
+                    && e.get("Unique-ID").as_deref() == Some(call)
+            })
+            .and_then(|e| e.get("Hangup-Cause").map(|c| c.into_owned()))
+    };
+    for call in blocked {
+        assert!(
+            !sent
+                .iter()
+                .any(|c| c.contains(&format!("uuid_answer {call}"))),
+            "blocked caller {call} was answered: {sent:?}"
+        );
+        assert!(
+            !received.iter().any(|e| {
+                e.name().as_deref() == Some("CHANNEL_ANSWER")
+                    && e.get("Unique-ID").as_deref() == Some(call.as_str())
+            }),
+            "blocked caller {call} saw CHANNEL_ANSWER"
+        );
+    }
+    assert_eq!(cause_of(&blocked[0]).as_deref(), Some("USER_BUSY"));
+    assert_eq!(cause_of(&blocked[1]).as_deref(), Some("CALL_REJECTED"));
+    assert_eq!(cause_of(&blocked[2]).as_deref(), Some("CALL_REJECTED"));
+    assert!(sent
+        .iter()
+        .any(|c| c.contains(&format!("sendmsg {}", blocked[2]))));
+    assert!(
+        sent.iter()
+            .any(|c| c == &format!("api uuid_transfer {} voicemail XML default", blocked[3])),
+        "{sent:?}"
+    );
+    // None of them entered the queue; the welcome caller did, and was answered.
+    let queue = &board.queues().await.unwrap()[0];
+    assert_eq!(queue.counters.offered, 1);
+    assert!(sent
+        .iter()
+        .any(|c| c == &format!("api uuid_answer {welcome}")));
+
+    // The stored entry's hit was counted and the attempt audited.
+    wait_until("every refusal is audited", || async {
+        db.store.blocked_attempts(10).await.unwrap().len() == 4
+    })
+    .await;
+    let audit = db.store.blocked_attempts(10).await.unwrap();
+    let busy = audit.iter().find(|a| a.call_uuid == blocked[0]).unwrap();
+    assert_eq!(busy.number, "+12125550101");
+    assert_eq!(busy.action, "busy");
+    assert_eq!(busy.entry_id, Some(1));
+    assert_eq!(db.store.blocks().await.unwrap()[0].hits, 1);
+    board.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callback_to_a_banned_destination_is_not_dialled() {
+    let db = common::TestDb::sqlite().await;
+    let sim = simulator(12).await;
+    sim.add_endpoint(
+        "user/1001@default",
+        AgentBehaviour::Answer {
+            ring: Duration::from_millis(50),
+            talk: None,
+        },
+    )
+    .await
+    .unwrap();
+    let mut q = queue();
+    q.callbacks.key = Some('1');
+    q.callbacks.dial = "sofia/gateway/pstn/{number}".into();
+    let options = BoardOptions {
+        blocklist: Arc::new(Blocklist::new(vec![block(
+            1,
+            Match::Prefix("+7809".into()),
+            Direction::Outbound,
+            Treatment::Busy,
+        )])),
+        ..board_options(12)
+    };
+    let (board, _esl) = board_with(&sim, db.store.clone(), q, 1, options).await;
+    let mut updates = board.subscribe();
+    let call = sim
+        .place_call(CallSpec {
+            from_number: "+78091234567".into(),
+            from_name: "Premium".into(),
+            destination: "7000".into(),
+            dtmf: vec![(Duration::from_millis(300), '1')],
+            ..CallSpec::default()
+        })
+        .await
+        .unwrap();
+    wait_until("the caller has left for a callback", || async {
+        sim.channels().await.unwrap().iter().all(|c| c.uuid != call)
+    })
+    .await;
+    board
+        .set_agent_status("agent1", AgentStatus::Available)
+        .await
+        .unwrap();
+    let mut seen = Vec::new();
+    wait_until("the callback is given up", || {
+        drain(&mut updates, &mut seen);
+        let done = seen.iter().any(|u| {
+            matches!(
+                u,
+                Update::CallerLeft {
+                    departure: Departure::CallbackFailed,
+                    ..
+                }
+            )
+        });
+        async move { done }
+    })
+    .await;
+    let sent = sim.commands_received();
+    assert!(
+        !sent.iter().any(|c| c.contains("sofia/gateway/pstn")),
+        "a banned callback was dialled: {sent:?}"
+    );
+    assert!(board.queues().await.unwrap()[0].waiting.is_empty());
+    wait_until("the refusal is audited", || async {
+        !db.store.blocked_attempts(10).await.unwrap().is_empty()
+    })
+    .await;
+    let audit = db.store.blocked_attempts(10).await.unwrap();
+    assert_eq!(audit[0].direction, "outbound");
+    assert_eq!(audit[0].number, "+78091234567");
+    assert_eq!(audit[0].action, "not_dialled");
+    board.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_known_caller_is_identified_raised_and_shown_on_the_agents_phone() {
+    let db = common::TestDb::sqlite().await;
+    let sim = simulator(13).await;
+    sim.add_endpoint(
+        "user/1001@default",
+        AgentBehaviour::Answer {
+            ring: Duration::from_millis(100),
+            talk: None,
+        },
+    )
+    .await
+    .unwrap();
+    let book = Arc::new(PhoneBook::new(Numbering::new("US").unwrap()));
+    book.put_organization(&Organization {
+        id: 7,
+        name: "Acme Ltd".into(),
+        vip: true,
+        ..Default::default()
+    });
+    book.put_contact(&Contact {
+        id: 3,
+        organization_id: Some(7),
+        first_name: "Jane".into(),
+        last_name: "Doe".into(),
+        numbers: vec![Number {
+            number: "+12125550111".into(),
+            kind: NumberKind::Work,
+        }],
+        ..Default::default()
+    });
+    let options = BoardOptions {
+        identity: book,
+        ..board_options(13)
+    };
+    let (board, _esl) = board_with(&sim, db.store.clone(), queue(), 1, options).await;
+
+    // A stranger first, then the VIP's contact: the VIP is served first.
+    let mut calls = Vec::new();
+    for (number, name) in [
+        ("+12125550999", "Stranger"),
+        ("(212) 555-0111", "WIRELESS CALLER"),
+    ] {
+        calls.push(
+            sim.place_call(CallSpec {
+                from_number: number.into(),
+                from_name: name.into(),
+                destination: "7000".into(),
+                talk: Some(Duration::from_millis(300)),
+                ..CallSpec::default()
+            })
+            .await
+            .unwrap(),
+        );
+    }
+    let (stranger, jane) = (&calls[0], &calls[1]);
+    wait_until("both callers wait", || async {
+        board.queues().await.unwrap()[0].waiting.len() == 2
+    })
+    .await;
+    let waiting = board.queues().await.unwrap()[0].waiting.clone();
+    assert_eq!(waiting[0].call, *jane, "the VIP goes first");
+    assert_eq!(waiting[0].name, "Jane Doe - Acme Ltd");
+    assert_eq!(waiting[0].priority, 1);
+    let identities = board.identities().await.unwrap();
+    let identity = &identities[jane];
+    assert_eq!(identity.confidence.as_str(), "exact");
+    assert_eq!(identity.contact.as_ref().map(|c| c.id), Some(3));
+    assert_eq!(
+        identity.organization.as_ref().map(|o| o.name.as_str()),
+        Some("Acme Ltd")
+    );
+    assert_eq!(identities[stranger].confidence.as_str(), "unknown");
+
+    // The identification is on the caller leg, for the CDR.
+    wait_until("the identification is on the channel", || async {
+        sim.channels().await.unwrap().iter().any(|c| {
+            c.uuid == *jane
+                && c.variable("switchdesk_identified") == Some("exact")
+                && c.variable("switchdesk_contact_id") == Some("3")
+                && c.variable("switchdesk_organization_id") == Some("7")
+                && c.variable("switchdesk_vip") == Some("true")
+        })
+    })
+    .await;
+
+    board
+        .set_agent_status("agent1", AgentStatus::Available)
+        .await
+        .unwrap();
+    wait_until("the agent is rung for the VIP", || async {
+        sim.commands_received()
+            .iter()
+            .any(|c| c.starts_with("bgapi originate") && c.contains(jane.as_str()))
+    })
+    .await;
+    let sent = sim.commands_received();
+    let originate = sent
+        .iter()
+        .find(|c| c.starts_with("bgapi originate") && c.contains(jane.as_str()))
+        .unwrap();
+    assert!(
+        originate.contains("origination_caller_id_name='Jane Doe - Acme Ltd'"),
+        "{originate}"
+    );
+    board.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waiting_caller_can_be_found_and_put_out_of_the_queue() {
+    let db = common::TestDb::sqlite().await;
+    let sim = simulator(14).await;
+    let (board, _esl) = board(&sim, db.store.clone(), 1, 14).await;
+    let call = sim
+        .place_call(CallSpec {
+            from_number: "+12125550177".into(),
+            from_name: "Pest".into(),
+            destination: "7000".into(),
+            ..CallSpec::default()
+        })
+        .await
+        .unwrap();
+    wait_until("the caller waits", || async {
+        board.queues().await.unwrap()[0]
+            .waiting
+            .iter()
+            .any(|w| w.call == call)
+    })
+    .await;
+    let seen = board.caller(&call).await.unwrap().unwrap();
+    assert_eq!(
+        (seen.number.as_str(), seen.name.as_str()),
+        ("+12125550177", "Pest")
+    );
+    assert!(board.caller("no-such-call").await.unwrap().is_none());
+
+    assert!(board.eject(&call).await.unwrap());
+    wait_until("the caller is gone", || async {
+        sim.channels().await.unwrap().iter().all(|c| c.uuid != call)
+            && board.queues().await.unwrap()[0].waiting.is_empty()
+    })
+    .await;
+    assert!(sim
+        .commands_received()
+        .contains(&format!("api uuid_kill {call} CALL_REJECTED")));
+    // Gone, but still known as a recent caller; no longer waiting, so nothing to hang up.
+    assert!(board.caller(&call).await.unwrap().is_some());
+    assert!(!board.eject(&call).await.unwrap());
+    board.shutdown();
 }

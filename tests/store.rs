@@ -4,6 +4,7 @@
 //! fresh database next to `SWITCHDESK_TEST_POSTGRES_URL` (skipped without it, unless
 //! `SWITCHDESK_REQUIRE_POSTGRES=1`).
 
+#[macro_use]
 mod common;
 
 use std::time::Duration;
@@ -11,29 +12,6 @@ use std::time::Duration;
 use common::{TestDb, TestDbRef};
 use switchdesk::store::{Backend, Store, StoreError};
 use switchdesk::users::{self, hash_token, Role};
-
-macro_rules! on_both_backends {
-    ($($scenario:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $scenario() {
-                    super::TestDb::sqlite().await.run(super::$scenario).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $scenario() {
-                    if let Some(db) = super::TestDb::postgres().await {
-                        db.run(super::$scenario).await;
-                    }
-                }
-            )*
-        }
-    };
-}
 
 on_both_backends!(
     migrations_run_twice_and_keep_data,

@@ -9,10 +9,13 @@ use std::time::Duration;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, SET_COOKIE};
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{json, Value};
+use switchdesk::blocklist::Blocklist;
 use switchdesk::config::Config;
+use switchdesk::directory::number::Numbering;
+use switchdesk::directory::PhoneBook;
 use switchdesk::metrics::{self, Metrics};
 use switchdesk::store::Store;
-use switchdesk::switch::{Board, BoardOptions, Unknown};
+use switchdesk::switch::{Board, BoardOptions};
 use switchdesk::users::{self, Role};
 use switchdesk::web::{self, AppState};
 use tokio::sync::oneshot;
@@ -35,10 +38,12 @@ impl App {
         let mut config = Config::default();
         config.database.url = switchdesk::config::Secret::new(db.url.clone());
         config.http.max_body_bytes = MAX_BODY;
+        let phonebook = Arc::new(PhoneBook::new(Numbering::new("RU").unwrap()));
+        let blocklist = Arc::new(Blocklist::default());
         let options = BoardOptions {
-            transfer_context: "default".into(),
-            seed: 1,
-            identity: Arc::new(Unknown),
+            identity: phonebook.clone(),
+            blocklist: blocklist.clone(),
+            ..BoardOptions::new(1)
         };
         let board = Board::start(Vec::new(), db.store.clone(), &[], &[], options)
             .await
@@ -48,6 +53,8 @@ impl App {
             store: db.store.clone(),
             metrics: Metrics::new(),
             config: Arc::new(config),
+            phonebook,
+            blocklist,
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -86,6 +93,14 @@ impl App {
 
     async fn post(&self, path: &str, credential: Option<&str>, body: Value) -> Response {
         with(self.client.post(self.url(path)), credential)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn put(&self, path: &str, credential: Option<&str>, body: Value) -> Response {
+        with(self.client.put(self.url(path)), credential)
             .json(&body)
             .send()
             .await
@@ -537,5 +552,285 @@ async fn metrics_need_a_supervisor_or_a_token_and_count_requests() {
             .get(metrics::HTTP_REQUESTS_TOTAL, &[("status", "200")]),
         Some(4.0)
     );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_phone_book_is_edited_and_searched_over_the_api() {
+    let app = App::start().await;
+    app.add_user("ann", Role::Agent).await;
+    app.add_user("sam", Role::Supervisor).await;
+    let ann = app.login("ann").await;
+    let sam = app.login("sam").await;
+
+    assert_eq!(
+        app.get("/api/contacts/search?q=x", None).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let org = app
+        .post(
+            "/api/organizations",
+            Some(&ann),
+            json!({"name": "Acme Ltd", "numbers": [{"number": "8 495 777", "kind": "range"}], "vip": true}),
+        )
+        .await;
+    assert_eq!(org.status(), StatusCode::CREATED);
+    let org: Value = org.json().await.unwrap();
+    assert_eq!(org["numbers"][0]["number"], "+7495777");
+    let org_id = org["id"].as_i64().unwrap();
+
+    let created = app
+        .post(
+            "/api/contacts",
+            Some(&ann),
+            json!({
+                "first_name": "Алексей", "last_name": "Ревенко", "organization_id": org_id,
+                "numbers": [{"number": "8 (916) 123-45-67", "kind": "mobile"}]
+            }),
+        )
+        .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let contact: Value = created.json().await.unwrap();
+    assert_eq!(contact["numbers"][0]["number"], "+79161234567");
+    let id = contact["id"].as_i64().unwrap();
+
+    // A number that is no number is refused with the reason; nothing is stored.
+    let bad = app
+        .post(
+            "/api/contacts",
+            Some(&ann),
+            json!({"first_name": "X", "numbers": [{"number": "call me maybe"}]}),
+        )
+        .await;
+    let body = expect_error(bad, StatusCode::BAD_REQUEST, "bad_request").await;
+    assert!(body["error"].as_str().unwrap().contains("call me maybe"));
+
+    // Search: transliterated, and by a fragment of the number.
+    let hits: Value = app
+        .get("/api/contacts/search?q=aleksei%20revenko", Some(&ann))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(hits[0]["type"], "contact");
+    assert_eq!(hits[0]["id"], id);
+    assert_eq!(hits[0]["organization"]["name"], "Acme Ltd");
+    assert!(hits[0]["score"].as_f64().unwrap() > 0.5);
+    let hits: Value = app
+        .get("/api/contacts/search?q=123-45", Some(&ann))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(hits[0]["id"], id);
+
+    // The contact card carries its organization and numbers as people read them.
+    let card: Value = app
+        .get(&format!("/api/contacts/{id}"), Some(&ann))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(card["organization"]["id"], org_id);
+    assert_eq!(card["numbers_shown"][0], "+7 916 123-45-67");
+
+    // An edit is searchable at once; agents may not delete, supervisors may.
+    let edited = app
+        .put(
+            &format!("/api/contacts/{id}"),
+            Some(&ann),
+            json!({"first_name": "Ольга", "last_name": "Ревенко"}),
+        )
+        .await;
+    assert_eq!(edited.status(), StatusCode::OK);
+    let hits: Value = app
+        .get("/api/contacts/search?q=olga", Some(&ann))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(hits[0]["id"], id);
+    expect_error(
+        app.delete(&format!("/api/contacts/{id}"), Some(&ann)).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    assert_eq!(
+        app.delete(&format!("/api/contacts/{id}"), Some(&sam))
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    expect_error(
+        app.get(&format!("/api/contacts/{id}"), Some(&ann)).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_blocklist_is_managed_by_supervisors_and_checked_by_anyone_signed_in() {
+    let app = App::start().await;
+    app.add_user("ann", Role::Agent).await;
+    app.add_user("sam", Role::Supervisor).await;
+    let ann = app.login("ann").await;
+    let sam = app.login("sam").await;
+
+    let entry = json!({
+        "match": {"type": "prefix", "value": "+7 900"},
+        "direction": "outbound",
+        "treatment": {"type": "busy"},
+        "reason": "premium rate"
+    });
+    expect_error(
+        app.post("/api/blocklist", Some(&ann), entry.clone()).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    let created = app.post("/api/blocklist", Some(&sam), entry).await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let created: Value = created.json().await.unwrap();
+    assert_eq!(created["match"]["value"], "+7900");
+    assert_eq!(created["added_by"], "sam");
+
+    let check = |number: &'static str, direction: &'static str| {
+        let ann = ann.clone();
+        let app = &app;
+        async move {
+            let response = app
+                .get(
+                    &format!("/api/blocklist/check?number={number}&direction={direction}"),
+                    Some(&ann),
+                )
+                .await;
+            assert_eq!(response.status(), StatusCode::OK);
+            response.json::<Value>().await.unwrap()
+        }
+    };
+    let outbound = check("89001234567", "outbound").await;
+    assert_eq!(outbound["blocked"], true);
+    assert_eq!(outbound["number"], "+79001234567");
+    assert_eq!(outbound["reason"], "premium rate");
+    assert_eq!(check("89001234567", "inbound").await["blocked"], false);
+    assert_eq!(check("84951234567", "outbound").await["blocked"], false);
+    expect_error(
+        app.get(
+            "/api/blocklist/check?number=1&direction=sideways",
+            Some(&ann),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+    )
+    .await;
+
+    // A cause FreeSWITCH does not know is refused.
+    let bad = json!({
+        "match": {"type": "number", "value": "+74951234567"},
+        "direction": "inbound",
+        "treatment": {"type": "reject", "cause": "GO_AWAY"}
+    });
+    expect_error(
+        app.post("/api/blocklist", Some(&sam), bad).await,
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+    )
+    .await;
+
+    // Blocking a caller nobody has seen is a clear 404.
+    expect_error(
+        app.post(
+            "/api/blocklist/block-caller",
+            Some(&sam),
+            json!({"call": "no-such-call"}),
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+
+    let id = created["id"].as_i64().unwrap();
+    assert_eq!(
+        app.delete(&format!("/api/blocklist/{id}"), Some(&sam))
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(check("89001234567", "outbound").await["blocked"], false);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn admins_import_a_phone_book_and_supervisors_export_it() {
+    let app = App::start().await;
+    app.add_user("ada", Role::Admin).await;
+    app.add_user("sam", Role::Supervisor).await;
+    let ada = app.login("ada").await;
+    let sam = app.login("sam").await;
+    let csv = "external_id,first_name,last_name,organization,phones\n\
+               c-1,Ivan,Petrov,Acme Ltd,8 (916) 555-12-34\n\
+               c-2,,,Acme Ltd,+7 916 555 00 00\n\
+               c-3,Olga,Smirnova,,not a number\n";
+    let import = |who: String| {
+        let app = &app;
+        async move {
+            with(
+                app.client
+                    .post(app.url("/api/phonebook/import?kind=contacts")),
+                Some(&who),
+            )
+            .header(CONTENT_TYPE, "text/csv")
+            .body(csv)
+            .send()
+            .await
+            .unwrap()
+        }
+    };
+    expect_error(
+        import(sam.clone()).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    let response = import(ada.clone()).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let report: Value = response.json().await.unwrap();
+    assert_eq!(report["saved"], 1);
+    assert_eq!(report["failed"], 2);
+    let lines: Vec<i64> = report["failures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["line"].as_i64().unwrap())
+        .collect();
+    assert_eq!(lines, vec![3, 4]);
+
+    // The imported contact is in the live phone book at once.
+    let hits: Value = app
+        .get("/api/contacts/search?q=petrov", Some(&sam))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(hits[0]["name"], "Ivan Petrov");
+    assert_eq!(hits[0]["organization"]["name"], "Acme Ltd");
+
+    let exported = app
+        .get("/api/phonebook/export?kind=contacts", Some(&sam))
+        .await;
+    assert_eq!(exported.status(), StatusCode::OK);
+    assert!(exported.headers()[CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let text = exported.text().await.unwrap();
+    assert!(text.lines().next().unwrap().contains("first_name"));
+    assert!(text.contains("+79165551234"), "{text}");
+    assert_eq!(text.lines().count(), 2);
     app.stop().await;
 }

@@ -215,6 +215,9 @@ enum Timer {
 
 /// At most this many position-change announcements per queue at once...
 const ANNOUNCE_BURST: usize = 8;
+
+/// The hangup cause of a leg that was never placed because its destination is blocked.
+pub const BARRED: &str = "OUTGOING_CALL_BARRED";
 /// ...and the next ones this much later.
 const ANNOUNCE_SPREAD_MS: Millis = 250;
 
@@ -1031,6 +1034,7 @@ impl Engine {
         }
         self.actions.push_back(Action::DialCustomer {
             leg: leg.clone(),
+            number: c.number.clone(),
             dial: config.callbacks.dial.replace("{number}", &c.number),
             queue: c.queue.clone(),
             timeout_secs: config.callbacks.ring_secs,
@@ -1112,14 +1116,16 @@ impl Engine {
                     }
                     self.offers.remove(&leg.offer);
                     self.set_activity(now, &leg.agent, Activity::Idle, None);
-                    self.callback_attempt_failed(now, &caller_id);
+                    // A barred destination stays barred: trying again later is pointless.
+                    let last = cause == BARRED;
+                    self.callback_attempt_failed(now, &caller_id, last);
                     self.dispatch_agent(now, &leg.agent);
                 }
             },
         }
     }
 
-    fn callback_attempt_failed(&mut self, now: Millis, id: &str) {
+    fn callback_attempt_failed(&mut self, now: Millis, id: &str, last: bool) {
         let Some(c) = self.callers.get(id).cloned() else {
             return;
         };
@@ -1130,7 +1136,7 @@ impl Engine {
             Kind::Callback { attempts, .. } => attempts + 1,
             Kind::Live => return,
         };
-        if attempts >= config.callbacks.attempts {
+        if last || attempts >= config.callbacks.attempts {
             self.callers.remove(id);
             self.updates.push_back(Update::CallbackDone {
                 queue: c.queue.clone(),
@@ -1242,7 +1248,7 @@ impl Engine {
         if c.kind == Kind::Live {
             self.requeue(now, &id);
         } else {
-            self.callback_attempt_failed(now, &id);
+            self.callback_attempt_failed(now, &id, false);
         }
         self.settle(now);
     }

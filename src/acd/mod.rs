@@ -24,6 +24,6 @@ pub mod view;
 pub type Millis = u64;
 
 pub use config::{AgentConfig, Membership, NoAgents, Overflow, QueueConfig, Strategy};
-pub use engine::{AcdError, AgentStatus, CallerArrival, Engine};
+pub use engine::{AcdError, AgentStatus, CallerArrival, Engine, BARRED};
 pub use output::{Action, Departure, Update};
 pub use view::{AgentView, QueueView, WaitingView};

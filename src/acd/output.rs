@@ -45,6 +45,8 @@ pub enum Action {
     /// Call a customer back: a new leg with this UUID, parked when answered.
     DialCustomer {
         leg: String,
+        /// The customer's number, as the engine was given it.
+        number: String,
         dial: String,
         queue: String,
         timeout_secs: u64,

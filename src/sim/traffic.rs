@@ -58,6 +58,10 @@ pub struct TrafficConfig {
     pub dtmf_probability: f64,
     pub agents: Vec<TrafficAgent>,
     pub fax: Option<TrafficFax>,
+    /// Callers who call again and again: (number, caller-ID name). The rest are strangers.
+    pub regulars: Vec<(String, String)>,
+    /// Share of callers who are regulars (when there are any).
+    pub regular_share: f64,
 }
 
 impl Default for TrafficConfig {
@@ -74,6 +78,8 @@ impl Default for TrafficConfig {
                 TrafficAgent::new("user/1002"),
             ],
             fax: None,
+            regulars: Vec::new(),
+            regular_share: 0.0,
         }
     }
 }
@@ -144,8 +150,14 @@ pub async fn run_traffic(
             return Ok(());
         }
         caller_count += 1;
-        let name = NAMES[rng.range(0..NAMES.len() as u64) as usize];
-        let number = format!("+1555{:07}", rng.range(0..10_000_000));
+        let (number, name) = if !config.regulars.is_empty() && rng.chance(config.regular_share) {
+            config.regulars[rng.range(0..config.regulars.len() as u64) as usize].clone()
+        } else {
+            (
+                format!("+1555{:07}", rng.range(0..10_000_000)),
+                NAMES[rng.range(0..NAMES.len() as u64) as usize].to_owned(),
+            )
+        };
         let dtmf = if rng.chance(config.dtmf_probability) {
             let digit = char::from(b'0' + rng.range(0..10) as u8);
             vec![(
@@ -157,7 +169,7 @@ pub async fn run_traffic(
         };
         let spec = CallSpec {
             from_number: number,
-            from_name: name.to_owned(),
+            from_name: name,
             destination: config.destination.clone(),
             patience: Some(rng.duration_between(config.patience.0, config.patience.1)),
             talk: Some(rng.duration_between(config.talk.0, config.talk.1)),

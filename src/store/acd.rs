@@ -4,7 +4,7 @@
 
 use sqlx::Row as _;
 
-use super::{now_millis, Store, StoreError};
+use super::{json, now_millis, parse, Store, StoreError};
 use crate::acd::{AgentConfig, AgentStatus, QueueConfig};
 
 /// An agent as stored: settings, last status and lifetime totals.
@@ -25,14 +25,6 @@ pub struct StoredCallback {
     pub enqueued_at: u64,
     pub attempts: u32,
     pub not_before: u64,
-}
-
-fn json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
-    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
-}
-
-fn parse<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> Result<T, StoreError> {
-    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
 }
 
 fn status_parts(status: &AgentStatus) -> (&'static str, &str) {

@@ -28,6 +28,11 @@ const SQLITE: Embedded = &[
         "acd",
         include_str!("../../migrations/sqlite/0002_acd.sql"),
     ),
+    (
+        3,
+        "directory",
+        include_str!("../../migrations/sqlite/0003_directory.sql"),
+    ),
 ];
 
 const POSTGRES: Embedded = &[
@@ -40,6 +45,11 @@ const POSTGRES: Embedded = &[
         2,
         "acd",
         include_str!("../../migrations/postgres/0002_acd.sql"),
+    ),
+    (
+        3,
+        "directory",
+        include_str!("../../migrations/postgres/0003_directory.sql"),
     ),
 ];
 

@@ -8,6 +8,8 @@
 //! session lasts is decided by the caller.
 
 mod acd;
+mod blocklist;
+mod directory;
 mod error;
 mod migrations;
 mod sessions;
@@ -21,6 +23,8 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Executor as _};
 
 pub use acd::{StoredAgent, StoredCallback};
+pub use blocklist::BlockedAttempt;
+pub use directory::Record;
 pub use error::StoreError;
 
 use crate::users::Role;
@@ -183,6 +187,16 @@ impl SqliteUrl {
 fn parse_role(text: &str) -> Result<Role, StoreError> {
     text.parse()
         .map_err(|e: crate::users::UnknownRole| StoreError::Corrupt(e.to_string()))
+}
+
+/// A value as a JSON document for a TEXT column.
+fn json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// A JSON document read back from a TEXT column; `what` names it in the error.
+fn parse<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> Result<T, StoreError> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
 }
 
 /// The clock for record-keeping columns (`created_at`); decisions that depend on time

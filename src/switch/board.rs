@@ -10,16 +10,18 @@ use bytes::Bytes;
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tracing::{debug, error, info, warn};
 
-use super::identify::CallerIdentity;
+use super::identify::{CallerIdentity, Identity};
 use super::interpret::{channel_state, channel_uuids, interpret, ChannelState, Input};
 use super::render::{render, Step};
 use crate::acd::{
     AcdError, Action, AgentConfig, AgentStatus, AgentView, CallerArrival, Engine, QueueConfig,
     QueueView, Update,
 };
+use crate::blocklist::{Blocklist, Direction, Entry, Treatment};
+use crate::directory::number::Numbering;
 use crate::esl::event::EventFormat;
 use crate::esl::{Connection, ConnectionEvent, Event};
-use crate::store::{Store, StoreError, StoredCallback};
+use crate::store::{BlockedAttempt, Store, StoreError, StoredCallback};
 
 /// The events the switchboard needs from each node.
 pub const EVENTS: &[&str] = &[
@@ -47,10 +49,31 @@ pub struct BoardOptions {
     /// Seeds leg UUIDs and the random strategy; use a fresh one per process.
     pub seed: u64,
     pub identity: Arc<dyn CallerIdentity>,
+    /// Consulted before a parked caller is answered and before a callback is dialled.
+    pub blocklist: Arc<Blocklist>,
+    /// Reads callers' numbers as E.164 for the blocklist.
+    pub numbering: Numbering,
+}
+
+impl BoardOptions {
+    /// Transfers in the `default` context, nobody identified, nothing blocked, numbers read
+    /// as North American.
+    pub fn new(seed: u64) -> BoardOptions {
+        BoardOptions {
+            transfer_context: "default".into(),
+            seed,
+            identity: Arc::new(super::identify::Unknown),
+            blocklist: Arc::new(Blocklist::default()),
+            numbering: Numbering::new("US").expect("US is a region libphonenumber knows"),
+        }
+    }
 }
 
 enum Request {
     Queues(oneshot::Sender<Vec<QueueView>>),
+    Identities(oneshot::Sender<HashMap<String, Identity>>),
+    Caller(String, oneshot::Sender<Option<RecentCaller>>),
+    Eject(String, oneshot::Sender<bool>),
     Agent(String, oneshot::Sender<Option<AgentView>>),
     AgentStatus(String, AgentStatus, oneshot::Sender<Result<(), BoardError>>),
     SaveQueue(Box<QueueConfig>, oneshot::Sender<Result<(), BoardError>>),
@@ -89,6 +112,7 @@ enum Persist {
         id: String,
         reached: bool,
     },
+    BlockHit(i64, BlockedAttempt),
 }
 
 /// A caller as the switch shows it (an event or a resync), before identification.
@@ -100,7 +124,22 @@ struct Waiting {
     priority: Option<i32>,
     enqueued_at: Option<u64>,
     answered: bool,
+    /// Already let in by an earlier run of the service (it carries its place, or was
+    /// answered): not checked against the blocklist again.
+    admitted: bool,
 }
+
+/// A caller seen lately (waiting, connected or gone), for "block this caller".
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecentCaller {
+    pub call: String,
+    /// As the switch gave it (not normalized).
+    pub number: String,
+    pub name: String,
+}
+
+/// How many callers "block this caller" can reach back to.
+const RECENT_CALLERS: usize = 1_000;
 
 /// A handle to the running switchboard; cheap to clone.
 #[derive(Clone)]
@@ -203,6 +242,11 @@ impl Board {
             connections,
             executors,
             node_of: HashMap::new(),
+            identities: HashMap::new(),
+            recent: std::collections::VecDeque::new(),
+            refused: HashSet::new(),
+            resync_baseline: HashMap::new(),
+            ended_during_resync: HashSet::new(),
             inbox: inbox.clone(),
             updates: updates.clone(),
             persist,
@@ -235,6 +279,21 @@ impl Board {
 
     pub async fn queues(&self) -> Result<Vec<QueueView>, BoardError> {
         self.ask(Request::Queues).await
+    }
+
+    /// Who each caller in the queues (or in a call from them) was identified as.
+    pub async fn identities(&self) -> Result<HashMap<String, Identity>, BoardError> {
+        self.ask(Request::Identities).await
+    }
+
+    /// A caller waiting now or seen among the last [`RECENT_CALLERS`].
+    pub async fn caller(&self, call: &str) -> Result<Option<RecentCaller>, BoardError> {
+        self.ask(|r| Request::Caller(call.to_owned(), r)).await
+    }
+
+    /// Hangs up a caller still waiting in a queue (a blocked one); false if none waits.
+    pub async fn eject(&self, call: &str) -> Result<bool, BoardError> {
+        self.ask(|r| Request::Eject(call.to_owned(), r)).await
     }
 
     pub async fn agent(&self, name: &str) -> Result<Option<AgentView>, BoardError> {
@@ -278,6 +337,17 @@ struct Switchboard {
     executors: Vec<mpsc::UnboundedSender<Vec<Step>>>,
     /// Which node each tracked channel lives on.
     node_of: HashMap<String, usize>,
+    /// Who each tracked caller is, until their channel hangs up.
+    identities: HashMap<String, Identity>,
+    /// The latest callers, newest last.
+    recent: std::collections::VecDeque<RecentCaller>,
+    /// Blocked callers being refused, until their channel hangs up: a resync and the park
+    /// event may both show the same one.
+    refused: HashSet<String>,
+    /// Per node, the channels tracked when its last resync asked for the channel list.
+    resync_baseline: HashMap<usize, HashSet<String>>,
+    /// Channels that hung up while a resync was under way: its list may still show them.
+    ended_during_resync: HashSet<String>,
     inbox: mpsc::UnboundedSender<Msg>,
     updates: broadcast::Sender<Update>,
     persist: mpsc::UnboundedSender<Persist>,
@@ -375,7 +445,8 @@ impl Switchboard {
                 if self.engine.is_tracked(&call) {
                     return;
                 }
-                let arrival = self.arrival(Waiting {
+                self.node_of.insert(call.clone(), node);
+                let waiting = Waiting {
                     call: call.clone(),
                     queue: queue.clone(),
                     number,
@@ -383,9 +454,9 @@ impl Switchboard {
                     priority,
                     enqueued_at,
                     answered,
-                });
-                self.node_of.insert(call.clone(), node);
-                match self.engine.caller_arrived(now, arrival) {
+                    admitted: answered || enqueued_at.is_some(),
+                };
+                match self.admit(now, waiting) {
                     Ok(()) | Err(AcdError::DuplicateCall(_)) => {}
                     Err(e) => {
                         error!(%call, %queue, "caller cannot be queued: {e}; hanging up");
@@ -404,33 +475,160 @@ impl Switchboard {
                     self.engine.channel_hung_up(now, &uuid, &cause);
                 }
                 self.node_of.remove(&uuid);
+                self.identities.remove(&uuid);
+                self.refused.remove(&uuid);
+                if !self.resync_baseline.is_empty() {
+                    self.ended_during_resync.insert(uuid);
+                }
             }
             Input::Dtmf { call, digit } => self.engine.dtmf(now, &call, digit),
             Input::Bridged { call } => self.engine.bridged(now, &call),
         }
     }
 
-    /// The engine's view of a waiting caller, with who-is-calling applied: the identity's name
-    /// when it has one, and its priority unless the channel already carries one.
-    fn arrival(&self, waiting: Waiting) -> CallerArrival {
+    /// A caller the switch shows waiting: refused if blocked (never answered, never queued),
+    /// else identified, marked for the CDR and handed to the engine. A caller already
+    /// admitted by an earlier run (answered, or carrying its place) is not checked again.
+    fn admit(&mut self, now: u64, waiting: Waiting) -> Result<(), AcdError> {
+        if self.refused.contains(&waiting.call) {
+            return Ok(());
+        }
+        let e164 = self
+            .options
+            .numbering
+            .normalize(&waiting.number)
+            .unwrap_or_else(|_| waiting.number.clone());
+        if self.recent.len() == RECENT_CALLERS {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(RecentCaller {
+            call: waiting.call.clone(),
+            number: waiting.number.clone(),
+            name: waiting.name.clone(),
+        });
+        if !waiting.admitted {
+            let blocked =
+                self.options
+                    .blocklist
+                    .check(Direction::Inbound, &e164, &waiting.name, now as i64);
+            if let Some(entry) = blocked {
+                self.refuse(now, &waiting, &e164, &entry);
+                self.refused.insert(waiting.call);
+                return Ok(());
+            }
+        }
         let identity = self
             .options
             .identity
             .identify(&waiting.number, &waiting.name);
-        CallerArrival {
-            call: waiting.call,
+        let steps = identity
+            .channel_variables()
+            .into_iter()
+            .map(|(name, value)| Step::Api {
+                command: format!("uuid_setvar {} {name} {value}", waiting.call),
+                bridge_of: None,
+            })
+            .collect();
+        self.send(&waiting.call, steps);
+        let arrival = CallerArrival {
+            call: waiting.call.clone(),
             queue: waiting.queue,
-            name: identity.label.unwrap_or(waiting.name),
+            name: identity.label.clone().unwrap_or(waiting.name),
             number: waiting.number,
             priority: waiting.priority.unwrap_or(identity.priority),
             enqueued_at: waiting.enqueued_at,
             answered: waiting.answered,
-        }
+        };
+        self.identities.insert(waiting.call, identity);
+        self.engine.caller_arrived(now, arrival)
+    }
+
+    /// Gives a blocked caller the entry's treatment, none of which answers the call, and
+    /// audits the attempt.
+    fn refuse(&mut self, now: u64, waiting: &Waiting, e164: &str, entry: &Entry) {
+        let call = &waiting.call;
+        info!(%call, number = %e164, entry = entry.id, action = entry.treatment.label(), "blocked caller refused");
+        let api = |command: String| Step::Api {
+            command,
+            bridge_of: None,
+        };
+        let execute = |app: &str, arg: &str| Step::Execute {
+            uuid: call.clone(),
+            app: app.to_owned(),
+            arg: arg.to_owned(),
+        };
+        let steps = match &entry.treatment {
+            Treatment::Reject { cause } => vec![api(format!("uuid_kill {call} {cause}"))],
+            Treatment::Busy => vec![api(format!("uuid_kill {call} USER_BUSY"))],
+            // Early media only: the prompt is heard but the call is never answered.
+            Treatment::Prompt { file } => vec![
+                execute("pre_answer", ""),
+                execute("playback", file),
+                execute("hangup", "CALL_REJECTED"),
+            ],
+            Treatment::Transfer { extension } => vec![api(format!(
+                "uuid_transfer {call} {extension} XML {}",
+                self.options.transfer_context
+            ))],
+        };
+        self.send(call, steps);
+        self.audit_block(now, entry, Direction::Inbound, e164, &waiting.name, call);
+    }
+
+    fn audit_block(
+        &self,
+        now: u64,
+        entry: &Entry,
+        direction: Direction,
+        number: &str,
+        name: &str,
+        call: &str,
+    ) {
+        let attempt = BlockedAttempt {
+            id: 0,
+            entry_id: Some(entry.id),
+            direction: direction.as_str().to_owned(),
+            number: number.to_owned(),
+            name: name.to_owned(),
+            call_uuid: call.to_owned(),
+            action: match direction {
+                Direction::Outbound => "not_dialled".to_owned(),
+                _ => entry.treatment.label().to_owned(),
+            },
+            at: now as i64,
+        };
+        let _ = self.persist.send(Persist::BlockHit(entry.id, attempt));
+    }
+
+    /// A callback to a blocked destination is not dialled: the engine hears the leg failed
+    /// as barred, and gives the callback up.
+    fn barred(&mut self, now: u64, leg: &str, number: &str) -> bool {
+        let e164 = self
+            .options
+            .numbering
+            .normalize(number)
+            .unwrap_or_else(|_| number.to_owned());
+        let Some(entry) = self
+            .options
+            .blocklist
+            .check(Direction::Outbound, &e164, "", now as i64)
+        else {
+            return false;
+        };
+        warn!(%leg, number = %e164, entry = entry.id, "callback to a blocked destination not dialled");
+        self.audit_block(now, &entry, Direction::Outbound, &e164, "", leg);
+        self.engine.leg_failed(now, leg, crate::acd::BARRED);
+        true
     }
 
     /// Carries out what the engine asked for and publishes what changed.
     fn flush(&mut self) {
         while let Some(action) = self.engine.poll_action() {
+            if let Action::DialCustomer { leg, number, .. } = &action {
+                if self.barred(now_ms(), leg, number) {
+                    continue;
+                }
+            }
             let queue_name = match &action {
                 Action::HoldMusic { queue, .. }
                 | Action::Announce { queue, .. }
@@ -520,10 +718,20 @@ impl Switchboard {
     }
 
     /// Asks the node for every channel and what this service stored on each, off this task.
-    fn resync(&self, node: usize) {
+    fn resync(&mut self, node: usize) {
         let Some(connection) = self.connections.get(node).cloned() else {
             return;
         };
+        // What the switch's list can vouch for: channels tracked before it is asked for. One
+        // that arrives meanwhile is missing from the list without being gone.
+        let before: HashSet<String> = self
+            .engine
+            .tracked_calls()
+            .into_iter()
+            .chain(self.engine.tracked_legs())
+            .filter(|id| self.node_of.get(id) == Some(&node))
+            .collect();
+        self.resync_baseline.insert(node, before);
         let inbox = self.inbox.clone();
         tokio::spawn(async move {
             let listed = match connection.api("show channels as json").await {
@@ -564,6 +772,9 @@ impl Switchboard {
         let mut adopted = 0;
         for channel in &channels {
             seen.insert(channel.uuid.clone());
+            if self.ended_during_resync.contains(&channel.uuid) {
+                continue;
+            }
             match (channel.leg.as_deref(), &channel.queue) {
                 (None, Some(queue)) => {
                     if self.engine.is_tracked(&channel.uuid) {
@@ -587,7 +798,7 @@ impl Switchboard {
                             Err(e) => warn!(call = %channel.uuid, "bridged call not adopted: {e}"),
                         }
                     } else if channel.parked {
-                        let arrival = self.arrival(Waiting {
+                        let waiting = Waiting {
                             call: channel.uuid.clone(),
                             queue: queue.clone(),
                             number: channel.number.clone(),
@@ -598,8 +809,9 @@ impl Switchboard {
                                 channel.enqueued_at.unwrap_or(channel.created_ms.max(1)),
                             ),
                             answered: channel.answered,
-                        });
-                        match self.engine.caller_arrived(now, arrival) {
+                            admitted: channel.answered || channel.enqueued_at.is_some(),
+                        };
+                        match self.admit(now, waiting) {
                             Ok(()) => adopted += 1,
                             Err(e) => {
                                 warn!(call = %channel.uuid, "waiting caller not adopted: {e}")
@@ -629,12 +841,18 @@ impl Switchboard {
                 _ => {}
             }
         }
+        let before = self.resync_baseline.remove(&node).unwrap_or_default();
+        if self.resync_baseline.is_empty() {
+            self.ended_during_resync.clear();
+        }
         let gone: Vec<String> = self
             .engine
             .tracked_calls()
             .into_iter()
             .chain(self.engine.tracked_legs())
-            .filter(|id| self.node_of.get(id) == Some(&node) && !seen.contains(id))
+            .filter(|id| {
+                self.node_of.get(id) == Some(&node) && before.contains(id) && !seen.contains(id)
+            })
             .collect();
         for id in &gone {
             self.engine
@@ -648,6 +866,30 @@ impl Switchboard {
         match request {
             Request::Queues(reply) => {
                 let _ = reply.send(self.engine.queues(now));
+            }
+            Request::Identities(reply) => {
+                let _ = reply.send(self.identities.clone());
+            }
+            Request::Caller(call, reply) => {
+                let found = self.recent.iter().rev().find(|c| c.call == call).cloned();
+                let _ = reply.send(found);
+            }
+            Request::Eject(call, reply) => {
+                let waiting = self
+                    .engine
+                    .queues(now)
+                    .iter()
+                    .any(|q| q.waiting.iter().any(|w| w.call == call));
+                if waiting {
+                    self.send(
+                        &call,
+                        vec![Step::Api {
+                            command: format!("uuid_kill {call} CALL_REJECTED"),
+                            bridge_of: None,
+                        }],
+                    );
+                }
+                let _ = reply.send(waiting);
             }
             Request::Agent(name, reply) => {
                 let _ = reply.send(self.engine.agent(&name));
@@ -781,6 +1023,7 @@ async fn persist_loop(store: Store, mut queue: mpsc::UnboundedReceiver<Persist>)
             } => store.save_agent_state(name, status, *calls, *talk_ms).await,
             Persist::Callback(callback) => store.save_callback(callback).await,
             Persist::CallbackDone { id, reached } => store.finish_callback(id, *reached).await,
+            Persist::BlockHit(entry, attempt) => store.record_block_hit(*entry, attempt).await,
         };
         if let Err(e) = result {
             error!("could not store queue state: {e}");

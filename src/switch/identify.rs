@@ -1,13 +1,72 @@
 //! The who-is-calling hook: asked once per arriving caller, before the caller is queued.
-//! The phone book fills it in; until then every caller is unknown with normal priority.
+//! The phone book ([`crate::directory::PhoneBook`]) answers it; without one every caller is
+//! unknown with normal priority.
 
-/// What is known about a caller.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+use serde::Serialize;
+
+/// How the caller was recognised, best first.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Confidence {
+    /// The calling number is a contact's.
+    Exact,
+    /// The number is an organization's main line or falls in its range.
+    Organization,
+    /// Only the caller-ID name resembles a contact's.
+    Fuzzy,
+    #[default]
+    Unknown,
+}
+
+impl Confidence {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confidence::Exact => "exact",
+            Confidence::Organization => "organization",
+            Confidence::Fuzzy => "fuzzy",
+            Confidence::Unknown => "unknown",
+        }
+    }
+}
+
+/// A phone-book record named in an identification.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Named {
+    pub id: i64,
+    pub name: String,
+}
+
+/// What is known about a caller. Travels with the call: on the dashboard, as the agent
+/// phone's caller-ID name, and as channel variables into the CDR.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Identity {
     /// A name to show (and to put on the agent's phone), when better than the caller id.
     pub label: Option<String>,
     /// Added to the caller's queue priority (a VIP rises).
     pub priority: i32,
+    pub confidence: Confidence,
+    pub contact: Option<Named>,
+    pub organization: Option<Named>,
+    pub vip: bool,
+    /// The calling number in E.164, when it could be read as one.
+    pub e164: Option<String>,
+}
+
+impl Identity {
+    /// Channel variables that carry the identification into FreeSWITCH's CDR.
+    pub fn channel_variables(&self) -> Vec<(&'static str, String)> {
+        let mut vars = vec![("switchdesk_identified", self.confidence.as_str().to_owned())];
+        if let Some(contact) = &self.contact {
+            vars.push(("switchdesk_contact_id", contact.id.to_string()));
+        }
+        if let Some(organization) = &self.organization {
+            vars.push(("switchdesk_organization_id", organization.id.to_string()));
+        }
+        if self.vip {
+            vars.push(("switchdesk_vip", "true".to_owned()));
+        }
+        vars
+    }
 }
 
 pub trait CallerIdentity: Send + Sync + 'static {

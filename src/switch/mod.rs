@@ -12,5 +12,5 @@ pub mod identify;
 mod interpret;
 mod render;
 
-pub use board::{Board, BoardError, BoardOptions, EVENTS};
-pub use identify::{CallerIdentity, Identity, Unknown};
+pub use board::{Board, BoardError, BoardOptions, RecentCaller, EVENTS};
+pub use identify::{CallerIdentity, Confidence, Identity, Named, Unknown};

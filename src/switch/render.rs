@@ -198,6 +198,7 @@ pub(crate) fn render(
         }
         Action::DialCustomer {
             leg,
+            number: _,
             dial,
             queue: queue_name,
             timeout_secs,

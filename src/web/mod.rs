@@ -8,6 +8,8 @@
 mod admin;
 mod assets;
 mod auth;
+mod blocklist;
+mod directory;
 mod error;
 mod layers;
 mod queues;
@@ -29,7 +31,9 @@ use tower_http::trace::TraceLayer;
 pub use auth::{Auth, Credential, SESSION_COOKIE};
 pub use error::ApiError;
 
+use crate::blocklist::Blocklist;
 use crate::config::Config;
+use crate::directory::PhoneBook;
 use crate::metrics::Metrics;
 use crate::store::Store;
 use crate::switch::Board;
@@ -44,6 +48,8 @@ pub struct AppState {
     pub board: Board,
     pub metrics: Arc<Metrics>,
     pub config: Arc<Config>,
+    pub phonebook: Arc<PhoneBook>,
+    pub blocklist: Arc<Blocklist>,
 }
 
 /// Every route, with the body limit, JSON errors, request counting and tracing applied.
@@ -69,6 +75,50 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/tokens/{name}", delete(admin::revoke_token))
         .route("/api/queues", get(queues::list))
+        .route("/api/contacts/search", get(directory::search))
+        .route(
+            "/api/contacts",
+            get(directory::list_contacts).post(directory::create_contact),
+        )
+        .route(
+            "/api/contacts/{id}",
+            get(directory::contact)
+                .put(directory::update_contact)
+                .delete(directory::delete_contact),
+        )
+        .route(
+            "/api/organizations",
+            get(directory::list_organizations).post(directory::create_organization),
+        )
+        .route(
+            "/api/organizations/{id}",
+            get(directory::organization)
+                .put(directory::update_organization)
+                .delete(directory::delete_organization),
+        )
+        .route(
+            "/api/assets",
+            get(directory::list_assets).post(directory::create_asset),
+        )
+        .route(
+            "/api/assets/{id}",
+            get(directory::asset)
+                .put(directory::update_asset)
+                .delete(directory::delete_asset),
+        )
+        .route("/api/phonebook/import", post(directory::import))
+        .route("/api/phonebook/export", get(directory::export))
+        .route(
+            "/api/blocklist",
+            get(blocklist::list).post(blocklist::create),
+        )
+        .route("/api/blocklist/check", get(blocklist::check))
+        .route("/api/blocklist/audit", get(blocklist::audit))
+        .route("/api/blocklist/block-caller", post(blocklist::block_caller))
+        .route(
+            "/api/blocklist/{id}",
+            put(blocklist::update).delete(blocklist::delete),
+        )
         .route(
             "/api/queues/{name}",
             put(queues::save).delete(queues::delete),

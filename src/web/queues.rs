@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use super::error::ApiJson;
 use super::{ApiError, AppState, Auth};
-use crate::acd::{AcdError, AgentConfig, AgentStatus, AgentView, QueueConfig, QueueView};
+use crate::acd::{AcdError, AgentConfig, AgentStatus, AgentView, QueueConfig};
 use crate::switch::BoardError;
 use crate::users::Role;
 
@@ -30,13 +30,30 @@ impl From<BoardError> for ApiError {
     }
 }
 
-/// `GET /api/queues`: every queue with its waiting callers, agents and counters.
+/// `GET /api/queues`: every queue with its waiting callers (each with who they were
+/// identified as), agents and counters.
 pub(crate) async fn list(
     State(state): State<AppState>,
     auth: Auth,
-) -> Result<Json<Vec<QueueView>>, ApiError> {
+) -> Result<Json<Value>, ApiError> {
     auth.require(Role::Agent)?;
-    Ok(Json(state.board.queues().await?))
+    let queues = state.board.queues().await?;
+    let identities = state.board.identities().await?;
+    let mut shown = serde_json::to_value(&queues).map_err(|e| ApiError::internal(&e))?;
+    let waiting = shown
+        .as_array_mut()
+        .into_iter()
+        .flatten()
+        .filter_map(|queue| queue["waiting"].as_array_mut())
+        .flatten();
+    for caller in waiting {
+        let identity = caller["call"]
+            .as_str()
+            .and_then(|call| identities.get(call))
+            .map_or(Value::Null, |identity| json!(identity));
+        caller["identity"] = identity;
+    }
+    Ok(Json(shown))
 }
 
 /// `PUT /api/queues/{name}` (admin): create or replace a queue's settings.

@@ -147,3 +147,30 @@ pub struct TestDbRef {
     pub store: Store,
     pub url: String,
 }
+
+/// Runs each scenario `async fn name(db: TestDbRef)` twice: `sqlite::name` on a temporary
+/// file and `postgres::name` on a fresh PostgreSQL database (see [`TestDb::postgres`]). The
+/// test file must import `TestDb` from this module.
+#[allow(unused_macros)]
+macro_rules! on_both_backends {
+    ($($scenario:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $scenario() {
+                    super::TestDb::sqlite().await.run(super::$scenario).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $scenario() {
+                    if let Some(db) = super::TestDb::postgres().await {
+                        db.run(super::$scenario).await;
+                    }
+                }
+            )*
+        }
+    };
+}

@@ -1,0 +1,349 @@
+//! The phone book in memory: the search index plus what identification needs of each record
+//! (name, organization, VIP, priority), loaded from the store at start and kept current by
+//! every edit. It answers the queues' who-is-calling hook without touching the database.
+
+use std::collections::HashMap;
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use serde::Serialize;
+
+use super::model::{priority_raise, Contact, Id, NumberKind, Organization};
+use super::number::Numbering;
+use super::search::{Entry, Hit, Index, Key};
+use crate::store::{Store, StoreError};
+use crate::switch::{CallerIdentity, Confidence, Identity, Named};
+
+/// What identification and search results need of a record.
+#[derive(Clone, Debug)]
+struct Card {
+    name: String,
+    organization: Option<Id>,
+    vip: bool,
+    priority: i32,
+}
+
+#[derive(Default)]
+struct Shelf {
+    index: Index,
+    contacts: HashMap<Id, Card>,
+    organizations: HashMap<Id, Card>,
+}
+
+/// A search result, ready to show.
+#[derive(Clone, Debug, Serialize)]
+pub struct Found {
+    #[serde(flatten)]
+    pub record: FoundRecord,
+    pub name: String,
+    pub organization: Option<Named>,
+    pub vip: bool,
+    /// 0..=1, best first.
+    pub score: f32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", content = "id", rename_all = "snake_case")]
+pub enum FoundRecord {
+    Contact(Id),
+    Organization(Id),
+}
+
+/// A caller-ID name is matched fuzzily only when it is this close to a contact's name.
+const FUZZY_ACCEPT: f32 = 0.9;
+/// ...and clearly closer than the runner-up, so two similar customers are not confused.
+const FUZZY_MARGIN: f32 = 0.05;
+/// Records read per query while loading.
+const LOAD_PAGE: u32 = 10_000;
+
+pub struct PhoneBook {
+    numbering: Numbering,
+    shelf: RwLock<Shelf>,
+}
+
+fn contact_entry(contact: &Contact) -> Entry {
+    let mut names = vec![contact.display_name()];
+    names.extend(contact.aliases.iter().cloned());
+    Entry {
+        key: Key::Contact(contact.id),
+        names,
+        numbers: contact
+            .numbers
+            .iter()
+            .filter(|n| n.kind != NumberKind::Range)
+            .map(|n| n.number.clone())
+            .collect(),
+        ranges: Vec::new(),
+    }
+}
+
+fn organization_entry(organization: &Organization) -> Entry {
+    let (ranges, numbers): (Vec<_>, Vec<_>) = organization
+        .numbers
+        .iter()
+        .partition(|n| n.kind == NumberKind::Range);
+    Entry {
+        key: Key::Organization(organization.id),
+        names: vec![organization.name.clone()],
+        numbers: numbers.into_iter().map(|n| n.number.clone()).collect(),
+        ranges: ranges.into_iter().map(|n| n.number.clone()).collect(),
+    }
+}
+
+fn contact_card(contact: &Contact) -> Card {
+    Card {
+        name: contact.display_name(),
+        organization: contact.organization_id,
+        vip: contact.vip,
+        priority: contact.priority,
+    }
+}
+
+fn organization_card(organization: &Organization) -> Card {
+    Card {
+        name: organization.name.clone(),
+        organization: None,
+        vip: organization.vip,
+        priority: organization.priority,
+    }
+}
+
+impl PhoneBook {
+    pub fn new(numbering: Numbering) -> PhoneBook {
+        PhoneBook {
+            numbering,
+            shelf: RwLock::new(Shelf::default()),
+        }
+    }
+
+    /// Reads the whole book from the store, a page at a time, and indexes it in one build.
+    pub async fn load(store: &Store, numbering: Numbering) -> Result<PhoneBook, StoreError> {
+        let book = PhoneBook::new(numbering);
+        book.reload(store).await?;
+        Ok(book)
+    }
+
+    /// Replaces the book with what the store holds (after an import).
+    pub async fn reload(&self, store: &Store) -> Result<(), StoreError> {
+        let mut entries = Vec::new();
+        let mut shelf = Shelf::default();
+        let mut after = 0;
+        loop {
+            let page: Vec<Organization> = store.records_after(after, LOAD_PAGE).await?;
+            let Some(last) = page.last() else { break };
+            after = last.id;
+            for organization in &page {
+                entries.push(organization_entry(organization));
+                shelf
+                    .organizations
+                    .insert(organization.id, organization_card(organization));
+            }
+        }
+        after = 0;
+        loop {
+            let page: Vec<Contact> = store.records_after(after, LOAD_PAGE).await?;
+            let Some(last) = page.last() else { break };
+            after = last.id;
+            for contact in &page {
+                entries.push(contact_entry(contact));
+                shelf.contacts.insert(contact.id, contact_card(contact));
+            }
+        }
+        shelf.index = Index::build(entries);
+        *self.write() = shelf;
+        Ok(())
+    }
+
+    pub fn numbering(&self) -> &Numbering {
+        &self.numbering
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, Shelf> {
+        self.shelf.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, Shelf> {
+        self.shelf.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A stored contact changed (or is new).
+    pub fn put_contact(&self, contact: &Contact) {
+        let mut shelf = self.write();
+        shelf.index.upsert(contact_entry(contact));
+        shelf.contacts.insert(contact.id, contact_card(contact));
+    }
+
+    pub fn put_organization(&self, organization: &Organization) {
+        let mut shelf = self.write();
+        shelf.index.upsert(organization_entry(organization));
+        shelf
+            .organizations
+            .insert(organization.id, organization_card(organization));
+    }
+
+    pub fn remove_contact(&self, id: Id) {
+        let mut shelf = self.write();
+        shelf.index.remove(Key::Contact(id));
+        shelf.contacts.remove(&id);
+    }
+
+    /// Its contacts stay, without an organization (as the store does).
+    pub fn remove_organization(&self, id: Id) {
+        let mut shelf = self.write();
+        shelf.index.remove(Key::Organization(id));
+        shelf.organizations.remove(&id);
+        for card in shelf.contacts.values_mut() {
+            if card.organization == Some(id) {
+                card.organization = None;
+            }
+        }
+    }
+
+    /// Names and numbers, ranked (see [`Index::search`]).
+    pub fn search(&self, query: &str, limit: usize) -> Vec<Found> {
+        let shelf = self.read();
+        shelf
+            .index
+            .search(query, limit)
+            .into_iter()
+            .filter_map(|hit| shelf.found(&hit))
+            .collect()
+    }
+}
+
+impl Shelf {
+    fn found(&self, hit: &Hit) -> Option<Found> {
+        let (record, card) = match hit.key {
+            Key::Contact(id) => (FoundRecord::Contact(id), self.contacts.get(&id)?),
+            Key::Organization(id) => (FoundRecord::Organization(id), self.organizations.get(&id)?),
+        };
+        Some(Found {
+            record,
+            name: card.name.clone(),
+            organization: self.organization_of(card),
+            vip: card.vip,
+            score: hit.score,
+        })
+    }
+
+    fn organization_of(&self, card: &Card) -> Option<Named> {
+        let id = card.organization?;
+        self.organizations.get(&id).map(|o| Named {
+            id,
+            name: o.name.clone(),
+        })
+    }
+
+    /// The identity of a contact: its own standing and its organization's, whichever is higher.
+    fn contact_identity(&self, id: Id, confidence: Confidence) -> Option<Identity> {
+        let card = self.contacts.get(&id)?;
+        let organization = card.organization.and_then(|o| self.organizations.get(&o));
+        let vip = card.vip || organization.is_some_and(|o| o.vip);
+        let priority = priority_raise(card.vip, card.priority)
+            .max(organization.map_or(0, |o| priority_raise(o.vip, o.priority)));
+        Some(Identity {
+            label: Some(match organization {
+                Some(o) => format!("{} - {}", card.name, o.name),
+                None => card.name.clone(),
+            }),
+            priority,
+            confidence,
+            contact: Some(Named {
+                id,
+                name: card.name.clone(),
+            }),
+            organization: self.organization_of(card),
+            vip,
+            e164: None,
+        })
+    }
+
+    fn organization_identity(&self, id: Id) -> Option<Identity> {
+        let card = self.organizations.get(&id)?;
+        Some(Identity {
+            label: Some(card.name.clone()),
+            priority: priority_raise(card.vip, card.priority),
+            confidence: Confidence::Organization,
+            contact: None,
+            organization: Some(Named {
+                id,
+                name: card.name.clone(),
+            }),
+            vip: card.vip,
+            e164: None,
+        })
+    }
+
+    /// Exact number → contact (or an organization's own line); else an organization's range.
+    fn by_number(&self, e164: &str) -> Option<Identity> {
+        let keys = self.index.by_number(e164);
+        let contact = keys.iter().find_map(|k| match k {
+            Key::Contact(id) => self.contact_identity(*id, Confidence::Exact),
+            Key::Organization(_) => None,
+        });
+        contact
+            .or_else(|| {
+                keys.iter().find_map(|k| match k {
+                    Key::Organization(id) => self.organization_identity(*id),
+                    Key::Contact(_) => None,
+                })
+            })
+            .or_else(|| match self.index.by_range(e164) {
+                Some((Key::Organization(id), _)) => self.organization_identity(id),
+                _ => None,
+            })
+    }
+
+    /// A caller-ID name close enough to exactly one contact's name.
+    fn by_name(&self, name: &str) -> Option<Identity> {
+        let hits = self.index.search(name, 2);
+        let best = hits.first()?;
+        let clear = hits
+            .get(1)
+            .is_none_or(|second| best.score - second.score >= FUZZY_MARGIN);
+        match best.key {
+            Key::Contact(id) if best.score >= FUZZY_ACCEPT && clear => {
+                self.contact_identity(id, Confidence::Fuzzy)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Caller-ID names that say nothing about who is calling.
+fn says_nothing(name: &str, number: &str) -> bool {
+    let name = name.trim();
+    name.is_empty()
+        || name == number
+        || name
+            .chars()
+            .all(|c| c.is_ascii_digit() || "+-() ".contains(c))
+        || [
+            "unknown",
+            "anonymous",
+            "restricted",
+            "unavailable",
+            "private",
+            "wireless caller",
+        ]
+        .iter()
+        .any(|w| name.eq_ignore_ascii_case(w))
+}
+
+impl CallerIdentity for PhoneBook {
+    fn identify(&self, number: &str, name: &str) -> Identity {
+        let e164 = self.numbering.normalize(number).ok();
+        let shelf = self.read();
+        let found = e164
+            .as_deref()
+            .and_then(|n| shelf.by_number(n))
+            .or_else(|| {
+                (!says_nothing(name, number))
+                    .then(|| shelf.by_name(name))
+                    .flatten()
+            });
+        Identity {
+            e164: e164.clone(),
+            ..found.unwrap_or_default()
+        }
+    }
+}

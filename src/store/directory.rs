@@ -1,0 +1,405 @@
+//! Rows of the phone book: organizations, contacts, assets. Lists are JSON documents; the
+//! phone book is searched in memory ([`crate::directory::PhoneBook`]), so SQL here only reads
+//! and writes whole records. Records with an external id are upserted by it, which makes
+//! imports idempotent.
+
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row as _};
+
+use super::{json, now_millis, parse, Store, StoreError};
+use crate::directory::model::{Asset, Contact, Id, Organization, Owner};
+
+/// One kind of phone-book record, as the store reads and writes it.
+pub trait Record: Sized + Send + Sync {
+    /// For messages: "contact 12".
+    const WHAT: &'static str;
+    const TABLE: &'static str;
+    /// Every column but `id`, in the order [`Record::bind_columns`] binds them.
+    const COLUMNS: &'static [&'static str];
+    fn id(&self) -> Id;
+    fn external_id(&self) -> Option<&str>;
+    fn bind_columns<'q>(
+        &'q self,
+        query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    ) -> Result<sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>, StoreError>;
+    fn from_row(row: &AnyRow) -> Result<Self, StoreError>;
+}
+
+fn flag(row: &AnyRow, column: &str) -> Result<bool, StoreError> {
+    Ok(row.try_get::<i64, _>(column)? != 0)
+}
+
+fn int(row: &AnyRow, column: &str) -> Result<i32, StoreError> {
+    let value: i64 = row.try_get(column)?;
+    i32::try_from(value).map_err(|_| StoreError::Corrupt(format!("{column} = {value}")))
+}
+
+fn list<T: serde::de::DeserializeOwned>(row: &AnyRow, column: &str) -> Result<T, StoreError> {
+    parse(column, &row.try_get::<String, _>(column)?)
+}
+
+impl Record for Organization {
+    const WHAT: &'static str = "organization";
+    const TABLE: &'static str = "organizations";
+    const COLUMNS: &'static [&'static str] = &[
+        "external_id",
+        "name",
+        "numbers",
+        "emails",
+        "fax_mailboxes",
+        "vip",
+        "priority",
+        "notes",
+        "updated_at",
+    ];
+
+    fn id(&self) -> Id {
+        self.id
+    }
+
+    fn external_id(&self) -> Option<&str> {
+        self.external_id.as_deref()
+    }
+
+    fn bind_columns<'q>(
+        &'q self,
+        query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    ) -> Result<sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>, StoreError> {
+        Ok(query
+            .bind(self.external_id.as_deref())
+            .bind(self.name.as_str())
+            .bind(json(&self.numbers)?)
+            .bind(json(&self.emails)?)
+            .bind(json(&self.fax_mailboxes)?)
+            .bind(i64::from(self.vip))
+            .bind(i64::from(self.priority))
+            .bind(self.notes.as_str())
+            .bind(now_millis()))
+    }
+
+    fn from_row(row: &AnyRow) -> Result<Self, StoreError> {
+        Ok(Organization {
+            id: row.try_get("id")?,
+            external_id: row.try_get("external_id")?,
+            name: row.try_get("name")?,
+            numbers: list(row, "numbers")?,
+            emails: list(row, "emails")?,
+            fax_mailboxes: list(row, "fax_mailboxes")?,
+            vip: flag(row, "vip")?,
+            priority: int(row, "priority")?,
+            notes: row.try_get("notes")?,
+        })
+    }
+}
+
+impl Record for Contact {
+    const WHAT: &'static str = "contact";
+    const TABLE: &'static str = "contacts";
+    const COLUMNS: &'static [&'static str] = &[
+        "external_id",
+        "organization_id",
+        "first_name",
+        "last_name",
+        "aliases",
+        "numbers",
+        "emails",
+        "vip",
+        "priority",
+        "language",
+        "notes",
+        "updated_at",
+    ];
+
+    fn id(&self) -> Id {
+        self.id
+    }
+
+    fn external_id(&self) -> Option<&str> {
+        self.external_id.as_deref()
+    }
+
+    fn bind_columns<'q>(
+        &'q self,
+        query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    ) -> Result<sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>, StoreError> {
+        Ok(query
+            .bind(self.external_id.as_deref())
+            .bind(self.organization_id)
+            .bind(self.first_name.as_str())
+            .bind(self.last_name.as_str())
+            .bind(json(&self.aliases)?)
+            .bind(json(&self.numbers)?)
+            .bind(json(&self.emails)?)
+            .bind(i64::from(self.vip))
+            .bind(i64::from(self.priority))
+            .bind(self.language.as_deref())
+            .bind(self.notes.as_str())
+            .bind(now_millis()))
+    }
+
+    fn from_row(row: &AnyRow) -> Result<Self, StoreError> {
+        Ok(Contact {
+            id: row.try_get("id")?,
+            external_id: row.try_get("external_id")?,
+            organization_id: row.try_get("organization_id")?,
+            first_name: row.try_get("first_name")?,
+            last_name: row.try_get("last_name")?,
+            aliases: list(row, "aliases")?,
+            numbers: list(row, "numbers")?,
+            emails: list(row, "emails")?,
+            vip: flag(row, "vip")?,
+            priority: int(row, "priority")?,
+            language: row.try_get("language")?,
+            notes: row.try_get("notes")?,
+        })
+    }
+}
+
+impl Record for Asset {
+    const WHAT: &'static str = "asset";
+    const TABLE: &'static str = "assets";
+    const COLUMNS: &'static [&'static str] = &[
+        "external_id",
+        "name",
+        "kind",
+        "serial",
+        "location",
+        "owner_contact_id",
+        "owner_organization_id",
+        "notes",
+        "updated_at",
+    ];
+
+    fn id(&self) -> Id {
+        self.id
+    }
+
+    fn external_id(&self) -> Option<&str> {
+        self.external_id.as_deref()
+    }
+
+    fn bind_columns<'q>(
+        &'q self,
+        query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    ) -> Result<sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>, StoreError> {
+        let (contact, organization) = match self.owner {
+            Owner::Nobody => (None, None),
+            Owner::Contact(id) => (Some(id), None),
+            Owner::Organization(id) => (None, Some(id)),
+        };
+        Ok(query
+            .bind(self.external_id.as_deref())
+            .bind(self.name.as_str())
+            .bind(self.kind.as_str())
+            .bind(self.serial.as_str())
+            .bind(self.location.as_str())
+            .bind(contact)
+            .bind(organization)
+            .bind(self.notes.as_str())
+            .bind(now_millis()))
+    }
+
+    fn from_row(row: &AnyRow) -> Result<Self, StoreError> {
+        let contact: Option<Id> = row.try_get("owner_contact_id")?;
+        let organization: Option<Id> = row.try_get("owner_organization_id")?;
+        Ok(Asset {
+            id: row.try_get("id")?,
+            external_id: row.try_get("external_id")?,
+            name: row.try_get("name")?,
+            kind: row.try_get("kind")?,
+            serial: row.try_get("serial")?,
+            location: row.try_get("location")?,
+            owner: match (contact, organization) {
+                (Some(id), _) => Owner::Contact(id),
+                (None, Some(id)) => Owner::Organization(id),
+                (None, None) => Owner::Nobody,
+            },
+            notes: row.try_get("notes")?,
+        })
+    }
+}
+
+/// `$1, $2, ...` for `n` columns, starting at `from`.
+fn placeholders(from: usize, n: usize) -> String {
+    (from..from + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Writes one record on `conn`: an update by id, an upsert by external id, or an insert.
+/// Returns the record's id.
+async fn write<R: Record>(conn: &mut AnyConnection, record: &R) -> Result<Id, StoreError> {
+    let columns = R::COLUMNS.join(", ");
+    let values = placeholders(1, R::COLUMNS.len());
+    let what = || match record.external_id() {
+        Some(external) => format!("{} with external id {external:?}", R::WHAT),
+        None => format!("{} {}", R::WHAT, record.id()),
+    };
+    if record.id() != 0 {
+        let sets = R::COLUMNS
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{c} = ${}", i + 1))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "UPDATE {} SET {sets} WHERE id = ${} RETURNING id",
+            R::TABLE,
+            R::COLUMNS.len() + 1
+        );
+        let row = record
+            .bind_columns(sqlx::query(&sql))?
+            .bind(record.id())
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(|e| StoreError::unique(e, what))?;
+        return match row {
+            Some(row) => Ok(row.try_get("id")?),
+            None => Err(StoreError::NotFound(format!("{} {}", R::WHAT, record.id()))),
+        };
+    }
+    let conflict = if record.external_id().is_some() {
+        let sets = R::COLUMNS
+            .iter()
+            .map(|c| format!("{c} = excluded.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!(" ON CONFLICT (external_id) DO UPDATE SET {sets}")
+    } else {
+        String::new()
+    };
+    let sql = format!(
+        "INSERT INTO {} ({columns}) VALUES ({values}){conflict} RETURNING id",
+        R::TABLE
+    );
+    let row = record
+        .bind_columns(sqlx::query(&sql))?
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(|e| StoreError::unique(e, what))?;
+    Ok(row.try_get("id")?)
+}
+
+impl Store {
+    /// Stores a record and returns its id (see [`write`]).
+    pub async fn save_record<R: Record>(&self, record: &R) -> Result<Id, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        write(&mut conn, record).await
+    }
+
+    /// Stores many records in one transaction; if the batch fails, each record is tried on
+    /// its own so one bad record does not take the good ones down. One result per record.
+    pub async fn save_records<R: Record>(
+        &self,
+        records: &[R],
+    ) -> Result<Vec<Result<Id, StoreError>>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let mut ids = Vec::with_capacity(records.len());
+        let mut failed = false;
+        for record in records {
+            match write(&mut tx, record).await {
+                Ok(id) => ids.push(Ok(id)),
+                Err(_) => {
+                    failed = true;
+                    break;
+                }
+            }
+        }
+        if !failed {
+            tx.commit().await?;
+            return Ok(ids);
+        }
+        tx.rollback().await?;
+        let mut results = Vec::with_capacity(records.len());
+        for record in records {
+            results.push(self.save_record(record).await);
+        }
+        Ok(results)
+    }
+
+    pub async fn record<R: Record>(&self, id: Id) -> Result<R, StoreError> {
+        let sql = format!("SELECT * FROM {} WHERE id = $1", R::TABLE);
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("{} {id}", R::WHAT)))?;
+        R::from_row(&row)
+    }
+
+    pub async fn record_by_external_id<R: Record>(
+        &self,
+        external_id: &str,
+    ) -> Result<Option<R>, StoreError> {
+        let sql = format!("SELECT * FROM {} WHERE external_id = $1", R::TABLE);
+        let row = sqlx::query(&sql)
+            .bind(external_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(R::from_row).transpose()
+    }
+
+    /// True if it existed. Links to it (a contact's organization, an asset's owner) are
+    /// cleared by the database.
+    pub async fn delete_record<R: Record>(&self, id: Id) -> Result<bool, StoreError> {
+        let sql = format!("DELETE FROM {} WHERE id = $1", R::TABLE);
+        let done = sqlx::query(&sql).bind(id).execute(&self.pool).await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// A page of records in id order, after `after_id`: for loading the whole book and for
+    /// exports without holding it all in one result set.
+    pub async fn records_after<R: Record>(
+        &self,
+        after_id: Id,
+        limit: u32,
+    ) -> Result<Vec<R>, StoreError> {
+        let sql = format!(
+            "SELECT * FROM {} WHERE id > $1 ORDER BY id LIMIT $2",
+            R::TABLE
+        );
+        let rows = sqlx::query(&sql)
+            .bind(after_id)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(R::from_row).collect()
+    }
+
+    pub async fn contacts_of_organization(&self, id: Id) -> Result<Vec<Contact>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM contacts WHERE organization_id = $1 ORDER BY last_name, first_name, id",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(Contact::from_row).collect()
+    }
+
+    /// Assets owned by the contact or by the organization.
+    pub async fn assets_of(&self, owner: Owner) -> Result<Vec<Asset>, StoreError> {
+        let (sql, id) = match owner {
+            Owner::Nobody => return Ok(Vec::new()),
+            Owner::Contact(id) => (
+                "SELECT * FROM assets WHERE owner_contact_id = $1 ORDER BY name, id",
+                id,
+            ),
+            Owner::Organization(id) => (
+                "SELECT * FROM assets WHERE owner_organization_id = $1 ORDER BY name, id",
+                id,
+            ),
+        };
+        let rows = sqlx::query(sql).bind(id).fetch_all(&self.pool).await?;
+        rows.iter().map(Asset::from_row).collect()
+    }
+
+    pub async fn count_records<R: Record>(&self) -> Result<u64, StoreError> {
+        let sql = format!("SELECT COUNT(*) AS n FROM {}", R::TABLE);
+        let n: i64 = sqlx::query(&sql)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("n")?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+}

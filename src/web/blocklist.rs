@@ -1,0 +1,233 @@
+//! The blocklist over HTTP: entries for supervisors, a check for dialplans and scripts, and
+//! "block this caller" in one call. Numbers are normalized here, so entries match what the
+//! switchboard compares (E.164).
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::error::ApiJson;
+use super::{ApiError, AppState, Auth};
+use crate::blocklist::{Direction, Entry, Match, Treatment};
+use crate::store::BlockedAttempt;
+use crate::users::{now_millis, Role};
+
+/// Puts what users typed into E.164 and checks the entry.
+fn prepare(state: &AppState, entry: &mut Entry) -> Result<(), ApiError> {
+    let numbering = state.phonebook.numbering();
+    match &mut entry.matches {
+        Match::Number(n) => {
+            *n = numbering
+                .normalize(n)
+                .map_err(|e| ApiError::bad_request(e.to_string()))?;
+        }
+        Match::Prefix(p) => {
+            *p = numbering
+                .normalize_prefix(p)
+                .map_err(|e| ApiError::bad_request(e.to_string()))?;
+        }
+        Match::Name(_) => {}
+    }
+    entry
+        .validate()
+        .map_err(|e| ApiError::bad_request(e.to_string()))
+}
+
+/// Stores the entry and swaps the switchboard's list for the stored one.
+async fn store_entry(state: &AppState, entry: &Entry) -> Result<Entry, ApiError> {
+    let saved = state.store.save_block(entry).await?;
+    state.blocklist.replace(state.store.blocks().await?);
+    Ok(saved)
+}
+
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    auth: Auth,
+) -> Result<Json<Vec<Entry>>, ApiError> {
+    auth.require(Role::Supervisor)?;
+    Ok(Json(state.store.blocks().await?))
+}
+
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiJson(mut entry): ApiJson<Entry>,
+) -> Result<(StatusCode, Json<Entry>), ApiError> {
+    auth.require(Role::Supervisor)?;
+    entry.id = 0;
+    entry.added_by = auth.name.clone();
+    prepare(&state, &mut entry)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(store_entry(&state, &entry).await?),
+    ))
+}
+
+pub(crate) async fn update(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    ApiJson(mut entry): ApiJson<Entry>,
+) -> Result<Json<Entry>, ApiError> {
+    auth.require(Role::Supervisor)?;
+    entry.id = id;
+    prepare(&state, &mut entry)?;
+    Ok(Json(store_entry(&state, &entry).await?))
+}
+
+pub(crate) async fn delete(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    auth.require(Role::Supervisor)?;
+    if !state.store.delete_block(id).await? {
+        return Err(ApiError::not_found(format!(
+            "blocklist entry {id} not found"
+        )));
+    }
+    state.blocklist.replace(state.store.blocks().await?);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+pub(crate) struct AuditQuery {
+    #[serde(default = "default_audit")]
+    limit: u32,
+}
+
+fn default_audit() -> u32 {
+    100
+}
+
+/// `GET /api/blocklist/audit`: refused calls, newest first.
+pub(crate) async fn audit(
+    State(state): State<AppState>,
+    auth: Auth,
+    Query(query): Query<AuditQuery>,
+) -> Result<Json<Vec<BlockedAttempt>>, ApiError> {
+    auth.require(Role::Supervisor)?;
+    Ok(Json(
+        state
+            .store
+            .blocked_attempts(query.limit.clamp(1, 1_000))
+            .await?,
+    ))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct CheckQuery {
+    number: String,
+    #[serde(default = "inbound")]
+    direction: String,
+    #[serde(default)]
+    name: String,
+}
+
+fn inbound() -> String {
+    "inbound".into()
+}
+
+/// `GET /api/blocklist/check?number=&direction=inbound|outbound[&name=]`: for a dialplan
+/// (mod_curl) or a script. Answers `{"blocked": bool, ...}`; an unreadable number is never
+/// blocked by number, only by name.
+pub(crate) async fn check(
+    State(state): State<AppState>,
+    auth: Auth,
+    Query(query): Query<CheckQuery>,
+) -> Result<Json<Value>, ApiError> {
+    auth.require(Role::Agent)?;
+    let direction = match Direction::parse(&query.direction) {
+        Some(d @ (Direction::Inbound | Direction::Outbound)) => d,
+        _ => {
+            return Err(ApiError::bad_request(
+                "direction must be inbound or outbound",
+            ))
+        }
+    };
+    let number = state
+        .phonebook
+        .numbering()
+        .normalize(&query.number)
+        .unwrap_or_else(|_| query.number.trim().to_owned());
+    let entry = state
+        .blocklist
+        .check(direction, &number, &query.name, now_millis());
+    Ok(Json(match entry {
+        Some(entry) => json!({
+            "blocked": true,
+            "number": number,
+            "entry": entry.id,
+            "action": entry.treatment.label(),
+            "argument": entry.treatment.argument(),
+            "reason": entry.reason,
+        }),
+        None => json!({ "blocked": false, "number": number }),
+    }))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct BlockCaller {
+    /// The caller's call UUID, waiting now or recent.
+    call: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default = "reject")]
+    treatment: Treatment,
+    #[serde(default = "both")]
+    direction: Direction,
+    #[serde(default)]
+    expires_at: Option<i64>,
+    /// Hang up the caller if they are still waiting (default yes).
+    #[serde(default = "yes")]
+    hang_up: bool,
+}
+
+fn reject() -> Treatment {
+    Treatment::Reject {
+        cause: "CALL_REJECTED".into(),
+    }
+}
+
+fn both() -> Direction {
+    Direction::Both
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `POST /api/blocklist/block-caller`: blocks the number of a waiting or recent caller, and
+/// hangs them up if they still wait.
+pub(crate) async fn block_caller(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiJson(request): ApiJson<BlockCaller>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    auth.require(Role::Supervisor)?;
+    let caller =
+        state.board.caller(&request.call).await?.ok_or_else(|| {
+            ApiError::not_found(format!("no recent caller on call {}", request.call))
+        })?;
+    let mut entry = Entry {
+        id: 0,
+        matches: Match::Number(caller.number.clone()),
+        direction: request.direction,
+        treatment: request.treatment,
+        expires_at: request.expires_at,
+        reason: request.reason,
+        added_by: auth.name.clone(),
+        hits: 0,
+        last_hit_at: None,
+        created_at: 0,
+    };
+    prepare(&state, &mut entry)?;
+    let entry = store_entry(&state, &entry).await?;
+    let hung_up = request.hang_up && state.board.eject(&request.call).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "entry": entry, "hung_up": hung_up })),
+    ))
+}

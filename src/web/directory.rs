@@ -1,0 +1,388 @@
+//! The phone book over HTTP: search for agents, records and their links, edits that reach the
+//! in-memory book at once. Agents read and edit records; supervisors delete them.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::error::ApiJson;
+use super::{ApiError, AppState, Auth};
+use crate::directory::import::{self, Format, ImportError, ImportReport, Kind};
+use crate::directory::model::{Asset, Contact, Id, Number, Organization, Owner};
+use crate::directory::{export, prepare, Found};
+use crate::store::Record;
+use crate::users::Role;
+
+const MAX_PAGE: u32 = 500;
+const MAX_QUERY: usize = 200;
+
+#[derive(Deserialize)]
+pub(crate) struct SearchQuery {
+    q: String,
+    #[serde(default = "default_limit")]
+    limit: usize,
+}
+
+fn default_limit() -> usize {
+    20
+}
+
+/// `GET /api/contacts/search?q=`: names (typos, swapped, partial, either script) and number
+/// fragments, ranked with a score.
+pub(crate) async fn search(
+    State(state): State<AppState>,
+    auth: Auth,
+    Query(query): Query<SearchQuery>,
+) -> Result<Json<Vec<Found>>, ApiError> {
+    auth.require(Role::Agent)?;
+    if query.q.chars().count() > MAX_QUERY {
+        return Err(ApiError::bad_request(format!(
+            "a search is at most {MAX_QUERY} characters"
+        )));
+    }
+    Ok(Json(
+        state.phonebook.search(&query.q, query.limit.clamp(1, 100)),
+    ))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Page {
+    #[serde(default)]
+    after: Id,
+    #[serde(default = "default_page")]
+    limit: u32,
+}
+
+fn default_page() -> u32 {
+    100
+}
+
+async fn page<R: Record + serde::Serialize>(
+    state: &AppState,
+    page: Page,
+) -> Result<Json<Vec<R>>, ApiError> {
+    Ok(Json(
+        state
+            .store
+            .records_after::<R>(page.after, page.limit.clamp(1, MAX_PAGE))
+            .await?,
+    ))
+}
+
+/// Numbers as the configured style shows them, beside the stored E.164.
+fn shown(state: &AppState, numbers: &[Number]) -> Vec<String> {
+    let numbering = state.phonebook.numbering();
+    let style = state.config.phonebook.number_style;
+    numbers
+        .iter()
+        .map(|n| numbering.display(&n.number, style))
+        .collect()
+}
+
+fn invalid(problems: Vec<String>) -> ApiError {
+    ApiError::bad_request(problems.join("; "))
+}
+
+// ----- contacts ----------------------------------------------------------------------------
+
+pub(crate) async fn list_contacts(
+    State(state): State<AppState>,
+    auth: Auth,
+    Query(p): Query<Page>,
+) -> Result<Json<Vec<Contact>>, ApiError> {
+    auth.require(Role::Agent)?;
+    page(&state, p).await
+}
+
+/// `GET /api/contacts/{id}`: the contact with its organization and the assets of both.
+pub(crate) async fn contact(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<Id>,
+) -> Result<Json<Value>, ApiError> {
+    auth.require(Role::Agent)?;
+    let contact: Contact = state.store.record(id).await?;
+    let organization = match contact.organization_id {
+        Some(org) => Some(state.store.record::<Organization>(org).await?),
+        None => None,
+    };
+    let mut assets = state.store.assets_of(Owner::Contact(id)).await?;
+    if let Some(org) = &organization {
+        assets.extend(state.store.assets_of(Owner::Organization(org.id)).await?);
+    }
+    Ok(Json(json!({
+        "numbers_shown": shown(&state, &contact.numbers),
+        "contact": contact,
+        "organization": organization,
+        "assets": assets,
+    })))
+}
+
+pub(crate) async fn create_contact(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiJson(mut contact): ApiJson<Contact>,
+) -> Result<(StatusCode, Json<Contact>), ApiError> {
+    auth.require(Role::Agent)?;
+    contact.id = 0;
+    let contact = save_contact(&state, contact).await?;
+    Ok((StatusCode::CREATED, Json(contact)))
+}
+
+pub(crate) async fn update_contact(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<Id>,
+    ApiJson(mut contact): ApiJson<Contact>,
+) -> Result<Json<Contact>, ApiError> {
+    auth.require(Role::Agent)?;
+    contact.id = id;
+    Ok(Json(save_contact(&state, contact).await?))
+}
+
+async fn save_contact(state: &AppState, mut contact: Contact) -> Result<Contact, ApiError> {
+    prepare::contact(state.phonebook.numbering(), &mut contact).map_err(invalid)?;
+    if let Some(org) = contact.organization_id {
+        state.store.record::<Organization>(org).await?;
+    }
+    contact.id = state.store.save_record(&contact).await?;
+    state.phonebook.put_contact(&contact);
+    Ok(contact)
+}
+
+pub(crate) async fn delete_contact(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<Id>,
+) -> Result<StatusCode, ApiError> {
+    auth.require(Role::Supervisor)?;
+    if !state.store.delete_record::<Contact>(id).await? {
+        return Err(ApiError::not_found(format!("contact {id} not found")));
+    }
+    state.phonebook.remove_contact(id);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ----- organizations -----------------------------------------------------------------------
+
+pub(crate) async fn list_organizations(
+    State(state): State<AppState>,
+    auth: Auth,
+    Query(p): Query<Page>,
+) -> Result<Json<Vec<Organization>>, ApiError> {
+    auth.require(Role::Agent)?;
+    page(&state, p).await
+}
+
+/// `GET /api/organizations/{id}`: with its contacts and assets.
+pub(crate) async fn organization(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<Id>,
+) -> Result<Json<Value>, ApiError> {
+    auth.require(Role::Agent)?;
+    let organization: Organization = state.store.record(id).await?;
+    Ok(Json(json!({
+        "numbers_shown": shown(&state, &organization.numbers),
+        "organization": organization,
+        "contacts": state.store.contacts_of_organization(id).await?,
+        "assets": state.store.assets_of(Owner::Organization(id)).await?,
+    })))
+}
+
+pub(crate) async fn create_organization(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiJson(mut organization): ApiJson<Organization>,
+) -> Result<(StatusCode, Json<Organization>), ApiError> {
+    auth.require(Role::Agent)?;
+    organization.id = 0;
+    let organization = save_organization(&state, organization).await?;
+    Ok((StatusCode::CREATED, Json(organization)))
+}
+
+pub(crate) async fn update_organization(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<Id>,
+    ApiJson(mut organization): ApiJson<Organization>,
+) -> Result<Json<Organization>, ApiError> {
+    auth.require(Role::Agent)?;
+    organization.id = id;
+    Ok(Json(save_organization(&state, organization).await?))
+}
+
+async fn save_organization(
+    state: &AppState,
+    mut organization: Organization,
+) -> Result<Organization, ApiError> {
+    prepare::organization(state.phonebook.numbering(), &mut organization).map_err(invalid)?;
+    organization.id = state.store.save_record(&organization).await?;
+    state.phonebook.put_organization(&organization);
+    Ok(organization)
+}
+
+pub(crate) async fn delete_organization(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<Id>,
+) -> Result<StatusCode, ApiError> {
+    auth.require(Role::Supervisor)?;
+    if !state.store.delete_record::<Organization>(id).await? {
+        return Err(ApiError::not_found(format!("organization {id} not found")));
+    }
+    state.phonebook.remove_organization(id);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ----- assets ------------------------------------------------------------------------------
+
+pub(crate) async fn list_assets(
+    State(state): State<AppState>,
+    auth: Auth,
+    Query(p): Query<Page>,
+) -> Result<Json<Vec<Asset>>, ApiError> {
+    auth.require(Role::Agent)?;
+    page(&state, p).await
+}
+
+pub(crate) async fn asset(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<Id>,
+) -> Result<Json<Asset>, ApiError> {
+    auth.require(Role::Agent)?;
+    Ok(Json(state.store.record(id).await?))
+}
+
+pub(crate) async fn create_asset(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiJson(mut asset): ApiJson<Asset>,
+) -> Result<(StatusCode, Json<Asset>), ApiError> {
+    auth.require(Role::Agent)?;
+    asset.id = 0;
+    Ok((StatusCode::CREATED, Json(save_asset(&state, asset).await?)))
+}
+
+pub(crate) async fn update_asset(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<Id>,
+    ApiJson(mut asset): ApiJson<Asset>,
+) -> Result<Json<Asset>, ApiError> {
+    auth.require(Role::Agent)?;
+    asset.id = id;
+    Ok(Json(save_asset(&state, asset).await?))
+}
+
+async fn save_asset(state: &AppState, mut asset: Asset) -> Result<Asset, ApiError> {
+    prepare::asset(&mut asset).map_err(invalid)?;
+    match asset.owner {
+        Owner::Contact(id) => drop(state.store.record::<Contact>(id).await?),
+        Owner::Organization(id) => drop(state.store.record::<Organization>(id).await?),
+        Owner::Nobody => {}
+    }
+    asset.id = state.store.save_record(&asset).await?;
+    Ok(asset)
+}
+
+pub(crate) async fn delete_asset(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<Id>,
+) -> Result<StatusCode, ApiError> {
+    auth.require(Role::Supervisor)?;
+    if !state.store.delete_record::<Asset>(id).await? {
+        return Err(ApiError::not_found(format!("asset {id} not found")));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ----- import and export -------------------------------------------------------------------
+
+#[derive(Deserialize)]
+pub(crate) struct ImportQuery {
+    kind: Option<String>,
+    #[serde(default)]
+    format: Option<String>,
+}
+
+/// `POST /api/phonebook/import?kind=contacts|organizations|assets&format=csv|vcard` (admin):
+/// the body is the file (up to the HTTP body limit; larger books go through
+/// `switchdesk phonebook import`). Answers the report: counts and every bad row by line.
+pub(crate) async fn import(
+    State(state): State<AppState>,
+    auth: Auth,
+    Query(query): Query<ImportQuery>,
+    body: axum::body::Bytes,
+) -> Result<Json<ImportReport>, ApiError> {
+    auth.require(Role::Admin)?;
+    let kind = query
+        .kind
+        .as_deref()
+        .map(str::parse::<Kind>)
+        .transpose()
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let format = query
+        .format
+        .as_deref()
+        .map(str::parse::<Format>)
+        .transpose()
+        .map_err(|e| ApiError::bad_request(e.to_string()))?
+        .unwrap_or(Format::Auto);
+    let numbering = *state.phonebook.numbering();
+    let report = import::import(
+        &state.store,
+        &numbering,
+        std::io::Cursor::new(body),
+        format,
+        kind,
+        &mut |_| {},
+    )
+    .await
+    .map_err(|e| match e {
+        store @ ImportError::Store { .. } => ApiError::internal(&store),
+        other => ApiError::bad_request(other.to_string()),
+    })?;
+    state.phonebook.reload(&state.store).await?;
+    Ok(Json(report))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ExportQuery {
+    kind: String,
+}
+
+/// `GET /api/phonebook/export?kind=contacts|organizations|assets` (supervisor+): CSV with the
+/// columns the importer reads.
+pub(crate) async fn export(
+    State(state): State<AppState>,
+    auth: Auth,
+    Query(query): Query<ExportQuery>,
+) -> Result<impl axum::response::IntoResponse, ApiError> {
+    auth.require(Role::Supervisor)?;
+    let kind: Kind = query
+        .kind
+        .parse()
+        .map_err(|e: import::UnknownName| ApiError::bad_request(e.to_string()))?;
+    let mut csv = Vec::new();
+    export::export(&state.store, kind, &mut csv)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/csv; charset=utf-8".to_owned(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{}.csv\"", kind.as_str()),
+            ),
+        ],
+        csv,
+    ))
+}
