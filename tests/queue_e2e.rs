@@ -83,6 +83,20 @@ fn board_options(seed: u64) -> BoardOptions {
     BoardOptions::new(seed)
 }
 
+/// Agent 1's phone (`user/1001@default`) answers after `ring_ms` and talks until the caller
+/// hangs up.
+async fn answering_agent(sim: &Simulator, ring_ms: u64) {
+    sim.add_endpoint(
+        "user/1001@default",
+        AgentBehaviour::Answer {
+            ring: Duration::from_millis(ring_ms),
+            talk: None,
+        },
+    )
+    .await
+    .unwrap();
+}
+
 async fn board(sim: &Simulator, store: Store, agent_count: u32, seed: u64) -> (Board, Connection) {
     board_with(sim, store, queue(), agent_count, board_options(seed)).await
 }
@@ -127,15 +141,7 @@ fn drain(updates: &mut broadcast::Receiver<Update>, into: &mut Vec<Update>) {
 async fn a_caller_is_answered_announced_and_bridged_to_an_agent() {
     let db = common::TestDb::sqlite().await;
     let sim = simulator(1).await;
-    sim.add_endpoint(
-        "user/1001@default",
-        AgentBehaviour::Answer {
-            ring: Duration::from_millis(200),
-            talk: None,
-        },
-    )
-    .await
-    .unwrap();
+    answering_agent(&sim, 200).await;
     let (board, _esl) = board(&sim, db.store.clone(), 1, 1).await;
     let mut updates = board.subscribe();
     board
@@ -221,15 +227,7 @@ async fn a_caller_is_answered_announced_and_bridged_to_an_agent() {
 async fn a_restarted_service_readopts_every_waiting_caller_in_order() {
     let db = common::TestDb::sqlite().await;
     let sim = simulator(2).await;
-    sim.add_endpoint(
-        "user/1001@default",
-        AgentBehaviour::Answer {
-            ring: Duration::from_millis(100),
-            talk: None,
-        },
-    )
-    .await
-    .unwrap();
+    answering_agent(&sim, 100).await;
     let (first, esl) = board(&sim, db.store.clone(), 1, 11).await;
     // One call is already connected to agent1 when the service stops.
     first
@@ -798,15 +796,7 @@ async fn blocked_callers_get_their_treatment_and_are_never_answered() {
 async fn a_callback_to_a_banned_destination_is_not_dialled() {
     let db = common::TestDb::sqlite().await;
     let sim = simulator(12).await;
-    sim.add_endpoint(
-        "user/1001@default",
-        AgentBehaviour::Answer {
-            ring: Duration::from_millis(50),
-            talk: None,
-        },
-    )
-    .await
-    .unwrap();
+    answering_agent(&sim, 50).await;
     let mut q = queue();
     q.callbacks.key = Some('1');
     q.callbacks.dial = "sofia/gateway/pstn/{number}".into();
@@ -875,15 +865,7 @@ async fn a_callback_to_a_banned_destination_is_not_dialled() {
 async fn a_known_caller_is_identified_raised_and_shown_on_the_agents_phone() {
     let db = common::TestDb::sqlite().await;
     let sim = simulator(13).await;
-    sim.add_endpoint(
-        "user/1001@default",
-        AgentBehaviour::Answer {
-            ring: Duration::from_millis(100),
-            talk: None,
-        },
-    )
-    .await
-    .unwrap();
+    answering_agent(&sim, 100).await;
     let book = Arc::new(PhoneBook::new(Numbering::new("US").unwrap()));
     book.put_organization(&Organization {
         id: 7,

@@ -141,7 +141,6 @@ impl Numbering {
             .filter(|_| !trunk.is_empty())
             .unwrap_or(digits);
         let plain = format!("+{code}{plain_digits}");
-        let plain_valid = phonenumber::parse(None, &plain).is_ok_and(|n| phonenumber::is_valid(&n));
         let Ok(number) = phonenumber::parse(Some(self.region), written) else {
             return plain;
         };
@@ -149,11 +148,20 @@ impl Numbering {
         let national = parsed
             .get(1 + number.code().value().to_string().len()..)
             .unwrap_or("");
-        let dropped = digits.strip_suffix(national);
-        let consistent = dropped.is_some_and(|d| {
-            d.is_empty() || d == trunk || d == code || d == format!("{code}{trunk}")
+        let consistent = digits.strip_suffix(national).is_some_and(|dropped| {
+            dropped.is_empty()
+                || dropped == trunk
+                || dropped == code
+                || dropped == format!("{code}{trunk}")
         });
-        if consistent && (phonenumber::is_valid(&number) || !plain_valid) {
+        if !consistent {
+            return plain;
+        }
+        // Both readings agree with the digits: the valid one wins, libphonenumber's if both or
+        // neither are (parsing the plain reading only when it could matter).
+        let plain_valid =
+            || phonenumber::parse(None, &plain).is_ok_and(|n| phonenumber::is_valid(&n));
+        if parsed == plain || phonenumber::is_valid(&number) || !plain_valid() {
             parsed
         } else {
             plain

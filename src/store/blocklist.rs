@@ -4,7 +4,7 @@
 use sqlx::any::AnyRow;
 use sqlx::Row as _;
 
-use super::{now_millis, Store, StoreError};
+use super::{now_millis, Query, Store, StoreError};
 use crate::blocklist::{Direction, Entry, Match, Treatment};
 
 /// One refused call, as audited.
@@ -57,39 +57,38 @@ fn entry_from(row: &AnyRow) -> Result<Entry, StoreError> {
     })
 }
 
+/// Binds the columns an insert and an update share, `$1` to `$7`: what the entry matches,
+/// its direction, treatment, expiry and reason.
+fn bind_entry<'q>(query: Query<'q>, entry: &'q Entry) -> Query<'q> {
+    let (kind, pattern) = match_parts(&entry.matches);
+    query
+        .bind(kind)
+        .bind(pattern)
+        .bind(entry.direction.as_str())
+        .bind(entry.treatment.label())
+        .bind(entry.treatment.argument())
+        .bind(entry.expires_at)
+        .bind(entry.reason.as_str())
+}
+
 impl Store {
     /// Inserts (id 0) or replaces an entry; hits and creation time are kept on replace.
     /// Returns the stored entry.
     pub async fn save_block(&self, entry: &Entry) -> Result<Entry, StoreError> {
-        let (kind, pattern) = match_parts(&entry.matches);
         let row = if entry.id == 0 {
-            sqlx::query(
+            bind_entry(sqlx::query(
                 "INSERT INTO blocklist (match_kind, pattern, direction, action, action_arg, expires_at, reason, added_by, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *",
-            )
-            .bind(kind)
-            .bind(pattern)
-            .bind(entry.direction.as_str())
-            .bind(entry.treatment.label())
-            .bind(entry.treatment.argument())
-            .bind(entry.expires_at)
-            .bind(entry.reason.as_str())
+            ), entry)
             .bind(entry.added_by.as_str())
             .bind(now_millis())
             .fetch_one(&self.pool)
             .await?
         } else {
-            sqlx::query(
+            bind_entry(sqlx::query(
                 "UPDATE blocklist SET match_kind = $1, pattern = $2, direction = $3, action = $4, action_arg = $5, \
                  expires_at = $6, reason = $7 WHERE id = $8 RETURNING *",
-            )
-            .bind(kind)
-            .bind(pattern)
-            .bind(entry.direction.as_str())
-            .bind(entry.treatment.label())
-            .bind(entry.treatment.argument())
-            .bind(entry.expires_at)
-            .bind(entry.reason.as_str())
+            ), entry)
             .bind(entry.id)
             .fetch_optional(&self.pool)
             .await?

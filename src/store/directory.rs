@@ -6,7 +6,7 @@
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row as _};
 
-use super::{json, now_millis, parse, Store, StoreError};
+use super::{json, now_millis, parse, Query, Store, StoreError};
 use crate::directory::model::{Asset, Contact, Id, Organization, Owner};
 
 /// One kind of phone-book record, as the store reads and writes it.
@@ -18,10 +18,7 @@ pub trait Record: Sized + Send + Sync {
     const COLUMNS: &'static [&'static str];
     fn id(&self) -> Id;
     fn external_id(&self) -> Option<&str>;
-    fn bind_columns<'q>(
-        &'q self,
-        query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
-    ) -> Result<sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>, StoreError>;
+    fn bind_columns<'q>(&'q self, query: Query<'q>) -> Result<Query<'q>, StoreError>;
     fn from_row(row: &AnyRow) -> Result<Self, StoreError>;
 }
 
@@ -61,10 +58,7 @@ impl Record for Organization {
         self.external_id.as_deref()
     }
 
-    fn bind_columns<'q>(
-        &'q self,
-        query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
-    ) -> Result<sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>, StoreError> {
+    fn bind_columns<'q>(&'q self, query: Query<'q>) -> Result<Query<'q>, StoreError> {
         Ok(query
             .bind(self.external_id.as_deref())
             .bind(self.name.as_str())
@@ -118,10 +112,7 @@ impl Record for Contact {
         self.external_id.as_deref()
     }
 
-    fn bind_columns<'q>(
-        &'q self,
-        query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
-    ) -> Result<sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>, StoreError> {
+    fn bind_columns<'q>(&'q self, query: Query<'q>) -> Result<Query<'q>, StoreError> {
         Ok(query
             .bind(self.external_id.as_deref())
             .bind(self.organization_id)
@@ -178,10 +169,7 @@ impl Record for Asset {
         self.external_id.as_deref()
     }
 
-    fn bind_columns<'q>(
-        &'q self,
-        query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
-    ) -> Result<sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>, StoreError> {
+    fn bind_columns<'q>(&'q self, query: Query<'q>) -> Result<Query<'q>, StoreError> {
         let (contact, organization) = match self.owner {
             Owner::Nobody => (None, None),
             Owner::Contact(id) => (Some(id), None),

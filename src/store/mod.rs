@@ -189,6 +189,9 @@ fn parse_role(text: &str) -> Result<Role, StoreError> {
         .map_err(|e: crate::users::UnknownRole| StoreError::Corrupt(e.to_string()))
 }
 
+/// A query being built, with its arguments bound one by one.
+pub type Query<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
 /// A value as a JSON document for a TEXT column.
 fn json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
