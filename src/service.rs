@@ -121,6 +121,7 @@ pub async fn run(
     }
     let numbering = config.phonebook.numbering().map_err(anyhow::Error::msg)?;
     let phonebook = Arc::new(PhoneBook::load(&store, numbering).await?);
+    let catching_up = tokio::spawn(keep_phonebook_current(store.clone(), phonebook.clone()));
     let blocklist = Arc::new(Blocklist::new(store.blocks().await?));
     let options = BoardOptions {
         transfer_context: config.switch.transfer_context.clone(),
@@ -146,11 +147,30 @@ pub async fn run(
         blocklist,
     };
     let served = web::serve(listener, state, shutdown).await;
+    catching_up.abort();
     for connection in connections {
         connection.shutdown();
     }
     store.close().await;
     served
+}
+
+/// How often the phone book looks for records written by another process.
+const PHONEBOOK_CATCH_UP: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Applies imports made next to the running service (`switchdesk phonebook import`), so
+/// callers are identified from them without a restart.
+async fn keep_phonebook_current(store: Store, phonebook: Arc<PhoneBook>) {
+    let mut every = tokio::time::interval(PHONEBOOK_CATCH_UP);
+    every.tick().await;
+    loop {
+        every.tick().await;
+        match phonebook.catch_up(&store).await {
+            Ok(0) => {}
+            Ok(applied) => tracing::info!(applied, "phone book caught up with the database"),
+            Err(e) => tracing::warn!("phone book catch-up failed: {e}"),
+        }
+    }
 }
 
 /// Counts what the ESL connection sees, for `/metrics` and the dashboard.

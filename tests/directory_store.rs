@@ -18,6 +18,7 @@ on_both_backends!(
     a_bad_record_in_a_batch_spares_the_others,
     blocklist_entries_count_hits_and_keep_their_audit,
     the_loaded_book_identifies_callers,
+    the_book_catches_up_with_writes_from_elsewhere,
 );
 
 fn number(n: &str, kind: NumberKind) -> Number {
@@ -303,5 +304,48 @@ async fn the_loaded_book_identifies_callers(db: TestDbRef) {
     assert_eq!(
         book.identify("+79161234567", "").confidence,
         Confidence::Unknown
+    );
+}
+
+async fn the_book_catches_up_with_writes_from_elsewhere(db: TestDbRef) {
+    let store = db.store;
+    let kept = store.save_record(&alexei(None)).await.unwrap();
+    let book = PhoneBook::load(&store, Numbering::new("RU").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        book.catch_up(&store).await.unwrap(),
+        1,
+        "re-reads the slack window"
+    );
+
+    // Another process (an import) adds a contact: identified after a catch-up.
+    let added = store
+        .save_record(&Contact {
+            first_name: "Ольга".into(),
+            last_name: "Смирнова".into(),
+            numbers: vec![number("+74957654321", NumberKind::Work)],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        book.identify("+74957654321", "").confidence,
+        Confidence::Unknown
+    );
+    assert!(book.catch_up(&store).await.unwrap() >= 1);
+    let olga = book.identify("8 495 765-43-21", "");
+    assert_eq!(olga.contact.map(|c| c.id), Some(added));
+
+    // ...and deletes one: the book notices the count and reads everything again.
+    assert!(store.delete_record::<Contact>(kept).await.unwrap());
+    book.catch_up(&store).await.unwrap();
+    assert_eq!(
+        book.identify("+79161234567", "").confidence,
+        Confidence::Unknown
+    );
+    assert_eq!(
+        book.identify("+74957654321", "").contact.map(|c| c.id),
+        Some(added)
     );
 }

@@ -27,6 +27,8 @@ struct Shelf {
     index: Index,
     contacts: HashMap<Id, Card>,
     organizations: HashMap<Id, Card>,
+    /// The newest `updated_at` read from the store: where the next catch-up starts.
+    read_up_to: i64,
 }
 
 /// A search result, ready to show.
@@ -52,6 +54,8 @@ pub enum FoundRecord {
 const FUZZY_ACCEPT: f32 = 0.9;
 /// ...and clearly closer than the runner-up, so two similar customers are not confused.
 const FUZZY_MARGIN: f32 = 0.05;
+/// How far back a catch-up reads beyond the last one: writers' clocks and commit delays.
+const CLOCK_SLACK_MS: i64 = 5_000;
 /// Records read per query while loading.
 const LOAD_PAGE: u32 = 10_000;
 
@@ -125,7 +129,11 @@ impl PhoneBook {
     /// Replaces the book with what the store holds (after an import).
     pub async fn reload(&self, store: &Store) -> Result<(), StoreError> {
         let mut entries = Vec::new();
-        let mut shelf = Shelf::default();
+        // Anything written from now on is caught up with later, even if this read sees it.
+        let mut shelf = Shelf {
+            read_up_to: crate::users::now_millis() - CLOCK_SLACK_MS,
+            ..Shelf::default()
+        };
         let mut after = 0;
         loop {
             let page: Vec<Organization> = store.records_after(after, LOAD_PAGE).await?;
@@ -151,6 +159,42 @@ impl PhoneBook {
         shelf.index = Index::build(entries);
         *self.write() = shelf;
         Ok(())
+    }
+
+    /// Applies what other processes wrote since the last read (`switchdesk phonebook import`
+    /// next to a running service): changed records are re-indexed; if records were deleted
+    /// elsewhere (the store holds fewer than the book), the whole book is read again.
+    /// Returns how many records were applied.
+    pub async fn catch_up(&self, store: &Store) -> Result<usize, StoreError> {
+        let since = self.read().read_up_to;
+        let now = crate::users::now_millis() - CLOCK_SLACK_MS;
+        let organizations: Vec<(Organization, i64)> = store.records_changed_since(since).await?;
+        let contacts: Vec<(Contact, i64)> = store.records_changed_since(since).await?;
+        let applied = organizations.len() + contacts.len();
+        {
+            let mut shelf = self.write();
+            for (organization, _) in &organizations {
+                shelf.index.upsert(organization_entry(organization));
+                shelf
+                    .organizations
+                    .insert(organization.id, organization_card(organization));
+            }
+            for (contact, _) in &contacts {
+                shelf.index.upsert(contact_entry(contact));
+                shelf.contacts.insert(contact.id, contact_card(contact));
+            }
+            shelf.read_up_to = shelf.read_up_to.max(now);
+        }
+        let in_book = {
+            let shelf = self.read();
+            (shelf.contacts.len() + shelf.organizations.len()) as u64
+        };
+        let in_store =
+            store.count_records::<Contact>().await? + store.count_records::<Organization>().await?;
+        if in_store != in_book {
+            self.reload(store).await?;
+        }
+        Ok(applied)
     }
 
     pub fn numbering(&self) -> &Numbering {
