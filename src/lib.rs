@@ -11,6 +11,7 @@
 //! - [`switch`]: FreeSWITCH ⇄ engine: the switchboard, blocklist checks and identification.
 //! - [`directory`]: the CMDB phone book: E.164 numbers, fuzzy search, who is calling.
 //! - [`blocklist`]: numbers, prefixes and caller-ID names kept out (or not dialled).
+//! - [`cdr`]: FreeSWITCH mod_xml_cdr records, parsed (quick-xml, no entity expansion).
 //! - [`fax`]: received faxes: TIFF (G3/G4) to PDF, the CCITT data embedded unchanged.
 //! - [`store`]: the database (SQLite by default, PostgreSQL by URL). The only module with SQL.
 //! - [`web`]: axum routes, authentication and roles. The only module that knows HTTP.
@@ -21,6 +22,7 @@
 
 pub mod acd;
 pub mod blocklist;
+pub mod cdr;
 pub mod config;
 pub mod directory;
 pub mod esl;
