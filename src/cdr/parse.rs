@@ -248,8 +248,8 @@ fn form_decode(bytes: &[u8], base: usize) -> Result<Vec<u8>, CdrError> {
         match b {
             b'+' => out.push(b' '),
             b'%' => {
-                let hi = bytes.get(i + 1).and_then(|&h| hex_value(h));
-                let lo = bytes.get(i + 2).and_then(|&l| hex_value(l));
+                let hi = bytes.get(i + 1).and_then(|&h| percent::hex_value(h));
+                let lo = bytes.get(i + 2).and_then(|&l| percent::hex_value(l));
                 let (Some(hi), Some(lo)) = (hi, lo) else {
                     return Err(CdrError::BadPercentEscape(base + i));
                 };
@@ -261,15 +261,6 @@ fn form_decode(bytes: &[u8], base: usize) -> Result<Vec<u8>, CdrError> {
         i += 1;
     }
     Ok(out)
-}
-
-fn hex_value(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
 }
 
 /// Parses one CDR document of at most [`MAX_CDR_BYTES`].

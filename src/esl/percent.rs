@@ -11,7 +11,8 @@ use std::borrow::Cow;
 const UNSAFE: &[u8] = b"\r\n #%&+:;<=>?@[\\]^`{|}\"";
 const HEX: &[u8; 16] = b"0123456789ABCDEF";
 
-fn hex_value(b: u8) -> Option<u8> {
+/// The value of one hex digit.
+pub(crate) fn hex_value(b: u8) -> Option<u8> {
     match b {
         b'0'..=b'9' => Some(b - b'0'),
         b'a'..=b'f' => Some(b - b'a' + 10),
