@@ -115,7 +115,11 @@ pub async fn run(
         let mut options = ConnectionOptions::from_config(&name, &node);
         options.events = EVENTS.iter().map(|e| (*e).to_owned()).collect();
         let (connection, events) = Connection::spawn_with_subscriber(options);
-        tokio::spawn(record_esl_metrics(connection.subscribe(), metrics.clone()));
+        tokio::spawn(record_esl_metrics(
+            connection.subscribe(),
+            metrics.clone(),
+            name.clone(),
+        ));
         connections.push(connection.clone());
         nodes.push((connection, events));
     }
@@ -173,8 +177,14 @@ async fn keep_phonebook_current(store: Store, phonebook: Arc<PhoneBook>) {
     }
 }
 
-/// Counts what the ESL connection sees, for `/metrics` and the dashboard.
-async fn record_esl_metrics(mut events: Receiver<ConnectionEvent>, metrics: Arc<Metrics>) {
+/// Counts what one node's ESL connection sees, for `/metrics` and the dashboard; its link
+/// state and reconnects carry the node's name.
+async fn record_esl_metrics(
+    mut events: Receiver<ConnectionEvent>,
+    metrics: Arc<Metrics>,
+    node: String,
+) {
+    let node = [("node", node.as_str())];
     let mut connected_before = false;
     loop {
         match events.recv().await {
@@ -192,14 +202,14 @@ async fn record_esl_metrics(mut events: Receiver<ConnectionEvent>, metrics: Arc<
                 metrics.set(
                     ESL_CONNECTED,
                     "1 while the event socket is connected and subscribed.",
-                    &[],
+                    &node,
                     1.0,
                 );
                 if connected_before {
                     metrics.inc(
                         ESL_RECONNECTS_TOTAL,
                         "Event-socket reconnects after a lost connection.",
-                        &[],
+                        &node,
                         1,
                     );
                 }
@@ -209,7 +219,7 @@ async fn record_esl_metrics(mut events: Receiver<ConnectionEvent>, metrics: Arc<
                 metrics.set(
                     ESL_CONNECTED,
                     "1 while the event socket is connected and subscribed.",
-                    &[],
+                    &node,
                     0.0,
                 );
             }

@@ -212,7 +212,7 @@ async fn status_needs_a_session_and_shows_esl_state() {
     let app = App::start().await;
     app.add_user("alice", Role::Agent).await;
     app.metrics
-        .set(metrics::ESL_CONNECTED, "connected", &[], 1.0);
+        .set(metrics::ESL_CONNECTED, "connected", &[("node", "fs1")], 1.0);
     for _ in 0..3 {
         app.metrics.inc(
             metrics::ESL_EVENTS_TOTAL,
@@ -247,6 +247,8 @@ async fn status_needs_a_session_and_shows_esl_state() {
     assert_eq!(response.status(), StatusCode::OK);
     let status: Value = response.json().await.unwrap();
     assert_eq!(status["esl"]["connected"], true);
+    assert_eq!(status["esl"]["nodes"][0]["node"], "fs1");
+    assert_eq!(status["esl"]["nodes"][0]["connected"], true);
     assert_eq!(status["esl"]["events_total"], 4);
     assert_eq!(
         status["events"],

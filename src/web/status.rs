@@ -70,10 +70,25 @@ pub(crate) async fn status(
             }
         }
     }
+    let nodes: Vec<Value> = state
+        .config
+        .esl
+        .all_nodes()
+        .into_iter()
+        .map(|(node, _)| {
+            let labels = [("node", node.as_str())];
+            json!({
+                "node": node,
+                "connected": state.metrics.get(ESL_CONNECTED, &labels) == Some(1.0),
+                "reconnects": state.metrics.get(ESL_RECONNECTS_TOTAL, &labels).unwrap_or(0.0) as u64,
+            })
+        })
+        .collect();
     Ok(Json(json!({
         "esl": {
-            "connected": state.metrics.get(ESL_CONNECTED, &[]) == Some(1.0),
-            "reconnects": total(ESL_RECONNECTS_TOTAL),
+            "connected": nodes.iter().all(|n| n["connected"] == true),
+            "reconnects": nodes.iter().filter_map(|n| n["reconnects"].as_u64()).sum::<u64>(),
+            "nodes": nodes,
             "events_shed": total(ESL_EVENTS_SHED_TOTAL),
             "events_total": events.values().sum::<u64>(),
         },
