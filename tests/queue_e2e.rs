@@ -217,10 +217,13 @@ async fn a_caller_is_answered_announced_and_bridged_to_an_agent() {
         ),
         (1, 1, 0)
     );
-    // The agent's status and totals are in the database.
+    // The agent's status and totals reach the database (written behind the switchboard).
+    wait_until("the agent's totals are stored", || async {
+        db.store.agents().await.unwrap()[0].calls == 1
+    })
+    .await;
     let stored = db.store.agents().await.unwrap();
     assert_eq!(stored[0].status, AgentStatus::Available);
-    assert_eq!(stored[0].calls, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
