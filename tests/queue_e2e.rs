@@ -564,9 +564,12 @@ async fn two_nodes_feed_one_queue_and_each_call_stays_on_its_node() {
         .map(|w| w.call.clone())
         .collect();
     assert_eq!(order, [first.clone(), second.clone()]);
-    assert!(west
-        .commands_received()
-        .contains(&format!("api uuid_answer {second}")));
+    // Commands leave behind the engine: wait for the answer to reach the west node.
+    wait_until("the second caller is answered on the west node", || async {
+        west.commands_received()
+            .contains(&format!("api uuid_answer {second}"))
+    })
+    .await;
     assert!(!east.commands_received().iter().any(|c| c.contains(&second)));
 
     board
@@ -729,12 +732,29 @@ async fn blocked_callers_get_their_treatment_and_are_never_answered() {
             .any(|w| w.call == *welcome)
     })
     .await;
-    wait_until("the blocked callers are gone", || async {
-        let channels = sim.channels().await.unwrap();
-        blocked[..3]
-            .iter()
-            .all(|call| channels.iter().all(|c| c.uuid != *call))
+    wait_until("the blocked callers' hangups are seen", || {
+        let received = events.lock().unwrap().clone();
+        let ended = blocked[..3].iter().all(|call| {
+            received.iter().any(|e| {
+                e.name().as_deref() == Some("CHANNEL_HANGUP_COMPLETE")
+                    && e.get("Unique-ID").as_deref() == Some(call.as_str())
+            })
+        });
+        async move { ended }
     })
+    .await;
+    // Commands leave behind the engine: wait until the last ones asked for have left.
+    wait_until(
+        "the transfer and the welcome caller's answer are sent",
+        || async {
+            let sent = sim.commands_received();
+            sent.contains(&format!("api uuid_answer {welcome}"))
+                && sent.contains(&format!(
+                    "api uuid_transfer {} voicemail XML default",
+                    blocked[3]
+                ))
+        },
+    )
     .await;
 
     let sent = sim.commands_received();
