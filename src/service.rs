@@ -277,8 +277,7 @@ pub async fn demo(
         config.queues = vec![demo_queue()];
         config.agents = (1001..=1005).map(demo_agent).collect();
     }
-    let login = prepare_demo(&config).await?;
-    let regulars = demo_phonebook(&config, seed).await?;
+    let (login, regulars) = prepare_demo(&config, seed).await?;
     let (stop_traffic, traffic_stopped) = tokio::sync::watch::channel(false);
     let traffic = TrafficConfig {
         seed,
@@ -316,10 +315,9 @@ const DEMO_REGULARS: u32 = 150;
 
 /// Fills an empty phone book with a generated one, and returns some of its contacts as
 /// callers for the synthetic day, so the queues show identified callers.
-async fn demo_phonebook(config: &Config, seed: u64) -> anyhow::Result<Vec<(String, String)>> {
+async fn demo_phonebook(store: &Store, seed: u64) -> anyhow::Result<Vec<(String, String)>> {
     use crate::directory::model::{Contact, Number, NumberKind, Organization};
     use crate::directory::sample;
-    let store = open_store(config).await?;
     if store.count_records::<Contact>().await? == 0 {
         let mut organization_ids = std::collections::HashMap::new();
         for organization in sample::organizations(seed, DEMO_ORGANIZATIONS) {
@@ -380,7 +378,6 @@ async fn demo_phonebook(config: &Config, seed: u64) -> anyhow::Result<Vec<(Strin
             Some((number, c.display_name()))
         })
         .collect();
-    store.close().await;
     Ok(regulars)
 }
 
@@ -414,27 +411,39 @@ fn demo_agent(extension: u32) -> AgentConfig {
 
 /// Makes sure the demo user exists with a known password and the demo agents are on duty;
 /// returns the password.
-async fn prepare_demo(config: &Config) -> anyhow::Result<String> {
+async fn prepare_demo(
+    config: &Config,
+    seed: u64,
+) -> anyhow::Result<(String, Vec<(String, String)>)> {
     let password = match config.demo.password.expose() {
         "" => users::generate_password(),
         chosen => chosen.to_owned(),
     };
     let store = open_store(config).await?;
+    let prepared = prepare_demo_store(&store, config, &password, seed).await;
+    store.close().await;
+    Ok((password, prepared?))
+}
+
+/// The demo's agents on duty, its user with `password`, and its phone book; returns the
+/// phone book's regular callers.
+async fn prepare_demo_store(
+    store: &Store,
+    config: &Config,
+    password: &str,
+    seed: u64,
+) -> anyhow::Result<Vec<(String, String)>> {
     for agent in &config.agents {
         store.seed_agent(agent).await?;
         store
             .save_agent_state(&agent.name, &AgentStatus::Available, 0, 0)
             .await?;
     }
-    let result = match store.user_by_name(DEMO_USER).await? {
-        Some(_) => users::set_password(&store, DEMO_USER, &password).await,
-        None => users::add_user(&store, DEMO_USER, Role::Admin, &password)
-            .await
-            .map(|_| ()),
-    };
-    store.close().await;
-    result?;
-    Ok(password)
+    match store.user_by_name(DEMO_USER).await? {
+        Some(_) => users::set_password(store, DEMO_USER, password).await?,
+        None => drop(users::add_user(store, DEMO_USER, Role::Admin, password).await?),
+    }
+    demo_phonebook(store, seed).await
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use switchdesk::directory::model::{Asset, Contact, Number, NumberKind, Organizat
 use switchdesk::directory::number::Numbering;
 use switchdesk::directory::PhoneBook;
 use switchdesk::store::{BlockedAttempt, StoreError};
-use switchdesk::switch::{CallerIdentity, Confidence};
+use switchdesk::switch::Confidence;
 
 on_both_backends!(
     records_link_and_unlink,
@@ -269,7 +269,7 @@ async fn the_loaded_book_identifies_callers(db: TestDbRef) {
 
     // The contact's own number, written the Russian national way: exact, and the
     // organization's VIP status raises the caller.
-    let known = book.identify("8 (916) 123-45-67", "");
+    let known = book.identify_written("8 (916) 123-45-67", "");
     assert_eq!(known.confidence, Confidence::Exact);
     assert_eq!(known.contact.as_ref().map(|c| c.id), Some(contact_id));
     assert_eq!(known.organization.as_ref().map(|o| o.id), Some(org_id));
@@ -282,19 +282,19 @@ async fn the_loaded_book_identifies_callers(db: TestDbRef) {
     assert_eq!(known.e164.as_deref(), Some("+79161234567"));
 
     // A number inside the organization's range.
-    let desk = book.identify("+7 495 123-99-99", "");
+    let desk = book.identify_written("+7 495 123-99-99", "");
     assert_eq!(desk.confidence, Confidence::Organization);
     assert_eq!(desk.organization.map(|o| o.id), Some(org_id));
     assert!(desk.contact.is_none());
 
     // An unknown number with a caller-ID name close to a contact's.
-    let named = book.identify("+12125550101", "Jon Smith");
+    let named = book.identify_written("+12125550101", "Jon Smith");
     assert_eq!(named.confidence, Confidence::Fuzzy);
     assert_eq!(named.contact.map(|c| c.name), Some("John Smith".into()));
     assert_eq!(named.priority, 2);
 
     // Nothing known.
-    let stranger = book.identify("+12125550102", "anonymous");
+    let stranger = book.identify_written("+12125550102", "anonymous");
     assert_eq!(stranger.confidence, Confidence::Unknown);
     assert_eq!(stranger.priority, 0);
     assert_eq!(stranger.e164.as_deref(), Some("+12125550102"));
@@ -302,7 +302,7 @@ async fn the_loaded_book_identifies_callers(db: TestDbRef) {
     // Edits reach the book without a reload.
     book.remove_contact(contact_id);
     assert_eq!(
-        book.identify("+79161234567", "").confidence,
+        book.identify_written("+79161234567", "").confidence,
         Confidence::Unknown
     );
 }
@@ -330,22 +330,24 @@ async fn the_book_catches_up_with_writes_from_elsewhere(db: TestDbRef) {
         .await
         .unwrap();
     assert_eq!(
-        book.identify("+74957654321", "").confidence,
+        book.identify_written("+74957654321", "").confidence,
         Confidence::Unknown
     );
     assert!(book.catch_up(&store).await.unwrap() >= 1);
-    let olga = book.identify("8 495 765-43-21", "");
+    let olga = book.identify_written("8 495 765-43-21", "");
     assert_eq!(olga.contact.map(|c| c.id), Some(added));
 
     // ...and deletes one: the book notices the count and reads everything again.
     assert!(store.delete_record::<Contact>(kept).await.unwrap());
     book.catch_up(&store).await.unwrap();
     assert_eq!(
-        book.identify("+79161234567", "").confidence,
+        book.identify_written("+79161234567", "").confidence,
         Confidence::Unknown
     );
     assert_eq!(
-        book.identify("+74957654321", "").contact.map(|c| c.id),
+        book.identify_written("+74957654321", "")
+            .contact
+            .map(|c| c.id),
         Some(added)
     );
 }

@@ -2117,6 +2117,15 @@ impl Engine {
             .is_some_and(|o| o.ringing.iter().any(|r| r == leg))
     }
 
+    /// A live caller in a queue's waiting order (waiting, or being offered), not a callback
+    /// and not yet being connected.
+    pub fn is_waiting(&self, call: &str) -> bool {
+        self.callers.get(call).is_some_and(|c| {
+            c.kind == Kind::Live
+                && matches!(c.state, CallerState::Waiting | CallerState::Offered(_))
+        })
+    }
+
     pub fn is_tracked(&self, id: &str) -> bool {
         self.callers.contains_key(id) || self.legs.contains_key(id)
     }

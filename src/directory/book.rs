@@ -353,11 +353,11 @@ impl Shelf {
     }
 }
 
-/// Caller-ID names that say nothing about who is calling.
-fn says_nothing(name: &str, number: &str) -> bool {
+/// Caller-ID names that say nothing about who is calling: empty, the number itself, or a
+/// carrier's placeholder.
+fn says_nothing(name: &str) -> bool {
     let name = name.trim();
     name.is_empty()
-        || name == number
         || name
             .chars()
             .all(|c| c.is_ascii_digit() || "+-() ".contains(c))
@@ -373,20 +373,22 @@ fn says_nothing(name: &str, number: &str) -> bool {
         .any(|w| name.eq_ignore_ascii_case(w))
 }
 
-impl CallerIdentity for PhoneBook {
-    fn identify(&self, number: &str, name: &str) -> Identity {
+impl PhoneBook {
+    /// Who calls from `number` written any way (the book's region reads national forms).
+    pub fn identify_written(&self, number: &str, name: &str) -> Identity {
         let e164 = self.numbering.normalize(number).ok();
+        self.identify(e164.as_deref(), name)
+    }
+}
+
+impl CallerIdentity for PhoneBook {
+    fn identify(&self, e164: Option<&str>, name: &str) -> Identity {
         let shelf = self.read();
         let found = e164
-            .as_deref()
             .and_then(|n| shelf.by_number(n))
-            .or_else(|| {
-                (!says_nothing(name, number))
-                    .then(|| shelf.by_name(name))
-                    .flatten()
-            });
+            .or_else(|| (!says_nothing(name)).then(|| shelf.by_name(name)).flatten());
         Identity {
-            e164: e164.clone(),
+            e164: e164.map(str::to_owned),
             ..found.unwrap_or_default()
         }
     }

@@ -493,11 +493,8 @@ impl Switchboard {
         if self.refused.contains(&waiting.call) {
             return Ok(());
         }
-        let e164 = self
-            .options
-            .numbering
-            .normalize(&waiting.number)
-            .unwrap_or_else(|_| waiting.number.clone());
+        // Read once: the blocklist and the phone book both match on E.164.
+        let e164 = self.options.numbering.normalize(&waiting.number).ok();
         if self.recent.len() == RECENT_CALLERS {
             self.recent.pop_front();
         }
@@ -507,12 +504,13 @@ impl Switchboard {
             name: waiting.name.clone(),
         });
         if !waiting.admitted {
+            let number = e164.as_deref().unwrap_or(&waiting.number);
             let blocked =
                 self.options
                     .blocklist
-                    .check(Direction::Inbound, &e164, &waiting.name, now as i64);
+                    .check(Direction::Inbound, number, &waiting.name, now as i64);
             if let Some(entry) = blocked {
-                self.refuse(now, &waiting, &e164, &entry);
+                self.refuse(now, &waiting, number, &entry);
                 self.refused.insert(waiting.call);
                 return Ok(());
             }
@@ -520,7 +518,7 @@ impl Switchboard {
         let identity = self
             .options
             .identity
-            .identify(&waiting.number, &waiting.name);
+            .identify(e164.as_deref(), &waiting.name);
         let steps = identity
             .channel_variables()
             .into_iter()
@@ -875,11 +873,7 @@ impl Switchboard {
                 let _ = reply.send(found);
             }
             Request::Eject(call, reply) => {
-                let waiting = self
-                    .engine
-                    .queues(now)
-                    .iter()
-                    .any(|q| q.waiting.iter().any(|w| w.call == call));
+                let waiting = self.engine.is_waiting(&call);
                 if waiting {
                     self.send(
                         &call,

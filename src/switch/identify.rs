@@ -70,15 +70,17 @@ impl Identity {
 }
 
 pub trait CallerIdentity: Send + Sync + 'static {
-    /// Must answer from memory: it runs on the engine's task for every arrival.
-    fn identify(&self, number: &str, name: &str) -> Identity;
+    /// Who calls from `e164` (the calling number as the switchboard normalized it, `None`
+    /// when it is not a phone number) with caller-ID `name`. Must answer from memory: it runs
+    /// on the switchboard's task for every arrival.
+    fn identify(&self, e164: Option<&str>, name: &str) -> Identity;
 }
 
 /// Nobody is known.
 pub struct Unknown;
 
 impl CallerIdentity for Unknown {
-    fn identify(&self, _number: &str, _name: &str) -> Identity {
+    fn identify(&self, _e164: Option<&str>, _name: &str) -> Identity {
         Identity::default()
     }
 }
