@@ -49,6 +49,9 @@ pub struct Config {
     pub demo: DemoConfig,
     pub switch: SwitchConfig,
     pub phonebook: PhonebookConfig,
+    pub cdr: CdrConfig,
+    pub tickets: crate::tickets::TicketRules,
+    pub webhook: crate::tickets::WebhookConfig,
     /// Queues to create on first start; afterwards the API edits them (kept in the database).
     pub queues: Vec<QueueConfig>,
     /// Agents to create on first start, likewise.
@@ -67,6 +70,28 @@ impl Default for SwitchConfig {
     fn default() -> Self {
         SwitchConfig {
             transfer_context: "default".into(),
+        }
+    }
+}
+
+/// `POST /api/cdr`, where FreeSWITCH's mod_xml_cdr sends each call's record.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CdrConfig {
+    /// mod_xml_cdr's `cred=username:password` (HTTP basic). Without a password the endpoint
+    /// refuses every POST.
+    pub username: String,
+    pub password: Secret,
+    /// Largest POST body accepted (a form-encoded CDR is about three times its XML).
+    pub max_body_bytes: usize,
+}
+
+impl Default for CdrConfig {
+    fn default() -> Self {
+        CdrConfig {
+            username: "freeswitch".into(),
+            password: Secret::default(),
+            max_body_bytes: 4 * 1024 * 1024,
         }
     }
 }
@@ -354,6 +379,19 @@ impl Config {
                 }
             }
         }
+        if self.cdr.max_body_bytes < 64 * 1024
+            || self.cdr.max_body_bytes > crate::cdr::MAX_FORM_BYTES
+        {
+            problems.push(format!(
+                "cdr.max_body_bytes must be between 65536 and {}",
+                crate::cdr::MAX_FORM_BYTES
+            ));
+        }
+        if self.cdr.username.contains(':') {
+            problems.push("cdr.username must not contain ':'".into());
+        }
+        problems.extend(self.tickets.problems());
+        problems.extend(self.webhook.problems());
         if self.http.max_body_bytes < 1024 {
             problems.push("http.max_body_bytes must be at least 1024".into());
         }

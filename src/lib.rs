@@ -13,6 +13,7 @@
 //! - [`blocklist`]: numbers, prefixes and caller-ID names kept out (or not dialled).
 //! - [`cdr`]: FreeSWITCH mod_xml_cdr records, parsed (quick-xml, no entity expansion).
 //! - [`fax`]: received faxes: TIFF (G3/G4) to PDF, the CCITT data embedded unchanged.
+//! - [`tickets`]: CDRs filed into tickets by rules, SLA escalation, profitability.
 //! - [`store`]: the database (SQLite by default, PostgreSQL by URL). The only module with SQL.
 //! - [`web`]: axum routes, authentication and roles. The only module that knows HTTP.
 //! - [`users`]: roles, password hashing, session and API tokens (no SQL, no HTTP).
@@ -21,6 +22,7 @@
 //! - [`service`]: wiring for `serve` and `demo`.
 
 pub mod acd;
+pub mod backoff;
 pub mod blocklist;
 pub mod cdr;
 pub mod config;
@@ -32,5 +34,6 @@ pub mod service;
 pub mod sim;
 pub mod store;
 pub mod switch;
+pub mod tickets;
 pub mod users;
 pub mod web;

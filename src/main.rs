@@ -54,6 +54,20 @@ enum Command {
     /// The phone book: organizations, contacts and assets.
     #[command(subcommand)]
     Phonebook(PhonebookCommand),
+    /// Call detail records from FreeSWITCH's mod_xml_cdr.
+    #[command(subcommand)]
+    Cdr(CdrCommand),
+}
+
+#[derive(Subcommand)]
+enum CdrCommand {
+    /// Ingest every CDR file (*.xml) of mod_xml_cdr's log directory, as if POSTed: calls are
+    /// linked and filed into tickets. Files already ingested change nothing; unreadable ones
+    /// are moved into DIR/failed and listed; the exit status is 1 if there was one.
+    Import {
+        /// mod_xml_cdr's `log-dir` (or `err-log-dir`), e.g. /var/log/freeswitch/xml_cdr.
+        dir: PathBuf,
+    },
 }
 
 #[derive(Args)]
@@ -213,6 +227,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::User(command) => user(config, command).await,
         Command::Token(command) => token(config, command).await,
         Command::Phonebook(command) => phonebook(config, command).await,
+        Command::Cdr(CdrCommand::Import { dir }) => import_cdrs(config, &dir).await,
     }
 }
 
@@ -352,6 +367,60 @@ async fn phonebook(config: Config, command: PhonebookCommand) -> anyhow::Result<
     };
     store.close().await;
     result
+}
+
+async fn import_cdrs(config: Config, dir: &Path) -> anyhow::Result<()> {
+    let store = service::open_store(&config).await?;
+    let numbering = config.phonebook.numbering().map_err(anyhow::Error::msg)?;
+    let phonebook =
+        std::sync::Arc::new(switchdesk::directory::PhoneBook::load(&store, numbering).await?);
+    let (events, _) = tokio::sync::broadcast::channel(16);
+    let webhook = config
+        .webhook
+        .enabled()
+        .then(|| std::sync::Arc::new(tokio::sync::Notify::new()));
+    let ingest = service::start_cdr_ingest(&config, &store, phonebook, events, webhook);
+    let total = switchdesk::cdr::backfill::cdr_files(dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .len();
+    let bar = (std::io::stderr().is_terminal() && total > 0).then(|| {
+        let bar = ProgressBar::new(total as u64);
+        if let Ok(style) =
+            ProgressStyle::with_template("[{elapsed_precise}] {wide_bar} {pos}/{len} CDRs")
+        {
+            bar.set_style(style);
+        }
+        bar
+    });
+    let report = switchdesk::cdr::backfill::backfill(&ingest, dir, |done, _| {
+        if let Some(bar) = &bar {
+            bar.set_position(done as u64);
+        }
+    })
+    .await
+    .with_context(|| format!("reading {}", dir.display()));
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let report = report?;
+    for (path, reason) in &report.failed {
+        eprintln!("{}: {reason}", path.display());
+    }
+    println!(
+        "{} CDRs: {} stored, {} already known, {} failed",
+        report.stored + report.duplicates + report.failed.len(),
+        report.stored,
+        report.duplicates,
+        report.failed.len()
+    );
+    drop(ingest);
+    store.close().await;
+    anyhow::ensure!(
+        report.failed.is_empty(),
+        "{} CDR files were not imported",
+        report.failed.len()
+    );
+    Ok(())
 }
 
 async fn search_phonebook(

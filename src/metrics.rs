@@ -20,6 +20,8 @@ pub const ESL_RECONNECTS_TOTAL: &str = "switchdesk_esl_reconnects_total";
 pub const ESL_EVENTS_SHED_TOTAL: &str = "switchdesk_esl_events_shed_total";
 /// HTTP responses, labelled `status`.
 pub const HTTP_REQUESTS_TOTAL: &str = "switchdesk_http_requests_total";
+/// CDR POSTs, labelled `result` (stored, duplicate, rejected, unauthorized, failed).
+pub const CDR_RECEIVED_TOTAL: &str = "switchdesk_cdr_received_total";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {

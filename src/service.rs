@@ -7,10 +7,12 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use tokio::sync::broadcast::error::RecvError;
-use tokio::sync::broadcast::Receiver;
+use tokio::sync::broadcast::{self, Receiver};
+use tokio::sync::Notify;
 
 use crate::acd::{AgentConfig, AgentStatus, Membership, Overflow, QueueConfig};
 use crate::blocklist::Blocklist;
+use crate::cdr::{CdrIngest, IngestSettings};
 use crate::config::{Config, LogConfig, Secret};
 use crate::directory::PhoneBook;
 use crate::esl::{Connection, ConnectionEvent, ConnectionOptions};
@@ -18,9 +20,10 @@ use crate::metrics::{
     Metrics, ESL_CONNECTED, ESL_EVENTS_SHED_TOTAL, ESL_EVENTS_TOTAL, ESL_RECONNECTS_TOTAL,
 };
 use crate::sim::traffic::{run_traffic, TrafficAgent, TrafficConfig};
-use crate::sim::{Route, SimConfig, Simulator};
+use crate::sim::{CdrTarget, Route, SimConfig, Simulator};
 use crate::store::Store;
 use crate::switch::{Board, BoardOptions, EVENTS};
+use crate::tickets;
 use crate::users::{self, Role};
 use crate::web::{self, AppState};
 
@@ -142,6 +145,31 @@ pub async fn run(
         options,
     )
     .await?;
+    let (ticket_events, _) = broadcast::channel(TICKET_EVENT_BUFFER);
+    let webhook = config.webhook.enabled().then(|| Arc::new(Notify::new()));
+    let cdrs = start_cdr_ingest(
+        &config,
+        &store,
+        phonebook.clone(),
+        ticket_events.clone(),
+        webhook.clone(),
+    );
+    let mut background = vec![
+        catching_up,
+        tokio::spawn(tickets::sla::watch(
+            store.clone(),
+            ticket_events.clone(),
+            webhook.clone(),
+            SLA_CHECK,
+        )),
+    ];
+    if let Some(wake) = &webhook {
+        background.push(tokio::spawn(tickets::webhook::deliver_forever(
+            store.clone(),
+            config.webhook.clone(),
+            wake.clone(),
+        )));
+    }
     let state = AppState {
         store: store.clone(),
         board,
@@ -149,15 +177,45 @@ pub async fn run(
         config: Arc::new(config),
         phonebook,
         blocklist,
+        cdrs,
+        ticket_events,
+        webhook,
     };
     let served = web::serve(listener, state, shutdown).await;
-    catching_up.abort();
+    for task in background {
+        task.abort();
+    }
     for connection in connections {
         connection.shutdown();
     }
     store.close().await;
     served
 }
+
+/// The one CDR writer over `store`, filing calls by the configured rules; a configured webhook
+/// gets every ticket change queued (and `webhook` woken).
+pub fn start_cdr_ingest(
+    config: &Config,
+    store: &Store,
+    phonebook: Arc<PhoneBook>,
+    events: broadcast::Sender<tickets::TicketEvent>,
+    webhook: Option<Arc<Notify>>,
+) -> CdrIngest {
+    CdrIngest::start(IngestSettings {
+        store: store.clone(),
+        rules: config.tickets.clone(),
+        numbering: *phonebook.numbering(),
+        identity: phonebook,
+        events,
+        webhook,
+    })
+}
+
+/// Ticket changes buffered for each dashboard subscriber.
+const TICKET_EVENT_BUFFER: usize = 1024;
+
+/// How often SLA clocks are checked for breaches.
+const SLA_CHECK: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// How often the phone book looks for records written by another process.
 const PHONEBOOK_CATCH_UP: std::time::Duration = std::time::Duration::from_secs(30);
@@ -253,15 +311,28 @@ pub async fn demo(
         .with_context(|| format!("binding the dashboard on {listen}"))?;
     let esl_password = users::generate_password();
     let sim_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    // The simulated voicemail answers, "records" a few seconds and hangs up.
+    // The simulated voicemail answers, records a few seconds and hangs up, as the shipped
+    // dialplan does (freeswitch/dialplan/default/50_switchdesk_voicemail.xml).
     let voicemail = vec![
         ("answer".to_owned(), String::new()),
+        ("set".to_owned(), "switchdesk_voicemail=true".to_owned()),
         ("sleep".to_owned(), "4000".to_owned()),
         ("hangup".to_owned(), "NORMAL_CLEARING".to_owned()),
     ];
+    // The simulated switch posts every CDR to the service, as mod_xml_cdr would.
+    let cdr_password = users::generate_password();
+    config.cdr.password = Secret::new(cdr_password.clone());
+    let cdr_target = CdrTarget {
+        username: Some(config.cdr.username.clone()),
+        password: Some(cdr_password),
+        retries: 5,
+        retry_delay: std::time::Duration::from_secs(2),
+        ..CdrTarget::new(format!("http://{}/api/cdr", listener.local_addr()?))
+    };
     let sim_config = SimConfig {
         password: esl_password.clone(),
         seed,
+        cdr: Some(cdr_target),
         dialplan: vec![
             Route::queue("7000", "support"),
             Route::apps("voicemail", voicemail),
@@ -307,6 +378,9 @@ pub async fn demo(
 
 const DEMO_USER: &str = "demo";
 
+/// What an hour of a demo agent costs, in cents.
+const DEMO_HOURLY_RATE_CENTS: i64 = 3_600;
+
 /// Organizations and contacts of the demo's phone book (made once, on an empty book).
 const DEMO_ORGANIZATIONS: usize = 40;
 const DEMO_CONTACTS: usize = 2_000;
@@ -339,6 +413,9 @@ async fn demo_phonebook(store: &Store, seed: u64) -> anyhow::Result<Vec<(String,
                     ..Default::default()
                 })
                 .await?;
+            // A monthly support fee, so the demo's profitability report has margins.
+            let fee = 50_000 + i64::try_from(organization_ids.len()).unwrap_or(0) * 7_500;
+            store.set_organization_fee(id, fee).await?;
             organization_ids.insert(organization.name, id);
         }
         let contacts: Vec<Contact> = sample::contacts(seed, DEMO_CONTACTS)
@@ -433,8 +510,19 @@ async fn prepare_demo_store(
     password: &str,
     seed: u64,
 ) -> anyhow::Result<Vec<(String, String)>> {
+    let rated: Vec<String> = store
+        .agent_rates()
+        .await?
+        .into_iter()
+        .map(|(agent, _)| agent)
+        .collect();
     for agent in &config.agents {
         store.seed_agent(agent).await?;
+        if !rated.contains(&agent.name) {
+            store
+                .set_agent_rate(&agent.name, DEMO_HOURLY_RATE_CENTS)
+                .await?;
+        }
         store
             .save_agent_state(&agent.name, &AgentStatus::Available, 0, 0)
             .await?;

@@ -48,6 +48,14 @@ impl App {
         let board = Board::start(Vec::new(), db.store.clone(), &[], &[], options)
             .await
             .unwrap();
+        let (ticket_events, _) = tokio::sync::broadcast::channel(16);
+        let cdrs = switchdesk::service::start_cdr_ingest(
+            &config,
+            &db.store,
+            phonebook.clone(),
+            ticket_events.clone(),
+            None,
+        );
         let state = AppState {
             board,
             store: db.store.clone(),
@@ -55,6 +63,9 @@ impl App {
             config: Arc::new(config),
             phonebook,
             blocklist,
+            cdrs,
+            ticket_events,
+            webhook: None,
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());

@@ -20,7 +20,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rand::Rng;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
@@ -305,14 +304,6 @@ impl BackgroundJob {
     }
 }
 
-/// Exponential back-off with jitter: the n-th delay is drawn from [d/2, d] with d = initial·2ⁿ,
-/// capped at `max`, so a fleet of restarted services does not reconnect in lockstep.
-pub fn backoff_delay(initial: Duration, max: Duration, attempt: u32) -> Duration {
-    let base = initial.saturating_mul(1u32 << attempt.min(20)).min(max);
-    let half = base / 2;
-    half + rand::rng().random_range(Duration::ZERO..=half)
-}
-
 async fn supervise(shared: Arc<Shared>) {
     let mut shutdown = shared.shutdown.subscribe();
     let mut attempt = 0u32;
@@ -357,7 +348,8 @@ async fn supervise(shared: Arc<Shared>) {
                     error!(node = %options.node, address = %options.address, "ESL connection failed: {e}");
                     break;
                 }
-                let delay = backoff_delay(options.backoff_initial, options.backoff_max, attempt);
+                let delay =
+                    crate::backoff::delay(options.backoff_initial, options.backoff_max, attempt);
                 attempt = attempt.saturating_add(1);
                 match e {
                     ConnectionError::AuthFailed => error!(
@@ -377,7 +369,7 @@ async fn supervise(shared: Arc<Shared>) {
         if !options.reconnect {
             break;
         }
-        let delay = backoff_delay(options.backoff_initial, options.backoff_max, 0);
+        let delay = crate::backoff::delay(options.backoff_initial, options.backoff_max, 0);
         tokio::select! {
             _ = tokio::time::sleep(delay) => {}
             _ = shutdown.changed() => break,
@@ -643,17 +635,6 @@ fn dispatch_event(shared: &Shared, frame: &Frame) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backoff_grows_caps_and_jitters() {
-        let initial = Duration::from_millis(100);
-        let max = Duration::from_secs(5);
-        for attempt in 0..30 {
-            let d = backoff_delay(initial, max, attempt);
-            let base = (initial * 2u32.pow(attempt.min(20))).min(max);
-            assert!(d >= base / 2 && d <= base, "attempt {attempt}: {d:?}");
-        }
-    }
 
     #[test]
     fn subscription_always_includes_jobs_and_heartbeats() {

@@ -316,6 +316,15 @@ impl Store {
         R::from_row(&row)
     }
 
+    /// The record, or None when there is no such id (a link to a deleted record).
+    pub async fn find_record<R: Record>(&self, id: Id) -> Result<Option<R>, StoreError> {
+        match self.record(id).await {
+            Ok(record) => Ok(Some(record)),
+            Err(StoreError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     pub async fn record_by_external_id<R: Record>(
         &self,
         external_id: &str,

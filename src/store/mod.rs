@@ -9,10 +9,13 @@
 
 mod acd;
 mod blocklist;
+mod calls;
 mod directory;
 mod error;
+mod filter;
 mod migrations;
 mod sessions;
+mod tickets;
 mod tokens;
 mod users;
 
@@ -24,8 +27,10 @@ use sqlx::{AnyPool, Executor as _};
 
 pub use acd::{StoredAgent, StoredCallback};
 pub use blocklist::BlockedAttempt;
+pub use calls::{CallFilter, CallTx};
 pub use directory::Record;
 pub use error::StoreError;
+pub use tickets::{TicketFilter, WebhookDelivery};
 
 use crate::users::Role;
 

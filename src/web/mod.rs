@@ -9,12 +9,15 @@ mod admin;
 mod assets;
 mod auth;
 mod blocklist;
+mod cdr;
 mod directory;
 mod error;
 mod layers;
 mod queues;
+mod reports;
 mod session;
 mod status;
+mod tickets;
 
 use std::future::{Future, IntoFuture as _};
 use std::sync::Arc;
@@ -24,7 +27,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post, put};
 use axum::{middleware, Router};
 use tokio::net::TcpListener;
-use tokio::sync::Notify;
+use tokio::sync::{broadcast, Notify};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
@@ -32,11 +35,13 @@ pub use auth::{Auth, Credential, SESSION_COOKIE};
 pub use error::ApiError;
 
 use crate::blocklist::Blocklist;
+use crate::cdr::CdrIngest;
 use crate::config::Config;
 use crate::directory::PhoneBook;
 use crate::metrics::Metrics;
 use crate::store::Store;
 use crate::switch::Board;
+use crate::tickets::TicketEvent;
 
 /// How long a shutdown waits for open requests before closing anyway.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -50,11 +55,18 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub phonebook: Arc<PhoneBook>,
     pub blocklist: Arc<Blocklist>,
+    /// Where CDRs are stored and filed into tickets.
+    pub cdrs: CdrIngest,
+    /// Ticket changes, for the live dashboard.
+    pub ticket_events: broadcast::Sender<TicketEvent>,
+    /// Wakes the helpdesk webhook worker; None when no webhook is configured.
+    pub webhook: Option<Arc<Notify>>,
 }
 
 /// Every route, with the body limit, JSON errors, request counting and tracing applied.
 pub fn router(state: AppState) -> Router {
     let max_body = state.config.http.max_body_bytes;
+    let cdr_max_body = state.config.cdr.max_body_bytes;
     Router::new()
         .route("/", get(assets::index))
         .route("/app.js", get(assets::app_js))
@@ -130,11 +142,42 @@ pub fn router(state: AppState) -> Router {
                 .delete(queues::delete_agent),
         )
         .route("/api/agents/{name}/status", post(queues::set_status))
+        .route("/api/tickets", get(tickets::list).post(tickets::create))
+        .route(
+            "/api/tickets/{id}",
+            get(tickets::show).patch(tickets::update),
+        )
+        .route("/api/tickets/{id}/notes", post(tickets::add_note))
+        .route("/api/calls", get(reports::calls))
+        .route("/api/calls/{id}", get(reports::call))
+        .route("/api/cdrs/{uuid}", get(reports::cdr_document))
+        .route(
+            "/api/reports/profitability",
+            get(reports::profitability_report),
+        )
+        .route("/api/billing/agents", get(reports::agent_rates))
+        .route("/api/billing/agents/{name}", put(reports::set_agent_rate))
+        .route(
+            "/api/billing/organizations",
+            get(reports::organization_fees),
+        )
+        .route(
+            "/api/billing/organizations/{id}",
+            put(reports::set_organization_fee),
+        )
+        .route("/api/webhooks", get(reports::webhooks))
         .fallback(error::no_route)
         // Extractors reject a body over the limit while reading it (chunked uploads); the
         // tower layer rejects a declared Content-Length before the handler runs.
         .layer(DefaultBodyLimit::max(max_body))
         .layer(RequestBodyLimitLayer::new(max_body))
+        // mod_xml_cdr's POSTs have a limit of their own (`cdr.max_body_bytes`).
+        .merge(
+            Router::new()
+                .route("/api/cdr", post(cdr::receive))
+                .layer(DefaultBodyLimit::max(cdr_max_body))
+                .layer(RequestBodyLimitLayer::new(cdr_max_body)),
+        )
         .layer(middleware::from_fn_with_state(
             state.clone(),
             layers::finish,

@@ -1,0 +1,281 @@
+//! One CDR read as a leg of a switchdesk call: which call it belongs to, its part in the call,
+//! and the moments and facts the call record and the ticket rules need.
+//!
+//! The links come from the variables switchdesk itself puts on the legs it makes: an agent leg
+//! is originated with `switchdesk_leg=agent` and `switchdesk_caller_uuid=<caller leg>`, a
+//! callback's customer leg with `switchdesk_leg=customer`; the dialplan tags a support-line
+//! caller with `switchdesk_queue`, and the queue engine stamps `switchdesk_enqueued_at` once the
+//! caller really joined a queue (a refused caller never gets it). Pure: a [`Cdr`] in, a [`Leg`]
+//! out.
+
+use serde::{Deserialize, Serialize};
+
+use super::Cdr;
+
+/// A leg's part in its call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LegRole {
+    /// The caller's inbound leg: the call's own record (its UUID is the call's id).
+    Caller,
+    /// A leg switchdesk originated to an agent's phone, answered or not.
+    Agent,
+    /// A callback's leg to the customer: the call's own record for an outbound callback.
+    Customer,
+    /// Anything else FreeSWITCH reported (a loopback half, an internal call).
+    Other,
+}
+
+impl LegRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LegRole::Caller => "caller",
+            LegRole::Agent => "agent",
+            LegRole::Customer => "customer",
+            LegRole::Other => "other",
+        }
+    }
+
+    /// Whether a leg in this role is the one a call record is built around.
+    pub fn is_primary(self) -> bool {
+        matches!(self, LegRole::Caller | LegRole::Customer)
+    }
+}
+
+/// What a fax leg reported (`fax_*` variables).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LegFax {
+    pub success: bool,
+    pub pages: u32,
+    pub result_text: String,
+    pub remote_station: String,
+}
+
+/// The facts of one leg, small enough to keep next to its CDR and rebuild the call from.
+/// Times are Unix milliseconds.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Leg {
+    pub uuid: String,
+    /// The caller (or customer) leg's UUID: the call this leg belongs to.
+    pub call_id: String,
+    pub role: Option<LegRole>,
+    pub direction: String,
+    pub caller_number: String,
+    /// The caller's number in E.164, when the phone book reads it as one (set on ingest).
+    pub caller_e164: Option<String>,
+    pub caller_name: String,
+    pub destination: String,
+    pub queue: Option<String>,
+    pub agent: Option<String>,
+    pub started_ms: i64,
+    pub answered_ms: Option<i64>,
+    pub bridged_ms: Option<i64>,
+    pub ended_ms: i64,
+    pub hangup_cause: String,
+    /// The leg it was bridged to, if it ever was.
+    pub bridged_to: Option<String>,
+    /// The queue engine took the caller in (`switchdesk_enqueued_at`).
+    pub enqueued: bool,
+    /// The caller reached voicemail (`switchdesk_voicemail`).
+    pub voicemail: bool,
+    pub recording: Option<String>,
+    pub fax: Option<LegFax>,
+    /// The switchboard's identification (`switchdesk_identified`): `exact`, `organization`,
+    /// `name` or `unknown`; None when the switchboard never looked.
+    pub identified: Option<String>,
+    pub contact_id: Option<i64>,
+    pub organization_id: Option<i64>,
+    pub vip: bool,
+}
+
+impl Leg {
+    pub fn role(&self) -> LegRole {
+        self.role.unwrap_or(LegRole::Other)
+    }
+
+    /// Seconds an agent (or the customer) talked on this leg: from the bridge (or the answer)
+    /// to the end; 0 for a leg that was never bridged.
+    pub fn talk_secs(&self) -> i64 {
+        match (
+            self.bridged_to.as_ref(),
+            self.bridged_ms.or(self.answered_ms),
+        ) {
+            (Some(_), Some(from)) => (self.ended_ms - from).max(0) / 1000,
+            _ => 0,
+        }
+    }
+
+    /// An agent leg the agent answered and talked on.
+    pub fn is_answered_agent_leg(&self) -> bool {
+        self.role() == LegRole::Agent && self.bridged_to.is_some() && self.answered_ms.is_some()
+    }
+}
+
+/// Reads the leg out of a CDR.
+pub fn leg_of(cdr: &Cdr) -> Leg {
+    let var = |name: &str| cdr.variable(name).filter(|v| !v.is_empty());
+    let owned = |name: &str| var(name).map(str::to_owned);
+    let micros = |name: &str| -> Option<i64> {
+        var(name)
+            .and_then(|v| v.trim().parse::<i64>().ok())
+            .filter(|&us| us > 0)
+            .map(|us| us / 1000)
+    };
+    let secs = |v: Option<i64>| v.map(|s| s * 1000);
+    let role = match var("switchdesk_leg") {
+        Some("agent") => LegRole::Agent,
+        Some("customer") => LegRole::Customer,
+        _ if var("switchdesk_queue").is_some() || cdr.fax().is_some() => LegRole::Caller,
+        _ if cdr.direction == "inbound" => LegRole::Caller,
+        _ => LegRole::Other,
+    };
+    let call_id = match role {
+        LegRole::Agent => var("switchdesk_caller_uuid")
+            .or_else(|| var("call_uuid"))
+            .unwrap_or(&cdr.uuid)
+            .to_owned(),
+        _ => cdr.uuid.clone(),
+    };
+    let started_ms = cdr
+        .start_uepoch
+        .map(|us| us / 1000)
+        .or(secs(cdr.start_epoch))
+        .unwrap_or(0);
+    let ended_ms = cdr
+        .end_uepoch
+        .map(|us| us / 1000)
+        .or(secs(cdr.end_epoch))
+        .unwrap_or(started_ms);
+    let fax = cdr.fax().map(|fax| LegFax {
+        success: fax.success,
+        pages: fax.transferred_pages.unwrap_or(0),
+        result_text: fax.result_text.unwrap_or_default(),
+        remote_station: fax.remote_station_id.unwrap_or_default(),
+    });
+    let recording = owned("switchdesk_recording").or_else(|| {
+        cdr.app_log
+            .iter()
+            .find(|app| matches!(app.app_name.as_str(), "record_session" | "record"))
+            .and_then(|app| app.app_data.split_whitespace().next().map(str::to_owned))
+    });
+    Leg {
+        uuid: cdr.uuid.clone(),
+        call_id,
+        role: Some(role),
+        direction: cdr.direction.clone(),
+        caller_number: first_non_empty(&[
+            &cdr.caller.caller_id_number,
+            var("caller_id_number").unwrap_or(""),
+            &cdr.caller.ani,
+        ]),
+        caller_e164: None,
+        caller_name: first_non_empty(&[
+            &cdr.caller.caller_id_name,
+            var("caller_id_name").unwrap_or(""),
+        ]),
+        destination: destination(cdr),
+        queue: owned("switchdesk_queue").or_else(|| owned("switchdesk_queue_name")),
+        agent: owned("switchdesk_agent"),
+        started_ms,
+        answered_ms: cdr
+            .answer_uepoch
+            .map(|us| us / 1000)
+            .or(secs(cdr.answer_epoch)),
+        bridged_ms: micros("bridge_uepoch"),
+        ended_ms,
+        hangup_cause: cdr.hangup_cause.clone().unwrap_or_default(),
+        bridged_to: owned("bridge_uuid")
+            .or_else(|| owned("last_bridge_to"))
+            .or_else(|| owned("signal_bond")),
+        enqueued: var("switchdesk_enqueued_at").is_some(),
+        voicemail: matches!(var("switchdesk_voicemail"), Some(v) if v != "false"),
+        recording,
+        fax,
+        identified: owned("switchdesk_identified"),
+        contact_id: var("switchdesk_contact_id").and_then(|v| v.parse().ok()),
+        organization_id: var("switchdesk_organization_id").and_then(|v| v.parse().ok()),
+        vip: matches!(var("switchdesk_vip"), Some("true")),
+    }
+}
+
+/// The number the caller dialled: the first callflow's destination (a transfer to voicemail
+/// writes a newer profile whose destination is `voicemail`), else the latest profile's.
+fn destination(cdr: &Cdr) -> String {
+    cdr.callflows
+        .last()
+        .map(|flow| flow.caller_profile.destination_number.clone())
+        .filter(|d| !d.is_empty())
+        .unwrap_or_else(|| cdr.caller.destination_number.clone())
+}
+
+fn first_non_empty(candidates: &[&str]) -> String {
+    candidates
+        .iter()
+        .find(|c| !c.is_empty())
+        .map(|c| (*c).to_owned())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn cdr(vars: &[(&str, &str)]) -> Cdr {
+        Cdr {
+            uuid: "leg-1".into(),
+            direction: "inbound".into(),
+            variables: vars
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect::<BTreeMap<_, _>>(),
+            start_uepoch: Some(1_000_000_000),
+            answer_uepoch: Some(1_001_000_000),
+            end_uepoch: Some(1_031_000_000),
+            ..Cdr::default()
+        }
+    }
+
+    #[test]
+    fn an_agent_leg_belongs_to_its_callers_call() {
+        let leg = leg_of(&cdr(&[
+            ("switchdesk_leg", "agent"),
+            ("switchdesk_caller_uuid", "caller-9"),
+            ("switchdesk_agent", "alice"),
+            ("bridge_uuid", "caller-9"),
+            ("bridge_uepoch", "1001500000"),
+        ]));
+        assert_eq!(leg.role(), LegRole::Agent);
+        assert_eq!(leg.call_id, "caller-9");
+        assert_eq!(leg.agent.as_deref(), Some("alice"));
+        assert_eq!(leg.talk_secs(), 29);
+        assert!(leg.is_answered_agent_leg());
+    }
+
+    #[test]
+    fn a_queue_caller_is_the_call_itself() {
+        let leg = leg_of(&cdr(&[
+            ("switchdesk_queue", "support"),
+            ("switchdesk_enqueued_at", "1000000"),
+            ("switchdesk_identified", "exact"),
+            ("switchdesk_contact_id", "42"),
+            ("switchdesk_vip", "true"),
+        ]));
+        assert_eq!(leg.role(), LegRole::Caller);
+        assert_eq!(leg.call_id, "leg-1");
+        assert!(leg.enqueued && leg.vip);
+        assert_eq!(leg.contact_id, Some(42));
+        assert_eq!(leg.talk_secs(), 0, "never bridged");
+    }
+
+    #[test]
+    fn an_unbridged_agent_leg_talked_for_nothing() {
+        let leg = leg_of(&cdr(&[
+            ("switchdesk_leg", "agent"),
+            ("switchdesk_caller_uuid", "c"),
+        ]));
+        assert!(!leg.is_answered_agent_leg());
+        assert_eq!(leg.talk_secs(), 0);
+    }
+}

@@ -1,0 +1,87 @@
+//! A `WHERE` clause built from optional conditions, numbered `$1..` in the order they are
+//! added and bound in the same order, so list endpoints never paste values into SQL.
+
+use super::Query;
+
+enum Value<'a> {
+    Int(i64),
+    Text(&'a str),
+}
+
+#[derive(Default)]
+pub(crate) struct Filter<'a> {
+    conditions: Vec<String>,
+    values: Vec<Value<'a>>,
+}
+
+impl<'a> Filter<'a> {
+    fn next(&self) -> usize {
+        self.values.len() + 1
+    }
+
+    /// `column = value` when a value is given.
+    pub(crate) fn eq_i64(&mut self, column: &str, value: Option<i64>) {
+        if let Some(v) = value {
+            self.conditions.push(format!("{column} = ${}", self.next()));
+            self.values.push(Value::Int(v));
+        }
+    }
+
+    pub(crate) fn eq_str(&mut self, column: &str, value: Option<&'a str>) {
+        if let Some(v) = value {
+            self.conditions.push(format!("{column} = ${}", self.next()));
+            self.values.push(Value::Text(v));
+        }
+    }
+
+    pub(crate) fn at_least(&mut self, column: &str, value: Option<i64>) {
+        if let Some(v) = value {
+            self.conditions
+                .push(format!("{column} >= ${}", self.next()));
+            self.values.push(Value::Int(v));
+        }
+    }
+
+    pub(crate) fn before(&mut self, column: &str, value: Option<i64>) {
+        if let Some(v) = value {
+            self.conditions.push(format!("{column} < ${}", self.next()));
+            self.values.push(Value::Int(v));
+        }
+    }
+
+    /// A condition with one `{}` where the placeholder goes: `EXISTS (... c.agent = {})`.
+    pub(crate) fn text_condition(&mut self, template: &str, value: Option<&'a str>) {
+        if let Some(v) = value {
+            self.conditions
+                .push(template.replace("{}", &format!("${}", self.next())));
+            self.values.push(Value::Text(v));
+        }
+    }
+
+    /// A condition without a value.
+    pub(crate) fn raw(&mut self, condition: &str) {
+        self.conditions.push(condition.to_owned());
+    }
+
+    /// ` WHERE a AND b`, or nothing.
+    pub(crate) fn sql(&self) -> String {
+        if self.conditions.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", self.conditions.join(" AND "))
+        }
+    }
+
+    pub(crate) fn bind<'q>(&self, mut query: Query<'q>) -> Query<'q>
+    where
+        'a: 'q,
+    {
+        for value in &self.values {
+            query = match value {
+                Value::Int(v) => query.bind(*v),
+                Value::Text(v) => query.bind(*v),
+            };
+        }
+        query
+    }
+}

@@ -1,0 +1,523 @@
+//! Rows of tickets, their time entries and notes, agents' rates and organizations' fees, the
+//! figures of the profitability report, and the webhook outbox. What a ticket's status means
+//! is [`crate::tickets`]' business.
+
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row as _};
+
+use super::filter::Filter;
+use super::{json, Store, StoreError};
+use crate::tickets::{
+    NewTicket, Note, OrganizationUsage, Status, Ticket, TicketEvent, TicketKind, TicketPatch,
+    TimeEntry,
+};
+
+/// What a list of tickets is narrowed to.
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct TicketFilter {
+    pub organization_id: Option<i64>,
+    pub contact_id: Option<i64>,
+    /// One status, or `open` for new, open and pending together.
+    pub status: Option<String>,
+    pub caller_number: Option<String>,
+    /// Tickets with a call through this queue.
+    pub queue: Option<String>,
+    /// Tickets with a call this agent answered.
+    pub agent: Option<String>,
+    /// Created at or after (Unix ms).
+    pub from: Option<i64>,
+    /// Created before (Unix ms).
+    pub to: Option<i64>,
+    /// Only tickets with a breached SLA clock.
+    pub breached: Option<bool>,
+    pub limit: Option<u32>,
+    pub offset: Option<u32>,
+}
+
+/// A ticket change waiting for (or done with) delivery to the external helpdesk.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct WebhookDelivery {
+    pub id: i64,
+    pub ticket_id: i64,
+    pub event: String,
+    pub payload: String,
+    pub state: String,
+    pub attempts: i64,
+    pub next_attempt_at: i64,
+    pub last_error: String,
+    pub created_at: i64,
+    pub delivered_at: Option<i64>,
+}
+
+pub(crate) fn ticket_from(row: &AnyRow) -> Result<Ticket, StoreError> {
+    let status: String = row.try_get("status")?;
+    let kind: String = row.try_get("kind")?;
+    let flag = |name: &str| -> Result<bool, StoreError> { Ok(row.try_get::<i64, _>(name)? != 0) };
+    Ok(Ticket {
+        id: row.try_get("id")?,
+        subject: row.try_get("subject")?,
+        status: Status::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("ticket status {status:?}")))?,
+        priority: u8::try_from(row.try_get::<i64, _>("priority")?)
+            .map_err(|e| StoreError::Corrupt(format!("ticket priority: {e}")))?,
+        starred: flag("starred")?,
+        kind: TicketKind::parse(&kind)
+            .ok_or_else(|| StoreError::Corrupt(format!("ticket kind {kind:?}")))?,
+        organization_id: row.try_get("organization_id")?,
+        contact_id: row.try_get("contact_id")?,
+        caller_number: row.try_get("caller_number")?,
+        unidentified: flag("unidentified")?,
+        queue: row.try_get("queue")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+        last_call_at: row.try_get("last_call_at")?,
+        first_response_due: row.try_get("first_response_due")?,
+        first_response_at: row.try_get("first_response_at")?,
+        resolution_due: row.try_get("resolution_due")?,
+        resolved_at: row.try_get("resolved_at")?,
+        first_response_breached: flag("first_response_breached")?,
+        resolution_breached: flag("resolution_breached")?,
+    })
+}
+
+fn time_entry_from(row: &AnyRow) -> Result<TimeEntry, StoreError> {
+    Ok(TimeEntry {
+        id: row.try_get("id")?,
+        ticket_id: row.try_get("ticket_id")?,
+        call_id: row.try_get("call_id")?,
+        leg_uuid: row.try_get("leg_uuid")?,
+        agent: row.try_get("agent")?,
+        queue: row.try_get("queue")?,
+        seconds: row.try_get("seconds")?,
+        hourly_rate_cents: row.try_get("hourly_rate_cents")?,
+        cost_cents: row.try_get("cost_cents")?,
+        at: row.try_get("at")?,
+    })
+}
+
+fn webhook_from(row: &AnyRow) -> Result<WebhookDelivery, StoreError> {
+    Ok(WebhookDelivery {
+        id: row.try_get("id")?,
+        ticket_id: row.try_get("ticket_id")?,
+        event: row.try_get("event")?,
+        payload: row.try_get("payload")?,
+        state: row.try_get("state")?,
+        attempts: row.try_get("attempts")?,
+        next_attempt_at: row.try_get("next_attempt_at")?,
+        last_error: row.try_get("last_error")?,
+        created_at: row.try_get("created_at")?,
+        delivered_at: row.try_get("delivered_at")?,
+    })
+}
+
+/// Writes a ticket change to the webhook outbox on `conn` (inside the caller's transaction).
+pub(crate) async fn enqueue_webhook(
+    conn: &mut AnyConnection,
+    event: &TicketEvent,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO webhook_outbox (ticket_id, event, payload, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $4)",
+    )
+    .bind(event.ticket().id)
+    .bind(event.name())
+    .bind(json(event)?)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+impl Store {
+    pub async fn ticket(&self, id: i64) -> Result<Option<Ticket>, StoreError> {
+        sqlx::query("SELECT * FROM tickets WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(ticket_from)
+            .transpose()
+    }
+
+    /// Tickets, starred first, then newest first.
+    pub async fn tickets(&self, filter: &TicketFilter) -> Result<Vec<Ticket>, StoreError> {
+        let mut where_ = Filter::default();
+        where_.eq_i64("t.organization_id", filter.organization_id);
+        where_.eq_i64("t.contact_id", filter.contact_id);
+        match filter.status.as_deref() {
+            Some("open") => where_.raw("t.status IN ('new', 'open', 'pending')"),
+            status => where_.eq_str("t.status", status),
+        }
+        where_.eq_str("t.caller_number", filter.caller_number.as_deref());
+        where_.text_condition(
+            "(t.queue = {0} OR EXISTS (SELECT 1 FROM calls c WHERE c.ticket_id = t.id AND c.queue = {0}))"
+                .replace("{0}", "{}")
+                .as_str(),
+            filter.queue.as_deref(),
+        );
+        where_.text_condition(
+            "EXISTS (SELECT 1 FROM ticket_time_entries e WHERE e.ticket_id = t.id AND e.agent = {})",
+            filter.agent.as_deref(),
+        );
+        where_.at_least("t.created_at", filter.from);
+        where_.before("t.created_at", filter.to);
+        if filter.breached == Some(true) {
+            where_.raw("(t.first_response_breached = 1 OR t.resolution_breached = 1)");
+        }
+        let sql = format!(
+            "SELECT t.* FROM tickets t{} ORDER BY t.starred DESC, t.created_at DESC, t.id DESC LIMIT {} OFFSET {}",
+            where_.sql(),
+            filter.limit.unwrap_or(100).min(1000),
+            filter.offset.unwrap_or(0)
+        );
+        let rows = where_.bind(sqlx::query(&sql)).fetch_all(&self.pool).await?;
+        rows.iter().map(ticket_from).collect()
+    }
+
+    pub async fn time_entries(&self, ticket_id: i64) -> Result<Vec<TimeEntry>, StoreError> {
+        let rows =
+            sqlx::query("SELECT * FROM ticket_time_entries WHERE ticket_id = $1 ORDER BY at, id")
+                .bind(ticket_id)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter().map(time_entry_from).collect()
+    }
+
+    pub async fn notes(&self, ticket_id: i64) -> Result<Vec<Note>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM ticket_notes WHERE ticket_id = $1 ORDER BY at, id")
+            .bind(ticket_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Note {
+                    id: row.try_get("id")?,
+                    ticket_id: row.try_get("ticket_id")?,
+                    author: row.try_get("author")?,
+                    body: row.try_get("body")?,
+                    at: row.try_get("at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Opens a ticket by hand; the change is queued for the helpdesk when `webhook` is set.
+    pub async fn open_ticket(&self, new: &NewTicket, webhook: bool) -> Result<Ticket, StoreError> {
+        let mut tx = self.begin_calls().await?;
+        let ticket = tx.create_ticket(new).await?;
+        if webhook {
+            tx.enqueue_webhook(
+                &TicketEvent::Created {
+                    ticket: ticket.clone(),
+                },
+                new.created_at,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(ticket)
+    }
+
+    /// Changes status, priority, star or subject. Resolving stamps `resolved_at` (reopening
+    /// clears it); any change by a person counts as the first response.
+    pub async fn update_ticket(
+        &self,
+        id: i64,
+        patch: &TicketPatch,
+        now: i64,
+        webhook: bool,
+    ) -> Result<Ticket, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(
+            "UPDATE tickets SET status = COALESCE($1, status), priority = COALESCE($2, priority), \
+             starred = COALESCE($3, starred), subject = COALESCE($4, subject), \
+             resolved_at = CASE WHEN COALESCE($1, status) IN ('resolved', 'closed') THEN COALESCE(resolved_at, $5) ELSE NULL END, \
+             first_response_at = COALESCE(first_response_at, $5), updated_at = $5 WHERE id = $6 RETURNING *",
+        )
+        .bind(patch.status.map(Status::as_str))
+        .bind(patch.priority.map(i64::from))
+        .bind(patch.starred.map(i64::from))
+        .bind(patch.subject.as_deref())
+        .bind(now)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("ticket {id}")))?;
+        let ticket = ticket_from(&row)?;
+        if webhook {
+            let event = TicketEvent::Updated {
+                ticket: ticket.clone(),
+            };
+            enqueue_webhook(&mut tx, &event, now).await?;
+        }
+        tx.commit().await?;
+        Ok(ticket)
+    }
+
+    /// Adds a note; the first note by a person answers a new ticket (status `open`).
+    pub async fn add_note(
+        &self,
+        ticket_id: i64,
+        author: &str,
+        body: &str,
+        now: i64,
+    ) -> Result<Note, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let updated = sqlx::query(
+            "UPDATE tickets SET first_response_at = COALESCE(first_response_at, $1), \
+             status = CASE WHEN status = 'new' THEN 'open' ELSE status END, updated_at = $1 WHERE id = $2",
+        )
+        .bind(now)
+        .bind(ticket_id)
+        .execute(&mut *tx)
+        .await?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("ticket {ticket_id}")));
+        }
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO ticket_notes (ticket_id, author, body, at) VALUES ($1, $2, $3, $4) RETURNING id",
+        )
+        .bind(ticket_id)
+        .bind(author)
+        .bind(body)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Note {
+            id,
+            ticket_id,
+            author: author.to_owned(),
+            body: body.to_owned(),
+            at: now,
+        })
+    }
+
+    /// Marks every SLA clock that ran out by `now`, once, and returns the tickets with the
+    /// clock that ran out (`first_response` or `resolution`).
+    pub async fn mark_breaches(
+        &self,
+        now: i64,
+        webhook: bool,
+    ) -> Result<Vec<(Ticket, &'static str)>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let mut breached = Vec::new();
+        for (clock, sql) in [
+            (
+                "first_response",
+                "UPDATE tickets SET first_response_breached = 1, updated_at = $1 \
+                 WHERE first_response_breached = 0 AND first_response_at IS NULL AND first_response_due < $1 \
+                 AND status IN ('new', 'open', 'pending') RETURNING *",
+            ),
+            (
+                "resolution",
+                "UPDATE tickets SET resolution_breached = 1, updated_at = $1 \
+                 WHERE resolution_breached = 0 AND resolved_at IS NULL AND resolution_due < $1 \
+                 AND status IN ('new', 'open', 'pending') RETURNING *",
+            ),
+        ] {
+            let rows = sqlx::query(sql).bind(now).fetch_all(&mut *tx).await?;
+            for row in &rows {
+                let ticket = ticket_from(row)?;
+                if webhook {
+                    let event = TicketEvent::Escalated {
+                        ticket: ticket.clone(),
+                        clock: clock.to_owned(),
+                    };
+                    enqueue_webhook(&mut tx, &event, now).await?;
+                }
+                breached.push((ticket, clock));
+            }
+        }
+        tx.commit().await?;
+        Ok(breached)
+    }
+
+    pub async fn set_agent_rate(&self, agent: &str, cents: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO agent_rates (agent, hourly_rate_cents, updated_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (agent) DO UPDATE SET hourly_rate_cents = excluded.hourly_rate_cents, updated_at = excluded.updated_at",
+        )
+        .bind(agent)
+        .bind(cents)
+        .bind(super::now_millis())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn agent_rates(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        let rows = sqlx::query("SELECT agent, hourly_rate_cents FROM agent_rates ORDER BY agent")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("agent")?, r.try_get("hourly_rate_cents")?)))
+            .collect()
+    }
+
+    pub async fn set_organization_fee(
+        &self,
+        organization_id: i64,
+        monthly_cents: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO organization_fees (organization_id, monthly_fee_cents, updated_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (organization_id) DO UPDATE SET monthly_fee_cents = excluded.monthly_fee_cents, updated_at = excluded.updated_at",
+        )
+        .bind(organization_id)
+        .bind(monthly_cents)
+        .bind(super::now_millis())
+        .execute(&self.pool)
+        .await
+        .map_err(|e| match &e {
+            sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
+                StoreError::NotFound(format!("organization {organization_id}"))
+            }
+            _ => StoreError::Database(e),
+        })?;
+        Ok(())
+    }
+
+    /// Every organization's monthly fee in cents.
+    pub async fn organization_fees(&self) -> Result<Vec<(i64, i64)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT organization_id, monthly_fee_cents FROM organization_fees ORDER BY organization_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("organization_id")?,
+                    r.try_get("monthly_fee_cents")?,
+                ))
+            })
+            .collect()
+    }
+
+    /// Calls and booked time per organization in `[from, to)`: calls by when they started,
+    /// time by when it was booked. Calls of unknown callers sum under `None`.
+    pub async fn organization_usage(
+        &self,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<OrganizationUsage>, StoreError> {
+        let calls = sqlx::query(
+            "SELECT organization_id, COUNT(*) AS calls, \
+             CAST(SUM(CASE WHEN outcome = 'answered' THEN 1 ELSE 0 END) AS BIGINT) AS answered \
+             FROM calls WHERE started_at >= $1 AND started_at < $2 GROUP BY organization_id",
+        )
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await?;
+        let time = sqlx::query(
+            "SELECT t.organization_id, CAST(SUM(e.seconds) AS BIGINT) AS seconds, CAST(SUM(e.cost_cents) AS BIGINT) AS cost \
+             FROM ticket_time_entries e JOIN tickets t ON t.id = e.ticket_id \
+             WHERE e.at >= $1 AND e.at < $2 GROUP BY t.organization_id",
+        )
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut usage: Vec<OrganizationUsage> = Vec::new();
+        let mut entry = |id: Option<i64>| -> usize {
+            match usage.iter().position(|u| u.organization_id == id) {
+                Some(i) => i,
+                None => {
+                    usage.push(OrganizationUsage {
+                        organization_id: id,
+                        ..OrganizationUsage::default()
+                    });
+                    usage.len() - 1
+                }
+            }
+        };
+        let mut indexed = Vec::new();
+        for row in &calls {
+            let i = entry(row.try_get("organization_id")?);
+            indexed.push((
+                i,
+                row.try_get::<i64, _>("calls")?,
+                row.try_get::<Option<i64>, _>("answered")?.unwrap_or(0),
+                0,
+                0,
+            ));
+        }
+        for row in &time {
+            let i = entry(row.try_get("organization_id")?);
+            indexed.push((
+                i,
+                0,
+                0,
+                row.try_get::<Option<i64>, _>("seconds")?.unwrap_or(0),
+                row.try_get::<Option<i64>, _>("cost")?.unwrap_or(0),
+            ));
+        }
+        for (i, calls, answered, seconds, cost) in indexed {
+            let u = &mut usage[i];
+            u.calls += calls;
+            u.answered_calls += answered;
+            u.talk_secs += seconds;
+            u.cost_cents += cost;
+        }
+        Ok(usage)
+    }
+
+    /// Deliveries due at `now`, oldest first.
+    pub async fn due_webhooks(
+        &self,
+        now: i64,
+        limit: u32,
+    ) -> Result<Vec<WebhookDelivery>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM webhook_outbox WHERE state = 'pending' AND next_attempt_at <= $1 ORDER BY id LIMIT $2",
+        )
+        .bind(now)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(webhook_from).collect()
+    }
+
+    /// The latest deliveries, newest first.
+    pub async fn webhooks(&self, limit: u32) -> Result<Vec<WebhookDelivery>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM webhook_outbox ORDER BY id DESC LIMIT $1")
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(webhook_from).collect()
+    }
+
+    pub async fn webhook_delivered(&self, id: i64, now: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE webhook_outbox SET state = 'delivered', attempts = attempts + 1, delivered_at = $1, last_error = '' WHERE id = $2",
+        )
+        .bind(now)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Records a failed attempt: retried at `next_attempt_at`, or given up when None.
+    pub async fn webhook_failed(
+        &self,
+        id: i64,
+        error: &str,
+        next_attempt_at: Option<i64>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE webhook_outbox SET attempts = attempts + 1, last_error = $1, \
+             state = CASE WHEN $2 IS NULL THEN 'failed' ELSE 'pending' END, \
+             next_attempt_at = COALESCE($2, next_attempt_at) WHERE id = $3",
+        )
+        .bind(error)
+        .bind(next_attempt_at)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}

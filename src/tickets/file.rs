@@ -1,0 +1,82 @@
+//! Files a call into the tickets, inside the transaction its CDR is stored in: the rules'
+//! plan carried out once per call, and every answered agent leg's time booked once on the
+//! call's ticket — however many times and in whatever order the legs arrive.
+
+use super::model::{Ticket, TicketEvent, TimeEntry};
+use super::rules::{caller_key, plan, threads, Plan, TicketRules};
+use crate::cdr::{CallKind, CallRecord, Leg};
+use crate::store::{CallTx, StoreError};
+
+/// Stores `call` (built from `legs`), files it under a ticket if the rules say so, and books
+/// agent time. Returns the ticket changes, which are also queued for the helpdesk when
+/// `webhook` is set.
+pub async fn file_call(
+    tx: &mut CallTx,
+    call: &mut CallRecord,
+    legs: &[Leg],
+    rules: &TicketRules,
+    webhook: bool,
+    now: i64,
+) -> Result<Vec<TicketEvent>, StoreError> {
+    let mut events = Vec::new();
+    call.ticket_id = tx.ticket_of_call(&call.id).await?;
+    if call.ticket_id.is_none() {
+        let open = match caller_key(call).filter(|_| threads(call)) {
+            Some(key) => {
+                // A callback belongs to the ticket that asked for it, however old.
+                let since = (call.kind != CallKind::Callback)
+                    .then(|| call.started_at - rules.repeat_window_ms());
+                tx.open_ticket(&key, since).await?
+            }
+            None => None,
+        };
+        let ticket: Option<Ticket> = match plan(call, open.as_ref(), rules) {
+            Plan::Nothing => None,
+            Plan::Create(new) => {
+                let ticket = tx.create_ticket(&new).await?;
+                events.push(TicketEvent::Created {
+                    ticket: ticket.clone(),
+                });
+                Some(ticket)
+            }
+            Plan::Append(append) => {
+                let ticket = tx.append_to_ticket(&append, now).await?;
+                events.push(TicketEvent::Updated {
+                    ticket: ticket.clone(),
+                });
+                Some(ticket)
+            }
+        };
+        call.ticket_id = ticket.map(|t| t.id);
+    }
+    tx.save_call(call, now).await?;
+    if let Some(ticket_id) = call.ticket_id {
+        for leg in legs.iter().filter(|l| l.is_answered_agent_leg()) {
+            let agent = leg.agent.clone().unwrap_or_else(|| "unknown".to_owned());
+            let rate = tx
+                .agent_rate(&agent)
+                .await?
+                .unwrap_or(rules.default_hourly_rate_cents);
+            let seconds = leg.talk_secs();
+            tx.book_time(&TimeEntry {
+                id: 0,
+                ticket_id,
+                call_id: Some(call.id.clone()),
+                leg_uuid: Some(leg.uuid.clone()),
+                agent,
+                queue: leg.queue.clone().or_else(|| call.queue.clone()),
+                seconds,
+                hourly_rate_cents: rate,
+                cost_cents: TimeEntry::cost(seconds, rate),
+                at: leg.ended_ms,
+            })
+            .await?;
+        }
+    }
+    if webhook {
+        for event in &events {
+            tx.enqueue_webhook(event, now).await?;
+        }
+    }
+    Ok(events)
+}

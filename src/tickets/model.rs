@@ -1,0 +1,244 @@
+//! Tickets and what hangs off them: status, priority, SLA clocks, time entries and notes.
+//! Plain data; the rules that make them live in [`super::rules`].
+
+use serde::{Deserialize, Serialize};
+
+/// Where a ticket stands. `new`, `open` and `pending` are open: calls are threaded into them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    New,
+    Open,
+    Pending,
+    Resolved,
+    Closed,
+}
+
+impl Status {
+    pub const ALL: [Status; 5] = [
+        Status::New,
+        Status::Open,
+        Status::Pending,
+        Status::Resolved,
+        Status::Closed,
+    ];
+    pub const OPEN: [Status; 3] = [Status::New, Status::Open, Status::Pending];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::New => "new",
+            Status::Open => "open",
+            Status::Pending => "pending",
+            Status::Resolved => "resolved",
+            Status::Closed => "closed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    pub fn is_open(self) -> bool {
+        Status::OPEN.contains(&self)
+    }
+}
+
+/// What a ticket came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TicketKind {
+    /// A queue call an agent answered.
+    Call,
+    /// A caller who gave up waiting: somebody has to call back.
+    Callback,
+    Fax,
+    Voicemail,
+    /// Opened by hand.
+    Manual,
+}
+
+impl TicketKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TicketKind::Call => "call",
+            TicketKind::Callback => "callback",
+            TicketKind::Fax => "fax",
+            TicketKind::Voicemail => "voicemail",
+            TicketKind::Manual => "manual",
+        }
+    }
+    pub fn parse(text: &str) -> Option<TicketKind> {
+        [
+            TicketKind::Call,
+            TicketKind::Callback,
+            TicketKind::Fax,
+            TicketKind::Voicemail,
+            TicketKind::Manual,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == text)
+    }
+}
+
+/// Highest priority is 1; 3 is the lowest.
+pub const PRIORITY_HIGH: u8 = 1;
+pub const PRIORITY_NORMAL: u8 = 2;
+pub const PRIORITY_LOW: u8 = 3;
+
+/// One ticket. Times are Unix milliseconds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ticket {
+    pub id: i64,
+    pub subject: String,
+    pub status: Status,
+    /// 1 (high) to 3 (low).
+    pub priority: u8,
+    /// "Company-wide / management": shown above everything else.
+    pub starred: bool,
+    pub kind: TicketKind,
+    pub organization_id: Option<i64>,
+    pub contact_id: Option<i64>,
+    /// The caller's number (E.164 when it reads as one).
+    pub caller_number: String,
+    /// Nobody in the phone book matched the caller.
+    pub unidentified: bool,
+    pub queue: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub last_call_at: Option<i64>,
+    pub first_response_due: Option<i64>,
+    pub first_response_at: Option<i64>,
+    pub resolution_due: Option<i64>,
+    pub resolved_at: Option<i64>,
+    pub first_response_breached: bool,
+    pub resolution_breached: bool,
+}
+
+/// A ticket about to be stored (no id yet).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct NewTicket {
+    pub subject: String,
+    pub status: Status,
+    pub priority: u8,
+    pub starred: bool,
+    pub kind: TicketKind,
+    pub organization_id: Option<i64>,
+    pub contact_id: Option<i64>,
+    pub caller_number: String,
+    pub unidentified: bool,
+    pub queue: Option<String>,
+    pub created_at: i64,
+    pub last_call_at: Option<i64>,
+    pub first_response_at: Option<i64>,
+    pub first_response_due: Option<i64>,
+    pub resolution_due: Option<i64>,
+}
+
+/// What a person may change on a ticket; absent fields stay as they are.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TicketPatch {
+    pub status: Option<Status>,
+    pub priority: Option<u8>,
+    pub starred: Option<bool>,
+    pub subject: Option<String>,
+}
+
+impl TicketPatch {
+    pub fn problems(&self) -> Option<String> {
+        if matches!(self.priority, Some(p) if !(PRIORITY_HIGH..=PRIORITY_LOW).contains(&p)) {
+            return Some("priority must be 1, 2 or 3".into());
+        }
+        if matches!(&self.subject, Some(s) if s.trim().is_empty() || s.len() > 500) {
+            return Some("subject must be 1 to 500 characters".into());
+        }
+        None
+    }
+}
+
+/// Agent time booked on a ticket, costed at the agent's rate when it was booked.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimeEntry {
+    pub id: i64,
+    pub ticket_id: i64,
+    pub call_id: Option<String>,
+    /// The agent leg it was measured on; a CDR posted again books nothing twice.
+    pub leg_uuid: Option<String>,
+    pub agent: String,
+    pub queue: Option<String>,
+    pub seconds: i64,
+    pub hourly_rate_cents: i64,
+    pub cost_cents: i64,
+    pub at: i64,
+}
+
+impl TimeEntry {
+    /// The cost of `seconds` at `hourly_rate_cents`, rounded to the nearest cent.
+    pub fn cost(seconds: i64, hourly_rate_cents: i64) -> i64 {
+        (seconds * hourly_rate_cents + 1800) / 3600
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Note {
+    pub id: i64,
+    pub ticket_id: i64,
+    pub author: String,
+    pub body: String,
+    pub at: i64,
+}
+
+/// A change a ticket went through, for the dashboard and the external helpdesk.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum TicketEvent {
+    Created {
+        ticket: Ticket,
+    },
+    Updated {
+        ticket: Ticket,
+    },
+    /// An SLA clock ran out: `clock` is `first_response` or `resolution`.
+    Escalated {
+        ticket: Ticket,
+        clock: String,
+    },
+}
+
+impl TicketEvent {
+    pub fn name(&self) -> &'static str {
+        match self {
+            TicketEvent::Created { .. } => "ticket.created",
+            TicketEvent::Updated { .. } => "ticket.updated",
+            TicketEvent::Escalated { .. } => "ticket.escalated",
+        }
+    }
+    pub fn ticket(&self) -> &Ticket {
+        match self {
+            TicketEvent::Created { ticket }
+            | TicketEvent::Updated { ticket }
+            | TicketEvent::Escalated { ticket, .. } => ticket,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cost_is_rounded_to_the_cent() {
+        assert_eq!(TimeEntry::cost(3600, 4500), 4500);
+        assert_eq!(TimeEntry::cost(90, 3600), 90);
+        assert_eq!(TimeEntry::cost(1, 1000), 0);
+        assert_eq!(TimeEntry::cost(2, 1000), 1);
+    }
+
+    #[test]
+    fn statuses_read_back() {
+        for status in Status::ALL {
+            assert_eq!(Status::parse(status.as_str()), Some(status));
+        }
+        assert!(Status::Pending.is_open() && !Status::Resolved.is_open());
+    }
+}

@@ -1,0 +1,366 @@
+//! The rules that turn a finished call into ticket work: open a ticket, thread the call into
+//! the caller's open ticket, or leave it alone. Pure: the call and the caller's open ticket
+//! in, a [`Plan`] out; the store carries it out.
+//!
+//! - an answered queue call opens a ticket (status `open`, first response = the answer);
+//! - a call from the same caller within the repeat window is appended to their open ticket;
+//! - an abandoned queue call opens a callback ticket at raised priority;
+//! - a fax or a voicemail opens a ticket of its own kind;
+//! - an unknown caller's ticket is marked unidentified and carries the number;
+//! - a callback the customer answered is threaded into their open ticket.
+
+use serde::{Deserialize, Serialize};
+
+use super::model::{NewTicket, Status, Ticket, TicketKind, PRIORITY_HIGH, PRIORITY_NORMAL};
+use crate::cdr::{CallKind, CallRecord, Outcome};
+
+/// `[tickets]` in the configuration.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TicketRules {
+    /// A call within this many minutes of the caller's last one joins their open ticket.
+    pub repeat_window_minutes: i64,
+    /// First-response targets for priorities 1, 2 and 3, in minutes.
+    pub first_response_minutes: [i64; 3],
+    /// Resolution targets for priorities 1, 2 and 3, in minutes.
+    pub resolution_minutes: [i64; 3],
+    /// Which calls open tickets.
+    pub answered: bool,
+    pub abandoned: bool,
+    pub fax: bool,
+    pub voicemail: bool,
+    /// Open tickets for callers the phone book does not know (marked unidentified).
+    pub unidentified: bool,
+    /// Hourly rate of agents without one of their own, in cents.
+    pub default_hourly_rate_cents: i64,
+}
+
+impl Default for TicketRules {
+    fn default() -> Self {
+        TicketRules {
+            repeat_window_minutes: 24 * 60,
+            first_response_minutes: [30, 4 * 60, 24 * 60],
+            resolution_minutes: [8 * 60, 3 * 24 * 60, 7 * 24 * 60],
+            answered: true,
+            abandoned: true,
+            fax: true,
+            voicemail: true,
+            unidentified: true,
+            default_hourly_rate_cents: 0,
+        }
+    }
+}
+
+impl TicketRules {
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if self.repeat_window_minutes < 0 {
+            problems.push("tickets.repeat_window_minutes must not be negative".into());
+        }
+        if self
+            .first_response_minutes
+            .iter()
+            .chain(&self.resolution_minutes)
+            .any(|&m| m <= 0)
+        {
+            problems.push("tickets SLA targets must be positive minutes".into());
+        }
+        if self.default_hourly_rate_cents < 0 {
+            problems.push("tickets.default_hourly_rate_cents must not be negative".into());
+        }
+        problems
+    }
+
+    pub fn repeat_window_ms(&self) -> i64 {
+        self.repeat_window_minutes * 60_000
+    }
+
+    /// The SLA deadlines of a ticket of `priority` opened at `at`: (first response, resolution).
+    pub fn deadlines(&self, priority: u8, at: i64) -> (i64, i64) {
+        let index = usize::from(priority.clamp(1, 3) - 1);
+        (
+            at + self.first_response_minutes[index] * 60_000,
+            at + self.resolution_minutes[index] * 60_000,
+        )
+    }
+}
+
+/// What a call does to the tickets.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Plan {
+    /// No ticket work (a refused caller, an internal call, a rule switched off).
+    Nothing,
+    Create(NewTicket),
+    /// Thread the call into an existing ticket, with the changes it brings.
+    Append(Append),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Append {
+    pub ticket_id: i64,
+    pub status: Status,
+    pub priority: u8,
+    pub first_response_at: Option<i64>,
+    pub last_call_at: i64,
+}
+
+/// The key the caller's open ticket is found by: their contact, else their number.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CallerKey {
+    Contact(i64),
+    Number(String),
+}
+
+/// Who called, for finding their open ticket; None when nothing identifies them.
+pub fn caller_key(call: &CallRecord) -> Option<CallerKey> {
+    if let Some(contact) = call.contact_id {
+        return Some(CallerKey::Contact(contact));
+    }
+    let number = call.caller_e164.as_deref().unwrap_or(&call.caller_number);
+    (!number.is_empty()).then(|| CallerKey::Number(number.to_owned()))
+}
+
+/// Whether a call of this kind is threaded into the caller's open ticket (faxes are documents
+/// of their own and always get one).
+pub fn threads(call: &CallRecord) -> bool {
+    !matches!(call.kind, CallKind::Fax)
+}
+
+/// Decides what `call` does, given the caller's open ticket (one with activity inside the
+/// repeat window; for a callback, any open ticket).
+pub fn plan(call: &CallRecord, open: Option<&Ticket>, rules: &TicketRules) -> Plan {
+    let kind = match (call.kind, call.outcome) {
+        (CallKind::Fax, _) if rules.fax => TicketKind::Fax,
+        (CallKind::Queue | CallKind::Direct, Outcome::Voicemail) if rules.voicemail => {
+            TicketKind::Voicemail
+        }
+        (CallKind::Queue, Outcome::Answered) if rules.answered => TicketKind::Call,
+        (CallKind::Queue, Outcome::Abandoned) if rules.abandoned => TicketKind::Callback,
+        (CallKind::Callback, Outcome::Answered) => TicketKind::Call,
+        (CallKind::Callback, Outcome::Missed) => {
+            // An unanswered callback attempt is history on the ticket, nothing more.
+            return match open {
+                Some(ticket) => Plan::Append(append(call, ticket, None)),
+                None => Plan::Nothing,
+            };
+        }
+        _ => return Plan::Nothing,
+    };
+    if !call.is_identified() && !rules.unidentified && call.kind != CallKind::Callback {
+        return Plan::Nothing;
+    }
+    let raised = matches!(kind, TicketKind::Callback) || call.vip;
+    if let Some(ticket) = open.filter(|_| threads(call)) {
+        return Plan::Append(append(call, ticket, raised.then_some(PRIORITY_HIGH)));
+    }
+    let priority = if raised {
+        PRIORITY_HIGH
+    } else {
+        PRIORITY_NORMAL
+    };
+    let at = call.ended_at;
+    let (first_response_due, resolution_due) = rules.deadlines(priority, at);
+    let answered = call.outcome == Outcome::Answered;
+    Plan::Create(NewTicket {
+        subject: subject(call, kind),
+        status: if answered { Status::Open } else { Status::New },
+        priority,
+        starred: false,
+        kind,
+        organization_id: call.organization_id,
+        contact_id: call.contact_id,
+        caller_number: call
+            .caller_e164
+            .clone()
+            .unwrap_or_else(|| call.caller_number.clone()),
+        unidentified: !call.is_identified(),
+        queue: call.queue.clone(),
+        created_at: at,
+        last_call_at: Some(call.started_at),
+        first_response_at: if answered { call.answered_at } else { None },
+        first_response_due: Some(first_response_due),
+        resolution_due: Some(resolution_due),
+    })
+}
+
+fn append(call: &CallRecord, ticket: &Ticket, raise_to: Option<u8>) -> Append {
+    let answered = call.outcome == Outcome::Answered;
+    let status = match ticket.status {
+        Status::New | Status::Pending if answered => Status::Open,
+        other => other,
+    };
+    Append {
+        ticket_id: ticket.id,
+        status,
+        priority: raise_to.map_or(ticket.priority, |p| p.min(ticket.priority)),
+        first_response_at: ticket.first_response_at.or(if answered {
+            call.answered_at
+        } else {
+            None
+        }),
+        last_call_at: call.started_at,
+    }
+}
+
+/// "Call from Jane Doe (+1 555…) — support": who, and through which door.
+fn subject(call: &CallRecord, kind: TicketKind) -> String {
+    let number = call.caller_e164.as_deref().unwrap_or(&call.caller_number);
+    let who = match (call.caller_name.trim(), number) {
+        (name, "") if !name.is_empty() => name.to_owned(),
+        ("", number) => number.to_owned(),
+        (name, number) if name == number => number.to_owned(),
+        (name, number) => format!("{name} ({number})"),
+    };
+    let who = if who.is_empty() {
+        "unknown caller".to_owned()
+    } else {
+        who
+    };
+    let queue = call
+        .queue
+        .as_deref()
+        .map(|q| format!(" — {q}"))
+        .unwrap_or_default();
+    match kind {
+        TicketKind::Call if call.kind == CallKind::Callback => format!("Callback to {who}"),
+        TicketKind::Call => format!("Call from {who}{queue}"),
+        TicketKind::Callback => format!("Missed call from {who}{queue}: call back"),
+        TicketKind::Fax if call.outcome == Outcome::FaxFailed => {
+            format!("Failed fax from {who} to {}", call.destination)
+        }
+        TicketKind::Fax => format!("Fax from {who} to {}", call.destination),
+        TicketKind::Voicemail => format!("Voicemail from {who}{queue}"),
+        TicketKind::Manual => format!("Ticket for {who}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(outcome: Outcome) -> CallRecord {
+        CallRecord {
+            id: "c1".into(),
+            kind: CallKind::Queue,
+            outcome,
+            caller_number: "+15550001".into(),
+            caller_e164: Some("+15550001".into()),
+            caller_name: "Jane Doe".into(),
+            destination: "7000".into(),
+            queue: Some("support".into()),
+            agent: Some("alice".into()),
+            started_at: 1_000,
+            answered_at: Some(21_000),
+            ended_at: 81_000,
+            wait_secs: 20,
+            talk_secs: 60,
+            hangup_cause: "NORMAL_CLEARING".into(),
+            recording: None,
+            identified: "exact".into(),
+            contact_id: Some(7),
+            organization_id: Some(3),
+            vip: false,
+            ticket_id: None,
+        }
+    }
+
+    fn ticket(status: Status, priority: u8) -> Ticket {
+        Ticket {
+            id: 9,
+            subject: "x".into(),
+            status,
+            priority,
+            starred: false,
+            kind: TicketKind::Callback,
+            organization_id: Some(3),
+            contact_id: Some(7),
+            caller_number: "+15550001".into(),
+            unidentified: false,
+            queue: None,
+            created_at: 0,
+            updated_at: 0,
+            last_call_at: Some(0),
+            first_response_due: None,
+            first_response_at: None,
+            resolution_due: None,
+            resolved_at: None,
+            first_response_breached: false,
+            resolution_breached: false,
+        }
+    }
+
+    #[test]
+    fn an_answered_call_opens_a_ticket_answered_at_pickup() {
+        let Plan::Create(new) = plan(&call(Outcome::Answered), None, &TicketRules::default())
+        else {
+            panic!("expected a new ticket");
+        };
+        assert_eq!(new.status, Status::Open);
+        assert_eq!(new.priority, PRIORITY_NORMAL);
+        assert_eq!(new.first_response_at, Some(21_000));
+        assert_eq!(new.first_response_due, Some(81_000 + 240 * 60_000));
+        assert_eq!(new.subject, "Call from Jane Doe (+15550001) — support");
+        assert!(!new.unidentified);
+    }
+
+    #[test]
+    fn an_abandoned_call_asks_for_a_callback_at_high_priority() {
+        let mut abandoned = call(Outcome::Abandoned);
+        abandoned.contact_id = None;
+        abandoned.organization_id = None;
+        let Plan::Create(new) = plan(&abandoned, None, &TicketRules::default()) else {
+            panic!("expected a new ticket");
+        };
+        assert_eq!(new.kind, TicketKind::Callback);
+        assert_eq!(new.priority, PRIORITY_HIGH);
+        assert_eq!(new.status, Status::New);
+        assert!(new.unidentified);
+        assert_eq!(new.caller_number, "+15550001");
+    }
+
+    #[test]
+    fn a_repeat_call_joins_the_open_ticket_and_answers_it() {
+        let open = ticket(Status::New, PRIORITY_HIGH);
+        let Plan::Append(append) = plan(
+            &call(Outcome::Answered),
+            Some(&open),
+            &TicketRules::default(),
+        ) else {
+            panic!("expected an append");
+        };
+        assert_eq!(append.ticket_id, 9);
+        assert_eq!(append.status, Status::Open);
+        assert_eq!(append.priority, PRIORITY_HIGH);
+        assert_eq!(append.first_response_at, Some(21_000));
+    }
+
+    #[test]
+    fn refused_callers_and_switched_off_rules_make_nothing() {
+        assert_eq!(
+            plan(&call(Outcome::Missed), None, &TicketRules::default()),
+            Plan::Nothing
+        );
+        let rules = TicketRules {
+            unidentified: false,
+            ..TicketRules::default()
+        };
+        let mut unknown = call(Outcome::Answered);
+        unknown.contact_id = None;
+        unknown.organization_id = None;
+        assert_eq!(plan(&unknown, None, &rules), Plan::Nothing);
+    }
+
+    #[test]
+    fn a_fax_always_gets_its_own_ticket() {
+        let mut fax = call(Outcome::Fax);
+        fax.kind = CallKind::Fax;
+        let open = ticket(Status::Open, 2);
+        assert!(matches!(
+            plan(&fax, Some(&open), &TicketRules::default()),
+            Plan::Create(NewTicket {
+                kind: TicketKind::Fax,
+                ..
+            })
+        ));
+    }
+}

@@ -1,0 +1,125 @@
+//! `POST /api/cdr`: where FreeSWITCH's mod_xml_cdr delivers each leg's record. Speaks what
+//! mod_xml_cdr sends (a form body `cdr=<percent-encoded XML>`, or the raw XML with
+//! `encode=textxml`), checks its HTTP basic credentials (`[cdr]` in the configuration), and
+//! answers 200 only once the CDR is committed: anything else makes mod_xml_cdr retry, which is
+//! what makes ingest lossless. A CDR posted again answers 200 and changes nothing.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use base64::Engine as _;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use super::{ApiError, AppState};
+use crate::cdr::{cdr_from_form, parse_cdr, IngestError, Ingested};
+use crate::metrics::CDR_RECEIVED_TOTAL;
+
+const HELP: &str = "CDRs received from mod_xml_cdr, by result.";
+
+pub(crate) async fn receive(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    if let Err(refused) = check_credentials(&state, &headers) {
+        count(&state, "unauthorized");
+        return Ok(refused);
+    }
+    let form = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    let xml = if form {
+        cdr_from_form(&body)
+    } else {
+        Ok(body.to_vec())
+    };
+    let cdr = match xml.and_then(|xml| parse_cdr(&xml).map(|cdr| (cdr, xml))) {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            count(&state, "rejected");
+            tracing::warn!("CDR refused: {e}");
+            return Err(ApiError::bad_request(e.to_string()));
+        }
+    };
+    let (cdr, xml) = cdr;
+    let Ok(document) = String::from_utf8(xml) else {
+        count(&state, "rejected");
+        return Err(ApiError::bad_request("CDR is not UTF-8 text"));
+    };
+    let cdr = Arc::new(cdr);
+    match state.cdrs.ingest(cdr, document).await {
+        Ok(Ingested::Stored { call_id, ticket_id }) => {
+            count(&state, "stored");
+            Ok(Json(json!({"stored": true, "call": call_id, "ticket": ticket_id})).into_response())
+        }
+        Ok(Ingested::Duplicate { call_id }) => {
+            count(&state, "duplicate");
+            Ok(Json(json!({"stored": false, "duplicate": true, "call": call_id})).into_response())
+        }
+        Err(IngestError::Store(e)) => {
+            count(&state, "failed");
+            Ok(unavailable(&format!("CDR not stored, retry later: {e}")))
+        }
+        Err(IngestError::Stopped) => {
+            count(&state, "failed");
+            Ok(unavailable("CDR ingest is shutting down, retry later"))
+        }
+    }
+}
+
+fn count(state: &AppState, result: &str) {
+    state
+        .metrics
+        .inc(CDR_RECEIVED_TOTAL, HELP, &[("result", result)], 1);
+}
+
+fn unavailable(message: &str) -> Response {
+    let mut response =
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message).into_response();
+    response
+        .headers_mut()
+        .insert("Retry-After", HeaderValue::from_static("5"));
+    response
+}
+
+/// HTTP basic against `[cdr]`; a 401 asking for basic credentials otherwise.
+fn check_credentials(state: &AppState, headers: &HeaderMap) -> Result<(), Response> {
+    let expected = &state.config.cdr;
+    let refuse = |message: &str| {
+        let mut response = ApiError::unauthorized(message).into_response();
+        response.headers_mut().insert(
+            WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"switchdesk cdr\""),
+        );
+        response
+    };
+    if expected.password.is_empty() {
+        return Err(refuse(
+            "CDR ingest has no credentials configured (set cdr.password)",
+        ));
+    }
+    let given = headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+        .and_then(|b64| {
+            base64::engine::general_purpose::STANDARD
+                .decode(b64.trim())
+                .ok()
+        })
+        .ok_or_else(|| refuse("expected HTTP basic credentials"))?;
+    let wanted = format!("{}:{}", expected.username, expected.password.expose());
+    // Compared as digests, so the time taken says nothing about how much matched.
+    if Sha256::digest(&given) == Sha256::digest(wanted.as_bytes()) {
+        Ok(())
+    } else {
+        Err(refuse("wrong CDR credentials"))
+    }
+}

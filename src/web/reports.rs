@@ -1,0 +1,313 @@
+//! The manager's review: calls with their legs, the profitability report (JSON or CSV) and
+//! the rates behind it, and the helpdesk deliveries.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::error::ApiJson;
+use super::{ApiError, AppState, Auth};
+use crate::cdr::{CallRecord, Leg};
+use crate::directory::model::Organization;
+use crate::store::{CallFilter, WebhookDelivery};
+use crate::tickets::{profitability, Profitability};
+use crate::users::{now_millis, Role};
+
+/// Largest single money figure accepted, in cents (a billion).
+const MAX_CENTS: i64 = 100_000_000_000;
+
+/// `from` / `to` as given in a query: a date (`2026-11-01`, midnight UTC), an RFC 3339 time
+/// or Unix milliseconds.
+pub(crate) fn parse_moment(name: &str, text: &str) -> Result<i64, ApiError> {
+    if let Ok(ms) = text.parse::<i64>() {
+        return Ok(ms);
+    }
+    if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        if let Some(midnight) = date.and_hms_opt(0, 0, 0) {
+            return Ok(Utc.from_utc_datetime(&midnight).timestamp_millis());
+        }
+    }
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.timestamp_millis())
+        .map_err(|_| {
+            ApiError::bad_request(format!(
+                "{name} {text:?} is not a date (YYYY-MM-DD), an RFC 3339 time or Unix milliseconds"
+            ))
+        })
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct CallQuery {
+    organization_id: Option<i64>,
+    contact_id: Option<i64>,
+    ticket_id: Option<i64>,
+    queue: Option<String>,
+    agent: Option<String>,
+    outcome: Option<String>,
+    caller_number: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    limit: Option<u32>,
+    offset: Option<u32>,
+}
+
+pub(crate) async fn calls(
+    State(state): State<AppState>,
+    auth: Auth,
+    Query(query): Query<CallQuery>,
+) -> Result<Json<Vec<CallRecord>>, ApiError> {
+    auth.require(Role::Supervisor)?;
+    let filter = CallFilter {
+        organization_id: query.organization_id,
+        contact_id: query.contact_id,
+        ticket_id: query.ticket_id,
+        queue: query.queue,
+        agent: query.agent,
+        outcome: query.outcome,
+        caller_number: query.caller_number,
+        from: query
+            .from
+            .as_deref()
+            .map(|t| parse_moment("from", t))
+            .transpose()?,
+        to: query
+            .to
+            .as_deref()
+            .map(|t| parse_moment("to", t))
+            .transpose()?,
+        limit: query.limit,
+        offset: query.offset,
+    };
+    Ok(Json(state.store.calls(&filter).await?))
+}
+
+#[derive(Serialize)]
+pub(crate) struct CallView {
+    call: CallRecord,
+    legs: Vec<Leg>,
+}
+
+/// One call with every leg FreeSWITCH reported for it (agents who did not answer included).
+pub(crate) async fn call(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Json<CallView>, ApiError> {
+    auth.require(Role::Agent)?;
+    let call = state
+        .store
+        .call(&id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("call {id} not found")))?;
+    Ok(Json(CallView {
+        legs: state.store.legs_of_call(&id).await?,
+        call,
+    }))
+}
+
+/// The CDR of one leg, as FreeSWITCH sent it.
+pub(crate) async fn cdr_document(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(uuid): Path<String>,
+) -> Result<Response, ApiError> {
+    auth.require(Role::Manager)?;
+    let document = state
+        .store
+        .cdr_document(&uuid)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("CDR {uuid} not found")))?;
+    Ok(([(CONTENT_TYPE, "application/xml; charset=utf-8")], document).into_response())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct Period {
+    from: Option<String>,
+    to: Option<String>,
+    format: Option<String>,
+}
+
+/// `GET /api/reports/profitability?from=&to=[&format=csv]`: per organization, calls, talk
+/// hours, cost at the agents' rates, the fee prorated to the period, and the margin. Without
+/// a period: this month so far.
+pub(crate) async fn profitability_report(
+    State(state): State<AppState>,
+    auth: Auth,
+    Query(period): Query<Period>,
+) -> Result<Response, ApiError> {
+    auth.require(Role::Manager)?;
+    let now = now_millis();
+    let month_start = Utc
+        .timestamp_millis_opt(now)
+        .single()
+        .and_then(|t| NaiveDate::from_ymd_opt(t.year(), t.month(), 1))
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map_or(0, |t| Utc.from_utc_datetime(&t).timestamp_millis());
+    let from = match period.from.as_deref() {
+        Some(t) => parse_moment("from", t)?,
+        None => month_start,
+    };
+    let to = match period.to.as_deref() {
+        Some(t) => parse_moment("to", t)?,
+        None => now,
+    };
+    if to <= from {
+        return Err(ApiError::bad_request("the period ends before it starts"));
+    }
+    let usage = state.store.organization_usage(from, to).await?;
+    let fees = state.store.organization_fees().await?;
+    let mut names = HashMap::new();
+    for id in usage
+        .iter()
+        .filter_map(|u| u.organization_id)
+        .chain(fees.iter().map(|(id, _)| *id))
+    {
+        if let std::collections::hash_map::Entry::Vacant(slot) = names.entry(id) {
+            if let Some(org) = state.store.find_record::<Organization>(id).await? {
+                slot.insert(org.name);
+            }
+        }
+    }
+    let lines = profitability(&usage, &fees, &names, from, to);
+    if period.format.as_deref() == Some("csv") {
+        return Ok((
+            [
+                (CONTENT_TYPE, "text/csv; charset=utf-8"),
+                (
+                    CONTENT_DISPOSITION,
+                    "attachment; filename=\"profitability.csv\"",
+                ),
+            ],
+            to_csv(&lines),
+        )
+            .into_response());
+    }
+    Ok(Json(json!({"from": from, "to": to, "organizations": lines})).into_response())
+}
+
+fn to_csv(lines: &[Profitability]) -> String {
+    let mut out = csv::Writer::from_writer(Vec::new());
+    let _ = out.write_record([
+        "organization_id",
+        "organization",
+        "calls",
+        "answered_calls",
+        "talk_hours",
+        "cost",
+        "fee",
+        "margin",
+    ]);
+    let money = |cents: i64| format!("{:.2}", cents as f64 / 100.0);
+    for line in lines {
+        let _ = out.write_record([
+            line.organization_id
+                .map(|id| id.to_string())
+                .unwrap_or_default(),
+            line.organization.clone(),
+            line.calls.to_string(),
+            line.answered_calls.to_string(),
+            format!("{:.2}", line.talk_hours),
+            money(line.cost_cents),
+            money(line.fee_cents),
+            money(line.margin_cents),
+        ]);
+    }
+    String::from_utf8(out.into_inner().unwrap_or_default()).unwrap_or_default()
+}
+
+fn check_cents(name: &str, cents: i64) -> Result<i64, ApiError> {
+    if (0..=MAX_CENTS).contains(&cents) {
+        Ok(cents)
+    } else {
+        Err(ApiError::bad_request(format!(
+            "{name} must be between 0 and {MAX_CENTS} cents"
+        )))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AgentRate {
+    hourly_rate_cents: i64,
+}
+
+pub(crate) async fn set_agent_rate(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(agent): Path<String>,
+    ApiJson(rate): ApiJson<AgentRate>,
+) -> Result<Json<Value>, ApiError> {
+    auth.require(Role::Manager)?;
+    let cents = check_cents("hourly_rate_cents", rate.hourly_rate_cents)?;
+    if agent.is_empty() || agent.len() > 64 {
+        return Err(ApiError::bad_request("agent name is 1 to 64 characters"));
+    }
+    state.store.set_agent_rate(&agent, cents).await?;
+    Ok(Json(json!({"agent": agent, "hourly_rate_cents": cents})))
+}
+
+pub(crate) async fn agent_rates(
+    State(state): State<AppState>,
+    auth: Auth,
+) -> Result<Json<Value>, ApiError> {
+    auth.require(Role::Manager)?;
+    let rates: Vec<Value> = state
+        .store
+        .agent_rates()
+        .await?
+        .into_iter()
+        .map(|(agent, cents)| json!({"agent": agent, "hourly_rate_cents": cents}))
+        .collect();
+    Ok(Json(Value::Array(rates)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct OrganizationFee {
+    monthly_fee_cents: i64,
+}
+
+pub(crate) async fn set_organization_fee(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    ApiJson(fee): ApiJson<OrganizationFee>,
+) -> Result<Json<Value>, ApiError> {
+    auth.require(Role::Manager)?;
+    let cents = check_cents("monthly_fee_cents", fee.monthly_fee_cents)?;
+    state.store.set_organization_fee(id, cents).await?;
+    Ok(Json(
+        json!({"organization_id": id, "monthly_fee_cents": cents}),
+    ))
+}
+
+pub(crate) async fn organization_fees(
+    State(state): State<AppState>,
+    auth: Auth,
+) -> Result<Json<Value>, ApiError> {
+    auth.require(Role::Manager)?;
+    let fees: Vec<Value> = state
+        .store
+        .organization_fees()
+        .await?
+        .into_iter()
+        .map(|(id, cents)| json!({"organization_id": id, "monthly_fee_cents": cents}))
+        .collect();
+    Ok(Json(Value::Array(fees)))
+}
+
+pub(crate) async fn webhooks(
+    State(state): State<AppState>,
+    auth: Auth,
+) -> Result<Json<Vec<WebhookDelivery>>, ApiError> {
+    auth.require(Role::Admin)?;
+    Ok(Json(state.store.webhooks(200).await?))
+}

@@ -1,0 +1,593 @@
+//! CDR ingest over HTTP, on SQLite and PostgreSQL: the captured mod_xml_cdr POSTs are stored
+//! with their real values, legs are linked into calls and filed into tickets, a CDR posted
+//! again changes nothing, bad credentials and hostile bodies are refused, the log directory
+//! backfills, and the profitability report adds it all up.
+
+#[macro_use]
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use common::{TestDb, TestDbRef};
+use reqwest::header::CONTENT_TYPE;
+use reqwest::{Client, StatusCode};
+use serde_json::Value;
+use switchdesk::blocklist::Blocklist;
+use switchdesk::cdr::{CallKind, Outcome};
+use switchdesk::config::{Config, Secret};
+use switchdesk::directory::model::{Contact, Number, NumberKind, Organization};
+use switchdesk::directory::number::Numbering;
+use switchdesk::directory::PhoneBook;
+use switchdesk::metrics::Metrics;
+use switchdesk::store::{CallFilter, Store, TicketFilter};
+use switchdesk::switch::{Board, BoardOptions};
+use switchdesk::tickets::{Status, TicketKind};
+use switchdesk::users::{self, Role};
+use switchdesk::web::{self, AppState};
+
+const CDR_USER: &str = "freeswitch";
+const CDR_PASSWORD: &str = "cdr-secret-for-tests";
+
+/// The caller of capture 02 and the leg it was bridged to.
+const CALLER: &str = "02bbee13-3a02-4f46-982e-d4f4cf6e771a";
+const AGENT: &str = "9a8b25a2-ee22-44b7-9a88-33801a5d0b8d";
+/// The fax receiver of capture 07.
+const FAX: &str = "4ab15041-a966-49fa-b660-fe31b8c2f6be";
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/freeswitch/cdr")
+}
+
+/// A captured request: its Content-Type and body, exactly as mod_xml_cdr sent them.
+fn captured(name: &str) -> (String, Vec<u8>) {
+    let raw = std::fs::read(fixtures().join("http").join(format!("{name}.http"))).unwrap();
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8_lossy(&raw[..split]).to_string();
+    let content_type = head
+        .lines()
+        .find_map(|l| l.strip_prefix("Content-Type: "))
+        .unwrap()
+        .to_owned();
+    (content_type, raw[split + 4..].to_vec())
+}
+
+/// A captured log-directory document with switchdesk's own variables added, as the
+/// switchboard and the dialplan set them on the legs it drives.
+fn logdir_with(file: &str, extra: &[(&str, &str)]) -> String {
+    let xml = std::fs::read_to_string(fixtures().join("logdir").join(file)).unwrap();
+    let vars: String = extra
+        .iter()
+        .map(|(k, v)| format!("<{k}>{v}</{k}>"))
+        .collect();
+    xml.replacen("<variables>", &format!("<variables>{vars}"), 1)
+}
+
+const CALLER_FILE: &str = "02_call_caller_aleg__a_02bbee13-3a02-4f46-982e-d4f4cf6e771a.cdr.xml";
+const AGENT_FILE: &str = "02_call_agent_bleg__9a8b25a2-ee22-44b7-9a88-33801a5d0b8d.cdr.xml";
+
+struct App {
+    base: String,
+    client: Client,
+    store: Store,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl App {
+    async fn start(store: &Store) -> App {
+        let mut config = Config::default();
+        config.cdr.username = CDR_USER.into();
+        config.cdr.password = Secret::new(CDR_PASSWORD);
+        config.cdr.max_body_bytes = 256 * 1024;
+        let phonebook = Arc::new(
+            PhoneBook::load(store, Numbering::new("US").unwrap())
+                .await
+                .unwrap(),
+        );
+        let blocklist = Arc::new(Blocklist::default());
+        let options = BoardOptions {
+            identity: phonebook.clone(),
+            blocklist: blocklist.clone(),
+            ..BoardOptions::new(1)
+        };
+        let board = Board::start(Vec::new(), store.clone(), &[], &[], options)
+            .await
+            .unwrap();
+        let (ticket_events, _) = tokio::sync::broadcast::channel(64);
+        let cdrs = switchdesk::service::start_cdr_ingest(
+            &config,
+            store,
+            phonebook.clone(),
+            ticket_events.clone(),
+            None,
+        );
+        let state = AppState {
+            board,
+            store: store.clone(),
+            metrics: Metrics::new(),
+            config: Arc::new(config),
+            phonebook,
+            blocklist,
+            cdrs,
+            ticket_events,
+            webhook: None,
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(web::serve(listener, state, async {
+            let _ = stopped.await;
+        }));
+        App {
+            base,
+            client: Client::new(),
+            store: store.clone(),
+            stop: Some(stop),
+        }
+    }
+
+    async fn post_cdr(&self, content_type: &str, body: Vec<u8>) -> (StatusCode, Value) {
+        let response = self
+            .client
+            .post(format!("{}/api/cdr?uuid=x", self.base))
+            .basic_auth(CDR_USER, Some(CDR_PASSWORD))
+            .header(CONTENT_TYPE, content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn post_captured(&self, name: &str) -> (StatusCode, Value) {
+        let (content_type, body) = captured(name);
+        self.post_cdr(&content_type, body).await
+    }
+
+    async fn post_xml(&self, xml: String) -> (StatusCode, Value) {
+        self.post_cdr("text/xml", xml.into_bytes()).await
+    }
+
+    async fn session(&self, name: &str, role: Role) -> String {
+        users::add_user(&self.store, name, role, "long-enough-password")
+            .await
+            .unwrap();
+        let response = self
+            .client
+            .post(format!("{}/api/login", self.base))
+            .json(&serde_json::json!({"name": name, "password": "long-enough-password"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let cookie = response.headers()[reqwest::header::SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        cookie.split(';').next().unwrap().to_owned()
+    }
+
+    async fn get(&self, path: &str, cookie: &str) -> (StatusCode, String) {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .header(reqwest::header::COOKIE, cookie)
+            .send()
+            .await
+            .unwrap();
+        (response.status(), response.text().await.unwrap())
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+async fn count(store: &Store, table: &str) -> i64 {
+    let _ = store;
+    let mut filter = TicketFilter::default();
+    filter.limit = Some(1000);
+    match table {
+        "tickets" => store.tickets(&filter).await.unwrap().len() as i64,
+        "calls" => store
+            .calls(&CallFilter {
+                limit: Some(1000),
+                ..CallFilter::default()
+            })
+            .await
+            .unwrap()
+            .len() as i64,
+        "legs" => store.count_cdr_legs().await.unwrap(),
+        other => panic!("no count for {other}"),
+    }
+}
+
+/// Every captured POST is accepted; the normal call, the abandon and the fax keep their real
+/// times, numbers and causes.
+async fn captured_posts_are_stored_with_their_real_values(db: TestDbRef) {
+    let app = App::start(&db.store).await;
+    let posts: Vec<String> = std::fs::read_dir(fixtures().join("http"))
+        .unwrap()
+        .filter_map(|e| {
+            let name = e.unwrap().file_name().to_string_lossy().to_string();
+            name.strip_suffix(".http").map(str::to_owned)
+        })
+        .collect();
+    assert_eq!(posts.len(), 22);
+    for name in &posts {
+        let (status, body) = app.post_captured(name).await;
+        assert_eq!(status, StatusCode::OK, "{name}: {body}");
+    }
+    assert_eq!(count(&db.store, "legs").await, 22);
+
+    let call = db
+        .store
+        .call(CALLER)
+        .await
+        .unwrap()
+        .expect("the caller's call");
+    assert_eq!(call.caller_number, "+15550001");
+    assert_eq!(call.caller_e164.as_deref(), Some("+15550001"));
+    assert_eq!(call.destination, "7000");
+    assert_eq!(call.hangup_cause, "NORMAL_CLEARING");
+    assert_eq!(call.started_at, 1_795_314_248_897);
+    assert_eq!(call.ended_at, 1_795_314_260_937);
+    // Bridged 2.7 s after arrival, then 9.34 s of talk (bridge_uepoch to end_uepoch).
+    assert_eq!(call.answered_at, Some(1_795_314_251_597));
+    assert_eq!((call.wait_secs, call.talk_secs), (2, 9));
+    assert_eq!(call.outcome, Outcome::Answered);
+    // The lab dialplan did not go through switchdesk's queues: a direct call, no ticket.
+    assert_eq!(call.kind, CallKind::Direct);
+    assert_eq!(call.ticket_id, None);
+
+    let fax = db.store.call(FAX).await.unwrap().expect("the fax call");
+    assert_eq!(fax.kind, CallKind::Fax);
+    assert_eq!(fax.outcome, Outcome::Fax);
+    let ticket = db
+        .store
+        .ticket(fax.ticket_id.expect("a fax ticket"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ticket.kind, TicketKind::Fax);
+    assert!(ticket.unidentified, "nobody in the book sent it");
+    assert_eq!(
+        ticket.caller_number,
+        fax.caller_e164.clone().unwrap_or(fax.caller_number.clone())
+    );
+
+    // The document is kept exactly as FreeSWITCH wrote it (the form body decoded once).
+    let kept = db.store.cdr_document(AGENT).await.unwrap().unwrap();
+    assert!(kept.contains("<bridge_uuid>02bbee13-3a02-4f46-982e-d4f4cf6e771a</bridge_uuid>"));
+}
+
+/// "Post the same CDR five times → one call, one ticket."
+async fn the_same_cdr_five_times_is_one_call_and_one_ticket(db: TestDbRef) {
+    let app = App::start(&db.store).await;
+    let mut duplicates = 0;
+    for _ in 0..5 {
+        let (status, body) = app.post_captured("post_009_07_fax_rx_loopback_b").await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        duplicates += usize::from(body["duplicate"] == Value::Bool(true));
+    }
+    assert_eq!(duplicates, 4);
+    assert_eq!(count(&db.store, "legs").await, 1);
+    assert_eq!(count(&db.store, "calls").await, 1);
+    assert_eq!(count(&db.store, "tickets").await, 1);
+}
+
+/// A queue call's two legs, in either order, make one call with one ticket, one time entry at
+/// the agent's rate, and a repeat call from the same contact joins that ticket.
+async fn legs_link_into_a_call_filed_under_the_callers_ticket(db: TestDbRef) {
+    let org = db
+        .store
+        .save_record(&Organization {
+            name: "Acme Ltd".into(),
+            ..Organization::default()
+        })
+        .await
+        .unwrap();
+    let contact = db
+        .store
+        .save_record(&Contact {
+            first_name: "Jane".into(),
+            last_name: "Doe".into(),
+            organization_id: Some(org),
+            numbers: vec![Number {
+                number: "+15550001".into(),
+                kind: NumberKind::Mobile,
+            }],
+            ..Contact::default()
+        })
+        .await
+        .unwrap();
+    db.store.set_agent_rate("alice", 3_600).await.unwrap();
+    db.store.set_organization_fee(org, 100_000).await.unwrap();
+    let app = App::start(&db.store).await;
+    let caller = |uuid_suffix: &str| {
+        let xml = logdir_with(
+            CALLER_FILE,
+            &[
+                ("switchdesk_queue", "support"),
+                ("switchdesk_enqueued_at", "1795314249000"),
+                ("switchdesk_identified", "exact"),
+                ("switchdesk_contact_id", &contact.to_string()),
+                ("switchdesk_organization_id", &org.to_string()),
+            ],
+        );
+        xml.replace(CALLER, &format!("{CALLER}{uuid_suffix}"))
+    };
+    let agent = |uuid_suffix: &str| {
+        let xml = logdir_with(
+            AGENT_FILE,
+            &[
+                ("switchdesk_leg", "agent"),
+                ("switchdesk_agent", "alice"),
+                ("switchdesk_queue_name", "support"),
+                ("switchdesk_caller_uuid", CALLER),
+            ],
+        );
+        xml.replace(AGENT, &format!("{AGENT}{uuid_suffix}"))
+            .replace(CALLER, &format!("{CALLER}{uuid_suffix}"))
+    };
+    // First call: the agent leg arrives first (nothing to file yet), then the caller.
+    let (status, body) = app.post_xml(agent("")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["ticket"], Value::Null, "no call before the caller leg");
+    let (status, body) = app.post_xml(caller("")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let ticket_id = body["ticket"].as_i64().expect("a ticket");
+    // Second call from the same contact: caller first, then agent.
+    let (_, second) = app.post_xml(caller("-2")).await;
+    assert_eq!(
+        second["ticket"].as_i64(),
+        Some(ticket_id),
+        "threaded into the open ticket"
+    );
+    let (status, body) = app.post_xml(agent("-2")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["ticket"].as_i64(), Some(ticket_id));
+
+    let call = db.store.call(CALLER).await.unwrap().unwrap();
+    assert_eq!(call.kind, CallKind::Queue);
+    assert_eq!(call.outcome, Outcome::Answered);
+    assert_eq!(call.agent.as_deref(), Some("alice"));
+    assert_eq!(call.queue.as_deref(), Some("support"));
+    assert_eq!(call.contact_id, Some(contact));
+    assert_eq!(call.talk_secs, 9);
+    let ticket = db.store.ticket(ticket_id).await.unwrap().unwrap();
+    assert_eq!(ticket.kind, TicketKind::Call);
+    assert_eq!(ticket.status, Status::Open);
+    assert_eq!(ticket.organization_id, Some(org));
+    assert_eq!(ticket.first_response_at, call.answered_at);
+    let entries = db.store.time_entries(ticket_id).await.unwrap();
+    assert_eq!(entries.len(), 2, "{entries:?}");
+    assert!(entries.iter().all(|e| e.agent == "alice"
+        && e.seconds == 9
+        && e.hourly_rate_cents == 3_600
+        && e.cost_cents == 9
+        && e.queue.as_deref() == Some("support")));
+    assert_eq!(count(&db.store, "tickets").await, 1);
+
+    // The manager's view: the ticket with its calls, and the report for November 2026.
+    let manager = app.session("mona", Role::Manager).await;
+    let (status, view) = app
+        .get(&format!("/api/tickets/{ticket_id}"), &manager)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let view: Value = serde_json::from_str(&view).unwrap();
+    assert_eq!(view["calls"].as_array().unwrap().len(), 2);
+    assert_eq!(view["organization"]["name"], "Acme Ltd");
+    assert_eq!(view["talk_secs"], 18);
+    let (status, report) = app
+        .get(
+            "/api/reports/profitability?from=2026-11-01&to=2026-12-01",
+            &manager,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    let report: Value = serde_json::from_str(&report).unwrap();
+    let acme = &report["organizations"][0];
+    assert_eq!(acme["organization"], "Acme Ltd");
+    assert_eq!(acme["calls"], 2);
+    assert_eq!(acme["cost_cents"], 18);
+    // November has 30 days: the fee is prorated from an average month.
+    let fee = acme["fee_cents"].as_i64().unwrap();
+    assert!((98_000..=99_000).contains(&fee), "{fee}");
+    assert_eq!(acme["margin_cents"].as_i64().unwrap(), fee - 18);
+    let (_, csv) = app
+        .get(
+            "/api/reports/profitability?from=2026-11-01&to=2026-12-01&format=csv",
+            &manager,
+        )
+        .await;
+    assert!(
+        csv.starts_with("organization_id,organization,calls"),
+        "{csv}"
+    );
+    assert!(csv.contains(",Acme Ltd,2,2,0.01,0.18,"), "{csv}");
+    // Filters: by agent and organization find it; another agent does not.
+    let (_, by_agent) = app.get("/api/tickets?agent=alice", &manager).await;
+    assert_eq!(
+        serde_json::from_str::<Value>(&by_agent)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let (_, other) = app.get("/api/tickets?agent=bob", &manager).await;
+    assert_eq!(
+        serde_json::from_str::<Value>(&other)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    let (_, by_org) = app
+        .get(
+            &format!("/api/tickets?organization_id={org}&status=open"),
+            &manager,
+        )
+        .await;
+    assert_eq!(
+        serde_json::from_str::<Value>(&by_org)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+/// An abandoned queue caller nobody knows: a callback ticket at priority 1, marked
+/// unidentified with the number; a refused (never queued) caller gets none.
+async fn an_abandoned_unknown_caller_gets_a_callback_ticket(db: TestDbRef) {
+    let app = App::start(&db.store).await;
+    let abandoned = logdir_with(
+        "03_abandon_caller__a_cfa37939-52aa-4338-b770-644c9a98c31c.cdr.xml",
+        &[
+            ("switchdesk_queue", "support"),
+            ("switchdesk_enqueued_at", "1795314300000"),
+            ("switchdesk_identified", "unknown"),
+        ],
+    );
+    let (status, body) = app.post_xml(abandoned).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let ticket = db
+        .store
+        .ticket(body["ticket"].as_i64().expect("a callback ticket"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ticket.kind, TicketKind::Callback);
+    assert_eq!(ticket.priority, 1);
+    assert_eq!(ticket.status, Status::New);
+    assert!(ticket.unidentified);
+    assert!(
+        ticket.caller_number.starts_with('+'),
+        "{}",
+        ticket.caller_number
+    );
+    assert!(ticket.subject.contains("call back"), "{}", ticket.subject);
+    assert!(ticket.first_response_due.unwrap() < ticket.resolution_due.unwrap());
+
+    let refused = logdir_with(
+        "03_abandon_caller__a_cfa37939-52aa-4338-b770-644c9a98c31c.cdr.xml",
+        &[("switchdesk_queue", "support")],
+    )
+    .replace("cfa37939", "cfa37940");
+    let (status, body) = app.post_xml(refused).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["ticket"], Value::Null);
+    assert_eq!(count(&db.store, "tickets").await, 1);
+}
+
+/// Wrong or missing credentials, a hostile document, an oversized body and garbage are
+/// refused with a clear error, and store nothing.
+async fn bad_posts_are_refused_and_store_nothing(db: TestDbRef) {
+    let app = App::start(&db.store).await;
+    let (content_type, body) = captured("post_001_02_call_caller_aleg");
+    let url = format!("{}/api/cdr", app.base);
+    let wrong = app
+        .client
+        .post(&url)
+        .basic_auth(CDR_USER, Some("wrong"))
+        .header(CONTENT_TYPE, &content_type)
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    let missing = app
+        .client
+        .post(&url)
+        .header(CONTENT_TYPE, &content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), StatusCode::UNAUTHORIZED);
+    assert!(missing.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .starts_with("Basic"));
+
+    let bomb = "<?xml version=\"1.0\"?><!DOCTYPE cdr [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b \"&a;&a;&a;&a;&a;\">]><cdr><variables><uuid>&b;</uuid></variables></cdr>";
+    let (status, body) = app.post_xml(bomb.to_owned()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["error"].as_str().unwrap().contains("DOCTYPE"),
+        "{body}"
+    );
+    let (status, _) = app
+        .post_xml("<cdr><variables><uuid>x</uuid>".to_owned())
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = app
+        .post_cdr("application/x-www-form-urlencoded", b"cdr=%ZZ".to_vec())
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = app.post_xml("x".repeat(300 * 1024)).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(count(&db.store, "legs").await, 0);
+}
+
+/// `switchdesk cdr import`'s work: the log directory's files are ingested (twice: nothing
+/// new), and an unreadable file is moved aside and reported.
+async fn the_log_directory_backfills_and_bad_files_move_aside(db: TestDbRef) {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(fixtures().join("logdir")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
+    }
+    std::fs::write(dir.path().join("a_broken.cdr.xml"), "<cdr><variables>").unwrap();
+    let app = App::start(&db.store).await;
+    let phonebook = Arc::new(PhoneBook::new(Numbering::new("US").unwrap()));
+    let (events, _) = tokio::sync::broadcast::channel(8);
+    let ingest = switchdesk::service::start_cdr_ingest(
+        &Config::default(),
+        &db.store,
+        phonebook,
+        events,
+        None,
+    );
+    let report = switchdesk::cdr::backfill::backfill(&ingest, dir.path(), |_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(report.stored, 4);
+    assert_eq!(report.failed.len(), 1);
+    assert!(
+        report.failed[0].1.contains("moved to"),
+        "{:?}",
+        report.failed
+    );
+    assert!(dir.path().join("failed/a_broken.cdr.xml").exists());
+    assert!(!dir.path().join("a_broken.cdr.xml").exists());
+    let again = switchdesk::cdr::backfill::backfill(&ingest, dir.path(), |_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        (again.stored, again.duplicates, again.failed.len()),
+        (0, 4, 0)
+    );
+    // A POST of a leg the backfill stored is a duplicate too.
+    let (_, body) = app.post_captured("post_001_02_call_caller_aleg").await;
+    assert_eq!(body["duplicate"], Value::Bool(true));
+    assert_eq!(count(&db.store, "legs").await, 4);
+}
+
+on_both_backends!(
+    captured_posts_are_stored_with_their_real_values,
+    the_same_cdr_five_times_is_one_call_and_one_ticket,
+    legs_link_into_a_call_filed_under_the_callers_ticket,
+    an_abandoned_unknown_caller_gets_a_callback_ticket,
+    bad_posts_are_refused_and_store_nothing,
+    the_log_directory_backfills_and_bad_files_move_aside,
+);
