@@ -591,3 +591,100 @@ on_both_backends!(
     bad_posts_are_refused_and_store_nothing,
     the_log_directory_backfills_and_bad_files_move_aside,
 );
+
+/// A TCP proxy in front of PostgreSQL that, while armed, cuts the connection carrying the
+/// first `INSERT INTO cdr_legs`: the database connection dies in the middle of a POST.
+struct Proxy {
+    address: std::net::SocketAddr,
+    armed: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Proxy {
+    async fn start(upstream: std::net::SocketAddr) -> Proxy {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let armed = Arc::new(AtomicBool::new(false));
+        let trigger = armed.clone();
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let Ok(server) = tokio::net::TcpStream::connect(upstream).await else {
+                    continue;
+                };
+                let trigger = trigger.clone();
+                tokio::spawn(async move {
+                    let (mut client_read, mut client_write) = client.into_split();
+                    let (mut server_read, mut server_write) = server.into_split();
+                    let down = tokio::spawn(async move {
+                        let _ = tokio::io::copy(&mut server_read, &mut client_write).await;
+                    });
+                    let mut buffer = vec![0u8; 64 * 1024];
+                    loop {
+                        let Ok(n) = client_read.read(&mut buffer).await else {
+                            break;
+                        };
+                        if n == 0 {
+                            break;
+                        }
+                        let chunk = &buffer[..n];
+                        if chunk.windows(20).any(|w| w == b"INSERT INTO cdr_legs")
+                            && trigger.swap(false, Ordering::SeqCst)
+                        {
+                            break;
+                        }
+                        if server_write.write_all(chunk).await.is_err() {
+                            break;
+                        }
+                    }
+                    down.abort();
+                });
+            }
+        });
+        Proxy { address, armed }
+    }
+
+    fn arm(&self) {
+        self.armed.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// "Kill the database connection mid-POST → non-200, and the retry succeeds."
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_connection_lost_mid_post_fails_the_post_and_the_retry_stores_it() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let real = reqwest::Url::parse(&db.url).unwrap();
+    let upstream = format!(
+        "{}:{}",
+        real.host_str().unwrap(),
+        real.port().unwrap_or(5432)
+    );
+    let upstream = tokio::net::lookup_host(upstream)
+        .await
+        .unwrap()
+        .next()
+        .unwrap();
+    let proxy = Proxy::start(upstream).await;
+    let mut through = real.clone();
+    through.set_host(Some("127.0.0.1")).unwrap();
+    through.set_port(Some(proxy.address.port())).unwrap();
+    let url = through.to_string();
+    db.run(async move |db: TestDbRef| {
+        let store = Store::connect(&url, 2).await.unwrap();
+        let app = App::start(&store).await;
+        proxy.arm();
+        let (status, body) = app.post_captured("post_003_03_abandon_caller").await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+        assert_eq!(count(&db.store, "legs").await, 0, "nothing half-stored");
+        // mod_xml_cdr retries the same POST.
+        let (status, body) = app.post_captured("post_003_03_abandon_caller").await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["stored"], Value::Bool(true));
+        assert_eq!(count(&db.store, "legs").await, 1);
+        assert_eq!(count(&db.store, "calls").await, 1);
+        store.close().await;
+    })
+    .await;
+}
