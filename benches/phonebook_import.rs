@@ -10,14 +10,14 @@
 //! samples of it on each backend would take minutes); then one import of 100,000 contacts per
 //! backend prints its rows per second.
 
+mod support;
+
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use sqlx::{Connection as _, Executor as _};
 use switchdesk::directory::import::{import, Format, CONTACT_COLUMNS};
 use switchdesk::directory::number::{Numbering, Style};
 use switchdesk::directory::sample;
-use switchdesk::store::Store;
 
 /// Contacts per import sampled by criterion.
 const SAMPLED: usize = 10_000;
@@ -69,61 +69,6 @@ fn contacts_csv(numbering: &Numbering, rows: usize) -> Vec<u8> {
     writer.into_inner().unwrap()
 }
 
-/// An empty database, and how to remove it.
-enum Fresh {
-    Sqlite { _dir: tempfile::TempDir },
-    Postgres { admin_url: String, database: String },
-}
-
-async fn fresh(postgres: Option<&str>) -> (Store, Fresh) {
-    match postgres {
-        None => {
-            let dir = tempfile::tempdir().unwrap();
-            let url = format!("sqlite://{}/bench.db", dir.path().display());
-            (
-                Store::connect(&url, 4).await.unwrap(),
-                Fresh::Sqlite { _dir: dir },
-            )
-        }
-        Some(admin_url) => {
-            let database = format!("sd_bench_{}", uuid::Uuid::new_v4().simple());
-            let mut admin = sqlx::AnyConnection::connect(admin_url).await.unwrap();
-            admin
-                .execute(format!("CREATE DATABASE {database}").as_str())
-                .await
-                .unwrap();
-            admin.close().await.unwrap();
-            let mut url = reqwest::Url::parse(admin_url).unwrap();
-            url.set_path(&database);
-            let store = Store::connect(url.as_str(), 4).await.unwrap();
-            let admin_url = admin_url.to_owned();
-            (
-                store,
-                Fresh::Postgres {
-                    admin_url,
-                    database,
-                },
-            )
-        }
-    }
-}
-
-async fn remove(store: Store, fresh: Fresh) {
-    store.close().await;
-    if let Fresh::Postgres {
-        admin_url,
-        database,
-    } = fresh
-    {
-        let mut admin = sqlx::AnyConnection::connect(&admin_url).await.unwrap();
-        admin
-            .execute(format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)").as_str())
-            .await
-            .unwrap();
-        admin.close().await.unwrap();
-    }
-}
-
 /// Imports `csv` into a fresh database and returns how long the import took.
 fn timed_import(
     runtime: &tokio::runtime::Runtime,
@@ -133,14 +78,14 @@ fn timed_import(
 ) -> Duration {
     let numbering = Numbering::new("RU").unwrap();
     runtime.block_on(async {
-        let (store, fresh) = fresh(postgres).await;
+        let (store, fresh) = support::fresh(postgres).await;
         let started = Instant::now();
         let report = import(&store, &numbering, csv, Format::Csv, None, &mut |_| {})
             .await
             .unwrap();
         let took = started.elapsed();
         assert_eq!(report.saved as usize, rows, "{:?}", report.failures.first());
-        remove(store, fresh).await;
+        support::remove(store, fresh).await;
         took
     })
 }

@@ -90,6 +90,8 @@ impl Store {
                 pool = pool.after_connect(|conn, _| {
                     Box::pin(async move {
                         conn.execute("PRAGMA journal_mode = WAL").await?;
+                        // A commit is on disk when it returns: CDR POSTs are answered after it.
+                        conn.execute("PRAGMA synchronous = FULL").await?;
                         conn.execute(
                             format!("PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}").as_str(),
                         )
