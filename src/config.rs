@@ -49,6 +49,10 @@ pub struct Config {
     pub demo: DemoConfig,
     pub switch: SwitchConfig,
     pub phonebook: PhonebookConfig,
+    /// The smarthost for outgoing mail (fax to e-mail).
+    pub smtp: crate::mail::SmtpConfig,
+    /// Where received faxes are mailed.
+    pub fax: crate::fax::FaxConfig,
     /// Queues to create on first start; afterwards the API edits them (kept in the database).
     pub queues: Vec<QueueConfig>,
     /// Agents to create on first start, likewise.
@@ -354,6 +358,8 @@ impl Config {
                 }
             }
         }
+        problems.extend(self.smtp.problems());
+        problems.extend(self.fax.problems());
         if self.http.max_body_bytes < 1024 {
             problems.push("http.max_body_bytes must be at least 1024".into());
         }

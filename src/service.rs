@@ -14,6 +14,8 @@ use crate::blocklist::Blocklist;
 use crate::config::{Config, LogConfig, Secret};
 use crate::directory::PhoneBook;
 use crate::esl::{Connection, ConnectionEvent, ConnectionOptions};
+use crate::fax::{self, FaxDesk};
+use crate::mail::{run_outbox, Outbox, SmtpMailer};
 use crate::metrics::{
     Metrics, ESL_CONNECTED, ESL_EVENTS_SHED_TOTAL, ESL_EVENTS_TOTAL, ESL_RECONNECTS_TOTAL,
 };
@@ -111,20 +113,39 @@ pub async fn run(
     let metrics = Metrics::new();
     let mut nodes = Vec::new();
     let mut connections = Vec::new();
+    let mut fax_feeds = Vec::new();
     for (name, node) in config.esl.all_nodes() {
         let mut options = ConnectionOptions::from_config(&name, &node);
-        options.events = EVENTS.iter().map(|e| (*e).to_owned()).collect();
+        options.events = EVENTS
+            .iter()
+            .chain(fax::desk::EVENTS)
+            .map(|e| (*e).to_owned())
+            .collect();
         let (connection, events) = Connection::spawn_with_subscriber(options);
         tokio::spawn(record_esl_metrics(
             connection.subscribe(),
             metrics.clone(),
             name.clone(),
         ));
+        fax_feeds.push((name.clone(), connection.subscribe()));
         connections.push(connection.clone());
         nodes.push((connection, events));
     }
     let numbering = config.phonebook.numbering().map_err(anyhow::Error::msg)?;
     let phonebook = Arc::new(PhoneBook::load(&store, numbering).await?);
+    let mailer = SmtpMailer::new(&config.smtp).context("setting up [smtp]")?;
+    let outbox = Outbox::new();
+    let sending = tokio::spawn(run_outbox(
+        store.clone(),
+        mailer,
+        config.fax.retry_policy(),
+        outbox.clone(),
+    ));
+    let fax_desk = FaxDesk::new(store.clone(), phonebook.clone(), config.fax.clone(), outbox);
+    let watching_faxes: Vec<_> = fax_feeds
+        .into_iter()
+        .map(|(node, feed)| tokio::spawn(fax::watch_node(feed, fax_desk.clone(), node)))
+        .collect();
     let catching_up = tokio::spawn(keep_phonebook_current(store.clone(), phonebook.clone()));
     let blocklist = Arc::new(Blocklist::new(store.blocks().await?));
     let options = BoardOptions {
@@ -149,9 +170,14 @@ pub async fn run(
         config: Arc::new(config),
         phonebook,
         blocklist,
+        fax: fax_desk,
     };
     let served = web::serve(listener, state, shutdown).await;
     catching_up.abort();
+    sending.abort();
+    for watching in watching_faxes {
+        watching.abort();
+    }
     for connection in connections {
         connection.shutdown();
     }

@@ -13,6 +13,8 @@ use switchdesk::blocklist::Blocklist;
 use switchdesk::config::Config;
 use switchdesk::directory::number::Numbering;
 use switchdesk::directory::PhoneBook;
+use switchdesk::fax::{FaxConfig, FaxDesk};
+use switchdesk::mail::Outbox;
 use switchdesk::metrics::{self, Metrics};
 use switchdesk::store::Store;
 use switchdesk::switch::{Board, BoardOptions};
@@ -53,6 +55,12 @@ impl App {
             store: db.store.clone(),
             metrics: Metrics::new(),
             config: Arc::new(config),
+            fax: FaxDesk::new(
+                db.store.clone(),
+                phonebook.clone(),
+                FaxConfig::default(),
+                Outbox::new(),
+            ),
             phonebook,
             blocklist,
         };

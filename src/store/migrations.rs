@@ -33,6 +33,11 @@ const SQLITE: Embedded = &[
         "directory",
         include_str!("../../migrations/sqlite/0003_directory.sql"),
     ),
+    (
+        5,
+        "fax_mail",
+        include_str!("../../migrations/sqlite/0005_fax_mail.sql"),
+    ),
 ];
 
 const POSTGRES: Embedded = &[
@@ -50,6 +55,11 @@ const POSTGRES: Embedded = &[
         3,
         "directory",
         include_str!("../../migrations/postgres/0003_directory.sql"),
+    ),
+    (
+        5,
+        "fax_mail",
+        include_str!("../../migrations/postgres/0005_fax_mail.sql"),
     ),
 ];
 

@@ -11,6 +11,7 @@ mod acd;
 mod blocklist;
 mod directory;
 mod error;
+mod fax;
 mod migrations;
 mod sessions;
 mod tokens;
@@ -26,6 +27,7 @@ pub use acd::{StoredAgent, StoredCallback};
 pub use blocklist::BlockedAttempt;
 pub use directory::Record;
 pub use error::StoreError;
+pub use fax::{Attach, FaxRecord, MailState, NewFile, NewMail, OutboxMail, Recorded, StoredFile};
 
 use crate::users::Role;
 

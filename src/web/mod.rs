@@ -11,6 +11,7 @@ mod auth;
 mod blocklist;
 mod directory;
 mod error;
+mod fax;
 mod layers;
 mod queues;
 mod session;
@@ -34,6 +35,7 @@ pub use error::ApiError;
 use crate::blocklist::Blocklist;
 use crate::config::Config;
 use crate::directory::PhoneBook;
+use crate::fax::FaxDesk;
 use crate::metrics::Metrics;
 use crate::store::Store;
 use crate::switch::Board;
@@ -50,6 +52,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub phonebook: Arc<PhoneBook>,
     pub blocklist: Arc<Blocklist>,
+    /// Received faxes: records them and queues their mail (CDR ingest feeds it too).
+    pub fax: FaxDesk,
 }
 
 /// Every route, with the body limit, JSON errors, request counting and tracing applied.
@@ -130,6 +134,10 @@ pub fn router(state: AppState) -> Router {
                 .delete(queues::delete_agent),
         )
         .route("/api/agents/{name}/status", post(queues::set_status))
+        .route("/api/outbox", get(fax::outbox))
+        .route("/api/outbox/{id}/retry", post(fax::retry))
+        .route("/api/faxes", get(fax::faxes))
+        .route("/api/files/{id}", get(fax::file))
         .fallback(error::no_route)
         // Extractors reject a body over the limit while reading it (chunked uploads); the
         // tower layer rejects a declared Content-Length before the handler runs.
