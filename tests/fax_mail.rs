@@ -160,18 +160,13 @@ fn read_maildir(maildir: &Path, out: &Path) -> Vec<Mail> {
     if !maildir.join("new").exists() {
         return Vec::new();
     }
-    let output = Command::new(PYTHON)
-        .args(["-c", READ_MAILDIR])
-        .arg(maildir)
-        .arg(out)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    let output = succeed(
+        Command::new(PYTHON)
+            .args(["-c", READ_MAILDIR])
+            .arg(maildir)
+            .arg(out),
     );
-    let mails: Vec<Value> = serde_json::from_slice(&output.stdout).unwrap();
+    let mails: Vec<Value> = serde_json::from_slice(&output).unwrap();
     mails
         .into_iter()
         .map(|m| Mail {
@@ -195,16 +190,21 @@ fn read_maildir(maildir: &Path, out: &Path) -> Vec<Mail> {
         .collect()
 }
 
-/// `pdfinfo`'s page count; fails the test if poppler cannot read the file.
-fn pdf_pages(path: &Path) -> u32 {
-    let output = Command::new("pdfinfo").arg(path).output().unwrap();
+/// What the command printed; fails the test with its stderr if it fails.
+fn succeed(command: &mut Command) -> Vec<u8> {
+    let output = command.output().unwrap();
     assert!(
         output.status.success(),
-        "pdfinfo {}: {}",
-        path.display(),
+        "{command:?}: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    String::from_utf8_lossy(&output.stdout)
+    output.stdout
+}
+
+/// `pdfinfo`'s page count; fails the test if poppler cannot read the file.
+fn pdf_pages(path: &Path) -> u32 {
+    let output = succeed(Command::new("pdfinfo").arg(path));
+    String::from_utf8_lossy(&output)
         .lines()
         .find_map(|l| l.strip_prefix("Pages:"))
         .and_then(|n| n.trim().parse().ok())
@@ -245,6 +245,9 @@ impl Rig {
         let db_url = format!("sqlite://{}/switchdesk.db", dir.path().display());
         let store = Store::connect(&db_url, 4).await.unwrap();
         users::add_user(&store, "viewer", Role::Agent, "viewer-password")
+            .await
+            .unwrap();
+        users::add_user(&store, "boss", Role::Supervisor, "boss-password")
             .await
             .unwrap();
         store
@@ -341,6 +344,24 @@ impl Rig {
             }
         })
         .await;
+    }
+
+    /// Signs in; the `Cookie` header value for later requests.
+    async fn login(&self, name: &str) -> String {
+        let login = reqwest::Client::new()
+            .post(format!("http://{}/api/login", self.http))
+            .json(&serde_json::json!({"name": name, "password": format!("{name}-password")}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(login.status(), reqwest::StatusCode::OK);
+        login.headers()[reqwest::header::SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned()
     }
 
     async fn stop(mut self) {
@@ -463,20 +484,7 @@ async fn a_large_fax_is_a_link_that_needs_a_session() {
     let anonymous = client.get(&url).send().await.unwrap();
     assert_eq!(anonymous.status(), reqwest::StatusCode::UNAUTHORIZED);
 
-    let login = client
-        .post(format!("http://{}/api/login", rig.http))
-        .json(&serde_json::json!({"name": "viewer", "password": "viewer-password"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(login.status(), reqwest::StatusCode::OK);
-    let cookie = login.headers()[reqwest::header::SET_COOKIE]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let cookie = rig.login("viewer").await;
     let download = client
         .get(&url)
         .header(reqwest::header::COOKIE, &cookie)
@@ -551,6 +559,79 @@ async fn mailboxes_come_from_config_then_the_phone_book_then_the_default() {
     rig.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mail_given_up_on_goes_out_when_a_supervisor_retries_it() {
+    if !have_tools() {
+        return;
+    }
+    let rig = Rig::start(|config| config.fax.max_attempts = 2).await;
+    let call = rig.fax("+15550006666", DID, FaxOutcome::Success).await;
+    let store = rig.store.clone();
+    wait_for(|| {
+        let store = store.clone();
+        async move {
+            !store
+                .outbox(Some(MailState::Failed), None, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        }
+    })
+    .await;
+    let cookie = rig.login("boss").await;
+    let client = reqwest::Client::new();
+    let failed: Vec<Value> = client
+        .get(format!("http://{}/api/outbox?state=failed", rig.http))
+        .header(reqwest::header::COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0]["attempts"], 2);
+    assert_eq!(failed[0]["dedupe_key"], format!("fax:{call}"));
+    assert!(failed[0]["last_error"].as_str().unwrap().contains("SMTP"));
+    let faxes: Vec<Value> = client
+        .get(format!("http://{}/api/faxes", rig.http))
+        .header(reqwest::header::COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(faxes[0]["call_uuid"], call.as_str());
+    assert_eq!(faxes[0]["pages"], 2);
+
+    let _smtp = rig.smtp().await;
+    let retry = client
+        .post(format!(
+            "http://{}/api/outbox/{}/retry",
+            rig.http, failed[0]["id"]
+        ))
+        .header(reqwest::header::COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(retry.status(), reqwest::StatusCode::OK);
+    rig.wait_sent(1).await;
+    assert_eq!(rig.mails().len(), 1);
+    // Sent is final.
+    let again = client
+        .post(format!(
+            "http://{}/api/outbox/{}/retry",
+            rig.http, failed[0]["id"]
+        ))
+        .header(reqwest::header::COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), reqwest::StatusCode::NOT_FOUND);
+    rig.stop().await;
+}
+
 /// The first frame of a capture whose event satisfies `wanted`.
 fn capture_event(name: &str, wanted: impl Fn(&Event) -> bool) -> Event {
     let bytes = std::fs::read(fixtures().join("esl").join(name)).unwrap();
@@ -614,8 +695,10 @@ async fn the_event_and_the_cdr_of_one_fax_give_one_mail(db: TestDbRef) {
     let dir = tempfile::tempdir().unwrap();
     let tiff = dir.path().join("rx.tif");
     std::fs::copy(fixtures().join("fax/rx.tif"), &tiff).unwrap();
-    let mut config = FaxConfig::default();
-    config.default_to = vec!["desk@example.com".into()];
+    let config = FaxConfig {
+        default_to: vec!["desk@example.com".into()],
+        ..FaxConfig::default()
+    };
     let phonebook = std::sync::Arc::new(PhoneBook::new(Numbering::new("US").unwrap()));
     let desk = FaxDesk::new(db.store.clone(), phonebook, config, Outbox::new());
 
@@ -792,23 +875,29 @@ async fn a_fax_its_document_and_its_mail_are_stored_once(db: TestDbRef) {
     );
     assert!(store.retry_mail(424_242).await.is_err());
 
-    // A notice of its own, queued once; newest first, filtered, paged.
-    assert!(store.queue_mail(&mail("notice:1")).await.unwrap());
-    assert!(!store.queue_mail(&mail("notice:1")).await.unwrap());
+    // A second fax, without a document; the outbox newest first, filtered, paged.
+    store
+        .record_fax(&record("b", 3_000), None, |id| {
+            assert_eq!(id, None);
+            vec![mail("fax:b")]
+        })
+        .await
+        .unwrap();
     let all = store.outbox(None, None, 10).await.unwrap();
     assert_eq!(all.len(), 2);
-    assert_eq!(all[0].dedupe_key, "notice:1");
+    assert_eq!(all[0].dedupe_key, "fax:b");
+    assert_eq!(all[0].attachment_file_id, None, "no document to attach");
+    let older = store.outbox(None, Some(all[0].id), 10).await.unwrap();
+    assert_eq!(older.len(), 1);
+    let pending = store
+        .outbox(Some(MailState::Pending), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(store.faxes(None, 10).await.unwrap()[0].call_uuid, "b");
     assert_eq!(
-        store.outbox(None, Some(all[0].id), 10).await.unwrap().len(),
-        1
-    );
-    assert_eq!(
-        store
-            .outbox(Some(MailState::Pending), None, 10)
-            .await
-            .unwrap()
-            .len(),
-        1
+        store.faxes(Some(3_000), 10).await.unwrap()[0].call_uuid,
+        "a"
     );
     assert!(store.file(file_id + 100).await.unwrap().is_none());
 }

@@ -6,7 +6,7 @@
 //! with exponential back-off and end as `failed` after the configured attempts. No SQL here
 //! (that is [`crate::store`]), and nothing here decides what a mail says.
 //!
-//! - [`config`]: `[smtp]`.
+//! - [`config`]: the `[smtp]` section.
 //! - [`smtp`]: an outbox row to an RFC 5322 message, handed to the server (lettre).
 //! - [`outbox`]: the worker, its wake-up handle and the retry policy.
 

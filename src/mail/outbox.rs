@@ -61,8 +61,15 @@ pub async fn run_outbox(store: Store, mailer: SmtpMailer, policy: RetryPolicy, o
         match store.due_mails(now_millis(), BATCH).await {
             Ok(mails) => {
                 let full = mails.len() == BATCH as usize;
+                let mut recorded = true;
                 for mail in mails {
-                    deliver(&store, &mailer, &policy, mail).await;
+                    recorded &= deliver(&store, &mailer, &policy, mail).await;
+                }
+                if !recorded {
+                    // The database failed us mid-round: the same mails are still due, so
+                    // wait instead of asking again at once.
+                    wait_out(&outbox, policy.initial.max(Duration::from_secs(1))).await;
+                    continue;
                 }
                 if full {
                     continue;
@@ -81,18 +88,28 @@ pub async fn run_outbox(store: Store, mailer: SmtpMailer, policy: RetryPolicy, o
                 wait = policy.initial.max(Duration::from_secs(1));
             }
         }
-        if wait.is_zero() {
-            continue;
-        }
-        tokio::select! {
-            () = tokio::time::sleep(wait) => {}
-            () = outbox.wake.notified() => {}
+        if !wait.is_zero() {
+            wait_out(&outbox, wait).await;
         }
     }
 }
 
-/// One attempt at one mail, and its outcome recorded.
-async fn deliver(store: &Store, mailer: &SmtpMailer, policy: &RetryPolicy, mail: OutboxMail) {
+/// Sleeps for `wait`, or less if a mail is queued meanwhile.
+async fn wait_out(outbox: &Outbox, wait: Duration) {
+    tokio::select! {
+        () = tokio::time::sleep(wait) => {}
+        () = outbox.wake.notified() => {}
+    }
+}
+
+/// One attempt at one mail, and its outcome recorded; false if the database could not be
+/// read or written (the mail stays due).
+async fn deliver(
+    store: &Store,
+    mailer: &SmtpMailer,
+    policy: &RetryPolicy,
+    mail: OutboxMail,
+) -> bool {
     let attached = match mail.attachment_file_id {
         None => None,
         Some(id) => match store.file(id).await {
@@ -105,7 +122,7 @@ async fn deliver(store: &Store, mailer: &SmtpMailer, policy: &RetryPolicy, mail:
             Ok(None) => None,
             Err(e) => {
                 tracing::warn!(mail = mail.id, "outbox: cannot read attachment {id}: {e}");
-                return;
+                return false;
             }
         },
     };
@@ -120,7 +137,9 @@ async fn deliver(store: &Store, mailer: &SmtpMailer, policy: &RetryPolicy, mail:
                     mail = mail.id,
                     "outbox: mail sent but not recorded as sent: {e}"
                 );
+                return false;
             }
+            true
         }
         Err(error) => {
             let retry_at = (!error.is_permanent() && attempts < policy.max_attempts).then(|| {
@@ -148,7 +167,9 @@ async fn deliver(store: &Store, mailer: &SmtpMailer, policy: &RetryPolicy, mail:
                     mail = mail.id,
                     "outbox: cannot record the failed attempt: {e}"
                 );
+                return false;
             }
+            true
         }
     }
 }

@@ -307,26 +307,6 @@ impl Store {
         Ok(Some((file, row.try_get("content")?)))
     }
 
-    /// Queues one mail on its own (a notice that belongs to no fax); false if its dedupe key
-    /// was queued before.
-    pub async fn queue_mail(&self, mail: &NewMail) -> Result<bool, StoreError> {
-        let now = now_millis();
-        let done = sqlx::query(
-            "INSERT INTO outbox (dedupe_key, recipients, subject, body, attachment_file_id, \
-             state, attempts, next_attempt_at, last_error, created_at) \
-             VALUES ($1, $2, $3, $4, NULL, 'pending', 0, $5, '', $5) \
-             ON CONFLICT (dedupe_key) DO NOTHING",
-        )
-        .bind(mail.dedupe_key.as_str())
-        .bind(json(&mail.recipients)?)
-        .bind(mail.subject.as_str())
-        .bind(mail.body.as_str())
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() > 0)
-    }
-
     /// Pending mails whose next attempt is due at `now`, oldest due first.
     pub async fn due_mails(&self, now: i64, limit: u32) -> Result<Vec<OutboxMail>, StoreError> {
         let sql = format!(
