@@ -1,8 +1,8 @@
 //! Configuration: defaults that run on a laptop, then `switchdesk.toml`, then `SWITCHDESK_*`
 //! environment variables (`__` separates nesting: `SWITCHDESK_ESL__PASSWORD`).
 //!
-//! Secrets (the ESL password, CDR credentials) are only ever read here; `Debug` redacts them so
-//! they never reach a log line.
+//! Secrets (the ESL password, the SMTP password, CDR credentials) are only ever read here;
+//! `Debug` redacts them so they never reach a log line.
 
 use std::fmt;
 use std::net::SocketAddr;

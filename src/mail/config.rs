@@ -76,3 +76,40 @@ impl SmtpConfig {
 pub fn is_mail_address(address: &str) -> bool {
     address.parse::<lettre::message::Mailbox>().is_ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_mistakes_are_named() {
+        assert!(SmtpConfig::default().problems().is_empty());
+        let config = SmtpConfig {
+            host: String::new(),
+            from: "nobody".into(),
+            username: "relay".into(),
+            timeout_secs: 0,
+            ..SmtpConfig::default()
+        };
+        let problems = config.problems().join("\n");
+        for key in [
+            "smtp.host",
+            "smtp.from",
+            "smtp.timeout_secs",
+            "smtp.password",
+        ] {
+            assert!(problems.contains(key), "{key} in {problems}");
+        }
+        assert!(is_mail_address("Fax <fax@example.com>"));
+        assert!(!is_mail_address("fax@example.com\r\nBcc: x@example.com"));
+    }
+
+    #[test]
+    fn the_password_never_shows() {
+        let config = SmtpConfig {
+            password: Secret::new("hunter2"),
+            ..SmtpConfig::default()
+        };
+        assert!(!format!("{config:?}").contains("hunter2"));
+    }
+}
