@@ -1,10 +1,12 @@
 //! What a completed fax reception is, read from either of the two places FreeSWITCH reports it:
 //! the `CHANNEL_EXECUTE_COMPLETE` of `rxfax` on the event socket, or the call's CDR.
 //!
-//! Capture 07 shows why that event: it is the first one that carries both the result (the
-//! `variable_fax_*` channel variables, set before rxfax returns) and where the TIFF was written
-//! (`Application-Data`, the rxfax argument). The `spandsp::rxfaxresult` CUSTOM event before it
-//! has the result but not the path; `Application-Response` is `_none_`. The CDR carries the same
+//! Capture 07 shows why that event: it carries the result (the `variable_fax_*` channel
+//! variables; `Application-Response` is `_none_`) and where the TIFF was written
+//! (`Application-Data`, the rxfax argument), and it comes only once rxfax has returned, so the
+//! TIFF is complete on disk. The `spandsp::rxfaxresult` CUSTOM event just before it has the
+//! same variables but fires while rxfax is still running, and needs a CUSTOM subscription of
+//! its own. The CDR carries the same
 //! variables and the rxfax entry of `app_log`, and is delivered even when the service was down
 //! while the fax came in, so it is the durable fallback; both yield the same [`FaxReceived`],
 //! keyed by the receiving leg's UUID.
