@@ -17,14 +17,11 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use reqwest::Client;
-use switchdesk::blocklist::Blocklist;
 use switchdesk::config::{Config, Secret};
 use switchdesk::directory::number::Numbering;
 use switchdesk::directory::PhoneBook;
-use switchdesk::metrics::Metrics;
 use switchdesk::store::Store;
-use switchdesk::switch::{Board, BoardOptions};
-use switchdesk::web::{self, AppState};
+use switchdesk::web::{self};
 
 const CLIENTS: usize = 32;
 const SAMPLED: usize = 1_000;
@@ -80,34 +77,9 @@ async fn serve(store: &Store) -> String {
     let mut config = Config::default();
     config.cdr.password = Secret::new("bench");
     let phonebook = Arc::new(PhoneBook::new(Numbering::new("US").unwrap()));
-    let blocklist = Arc::new(Blocklist::default());
-    let options = BoardOptions {
-        identity: phonebook.clone(),
-        blocklist: blocklist.clone(),
-        ..BoardOptions::new(1)
-    };
-    let board = Board::start(Vec::new(), store.clone(), &[], &[], options)
+    let state = switchdesk::service::state_without_switch(config, store, phonebook)
         .await
         .unwrap();
-    let (ticket_events, _) = tokio::sync::broadcast::channel(1024);
-    let cdrs = switchdesk::service::start_cdr_ingest(
-        &config,
-        store,
-        phonebook.clone(),
-        ticket_events.clone(),
-        None,
-    );
-    let state = AppState {
-        board,
-        store: store.clone(),
-        metrics: Metrics::new(),
-        config: Arc::new(config),
-        phonebook,
-        blocklist,
-        cdrs,
-        ticket_events,
-        webhook: None,
-    };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/api/cdr", listener.local_addr().unwrap());
     tokio::spawn(web::serve(listener, state, std::future::pending()));

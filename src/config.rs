@@ -1,8 +1,8 @@
 //! Configuration: defaults that run on a laptop, then `switchdesk.toml`, then `SWITCHDESK_*`
 //! environment variables (`__` separates nesting: `SWITCHDESK_ESL__PASSWORD`).
 //!
-//! Secrets (the ESL password, CDR credentials) are only ever read here; `Debug` redacts them so
-//! they never reach a log line.
+//! Secrets (the ESL password, the SMTP password, CDR credentials) are only ever read here;
+//! `Debug` redacts them so they never reach a log line.
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -52,6 +52,10 @@ pub struct Config {
     pub cdr: CdrConfig,
     pub tickets: crate::tickets::TicketRules,
     pub webhook: crate::tickets::WebhookConfig,
+    /// The smarthost for outgoing mail (fax to e-mail).
+    pub smtp: crate::mail::SmtpConfig,
+    /// Where received faxes are mailed.
+    pub fax: crate::fax::FaxConfig,
     /// Queues to create on first start; afterwards the API edits them (kept in the database).
     pub queues: Vec<QueueConfig>,
     /// Agents to create on first start, likewise.
@@ -392,6 +396,8 @@ impl Config {
         }
         problems.extend(self.tickets.problems());
         problems.extend(self.webhook.problems());
+        problems.extend(self.smtp.problems());
+        problems.extend(self.fax.problems());
         if self.http.max_body_bytes < 1024 {
             problems.push("http.max_body_bytes must be at least 1024".into());
         }

@@ -12,7 +12,9 @@
 //! - [`directory`]: the CMDB phone book: E.164 numbers, fuzzy search, who is calling.
 //! - [`blocklist`]: numbers, prefixes and caller-ID names kept out (or not dialled).
 //! - [`cdr`]: FreeSWITCH mod_xml_cdr records, parsed (quick-xml, no entity expansion).
-//! - [`fax`]: received faxes: TIFF (G3/G4) to PDF, the CCITT data embedded unchanged.
+//! - [`fax`]: received faxes: TIFF (G3/G4) to PDF, the CCITT data embedded unchanged; the
+//!   fax desk that records each one and queues its mail.
+//! - [`mail`]: the durable outbox and the SMTP client that empties it.
 //! - [`tickets`]: CDRs filed into tickets by rules, SLA escalation, profitability.
 //! - [`store`]: the database (SQLite by default, PostgreSQL by URL). The only module with SQL.
 //! - [`web`]: axum routes, authentication and roles. The only module that knows HTTP.
@@ -29,6 +31,7 @@ pub mod config;
 pub mod directory;
 pub mod esl;
 pub mod fax;
+pub mod mail;
 pub mod metrics;
 pub mod service;
 pub mod sim;

@@ -16,6 +16,8 @@ use crate::cdr::{CdrIngest, IngestSettings};
 use crate::config::{Config, LogConfig, Secret};
 use crate::directory::PhoneBook;
 use crate::esl::{Connection, ConnectionEvent, ConnectionOptions};
+use crate::fax::{self, FaxDesk};
+use crate::mail::{run_outbox, Outbox, SmtpMailer};
 use crate::metrics::{
     Metrics, ESL_CONNECTED, ESL_EVENTS_SHED_TOTAL, ESL_EVENTS_TOTAL, ESL_RECONNECTS_TOTAL,
 };
@@ -114,20 +116,39 @@ pub async fn run(
     let metrics = Metrics::new();
     let mut nodes = Vec::new();
     let mut connections = Vec::new();
+    let mut fax_feeds = Vec::new();
     for (name, node) in config.esl.all_nodes() {
         let mut options = ConnectionOptions::from_config(&name, &node);
-        options.events = EVENTS.iter().map(|e| (*e).to_owned()).collect();
+        options.events = EVENTS
+            .iter()
+            .chain(fax::desk::EVENTS)
+            .map(|e| (*e).to_owned())
+            .collect();
         let (connection, events) = Connection::spawn_with_subscriber(options);
         tokio::spawn(record_esl_metrics(
             connection.subscribe(),
             metrics.clone(),
             name.clone(),
         ));
+        fax_feeds.push((name.clone(), connection.subscribe()));
         connections.push(connection.clone());
         nodes.push((connection, events));
     }
     let numbering = config.phonebook.numbering().map_err(anyhow::Error::msg)?;
     let phonebook = Arc::new(PhoneBook::load(&store, numbering).await?);
+    let mailer = SmtpMailer::new(&config.smtp).context("setting up [smtp]")?;
+    let outbox = Outbox::new();
+    let sending = tokio::spawn(run_outbox(
+        store.clone(),
+        mailer,
+        config.fax.retry_policy(),
+        outbox.clone(),
+    ));
+    let fax_desk = FaxDesk::new(store.clone(), phonebook.clone(), config.fax.clone(), outbox);
+    let watching_faxes: Vec<_> = fax_feeds
+        .into_iter()
+        .map(|(node, feed)| tokio::spawn(fax::watch_node(feed, fax_desk.clone(), node)))
+        .collect();
     let catching_up = tokio::spawn(keep_phonebook_current(store.clone(), phonebook.clone()));
     let blocklist = Arc::new(Blocklist::new(store.blocks().await?));
     let options = BoardOptions {
@@ -156,6 +177,7 @@ pub async fn run(
     );
     let mut background = vec![
         catching_up,
+        sending,
         tokio::spawn(tickets::sla::watch(
             store.clone(),
             ticket_events.clone(),
@@ -163,6 +185,7 @@ pub async fn run(
             SLA_CHECK,
         )),
     ];
+    background.extend(watching_faxes);
     if let Some(wake) = &webhook {
         background.push(tokio::spawn(tickets::webhook::deliver_forever(
             store.clone(),
@@ -180,6 +203,7 @@ pub async fn run(
         cdrs,
         ticket_events,
         webhook,
+        fax: fax_desk,
     };
     let served = web::serve(listener, state, shutdown).await;
     for task in background {
@@ -190,6 +214,50 @@ pub async fn run(
     }
     store.close().await;
     served
+}
+
+/// The API's state over `store` with no FreeSWITCH attached: queues empty, no outbox worker
+/// (mail waits in the outbox), CDR ingest running. For tools and tests that serve the API
+/// alone; `run` builds the real one.
+pub async fn state_without_switch(
+    config: Config,
+    store: &Store,
+    phonebook: Arc<PhoneBook>,
+) -> anyhow::Result<AppState> {
+    let blocklist = Arc::new(Blocklist::new(store.blocks().await?));
+    let options = BoardOptions {
+        identity: phonebook.clone(),
+        blocklist: blocklist.clone(),
+        numbering: *phonebook.numbering(),
+        ..BoardOptions::new(rand::random())
+    };
+    let board = Board::start(Vec::new(), store.clone(), &[], &[], options).await?;
+    let (ticket_events, _) = broadcast::channel(TICKET_EVENT_BUFFER);
+    let cdrs = start_cdr_ingest(
+        &config,
+        store,
+        phonebook.clone(),
+        ticket_events.clone(),
+        None,
+    );
+    let fax = FaxDesk::new(
+        store.clone(),
+        phonebook.clone(),
+        config.fax.clone(),
+        Outbox::new(),
+    );
+    Ok(AppState {
+        store: store.clone(),
+        board,
+        metrics: Metrics::new(),
+        config: Arc::new(config),
+        phonebook,
+        blocklist,
+        cdrs,
+        ticket_events,
+        webhook: None,
+        fax,
+    })
 }
 
 /// The one CDR writer over `store`, filing calls by the configured rules; a configured webhook

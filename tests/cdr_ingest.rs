@@ -13,18 +13,15 @@ use common::{TestDb, TestDbRef};
 use reqwest::header::CONTENT_TYPE;
 use reqwest::{Client, StatusCode};
 use serde_json::Value;
-use switchdesk::blocklist::Blocklist;
 use switchdesk::cdr::{CallKind, Outcome};
 use switchdesk::config::{Config, Secret};
 use switchdesk::directory::model::{Contact, Number, NumberKind, Organization};
 use switchdesk::directory::number::Numbering;
 use switchdesk::directory::PhoneBook;
-use switchdesk::metrics::Metrics;
 use switchdesk::store::{CallFilter, Store, TicketFilter};
-use switchdesk::switch::{Board, BoardOptions};
 use switchdesk::tickets::{Status, TicketKind};
 use switchdesk::users::{self, Role};
-use switchdesk::web::{self, AppState};
+use switchdesk::web::{self};
 
 const CDR_USER: &str = "freeswitch";
 const CDR_PASSWORD: &str = "cdr-secret-for-tests";
@@ -84,34 +81,9 @@ impl App {
                 .await
                 .unwrap(),
         );
-        let blocklist = Arc::new(Blocklist::default());
-        let options = BoardOptions {
-            identity: phonebook.clone(),
-            blocklist: blocklist.clone(),
-            ..BoardOptions::new(1)
-        };
-        let board = Board::start(Vec::new(), store.clone(), &[], &[], options)
+        let state = switchdesk::service::state_without_switch(config, store, phonebook)
             .await
             .unwrap();
-        let (ticket_events, _) = tokio::sync::broadcast::channel(64);
-        let cdrs = switchdesk::service::start_cdr_ingest(
-            &config,
-            store,
-            phonebook.clone(),
-            ticket_events.clone(),
-            None,
-        );
-        let state = AppState {
-            board,
-            store: store.clone(),
-            metrics: Metrics::new(),
-            config: Arc::new(config),
-            phonebook,
-            blocklist,
-            cdrs,
-            ticket_events,
-            webhook: None,
-        };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -196,12 +196,14 @@ async fn every_call_leaves_the_ticket_its_rule_says() {
         })
         .await
         .unwrap();
-    let ticket = wait_for("Jane's ticket and its time entry", async || {
+    wait_for("Jane's ticket and its time entry", async || {
         let call = store.call(&first).await.unwrap()?;
         let entries = store.time_entries(call.ticket_id?).await.unwrap();
-        (!entries.is_empty()).then_some(call)
+        (!entries.is_empty()).then_some(())
     })
     .await;
+    // Read after both legs are in: the agent leg completes the call record.
+    let ticket = store.call(&first).await.unwrap().unwrap();
     assert_eq!(ticket.kind, CallKind::Queue);
     assert_eq!(ticket.outcome, Outcome::Answered);
     assert_eq!(ticket.agent.as_deref(), Some("agent1"));
@@ -305,6 +307,16 @@ async fn every_call_leaves_the_ticket_its_rule_says() {
     .await;
     assert_eq!(faxed.kind, TicketKind::Fax);
     assert!(faxed.subject.starts_with("Fax from"), "{}", faxed.subject);
+    // The fax desk has the PDF for the ticket's reviewers.
+    let record = wait_for("the fax's PDF", async || {
+        store
+            .fax_of_call(&fax)
+            .await
+            .unwrap()
+            .filter(|f| f.pdf_file_id.is_some())
+    })
+    .await;
+    assert_eq!(record.pages, 2);
 
     // Nothing else made a ticket, and nothing made one twice.
     assert_eq!(tickets(store).await.len(), 4);

@@ -9,15 +9,13 @@ use std::time::Duration;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, SET_COOKIE};
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{json, Value};
-use switchdesk::blocklist::Blocklist;
 use switchdesk::config::Config;
 use switchdesk::directory::number::Numbering;
 use switchdesk::directory::PhoneBook;
 use switchdesk::metrics::{self, Metrics};
 use switchdesk::store::Store;
-use switchdesk::switch::{Board, BoardOptions};
 use switchdesk::users::{self, Role};
-use switchdesk::web::{self, AppState};
+use switchdesk::web::{self};
 use tokio::sync::oneshot;
 
 const MAX_BODY: usize = 4096;
@@ -39,34 +37,9 @@ impl App {
         config.database.url = switchdesk::config::Secret::new(db.url.clone());
         config.http.max_body_bytes = MAX_BODY;
         let phonebook = Arc::new(PhoneBook::new(Numbering::new("RU").unwrap()));
-        let blocklist = Arc::new(Blocklist::default());
-        let options = BoardOptions {
-            identity: phonebook.clone(),
-            blocklist: blocklist.clone(),
-            ..BoardOptions::new(1)
-        };
-        let board = Board::start(Vec::new(), db.store.clone(), &[], &[], options)
+        let state = switchdesk::service::state_without_switch(config, &db.store, phonebook)
             .await
             .unwrap();
-        let (ticket_events, _) = tokio::sync::broadcast::channel(16);
-        let cdrs = switchdesk::service::start_cdr_ingest(
-            &config,
-            &db.store,
-            phonebook.clone(),
-            ticket_events.clone(),
-            None,
-        );
-        let state = AppState {
-            board,
-            store: db.store.clone(),
-            metrics: Metrics::new(),
-            config: Arc::new(config),
-            phonebook,
-            blocklist,
-            cdrs,
-            ticket_events,
-            webhook: None,
-        };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = oneshot::channel::<()>();

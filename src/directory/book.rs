@@ -22,11 +22,21 @@ struct Card {
     priority: i32,
 }
 
+/// An organization's fax lines (E.164) and the mailboxes faxes to them are sent to.
+#[derive(Clone, Debug)]
+struct FaxBox {
+    name: String,
+    lines: Vec<String>,
+    mailboxes: Vec<String>,
+}
+
 #[derive(Default)]
 struct Shelf {
     index: Index,
     contacts: HashMap<Id, Card>,
     organizations: HashMap<Id, Card>,
+    /// Organizations with fax lines and fax mailboxes: where a fax to one of those lines goes.
+    fax_boxes: HashMap<Id, FaxBox>,
     /// The newest `updated_at` read from the store: where the next catch-up starts.
     read_up_to: i64,
 }
@@ -93,6 +103,29 @@ fn organization_entry(organization: &Organization) -> Entry {
     }
 }
 
+impl Shelf {
+    fn file_fax_box(&mut self, organization: &Organization) {
+        let lines: Vec<String> = organization
+            .numbers
+            .iter()
+            .filter(|n| n.kind == NumberKind::Fax)
+            .map(|n| n.number.clone())
+            .collect();
+        if lines.is_empty() || organization.fax_mailboxes.is_empty() {
+            self.fax_boxes.remove(&organization.id);
+        } else {
+            self.fax_boxes.insert(
+                organization.id,
+                FaxBox {
+                    name: organization.name.clone(),
+                    lines,
+                    mailboxes: organization.fax_mailboxes.clone(),
+                },
+            );
+        }
+    }
+}
+
 fn contact_card(contact: &Contact) -> Card {
     Card {
         name: contact.display_name(),
@@ -144,6 +177,7 @@ impl PhoneBook {
                 shelf
                     .organizations
                     .insert(organization.id, organization_card(organization));
+                shelf.file_fax_box(organization);
             }
         }
         after = 0;
@@ -178,6 +212,7 @@ impl PhoneBook {
                 shelf
                     .organizations
                     .insert(organization.id, organization_card(organization));
+                shelf.file_fax_box(organization);
             }
             for (contact, _) in &contacts {
                 shelf.index.upsert(contact_entry(contact));
@@ -222,6 +257,7 @@ impl PhoneBook {
         shelf
             .organizations
             .insert(organization.id, organization_card(organization));
+        shelf.file_fax_box(organization);
     }
 
     pub fn remove_contact(&self, id: Id) {
@@ -235,6 +271,7 @@ impl PhoneBook {
         let mut shelf = self.write();
         shelf.index.remove(Key::Organization(id));
         shelf.organizations.remove(&id);
+        shelf.fax_boxes.remove(&id);
         for card in shelf.contacts.values_mut() {
             if card.organization == Some(id) {
                 card.organization = None;
@@ -374,6 +411,24 @@ fn says_nothing(name: &str) -> bool {
 }
 
 impl PhoneBook {
+    /// Where a fax to `e164` goes: the organization that lists it as one of its fax numbers,
+    /// by name, with its fax mailboxes. Answered from memory.
+    pub fn fax_mailboxes(&self, e164: &str) -> Option<(String, Vec<String>)> {
+        let shelf = self.read();
+        shelf
+            .index
+            .by_number(e164)
+            .iter()
+            .find_map(|key| match key {
+                Key::Organization(id) => shelf
+                    .fax_boxes
+                    .get(id)
+                    .filter(|b| b.lines.iter().any(|line| line == e164))
+                    .map(|b| (b.name.clone(), b.mailboxes.clone())),
+                Key::Contact(_) => None,
+            })
+    }
+
     /// Who calls from `number` written any way (the book's region reads national forms).
     pub fn identify_written(&self, number: &str, name: &str) -> Identity {
         let e164 = self.numbering.normalize(number).ok();

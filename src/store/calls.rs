@@ -347,7 +347,7 @@ impl CallTx {
         event: &TicketEvent,
         now: i64,
     ) -> Result<(), StoreError> {
-        super::tickets::enqueue_webhook(&mut *self.tx, event, now).await
+        super::tickets::enqueue_webhook(&mut self.tx, event, now).await
     }
 
     pub async fn commit(self) -> Result<(), StoreError> {

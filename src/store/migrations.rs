@@ -38,6 +38,11 @@ const SQLITE: Embedded = &[
         "calls_tickets",
         include_str!("../../migrations/sqlite/0004_calls_tickets.sql"),
     ),
+    (
+        5,
+        "fax_mail",
+        include_str!("../../migrations/sqlite/0005_fax_mail.sql"),
+    ),
 ];
 
 const POSTGRES: Embedded = &[
@@ -60,6 +65,11 @@ const POSTGRES: Embedded = &[
         4,
         "calls_tickets",
         include_str!("../../migrations/postgres/0004_calls_tickets.sql"),
+    ),
+    (
+        5,
+        "fax_mail",
+        include_str!("../../migrations/postgres/0005_fax_mail.sql"),
     ),
 ];
 

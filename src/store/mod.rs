@@ -12,6 +12,7 @@ mod blocklist;
 mod calls;
 mod directory;
 mod error;
+mod fax;
 mod filter;
 mod migrations;
 mod sessions;
@@ -30,6 +31,7 @@ pub use blocklist::BlockedAttempt;
 pub use calls::{CallFilter, CallTx};
 pub use directory::Record;
 pub use error::StoreError;
+pub use fax::{Attach, FaxRecord, MailState, NewFile, NewMail, OutboxMail, Recorded, StoredFile};
 pub use tickets::{TicketFilter, WebhookDelivery};
 
 use crate::users::Role;

@@ -12,6 +12,7 @@ mod blocklist;
 mod cdr;
 mod directory;
 mod error;
+mod fax;
 mod layers;
 mod queues;
 mod reports;
@@ -38,6 +39,7 @@ use crate::blocklist::Blocklist;
 use crate::cdr::CdrIngest;
 use crate::config::Config;
 use crate::directory::PhoneBook;
+use crate::fax::FaxDesk;
 use crate::metrics::Metrics;
 use crate::store::Store;
 use crate::switch::Board;
@@ -61,6 +63,8 @@ pub struct AppState {
     pub ticket_events: broadcast::Sender<TicketEvent>,
     /// Wakes the helpdesk webhook worker; None when no webhook is configured.
     pub webhook: Option<Arc<Notify>>,
+    /// Received faxes: records them and queues their mail (CDR ingest feeds it too).
+    pub fax: FaxDesk,
 }
 
 /// Every route, with the body limit, JSON errors, request counting and tracing applied.
@@ -166,6 +170,10 @@ pub fn router(state: AppState) -> Router {
             put(reports::set_organization_fee),
         )
         .route("/api/webhooks", get(reports::webhooks))
+        .route("/api/outbox", get(fax::outbox))
+        .route("/api/outbox/{id}/retry", post(fax::retry))
+        .route("/api/faxes", get(fax::faxes))
+        .route("/api/files/{id}", get(fax::file))
         .fallback(error::no_route)
         // Extractors reject a body over the limit while reading it (chunked uploads); the
         // tower layer rejects a declared Content-Length before the handler runs.

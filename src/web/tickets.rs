@@ -9,9 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use super::error::ApiJson;
 use super::{ApiError, AppState, Auth};
-use crate::cdr::CallRecord;
+use crate::cdr::{CallKind, CallRecord};
 use crate::directory::model::{Contact, Organization};
-use crate::store::{CallFilter, TicketFilter};
+use crate::store::{CallFilter, FaxRecord, TicketFilter};
 use crate::tickets::{
     NewTicket, Note, Status, Ticket, TicketEvent, TicketKind, TicketPatch, TimeEntry,
     PRIORITY_NORMAL,
@@ -45,6 +45,8 @@ pub(crate) struct TicketView {
     calls: Vec<CallRecord>,
     time_entries: Vec<TimeEntry>,
     notes: Vec<Note>,
+    /// The faxes received on the ticket's calls; `pdf_file_id` downloads at `/api/files/{id}`.
+    faxes: Vec<FaxRecord>,
     talk_secs: i64,
     cost_cents: i64,
 }
@@ -69,6 +71,10 @@ pub(crate) async fn show(
         })
         .await?;
     let time_entries = state.store.time_entries(id).await?;
+    let mut faxes = Vec::new();
+    for call in calls.iter().filter(|c| c.kind == CallKind::Fax) {
+        faxes.extend(state.store.fax_of_call(&call.id).await?);
+    }
     let organization = match ticket.organization_id {
         Some(org) => state.store.find_record::<Organization>(org).await?,
         None => None,
@@ -86,6 +92,7 @@ pub(crate) async fn show(
         contact,
         calls,
         time_entries,
+        faxes,
     }))
 }
 
