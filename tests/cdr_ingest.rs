@@ -161,9 +161,10 @@ impl Drop for App {
 }
 
 async fn count(store: &Store, table: &str) -> i64 {
-    let _ = store;
-    let mut filter = TicketFilter::default();
-    filter.limit = Some(1000);
+    let filter = TicketFilter {
+        limit: Some(1000),
+        ..TicketFilter::default()
+    };
     match table {
         "tickets" => store.tickets(&filter).await.unwrap().len() as i64,
         "calls" => store
@@ -592,10 +593,7 @@ impl Proxy {
                         let _ = tokio::io::copy(&mut server_read, &mut client_write).await;
                     });
                     let mut buffer = vec![0u8; 64 * 1024];
-                    loop {
-                        let Ok(n) = client_read.read(&mut buffer).await else {
-                            break;
-                        };
+                    while let Ok(n) = client_read.read(&mut buffer).await {
                         if n == 0 {
                             break;
                         }
