@@ -326,12 +326,21 @@ fn cdr_import_backfills_the_log_directory() {
     let db = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", db.path().join("sd.db").display());
     let logdir = tempfile::tempdir().unwrap();
-    let fixtures = capture("x").parent().unwrap().parent().unwrap().join("cdr/logdir");
+    let fixtures = capture("x")
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("cdr/logdir");
     for entry in std::fs::read_dir(fixtures).unwrap() {
         let entry = entry.unwrap();
         std::fs::copy(entry.path(), logdir.path().join(entry.file_name())).unwrap();
     }
-    std::fs::write(logdir.path().join("a_truncated.cdr.xml"), "<cdr><variables>").unwrap();
+    std::fs::write(
+        logdir.path().join("a_truncated.cdr.xml"),
+        "<cdr><variables>",
+    )
+    .unwrap();
     let import = || {
         binary()
             .args(["cdr", "import"])
@@ -344,7 +353,10 @@ fn cdr_import_backfills_the_log_directory() {
     let stdout = String::from_utf8_lossy(&first.stdout);
     let stderr = String::from_utf8_lossy(&first.stderr);
     assert_eq!(first.status.code(), Some(1), "{stdout}\n{stderr}");
-    assert!(stdout.contains("5 CDRs: 4 stored, 0 already known, 1 failed"), "{stdout}");
+    assert!(
+        stdout.contains("5 CDRs: 4 stored, 0 already known, 1 failed"),
+        "{stdout}"
+    );
     assert!(
         stderr.contains("a_truncated.cdr.xml") && stderr.contains("moved to"),
         "{stderr}"
@@ -352,7 +364,6 @@ fn cdr_import_backfills_the_log_directory() {
     assert!(logdir.path().join("failed/a_truncated.cdr.xml").exists());
     let second = import();
     assert!(second.status.success());
-    assert!(
-        String::from_utf8_lossy(&second.stdout).contains("4 CDRs: 0 stored, 4 already known, 0 failed")
-    );
+    assert!(String::from_utf8_lossy(&second.stdout)
+        .contains("4 CDRs: 0 stored, 4 already known, 0 failed"));
 }
