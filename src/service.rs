@@ -440,7 +440,7 @@ pub async fn demo(
     let (stop_traffic, traffic_stopped) = tokio::sync::watch::channel(false);
     let traffic = TrafficConfig {
         seed,
-        callers_per_minute: 12.0,
+        callers_per_minute: config.demo.callers_per_minute,
         agents: (1001..=1005)
             .map(|n| TrafficAgent::new(format!("user/{n}@default")))
             .collect(),
@@ -535,9 +535,12 @@ async fn demo_phonebook(store: &Store, seed: u64) -> anyhow::Result<Vec<(String,
         }
     }
     let regulars = store
-        .records_after::<Contact>(0, DEMO_REGULARS)
+        .records_after::<Contact>(0, DEMO_REGULARS * 4)
         .await?
         .into_iter()
+        // Regulars are business customers: people the book places in an organization.
+        .filter(|c| c.organization_id.is_some())
+        .take(DEMO_REGULARS as usize)
         .filter_map(|c| {
             let number = c.numbers.first()?.number.clone();
             Some((number, c.display_name()))
