@@ -2,7 +2,7 @@
 // import with its per-line report. Every form posts JSON to the API and shows the server's
 // error as it is.
 
-import { $, el, api, act, notify, failure, table, cells, when, count, DASH } from "./lib.js";
+import { $, el, fill, api, act, notify, failure, table, cells, when, count, DASH } from "./lib.js";
 
 const ROLES = ["agent", "supervisor", "manager", "admin"];
 const STRATEGIES = ["longest-idle", "round-robin", "ring-all", "fewest-calls", "least-talk-time", "linear", "random"];
@@ -446,7 +446,8 @@ function renderImportReport(report) {
     ["Organizations created", report.organizations_created],
     ["Failed", report.failed],
   ];
-  $("import-report").replaceChildren(
+  fill(
+    $("import-report"),
     el("dl", { className: "facts" }, summary.map(([label, value]) => el("div", {}, el("dt", {}, label), el("dd", {}, count(value))))),
     report.failures && report.failures.length
       ? table(

@@ -4,7 +4,7 @@
 // ticket or a new ticket written from it. The pop-up stays until closed.
 
 import {
-  $, el, api, act, notify, duration, when, now, agentStatus, STATUS_LABEL, ACTIVITY_LABEL, DASH,
+  $, el, fill, api, act, notify, duration, when, now, agentStatus, STATUS_LABEL, ACTIVITY_LABEL, DASH,
 } from "./lib.js";
 
 let me = null;
@@ -135,7 +135,8 @@ function renderPopup() {
   const details = [];
   if (contact && contact.emails && contact.emails.length) details.push(contact.emails.join(", "));
   if (contact && contact.language) details.push("speaks " + contact.language);
-  $("popup-who").replaceChildren(
+  fill(
+    $("popup-who"),
     el(
       "p",
       { className: "popup-name" },
@@ -296,8 +297,10 @@ async function popupFromApi() {
     if (by) {
       const tickets = await api("/api/tickets?status=open&limit=20&" + by);
       if (tickets.ok && Array.isArray(tickets.body)) message.open_tickets = tickets.body;
-      const calls = await api("/api/calls?limit=10&" + by);
-      if (calls.ok && Array.isArray(calls.body)) message.recent_calls = calls.body;
+      if (me.role !== "agent") {
+        const calls = await api("/api/calls?limit=10&" + by);
+        if (calls.ok && Array.isArray(calls.body)) message.recent_calls = calls.body;
+      }
     }
     if (shown && agent && agent.call === call && !(popup && popup.call === call)) openPopup(message);
   } catch {

@@ -19,6 +19,14 @@ export function el(tag, props = {}, ...children) {
   return node;
 }
 
+/// Replaces a node's children; null, undefined and false are skipped (replaceChildren would
+/// print them as text).
+export function fill(node, ...children) {
+  node.replaceChildren();
+  append(node, children);
+  return node;
+}
+
 function append(node, children) {
   for (const child of children.flat()) {
     if (child === undefined || child === null || child === false) continue;

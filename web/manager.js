@@ -2,7 +2,7 @@
 // (status and priority edited in place), and the profitability report per organization for a
 // period, drawn as an SVG bar chart (fee, cost, margin) with a CSV download.
 
-import { $, el, svg, api, act, notify, failure, table, cells, allPages, count, duration, when, cents, isoDate, dateMs, DASH } from "./lib.js";
+import { $, el, fill, svg, api, act, notify, failure, table, cells, allPages, count, duration, when, cents, isoDate, dateMs, DASH } from "./lib.js";
 
 const STATUSES = ["new", "open", "pending", "resolved", "closed"];
 const PRIORITIES = [
@@ -213,7 +213,8 @@ function renderTicket(view) {
     if (result && result.ok) openTicket(t.id, false);
   });
   const contact = view.contact ? [view.contact.first_name, view.contact.last_name].filter(Boolean).join(" ") : "";
-  box.replaceChildren(
+  fill(
+    box,
     el(
       "div",
       { className: "card-head" },
@@ -346,7 +347,8 @@ async function loadReport() {
 /// (red when negative). Drawn with DOM calls; scales to the largest figure.
 function drawChart(lines) {
   const chart = $("report-chart");
-  const shownLines = lines.slice(0, 25);
+  // The biggest accounts first; the table below keeps the report's order.
+  const shownLines = [...lines].sort((a, b) => Math.max(b.fee_cents, b.cost_cents) - Math.max(a.fee_cents, a.cost_cents)).slice(0, 25);
   const rowHeight = 34;
   const labelWidth = 190;
   const width = 760;
