@@ -270,11 +270,22 @@ impl Default for LogConfig {
 }
 
 /// `switchdesk demo` only.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DemoConfig {
     /// The demo login's password; empty means a fresh one is generated and printed at start.
     pub password: Secret,
+    /// How many synthetic callers arrive per minute (on average).
+    pub callers_per_minute: f64,
+}
+
+impl Default for DemoConfig {
+    fn default() -> Self {
+        DemoConfig {
+            password: Secret::default(),
+            callers_per_minute: 12.0,
+        }
+    }
 }
 
 /// Why a configuration cannot be used, in words an operator can act on.
@@ -400,6 +411,9 @@ impl Config {
         problems.extend(self.fax.problems());
         if self.http.max_body_bytes < 1024 {
             problems.push("http.max_body_bytes must be at least 1024".into());
+        }
+        if !(self.demo.callers_per_minute > 0.0 && self.demo.callers_per_minute <= 6_000.0) {
+            problems.push("demo.callers_per_minute must be above 0 and at most 6000".into());
         }
         if self.http.session_hours == 0 {
             problems.push("http.session_hours must be at least 1".into());

@@ -15,6 +15,7 @@
 //! - [`fax`]: received faxes: TIFF (G3/G4) to PDF, the CCITT data embedded unchanged; the
 //!   fax desk that records each one and queues its mail.
 //! - [`mail`]: the durable outbox and the SMTP client that empties it.
+//! - [`live`]: the live feed behind `/ws`: frames for the wallboard and each agent's desktop.
 //! - [`tickets`]: CDRs filed into tickets by rules, SLA escalation, profitability.
 //! - [`store`]: the database (SQLite by default, PostgreSQL by URL). The only module with SQL.
 //! - [`web`]: axum routes, authentication and roles. The only module that knows HTTP.
@@ -31,6 +32,7 @@ pub mod config;
 pub mod directory;
 pub mod esl;
 pub mod fax;
+pub mod live;
 pub mod mail;
 pub mod metrics;
 pub mod service;

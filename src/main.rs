@@ -78,6 +78,9 @@ struct DemoArgs {
     /// Seed for the simulated traffic; the same seed gives the same day.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Synthetic callers per minute, on average (default: `demo.callers_per_minute`, 12).
+    #[arg(long)]
+    callers_per_minute: Option<f64>,
 }
 
 #[derive(Subcommand)]
@@ -211,6 +214,11 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     match command {
         Command::Serve => service::serve(config, service::shutdown_signal()).await,
         Command::Demo(args) => {
+            let mut config = config;
+            if let Some(rate) = args.callers_per_minute {
+                config.demo.callers_per_minute = rate;
+                config.validate()?;
+            }
             service::demo(config, args.listen, args.seed, service::shutdown_signal()).await
         }
         Command::Esl(EslCommand::Tail { events, format }) => tail(config, &events, format).await,

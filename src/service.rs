@@ -193,6 +193,7 @@ pub async fn run(
             wake.clone(),
         )));
     }
+    let live = live_hub(&board, &store, &phonebook, &ticket_events);
     let state = AppState {
         store: store.clone(),
         board,
@@ -204,6 +205,7 @@ pub async fn run(
         ticket_events,
         webhook,
         fax: fax_desk,
+        live,
     };
     let served = web::serve(listener, state, shutdown).await;
     for task in background {
@@ -246,6 +248,7 @@ pub async fn state_without_switch(
         config.fax.clone(),
         Outbox::new(),
     );
+    let live = live_hub(&board, store, &phonebook, &ticket_events);
     Ok(AppState {
         store: store.clone(),
         board,
@@ -257,6 +260,23 @@ pub async fn state_without_switch(
         ticket_events,
         webhook: None,
         fax,
+        live,
+    })
+}
+
+/// The live feed over the switchboard's updates and the ticket events.
+fn live_hub(
+    board: &Board,
+    store: &Store,
+    phonebook: &Arc<PhoneBook>,
+    ticket_events: &broadcast::Sender<tickets::TicketEvent>,
+) -> crate::live::Hub {
+    crate::live::Hub::start(crate::live::Sources {
+        board: board.clone(),
+        updates: board.subscribe(),
+        tickets: ticket_events.subscribe(),
+        store: store.clone(),
+        phonebook: phonebook.clone(),
     })
 }
 
@@ -420,7 +440,7 @@ pub async fn demo(
     let (stop_traffic, traffic_stopped) = tokio::sync::watch::channel(false);
     let traffic = TrafficConfig {
         seed,
-        callers_per_minute: 12.0,
+        callers_per_minute: config.demo.callers_per_minute,
         agents: (1001..=1005)
             .map(|n| TrafficAgent::new(format!("user/{n}@default")))
             .collect(),
@@ -515,9 +535,12 @@ async fn demo_phonebook(store: &Store, seed: u64) -> anyhow::Result<Vec<(String,
         }
     }
     let regulars = store
-        .records_after::<Contact>(0, DEMO_REGULARS)
+        .records_after::<Contact>(0, DEMO_REGULARS * 4)
         .await?
         .into_iter()
+        // Regulars are business customers: people the book places in an organization.
+        .filter(|c| c.organization_id.is_some())
+        .take(DEMO_REGULARS as usize)
         .filter_map(|c| {
             let number = c.numbers.first()?.number.clone();
             Some((number, c.display_name()))

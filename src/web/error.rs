@@ -46,6 +46,15 @@ impl ApiError {
         )
     }
 
+    /// A browser page from another site tried to use this one's session (`/ws`).
+    pub fn forbidden_origin() -> ApiError {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "requests from another origin are refused",
+        )
+    }
+
     pub fn not_found(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
     }

@@ -19,6 +19,7 @@ mod reports;
 mod session;
 mod status;
 mod tickets;
+mod ws;
 
 use std::future::{Future, IntoFuture as _};
 use std::sync::Arc;
@@ -65,6 +66,8 @@ pub struct AppState {
     pub webhook: Option<Arc<Notify>>,
     /// Received faxes: records them and queues their mail (CDR ingest feeds it too).
     pub fax: FaxDesk,
+    /// The live feed behind `/ws`.
+    pub live: crate::live::Hub,
 }
 
 /// Every route, with the body limit, JSON errors, request counting and tracing applied.
@@ -88,6 +91,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/logout", post(session::logout))
         .route("/api/me", get(session::me))
         .route("/api/status", get(status::status))
+        .route("/ws", get(ws::upgrade))
         .route(
             "/api/users",
             get(admin::list_users).post(admin::create_user),

@@ -1,0 +1,261 @@
+//! The live feed behind `/ws`: what the screens see, as it happens. One hub task turns the
+//! switchboard's updates and the ticket events into JSON frames, each for an audience
+//! (supervisors, or one agent), serialized once and shared by every connection.
+//!
+//! - `update` frames carry each engine update as it happens (caller joined, announced, left,
+//!   agent changed, connected, ended, callbacks, counters changed);
+//! - `queue` frames carry the new state of a queue after a burst of updates (waiting callers
+//!   in order with their identification, agents, counters);
+//! - `agent` frames tell an agent their own state, and `popup` frames, sent when the agent's
+//!   phone starts ringing, carry who is calling: contact, organization, assets, open tickets
+//!   and the last calls;
+//! - `ticket` frames carry ticket changes, escalations included, to supervisors.
+//!
+//! The hub never waits for a connection: frames go out on a bounded broadcast, and a
+//! connection that falls behind it is closed (it reconnects and starts from a snapshot).
+//! Nothing here knows HTTP; `web::ws` does.
+
+mod popup;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use tokio::sync::broadcast::{self, error::RecvError};
+
+use crate::acd::{QueueView, Update};
+use crate::directory::PhoneBook;
+use crate::store::Store;
+use crate::switch::Board;
+use crate::tickets::TicketEvent;
+
+pub use popup::Popup;
+
+/// Frames buffered for each connection; one that falls further behind is closed.
+pub const FRAME_BUFFER: usize = 4096;
+
+/// How long updates are gathered before the queues they touched are sent in full.
+const QUEUE_COALESCE: Duration = Duration::from_millis(40);
+
+/// Who may see a frame.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Audience {
+    /// Supervisors, managers and admins (the wallboard).
+    Supervisors,
+    /// The agent of that name (their desktop).
+    Agent(String),
+}
+
+/// One frame, serialized once.
+#[derive(Clone, Debug)]
+pub struct Frame {
+    pub audience: Audience,
+    pub text: Arc<str>,
+}
+
+/// The hub's handle: subscribe to frames, take a snapshot. Cheap to clone.
+#[derive(Clone)]
+pub struct Hub {
+    frames: broadcast::Sender<Frame>,
+    board: Board,
+}
+
+/// What the hub reads.
+pub struct Sources {
+    pub board: Board,
+    /// The switchboard's updates (`Board::subscribe`).
+    pub updates: broadcast::Receiver<Update>,
+    pub tickets: broadcast::Receiver<TicketEvent>,
+    pub store: Store,
+    pub phonebook: Arc<PhoneBook>,
+}
+
+fn now_ms() -> i64 {
+    crate::users::now_millis()
+}
+
+impl Hub {
+    /// Starts the hub task; it ends when the switchboard's updates end.
+    pub fn start(sources: Sources) -> Hub {
+        let (frames, _) = broadcast::channel(FRAME_BUFFER);
+        let hub = Hub {
+            frames,
+            board: sources.board.clone(),
+        };
+        tokio::spawn(run(hub.clone(), sources));
+        hub
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Frame> {
+        self.frames.subscribe()
+    }
+
+    /// The wallboard's starting point: every queue as `GET /api/queues` shows it.
+    pub async fn wallboard_snapshot(&self) -> Result<String, crate::switch::BoardError> {
+        let queues = self.queues_shown().await?;
+        Ok(json!({"type": "snapshot", "at": now_ms(), "queues": queues}).to_string())
+    }
+
+    /// An agent's starting point: their own state (null for a user who is no agent).
+    pub async fn agent_snapshot(&self, agent: &str) -> Result<String, crate::switch::BoardError> {
+        let view = self.board.agent(agent).await?;
+        Ok(json!({"type": "snapshot", "at": now_ms(), "agent": view}).to_string())
+    }
+
+    /// Every queue with each waiting caller's identification (`identity`), as shown.
+    pub async fn queues_shown(&self) -> Result<Vec<Value>, crate::switch::BoardError> {
+        let queues = self.board.queues().await?;
+        let identities = self.board.identities().await?;
+        Ok(queues
+            .iter()
+            .map(|queue| queue_shown(queue, &identities))
+            .collect())
+    }
+
+    fn send(&self, audience: Audience, value: Value) {
+        // No subscriber is not an error.
+        let _ = self.frames.send(Frame {
+            audience,
+            text: Arc::from(value.to_string()),
+        });
+    }
+}
+
+/// A queue as JSON with `identity` on each waiting caller.
+fn queue_shown(
+    queue: &QueueView,
+    identities: &std::collections::HashMap<String, crate::switch::Identity>,
+) -> Value {
+    let mut shown = serde_json::to_value(queue).unwrap_or(Value::Null);
+    if let Some(waiting) = shown["waiting"].as_array_mut() {
+        for caller in waiting {
+            let identity = caller["call"]
+                .as_str()
+                .and_then(|call| identities.get(call))
+                .map_or(Value::Null, |identity| json!(identity));
+            caller["identity"] = identity;
+        }
+    }
+    shown
+}
+
+fn queue_of(update: &Update) -> Option<&str> {
+    match update {
+        Update::CallerJoined { queue, .. }
+        | Update::CallerLeft { queue, .. }
+        | Update::Announced { queue, .. }
+        | Update::Connected { queue, .. }
+        | Update::Ended { queue, .. }
+        | Update::CallbackQueued { queue, .. }
+        | Update::CallbackDone { queue, .. }
+        | Update::CountersChanged { queue } => Some(queue),
+        Update::AgentChanged { .. } => None,
+    }
+}
+
+async fn run(hub: Hub, mut sources: Sources) {
+    let mut dirty: BTreeSet<String> = BTreeSet::new();
+    let mut agents_dirty = false;
+    loop {
+        let flush = async {
+            if dirty.is_empty() && !agents_dirty {
+                std::future::pending::<()>().await;
+            }
+            tokio::time::sleep(QUEUE_COALESCE).await;
+        };
+        tokio::select! {
+            update = sources.updates.recv() => match update {
+                Ok(update) => {
+                    match queue_of(&update) {
+                        Some(queue) => {
+                            dirty.insert(queue.to_owned());
+                        }
+                        None => agents_dirty = true,
+                    }
+                    on_update(&hub, &sources, &update).await;
+                }
+                Err(RecvError::Lagged(skipped)) => {
+                    tracing::warn!(skipped, "live feed fell behind the switchboard; resending queues");
+                    agents_dirty = true;
+                }
+                Err(RecvError::Closed) => return,
+            },
+            event = sources.tickets.recv() => match event {
+                Ok(event) => hub.send(
+                    Audience::Supervisors,
+                    json!({"type": "ticket", "at": now_ms(), "event": event}),
+                ),
+                Err(RecvError::Lagged(_)) => {}
+                Err(RecvError::Closed) => {
+                    // No more ticket events (a tool without CDR ingest): keep serving updates.
+                    let (_, never) = broadcast::channel(1);
+                    sources.tickets = never;
+                }
+            },
+            () = flush => {
+                send_queues(&hub, &dirty, agents_dirty).await;
+                dirty.clear();
+                agents_dirty = false;
+            }
+        }
+    }
+}
+
+/// Sends the full state of the queues in `dirty` (all of them when an agent changed: agents
+/// show in every queue they serve).
+async fn send_queues(hub: &Hub, dirty: &BTreeSet<String>, all: bool) {
+    let queues = match hub.board.queues().await {
+        Ok(queues) => queues,
+        Err(e) => {
+            tracing::warn!("live feed cannot read the queues: {e}");
+            return;
+        }
+    };
+    let identities = hub.board.identities().await.unwrap_or_default();
+    for queue in queues.iter().filter(|q| all || dirty.contains(&q.name)) {
+        hub.send(
+            Audience::Supervisors,
+            json!({"type": "queue", "at": now_ms(), "queue": queue_shown(queue, &identities)}),
+        );
+    }
+}
+
+async fn on_update(hub: &Hub, sources: &Sources, update: &Update) {
+    hub.send(
+        Audience::Supervisors,
+        json!({"type": "update", "at": now_ms(), "update": update}),
+    );
+    let Update::AgentChanged {
+        agent,
+        activity,
+        call,
+        ..
+    } = update
+    else {
+        return;
+    };
+    if let Ok(Some(view)) = hub.board.agent(agent).await {
+        hub.send(
+            Audience::Agent(agent.clone()),
+            json!({"type": "agent", "at": now_ms(), "agent": view}),
+        );
+    }
+    if let (Some(call), "ringing") = (call, activity.as_str()) {
+        // Looked up beside the hub, so a slow database never holds the feed up.
+        let (hub, agent, call) = (hub.clone(), agent.clone(), call.clone());
+        let (store, phonebook) = (sources.store.clone(), sources.phonebook.clone());
+        tokio::spawn(async move {
+            match Popup::gather(&hub.board, &store, &phonebook, &call).await {
+                Ok(popup) => {
+                    let mut frame = json!(popup);
+                    frame["type"] = json!("popup");
+                    frame["at"] = json!(now_ms());
+                    frame["call"] = json!(call);
+                    hub.send(Audience::Agent(agent), frame);
+                }
+                Err(e) => tracing::warn!(call, "caller pop-up not gathered: {e}"),
+            }
+        });
+    }
+}

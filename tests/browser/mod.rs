@@ -1,0 +1,221 @@
+//! A real headless Chromium driven over the DevTools protocol (CDP) on its WebSocket: launch,
+//! open a page, navigate, evaluate JavaScript, wait for a condition, take a screenshot. Small
+//! on purpose: what the screen tests need, nothing more.
+//!
+//! Chromium is Debian's `chromium` (`SWITCHDESK_CHROMIUM` names another binary). Without it
+//! the tests say so and pass, unless `CI` is set, where a missing browser fails them.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use base64::Engine as _;
+use futures_util::{SinkExt as _, StreamExt as _};
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::Message;
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+pub struct Browser {
+    child: Child,
+    socket: Socket,
+    next_id: AtomicU64,
+    session: String,
+    _profile: tempfile::TempDir,
+}
+
+fn binary() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("SWITCHDESK_CHROMIUM") {
+        return Some(PathBuf::from(path));
+    }
+    ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+}
+
+impl Browser {
+    /// A fresh browser with one blank page; None (after saying why) when Chromium is missing
+    /// and `CI` is not set.
+    pub async fn launch() -> Option<Browser> {
+        let Some(binary) = binary() else {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI is set but Chromium is not installed (apt-get install chromium)"
+            );
+            eprintln!("skipping: Chromium is not installed");
+            return None;
+        };
+        let profile = tempfile::tempdir().unwrap();
+        let mut child = Command::new(binary)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-dev-shm-usage",
+                "--no-first-run",
+                "--remote-debugging-port=0",
+                "--window-size=1280,900",
+            ])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .arg("about:blank")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start Chromium");
+        let stderr = child.stderr.take().unwrap();
+        let (found, url) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(url) = line.strip_prefix("DevTools listening on ") {
+                    let _ = found.send(url.trim().to_owned());
+                }
+            }
+        });
+        let url = url
+            .recv_timeout(Duration::from_secs(30))
+            .expect("Chromium's DevTools address");
+        let (socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+        let mut browser = Browser {
+            child,
+            socket,
+            next_id: AtomicU64::new(1),
+            session: String::new(),
+            _profile: profile,
+        };
+        let target = browser
+            .call("Target.createTarget", json!({"url": "about:blank"}))
+            .await;
+        let attached = browser
+            .call(
+                "Target.attachToTarget",
+                json!({"targetId": target["targetId"], "flatten": true}),
+            )
+            .await;
+        browser.session = attached["sessionId"].as_str().unwrap().to_owned();
+        browser.call("Page.enable", json!({})).await;
+        browser.call("Runtime.enable", json!({})).await;
+        Some(browser)
+    }
+
+    /// One CDP command (on the page's session once attached); its `result`.
+    pub async fn call(&mut self, method: &str, params: Value) -> Value {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let mut command = json!({"id": id, "method": method, "params": params});
+        if !self.session.is_empty() {
+            command["sessionId"] = json!(self.session);
+        }
+        self.socket
+            .send(Message::Text(command.to_string().into()))
+            .await
+            .unwrap();
+        loop {
+            let message = tokio::time::timeout(Duration::from_secs(30), self.socket.next())
+                .await
+                .unwrap_or_else(|_| panic!("{method}: no answer from Chromium"))
+                .expect("Chromium's socket stays open")
+                .unwrap();
+            let Message::Text(text) = message else {
+                continue;
+            };
+            let reply: Value = serde_json::from_str(&text).unwrap();
+            if reply["id"] == json!(id) {
+                assert!(reply["error"].is_null(), "{method}: {}", reply["error"]);
+                return reply["result"].clone();
+            }
+        }
+    }
+
+    pub async fn goto(&mut self, url: &str) {
+        self.call("Page.navigate", json!({"url": url})).await;
+        self.wait_for("the page to load", "document.readyState === 'complete'")
+            .await;
+    }
+
+    /// Evaluates `expression` in the page (promises awaited); its value.
+    pub async fn eval(&mut self, expression: &str) -> Value {
+        let result = self
+            .call(
+                "Runtime.evaluate",
+                json!({"expression": expression, "awaitPromise": true, "returnByValue": true}),
+            )
+            .await;
+        assert!(
+            result["exceptionDetails"].is_null(),
+            "{expression}: {}",
+            result["exceptionDetails"]
+        );
+        result["result"]["value"].clone()
+    }
+
+    /// Polls `condition` (a JavaScript expression) until it is truthy, for up to 30 s.
+    pub async fn wait_for(&mut self, what: &str, condition: &str) -> Value {
+        self.wait_for_up_to(what, condition, Duration::from_secs(30))
+            .await
+    }
+
+    pub async fn wait_for_up_to(&mut self, what: &str, condition: &str, limit: Duration) -> Value {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let value = self.eval(condition).await;
+            let truthy = !matches!(value, Value::Null | Value::Bool(false))
+                && value != json!(0)
+                && value != json!("");
+            if truthy {
+                return value;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "timed out waiting for {what} ({condition})"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Signs in through the page's form.
+    pub async fn sign_in(&mut self, base: &str, name: &str, password: &str) {
+        self.goto(&format!("{base}/")).await;
+        self.wait_for(
+            "the sign-in form",
+            "!!document.querySelector('#login-name')",
+        )
+        .await;
+        let script = format!(
+            "(() => {{ document.querySelector('#login-name').value = {name}; \
+             document.querySelector('#login-password').value = {password}; \
+             document.querySelector('#login-submit').click(); return true; }})()",
+            name = json!(name),
+            password = json!(password),
+        );
+        self.eval(&script).await;
+    }
+
+    /// A PNG of the page, kept as a test artifact under `target/screenshots/`.
+    pub async fn screenshot(&mut self, name: &str) -> PathBuf {
+        let shot = self
+            .call("Page.captureScreenshot", json!({"format": "png"}))
+            .await;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(shot["data"].as_str().unwrap())
+            .unwrap();
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!("{name}.png"));
+        std::fs::write(&path, bytes).unwrap();
+        path
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,320 @@
+//! `/ws` with a real WebSocket client: the wallboard's snapshot and the frames a caller's
+//! arrival produces, the agent's pop-up while the phone rings, who may open which feed, and a
+//! client too slow to keep up being closed without holding anyone else up.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt as _;
+use serde_json::Value;
+use switchdesk::acd::{AgentConfig, AgentStatus, Membership, QueueConfig, Update};
+use switchdesk::config::{Config, Secret};
+use switchdesk::directory::model::{Asset, Contact, Number, NumberKind, Organization, Owner};
+use switchdesk::directory::number::Numbering;
+use switchdesk::directory::PhoneBook;
+use switchdesk::sim::{AgentBehaviour, CallSpec, SimConfig, Simulator};
+use switchdesk::users::{self, Role};
+use tokio::net::TcpListener;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+use tokio_tungstenite::tungstenite::http::header::{COOKIE, ORIGIN};
+use tokio_tungstenite::tungstenite::Message;
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+const PASSWORD: &str = "live-feed-password";
+
+async fn login(base: &str, name: &str) -> String {
+    let response = reqwest::Client::new()
+        .post(format!("http://{base}/api/login"))
+        .json(&serde_json::json!({"name": name, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success());
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    cookie.split(';').next().unwrap().to_owned()
+}
+
+async fn connect(base: &str, feed: &str, cookie: &str) -> Result<Socket, u16> {
+    let mut request = format!("ws://{base}/ws?feed={feed}")
+        .into_client_request()
+        .unwrap();
+    request
+        .headers_mut()
+        .insert(COOKIE, cookie.parse().unwrap());
+    match tokio_tungstenite::connect_async(request).await {
+        Ok((socket, _)) => Ok(socket),
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            Err(response.status().as_u16())
+        }
+        Err(e) => panic!("connect failed: {e}"),
+    }
+}
+
+/// The next text frame, as JSON.
+async fn next(socket: &mut Socket) -> Value {
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(20), socket.next())
+            .await
+            .expect("a frame within 20 s")
+            .expect("the feed stays open")
+            .expect("a good frame");
+        if let Message::Text(text) = message {
+            return serde_json::from_str(&text).unwrap();
+        }
+    }
+}
+
+/// Reads frames until one matches.
+async fn until(socket: &mut Socket, what: &str, wanted: impl Fn(&Value) -> bool) -> Value {
+    for _ in 0..500 {
+        let frame = next(socket).await;
+        if wanted(&frame) {
+            return frame;
+        }
+    }
+    panic!("no frame with {what}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_wallboard_sees_callers_and_the_ringing_agent_sees_who_calls() {
+    let db = common::TestDb::sqlite().await;
+    let sim = Simulator::start(
+        TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        SimConfig {
+            heartbeat: Duration::from_secs(1),
+            ..SimConfig::default()
+        },
+    )
+    .await
+    .unwrap();
+    sim.add_endpoint(
+        "user/1001@default",
+        AgentBehaviour::Answer {
+            ring: Duration::from_secs(2),
+            talk: Some(Duration::from_secs(1)),
+        },
+    )
+    .await
+    .unwrap();
+    let store = db.store.clone();
+    let acme = store
+        .save_record(&Organization {
+            name: "Acme Ltd".into(),
+            ..Organization::default()
+        })
+        .await
+        .unwrap();
+    let jane = store
+        .save_record(&Contact {
+            first_name: "Jane".into(),
+            last_name: "Doe".into(),
+            organization_id: Some(acme),
+            numbers: vec![Number {
+                number: "+12125550101".into(),
+                kind: NumberKind::Mobile,
+            }],
+            ..Contact::default()
+        })
+        .await
+        .unwrap();
+    store
+        .save_record(&Asset {
+            name: "Printer 3F".into(),
+            owner: Owner::Contact(jane),
+            ..Asset::default()
+        })
+        .await
+        .unwrap();
+    let agent = AgentConfig {
+        name: "agent1".into(),
+        endpoint: "user/1001@default".into(),
+        queues: vec![Membership {
+            queue: "support".into(),
+            tier: 1,
+            position: 1,
+        }],
+    };
+    store.seed_agent(&agent).await.unwrap();
+    store
+        .save_agent_state("agent1", &AgentStatus::Available, 0, 0)
+        .await
+        .unwrap();
+    for (name, role) in [("sue", Role::Supervisor), ("agent1", Role::Agent)] {
+        users::add_user(&store, name, role, PASSWORD).await.unwrap();
+    }
+    let mut config = Config::default();
+    config.database.url = Secret::new(db.url.clone());
+    config.esl.host = "127.0.0.1".into();
+    config.esl.port = sim.addr().port();
+    let mut queue = QueueConfig::named("support");
+    queue.prompts.hold_music = "tone_stream://%(1000,4000,440);loops=-1".into();
+    config.queues = vec![queue];
+    config.agents = vec![agent];
+    let web = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = web.local_addr().unwrap().to_string();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(switchdesk::service::run(config, web, async {
+        let _ = stopped.await;
+    }));
+    // Wait for the service to answer.
+    for _ in 0..100 {
+        if reqwest::get(format!("http://{base}/healthz")).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let supervisor = login(&base, "sue").await;
+    let agent_cookie = login(&base, "agent1").await;
+    // An agent may not open the wallboard; a page from another origin may not open anything.
+    assert_eq!(
+        connect(&base, "wallboard", &agent_cookie).await.err(),
+        Some(403)
+    );
+    let mut foreign = format!("ws://{base}/ws?feed=agent")
+        .into_client_request()
+        .unwrap();
+    foreign
+        .headers_mut()
+        .insert(COOKIE, agent_cookie.parse().unwrap());
+    foreign
+        .headers_mut()
+        .insert(ORIGIN, "http://evil.example".parse().unwrap());
+    assert!(tokio_tungstenite::connect_async(foreign).await.is_err());
+
+    let mut wallboard = connect(&base, "wallboard", &supervisor).await.unwrap();
+    let snapshot = next(&mut wallboard).await;
+    assert_eq!(snapshot["type"], "snapshot");
+    assert_eq!(snapshot["queues"][0]["name"], "support");
+    let mut desktop = connect(&base, "agent", &agent_cookie).await.unwrap();
+    let mine = next(&mut desktop).await;
+    assert_eq!(
+        (mine["type"].as_str(), mine["agent"]["name"].as_str()),
+        (Some("snapshot"), Some("agent1"))
+    );
+
+    let call = sim
+        .place_call(CallSpec {
+            from_number: "+12125550101".into(),
+            from_name: "Jane Doe".into(),
+            destination: "7000".into(),
+            ..CallSpec::default()
+        })
+        .await
+        .unwrap();
+    let joined = until(&mut wallboard, "caller_joined", |f| {
+        f["type"] == "update" && f["update"]["update"] == "caller_joined"
+    })
+    .await;
+    assert_eq!(joined["update"]["id"], call.as_str());
+    let shown = until(&mut wallboard, "the queue with the caller", |f| {
+        f["type"] == "queue" && f["queue"]["waiting"][0]["call"] == call.as_str()
+    })
+    .await;
+    let waiting = &shown["queue"]["waiting"][0];
+    assert_eq!(waiting["position"], 1);
+    assert_eq!(waiting["identity"]["organization"]["name"], "Acme Ltd");
+
+    // agent1's phone rings: the desktop gets its state and the pop-up, before the answer.
+    let popup = until(&mut desktop, "the pop-up", |f| f["type"] == "popup").await;
+    assert_eq!(popup["call"], call.as_str());
+    assert_eq!(popup["organization"]["name"], "Acme Ltd");
+    assert_eq!(popup["contact"]["first_name"], "Jane");
+    assert_eq!(popup["assets"][0]["name"], "Printer 3F");
+    let state = sim.channels().await.unwrap();
+    assert!(
+        state
+            .iter()
+            .all(|c| c.uuid != call || c.bridged_to.is_none()),
+        "the pop-up came while the phone was ringing"
+    );
+    let answered = until(&mut desktop, "in_call", |f| {
+        f["type"] == "agent" && f["agent"]["activity"] == "in_call"
+    })
+    .await;
+    assert_eq!(answered["agent"]["call"], call.as_str());
+    // The supervisor never gets the agent's pop-up; the agent never gets wallboard frames.
+    let left = until(&mut wallboard, "caller_left", |f| {
+        f["type"] == "update" && f["update"]["update"] == "caller_left"
+    })
+    .await;
+    assert_eq!(left["update"]["departure"]["reason"], "answered");
+    let _ = wallboard.close(None).await;
+    let _ = stop.send(());
+}
+
+/// A client that stops reading is closed with 1013 once it is a full buffer behind, while
+/// the hub goes on serving a client that reads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_cannot_keep_up_is_closed() {
+    let db = common::TestDb::sqlite().await;
+    users::add_user(&db.store, "sue", Role::Supervisor, PASSWORD)
+        .await
+        .unwrap();
+    let phonebook = Arc::new(PhoneBook::new(Numbering::new("US").unwrap()));
+    let mut state =
+        switchdesk::service::state_without_switch(Config::default(), &db.store, phonebook.clone())
+            .await
+            .unwrap();
+    let (updates, receiver) = tokio::sync::broadcast::channel(64 * 1024);
+    let (tickets, ticket_receiver) = tokio::sync::broadcast::channel(16);
+    state.live = switchdesk::live::Hub::start(switchdesk::live::Sources {
+        board: state.board.clone(),
+        updates: receiver,
+        tickets: ticket_receiver,
+        store: db.store.clone(),
+        phonebook,
+    });
+    let web = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = web.local_addr().unwrap().to_string();
+    tokio::spawn(switchdesk::web::serve(web, state, std::future::pending()));
+    let cookie = login(&base, "sue").await;
+    let mut slow = connect(&base, "wallboard", &cookie).await.unwrap();
+    let mut reader = connect(&base, "wallboard", &cookie).await.unwrap();
+    next(&mut slow).await;
+    next(&mut reader).await;
+    let big_name = "x".repeat(2_000);
+    let reading = tokio::spawn(async move {
+        let mut seen = 0;
+        while seen < 20_000 {
+            if next(&mut reader).await["type"] == "update" {
+                seen += 1;
+            }
+        }
+        seen
+    });
+    for i in 0..20_000u32 {
+        let _ = updates.send(Update::Announced {
+            queue: "support".into(),
+            call: format!("{big_name}-{i}"),
+            position: 1,
+            wait_minutes: None,
+            at: 0,
+        });
+        if i % 500 == 0 {
+            tokio::task::yield_now().await;
+        }
+    }
+    assert_eq!(
+        reading.await.unwrap(),
+        20_000,
+        "the reading client got everything"
+    );
+    // The slow one finds, after what fitted in its buffers, a close "try again later".
+    let mut code = None;
+    while let Some(Ok(message)) = slow.next().await {
+        if let Message::Close(frame) = message {
+            code = frame.map(|f| u16::from(f.code));
+            break;
+        }
+    }
+    assert_eq!(code, Some(1013));
+    drop(tickets);
+}

@@ -1,0 +1,247 @@
+//! The screens in a real headless Chromium against `switchdesk demo` (the binary, with its
+//! simulated switch and synthetic callers): a supervisor watches waiting callers appear and
+//! move up on the wallboard; an agent goes available and the pop-up with the caller's
+//! organization appears while the phone rings; a user without the supervisor role cannot open
+//! the wallboard's feed. Screenshots are kept under `target/screenshots/`.
+
+mod browser;
+
+use std::io::Write as _;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use browser::Browser;
+use serde_json::Value;
+
+const PASSWORD: &str = "screens-test-password";
+
+struct Demo {
+    child: Child,
+    base: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn binary() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_switchdesk"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("SWITCHDESK_") {
+            command.env_remove(key);
+        }
+    }
+    command
+}
+
+/// `switchdesk demo` on its own database with a supervisor, an agent user for the demo's
+/// agent1001, and a viewer who is only an agent.
+async fn demo() -> Demo {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("demo.db").display());
+    for (name, role) in [
+        ("sue", "supervisor"),
+        ("agent1001", "agent"),
+        ("viewer", "agent"),
+    ] {
+        let mut child = binary()
+            .args(["user", "add", name, "--role", role, "--password-stdin"])
+            .env("SWITCHDESK_DATABASE__URL", &url)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{PASSWORD}\n").as_bytes())
+            .unwrap();
+        assert!(child.wait().unwrap().success());
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let child = binary()
+        .args([
+            "demo",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--seed",
+            "3",
+        ])
+        .args(["--callers-per-minute", "90"])
+        .env("SWITCHDESK_DATABASE__URL", &url)
+        .env("SWITCHDESK_DEMO__PASSWORD", PASSWORD)
+        .env("SWITCHDESK_LOG__FILTER", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let demo = Demo {
+        child,
+        base,
+        _dir: dir,
+    };
+    for _ in 0..600 {
+        if let Ok(response) = reqwest::get(format!("{}/healthz", demo.base)).await {
+            if response.status().is_success() {
+                return demo;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("switchdesk demo did not come up");
+}
+
+/// The waiting callers the wallboard shows: (call, position).
+async fn waiting(browser: &mut Browser) -> Vec<(String, u64)> {
+    let rows = browser
+        .eval(
+            "[...document.querySelectorAll('#wallboard [data-call]')].map(row => \
+             [row.dataset.call, Number(row.querySelector('.position')?.textContent.replace(/\\D/g, '') || 0)])",
+        )
+        .await;
+    rows.as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|pair| {
+            (
+                pair[0].as_str().unwrap_or("").to_owned(),
+                pair[1].as_u64().unwrap_or(0),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_screens_in_a_real_browser() {
+    let Some(mut supervisor) = Browser::launch().await else {
+        return;
+    };
+    let demo = demo().await;
+
+    // A supervisor: waiting callers appear on the wallboard, then move up.
+    supervisor.sign_in(&demo.base, "sue", PASSWORD).await;
+    supervisor
+        .wait_for(
+            "the wallboard, live",
+            "document.body.dataset.view === 'wallboard' && document.body.dataset.feed === 'connected' \
+             && !!document.querySelector('#wallboard section[data-queue=\"support\"]')",
+        )
+        .await;
+    supervisor
+        .wait_for_up_to(
+            "three waiting callers",
+            "document.querySelectorAll('#wallboard [data-call]').length >= 3",
+            Duration::from_secs(90),
+        )
+        .await;
+    supervisor.screenshot("wallboard").await;
+    let before = waiting(&mut supervisor).await;
+    let (call, position) = before
+        .iter()
+        .max_by_key(|(_, position)| *position)
+        .cloned()
+        .unwrap();
+    assert!(position >= 2, "{before:?}");
+    let moved = format!(
+        "(() => {{ const row = document.querySelector('#wallboard [data-call=\"{call}\"]'); \
+         if (!row) return 'gone'; \
+         const now = Number(row.querySelector('.position').textContent.replace(/\\D/g, '')); \
+         return now < {position} ? 'moved' : false; }})()"
+    );
+    let how = supervisor
+        .wait_for_up_to("the caller to move up", &moved, Duration::from_secs(150))
+        .await;
+    assert!(matches!(how.as_str(), Some("moved" | "gone")), "{how}");
+    let figures = supervisor
+        .eval("document.querySelector('[data-counter=\"offered\"]')?.textContent ?? ''")
+        .await;
+    assert!(
+        figures
+            .as_str()
+            .is_some_and(|t| t.chars().any(|c| c.is_ascii_digit())),
+        "offered shows a number: {figures}"
+    );
+    supervisor.screenshot("wallboard-moved").await;
+    drop(supervisor);
+
+    // An agent: available, and the pop-up with the caller's organization while it rings.
+    let mut agent = Browser::launch().await.unwrap();
+    agent.sign_in(&demo.base, "agent1001", PASSWORD).await;
+    agent
+        .wait_for(
+            "the agent desktop, live",
+            "document.body.dataset.view === 'agent' && document.body.dataset.feed === 'connected' \
+             && !!document.querySelector('#go-available')",
+        )
+        .await;
+    agent
+        .eval("document.querySelector('#go-break').click(); true")
+        .await;
+    agent
+        .wait_for(
+            "on break",
+            "/break/i.test(document.querySelector('#agent-status')?.textContent ?? '')",
+        )
+        .await;
+    agent
+        .eval("document.querySelector('#go-available').click(); true")
+        .await;
+    let popup = agent
+        .wait_for_up_to(
+            "the pop-up with an organization while the phone rings",
+            "(() => { const popup = document.querySelector('#popup'); \
+             const org = popup?.querySelector('.organization')?.textContent.trim(); \
+             const activity = document.querySelector('#agent-activity')?.textContent ?? ''; \
+             return popup && !popup.hidden && org && /ring/i.test(activity) \
+               ? { org, number: popup.querySelector('.caller-number')?.textContent ?? '' } : false; })()",
+            Duration::from_secs(180),
+        )
+        .await;
+    agent.screenshot("agent-popup").await;
+    assert!(
+        popup["org"].as_str().is_some_and(|o| !o.is_empty()),
+        "{popup}"
+    );
+    drop(agent);
+
+    // A viewer who is only an agent: the wallboard's feed is refused, the page says so.
+    let mut viewer = Browser::launch().await.unwrap();
+    viewer.sign_in(&demo.base, "viewer", PASSWORD).await;
+    viewer
+        .wait_for("signed in", "!!document.body.dataset.view")
+        .await;
+    let opened: Value = viewer
+        .eval(
+            "new Promise(done => { \
+               const ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws?feed=wallboard'); \
+               ws.onopen = () => { ws.close(); done('open'); }; \
+               ws.onclose = () => done('refused'); \
+               setTimeout(() => done('timeout'), 10000); })",
+        )
+        .await;
+    assert_eq!(opened, "refused");
+    let view = viewer.eval("document.body.dataset.view").await;
+    assert_ne!(view, "wallboard");
+    viewer.goto(&format!("{}/#wallboard", demo.base)).await;
+    viewer
+        .wait_for("signed in again", "!!document.body.dataset.view")
+        .await;
+    assert_eq!(
+        viewer
+            .eval("document.querySelectorAll('#wallboard [data-call]').length")
+            .await,
+        0
+    );
+    assert_ne!(viewer.eval("document.body.dataset.view").await, "wallboard");
+    viewer.screenshot("viewer").await;
+}
