@@ -132,6 +132,7 @@ function renderPopup() {
   const vip = !!((contact && contact.vip) || (organization && organization.vip) || (identity && identity.vip));
   box.querySelector(".caller-number").textContent = (popup.caller && popup.caller.number) || DASH;
   box.classList.toggle("is-vip", vip);
+  const orgName = (organization && organization.name) || (identity && identity.organization && identity.organization.name) || "";
   const details = [];
   if (contact && contact.emails && contact.emails.length) details.push(contact.emails.join(", "));
   if (contact && contact.language) details.push("speaks " + contact.language);
@@ -143,7 +144,9 @@ function renderPopup() {
       el("span", { className: "contact" }, callerName(popup)),
       vip ? el("span", { className: "vip", title: "VIP" }, "VIP") : null,
     ),
-    el("p", { className: "organization" }, (organization && organization.name) || (identity && identity.organization && identity.organization.name) || "No organization"),
+    orgName
+      ? el("p", { className: "organization" }, orgName)
+      : el("p", { className: "muted" }, "No organization on record."),
     details.length ? el("p", { className: "muted" }, details.join(" · ")) : null,
     contact && contact.notes ? el("p", { className: "notes" }, contact.notes) : null,
     organization && organization.notes ? el("p", { className: "notes" }, organization.notes) : null,
