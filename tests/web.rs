@@ -181,7 +181,11 @@ async fn the_dashboard_shell_is_public_with_the_right_content_types() {
         ("/feed.js", "text/javascript", "/ws?feed="),
         ("/wallboard.js", "text/javascript", "/eavesdrop"),
         ("/agent.js", "text/javascript", "/notes"),
-        ("/manager.js", "text/javascript", "/api/reports/profitability"),
+        (
+            "/manager.js",
+            "text/javascript",
+            "/api/reports/profitability",
+        ),
         ("/admin.js", "text/javascript", "/api/phonebook/import"),
         ("/status.js", "text/javascript", "/api/status"),
         ("/style.css", "text/css", ":root"),
@@ -193,7 +197,9 @@ async fn the_dashboard_shell_is_public_with_the_right_content_types() {
             .unwrap()
             .to_string();
         assert!(got.starts_with(content_type), "{path}: {got}");
-        let policy = response.headers()[CONTENT_SECURITY_POLICY].to_str().unwrap();
+        let policy = response.headers()[CONTENT_SECURITY_POLICY]
+            .to_str()
+            .unwrap();
         assert!(policy.starts_with("default-src 'self'"), "{path}: {policy}");
         assert!(response.text().await.unwrap().contains(marker), "{path}");
     }
@@ -205,10 +211,19 @@ async fn the_dashboard_sets_text_only_and_inlines_nothing() {
     // The CSP forbids inline code; markup from data would be an injection hole. Keep both out.
     let app = App::start().await;
     let page = app.get("/", None).await.text().await.unwrap();
-    for inline in [" style=", " onclick=", " onload=", " onsubmit=", "javascript:"] {
+    for inline in [
+        " style=",
+        " onclick=",
+        " onload=",
+        " onsubmit=",
+        "javascript:",
+    ] {
         assert!(!page.contains(inline), "index.html has {inline:?}");
     }
-    assert!(!page.contains("<script>"), "index.html has an inline script");
+    assert!(
+        !page.contains("<script>"),
+        "index.html has an inline script"
+    );
     for path in [
         "/app.js",
         "/lib.js",
@@ -220,7 +235,13 @@ async fn the_dashboard_sets_text_only_and_inlines_nothing() {
         "/status.js",
     ] {
         let script = app.get(path, None).await.text().await.unwrap();
-        for sink in ["innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("] {
+        for sink in [
+            "innerHTML",
+            "outerHTML",
+            "insertAdjacentHTML",
+            "document.write",
+            "eval(",
+        ] {
             assert!(!script.contains(sink), "{path} uses {sink}");
         }
     }
