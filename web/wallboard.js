@@ -145,7 +145,8 @@ function counters(figures) {
 
 function identityOf(caller) {
   const identity = caller.identity || null;
-  const name = (identity && (identity.label || (identity.contact && identity.contact.name))) || caller.name || "";
+  // The contact's own name when known: the label may carry the organization too, shown apart.
+  const name = (identity && ((identity.contact && identity.contact.name) || identity.label)) || caller.name || "";
   const organization = (identity && identity.organization && identity.organization.name) || "";
   return { name, organization, vip: !!(identity && identity.vip) };
 }
@@ -340,6 +341,9 @@ function escalated(event, at, old = false) {
 
 function log(at, update) {
   const kind = update.update || "update";
+  if (kind === "caller_joined" && update.id && !callers.has(update.id)) {
+    callers.set(update.id, { number: update.number, name: update.name, organization: "", vip: false });
+  }
   const departure = update.departure && typeof update.departure === "object" ? Object.values(update.departure)[0] : update.departure;
   const parts = {
     caller_joined: () => [update.number, update.name, "joined", update.queue, "at", "#" + update.position],
