@@ -2,7 +2,7 @@
 // import with its per-line report. Every form posts JSON to the API and shows the server's
 // error as it is.
 
-import { $, el, fill, api, act, notify, failure, table, cells, when, count, DASH } from "./lib.js";
+import { $, el, fill, act, loadInto, notify, failure, table, cells, when, count, DASH } from "./lib.js";
 
 const ROLES = ["agent", "supervisor", "manager", "admin"];
 const STRATEGIES = ["longest-idle", "round-robin", "ring-all", "fewest-calls", "least-talk-time", "linear", "random"];
@@ -85,16 +85,12 @@ function renderUsersCard() {
 }
 
 async function loadUsers() {
-  const result = await api("/api/users").catch(() => null);
-  if (!shown || !result) return;
-  if (!result.ok) {
-    $("users-list").replaceChildren(el("p", { className: "error" }, failure(result, "Loading users")));
-    return;
-  }
+  const body = await loadInto($("users-list"), "/api/users", "Loading users");
+  if (!shown || body === null) return;
   $("users-list").replaceChildren(
     table(
       ["Name", "Role", "State", "Since"],
-      result.body.map((u) => el("tr", { dataset: { user: u.name } }, ...cells([u.name, u.role, u.disabled ? "disabled" : "active", when(u.created_at)]))),
+      body.map((u) => el("tr", { dataset: { user: u.name } }, ...cells([u.name, u.role, u.disabled ? "disabled" : "active", when(u.created_at)]))),
     ),
   );
 }
@@ -185,13 +181,9 @@ function renderAgentsCard() {
 }
 
 async function loadQueues() {
-  const result = await api("/api/queues").catch(() => null);
-  if (!shown || !result) return;
-  if (!result.ok) {
-    $("queues-list").replaceChildren(el("p", { className: "error" }, failure(result, "Loading queues")));
-    return;
-  }
-  queueViews = result.body;
+  const body = await loadInto($("queues-list"), "/api/queues", "Loading queues");
+  if (!shown || body === null) return;
+  queueViews = body;
   $("queues-list").replaceChildren(
     table(
       ["Queue", "Strategy", "Waiting", "Agents", "Offered", ""],
@@ -317,13 +309,9 @@ function treatmentText(t) {
 }
 
 async function loadBlocklist() {
-  const result = await api("/api/blocklist").catch(() => null);
-  if (!shown || !result) return;
-  if (!result.ok) {
-    $("blocklist").replaceChildren(el("p", { className: "error" }, failure(result, "Loading the blocklist")));
-    return;
-  }
-  const entries = result.body;
+  const body = await loadInto($("blocklist"), "/api/blocklist", "Loading the blocklist");
+  if (!shown || body === null) return;
+  const entries = body;
   $("blocklist").replaceChildren(
     entries.length
       ? table(

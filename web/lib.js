@@ -84,6 +84,19 @@ export async function act(what, path, options) {
   }
 }
 
+/// GETs a list for a part of a view: the body, or null after writing why not into `place`.
+export async function loadInto(place, path, what) {
+  let result;
+  try {
+    result = await api(path);
+  } catch {
+    result = null;
+  }
+  if (result && result.ok) return result.body;
+  place.replaceChildren(el("p", { className: "error" }, result ? failure(result, what) : what + " failed: cannot reach switchdesk."));
+  return null;
+}
+
 let onSessionEnd = () => {};
 export function whenSessionEnds(handler) {
   onSessionEnd = handler;

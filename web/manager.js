@@ -2,7 +2,7 @@
 // (status and priority edited in place), and the profitability report per organization for a
 // period, drawn as an SVG bar chart (fee, cost, margin) with a CSV download.
 
-import { $, el, fill, svg, api, act, notify, failure, table, cells, allPages, count, duration, when, cents, isoDate, dateMs, DASH } from "./lib.js";
+import { $, el, fill, svg, api, act, notify, table, cells, allPages, count, duration, when, cents, isoDate, dateMs, DASH } from "./lib.js";
 
 const STATUSES = ["new", "open", "pending", "resolved", "closed"];
 const PRIORITIES = [
@@ -113,18 +113,8 @@ function ticketQuery() {
 }
 
 async function loadTickets() {
-  let result;
-  try {
-    result = await api("/api/tickets?" + ticketQuery());
-  } catch {
-    notify("Loading tickets failed: cannot reach switchdesk.", "bad");
-    return;
-  }
-  if (!shown) return;
-  if (!result.ok) {
-    notify(failure(result, "Loading tickets"), "bad");
-    return;
-  }
+  const result = await act("Loading tickets", "/api/tickets?" + ticketQuery());
+  if (!shown || !result || !result.ok) return;
   const tickets = result.body || [];
   const body = $("tickets").tBodies[0];
   body.replaceChildren(
@@ -169,17 +159,8 @@ function slaMarks(ticket) {
 async function openTicket(id, scroll = true) {
   selected = id;
   for (const row of $("tickets").tBodies[0].rows) row.classList.toggle("selected", row.dataset.ticket === String(id));
-  let result;
-  try {
-    result = await api("/api/tickets/" + encodeURIComponent(id));
-  } catch {
-    notify("Loading the ticket failed: cannot reach switchdesk.", "bad");
-    return;
-  }
-  if (!result.ok) {
-    notify(failure(result, "Loading ticket #" + id), "bad");
-    return;
-  }
+  const result = await act("Loading ticket #" + id, "/api/tickets/" + encodeURIComponent(id));
+  if (!result || !result.ok) return;
   renderTicket(result.body);
   if (scroll) $("ticket-detail").scrollIntoView({ behavior: "smooth", block: "start" });
 }
@@ -312,18 +293,8 @@ function updateCsvLink() {
 
 async function loadReport() {
   updateCsvLink();
-  let result;
-  try {
-    result = await api("/api/reports/profitability?" + reportPeriod());
-  } catch {
-    notify("Loading the report failed: cannot reach switchdesk.", "bad");
-    return;
-  }
-  if (!shown) return;
-  if (!result.ok) {
-    notify(failure(result, "Loading the report"), "bad");
-    return;
-  }
+  const result = await act("Loading the report", "/api/reports/profitability?" + reportPeriod());
+  if (!shown || !result || !result.ok) return;
   const lines = result.body.organizations || [];
   drawChart(lines);
   $("report-table").replaceChildren(
