@@ -6,7 +6,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, SET_COOKIE};
+use reqwest::header::{AUTHORIZATION, CONTENT_SECURITY_POLICY, CONTENT_TYPE, COOKIE, SET_COOKIE};
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{json, Value};
 use switchdesk::config::Config;
@@ -176,7 +176,18 @@ async fn the_dashboard_shell_is_public_with_the_right_content_types() {
     let app = App::start().await;
     for (path, content_type, marker) in [
         ("/", "text/html", "<title>switchdesk</title>"),
-        ("/app.js", "text/javascript", "/api/status"),
+        ("/app.js", "text/javascript", "/api/me"),
+        ("/lib.js", "text/javascript", "textContent"),
+        ("/feed.js", "text/javascript", "/ws?feed="),
+        ("/wallboard.js", "text/javascript", "/eavesdrop"),
+        ("/agent.js", "text/javascript", "/notes"),
+        (
+            "/manager.js",
+            "text/javascript",
+            "/api/reports/profitability",
+        ),
+        ("/admin.js", "text/javascript", "/api/phonebook/import"),
+        ("/status.js", "text/javascript", "/api/status"),
         ("/style.css", "text/css", ":root"),
     ] {
         let response = app.get(path, None).await;
@@ -186,7 +197,53 @@ async fn the_dashboard_shell_is_public_with_the_right_content_types() {
             .unwrap()
             .to_string();
         assert!(got.starts_with(content_type), "{path}: {got}");
+        let policy = response.headers()[CONTENT_SECURITY_POLICY]
+            .to_str()
+            .unwrap();
+        assert!(policy.starts_with("default-src 'self'"), "{path}: {policy}");
         assert!(response.text().await.unwrap().contains(marker), "{path}");
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_dashboard_sets_text_only_and_inlines_nothing() {
+    // The CSP forbids inline code; markup from data would be an injection hole. Keep both out.
+    let app = App::start().await;
+    let page = app.get("/", None).await.text().await.unwrap();
+    for inline in [
+        " style=",
+        " onclick=",
+        " onload=",
+        " onsubmit=",
+        "javascript:",
+    ] {
+        assert!(!page.contains(inline), "index.html has {inline:?}");
+    }
+    assert!(
+        !page.contains("<script>"),
+        "index.html has an inline script"
+    );
+    for path in [
+        "/app.js",
+        "/lib.js",
+        "/feed.js",
+        "/wallboard.js",
+        "/agent.js",
+        "/manager.js",
+        "/admin.js",
+        "/status.js",
+    ] {
+        let script = app.get(path, None).await.text().await.unwrap();
+        for sink in [
+            "innerHTML",
+            "outerHTML",
+            "insertAdjacentHTML",
+            "document.write",
+            "eval(",
+        ] {
+            assert!(!script.contains(sink), "{path} uses {sink}");
+        }
     }
     app.stop().await;
 }

@@ -1,29 +1,45 @@
-// The switchdesk dashboard: sign-in, then the live event-socket state polled from /api/status
-// once a second. Everything shown comes from the API; text is set with textContent only.
+// The switchdesk dashboard: sign-in, then one view chosen by role and the URL's hash
+// (#wallboard, #agent, #manager, #admin, #status) fed by the live feed (/ws) or, while it is
+// down, by polling the API. Text is set with textContent only; nothing is inlined (strict CSP).
 
-const REFRESH_MS = 1000;
+import { $, api, el, whenSessionEnds } from "./lib.js";
+import { Feed } from "./feed.js";
+import * as wallboard from "./wallboard.js";
+import * as agent from "./agent.js";
+import * as manager from "./manager.js";
+import * as admin from "./admin.js";
+import * as status from "./status.js";
 
-const $ = (id) => document.getElementById(id);
-const number = new Intl.NumberFormat();
+const RANK = { agent: 0, supervisor: 1, manager: 2, admin: 3 };
 
-let timer = null;
-let generation = 0; // bumped on every start/stop, so a poll still in flight cannot revive an old loop
-let previous = null; // { at, events } from the last poll, for per-second rates
+/// Every view: its hash, root element, who may open it, and which feed it listens to.
+const VIEWS = [
+  { hash: "wallboard", label: "Wallboard", root: "wallboard", min: "supervisor", feed: "wallboard", module: wallboard },
+  { hash: "agent", label: "Agent desktop", root: "agent-desktop", min: "agent", feed: "agent", module: agent },
+  { hash: "manager", label: "Tickets & reports", root: "manager", min: "manager", feed: "wallboard", module: manager },
+  { hash: "admin", label: "Admin", root: "admin", min: "admin", feed: "wallboard", module: admin },
+  { hash: "status", label: "Event socket", root: "status", min: "supervisor", feed: "wallboard", module: status },
+];
 
-async function api(path, options = {}) {
-  const init = { credentials: "same-origin", ...options, headers: { Accept: "application/json", ...(options.headers || {}) } };
-  const response = await fetch(path, init);
-  let body = null;
-  try {
-    body = await response.json();
-  } catch {
-    body = null;
-  }
-  return { status: response.status, ok: response.ok, body };
+let me = null;
+let current = null; // the view shown
+let feed = null; // the open feed, shared by views that listen to the same one
+
+function allowed(view) {
+  return me && (RANK[me.role] ?? -1) >= RANK[view.min];
+}
+
+function landing() {
+  if (me.role === "agent") return "agent";
+  if (me.role === "supervisor") return "wallboard";
+  return "manager";
 }
 
 function showLogin(message) {
-  stopPolling();
+  leaveView();
+  closeFeed();
+  me = null;
+  delete document.body.dataset.view;
   $("app-view").hidden = true;
   $("login-view").hidden = false;
   const error = $("login-error");
@@ -32,12 +48,55 @@ function showLogin(message) {
   $("login-name").focus();
 }
 
-function showApp(me) {
+function showApp(user) {
+  me = user;
   $("who-name").textContent = me.name;
   $("who-role").textContent = me.role;
   $("login-view").hidden = true;
   $("app-view").hidden = false;
-  startPolling();
+  $("nav").replaceChildren(
+    ...VIEWS.filter(allowed).map((view) => el("a", { href: "#" + view.hash, dataset: { view: view.hash } }, view.label)),
+  );
+  route();
+}
+
+/// Shows the view the hash names, if the role may open it; else the role's landing view.
+function route() {
+  if (!me) return;
+  const wanted = location.hash.replace(/^#/, "");
+  let view = VIEWS.find((v) => v.hash === wanted && allowed(v));
+  if (!view) {
+    view = VIEWS.find((v) => v.hash === landing());
+    if (location.hash !== "#" + view.hash) {
+      history.replaceState(null, "", "#" + view.hash);
+    }
+  }
+  if (current === view) return;
+  leaveView();
+  current = view;
+  for (const v of VIEWS) $(v.root).hidden = v !== view;
+  for (const link of $("nav").children) link.classList.toggle("active", link.dataset.view === view.hash);
+  document.body.dataset.view = view.hash;
+  view.module.show(me);
+  openFeed(view.feed);
+}
+
+function leaveView() {
+  if (current) current.module.hide();
+  current = null;
+}
+
+/// A view gets a feed of its own, opened afresh so it starts from the server's snapshot.
+function openFeed(kind) {
+  closeFeed();
+  feed = new Feed(kind, me, (message, live) => {
+    if (current && current.feed === kind && current.module.onFeed) current.module.onFeed(message, live);
+  });
+}
+
+function closeFeed() {
+  if (feed) feed.stop();
+  feed = null;
 }
 
 async function login(event) {
@@ -51,11 +110,7 @@ async function login(event) {
   const button = $("login-submit");
   button.disabled = true;
   try {
-    const result = await api("/api/login", {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ name, password }),
-    });
+    const result = await api("/api/login", { method: "POST", json: { name, password } });
     if (result.ok) {
       $("login-password").value = "";
       showApp(result.body);
@@ -75,84 +130,21 @@ async function logout() {
   } catch {
     // Unreachable service: the cookie expires on its own; show the sign-in form anyway.
   }
-  previous = null;
   showLogin("");
-}
-
-function startPolling() {
-  stopPolling();
-  poll(generation);
-}
-
-function stopPolling() {
-  generation += 1;
-  if (timer !== null) {
-    clearTimeout(timer);
-    timer = null;
-  }
-}
-
-async function poll(loop) {
-  try {
-    const result = await api("/api/status");
-    if (loop !== generation) return;
-    if (result.status === 401) {
-      showLogin("Your session has ended. Please sign in again.");
-      return;
-    }
-    $("stale").hidden = result.ok;
-    if (result.ok) render(result.body);
-  } catch {
-    if (loop !== generation) return;
-    $("stale").hidden = false;
-  }
-  timer = setTimeout(() => poll(loop), REFRESH_MS);
-}
-
-function render(status) {
-  const esl = status.esl || {};
-  const pill = $("esl-state");
-  pill.textContent = esl.connected ? "connected" : "disconnected";
-  pill.className = "pill " + (esl.connected ? "ok" : "bad");
-  $("events-total").textContent = number.format(esl.events_total || 0);
-  $("reconnects").textContent = number.format(esl.reconnects || 0);
-  $("events-shed").textContent = number.format(esl.events_shed || 0);
-  $("events-shed").classList.toggle("warn", (esl.events_shed || 0) > 0);
-
-  const now = performance.now();
-  const events = status.events || {};
-  const seconds = previous ? (now - previous.at) / 1000 : 0;
-  const rows = Object.entries(events).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
-  const body = $("events");
-  body.replaceChildren(
-    ...rows.map(([name, count]) => {
-      const before = previous && previous.events[name] !== undefined ? previous.events[name] : count;
-      const rate = seconds > 0 ? Math.max(0, count - before) / seconds : 0;
-      return row(name, number.format(count), rate >= 10 ? number.format(Math.round(rate)) : rate.toFixed(1));
-    }),
-  );
-  $("no-events").hidden = rows.length > 0;
-  $("updated").textContent = "updated " + new Date().toLocaleTimeString();
-  previous = { at: now, events };
-}
-
-function row(...cells) {
-  const tr = document.createElement("tr");
-  cells.forEach((text, i) => {
-    const td = document.createElement("td");
-    td.textContent = text;
-    if (i > 0) td.className = "num";
-    tr.append(td);
-  });
-  return tr;
 }
 
 async function start() {
   $("login-form").addEventListener("submit", login);
   $("logout").addEventListener("click", logout);
+  $("ask-cancel").addEventListener("click", () => $("ask").close());
+  window.addEventListener("hashchange", route);
+  whenSessionEnds(() => {
+    if (me) showLogin("Your session has ended. Please sign in again.");
+  });
+  for (const view of VIEWS) view.module.init();
   try {
-    const me = await api("/api/me");
-    if (me.ok) showApp(me.body);
+    const result = await api("/api/me");
+    if (result.ok) showApp(result.body);
     else showLogin("");
   } catch {
     showLogin("Cannot reach switchdesk.");

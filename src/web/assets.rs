@@ -1,12 +1,22 @@
 //! The dashboard's static files from the top-level `web/` directory, compiled into the binary
-//! so a deployment is one file. No templating: the page fetches everything from `/api`.
+//! so a deployment is one file. No templating: the page fetches everything from `/api` and
+//! listens to `/ws`. The scripts are ES modules importing each other by these paths.
 
 use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 
 const INDEX_HTML: &str = include_str!("../../web/index.html");
 const APP_JS: &str = include_str!("../../web/app.js");
+const LIB_JS: &str = include_str!("../../web/lib.js");
+const FEED_JS: &str = include_str!("../../web/feed.js");
+const WALLBOARD_JS: &str = include_str!("../../web/wallboard.js");
+const AGENT_JS: &str = include_str!("../../web/agent.js");
+const MANAGER_JS: &str = include_str!("../../web/manager.js");
+const ADMIN_JS: &str = include_str!("../../web/admin.js");
+const STATUS_JS: &str = include_str!("../../web/status.js");
 const STYLE_CSS: &str = include_str!("../../web/style.css");
+
+const JS: &str = "text/javascript; charset=utf-8";
 
 /// Everything comes from this origin; nothing is inlined, framed or loaded from elsewhere.
 const CSP: &str = "default-src 'self'; img-src 'self' data:; object-src 'none'; \
@@ -30,7 +40,35 @@ pub(crate) async fn index() -> Response {
 }
 
 pub(crate) async fn app_js() -> Response {
-    asset("text/javascript; charset=utf-8", APP_JS)
+    asset(JS, APP_JS)
+}
+
+pub(crate) async fn lib_js() -> Response {
+    asset(JS, LIB_JS)
+}
+
+pub(crate) async fn feed_js() -> Response {
+    asset(JS, FEED_JS)
+}
+
+pub(crate) async fn wallboard_js() -> Response {
+    asset(JS, WALLBOARD_JS)
+}
+
+pub(crate) async fn agent_js() -> Response {
+    asset(JS, AGENT_JS)
+}
+
+pub(crate) async fn manager_js() -> Response {
+    asset(JS, MANAGER_JS)
+}
+
+pub(crate) async fn admin_js() -> Response {
+    asset(JS, ADMIN_JS)
+}
+
+pub(crate) async fn status_js() -> Response {
+    asset(JS, STATUS_JS)
 }
 
 pub(crate) async fn style_css() -> Response {

@@ -1,0 +1,314 @@
+// The agent desktop: my status (available, a break with a reason, logged out), what my phone
+// is doing and for how long, the current call, and the pop-up that opens when my phone rings:
+// who is calling, their organization, open tickets, last calls and assets, with a note to a
+// ticket or a new ticket written from it. The pop-up stays until closed.
+
+import {
+  $, el, fill, api, act, notify, duration, when, now, agentStatus, STATUS_LABEL, ACTIVITY_LABEL, DASH,
+} from "./lib.js";
+
+let me = null;
+let agent = null; // the ACD agent as last received (null: the user is no agent)
+let popup = null; // the pop-up shown (a `popup` message), or null
+let closedCall = null; // the call whose pop-up the agent closed: it does not come back
+let building = null; // the call a pop-up is being put together for from the API (no live feed)
+let ticker = null;
+let shown = false;
+
+export function init() {
+  $("go-available").addEventListener("click", () => setStatus({ status: "available" }));
+  $("go-break").addEventListener("click", () => setStatus({ status: "on_break", reason: $("break-reason").value }));
+  $("go-logout").addEventListener("click", () => setStatus({ status: "logged_out" }));
+  $("popup-close").addEventListener("click", closePopup);
+  $("popup-note-submit").addEventListener("click", addNote);
+  $("popup-new-ticket").addEventListener("click", newTicket);
+}
+
+export function show(user) {
+  me = user;
+  shown = true;
+  $("agent-name").textContent = me.name;
+  clearInterval(ticker);
+  ticker = setInterval(tick, 1000);
+  render();
+}
+
+export function hide() {
+  shown = false;
+  clearInterval(ticker);
+  ticker = null;
+}
+
+export function onFeed(message, live) {
+  if (!shown) return;
+  if (message.type === "snapshot" || message.type === "agent") {
+    agent = message.agent || null;
+    render();
+    if (!live) popupFromApi();
+  } else if (message.type === "popup") {
+    openPopup(message);
+  }
+}
+
+async function setStatus(change) {
+  if (!me) return;
+  const result = await act("Changing your status", "/api/agents/" + encodeURIComponent(me.name) + "/status", { method: "POST", json: change });
+  if (result && result.ok && result.body && result.body.agent) {
+    agent = result.body.agent;
+    render();
+  }
+}
+
+function render() {
+  $("agent-missing").hidden = agent !== null;
+  const { status, reason } = agentStatus(agent);
+  const statusPill = $("agent-status");
+  statusPill.textContent = agent ? (STATUS_LABEL[status] || status) + (reason ? ": " + reason : "") : DASH;
+  statusPill.className = "pill " + status;
+  statusPill.dataset.status = status;
+  const activity = agent ? agent.activity : "";
+  const activityPill = $("agent-activity");
+  activityPill.textContent = agent ? ACTIVITY_LABEL[activity] || activity : DASH;
+  activityPill.className = "pill " + activity;
+  activityPill.dataset.activity = activity;
+  $("agent-since-label").textContent = activity === "wrap_up" ? "In wrap-up for" : "In this state";
+  $("agent-calls").textContent = agent ? String(agent.calls) : DASH;
+  $("go-available").disabled = !agent || status === "available";
+  $("go-break").disabled = !agent || status === "on_break";
+  $("go-logout").disabled = !agent || status === "logged_out";
+  renderCall();
+  tick();
+}
+
+function renderCall() {
+  const box = $("agent-call");
+  if (!agent || !agent.call) {
+    box.textContent = "No call.";
+    box.className = "muted";
+    return;
+  }
+  const about = popup && popup.call === agent.call ? popup : null;
+  const caller = about ? callerName(about) + " (" + ((about.caller && about.caller.number) || DASH) + ")" : "a caller";
+  const verb = agent.activity === "ringing" ? "Ringing: " : agent.activity === "wrap_up" ? "Wrapping up after " : "In call with ";
+  box.textContent = verb + caller;
+  box.className = "";
+}
+
+function tick() {
+  const since = agent && agent.since;
+  $("agent-since").textContent = since ? duration((now() - since) / 1000) : DASH;
+}
+
+function callerName(message) {
+  const contact = message.contact;
+  if (contact) {
+    const name = [contact.first_name, contact.last_name].filter(Boolean).join(" ");
+    if (name) return name;
+  }
+  if (message.identity && message.identity.label) return message.identity.label;
+  return (message.caller && message.caller.name) || "Unknown caller";
+}
+
+function openPopup(message) {
+  if (!message.call || message.call === closedCall) return;
+  popup = message;
+  renderPopup();
+  renderCall();
+}
+
+function closePopup() {
+  if (popup) closedCall = popup.call;
+  popup = null;
+  $("popup").hidden = true;
+}
+
+function renderPopup() {
+  const box = $("popup");
+  if (!popup) {
+    box.hidden = true;
+    return;
+  }
+  const { contact, organization, identity } = popup;
+  const vip = !!((contact && contact.vip) || (organization && organization.vip) || (identity && identity.vip));
+  box.querySelector(".caller-number").textContent = (popup.caller && popup.caller.number) || DASH;
+  box.classList.toggle("is-vip", vip);
+  const orgName = (organization && organization.name) || (identity && identity.organization && identity.organization.name) || "";
+  const details = [];
+  if (contact && contact.emails && contact.emails.length) details.push(contact.emails.join(", "));
+  if (contact && contact.language) details.push("speaks " + contact.language);
+  fill(
+    $("popup-who"),
+    el(
+      "p",
+      { className: "popup-name" },
+      el("span", { className: "contact" }, callerName(popup)),
+      vip ? el("span", { className: "vip", title: "VIP" }, "VIP") : null,
+    ),
+    orgName
+      ? el("p", { className: "organization" }, orgName)
+      : el("p", { className: "muted" }, "No organization on record."),
+    details.length ? el("p", { className: "muted" }, details.join(" · ")) : null,
+    contact && contact.notes ? el("p", { className: "notes" }, contact.notes) : null,
+    organization && organization.notes ? el("p", { className: "notes" }, organization.notes) : null,
+  );
+  renderTickets();
+  const calls = popup.recent_calls || [];
+  $("popup-calls").replaceChildren(
+    ...(calls.length
+      ? calls.slice(0, 10).map((call) =>
+          el(
+            "li",
+            { dataset: { callId: call.id } },
+            el("span", {}, when(call.started_at)),
+            " ",
+            el("span", { className: "tag" }, (call.outcome || "").replace(/_/g, " ")),
+            " ",
+            el("span", { className: "muted" }, [call.agent || "", call.queue ? " · " + call.queue : "", " · talk " + duration(call.talk_secs)]),
+            call.ticket_id ? el("span", { className: "muted" }, " · #" + call.ticket_id) : null,
+          ),
+        )
+      : [el("li", { className: "muted" }, "No earlier calls.")]),
+  );
+  const assets = popup.assets || [];
+  $("popup-assets").replaceChildren(
+    ...(assets.length
+      ? assets.map((asset) =>
+          el(
+            "li",
+            { dataset: { asset: String(asset.id) } },
+            el("strong", {}, asset.name),
+            " ",
+            el("span", { className: "muted" }, [asset.kind, asset.serial ? "S/N " + asset.serial : "", asset.location].filter(Boolean).join(" · ")),
+          ),
+        )
+      : [el("li", { className: "muted" }, "No assets on record.")]),
+  );
+  $("popup-subject").value = "Call from " + callerName(popup);
+  box.hidden = false;
+}
+
+function renderTickets() {
+  const tickets = popup.open_tickets || [];
+  $("popup-tickets").replaceChildren(
+    ...(tickets.length
+      ? tickets.map((ticket) =>
+          el(
+            "li",
+            { dataset: { ticket: String(ticket.id) } },
+            el("strong", {}, "#" + ticket.id + " "),
+            ticket.subject,
+            " ",
+            el("span", { className: "tag" }, ticket.status),
+            el("span", { className: "muted" }, " P" + ticket.priority + " · " + when(ticket.created_at)),
+            ticket.first_response_breached || ticket.resolution_breached ? el("span", { className: "tag bad" }, "SLA") : null,
+          ),
+        )
+      : [el("li", { className: "muted" }, "No open tickets.")]),
+  );
+  const select = $("popup-note-ticket");
+  select.replaceChildren(...tickets.map((t) => el("option", { value: String(t.id) }, "#" + t.id + " " + t.subject)));
+  select.disabled = tickets.length === 0;
+  $("popup-note-submit").disabled = tickets.length === 0;
+}
+
+async function addNote() {
+  const body = $("popup-note").value.trim();
+  const ticket = $("popup-note-ticket").value;
+  if (!body) {
+    notify("Write the note first.", "bad");
+    return;
+  }
+  if (!ticket) {
+    notify("There is no open ticket; open a new one instead.", "bad");
+    return;
+  }
+  const result = await act("Adding the note", "/api/tickets/" + encodeURIComponent(ticket) + "/notes", { method: "POST", json: { body } });
+  if (result && result.ok) {
+    $("popup-note").value = "";
+    notify("Note added to ticket #" + ticket + ".");
+  }
+}
+
+async function newTicket() {
+  if (!popup) return;
+  const subject = $("popup-subject").value.trim() || "Call from " + callerName(popup);
+  const note = $("popup-note").value.trim();
+  const request = {
+    subject,
+    contact_id: popup.contact ? popup.contact.id : (popup.identity && popup.identity.contact && popup.identity.contact.id) || null,
+    organization_id: popup.organization ? popup.organization.id : (popup.identity && popup.identity.organization && popup.identity.organization.id) || null,
+    caller_number: (popup.caller && popup.caller.number) || "",
+  };
+  if (note) request.note = note;
+  const result = await act("Opening a ticket", "/api/tickets", { method: "POST", json: request });
+  if (result && result.ok && result.body) {
+    popup.open_tickets = [result.body, ...(popup.open_tickets || [])];
+    renderTickets();
+    $("popup-note-ticket").value = String(result.body.id);
+    $("popup-note").value = "";
+    notify("Ticket #" + result.body.id + " opened.");
+  }
+}
+
+/// Without the live feed there is no `popup` message: put the same together from the API
+/// when the phone rings (who waits with that call, their contact, open tickets; earlier calls
+/// only for supervisors, who may list calls).
+async function popupFromApi() {
+  if (!agent || agent.activity !== "ringing" || !agent.call) return;
+  const call = agent.call;
+  if (call === closedCall || call === building || (popup && popup.call === call)) return;
+  building = call;
+  try {
+    const queues = await api("/api/queues");
+    const waiting = queues.ok && Array.isArray(queues.body) ? queues.body.flatMap((q) => q.waiting || []) : [];
+    const caller = waiting.find((w) => w.call === call);
+    const identity = (caller && caller.identity) || null;
+    const message = {
+      type: "popup",
+      call,
+      caller: { number: caller ? caller.number : "", name: caller ? caller.name : "" },
+      identity,
+      contact: null,
+      organization: null,
+      assets: [],
+      open_tickets: [],
+      recent_calls: [],
+    };
+    const contactId = identity && identity.contact && identity.contact.id;
+    const organizationId = identity && identity.organization && identity.organization.id;
+    if (contactId) {
+      const found = await api("/api/contacts/" + contactId);
+      if (found.ok && found.body) {
+        message.contact = found.body.contact || null;
+        message.organization = found.body.organization || null;
+        message.assets = found.body.assets || [];
+      }
+    } else if (organizationId) {
+      const found = await api("/api/organizations/" + organizationId);
+      if (found.ok && found.body) {
+        message.organization = found.body.organization || found.body;
+        message.assets = found.body.assets || [];
+      }
+    }
+    const by = contactId
+      ? "contact_id=" + contactId
+      : organizationId
+        ? "organization_id=" + organizationId
+        : message.caller.number
+          ? "caller_number=" + encodeURIComponent(identity && identity.e164 ? identity.e164 : message.caller.number)
+          : "";
+    if (by) {
+      const tickets = await api("/api/tickets?status=open&limit=20&" + by);
+      if (tickets.ok && Array.isArray(tickets.body)) message.open_tickets = tickets.body;
+      if (me.role !== "agent") {
+        const calls = await api("/api/calls?limit=10&" + by);
+        if (calls.ok && Array.isArray(calls.body)) message.recent_calls = calls.body;
+      }
+    }
+    if (shown && agent && agent.call === call && !(popup && popup.call === call)) openPopup(message);
+  } catch {
+    // The next poll tries again.
+  } finally {
+    building = null;
+  }
+}

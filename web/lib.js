@@ -1,0 +1,255 @@
+// Shared helpers of the dashboard: the API client, a small DOM builder, number and time
+// formatting, and the notice and question dialogs. Text only ever enters the page through
+// textContent (el's string children), never as markup.
+
+export const $ = (id) => document.getElementById(id);
+
+/// `el("td", {className: "num", dataset: {call: id}}, "text", child)`: attributes go through
+/// properties (or setAttribute for `attrs`), children are nodes or strings (as text nodes).
+export function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(props || {})) {
+    if (value === undefined || value === null) continue;
+    if (key === "dataset") Object.assign(node.dataset, value);
+    else if (key === "attrs") for (const [a, v] of Object.entries(value)) node.setAttribute(a, v);
+    else if (key === "on") for (const [event, handler] of Object.entries(value)) node.addEventListener(event, handler);
+    else node[key] = value;
+  }
+  append(node, children);
+  return node;
+}
+
+/// Replaces a node's children; null, undefined and false are skipped (replaceChildren would
+/// print them as text).
+export function fill(node, ...children) {
+  node.replaceChildren();
+  append(node, children);
+  return node;
+}
+
+function append(node, children) {
+  for (const child of children.flat()) {
+    if (child === undefined || child === null || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+}
+
+/// An SVG element (the report's chart), attributes set with setAttribute.
+export function svg(tag, attrs = {}, ...children) {
+  const node = document.createElementNS("http://www.w3.org/2000/svg", tag);
+  for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, String(value));
+  append(node, children);
+  return node;
+}
+
+/// The API's answer: `{status, ok, body}`; a body that is not JSON is null.
+export async function api(path, options = {}) {
+  const init = { credentials: "same-origin", ...options, headers: { Accept: "application/json", ...(options.headers || {}) } };
+  if (options.json !== undefined) {
+    init.body = JSON.stringify(options.json);
+    init.headers["Content-Type"] = "application/json";
+    delete init.json;
+  }
+  const response = await fetch(path, init);
+  let body = null;
+  const text = await response.text();
+  if (text) {
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = null;
+    }
+  }
+  if (response.status === 401 && !path.startsWith("/api/login")) sessionEnded();
+  return { status: response.status, ok: response.ok, body };
+}
+
+/// An action's answer as a message: the server's JSON error when it has one.
+export function failure(result, what) {
+  const body = result.body || {};
+  const reason = body.error ? body.error + (body.code ? " (" + body.code + ")" : "") : "HTTP " + result.status;
+  return what + " failed: " + reason;
+}
+
+/// Runs an API call for a user action and tells the user if it failed; answers the result
+/// (null when the service could not be reached).
+export async function act(what, path, options) {
+  try {
+    const result = await api(path, options);
+    if (!result.ok) notify(failure(result, what), "bad");
+    return result;
+  } catch {
+    notify(what + " failed: cannot reach switchdesk.", "bad");
+    return null;
+  }
+}
+
+/// GETs a list for a part of a view: the body, or null after writing why not into `place`.
+export async function loadInto(place, path, what) {
+  let result;
+  try {
+    result = await api(path);
+  } catch {
+    result = null;
+  }
+  if (result && result.ok) return result.body;
+  place.replaceChildren(el("p", { className: "error" }, result ? failure(result, what) : what + " failed: cannot reach switchdesk."));
+  return null;
+}
+
+let onSessionEnd = () => {};
+export function whenSessionEnds(handler) {
+  onSessionEnd = handler;
+}
+function sessionEnded() {
+  onSessionEnd();
+}
+
+let noticeTimer = null;
+/// A short message at the bottom of the screen: "ok" fades after a few seconds, "bad" stays
+/// until dismissed or replaced.
+export function notify(message, kind = "ok") {
+  const box = $("notice");
+  box.replaceChildren(el("span", {}, message), el("button", { type: "button", className: "link", on: { click: () => (box.hidden = true) } }, "Dismiss"));
+  box.className = "notice " + kind;
+  box.hidden = false;
+  clearTimeout(noticeTimer);
+  if (kind === "ok") noticeTimer = setTimeout(() => (box.hidden = true), 4000);
+}
+
+/// Asks for a few values in the shared dialog. `fields`: [{name, label, value, options?}]
+/// (options: [[value, label]] for a select). Answers {name: value} or null when cancelled.
+export function ask(title, fields, confirm = "OK") {
+  const dialog = $("ask");
+  const form = $("ask-form");
+  $("ask-title").textContent = title;
+  $("ask-confirm").textContent = confirm;
+  const inputs = fields.map((field) => {
+    const id = "ask-" + field.name;
+    const input = field.options
+      ? el("select", { id, name: field.name }, field.options.map(([value, label]) => el("option", { value }, label)))
+      : el("input", { id, name: field.name, value: field.value || "", required: field.required !== false, autocomplete: "off" });
+    if (field.options && field.value !== undefined) input.value = field.value;
+    return [el("label", { htmlFor: id }, field.label), input];
+  });
+  $("ask-fields").replaceChildren(...inputs.flat());
+  return new Promise((resolve) => {
+    const done = (answer) => {
+      form.removeEventListener("submit", submit);
+      dialog.removeEventListener("close", cancel);
+      if (dialog.open) dialog.close();
+      resolve(answer);
+    };
+    const submit = (event) => {
+      event.preventDefault();
+      const answer = {};
+      for (const field of fields) answer[field.name] = form.elements[field.name].value.trim();
+      done(answer);
+    };
+    const cancel = () => done(null);
+    form.addEventListener("submit", submit);
+    dialog.addEventListener("close", cancel);
+    dialog.showModal();
+    const first = inputs.length ? inputs[0][1] : null;
+    if (first) first.focus();
+  });
+}
+
+// Formatting. Every figure the API may leave out (null) shows as an em dash.
+
+export const DASH = "—";
+const integer = new Intl.NumberFormat();
+const money = new Intl.NumberFormat(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+
+export function count(n) {
+  return n === null || n === undefined ? DASH : integer.format(n);
+}
+
+/// A ratio 0..1 as a percentage.
+export function percent(ratio) {
+  if (ratio === null || ratio === undefined || !Number.isFinite(ratio)) return DASH;
+  return (ratio * 100).toFixed(ratio >= 0.995 || ratio === 0 ? 0 : 1) + "%";
+}
+
+/// Seconds as `0:07`, `12:34` or `1:02:03`.
+export function duration(secs) {
+  if (secs === null || secs === undefined || !Number.isFinite(secs)) return DASH;
+  const s = Math.max(0, Math.round(secs));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const rest = String(s % 60).padStart(2, "0");
+  return h > 0 ? h + ":" + String(m).padStart(2, "0") + ":" + rest : m + ":" + rest;
+}
+
+export function cents(value) {
+  return value === null || value === undefined ? DASH : money.format(value / 100);
+}
+
+/// Unix milliseconds as a local date and time.
+export function when(ms) {
+  if (ms === null || ms === undefined) return DASH;
+  return new Date(ms).toLocaleString(undefined, { dateStyle: "short", timeStyle: "short" });
+}
+
+/// `YYYY-MM-DD` of a Date in local time, for date inputs.
+export function isoDate(date) {
+  const pad = (n) => String(n).padStart(2, "0");
+  return date.getFullYear() + "-" + pad(date.getMonth() + 1) + "-" + pad(date.getDate());
+}
+
+/// A date input's value as Unix milliseconds at local midnight (null when empty).
+export function dateMs(value, plusDays = 0) {
+  if (!value) return null;
+  const [y, m, d] = value.split("-").map(Number);
+  return new Date(y, m - 1, d + plusDays).getTime();
+}
+
+/// The clock of the service: messages carry `at`, and the difference to ours keeps timers
+/// honest on a screen whose clock is off.
+let skew = 0;
+export function serverClock(at) {
+  if (Number.isFinite(at)) skew = at - Date.now();
+}
+export function now() {
+  return Date.now() + skew;
+}
+
+/// A table from a header and rows of cells (strings or nodes); `numeric` lists the columns
+/// aligned right.
+export function table(headers, rows, { numeric = [], id } = {}) {
+  return el(
+    "table",
+    { id },
+    el("thead", {}, el("tr", {}, headers.map((h, i) => el("th", { scope: "col", className: numeric.includes(i) ? "num" : "" }, h)))),
+    el("tbody", {}, rows),
+  );
+}
+
+export function cells(values, numeric = []) {
+  return values.map((v, i) => el("td", { className: numeric.includes(i) ? "num" : "" }, v));
+}
+
+/// Every page of an `?after=ID&limit=N` list, up to `max` records.
+export async function allPages(path, max = 2000) {
+  const records = [];
+  let after = 0;
+  while (records.length < max) {
+    const result = await api(path + (path.includes("?") ? "&" : "?") + "after=" + after + "&limit=500");
+    if (!result.ok || !Array.isArray(result.body) || result.body.length === 0) break;
+    records.push(...result.body);
+    after = result.body[result.body.length - 1].id;
+    if (result.body.length < 500) break;
+  }
+  return records;
+}
+
+/// The status of an agent whichever way it is spelled: the engine sends
+/// `{"status": "on_break", "reason": "lunch"}`; older shapes a plain string.
+export function agentStatus(agent) {
+  const status = agent && agent.status;
+  if (status && typeof status === "object") return { status: status.status || "", reason: status.reason || agent.reason || "" };
+  return { status: status || "", reason: (agent && (agent.reason || agent.break_reason)) || "" };
+}
+
+export const STATUS_LABEL = { available: "Available", on_break: "On break", logged_out: "Logged out" };
+export const ACTIVITY_LABEL = { idle: "Idle", ringing: "Ringing", in_call: "In call", wrap_up: "Wrap-up" };

@@ -1,0 +1,362 @@
+// The manager's view: tickets with filters, one ticket with its calls, time, notes and faxes
+// (status and priority edited in place), and the profitability report per organization for a
+// period, drawn as an SVG bar chart (fee, cost, margin) with a CSV download.
+
+import { $, el, fill, svg, api, act, notify, table, cells, allPages, count, duration, when, cents, isoDate, dateMs, DASH } from "./lib.js";
+
+const STATUSES = ["new", "open", "pending", "resolved", "closed"];
+const PRIORITIES = [
+  ["1", "1 (high)"],
+  ["2", "2 (normal)"],
+  ["3", "3 (low)"],
+];
+
+let organizations = new Map(); // id → name
+let shown = false;
+let selected = null; // the ticket id whose detail is open
+let refresh = null; // debounce of reloads triggered by the feed
+
+export function init() {
+  $("ticket-filters").addEventListener("submit", (event) => {
+    event.preventDefault();
+    loadTickets();
+  });
+  $("tickets").addEventListener("click", (event) => {
+    const row = event.target.closest("tr[data-ticket]");
+    if (row) openTicket(row.dataset.ticket);
+  });
+  $("tickets").addEventListener("keydown", (event) => {
+    const row = event.target.closest("tr[data-ticket]");
+    if (row && (event.key === "Enter" || event.key === " ")) {
+      event.preventDefault();
+      openTicket(row.dataset.ticket);
+    }
+  });
+  $("report-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    loadReport();
+  });
+  for (const id of ["report-from", "report-to"]) $(id).addEventListener("change", updateCsvLink);
+  const today = new Date();
+  $("report-from").value = isoDate(new Date(today.getFullYear(), today.getMonth(), 1));
+  $("report-to").value = isoDate(today);
+  updateCsvLink();
+}
+
+export async function show() {
+  shown = true;
+  await Promise.all([loadOrganizations(), loadQueues()]);
+  if (!shown) return;
+  loadTickets();
+  loadReport();
+}
+
+export function hide() {
+  shown = false;
+  clearTimeout(refresh);
+}
+
+/// Ticket changes arrive on the wallboard feed: reload the list (and the open ticket) soon.
+export function onFeed(message) {
+  if (!shown || message.type !== "ticket") return;
+  clearTimeout(refresh);
+  refresh = setTimeout(() => {
+    loadTickets();
+    const id = message.event && message.event.ticket && message.event.ticket.id;
+    if (selected !== null && String(id) === String(selected)) openTicket(selected, false);
+  }, 500);
+}
+
+async function loadOrganizations() {
+  try {
+    const records = await allPages("/api/organizations");
+    organizations = new Map(records.map((o) => [o.id, o.name]));
+    const select = $("filter-organization");
+    const chosen = select.value;
+    select.replaceChildren(
+      el("option", { value: "" }, "any"),
+      ...[...organizations].sort((a, b) => a[1].localeCompare(b[1])).map(([id, name]) => el("option", { value: String(id) }, name)),
+    );
+    select.value = chosen;
+  } catch {
+    // The list still works without names.
+  }
+}
+
+async function loadQueues() {
+  try {
+    const result = await api("/api/queues");
+    if (!result.ok || !Array.isArray(result.body)) return;
+    const select = $("filter-queue");
+    const chosen = select.value;
+    select.replaceChildren(el("option", { value: "" }, "any"), ...result.body.map((q) => el("option", { value: q.name }, q.name)));
+    select.value = chosen;
+  } catch {
+    // Queue filter stays "any".
+  }
+}
+
+function ticketQuery() {
+  const params = new URLSearchParams();
+  const value = (id) => $(id).value.trim();
+  if (value("filter-organization")) params.set("organization_id", value("filter-organization"));
+  if (value("filter-status")) params.set("status", value("filter-status"));
+  const from = dateMs(value("filter-from"));
+  const to = dateMs(value("filter-to"), 1); // the whole "to" day
+  if (from !== null) params.set("from", String(from));
+  if (to !== null) params.set("to", String(to));
+  if (value("filter-queue")) params.set("queue", value("filter-queue"));
+  if (value("filter-agent")) params.set("agent", value("filter-agent"));
+  if ($("filter-breached").checked) params.set("breached", "true");
+  params.set("limit", "200");
+  return params.toString();
+}
+
+async function loadTickets() {
+  const result = await act("Loading tickets", "/api/tickets?" + ticketQuery());
+  if (!shown || !result || !result.ok) return;
+  const tickets = result.body || [];
+  const body = $("tickets").tBodies[0];
+  body.replaceChildren(
+    ...tickets.map((t) => {
+      const row = el(
+        "tr",
+        { className: "clickable" + (String(t.id) === String(selected) ? " selected" : ""), tabIndex: 0, dataset: { ticket: String(t.id) } },
+        ...cells(
+          [
+            String(t.id),
+            [t.starred ? el("span", { className: "star", title: "starred" }, "★ ") : null, t.subject],
+            el("span", { className: "tag " + t.status }, t.status),
+            String(t.priority),
+            organizationName(t),
+            t.caller_number || DASH,
+            t.queue || DASH,
+            when(t.created_at),
+            slaMarks(t),
+          ],
+          [0, 3],
+        ),
+      );
+      return row;
+    }),
+  );
+  $("no-tickets").hidden = tickets.length > 0;
+  $("tickets-count").textContent = tickets.length === 200 ? "the newest 200" : tickets.length + " ticket" + (tickets.length === 1 ? "" : "s");
+}
+
+function organizationName(ticket) {
+  if (ticket.organization_id === null || ticket.organization_id === undefined) return ticket.unidentified ? "unidentified" : DASH;
+  return organizations.get(ticket.organization_id) || "#" + ticket.organization_id;
+}
+
+function slaMarks(ticket) {
+  const marks = [];
+  if (ticket.first_response_breached) marks.push(el("span", { className: "tag bad" }, "response"));
+  if (ticket.resolution_breached) marks.push(el("span", { className: "tag bad" }, "resolution"));
+  return marks.length ? marks : "ok";
+}
+
+async function openTicket(id, scroll = true) {
+  selected = id;
+  for (const row of $("tickets").tBodies[0].rows) row.classList.toggle("selected", row.dataset.ticket === String(id));
+  const result = await act("Loading ticket #" + id, "/api/tickets/" + encodeURIComponent(id));
+  if (!result || !result.ok) return;
+  renderTicket(result.body);
+  if (scroll) $("ticket-detail").scrollIntoView({ behavior: "smooth", block: "start" });
+}
+
+function renderTicket(view) {
+  const t = view.ticket;
+  const box = $("ticket-detail");
+  const status = el("select", { id: "detail-status" }, STATUSES.map((s) => el("option", { value: s }, s)));
+  status.value = t.status;
+  const priority = el("select", { id: "detail-priority" }, PRIORITIES.map(([v, label]) => el("option", { value: v }, label)));
+  priority.value = String(t.priority);
+  const save = el("button", { type: "button", id: "detail-save" }, "Save");
+  save.addEventListener("click", async () => {
+    save.disabled = true;
+    const result = await act("Saving ticket #" + t.id, "/api/tickets/" + t.id, {
+      method: "PATCH",
+      json: { status: status.value, priority: Number(priority.value) },
+    });
+    save.disabled = false;
+    if (result && result.ok) {
+      notify("Ticket #" + t.id + " saved.");
+      loadTickets();
+    }
+  });
+  const note = el("textarea", { id: "detail-note", rows: 2, placeholder: "Add a note" });
+  const addNote = el("button", { type: "button", className: "secondary" }, "Add the note");
+  addNote.addEventListener("click", async () => {
+    const body = note.value.trim();
+    if (!body) return;
+    const result = await act("Adding the note", "/api/tickets/" + t.id + "/notes", { method: "POST", json: { body } });
+    if (result && result.ok) openTicket(t.id, false);
+  });
+  const contact = view.contact ? [view.contact.first_name, view.contact.last_name].filter(Boolean).join(" ") : "";
+  fill(
+    box,
+    el(
+      "div",
+      { className: "card-head" },
+      el("h2", {}, "#" + t.id + " " + t.subject),
+      el("button", { type: "button", className: "secondary", on: { click: () => ((box.hidden = true), (selected = null)) } }, "Close"),
+    ),
+    el(
+      "dl",
+      { className: "facts" },
+      fact("Kind", t.kind),
+      fact("Organization", (view.organization && view.organization.name) || DASH),
+      fact("Contact", contact || DASH),
+      fact("Caller", t.caller_number || DASH),
+      fact("Queue", t.queue || DASH),
+      fact("Created", when(t.created_at)),
+      fact("First response", t.first_response_at ? when(t.first_response_at) : "due " + when(t.first_response_due)),
+      fact("Resolution", t.resolved_at ? when(t.resolved_at) : "due " + when(t.resolution_due)),
+      fact("Talk time", duration(view.talk_secs)),
+      fact("Cost", cents(view.cost_cents)),
+    ),
+    el("div", { className: "actions" }, el("label", { className: "inline", htmlFor: "detail-status" }, "Status"), status, el("label", { className: "inline", htmlFor: "detail-priority" }, "Priority"), priority, save),
+    el("h3", {}, "Calls"),
+    view.calls.length
+      ? el(
+          "div",
+          { className: "scroll" },
+          table(
+            ["Started", "Outcome", "Agent", "Queue", "Wait", "Talk", "Hangup cause", "Recording"],
+            view.calls.map((c) =>
+              el(
+                "tr",
+                { dataset: { callId: c.id } },
+                ...cells(
+                  [when(c.started_at), c.outcome.replace(/_/g, " "), c.agent || DASH, c.queue || DASH, duration(c.wait_secs), duration(c.talk_secs), c.hangup_cause || DASH, c.recording || DASH],
+                  [4, 5],
+                ),
+              ),
+            ),
+            { numeric: [4, 5] },
+          ),
+        )
+      : el("p", { className: "muted" }, "No calls."),
+    el("h3", {}, "Time entries"),
+    view.time_entries.length
+      ? table(
+          ["When", "Agent", "Time", "Rate", "Cost"],
+          view.time_entries.map((e) => el("tr", {}, ...cells([when(e.at), e.agent, duration(e.seconds), cents(e.hourly_rate_cents) + "/h", cents(e.cost_cents)], [2, 3, 4]))),
+          { numeric: [2, 3, 4] },
+        )
+      : el("p", { className: "muted" }, "No time booked."),
+    view.faxes.length ? el("h3", {}, "Faxes") : null,
+    view.faxes.length
+      ? el(
+          "ul",
+          { className: "plain-list" },
+          view.faxes.map((f) =>
+            el(
+              "li",
+              {},
+              when(f.received_at) + " · " + (f.caller_number || DASH) + " → " + (f.did || DASH) + " · " + count(f.pages) + " pages · " + (f.success ? "received" : "failed: " + f.result_text) + " ",
+              f.pdf_file_id ? el("a", { href: "/api/files/" + encodeURIComponent(f.pdf_file_id), target: "_blank", rel: "noopener" }, "PDF") : null,
+            ),
+          ),
+        )
+      : null,
+    el("h3", {}, "Notes"),
+    el(
+      "ul",
+      { className: "notes-list" },
+      view.notes.length ? view.notes.map((n) => el("li", {}, el("span", { className: "muted" }, when(n.at) + " · " + n.author), el("p", {}, n.body))) : el("li", { className: "muted" }, "No notes."),
+    ),
+    note,
+    el("div", { className: "actions" }, addNote),
+  );
+  box.hidden = false;
+}
+
+function fact(label, value) {
+  return el("div", {}, el("dt", {}, label), el("dd", {}, value));
+}
+
+function reportPeriod() {
+  const from = $("report-from").value;
+  const to = $("report-to").value;
+  const params = new URLSearchParams();
+  // Local midnights, as the screen shows them; "to" is exclusive, so the chosen day counts whole.
+  if (from) params.set("from", String(dateMs(from)));
+  if (to) params.set("to", String(dateMs(to, 1)));
+  return params.toString();
+}
+
+function updateCsvLink() {
+  $("report-csv").href = "/api/reports/profitability?" + reportPeriod() + "&format=csv";
+}
+
+async function loadReport() {
+  updateCsvLink();
+  const result = await act("Loading the report", "/api/reports/profitability?" + reportPeriod());
+  if (!shown || !result || !result.ok) return;
+  const lines = result.body.organizations || [];
+  drawChart(lines);
+  $("report-table").replaceChildren(
+    lines.length
+      ? table(
+          ["Organization", "Calls", "Answered", "Talk hours", "Cost", "Fee", "Margin"],
+          lines.map((l) =>
+            el(
+              "tr",
+              { dataset: { organization: String(l.organization_id ?? "") } },
+              ...cells([l.organization, count(l.calls), count(l.answered_calls), l.talk_hours.toFixed(2), cents(l.cost_cents), cents(l.fee_cents), el("span", { className: l.margin_cents < 0 ? "loss" : "" }, cents(l.margin_cents))], [1, 2, 3, 4, 5, 6]),
+            ),
+          ),
+          { numeric: [1, 2, 3, 4, 5, 6] },
+        )
+      : el("p", { className: "muted" }, "No calls, time or fees in this period."),
+  );
+}
+
+/// Horizontal bars per organization: fee and cost side by side, the margin as a number
+/// (red when negative). Drawn with DOM calls; scales to the largest figure.
+function drawChart(lines) {
+  const chart = $("report-chart");
+  // The biggest accounts first; the table below keeps the report's order.
+  const shownLines = [...lines].sort((a, b) => Math.max(b.fee_cents, b.cost_cents) - Math.max(a.fee_cents, a.cost_cents)).slice(0, 25);
+  const rowHeight = 34;
+  const labelWidth = 190;
+  const width = 760;
+  const marginWidth = 110;
+  const barSpace = width - labelWidth - marginWidth - 10;
+  const height = Math.max(1, shownLines.length) * rowHeight + 34;
+  chart.setAttribute("viewBox", "0 0 " + width + " " + height);
+  chart.setAttribute("preserveAspectRatio", "xMinYMin meet");
+  const top = Math.max(1, ...shownLines.map((l) => Math.max(l.fee_cents, l.cost_cents)));
+  const scale = (value) => Math.max(0, (value / top) * barSpace);
+  const children = [
+    svg("g", { class: "legend" },
+      svg("rect", { x: labelWidth, y: 4, width: 12, height: 12, class: "bar-fee" }),
+      svg("text", { x: labelWidth + 18, y: 14 }, "fee"),
+      svg("rect", { x: labelWidth + 70, y: 4, width: 12, height: 12, class: "bar-cost" }),
+      svg("text", { x: labelWidth + 88, y: 14 }, "cost"),
+      svg("text", { x: width - 4, y: 14, "text-anchor": "end" }, "margin"),
+    ),
+  ];
+  if (shownLines.length === 0) children.push(svg("text", { x: 4, y: 44, class: "muted-text" }, "Nothing to chart for this period."));
+  shownLines.forEach((line, i) => {
+    const y = 28 + i * rowHeight;
+    const name = line.organization.length > 26 ? line.organization.slice(0, 25) + "…" : line.organization;
+    children.push(
+      svg(
+        "g",
+        { class: "row", "data-organization": String(line.organization_id ?? "") },
+        svg("title", {}, line.organization + ": fee " + cents(line.fee_cents) + ", cost " + cents(line.cost_cents) + ", margin " + cents(line.margin_cents)),
+        svg("text", { x: labelWidth - 8, y: y + 17, "text-anchor": "end" }, name),
+        svg("rect", { x: labelWidth, y: y + 3, width: scale(line.fee_cents), height: 12, class: "bar-fee" }),
+        svg("rect", { x: labelWidth, y: y + 16, width: scale(line.cost_cents), height: 12, class: "bar-cost" }),
+        svg("text", { x: width - 4, y: y + 17, "text-anchor": "end", class: line.margin_cents < 0 ? "loss" : "gain" }, cents(line.margin_cents)),
+      ),
+    );
+  });
+  if (lines.length > shownLines.length) {
+    children.push(svg("text", { x: 4, y: height - 4, class: "muted-text" }, "and " + (lines.length - shownLines.length) + " more in the table"));
+  }
+  chart.replaceChildren(...children);
+}

@@ -1,0 +1,71 @@
+// The event-socket status view: the FreeSWITCH link and event counts from /api/status,
+// polled once a second while the view is open.
+
+import { $, api, el } from "./lib.js";
+
+const REFRESH_MS = 1000;
+const number = new Intl.NumberFormat();
+
+let timer = null;
+let generation = 0; // bumped on every show/hide, so a poll still in flight cannot revive an old loop
+let previous = null; // { at, events } from the last poll, for per-second rates
+
+export function init() {}
+
+export function show() {
+  hide();
+  previous = null;
+  poll(generation);
+}
+
+export function hide() {
+  generation += 1;
+  clearTimeout(timer);
+  timer = null;
+}
+
+async function poll(loop) {
+  try {
+    const result = await api("/api/status");
+    if (loop !== generation) return;
+    $("stale").hidden = result.ok;
+    if (result.ok) render(result.body);
+    else if (result.status === 401) return;
+  } catch {
+    if (loop !== generation) return;
+    $("stale").hidden = false;
+  }
+  timer = setTimeout(() => poll(loop), REFRESH_MS);
+}
+
+function render(status) {
+  const esl = status.esl || {};
+  const pill = $("esl-state");
+  pill.textContent = esl.connected ? "connected" : "disconnected";
+  pill.className = "pill " + (esl.connected ? "ok" : "bad");
+  $("events-total").textContent = number.format(esl.events_total || 0);
+  $("reconnects").textContent = number.format(esl.reconnects || 0);
+  $("events-shed").textContent = number.format(esl.events_shed || 0);
+  $("events-shed").classList.toggle("warn", (esl.events_shed || 0) > 0);
+
+  const now = performance.now();
+  const events = status.events || {};
+  const seconds = previous ? (now - previous.at) / 1000 : 0;
+  const rows = Object.entries(events).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  $("events").replaceChildren(
+    ...rows.map(([name, count]) => {
+      const before = previous && previous.events[name] !== undefined ? previous.events[name] : count;
+      const rate = seconds > 0 ? Math.max(0, count - before) / seconds : 0;
+      return el(
+        "tr",
+        {},
+        el("td", {}, name),
+        el("td", { className: "num" }, number.format(count)),
+        el("td", { className: "num" }, rate >= 10 ? number.format(Math.round(rate)) : rate.toFixed(1)),
+      );
+    }),
+  );
+  $("no-events").hidden = rows.length > 0;
+  $("updated").textContent = "updated " + new Date().toLocaleTimeString();
+  previous = { at: now, events };
+}

@@ -1,0 +1,370 @@
+// The supervisor's wallboard: every queue with its waiting callers, agents and figures, the
+// ticket escalations, and an event ticker. State comes whole per queue (`snapshot`, `queue`
+// messages); times tick locally every second from `enqueued_at` and `since`.
+// Actions: pause/resume an agent, move a caller to another queue or to the front, and
+// listen / whisper / barge on an agent's call from the supervisor's own phone.
+
+import {
+  $, el, api, act, ask, notify, count, percent, duration, when, now, agentStatus,
+  STATUS_LABEL, ACTIVITY_LABEL, DASH,
+} from "./lib.js";
+
+const ENDPOINT_KEY = "switchdesk.supervisor-endpoint";
+const TICKER_MAX = 40;
+const ESCALATIONS_MAX = 50;
+
+/// The figures of a queue, in the order shown, with how each is formatted.
+const COUNTERS = [
+  ["offered", "Offered", count],
+  ["answered", "Answered", count],
+  ["abandoned", "Abandoned", count],
+  ["service_level", "Service level", percent],
+  ["service_level_2", "SL2", percent],
+  ["average_speed_of_answer_secs", "ASA", duration],
+  ["average_handle_time_secs", "AHT", duration],
+  ["longest_wait_secs", "Longest wait", duration],
+  ["answered_rate", "Answered rate", percent],
+  ["callbacks_pending", "Callbacks pending", count],
+];
+
+let queues = new Map(); // name → the queue as last received
+const callers = new Map(); // call UUID → {number, name, organization}, kept for agents' current calls
+let ticker = null;
+let shown = false;
+
+export function init() {
+  $("queues").addEventListener("click", onAction);
+  $("change-endpoint").addEventListener("click", () => supervisorEndpoint(true));
+}
+
+export function show() {
+  shown = true;
+  queues = new Map();
+  $("queues").replaceChildren();
+  $("ticker").replaceChildren();
+  $("no-ticker").hidden = false;
+  clearInterval(ticker);
+  ticker = setInterval(tick, 1000);
+  loadBreached();
+}
+
+export function hide() {
+  shown = false;
+  clearInterval(ticker);
+  ticker = null;
+}
+
+export function onFeed(message) {
+  if (!shown) return;
+  switch (message.type) {
+    case "snapshot":
+      if (Array.isArray(message.queues)) {
+        queues = new Map(message.queues.map((q) => [q.name, q]));
+        renderAll();
+      }
+      break;
+    case "queue":
+      if (message.queue && message.queue.name) {
+        queues.set(message.queue.name, message.queue);
+        renderQueue(message.queue);
+      }
+      break;
+    case "update":
+      if (message.update) log(message.at, message.update);
+      break;
+    case "ticket":
+      if (message.event && message.event.event === "escalated") escalated(message.event, message.at);
+      break;
+    default:
+      break;
+  }
+}
+
+function renderAll() {
+  const root = $("queues");
+  const names = [...queues.keys()].sort();
+  for (const section of [...root.children]) {
+    if (!queues.has(section.dataset.queue)) section.remove();
+  }
+  for (const name of names) renderQueue(queues.get(name));
+  $("no-queues").hidden = names.length > 0;
+}
+
+function renderQueue(queue) {
+  const root = $("queues");
+  for (const caller of queue.waiting || []) remember(caller);
+  const section = el(
+    "section",
+    { className: "card queue", dataset: { queue: queue.name } },
+    el(
+      "div",
+      { className: "card-head" },
+      el("h2", {}, queue.name),
+      el("span", { className: "muted" }, (queue.strategy || "").replace(/-/g, " ")),
+    ),
+    counters(queue.counters || {}),
+    el(
+      "div",
+      { className: "queue-columns" },
+      el(
+        "div",
+        {},
+        el("h3", {}, "Waiting ", el("span", { className: "muted" }, String((queue.waiting || []).length))),
+        waitingList(queue),
+      ),
+      el(
+        "div",
+        {},
+        el("h3", {}, "Agents ", el("span", { className: "muted" }, String((queue.agents || []).length))),
+        agentList(queue),
+      ),
+    ),
+  );
+  const existing = [...root.children].find((s) => s.dataset.queue === queue.name);
+  if (existing) existing.replaceWith(section);
+  else {
+    const after = [...root.children].find((s) => s.dataset.queue > queue.name);
+    root.insertBefore(section, after || null);
+  }
+  $("no-queues").hidden = true;
+  tick();
+}
+
+function counters(figures) {
+  return el(
+    "dl",
+    { className: "counters" },
+    COUNTERS.map(([key, label, format]) => {
+      let title = label;
+      if (key === "service_level" && figures.service_level_secs) title = "Service level (" + figures.service_level_secs + " s)";
+      if (key === "service_level_2" && figures.service_level_secs) title = "SL2 (" + figures.service_level_secs + " s)";
+      return el("div", { className: "counter" }, el("dt", {}, title), el("dd", { dataset: { counter: key } }, format(figures[key])));
+    }),
+  );
+}
+
+function identityOf(caller) {
+  const identity = caller.identity || null;
+  // The contact's own name when known: the label may carry the organization too, shown apart.
+  const name = (identity && ((identity.contact && identity.contact.name) || identity.label)) || caller.name || "";
+  const organization = (identity && identity.organization && identity.organization.name) || "";
+  return { name, organization, vip: !!(identity && identity.vip) };
+}
+
+function remember(caller) {
+  const who = identityOf(caller);
+  callers.set(caller.call, { number: caller.number, ...who });
+  if (callers.size > 1000) callers.delete(callers.keys().next().value);
+}
+
+function waitingList(queue) {
+  const waiting = [...(queue.waiting || [])].sort((a, b) => a.position - b.position);
+  if (waiting.length === 0) return el("p", { className: "muted empty" }, "Nobody waiting.");
+  return el(
+    "ol",
+    { className: "callers" },
+    waiting.map((caller) => {
+      const who = identityOf(caller);
+      return el(
+        "li",
+        { className: "caller" + (who.vip ? " is-vip" : ""), dataset: { call: caller.call } },
+        el("span", { className: "position" }, String(caller.position)),
+        el(
+          "span",
+          { className: "caller-who" },
+          el("span", { className: "number" }, caller.number || DASH),
+          who.vip ? el("span", { className: "vip", title: "VIP" }, "VIP") : null,
+          caller.callback ? el("span", { className: "tag" }, "callback") : null,
+          caller.offered ? el("span", { className: "tag ringing" }, "ringing") : null,
+          el("span", { className: "caller-name" }, who.name),
+          el("span", { className: "organization" }, who.organization),
+        ),
+        el("span", { className: "waited", dataset: { since: caller.enqueued_at } }, duration(caller.waited_secs)),
+        el(
+          "span",
+          { className: "row-actions" },
+          el("button", { type: "button", className: "small secondary", dataset: { action: "front", call: caller.call } }, "Front"),
+          el("button", { type: "button", className: "small secondary", dataset: { action: "move", call: caller.call, queue: queue.name } }, "Move…"),
+        ),
+      );
+    }),
+  );
+}
+
+function agentList(queue) {
+  const agents = [...(queue.agents || [])].sort((a, b) => a.tier - b.tier || a.position - b.position || a.name.localeCompare(b.name));
+  if (agents.length === 0) return el("p", { className: "muted empty" }, "No agents.");
+  return el(
+    "ul",
+    { className: "agents" },
+    agents.map((agent) => {
+      const { status, reason } = agentStatus(agent);
+      const current = agent.call ? callers.get(agent.call) : null;
+      const talking = agent.activity === "in_call" || agent.activity === "ringing";
+      return el(
+        "li",
+        { className: "agent", dataset: { agent: agent.name, status, activity: agent.activity } },
+        el("span", { className: "agent-name" }, agent.name),
+        el("span", { className: "status pill " + status }, (STATUS_LABEL[status] || status) + (reason ? ": " + reason : "")),
+        el("span", { className: "activity pill " + agent.activity }, ACTIVITY_LABEL[agent.activity] || agent.activity),
+        el("span", { className: "since", dataset: { since: agent.since } }, DASH),
+        el(
+          "span",
+          { className: "current" },
+          agent.call ? (current ? [current.name || current.number, current.organization ? " · " + current.organization : ""] : "a call") : "",
+        ),
+        el("span", { className: "muted figures" }, count(agent.calls) + (agent.calls === 1 ? " call · " : " calls · ") + duration(agent.talk_secs) + " talk"),
+        el(
+          "span",
+          { className: "row-actions" },
+          status === "on_break"
+            ? el("button", { type: "button", className: "small", dataset: { action: "resume", agent: agent.name } }, "Resume")
+            : status === "available"
+              ? el("button", { type: "button", className: "small warn", dataset: { action: "pause", agent: agent.name } }, "Pause")
+              : null,
+          talking
+            ? ["listen", "whisper", "barge"].map((mode) =>
+                el("button", { type: "button", className: "small secondary", dataset: { action: "eavesdrop", mode, agent: agent.name } }, mode[0].toUpperCase() + mode.slice(1)),
+              )
+            : null,
+        ),
+      );
+    }),
+  );
+}
+
+/// Waits and times in state, from the service's clock.
+function tick() {
+  const t = now();
+  for (const node of document.querySelectorAll("#wallboard [data-since]")) {
+    const since = Number(node.dataset.since);
+    if (since > 0) node.textContent = duration((t - since) / 1000);
+  }
+}
+
+async function onAction(event) {
+  const button = event.target.closest("button[data-action]");
+  if (!button) return;
+  const { action, call, agent } = button.dataset;
+  button.disabled = true;
+  try {
+    if (action === "front") {
+      const result = await act("Moving the caller to the front", "/api/calls/" + encodeURIComponent(call) + "/front", { method: "POST" });
+      if (result && result.ok) notify("The caller is now first in line.");
+    } else if (action === "move") {
+      const others = [...queues.keys()].filter((name) => name !== button.dataset.queue).sort();
+      if (others.length === 0) {
+        notify("There is no other queue to move the caller to.", "bad");
+        return;
+      }
+      const answer = await ask("Move the caller to another queue", [{ name: "queue", label: "Queue", options: others.map((q) => [q, q]) }], "Move");
+      if (!answer) return;
+      const result = await act("Moving the caller", "/api/calls/" + encodeURIComponent(call) + "/move", { method: "POST", json: { queue: answer.queue } });
+      if (result && result.ok) notify("The caller moved to " + answer.queue + ".");
+    } else if (action === "pause") {
+      await act("Pausing " + agent, "/api/agents/" + encodeURIComponent(agent) + "/status", { method: "POST", json: { status: "on_break", reason: "supervisor" } });
+    } else if (action === "resume") {
+      await act("Resuming " + agent, "/api/agents/" + encodeURIComponent(agent) + "/status", { method: "POST", json: { status: "available" } });
+    } else if (action === "eavesdrop") {
+      const endpoint = await supervisorEndpoint();
+      if (!endpoint) return;
+      const mode = button.dataset.mode;
+      const result = await act(mode[0].toUpperCase() + mode.slice(1) + " on " + agent, "/api/agents/" + encodeURIComponent(agent) + "/eavesdrop", {
+        method: "POST",
+        json: { mode, endpoint },
+      });
+      if (result && result.ok) notify("Calling your phone (" + endpoint + ") to " + mode + ".");
+    }
+  } finally {
+    button.disabled = false;
+  }
+}
+
+/// The supervisor's own phone, asked once and kept in this browser.
+async function supervisorEndpoint(change = false) {
+  let endpoint = null;
+  try {
+    endpoint = localStorage.getItem(ENDPOINT_KEY);
+  } catch {
+    endpoint = null;
+  }
+  if (endpoint && !change) return endpoint;
+  const answer = await ask(
+    "Your phone for listening in",
+    [{ name: "endpoint", label: "FreeSWITCH endpoint (e.g. user/1100@default)", value: endpoint || "" }],
+    "Save",
+  );
+  if (!answer || !answer.endpoint) return null;
+  try {
+    localStorage.setItem(ENDPOINT_KEY, answer.endpoint);
+  } catch {
+    // Private mode: ask again next time.
+  }
+  return answer.endpoint;
+}
+
+async function loadBreached() {
+  try {
+    const result = await api("/api/tickets?status=open&breached=true&limit=20");
+    if (!result.ok || !Array.isArray(result.body) || !shown) return;
+    const list = $("escalations");
+    list.replaceChildren();
+    for (const ticket of result.body.slice().reverse()) {
+      const clock = ticket.first_response_breached && !ticket.first_response_at ? "first_response" : "resolution";
+      escalated({ ticket, clock }, ticket.updated_at, true);
+    }
+  } catch {
+    // The feed brings new ones.
+  }
+}
+
+function escalated(event, at, old = false) {
+  const ticket = event.ticket || {};
+  const list = $("escalations");
+  const existing = [...list.children].find((li) => li.dataset.ticket === String(ticket.id) && li.dataset.clock === event.clock);
+  if (existing) existing.remove();
+  const clock = event.clock === "first_response" ? "first response overdue" : event.clock === "resolution" ? "resolution overdue" : "escalated";
+  list.prepend(
+    el(
+      "li",
+      { className: old ? "" : "fresh", dataset: { ticket: String(ticket.id), clock: event.clock || "" } },
+      el("span", { className: "ticket-id" }, "#" + ticket.id),
+      el("span", { className: "subject" }, ticket.subject || ""),
+      el("span", { className: "tag bad" }, clock),
+      el("span", { className: "muted" }, [ticket.caller_number || "", ticket.queue ? " · " + ticket.queue : "", " · P" + ticket.priority]),
+      el("span", { className: "muted" }, when(at)),
+    ),
+  );
+  while (list.children.length > ESCALATIONS_MAX) list.lastElementChild.remove();
+  $("no-escalations").hidden = list.children.length > 0;
+}
+
+function log(at, update) {
+  const kind = update.update || "update";
+  if (kind === "caller_joined" && update.id && !callers.has(update.id)) {
+    callers.set(update.id, { number: update.number, name: update.name, organization: "", vip: false });
+  }
+  const departure = update.departure && typeof update.departure === "object" ? Object.values(update.departure)[0] : update.departure;
+  const parts = {
+    caller_joined: () => [update.number, update.name, "joined", update.queue, "at", "#" + update.position],
+    caller_left: () => [caller(update.id), "left", update.queue, departure ? "(" + String(departure).replace(/_/g, " ") + ")" : ""],
+    announced: () => ["position", update.position, "announced to", caller(update.call)],
+    agent_changed: () => [update.agent, "is", (update.status || "").replace(/_/g, " "), "/", (update.activity || "").replace(/_/g, " ")],
+    connected: () => [caller(update.call), "connected to", update.agent, "after", duration((update.waited_ms || 0) / 1000)],
+    ended: () => [update.agent, "ended a call of", duration((update.talk_ms || 0) / 1000)],
+    callback_queued: () => ["callback queued for", update.number, "in", update.queue],
+    callback_done: () => ["callback", update.reached ? "reached" : "not reached", "in", update.queue],
+    counters_changed: () => null,
+  }[kind];
+  const words = parts ? parts() : [kind.replace(/_/g, " ")];
+  if (!words) return;
+  const list = $("ticker");
+  list.prepend(el("li", {}, el("time", {}, new Date(at || Date.now()).toLocaleTimeString()), " ", words.filter((w) => w !== undefined && w !== "").join(" ")));
+  while (list.children.length > TICKER_MAX) list.lastElementChild.remove();
+  $("no-ticker").hidden = true;
+}
+
+function caller(call) {
+  const known = call ? callers.get(call) : null;
+  return known ? known.name || known.number : "a caller";
+}
