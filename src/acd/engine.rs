@@ -1177,17 +1177,7 @@ impl Engine {
             q.order.insert(c.key, place);
             q.dirty = true;
         }
-        let position = self.position(id).unwrap_or(1);
-        self.updates.push_back(Update::CallerJoined {
-            queue: c.queue.clone(),
-            id: id.to_owned(),
-            number: c.number.clone(),
-            name: c.name.clone(),
-            priority: c.key.priority.0,
-            enqueued_at: c.key.enqueued_at,
-            position,
-            callback: true,
-        });
+        self.joined(id);
         self.updates.push_back(Update::CallbackQueued {
             queue: c.queue.clone(),
             id: id.to_owned(),
@@ -1284,24 +1274,29 @@ impl Engine {
             q.order.insert(key, place);
             q.dirty = true;
         }
-        let position = self.position(id).unwrap_or(1);
-        if let Some(c) = self.callers.get(id).cloned() {
-            self.updates.push_back(Update::CallerJoined {
-                queue: queue.clone(),
-                id: id.to_owned(),
-                number: c.number,
-                name: c.name,
-                priority: c.key.priority.0,
-                enqueued_at: c.key.enqueued_at,
-                position,
-                callback: false,
-            });
-        }
+        self.joined(id);
         self.actions.push_back(Action::HoldMusic {
             call: id.to_owned(),
             queue: queue.clone(),
         });
         self.dispatch(now, &queue);
+    }
+
+    /// Tells the dashboard the caller (back) in their queue's order, at their position now.
+    fn joined(&mut self, id: &str) {
+        let position = self.position(id).unwrap_or(1);
+        if let Some(c) = self.callers.get(id) {
+            self.updates.push_back(Update::CallerJoined {
+                queue: c.queue.clone(),
+                id: id.to_owned(),
+                number: c.number.clone(),
+                name: c.name.clone(),
+                priority: c.key.priority.0,
+                enqueued_at: c.key.enqueued_at,
+                position,
+                callback: matches!(c.kind, Kind::Callback { .. }),
+            });
+        }
     }
 
     fn end_call(&mut self, now: Millis, id: &str, agent: &str, since: Millis) {
@@ -1620,17 +1615,7 @@ impl Engine {
             name: "switchdesk_queue".into(),
             value: target.to_owned(),
         });
-        let position = self.position(id).unwrap_or(1);
-        self.updates.push_back(Update::CallerJoined {
-            queue: target.to_owned(),
-            id: id.to_owned(),
-            number: c.number.clone(),
-            name: c.name.clone(),
-            priority: c.key.priority.0,
-            enqueued_at: c.key.enqueued_at,
-            position,
-            callback: false,
-        });
+        self.joined(id);
         self.updates.push_back(Update::CountersChanged {
             queue: target.to_owned(),
         });
