@@ -2,8 +2,8 @@
 //! No sleeps, no sockets; each test runs in microseconds.
 
 use switchdesk::acd::{
-    Action, AgentConfig, AgentStatus, CallerArrival, Departure, Engine, Membership, NoAgents,
-    Overflow, QueueConfig, Strategy, Update,
+    AcdError, Action, AgentConfig, AgentStatus, CallerArrival, Departure, Engine, Membership,
+    NoAgents, Overflow, QueueConfig, Strategy, Update,
 };
 
 const T0: u64 = 1_800_000_000_000;
@@ -970,4 +970,239 @@ fn bad_configuration_is_refused_with_reasons() {
         )
         .unwrap_err();
     assert_eq!(err.to_string(), "no queue named \"nope\"");
+}
+
+/// Two queues, each with its own agent, for a supervisor's moves.
+fn support_and_sales() -> Desk {
+    let mut desk = Desk::new(Desk::queue("support", Strategy::LongestIdle));
+    desk.engine
+        .set_queue(T0, Desk::queue("sales", Strategy::LongestIdle))
+        .unwrap();
+    desk
+}
+
+#[test]
+fn a_supervisor_moves_a_ringing_caller_to_sales_where_the_sales_agent_takes_them() {
+    let mut desk = support_and_sales();
+    desk.agent("alice", "support", 1, 1);
+    desk.caller(secs(0), "c1", "support", "+15550001");
+    // alice is ringing for c1; c2 waits behind.
+    let (alice_leg, _, _) = desk.rung()[0].clone();
+    desk.caller(secs(5), "c2", "support", "+15550002");
+    desk.take();
+    desk.updates();
+    desk.agent_at(secs(9), "bob", "sales", 1, 1);
+    desk.engine
+        .set_agent_status(secs(9), "bob", AgentStatus::OnBreak("coffee".into()))
+        .unwrap();
+    desk.drain();
+    // A sales caller who came after c1 but before the move.
+    desk.caller(secs(8), "s1", "sales", "+15550008");
+    desk.take();
+    desk.updates();
+
+    desk.engine.move_caller(secs(10), "c1", "sales").unwrap();
+    let actions = desk.take();
+    // alice's ring is cancelled, and she is offered the next support caller at once.
+    assert_eq!(
+        actions[0],
+        Action::CancelLeg {
+            leg: alice_leg.clone(),
+            cause: "ORIGINATOR_CANCEL".into()
+        }
+    );
+    assert!(actions.iter().any(|a| matches!(a,
+        Action::RingAgent { agent, call, .. } if agent == "alice" && call == "c2")));
+    // The channel learns its new queue, so a restart re-adopts it there.
+    assert!(actions.contains(&Action::SetVar {
+        call: "c1".into(),
+        name: "switchdesk_queue".into(),
+        value: "sales".into()
+    }));
+    // c1 arrived before s1, so c1 is first in sales, and is told so.
+    assert!(announced(&actions).contains(&("c1".into(), 1)));
+    assert_eq!(
+        desk.positions(secs(10), "sales"),
+        [("c1".into(), 1), ("s1".into(), 2)]
+    );
+    let updates = desk.updates();
+    let left = updates
+        .iter()
+        .position(|u| {
+            *u == Update::CallerLeft {
+                queue: "support".into(),
+                id: "c1".into(),
+                departure: Departure::Moved { to: "sales".into() },
+            }
+        })
+        .expect("left support");
+    let joined = updates
+        .iter()
+        .position(|u| {
+            *u == Update::CallerJoined {
+                queue: "sales".into(),
+                id: "c1".into(),
+                number: "+15550001".into(),
+                name: "Caller c1".into(),
+                priority: 0,
+                enqueued_at: secs(0),
+                position: 1,
+                callback: false,
+            }
+        })
+        .expect("joined sales");
+    assert!(left < joined);
+    for queue in ["support", "sales"] {
+        assert!(updates.contains(&Update::CountersChanged {
+            queue: queue.into()
+        }));
+    }
+    let support = desk.engine.queue(secs(10), "support").unwrap();
+    assert_eq!(support.counters.moved, 1);
+    assert_eq!(support.counters.offered, 2);
+    assert_eq!(
+        desk.engine
+            .queue(secs(10), "sales")
+            .unwrap()
+            .counters
+            .offered,
+        2
+    );
+
+    // bob comes back: the moved caller is offered first, and waited since the first arrival.
+    desk.engine
+        .set_agent_status(secs(20), "bob", AgentStatus::Available)
+        .unwrap();
+    let (bob_leg, bob, call) = desk.rung()[0].clone();
+    assert_eq!((bob.as_str(), call.as_str()), ("bob", "c1"));
+    desk.connect(secs(22), &bob_leg, "c1");
+    assert!(desk.updates().contains(&Update::Connected {
+        queue: "sales".into(),
+        call: "c1".into(),
+        agent: "bob".into(),
+        waited_ms: 22_000
+    }));
+    // alice's cancelled leg reporting its hangup later changes nothing.
+    desk.engine
+        .channel_hung_up(secs(23), &alice_leg, "ORIGINATOR_CANCEL");
+    assert_eq!(desk.engine.agent("alice").unwrap().activity, "ringing");
+}
+
+#[test]
+fn moving_needs_a_waiting_caller_and_a_queue() {
+    let mut desk = support_and_sales();
+    desk.agent("alice", "support", 1, 1);
+    desk.caller(secs(0), "c1", "support", "+15550001");
+    let (leg, _, _) = desk.rung()[0].clone();
+    assert_eq!(
+        desk.engine.move_caller(secs(1), "c1", "billing"),
+        Err(AcdError::UnknownQueue("billing".into()))
+    );
+    assert_eq!(
+        desk.engine.move_caller(secs(1), "nobody", "sales"),
+        Err(AcdError::UnknownCall("nobody".into()))
+    );
+    assert_eq!(
+        desk.engine.to_front(secs(1), "nobody"),
+        Err(AcdError::UnknownCall("nobody".into()))
+    );
+    // The same queue: nothing to do, nothing sent.
+    desk.engine.move_caller(secs(1), "c1", "support").unwrap();
+    assert!(desk.take().is_empty());
+    desk.connect(secs(2), &leg, "c1");
+    assert_eq!(
+        desk.engine.move_caller(secs(3), "c1", "sales"),
+        Err(AcdError::NotWaiting("c1".into()))
+    );
+    assert_eq!(
+        desk.engine.to_front(secs(3), "c1"),
+        Err(AcdError::NotWaiting("c1".into()))
+    );
+    assert_eq!(
+        desk.engine.agent_leg("alice"),
+        Ok(("c1".to_string(), leg.clone()))
+    );
+    assert_eq!(
+        desk.engine.agent_leg("bob"),
+        Err(AcdError::UnknownAgent("bob".into()))
+    );
+    desk.engine.caller_hung_up(secs(4), "c1");
+    assert_eq!(
+        desk.engine.agent_leg("alice"),
+        Err(AcdError::NotInCall("alice".into()))
+    );
+}
+
+#[test]
+fn a_moved_caller_gets_the_new_queues_max_wait_from_the_move() {
+    let mut desk = support_and_sales();
+    let mut sales = Desk::queue("sales", Strategy::LongestIdle);
+    sales.max_wait_secs = 60;
+    sales.overflow = Overflow::Extension("voicemail".into());
+    sales.announcements.periodic_secs = 30;
+    desk.engine.set_queue(T0, sales).unwrap();
+    desk.caller(secs(0), "c1", "support", "+15550001");
+    // Waited 100 s already: more than sales allows, but sales' clock starts at the move.
+    desk.engine.move_caller(secs(100), "c1", "sales").unwrap();
+    desk.take();
+    desk.tick(secs(135));
+    assert!(!desk
+        .take()
+        .iter()
+        .any(|a| matches!(a, Action::Transfer { .. })));
+    desk.tick(secs(161));
+    assert!(desk.take().contains(&Action::Transfer {
+        call: "c1".into(),
+        extension: "voicemail".into()
+    }));
+}
+
+#[test]
+fn a_caller_put_in_front_is_offered_before_earlier_and_higher_priority_callers() {
+    // Announced on entry, and on moving up once 30 s passed since the last announcement.
+    let mut desk = Desk::new(Desk::queue("support", Strategy::LongestIdle));
+    desk.caller_with(
+        secs(0),
+        CallerArrival {
+            call: "vip".into(),
+            queue: "support".into(),
+            number: "+15550001".into(),
+            name: "VIP".into(),
+            priority: 5,
+            ..Default::default()
+        },
+    );
+    desk.caller(secs(1), "c2", "support", "+15550002");
+    desk.caller(secs(2), "c3", "support", "+15550003");
+    desk.take();
+    desk.updates();
+
+    desk.engine.to_front(secs(40), "c3").unwrap();
+    let actions = desk.take();
+    assert!(actions.contains(&Action::SetVar {
+        call: "c3".into(),
+        name: "switchdesk_priority".into(),
+        value: "6".into()
+    }));
+    // Moving up is announced like any move up.
+    assert_eq!(announced(&actions), [("c3".into(), 1)]);
+    assert_eq!(
+        desk.positions(secs(40), "support"),
+        [("c3".into(), 1), ("vip".into(), 2), ("c2".into(), 3)]
+    );
+    let waiting = desk.engine.queue(secs(40), "support").unwrap().waiting;
+    assert_eq!((waiting[0].priority, waiting[0].enqueued_at), (6, secs(2)));
+    assert!(desk.updates().contains(&Update::MovedToFront {
+        queue: "support".into(),
+        id: "c3".into(),
+        priority: 6
+    }));
+    // Already first: nothing changes.
+    desk.engine.to_front(secs(41), "c3").unwrap();
+    assert!(desk.take().is_empty());
+
+    desk.agent_at(secs(42), "alice", "support", 1, 1);
+    let rung = desk.rung();
+    assert_eq!(rung.len(), 1);
+    assert_eq!(rung[0].2, "c3");
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use switchdesk::acd::{
-    AgentConfig, AgentStatus, Departure, Membership, QueueConfig, Strategy, Update,
+    AcdError, AgentConfig, AgentStatus, Departure, Membership, QueueConfig, Strategy, Update,
 };
 use switchdesk::blocklist::{Blocklist, Direction, Entry, Match, Treatment};
 use switchdesk::config::EslConfig;
@@ -20,7 +20,7 @@ use switchdesk::esl::Event;
 use switchdesk::esl::{Connection, ConnectionEvent, ConnectionOptions};
 use switchdesk::sim::{AgentBehaviour, CallSpec, SimConfig, Simulator};
 use switchdesk::store::Store;
-use switchdesk::switch::{Board, BoardOptions, EVENTS};
+use switchdesk::switch::{Board, BoardError, BoardOptions, EavesdropMode, EVENTS};
 use tokio::net::TcpListener;
 use tokio::sync::broadcast;
 
@@ -1025,4 +1025,280 @@ async fn a_waiting_caller_can_be_found_and_put_out_of_the_queue() {
     assert!(board.caller(&call).await.unwrap().is_some());
     assert!(!board.eject(&call).await.unwrap());
     board.shutdown();
+}
+
+/// `support` (agent1, `user/1001@default`) and `sales` (seller, `user/1002@default`), both
+/// phones answering; nobody logged in yet.
+async fn support_and_sales(sim: &Simulator, store: Store, seed: u64) -> Board {
+    for endpoint in ["user/1001@default", "user/1002@default"] {
+        sim.add_endpoint(
+            endpoint,
+            AgentBehaviour::Answer {
+                ring: Duration::from_millis(100),
+                talk: None,
+            },
+        )
+        .await
+        .unwrap();
+    }
+    let mut sales = queue();
+    sales.name = "sales".into();
+    let mut agents = agents(1);
+    agents.push(AgentConfig {
+        name: "seller".into(),
+        endpoint: "user/1002@default".into(),
+        queues: vec![Membership {
+            queue: "sales".into(),
+            tier: 1,
+            position: 1,
+        }],
+    });
+    let (connection, events) = node(sim);
+    Board::start(
+        vec![(connection, events)],
+        store,
+        &[queue(), sales],
+        &agents,
+        board_options(seed),
+    )
+    .await
+    .unwrap()
+}
+
+async fn call_in(sim: &Simulator, n: u32, talk: Option<Duration>) -> String {
+    sim.place_call(CallSpec {
+        from_number: format!("+1555000{n}"),
+        from_name: format!("Caller {n}"),
+        destination: "7000".into(),
+        talk,
+        ..CallSpec::default()
+    })
+    .await
+    .unwrap()
+}
+
+async fn wait_waiting(board: &Board, queue: &str, count: usize) {
+    wait_until(&format!("{count} wait in {queue}"), || async {
+        board
+            .queues()
+            .await
+            .unwrap()
+            .iter()
+            .any(|q| q.name == queue && q.waiting.len() == count)
+    })
+    .await;
+}
+
+/// The agent leg bridged to `call`, once it is.
+async fn bridged_leg(sim: &Simulator, call: &str) -> String {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let leg = sim
+            .channels()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|c| c.uuid == call)
+            .and_then(|c| c.bridged_to);
+        if let Some(leg) = leg {
+            return leg;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting until {call} is bridged"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_moved_from_support_to_sales_is_answered_by_the_sales_agent() {
+    let db = common::TestDb::sqlite().await;
+    let sim = simulator(21).await;
+    let board = support_and_sales(&sim, db.store.clone(), 21).await;
+    board
+        .set_agent_status("seller", AgentStatus::Available)
+        .await
+        .unwrap();
+    let call = call_in(&sim, 1, Some(Duration::from_secs(1))).await;
+    wait_waiting(&board, "support", 1).await;
+
+    board.move_caller(&call, "sales").await.unwrap();
+    let leg = bridged_leg(&sim, &call).await;
+    let channels = sim.channels().await.unwrap();
+    let caller = channels.iter().find(|c| c.uuid == call).unwrap();
+    // A restarted service would find the caller in sales.
+    assert_eq!(caller.variable("switchdesk_queue"), Some("sales"));
+    let agent = channels.iter().find(|c| c.uuid == leg).unwrap();
+    assert_eq!(agent.variable("switchdesk_agent"), Some("seller"));
+
+    let sent = sim.commands_received();
+    let index = |wanted: &dyn Fn(&String) -> bool, what: &str| {
+        sent.iter()
+            .position(wanted)
+            .unwrap_or_else(|| panic!("{what} not sent: {sent:?}"))
+    };
+    let setvar = index(
+        &|c| *c == format!("api uuid_setvar {call} switchdesk_queue sales"),
+        "the queue variable",
+    );
+    let ring = index(
+        &|c| {
+            c.starts_with(&format!("bgapi originate {{origination_uuid={leg},"))
+                && c.contains("switchdesk_queue_name=sales")
+                && c.ends_with("}user/1002@default &park()")
+        },
+        "the originate to the sales agent",
+    );
+    let bridge = index(
+        &|c| *c == format!("api uuid_bridge {call} {leg}"),
+        "the bridge",
+    );
+    assert!(setvar < ring && ring < bridge, "{sent:?}");
+    // Nobody in support was ever rung.
+    assert!(!sent.iter().any(|c| c.contains("user/1001@default")));
+
+    let queues = board.queues().await.unwrap();
+    let support = queues.iter().find(|q| q.name == "support").unwrap();
+    let sales = queues.iter().find(|q| q.name == "sales").unwrap();
+    assert_eq!((support.counters.moved, support.counters.answered), (1, 0));
+    assert_eq!(sales.counters.answered, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_put_in_front_is_bridged_before_those_who_came_earlier() {
+    let db = common::TestDb::sqlite().await;
+    let sim = simulator(22).await;
+    let board = support_and_sales(&sim, db.store.clone(), 22).await;
+    let mut calls = Vec::new();
+    for n in 1..=3 {
+        calls.push(call_in(&sim, n, Some(Duration::from_millis(300))).await);
+        wait_waiting(&board, "support", n as usize).await;
+    }
+    board.to_front(&calls[2]).await.unwrap();
+    let waiting: Vec<String> = board.queues().await.unwrap()[1]
+        .waiting
+        .iter()
+        .map(|w| w.call.clone())
+        .collect();
+    assert_eq!(
+        waiting,
+        [calls[2].clone(), calls[0].clone(), calls[1].clone()]
+    );
+    wait_until("the caller's priority is on the channel", || async {
+        sim.channels()
+            .await
+            .unwrap()
+            .iter()
+            .any(|c| c.uuid == calls[2] && c.variable("switchdesk_priority") == Some("1"))
+    })
+    .await;
+
+    board
+        .set_agent_status("agent1", AgentStatus::Available)
+        .await
+        .unwrap();
+    wait_until("every caller was served", || async {
+        board
+            .agent("agent1")
+            .await
+            .unwrap()
+            .is_some_and(|a| a.calls == 3 && a.activity == "idle")
+    })
+    .await;
+    let sent = sim.commands_received();
+    let bridged = |call: &str| {
+        sent.iter()
+            .position(|c| c.starts_with(&format!("api uuid_bridge {call} ")))
+            .unwrap_or_else(|| panic!("{call} never bridged: {sent:?}"))
+    };
+    assert!(bridged(&calls[2]) < bridged(&calls[0]));
+    assert!(bridged(&calls[0]) < bridged(&calls[1]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_supervisor_whispers_into_an_agents_call_until_it_ends() {
+    let db = common::TestDb::sqlite().await;
+    let sim = simulator(23).await;
+    let board = support_and_sales(&sim, db.store.clone(), 23).await;
+    sim.add_endpoint(
+        "user/1009@default",
+        AgentBehaviour::Answer {
+            ring: Duration::from_millis(100),
+            talk: None,
+        },
+    )
+    .await
+    .unwrap();
+    let refused = board
+        .eavesdrop("agent1", EavesdropMode::Listen, "user/1009@default", "sam")
+        .await;
+    assert!(
+        matches!(refused, Err(BoardError::Acd(AcdError::NotInCall(_)))),
+        "{refused:?}"
+    );
+    board
+        .set_agent_status("agent1", AgentStatus::Available)
+        .await
+        .unwrap();
+    let call = call_in(&sim, 1, None).await;
+    let agent_leg = bridged_leg(&sim, &call).await;
+    wait_until("the board saw the bridge", || async {
+        board
+            .agent("agent1")
+            .await
+            .unwrap()
+            .is_some_and(|a| a.activity == "in_call")
+    })
+    .await;
+    wait_until("the switchboard knows the call is connected", || async {
+        board
+            .queues()
+            .await
+            .unwrap()
+            .iter()
+            .any(|q| q.name == "support" && q.counters.answered == 1)
+    })
+    .await;
+
+    let joined = board
+        .eavesdrop("agent1", EavesdropMode::Whisper, "user/1009@default", "sam")
+        .await
+        .unwrap();
+    assert_eq!(
+        (joined.agent_leg.as_str(), joined.call.as_str()),
+        (agent_leg.as_str(), call.as_str())
+    );
+    let sent = sim.commands_received();
+    let expected = format!(
+        "bgapi originate {{origination_uuid={},originate_timeout=30,ignore_early_media=true,origination_caller_id_name='Whisper: agent1',eavesdrop_enable_dtmf=false,eavesdrop_whisper_bleg=true}}user/1009@default &eavesdrop({agent_leg})",
+        joined.leg
+    );
+    assert!(sent.contains(&expected), "{expected} not in {sent:?}");
+    let channels = sim.channels().await.unwrap();
+    let supervisor = channels.iter().find(|c| c.uuid == joined.leg).unwrap();
+    assert!(supervisor.answered);
+    assert_eq!(supervisor.variable("eavesdrop_whisper_bleg"), Some("true"));
+
+    // The supervisor stays on while the call lasts, and is let go when it ends.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(sim
+        .channels()
+        .await
+        .unwrap()
+        .iter()
+        .any(|c| c.uuid == joined.leg));
+    sim.hangup(&call, "NORMAL_CLEARING").await.unwrap();
+    wait_until("the supervisor's leg ends with the call", || async {
+        !sim.channels()
+            .await
+            .unwrap()
+            .iter()
+            .any(|c| c.uuid == joined.leg)
+    })
+    .await;
+    // And the board never took the supervisor's leg for one of its own.
+    assert!(!sim
+        .commands_received()
+        .contains(&format!("api uuid_kill {} NORMAL_CLEARING", joined.leg)));
 }

@@ -877,3 +877,164 @@ async fn admins_import_a_phone_book_and_supervisors_export_it() {
     assert_eq!(text.lines().count(), 2);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn supervisors_move_callers_and_listen_in_agents_may_not_and_bad_input_is_refused() {
+    let app = App::start().await;
+    app.add_user("root", Role::Admin).await;
+    app.add_user("ann", Role::Agent).await;
+    app.add_user("sam", Role::Supervisor).await;
+    app.add_user("sue", Role::Supervisor).await;
+    let admin = app.login("root").await;
+    let ann = app.login("ann").await;
+    let sam = app.login("sam").await;
+    let sue = app.login("sue").await;
+    for queue in ["support", "sales"] {
+        let saved = app
+            .put(&format!("/api/queues/{queue}"), Some(&admin), json!({}))
+            .await;
+        assert_eq!(saved.status(), StatusCode::NO_CONTENT, "{queue}");
+    }
+    // ann answers calls; sam, a supervisor, has a phone of his own as an ACD agent.
+    for (name, endpoint) in [("ann", "user/1001@default"), ("sam", "user/1009@default")] {
+        let saved = app
+            .put(
+                &format!("/api/agents/{name}"),
+                Some(&admin),
+                json!({ "name": name, "endpoint": endpoint, "queues": [{"queue": "support"}] }),
+            )
+            .await;
+        assert_eq!(saved.status(), StatusCode::NO_CONTENT, "{name}");
+    }
+
+    // Agents may not do any of it.
+    let sales = json!({ "queue": "sales" });
+    let listen = json!({ "mode": "listen", "endpoint": "user/1001@default" });
+    for (path, body) in [
+        ("/api/calls/c1/move", sales.clone()),
+        ("/api/calls/c1/front", json!({})),
+        ("/api/agents/ann/eavesdrop", listen.clone()),
+    ] {
+        expect_error(
+            app.post(path, Some(&ann), body).await,
+            StatusCode::FORBIDDEN,
+            "forbidden",
+        )
+        .await;
+    }
+
+    // No such caller waiting, no such queue.
+    let body = expect_error(
+        app.post("/api/calls/c1/move", Some(&sam), sales.clone())
+            .await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    assert!(body["error"].as_str().unwrap().contains("c1"), "{body}");
+    expect_error(
+        app.post(
+            "/api/calls/c1/move",
+            Some(&sam),
+            json!({ "queue": "billing" }),
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    expect_error(
+        app.post("/api/calls/c1/front", Some(&sam), json!({})).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    for bad in [
+        json!({}),
+        json!({ "queue": 7 }),
+        json!({ "queue": "sales", "x": 1 }),
+    ] {
+        expect_error(
+            app.post("/api/calls/c1/move", Some(&sam), bad).await,
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+        )
+        .await;
+    }
+
+    // Listening in: the mode must be one of three, the endpoint one dial string.
+    expect_error(
+        app.post(
+            "/api/agents/ann/eavesdrop",
+            Some(&sam),
+            json!({ "mode": "record", "endpoint": "user/1009" }),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+    )
+    .await;
+    for endpoint in [
+        "user/1009 &park()",
+        "{origination_uuid=x}user/1009",
+        "user/1009,user/1010",
+        "user/1009\n",
+        "",
+    ] {
+        let body = expect_error(
+            app.post(
+                "/api/agents/ann/eavesdrop",
+                Some(&sam),
+                json!({ "mode": "whisper", "endpoint": endpoint }),
+            )
+            .await,
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+        )
+        .await;
+        assert!(
+            body["error"].as_str().unwrap().contains("endpoint"),
+            "{body}"
+        );
+    }
+    // sue has no phone of her own and gave none.
+    let body = expect_error(
+        app.post(
+            "/api/agents/ann/eavesdrop",
+            Some(&sue),
+            json!({ "mode": "barge" }),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+    )
+    .await;
+    assert!(
+        body["error"].as_str().unwrap().contains("endpoint"),
+        "{body}"
+    );
+    expect_error(
+        app.post("/api/agents/nobody/eavesdrop", Some(&sam), listen.clone())
+            .await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    // sam's own endpoint is used; ann is in no call to listen to.
+    let body = expect_error(
+        app.post(
+            "/api/agents/ann/eavesdrop",
+            Some(&sam),
+            json!({ "mode": "listen" }),
+        )
+        .await,
+        StatusCode::CONFLICT,
+        "conflict",
+    )
+    .await;
+    assert!(
+        body["error"].as_str().unwrap().contains("not in a call"),
+        "{body}"
+    );
+    app.stop().await;
+}

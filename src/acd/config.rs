@@ -333,11 +333,8 @@ impl AgentConfig {
                 "agent name {a:?} must be 1-64 letters, digits, '-', '_' or '.'"
             ));
         }
-        if self.endpoint.trim().is_empty() || self.endpoint.contains(char::is_whitespace) {
-            problems.push(format!(
-                "agent {a}: endpoint {:?} is not a dial string",
-                self.endpoint
-            ));
+        if let Err(problem) = check_endpoint(&self.endpoint) {
+            problems.push(format!("agent {a}: {problem}"));
         }
         for m in &self.queues {
             if m.tier == 0 {
@@ -349,4 +346,30 @@ impl AgentConfig {
         }
         problems
     }
+}
+
+/// The longest dial string accepted for one endpoint.
+const MAX_ENDPOINT: usize = 256;
+
+/// One FreeSWITCH endpoint (`user/1001@default`, `sofia/internal/1001%10.0.0.1`), as it is
+/// put into an originate after switchdesk's own `{variables}`: nothing that could end the
+/// argument (whitespace, control characters, quotes), add channel variables (`{}`, `[]`,
+/// `<>`) or dial more than one destination (`,`, `|`). Agents' and supervisors' endpoints
+/// both pass through here.
+pub fn check_endpoint(endpoint: &str) -> Result<(), String> {
+    let forbidden = |c: char| {
+        c.is_whitespace()
+            || c.is_control()
+            || matches!(
+                c,
+                '{' | '}' | '[' | ']' | '<' | '>' | ',' | '|' | '\'' | '"'
+            )
+    };
+    if endpoint.is_empty() || endpoint.len() > MAX_ENDPOINT || endpoint.contains(forbidden) {
+        return Err(format!(
+            "endpoint {endpoint:?} is not a single dial string (1-{MAX_ENDPOINT} characters, \
+             no spaces, quotes, braces, brackets, ',' or '|')"
+        ));
+    }
+    Ok(())
 }

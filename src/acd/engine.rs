@@ -22,6 +22,14 @@ pub enum AcdError {
     DuplicateCall(String),
     #[error("queue {0:?} still has callers waiting")]
     QueueBusy(String),
+    #[error("no call {0} in any queue")]
+    UnknownCall(String),
+    /// Only a live caller still in the waiting order can be moved: not one being connected,
+    /// already connected, or a callback keeping a place.
+    #[error("call {0} is not waiting in a queue")]
+    NotWaiting(String),
+    #[error("agent {0:?} is not in a call")]
+    NotInCall(String),
     #[error("{}", .0.join("; "))]
     Invalid(Vec<String>),
 }
@@ -128,6 +136,9 @@ struct Caller {
     announce: AnnounceState,
     /// The channel that is (or will be) bridged: the caller's own, or the callback's customer leg.
     call_leg: Option<String>,
+    /// Where the current queue's `max_wait_secs` counts from: the arrival, or the moment the
+    /// caller was sent to this queue (overflow, a supervisor's move).
+    limit_from: Millis,
 }
 
 #[derive(Clone, Debug)]
@@ -677,6 +688,7 @@ impl Engine {
             state: CallerState::Waiting,
             announce: AnnounceState::default(),
             call_leg: Some(id.clone()),
+            limit_from: enqueued_at,
         };
         let place = Place::of(&caller);
         self.callers.insert(id.clone(), caller);
@@ -913,6 +925,7 @@ impl Engine {
                 state: CallerState::Waiting,
                 announce: AnnounceState::default(),
                 call_leg: None,
+                limit_from: enqueued_at,
             },
         );
         let place = self.callers.get(id).map(Place::of);
@@ -1164,17 +1177,7 @@ impl Engine {
             q.order.insert(c.key, place);
             q.dirty = true;
         }
-        let position = self.position(id).unwrap_or(1);
-        self.updates.push_back(Update::CallerJoined {
-            queue: c.queue.clone(),
-            id: id.to_owned(),
-            number: c.number.clone(),
-            name: c.name.clone(),
-            priority: c.key.priority.0,
-            enqueued_at: c.key.enqueued_at,
-            position,
-            callback: true,
-        });
+        self.joined(id);
         self.updates.push_back(Update::CallbackQueued {
             queue: c.queue.clone(),
             id: id.to_owned(),
@@ -1271,24 +1274,29 @@ impl Engine {
             q.order.insert(key, place);
             q.dirty = true;
         }
-        let position = self.position(id).unwrap_or(1);
-        if let Some(c) = self.callers.get(id).cloned() {
-            self.updates.push_back(Update::CallerJoined {
-                queue: queue.clone(),
-                id: id.to_owned(),
-                number: c.number,
-                name: c.name,
-                priority: c.key.priority.0,
-                enqueued_at: c.key.enqueued_at,
-                position,
-                callback: false,
-            });
-        }
+        self.joined(id);
         self.actions.push_back(Action::HoldMusic {
             call: id.to_owned(),
             queue: queue.clone(),
         });
         self.dispatch(now, &queue);
+    }
+
+    /// Tells the dashboard the caller (back) in their queue's order, at their position now.
+    fn joined(&mut self, id: &str) {
+        let position = self.position(id).unwrap_or(1);
+        if let Some(c) = self.callers.get(id) {
+            self.updates.push_back(Update::CallerJoined {
+                queue: c.queue.clone(),
+                id: id.to_owned(),
+                number: c.number.clone(),
+                name: c.name.clone(),
+                priority: c.key.priority.0,
+                enqueued_at: c.key.enqueued_at,
+                position,
+                callback: matches!(c.kind, Kind::Callback { .. }),
+            });
+        }
     }
 
     fn end_call(&mut self, now: Millis, id: &str, agent: &str, since: Millis) {
@@ -1538,52 +1546,8 @@ impl Engine {
         }
         match &config.overflow {
             Overflow::Queue(target) if self.queues.contains_key(target) && c.kind == Kind::Live => {
-                self.remove_from_order(id);
-                self.depart_update(
-                    id,
-                    Departure::Overflowed {
-                        to: format!("queue:{target}"),
-                    },
-                );
-                self.seq += 1;
-                let key = OrderKey {
-                    seq: self.seq,
-                    ..c.key
-                };
-                if let Some(caller) = self.callers.get_mut(id) {
-                    caller.queue = target.clone();
-                    caller.key = key;
-                    caller.state = CallerState::Waiting;
-                    caller.announce = AnnounceState::default();
-                }
-                let target_max_wait = self
-                    .queues
-                    .get(target)
-                    .map_or(0, |t| t.config.max_wait_secs);
-                let place = self.callers.get(id).map(Place::of);
-                if let (Some(t), Some(place)) = (self.queues.get_mut(target), place) {
-                    t.order.insert(key, place);
-                    t.counters.offered += 1;
-                    t.dirty = true;
-                }
-                let position = self.position(id).unwrap_or(1);
-                self.updates.push_back(Update::CallerJoined {
-                    queue: target.clone(),
-                    id: id.to_owned(),
-                    number: c.number.clone(),
-                    name: c.name.clone(),
-                    priority: c.key.priority.0,
-                    enqueued_at: c.key.enqueued_at,
-                    position,
-                    callback: false,
-                });
-                // The overflow queue's own limit counts from now, not from the first arrival.
-                if target_max_wait > 0 {
-                    self.timers
-                        .push(now + target_max_wait * 1000, Timer::Caller(id.to_owned()));
-                }
-                self.announce(now, id);
-                self.dispatch(now, target);
+                let to = format!("queue:{target}");
+                self.rehome(now, id, target, Departure::Overflowed { to });
             }
             Overflow::Extension(extension) if c.kind == Kind::Live => {
                 self.actions.push_back(Action::Transfer {
@@ -1612,6 +1576,161 @@ impl Engine {
                 );
             }
         }
+    }
+
+    /// Sends a live caller from their queue to `target`, keeping their arrival time and
+    /// priority: the place there follows that queue's order as if they had arrived there
+    /// at their original time. The target's `max_wait_secs` counts from now. The caller's
+    /// channel learns the new queue, so a restarted service re-adopts them there.
+    fn rehome(&mut self, now: Millis, id: &str, target: &str, departure: Departure) {
+        let Some(c) = self.callers.get(id).cloned() else {
+            return;
+        };
+        self.remove_from_order(id);
+        self.depart_update(id, departure);
+        self.seq += 1;
+        let key = OrderKey {
+            seq: self.seq,
+            ..c.key
+        };
+        if let Some(caller) = self.callers.get_mut(id) {
+            caller.queue = target.to_owned();
+            caller.key = key;
+            caller.state = CallerState::Waiting;
+            caller.announce = AnnounceState::default();
+            caller.limit_from = now;
+        }
+        let target_max_wait = self
+            .queues
+            .get(target)
+            .map_or(0, |t| t.config.max_wait_secs);
+        let place = self.callers.get(id).map(Place::of);
+        if let (Some(t), Some(place)) = (self.queues.get_mut(target), place) {
+            t.order.insert(key, place);
+            t.counters.offered += 1;
+            t.dirty = true;
+        }
+        self.actions.push_back(Action::SetVar {
+            call: id.to_owned(),
+            name: "switchdesk_queue".into(),
+            value: target.to_owned(),
+        });
+        self.joined(id);
+        self.updates.push_back(Update::CountersChanged {
+            queue: target.to_owned(),
+        });
+        if target_max_wait > 0 {
+            self.timers
+                .push(now + target_max_wait * 1000, Timer::Caller(id.to_owned()));
+        }
+        self.announce(now, id);
+        self.dispatch(now, target);
+    }
+
+    // ----- supervisors ---------------------------------------------------------------------
+
+    /// The live caller `call`, still in a queue's waiting order, or why not.
+    fn waiting_caller(&self, call: &str) -> Result<&Caller, AcdError> {
+        let c = self
+            .callers
+            .get(call)
+            .ok_or_else(|| AcdError::UnknownCall(call.into()))?;
+        if c.kind != Kind::Live
+            || !matches!(c.state, CallerState::Waiting | CallerState::Offered(_))
+        {
+            return Err(AcdError::NotWaiting(call.into()));
+        }
+        Ok(c)
+    }
+
+    /// A supervisor moves a waiting caller to another queue. A ring in progress for them is
+    /// cancelled; they keep their arrival time (so their waiting time, and their place among
+    /// the new queue's callers of the same priority) and their priority. Moving a caller to
+    /// the queue they wait in changes nothing.
+    pub fn move_caller(&mut self, now: Millis, call: &str, queue: &str) -> Result<(), AcdError> {
+        if !self.queues.contains_key(queue) {
+            return Err(AcdError::UnknownQueue(queue.into()));
+        }
+        let from = self.waiting_caller(call)?.queue.clone();
+        if from == queue {
+            return Ok(());
+        }
+        self.withdraw(now, call, "ORIGINATOR_CANCEL");
+        if let Some(q) = self.queues.get_mut(&from) {
+            q.counters.moved += 1;
+        }
+        self.rehome(now, call, queue, Departure::Moved { to: queue.into() });
+        // The old queue may now have a free agent (the one whose ring was cancelled).
+        self.dispatch(now, &from);
+        self.settle(now);
+        Ok(())
+    }
+
+    /// A supervisor puts a waiting caller first in their queue: their priority becomes one
+    /// above the highest now waiting there (kept on the channel, like any priority), their
+    /// arrival time stays. A caller already first stays as they are.
+    pub fn to_front(&mut self, now: Millis, call: &str) -> Result<(), AcdError> {
+        let c = self.waiting_caller(call)?;
+        let (queue, old_key) = (c.queue.clone(), c.key);
+        let Some(q) = self.queues.get(&queue) else {
+            return Err(AcdError::UnknownQueue(queue));
+        };
+        let Some(head) = q.order.keys().next().copied() else {
+            return Err(AcdError::NotWaiting(call.into()));
+        };
+        if head == old_key {
+            return Ok(());
+        }
+        let priority = head.priority.0.checked_add(1).ok_or_else(|| {
+            AcdError::Invalid(vec![format!(
+                "the first caller in {queue:?} already has the highest priority"
+            )])
+        })?;
+        self.remove_from_order(call);
+        let key = OrderKey {
+            priority: Reverse(priority),
+            ..old_key
+        };
+        let place = self.callers.get_mut(call).map(|c| {
+            c.key = key;
+            Place::of(c)
+        });
+        if let (Some(q), Some(place)) = (self.queues.get_mut(&queue), place) {
+            q.order.insert(key, place);
+            q.dirty = true;
+        }
+        self.actions.push_back(Action::SetVar {
+            call: call.to_owned(),
+            name: "switchdesk_priority".into(),
+            value: priority.to_string(),
+        });
+        self.updates.push_back(Update::MovedToFront {
+            queue: queue.clone(),
+            id: call.to_owned(),
+            priority,
+        });
+        // A free agent who was waiting for a tier to open, say, takes them now.
+        self.dispatch(now, &queue);
+        self.settle(now);
+        Ok(())
+    }
+
+    /// The agent's call, as (the caller's call id, the agent leg), for listening in.
+    pub fn agent_leg(&self, agent: &str) -> Result<(String, String), AcdError> {
+        let a = self
+            .agents
+            .get(agent)
+            .ok_or_else(|| AcdError::UnknownAgent(agent.into()))?;
+        a.caller
+            .as_deref()
+            .and_then(|id| self.callers.get(id))
+            .and_then(|c| match &c.state {
+                CallerState::Bridged {
+                    agent: who, leg, ..
+                } if who == agent => Some((c.id.clone(), leg.clone())),
+                _ => None,
+            })
+            .ok_or_else(|| AcdError::NotInCall(agent.into()))
     }
 
     // ----- announcements -------------------------------------------------------------------
@@ -1978,7 +2097,7 @@ impl Engine {
         };
         let waiting = matches!(c.state, CallerState::Waiting | CallerState::Offered(_));
         let max_wait = config.max_wait_secs * 1000;
-        if c.kind == Kind::Live && max_wait > 0 && waiting && now >= c.key.enqueued_at + max_wait {
+        if c.kind == Kind::Live && max_wait > 0 && waiting && now >= c.limit_from + max_wait {
             self.overflow(now, id);
             return;
         }
@@ -2172,6 +2291,7 @@ impl Engine {
                 },
                 announce: AnnounceState::default(),
                 call_leg: Some(call.to_owned()),
+                limit_from: since,
             },
         );
         self.legs.insert(

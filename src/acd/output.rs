@@ -99,6 +99,10 @@ pub enum Departure {
     },
     /// The callback could not reach the customer after every attempt.
     CallbackFailed,
+    /// A supervisor sent the caller to another queue (a `CallerJoined` there follows).
+    Moved {
+        to: String,
+    },
 }
 
 /// A change worth showing or storing.
@@ -163,5 +167,12 @@ pub enum Update {
     },
     CountersChanged {
         queue: String,
+    },
+    /// A supervisor put a waiting caller first in their queue, with this priority; everyone
+    /// behind them moved down one.
+    MovedToFront {
+        queue: String,
+        id: String,
+        priority: i32,
     },
 }

@@ -19,6 +19,8 @@ pub struct Counters {
     /// Callers who hung up while waiting.
     pub abandoned: u64,
     pub overflowed: u64,
+    /// Callers a supervisor sent to another queue.
+    pub moved: u64,
     /// Callbacks requested.
     pub callbacks: u64,
     pub exited: u64,

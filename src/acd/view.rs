@@ -43,6 +43,8 @@ pub struct CountersView {
     pub answered: u64,
     pub abandoned: u64,
     pub overflowed: u64,
+    /// Callers a supervisor sent to another queue.
+    pub moved: u64,
     pub callbacks: u64,
     pub callbacks_pending: u64,
     pub exited: u64,
@@ -87,6 +89,7 @@ impl QueueView {
                 answered: counters.answered,
                 abandoned: counters.abandoned,
                 overflowed: counters.overflowed,
+                moved: counters.moved,
                 callbacks: counters.callbacks,
                 callbacks_pending,
                 exited: counters.exited,

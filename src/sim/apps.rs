@@ -611,6 +611,21 @@ impl Switch {
                     Started::Left
                 }
             }
+            // mod_dptools' eavesdrop on one uuid: switch_ivr_eavesdrop_session returns at once
+            // when there is no such channel, else reads and writes the leg's audio until the
+            // target or this leg goes (`end_eavesdrops`). The whisper/barge variables change
+            // only whose audio is mixed where, which the simulator carries no audio for.
+            "eavesdrop" if !broadcast => {
+                self.execute_event(uuid, app, arg, app_uuid);
+                if self.live(arg.trim()) {
+                    self.pre_answer(uuid);
+                    self.start_timed(uuid, app, arg, app_uuid, None, None, false);
+                    Started::Running
+                } else {
+                    self.execute_complete_event(uuid, app, arg, "_none_", app_uuid);
+                    Started::Finished
+                }
+            }
             "transfer" => {
                 self.execute_event(uuid, app, arg, app_uuid);
                 let argv = super::api::separate(arg, 4);
@@ -762,6 +777,25 @@ impl Switch {
             }
         } else if stop != Stop::NotReady {
             self.advance_extension(uuid);
+        }
+    }
+
+    /// `target` went: every leg eavesdropping on it returns from `eavesdrop` and carries on
+    /// with its extension (which, for an originated `&eavesdrop(...)`, then hangs up).
+    pub(crate) fn end_eavesdrops(&mut self, target: &str) {
+        let listeners: Vec<String> = self
+            .channels
+            .values()
+            .filter(|c| {
+                !c.down
+                    && c.timed
+                        .as_ref()
+                        .is_some_and(|r| r.app == "eavesdrop" && r.arg.trim() == target)
+            })
+            .map(|c| c.uuid.clone())
+            .collect();
+        for uuid in listeners {
+            self.stop_and_continue(&uuid, Stop::Done);
         }
     }
 

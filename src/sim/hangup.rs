@@ -184,8 +184,8 @@ impl Switch {
             return;
         }
         let partner = chan.bridged_to.clone().filter(|p| self.live(p));
-        match partner {
-            Some(other) => self.hangup_bridged(uuid, &other, end, hook),
+        match &partner {
+            Some(other) => self.hangup_bridged(uuid, other, end, hook),
             None => {
                 self.mark_down(uuid, &end);
                 self.run_hook(uuid, hook);
@@ -194,6 +194,10 @@ impl Switch {
                 self.reach_reporting(uuid);
                 self.complete(uuid);
             }
+        }
+        self.end_eavesdrops(uuid);
+        if let Some(other) = partner {
+            self.end_eavesdrops(&other);
         }
     }
 

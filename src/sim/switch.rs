@@ -110,7 +110,7 @@ pub(crate) struct Switch {
     pub(crate) sound_file_length: Duration,
     /// Live channels by UUID; `order` lists them in creation order. Both are kept in step so
     /// no lookup walks every channel.
-    channels: HashMap<String, Channel>,
+    pub(crate) channels: HashMap<String, Channel>,
     order: BTreeMap<u64, String>,
     next_order: u64,
     pub(crate) roles: HashMap<String, Role>,

@@ -12,10 +12,10 @@ use tracing::{debug, error, info, warn};
 
 use super::identify::{CallerIdentity, Identity};
 use super::interpret::{channel_state, channel_uuids, interpret, ChannelState, Input};
-use super::render::{render, Step};
+use super::render::{self, render, EavesdropMode, Step};
 use crate::acd::{
-    AcdError, Action, AgentConfig, AgentStatus, AgentView, CallerArrival, Engine, QueueConfig,
-    QueueView, Update,
+    check_endpoint, AcdError, Action, AgentConfig, AgentStatus, AgentView, CallerArrival, Engine,
+    QueueConfig, QueueView, Update,
 };
 use crate::blocklist::{Blocklist, Direction, Entry, Treatment};
 use crate::directory::number::Numbering;
@@ -41,6 +41,32 @@ pub enum BoardError {
     Store(#[from] StoreError),
     #[error("the switchboard has stopped")]
     Stopped,
+    /// FreeSWITCH did not carry a request out (the cause it gave, or why it could not be asked).
+    #[error("FreeSWITCH did not connect the call: {0}")]
+    Switch(String),
+}
+
+/// A supervisor's leg listening in on an agent's call, once the supervisor answered.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Eavesdrop {
+    /// The supervisor's leg (hang it up to stop).
+    pub leg: String,
+    pub agent: String,
+    /// The agent's leg, which is eavesdropped.
+    pub agent_leg: String,
+    /// The caller's call the agent is in.
+    pub call: String,
+    pub mode: EavesdropMode,
+    pub endpoint: String,
+}
+
+/// What a supervisor asked for when joining an agent's call.
+struct EavesdropAsk {
+    agent: String,
+    mode: EavesdropMode,
+    endpoint: String,
+    /// Who asked, for the log.
+    by: String,
 }
 
 /// How the switchboard is set up.
@@ -80,6 +106,9 @@ enum Request {
     DeleteQueue(String, oneshot::Sender<Result<(), BoardError>>),
     SaveAgent(AgentConfig, oneshot::Sender<Result<(), BoardError>>),
     DeleteAgent(String, oneshot::Sender<Result<(), BoardError>>),
+    MoveCaller(String, String, oneshot::Sender<Result<(), BoardError>>),
+    ToFront(String, oneshot::Sender<Result<(), BoardError>>),
+    Eavesdrop(EavesdropAsk, oneshot::Sender<Result<Eavesdrop, BoardError>>),
 }
 
 enum Msg {
@@ -327,6 +356,36 @@ impl Board {
     pub async fn delete_agent(&self, name: &str) -> Result<(), BoardError> {
         self.ask(|r| Request::DeleteAgent(name.to_owned(), r))
             .await?
+    }
+
+    /// Sends a waiting caller to another queue (a supervisor's move).
+    pub async fn move_caller(&self, call: &str, queue: &str) -> Result<(), BoardError> {
+        self.ask(|r| Request::MoveCaller(call.to_owned(), queue.to_owned(), r))
+            .await?
+    }
+
+    /// Puts a waiting caller first in their queue.
+    pub async fn to_front(&self, call: &str) -> Result<(), BoardError> {
+        self.ask(|r| Request::ToFront(call.to_owned(), r)).await?
+    }
+
+    /// Calls `endpoint` (a supervisor's phone) into the agent's current call in `mode`;
+    /// answers once the supervisor picked up, or with FreeSWITCH's reason they did not.
+    /// Refused when the agent is not in a call or the endpoint is not one dial string.
+    pub async fn eavesdrop(
+        &self,
+        agent: &str,
+        mode: EavesdropMode,
+        endpoint: &str,
+        by: &str,
+    ) -> Result<Eavesdrop, BoardError> {
+        let ask = EavesdropAsk {
+            agent: agent.to_owned(),
+            mode,
+            endpoint: endpoint.to_owned(),
+            by: by.to_owned(),
+        };
+        self.ask(|r| Request::Eavesdrop(ask, r)).await?
     }
 }
 
@@ -937,6 +996,17 @@ impl Switchboard {
                 };
                 let _ = reply.send(result);
             }
+            Request::MoveCaller(call, queue, reply) => {
+                let result = self.engine.move_caller(now, &call, &queue);
+                if result.is_ok() {
+                    info!(%call, %queue, "caller moved by a supervisor");
+                }
+                let _ = reply.send(result.map_err(BoardError::from));
+            }
+            Request::ToFront(call, reply) => {
+                let _ = reply.send(self.engine.to_front(now, &call).map_err(BoardError::from));
+            }
+            Request::Eavesdrop(ask, reply) => self.eavesdrop(ask, reply),
             Request::DeleteAgent(name, reply) => {
                 let result = match self.engine.remove_agent(now, &name) {
                     Ok(()) => self
@@ -950,6 +1020,55 @@ impl Switchboard {
                 let _ = reply.send(result);
             }
         }
+    }
+}
+
+impl Switchboard {
+    /// Originates the supervisor into `eavesdrop` of the agent's leg, on the agent leg's node,
+    /// off this task: the answer comes when the supervisor picked up (or did not).
+    fn eavesdrop(&self, ask: EavesdropAsk, reply: oneshot::Sender<Result<Eavesdrop, BoardError>>) {
+        let checked = check_endpoint(&ask.endpoint)
+            .map_err(|problem| AcdError::Invalid(vec![problem]))
+            .and_then(|()| self.engine.agent_leg(&ask.agent));
+        let (call, agent_leg) = match checked {
+            Ok(found) => found,
+            Err(e) => {
+                let _ = reply.send(Err(e.into()));
+                return;
+            }
+        };
+        let node = self.node_of.get(&agent_leg).copied().unwrap_or(0);
+        let Some(connection) = self.connections.get(node).cloned() else {
+            let _ = reply.send(Err(BoardError::Switch("no FreeSWITCH node".into())));
+            return;
+        };
+        let leg = uuid::Uuid::new_v4().to_string();
+        let command = render::eavesdrop(&leg, &agent_leg, &ask.agent, ask.mode, &ask.endpoint);
+        info!(agent = %ask.agent, mode = ?ask.mode, endpoint = %ask.endpoint, by = %ask.by, %leg, "supervisor joins an agent's call");
+        let joined = Eavesdrop {
+            leg,
+            agent: ask.agent,
+            agent_leg,
+            call,
+            mode: ask.mode,
+            endpoint: ask.endpoint,
+        };
+        tokio::spawn(async move {
+            let result = match connection.bgapi(&command).await {
+                Ok(job) => job.result().await.map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            let outcome = match result {
+                Ok(body) if body.starts_with("+OK") => Ok(joined),
+                Ok(body) => {
+                    let cause = body.trim().trim_start_matches("-ERR").trim();
+                    warn!(leg = %joined.leg, "supervisor not connected: {cause}");
+                    Err(BoardError::Switch(cause.to_owned()))
+                }
+                Err(e) => Err(BoardError::Switch(e)),
+            };
+            let _ = reply.send(outcome);
+        });
     }
 }
 

@@ -12,5 +12,6 @@ pub mod identify;
 mod interpret;
 mod render;
 
-pub use board::{Board, BoardError, BoardOptions, RecentCaller, EVENTS};
+pub use board::{Board, BoardError, BoardOptions, Eavesdrop, RecentCaller, EVENTS};
 pub use identify::{CallerIdentity, Confidence, Identity, Named, Unknown};
+pub use render::EavesdropMode;

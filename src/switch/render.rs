@@ -52,13 +52,13 @@ impl Step {
     }
 }
 
-/// A value safe inside `{name=value}`: letters (any script), digits, and ` +-._@`; anything
+/// A value safe inside `{name=value}`: letters (any script), digits, and ` +-._@:`; anything
 /// else becomes a space. Quoted when it has spaces.
 pub(crate) fn originate_value(value: &str) -> Option<String> {
     let cleaned: String = value
         .chars()
         .map(|c| {
-            if c.is_alphanumeric() || matches!(c, '+' | '-' | '.' | '_' | '@') {
+            if c.is_alphanumeric() || matches!(c, '+' | '-' | '.' | '_' | '@' | ':') {
                 c
             } else {
                 ' '
@@ -74,12 +74,84 @@ pub(crate) fn originate_value(value: &str) -> Option<String> {
     }
 }
 
-fn originate(vars: &[(&str, Option<String>)], dial: &str) -> String {
+/// `originate {vars}<dial> &<app>`; `dial` is a checked endpoint or the queue's own template.
+fn originate(vars: &[(&str, Option<String>)], dial: &str, app: &str) -> String {
     let vars: Vec<String> = vars
         .iter()
         .filter_map(|(name, value)| value.as_ref().map(|v| format!("{name}={v}")))
         .collect();
-    format!("originate {{{}}}{dial} &park()", vars.join(","))
+    format!("originate {{{}}}{dial} &{app}", vars.join(","))
+}
+
+/// How a supervisor joins an agent's call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EavesdropMode {
+    /// Hears both sides; nobody hears the supervisor.
+    Listen,
+    /// Hears both sides; only the agent hears the supervisor.
+    Whisper,
+    /// Hears both sides and is heard by both.
+    Barge,
+}
+
+impl EavesdropMode {
+    fn label(self) -> &'static str {
+        match self {
+            EavesdropMode::Listen => "Listen",
+            EavesdropMode::Whisper => "Whisper",
+            EavesdropMode::Barge => "Barge",
+        }
+    }
+
+    /// The variables mod_dptools' `eavesdrop` reads, for eavesdropping on the *agent's* leg.
+    /// `switch_ivr_eavesdrop_session` puts its media bug on the target leg:
+    /// `eavesdrop_whisper_aleg` (ED_MUX_READ) mixes the supervisor into what is read from
+    /// that leg, which the bridge carries to the caller; `eavesdrop_whisper_bleg`
+    /// (ED_MUX_WRITE) mixes them into what is written to it, which the agent hears (the
+    /// "2: speak with the uuid" DTMF command). So whispering to the agent is `_bleg`.
+    fn variables(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            EavesdropMode::Listen => &[],
+            EavesdropMode::Whisper => &[("eavesdrop_whisper_bleg", "true")],
+            EavesdropMode::Barge => &[
+                ("eavesdrop_whisper_aleg", "true"),
+                ("eavesdrop_whisper_bleg", "true"),
+            ],
+        }
+    }
+}
+
+/// How long the supervisor's phone rings before the originate gives up.
+pub(crate) const EAVESDROP_RING_SECS: u64 = 30;
+
+/// The originate that calls the supervisor's `endpoint` (already checked with
+/// [`crate::acd::check_endpoint`]) as leg `leg` into `eavesdrop` of the agent's leg. The mode
+/// is fixed by the request: the keypad cannot change it (`eavesdrop_enable_dtmf=false`;
+/// FreeSWITCH enables it by default).
+pub(crate) fn eavesdrop(
+    leg: &str,
+    agent_leg: &str,
+    agent: &str,
+    mode: EavesdropMode,
+    endpoint: &str,
+) -> String {
+    let mut vars = vec![
+        ("origination_uuid", Some(leg.to_owned())),
+        ("originate_timeout", Some(EAVESDROP_RING_SECS.to_string())),
+        ("ignore_early_media", Some("true".into())),
+        (
+            "origination_caller_id_name",
+            originate_value(&format!("{}: {agent}", mode.label())),
+        ),
+        ("eavesdrop_enable_dtmf", Some("false".into())),
+    ];
+    vars.extend(
+        mode.variables()
+            .iter()
+            .map(|(name, value)| (*name, Some((*value).to_owned()))),
+    );
+    originate(&vars, endpoint, &format!("eavesdrop({agent_leg})"))
 }
 
 /// What the caller hears for a list of prompts: files and streams are played, `{position}`
@@ -190,6 +262,7 @@ pub(crate) fn render(
                     ("switchdesk_caller_uuid", Some(call.clone())),
                 ],
                 endpoint,
+                "park()",
             );
             vec![Step::Originate {
                 command,
@@ -221,6 +294,7 @@ pub(crate) fn render(
                     ("switchdesk_queue_name", originate_value(queue_name)),
                 ],
                 dial,
+                "park()",
             );
             vec![Step::Originate {
                 command,
@@ -296,6 +370,29 @@ mod tests {
                 command: "originate {origination_uuid=L,originate_timeout=20,ignore_early_media=true,origination_caller_id_number=+15550001,origination_caller_id_name='Caller 1',switchdesk_leg=agent,switchdesk_agent=alice,switchdesk_queue_name=support,switchdesk_caller_uuid=C}user/1001@default &park()".into(),
                 leg: "L".into()
             }]
+        );
+    }
+
+    #[test]
+    fn a_supervisor_whispers_to_the_agent_leg_and_barges_into_both() {
+        let listen = eavesdrop(
+            "S",
+            "L",
+            "alice",
+            EavesdropMode::Listen,
+            "user/1009@default",
+        );
+        assert_eq!(
+            listen,
+            "originate {origination_uuid=S,originate_timeout=30,ignore_early_media=true,origination_caller_id_name='Listen: alice',eavesdrop_enable_dtmf=false}user/1009@default &eavesdrop(L)"
+        );
+        let whisper = eavesdrop("S", "L", "alice", EavesdropMode::Whisper, "user/1009");
+        assert!(whisper.contains("origination_caller_id_name='Whisper: alice',eavesdrop_enable_dtmf=false,eavesdrop_whisper_bleg=true}user/1009 &eavesdrop(L)"), "{whisper}");
+        assert!(!whisper.contains("whisper_aleg"));
+        let barge = eavesdrop("S", "L", "alice", EavesdropMode::Barge, "user/1009");
+        assert!(
+            barge.contains(",eavesdrop_whisper_aleg=true,eavesdrop_whisper_bleg=true}"),
+            "{barge}"
         );
     }
 

@@ -157,6 +157,7 @@ pub fn router(state: AppState) -> Router {
                 .delete(queues::delete_agent),
         )
         .route("/api/agents/{name}/status", post(queues::set_status))
+        .route("/api/agents/{name}/eavesdrop", post(queues::eavesdrop))
         .route("/api/tickets", get(tickets::list).post(tickets::create))
         .route(
             "/api/tickets/{id}",
@@ -165,6 +166,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/tickets/{id}/notes", post(tickets::add_note))
         .route("/api/calls", get(reports::calls))
         .route("/api/calls/{id}", get(reports::call))
+        .route("/api/calls/{id}/move", post(queues::move_caller))
+        .route("/api/calls/{id}/front", post(queues::to_front))
         .route("/api/cdrs/{uuid}", get(reports::cdr_document))
         .route(
             "/api/reports/profitability",

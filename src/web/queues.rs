@@ -11,18 +11,24 @@ use serde_json::{json, Value};
 use super::error::ApiJson;
 use super::{ApiError, AppState, Auth};
 use crate::acd::{AcdError, AgentConfig, AgentStatus, AgentView, QueueConfig};
-use crate::switch::BoardError;
+use crate::switch::{BoardError, Eavesdrop, EavesdropMode};
 use crate::users::Role;
 
 impl From<BoardError> for ApiError {
     fn from(error: BoardError) -> ApiError {
         match &error {
-            BoardError::Acd(AcdError::UnknownQueue(_) | AcdError::UnknownAgent(_)) => {
-                ApiError::not_found(error.to_string())
-            }
+            BoardError::Acd(
+                AcdError::UnknownQueue(_) | AcdError::UnknownAgent(_) | AcdError::UnknownCall(_),
+            ) => ApiError::not_found(error.to_string()),
             BoardError::Acd(AcdError::Invalid(_)) => ApiError::bad_request(error.to_string()),
-            BoardError::Acd(AcdError::QueueBusy(_) | AcdError::DuplicateCall(_)) => {
-                ApiError::conflict(error.to_string())
+            BoardError::Acd(
+                AcdError::QueueBusy(_)
+                | AcdError::DuplicateCall(_)
+                | AcdError::NotWaiting(_)
+                | AcdError::NotInCall(_),
+            ) => ApiError::conflict(error.to_string()),
+            BoardError::Switch(_) => {
+                ApiError::new(StatusCode::BAD_GATEWAY, "switch", error.to_string())
             }
             BoardError::Store(e) => ApiError::internal(e),
             BoardError::Stopped => ApiError::internal(&error),
@@ -167,4 +173,72 @@ pub(crate) async fn set_status(
     state.board.set_agent_status(&name, status).await?;
     let view = state.board.agent(&name).await?;
     Ok(Json(json!({ "agent": view })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct MoveTo {
+    queue: String,
+}
+
+/// `POST /api/calls/{id}/move` (supervisor+): `{"queue": "sales"}` sends a waiting caller to
+/// another queue, keeping their waiting time.
+pub(crate) async fn move_caller(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(call): Path<String>,
+    ApiJson(to): ApiJson<MoveTo>,
+) -> Result<Json<Value>, ApiError> {
+    auth.require(Role::Supervisor)?;
+    state.board.move_caller(&call, &to.queue).await?;
+    Ok(Json(json!({ "call": call, "queue": to.queue })))
+}
+
+/// `POST /api/calls/{id}/front` (supervisor+): the waiting caller is served next in their queue.
+pub(crate) async fn to_front(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(call): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    auth.require(Role::Supervisor)?;
+    state.board.to_front(&call).await?;
+    Ok(Json(json!({ "call": call, "position": 1 })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct EavesdropRequest {
+    mode: EavesdropMode,
+    endpoint: Option<String>,
+}
+
+/// `POST /api/agents/{name}/eavesdrop` (supervisor+): `{"mode": "listen" | "whisper" |
+/// "barge", "endpoint": "user/1009@default"}` rings the endpoint (by default the endpoint of
+/// the ACD agent named like the supervisor) into the agent's call; answers once it picked up.
+pub(crate) async fn eavesdrop(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(agent): Path<String>,
+    ApiJson(request): ApiJson<EavesdropRequest>,
+) -> Result<Json<Eavesdrop>, ApiError> {
+    auth.require(Role::Supervisor)?;
+    let endpoint = match request.endpoint {
+        Some(endpoint) => endpoint,
+        None => state
+            .board
+            .agent(&auth.name)
+            .await?
+            .map(|own| own.endpoint)
+            .ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "give an endpoint: {:?} has no endpoint of their own",
+                    auth.name
+                ))
+            })?,
+    };
+    let joined = state
+        .board
+        .eavesdrop(&agent, request.mode, &endpoint, &auth.name)
+        .await?;
+    Ok(Json(joined))
 }
