@@ -344,7 +344,8 @@ function log(at, update) {
   if (kind === "caller_joined" && update.id && !callers.has(update.id)) {
     callers.set(update.id, { number: update.number, name: update.name, organization: "", vip: false });
   }
-  const departure = update.departure && typeof update.departure === "object" ? Object.values(update.departure)[0] : update.departure;
+  const reason = update.departure && typeof update.departure === "object" ? update.departure.reason : update.departure;
+  const departure = reason === "moved" ? "moved to " + update.departure.to : reason;
   const parts = {
     caller_joined: () => [update.number, update.name, "joined", update.queue, "at", "#" + update.position],
     caller_left: () => [caller(update.id), "left", update.queue, departure ? "(" + String(departure).replace(/_/g, " ") + ")" : ""],
@@ -354,6 +355,7 @@ function log(at, update) {
     ended: () => [update.agent, "ended a call of", duration((update.talk_ms || 0) / 1000)],
     callback_queued: () => ["callback queued for", update.number, "in", update.queue],
     callback_done: () => ["callback", update.reached ? "reached" : "not reached", "in", update.queue],
+    moved_to_front: () => [caller(update.id), "moved to the front of", update.queue],
     counters_changed: () => null,
   }[kind];
   const words = parts ? parts() : [kind.replace(/_/g, " ")];

@@ -149,6 +149,7 @@ fn queue_of(update: &Update) -> Option<&str> {
         | Update::Ended { queue, .. }
         | Update::CallbackQueued { queue, .. }
         | Update::CallbackDone { queue, .. }
+        | Update::MovedToFront { queue, .. }
         | Update::CountersChanged { queue } => Some(queue),
         Update::AgentChanged { .. } => None,
     }
