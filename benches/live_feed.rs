@@ -133,7 +133,8 @@ async fn start(total: usize, recorded_below: usize) -> Feed {
                     mine.push(arrived.saturating_sub(sent));
                 }
                 delivered.fetch_add(1, Ordering::Release);
-                if mine.len() >= 256 {
+                // Flushed in chunks, and at the sustained run's last update.
+                if mine.len() >= 256 || seq + 1 == stamps.recorded_below {
                     latencies.lock().unwrap().append(&mut mine);
                 }
             }
