@@ -219,12 +219,19 @@ fn one_caller_one_agent_from_park_to_wrap_up() {
         agent: "alice".into(),
         talk_ms: 60_000
     }));
-    assert_eq!(desk.engine.agent("alice").unwrap().activity, "wrap_up");
+    let alice = desk.engine.agent("alice").unwrap();
+    assert_eq!(alice.activity, "wrap_up");
+    // The desktop counts down to the end of wrap-up (5 s after the hangup).
+    assert_eq!(alice.wrap_up_until, Some(secs(68)));
     // Wrap-up ends on its timer, not before.
     desk.tick(secs(67));
     assert_eq!(desk.engine.agent("alice").unwrap().activity, "wrap_up");
     desk.tick(secs(68));
-    assert_eq!(desk.engine.agent("alice").unwrap().activity, "idle");
+    let alice = desk.engine.agent("alice").unwrap();
+    assert_eq!(
+        (alice.activity.as_str(), alice.wrap_up_until),
+        ("idle", None)
+    );
     let q = desk.engine.queue(secs(68), "support").unwrap();
     assert_eq!(q.counters.average_handle_time_secs, Some(60.0));
     assert_eq!(q.counters.service_level, Some(1.0));

@@ -71,7 +71,7 @@ function render() {
   activityPill.textContent = agent ? ACTIVITY_LABEL[activity] || activity : DASH;
   activityPill.className = "pill " + activity;
   activityPill.dataset.activity = activity;
-  $("agent-since-label").textContent = activity === "wrap_up" ? "In wrap-up for" : "In this state";
+  $("agent-since-label").textContent = activity === "wrap_up" ? "Wrap-up ends in" : "In this state";
   $("agent-calls").textContent = agent ? String(agent.calls) : DASH;
   $("go-available").disabled = !agent || status === "available";
   $("go-break").disabled = !agent || status === "on_break";
@@ -95,6 +95,12 @@ function renderCall() {
 }
 
 function tick() {
+  const until = agent && agent.activity === "wrap_up" ? agent.wrap_up_until : null;
+  if (until) {
+    // A countdown to the next call.
+    $("agent-since").textContent = duration(Math.max(0, (until - now()) / 1000));
+    return;
+  }
   const since = agent && agent.since;
   $("agent-since").textContent = since ? duration((now() - since) / 1000) : DASH;
 }

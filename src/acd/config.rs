@@ -317,6 +317,8 @@ fn one() -> u32 {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AgentConfig {
+    /// Required in `[[agents]]`; over the API the path names the agent.
+    #[serde(default)]
     pub name: String,
     /// A FreeSWITCH dial string, e.g. `user/1001@default` or `sofia/internal/1001%10.0.0.1`.
     pub endpoint: String,

@@ -73,6 +73,28 @@ enum Activity {
     WrapUp { until: Millis },
 }
 
+impl Agent {
+    /// How the agent shows, in a queue at `tier` and `position` (0 outside any queue).
+    fn view(&self, name: &str, tier: u32, position: u32) -> AgentView {
+        AgentView {
+            name: name.to_owned(),
+            endpoint: self.config.endpoint.clone(),
+            tier,
+            position,
+            status: self.status.clone(),
+            activity: self.activity.label().to_owned(),
+            since: self.since,
+            wrap_up_until: match self.activity {
+                Activity::WrapUp { until } => Some(until),
+                _ => None,
+            },
+            call: self.caller.clone(),
+            calls: self.calls,
+            talk_secs: self.talk_ms / 1000,
+        }
+    }
+}
+
 impl Activity {
     fn label(self) -> &'static str {
         match self {
@@ -2164,18 +2186,7 @@ impl Engine {
             .iter()
             .filter_map(|(tier, position, name)| {
                 let a = self.agents.get(name)?;
-                Some(AgentView {
-                    name: name.clone(),
-                    endpoint: a.config.endpoint.clone(),
-                    tier: *tier,
-                    position: *position,
-                    status: a.status.clone(),
-                    activity: a.activity.label().to_owned(),
-                    since: a.since,
-                    call: a.caller.clone(),
-                    calls: a.calls,
-                    talk_secs: a.talk_ms / 1000,
-                })
+                Some(a.view(name, *tier, *position))
             })
             .collect();
         let longest_wait_secs = waiting
@@ -2196,19 +2207,7 @@ impl Engine {
     }
 
     pub fn agent(&self, name: &str) -> Option<AgentView> {
-        let a = self.agents.get(name)?;
-        Some(AgentView {
-            name: name.to_owned(),
-            endpoint: a.config.endpoint.clone(),
-            tier: 0,
-            position: 0,
-            status: a.status.clone(),
-            activity: a.activity.label().to_owned(),
-            since: a.since,
-            call: a.caller.clone(),
-            calls: a.calls,
-            talk_secs: a.talk_ms / 1000,
-        })
+        Some(self.agents.get(name)?.view(name, 0, 0))
     }
 
     pub fn queue_config(&self, name: &str) -> Option<&QueueConfig> {

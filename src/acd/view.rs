@@ -32,6 +32,8 @@ pub struct AgentView {
     /// `idle`, `ringing`, `in_call` or `wrap_up`.
     pub activity: String,
     pub since: Millis,
+    /// When wrap-up ends (Unix ms), while the agent is in wrap-up.
+    pub wrap_up_until: Option<Millis>,
     pub call: Option<String>,
     pub calls: u64,
     pub talk_secs: u64,
