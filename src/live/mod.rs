@@ -206,19 +206,21 @@ async fn run(hub: Hub, mut sources: Sources) {
 /// Sends the full state of the queues in `dirty` (all of them when an agent changed: agents
 /// show in every queue they serve).
 async fn send_queues(hub: &Hub, dirty: &BTreeSet<String>, all: bool) {
-    let queues = match hub.board.queues().await {
+    let queues = match hub.queues_shown().await {
         Ok(queues) => queues,
         Err(e) => {
             tracing::warn!("live feed cannot read the queues: {e}");
             return;
         }
     };
-    let identities = hub.board.identities().await.unwrap_or_default();
-    for queue in queues.iter().filter(|q| all || dirty.contains(&q.name)) {
-        hub.send(
-            Audience::Supervisors,
-            json!({"type": "queue", "at": now_ms(), "queue": queue_shown(queue, &identities)}),
-        );
+    for queue in queues {
+        let touched = queue["name"].as_str().is_some_and(|name| dirty.contains(name));
+        if all || touched {
+            hub.send(
+                Audience::Supervisors,
+                json!({"type": "queue", "at": now_ms(), "queue": queue}),
+            );
+        }
     }
 }
 

@@ -43,23 +43,7 @@ pub(crate) async fn list(
     auth: Auth,
 ) -> Result<Json<Value>, ApiError> {
     auth.require(Role::Agent)?;
-    let queues = state.board.queues().await?;
-    let identities = state.board.identities().await?;
-    let mut shown = serde_json::to_value(&queues).map_err(|e| ApiError::internal(&e))?;
-    let waiting = shown
-        .as_array_mut()
-        .into_iter()
-        .flatten()
-        .filter_map(|queue| queue["waiting"].as_array_mut())
-        .flatten();
-    for caller in waiting {
-        let identity = caller["call"]
-            .as_str()
-            .and_then(|call| identities.get(call))
-            .map_or(Value::Null, |identity| json!(identity));
-        caller["identity"] = identity;
-    }
-    Ok(Json(shown))
+    Ok(Json(Value::Array(state.live.queues_shown().await?)))
 }
 
 /// `PUT /api/queues/{name}` (admin): create or replace a queue's settings.
