@@ -114,19 +114,22 @@ impl Leg {
 
 /// Reads the leg out of a CDR.
 pub fn leg_of(cdr: &Cdr) -> Leg {
-    let var = |name: &str| cdr.variable(name).filter(|v| !v.is_empty());
+    let var = |name: &str| cdr.non_empty(name);
     let owned = |name: &str| var(name).map(str::to_owned);
-    let micros = |name: &str| -> Option<i64> {
-        var(name)
-            .and_then(|v| v.trim().parse::<i64>().ok())
-            .filter(|&us| us > 0)
-            .map(|us| us / 1000)
+    // Microsecond stamps when FreeSWITCH wrote them, else the whole seconds, as Unix ms.
+    let ms = |micros: Option<i64>, secs: Option<i64>| {
+        micros.map(|us| us / 1000).or(secs.map(|s| s * 1000))
     };
-    let secs = |v: Option<i64>| v.map(|s| s * 1000);
+    let fax = cdr.fax().map(|fax| LegFax {
+        success: fax.success,
+        pages: fax.transferred_pages.unwrap_or(0),
+        result_text: fax.result_text.unwrap_or_default(),
+        remote_station: fax.remote_station_id.unwrap_or_default(),
+    });
     let role = match var("switchdesk_leg") {
         Some("agent") => LegRole::Agent,
         Some("customer") => LegRole::Customer,
-        _ if var("switchdesk_queue").is_some() || cdr.fax().is_some() => LegRole::Caller,
+        _ if cdr.queue().is_some() || fax.is_some() => LegRole::Caller,
         _ if cdr.direction == "inbound" => LegRole::Caller,
         _ => LegRole::Other,
     };
@@ -137,22 +140,8 @@ pub fn leg_of(cdr: &Cdr) -> Leg {
             .to_owned(),
         _ => cdr.uuid.clone(),
     };
-    let started_ms = cdr
-        .start_uepoch
-        .map(|us| us / 1000)
-        .or(secs(cdr.start_epoch))
-        .unwrap_or(0);
-    let ended_ms = cdr
-        .end_uepoch
-        .map(|us| us / 1000)
-        .or(secs(cdr.end_epoch))
-        .unwrap_or(started_ms);
-    let fax = cdr.fax().map(|fax| LegFax {
-        success: fax.success,
-        pages: fax.transferred_pages.unwrap_or(0),
-        result_text: fax.result_text.unwrap_or_default(),
-        remote_station: fax.remote_station_id.unwrap_or_default(),
-    });
+    let started_ms = ms(cdr.start_uepoch, cdr.start_epoch).unwrap_or(0);
+    let ended_ms = ms(cdr.end_uepoch, cdr.end_epoch).unwrap_or(started_ms);
     let recording = owned("switchdesk_recording").or_else(|| {
         cdr.app_log
             .iter()
@@ -175,19 +164,20 @@ pub fn leg_of(cdr: &Cdr) -> Leg {
             var("caller_id_name").unwrap_or(""),
         ]),
         destination: destination(cdr),
-        queue: owned("switchdesk_queue").or_else(|| owned("switchdesk_queue_name")),
+        queue: cdr
+            .queue()
+            .or_else(|| var("switchdesk_queue_name"))
+            .map(str::to_owned),
         agent: owned("switchdesk_agent"),
         started_ms,
-        answered_ms: cdr
-            .answer_uepoch
-            .map(|us| us / 1000)
-            .or(secs(cdr.answer_epoch)),
-        bridged_ms: micros("bridge_uepoch"),
+        answered_ms: ms(cdr.answer_uepoch, cdr.answer_epoch),
+        bridged_ms: var("bridge_uepoch")
+            .and_then(|v| v.trim().parse::<i64>().ok())
+            .filter(|&us| us > 0)
+            .map(|us| us / 1000),
         ended_ms,
         hangup_cause: cdr.hangup_cause.clone().unwrap_or_default(),
-        bridged_to: owned("bridge_uuid")
-            .or_else(|| owned("last_bridge_to"))
-            .or_else(|| owned("signal_bond")),
+        bridged_to: cdr.bleg_uuid().map(str::to_owned),
         enqueued: var("switchdesk_enqueued_at").is_some(),
         voicemail: matches!(var("switchdesk_voicemail"), Some(v) if v != "false"),
         recording,

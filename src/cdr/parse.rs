@@ -204,7 +204,8 @@ impl Cdr {
         })
     }
 
-    fn non_empty(&self, name: &str) -> Option<&str> {
+    /// A channel variable that is set and not empty.
+    pub fn non_empty(&self, name: &str) -> Option<&str> {
         self.variable(name).filter(|v| !v.is_empty())
     }
 

@@ -214,7 +214,9 @@ async fn send_queues(hub: &Hub, dirty: &BTreeSet<String>, all: bool) {
         }
     };
     for queue in queues {
-        let touched = queue["name"].as_str().is_some_and(|name| dirty.contains(name));
+        let touched = queue["name"]
+            .as_str()
+            .is_some_and(|name| dirty.contains(name));
         if all || touched {
             hub.send(
                 Audience::Supervisors,
