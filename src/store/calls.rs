@@ -3,7 +3,7 @@
 //! which ticket a call joins is [`crate::tickets`]'.
 
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row as _, Transaction};
+use sqlx::{Any, AnyConnection, Row as _, Transaction};
 
 use super::filter::Filter;
 use super::tickets::ticket_from;
@@ -60,6 +60,17 @@ pub(crate) fn call_from(row: &AnyRow) -> Result<CallRecord, StoreError> {
     })
 }
 
+/// The legs stored for a call, by leg UUID.
+async fn legs_of(conn: &mut AnyConnection, call_id: &str) -> Result<Vec<Leg>, StoreError> {
+    let rows = sqlx::query("SELECT summary FROM cdr_legs WHERE call_id = $1 ORDER BY uuid")
+        .bind(call_id)
+        .fetch_all(conn)
+        .await?;
+    rows.iter()
+        .map(|row| parse("cdr leg", &row.try_get::<String, _>("summary")?))
+        .collect()
+}
+
 impl Store {
     /// Opens the transaction a batch of CDRs is stored in.
     pub async fn begin_calls(&self) -> Result<CallTx, StoreError> {
@@ -112,13 +123,7 @@ impl Store {
 
     /// The legs known for a call.
     pub async fn legs_of_call(&self, call_id: &str) -> Result<Vec<Leg>, StoreError> {
-        let rows = sqlx::query("SELECT summary FROM cdr_legs WHERE call_id = $1 ORDER BY uuid")
-            .bind(call_id)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|row| parse("cdr leg", &row.try_get::<String, _>("summary")?))
-            .collect()
+        legs_of(&mut *self.pool.acquire().await?, call_id).await
     }
 
     pub async fn count_cdr_legs(&self) -> Result<i64, StoreError> {
@@ -161,13 +166,7 @@ impl CallTx {
     }
 
     pub async fn legs_of(&mut self, call_id: &str) -> Result<Vec<Leg>, StoreError> {
-        let rows = sqlx::query("SELECT summary FROM cdr_legs WHERE call_id = $1 ORDER BY uuid")
-            .bind(call_id)
-            .fetch_all(&mut *self.tx)
-            .await?;
-        rows.iter()
-            .map(|row| parse("cdr leg", &row.try_get::<String, _>("summary")?))
-            .collect()
+        legs_of(&mut self.tx, call_id).await
     }
 
     /// The ticket a call was already filed under, if any.
@@ -224,7 +223,7 @@ impl CallTx {
     }
 
     /// The caller's newest open ticket with a call at or after `since` (any age when None).
-    pub async fn open_ticket(
+    pub async fn callers_open_ticket(
         &mut self,
         key: &CallerKey,
         since: Option<i64>,

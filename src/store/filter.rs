@@ -49,7 +49,8 @@ impl<'a> Filter<'a> {
         }
     }
 
-    /// A condition with one `{}` where the placeholder goes: `EXISTS (... c.agent = {})`.
+    /// A condition with `{}` where the value goes (every `{}` is the same value):
+    /// `EXISTS (... c.agent = {})`.
     pub(crate) fn text_condition(&mut self, template: &str, value: Option<&'a str>) {
         if let Some(v) = value {
             self.conditions

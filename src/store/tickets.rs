@@ -2,6 +2,8 @@
 //! figures of the profitability report, and the webhook outbox. What a ticket's status means
 //! is [`crate::tickets`]' business.
 
+use std::collections::BTreeMap;
+
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row as _};
 
@@ -151,9 +153,7 @@ impl Store {
         }
         where_.eq_str("t.caller_number", filter.caller_number.as_deref());
         where_.text_condition(
-            "(t.queue = {0} OR EXISTS (SELECT 1 FROM calls c WHERE c.ticket_id = t.id AND c.queue = {0}))"
-                .replace("{0}", "{}")
-                .as_str(),
+            "(t.queue = {} OR EXISTS (SELECT 1 FROM calls c WHERE c.ticket_id = t.id AND c.queue = {}))",
             filter.queue.as_deref(),
         );
         where_.text_condition(
@@ -421,48 +421,27 @@ impl Store {
         .bind(to)
         .fetch_all(&self.pool)
         .await?;
-        let mut usage: Vec<OrganizationUsage> = Vec::new();
-        let mut entry = |id: Option<i64>| -> usize {
-            match usage.iter().position(|u| u.organization_id == id) {
-                Some(i) => i,
-                None => {
-                    usage.push(OrganizationUsage {
-                        organization_id: id,
-                        ..OrganizationUsage::default()
-                    });
-                    usage.len() - 1
-                }
-            }
-        };
-        let mut indexed = Vec::new();
+        let mut usage: BTreeMap<Option<i64>, OrganizationUsage> = BTreeMap::new();
+        fn of(
+            usage: &mut BTreeMap<Option<i64>, OrganizationUsage>,
+            id: Option<i64>,
+        ) -> &mut OrganizationUsage {
+            usage.entry(id).or_insert_with(|| OrganizationUsage {
+                organization_id: id,
+                ..OrganizationUsage::default()
+            })
+        }
         for row in &calls {
-            let i = entry(row.try_get("organization_id")?);
-            indexed.push((
-                i,
-                row.try_get::<i64, _>("calls")?,
-                row.try_get::<Option<i64>, _>("answered")?.unwrap_or(0),
-                0,
-                0,
-            ));
+            let u = of(&mut usage, row.try_get("organization_id")?);
+            u.calls = row.try_get("calls")?;
+            u.answered_calls = row.try_get::<Option<i64>, _>("answered")?.unwrap_or(0);
         }
         for row in &time {
-            let i = entry(row.try_get("organization_id")?);
-            indexed.push((
-                i,
-                0,
-                0,
-                row.try_get::<Option<i64>, _>("seconds")?.unwrap_or(0),
-                row.try_get::<Option<i64>, _>("cost")?.unwrap_or(0),
-            ));
+            let u = of(&mut usage, row.try_get("organization_id")?);
+            u.talk_secs = row.try_get::<Option<i64>, _>("seconds")?.unwrap_or(0);
+            u.cost_cents = row.try_get::<Option<i64>, _>("cost")?.unwrap_or(0);
         }
-        for (i, calls, answered, seconds, cost) in indexed {
-            let u = &mut usage[i];
-            u.calls += calls;
-            u.answered_calls += answered;
-            u.talk_secs += seconds;
-            u.cost_cents += cost;
-        }
-        Ok(usage)
+        Ok(usage.into_values().collect())
     }
 
     /// Deliveries due at `now`, oldest first.

@@ -26,7 +26,7 @@ pub async fn file_call(
                 // A callback belongs to the ticket that asked for it, however old.
                 let since = (call.kind != CallKind::Callback)
                     .then(|| call.started_at - rules.repeat_window_ms());
-                tx.open_ticket(&key, since).await?
+                tx.callers_open_ticket(&key, since).await?
             }
             None => None,
         };
