@@ -8,9 +8,14 @@ use rand::Rng as _;
 /// The n-th delay is drawn from [d/2, d] with d = initial·2ⁿ, capped at `max`, so a fleet of
 /// restarted services (or a queue of retries) does not hammer its peer in lockstep.
 pub fn delay(initial: Duration, max: Duration, attempt: u32) -> Duration {
-    let base = initial.saturating_mul(1u32 << attempt.min(20)).min(max);
+    let base = base(initial, max, attempt);
     let half = base / 2;
     half + rand::rng().random_range(Duration::ZERO..=half)
+}
+
+/// The n-th delay without jitter: initial·2ⁿ, capped at `max`.
+pub fn base(initial: Duration, max: Duration, attempt: u32) -> Duration {
+    initial.saturating_mul(1u32 << attempt.min(20)).min(max)
 }
 
 #[cfg(test)]

@@ -174,10 +174,7 @@ impl PhoneBook {
             after = last.id;
             for organization in &page {
                 entries.push(organization_entry(organization));
-                shelf
-                    .organizations
-                    .insert(organization.id, organization_card(organization));
-                shelf.file_fax_box(organization);
+                shelf.file_organization(organization);
             }
         }
         after = 0;
@@ -187,7 +184,7 @@ impl PhoneBook {
             after = last.id;
             for contact in &page {
                 entries.push(contact_entry(contact));
-                shelf.contacts.insert(contact.id, contact_card(contact));
+                shelf.file_contact(contact);
             }
         }
         shelf.index = Index::build(entries);
@@ -202,21 +199,16 @@ impl PhoneBook {
     pub async fn catch_up(&self, store: &Store) -> Result<usize, StoreError> {
         let since = self.read().read_up_to;
         let now = crate::users::now_millis() - CLOCK_SLACK_MS;
-        let organizations: Vec<(Organization, i64)> = store.records_changed_since(since).await?;
-        let contacts: Vec<(Contact, i64)> = store.records_changed_since(since).await?;
+        let organizations: Vec<Organization> = store.records_changed_since(since).await?;
+        let contacts: Vec<Contact> = store.records_changed_since(since).await?;
         let applied = organizations.len() + contacts.len();
         {
             let mut shelf = self.write();
-            for (organization, _) in &organizations {
-                shelf.index.upsert(organization_entry(organization));
-                shelf
-                    .organizations
-                    .insert(organization.id, organization_card(organization));
-                shelf.file_fax_box(organization);
+            for organization in &organizations {
+                shelf.put_organization(organization);
             }
-            for (contact, _) in &contacts {
-                shelf.index.upsert(contact_entry(contact));
-                shelf.contacts.insert(contact.id, contact_card(contact));
+            for contact in &contacts {
+                shelf.put_contact(contact);
             }
             shelf.read_up_to = shelf.read_up_to.max(now);
         }
@@ -246,18 +238,11 @@ impl PhoneBook {
 
     /// A stored contact changed (or is new).
     pub fn put_contact(&self, contact: &Contact) {
-        let mut shelf = self.write();
-        shelf.index.upsert(contact_entry(contact));
-        shelf.contacts.insert(contact.id, contact_card(contact));
+        self.write().put_contact(contact);
     }
 
     pub fn put_organization(&self, organization: &Organization) {
-        let mut shelf = self.write();
-        shelf.index.upsert(organization_entry(organization));
-        shelf
-            .organizations
-            .insert(organization.id, organization_card(organization));
-        shelf.file_fax_box(organization);
+        self.write().put_organization(organization);
     }
 
     pub fn remove_contact(&self, id: Id) {
@@ -292,6 +277,30 @@ impl PhoneBook {
 }
 
 impl Shelf {
+    /// Indexes and files a contact (new or changed).
+    fn put_contact(&mut self, contact: &Contact) {
+        self.index.upsert(contact_entry(contact));
+        self.file_contact(contact);
+    }
+
+    /// Indexes and files an organization (new or changed).
+    fn put_organization(&mut self, organization: &Organization) {
+        self.index.upsert(organization_entry(organization));
+        self.file_organization(organization);
+    }
+
+    /// A contact's card, without indexing it.
+    fn file_contact(&mut self, contact: &Contact) {
+        self.contacts.insert(contact.id, contact_card(contact));
+    }
+
+    /// An organization's card and fax box, without indexing it.
+    fn file_organization(&mut self, organization: &Organization) {
+        self.organizations
+            .insert(organization.id, organization_card(organization));
+        self.file_fax_box(organization);
+    }
+
     fn found(&self, hit: &Hit) -> Option<Found> {
         let (record, card) = match hit.key {
             Key::Contact(id) => (FoundRecord::Contact(id), self.contacts.get(&id)?),

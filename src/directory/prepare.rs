@@ -5,16 +5,23 @@ use super::model::{
     problems_of_asset, problems_of_contact, problems_of_organization, Asset, Contact, Number,
     NumberKind, Organization,
 };
-use super::number::Numbering;
+use super::number::{NumberError, Numbering};
+
+/// A number of `kind` as written, in E.164 (an E.164 prefix for a range).
+pub(crate) fn normalize_number(
+    numbering: &Numbering,
+    written: &str,
+    kind: NumberKind,
+) -> Result<String, NumberError> {
+    match kind {
+        NumberKind::Range => numbering.normalize_prefix(written),
+        _ => numbering.normalize(written),
+    }
+}
 
 fn normalize_numbers(numbering: &Numbering, numbers: &mut [Number], problems: &mut Vec<String>) {
     for number in numbers {
-        let normalized = if number.kind == NumberKind::Range {
-            numbering.normalize_prefix(&number.number)
-        } else {
-            numbering.normalize(&number.number)
-        };
-        match normalized {
+        match normalize_number(numbering, &number.number, number.kind) {
             Ok(e164) => number.number = e164,
             Err(e) => problems.push(e.to_string()),
         }

@@ -29,10 +29,7 @@ pub struct RetryPolicy {
 impl RetryPolicy {
     /// The wait after the `failures`-th failed attempt (1 = the first).
     pub fn delay(&self, failures: u32) -> Duration {
-        let doublings = failures.saturating_sub(1).min(32);
-        self.initial
-            .saturating_mul(1u32 << doublings.min(31))
-            .min(self.max)
+        crate::backoff::base(self.initial, self.max, failures.saturating_sub(1))
     }
 }
 

@@ -364,20 +364,15 @@ impl Store {
         rows.iter().map(R::from_row).collect()
     }
 
-    /// Records written at or after `since` (Unix ms), with when each was written: how a
-    /// running service catches up with imports made by another process.
-    pub async fn records_changed_since<R: Record>(
-        &self,
-        since: i64,
-    ) -> Result<Vec<(R, i64)>, StoreError> {
+    /// Records written at or after `since` (Unix ms): how a running service catches up with
+    /// imports made by another process.
+    pub async fn records_changed_since<R: Record>(&self, since: i64) -> Result<Vec<R>, StoreError> {
         let sql = format!(
             "SELECT * FROM {} WHERE updated_at >= $1 ORDER BY updated_at, id",
             R::TABLE
         );
         let rows = sqlx::query(&sql).bind(since).fetch_all(&self.pool).await?;
-        rows.iter()
-            .map(|row| Ok((R::from_row(row)?, row.try_get("updated_at")?)))
-            .collect()
+        rows.iter().map(R::from_row).collect()
     }
 
     pub async fn contacts_of_organization(&self, id: Id) -> Result<Vec<Contact>, StoreError> {

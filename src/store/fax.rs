@@ -6,6 +6,7 @@
 use sqlx::any::AnyRow;
 use sqlx::Row as _;
 
+use super::filter::Filter;
 use super::{json, now_millis, parse, Store, StoreError};
 
 /// A document to store (a fax's PDF, or the raw TIFF when it could not be converted).
@@ -288,15 +289,13 @@ impl Store {
         before: Option<i64>,
         limit: u32,
     ) -> Result<Vec<FaxRecord>, StoreError> {
+        let mut where_ = Filter::default();
+        where_.before("received_at", before);
         let sql = format!(
-            "SELECT {FAX_COLUMNS} FROM faxes WHERE received_at < $1 \
-             ORDER BY received_at DESC, call_uuid DESC LIMIT $2"
+            "SELECT {FAX_COLUMNS} FROM faxes{} ORDER BY received_at DESC, call_uuid DESC LIMIT {limit}",
+            where_.sql()
         );
-        let rows = sqlx::query(&sql)
-            .bind(before.unwrap_or(i64::MAX))
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = where_.bind(sqlx::query(&sql)).fetch_all(&self.pool).await?;
         rows.iter().map(fax_from).collect()
     }
 
@@ -417,16 +416,14 @@ impl Store {
         before: Option<i64>,
         limit: u32,
     ) -> Result<Vec<OutboxMail>, StoreError> {
+        let mut where_ = Filter::default();
+        where_.eq_str("state", state.map(MailState::as_str));
+        where_.before("id", before);
         let sql = format!(
-            "SELECT {MAIL_COLUMNS} FROM outbox WHERE ($1 = '' OR state = $1) AND id < $2 \
-             ORDER BY id DESC LIMIT $3"
+            "SELECT {MAIL_COLUMNS} FROM outbox{} ORDER BY id DESC LIMIT {limit}",
+            where_.sql()
         );
-        let rows = sqlx::query(&sql)
-            .bind(state.map(MailState::as_str).unwrap_or(""))
-            .bind(before.unwrap_or(i64::MAX))
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = where_.bind(sqlx::query(&sql)).fetch_all(&self.pool).await?;
         rows.iter().map(mail_from).collect()
     }
 }

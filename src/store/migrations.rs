@@ -43,6 +43,11 @@ const SQLITE: Embedded = &[
         "fax_mail",
         include_str!("../../migrations/sqlite/0005_fax_mail.sql"),
     ),
+    (
+        6,
+        "updated_at_indexes",
+        include_str!("../../migrations/sqlite/0006_updated_at_indexes.sql"),
+    ),
 ];
 
 const POSTGRES: Embedded = &[
@@ -70,6 +75,11 @@ const POSTGRES: Embedded = &[
         5,
         "fax_mail",
         include_str!("../../migrations/postgres/0005_fax_mail.sql"),
+    ),
+    (
+        6,
+        "updated_at_indexes",
+        include_str!("../../migrations/postgres/0006_updated_at_indexes.sql"),
     ),
 ];
 

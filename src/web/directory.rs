@@ -347,7 +347,10 @@ pub(crate) async fn import(
         store @ ImportError::Store { .. } => ApiError::internal(&store),
         other => ApiError::bad_request(other.to_string()),
     })?;
-    state.phonebook.reload(&state.store).await?;
+    // The book holds organizations and contacts, not assets.
+    if report.kind != Kind::Assets {
+        state.phonebook.reload(&state.store).await?;
+    }
     Ok(Json(report))
 }
 

@@ -32,11 +32,8 @@ pub(super) fn phone(
     written: &str,
     kind: NumberKind,
 ) -> Result<Number, String> {
-    let number = match kind {
-        NumberKind::Range => numbering.normalize_prefix(written),
-        _ => numbering.normalize(written),
-    }
-    .map_err(|e| e.to_string())?;
+    let number = crate::directory::prepare::normalize_number(numbering, written, kind)
+        .map_err(|e| e.to_string())?;
     Ok(Number { number, kind })
 }
 
