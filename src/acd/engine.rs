@@ -733,17 +733,7 @@ impl Engine {
             name: "switchdesk_priority".into(),
             value: arrival.priority.to_string(),
         });
-        let position = self.position(&id).unwrap_or(1);
-        self.updates.push_back(Update::CallerJoined {
-            queue: arrival.queue.clone(),
-            id: id.clone(),
-            number: arrival.number,
-            name: arrival.name,
-            priority: arrival.priority,
-            enqueued_at,
-            position,
-            callback: false,
-        });
+        self.joined(&id);
         self.updates.push_back(Update::CountersChanged {
             queue: arrival.queue.clone(),
         });
@@ -2238,10 +2228,7 @@ impl Engine {
     /// A live caller in a queue's waiting order (waiting, or being offered), not a callback
     /// and not yet being connected.
     pub fn is_waiting(&self, call: &str) -> bool {
-        self.callers.get(call).is_some_and(|c| {
-            c.kind == Kind::Live
-                && matches!(c.state, CallerState::Waiting | CallerState::Offered(_))
-        })
+        self.waiting_caller(call).is_ok()
     }
 
     pub fn is_tracked(&self, id: &str) -> bool {

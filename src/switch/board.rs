@@ -12,7 +12,7 @@ use tracing::{debug, error, info, warn};
 
 use super::identify::{CallerIdentity, Identity};
 use super::interpret::{channel_state, channel_uuids, interpret, ChannelState, Input};
-use super::render::{self, render, EavesdropMode, Step};
+use super::render::{self, api, render, EavesdropMode, Step};
 use crate::acd::{
     check_endpoint, AcdError, Action, AgentConfig, AgentStatus, AgentView, CallerArrival, Engine,
     QueueConfig, QueueView, Update,
@@ -453,13 +453,7 @@ impl Switchboard {
                         self.engine.leg_answered(now, &leg);
                     } else {
                         // Answered after we gave up on it: nobody wants this leg.
-                        self.send(
-                            &leg,
-                            vec![Step::Api {
-                                command: format!("uuid_kill {leg} NORMAL_CLEARING"),
-                                bridge_of: None,
-                            }],
-                        );
+                        self.send(&leg, vec![api(format!("uuid_kill {leg} NORMAL_CLEARING"))]);
                     }
                 }
                 Ok(body) => {
@@ -521,10 +515,7 @@ impl Switchboard {
                         error!(%call, %queue, "caller cannot be queued: {e}; hanging up");
                         self.send(
                             &call,
-                            vec![Step::Api {
-                                command: format!("uuid_kill {call} NO_ROUTE_DESTINATION"),
-                                bridge_of: None,
-                            }],
+                            vec![api(format!("uuid_kill {call} NO_ROUTE_DESTINATION"))],
                         );
                     }
                 }
@@ -581,10 +572,7 @@ impl Switchboard {
         let steps = identity
             .channel_variables()
             .into_iter()
-            .map(|(name, value)| Step::Api {
-                command: format!("uuid_setvar {} {name} {value}", waiting.call),
-                bridge_of: None,
-            })
+            .map(|(name, value)| api(format!("uuid_setvar {} {name} {value}", waiting.call)))
             .collect();
         self.send(&waiting.call, steps);
         let arrival = CallerArrival {
@@ -605,23 +593,14 @@ impl Switchboard {
     fn refuse(&mut self, now: u64, waiting: &Waiting, e164: &str, entry: &Entry) {
         let call = &waiting.call;
         info!(%call, number = %e164, entry = entry.id, action = entry.treatment.label(), "blocked caller refused");
-        let api = |command: String| Step::Api {
-            command,
-            bridge_of: None,
-        };
-        let execute = |app: &str, arg: &str| Step::Execute {
-            uuid: call.clone(),
-            app: app.to_owned(),
-            arg: arg.to_owned(),
-        };
         let steps = match &entry.treatment {
             Treatment::Reject { cause } => vec![api(format!("uuid_kill {call} {cause}"))],
             Treatment::Busy => vec![api(format!("uuid_kill {call} USER_BUSY"))],
             // Early media only: the prompt is heard but the call is never answered.
             Treatment::Prompt { file } => vec![
-                execute("pre_answer", ""),
-                execute("playback", file),
-                execute("hangup", "CALL_REJECTED"),
+                render::execute(call, "pre_answer", ""),
+                render::execute(call, "playback", file.as_str()),
+                render::execute(call, "hangup", "CALL_REJECTED"),
             ],
             Treatment::Transfer { extension } => vec![api(format!(
                 "uuid_transfer {call} {extension} XML {}",
@@ -888,10 +867,7 @@ impl Switchboard {
                     {
                         self.send(
                             &channel.uuid,
-                            vec![Step::Api {
-                                command: format!("uuid_kill {} NORMAL_CLEARING", channel.uuid),
-                                bridge_of: None,
-                            }],
+                            vec![api(format!("uuid_kill {} NORMAL_CLEARING", channel.uuid))],
                         );
                     }
                 }
@@ -934,13 +910,7 @@ impl Switchboard {
             Request::Eject(call, reply) => {
                 let waiting = self.engine.is_waiting(&call);
                 if waiting {
-                    self.send(
-                        &call,
-                        vec![Step::Api {
-                            command: format!("uuid_kill {call} CALL_REJECTED"),
-                            bridge_of: None,
-                        }],
-                    );
+                    self.send(&call, vec![api(format!("uuid_kill {call} CALL_REJECTED"))]);
                 }
                 let _ = reply.send(waiting);
             }

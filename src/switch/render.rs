@@ -25,14 +25,16 @@ pub(crate) enum Step {
     },
 }
 
-fn api(command: String) -> Step {
+/// An `api` command that bridges nothing.
+pub(crate) fn api(command: String) -> Step {
     Step::Api {
         command,
         bridge_of: None,
     }
 }
 
-fn execute(uuid: &str, app: &str, arg: impl Into<String>) -> Step {
+/// A dialplan application run on `uuid` (`sendmsg execute`).
+pub(crate) fn execute(uuid: &str, app: &str, arg: impl Into<String>) -> Step {
     Step::Execute {
         uuid: uuid.to_owned(),
         app: app.to_owned(),
