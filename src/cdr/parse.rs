@@ -5,6 +5,7 @@
 //! look-alikes (an `originatee_caller_profile` inside a `caller_profile`, `application`s inside a
 //! dialplan `extension`) never overwrite the fields they resemble.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use quick_xml::events::{BytesRef, BytesStart, Event as Xml};
@@ -139,6 +140,30 @@ pub struct FaxOutcome {
     pub local_station_id: Option<String>,
 }
 
+impl FaxOutcome {
+    /// Reads the `fax_*` channel variables through `var` (a CDR's, or an event's
+    /// `variable_*` headers), trimmed; numbers that do not parse are left out.
+    pub fn read<'a>(var: impl Fn(&str) -> Option<Cow<'a, str>>) -> FaxOutcome {
+        let text = |name: &str| {
+            var(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        fn parsed<T: std::str::FromStr>(value: Option<Cow<'_, str>>) -> Option<T> {
+            value.and_then(|v| v.trim().parse().ok())
+        }
+        FaxOutcome {
+            success: matches!(text("fax_success").as_deref(), Some("1" | "true")),
+            result_code: parsed(var("fax_result_code")),
+            result_text: text("fax_result_text"),
+            transferred_pages: parsed(var("fax_document_transferred_pages")),
+            total_pages: parsed(var("fax_document_total_pages")),
+            remote_station_id: text("fax_remote_station_id"),
+            local_station_id: text("fax_local_station_id"),
+        }
+    }
+}
+
 impl Callflow {
     /// One `times` child in microseconds, e.g. `time("answered_time")`.
     pub fn time(&self, name: &str) -> Option<i64> {
@@ -189,19 +214,9 @@ impl Cdr {
         if self.variable("fax_result_code").is_none() && self.variable("fax_success").is_none() {
             return None;
         }
-        let owned = |name| self.non_empty(name).map(str::to_owned);
-        let number = |name| self.variable(name).and_then(|v| v.trim().parse().ok());
-        Some(FaxOutcome {
-            success: matches!(self.variable("fax_success"), Some("1" | "true")),
-            result_code: self
-                .variable("fax_result_code")
-                .and_then(|v| v.trim().parse().ok()),
-            result_text: owned("fax_result_text"),
-            transferred_pages: number("fax_document_transferred_pages"),
-            total_pages: number("fax_document_total_pages"),
-            remote_station_id: owned("fax_remote_station_id"),
-            local_station_id: owned("fax_local_station_id"),
-        })
+        Some(FaxOutcome::read(|name| {
+            self.variable(name).map(Cow::Borrowed)
+        }))
     }
 
     /// A channel variable that is set and not empty.

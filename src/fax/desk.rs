@@ -217,11 +217,13 @@ impl FaxDesk {
         let Some(path) = fax.tiff_path.as_deref() else {
             return unconvertible("rxfax reported no file name".into(), None);
         };
-        let tiff = match read_bounded(path, self.inner.config.max_tiff_bytes).await {
-            Ok(bytes) => bytes,
-            Err(reason) => return unconvertible(reason, None),
-        };
+        // The turn is taken before the read, so only the faxes being converted are in memory.
         let _turn = self.inner.converting.acquire().await;
+        let tiff: std::sync::Arc<[u8]> =
+            match read_bounded(path, self.inner.config.max_tiff_bytes).await {
+                Ok(bytes) => bytes.into(),
+                Err(reason) => return unconvertible(reason, None),
+            };
         let title = format!("Fax from {}", fax.caller());
         let converted = {
             let tiff = tiff.clone();
@@ -238,8 +240,11 @@ impl FaxDesk {
                     content: pdf.bytes,
                 }),
             ),
-            Ok(Err(e)) => unconvertible(e.to_string(), Some((fax, tiff))),
-            Err(e) => unconvertible(format!("the converter stopped: {e}"), Some((fax, tiff))),
+            Ok(Err(e)) => unconvertible(e.to_string(), Some((fax, tiff.to_vec()))),
+            Err(e) => unconvertible(
+                format!("the converter stopped: {e}"),
+                Some((fax, tiff.to_vec())),
+            ),
         }
     }
 }

@@ -13,7 +13,7 @@
 
 use std::path::PathBuf;
 
-use crate::cdr::Cdr;
+use crate::cdr::{Cdr, FaxOutcome};
 use crate::esl::Event;
 
 /// A fax reception that ended, successfully or not.
@@ -40,11 +40,6 @@ pub struct FaxReceived {
     pub received_at: i64,
 }
 
-/// `fax_success` as FreeSWITCH writes it.
-fn success(value: Option<&str>) -> bool {
-    matches!(value.map(str::trim), Some("1" | "true"))
-}
-
 fn non_empty(value: Option<&str>) -> Option<String> {
     value
         .map(str::trim)
@@ -67,7 +62,7 @@ impl FaxReceived {
         let var = |name: &str| event.variable(name).map(|v| v.into_owned());
         let header = |name: &str| event.get(name).map(|v| v.into_owned());
         // A reception that never got as far as the result variables still ended: it failed.
-        let result_code = var("fax_result_code").and_then(|v| v.trim().parse().ok());
+        let outcome = FaxOutcome::read(|name| event.variable(name));
         let received_at = header("Event-Date-Timestamp")
             .and_then(|t| t.trim().parse::<i64>().ok())
             .map(|micros| micros / 1000)
@@ -78,13 +73,11 @@ impl FaxReceived {
             did: header("Caller-Destination-Number").unwrap_or_default(),
             caller_number: header("Caller-Caller-ID-Number").unwrap_or_default(),
             caller_name: header("Caller-Caller-ID-Name").unwrap_or_default(),
-            success: success(var("fax_success").as_deref()),
-            result_code,
-            result_text: non_empty(var("fax_result_text").as_deref()),
-            pages: var("fax_document_transferred_pages")
-                .and_then(|v| v.trim().parse().ok())
-                .unwrap_or(0),
-            remote_station: non_empty(var("fax_remote_station_id").as_deref()),
+            success: outcome.success,
+            result_code: outcome.result_code,
+            result_text: outcome.result_text,
+            pages: outcome.transferred_pages.unwrap_or(0),
+            remote_station: outcome.remote_station_id,
             tiff_path: path(header("Application-Data").as_deref())
                 .or_else(|| path(var("fax_filename").as_deref())),
             received_at,
@@ -103,9 +96,7 @@ impl FaxReceived {
             .map(|micros| micros / 1000)
             .or_else(|| cdr.end_epoch.map(|secs| secs.saturating_mul(1000)))
             .unwrap_or_else(crate::users::now_millis);
-        let direction = non_empty(Some(cdr.direction.as_str()))
-            .or_else(|| non_empty(cdr.variable("direction")))
-            .unwrap_or_else(|| "inbound".into());
+        let direction = non_empty(Some(cdr.direction.as_str())).unwrap_or_else(|| "inbound".into());
         Some(FaxReceived {
             call_uuid,
             direction,
