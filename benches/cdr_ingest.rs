@@ -132,14 +132,7 @@ fn bench(c: &mut Criterion) {
         .enable_all()
         .build()
         .unwrap();
-    let postgres = std::env::var("SWITCHDESK_TEST_POSTGRES_URL")
-        .ok()
-        .filter(|url| !url.is_empty());
-    if postgres.is_none() {
-        eprintln!("SWITCHDESK_TEST_POSTGRES_URL is not set: SQLite only");
-    }
-    let mut backends = vec![("sqlite", None)];
-    backends.extend(postgres.as_deref().map(|url| ("postgres", Some(url))));
+    let backends = support::backends();
 
     let mut group = c.benchmark_group("cdr_ingest");
     group
@@ -147,7 +140,8 @@ fn bench(c: &mut Criterion) {
         .warm_up_time(Duration::from_millis(1))
         .measurement_time(Duration::from_secs(10))
         .throughput(Throughput::Elements(SAMPLED as u64));
-    for &(name, admin) in &backends {
+    for (name, admin) in &backends {
+        let admin = admin.as_deref();
         let (store, fresh) = runtime.block_on(support::fresh(admin));
         let url = runtime.block_on(serve(&store));
         let mut run = 0;
@@ -165,7 +159,8 @@ fn bench(c: &mut Criterion) {
     }
     group.finish();
 
-    for &(name, admin) in &backends {
+    for (name, admin) in &backends {
+        let admin = admin.as_deref();
         let (store, fresh) = runtime.block_on(support::fresh(admin));
         let url = runtime.block_on(serve(&store));
         let (took, mut latencies) = runtime.block_on(post_all(&url, bodies(LARGE, 9_999)));

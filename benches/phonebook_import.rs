@@ -100,14 +100,7 @@ fn bench(c: &mut Criterion) {
     let numbering = Numbering::new("RU").unwrap();
     let sampled = contacts_csv(&numbering, SAMPLED);
     let large = contacts_csv(&numbering, LARGE);
-    let postgres = std::env::var("SWITCHDESK_TEST_POSTGRES_URL")
-        .ok()
-        .filter(|url| !url.is_empty());
-    if postgres.is_none() {
-        eprintln!("SWITCHDESK_TEST_POSTGRES_URL is not set: importing into SQLite only");
-    }
-    let mut backends = vec![("sqlite", None)];
-    backends.extend(postgres.as_deref().map(|url| ("postgres", Some(url))));
+    let backends = support::backends();
 
     let mut group = c.benchmark_group("phonebook_import");
     group
@@ -115,7 +108,8 @@ fn bench(c: &mut Criterion) {
         .warm_up_time(Duration::from_millis(1))
         .measurement_time(Duration::from_secs(5))
         .throughput(Throughput::Elements(SAMPLED as u64));
-    for &(name, url) in &backends {
+    for (name, url) in &backends {
+        let url = url.as_deref();
         group.bench_function(format!("{name}_10k_contacts"), |b| {
             b.iter_custom(|iterations| {
                 (0..iterations)
@@ -126,7 +120,8 @@ fn bench(c: &mut Criterion) {
     }
     group.finish();
 
-    for &(name, url) in &backends {
+    for (name, url) in &backends {
+        let url = url.as_deref();
         let took = timed_import(&runtime, url, &large, LARGE);
         eprintln!(
             "phonebook import of {LARGE} contacts into {name}: {:.0} rows/s ({:.2} s)",

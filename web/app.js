@@ -12,13 +12,14 @@ import * as status from "./status.js";
 
 const RANK = { agent: 0, supervisor: 1, manager: 2, admin: 3 };
 
-/// Every view: its hash, root element, who may open it, and which feed it listens to.
+/// Every view: its hash, root element, who may open it, and which feed it listens to (none
+/// for the status view, which polls /api/status itself).
 const VIEWS = [
   { hash: "wallboard", label: "Wallboard", root: "wallboard", min: "supervisor", feed: "wallboard", module: wallboard },
   { hash: "agent", label: "Agent desktop", root: "agent-desktop", min: "agent", feed: "agent", module: agent },
   { hash: "manager", label: "Tickets & reports", root: "manager", min: "manager", feed: "wallboard", module: manager },
   { hash: "admin", label: "Admin", root: "admin", min: "admin", feed: "wallboard", module: admin },
-  { hash: "status", label: "Event socket", root: "status", min: "supervisor", feed: "wallboard", module: status },
+  { hash: "status", label: "Event socket", root: "status", min: "supervisor", feed: null, module: status },
 ];
 
 let me = null;
@@ -78,7 +79,8 @@ function route() {
   for (const link of $("nav").children) link.classList.toggle("active", link.dataset.view === view.hash);
   document.body.dataset.view = view.hash;
   view.module.show(me);
-  openFeed(view.feed);
+  if (view.feed) openFeed(view.feed);
+  else closeFeed();
 }
 
 function leaveView() {

@@ -127,7 +127,7 @@ function renderQueue(queue) {
     root.insertBefore(section, after || null);
   }
   $("no-queues").hidden = true;
-  tick();
+  tick(section);
 }
 
 function counters(figures) {
@@ -233,10 +233,11 @@ function agentList(queue) {
   );
 }
 
-/// Waits and times in state, from the service's clock.
-function tick() {
+/// Waits and times in state, from the service's clock: in `root` (a queue just drawn), or
+/// the whole wallboard once a second.
+function tick(root = $("wallboard")) {
   const t = now();
-  for (const node of document.querySelectorAll("#wallboard [data-since]")) {
+  for (const node of root.querySelectorAll("[data-since]")) {
     const since = Number(node.dataset.since);
     if (since > 0) node.textContent = duration((t - since) / 1000);
   }

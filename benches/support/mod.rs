@@ -59,3 +59,17 @@ pub async fn remove(store: Store, fresh: Fresh) {
         admin.close().await.unwrap();
     }
 }
+
+/// The backends to measure: SQLite always, PostgreSQL (its admin URL) when
+/// `SWITCHDESK_TEST_POSTGRES_URL` is set.
+pub fn backends() -> Vec<(&'static str, Option<String>)> {
+    let postgres = std::env::var("SWITCHDESK_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|url| !url.is_empty());
+    if postgres.is_none() {
+        eprintln!("SWITCHDESK_TEST_POSTGRES_URL is not set: SQLite only");
+    }
+    let mut backends = vec![("sqlite", None)];
+    backends.extend(postgres.map(|url| ("postgres", Some(url))));
+    backends
+}
