@@ -130,7 +130,7 @@ pub struct Entry {
     pub matches: Match,
     pub direction: Direction,
     /// For inbound calls; outbound calls are simply not placed.
-    #[serde(default = "default_treatment")]
+    #[serde(default)]
     pub treatment: Treatment,
     /// Unix milliseconds after which the entry no longer applies.
     #[serde(default)]
@@ -148,9 +148,12 @@ pub struct Entry {
     pub created_at: i64,
 }
 
-fn default_treatment() -> Treatment {
-    Treatment::Reject {
-        cause: default_cause(),
+/// A call refused with `CALL_REJECTED` (SIP 603), unless an entry says otherwise.
+impl Default for Treatment {
+    fn default() -> Treatment {
+        Treatment::Reject {
+            cause: default_cause(),
+        }
     }
 }
 

@@ -174,7 +174,7 @@ pub(crate) struct BlockCaller {
     call: String,
     #[serde(default)]
     reason: String,
-    #[serde(default = "reject")]
+    #[serde(default)]
     treatment: Treatment,
     #[serde(default = "both")]
     direction: Direction,
@@ -183,12 +183,6 @@ pub(crate) struct BlockCaller {
     /// Hang up the caller if they are still waiting (default yes).
     #[serde(default = "yes")]
     hang_up: bool,
-}
-
-fn reject() -> Treatment {
-    Treatment::Reject {
-        cause: "CALL_REJECTED".into(),
-    }
 }
 
 fn both() -> Direction {
