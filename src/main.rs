@@ -388,22 +388,23 @@ async fn import_cdrs(config: Config, dir: &Path) -> anyhow::Result<()> {
         .enabled()
         .then(|| std::sync::Arc::new(tokio::sync::Notify::new()));
     let ingest = service::start_cdr_ingest(&config, &store, phonebook, events, webhook);
-    let total = switchdesk::cdr::backfill::cdr_files(dir)
-        .with_context(|| format!("reading {}", dir.display()))?
-        .len();
-    let bar = (std::io::stderr().is_terminal() && total > 0).then(|| {
-        let bar = ProgressBar::new(total as u64);
-        if let Ok(style) =
-            ProgressStyle::with_template("[{elapsed_precise}] {wide_bar} {pos}/{len} CDRs")
-        {
-            bar.set_style(style);
+    // The bar appears with the first file done, once the backfill knows how many there are.
+    let mut bar: Option<ProgressBar> = None;
+    let on_terminal = std::io::stderr().is_terminal();
+    let report = switchdesk::cdr::backfill::backfill(&ingest, dir, |done, total| {
+        if !on_terminal {
+            return;
         }
-        bar
-    });
-    let report = switchdesk::cdr::backfill::backfill(&ingest, dir, |done, _| {
-        if let Some(bar) = &bar {
-            bar.set_position(done as u64);
-        }
+        bar.get_or_insert_with(|| {
+            let bar = ProgressBar::new(total as u64);
+            if let Ok(style) =
+                ProgressStyle::with_template("[{elapsed_precise}] {wide_bar} {pos}/{len} CDRs")
+            {
+                bar.set_style(style);
+            }
+            bar
+        })
+        .set_position(done as u64);
     })
     .await
     .with_context(|| format!("reading {}", dir.display()));
