@@ -9,9 +9,10 @@
 //! clients post at once, as a busy FreeSWITCH's threads do. Criterion samples 1,000 POSTs;
 //! then one run of 10,000 per backend prints POSTs per second and latency p50/p99.
 
+#[path = "../tests/captures/mod.rs"]
+mod captures;
 mod support;
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -30,9 +31,7 @@ const CALLER: &str = "02bbee13-3a02-4f46-982e-d4f4cf6e771a";
 const AGENT: &str = "9a8b25a2-ee22-44b7-9a88-33801a5d0b8d";
 
 fn logdir(file: &str) -> String {
-    let dir =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/freeswitch/cdr/logdir");
-    std::fs::read_to_string(dir.join(file)).unwrap()
+    std::fs::read_to_string(captures::freeswitch().join("cdr/logdir").join(file)).unwrap()
 }
 
 /// `count` form bodies: caller and agent legs of `count / 2` calls from 200 callers.

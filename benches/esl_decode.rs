@@ -2,7 +2,10 @@
 //! and the headers an adapter reads on each event (Event-Name, Unique-ID) decoded.
 //! Reports MB/s (bytes group) and events/s (events group), plain and json, on one core.
 
-use std::path::{Path, PathBuf};
+#[path = "../tests/captures/mod.rs"]
+mod captures;
+
+use std::path::PathBuf;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use switchdesk::esl::{Event, Parser};
@@ -10,11 +13,7 @@ use switchdesk::esl::{Event, Parser};
 const TARGET_BYTES: usize = 32 * 1024 * 1024;
 
 fn fixtures() -> PathBuf {
-    std::env::var_os("SWITCHDESK_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/freeswitch")
-        })
+    captures::freeswitch()
 }
 
 /// Every event frame of the given content type, from every capture, repeated to ~32 MiB.

@@ -2,18 +2,16 @@
 //! G4), and a ten-page document made of their pages. Reports pages/s on one core (criterion's
 //! "elem/s": one element is one page).
 
-use std::path::{Path, PathBuf};
+#[path = "../tests/captures/mod.rs"]
+mod captures;
+
+use std::path::PathBuf;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use switchdesk::fax::tiff_to_pdf;
 
 fn fixtures() -> PathBuf {
-    std::env::var_os("SWITCHDESK_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/freeswitch")
-        })
-        .join("fax")
+    captures::freeswitch().join("fax")
 }
 
 /// A little-endian TIFF of `pages`, each a copy of one page of `sources` in turn: the strip

@@ -3,10 +3,11 @@
 //! again changes nothing, bad credentials and hostile bodies are refused, the log directory
 //! backfills, and the profitability report adds it all up.
 
+mod captures;
 #[macro_use]
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use common::{TestDb, TestDbRef};
@@ -33,7 +34,7 @@ const AGENT: &str = "9a8b25a2-ee22-44b7-9a88-33801a5d0b8d";
 const FAX: &str = "4ab15041-a966-49fa-b660-fe31b8c2f6be";
 
 fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/freeswitch/cdr")
+    captures::freeswitch().join("cdr")
 }
 
 /// A captured request: its Content-Type and body, exactly as mod_xml_cdr sent them.

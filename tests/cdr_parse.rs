@@ -1,6 +1,8 @@
-//! Parses every mod_xml_cdr capture recorded from a real FreeSWITCH 1.10.12 (`shared/fixtures`,
+//! Parses every mod_xml_cdr capture recorded from a real FreeSWITCH 1.10.12 (`tests/fixtures/freeswitch`,
 //! `cdr/http` POSTs and `cdr/logdir` files) and asserts what the switch really wrote; then feeds
 //! the parser hostile and broken input.
+
+mod captures;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -9,11 +11,7 @@ use proptest::prelude::*;
 use switchdesk::cdr::{cdr_from_form, parse_cdr, Cdr, CdrError, MAX_CDR_BYTES};
 
 fn fixtures() -> PathBuf {
-    std::env::var_os("SWITCHDESK_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/freeswitch")
-        })
+    captures::freeswitch()
 }
 
 fn files(dir: &str, suffix: &str) -> Vec<PathBuf> {

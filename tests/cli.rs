@@ -1,6 +1,8 @@
 //! The `switchdesk` binary as an operator uses it: `esl decode`, `esl tail`, `check-config`,
 //! `user` and `token`.
 
+mod captures;
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -20,13 +22,7 @@ fn binary() -> Command {
 }
 
 fn capture(name: &str) -> PathBuf {
-    std::env::var_os("SWITCHDESK_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/freeswitch")
-        })
-        .join("esl")
-        .join(name)
+    captures::freeswitch().join("esl").join(name)
 }
 
 #[test]

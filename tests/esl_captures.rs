@@ -1,5 +1,7 @@
-//! Replays every ESL capture recorded from a real FreeSWITCH 1.10.12 (`shared/fixtures`) through
+//! Replays every ESL capture recorded from a real FreeSWITCH 1.10.12 (`tests/fixtures/freeswitch`) through
 //! the parser and asserts what the switch really sent.
+
+mod captures;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -9,11 +11,7 @@ use switchdesk::esl::event::EventFormat;
 use switchdesk::esl::{wire, Event, Frame, FrameKind, Parser};
 
 fn fixtures() -> PathBuf {
-    std::env::var_os("SWITCHDESK_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/freeswitch")
-        })
+    captures::freeswitch()
 }
 
 fn captures() -> Vec<PathBuf> {

@@ -1,19 +1,14 @@
 //! Property tests: any split of a real capture yields the same frames; garbage never panics and
 //! never grows memory past the frame limit.
 
-use std::path::{Path, PathBuf};
+mod captures;
 
 use proptest::prelude::*;
 use switchdesk::esl::event::EventFormat;
 use switchdesk::esl::{Event, Frame, Parser};
 
 fn fixture(name: &str) -> Vec<u8> {
-    let dir = std::env::var_os("SWITCHDESK_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/freeswitch")
-        });
-    std::fs::read(dir.join("esl").join(name)).unwrap()
+    std::fs::read(captures::freeswitch().join("esl").join(name)).unwrap()
 }
 
 fn frames_in_chunks(stream: &[u8], cuts: &[usize]) -> Vec<Frame> {

@@ -8,6 +8,7 @@
 //! Without them the end-to-end scenarios are skipped with a message, unless `CI` is set, where
 //! they fail.
 
+mod captures;
 #[macro_use]
 mod common;
 
@@ -33,11 +34,7 @@ use switchdesk::store::{Attach, FaxRecord, MailState, NewFile, NewMail, Recorded
 use switchdesk::users::{self, Role};
 
 fn fixtures() -> PathBuf {
-    std::env::var_os("SWITCHDESK_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/freeswitch")
-        })
+    captures::freeswitch()
 }
 
 const PYTHON: &str = "/usr/bin/python3";

@@ -8,6 +8,8 @@
 //! The tools come from `libtiff-tools` and `poppler-utils`. Without them the comparisons are
 //! skipped with a message, unless `CI` is set, where they fail.
 
+mod captures;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -17,12 +19,7 @@ use switchdesk::fax::{
 };
 
 fn fixtures() -> PathBuf {
-    std::env::var_os("SWITCHDESK_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/freeswitch")
-        })
-        .join("fax")
+    captures::freeswitch().join("fax")
 }
 
 fn fixture(name: &str) -> Vec<u8> {

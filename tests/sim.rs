@@ -1,10 +1,12 @@
 //! The FreeSWITCH simulator against the captures of a real FreeSWITCH 1.10.12
-//! (`shared/fixtures/freeswitch`): the same handshake bytes, the same reply texts, the same
+//! (`tests/fixtures/freeswitch`): the same handshake bytes, the same reply texts, the same
 //! event order and header structure for the same call situations, the same mod_xml_cdr POST.
 //! Each scenario runs on its own simulator on 127.0.0.1:0, driven over raw TCP.
 
+mod captures;
+
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -24,11 +26,7 @@ const AGENT_UUID: &str = "9a8b25a2-ee22-44b7-9a88-33801a5d0b8d";
 // ----- fixtures ---------------------------------------------------------------------------
 
 fn fixtures() -> PathBuf {
-    std::env::var_os("SWITCHDESK_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/freeswitch")
-        })
+    captures::freeswitch()
 }
 
 fn capture_bytes(name: &str) -> Vec<u8> {

@@ -3,9 +3,10 @@
 //! does, and the tickets that come out are read back from the database. Scenario by
 //! scenario: an answered call, a repeat call, an abandoned unknown caller, a voicemail, a fax.
 
+mod captures;
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use switchdesk::acd::{AgentConfig, AgentStatus, Membership, QueueConfig};
@@ -46,7 +47,7 @@ fn queue(name: &str) -> QueueConfig {
 }
 
 fn captured_fax() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/freeswitch/fax/rx.tif")
+    captures::freeswitch().join("fax/rx.tif")
 }
 
 /// The service on `db`, a simulated switch whose CDRs go to it, agent1 on duty in `support`

@@ -1,5 +1,5 @@
 //! The switch's side of the protocol: the exact bytes FreeSWITCH 1.10 writes for each kind of
-//! message (header order, spacing and encodings as the captures in `shared/fixtures` show).
+//! message (header order, spacing and encodings as the captures in `tests/fixtures/freeswitch` show).
 //! The simulator speaks through these functions so that the client is tested against the same
 //! bytes the real switch sends.
 

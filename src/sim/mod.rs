@@ -1,5 +1,5 @@
 //! A FreeSWITCH 1.10 stand-in for tests and `switchdesk demo`: an event socket server (inbound
-//! mode) that speaks the bytes of the captures in `shared/fixtures/freeswitch`, a switch core
+//! mode) that speaks the bytes of the captures in `tests/fixtures/freeswitch`, a switch core
 //! with callers, agent endpoints, parking, playback, bridging and rxfax, and mod_xml_cdr's HTTP
 //! POST. `serve` never uses it. Deterministic under `SimConfig::seed`; time is tokio's, so tests
 //! may pause and advance it.
