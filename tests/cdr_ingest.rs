@@ -10,6 +10,8 @@ mod common;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use base64::Engine as _;
+
 use common::{TestDb, TestDbRef};
 use reqwest::header::CONTENT_TYPE;
 use reqwest::{Client, StatusCode};
@@ -557,8 +559,72 @@ async fn the_log_directory_backfills_and_bad_files_move_aside(db: TestDbRef) {
     assert_eq!(count(&db.store, "legs").await, 4);
 }
 
+/// mod_xml_cdr's `err-log-dir` holds the body of each POST that failed, as it was encoded
+/// (`mod_xml_cdr.c` writes the encoded text): with `encode=true` the percent-encoded XML
+/// without the `cdr=` name, with `encode=base64` base64. `cdr import` reads both, and a
+/// failed import leaves nothing in `failed/`.
+async fn err_log_dir_files_are_read_in_every_encoding(db: TestDbRef) {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, body) = captured("post_001_02_call_caller_aleg");
+    let encoded = body.strip_prefix(b"cdr=").unwrap();
+    std::fs::write(
+        dir.path()
+            .join("a_02bbee13-3a02-4f46-982e-d4f4cf6e771a.cdr.xml"),
+        encoded,
+    )
+    .unwrap();
+    let (_, body) = captured("post_002_02_call_agent_bleg");
+    let xml = switchdesk::cdr::parse::cdr_from_form(&body).unwrap();
+    let base64 = base64::engine::general_purpose::STANDARD.encode(&xml);
+    std::fs::write(
+        dir.path()
+            .join("9a8b25a2-ee22-44b7-9a88-33801a5d0b8d.cdr.xml"),
+        base64,
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("a_noise.cdr.xml"), "%%not a cdr").unwrap();
+    let phonebook = Arc::new(PhoneBook::new(Numbering::new("US").unwrap()));
+    let (events, _) = tokio::sync::broadcast::channel(8);
+    let ingest = switchdesk::service::start_cdr_ingest(
+        &Config::default(),
+        &db.store,
+        phonebook,
+        events,
+        None,
+    );
+    let report = switchdesk::cdr::backfill::backfill(&ingest, dir.path(), |_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(report.stored, 2, "{:?}", report.failed);
+    assert_eq!(report.failed.len(), 1, "{:?}", report.failed);
+    assert!(
+        report.failed[0].1.contains("not a CDR"),
+        "{:?}",
+        report.failed
+    );
+    assert_eq!(count(&db.store, "legs").await, 2);
+    // Each leg keeps the decoded document, byte for byte what the switch meant to post.
+    let caller = db
+        .store
+        .cdr_document("02bbee13-3a02-4f46-982e-d4f4cf6e771a")
+        .await
+        .unwrap()
+        .unwrap();
+    let (_, body) = captured("post_001_02_call_caller_aleg");
+    let posted = switchdesk::cdr::parse::cdr_from_form(&body).unwrap();
+    assert_eq!(caller.as_bytes(), posted.as_slice());
+    let agent = db
+        .store
+        .cdr_document("9a8b25a2-ee22-44b7-9a88-33801a5d0b8d")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(agent.as_bytes(), xml.as_slice());
+}
+
 on_both_backends!(
     captured_posts_are_stored_with_their_real_values,
+    err_log_dir_files_are_read_in_every_encoding,
     the_same_cdr_five_times_is_one_call_and_one_ticket,
     legs_link_into_a_call_filed_under_the_callers_ticket,
     an_abandoned_unknown_caller_gets_a_callback_ticket,

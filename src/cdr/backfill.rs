@@ -1,6 +1,7 @@
 //! Backfill from mod_xml_cdr's log directory (`log-dir`, files `a_<uuid>.cdr.xml` and
 //! `<uuid>.cdr.xml`): every CDR FreeSWITCH wrote while the service was away is ingested like
-//! a POST. A file that cannot be read or parsed is moved aside into `failed/` next to the
+//! a POST. `err-log-dir` files (the bodies of failed POSTs, percent- or base64-encoded) are
+//! read too. A file that cannot be read or parsed is moved aside into `failed/` next to the
 //! others and reported; the rest go on. Running it twice stores nothing twice.
 
 use std::path::{Path, PathBuf};
@@ -9,7 +10,7 @@ use std::sync::Arc;
 use tokio::task::JoinSet;
 
 use super::ingest::{CdrIngest, Ingested};
-use super::parse::{parse_cdr, MAX_CDR_BYTES};
+use super::parse::{cdr_from_file, parse_cdr, CdrError};
 
 /// CDRs in flight at once: enough to fill the writer's batches.
 const IN_FLIGHT: usize = 128;
@@ -84,15 +85,11 @@ async fn ingest_file(ingest: &CdrIngest, path: &Path) -> Result<Ingested, FileEr
     let bytes = tokio::fs::read(path)
         .await
         .map_err(|e| FileError::Unreadable(format!("cannot read: {e}")))?;
-    if bytes.len() > MAX_CDR_BYTES {
-        return Err(FileError::Unreadable(format!(
-            "{} bytes, more than the {MAX_CDR_BYTES}-byte limit",
-            bytes.len()
-        )));
-    }
-    let cdr = parse_cdr(&bytes).map_err(|e| FileError::Unreadable(e.to_string()))?;
+    let unreadable = |e: CdrError| FileError::Unreadable(e.to_string());
+    let xml = cdr_from_file(&bytes).map_err(unreadable)?.into_owned();
+    let cdr = parse_cdr(&xml).map_err(unreadable)?;
     let document =
-        String::from_utf8(bytes).map_err(|_| FileError::Unreadable("not UTF-8 text".to_owned()))?;
+        String::from_utf8(xml).map_err(|_| FileError::Unreadable("not UTF-8 text".to_owned()))?;
     ingest
         .ingest(Arc::new(cdr), document)
         .await

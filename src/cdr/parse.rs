@@ -47,6 +47,8 @@ pub enum CdrError {
     MissingFormField,
     #[error("form body has an invalid percent escape at byte {0}")]
     BadPercentEscape(usize),
+    #[error("file is not a CDR: neither XML nor the percent- or base64-encoded XML mod_xml_cdr writes to err-log-dir")]
+    UnknownFileEncoding,
 }
 
 /// One call detail record: one leg of a call, as FreeSWITCH reported it at hangup.
@@ -277,6 +279,40 @@ fn form_decode(bytes: &[u8], base: usize) -> Result<Vec<u8>, CdrError> {
         i += 1;
     }
     Ok(out)
+}
+
+/// The XML of a CDR file as mod_xml_cdr leaves it on disk. `log-dir` holds the plain
+/// document; `err-log-dir` holds the body whose POST failed, encoded as the `encode` setting
+/// says: percent-encoded without the `cdr=` name (`encode=true`, the shipped setting), base64
+/// (`encode=base64`) or plain (`textxml`, `false`). `mod_xml_cdr.c` writes that body as is.
+pub fn cdr_from_file(bytes: &[u8]) -> Result<Cow<'_, [u8]>, CdrError> {
+    if bytes.len() > MAX_FORM_BYTES {
+        return Err(CdrError::TooLarge {
+            len: bytes.len(),
+            limit: MAX_FORM_BYTES,
+        });
+    }
+    let start = bytes
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(bytes.len());
+    let text = &bytes[start..];
+    if text.starts_with(b"<") {
+        return Ok(Cow::Borrowed(bytes));
+    }
+    if text.len() >= 3 && text[..3].eq_ignore_ascii_case(b"%3c") {
+        return form_decode(text.trim_ascii_end(), start).map(Cow::Owned);
+    }
+    use base64::Engine as _;
+    let compact: Vec<u8> = text
+        .iter()
+        .copied()
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect();
+    match base64::engine::general_purpose::STANDARD.decode(&compact) {
+        Ok(xml) if xml.trim_ascii_start().starts_with(b"<") => Ok(Cow::Owned(xml)),
+        _ => Err(CdrError::UnknownFileEncoding),
+    }
 }
 
 /// Parses one CDR document of at most [`MAX_CDR_BYTES`].
