@@ -440,6 +440,28 @@ async fn api_tokens_authenticate_until_revoked() {
         "forbidden",
     )
     .await;
+    // The same token in X-Switchdesk-Token, the header the outbound blocklist's dialplan sends
+    // (mod_curl cannot send a header value with a space); a wrong one is refused.
+    let by_header = |value: String| {
+        app.client
+            .get(app.url("/api/me"))
+            .header("X-Switchdesk-Token", value)
+            .send()
+    };
+    let me: Value = by_header(token.clone())
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["name"], "wallboard");
+    assert_eq!(me["credential"], "token");
+    expect_error(
+        by_header("sdk_wrong".into()).await.unwrap(),
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+    )
+    .await;
 
     let listed: Vec<Value> = app
         .get("/api/tokens", Some(&admin))
@@ -759,6 +781,8 @@ async fn the_blocklist_is_managed_by_supervisors_and_checked_by_anyone_signed_in
     assert_eq!(outbound["number"], "+79001234567");
     assert_eq!(outbound["reason"], "premium rate");
     assert_eq!(check("89001234567", "inbound").await["blocked"], false);
+    // The dialplan sends a leading `+` as %2B (a bare `+` in a query is a space).
+    assert_eq!(check("%2B79001234567", "outbound").await["blocked"], true);
     assert_eq!(check("84951234567", "outbound").await["blocked"], false);
     expect_error(
         app.get(

@@ -1,5 +1,5 @@
-//! Who is asking: the [`Auth`] extractor (session cookie or `Authorization: Bearer` API token)
-//! and the session cookie itself.
+//! Who is asking: the [`Auth`] extractor (session cookie, or an API token as
+//! `Authorization: Bearer` or `X-Switchdesk-Token`) and the session cookie itself.
 //!
 //! Checking a role is explicit in each handler (`auth.require(Role::Admin)?`), so a route's
 //! requirement is visible where the route is written. Credentials are verified through
@@ -50,13 +50,7 @@ impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Auth, ApiError> {
-        if let Some(value) = parts.headers.get(AUTHORIZATION) {
-            let token = value
-                .to_str()
-                .ok()
-                .and_then(|v| v.strip_prefix("Bearer "))
-                .map(str::trim)
-                .ok_or_else(|| ApiError::unauthorized("expected Authorization: Bearer <token>"))?;
+        if let Some(token) = api_token(&parts.headers)? {
             return match users::api_token_role(&state.store, token).await? {
                 Some((name, role)) => Ok(Auth {
                     name,
@@ -79,6 +73,30 @@ impl FromRequestParts<AppState> for Auth {
             ));
         }
         Err(ApiError::unauthorized("sign in first"))
+    }
+}
+
+/// The header that carries an API token for clients that cannot send a header value with a
+/// space in it: mod_curl splits its arguments on spaces, so the outbound blocklist's dialplan
+/// cannot say `Authorization: Bearer ...`.
+pub const TOKEN_HEADER: &str = "x-switchdesk-token";
+
+/// The API token of a request: `Authorization: Bearer <token>`, else `X-Switchdesk-Token`.
+fn api_token(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
+    if let Some(value) = headers.get(AUTHORIZATION) {
+        return value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(|token| Some(token.trim()))
+            .ok_or_else(|| ApiError::unauthorized("expected Authorization: Bearer <token>"));
+    }
+    match headers.get(TOKEN_HEADER) {
+        Some(value) => value
+            .to_str()
+            .map(|token| Some(token.trim()))
+            .map_err(|_| ApiError::unauthorized("X-Switchdesk-Token is not a token")),
+        None => Ok(None),
     }
 }
 
