@@ -876,7 +876,7 @@ fn agent_hangs_up_before_the_bridge_and_the_caller_keeps_the_place() {
     let (leg, _, _) = desk.rung()[0].clone();
     desk.engine.leg_answered(secs(3), &leg);
     desk.take();
-    desk.engine.bridge_failed(secs(3), "c1");
+    desk.engine.bridge_failed(secs(3), "c1", false);
     let actions = desk.take();
     assert!(actions.contains(&Action::CancelLeg {
         leg,
@@ -886,6 +886,50 @@ fn agent_hangs_up_before_the_bridge_and_the_caller_keeps_the_place() {
         call: "c1".into(),
         queue: "q".into()
     }));
+}
+
+/// A caller who hung up while the agent answered: the bridge is refused (`-ERR Invalid uuid`)
+/// and FreeSWITCH no longer has the channel, though it lingers in CS_REPORTING. The caller
+/// left: never back in line, never offered again; the agent's leg is hung up and the agent
+/// is free for the next caller.
+#[test]
+fn a_refused_bridge_to_a_caller_who_is_gone_is_an_abandon_not_a_requeue() {
+    let mut desk = Desk::new(Desk::queue("q", Strategy::LongestIdle));
+    desk.agent("alice", "q", 1, 1);
+    desk.caller(secs(0), "c1", "q", "+15550001");
+    let (leg, _, _) = desk.rung()[0].clone();
+    desk.engine.leg_answered(secs(3), &leg);
+    desk.take();
+    desk.updates();
+    desk.engine.bridge_failed(secs(3), "c1", true);
+    let actions = desk.take();
+    assert!(
+        actions
+            .iter()
+            .any(|a| matches!(a, Action::CancelLeg { leg: l, .. } if *l == leg)),
+        "{actions:?}"
+    );
+    assert!(
+        !actions.iter().any(|a| matches!(
+            a,
+            Action::HoldMusic { .. } | Action::RingAgent { .. } | Action::Bridge { .. }
+        )),
+        "{actions:?}"
+    );
+    let updates = desk.updates();
+    assert!(
+        updates.iter().any(|u| matches!(
+            u,
+            Update::CallerLeft { id, departure: Departure::Abandoned, .. } if id == "c1"
+        )),
+        "{updates:?}"
+    );
+    assert!(desk.positions(secs(4), "q").is_empty());
+    // The freed agent takes the next caller at once.
+    desk.caller(secs(5), "c2", "q", "+15550002");
+    let rung = desk.rung();
+    assert_eq!(rung.len(), 1, "{rung:?}");
+    assert_eq!((rung[0].1.as_str(), rung[0].2.as_str()), ("alice", "c2"));
 }
 
 #[test]

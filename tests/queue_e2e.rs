@@ -25,17 +25,29 @@ use tokio::net::TcpListener;
 use tokio::sync::broadcast;
 
 async fn simulator(seed: u64) -> Simulator {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    Simulator::start(
-        listener,
-        SimConfig {
-            seed,
-            heartbeat: Duration::from_secs(1),
-            ..SimConfig::default()
-        },
-    )
+    simulator_with(SimConfig {
+        seed,
+        heartbeat: Duration::from_secs(1),
+        ..SimConfig::default()
+    })
     .await
-    .unwrap()
+}
+
+async fn simulator_with(config: SimConfig) -> Simulator {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    Simulator::start(listener, config).await.unwrap()
+}
+
+/// A switch whose hung-up legs linger in CS_REPORTING for `linger`, as a real one does while
+/// mod_xml_cdr posts and retries: CHANNEL_HANGUP at once, HANGUP_COMPLETE only after.
+async fn lingering_simulator(seed: u64, linger: Duration) -> Simulator {
+    simulator_with(SimConfig {
+        seed,
+        heartbeat: Duration::from_secs(1),
+        reporting_linger: linger,
+        ..SimConfig::default()
+    })
+    .await
 }
 
 fn queue() -> QueueConfig {
@@ -224,6 +236,95 @@ async fn a_caller_is_answered_announced_and_bridged_to_an_agent() {
     .await;
     let stored = db.store.agents().await.unwrap();
     assert_eq!(stored[0].status, AgentStatus::Available);
+}
+
+/// A caller hangs up while nobody is free; their leg lingers (CS_REPORTING, mod_xml_cdr
+/// retrying) long after. When an agent comes on duty, nobody is rung for the gone caller: a
+/// real switch rang agents 46 times in 50 s for one such caller.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_who_hung_up_is_never_offered_while_the_leg_lingers() {
+    let db = common::TestDb::sqlite().await;
+    let sim = lingering_simulator(21, Duration::from_secs(60)).await;
+    answering_agent(&sim, 100).await;
+    let (board, _esl) = board(&sim, db.store.clone(), 1, 21).await;
+    let call = call_in(&sim, 1, None).await;
+    wait_waiting(&board, "support", 1).await;
+    assert!(sim.hangup(&call, "NORMAL_CLEARING").await.unwrap());
+    wait_until("the caller left the queue", || async {
+        board.queues().await.unwrap()[0].waiting.is_empty()
+    })
+    .await;
+    board
+        .set_agent_status("agent1", AgentStatus::Available)
+        .await
+        .unwrap();
+    // The agent is free and stays free; the leg is still there, lingering.
+    let agent = board.agent("agent1").await.unwrap().unwrap();
+    assert_eq!(agent.activity, "idle");
+    assert!(sim.channels().await.unwrap().iter().any(|c| c.uuid == call));
+    let queue = &board.queues().await.unwrap()[0];
+    assert_eq!((queue.counters.abandoned, queue.counters.answered), (1, 0));
+    // A second caller gets the agent straight away: the switchboard was not busy with a ghost.
+    let next = call_in(&sim, 2, Some(Duration::from_secs(1))).await;
+    let leg = bridged_leg(&sim, &next).await;
+    let originates: Vec<String> = sim
+        .commands_received()
+        .into_iter()
+        .filter(|c| c.starts_with("bgapi originate"))
+        .collect();
+    assert_eq!(originates.len(), 1, "{originates:?}");
+    assert!(originates[0].contains(&format!("switchdesk_caller_uuid={next}")));
+    assert!(!leg.is_empty());
+    board.shutdown();
+}
+
+/// The caller hangs up just as the agent answers: whichever comes first (the hangup seen, or
+/// `uuid_bridge` refused with `-ERR Invalid uuid` and `uuid_exists` false), the caller is
+/// gone for good: the agent's leg is hung up, the agent is free, and nobody is rung again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_gone_at_the_bridge_is_not_offered_again() {
+    let db = common::TestDb::sqlite().await;
+    let sim = lingering_simulator(22, Duration::from_secs(60)).await;
+    answering_agent(&sim, 400).await;
+    let (board, _esl) = board(&sim, db.store.clone(), 1, 22).await;
+    board
+        .set_agent_status("agent1", AgentStatus::Available)
+        .await
+        .unwrap();
+    let call = sim
+        .place_call(CallSpec {
+            from_number: "+15550001".into(),
+            from_name: "Caller 1".into(),
+            destination: "7000".into(),
+            patience: Some(Duration::from_millis(420)),
+            ..CallSpec::default()
+        })
+        .await
+        .unwrap();
+    wait_until("the caller left and the agent is idle again", || async {
+        board.queues().await.unwrap()[0].waiting.is_empty()
+            && board
+                .agent("agent1")
+                .await
+                .unwrap()
+                .is_some_and(|a| a.activity == "idle")
+            && sim
+                .commands_received()
+                .iter()
+                .any(|c| c.starts_with("bgapi originate"))
+    })
+    .await;
+    // Give a wrongly requeued caller the time to be offered again (ring timeout is 5 s, the
+    // retry delay 1 s): the switch must see no second originate for this caller.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let originates = sim
+        .commands_received()
+        .iter()
+        .filter(|c| c.starts_with("bgapi originate") && c.contains(&call))
+        .count();
+    assert_eq!(originates, 1);
+    assert!(board.queues().await.unwrap()[0].waiting.is_empty());
+    board.shutdown();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1244,8 +1244,15 @@ impl Engine {
         });
     }
 
-    /// `uuid_bridge` was refused: free the agent leg, put the caller back in line.
-    pub fn bridge_failed(&mut self, now: Millis, call: &str) {
+    /// `uuid_bridge` was refused. `caller_gone` says FreeSWITCH no longer has the caller's
+    /// channel (`uuid_exists` false: hung up, perhaps still lingering in CS_REPORTING): the
+    /// caller left, and is never offered again. Otherwise the agent leg failed: free it and put
+    /// the caller back in line.
+    pub fn bridge_failed(&mut self, now: Millis, call: &str, caller_gone: bool) {
+        if caller_gone {
+            self.channel_hung_up(now, call, "ORIGINATOR_CANCEL");
+            return;
+        }
         let Some(id) = self.caller_of_call(call) else {
             return;
         };

@@ -172,7 +172,8 @@ impl Switch {
             "status" => self.status(),
             "version" => "FreeSWITCH Version 1.10.12-release~64bit ( 64bit)\n".into(),
             "show" => self.show(arg),
-            "uuid_exists" => if self.chan(arg.trim()).is_some() {
+            // A leg that is down (lingering in CS_REPORTING) is refused its read lock.
+            "uuid_exists" => if self.chan(arg.trim()).is_some_and(|c| !c.down) {
                 "true"
             } else {
                 "false"

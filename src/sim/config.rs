@@ -29,6 +29,12 @@ pub struct SimConfig {
     /// lasts this long. `tone_stream://` and `silence_stream://` last what they say, and
     /// `local_stream://` or `loops=-1` never end by themselves.
     pub sound_file_length: Duration,
+    /// How long a hung-up leg stays in CS_REPORTING between CHANNEL_HANGUP and
+    /// CHANNEL_HANGUP_COMPLETE. FreeSWITCH runs the reporting handlers there, mod_xml_cdr's
+    /// POST and its retries included, so on a real switch a leg can linger for seconds (the
+    /// shipped config retries five times, 10 s apart). Zero tears the leg down in one step.
+    /// A lingering leg is still listed by `show channels` but answers `uuid_exists` false.
+    pub reporting_linger: Duration,
 }
 
 impl Default for SimConfig {
@@ -43,6 +49,7 @@ impl Default for SimConfig {
             originate_timeout_default: Duration::from_secs(60),
             start_time: None,
             sound_file_length: Duration::from_millis(500),
+            reporting_linger: Duration::ZERO,
         }
     }
 }

@@ -6,7 +6,7 @@
 
 use super::channel::{CallState, PrivateCommand, State};
 use super::events::{origin, Vars};
-use super::switch::{Output, Role, Switch};
+use super::switch::{Output, Role, Switch, Timer};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Initiator {
@@ -192,7 +192,7 @@ impl Switch {
                 self.job_after_hangup(uuid);
                 self.unwind(uuid);
                 self.reach_reporting(uuid);
-                self.complete(uuid);
+                self.report(uuid);
             }
         }
         self.end_eavesdrops(uuid);
@@ -245,8 +245,8 @@ impl Switch {
             }
         }
         self.reach_reporting(a);
-        self.complete(a);
-        self.complete(b);
+        self.report(a);
+        self.report(b);
     }
 
     /// Marks the leg down and fires CHANNEL_HANGUP.
@@ -366,8 +366,17 @@ impl Switch {
         self.set_state(uuid, State::Reporting, State::Reporting);
     }
 
+    /// The reporting handlers run, for `reporting_linger`, then the leg completes.
+    fn report(&mut self, uuid: &str) {
+        if self.reporting_linger.is_zero() {
+            self.complete(uuid);
+        } else {
+            self.schedule(self.reporting_linger, Timer::Reported(uuid.to_owned()));
+        }
+    }
+
     /// HANGUP_COMPLETE, the CDR, a failed originate's result, DESTROY; the leg is gone.
-    fn complete(&mut self, uuid: &str) {
+    pub(crate) fn complete(&mut self, uuid: &str) {
         let Some(c) = self.chan_mut(uuid) else { return };
         c.set_timestamps();
         if c.media {

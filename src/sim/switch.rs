@@ -93,6 +93,8 @@ pub(crate) enum Timer {
     /// The timed application with this token reached its end.
     AppDone(String, u64),
     Fax(String, u32),
+    /// The leg's reporting handlers are done: HANGUP_COMPLETE, the CDR, DESTROY.
+    Reported(String),
 }
 
 pub(crate) struct Switch {
@@ -108,6 +110,8 @@ pub(crate) struct Switch {
     pub(crate) cdr_b_legs: bool,
     /// How long one sound file plays.
     pub(crate) sound_file_length: Duration,
+    /// Time a hung-up leg spends in CS_REPORTING (see `SimConfig::reporting_linger`).
+    pub(crate) reporting_linger: Duration,
     /// Live channels by UUID; `order` lists them in creation order. Both are kept in step so
     /// no lookup walks every channel.
     pub(crate) channels: HashMap<String, Channel>,
@@ -147,6 +151,7 @@ impl Switch {
             cdr_enabled: config.cdr.is_some(),
             cdr_b_legs: config.cdr.as_ref().is_none_or(|c| c.log_b_leg),
             sound_file_length: config.sound_file_length,
+            reporting_linger: config.reporting_linger,
             channels: HashMap::new(),
             order: BTreeMap::new(),
             next_order: 0,
@@ -274,6 +279,7 @@ impl Switch {
             Timer::OriginateTimeout(uuid) => self.originate_timeout(&uuid),
             Timer::AppDone(uuid, token) => self.app_done(&uuid, token),
             Timer::Fax(uuid, step) => self.fax_step(&uuid, step),
+            Timer::Reported(uuid) => self.complete(&uuid),
         }
     }
 

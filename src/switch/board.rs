@@ -27,6 +27,7 @@ use crate::store::{BlockedAttempt, Store, StoreError, StoredCallback};
 pub const EVENTS: &[&str] = &[
     "CHANNEL_PARK",
     "CHANNEL_BRIDGE",
+    "CHANNEL_HANGUP",
     "CHANNEL_HANGUP_COMPLETE",
     "DTMF",
     "BACKGROUND_JOB",
@@ -120,6 +121,8 @@ enum Msg {
     },
     BridgeFailed {
         call: String,
+        /// FreeSWITCH answered `uuid_exists` false for the caller after the refusal.
+        caller_gone: bool,
     },
     Resynced {
         node: usize,
@@ -474,7 +477,9 @@ impl Switchboard {
                         .leg_failed(now, &leg, "NORMAL_TEMPORARY_FAILURE");
                 }
             },
-            Msg::BridgeFailed { call } => self.engine.bridge_failed(now, &call),
+            Msg::BridgeFailed { call, caller_gone } => {
+                self.engine.bridge_failed(now, &call, caller_gone)
+            }
             Msg::Resynced { node, channels } => self.reconcile(now, node, channels),
             Msg::Request(request) => self.answer(now, *request).await,
             Msg::Stop => {}
@@ -1042,6 +1047,17 @@ impl Switchboard {
     }
 }
 
+/// Whether FreeSWITCH still has `uuid` as a live channel. A hung-up channel lingering in
+/// CS_REPORTING answers false (its read lock is refused once the channel is down); so does a
+/// switch that cannot be asked, since offering a caller nobody can confirm rings agents for
+/// nothing, and a caller still there is found again by the next resync.
+async fn channel_exists(connection: &Connection, uuid: &str) -> bool {
+    matches!(
+        connection.api(&format!("uuid_exists {uuid}")).await,
+        Ok(body) if body.trim() == "true"
+    )
+}
+
 /// Sends one node's commands in order; results that matter go back to the switchboard.
 async fn execute(
     connection: Connection,
@@ -1051,21 +1067,23 @@ async fn execute(
     while let Some(steps) = queue.recv().await {
         for step in steps {
             match step {
-                Step::Api { command, bridge_of } => match connection.api(&command).await {
-                    Ok(body) if body.starts_with("-ERR") => {
-                        debug!(%command, "FreeSWITCH answered {}", body.trim_end());
-                        if let Some(call) = bridge_of {
-                            let _ = inbox.send(Msg::BridgeFailed { call });
+                Step::Api { command, bridge_of } => {
+                    let refused = match connection.api(&command).await {
+                        Ok(body) if body.starts_with("-ERR") => {
+                            debug!(%command, "FreeSWITCH answered {}", body.trim_end());
+                            true
                         }
-                    }
-                    Ok(_) => {}
-                    Err(e) => {
-                        warn!(%command, "not carried out: {e}");
-                        if let Some(call) = bridge_of {
-                            let _ = inbox.send(Msg::BridgeFailed { call });
+                        Ok(_) => false,
+                        Err(e) => {
+                            warn!(%command, "not carried out: {e}");
+                            true
                         }
+                    };
+                    if let (true, Some(call)) = (refused, bridge_of) {
+                        let caller_gone = !channel_exists(&connection, &call).await;
+                        let _ = inbox.send(Msg::BridgeFailed { call, caller_gone });
                     }
-                },
+                }
                 Step::Originate { command, leg } => match connection.bgapi(&command).await {
                     Ok(job) => {
                         let inbox = inbox.clone();

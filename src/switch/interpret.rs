@@ -58,7 +58,10 @@ pub(crate) fn interpret(event: &Event) -> Option<Input> {
                     .and_then(|v| v.parse().ok()),
             })
         }
-        "CHANNEL_HANGUP_COMPLETE" => Some(Input::HungUp {
+        // CHANNEL_HANGUP is the moment the caller is gone. HANGUP_COMPLETE can come much
+        // later: the leg lingers in CS_REPORTING while mod_xml_cdr posts (and retries) its
+        // CDR, and a caller treated as waiting meanwhile would be offered to agents.
+        "CHANNEL_HANGUP" | "CHANNEL_HANGUP_COMPLETE" => Some(Input::HungUp {
             uuid,
             cause: event
                 .get("Hangup-Cause")
