@@ -481,6 +481,38 @@ fn announcements_on_entry_on_change_with_a_gap_and_periodically() {
     }
 }
 
+/// A caller who hung up calls again within the resume window and takes the old place,
+/// ahead of those who came later: they moved back (1 → 2, 2 → 3) and hear it, as callers who
+/// move up do, once the gap since their last announcement has passed.
+#[test]
+fn callers_pushed_back_by_a_returning_caller_hear_their_new_place() {
+    let mut q = Desk::queue("q", Strategy::LongestIdle);
+    q.announcements.min_gap_secs = 5;
+    q.announcements.periodic_secs = 0;
+    let mut desk = Desk::new(q);
+    desk.caller(secs(0), "first", "q", "+15550001");
+    desk.engine.caller_hung_up(secs(1), "first");
+    desk.caller(secs(2), "c2", "q", "+15550002");
+    desk.caller(secs(3), "c3", "q", "+15550003");
+    assert_eq!(
+        announced(&desk.take()),
+        [("first".into(), 1), ("c2".into(), 1), ("c3".into(), 2)]
+    );
+    desk.caller(secs(10), "again", "q", "+15550001");
+    assert_eq!(
+        desk.positions(secs(10), "q"),
+        [("again".into(), 1), ("c2".into(), 2), ("c3".into(), 3)]
+    );
+    desk.tick(secs(11));
+    assert_eq!(
+        announced(&desk.take()),
+        [("again".into(), 1), ("c2".into(), 2), ("c3".into(), 3)]
+    );
+    // Told once: nothing more while the places hold.
+    desk.tick(secs(30));
+    assert!(announced(&desk.take()).is_empty());
+}
+
 #[test]
 fn nothing_is_announced_into_a_call_being_bridged() {
     let mut q = Desk::queue("q", Strategy::LongestIdle);
@@ -984,10 +1016,11 @@ fn a_restarted_engine_readopts_callers_in_their_original_order() {
         !actions.iter().any(|a| matches!(a, Action::Answer { .. })),
         "answered callers are not answered again"
     );
-    // Re-adopted callers are not counted as offered twice.
+    // This engine's counters start empty, so re-adopted callers are counted as offered here:
+    // answering one must never make `answered` exceed `offered`.
     assert_eq!(
         desk.engine.queue(secs(100), "q").unwrap().counters.offered,
-        0
+        4
     );
     assert_eq!(
         desk.engine.queue(secs(100), "q").unwrap().waiting[1].waited_secs,
@@ -1235,8 +1268,11 @@ fn a_caller_put_in_front_is_offered_before_earlier_and_higher_priority_callers()
         name: "switchdesk_priority".into(),
         value: "6".into()
     }));
-    // Moving up is announced like any move up.
-    assert_eq!(announced(&actions), [("c3".into(), 1)]);
+    // Moving up is announced like any move up, and those it passed hear they moved back.
+    assert_eq!(
+        announced(&actions),
+        [("c3".into(), 1), ("vip".into(), 2), ("c2".into(), 3)]
+    );
     assert_eq!(
         desk.positions(secs(40), "support"),
         [("c3".into(), 1), ("vip".into(), 2), ("c2".into(), 3)]

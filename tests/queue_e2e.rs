@@ -985,6 +985,66 @@ async fn a_callback_to_a_banned_destination_is_not_dialled() {
     board.shutdown();
 }
 
+/// A known caller asks for a callback and hangs up: the callback waiting in the queue still
+/// says who they are, and so does it when a restarted service restores it from the store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callback_keeps_the_callers_identification_across_a_restart() {
+    let db = common::TestDb::sqlite().await;
+    let sim = simulator(15).await;
+    let book = Arc::new(PhoneBook::new(Numbering::new("US").unwrap()));
+    book.put_contact(&Contact {
+        id: 3,
+        first_name: "Jane".into(),
+        last_name: "Doe".into(),
+        numbers: vec![Number {
+            number: "+12125550111".into(),
+            kind: NumberKind::Work,
+        }],
+        ..Default::default()
+    });
+    let mut q = queue();
+    q.callbacks.key = Some('1');
+    q.callbacks.dial = "sofia/gateway/pstn/{number}".into();
+    let options = || BoardOptions {
+        identity: book.clone(),
+        ..board_options(15)
+    };
+    let (board, _esl) = board_with(&sim, db.store.clone(), q.clone(), 1, options()).await;
+    let call = sim
+        .place_call(CallSpec {
+            from_number: "+12125550111".into(),
+            from_name: "WIRELESS CALLER".into(),
+            destination: "7000".into(),
+            dtmf: vec![(Duration::from_millis(300), '1')],
+            ..CallSpec::default()
+        })
+        .await
+        .unwrap();
+    wait_until("the caller has left for a callback", || async {
+        sim.channels().await.unwrap().iter().all(|c| c.uuid != call)
+    })
+    .await;
+    let contact_of = |identities: &HashMap<String, switchdesk::switch::Identity>| {
+        identities
+            .get(&call)
+            .and_then(|i| i.contact.as_ref().map(|c| c.id))
+    };
+    let waiting = &board.queues().await.unwrap()[0].waiting;
+    assert!(waiting.iter().any(|w| w.call == call), "{waiting:?}");
+    assert_eq!(contact_of(&board.identities().await.unwrap()), Some(3));
+    wait_until("the callback is stored", || async {
+        !db.store.pending_callbacks().await.unwrap().is_empty()
+    })
+    .await;
+    board.shutdown();
+
+    let (restarted, _esl) = board_with(&sim, db.store.clone(), q, 1, options()).await;
+    let waiting = &restarted.queues().await.unwrap()[0].waiting;
+    assert!(waiting.iter().any(|w| w.call == call), "{waiting:?}");
+    assert_eq!(contact_of(&restarted.identities().await.unwrap()), Some(3));
+    restarted.shutdown();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_known_caller_is_identified_raised_and_shown_on_the_agents_phone() {
     let db = common::TestDb::sqlite().await;

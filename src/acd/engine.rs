@@ -716,9 +716,15 @@ impl Engine {
         self.callers.insert(id.clone(), caller);
         if let Some(q) = self.queues.get_mut(&arrival.queue) {
             q.order.insert(key, place);
-            if !readopted {
-                q.counters.offered += 1;
-            }
+            // Someone behind the newcomer (a returning caller, a higher priority, a caller
+            // re-adopted in their old place) moved back one: they hear it in `settle`.
+            q.dirty |= q
+                .order
+                .last_key_value()
+                .is_some_and(|(last, _)| *last != key);
+            // A re-adopted caller counts here too: this engine's counters start with it, and
+            // answering a caller never offered would make `answered` exceed `offered`.
+            q.counters.offered += 1;
         }
         if !arrival.answered {
             self.actions.push_back(Action::Answer { call: id.clone() });
@@ -1838,7 +1844,8 @@ impl Engine {
         self.members_where(queue, |s| *s == AgentStatus::Available)
     }
 
-    /// After every input: tell callers who moved up, when the queue allows it now, or later.
+    /// After every input: tell callers whose position changed, when the queue allows it now,
+    /// or later.
     fn settle(&mut self, now: Millis) {
         let dirty: Vec<String> = self
             .queues
@@ -1856,13 +1863,14 @@ impl Engine {
             if !policy.on_change {
                 continue;
             }
-            // One pass finds who moved up; positions come from that pass, not a recount each.
+            // One pass finds who moved (up, or back behind a returning or raised caller);
+            // positions come from that pass, not a recount each.
             let mut due = Vec::new();
             let mut next: Option<Millis> = None;
             // Everyone in the order is waiting or being offered (a bridging caller has left it).
             for (index, place) in q.order.values().enumerate() {
                 let position = index as u32 + 1;
-                if !place.live || place.last_position.is_none_or(|last| position >= last) {
+                if !place.live || place.last_position.is_none_or(|last| position == last) {
                     continue;
                 }
                 let earliest = place

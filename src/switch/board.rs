@@ -217,7 +217,9 @@ impl Board {
                 Err(e) => error!(agent = %name, "stored agent is not valid: {e}"),
             }
         }
+        let mut identities = HashMap::new();
         for cb in store.pending_callbacks().await? {
+            identities.insert(cb.id.clone(), callback_identity(&options, &cb.number));
             if let Err(e) = engine.restore_callback(
                 &cb.queue,
                 &cb.id,
@@ -274,7 +276,7 @@ impl Board {
             connections,
             executors,
             node_of: HashMap::new(),
-            identities: HashMap::new(),
+            identities,
             recent: std::collections::VecDeque::new(),
             refused: HashSet::new(),
             resync_baseline: HashMap::new(),
@@ -530,7 +532,10 @@ impl Switchboard {
                     self.engine.channel_hung_up(now, &uuid, &cause);
                 }
                 self.node_of.remove(&uuid);
-                self.identities.remove(&uuid);
+                // A caller waiting for a callback keeps their place, and who they are.
+                if !self.engine.is_tracked(&uuid) {
+                    self.identities.remove(&uuid);
+                }
                 self.refused.remove(&uuid);
                 if !self.resync_baseline.is_empty() {
                     self.ended_during_resync.insert(uuid);
@@ -727,6 +732,10 @@ impl Switchboard {
                     attempts,
                     not_before,
                 } => {
+                    if !self.identities.contains_key(id) {
+                        let identity = callback_identity(&self.options, number);
+                        self.identities.insert(id.clone(), identity);
+                    }
                     let _ = self.persist.send(Persist::Callback(StoredCallback {
                         id: id.clone(),
                         queue: queue.clone(),
@@ -737,6 +746,7 @@ impl Switchboard {
                     }));
                 }
                 Update::CallbackDone { id, reached, .. } => {
+                    self.identities.remove(id);
                     let _ = self.persist.send(Persist::CallbackDone {
                         id: id.clone(),
                         reached: *reached,
@@ -1045,6 +1055,13 @@ impl Switchboard {
             let _ = reply.send(outcome);
         });
     }
+}
+
+/// Who a callback's number is, for a callback whose caller's identification is not at hand
+/// (restored after a restart, or queued without a live caller).
+fn callback_identity(options: &BoardOptions, number: &str) -> Identity {
+    let e164 = number.starts_with('+').then_some(number);
+    options.identity.identify(e164, "")
 }
 
 /// Whether FreeSWITCH still has `uuid` as a live channel. A hung-up channel lingering in
