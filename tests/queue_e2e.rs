@@ -301,6 +301,8 @@ async fn a_caller_gone_at_the_bridge_is_not_offered_again() {
         })
         .await
         .unwrap();
+    // However late the switchboard gets to ring (a loaded machine), the caller is gone within
+    // half a second: then the queue is empty, the agent idle, the caller's leg down.
     wait_until("the caller left and the agent is idle again", || async {
         board.queues().await.unwrap()[0].waiting.is_empty()
             && board
@@ -309,9 +311,11 @@ async fn a_caller_gone_at_the_bridge_is_not_offered_again() {
                 .unwrap()
                 .is_some_and(|a| a.activity == "idle")
             && sim
-                .commands_received()
+                .channels()
+                .await
+                .unwrap()
                 .iter()
-                .any(|c| c.starts_with("bgapi originate"))
+                .all(|c| c.uuid != call || c.call_state == "HANGUP")
     })
     .await;
     // Give a wrongly requeued caller the time to be offered again (ring timeout is 5 s, the
@@ -322,7 +326,7 @@ async fn a_caller_gone_at_the_bridge_is_not_offered_again() {
         .iter()
         .filter(|c| c.starts_with("bgapi originate") && c.contains(&call))
         .count();
-    assert_eq!(originates, 1);
+    assert!(originates <= 1, "rung {originates} times for one caller");
     assert!(board.queues().await.unwrap()[0].waiting.is_empty());
     board.shutdown();
 }
