@@ -379,11 +379,15 @@ async fn legs_link_into_a_call_filed_under_the_callers_ticket(db: TestDbRef) {
             &manager,
         )
         .await;
+    // Every field quoted (see `spreadsheet`).
     assert!(
-        csv.starts_with("organization_id,organization,calls"),
+        csv.starts_with("\"organization_id\",\"organization\",\"calls\""),
         "{csv}"
     );
-    assert!(csv.contains(",Acme Ltd,2,2,0.01,0.18,"), "{csv}");
+    assert!(
+        csv.contains(",\"Acme Ltd\",\"2\",\"2\",\"0.01\",\"0.18\","),
+        "{csv}"
+    );
     // Filters: by agent and organization find it; another agent does not.
     let (_, by_agent) = app.get("/api/tickets?agent=alice", &manager).await;
     assert_eq!(
@@ -556,7 +560,94 @@ async fn the_log_directory_backfills_and_bad_files_move_aside(db: TestDbRef) {
     assert_eq!(count(&db.store, "legs").await, 4);
 }
 
+/// A NUL character cannot be stored (PostgreSQL refuses it in text and JSON), so a CDR holding
+/// one, however written, is refused with 400 as a broken document, never a 503 that would
+/// have mod_xml_cdr send it again and again; nothing is stored, and `cdr import` moves such a
+/// file aside with the others it cannot read.
+async fn a_cdr_holding_a_nul_is_refused_and_stores_nothing(db: TestDbRef) {
+    let app = App::start(&db.store).await;
+    let poisoned = [
+        logdir_with(CALLER_FILE, &[("sip_h_X_Note", "a%00b")]),
+        logdir_with(CALLER_FILE, &[("sip_h_X_Note", "a\0b")]),
+        logdir_with(CALLER_FILE, &[("sip_h_X_Note", "a&#0;b")]),
+    ];
+    for xml in &poisoned {
+        let (status, body) = app.post_xml(xml.clone()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    }
+    // The form mod_xml_cdr posts: a raw NUL arrives as %00, one in a variable as %2500.
+    for form in [
+        "cdr=%3Ccdr%3E%00%3C%2Fcdr%3E",
+        "cdr=%3Ccdr%3E%3Cvariables%3E%3Cuuid%3Eu%2500%3C%2Fuuid%3E%3C%2Fvariables%3E%3C%2Fcdr%3E",
+    ] {
+        let (status, body) = app
+            .post_cdr(
+                "application/x-www-form-urlencoded",
+                form.as_bytes().to_vec(),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(body["error"].as_str().unwrap().contains("NUL"), "{body}");
+    }
+    assert_eq!(count(&db.store, "legs").await, 0);
+    assert_eq!(count(&db.store, "calls").await, 0);
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a_poisoned.cdr.xml"), &poisoned[0]).unwrap();
+    let phonebook = Arc::new(PhoneBook::new(Numbering::new("US").unwrap()));
+    let (events, _) = tokio::sync::broadcast::channel(8);
+    let ingest = switchdesk::service::start_cdr_ingest(
+        &Config::default(),
+        &db.store,
+        phonebook,
+        events,
+        None,
+    );
+    let report = switchdesk::cdr::backfill::backfill(&ingest, dir.path(), |_, _| {})
+        .await
+        .unwrap();
+    assert_eq!((report.stored, report.failed.len()), (0, 1));
+    assert!(report.failed[0].1.contains("NUL"), "{:?}", report.failed);
+    assert!(dir.path().join("failed/a_poisoned.cdr.xml").exists());
+    assert_eq!(count(&db.store, "legs").await, 0);
+
+    // The same document without the NUL is stored.
+    let (status, body) = app.post_xml(logdir_with(CALLER_FILE, &[])).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(count(&db.store, "legs").await, 1);
+}
+
+/// When the database fails, mod_xml_cdr gets a 503 to retry on, and an error id: never the
+/// database's or the driver's words (table names, SQL, "no such table", "relation").
+async fn a_database_failure_is_a_503_without_the_databases_words(db: TestDbRef) {
+    let app = App::start(&db.store).await;
+    db.drop_table("cdr_legs").await;
+    let (status, body) = app.post_xml(logdir_with(CALLER_FILE, &[])).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    let text = body.to_string();
+    for leak in [
+        "cdr_legs",
+        "no such table",
+        "relation",
+        "database error",
+        "SELECT",
+        "INSERT",
+        "sqlx",
+    ] {
+        assert!(!text.contains(leak), "{leak:?} in {text}");
+    }
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("retry later (error "),
+        "{body}"
+    );
+}
+
 on_both_backends!(
+    a_cdr_holding_a_nul_is_refused_and_stores_nothing,
+    a_database_failure_is_a_503_without_the_databases_words,
     captured_posts_are_stored_with_their_real_values,
     the_same_cdr_five_times_is_one_call_and_one_ticket,
     legs_link_into_a_call_filed_under_the_callers_ticket,

@@ -3,6 +3,10 @@
 //! `encode=textxml`), checks its HTTP basic credentials (`[cdr]` in the configuration), and
 //! answers 200 only once the CDR is committed: anything else makes mod_xml_cdr retry, which is
 //! what makes ingest lossless. A CDR posted again answers 200 and changes nothing.
+//!
+//! A document that can never be stored (hostile, broken, or holding a NUL character) is the
+//! client's fault: 400, counted as `rejected`. Only the database's failures are 503 (with
+//! `Retry-After`), and their text stays in the log, under the error id the answer gives.
 
 use std::sync::Arc;
 
@@ -16,6 +20,7 @@ use base64::Engine as _;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use super::error::logged_error;
 use super::{ApiError, AppState};
 use crate::cdr::{cdr_from_form, parse_cdr, IngestError, Ingested};
 use crate::fax::FaxReceived;
@@ -62,7 +67,10 @@ pub(crate) async fn receive(
         if let Some(fax) = FaxReceived::from_cdr(&cdr) {
             if let Err(e) = state.fax.receive(fax).await {
                 count(&state, "failed");
-                return Ok(unavailable(&format!("fax not recorded, retry later: {e}")));
+                let id = logged_error(&e);
+                return Ok(unavailable(&format!(
+                    "fax not recorded, retry later (error {id})"
+                )));
             }
         }
     }
@@ -77,7 +85,10 @@ pub(crate) async fn receive(
         }
         Err(IngestError::Store(e)) => {
             count(&state, "failed");
-            Ok(unavailable(&format!("CDR not stored, retry later: {e}")))
+            let id = logged_error(&e);
+            Ok(unavailable(&format!(
+                "CDR not stored, retry later (error {id})"
+            )))
         }
         Err(IngestError::Stopped) => {
             count(&state, "failed");
