@@ -495,6 +495,26 @@ async fn bad_posts_are_refused_and_store_nothing(db: TestDbRef) {
         .to_str()
         .unwrap()
         .starts_with("Basic"));
+    // The credentials are checked before the body is read: the 401 comes while most of the
+    // announced body has not even been sent.
+    {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = tokio::net::TcpStream::connect(app.base.trim_start_matches("http://"))
+            .await
+            .unwrap();
+        stream
+            .write_all(b"POST /api/cdr HTTP/1.1\r\nHost: switchdesk\r\nContent-Type: text/xml\r\nContent-Length: 1000\r\n\r\n<cdr>")
+            .await
+            .unwrap();
+        let mut answer = vec![0; 1024];
+        let read =
+            tokio::time::timeout(std::time::Duration::from_secs(10), stream.read(&mut answer))
+                .await
+                .expect("an answer without the rest of the body")
+                .unwrap();
+        let answer = String::from_utf8_lossy(&answer[..read]);
+        assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+    }
 
     let bomb = "<?xml version=\"1.0\"?><!DOCTYPE cdr [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b \"&a;&a;&a;&a;&a;\">]><cdr><variables><uuid>&b;</uuid></variables></cdr>";
     let (status, body) = app.post_xml(bomb.to_owned()).await;

@@ -11,8 +11,9 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{FromRequestParts, State};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -28,15 +29,28 @@ use crate::metrics::CDR_RECEIVED_TOTAL;
 
 const HELP: &str = "CDRs received from mod_xml_cdr, by result.";
 
+/// mod_xml_cdr's credentials, checked from the request's head: a poster without them is
+/// refused before its body is read.
+pub(crate) struct CdrPoster;
+
+impl FromRequestParts<AppState> for CdrPoster {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        check_credentials(state, &parts.headers).map_err(|reason| {
+            count(state, "unauthorized");
+            refuse(reason)
+        })?;
+        Ok(CdrPoster)
+    }
+}
+
 pub(crate) async fn receive(
     State(state): State<AppState>,
+    _: CdrPoster,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    if let Err(reason) = check_credentials(&state, &headers) {
-        count(&state, "unauthorized");
-        return Ok(refuse(reason));
-    }
     let form = headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
