@@ -1082,7 +1082,8 @@ enum Who {
 }
 
 /// Every route that changes something: method, path, who may call it, and whether it reads a
-/// body. A new route belongs here.
+/// body. A new route belongs here. (`POST /api/login` is public, `POST /api/logout` anyone's,
+/// `POST /api/cdr` mod_xml_cdr's: see tests/cdr_ingest.rs.)
 const STATE_CHANGING: &[(&str, &str, Who, bool)] = &[
     ("POST", "/api/users", Who::AtLeast(Role::Admin), true),
     ("POST", "/api/tokens", Who::AtLeast(Role::Admin), true),

@@ -15,7 +15,6 @@ use serde::de::DeserializeOwned;
 use serde_json::json;
 
 use super::input;
-
 use crate::store::StoreError;
 use crate::users::{Role, UserError};
 
