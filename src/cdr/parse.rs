@@ -49,6 +49,10 @@ pub enum CdrError {
     BadPercentEscape(usize),
     #[error("file is not a CDR: neither XML nor the percent- or base64-encoded XML mod_xml_cdr writes to err-log-dir")]
     UnknownFileEncoding,
+    /// No database text column can hold U+0000, so such a CDR could never be stored: it is
+    /// refused as the client's fault (400), not retried.
+    #[error("CDR contains a NUL character ({0}); it cannot be stored")]
+    Nul(String),
 }
 
 /// One call detail record: one leg of a call, as FreeSWITCH reported it at hangup.
@@ -330,6 +334,11 @@ pub fn parse_cdr_with_limit(xml: &[u8], limit: usize) -> Result<Cdr, CdrError> {
             limit,
         });
     }
+    // A NUL can come raw or percent-encoded in a variable (checked there); quick-xml refuses
+    // `&#0;` itself, as XML says it must.
+    if let Some(at) = memchr::memchr(0, xml) {
+        return Err(CdrError::Nul(format!("a raw NUL byte at byte {at}")));
+    }
     let mut reader = Reader::from_reader(xml);
     let mut builder = Builder::default();
     loop {
@@ -339,9 +348,9 @@ pub fn parse_cdr_with_limit(xml: &[u8], limit: usize) -> Result<Cdr, CdrError> {
             Xml::Start(e) => builder.open(&e, position)?,
             Xml::Empty(e) => {
                 builder.open(&e, position)?;
-                builder.close();
+                builder.close()?;
             }
-            Xml::End(_) => builder.close(),
+            Xml::End(_) => builder.close()?,
             Xml::Text(t) => {
                 let text = t.xml_content().map_err(|e| not_xml(position, &e))?;
                 builder.push_text(&text);
@@ -442,13 +451,13 @@ impl Builder {
 
     /// Ends the innermost element and files its text by where it sits. quick-xml already
     /// checks that end tags match their start tags.
-    fn close(&mut self) {
+    fn close(&mut self) -> Result<(), CdrError> {
         let Some(name) = self.path.pop() else {
-            return;
+            return Ok(());
         };
         let text = std::mem::take(&mut self.text);
         if self.at(&["cdr", "variables"]) {
-            self.add_variable(name, &text);
+            self.add_variable(name, &text)?;
         } else if self.at(&["cdr", "channel_data"]) && name == "direction" {
             self.channel_direction = Some(text);
         } else if self.at(&["cdr", "callflow", "caller_profile"]) {
@@ -462,12 +471,16 @@ impl Builder {
         } else if self.path.is_empty() {
             self.root_closed = true;
         }
+        Ok(())
     }
 
     /// Variables are percent-encoded inside the XML; decode once. A repeated element is an
     /// array variable and reads as `ARRAY::a|:b`, like the ESL event formats.
-    fn add_variable(&mut self, name: String, raw: &str) {
+    fn add_variable(&mut self, name: String, raw: &str) -> Result<(), CdrError> {
         let value = percent::decode(raw);
+        if value.contains('\0') {
+            return Err(CdrError::Nul(format!("variable {name:?}, written %00")));
+        }
         match self.variables.get_mut(&name) {
             Some(existing) => {
                 if !existing.starts_with("ARRAY::") {
@@ -480,6 +493,7 @@ impl Builder {
                 self.variables.insert(name, value.into_owned());
             }
         }
+        Ok(())
     }
 
     fn at(&self, path: &[&str]) -> bool {
@@ -669,5 +683,34 @@ mod tests {
             Err(CdrError::TooDeep(MAX_DEPTH))
         );
         assert_eq!(parse_cdr(b"<cdr></cdr>"), Err(CdrError::MissingUuid));
+    }
+
+    #[test]
+    fn a_nul_character_however_written_refuses_the_document() {
+        let with = |inner: &str| MINIMAL.replace("<billsec>0</billsec>", inner);
+        for (document, place) in [
+            (with("<billsec>0\0</billsec>"), "raw NUL byte"),
+            (with("<x>a%00b</x>"), "variable \"x\""),
+        ] {
+            match parse_cdr(document.as_bytes()) {
+                Err(CdrError::Nul(at)) => assert!(at.contains(place), "{at}"),
+                other => panic!("{document}: {other:?}"),
+            }
+        }
+        for document in [
+            with("<x>a&#0;b</x>"),
+            with("<x>a&#x0;b</x>"),
+            MINIMAL.replace("switchname=\"vm\"", "switchname=\"v&#0;m\""),
+        ] {
+            match parse_cdr(document.as_bytes()) {
+                Err(CdrError::NotXml { message, .. }) => {
+                    assert!(message.contains("not permitted"), "{message}")
+                }
+                other => panic!("{document}: {other:?}"),
+            }
+        }
+        // `%2500` is the text `%00`, not a NUL.
+        let cdr = parse_cdr(with("<x>100%2500</x>").as_bytes()).unwrap();
+        assert_eq!(cdr.variable("x"), Some("100%00"));
     }
 }

@@ -1,6 +1,8 @@
 //! Exporting the phone book as CSV, one kind of record per file, in exactly the columns
 //! [`super::import`] reads, so that exporting and importing again gives the same records.
 //! Numbers are written in E.164 with their kind (`mobile:+79161234567; work:+74951234567`).
+//! Cells go through [`crate::spreadsheet`], so none opens as a formula; the importer takes
+//! the guard off again.
 //!
 //! Records are read a page at a time (`Store::records_after`), so an export of any size holds
 //! one page in memory; links are written as the linked record's external id (or, for an
@@ -13,6 +15,7 @@ use serde::Serialize;
 
 use super::import::Kind;
 use super::model::{Asset, Contact, Id, Number, Organization, Owner};
+use crate::spreadsheet;
 use crate::store::{Record, Store, StoreError};
 
 /// Records per page read from the store.
@@ -44,8 +47,8 @@ pub async fn export<W: Write + Send>(
     kind: Kind,
     output: W,
 ) -> Result<ExportReport, ExportError> {
-    let mut writer = csv::Writer::from_writer(output);
-    writer.write_record(kind.columns())?;
+    let mut writer = spreadsheet::Writer::new(output);
+    writer.write_row(kind.columns())?;
     let mut exporter = Exporter {
         writer,
         context: Context {
@@ -68,7 +71,7 @@ pub async fn export<W: Write + Send>(
 }
 
 struct Exporter<'s, W: Write> {
-    writer: csv::Writer<W>,
+    writer: spreadsheet::Writer<W>,
     context: Context<'s>,
     rows: u64,
 }
@@ -105,7 +108,7 @@ impl<W: Write> Exporter<'_, W> {
             after = last.id();
             for record in &page {
                 let fields = record.fields(&mut self.context).await?;
-                self.writer.write_record(&fields)?;
+                self.writer.write_row(&fields)?;
                 self.rows += 1;
             }
         }

@@ -503,10 +503,22 @@ async fn save_batch(
                 report.saved += 1;
                 report.without_external_id += u64::from(keyless);
             }
-            Err(e) => failures.push(RowError::new(line, format!("not stored: {e}"))),
+            Err(e) => failures.push(RowError::new(line, not_stored(&e))),
         }
     }
     Ok(())
+}
+
+/// Why the store refused a row, for the report (which an API client reads): our own words
+/// for a conflict or a missing link; the database's text goes only to the log.
+fn not_stored(error: &StoreError) -> String {
+    match error {
+        StoreError::Conflict(_) | StoreError::NotFound(_) => format!("not stored: {error}"),
+        other => {
+            tracing::warn!(error = %other, "phone book import: the database refused a row");
+            "not stored: the database refused it (the service log has its reason)".to_owned()
+        }
+    }
 }
 
 /// Why a link could not be resolved: the row's fault, or the database's.

@@ -7,6 +7,7 @@ pub mod import;
 pub mod model;
 pub mod number;
 pub mod prepare;
+pub mod rights;
 pub mod sample;
 pub mod search;
 pub mod translit;

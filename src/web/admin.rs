@@ -7,7 +7,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::error::ApiJson;
-use super::{ApiError, AppState, Auth};
+use super::roles::{Admin, Authorized};
+use super::{ApiError, AppState};
 use crate::users::{self, ApiToken, Role, User};
 
 #[derive(Deserialize)]
@@ -26,19 +27,17 @@ pub(crate) struct NewToken {
 /// `GET /api/users`
 pub(crate) async fn list_users(
     State(state): State<AppState>,
-    auth: Auth,
+    _: Authorized<Admin>,
 ) -> Result<Json<Vec<User>>, ApiError> {
-    auth.require(Role::Admin)?;
     Ok(Json(state.store.list_users().await?))
 }
 
 /// `POST /api/users {name, role, password}` → 201 with the user.
 pub(crate) async fn create_user(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Authorized<Admin>,
     ApiJson(new): ApiJson<NewUser>,
 ) -> Result<(StatusCode, Json<User>), ApiError> {
-    auth.require(Role::Admin)?;
     let user = users::add_user(&state.store, &new.name, new.role, &new.password).await?;
     tracing::info!(by = ?auth.name, user = ?user.name, role = %user.role, "user created");
     Ok((StatusCode::CREATED, Json(user)))
@@ -47,19 +46,17 @@ pub(crate) async fn create_user(
 /// `GET /api/tokens`: metadata only; secrets are never kept.
 pub(crate) async fn list_tokens(
     State(state): State<AppState>,
-    auth: Auth,
+    _: Authorized<Admin>,
 ) -> Result<Json<Vec<ApiToken>>, ApiError> {
-    auth.require(Role::Admin)?;
     Ok(Json(state.store.list_api_tokens().await?))
 }
 
 /// `POST /api/tokens {name, role}` → 201 `{name, role, token}`; the token is shown only here.
 pub(crate) async fn create_token(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Authorized<Admin>,
     ApiJson(new): ApiJson<NewToken>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    auth.require(Role::Admin)?;
     let token = users::add_api_token(&state.store, &new.name, new.role).await?;
     tracing::info!(by = ?auth.name, token = ?new.name, role = %new.role, "API token created");
     let body = json!({ "name": new.name, "role": new.role, "token": token });
@@ -69,10 +66,9 @@ pub(crate) async fn create_token(
 /// `DELETE /api/tokens/{name}` → 204; the token stops working at once.
 pub(crate) async fn revoke_token(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Authorized<Admin>,
     Path(name): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    auth.require(Role::Admin)?;
     users::revoke_api_token(&state.store, &name).await?;
     tracing::info!(by = ?auth.name, token = ?name, "API token revoked");
     Ok(StatusCode::NO_CONTENT)

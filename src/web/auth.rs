@@ -1,9 +1,10 @@
 //! Who is asking: the [`Auth`] extractor (session cookie, or an API token as
 //! `Authorization: Bearer` or `X-Switchdesk-Token`) and the session cookie itself.
 //!
-//! Checking a role is explicit in each handler (`auth.require(Role::Admin)?`), so a route's
-//! requirement is visible where the route is written. Credentials are verified through
-//! [`crate::users`]; this module never sees a password hash or a stored token.
+//! A route's minimum role is a type in its handler's arguments (`Authorized<Admin>`, see
+//! `roles`), checked before any body is read; finer rules call [`Auth::require`].
+//! Credentials are verified through [`crate::users`]; this module never sees a password hash
+//! or a stored token.
 
 use axum::extract::FromRequestParts;
 use axum::http::header::{AUTHORIZATION, COOKIE};

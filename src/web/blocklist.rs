@@ -9,10 +9,11 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::error::ApiJson;
-use super::{ApiError, AppState, Auth};
+use super::roles::{Agent, Authorized, Supervisor};
+use super::{ApiError, AppState};
 use crate::blocklist::{Direction, Entry, Match, Treatment};
 use crate::store::BlockedAttempt;
-use crate::users::{now_millis, Role};
+use crate::users::now_millis;
 
 /// Puts what users typed into E.164 and checks the entry.
 fn prepare(state: &AppState, entry: &mut Entry) -> Result<(), ApiError> {
@@ -44,18 +45,16 @@ async fn store_entry(state: &AppState, entry: &Entry) -> Result<Entry, ApiError>
 
 pub(crate) async fn list(
     State(state): State<AppState>,
-    auth: Auth,
+    _: Authorized<Supervisor>,
 ) -> Result<Json<Vec<Entry>>, ApiError> {
-    auth.require(Role::Supervisor)?;
     Ok(Json(state.store.blocks().await?))
 }
 
 pub(crate) async fn create(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Authorized<Supervisor>,
     ApiJson(mut entry): ApiJson<Entry>,
 ) -> Result<(StatusCode, Json<Entry>), ApiError> {
-    auth.require(Role::Supervisor)?;
     entry.id = 0;
     entry.added_by = auth.name.clone();
     prepare(&state, &mut entry)?;
@@ -67,11 +66,10 @@ pub(crate) async fn create(
 
 pub(crate) async fn update(
     State(state): State<AppState>,
-    auth: Auth,
+    _: Authorized<Supervisor>,
     Path(id): Path<i64>,
     ApiJson(mut entry): ApiJson<Entry>,
 ) -> Result<Json<Entry>, ApiError> {
-    auth.require(Role::Supervisor)?;
     entry.id = id;
     prepare(&state, &mut entry)?;
     Ok(Json(store_entry(&state, &entry).await?))
@@ -79,10 +77,9 @@ pub(crate) async fn update(
 
 pub(crate) async fn delete(
     State(state): State<AppState>,
-    auth: Auth,
+    _: Authorized<Supervisor>,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
-    auth.require(Role::Supervisor)?;
     if !state.store.delete_block(id).await? {
         return Err(ApiError::not_found(format!(
             "blocklist entry {id} not found"
@@ -105,10 +102,9 @@ fn default_audit() -> u32 {
 /// `GET /api/blocklist/audit`: refused calls, newest first.
 pub(crate) async fn audit(
     State(state): State<AppState>,
-    auth: Auth,
+    _: Authorized<Supervisor>,
     Query(query): Query<AuditQuery>,
 ) -> Result<Json<Vec<BlockedAttempt>>, ApiError> {
-    auth.require(Role::Supervisor)?;
     Ok(Json(
         state
             .store
@@ -135,10 +131,9 @@ fn inbound() -> String {
 /// blocked by number, only by name.
 pub(crate) async fn check(
     State(state): State<AppState>,
-    auth: Auth,
+    _: Authorized<Agent>,
     Query(query): Query<CheckQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    auth.require(Role::Agent)?;
     let direction = match Direction::parse(&query.direction) {
         Some(d @ (Direction::Inbound | Direction::Outbound)) => d,
         _ => {
@@ -197,10 +192,9 @@ fn yes() -> bool {
 /// hangs them up if they still wait.
 pub(crate) async fn block_caller(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Authorized<Supervisor>,
     ApiJson(request): ApiJson<BlockCaller>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    auth.require(Role::Supervisor)?;
     let caller =
         state.board.caller(&request.call).await?.ok_or_else(|| {
             ApiError::not_found(format!("no recent caller on call {}", request.call))

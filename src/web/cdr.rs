@@ -3,12 +3,17 @@
 //! `encode=textxml`), checks its HTTP basic credentials (`[cdr]` in the configuration), and
 //! answers 200 only once the CDR is committed: anything else makes mod_xml_cdr retry, which is
 //! what makes ingest lossless. A CDR posted again answers 200 and changes nothing.
+//!
+//! A document that can never be stored (hostile, broken, or holding a NUL character) is the
+//! client's fault: 400, counted as `rejected`. Only the database's failures are 503 (with
+//! `Retry-After`), and their text stays in the log, under the error id the answer gives.
 
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{FromRequestParts, State};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -16,6 +21,7 @@ use base64::Engine as _;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use super::error::logged_error;
 use super::{ApiError, AppState};
 use crate::cdr::{cdr_from_form, parse_cdr, IngestError, Ingested};
 use crate::fax::FaxReceived;
@@ -23,15 +29,28 @@ use crate::metrics::CDR_RECEIVED_TOTAL;
 
 const HELP: &str = "CDRs received from mod_xml_cdr, by result.";
 
+/// mod_xml_cdr's credentials, checked from the request's head: a poster without them is
+/// refused before its body is read.
+pub(crate) struct CdrPoster;
+
+impl FromRequestParts<AppState> for CdrPoster {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        check_credentials(state, &parts.headers).map_err(|reason| {
+            count(state, "unauthorized");
+            refuse(reason)
+        })?;
+        Ok(CdrPoster)
+    }
+}
+
 pub(crate) async fn receive(
     State(state): State<AppState>,
+    _: CdrPoster,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    if let Err(reason) = check_credentials(&state, &headers) {
-        count(&state, "unauthorized");
-        return Ok(refuse(reason));
-    }
     let form = headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -62,7 +81,10 @@ pub(crate) async fn receive(
         if let Some(fax) = FaxReceived::from_cdr(&cdr) {
             if let Err(e) = state.fax.receive(fax).await {
                 count(&state, "failed");
-                return Ok(unavailable(&format!("fax not recorded, retry later: {e}")));
+                let id = logged_error(&e);
+                return Ok(unavailable(&format!(
+                    "fax not recorded, retry later (error {id})"
+                )));
             }
         }
     }
@@ -77,7 +99,10 @@ pub(crate) async fn receive(
         }
         Err(IngestError::Store(e)) => {
             count(&state, "failed");
-            Ok(unavailable(&format!("CDR not stored, retry later: {e}")))
+            let id = logged_error(&e);
+            Ok(unavailable(&format!(
+                "CDR not stored, retry later (error {id})"
+            )))
         }
         Err(IngestError::Stopped) => {
             count(&state, "failed");

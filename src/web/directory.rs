@@ -1,5 +1,6 @@
 //! The phone book over HTTP: search for agents, records and their links, edits that reach the
-//! in-memory book at once. Agents read and edit records; supervisors delete them.
+//! in-memory book at once. Agents read and edit records, except the fields that route calls
+//! and faxes (see [`crate::directory::rights`]); supervisors delete them.
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -8,12 +9,13 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::error::ApiJson;
+use super::roles::{Admin, Agent, Authorized, Supervisor};
 use super::{ApiError, AppState, Auth};
 use crate::directory::import::{self, Format, ImportError, ImportReport, Kind};
 use crate::directory::model::{Asset, Contact, Id, Number, Organization, Owner};
+use crate::directory::rights::{self, Guarded};
 use crate::directory::{export, prepare, Found};
 use crate::store::Record;
-use crate::users::Role;
 
 const MAX_PAGE: u32 = 500;
 const MAX_QUERY: usize = 200;
@@ -33,10 +35,9 @@ fn default_limit() -> usize {
 /// fragments, ranked with a score.
 pub(crate) async fn search(
     State(state): State<AppState>,
-    auth: Auth,
+    _: Authorized<Agent>,
     Query(query): Query<SearchQuery>,
 ) -> Result<Json<Vec<Found>>, ApiError> {
-    auth.require(Role::Agent)?;
     if query.q.chars().count() > MAX_QUERY {
         return Err(ApiError::bad_request(format!(
             "a search is at most {MAX_QUERY} characters"
@@ -85,24 +86,32 @@ fn invalid(problems: Vec<String>) -> ApiError {
     ApiError::bad_request(problems.join("; "))
 }
 
+/// 403 naming every guarded field the caller changed and may not.
+fn may_change(auth: &Auth, changes: Vec<Guarded>) -> Result<(), ApiError> {
+    let refused = rights::refused(auth.role, changes);
+    let Some(needed) = refused.iter().map(|change| change.role).max() else {
+        return Ok(());
+    };
+    let fields: Vec<&str> = refused.iter().map(|change| change.field).collect();
+    Err(ApiError::forbidden_fields(&fields, needed))
+}
+
 // ----- contacts ----------------------------------------------------------------------------
 
 pub(crate) async fn list_contacts(
     State(state): State<AppState>,
-    auth: Auth,
+    _: Authorized<Agent>,
     Query(p): Query<Page>,
 ) -> Result<Json<Vec<Contact>>, ApiError> {
-    auth.require(Role::Agent)?;
     page(&state, p).await
 }
 
 /// `GET /api/contacts/{id}`: the contact with its organization and the assets of both.
 pub(crate) async fn contact(
     State(state): State<AppState>,
-    auth: Auth,
+    _: Authorized<Agent>,
     Path(id): Path<Id>,
 ) -> Result<Json<Value>, ApiError> {
-    auth.require(Role::Agent)?;
     let contact: Contact = state.store.record(id).await?;
     let organization = match contact.organization_id {
         Some(org) => Some(state.store.record::<Organization>(org).await?),
@@ -122,28 +131,36 @@ pub(crate) async fn contact(
 
 pub(crate) async fn create_contact(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Authorized<Agent>,
     ApiJson(mut contact): ApiJson<Contact>,
 ) -> Result<(StatusCode, Json<Contact>), ApiError> {
-    auth.require(Role::Agent)?;
     contact.id = 0;
-    let contact = save_contact(&state, contact).await?;
+    let contact = save_contact(&state, &auth, contact).await?;
     Ok((StatusCode::CREATED, Json(contact)))
 }
 
 pub(crate) async fn update_contact(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Authorized<Agent>,
     Path(id): Path<Id>,
     ApiJson(mut contact): ApiJson<Contact>,
 ) -> Result<Json<Contact>, ApiError> {
-    auth.require(Role::Agent)?;
     contact.id = id;
-    Ok(Json(save_contact(&state, contact).await?))
+    Ok(Json(save_contact(&state, &auth, contact).await?))
 }
 
-async fn save_contact(state: &AppState, mut contact: Contact) -> Result<Contact, ApiError> {
+/// Prepares, checks the guarded fields against the stored contact, stores, updates the book.
+async fn save_contact(
+    state: &AppState,
+    auth: &Auth,
+    mut contact: Contact,
+) -> Result<Contact, ApiError> {
     prepare::contact(state.phonebook.numbering(), &mut contact).map_err(invalid)?;
+    let stored = match contact.id {
+        0 => Contact::default(),
+        id => state.store.record(id).await?,
+    };
+    may_change(auth, rights::contact_changes(&stored, &contact))?;
     if let Some(org) = contact.organization_id {
         state.store.record::<Organization>(org).await?;
     }
@@ -154,10 +171,9 @@ async fn save_contact(state: &AppState, mut contact: Contact) -> Result<Contact,
 
 pub(crate) async fn delete_contact(
     State(state): State<AppState>,
-    auth: Auth,
+    _: Authorized<Supervisor>,
     Path(id): Path<Id>,
 ) -> Result<StatusCode, ApiError> {
-    auth.require(Role::Supervisor)?;
     if !state.store.delete_record::<Contact>(id).await? {
         return Err(ApiError::not_found(format!("contact {id} not found")));
     }
@@ -169,20 +185,18 @@ pub(crate) async fn delete_contact(
 
 pub(crate) async fn list_organizations(
     State(state): State<AppState>,
-    auth: Auth,
+    _: Authorized<Agent>,
     Query(p): Query<Page>,
 ) -> Result<Json<Vec<Organization>>, ApiError> {
-    auth.require(Role::Agent)?;
     page(&state, p).await
 }
 
 /// `GET /api/organizations/{id}`: with its contacts and assets.
 pub(crate) async fn organization(
     State(state): State<AppState>,
-    auth: Auth,
+    _: Authorized<Agent>,
     Path(id): Path<Id>,
 ) -> Result<Json<Value>, ApiError> {
-    auth.require(Role::Agent)?;
     let organization: Organization = state.store.record(id).await?;
     Ok(Json(json!({
         "numbers_shown": shown(&state, &organization.numbers),
@@ -194,31 +208,37 @@ pub(crate) async fn organization(
 
 pub(crate) async fn create_organization(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Authorized<Agent>,
     ApiJson(mut organization): ApiJson<Organization>,
 ) -> Result<(StatusCode, Json<Organization>), ApiError> {
-    auth.require(Role::Agent)?;
     organization.id = 0;
-    let organization = save_organization(&state, organization).await?;
+    let organization = save_organization(&state, &auth, organization).await?;
     Ok((StatusCode::CREATED, Json(organization)))
 }
 
 pub(crate) async fn update_organization(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Authorized<Agent>,
     Path(id): Path<Id>,
     ApiJson(mut organization): ApiJson<Organization>,
 ) -> Result<Json<Organization>, ApiError> {
-    auth.require(Role::Agent)?;
     organization.id = id;
-    Ok(Json(save_organization(&state, organization).await?))
+    Ok(Json(save_organization(&state, &auth, organization).await?))
 }
 
+/// Prepares, checks the guarded fields against the stored organization, stores, updates the
+/// book.
 async fn save_organization(
     state: &AppState,
+    auth: &Auth,
     mut organization: Organization,
 ) -> Result<Organization, ApiError> {
     prepare::organization(state.phonebook.numbering(), &mut organization).map_err(invalid)?;
+    let stored = match organization.id {
+        0 => Organization::default(),
+        id => state.store.record(id).await?,
+    };
+    may_change(auth, rights::organization_changes(&stored, &organization))?;
     organization.id = state.store.save_record(&organization).await?;
     state.phonebook.put_organization(&organization);
     Ok(organization)
@@ -226,10 +246,9 @@ async fn save_organization(
 
 pub(crate) async fn delete_organization(
     State(state): State<AppState>,
-    auth: Auth,
+    _: Authorized<Supervisor>,
     Path(id): Path<Id>,
 ) -> Result<StatusCode, ApiError> {
-    auth.require(Role::Supervisor)?;
     if !state.store.delete_record::<Organization>(id).await? {
         return Err(ApiError::not_found(format!("organization {id} not found")));
     }
@@ -241,39 +260,35 @@ pub(crate) async fn delete_organization(
 
 pub(crate) async fn list_assets(
     State(state): State<AppState>,
-    auth: Auth,
+    _: Authorized<Agent>,
     Query(p): Query<Page>,
 ) -> Result<Json<Vec<Asset>>, ApiError> {
-    auth.require(Role::Agent)?;
     page(&state, p).await
 }
 
 pub(crate) async fn asset(
     State(state): State<AppState>,
-    auth: Auth,
+    _: Authorized<Agent>,
     Path(id): Path<Id>,
 ) -> Result<Json<Asset>, ApiError> {
-    auth.require(Role::Agent)?;
     Ok(Json(state.store.record(id).await?))
 }
 
 pub(crate) async fn create_asset(
     State(state): State<AppState>,
-    auth: Auth,
+    _: Authorized<Agent>,
     ApiJson(mut asset): ApiJson<Asset>,
 ) -> Result<(StatusCode, Json<Asset>), ApiError> {
-    auth.require(Role::Agent)?;
     asset.id = 0;
     Ok((StatusCode::CREATED, Json(save_asset(&state, asset).await?)))
 }
 
 pub(crate) async fn update_asset(
     State(state): State<AppState>,
-    auth: Auth,
+    _: Authorized<Agent>,
     Path(id): Path<Id>,
     ApiJson(mut asset): ApiJson<Asset>,
 ) -> Result<Json<Asset>, ApiError> {
-    auth.require(Role::Agent)?;
     asset.id = id;
     Ok(Json(save_asset(&state, asset).await?))
 }
@@ -291,10 +306,9 @@ async fn save_asset(state: &AppState, mut asset: Asset) -> Result<Asset, ApiErro
 
 pub(crate) async fn delete_asset(
     State(state): State<AppState>,
-    auth: Auth,
+    _: Authorized<Supervisor>,
     Path(id): Path<Id>,
 ) -> Result<StatusCode, ApiError> {
-    auth.require(Role::Supervisor)?;
     if !state.store.delete_record::<Asset>(id).await? {
         return Err(ApiError::not_found(format!("asset {id} not found")));
     }
@@ -315,11 +329,10 @@ pub(crate) struct ImportQuery {
 /// `switchdesk phonebook import`). Answers the report: counts and every bad row by line.
 pub(crate) async fn import(
     State(state): State<AppState>,
-    auth: Auth,
+    _: Authorized<Admin>,
     Query(query): Query<ImportQuery>,
     body: axum::body::Bytes,
 ) -> Result<Json<ImportReport>, ApiError> {
-    auth.require(Role::Admin)?;
     let kind = query
         .kind
         .as_deref()
@@ -363,10 +376,9 @@ pub(crate) struct ExportQuery {
 /// columns the importer reads.
 pub(crate) async fn export(
     State(state): State<AppState>,
-    auth: Auth,
+    _: Authorized<Supervisor>,
     Query(query): Query<ExportQuery>,
 ) -> Result<impl axum::response::IntoResponse, ApiError> {
-    auth.require(Role::Supervisor)?;
     let kind: Kind = query
         .kind
         .parse()

@@ -1,15 +1,20 @@
 //! The one error shape of the API: `{"error": "human text", "code": "machine_word"}`.
 //!
 //! Also converts axum's own rejections (bad JSON, oversized bodies) and the fallback for unknown
-//! routes into that shape. Internal details are logged, never sent to the client.
+//! routes into that shape. Internal details (database and driver text above all) are logged
+//! with an error id, never sent to the client: a 5xx says only that id.
 
-use axum::extract::rejection::JsonRejection;
-use axum::extract::FromRequest;
-use axum::http::StatusCode;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, JsonRejection};
+use axum::extract::{FromRequest, Request};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use serde::de::DeserializeOwned;
 use serde_json::json;
 
+use super::input;
 use crate::store::StoreError;
 use crate::users::{Role, UserError};
 
@@ -46,6 +51,18 @@ impl ApiError {
         )
     }
 
+    /// Fields of the request the caller's role may not change.
+    pub fn forbidden_fields(fields: &[&str], required: Role) -> ApiError {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!(
+                "changing {} needs the {required} role or higher",
+                fields.join(", ")
+            ),
+        )
+    }
+
     /// A browser page from another site tried to use this one's session (`/ws`).
     pub fn forbidden_origin() -> ApiError {
         ApiError::new(
@@ -75,13 +92,14 @@ impl ApiError {
         )
     }
 
-    /// Logs `detail` and tells the client only that something went wrong on our side.
+    /// Logs `detail` and tells the client only that something went wrong on our side, with
+    /// the id the log line carries.
     pub fn internal(detail: &dyn std::fmt::Display) -> ApiError {
-        tracing::error!(error = %detail, "request failed");
+        let id = logged_error(detail);
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
-            "internal error; see the service log",
+            format!("internal error {id}; see the service log"),
         )
     }
 
@@ -149,10 +167,68 @@ impl From<JsonRejection> for ApiError {
     }
 }
 
-/// `axum::Json` whose rejections are [`ApiError`]s.
-#[derive(FromRequest)]
-#[from_request(via(Json), rejection(ApiError))]
+/// Logs a failure the client must not see (a database's or a driver's text) under a fresh
+/// error id, and returns the id, for the response to name.
+pub(crate) fn logged_error(detail: &dyn std::fmt::Display) -> String {
+    let id = format!("{:016x}", rand::random::<u64>());
+    tracing::error!(error_id = %id, error = %detail, "request failed");
+    id
+}
+
+impl From<BytesRejection> for ApiError {
+    fn from(rejection: BytesRejection) -> ApiError {
+        match rejection.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::payload_too_large(),
+            s if s.is_server_error() => ApiError::internal(&rejection.body_text()),
+            _ => ApiError::bad_request(rejection.body_text()),
+        }
+    }
+}
+
+/// A JSON body, as `axum::Json` reads it (same content type rule, same errors), except that
+/// text holding U+0000 is refused with a 400 naming the field before anything else sees it:
+/// PostgreSQL cannot store it, and no field of ours has a use for it. Rejections are
+/// [`ApiError`]s.
 pub(crate) struct ApiJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<ApiJson<T>, ApiError> {
+        if !is_json(request.headers()) {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "bad_request",
+                "expected a JSON body with Content-Type: application/json",
+            ));
+        }
+        let bytes = Bytes::from_request(request, state).await?;
+        input::refuse_nul_in_json(&bytes)?;
+        let Json(value) = Json::<T>::from_bytes(&bytes)?;
+        Ok(ApiJson(value))
+    }
+}
+
+/// `application/json` or `application/<anything>+json`, parameters aside (axum's rule).
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(value) = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    match essence.split_once('/') {
+        Some(("application", subtype)) => subtype == "json" || subtype.ends_with("+json"),
+        _ => false,
+    }
+}
 
 /// The fallback for paths no route matches.
 pub(crate) async fn no_route() -> ApiError {

@@ -9,9 +9,9 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 
-use super::{ApiError, AppState, Auth};
+use super::roles::{Agent, Authorized, Supervisor};
+use super::{ApiError, AppState};
 use crate::store::{FaxRecord, MailState, OutboxMail};
-use crate::users::Role;
 
 fn default_limit() -> u32 {
     100
@@ -29,10 +29,9 @@ pub(crate) struct OutboxQuery {
 
 pub(crate) async fn outbox(
     State(state): State<AppState>,
-    auth: Auth,
+    _: Authorized<Supervisor>,
     Query(query): Query<OutboxQuery>,
 ) -> Result<Json<Vec<OutboxMail>>, ApiError> {
-    auth.require(Role::Supervisor)?;
     let wanted = match query.state.as_deref() {
         None | Some("") => None,
         Some(text) => Some(MailState::parse(text).ok_or_else(|| {
@@ -51,10 +50,9 @@ pub(crate) async fn outbox(
 /// A failed (or still pending) mail gets a fresh round of attempts, starting now.
 pub(crate) async fn retry(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Authorized<Supervisor>,
     Path(id): Path<i64>,
 ) -> Result<Json<OutboxMail>, ApiError> {
-    auth.require(Role::Supervisor)?;
     let mail = state.store.retry_mail(id).await?;
     tracing::info!(mail = id, by = %auth.name, "mail queued again");
     state.fax.outbox().wake();
@@ -71,10 +69,9 @@ pub(crate) struct FaxQuery {
 
 pub(crate) async fn faxes(
     State(state): State<AppState>,
-    auth: Auth,
+    _: Authorized<Supervisor>,
     Query(query): Query<FaxQuery>,
 ) -> Result<Json<Vec<FaxRecord>>, ApiError> {
-    auth.require(Role::Supervisor)?;
     Ok(Json(
         state
             .store
@@ -86,10 +83,9 @@ pub(crate) async fn faxes(
 /// A stored document, as a download with its own content type.
 pub(crate) async fn file(
     State(state): State<AppState>,
-    auth: Auth,
+    _: Authorized<Agent>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    auth.require(Role::Agent)?;
     let not_found = || ApiError::not_found(format!("file {id:?} not found"));
     let number: i64 = id.parse().map_err(|_| not_found())?;
     let (file, content) = state.store.file(number).await?.ok_or_else(not_found)?;

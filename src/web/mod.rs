@@ -13,9 +13,11 @@ mod cdr;
 mod directory;
 mod error;
 mod fax;
+mod input;
 mod layers;
 mod queues;
 mod reports;
+mod roles;
 mod session;
 mod status;
 mod tickets;
@@ -200,6 +202,8 @@ pub fn router(state: AppState) -> Router {
                 .layer(DefaultBodyLimit::max(cdr_max_body))
                 .layer(RequestBodyLimitLayer::new(cdr_max_body)),
         )
+        // No NUL in a path or query parameter, for every route (bodies: see `input`).
+        .layer(middleware::from_fn(input::refuse_nul_in_uri))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             layers::finish,

@@ -9,10 +9,10 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::error::ApiJson;
-use super::{ApiError, AppState, Auth};
+use super::roles::{ActingFor, Admin, Agent, Authorized, Supervisor};
+use super::{ApiError, AppState};
 use crate::acd::{AcdError, AgentConfig, AgentStatus, AgentView, QueueConfig};
 use crate::switch::{BoardError, Eavesdrop, EavesdropMode};
-use crate::users::Role;
 
 impl From<BoardError> for ApiError {
     fn from(error: BoardError) -> ApiError {
@@ -40,20 +40,18 @@ impl From<BoardError> for ApiError {
 /// identified as), agents and counters.
 pub(crate) async fn list(
     State(state): State<AppState>,
-    auth: Auth,
+    _: Authorized<Agent>,
 ) -> Result<Json<Value>, ApiError> {
-    auth.require(Role::Agent)?;
     Ok(Json(Value::Array(state.live.queues_shown().await?)))
 }
 
 /// `PUT /api/queues/{name}` (admin): create or replace a queue's settings.
 pub(crate) async fn save(
     State(state): State<AppState>,
-    auth: Auth,
+    _: Authorized<Admin>,
     Path(name): Path<String>,
     ApiJson(mut config): ApiJson<QueueConfig>,
 ) -> Result<StatusCode, ApiError> {
-    auth.require(Role::Admin)?;
     config.name = name;
     state.board.save_queue(config).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -62,30 +60,18 @@ pub(crate) async fn save(
 /// `DELETE /api/queues/{name}` (admin): refused while callers wait in it.
 pub(crate) async fn delete(
     State(state): State<AppState>,
-    auth: Auth,
+    _: Authorized<Admin>,
     Path(name): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    auth.require(Role::Admin)?;
     state.board.delete_queue(&name).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// An agent may act on their own agent (same name as the user); supervisors on anyone's.
-fn may_act_for(auth: &Auth, agent: &str) -> Result<(), ApiError> {
-    if auth.name == agent {
-        auth.require(Role::Agent)
-    } else {
-        auth.require(Role::Supervisor)
-    }
-}
-
-/// `GET /api/agents/{name}`
+/// `GET /api/agents/{name}`: the agent's own user, or a supervisor+.
 pub(crate) async fn agent(
     State(state): State<AppState>,
-    auth: Auth,
-    Path(name): Path<String>,
+    ActingFor { agent: name }: ActingFor,
 ) -> Result<Json<AgentView>, ApiError> {
-    may_act_for(&auth, &name)?;
     state
         .board
         .agent(&name)
@@ -97,11 +83,10 @@ pub(crate) async fn agent(
 /// `PUT /api/agents/{name}` (admin): endpoint and queue memberships.
 pub(crate) async fn save_agent(
     State(state): State<AppState>,
-    auth: Auth,
+    _: Authorized<Admin>,
     Path(name): Path<String>,
     ApiJson(mut config): ApiJson<AgentConfig>,
 ) -> Result<StatusCode, ApiError> {
-    auth.require(Role::Admin)?;
     config.name = name;
     state.board.save_agent(config).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -110,10 +95,9 @@ pub(crate) async fn save_agent(
 /// `DELETE /api/agents/{name}` (admin)
 pub(crate) async fn delete_agent(
     State(state): State<AppState>,
-    auth: Auth,
+    _: Authorized<Admin>,
     Path(name): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    auth.require(Role::Admin)?;
     state.board.delete_agent(&name).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -136,11 +120,9 @@ pub(crate) struct StatusChange {
 /// `POST /api/agents/{name}/status`: `{"status": "available" | "on_break" | "logged_out", "reason": ".."}`.
 pub(crate) async fn set_status(
     State(state): State<AppState>,
-    auth: Auth,
-    Path(name): Path<String>,
+    ActingFor { agent: name }: ActingFor,
     ApiJson(change): ApiJson<StatusChange>,
 ) -> Result<Json<Value>, ApiError> {
-    may_act_for(&auth, &name)?;
     let status = match change.status {
         StatusName::Available => AgentStatus::Available,
         StatusName::LoggedOut => AgentStatus::LoggedOut,
@@ -169,11 +151,10 @@ pub(crate) struct MoveTo {
 /// another queue, keeping their waiting time.
 pub(crate) async fn move_caller(
     State(state): State<AppState>,
-    auth: Auth,
+    _: Authorized<Supervisor>,
     Path(call): Path<String>,
     ApiJson(to): ApiJson<MoveTo>,
 ) -> Result<Json<Value>, ApiError> {
-    auth.require(Role::Supervisor)?;
     state.board.move_caller(&call, &to.queue).await?;
     Ok(Json(json!({ "call": call, "queue": to.queue })))
 }
@@ -181,10 +162,9 @@ pub(crate) async fn move_caller(
 /// `POST /api/calls/{id}/front` (supervisor+): the waiting caller is served next in their queue.
 pub(crate) async fn to_front(
     State(state): State<AppState>,
-    auth: Auth,
+    _: Authorized<Supervisor>,
     Path(call): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    auth.require(Role::Supervisor)?;
     state.board.to_front(&call).await?;
     Ok(Json(json!({ "call": call, "position": 1 })))
 }
@@ -201,11 +181,10 @@ pub(crate) struct EavesdropRequest {
 /// the ACD agent named like the supervisor) into the agent's call; answers once it picked up.
 pub(crate) async fn eavesdrop(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Authorized<Supervisor>,
     Path(agent): Path<String>,
     ApiJson(request): ApiJson<EavesdropRequest>,
 ) -> Result<Json<Eavesdrop>, ApiError> {
-    auth.require(Role::Supervisor)?;
     let endpoint = match request.endpoint {
         Some(endpoint) => endpoint,
         None => state

@@ -12,12 +12,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::error::ApiJson;
-use super::{ApiError, AppState, Auth};
+use super::roles::{Admin, Agent, Authorized, Manager, Supervisor};
+use super::{ApiError, AppState};
 use crate::cdr::{CallRecord, Leg};
 use crate::directory::model::Organization;
+use crate::spreadsheet;
 use crate::store::{CallFilter, WebhookDelivery};
 use crate::tickets::{profitability, Profitability};
-use crate::users::{now_millis, Role};
+use crate::users::now_millis;
 
 /// Largest single money figure accepted, in cents (a billion).
 const MAX_CENTS: i64 = 100_000_000_000;
@@ -60,10 +62,9 @@ pub(crate) struct CallQuery {
 
 pub(crate) async fn calls(
     State(state): State<AppState>,
-    auth: Auth,
+    _: Authorized<Supervisor>,
     Query(query): Query<CallQuery>,
 ) -> Result<Json<Vec<CallRecord>>, ApiError> {
-    auth.require(Role::Supervisor)?;
     let filter = CallFilter {
         organization_id: query.organization_id,
         contact_id: query.contact_id,
@@ -97,10 +98,9 @@ pub(crate) struct CallView {
 /// One call with every leg FreeSWITCH reported for it (agents who did not answer included).
 pub(crate) async fn call(
     State(state): State<AppState>,
-    auth: Auth,
+    _: Authorized<Agent>,
     Path(id): Path<String>,
 ) -> Result<Json<CallView>, ApiError> {
-    auth.require(Role::Agent)?;
     let call = state
         .store
         .call(&id)
@@ -115,10 +115,9 @@ pub(crate) async fn call(
 /// The CDR of one leg, as FreeSWITCH sent it.
 pub(crate) async fn cdr_document(
     State(state): State<AppState>,
-    auth: Auth,
+    _: Authorized<Manager>,
     Path(uuid): Path<String>,
 ) -> Result<Response, ApiError> {
-    auth.require(Role::Manager)?;
     let document = state
         .store
         .cdr_document(&uuid)
@@ -140,10 +139,9 @@ pub(crate) struct Period {
 /// a period: this month so far.
 pub(crate) async fn profitability_report(
     State(state): State<AppState>,
-    auth: Auth,
+    _: Authorized<Manager>,
     Query(period): Query<Period>,
 ) -> Result<Response, ApiError> {
-    auth.require(Role::Manager)?;
     let now = now_millis();
     let month_start = Utc
         .timestamp_millis_opt(now)
@@ -194,8 +192,8 @@ pub(crate) async fn profitability_report(
 }
 
 fn to_csv(lines: &[Profitability]) -> String {
-    let mut out = csv::Writer::from_writer(Vec::new());
-    let _ = out.write_record([
+    let mut out = spreadsheet::Writer::new(Vec::new());
+    let _ = out.write_row([
         "organization_id",
         "organization",
         "calls",
@@ -207,7 +205,7 @@ fn to_csv(lines: &[Profitability]) -> String {
     ]);
     let money = |cents: i64| format!("{:.2}", cents as f64 / 100.0);
     for line in lines {
-        let _ = out.write_record([
+        let _ = out.write_row([
             line.organization_id
                 .map(|id| id.to_string())
                 .unwrap_or_default(),
@@ -241,11 +239,10 @@ pub(crate) struct AgentRate {
 
 pub(crate) async fn set_agent_rate(
     State(state): State<AppState>,
-    auth: Auth,
+    _: Authorized<Manager>,
     Path(agent): Path<String>,
     ApiJson(rate): ApiJson<AgentRate>,
 ) -> Result<Json<Value>, ApiError> {
-    auth.require(Role::Manager)?;
     let cents = check_cents("hourly_rate_cents", rate.hourly_rate_cents)?;
     if agent.is_empty() || agent.len() > 64 {
         return Err(ApiError::bad_request("agent name is 1 to 64 characters"));
@@ -256,9 +253,8 @@ pub(crate) async fn set_agent_rate(
 
 pub(crate) async fn agent_rates(
     State(state): State<AppState>,
-    auth: Auth,
+    _: Authorized<Manager>,
 ) -> Result<Json<Value>, ApiError> {
-    auth.require(Role::Manager)?;
     let rates: Vec<Value> = state
         .store
         .agent_rates()
@@ -277,11 +273,10 @@ pub(crate) struct OrganizationFee {
 
 pub(crate) async fn set_organization_fee(
     State(state): State<AppState>,
-    auth: Auth,
+    _: Authorized<Manager>,
     Path(id): Path<i64>,
     ApiJson(fee): ApiJson<OrganizationFee>,
 ) -> Result<Json<Value>, ApiError> {
-    auth.require(Role::Manager)?;
     let cents = check_cents("monthly_fee_cents", fee.monthly_fee_cents)?;
     state.store.set_organization_fee(id, cents).await?;
     Ok(Json(
@@ -291,9 +286,8 @@ pub(crate) async fn set_organization_fee(
 
 pub(crate) async fn organization_fees(
     State(state): State<AppState>,
-    auth: Auth,
+    _: Authorized<Manager>,
 ) -> Result<Json<Value>, ApiError> {
-    auth.require(Role::Manager)?;
     let fees: Vec<Value> = state
         .store
         .organization_fees()
@@ -306,8 +300,7 @@ pub(crate) async fn organization_fees(
 
 pub(crate) async fn webhooks(
     State(state): State<AppState>,
-    auth: Auth,
+    _: Authorized<Admin>,
 ) -> Result<Json<Vec<WebhookDelivery>>, ApiError> {
-    auth.require(Role::Admin)?;
     Ok(Json(state.store.webhooks(200).await?))
 }

@@ -11,11 +11,11 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 
-use super::{ApiError, AppState, Auth, Credential};
+use super::roles::{Authorized, Supervisor};
+use super::{ApiError, AppState};
 use crate::metrics::{
     ESL_CONNECTED, ESL_EVENTS_SHED_TOTAL, ESL_EVENTS_TOTAL, ESL_RECONNECTS_TOTAL,
 };
-use crate::users::Role;
 
 /// A health check that hangs is as bad as a failed one.
 const PING_TIMEOUT: Duration = Duration::from_secs(3);
@@ -40,25 +40,22 @@ pub(crate) async fn healthz(State(state): State<AppState>) -> Response {
     }
 }
 
-/// `GET /metrics`: Prometheus text for any API token, or a supervisor's session.
+/// `GET /metrics` (supervisor+, by session or API token): Prometheus text. The same figures
+/// as `/api/status`, so the same role.
 pub(crate) async fn metrics(
     State(state): State<AppState>,
-    auth: Auth,
+    _: Authorized<Supervisor>,
 ) -> Result<Response, ApiError> {
-    if auth.credential != Credential::Token {
-        auth.require(Role::Supervisor)?;
-    }
     let content_type = "text/plain; version=0.0.4; charset=utf-8";
     Ok(([(CONTENT_TYPE, content_type)], state.metrics.render()).into_response())
 }
 
-/// `GET /api/status` (agent and up): the ESL link and event counts by event name, plus every
-/// metric for whoever wants more.
+/// `GET /api/status` (supervisor+, like `/metrics` and the status view): the ESL link and
+/// event counts by event name, plus every metric for whoever wants more.
 pub(crate) async fn status(
     State(state): State<AppState>,
-    auth: Auth,
+    _: Authorized<Supervisor>,
 ) -> Result<Json<Value>, ApiError> {
-    auth.require(Role::Agent)?;
     let metrics = state.metrics.snapshot_json();
     let total = |name: &str| state.metrics.get(name, &[]).unwrap_or(0.0) as u64;
     let mut events = BTreeMap::new();

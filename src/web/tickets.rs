@@ -8,7 +8,8 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 
 use super::error::ApiJson;
-use super::{ApiError, AppState, Auth};
+use super::roles::{Agent, Authorized};
+use super::{ApiError, AppState};
 use crate::cdr::{CallKind, CallRecord};
 use crate::directory::model::{Contact, Organization};
 use crate::store::{CallFilter, FaxRecord, TicketFilter};
@@ -22,10 +23,9 @@ const MAX_NOTE: usize = 20_000;
 
 pub(crate) async fn list(
     State(state): State<AppState>,
-    auth: Auth,
+    _: Authorized<Agent>,
     Query(filter): Query<TicketFilter>,
 ) -> Result<Json<Vec<Ticket>>, ApiError> {
-    auth.require(Role::Agent)?;
     if let Some(status) = filter.status.as_deref() {
         if status != "open" && Status::parse(status).is_none() {
             return Err(ApiError::bad_request(format!(
@@ -53,10 +53,9 @@ pub(crate) struct TicketView {
 
 pub(crate) async fn show(
     State(state): State<AppState>,
-    auth: Auth,
+    _: Authorized<Agent>,
     Path(id): Path<i64>,
 ) -> Result<Json<TicketView>, ApiError> {
-    auth.require(Role::Agent)?;
     let ticket = state
         .store
         .ticket(id)
@@ -98,13 +97,12 @@ pub(crate) async fn show(
 
 pub(crate) async fn update(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Authorized<Agent>,
     Path(id): Path<i64>,
     ApiJson(patch): ApiJson<TicketPatch>,
 ) -> Result<Json<Ticket>, ApiError> {
-    auth.require(Role::Agent)?;
-    if patch.starred.is_some() {
-        auth.require(Role::Manager)?;
+    if patch.starred.is_some() && !auth.role.allows(Role::Manager) {
+        return Err(ApiError::forbidden_fields(&["starred"], Role::Manager));
     }
     if let Some(problem) = patch.problems() {
         return Err(ApiError::bad_request(problem));
@@ -130,11 +128,10 @@ pub(crate) struct NoteBody {
 
 pub(crate) async fn add_note(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Authorized<Agent>,
     Path(id): Path<i64>,
     ApiJson(note): ApiJson<NoteBody>,
 ) -> Result<(StatusCode, Json<Note>), ApiError> {
-    auth.require(Role::Agent)?;
     let body = note.body.trim();
     if body.is_empty() || body.len() > MAX_NOTE {
         return Err(ApiError::bad_request(format!(
@@ -169,12 +166,11 @@ pub(crate) struct OpenTicket {
 
 pub(crate) async fn create(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Authorized<Agent>,
     ApiJson(open): ApiJson<OpenTicket>,
 ) -> Result<(StatusCode, Json<Ticket>), ApiError> {
-    auth.require(Role::Agent)?;
-    if open.starred {
-        auth.require(Role::Manager)?;
+    if open.starred && !auth.role.allows(Role::Manager) {
+        return Err(ApiError::forbidden_fields(&["starred"], Role::Manager));
     }
     let patch = TicketPatch {
         priority: open.priority,

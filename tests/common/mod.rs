@@ -148,6 +148,25 @@ pub struct TestDbRef {
     pub url: String,
 }
 
+impl TestDbRef {
+    /// Drops a table behind the store's back, to make the database fail on purpose.
+    pub async fn drop_table(&self, table: &str) {
+        sqlx::any::install_default_drivers();
+        let mut conn = sqlx::AnyConnection::connect(&self.url)
+            .await
+            .expect("connect to the test database");
+        let cascade = if self.url.starts_with("postgres") {
+            " CASCADE"
+        } else {
+            ""
+        };
+        conn.execute(format!("DROP TABLE {table}{cascade}").as_str())
+            .await
+            .expect("drop table");
+        let _ = conn.close().await;
+    }
+}
+
 /// Runs each scenario `async fn name(db: TestDbRef)` twice: `sqlite::name` on a temporary
 /// file and `postgres::name` on a fresh PostgreSQL database (see [`TestDb::postgres`]). The
 /// test file must import `TestDb` from this module.

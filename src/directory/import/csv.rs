@@ -8,6 +8,10 @@
 //! field. So when a record spans several lines and comes out malformed or with the wrong
 //! number of fields, only its first line is reported (as an unbalanced quote) and the lines
 //! after it are read again as records of their own; nothing the broken quote swallowed is lost.
+//!
+//! A cell that starts with `'` before a formula's first character is read without that `'`
+//! ([`crate::spreadsheet::restore`]), so the phone book's own export reads back unchanged. A
+//! field holding a NUL character refuses its row (no database column can keep one).
 
 use std::collections::{HashMap, VecDeque};
 use std::io::BufRead;
@@ -20,6 +24,7 @@ use crate::directory::model::{
     Organization,
 };
 use crate::directory::number::Numbering;
+use crate::spreadsheet;
 
 /// Longest record; a quote left open is given up on after this much text.
 const MAX_RECORD: usize = 1024 * 1024;
@@ -131,11 +136,29 @@ fn text_fields(line: u64, fields: Vec<Vec<u8>>, width: Option<usize>) -> Result<
             ),
         ));
     }
+    if let Some(n) = fields.iter().position(|field| field.contains(&0)) {
+        return Err(RowError::new(
+            line,
+            format!("field {} contains a NUL character", n + 1),
+        ));
+    }
     let fields = fields
         .into_iter()
         .map(String::from_utf8)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|_| RowError::new(line, "not valid UTF-8 (save the file as UTF-8)"))?;
+    // Our export guards cells a spreadsheet would run as formulas; take the guard off.
+    let fields = fields
+        .into_iter()
+        .map(|field| {
+            let restored = spreadsheet::restore(&field);
+            if restored.len() == field.len() {
+                field
+            } else {
+                restored.to_owned()
+            }
+        })
+        .collect();
     Ok(Record { line, fields })
 }
 

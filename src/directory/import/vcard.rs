@@ -450,8 +450,17 @@ impl<'a> Property<'a> {
                 .is_some_and(|s| s.eq_ignore_ascii_case("tel:"))
     }
 
-    /// The value with any transfer encoding undone (still escaped).
+    /// The value with any transfer encoding undone (still escaped). A NUL character, raw or
+    /// encoded, refuses the property (no database column can keep one).
     fn decoded(&self) -> Result<Cow<'a, str>, String> {
+        let value = self.transfer_decoded()?;
+        if value.contains('\0') {
+            return Err("the value contains a NUL character".to_owned());
+        }
+        Ok(value)
+    }
+
+    fn transfer_decoded(&self) -> Result<Cow<'a, str>, String> {
         match self.encoding.as_deref() {
             None | Some("8bit" | "7bit") => Ok(Cow::Borrowed(self.value)),
             Some("quoted-printable") => {
