@@ -612,6 +612,7 @@ async fn a_mail_given_up_on_goes_out_when_a_supervisor_retries_it() {
             rig.http, failed[0]["id"]
         ))
         .header(reqwest::header::COOKIE, &cookie)
+        .header(reqwest::header::ORIGIN, format!("http://{}", rig.http))
         .send()
         .await
         .unwrap();
@@ -625,6 +626,7 @@ async fn a_mail_given_up_on_goes_out_when_a_supervisor_retries_it() {
             rig.http, failed[0]["id"]
         ))
         .header(reqwest::header::COOKIE, &cookie)
+        .header(reqwest::header::ORIGIN, format!("http://{}", rig.http))
         .send()
         .await
         .unwrap();

@@ -2,7 +2,7 @@
 //!
 //! Only PHC hash strings leave this module; a plaintext password is never stored or logged.
 //! Hashing is CPU-bound: async callers go through [`super::hash_password_async`] and
-//! [`super::verify_password_async`], which run it off the runtime threads.
+//! [`super::authenticate`], which run it on the hashing threads (`hashers.rs`).
 
 use std::sync::OnceLock;
 
