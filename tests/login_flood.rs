@@ -33,8 +33,9 @@ fn resident_kib() -> u64 {
 }
 
 /// 300 wrong sign-ins at once, each for its own name from its own address (so no back-off
-/// stops them before the hashing queue): every one is answered 401 or 429, the hashes run on
-/// the configured two threads and no more, and a right password signs in afterwards.
+/// stops them before the hashing queue), then 40 in turn: every one is answered 401 or 429,
+/// the hashes run on the configured two threads and no more, resident memory stays within
+/// bounds, and a right password signs in afterwards.
 #[cfg(target_os = "linux")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_sign_in_flood_is_hashed_by_a_fixed_set_of_threads() {
@@ -81,11 +82,29 @@ async fn a_sign_in_flood_is_hashed_by_a_fixed_set_of_threads() {
         );
         refused += usize::from(status == StatusCode::TOO_MANY_REQUESTS);
     }
+    // Then a steady stream, every one hashed.
+    for n in 0..40u32 {
+        let wrong = client
+            .post(format!("{base}/api/login"))
+            .header("x-forwarded-for", format!("172.16.0.{n}"))
+            .json(&serde_json::json!({ "name": format!("steady{n}"), "password": "wrong-password" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    }
     assert_eq!(hashing_threads(), 2);
+    let after = resident_kib();
     eprintln!(
-        "300 wrong sign-ins: {refused} refused as busy; resident {} MiB -> {} MiB",
+        "300 wrong sign-ins at once ({refused} refused as busy), then 40 in turn: resident {} MiB -> {} MiB",
         before / 1024,
-        resident_kib() / 1024
+        after / 1024
+    );
+    // Two threads' working memory is ~38 MiB; hashing in fresh memory each time kept ~200 MiB
+    // per thread, so this bound tells the two apart with room to spare.
+    assert!(
+        after.saturating_sub(before) < 128 * 1024,
+        "resident memory grew from {before} KiB to {after} KiB"
     );
 
     let right = client
