@@ -243,6 +243,8 @@ pub struct HttpConfig {
     /// A request's head must arrive within this long after the connection opens or goes idle;
     /// so it is also how long an idle keep-alive connection stays open.
     pub header_read_timeout_secs: u64,
+    /// A request's body must arrive within this long after its head.
+    pub body_timeout_secs: u64,
     /// Connections served at once; further ones wait in the listen backlog. Keep it well below
     /// the process's open-file limit (`ulimit -n`).
     pub max_connections: usize,
@@ -265,6 +267,7 @@ impl Default for HttpConfig {
             session_hours: 12,
             secure_cookies: false,
             header_read_timeout_secs: 10,
+            body_timeout_secs: 60,
             max_connections: 512,
             login_workers: 2,
             login_queue: 64,
@@ -281,8 +284,11 @@ impl HttpConfig {
 
     fn problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
-        if self.header_read_timeout_secs == 0 {
-            problems.push("http.header_read_timeout_secs must be at least 1".into());
+        if self.header_read_timeout_secs == 0 || self.body_timeout_secs == 0 {
+            problems.push(
+                "http.header_read_timeout_secs and http.body_timeout_secs must be at least 1"
+                    .into(),
+            );
         }
         if self.max_connections == 0 {
             problems.push("http.max_connections must be at least 1".into());
@@ -291,13 +297,11 @@ impl HttpConfig {
             problems.push("http.login_workers must be between 1 and 64".into());
         }
         for origin in &self.allowed_origins {
-            let ok = origin
-                .split_once("://")
-                .is_some_and(|(scheme, rest)| {
-                    matches!(scheme, "http" | "https")
-                        && !rest.trim_end_matches('/').is_empty()
-                        && !rest.trim_end_matches('/').contains(['/', '?', '#'])
-                });
+            let ok = origin.split_once("://").is_some_and(|(scheme, rest)| {
+                matches!(scheme, "http" | "https")
+                    && !rest.trim_end_matches('/').is_empty()
+                    && !rest.trim_end_matches('/').contains(['/', '?', '#'])
+            });
             if !ok {
                 problems.push(format!(
                     "http.allowed_origins: {origin:?} is not an origin like https://desk.example.com"

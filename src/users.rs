@@ -14,10 +14,10 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+pub use hashers::{start as start_hashing, THREAD_NAME as HASHING_THREAD};
 pub use password::{
     generate_password, hash_password, verify_password, verify_password_or_dummy, HashError,
 };
-pub use hashers::{start as start_hashing, THREAD_NAME as HASHING_THREAD};
 pub use role::{Role, UnknownRole};
 pub use throttle::{Attempt, LoginThrottle};
 pub use token::{hash_token, new_api_token, new_session_token, API_PREFIX, SESSION_PREFIX};

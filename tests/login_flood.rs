@@ -87,7 +87,9 @@ async fn a_sign_in_flood_is_hashed_by_a_fixed_set_of_threads() {
         let wrong = client
             .post(format!("{base}/api/login"))
             .header("x-forwarded-for", format!("172.16.0.{n}"))
-            .json(&serde_json::json!({ "name": format!("steady{n}"), "password": "wrong-password" }))
+            .json(
+                &serde_json::json!({ "name": format!("steady{n}"), "password": "wrong-password" }),
+            )
             .send()
             .await
             .unwrap();

@@ -1105,7 +1105,11 @@ async fn cross_site_writes_with_a_session_cookie_are_refused() {
     let csv = "external_id,first_name,last_name\nc-9,Eve,Forger\n";
     for (origin, content_type, status) in [
         ("http://evil.example", "text/plain", StatusCode::FORBIDDEN),
-        (app.base.as_str(), "text/plain", StatusCode::UNSUPPORTED_MEDIA_TYPE),
+        (
+            app.base.as_str(),
+            "text/plain",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
         (
             app.base.as_str(),
             "application/x-www-form-urlencoded",
@@ -1150,9 +1154,22 @@ async fn cross_site_writes_with_a_session_cookie_are_refused() {
         app.get("/api/me", Some(&ada)).await.status(),
         StatusCode::OK
     );
+    // Nor can another site sign a browser in (to an account of its choosing).
+    let login = app
+        .client
+        .post(app.url("/api/login"))
+        .header(ORIGIN, "http://evil.example")
+        .json(&json!({ "name": "ada", "password": "ada-password" }))
+        .send()
+        .await
+        .unwrap();
+    assert!(login.headers().get(SET_COOKIE).is_none());
+    expect_error(login, StatusCode::FORBIDDEN, "forbidden").await;
 
     // From the dashboard itself: by Origin, or by Referer from a browser that sends no Origin.
-    let ours = app.post("/api/organizations", Some(&ada), body.clone()).await;
+    let ours = app
+        .post("/api/organizations", Some(&ada), body.clone())
+        .await;
     assert_eq!(ours.status(), StatusCode::CREATED);
     let by_referer = bare
         .post(app.url("/api/organizations"))
@@ -1177,7 +1194,9 @@ async fn cross_site_writes_with_a_session_cookie_are_refused() {
     assert_eq!(scripted.status(), StatusCode::CREATED);
     let listed = organizations().await;
     assert!(
-        listed.contains("Forged Ltd") && listed.contains("Referred Ltd") && listed.contains("Scripted Ltd"),
+        listed.contains("Forged Ltd")
+            && listed.contains("Referred Ltd")
+            && listed.contains("Scripted Ltd"),
         "{listed}"
     );
     app.stop().await;
@@ -1259,8 +1278,9 @@ async fn forwarded_for_from_an_untrusted_peer_is_ignored() {
     app.stop().await;
 }
 
-/// Sockets that send nothing, or half a request head, are closed after the header timeout,
-/// and while they are open the server still answers others once a slot frees.
+/// Sockets that send nothing, half a request head or half a body are closed after the header
+/// or body timeout, and while they are open the server still answers others once a slot
+/// frees.
 #[tokio::test]
 async fn idle_connections_are_closed_and_do_not_starve_the_server() {
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -1268,19 +1288,22 @@ async fn idle_connections_are_closed_and_do_not_starve_the_server() {
     let app = App::start_with(|config| {
         config.http.max_connections = 8;
         config.http.header_read_timeout_secs = 1;
+        config.http.body_timeout_secs = 1;
     })
     .await;
     app.add_user("alice", Role::Agent).await;
     let address = app.base.trim_start_matches("http://").to_string();
+    // Nothing, half a head, or a whole head and half the body it announces.
+    let starts: [&[u8]; 3] = [
+        b"",
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\n",
+        b"POST /api/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+          Content-Length: 100\r\n\r\n{\"name\":",
+    ];
     let mut idle = Vec::new();
     for n in 0..58 {
         let mut socket = tokio::net::TcpStream::connect(&address).await.unwrap();
-        if n % 2 == 1 {
-            socket
-                .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
-                .await
-                .unwrap();
-        }
+        socket.write_all(starts[n % 3]).await.unwrap();
         idle.push(socket);
     }
     // A generous bound on the whole test, not a timing assertion.

@@ -67,9 +67,7 @@ impl LoginThrottle {
             return Err(wait);
         }
         tables.users.count(user.clone(), now, USER_FREE_ATTEMPTS);
-        tables
-            .addresses
-            .count(address, now, ADDRESS_FREE_ATTEMPTS);
+        tables.addresses.count(address, now, ADDRESS_FREE_ATTEMPTS);
         Ok(Attempt { user, address })
     }
 
@@ -220,7 +218,10 @@ mod tests {
             throttle.begin("alice", ip("10.0.1.2"), later).unwrap_err(),
             FIRST_LOCKOUT * 2
         );
-        assert_eq!(lockout(USER_FREE_ATTEMPTS + 30, USER_FREE_ATTEMPTS), Some(MAX_LOCKOUT));
+        assert_eq!(
+            lockout(USER_FREE_ATTEMPTS + 30, USER_FREE_ATTEMPTS),
+            Some(MAX_LOCKOUT)
+        );
         assert_eq!(lockout(u32::MAX, USER_FREE_ATTEMPTS), Some(MAX_LOCKOUT));
     }
 
@@ -281,7 +282,9 @@ mod tests {
         assert!(throttle.begin("dave", ip("198.51.100.2"), t0).is_err());
         let much_later = t0 + MAX_LOCKOUT + FORGET_AFTER;
         for _ in 0..USER_FREE_ATTEMPTS {
-            throttle.begin("dave", ip("198.51.100.3"), much_later).unwrap();
+            throttle
+                .begin("dave", ip("198.51.100.3"), much_later)
+                .unwrap();
         }
     }
 }

@@ -149,7 +149,9 @@ impl From<UserError> for ApiError {
                 ApiError::bad_request(error.to_string())
             }
             UserError::Store(e) => e.into(),
-            UserError::Busy => ApiError::too_many_requests(error.to_string(), Duration::from_secs(1)),
+            UserError::Busy => {
+                ApiError::too_many_requests(error.to_string(), Duration::from_secs(1))
+            }
             other => ApiError::internal(&other),
         }
     }

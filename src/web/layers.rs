@@ -172,14 +172,30 @@ mod tests {
     fn an_origin_is_own_when_it_names_the_host_or_an_allowed_origin() {
         let headers = host("desk.local:8080");
         assert!(is_own_origin("http://desk.local:8080", &headers, &[]));
-        assert!(is_own_origin("http://DESK.local:8080/admin?x#y", &headers, &[]));
+        assert!(is_own_origin(
+            "http://DESK.local:8080/admin?x#y",
+            &headers,
+            &[]
+        ));
         assert!(!is_own_origin("http://desk.local:8081", &headers, &[]));
         assert!(!is_own_origin("http://evil.example", &headers, &[]));
-        assert!(!is_own_origin("http://desk.local:8080.evil.example", &headers, &[]));
+        assert!(!is_own_origin(
+            "http://desk.local:8080.evil.example",
+            &headers,
+            &[]
+        ));
         assert!(!is_own_origin("null", &headers, &[]));
         assert!(!is_own_origin("http://", &HeaderMap::new(), &[]));
         let allowed = vec!["https://desk.example.com/".to_string()];
-        assert!(is_own_origin("https://desk.example.com", &headers, &allowed));
-        assert!(!is_own_origin("http://desk.example.com", &headers, &allowed));
+        assert!(is_own_origin(
+            "https://desk.example.com",
+            &headers,
+            &allowed
+        ));
+        assert!(!is_own_origin(
+            "http://desk.example.com",
+            &headers,
+            &allowed
+        ));
     }
 }

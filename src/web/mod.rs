@@ -220,9 +220,9 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Serves until `shutdown` resolves, then stops accepting, lets open requests finish (for at
-/// most ten seconds) and returns. Connections are bounded by `http.max_connections` and
-/// `http.header_read_timeout_secs` (see [`server`]); passwords are hashed by
-/// `http.login_workers` threads.
+/// most ten seconds) and returns. Connections are bounded by `http.max_connections`,
+/// `http.header_read_timeout_secs` and `http.body_timeout_secs` (see [`server`]); passwords
+/// are hashed by `http.login_workers` threads.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
@@ -233,6 +233,7 @@ pub async fn serve(
     let limits = server::Limits {
         max_connections: http.max_connections,
         header_read_timeout: http.header_read_timeout(),
+        body_timeout: Duration::from_secs(http.body_timeout_secs),
         drain_timeout: DRAIN_TIMEOUT,
     };
     server::run(listener, router(state), limits, shutdown).await

@@ -5,31 +5,39 @@
 //! a slot frees, so the process never runs out of file descriptors on HTTP alone. A request's
 //! head must arrive within `header_read_timeout` of the connection opening or going idle (hyper
 //! starts the same clock between keep-alive requests), so a socket that sends nothing, or a
-//! header a byte at a time, is closed and its slot freed. Upgrades (the live feed) are kept.
+//! header a byte at a time, is closed and its slot freed; a body must then arrive within
+//! `body_timeout`, so a request that stops halfway is answered with an error and closed.
+//! Upgrades (the live feed) are kept.
 //! On shutdown the listener closes, idle connections close, and open requests get
 //! `drain_timeout` to finish.
 
 use std::future::Future;
 use std::io::ErrorKind;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
+use axum::body::{Body, HttpBody};
 use axum::extract::ConnectInfo;
 use axum::http::Request;
-use axum::Router;
-use hyper::body::Incoming;
+use axum::{BoxError, Router};
+use bytes::Bytes;
+use hyper::body::{Frame, Incoming, SizeHint};
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
+use tokio::time::{Instant, Sleep};
 use tower::ServiceExt as _;
 
 /// How connections are bounded.
 pub(crate) struct Limits {
     pub max_connections: usize,
     pub header_read_timeout: Duration,
+    pub body_timeout: Duration,
     pub drain_timeout: Duration,
 }
 
@@ -70,7 +78,7 @@ pub(crate) async fn run(
             stream,
             peer,
             app.clone(),
-            http.clone(),
+            (http.clone(), limits.body_timeout),
             closing_seen.clone(),
             (slot, open.clone()),
         ));
@@ -80,7 +88,10 @@ pub(crate) async fn run(
     let _ = closing.send(true);
     drop(open);
     let drain = limits.drain_timeout;
-    if tokio::time::timeout(drain, all_closed.recv()).await.is_err() {
+    if tokio::time::timeout(drain, all_closed.recv())
+        .await
+        .is_err()
+    {
         tracing::warn!("HTTP requests still open after {drain:?}; closing them");
     }
     Ok(())
@@ -91,12 +102,21 @@ async fn connection(
     stream: TcpStream,
     peer: SocketAddr,
     app: Router,
-    http: http1::Builder,
+    (http, body_timeout): (http1::Builder, Duration),
     mut closing: watch::Receiver<bool>,
     _held: (OwnedSemaphorePermit, mpsc::Sender<()>),
 ) {
-    // Handlers see the socket's address as `ConnectInfo` (see `peer::ClientAddress`).
-    let app = app.map_request(move |mut request: Request<Incoming>| {
+    // Handlers see the socket's address as `ConnectInfo` (see `peer::ClientAddress`), and a
+    // body with a deadline.
+    let app = app.map_request(move |request: Request<Incoming>| {
+        let deadline = Instant::now() + body_timeout;
+        let mut request = request.map(|body| {
+            Body::new(DeadlineBody {
+                body,
+                deadline,
+                timer: None,
+            })
+        });
         request.extensions_mut().insert(ConnectInfo(peer));
         request
     });
@@ -128,4 +148,45 @@ async fn accept_failed(error: std::io::Error) {
     }
     tracing::error!(%error, "HTTP accept failed");
     tokio::time::sleep(Duration::from_millis(100)).await;
+}
+
+/// A request body that fails once its deadline passes while it waits for data.
+struct DeadlineBody {
+    body: Incoming,
+    deadline: Instant,
+    /// Started the first time the body has to wait.
+    timer: Option<Pin<Box<Sleep>>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the request body did not arrive in time")]
+struct BodyTimedOut;
+
+impl HttpBody for DeadlineBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = self.get_mut();
+        if let Poll::Ready(frame) = Pin::new(&mut this.body).poll_frame(cx) {
+            return Poll::Ready(frame.map(|frame| frame.map_err(BoxError::from)));
+        }
+        let deadline = this.deadline;
+        let timer = this
+            .timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+        ready!(timer.as_mut().poll(cx));
+        Poll::Ready(Some(Err(BodyTimedOut.into())))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
 }
