@@ -60,7 +60,7 @@ impl ApiError {
         )
     }
 
-    /// A browser page from another site tried to use this one's session (`/ws`).
+    /// A browser page from another site tried to use this one's session (`/ws`, writes).
     pub fn forbidden_origin() -> ApiError {
         ApiError::new(
             StatusCode::FORBIDDEN,
