@@ -1,5 +1,7 @@
 //! Configuration: defaults that run on a laptop, then `switchdesk.toml`, then `SWITCHDESK_*`
-//! environment variables (`__` separates nesting: `SWITCHDESK_ESL__PASSWORD`).
+//! environment variables (`__` separates nesting: `SWITCHDESK_ESL__PASSWORD`). Only variables
+//! that name a section are settings: `SWITCHDESK_CONFIG` (the file's path) and the test
+//! harness's own variables are not.
 //!
 //! Secrets (the ESL password, the SMTP password, CDR credentials) are only ever read here;
 //! `Debug` redacts them so they never reach a log line.
@@ -238,6 +240,23 @@ pub struct HttpConfig {
     pub session_hours: u64,
     /// Mark the session cookie `Secure` (set when served behind TLS).
     pub secure_cookies: bool,
+    /// A request's head must arrive within this long after the connection opens or goes idle;
+    /// so it is also how long an idle keep-alive connection stays open.
+    pub header_read_timeout_secs: u64,
+    /// A request's body must arrive within this long after its head.
+    pub body_timeout_secs: u64,
+    /// Connections served at once; further ones wait in the listen backlog. Keep it well below
+    /// the process's open-file limit (`ulimit -n`).
+    pub max_connections: usize,
+    /// Threads that hash passwords (Argon2id, ~19 MiB and a core each).
+    pub login_workers: usize,
+    /// Sign-ins waiting for a hashing thread; beyond that they are refused with 429.
+    pub login_queue: usize,
+    /// Proxies whose `X-Forwarded-For` names the client (their own address otherwise would).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Origins besides the request's own `Host` whose pages may write with a session cookie,
+    /// e.g. `https://desk.example.com` behind a proxy that rewrites `Host`.
+    pub allowed_origins: Vec<String>,
 }
 
 impl Default for HttpConfig {
@@ -247,7 +266,49 @@ impl Default for HttpConfig {
             max_body_bytes: 2 * 1024 * 1024,
             session_hours: 12,
             secure_cookies: false,
+            header_read_timeout_secs: 10,
+            body_timeout_secs: 60,
+            max_connections: 512,
+            login_workers: 2,
+            login_queue: 64,
+            trusted_proxies: Vec::new(),
+            allowed_origins: Vec::new(),
         }
+    }
+}
+
+impl HttpConfig {
+    pub fn header_read_timeout(&self) -> Duration {
+        Duration::from_secs(self.header_read_timeout_secs)
+    }
+
+    fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if self.header_read_timeout_secs == 0 || self.body_timeout_secs == 0 {
+            problems.push(
+                "http.header_read_timeout_secs and http.body_timeout_secs must be at least 1"
+                    .into(),
+            );
+        }
+        if self.max_connections == 0 {
+            problems.push("http.max_connections must be at least 1".into());
+        }
+        if !(1..=64).contains(&self.login_workers) {
+            problems.push("http.login_workers must be between 1 and 64".into());
+        }
+        for origin in &self.allowed_origins {
+            let ok = origin.split_once("://").is_some_and(|(scheme, rest)| {
+                matches!(scheme, "http" | "https")
+                    && !rest.trim_end_matches('/').is_empty()
+                    && !rest.trim_end_matches('/').contains(['/', '?', '#'])
+            });
+            if !ok {
+                problems.push(format!(
+                    "http.allowed_origins: {origin:?} is not an origin like https://desk.example.com"
+                ));
+            }
+        }
+        problems
     }
 }
 
@@ -303,7 +364,7 @@ impl Config {
     /// Layer defaults, the file (if given, it must exist; `switchdesk.toml` is read when present)
     /// and the environment, then validate.
     pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
-        Self::load_with_env(path, Env::prefixed("SWITCHDESK_").split("__"))
+        Self::load_with_env(path, settings_in_env("SWITCHDESK_"))
     }
 
     fn load_with_env(path: Option<&Path>, env: Env) -> Result<Config, ConfigError> {
@@ -418,6 +479,7 @@ impl Config {
         if self.http.session_hours == 0 {
             problems.push("http.session_hours must be at least 1".into());
         }
+        problems.extend(self.http.problems());
         if !matches!(self.log.format.as_str(), "text" | "json") {
             problems.push(format!(
                 "log.format is {:?}; use \"text\" or \"json\"",
@@ -436,6 +498,23 @@ impl Config {
             Err(ConfigError::Invalid(problems))
         }
     }
+}
+
+/// The `PREFIX*` variables whose first `__`-separated part names a section of [`Config`]
+/// (`SWITCHDESK_ESL__PORT`). Others sharing the prefix are not settings: without this filter
+/// `SWITCHDESK_CONFIG` would read as an unknown key `config` and every command would fail.
+fn settings_in_env(prefix: &str) -> Env {
+    let sections: Vec<String> = figment::value::Value::serialize(Config::default())
+        .ok()
+        .and_then(|value| value.into_dict())
+        .map(|dict| dict.into_keys().collect())
+        .unwrap_or_default();
+    Env::prefixed(prefix)
+        .filter(move |key| {
+            let section = key.as_str().split("__").next().unwrap_or_default();
+            sections.iter().any(|s| s.eq_ignore_ascii_case(section))
+        })
+        .split("__")
 }
 
 fn explain(error: figment::Error) -> String {
@@ -482,6 +561,21 @@ mod tests {
         let config = Config::load_with_env(Some(&path), env).unwrap();
         assert_eq!(config.esl.port, 9100);
         assert_eq!(config.esl.host, "10.0.0.5");
+    }
+
+    #[test]
+    fn variables_that_name_no_section_are_not_settings() {
+        // A prefix of this test's own, as above.
+        std::env::set_var("SWITCHDESK_ENVTEST_CONFIG", "/etc/switchdesk.toml");
+        std::env::set_var("SWITCHDESK_ENVTEST_TEST_POSTGRES_URL", "postgres://x/y");
+        std::env::set_var("SWITCHDESK_ENVTEST_HTTP__SESSION_HOURS", "3");
+        let env = settings_in_env("SWITCHDESK_ENVTEST_");
+        let config = Config::load_with_env(None, env).unwrap();
+        assert_eq!(config.http.session_hours, 3);
+        // A mistake inside a section is still explained.
+        std::env::set_var("SWITCHDESK_ENVTEST2_ESL__PROT", "1");
+        let err = Config::load_with_env(None, settings_in_env("SWITCHDESK_ENVTEST2_")).unwrap_err();
+        assert!(err.to_string().contains("prot"), "{err}");
     }
 
     #[test]

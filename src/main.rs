@@ -190,6 +190,8 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     service::init_logging(&config.log);
+    // Before anything hashes a password: the pool's size is fixed when it starts.
+    users::start_hashing(config.http.login_workers, config.http.login_queue);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(e) => {

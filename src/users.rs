@@ -4,19 +4,22 @@
 //! them with the [`Store`] into the few operations the CLI and the web layer need. Never speaks
 //! HTTP and never writes SQL; a plaintext password or token is never stored or logged.
 
+mod hashers;
 mod password;
 mod role;
+mod throttle;
 mod token;
 
 use std::time::Duration;
 
 use serde::Serialize;
-use tokio::sync::Semaphore;
 
+pub use hashers::{start as start_hashing, THREAD_NAME as HASHING_THREAD};
 pub use password::{
     generate_password, hash_password, verify_password, verify_password_or_dummy, HashError,
 };
 pub use role::{Role, UnknownRole};
+pub use throttle::{Attempt, LoginThrottle};
 pub use token::{hash_token, new_api_token, new_session_token, API_PREFIX, SESSION_PREFIX};
 
 use crate::store::{Store, StoreError};
@@ -24,10 +27,6 @@ use crate::store::{Store, StoreError};
 pub const MIN_PASSWORD_LEN: usize = 8;
 pub const MAX_PASSWORD_LEN: usize = 1024;
 pub const MAX_NAME_LEN: usize = 64;
-
-/// Argon2 hashes running at once: each takes ~19 MiB and a core, so a burst of logins queues
-/// here instead of starving the service.
-static HASHING: Semaphore = Semaphore::const_new(2);
 
 /// A person who signs in to the dashboard.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -65,6 +64,9 @@ pub enum UserError {
     Store(#[from] StoreError),
     #[error("password hashing was interrupted")]
     Interrupted,
+    /// Every hashing thread is busy and the queue is full; try again shortly.
+    #[error("too many sign-ins at once; try again in a moment")]
+    Busy,
 }
 
 /// Names of users and API tokens: short, printable, safe in a URL path and a log line.
@@ -202,16 +204,14 @@ pub async fn hash_password_async(password: &str) -> Result<String, UserError> {
     Ok(run_hashing(move || hash_password(&password)).await??)
 }
 
+/// Runs `work` on one of the long-lived hashing threads ([`hashers`]).
 async fn run_hashing<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, UserError> {
-    let _permit = HASHING
-        .acquire()
-        .await
-        .map_err(|_| UserError::Interrupted)?;
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|_| UserError::Interrupted)
+    hashers::run(work).await.map_err(|refused| match refused {
+        hashers::Refused::Busy => UserError::Busy,
+        hashers::Refused::Gone => UserError::Interrupted,
+    })
 }
 
 /// Wall-clock time as Unix milliseconds, the unit of every timestamp in the store.

@@ -232,6 +232,37 @@ fn check_config_explains_every_mistake() {
     );
 }
 
+/// `SWITCHDESK_CONFIG=FILE` chooses the file, as `--config` does, and is not itself read as a
+/// setting; neither are other `SWITCHDESK_` variables that name no section.
+#[test]
+fn switchdesk_config_names_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("elsewhere.toml");
+    std::fs::write(&path, "[esl]\nhost = \"10.9.8.7\"\n").unwrap();
+    let output = binary()
+        .env("SWITCHDESK_CONFIG", &path)
+        .env("SWITCHDESK_REQUIRE_POSTGRES", "1")
+        .arg("check-config")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("10.9.8.7:8021"), "{text}");
+
+    let output = binary()
+        .env("SWITCHDESK_CONFIG", dir.path().join("missing.toml"))
+        .arg("check-config")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let error = String::from_utf8_lossy(&output.stderr);
+    assert!(error.contains("missing.toml does not exist"), "{error}");
+}
+
 #[test]
 fn users_and_tokens_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();

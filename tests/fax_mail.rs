@@ -609,6 +609,7 @@ async fn a_mail_given_up_on_goes_out_when_a_supervisor_retries_it() {
             rig.http, failed[0]["id"]
         ))
         .header(reqwest::header::COOKIE, &cookie)
+        .header(reqwest::header::ORIGIN, format!("http://{}", rig.http))
         .send()
         .await
         .unwrap();
@@ -622,6 +623,7 @@ async fn a_mail_given_up_on_goes_out_when_a_supervisor_retries_it() {
             rig.http, failed[0]["id"]
         ))
         .header(reqwest::header::COOKIE, &cookie)
+        .header(reqwest::header::ORIGIN, format!("http://{}", rig.http))
         .send()
         .await
         .unwrap();

@@ -8,7 +8,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{TestDb, TestDbRef};
-use reqwest::header::{AUTHORIZATION, CONTENT_SECURITY_POLICY, CONTENT_TYPE, COOKIE, SET_COOKIE};
+use reqwest::header::{
+    AUTHORIZATION, CONTENT_SECURITY_POLICY, CONTENT_TYPE, COOKIE, ORIGIN, REFERER, RETRY_AFTER,
+    SET_COOKIE,
+};
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{json, Value};
 use switchdesk::config::Config;
@@ -36,17 +39,27 @@ struct App {
 impl App {
     /// The service on a SQLite database of its own.
     async fn start() -> App {
+        App::start_with(|_| {}).await
+    }
+
+    /// Starts with the test's own settings on top of the usual ones.
+    async fn start_with(configure: impl FnOnce(&mut Config)) -> App {
         let db = TestDb::sqlite().await;
-        let mut app = App::on(&db.store, &db.url).await;
+        let mut app = App::on_with(&db.store, &db.url, configure).await;
         app._db = Some(db);
         app
     }
 
     /// The service on a scenario's database (see `on_both_backends!`).
     async fn on(store: &Store, url: &str) -> App {
+        App::on_with(store, url, |_| {}).await
+    }
+
+    async fn on_with(store: &Store, url: &str, configure: impl FnOnce(&mut Config)) -> App {
         let mut config = Config::default();
         config.database.url = switchdesk::config::Secret::new(url.to_owned());
         config.http.max_body_bytes = MAX_BODY;
+        configure(&mut config);
         let phonebook = Arc::new(PhoneBook::new(Numbering::new("RU").unwrap()));
         let state = switchdesk::service::state_without_switch(config, store, phonebook)
             .await
@@ -58,9 +71,12 @@ impl App {
         let served = tokio::spawn(web::serve(listener, state, async {
             let _ = stopped.await;
         }));
+        // As a browser on the dashboard's own page: `Origin` on every request.
+        let mut origin = reqwest::header::HeaderMap::new();
+        origin.insert(ORIGIN, base.parse().unwrap());
         App {
+            client: Client::builder().default_headers(origin).build().unwrap(),
             base,
-            client: Client::new(),
             store: store.clone(),
             metrics,
             stop: Some(stop),
@@ -1657,3 +1673,286 @@ async fn text_with_a_nul_is_refused_and_database_errors_stay_in_the_log(db: Test
 }
 
 on_both_backends!(text_with_a_nul_is_refused_and_database_errors_stay_in_the_log);
+
+/// Writes riding on the session cookie must come from this site's own pages: a page elsewhere
+/// (or a request naming no page at all) is refused before anything changes.
+#[tokio::test]
+async fn cross_site_writes_with_a_session_cookie_are_refused() {
+    let app = App::start().await;
+    app.add_user("ada", Role::Admin).await;
+    let ada = app.login("ada").await;
+    // A client that sends no Origin of its own.
+    let bare = Client::new();
+    let organizations = || {
+        let (app, ada) = (&app, &ada);
+        async move {
+            app.get("/api/organizations", Some(ada))
+                .await
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    let body = json!({ "name": "Forged Ltd" });
+
+    let evil = app
+        .client
+        .post(app.url("/api/organizations"))
+        .header(COOKIE, &ada)
+        .header(ORIGIN, "http://evil.example")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    expect_error(evil, StatusCode::FORBIDDEN, "forbidden").await;
+    let no_origin = bare
+        .post(app.url("/api/organizations"))
+        .header(COOKIE, &ada)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    expect_error(no_origin, StatusCode::FORBIDDEN, "forbidden").await;
+    let evil_referer = bare
+        .post(app.url("/api/organizations"))
+        .header(COOKIE, &ada)
+        .header(REFERER, "http://evil.example/page")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    expect_error(evil_referer, StatusCode::FORBIDDEN, "forbidden").await;
+    assert!(!organizations().await.contains("Forged"));
+
+    // The import takes a file only with a type no cross-site form can send.
+    let csv = "external_id,first_name,last_name\nc-9,Eve,Forger\n";
+    for (origin, content_type, status) in [
+        ("http://evil.example", "text/plain", StatusCode::FORBIDDEN),
+        (
+            app.base.as_str(),
+            "text/plain",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        (
+            app.base.as_str(),
+            "application/x-www-form-urlencoded",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+    ] {
+        let response = app
+            .client
+            .post(app.url("/api/phonebook/import?kind=contacts"))
+            .header(COOKIE, &ada)
+            .header(ORIGIN, origin)
+            .header(CONTENT_TYPE, content_type)
+            .body(csv)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), status, "{origin} {content_type}");
+    }
+    let contacts = app.get("/api/contacts", Some(&ada)).await.text().await;
+    assert!(!contacts.unwrap().contains("Forger"));
+
+    // Bodiless writes too: signing out from another site leaves the session alone.
+    let logout = app
+        .client
+        .post(app.url("/api/logout"))
+        .header(COOKIE, &ada)
+        .header(ORIGIN, "http://evil.example")
+        .send()
+        .await
+        .unwrap();
+    expect_error(logout, StatusCode::FORBIDDEN, "forbidden").await;
+    let delete = app
+        .client
+        .delete(app.url("/api/tokens/anything"))
+        .header(COOKIE, &ada)
+        .header(ORIGIN, "null")
+        .send()
+        .await
+        .unwrap();
+    expect_error(delete, StatusCode::FORBIDDEN, "forbidden").await;
+    assert_eq!(
+        app.get("/api/me", Some(&ada)).await.status(),
+        StatusCode::OK
+    );
+    // Nor can another site sign a browser in (to an account of its choosing).
+    let login = app
+        .client
+        .post(app.url("/api/login"))
+        .header(ORIGIN, "http://evil.example")
+        .json(&json!({ "name": "ada", "password": "ada-password" }))
+        .send()
+        .await
+        .unwrap();
+    assert!(login.headers().get(SET_COOKIE).is_none());
+    expect_error(login, StatusCode::FORBIDDEN, "forbidden").await;
+
+    // From the dashboard itself: by Origin, or by Referer from a browser that sends no Origin.
+    let ours = app
+        .post("/api/organizations", Some(&ada), body.clone())
+        .await;
+    assert_eq!(ours.status(), StatusCode::CREATED);
+    let by_referer = bare
+        .post(app.url("/api/organizations"))
+        .header(COOKIE, &ada)
+        .header(REFERER, app.url("/#admin"))
+        .json(&json!({ "name": "Referred Ltd" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(by_referer.status(), StatusCode::CREATED);
+    // API tokens are not sent by browsers on their own: no Origin needed.
+    let token = users::add_api_token(&app.store, "script", Role::Admin)
+        .await
+        .unwrap();
+    let scripted = bare
+        .post(app.url("/api/organizations"))
+        .header(AUTHORIZATION, format!("Bearer {token}"))
+        .json(&json!({ "name": "Scripted Ltd" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scripted.status(), StatusCode::CREATED);
+    let listed = organizations().await;
+    assert!(
+        listed.contains("Forged Ltd")
+            && listed.contains("Referred Ltd")
+            && listed.contains("Scripted Ltd"),
+        "{listed}"
+    );
+    app.stop().await;
+}
+
+/// The `Retry-After` of a 429, in seconds.
+fn retry_after(response: &Response) -> u64 {
+    response.headers()[RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// Signs in through a proxy that says the client is `forwarded_for`.
+async fn login_from(app: &App, name: &str, password: &str, forwarded_for: &str) -> Response {
+    app.client
+        .post(app.url("/api/login"))
+        .header("x-forwarded-for", forwarded_for)
+        .json(&json!({ "name": name, "password": password }))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn wrong_passwords_lock_the_name_out_even_for_the_right_one() {
+    let app = App::start().await;
+    app.add_user("alice", Role::Agent).await;
+    app.add_user("bob", Role::Agent).await;
+    for _ in 0..5 {
+        let wrong = app.try_login("alice", "not-her-password").await;
+        assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    }
+    let locked = app.try_login("alice", "alice-password").await;
+    assert!(locked.headers().get(SET_COOKIE).is_none());
+    let wait = retry_after(&locked);
+    assert!((1..=30).contains(&wait), "Retry-After: {wait}");
+    expect_error(locked, StatusCode::TOO_MANY_REQUESTS, "too_many_requests").await;
+    // Others from the same address sign in.
+    app.login("bob").await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_address_guessing_many_names_waits_and_other_addresses_do_not() {
+    let app = App::start_with(|config| {
+        config.http.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    })
+    .await;
+    app.add_user("alice", Role::Agent).await;
+    for n in 0..20 {
+        let name = format!("guess{n}");
+        let wrong = login_from(&app, &name, "password1", "203.0.113.9").await;
+        assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    }
+    let held = login_from(&app, "alice", "alice-password", "203.0.113.9").await;
+    assert!(retry_after(&held) >= 1);
+    expect_error(held, StatusCode::TOO_MANY_REQUESTS, "too_many_requests").await;
+    // A client behind the proxy cannot claim another address by prepending one.
+    let forged = login_from(&app, "alice", "alice-password", "10.1.1.1, 203.0.113.9").await;
+    assert_eq!(forged.status(), StatusCode::TOO_MANY_REQUESTS);
+    let elsewhere = login_from(&app, "alice", "alice-password", "203.0.113.10").await;
+    assert_eq!(elsewhere.status(), StatusCode::OK);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn forwarded_for_from_an_untrusted_peer_is_ignored() {
+    let app = App::start().await;
+    app.add_user("alice", Role::Agent).await;
+    for n in 0..20 {
+        let address = format!("198.51.100.{n}");
+        let wrong = login_from(&app, &format!("guess{n}"), "password1", &address).await;
+        assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    }
+    let held = login_from(&app, "alice", "alice-password", "198.51.100.200").await;
+    expect_error(held, StatusCode::TOO_MANY_REQUESTS, "too_many_requests").await;
+    app.stop().await;
+}
+
+/// Sockets that send nothing, half a request head or half a body are closed after the header
+/// or body timeout, and while they are open the server still answers others once a slot
+/// frees.
+#[tokio::test]
+async fn idle_connections_are_closed_and_do_not_starve_the_server() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    let app = App::start_with(|config| {
+        config.http.max_connections = 8;
+        config.http.header_read_timeout_secs = 1;
+        config.http.body_timeout_secs = 1;
+    })
+    .await;
+    app.add_user("alice", Role::Agent).await;
+    let address = app.base.trim_start_matches("http://").to_string();
+    // Nothing, half a head, or a whole head and half the body it announces.
+    let starts: [&[u8]; 3] = [
+        b"",
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\n",
+        b"POST /api/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+          Content-Length: 100\r\n\r\n{\"name\":",
+    ];
+    let mut idle = Vec::new();
+    for n in 0..58 {
+        let mut socket = tokio::net::TcpStream::connect(&address).await.unwrap();
+        socket.write_all(starts[n % 3]).await.unwrap();
+        idle.push(socket);
+    }
+    // A generous bound on the whole test, not a timing assertion.
+    let bound = Duration::from_secs(60);
+    let client = Client::builder()
+        .pool_max_idle_per_host(0)
+        .timeout(bound)
+        .build()
+        .unwrap();
+    let health = client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    let login = client
+        .post(app.url("/api/login"))
+        .json(&json!({ "name": "alice", "password": "alice-password" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), StatusCode::OK);
+    tokio::time::timeout(bound, async {
+        for socket in &mut idle {
+            let mut rest = Vec::new();
+            // End of stream or a reset: either way the server let go of it.
+            let _ = socket.read_to_end(&mut rest).await;
+        }
+    })
+    .await
+    .expect("every idle socket is closed by the server");
+    app.stop().await;
+}

@@ -4,11 +4,13 @@
 //! routes into that shape. Internal details (database and driver text above all) are logged
 //! with an error id, never sent to the client: a 5xx says only that id.
 
+use std::time::Duration;
+
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, JsonRejection};
 use axum::extract::{FromRequest, Request};
-use axum::http::header::CONTENT_TYPE;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::header::{CONTENT_TYPE, RETRY_AFTER};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::de::DeserializeOwned;
@@ -24,6 +26,8 @@ pub struct ApiError {
     status: StatusCode,
     code: &'static str,
     message: String,
+    /// Sent as `Retry-After` (whole seconds, at least one).
+    retry_after: Option<Duration>,
 }
 
 impl ApiError {
@@ -36,6 +40,15 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    /// `429` with `Retry-After`: the client must wait `retry_after` before trying again.
+    pub fn too_many_requests(message: impl Into<String>, retry_after: Duration) -> ApiError {
+        ApiError {
+            retry_after: Some(retry_after),
+            ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", message)
         }
     }
 
@@ -63,7 +76,7 @@ impl ApiError {
         )
     }
 
-    /// A browser page from another site tried to use this one's session (`/ws`).
+    /// A browser page from another site tried to use this one's session (`/ws`, writes).
     pub fn forbidden_origin() -> ApiError {
         ApiError::new(
             StatusCode::FORBIDDEN,
@@ -124,7 +137,15 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = json!({ "error": self.message, "code": self.code });
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(wait) = self.retry_after {
+            // Rounded up: a client that waits exactly this long is let in.
+            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+        }
+        response
     }
 }
 
@@ -145,6 +166,9 @@ impl From<UserError> for ApiError {
                 ApiError::bad_request(error.to_string())
             }
             UserError::Store(e) => e.into(),
+            UserError::Busy => {
+                ApiError::too_many_requests(error.to_string(), Duration::from_secs(1))
+            }
             other => ApiError::internal(&other),
         }
     }

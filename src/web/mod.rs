@@ -15,21 +15,23 @@ mod error;
 mod fax;
 mod input;
 mod layers;
+mod peer;
 mod queues;
 mod reports;
 mod roles;
+mod server;
 mod session;
 mod status;
 mod tickets;
 mod ws;
 
-use std::future::{Future, IntoFuture as _};
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post, put};
-use axum::{middleware, Router};
+use axum::{middleware, Extension, Router};
 use tokio::net::TcpListener;
 use tokio::sync::{broadcast, Notify};
 use tower_http::limit::RequestBodyLimitLayer;
@@ -47,6 +49,7 @@ use crate::metrics::Metrics;
 use crate::store::Store;
 use crate::switch::Board;
 use crate::tickets::TicketEvent;
+use crate::users::LoginThrottle;
 
 /// How long a shutdown waits for open requests before closing anyway.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -135,7 +138,10 @@ pub fn router(state: AppState) -> Router {
                 .put(directory::update_asset)
                 .delete(directory::delete_asset),
         )
-        .route("/api/phonebook/import", post(directory::import))
+        .route(
+            "/api/phonebook/import",
+            post(directory::import).route_layer(middleware::from_fn(layers::file_upload)),
+        )
         .route("/api/phonebook/export", get(directory::export))
         .route(
             "/api/blocklist",
@@ -204,6 +210,11 @@ pub fn router(state: AppState) -> Router {
         )
         // No NUL in a path or query parameter, for every route (bodies: see `input`).
         .layer(middleware::from_fn(input::refuse_nul_in_uri))
+        .layer(Extension(Arc::new(LoginThrottle::new())))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            layers::same_site_writes,
+        ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             layers::finish,
@@ -213,32 +224,21 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Serves until `shutdown` resolves, then stops accepting, lets open requests finish (for at
-/// most ten seconds) and returns.
+/// most ten seconds) and returns. Connections are bounded by `http.max_connections`,
+/// `http.header_read_timeout_secs` and `http.body_timeout_secs` (see [`server`]); passwords
+/// are hashed by `http.login_workers` threads.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let address = listener.local_addr()?;
-    tracing::info!(%address, "HTTP listening");
-    let draining = Arc::new(Notify::new());
-    let signal = {
-        let draining = draining.clone();
-        async move {
-            shutdown.await;
-            tracing::info!("HTTP shutting down");
-            draining.notify_one();
-        }
+    let http = &state.config.http;
+    crate::users::start_hashing(http.login_workers, http.login_queue);
+    let limits = server::Limits {
+        max_connections: http.max_connections,
+        header_read_timeout: http.header_read_timeout(),
+        body_timeout: Duration::from_secs(http.body_timeout_secs),
+        drain_timeout: DRAIN_TIMEOUT,
     };
-    let server = axum::serve(listener, router(state))
-        .with_graceful_shutdown(signal)
-        .into_future();
-    tokio::select! {
-        served = server => served?,
-        () = async {
-            draining.notified().await;
-            tokio::time::sleep(DRAIN_TIMEOUT).await;
-        } => tracing::warn!("HTTP requests still open after {DRAIN_TIMEOUT:?}; closing them"),
-    }
-    Ok(())
+    server::run(listener, router(state), limits, shutdown).await
 }

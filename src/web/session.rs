@@ -1,19 +1,21 @@
 //! Signing in and out of the dashboard, and "who am I".
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use axum::extract::State;
 use axum::http::header::SET_COOKIE;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::json;
 
 use super::auth::{cleared_cookie, session_cookie, session_token};
 use super::error::ApiJson;
+use super::peer::ClientAddress;
 use super::{ApiError, AppState, Auth, Credential};
-use crate::users;
+use crate::users::{self, LoginThrottle};
 
 #[derive(Deserialize)]
 pub(crate) struct Login {
@@ -22,16 +24,27 @@ pub(crate) struct Login {
 }
 
 /// `POST /api/login {name, password}`: sets the session cookie and answers `{name, role}`.
+/// After a few wrong passwords for a name, or from an address, further attempts are refused
+/// with `429` and `Retry-After` (see [`users::LoginThrottle`]) without checking the password.
 pub(crate) async fn login(
     State(state): State<AppState>,
+    Extension(throttle): Extension<Arc<LoginThrottle>>,
+    ClientAddress(address): ClientAddress,
     ApiJson(login): ApiJson<Login>,
 ) -> Result<Response, ApiError> {
+    // Debug formatting escapes control characters a client could use to forge log lines.
+    let name: String = login.name.chars().take(64).collect();
+    let attempt = throttle
+        .begin(&login.name, address, Instant::now())
+        .map_err(|wait| {
+            tracing::info!(user = ?name, %address, "sign-in refused: too many failures");
+            ApiError::too_many_requests("too many failed sign-ins; try again later", wait)
+        })?;
     let Some(user) = users::authenticate(&state.store, &login.name, &login.password).await? else {
-        // Debug formatting escapes control characters a client could use to forge log lines.
-        let name: String = login.name.chars().take(64).collect();
-        tracing::info!(user = ?name, "sign-in refused: wrong name or password");
+        tracing::info!(user = ?name, %address, "sign-in refused: wrong name or password");
         return Err(ApiError::unauthorized("wrong name or password"));
     };
+    throttle.succeeded(attempt);
     let lifetime = Duration::from_secs(state.config.http.session_hours.saturating_mul(3600));
     let token = users::start_session(&state.store, &user, lifetime).await?;
     tracing::info!(user = ?user.name, role = %user.role, "signed in");

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
-use axum::http::header::{HOST, ORIGIN};
+use axum::http::header::ORIGIN;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::Deserialize;
@@ -49,7 +49,7 @@ pub(crate) async fn upgrade(
     Query(query): Query<FeedQuery>,
     socket: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
-    same_origin(&headers)?;
+    same_origin(&headers, &state.config.http.allowed_origins)?;
     let feed = match query.feed.as_deref() {
         Some("wallboard") => Feed::Wallboard,
         Some("agent") => Feed::Agent,
@@ -71,23 +71,13 @@ pub(crate) async fn upgrade(
         .on_upgrade(move |socket| serve(socket, hub, feed, auth.name)))
 }
 
-/// A browser's `Origin`, when it sends one, must be this server (`Host`).
-fn same_origin(headers: &HeaderMap) -> Result<(), ApiError> {
-    let Some(origin) = headers.get(ORIGIN).and_then(|v| v.to_str().ok()) else {
-        return Ok(());
-    };
-    let host = headers
-        .get(HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let origin_host = origin
-        .split_once("://")
-        .map_or(origin, |(_, rest)| rest)
-        .trim_end_matches('/');
-    if !host.is_empty() && origin_host.eq_ignore_ascii_case(host) {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden_origin())
+/// A browser's `Origin`, when it sends one, must be this server (`Host`) or an allowed origin.
+fn same_origin(headers: &HeaderMap, allowed: &[String]) -> Result<(), ApiError> {
+    match headers.get(ORIGIN).map(|v| v.to_str().unwrap_or("null")) {
+        Some(origin) if !super::layers::is_own_origin(origin, headers, allowed) => {
+            Err(ApiError::forbidden_origin())
+        }
+        _ => Ok(()),
     }
 }
 
