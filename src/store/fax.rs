@@ -45,6 +45,9 @@ pub struct FaxRecord {
     pub pdf_file_id: Option<i64>,
     /// Unix ms.
     pub received_at: i64,
+    /// Why the document could not be kept as a PDF (refused, unreadable or unconvertible);
+    /// empty when it was, or when the reception failed.
+    pub document_error: String,
 }
 
 /// A mail to queue. `dedupe_key` names it for good: queueing the same key again does nothing,
@@ -129,7 +132,7 @@ const MAIL_COLUMNS: &str = "id, dedupe_key, recipients, subject, body, attachmen
     attempts, next_attempt_at, last_error, created_at, sent_at";
 
 const FAX_COLUMNS: &str = "call_uuid, direction, did, caller_number, caller_name, pages, success, \
-    result_code, result_text, remote_station, tiff_path, pdf_file_id, received_at";
+    result_code, result_text, remote_station, tiff_path, pdf_file_id, received_at, document_error";
 
 fn mail_from(row: &AnyRow) -> Result<OutboxMail, StoreError> {
     let state: String = row.try_get("state")?;
@@ -170,6 +173,7 @@ fn fax_from(row: &AnyRow) -> Result<FaxRecord, StoreError> {
         tiff_path: row.try_get("tiff_path")?,
         pdf_file_id: row.try_get("pdf_file_id")?,
         received_at: row.try_get("received_at")?,
+        document_error: row.try_get("document_error")?,
     })
 }
 
@@ -189,8 +193,9 @@ impl Store {
         // The fax row first: its primary key is the lock that makes a second delivery a no-op.
         let inserted = sqlx::query(
             "INSERT INTO faxes (call_uuid, direction, did, caller_number, caller_name, pages, \
-             success, result_code, result_text, remote_station, tiff_path, received_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+             success, result_code, result_text, remote_station, tiff_path, received_at, \
+             document_error) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
              ON CONFLICT (call_uuid) DO NOTHING",
         )
         .bind(fax.call_uuid.as_str())
@@ -205,6 +210,7 @@ impl Store {
         .bind(fax.remote_station.as_str())
         .bind(fax.tiff_path.as_str())
         .bind(fax.received_at)
+        .bind(fax.document_error.as_str())
         .execute(&mut *tx)
         .await?;
         if inserted.rows_affected() == 0 {
