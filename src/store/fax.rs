@@ -7,6 +7,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row as _;
 
 use super::filter::Filter;
+use super::write::Returning as _;
 use super::{json, now_millis, parse, Store, StoreError};
 
 /// A document to store (a fax's PDF, or the raw TIFF when it could not be converted).
@@ -219,7 +220,7 @@ impl Store {
         }
         let document_id = match document {
             Some(file) => {
-                let id: i64 = sqlx::query_scalar(
+                let id: i64 = sqlx::query(
                     "INSERT INTO files (name, content_type, size, content, created_at) \
                      VALUES ($1, $2, $3, $4, $5) RETURNING id",
                 )
@@ -228,8 +229,9 @@ impl Store {
                 .bind(i64::try_from(file.content.len()).unwrap_or(i64::MAX))
                 .bind(file.content)
                 .bind(now)
-                .fetch_one(&mut *tx)
-                .await?;
+                .returning_one(&mut *tx)
+                .await?
+                .try_get("id")?;
                 if file.content_type == "application/pdf" {
                     sqlx::query("UPDATE faxes SET pdf_file_id = $2 WHERE call_uuid = $1")
                         .bind(fax.call_uuid.as_str())
@@ -397,7 +399,7 @@ impl Store {
         let row = sqlx::query(&sql)
             .bind(id)
             .bind(now_millis())
-            .fetch_optional(&self.pool)
+            .returning_optional(&self.pool)
             .await?;
         match row {
             Some(row) => mail_from(&row),

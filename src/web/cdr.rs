@@ -62,7 +62,8 @@ pub(crate) async fn receive(
         if let Some(fax) = FaxReceived::from_cdr(&cdr) {
             if let Err(e) = state.fax.receive(fax).await {
                 count(&state, "failed");
-                return Ok(unavailable(&format!("fax not recorded, retry later: {e}")));
+                tracing::warn!(leg = %cdr.uuid, "fax from a CDR not recorded: {e}");
+                return Ok(unavailable("fax not recorded, retry later"));
             }
         }
     }
@@ -77,7 +78,9 @@ pub(crate) async fn receive(
         }
         Err(IngestError::Store(e)) => {
             count(&state, "failed");
-            Ok(unavailable(&format!("CDR not stored, retry later: {e}")))
+            // The database's own words stay in the log (the writer logged them).
+            tracing::debug!(leg = %cdr.uuid, "CDR answered 503: {e}");
+            Ok(unavailable("CDR not stored, retry later"))
         }
         Err(IngestError::Stopped) => {
             count(&state, "failed");
