@@ -7,8 +7,8 @@
 //!   finished, and sqlx finishes it by resetting it, discarding that result: a commit that
 //!   failed (SQLITE_FULL) still handed back the row and its id. PostgreSQL likewise sends the
 //!   row before a commit-time error, which is then never read. So every statement that
-//!   returns rows from a write goes through [`Returning`], which read it to its
-//!   end, commit error included.
+//!   returns rows from a write goes through [`Returning`], which reads it to its end,
+//!   commit error included.
 //! - A failed `COMMIT` that SQLite already rolled back leaves sqlx believing the transaction
 //!   is still open (its `ROLLBACK` then fails too). The connection's next transaction is a
 //!   `SAVEPOINT`, whose rollback leaves a real transaction open holding the write lock:
