@@ -79,6 +79,12 @@ impl FaxDesk {
         config: FaxConfig,
         outbox: Outbox,
     ) -> FaxDesk {
+        if !config.spool_dir.is_dir() {
+            tracing::warn!(
+                spool_dir = %config.spool_dir.display(),
+                "fax.spool_dir is not a directory: every received fax will be recorded without its document"
+            );
+        }
         let by_e164 = config
             .mailboxes
             .iter()

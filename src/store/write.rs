@@ -66,15 +66,18 @@ impl<'q> Returning<'q> for Query<'q> {
 }
 
 /// The pool's `after_release` hook: a connection comes back only outside any transaction.
-/// The round trip first lets a rollback queued by a dropped transaction run; if sqlx still
-/// counts a transaction after that, its rollback failed and the connection's state is
-/// unknown: it is closed (the pool opens a fresh one when needed).
+/// If sqlx still counts a transaction once a dropped transaction's rollback has run, that
+/// rollback failed and the connection's state is unknown: it is closed (the pool opens a
+/// fresh one when needed). SQLite runs the queued rollback on its worker thread, so one
+/// round trip to the worker (no database I/O) comes first; PostgreSQL counts it at once.
 pub(crate) fn release_clean(
     conn: &mut AnyConnection,
     _meta: PoolConnectionMetadata,
 ) -> Pin<Box<dyn Future<Output = Result<bool, sqlx::Error>> + Send + '_>> {
     Box::pin(async move {
-        conn.ping().await?;
+        if conn.backend_name() == SQLITE {
+            conn.ping().await?;
+        }
         if conn.is_in_transaction() {
             tracing::warn!(
                 "a database connection was left inside a failed transaction; closing it"
@@ -84,6 +87,9 @@ pub(crate) fn release_clean(
         Ok(true)
     })
 }
+
+/// `AnyConnection::backend_name` of SQLite.
+const SQLITE: &str = "SQLite";
 
 impl Store {
     /// Writes and commits one row (updated in place), for the health check: an error means
