@@ -14,6 +14,7 @@
 //! - [`cdr`]: FreeSWITCH mod_xml_cdr records, parsed (quick-xml, no entity expansion).
 //! - [`fax`]: received faxes: TIFF (G3/G4) to PDF, the CCITT data embedded unchanged; the
 //!   fax desk that records each one and queues its mail.
+//! - [`spool`]: files FreeSWITCH names, read only inside a configured spool directory.
 //! - [`mail`]: the durable outbox and the SMTP client that empties it.
 //! - [`live`]: the live feed behind `/ws`: frames for the wallboard and each agent's desktop.
 //! - [`tickets`]: CDRs filed into tickets by rules, SLA escalation, profitability.
@@ -38,6 +39,7 @@ pub mod mail;
 pub mod metrics;
 pub mod service;
 pub mod sim;
+pub mod spool;
 pub mod spreadsheet;
 pub mod store;
 pub mod switch;

@@ -7,7 +7,7 @@ mod captures;
 #[macro_use]
 mod common;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use base64::Engine as _;
@@ -75,10 +75,15 @@ struct App {
 
 impl App {
     async fn start(store: &Store) -> App {
+        App::start_with(store, |_| {}).await
+    }
+
+    async fn start_with(store: &Store, adjust: impl FnOnce(&mut Config)) -> App {
         let mut config = Config::default();
         config.cdr.username = CDR_USER.into();
         config.cdr.password = Secret::new(CDR_PASSWORD);
         config.cdr.max_body_bytes = 256 * 1024;
+        adjust(&mut config);
         let phonebook = Arc::new(
             PhoneBook::load(store, Numbering::new("US").unwrap())
                 .await
@@ -731,11 +736,162 @@ async fn a_database_failure_is_a_503_without_the_databases_words(db: TestDbRef) 
     );
 }
 
+const FAX_FILE: &str = "07_fax_rx__a_4ab15041-a966-49fa-b660-fe31b8c2f6be.cdr.xml";
+
+/// Someone with the CDR credential posts fax CDRs whose rxfax `app_data` names files that are
+/// not a fax FreeSWITCH wrote into the spool: a system file, escapes out of the spool (`..`,
+/// a link, a linked directory), a FIFO, a directory, an oversize file and a non-TIFF inside
+/// the spool. Each fax is recorded with the refusal and mailed without a document; no file
+/// is stored, no mail attaches or quotes one. A real TIFF in the spool still gives its PDF.
+async fn a_fax_cdr_cannot_make_switchdesk_store_or_mail_another_file(db: TestDbRef) {
+    let root = tempfile::tempdir().unwrap();
+    let spool = root.path().join("spool");
+    std::fs::create_dir(&spool).unwrap();
+    // Starts like a TIFF, but lies outside the spool.
+    std::fs::write(root.path().join("secret.tif"), b"II*\0SECRET-OUTSIDE").unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", spool.join("link.tif")).unwrap();
+    std::os::unix::fs::symlink(root.path(), spool.join("sub")).unwrap();
+    let fifo = spool.join("fifo.tif");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success(), "mkfifo");
+    std::fs::create_dir(spool.join("dir.tif")).unwrap();
+    let mut big = b"II*\0".to_vec();
+    big.resize(4096, 0);
+    std::fs::write(spool.join("big.tif"), big).unwrap();
+    std::fs::write(spool.join("notes.tif"), b"root:x:0:0:SECRET-INSIDE\n").unwrap();
+    let real = spool.join("rx.tif");
+    std::fs::copy(fixtures().join("../fax/rx.tif"), &real).unwrap();
+
+    let app = App::start_with(&db.store, |config| {
+        config.fax.spool_dir = spool.clone();
+        config.fax.max_tiff_bytes = 1024 * 1024;
+        config.fax.default_to = vec!["desk@example.com".into()];
+    })
+    .await;
+    let shown = |p: &Path| p.display().to_string();
+    let refused = [
+        "/etc/passwd".to_owned(),
+        "/proc/self/environ".to_owned(),
+        format!("{}/../secret.tif", shown(&spool)),
+        shown(&spool.join("link.tif")),
+        shown(&spool.join("sub/secret.tif")),
+        shown(&fifo),
+        shown(&spool.join("dir.tif")),
+        shown(&spool.join("notes.tif")),
+        "spool/notes.tif".to_owned(),
+    ];
+    let post = |n: usize, path: &str| {
+        let xml = std::fs::read_to_string(fixtures().join("logdir").join(FAX_FILE))
+            .unwrap()
+            .replace("/tmp/fax/rx.tif", path)
+            .replace(FAX, &format!("{FAX}-{n}"));
+        app.post_xml(xml)
+    };
+    for (n, path) in refused.iter().enumerate() {
+        let (status, body) = post(n, path).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+    }
+    // Larger than the cap, though a TIFF by its first bytes.
+    let oversize = App::start_with(&db.store, |config| {
+        config.fax.spool_dir = spool.clone();
+        config.fax.max_tiff_bytes = 1024;
+        config.fax.default_to = vec!["desk@example.com".into()];
+    })
+    .await;
+    let xml = std::fs::read_to_string(fixtures().join("logdir").join(FAX_FILE))
+        .unwrap()
+        .replace("/tmp/fax/rx.tif", &shown(&spool.join("big.tif")))
+        .replace(FAX, &format!("{FAX}-big"));
+    let (status, body) = oversize.post_xml(xml).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    let faxes = db.store.faxes(None, 100).await.unwrap();
+    assert_eq!(faxes.len(), refused.len() + 1);
+    for fax in &faxes {
+        assert_eq!(fax.pdf_file_id, None, "{fax:?}");
+        assert!(
+            !fax.document_error.is_empty(),
+            "the refusal is recorded: {fax:?}"
+        );
+    }
+    let error_of = |suffix: &str| {
+        faxes
+            .iter()
+            .find(|f| f.call_uuid == format!("{FAX}-{suffix}"))
+            .unwrap()
+            .document_error
+            .clone()
+    };
+    assert!(
+        error_of("0").contains("outside the spool"),
+        "{}",
+        error_of("0")
+    );
+    assert!(error_of("3").contains("symbolic link"), "{}", error_of("3"));
+    assert!(
+        error_of("5").contains("not a regular file"),
+        "{}",
+        error_of("5")
+    );
+    assert!(error_of("7").contains("not a TIFF"), "{}", error_of("7"));
+    assert!(
+        error_of("big").contains("larger than"),
+        "{}",
+        error_of("big")
+    );
+    let mails = db.store.outbox(None, None, 100).await.unwrap();
+    assert_eq!(mails.len(), faxes.len(), "every fax is still mailed");
+    for mail in &mails {
+        assert_eq!(mail.attachment_file_id, None, "{mail:?}");
+        assert!(
+            mail.subject.contains("could not be read"),
+            "{}",
+            mail.subject
+        );
+        assert!(!mail.body.contains("SECRET"), "{}", mail.body);
+        assert!(!mail.body.contains("root:"), "{}", mail.body);
+        assert!(!mail.body.contains("/api/files/"), "{}", mail.body);
+    }
+    for id in 1..=100 {
+        assert!(
+            db.store.file(id).await.unwrap().is_none(),
+            "file {id} stored"
+        );
+    }
+
+    // The fax FreeSWITCH really wrote into the spool is converted and attached.
+    let xml = std::fs::read_to_string(fixtures().join("logdir").join(FAX_FILE))
+        .unwrap()
+        .replace("/tmp/fax/rx.tif", &shown(&real))
+        .replace(FAX, &format!("{FAX}-real"));
+    let (status, body) = app.post_xml(xml).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let fax = db
+        .store
+        .fax_of_call(&format!("{FAX}-real"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(fax.document_error, "");
+    let (file, bytes) = db
+        .store
+        .file(fax.pdf_file_id.expect("the PDF"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(file.content_type, "application/pdf");
+    assert!(bytes.starts_with(b"%PDF-"));
+}
+
 on_both_backends!(
     a_cdr_holding_a_nul_is_refused_and_stores_nothing,
     a_database_failure_is_a_503_without_the_databases_words,
     captured_posts_are_stored_with_their_real_values,
     err_log_dir_files_are_read_in_every_encoding,
+    a_fax_cdr_cannot_make_switchdesk_store_or_mail_another_file,
     the_same_cdr_five_times_is_one_call_and_one_ticket,
     legs_link_into_a_call_filed_under_the_callers_ticket,
     an_abandoned_unknown_caller_gets_a_callback_ticket,

@@ -277,6 +277,7 @@ impl Rig {
         config.fax.retry_max_ms = 400;
         config.fax.max_attempts = 1_000;
         config.fax.public_url = "https://desk.example.com/".into();
+        config.fax.spool_dir = spool.clone();
         adjust(&mut config);
         config.validate().unwrap();
 
@@ -696,6 +697,7 @@ async fn the_event_and_the_cdr_of_one_fax_give_one_mail(db: TestDbRef) {
     std::fs::copy(fixtures().join("fax/rx.tif"), &tiff).unwrap();
     let config = FaxConfig {
         default_to: vec!["desk@example.com".into()],
+        spool_dir: dir.path().to_path_buf(),
         ..FaxConfig::default()
     };
     let phonebook = std::sync::Arc::new(PhoneBook::new(Numbering::new("US").unwrap()));

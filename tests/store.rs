@@ -334,3 +334,76 @@ async fn unknown_database_urls_are_refused() {
         "{refused:?}"
     );
 }
+
+/// PostgreSQL only (SQLite's commit-time failure is a full disk: `tests/full_disk.rs`): a
+/// write refused at COMMIT — here by a deferred constraint trigger, as a full disk or a
+/// serialization failure would — is an error to the caller, never the id or row its
+/// `RETURNING` produced before the commit; nothing is stored, and once the cause is gone the
+/// same pool writes again.
+#[tokio::test]
+async fn postgres_a_write_refused_at_commit_is_never_acknowledged() {
+    use sqlx::{Connection as _, Executor as _};
+    use switchdesk::directory::model::Contact;
+
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    db.run(async |db: TestDbRef| {
+        let store = db.store;
+        store.create_user("alice", Role::Agent, "h").await.unwrap();
+        let mut admin = sqlx::AnyConnection::connect(&db.url).await.unwrap();
+        admin
+            .execute(
+                "CREATE FUNCTION refuse_at_commit() RETURNS trigger LANGUAGE plpgsql AS \
+                 $$ BEGIN RAISE EXCEPTION 'refused at commit'; END $$",
+            )
+            .await
+            .unwrap();
+        for table in ["contacts", "users"] {
+            let sql = format!(
+                "CREATE CONSTRAINT TRIGGER refuse_{table} AFTER INSERT OR UPDATE ON {table} \
+                 DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION refuse_at_commit()"
+            );
+            admin.execute(sql.as_str()).await.unwrap();
+        }
+        let ghost = Contact {
+            first_name: "Ghost".into(),
+            ..Contact::default()
+        };
+        // INSERT ... RETURNING id, UPDATE ... RETURNING id, both under autocommit.
+        let saved = store.save_record(&ghost).await;
+        assert!(saved.is_err(), "acknowledged: {saved:?}");
+        let created = store.create_user("bob", Role::Agent, "h").await;
+        assert!(created.is_err(), "acknowledged: {created:?}");
+        let promoted = store.set_role("alice", Role::Admin).await;
+        assert!(promoted.is_err(), "acknowledged: {promoted:?}");
+
+        let contacts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM contacts")
+            .fetch_one(&mut admin)
+            .await
+            .unwrap();
+        assert_eq!(contacts, 0);
+        assert!(store.user_by_name("bob").await.unwrap().is_none());
+        let alice = store.user_by_name("alice").await.unwrap().unwrap();
+        assert_eq!(alice.role, Role::Agent);
+
+        for table in ["contacts", "users"] {
+            let sql = format!("DROP TRIGGER refuse_{table} ON {table}");
+            admin.execute(sql.as_str()).await.unwrap();
+        }
+        // Every pooled connection is usable again (none kept a failed transaction).
+        for n in 0..6 {
+            let id = store
+                .save_record(&Contact {
+                    first_name: format!("Back{n}"),
+                    ..Contact::default()
+                })
+                .await
+                .unwrap();
+            assert!(id > 0);
+        }
+        store.set_role("alice", Role::Admin).await.unwrap();
+        let _ = admin.close().await;
+    })
+    .await;
+}

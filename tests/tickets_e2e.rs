@@ -104,6 +104,7 @@ async fn start(db: &common::TestDb) -> Running {
     config.esl.host = "127.0.0.1".into();
     config.esl.port = sim.addr().port();
     config.cdr.password = Secret::new(CDR_PASSWORD);
+    config.fax.spool_dir = fax_dir.path().to_path_buf();
     config.queues = vec![queue("support"), queue("sales")];
     config.agents = vec![AgentConfig {
         name: "agent1".into(),

@@ -1,12 +1,16 @@
-//! `[fax]`: where received faxes are mailed, how big an attachment may be, and how the outbox
-//! retries.
+//! `[fax]`: where received faxes are mailed, where rxfax writes them (the only place a fax
+//! file is read from), how big an attachment may be, and how the outbox retries.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use crate::mail::{is_mail_address, RetryPolicy};
+
+/// Where the shipped fax extension has rxfax write (`freeswitch/dialplan/public/60_switchdesk_fax.xml`).
+pub const DEFAULT_SPOOL_DIR: &str = "/var/spool/freeswitch/fax";
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -20,7 +24,11 @@ pub struct FaxConfig {
     pub attach_limit_bytes: usize,
     /// The dashboard's address as mail readers reach it, for download links.
     pub public_url: String,
-    /// A TIFF larger than this is not read (mailed as "could not be converted").
+    /// The directory rxfax writes into. A file FreeSWITCH names is read only if it lies
+    /// inside it (links resolved), is a regular file and starts like a TIFF; anything else is
+    /// refused: the fax is recorded with the reason, nothing of the file stored or mailed.
+    pub spool_dir: PathBuf,
+    /// A TIFF larger than this is not read (mailed as "could not be read").
     pub max_tiff_bytes: u64,
     /// Outbox retries: the first wait, doubling up to `retry_max_ms`.
     pub retry_initial_ms: u64,
@@ -36,6 +44,7 @@ impl Default for FaxConfig {
             default_to: Vec::new(),
             attach_limit_bytes: 10 * 1024 * 1024,
             public_url: "http://127.0.0.1:8080".into(),
+            spool_dir: PathBuf::from(DEFAULT_SPOOL_DIR),
             max_tiff_bytes: 64 * 1024 * 1024,
             retry_initial_ms: 30_000,
             retry_max_ms: 3_600_000,
@@ -84,6 +93,12 @@ impl FaxConfig {
                 self.public_url
             ));
         }
+        if !self.spool_dir.is_absolute() {
+            problems.push(format!(
+                "fax.spool_dir {:?} must be an absolute path (where rxfax writes)",
+                self.spool_dir
+            ));
+        }
         if self.max_tiff_bytes == 0 {
             problems.push("fax.max_tiff_bytes must be at least 1".into());
         }
@@ -111,10 +126,12 @@ mod tests {
         config.default_to = vec!["ok@example.com".into()];
         config.public_url = "ftp://x".into();
         config.retry_initial_ms = 0;
+        config.spool_dir = PathBuf::from("spool");
         let problems = config.problems().join("\n");
         assert!(problems.contains("not mail"), "{problems}");
         assert!(problems.contains("public_url"), "{problems}");
         assert!(problems.contains("retry_initial_ms"), "{problems}");
+        assert!(problems.contains("fax.spool_dir"), "{problems}");
         assert!(!problems.contains("default_to"), "{problems}");
     }
 }

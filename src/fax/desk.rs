@@ -8,10 +8,8 @@
 //! and a mail that says so. Never talks SMTP (that is [`crate::mail`]) and never touches SQL.
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::Arc;
 
-use tokio::io::AsyncReadExt as _;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::broadcast::Receiver;
 use tokio::sync::Semaphore;
@@ -22,6 +20,7 @@ use super::received::FaxReceived;
 use crate::directory::PhoneBook;
 use crate::esl::ConnectionEvent;
 use crate::mail::{is_mail_address, Outbox};
+use crate::spool;
 use crate::store::{FaxRecord, NewFile, Recorded, Store, StoreError};
 
 /// What the desk needs on each node's event socket, besides the switchboard's events.
@@ -80,6 +79,12 @@ impl FaxDesk {
         config: FaxConfig,
         outbox: Outbox,
     ) -> FaxDesk {
+        if !config.spool_dir.is_dir() {
+            tracing::warn!(
+                spool_dir = %config.spool_dir.display(),
+                "fax.spool_dir is not a directory: every received fax will be recorded without its document"
+            );
+        }
         let by_e164 = config
             .mailboxes
             .iter()
@@ -168,6 +173,7 @@ impl FaxDesk {
                 .unwrap_or_default(),
             pdf_file_id: None,
             received_at: fax.received_at,
+            document_error: outcome.problem().unwrap_or_default().to_owned(),
         };
         let public_url = inner.config.public_url.trim_end_matches('/').to_owned();
         let to = recipients.clone();
@@ -209,21 +215,32 @@ impl FaxDesk {
         }
     }
 
-    /// The document to store, and what became of it.
+    /// The document to store, and what became of it. The file rxfax named is read only from
+    /// inside `fax.spool_dir` (see [`crate::spool`]) and only if it starts like a TIFF: any
+    /// other file is refused, never stored or mailed, and the fax is recorded with the reason.
     async fn document(&self, fax: &FaxReceived) -> (Outcome, Option<NewFile>) {
         if !fax.success {
             return (Outcome::Failed, None);
         }
-        let Some(path) = fax.tiff_path.as_deref() else {
-            return unconvertible("rxfax reported no file name".into(), None);
+        let Some(path) = fax.tiff_path.clone() else {
+            return unreadable(fax, "rxfax reported no file name".into());
         };
+        let config = &self.inner.config;
         // The turn is taken before the read, so only the faxes being converted are in memory.
         let _turn = self.inner.converting.acquire().await;
-        let tiff: std::sync::Arc<[u8]> =
-            match read_bounded(path, self.inner.config.max_tiff_bytes).await {
-                Ok(bytes) => bytes.into(),
-                Err(reason) => return unconvertible(reason, None),
-            };
+        let tiff: std::sync::Arc<[u8]> = match spool::read_async(
+            config.spool_dir.clone(),
+            path.clone(),
+            config.max_tiff_bytes,
+        )
+        .await
+        {
+            Ok(bytes) if super::tiff::is_tiff(&bytes) => bytes.into(),
+            Ok(_) => {
+                return unreadable(fax, format!("{} is not a TIFF file", path.display()));
+            }
+            Err(e) => return unreadable(fax, e.to_string()),
+        };
         let title = format!("Fax from {}", fax.caller());
         let converted = {
             let tiff = tiff.clone();
@@ -240,23 +257,23 @@ impl FaxDesk {
                     content: pdf.bytes,
                 }),
             ),
-            Ok(Err(e)) => unconvertible(e.to_string(), Some((fax, tiff.to_vec()))),
-            Err(e) => unconvertible(
-                format!("the converter stopped: {e}"),
-                Some((fax, tiff.to_vec())),
-            ),
+            Ok(Err(e)) => unconvertible(e.to_string(), fax, tiff.to_vec()),
+            Err(e) => unconvertible(format!("the converter stopped: {e}"), fax, tiff.to_vec()),
         }
     }
 }
 
-/// An unconvertible fax: the raw TIFF kept if there is one.
-fn unconvertible(
-    reason: String,
-    tiff: Option<(&FaxReceived, Vec<u8>)>,
-) -> (Outcome, Option<NewFile>) {
-    let raw = tiff
-        .filter(|(_, bytes)| !bytes.is_empty())
-        .map(|(fax, bytes)| NewFile {
+/// A fax whose file was refused or could not be read: nothing of it is stored.
+fn unreadable(fax: &FaxReceived, reason: String) -> (Outcome, Option<NewFile>) {
+    tracing::warn!(call = %fax.call_uuid, %reason, "fax document not read");
+    (Outcome::Unreadable { reason }, None)
+}
+
+/// A TIFF that could not be converted: the raw TIFF (checked to be one) is kept.
+fn unconvertible(reason: String, fax: &FaxReceived, tiff: Vec<u8>) -> (Outcome, Option<NewFile>) {
+    let raw = Some(tiff)
+        .filter(|bytes| super::tiff::is_tiff(bytes))
+        .map(|bytes| NewFile {
             name: notice::file_name(fax, "tif"),
             content_type: "image/tiff".into(),
             content: bytes,
@@ -268,25 +285,6 @@ fn unconvertible(
         },
         raw,
     )
-}
-
-/// Reads at most `limit` bytes of the TIFF; a larger or unreadable file is a reason.
-async fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
-    let file = tokio::fs::File::open(path)
-        .await
-        .map_err(|e| format!("the TIFF {} could not be opened: {e}", path.display()))?;
-    let mut bytes = Vec::new();
-    file.take(limit.saturating_add(1))
-        .read_to_end(&mut bytes)
-        .await
-        .map_err(|e| format!("the TIFF {} could not be read: {e}", path.display()))?;
-    if bytes.len() as u64 > limit {
-        return Err(format!(
-            "the TIFF {} is larger than fax.max_tiff_bytes ({limit})",
-            path.display()
-        ));
-    }
-    Ok(bytes)
 }
 
 /// Feeds one node's completed receptions to the desk. Never blocks the event socket: each

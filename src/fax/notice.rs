@@ -12,8 +12,21 @@ pub(crate) enum Outcome {
     /// Received, but the TIFF could not be read or converted; `raw_kept` if the TIFF itself
     /// is stored.
     Unconvertible { reason: String, raw_kept: bool },
+    /// Received, but the file rxfax named was refused (outside the spool, not a regular file,
+    /// too large, not a TIFF) or could not be read: nothing of it is stored or attached.
+    Unreadable { reason: String },
     /// The reception failed: no document.
     Failed,
+}
+
+impl Outcome {
+    /// What went wrong with the document, for the fax's record.
+    pub(crate) fn problem(&self) -> Option<&str> {
+        match self {
+            Outcome::Unconvertible { reason, .. } | Outcome::Unreadable { reason } => Some(reason),
+            Outcome::Converted { .. } | Outcome::Failed => None,
+        }
+    }
 }
 
 /// How the stored document reaches the reader.
@@ -92,6 +105,9 @@ pub(crate) fn compose(
         Outcome::Unconvertible { .. } => {
             format!("Fax from {caller} to {did}: the document could not be converted")
         }
+        Outcome::Unreadable { .. } => {
+            format!("Fax from {caller} to {did}: the document could not be read")
+        }
         Outcome::Failed => format!("Fax from {caller} to {did} failed: {}", result(fax)),
     };
     let mut body = match outcome {
@@ -136,6 +152,10 @@ pub(crate) fn compose(
                 body.push_str("The original TIFF could not be kept either.\n");
             }
         }
+        Outcome::Unreadable { reason } => body.push_str(&format!(
+            "The document could not be read: {}.\nNothing is attached; ask the sender to send it again.\n",
+            clean(reason)
+        )),
         Outcome::Converted { .. } => {}
     }
     match delivery {

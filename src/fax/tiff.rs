@@ -24,6 +24,12 @@ pub const MAX_TOTAL_PIXELS: u64 = 1 << 33;
 /// 16-row strips stay below it.
 pub const MAX_TOTAL_STRIPS: usize = 1 << 18;
 
+/// Whether `bytes` start like a classic TIFF (`II*\0` or `MM\0*`): the check made before a
+/// file FreeSWITCH named is stored or mailed as a fax's original.
+pub fn is_tiff(bytes: &[u8]) -> bool {
+    matches!(bytes.get(..4), Some(b"II*\0") | Some(b"MM\0*"))
+}
+
 /// Why a TIFF could not be read or converted.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum FaxError {

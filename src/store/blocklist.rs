@@ -4,6 +4,7 @@
 use sqlx::any::AnyRow;
 use sqlx::Row as _;
 
+use super::write::Returning as _;
 use super::{now_millis, Query, Store, StoreError};
 use crate::blocklist::{Direction, Entry, Match, Treatment};
 
@@ -82,7 +83,7 @@ impl Store {
             ), entry)
             .bind(entry.added_by.as_str())
             .bind(now_millis())
-            .fetch_one(&self.pool)
+            .returning_one(&self.pool)
             .await?
         } else {
             bind_entry(sqlx::query(
@@ -90,7 +91,7 @@ impl Store {
                  expires_at = $6, reason = $7 WHERE id = $8 RETURNING *",
             ), entry)
             .bind(entry.id)
-            .fetch_optional(&self.pool)
+            .returning_optional(&self.pool)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("blocklist entry {}", entry.id)))?
         };

@@ -7,6 +7,7 @@ use sqlx::{Any, AnyConnection, Row as _, Transaction};
 
 use super::filter::Filter;
 use super::tickets::ticket_from;
+use super::write::Returning as _;
 use super::{json, parse, Store, StoreError};
 use crate::cdr::{CallKind, CallRecord, Leg, Outcome};
 use crate::tickets::{Append, CallerKey, NewTicket, Ticket, TicketEvent, TimeEntry};
@@ -273,7 +274,7 @@ impl CallTx {
         .bind(new.first_response_due)
         .bind(new.first_response_at)
         .bind(new.resolution_due)
-        .fetch_one(&mut *self.tx)
+        .returning_one(&mut *self.tx)
         .await?;
         ticket_from(&row)
     }
@@ -295,7 +296,7 @@ impl CallTx {
         .bind(append.last_call_at)
         .bind(now)
         .bind(append.ticket_id)
-        .fetch_optional(&mut *self.tx)
+        .returning_optional(&mut *self.tx)
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("ticket {}", append.ticket_id)))?;
         ticket_from(&row)

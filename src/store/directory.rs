@@ -6,6 +6,7 @@
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row as _};
 
+use super::write::Returning as _;
 use super::{json, now_millis, parse, Query, Store, StoreError};
 use crate::directory::model::{Asset, Contact, Id, Organization, Owner};
 
@@ -239,7 +240,7 @@ async fn write<R: Record>(conn: &mut AnyConnection, record: &R) -> Result<Id, St
         let row = record
             .bind_columns(sqlx::query(&sql))?
             .bind(record.id())
-            .fetch_optional(&mut *conn)
+            .returning_optional(&mut *conn)
             .await
             .map_err(|e| StoreError::unique(e, what))?;
         return match row {
@@ -263,7 +264,7 @@ async fn write<R: Record>(conn: &mut AnyConnection, record: &R) -> Result<Id, St
     );
     let row = record
         .bind_columns(sqlx::query(&sql))?
-        .fetch_one(&mut *conn)
+        .returning_one(&mut *conn)
         .await
         .map_err(|e| StoreError::unique(e, what))?;
     Ok(row.try_get("id")?)

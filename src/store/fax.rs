@@ -7,6 +7,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row as _;
 
 use super::filter::Filter;
+use super::write::Returning as _;
 use super::{json, now_millis, parse, Store, StoreError};
 
 /// A document to store (a fax's PDF, or the raw TIFF when it could not be converted).
@@ -45,6 +46,9 @@ pub struct FaxRecord {
     pub pdf_file_id: Option<i64>,
     /// Unix ms.
     pub received_at: i64,
+    /// Why the document could not be kept as a PDF (refused, unreadable or unconvertible);
+    /// empty when it was, or when the reception failed.
+    pub document_error: String,
 }
 
 /// A mail to queue. `dedupe_key` names it for good: queueing the same key again does nothing,
@@ -129,7 +133,7 @@ const MAIL_COLUMNS: &str = "id, dedupe_key, recipients, subject, body, attachmen
     attempts, next_attempt_at, last_error, created_at, sent_at";
 
 const FAX_COLUMNS: &str = "call_uuid, direction, did, caller_number, caller_name, pages, success, \
-    result_code, result_text, remote_station, tiff_path, pdf_file_id, received_at";
+    result_code, result_text, remote_station, tiff_path, pdf_file_id, received_at, document_error";
 
 fn mail_from(row: &AnyRow) -> Result<OutboxMail, StoreError> {
     let state: String = row.try_get("state")?;
@@ -170,6 +174,7 @@ fn fax_from(row: &AnyRow) -> Result<FaxRecord, StoreError> {
         tiff_path: row.try_get("tiff_path")?,
         pdf_file_id: row.try_get("pdf_file_id")?,
         received_at: row.try_get("received_at")?,
+        document_error: row.try_get("document_error")?,
     })
 }
 
@@ -189,8 +194,9 @@ impl Store {
         // The fax row first: its primary key is the lock that makes a second delivery a no-op.
         let inserted = sqlx::query(
             "INSERT INTO faxes (call_uuid, direction, did, caller_number, caller_name, pages, \
-             success, result_code, result_text, remote_station, tiff_path, received_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+             success, result_code, result_text, remote_station, tiff_path, received_at, \
+             document_error) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
              ON CONFLICT (call_uuid) DO NOTHING",
         )
         .bind(fax.call_uuid.as_str())
@@ -205,6 +211,7 @@ impl Store {
         .bind(fax.remote_station.as_str())
         .bind(fax.tiff_path.as_str())
         .bind(fax.received_at)
+        .bind(fax.document_error.as_str())
         .execute(&mut *tx)
         .await?;
         if inserted.rows_affected() == 0 {
@@ -213,7 +220,7 @@ impl Store {
         }
         let document_id = match document {
             Some(file) => {
-                let id: i64 = sqlx::query_scalar(
+                let id: i64 = sqlx::query(
                     "INSERT INTO files (name, content_type, size, content, created_at) \
                      VALUES ($1, $2, $3, $4, $5) RETURNING id",
                 )
@@ -222,8 +229,9 @@ impl Store {
                 .bind(i64::try_from(file.content.len()).unwrap_or(i64::MAX))
                 .bind(file.content)
                 .bind(now)
-                .fetch_one(&mut *tx)
-                .await?;
+                .returning_one(&mut *tx)
+                .await?
+                .try_get("id")?;
                 if file.content_type == "application/pdf" {
                     sqlx::query("UPDATE faxes SET pdf_file_id = $2 WHERE call_uuid = $1")
                         .bind(fax.call_uuid.as_str())
@@ -391,7 +399,7 @@ impl Store {
         let row = sqlx::query(&sql)
             .bind(id)
             .bind(now_millis())
-            .fetch_optional(&self.pool)
+            .returning_optional(&self.pool)
             .await?;
         match row {
             Some(row) => mail_from(&row),

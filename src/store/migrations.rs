@@ -48,6 +48,11 @@ const SQLITE: Embedded = &[
         "updated_at_indexes",
         include_str!("../../migrations/sqlite/0006_updated_at_indexes.sql"),
     ),
+    (
+        7,
+        "write_check_fax_document_error",
+        include_str!("../../migrations/sqlite/0007_write_check_fax_document_error.sql"),
+    ),
 ];
 
 const POSTGRES: Embedded = &[
@@ -80,6 +85,11 @@ const POSTGRES: Embedded = &[
         6,
         "updated_at_indexes",
         include_str!("../../migrations/postgres/0006_updated_at_indexes.sql"),
+    ),
+    (
+        7,
+        "write_check_fax_document_error",
+        include_str!("../../migrations/postgres/0007_write_check_fax_document_error.sql"),
     ),
 ];
 

@@ -19,6 +19,7 @@ mod sessions;
 mod tickets;
 mod tokens;
 mod users;
+mod write;
 
 use std::path::Path;
 use std::time::Duration;
@@ -73,7 +74,8 @@ impl Store {
         let backend = Backend::from_url(url)?;
         let mut pool = AnyPoolOptions::new()
             .max_connections(max_connections.max(1))
-            .acquire_timeout(Duration::from_secs(10));
+            .acquire_timeout(Duration::from_secs(10))
+            .after_release(write::release_clean);
         let url = match backend {
             Backend::Postgres => url.to_string(),
             Backend::Sqlite => {

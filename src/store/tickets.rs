@@ -8,6 +8,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row as _};
 
 use super::filter::Filter;
+use super::write::Returning as _;
 use super::{json, Store, StoreError};
 use crate::tickets::{
     NewTicket, Note, OrganizationUsage, Status, Ticket, TicketEvent, TicketKind, TicketPatch,
@@ -241,7 +242,7 @@ impl Store {
         .bind(patch.subject.as_deref())
         .bind(now)
         .bind(id)
-        .fetch_optional(&mut *tx)
+        .returning_optional(&mut *tx)
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("ticket {id}")))?;
         let ticket = ticket_from(&row)?;
@@ -275,15 +276,16 @@ impl Store {
         if updated.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("ticket {ticket_id}")));
         }
-        let id: i64 = sqlx::query_scalar(
+        let id: i64 = sqlx::query(
             "INSERT INTO ticket_notes (ticket_id, author, body, at) VALUES ($1, $2, $3, $4) RETURNING id",
         )
         .bind(ticket_id)
         .bind(author)
         .bind(body)
         .bind(now)
-        .fetch_one(&mut *tx)
-        .await?;
+        .returning_one(&mut *tx)
+        .await?
+        .try_get("id")?;
         tx.commit().await?;
         Ok(Note {
             id,

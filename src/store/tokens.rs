@@ -4,6 +4,7 @@
 use sqlx::any::AnyRow;
 use sqlx::Row as _;
 
+use super::write::Returning as _;
 use super::{now_millis, parse_role, Store, StoreError};
 use crate::users::{ApiToken, Role};
 
@@ -38,7 +39,7 @@ impl Store {
         .bind(role.as_str())
         .bind(token_hash)
         .bind(created_at)
-        .fetch_one(&self.pool)
+        .returning_one(&self.pool)
         .await
         .map_err(|e| StoreError::unique(e, || format!("API token {name:?}")))?;
         Ok(ApiToken {

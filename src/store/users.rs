@@ -3,6 +3,7 @@
 use sqlx::any::AnyRow;
 use sqlx::{Any, Encode, Executor, Row as _, Transaction, Type};
 
+use super::write::Returning as _;
 use super::{now_millis, parse_role, Store, StoreError};
 use crate::users::{Role, User};
 
@@ -37,7 +38,7 @@ impl Store {
         .bind(role.as_str())
         .bind(password_hash)
         .bind(created_at)
-        .fetch_one(&self.pool)
+        .returning_one(&self.pool)
         .await
         .map_err(|e| StoreError::unique(e, || format!("user {name:?}")))?;
         Ok(User {
@@ -127,7 +128,7 @@ where
     sqlx::query(sql)
         .bind(name)
         .bind(value)
-        .fetch_optional(executor)
+        .returning_optional(executor)
         .await?
         .ok_or_else(|| no_user(name))?
         .try_get("id")

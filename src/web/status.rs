@@ -20,24 +20,32 @@ use crate::metrics::{
 /// A health check that hangs is as bad as a failed one.
 const PING_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// `GET /healthz` (public): 200 when the database answers, else 503.
+/// `GET /healthz` (public): 200 when the database stores a write (one row rewritten and
+/// committed), else 503 with the reason: a database that answers reads but cannot commit
+/// (disk full, read-only) is not healthy. The database's own error text is only logged.
 pub(crate) async fn healthz(State(state): State<AppState>) -> Response {
-    match tokio::time::timeout(PING_TIMEOUT, state.store.ping()).await {
-        Ok(Ok(())) => Json(json!({ "status": "ok" })).into_response(),
-        failure => {
-            let reason = match failure {
-                Ok(Err(e)) => e.to_string(),
-                _ => format!("no answer within {PING_TIMEOUT:?}"),
-            };
-            tracing::warn!(%reason, "health check failed: database");
-            let body = json!({
-                "status": "unavailable",
-                "error": "the database is not reachable",
-                "code": "unavailable",
-            });
-            (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
-        }
-    }
+    let now = crate::users::now_millis();
+    let error = match tokio::time::timeout(PING_TIMEOUT, state.store.check_writes(now)).await {
+        Ok(Ok(())) => return Json(json!({ "status": "ok" })).into_response(),
+        Ok(Err(e)) => e.to_string(),
+        Err(_) => format!("no answer within {PING_TIMEOUT:?}"),
+    };
+    let reads = matches!(
+        tokio::time::timeout(PING_TIMEOUT, state.store.ping()).await,
+        Ok(Ok(()))
+    );
+    let reason = if reads {
+        "the database answers but cannot store writes (disk full or read-only?)"
+    } else {
+        "the database is not reachable"
+    };
+    tracing::warn!(%error, reason, "health check failed: database");
+    let body = json!({
+        "status": "unavailable",
+        "error": reason,
+        "code": "unavailable",
+    });
+    (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
 }
 
 /// `GET /metrics` (supervisor+, by session or API token): Prometheus text. The same figures
