@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use super::error::ApiJson;
 use super::{ApiError, AppState, Auth};
 use crate::acd::{AcdError, AgentConfig, AgentStatus, AgentView, QueueConfig};
+use crate::fsarg::Endpoint;
 use crate::switch::{BoardError, Eavesdrop, EavesdropMode};
 use crate::users::Role;
 
@@ -193,7 +194,8 @@ pub(crate) async fn to_front(
 #[serde(deny_unknown_fields)]
 pub(crate) struct EavesdropRequest {
     mode: EavesdropMode,
-    endpoint: Option<String>,
+    /// Checked while reading: a bad one is a 400 naming `endpoint`.
+    endpoint: Option<Endpoint>,
 }
 
 /// `POST /api/agents/{name}/eavesdrop` (supervisor+): `{"mode": "listen" | "whisper" |
