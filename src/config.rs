@@ -63,20 +63,12 @@ pub struct Config {
 }
 
 /// How the adapter drives FreeSWITCH.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SwitchConfig {
     /// Dialplan context for transfers (overflow to an extension, the exit key); one word,
-    /// checked when read ([`crate::fsarg::DialplanContext`]).
+    /// checked when read ([`crate::fsarg::DialplanContext`]), `default` unless set.
     pub transfer_context: crate::fsarg::DialplanContext,
-}
-
-impl Default for SwitchConfig {
-    fn default() -> Self {
-        SwitchConfig {
-            transfer_context: crate::fsarg::DialplanContext::default(),
-        }
-    }
 }
 
 /// `POST /api/cdr`, where FreeSWITCH's mod_xml_cdr sends each call's record.
