@@ -9,6 +9,7 @@ use std::time::Duration;
 use reqwest::header::{AUTHORIZATION, CONTENT_SECURITY_POLICY, CONTENT_TYPE, COOKIE, SET_COOKIE};
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{json, Value};
+use sqlx::{Connection as _, Executor as _};
 use switchdesk::config::Config;
 use switchdesk::directory::number::Numbering;
 use switchdesk::directory::PhoneBook;
@@ -1151,5 +1152,19 @@ async fn values_freeswitch_would_expand_or_split_are_refused_and_not_stored() {
     .await;
     refused(body, "endpoint", "'&'");
     assert!(app.store.agents().await.unwrap().is_empty());
+
+    // A value stored before these checks (or by hand) is refused when read, with the reason.
+    let mut raw = sqlx::AnyConnection::connect(&app._db.url).await.unwrap();
+    raw.execute(
+        "UPDATE acd_queues SET config = REPLACE(config, 'local_stream://moh', '${system(id)}')",
+    )
+    .await
+    .unwrap();
+    raw.close().await.unwrap();
+    let error = app.store.queues().await.unwrap_err().to_string();
+    assert!(
+        error.contains("support") && error.contains("'$'"),
+        "{error}"
+    );
     app.stop().await;
 }
