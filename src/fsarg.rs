@@ -5,9 +5,9 @@
 //! user) in `api`/`bgapi` command lines and in application arguments, unescapes `\`, strips
 //! quotes, runs `&app(...)` after an originate's dial string, reads `{...}`, `[...]` and `<...>`
 //! there as channel variables and `,`, `|` and `:_:` as more destinations. None of that may come
-//! from outside. Each type here refuses, in its only constructor, `$ { } & | ' " \`, control
-//! characters (CR, LF, NUL end an ESL command) and whatever else its position gives a meaning
-//! to; `switch::render` builds commands from these types only. Pure: `acd` and `blocklist`
+//! from outside. Each type here refuses, in its only constructor, `$ { } & | ' " \`, `:_:`,
+//! control characters (CR, LF, NUL end an ESL command) and whatever else its position gives a
+//! meaning to; `switch::render` builds commands from these types only. Pure: `acd` and `blocklist`
 //! keep their settings in these types, and serde goes through the same checks (`try_from`),
 //! so a configuration file, a JSON body or a stored row with a bad value is refused with the
 //! reason.
@@ -56,6 +56,11 @@ fn check(
     // What FreeSWITCH would expand or run is named first, wherever it stands.
     if let Some(reason) = text.chars().find_map(forbidden) {
         return Err(ArgError(reason.into()));
+    }
+    if text.contains(":_:") {
+        return Err(ArgError(
+            "may not contain ':_:' (FreeSWITCH reads it as another destination)".into(),
+        ));
     }
     match text.chars().find(|c| !allowed(*c)) {
         Some(c) => Err(ArgError(format!("may not contain {c:?} ({shape})"))),
@@ -236,13 +241,7 @@ const DIAL_SHAPE: &str = "a dial string is one destination: letters, digits and 
                           (no spaces, ',', '[', '<')";
 
 fn check_dial(text: &str) -> Result<(), ArgError> {
-    check(text, 256, dial_char, DIAL_SHAPE)?;
-    if text.contains(":_:") {
-        return Err(ArgError(
-            "may not contain ':_:' (FreeSWITCH reads it as another destination)".into(),
-        ));
-    }
-    Ok(())
+    check(text, 256, dial_char, DIAL_SHAPE)
 }
 
 fs_arg!(
@@ -320,11 +319,6 @@ fn reduced(text: &str, max: usize) -> Option<String> {
 
 fn check_value(text: &str, max: usize) -> Result<(), ArgError> {
     check(text, max, value_char, VALUE_SHAPE)?;
-    if text.contains(":_:") {
-        return Err(ArgError(
-            "may not contain ':_:' (FreeSWITCH reads it as another destination)".into(),
-        ));
-    }
     if text.trim() != text || text.contains("  ") {
         return Err(ArgError(
             "may not start or end with a space, or hold two in a row".into(),
