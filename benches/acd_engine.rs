@@ -70,7 +70,7 @@ fn loaded() -> Loaded {
             let name = format!("a{q}_{a}");
             let config = AgentConfig {
                 name: name.clone(),
-                endpoint: format!("user/{name}@default"),
+                endpoint: format!("user/{name}@default").parse().unwrap(),
                 queues: vec![Membership {
                     queue: format!("q{q}"),
                     tier: 1,

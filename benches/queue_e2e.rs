@@ -72,11 +72,11 @@ fn bench(c: &mut Criterion) {
             .unwrap();
         let mut queue = QueueConfig::named("support");
         queue.wrap_up_secs = 0;
-        queue.prompts.hold_music = "tone_stream://%(1000,4000,440);loops=-1".into();
+        queue.prompts.hold_music = "tone_stream://%(1000,4000,440);loops=-1".parse().unwrap();
         let agents: Vec<AgentConfig> = (1..=AGENTS)
             .map(|n| AgentConfig {
                 name: format!("agent{n}"),
-                endpoint: format!("user/{}@default", 1000 + n),
+                endpoint: format!("user/{}@default", 1000 + n).parse().unwrap(),
                 queues: vec![Membership {
                     queue: "support".into(),
                     tier: 1,

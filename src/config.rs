@@ -65,19 +65,12 @@ pub struct Config {
 }
 
 /// How the adapter drives FreeSWITCH.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SwitchConfig {
-    /// Dialplan context for transfers (overflow to an extension, the exit key).
-    pub transfer_context: String,
-}
-
-impl Default for SwitchConfig {
-    fn default() -> Self {
-        SwitchConfig {
-            transfer_context: "default".into(),
-        }
-    }
+    /// Dialplan context for transfers (overflow to an extension, the exit key); one word,
+    /// checked when read ([`crate::fsarg::DialplanContext`]), `default` unless set.
+    pub transfer_context: crate::fsarg::DialplanContext,
 }
 
 /// `POST /api/cdr`, where FreeSWITCH's mod_xml_cdr sends each call's record.
@@ -435,11 +428,6 @@ impl Config {
         names.sort_unstable();
         if names.windows(2).any(|w| w[0] == w[1]) {
             problems.push("esl.nodes: node names must be unique (and not fs1)".into());
-        }
-        if self.switch.transfer_context.trim().is_empty()
-            || self.switch.transfer_context.contains(char::is_whitespace)
-        {
-            problems.push("switch.transfer_context must be a dialplan context name".into());
         }
         for queue in &self.queues {
             problems.extend(queue.problems());

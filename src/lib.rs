@@ -7,6 +7,8 @@
 //!   session to FreeSWITCH alive. The only module that knows the wire format.
 //! - [`sim`]: a FreeSWITCH stand-in that speaks the same bytes as the captured switch.
 //!   Used by `switchdesk demo` and the tests; `serve` never touches it.
+//! - [`fsarg`]: the FreeSWITCH boundary: the only types a command is built from, each
+//!   refusing what FreeSWITCH would expand or read as syntax.
 //! - [`acd`]: the call-queue engine, pure (no IO, no clock).
 //! - [`switch`]: FreeSWITCH ⇄ engine: the switchboard, blocklist checks and identification.
 //! - [`directory`]: the CMDB phone book: E.164 numbers, fuzzy search, who is calling.
@@ -34,6 +36,7 @@ pub mod config;
 pub mod directory;
 pub mod esl;
 pub mod fax;
+pub mod fsarg;
 pub mod live;
 pub mod mail;
 pub mod metrics;

@@ -17,6 +17,7 @@ use crate::config::{Config, LogConfig, Secret};
 use crate::directory::PhoneBook;
 use crate::esl::{Connection, ConnectionEvent, ConnectionOptions};
 use crate::fax::{self, FaxDesk};
+use crate::fsarg::{Endpoint, Extension};
 use crate::mail::{run_outbox, Outbox, SmtpMailer};
 use crate::metrics::{
     Metrics, ESL_CONNECTED, ESL_EVENTS_SHED_TOTAL, ESL_EVENTS_TOTAL, ESL_RECONNECTS_TOTAL,
@@ -553,14 +554,18 @@ async fn demo_phonebook(store: &Store, seed: u64) -> anyhow::Result<Vec<(String,
 /// announcements, a callback key and an exit to voicemail.
 fn demo_queue() -> QueueConfig {
     let mut queue = QueueConfig::named("support");
-    queue.prompts.hold_music = "tone_stream://%(1000,4000,440);loops=-1".into();
+    // Literals, checked by `tests::the_demo_queue_is_valid`.
+    queue.prompts.hold_music = "tone_stream://%(1000,4000,440);loops=-1"
+        .parse()
+        .expect("a tone_stream:// literal");
     queue.max_wait_secs = 300;
-    queue.overflow = Overflow::Extension("voicemail".into());
+    let voicemail: Extension = "voicemail".parse().expect("an extension literal");
+    queue.overflow = Overflow::Extension(voicemail.clone());
     queue.callbacks.key = Some('1');
     // The simulated PSTN: every caller of the synthetic day can be called back there.
-    queue.callbacks.dial = "user/{number}@pstn".into();
+    queue.callbacks.dial = "user/{number}@pstn".parse().expect("a dial literal");
     queue.exit_key = Some('0');
-    queue.exit_extension = "voicemail".into();
+    queue.exit_extension = Some(voicemail);
     queue.wrap_up_secs = 5;
     queue
 }
@@ -568,7 +573,8 @@ fn demo_queue() -> QueueConfig {
 fn demo_agent(extension: u32) -> AgentConfig {
     AgentConfig {
         name: format!("agent{extension}"),
-        endpoint: format!("user/{extension}@default"),
+        endpoint: Endpoint::parse(&format!("user/{extension}@default"))
+            .expect("digits make a dial string"),
         queues: vec![Membership {
             queue: "support".into(),
             tier: 1 + (extension - 1001) / 4,
@@ -643,5 +649,11 @@ mod tests {
             describe_database("sqlite://data/switchdesk.db"),
             "sqlite://data/switchdesk.db"
         );
+    }
+
+    #[test]
+    fn the_demo_queue_is_valid() {
+        assert_eq!(demo_queue().problems(), Vec::<String>::new());
+        assert!(demo_agent(1001).problems().is_empty());
     }
 }

@@ -43,7 +43,7 @@ impl Desk {
     fn agent_at(&mut self, now: u64, name: &str, queue: &str, tier: u32, position: u32) {
         let config = AgentConfig {
             name: name.into(),
-            endpoint: format!("user/{name}@default"),
+            endpoint: format!("user/{name}@default").parse().unwrap(),
             queues: vec![Membership {
                 queue: queue.into(),
                 tier,
@@ -574,7 +574,7 @@ fn expected_wait_is_announced_once_the_queue_has_history() {
 fn callback_keeps_the_place_reserves_the_agent_then_calls_the_customer() {
     let mut q = Desk::queue("q", Strategy::LongestIdle);
     q.callbacks.key = Some('1');
-    q.callbacks.dial = "sofia/gateway/pstn/{number}".into();
+    q.callbacks.dial = "sofia/gateway/pstn/{number}".parse().unwrap();
     let mut desk = Desk::new(q);
     desk.caller(secs(0), "first", "q", "+15550001");
     desk.caller(secs(1), "second", "q", "+15550002");
@@ -617,7 +617,7 @@ fn callback_keeps_the_place_reserves_the_agent_then_calls_the_customer() {
     else {
         panic!("{actions:?}")
     };
-    assert_eq!(dial, "sofia/gateway/pstn/+15550001");
+    assert_eq!(dial.as_str(), "sofia/gateway/pstn/+15550001");
     desk.engine.leg_answered(secs(25), &customer);
     assert_eq!(
         desk.take(),
@@ -705,7 +705,7 @@ fn an_unreachable_callback_is_retried_then_given_up() {
 fn max_wait_overflows_to_an_extension_or_another_queue() {
     let mut q = Desk::queue("q", Strategy::LongestIdle);
     q.max_wait_secs = 60;
-    q.overflow = Overflow::Extension("voicemail".into());
+    q.overflow = Overflow::Extension("voicemail".parse().unwrap());
     let mut desk = Desk::new(q);
     desk.caller(secs(0), "c1", "q", "+15550001");
     desk.take();
@@ -716,7 +716,7 @@ fn max_wait_overflows_to_an_extension_or_another_queue() {
         desk.take(),
         [Action::Transfer {
             call: "c1".into(),
-            extension: "voicemail".into()
+            extension: "voicemail".parse().unwrap()
         }]
     );
     assert_eq!(
@@ -755,12 +755,12 @@ fn max_wait_overflows_to_an_extension_or_another_queue() {
 fn no_agent_logged_in_sends_callers_to_overflow_when_configured() {
     let mut q = Desk::queue("q", Strategy::LongestIdle);
     q.no_agents = NoAgents::Overflow;
-    q.overflow = Overflow::Extension("voicemail".into());
+    q.overflow = Overflow::Extension("voicemail".parse().unwrap());
     let mut desk = Desk::new(q);
     desk.caller(secs(0), "c1", "q", "+15550001");
     assert!(desk.take().contains(&Action::Transfer {
         call: "c1".into(),
-        extension: "voicemail".into()
+        extension: "voicemail".parse().unwrap()
     }));
     // With an agent logged in (even busy), callers wait; when the last logs out, they overflow.
     desk.agent("alice", "q", 1, 1);
@@ -777,7 +777,7 @@ fn no_agent_logged_in_sends_callers_to_overflow_when_configured() {
         .unwrap();
     assert!(desk.take().contains(&Action::Transfer {
         call: "c3".into(),
-        extension: "voicemail".into()
+        extension: "voicemail".parse().unwrap()
     }));
 }
 
@@ -785,7 +785,7 @@ fn no_agent_logged_in_sends_callers_to_overflow_when_configured() {
 fn exit_key_leaves_for_the_configured_extension() {
     let mut q = Desk::queue("q", Strategy::LongestIdle);
     q.exit_key = Some('0');
-    q.exit_extension = "operator".into();
+    q.exit_extension = Some("operator".parse().unwrap());
     let mut desk = Desk::new(q);
     desk.caller(secs(0), "c1", "q", "+15550001");
     desk.take();
@@ -796,7 +796,7 @@ fn exit_key_leaves_for_the_configured_extension() {
         desk.take(),
         [Action::Transfer {
             call: "c1".into(),
-            extension: "operator".into()
+            extension: "operator".parse().unwrap()
         }]
     );
     assert!(desk.engine.queue(secs(5), "q").unwrap().waiting.is_empty());
@@ -1044,7 +1044,7 @@ fn bad_configuration_is_refused_with_reasons() {
             T0,
             AgentConfig {
                 name: "a".into(),
-                endpoint: "user/1".into(),
+                endpoint: "user/1".parse().unwrap(),
                 queues: vec![Membership {
                     queue: "nope".into(),
                     tier: 1,
@@ -1222,7 +1222,7 @@ fn a_moved_caller_gets_the_new_queues_max_wait_from_the_move() {
     let mut desk = support_and_sales();
     let mut sales = Desk::queue("sales", Strategy::LongestIdle);
     sales.max_wait_secs = 60;
-    sales.overflow = Overflow::Extension("voicemail".into());
+    sales.overflow = Overflow::Extension("voicemail".parse().unwrap());
     sales.announcements.periodic_secs = 30;
     desk.engine.set_queue(T0, sales).unwrap();
     desk.caller(secs(0), "c1", "support", "+15550001");
@@ -1237,7 +1237,7 @@ fn a_moved_caller_gets_the_new_queues_max_wait_from_the_move() {
     desk.tick(secs(161));
     assert!(desk.take().contains(&Action::Transfer {
         call: "c1".into(),
-        extension: "voicemail".into()
+        extension: "voicemail".parse().unwrap()
     }));
 }
 

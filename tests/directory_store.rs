@@ -194,7 +194,7 @@ async fn blocklist_entries_count_hits_and_keep_their_audit(db: TestDbRef) {
         matches: Match::Prefix("+882".into()),
         direction: Direction::Both,
         treatment: Treatment::Prompt {
-            file: "ivr/ivr-call_rejected.wav".into(),
+            file: "ivr/ivr-call_rejected.wav".parse().unwrap(),
         },
         expires_at: Some(4_000_000_000_000),
         reason: "satellite premium rate".into(),

@@ -134,7 +134,7 @@ async fn the_wallboard_sees_callers_and_the_ringing_agent_sees_who_calls() {
         .unwrap();
     let agent = AgentConfig {
         name: "agent1".into(),
-        endpoint: "user/1001@default".into(),
+        endpoint: "user/1001@default".parse().unwrap(),
         queues: vec![Membership {
             queue: "support".into(),
             tier: 1,
@@ -154,7 +154,7 @@ async fn the_wallboard_sees_callers_and_the_ringing_agent_sees_who_calls() {
     config.esl.host = "127.0.0.1".into();
     config.esl.port = sim.addr().port();
     let mut queue = QueueConfig::named("support");
-    queue.prompts.hold_music = "tone_stream://%(1000,4000,440);loops=-1".into();
+    queue.prompts.hold_music = "tone_stream://%(1000,4000,440);loops=-1".parse().unwrap();
     config.queues = vec![queue];
     config.agents = vec![agent];
     let web = TcpListener::bind("127.0.0.1:0").await.unwrap();

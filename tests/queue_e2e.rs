@@ -53,7 +53,7 @@ async fn lingering_simulator(seed: u64, linger: Duration) -> Simulator {
 fn queue() -> QueueConfig {
     let mut q = QueueConfig::named("support");
     q.strategy = Strategy::LongestIdle;
-    q.prompts.hold_music = "tone_stream://%(1000,4000,440);loops=-1".into();
+    q.prompts.hold_music = "tone_stream://%(1000,4000,440);loops=-1".parse().unwrap();
     q.wrap_up_secs = 0;
     q.ring_timeout_secs = 5;
     q.no_answer_delay_secs = 1;
@@ -69,7 +69,7 @@ fn agents(n: u32) -> Vec<AgentConfig> {
     (1..=n)
         .map(|i| AgentConfig {
             name: format!("agent{i}"),
-            endpoint: format!("user/{}@default", 1000 + i),
+            endpoint: format!("user/{}@default", 1000 + i).parse().unwrap(),
             queues: vec![Membership {
                 queue: "support".into(),
                 tier: 1,
@@ -484,9 +484,9 @@ async fn fifty_callers_five_agents_random_behaviour_nobody_lost() {
     let mut q = queue();
     q.ring_timeout_secs = 1;
     q.max_wait_secs = 8;
-    q.overflow = Overflow::Extension("voicemail".into());
+    q.overflow = Overflow::Extension("voicemail".parse().unwrap());
     q.callbacks.key = Some('1');
-    q.callbacks.dial = "user/{number}@default".into();
+    q.callbacks.dial = "user/{number}@default".parse().unwrap();
     q.callbacks.ring_secs = 2;
     q.callbacks.retry_secs = 1;
     q.announcements.min_gap_secs = 1;
@@ -767,7 +767,7 @@ async fn blocked_callers_get_their_treatment_and_are_never_answered() {
             Match::Prefix("+882".into()),
             Direction::Both,
             Treatment::Reject {
-                cause: "CALL_REJECTED".into(),
+                cause: "CALL_REJECTED".parse().unwrap(),
             },
         ),
         block(
@@ -775,7 +775,7 @@ async fn blocked_callers_get_their_treatment_and_are_never_answered() {
             Match::Name("*casino*".into()),
             Direction::Inbound,
             Treatment::Prompt {
-                file: "ivr/ivr-call_rejected.wav".into(),
+                file: "ivr/ivr-call_rejected.wav".parse().unwrap(),
             },
         ),
         block(
@@ -783,7 +783,7 @@ async fn blocked_callers_get_their_treatment_and_are_never_answered() {
             Match::Number("+12125550104".into()),
             Direction::Inbound,
             Treatment::Transfer {
-                extension: "voicemail".into(),
+                extension: "voicemail".parse().unwrap(),
             },
         ),
         // Outbound only: inbound calls from it are welcome.
@@ -927,7 +927,7 @@ async fn a_callback_to_a_banned_destination_is_not_dialled() {
     answering_agent(&sim, 50).await;
     let mut q = queue();
     q.callbacks.key = Some('1');
-    q.callbacks.dial = "sofia/gateway/pstn/{number}".into();
+    q.callbacks.dial = "sofia/gateway/pstn/{number}".parse().unwrap();
     let options = BoardOptions {
         blocklist: Arc::new(Blocklist::new(vec![block(
             1,
@@ -1008,7 +1008,7 @@ async fn a_callback_keeps_the_callers_identification_across_a_restart() {
     });
     let mut q = queue();
     q.callbacks.key = Some('1');
-    q.callbacks.dial = "sofia/gateway/pstn/{number}".into();
+    q.callbacks.dial = "sofia/gateway/pstn/{number}".parse().unwrap();
     let options = || BoardOptions {
         identity: book.clone(),
         ..board_options(15)
@@ -1211,7 +1211,7 @@ async fn support_and_sales(sim: &Simulator, store: Store, seed: u64) -> Board {
     let mut agents = agents(1);
     agents.push(AgentConfig {
         name: "seller".into(),
-        endpoint: "user/1002@default".into(),
+        endpoint: "user/1002@default".parse().unwrap(),
         queues: vec![Membership {
             queue: "sales".into(),
             tier: 1,
@@ -1396,7 +1396,12 @@ async fn a_supervisor_whispers_into_an_agents_call_until_it_ends() {
     .await
     .unwrap();
     let refused = board
-        .eavesdrop("agent1", EavesdropMode::Listen, "user/1009@default", "sam")
+        .eavesdrop(
+            "agent1",
+            EavesdropMode::Listen,
+            &"user/1009@default".parse().unwrap(),
+            "sam",
+        )
         .await;
     assert!(
         matches!(refused, Err(BoardError::Acd(AcdError::NotInCall(_)))),
@@ -1427,7 +1432,12 @@ async fn a_supervisor_whispers_into_an_agents_call_until_it_ends() {
     .await;
 
     let joined = board
-        .eavesdrop("agent1", EavesdropMode::Whisper, "user/1009@default", "sam")
+        .eavesdrop(
+            "agent1",
+            EavesdropMode::Whisper,
+            &"user/1009@default".parse().unwrap(),
+            "sam",
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -1466,4 +1476,54 @@ async fn a_supervisor_whispers_into_an_agents_call_until_it_ends() {
     assert!(!sim
         .commands_received()
         .contains(&format!("api uuid_kill {} NORMAL_CLEARING", joined.leg)));
+}
+
+/// A caller-ID name is whatever the caller's phone sent. It is shown on the agent's phone
+/// reduced to its words, and no command to the switch carries it where FreeSWITCH would expand
+/// it or run something after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_id_name_that_would_expand_reaches_no_command() {
+    let db = common::TestDb::sqlite().await;
+    let sim = simulator(21).await;
+    answering_agent(&sim, 200).await;
+    let (board, _esl) = board(&sim, db.store.clone(), 1, 21).await;
+    board
+        .set_agent_status("agent1", AgentStatus::Available)
+        .await
+        .unwrap();
+    let call = sim
+        .place_call(CallSpec {
+            from_number: "+15550001".into(),
+            from_name: "${system(touch /tmp/x)}&bgsystem(id)|'\"\\".into(),
+            destination: "7000".into(),
+            talk: Some(Duration::from_secs(1)),
+            ..CallSpec::default()
+        })
+        .await
+        .unwrap();
+    let rung = |sent: &[String]| {
+        sent.iter()
+            .find(|c| c.starts_with("bgapi originate") && c.contains(call.as_str()))
+            .cloned()
+    };
+    wait_until("the agent is rung for the caller", || async {
+        rung(&sim.commands_received()).is_some()
+    })
+    .await;
+    let sent = sim.commands_received();
+    let originate = rung(&sent).unwrap();
+    assert!(
+        originate.contains("origination_caller_id_name='system touch tmp x bgsystem id',"),
+        "{originate}"
+    );
+    for command in &sent {
+        assert!(
+            !command.contains('$') && !command.contains("system("),
+            "{command}"
+        );
+        assert!(!command.contains(['|', '"', '\\']), "{command}");
+    }
+    assert_eq!(originate.matches('&').count(), 1, "{originate}");
+    assert!(originate.ends_with(" &park()"), "{originate}");
+    board.shutdown();
 }

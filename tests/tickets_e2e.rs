@@ -38,11 +38,11 @@ impl Drop for Running {
 
 fn queue(name: &str) -> QueueConfig {
     let mut q = QueueConfig::named(name);
-    q.prompts.hold_music = "tone_stream://%(1000,4000,440);loops=-1".into();
+    q.prompts.hold_music = "tone_stream://%(1000,4000,440);loops=-1".parse().unwrap();
     q.wrap_up_secs = 0;
     q.ring_timeout_secs = 5;
     q.exit_key = Some('0');
-    q.exit_extension = "voicemail".into();
+    q.exit_extension = Some("voicemail".parse().unwrap());
     q
 }
 
@@ -108,7 +108,7 @@ async fn start(db: &common::TestDb) -> Running {
     config.queues = vec![queue("support"), queue("sales")];
     config.agents = vec![AgentConfig {
         name: "agent1".into(),
-        endpoint: "user/1001@default".into(),
+        endpoint: "user/1001@default".parse().unwrap(),
         queues: vec![Membership {
             queue: "support".into(),
             tier: 1,

@@ -14,6 +14,7 @@ use reqwest::header::{
 };
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{json, Value};
+use sqlx::{Connection as _, Executor as _};
 use switchdesk::config::Config;
 use switchdesk::directory::model::{Contact, Organization};
 use switchdesk::directory::number::Numbering;
@@ -1954,5 +1955,134 @@ async fn idle_connections_are_closed_and_do_not_starve_the_server() {
     })
     .await
     .expect("every idle socket is closed by the server");
+    app.stop().await;
+}
+
+/// Values that go into FreeSWITCH commands are refused when they would expand (`${...}`), chain
+/// an application (`&app`) or add arguments, with the field and the reason, and nothing of the
+/// request is stored.
+#[tokio::test]
+async fn values_freeswitch_would_expand_or_split_are_refused_and_not_stored() {
+    let app = App::start().await;
+    app.add_user("root", Role::Admin).await;
+    app.add_user("sam", Role::Supervisor).await;
+    let admin = app.login("root").await;
+    let sam = app.login("sam").await;
+    let refused = |body: Value, field: &'static str, reason: &'static str| {
+        let error = body["error"].as_str().unwrap_or_default().to_owned();
+        assert!(error.contains(field), "{field} not named: {body}");
+        assert!(error.contains(reason), "{reason} not given: {body}");
+    };
+
+    // A supervisor's blocklist prompt (it became `execute-app-arg: ${system(...)}`).
+    let prompt = json!({
+        "match": {"type": "number", "value": "+74951234567"},
+        "direction": "inbound",
+        "treatment": {"type": "prompt", "file": "${system(id>/tmp/x)}"}
+    });
+    let body = expect_error(
+        app.post("/api/blocklist", Some(&sam), prompt).await,
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+    )
+    .await;
+    refused(body, "file", "'$'");
+    let transfer = json!({
+        "match": {"type": "number", "value": "+74951234567"},
+        "direction": "inbound",
+        "treatment": {"type": "transfer", "extension": "voicemail XML other_ctx"}
+    });
+    let body = expect_error(
+        app.post("/api/blocklist", Some(&sam), transfer).await,
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+    )
+    .await;
+    refused(body, "extension", "' '");
+    let body = expect_error(
+        app.post(
+            "/api/blocklist/block-caller",
+            Some(&sam),
+            json!({"call": "c1", "treatment": {"type": "prompt", "file": "say:${bgsystem id}"}}),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+    )
+    .await;
+    refused(body, "file", "'$'");
+    assert!(app.store.blocks().await.unwrap().is_empty());
+
+    // An admin's queue settings: a good queue first, then each bad edit of it.
+    let good = json!({ "prompts": { "hold_music": "local_stream://moh" } });
+    let saved = app.put("/api/queues/support", Some(&admin), good).await;
+    assert_eq!(saved.status(), StatusCode::NO_CONTENT);
+    let before = app.store.queues().await.unwrap();
+    for (body, field, reason) in [
+        (
+            json!({ "prompts": { "hold_music": "${system(id>/tmp/x)}" } }),
+            "prompts.hold_music",
+            "'$'",
+        ),
+        (
+            json!({ "prompts": { "position": ["ivr/a.wav", "{system}"] } }),
+            "prompts.position",
+            "placeholder",
+        ),
+        (
+            json!({ "exit_key": "0", "exit_extension": "voicemail XML other_ctx" }),
+            "exit_extension",
+            "' '",
+        ),
+        (
+            json!({ "callbacks": { "key": "1", "dial": "user/{number}@pstn &bgsystem(id)" } }),
+            "callbacks.dial",
+            "'&'",
+        ),
+        (
+            json!({ "overflow": { "to": "extension", "target": "voicemail|user/1" } }),
+            "overflow",
+            "'|'",
+        ),
+        (
+            json!({ "callbacks": { "caller_id_name": "x',origination_uuid=y" } }),
+            "callbacks.caller_id_name",
+            "quotes",
+        ),
+    ] {
+        let response = app.put("/api/queues/support", Some(&admin), body).await;
+        let body = expect_error(response, StatusCode::BAD_REQUEST, "bad_request").await;
+        refused(body, field, reason);
+    }
+    assert_eq!(app.store.queues().await.unwrap(), before);
+
+    // An agent's endpoint goes into an originate after switchdesk's own variables.
+    let body = expect_error(
+        app.put(
+            "/api/agents/ann",
+            Some(&admin),
+            json!({ "endpoint": "user/1001@default&bgsystem(id)", "queues": [] }),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+    )
+    .await;
+    refused(body, "endpoint", "'&'");
+    assert!(app.store.agents().await.unwrap().is_empty());
+
+    // A value stored before these checks (or by hand) is refused when read, with the reason.
+    let mut raw = sqlx::AnyConnection::connect(&app._db.as_ref().unwrap().url).await.unwrap();
+    raw.execute(
+        "UPDATE acd_queues SET config = REPLACE(config, 'local_stream://moh', '${system(id)}')",
+    )
+    .await
+    .unwrap();
+    raw.close().await.unwrap();
+    let error = app.store.queues().await.unwrap_err().to_string();
+    assert!(
+        error.contains("support") && error.contains("'$'"),
+        "{error}"
+    );
     app.stop().await;
 }

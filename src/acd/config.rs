@@ -3,6 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::fsarg::{
+    self, CallerIdName, DialTemplate, Endpoint, Extension, Language, Prompt, SoundRef, VarValue,
+};
+
 /// How the next agent is chosen among those free to take a call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
@@ -43,7 +47,7 @@ pub enum Overflow {
     /// Another queue, keeping the caller's original arrival time.
     Queue(String),
     /// A dialplan extension (e.g. voicemail), by transfer.
-    Extension(String),
+    Extension(Extension),
     /// Hang up.
     Hangup,
 }
@@ -85,35 +89,35 @@ impl Default for Announcements {
     }
 }
 
-/// What callers hear. Each entry is a FreeSWITCH file string (a sound file, `tone_stream://`,
+/// What callers hear. Each entry is a [`SoundRef`] (a sound file, `tone_stream://`,
 /// `local_stream://`, `phrase:`, `say:` for TTS) or a placeholder `{position}` /
 /// `{wait_minutes}`, which is spoken as a number in the queue's language.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Prompts {
-    pub hold_music: String,
-    pub language: String,
-    pub position: Vec<String>,
-    pub expected_wait: Vec<String>,
-    pub callback_accepted: Vec<String>,
+    pub hold_music: SoundRef,
+    pub language: Language,
+    pub position: Vec<Prompt>,
+    pub expected_wait: Vec<Prompt>,
+    pub callback_accepted: Vec<Prompt>,
 }
 
 impl Default for Prompts {
     fn default() -> Self {
         Prompts {
-            hold_music: "local_stream://moh".into(),
-            language: "en".into(),
+            hold_music: SoundRef::LOCAL_MOH,
+            language: Language::ENGLISH,
             position: vec![
-                "ivr/ivr-you_are_number.wav".into(),
-                "{position}".into(),
-                "ivr/ivr-in_line.wav".into(),
+                Prompt::Sound(SoundRef::YOU_ARE_NUMBER),
+                Prompt::Position,
+                Prompt::Sound(SoundRef::IN_LINE),
             ],
             expected_wait: vec![
-                "ivr/ivr-hold_time_is.wav".into(),
-                "{wait_minutes}".into(),
-                "ivr/ivr-minutes.wav".into(),
+                Prompt::Sound(SoundRef::HOLD_TIME_IS),
+                Prompt::WaitMinutes,
+                Prompt::Sound(SoundRef::MINUTES),
             ],
-            callback_accepted: vec!["ivr/ivr-thank_you.wav".into()],
+            callback_accepted: vec![Prompt::Sound(SoundRef::THANK_YOU)],
         }
     }
 }
@@ -125,10 +129,12 @@ pub struct Callbacks {
     /// The DTMF key that asks for a callback; none disables callbacks.
     pub key: Option<char>,
     /// Dial string for the customer, with `{number}` (e.g. `sofia/gateway/pstn/{number}`).
-    pub dial: String,
-    /// Caller id shown to the customer.
-    pub caller_id_number: String,
-    pub caller_id_name: String,
+    pub dial: DialTemplate,
+    /// Caller id shown to the customer (empty: FreeSWITCH's default).
+    #[serde(deserialize_with = "fsarg::empty_is_none")]
+    pub caller_id_number: Option<VarValue>,
+    #[serde(deserialize_with = "fsarg::empty_is_none")]
+    pub caller_id_name: Option<CallerIdName>,
     pub attempts: u32,
     pub retry_secs: u64,
     pub ring_secs: u64,
@@ -138,9 +144,9 @@ impl Default for Callbacks {
     fn default() -> Self {
         Callbacks {
             key: None,
-            dial: "sofia/gateway/pstn/{number}".into(),
-            caller_id_number: String::new(),
-            caller_id_name: "Support callback".into(),
+            dial: DialTemplate::PSTN_GATEWAY,
+            caller_id_number: None,
+            caller_id_name: Some(CallerIdName::SUPPORT_CALLBACK),
             attempts: 3,
             retry_secs: 300,
             ring_secs: 30,
@@ -174,7 +180,8 @@ pub struct QueueConfig {
     pub tier_wait_secs: u64,
     /// The DTMF key that leaves the queue for `exit_extension`.
     pub exit_key: Option<char>,
-    pub exit_extension: String,
+    #[serde(deserialize_with = "fsarg::empty_is_none")]
+    pub exit_extension: Option<Extension>,
     pub callbacks: Callbacks,
     /// A caller who hung up and calls again within this many seconds gets the old place back.
     pub resume_secs: u64,
@@ -199,7 +206,7 @@ impl Default for QueueConfig {
             service_level_secs: 20,
             tier_wait_secs: 30,
             exit_key: None,
-            exit_extension: String::new(),
+            exit_extension: None,
             callbacks: Callbacks::default(),
             resume_secs: 120,
         }
@@ -226,27 +233,19 @@ impl QueueConfig {
         if self.ring_timeout_secs == 0 || self.ring_timeout_secs > 600 {
             problems.push(format!("queue {q}: ring_timeout_secs must be 1-600"));
         }
-        if self.prompts.hold_music.trim().is_empty() {
-            problems.push(format!("queue {q}: prompts.hold_music is empty"));
-        }
-        for prompt in self.prompts.all() {
-            if prompt.contains(['\r', '\n']) {
-                problems.push(format!(
-                    "queue {q}: prompt {prompt:?} contains a line break"
-                ));
-            }
-        }
         if let Overflow::Queue(target) = &self.overflow {
             if target == q {
                 problems.push(format!("queue {q}: cannot overflow into itself"));
             }
         }
-        if let Overflow::Extension(ext) | Overflow::Queue(ext) = &self.overflow {
-            if ext.trim().is_empty() || ext.contains(char::is_whitespace) {
-                problems.push(format!("queue {q}: overflow target {ext:?} is not valid"));
+        if let Overflow::Queue(target) = &self.overflow {
+            if !valid_name(target) {
+                problems.push(format!(
+                    "queue {q}: overflow target {target:?} is not valid"
+                ));
             }
         }
-        if self.exit_key.is_some() && self.exit_extension.trim().is_empty() {
+        if self.exit_key.is_some() && self.exit_extension.is_none() {
             problems.push(format!("queue {q}: exit_key needs exit_extension"));
         }
         for (what, key) in [
@@ -264,7 +263,7 @@ impl QueueConfig {
                 "queue {q}: exit_key and callbacks.key are the same key"
             ));
         }
-        if self.callbacks.key.is_some() && !self.callbacks.dial.contains("{number}") {
+        if self.callbacks.key.is_some() && !self.callbacks.dial.has_number() {
             problems.push(format!("queue {q}: callbacks.dial must contain {{number}}"));
         }
         if self.announcements.on_change && self.announcements.min_gap_secs == 0 {
@@ -273,15 +272,6 @@ impl QueueConfig {
             ));
         }
         problems
-    }
-}
-
-impl Prompts {
-    fn all(&self) -> impl Iterator<Item = &String> {
-        std::iter::once(&self.hold_music)
-            .chain(&self.position)
-            .chain(&self.expected_wait)
-            .chain(&self.callback_accepted)
     }
 }
 
@@ -321,7 +311,7 @@ pub struct AgentConfig {
     #[serde(default)]
     pub name: String,
     /// A FreeSWITCH dial string, e.g. `user/1001@default` or `sofia/internal/1001%10.0.0.1`.
-    pub endpoint: String,
+    pub endpoint: Endpoint,
     #[serde(default)]
     pub queues: Vec<Membership>,
 }
@@ -335,9 +325,6 @@ impl AgentConfig {
                 "agent name {a:?} must be 1-64 letters, digits, '-', '_' or '.'"
             ));
         }
-        if let Err(problem) = check_endpoint(&self.endpoint) {
-            problems.push(format!("agent {a}: {problem}"));
-        }
         for m in &self.queues {
             if m.tier == 0 {
                 problems.push(format!(
@@ -348,30 +335,4 @@ impl AgentConfig {
         }
         problems
     }
-}
-
-/// The longest dial string accepted for one endpoint.
-const MAX_ENDPOINT: usize = 256;
-
-/// One FreeSWITCH endpoint (`user/1001@default`, `sofia/internal/1001%10.0.0.1`), as it is
-/// put into an originate after switchdesk's own `{variables}`: nothing that could end the
-/// argument (whitespace, control characters, quotes), add channel variables (`{}`, `[]`,
-/// `<>`) or dial more than one destination (`,`, `|`). Agents' and supervisors' endpoints
-/// both pass through here.
-pub fn check_endpoint(endpoint: &str) -> Result<(), String> {
-    let forbidden = |c: char| {
-        c.is_whitespace()
-            || c.is_control()
-            || matches!(
-                c,
-                '{' | '}' | '[' | ']' | '<' | '>' | ',' | '|' | '\'' | '"'
-            )
-    };
-    if endpoint.is_empty() || endpoint.len() > MAX_ENDPOINT || endpoint.contains(forbidden) {
-        return Err(format!(
-            "endpoint {endpoint:?} is not a single dial string (1-{MAX_ENDPOINT} characters, \
-             no spaces, quotes, braces, brackets, ',' or '|')"
-        ));
-    }
-    Ok(())
 }

@@ -847,19 +847,22 @@ impl Engine {
         let Some(config) = self.queues.get(&caller.queue).map(|q| q.config.clone()) else {
             return;
         };
-        if config.exit_key == Some(digit) {
+        let exit = (config.exit_key == Some(digit))
+            .then(|| config.exit_extension.clone())
+            .flatten();
+        if let Some(extension) = exit {
             self.withdraw(now, call, "ORIGINATOR_CANCEL");
             if let Some(q) = self.queues.get_mut(&config.name) {
                 q.counters.exited += 1;
             }
             self.actions.push_back(Action::Transfer {
                 call: call.to_owned(),
-                extension: config.exit_extension.clone(),
+                extension: extension.clone(),
             });
             self.depart(
                 call,
                 Departure::Exited {
-                    extension: config.exit_extension.clone(),
+                    extension: extension.to_string(),
                 },
             );
         } else if config.callbacks.key == Some(digit) && dialable(&caller.number) {
@@ -1063,10 +1066,18 @@ impl Engine {
         if let Some(c) = self.callers.get_mut(caller) {
             c.call_leg = Some(leg.clone());
         }
+        let dial = match config.callbacks.dial.fill(&c.number) {
+            Ok(dial) => dial,
+            Err(_) => {
+                // Only a number too long for the template gets here (`dialable` was checked).
+                self.leg_failed(now, &leg, "INVALID_NUMBER_FORMAT");
+                return;
+            }
+        };
         self.actions.push_back(Action::DialCustomer {
             leg: leg.clone(),
             number: c.number.clone(),
-            dial: config.callbacks.dial.replace("{number}", &c.number),
+            dial,
             queue: c.queue.clone(),
             timeout_secs: config.callbacks.ring_secs,
             caller_id_number: config.callbacks.caller_id_number.clone(),
@@ -1389,11 +1400,9 @@ impl Engine {
         };
         for agent in agents {
             let leg = self.new_uuid();
-            let endpoint = self
-                .agents
-                .get(&agent)
-                .map(|a| a.config.endpoint.clone())
-                .unwrap_or_default();
+            let Some(endpoint) = self.agents.get(&agent).map(|a| a.config.endpoint.clone()) else {
+                continue;
+            };
             self.legs.insert(
                 leg.clone(),
                 Leg {
@@ -1582,7 +1591,7 @@ impl Engine {
                 self.depart(
                     id,
                     Departure::Overflowed {
-                        to: extension.clone(),
+                        to: extension.to_string(),
                     },
                 );
             }

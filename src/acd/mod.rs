@@ -23,9 +23,7 @@ pub mod view;
 /// Wall-clock time as Unix milliseconds, always passed in, never read here.
 pub type Millis = u64;
 
-pub use config::{
-    check_endpoint, AgentConfig, Membership, NoAgents, Overflow, QueueConfig, Strategy,
-};
+pub use config::{AgentConfig, Membership, NoAgents, Overflow, QueueConfig, Strategy};
 pub use engine::{AcdError, AgentStatus, CallerArrival, Engine, BARRED};
 pub use output::{Action, Departure, Update};
 pub use view::{AgentView, QueueView, WaitingView};

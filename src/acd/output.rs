@@ -4,8 +4,11 @@
 use serde::Serialize;
 
 use super::Millis;
+use crate::fsarg::{CallerIdName, Endpoint, Extension, VarValue};
 
-/// A command for the switch. Call and leg ids are FreeSWITCH channel UUIDs.
+/// A command for the switch. Call and leg ids are FreeSWITCH channel UUIDs. What goes into a
+/// command from settings is already a checked [`crate::fsarg`] type; what came from callers
+/// (names, numbers) is reduced by the renderer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum Action {
@@ -36,7 +39,7 @@ pub enum Action {
         leg: String,
         call: String,
         agent: String,
-        endpoint: String,
+        endpoint: Endpoint,
         queue: String,
         timeout_secs: u64,
         caller_number: String,
@@ -47,11 +50,11 @@ pub enum Action {
         leg: String,
         /// The customer's number, as the engine was given it.
         number: String,
-        dial: String,
+        dial: Endpoint,
         queue: String,
         timeout_secs: u64,
-        caller_id_number: String,
-        caller_id_name: String,
+        caller_id_number: Option<VarValue>,
+        caller_id_name: Option<CallerIdName>,
     },
     /// Hang up a leg this engine started (ringing agent, callback customer).
     CancelLeg {
@@ -71,7 +74,7 @@ pub enum Action {
     /// Send the caller to a dialplan extension.
     Transfer {
         call: String,
-        extension: String,
+        extension: Extension,
     },
     Hangup {
         call: String,

@@ -25,7 +25,7 @@ pub struct WaitingView {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct AgentView {
     pub name: String,
-    pub endpoint: String,
+    pub endpoint: crate::fsarg::Endpoint,
     pub tier: u32,
     pub position: u32,
     pub status: AgentStatus,

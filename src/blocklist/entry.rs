@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::fsarg::{ArgError, Extension, HangupCause, SoundRef};
+
 /// What an entry matches.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "value", rename_all = "snake_case")]
@@ -47,27 +49,63 @@ impl Direction {
     }
 }
 
-/// What happens to a blocked inbound call. None of these answers the call.
+/// What happens to a blocked inbound call. None of these answers the call. Its arguments go
+/// into FreeSWITCH commands, so they are [`crate::fsarg`] types; a bad one is refused while
+/// reading, naming the field (`file: may not contain '$' ...`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(tag = "type", rename_all = "snake_case", try_from = "TreatmentText")]
 pub enum Treatment {
     /// Refuse with a hangup cause, which FreeSWITCH turns into the SIP response
     /// (`CALL_REJECTED` → 603, `NO_ROUTE_DESTINATION` → 404, `UNALLOCATED_NUMBER` → 404).
+    Reject { cause: HangupCause },
+    /// 486 Busy Here.
+    Busy,
+    /// Early media (183, not answered): play the prompt, then hang up.
+    Prompt { file: SoundRef },
+    /// Send the call to an extension of the dialplan (voicemail); that extension decides
+    /// whether to answer.
+    Transfer { extension: Extension },
+}
+
+/// A treatment as text, before its arguments are checked. (An internally tagged enum loses
+/// the field's name in serde's errors; this puts it back.)
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum TreatmentText {
     Reject {
         #[serde(default = "default_cause")]
         cause: String,
     },
-    /// 486 Busy Here.
     Busy,
-    /// Early media (183, not answered): play the prompt, then hang up.
-    Prompt { file: String },
-    /// Send the call to an extension of the dialplan (voicemail); that extension decides
-    /// whether to answer.
-    Transfer { extension: String },
+    Prompt {
+        file: String,
+    },
+    Transfer {
+        extension: String,
+    },
 }
 
 fn default_cause() -> String {
-    "CALL_REJECTED".into()
+    HangupCause::CALL_REJECTED.to_string()
+}
+
+impl TryFrom<TreatmentText> for Treatment {
+    type Error = String;
+    fn try_from(text: TreatmentText) -> Result<Treatment, String> {
+        let field = |name: &'static str| move |e: ArgError| format!("{name}: {e}");
+        Ok(match text {
+            TreatmentText::Reject { cause } => Treatment::Reject {
+                cause: HangupCause::parse(&cause).map_err(field("cause"))?,
+            },
+            TreatmentText::Busy => Treatment::Busy,
+            TreatmentText::Prompt { file } => Treatment::Prompt {
+                file: SoundRef::parse(&file).map_err(field("file"))?,
+            },
+            TreatmentText::Transfer { extension } => Treatment::Transfer {
+                extension: Extension::parse(&extension).map_err(field("extension"))?,
+            },
+        })
+    }
 }
 
 /// Hangup causes a reject may use: the Q.850 names FreeSWITCH maps to a SIP response.
@@ -97,24 +135,26 @@ impl Treatment {
     /// The stored argument: the cause, the prompt or the extension.
     pub fn argument(&self) -> &str {
         match self {
-            Treatment::Reject { cause } => cause,
+            Treatment::Reject { cause } => cause.as_str(),
             Treatment::Busy => "",
-            Treatment::Prompt { file } => file,
-            Treatment::Transfer { extension } => extension,
+            Treatment::Prompt { file } => file.as_str(),
+            Treatment::Transfer { extension } => extension.as_str(),
         }
     }
 
+    /// A stored treatment; `None` for an unknown action or an argument that may not go into
+    /// a FreeSWITCH command.
     pub fn from_parts(action: &str, argument: &str) -> Option<Treatment> {
         Some(match action {
             "reject" => Treatment::Reject {
-                cause: argument.to_owned(),
+                cause: HangupCause::parse(argument).ok()?,
             },
             "busy" => Treatment::Busy,
             "prompt" => Treatment::Prompt {
-                file: argument.to_owned(),
+                file: SoundRef::parse(argument).ok()?,
             },
             "transfer" => Treatment::Transfer {
-                extension: argument.to_owned(),
+                extension: Extension::parse(argument).ok()?,
             },
             _ => return None,
         })
@@ -152,7 +192,7 @@ pub struct Entry {
 impl Default for Treatment {
     fn default() -> Treatment {
         Treatment::Reject {
-            cause: default_cause(),
+            cause: HangupCause::CALL_REJECTED,
         }
     }
 }
@@ -189,15 +229,12 @@ impl Entry {
         match &self.treatment {
             Treatment::Reject { cause } if !CAUSES.contains(&cause.as_str()) => {
                 problems.push(format!(
-                    "unknown hangup cause {cause:?}; use one of {}",
+                    "unknown hangup cause {:?}; use one of {}",
+                    cause.as_str(),
                     CAUSES.join(", ")
                 ))
             }
-            Treatment::Prompt { file } if !safe_argument(file) => problems
-                .push("the prompt must be a sound file or phrase without spaces or quotes".into()),
-            Treatment::Transfer { extension } if !safe_argument(extension) => {
-                problems.push("the extension must be a dialplan extension without spaces".into())
-            }
+            // The prompt and the extension were checked when they were read (`crate::fsarg`).
             _ => {}
         }
         if problems.is_empty() {
@@ -210,13 +247,4 @@ impl Entry {
     pub fn is_active(&self, now: i64) -> bool {
         self.expires_at.is_none_or(|at| at > now)
     }
-}
-
-/// Goes into an ESL command as one argument: no whitespace, quotes or control characters.
-fn safe_argument(text: &str) -> bool {
-    !text.is_empty()
-        && text.len() <= 512
-        && !text
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || c == '\'' || c == '"')
 }

@@ -2,8 +2,9 @@
 //!
 //! Every command is a block of lines ending in a blank line; a CR or LF inside an argument would
 //! end the block early and let the rest be read as a second command, so arguments carrying one
-//! are refused here rather than escaped. The only free-form bytes allowed are a `sendmsg` body,
-//! which travels behind its `content-length`.
+//! (or a NUL, where FreeSWITCH's C strings end) are refused here rather than escaped. The only
+//! free-form bytes allowed are a `sendmsg` body, which travels behind its `content-length`.
+//! What FreeSWITCH then does with an argument (`${...}` expansion) is `crate::fsarg`'s concern.
 
 pub use super::event::EventFormat;
 
@@ -13,6 +14,8 @@ pub enum CommandError {
     LineBreak { what: &'static str },
     #[error("{what} is empty")]
     Empty { what: &'static str },
+    #[error("{what} contains a NUL byte, where FreeSWITCH would cut the command short")]
+    Nul { what: &'static str },
 }
 
 /// What `sendmsg` asks the channel to do.
@@ -91,6 +94,8 @@ pub enum Command {
 fn check<'a>(what: &'static str, value: &'a str) -> Result<&'a str, CommandError> {
     if value.contains(['\r', '\n']) {
         Err(CommandError::LineBreak { what })
+    } else if value.contains('\0') {
+        Err(CommandError::Nul { what })
     } else {
         Ok(value)
     }
@@ -329,5 +334,11 @@ mod tests {
         .encode()
         .is_err());
         assert!(Command::api(" ").encode().is_err());
+        assert_eq!(
+            Command::api("uuid_kill x\0 y").encode(),
+            Err(CommandError::Nul {
+                what: "api command"
+            })
+        );
     }
 }

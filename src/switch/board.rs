@@ -12,15 +12,16 @@ use tracing::{debug, error, info, warn};
 
 use super::identify::{CallerIdentity, Identity};
 use super::interpret::{channel_state, channel_uuids, interpret, ChannelState, Input};
-use super::render::{self, api, render, EavesdropMode, Step};
+use super::render::{self, api, render, Api, EavesdropMode, Step};
 use crate::acd::{
-    check_endpoint, AcdError, Action, AgentConfig, AgentStatus, AgentView, CallerArrival, Engine,
-    QueueConfig, QueueView, Update,
+    AcdError, Action, AgentConfig, AgentStatus, AgentView, CallerArrival, Engine, QueueConfig,
+    QueueView, Update,
 };
-use crate::blocklist::{Blocklist, Direction, Entry, Treatment};
+use crate::blocklist::{Blocklist, Direction, Entry};
 use crate::directory::number::Numbering;
 use crate::esl::event::EventFormat;
 use crate::esl::{Connection, ConnectionEvent, Event};
+use crate::fsarg::{ChannelUuid, DialplanContext, Endpoint, HangupCause};
 use crate::store::{BlockedAttempt, Store, StoreError, StoredCallback};
 
 /// The events the switchboard needs from each node.
@@ -58,21 +59,21 @@ pub struct Eavesdrop {
     /// The caller's call the agent is in.
     pub call: String,
     pub mode: EavesdropMode,
-    pub endpoint: String,
+    pub endpoint: Endpoint,
 }
 
 /// What a supervisor asked for when joining an agent's call.
 struct EavesdropAsk {
     agent: String,
     mode: EavesdropMode,
-    endpoint: String,
+    endpoint: Endpoint,
     /// Who asked, for the log.
     by: String,
 }
 
 /// How the switchboard is set up.
 pub struct BoardOptions {
-    pub transfer_context: String,
+    pub transfer_context: DialplanContext,
     /// Seeds leg UUIDs and the random strategy; use a fresh one per process.
     pub seed: u64,
     pub identity: Arc<dyn CallerIdentity>,
@@ -87,7 +88,7 @@ impl BoardOptions {
     /// as North American.
     pub fn new(seed: u64) -> BoardOptions {
         BoardOptions {
-            transfer_context: "default".into(),
+            transfer_context: DialplanContext::default(),
             seed,
             identity: Arc::new(super::identify::Unknown),
             blocklist: Arc::new(Blocklist::default()),
@@ -376,18 +377,18 @@ impl Board {
 
     /// Calls `endpoint` (a supervisor's phone) into the agent's current call in `mode`;
     /// answers once the supervisor picked up, or with FreeSWITCH's reason they did not.
-    /// Refused when the agent is not in a call or the endpoint is not one dial string.
+    /// Refused when the agent is not in a call.
     pub async fn eavesdrop(
         &self,
         agent: &str,
         mode: EavesdropMode,
-        endpoint: &str,
+        endpoint: &Endpoint,
         by: &str,
     ) -> Result<Eavesdrop, BoardError> {
         let ask = EavesdropAsk {
             agent: agent.to_owned(),
             mode,
-            endpoint: endpoint.to_owned(),
+            endpoint: endpoint.clone(),
             by: by.to_owned(),
         };
         self.ask(|r| Request::Eavesdrop(ask, r)).await?
@@ -458,7 +459,7 @@ impl Switchboard {
                         self.engine.leg_answered(now, &leg);
                     } else {
                         // Answered after we gave up on it: nobody wants this leg.
-                        self.send(&leg, vec![api(format!("uuid_kill {leg} NORMAL_CLEARING"))]);
+                        self.send(&leg, kill(&leg, HangupCause::NORMAL_CLEARING));
                     }
                 }
                 Ok(body) => {
@@ -520,10 +521,7 @@ impl Switchboard {
                     Ok(()) | Err(AcdError::DuplicateCall(_)) => {}
                     Err(e) => {
                         error!(%call, %queue, "caller cannot be queued: {e}; hanging up");
-                        self.send(
-                            &call,
-                            vec![api(format!("uuid_kill {call} NO_ROUTE_DESTINATION"))],
-                        );
+                        self.send(&call, kill(&call, HangupCause::NO_ROUTE_DESTINATION));
                     }
                 }
             }
@@ -579,12 +577,10 @@ impl Switchboard {
             .options
             .identity
             .identify(e164.as_deref(), &waiting.name);
-        let steps = identity
-            .channel_variables()
-            .into_iter()
-            .map(|(name, value)| api(format!("uuid_setvar {} {name} {value}", waiting.call)))
-            .collect();
-        self.send(&waiting.call, steps);
+        if let Ok(call) = ChannelUuid::parse(&waiting.call) {
+            let steps = render::channel_variables(&call, identity.channel_variables());
+            self.send(&waiting.call, steps);
+        }
         let arrival = CallerArrival {
             call: waiting.call.clone(),
             queue: waiting.queue,
@@ -603,21 +599,10 @@ impl Switchboard {
     fn refuse(&mut self, now: u64, waiting: &Waiting, e164: &str, entry: &Entry) {
         let call = &waiting.call;
         info!(%call, number = %e164, entry = entry.id, action = entry.treatment.label(), "blocked caller refused");
-        let steps = match &entry.treatment {
-            Treatment::Reject { cause } => vec![api(format!("uuid_kill {call} {cause}"))],
-            Treatment::Busy => vec![api(format!("uuid_kill {call} USER_BUSY"))],
-            // Early media only: the prompt is heard but the call is never answered.
-            Treatment::Prompt { file } => vec![
-                render::execute(call, "pre_answer", ""),
-                render::execute(call, "playback", file.as_str()),
-                render::execute(call, "hangup", "CALL_REJECTED"),
-            ],
-            Treatment::Transfer { extension } => vec![api(format!(
-                "uuid_transfer {call} {extension} XML {}",
-                self.options.transfer_context
-            ))],
-        };
-        self.send(call, steps);
+        if let Ok(uuid) = ChannelUuid::parse(call) {
+            let steps = render::treatment(&uuid, &entry.treatment, &self.options.transfer_context);
+            self.send(call, steps);
+        }
         self.audit_block(now, entry, Direction::Inbound, e164, &waiting.name, call);
     }
 
@@ -798,7 +783,12 @@ impl Switchboard {
             };
             let mut channels = Vec::with_capacity(uuids.len());
             for uuid in uuids {
-                let Ok(dump) = connection.api(&format!("uuid_dump {uuid} json")).await else {
+                // Only a UUID goes back into a command.
+                let Ok(uuid) = ChannelUuid::parse(&uuid) else {
+                    warn!(node = %connection.node(), "channel list names {uuid:?}, not a UUID");
+                    continue;
+                };
+                let Ok(dump) = connection.api(&Api::Dump(uuid).to_string()).await else {
                     continue;
                 };
                 if let Some(state) = Event::parse(EventFormat::Json, Bytes::from(dump))
@@ -882,7 +872,7 @@ impl Switchboard {
                     {
                         self.send(
                             &channel.uuid,
-                            vec![api(format!("uuid_kill {} NORMAL_CLEARING", channel.uuid))],
+                            kill(&channel.uuid, HangupCause::NORMAL_CLEARING),
                         );
                     }
                 }
@@ -925,7 +915,7 @@ impl Switchboard {
             Request::Eject(call, reply) => {
                 let waiting = self.engine.is_waiting(&call);
                 if waiting {
-                    self.send(&call, vec![api(format!("uuid_kill {call} CALL_REJECTED"))]);
+                    self.send(&call, kill(&call, HangupCause::CALL_REJECTED));
                 }
                 let _ = reply.send(waiting);
             }
@@ -1012,23 +1002,30 @@ impl Switchboard {
     /// Originates the supervisor into `eavesdrop` of the agent's leg, on the agent leg's node,
     /// off this task: the answer comes when the supervisor picked up (or did not).
     fn eavesdrop(&self, ask: EavesdropAsk, reply: oneshot::Sender<Result<Eavesdrop, BoardError>>) {
-        let checked = check_endpoint(&ask.endpoint)
-            .map_err(|problem| AcdError::Invalid(vec![problem]))
-            .and_then(|()| self.engine.agent_leg(&ask.agent));
-        let (call, agent_leg) = match checked {
+        let (call, agent_leg) = match self.engine.agent_leg(&ask.agent) {
             Ok(found) => found,
             Err(e) => {
                 let _ = reply.send(Err(e.into()));
                 return;
             }
         };
+        let leg = uuid::Uuid::new_v4().to_string();
+        let (Ok(leg_id), Ok(agent_leg_id)) =
+            (ChannelUuid::parse(&leg), ChannelUuid::parse(&agent_leg))
+        else {
+            let _ = reply.send(Err(BoardError::Switch(format!(
+                "the agent's leg {agent_leg:?} is not a channel UUID"
+            ))));
+            return;
+        };
         let node = self.node_of.get(&agent_leg).copied().unwrap_or(0);
         let Some(connection) = self.connections.get(node).cloned() else {
             let _ = reply.send(Err(BoardError::Switch("no FreeSWITCH node".into())));
             return;
         };
-        let leg = uuid::Uuid::new_v4().to_string();
-        let command = render::eavesdrop(&leg, &agent_leg, &ask.agent, ask.mode, &ask.endpoint);
+        let command =
+            render::eavesdrop(&leg_id, &agent_leg_id, &ask.agent, ask.mode, &ask.endpoint)
+                .to_string();
         info!(agent = %ask.agent, mode = ?ask.mode, endpoint = %ask.endpoint, by = %ask.by, %leg, "supervisor joins an agent's call");
         let joined = Eavesdrop {
             leg,
@@ -1069,10 +1066,20 @@ fn callback_identity(options: &BoardOptions, number: &str) -> Identity {
 /// switch that cannot be asked, since offering a caller nobody can confirm rings agents for
 /// nothing, and a caller still there is found again by the next resync.
 async fn channel_exists(connection: &Connection, uuid: &str) -> bool {
+    let Ok(uuid) = ChannelUuid::parse(uuid) else {
+        return false;
+    };
     matches!(
-        connection.api(&format!("uuid_exists {uuid}")).await,
+        connection.api(&Api::Exists(uuid).to_string()).await,
         Ok(body) if body.trim() == "true"
     )
+}
+
+/// `uuid_kill` of a channel the switchboard tracks (nothing if its id is not a UUID).
+fn kill(channel: &str, cause: HangupCause) -> Vec<Step> {
+    ChannelUuid::parse(channel)
+        .map(|uuid| vec![api(Api::Kill(uuid, cause))])
+        .unwrap_or_default()
 }
 
 /// Sends one node's commands in order; results that matter go back to the switchboard.
@@ -1085,6 +1092,7 @@ async fn execute(
         for step in steps {
             match step {
                 Step::Api { command, bridge_of } => {
+                    let command = command.to_string();
                     let refused = match connection.api(&command).await {
                         Ok(body) if body.starts_with("-ERR") => {
                             debug!(%command, "FreeSWITCH answered {}", body.trim_end());
@@ -1101,27 +1109,29 @@ async fn execute(
                         let _ = inbox.send(Msg::BridgeFailed { call, caller_gone });
                     }
                 }
-                Step::Originate { command, leg } => match connection.bgapi(&command).await {
-                    Ok(job) => {
-                        let inbox = inbox.clone();
-                        tokio::spawn(async move {
-                            let result = job.result().await.map_err(|e| e.to_string());
-                            let _ = inbox.send(Msg::LegResult { leg, result });
-                        });
+                Step::Originate { command, leg } => {
+                    match connection.bgapi(&command.to_string()).await {
+                        Ok(job) => {
+                            let inbox = inbox.clone();
+                            tokio::spawn(async move {
+                                let result = job.result().await.map_err(|e| e.to_string());
+                                let _ = inbox.send(Msg::LegResult { leg, result });
+                            });
+                        }
+                        Err(e) => {
+                            let _ = inbox.send(Msg::LegResult {
+                                leg,
+                                result: Err(e.to_string()),
+                            });
+                        }
                     }
-                    Err(e) => {
-                        let _ = inbox.send(Msg::LegResult {
-                            leg,
-                            result: Err(e.to_string()),
-                        });
-                    }
-                },
-                Step::Execute { uuid, app, arg } => {
+                }
+                Step::Execute { uuid, app } => {
                     if let Err(e) = connection
-                        .sendmsg(&uuid, Step::call_command(&app, &arg), None)
+                        .sendmsg(uuid.as_str(), app.call_command(), None)
                         .await
                     {
-                        debug!(%uuid, %app, "sendmsg not carried out: {e}");
+                        debug!(%uuid, ?app, "sendmsg not carried out: {e}");
                     }
                 }
             }

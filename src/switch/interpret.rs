@@ -1,8 +1,17 @@
 //! What a FreeSWITCH event means for the queues: pure functions from [`Event`] to [`Input`].
 //! A caller is a channel the dialplan parked with `switchdesk_queue` set; legs this service
-//! originated carry `switchdesk_leg` and are never mistaken for callers.
+//! originated carry `switchdesk_leg` and are never mistaken for callers. A channel whose
+//! `Unique-ID` is not UUID-shaped is ignored: its id would go back into commands.
 
 use crate::esl::Event;
+use crate::fsarg::ChannelUuid;
+
+/// The event's channel, if its id is a UUID.
+fn channel_id(event: &Event) -> Option<String> {
+    let uuid = event.unique_id()?.into_owned();
+    ChannelUuid::parse(&uuid).ok()?;
+    Some(uuid)
+}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Input {
@@ -31,7 +40,7 @@ pub(crate) enum Input {
 
 pub(crate) fn interpret(event: &Event) -> Option<Input> {
     let name = event.name()?;
-    let uuid = event.unique_id()?.into_owned();
+    let uuid = channel_id(event)?;
     match name.as_ref() {
         "CHANNEL_PARK" => {
             if event.variable("switchdesk_leg").is_some() {
@@ -111,7 +120,7 @@ pub(crate) fn channel_uuids(body: &str) -> Result<Vec<String>, String> {
 
 /// A channel from its `uuid_dump <uuid> json` (a CHANNEL_DATA event).
 pub(crate) fn channel_state(dump: &Event) -> Option<ChannelState> {
-    let uuid = dump.unique_id()?.into_owned();
+    let uuid = channel_id(dump)?;
     let var = |name: &str| {
         dump.variable(name)
             .map(|v| v.into_owned())
@@ -164,11 +173,11 @@ mod tests {
 
     #[test]
     fn a_parked_caller_with_a_queue_is_an_arrival_and_our_own_legs_are_not() {
-        let park = plain("Event-Name: CHANNEL_PARK\nUnique-ID: c1\nCaller-Caller-ID-Number: %2B15550001\nCaller-Caller-ID-Name: Caller%201\nAnswer-State: ringing\nvariable_switchdesk_queue: support\n\n");
+        let park = plain("Event-Name: CHANNEL_PARK\nUnique-ID: c0000000-0000-4000-8000-000000000001\nCaller-Caller-ID-Number: %2B15550001\nCaller-Caller-ID-Name: Caller%201\nAnswer-State: ringing\nvariable_switchdesk_queue: support\n\n");
         assert_eq!(
             interpret(&park),
             Some(Input::Parked {
-                call: "c1".into(),
+                call: "c0000000-0000-4000-8000-000000000001".into(),
                 queue: "support".into(),
                 number: "+15550001".into(),
                 name: "Caller 1".into(),
@@ -177,10 +186,16 @@ mod tests {
                 priority: None
             })
         );
-        let agent = plain("Event-Name: CHANNEL_PARK\nUnique-ID: l1\nvariable_switchdesk_leg: agent\nvariable_switchdesk_queue: support\n\n");
+        let agent = plain("Event-Name: CHANNEL_PARK\nUnique-ID: 1e900000-0000-4000-8000-000000000002\nvariable_switchdesk_leg: agent\nvariable_switchdesk_queue: support\n\n");
         assert_eq!(interpret(&agent), None);
-        let other = plain("Event-Name: CHANNEL_PARK\nUnique-ID: x\n\n");
+        let other =
+            plain("Event-Name: CHANNEL_PARK\nUnique-ID: 0e000000-0000-4000-8000-000000000003\n\n");
         assert_eq!(interpret(&other), None);
+        // A caller whose id is not a UUID is not taken: the id would go into commands.
+        let odd = plain(
+            "Event-Name: CHANNEL_PARK\nUnique-ID: c1%20all\nvariable_switchdesk_queue: support\n\n",
+        );
+        assert_eq!(interpret(&odd), None);
     }
 
     #[test]

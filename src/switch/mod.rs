@@ -3,7 +3,7 @@
 //! with the channels the switch really has. No queue policy lives here.
 //!
 //! - [`interpret`]: events (and `uuid_dump`s) → engine inputs; pure.
-//! - [`render`]: engine actions → ESL commands; pure.
+//! - [`render`]: engine actions → ESL commands, built only from [`crate::fsarg`] types; pure.
 //! - [`board`]: the switchboard task owning the engine, one executor per node, persistence.
 //! - [`identify`]: the who-is-calling hook.
 
@@ -11,6 +11,8 @@ pub mod board;
 pub mod identify;
 mod interpret;
 mod render;
+#[cfg(test)]
+mod render_props;
 
 pub use board::{Board, BoardError, BoardOptions, Eavesdrop, RecentCaller, EVENTS};
 pub use identify::{CallerIdentity, Confidence, Identity, Named, Unknown};

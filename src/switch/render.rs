@@ -1,52 +1,100 @@
 //! Engine actions as FreeSWITCH commands: the contract in DESIGN.md, written once.
 //!
-//! Pure functions from an [`Action`] to the [`Step`]s that carry it out on the caller's node.
-//! Everything that reaches an originate string from outside (a caller's display name) is
-//! reduced to characters that cannot break out of `{var=value}` or the command line.
+//! Pure functions from an [`Action`] (and from a blocked caller's treatment, a supervisor's
+//! eavesdrop, a caller's identification) to the [`Step`]s that carry it out on the caller's
+//! node. A step is built only from [`crate::fsarg`] types: an `api` command is an [`Api`], an
+//! application is an [`App`], an originate is an [`Originate`]. None of them holds a `String`,
+//! so nothing a caller, a supervisor or an admin typed can reach FreeSWITCH as `${...}`, as
+//! `&app(...)`, or as a second argument. What callers sent (names, numbers) is reduced
+//! ([`VarValue::reduce`], [`CallerIdName::reduce`]) on the way in.
+
+use std::fmt;
 
 use crate::acd::{Action, QueueConfig};
+use crate::blocklist::Treatment;
 use crate::esl::command::CallCommand;
+use crate::fsarg::{
+    CallerIdName, ChannelUuid, DialplanContext, Endpoint, Extension, HangupCause, Language, Prompt,
+    SoundRef, VarName, VarValue,
+};
 
-/// One ESL request.
+/// An `api` command switchdesk sends.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Step {
-    /// `api <command>`; `Some(call)` when a `-ERR` means the bridge of `call` failed.
-    Api {
-        command: String,
-        bridge_of: Option<String>,
-    },
-    /// `bgapi originate ...` for a leg the engine is waiting on.
-    Originate { command: String, leg: String },
-    /// `sendmsg <uuid>` executing an application after the ones already queued.
-    Execute {
-        uuid: String,
-        app: String,
-        arg: String,
-    },
+pub(crate) enum Api {
+    Answer(ChannelUuid),
+    /// Stops what plays on the channel (and what is queued behind it).
+    Break(ChannelUuid),
+    Bridge(ChannelUuid, ChannelUuid),
+    Kill(ChannelUuid, HangupCause),
+    SetVar(ChannelUuid, VarName, VarValue),
+    /// To an extension of the XML dialplan, in a context.
+    Transfer(ChannelUuid, Extension, DialplanContext),
+    Dump(ChannelUuid),
+    /// `true` while the channel is up (a hung-up one lingering in CS_REPORTING is not).
+    Exists(ChannelUuid),
 }
 
-/// An `api` command that bridges nothing.
-pub(crate) fn api(command: String) -> Step {
-    Step::Api {
-        command,
-        bridge_of: None,
+impl fmt::Display for Api {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Api::Answer(call) => write!(f, "uuid_answer {call}"),
+            Api::Break(call) => write!(f, "uuid_break {call} all"),
+            Api::Bridge(call, leg) => write!(f, "uuid_bridge {call} {leg}"),
+            Api::Kill(call, cause) => write!(f, "uuid_kill {call} {cause}"),
+            // One word: `uuid_setvar` would take the rest of the line as the value anyway,
+            // but the CDR reads better without spaces.
+            Api::SetVar(call, name, value) => write!(
+                f,
+                "uuid_setvar {call} {name} {}",
+                value.as_str().replace(' ', "_")
+            ),
+            Api::Transfer(call, extension, context) => {
+                write!(f, "uuid_transfer {call} {extension} XML {context}")
+            }
+            Api::Dump(call) => write!(f, "uuid_dump {call} json"),
+            Api::Exists(call) => write!(f, "uuid_exists {call}"),
+        }
     }
 }
 
-/// A dialplan application run on `uuid` (`sendmsg execute`).
-pub(crate) fn execute(uuid: &str, app: &str, arg: impl Into<String>) -> Step {
-    Step::Execute {
-        uuid: uuid.to_owned(),
-        app: app.to_owned(),
-        arg: arg.into(),
-    }
+/// A dialplan application switchdesk runs on a channel, with its argument.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum App {
+    /// Early media: the caller hears what follows without the call being answered.
+    PreAnswer,
+    Playback(SoundRef),
+    /// A number spoken by mod_say (`say en number pronounced 3`).
+    Say {
+        language: Language,
+        number: u32,
+    },
+    Hangup(HangupCause),
 }
 
-impl Step {
-    pub(crate) fn call_command(app: &str, arg: &str) -> CallCommand {
+impl App {
+    fn name(&self) -> &'static str {
+        match self {
+            App::PreAnswer => "pre_answer",
+            App::Playback(_) => "playback",
+            App::Say { .. } => "say",
+            App::Hangup(_) => "hangup",
+        }
+    }
+
+    fn arg(&self) -> String {
+        match self {
+            App::PreAnswer => String::new(),
+            App::Playback(sound) => sound.to_string(),
+            App::Say { language, number } => format!("{language} number pronounced {number}"),
+            App::Hangup(cause) => cause.to_string(),
+        }
+    }
+
+    /// Queued behind the application already running (`event-lock`).
+    pub(crate) fn call_command(&self) -> CallCommand {
         CallCommand::Execute {
-            app: app.to_owned(),
-            arg: Some(arg.to_owned()),
+            app: self.name().to_owned(),
+            arg: Some(self.arg()),
             event_lock: true,
             event_uuid: None,
             loops: None,
@@ -54,35 +102,90 @@ impl Step {
     }
 }
 
-/// A value safe inside `{name=value}`: letters (any script), digits, and ` +-._@:`; anything
-/// else becomes a space. Quoted when it has spaces.
-pub(crate) fn originate_value(value: &str) -> Option<String> {
-    let cleaned: String = value
-        .chars()
-        .map(|c| {
-            if c.is_alphanumeric() || matches!(c, '+' | '-' | '.' | '_' | '@' | ':') {
-                c
-            } else {
-                ' '
-            }
-        })
-        .collect();
-    let cleaned = cleaned.split_whitespace().collect::<Vec<_>>().join(" ");
-    let cleaned: String = cleaned.chars().take(80).collect();
-    match cleaned.is_empty() {
-        true => None,
-        false if cleaned.contains(' ') => Some(format!("'{cleaned}'")),
-        false => Some(cleaned),
+/// What an originated leg does once answered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Then {
+    Park,
+    Eavesdrop(ChannelUuid),
+}
+
+/// `originate {vars}<dial> &<app>`: switchdesk's own variables, one checked destination, and
+/// the one application switchdesk chose.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Originate {
+    vars: Vec<(&'static str, VarValue)>,
+    dial: Endpoint,
+    then: Then,
+}
+
+impl Originate {
+    fn new(vars: Vec<(&'static str, Option<VarValue>)>, dial: Endpoint, then: Then) -> Originate {
+        Originate {
+            vars: vars
+                .into_iter()
+                .filter_map(|(name, value)| value.map(|v| (name, v)))
+                .collect(),
+            dial,
+            then,
+        }
     }
 }
 
-/// `originate {vars}<dial> &<app>`; `dial` is a checked endpoint or the queue's own template.
-fn originate(vars: &[(&str, Option<String>)], dial: &str, app: &str) -> String {
-    let vars: Vec<String> = vars
-        .iter()
-        .filter_map(|(name, value)| value.as_ref().map(|v| format!("{name}={v}")))
-        .collect();
-    format!("originate {{{}}}{dial} &{app}", vars.join(","))
+impl fmt::Display for Originate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("originate {")?;
+        for (i, (name, value)) in self.vars.iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            write!(f, "{name}={}", value.quoted())?;
+        }
+        write!(f, "}}{} &", self.dial)?;
+        match &self.then {
+            Then::Park => f.write_str("park()"),
+            Then::Eavesdrop(leg) => write!(f, "eavesdrop({leg})"),
+        }
+    }
+}
+
+/// One ESL request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// `api <command>`; `Some(call)` when a `-ERR` means the bridge of `call` failed.
+    Api {
+        command: Api,
+        bridge_of: Option<String>,
+    },
+    /// `bgapi originate ...` for a leg the engine is waiting on.
+    Originate { command: Originate, leg: String },
+    /// `sendmsg <uuid>` executing an application after the ones already queued.
+    Execute { uuid: ChannelUuid, app: App },
+}
+
+/// An `api` command that bridges nothing.
+pub(crate) fn api(command: Api) -> Step {
+    Step::Api {
+        command,
+        bridge_of: None,
+    }
+}
+
+/// A dialplan application run on `uuid` (`sendmsg execute`).
+pub(crate) fn execute(uuid: &ChannelUuid, app: App) -> Step {
+    Step::Execute {
+        uuid: uuid.clone(),
+        app,
+    }
+}
+
+/// A channel id the engine holds (from an event, or made for a leg), if UUID-shaped.
+fn channel(id: &str) -> Option<ChannelUuid> {
+    ChannelUuid::parse(id).ok()
+}
+
+/// A word switchdesk itself puts into a variable.
+fn word(text: &'static str) -> Option<VarValue> {
+    VarValue::reduce(text)
 }
 
 /// How a supervisor joins an agent's call.
@@ -112,14 +215,11 @@ impl EavesdropMode {
     /// that leg, which the bridge carries to the caller; `eavesdrop_whisper_bleg`
     /// (ED_MUX_WRITE) mixes them into what is written to it, which the agent hears (the
     /// "2: speak with the uuid" DTMF command). So whispering to the agent is `_bleg`.
-    fn variables(self) -> &'static [(&'static str, &'static str)] {
+    fn variables(self) -> &'static [&'static str] {
         match self {
             EavesdropMode::Listen => &[],
-            EavesdropMode::Whisper => &[("eavesdrop_whisper_bleg", "true")],
-            EavesdropMode::Barge => &[
-                ("eavesdrop_whisper_aleg", "true"),
-                ("eavesdrop_whisper_bleg", "true"),
-            ],
+            EavesdropMode::Whisper => &["eavesdrop_whisper_bleg"],
+            EavesdropMode::Barge => &["eavesdrop_whisper_aleg", "eavesdrop_whisper_bleg"],
         }
     }
 }
@@ -127,84 +227,134 @@ impl EavesdropMode {
 /// How long the supervisor's phone rings before the originate gives up.
 pub(crate) const EAVESDROP_RING_SECS: u64 = 30;
 
-/// The originate that calls the supervisor's `endpoint` (already checked with
-/// [`crate::acd::check_endpoint`]) as leg `leg` into `eavesdrop` of the agent's leg. The mode
-/// is fixed by the request: the keypad cannot change it (`eavesdrop_enable_dtmf=false`;
-/// FreeSWITCH enables it by default).
+/// The originate that calls the supervisor's `endpoint` as leg `leg` into `eavesdrop` of the
+/// agent's leg. The mode is fixed by the request: the keypad cannot change it
+/// (`eavesdrop_enable_dtmf=false`; FreeSWITCH enables it by default).
 pub(crate) fn eavesdrop(
-    leg: &str,
-    agent_leg: &str,
+    leg: &ChannelUuid,
+    agent_leg: &ChannelUuid,
     agent: &str,
     mode: EavesdropMode,
-    endpoint: &str,
-) -> String {
+    endpoint: &Endpoint,
+) -> Originate {
     let mut vars = vec![
-        ("origination_uuid", Some(leg.to_owned())),
-        ("originate_timeout", Some(EAVESDROP_RING_SECS.to_string())),
-        ("ignore_early_media", Some("true".into())),
+        ("origination_uuid", Some(VarValue::from(leg))),
+        (
+            "originate_timeout",
+            Some(VarValue::number(EAVESDROP_RING_SECS)),
+        ),
+        ("ignore_early_media", Some(VarValue::flag(true))),
         (
             "origination_caller_id_name",
-            originate_value(&format!("{}: {agent}", mode.label())),
+            CallerIdName::reduce(&format!("{}: {agent}", mode.label())).map(VarValue::from),
         ),
-        ("eavesdrop_enable_dtmf", Some("false".into())),
+        ("eavesdrop_enable_dtmf", Some(VarValue::flag(false))),
     ];
     vars.extend(
         mode.variables()
             .iter()
-            .map(|(name, value)| (*name, Some((*value).to_owned()))),
+            .map(|name| (*name, Some(VarValue::flag(true)))),
     );
-    originate(&vars, endpoint, &format!("eavesdrop({agent_leg})"))
+    Originate::new(vars, endpoint.clone(), Then::Eavesdrop(agent_leg.clone()))
 }
 
-/// What the caller hears for a list of prompts: files and streams are played, `{position}`
-/// and `{wait_minutes}` are spoken as numbers in the queue's language.
+/// What the caller hears for a list of prompts: sounds are played, `{position}` and
+/// `{wait_minutes}` are spoken as numbers in the queue's language.
 fn prompts(
-    call: &str,
+    call: &ChannelUuid,
     queue: &QueueConfig,
-    items: &[String],
+    items: &[Prompt],
     position: u32,
     wait: Option<u32>,
     out: &mut Vec<Step>,
 ) {
     for item in items {
-        let number = match item.as_str() {
-            "{position}" => Some(position),
-            "{wait_minutes}" => wait,
-            _ => None,
+        let number = match item {
+            Prompt::Sound(sound) => {
+                out.push(execute(call, App::Playback(sound.clone())));
+                continue;
+            }
+            Prompt::Position => Some(position),
+            Prompt::WaitMinutes => wait,
         };
-        match number {
-            Some(n) => out.push(execute(
-                call,
-                "say",
-                format!("{} number pronounced {n}", queue.prompts.language),
-            )),
-            None if item.starts_with('{') => {}
-            None => out.push(execute(call, "playback", item.clone())),
+        if let Some(number) = number {
+            let language = queue.prompts.language.clone();
+            out.push(execute(call, App::Say { language, number }));
         }
     }
 }
 
-/// The steps for one action. `queue` is the configuration of the queue the action names.
+/// What a blocked caller gets; none of it answers the call.
+pub(crate) fn treatment(
+    call: &ChannelUuid,
+    treatment: &Treatment,
+    transfer_context: &DialplanContext,
+) -> Vec<Step> {
+    match treatment {
+        Treatment::Reject { cause } => vec![api(Api::Kill(call.clone(), cause.clone()))],
+        Treatment::Busy => vec![api(Api::Kill(call.clone(), HangupCause::USER_BUSY))],
+        // Early media only: the prompt is heard but the call is never answered.
+        Treatment::Prompt { file } => vec![
+            execute(call, App::PreAnswer),
+            execute(call, App::Playback(file.clone())),
+            execute(call, App::Hangup(HangupCause::CALL_REJECTED)),
+        ],
+        Treatment::Transfer { extension } => vec![api(Api::Transfer(
+            call.clone(),
+            extension.clone(),
+            transfer_context.clone(),
+        ))],
+    }
+}
+
+/// `uuid_setvar`s carrying the caller's identification into the CDR.
+pub(crate) fn channel_variables(
+    call: &ChannelUuid,
+    variables: Vec<(&'static str, String)>,
+) -> Vec<Step> {
+    variables
+        .into_iter()
+        .filter_map(|(name, value)| {
+            Some(api(Api::SetVar(
+                call.clone(),
+                VarName::parse(name).ok()?,
+                VarValue::reduce(&value)?,
+            )))
+        })
+        .collect()
+}
+
+/// The steps for one action. `queue` is the configuration of the queue the action names. An
+/// action naming a channel that is not UUID-shaped gives no steps (ids are checked when events
+/// are read, so this does not happen).
 pub(crate) fn render(
     action: &Action,
     queue: Option<&QueueConfig>,
-    transfer_context: &str,
+    transfer_context: &DialplanContext,
 ) -> Vec<Step> {
+    let cause = |name: &str| HangupCause::parse(name).unwrap_or(HangupCause::NORMAL_CLEARING);
     match action {
-        Action::Answer { call } => vec![api(format!("uuid_answer {call}"))],
+        Action::Answer { call } => {
+            let Some(call) = channel(call) else {
+                return Vec::new();
+            };
+            vec![api(Api::Answer(call))]
+        }
         Action::SetVar { call, name, value } => {
-            vec![api(format!(
-                "uuid_setvar {call} {name} {}",
-                value.replace(char::is_whitespace, "_")
-            ))]
+            let (Some(call), Ok(name), Some(value)) =
+                (channel(call), VarName::parse(name), VarValue::reduce(value))
+            else {
+                return Vec::new();
+            };
+            vec![api(Api::SetVar(call, name, value))]
         }
         Action::HoldMusic { call, .. } => {
-            let Some(queue) = queue else {
+            let (Some(call), Some(queue)) = (channel(call), queue) else {
                 return Vec::new();
             };
             vec![
-                api(format!("uuid_break {call} all")),
-                execute(call, "playback", queue.prompts.hold_music.clone()),
+                api(Api::Break(call.clone())),
+                execute(&call, App::Playback(queue.prompts.hold_music.clone())),
             ]
         }
         Action::Announce {
@@ -213,12 +363,12 @@ pub(crate) fn render(
             wait_minutes,
             ..
         } => {
-            let Some(queue) = queue else {
+            let (Some(call), Some(queue)) = (channel(call), queue) else {
                 return Vec::new();
             };
-            let mut out = vec![api(format!("uuid_break {call} all"))];
+            let mut out = vec![api(Api::Break(call.clone()))];
             prompts(
-                call,
+                &call,
                 queue,
                 &queue.prompts.position,
                 *position,
@@ -227,7 +377,7 @@ pub(crate) fn render(
             );
             if wait_minutes.is_some() {
                 prompts(
-                    call,
+                    &call,
                     queue,
                     &queue.prompts.expected_wait,
                     *position,
@@ -235,7 +385,10 @@ pub(crate) fn render(
                     &mut out,
                 );
             }
-            out.push(execute(call, "playback", queue.prompts.hold_music.clone()));
+            out.push(execute(
+                &call,
+                App::Playback(queue.prompts.hold_music.clone()),
+            ));
             out
         }
         Action::RingAgent {
@@ -248,23 +401,29 @@ pub(crate) fn render(
             caller_number,
             caller_name,
         } => {
-            let command = originate(
-                &[
-                    ("origination_uuid", Some(leg.clone())),
-                    ("originate_timeout", Some(timeout_secs.to_string())),
-                    ("ignore_early_media", Some("true".into())),
+            let (Some(leg_id), Some(call)) = (channel(leg), channel(call)) else {
+                return Vec::new();
+            };
+            let command = Originate::new(
+                vec![
+                    ("origination_uuid", Some(VarValue::from(&leg_id))),
+                    ("originate_timeout", Some(VarValue::number(*timeout_secs))),
+                    ("ignore_early_media", Some(VarValue::flag(true))),
                     (
                         "origination_caller_id_number",
-                        originate_value(caller_number),
+                        VarValue::reduce(caller_number),
                     ),
-                    ("origination_caller_id_name", originate_value(caller_name)),
-                    ("switchdesk_leg", Some("agent".into())),
-                    ("switchdesk_agent", originate_value(agent)),
-                    ("switchdesk_queue_name", originate_value(queue_name)),
-                    ("switchdesk_caller_uuid", Some(call.clone())),
+                    (
+                        "origination_caller_id_name",
+                        CallerIdName::reduce(caller_name).map(VarValue::from),
+                    ),
+                    ("switchdesk_leg", word("agent")),
+                    ("switchdesk_agent", VarValue::reduce(agent)),
+                    ("switchdesk_queue_name", VarValue::reduce(queue_name)),
+                    ("switchdesk_caller_uuid", Some(VarValue::from(&call))),
                 ],
-                endpoint,
-                "park()",
+                endpoint.clone(),
+                Then::Park,
             );
             vec![Step::Originate {
                 command,
@@ -280,57 +439,79 @@ pub(crate) fn render(
             caller_id_number,
             caller_id_name,
         } => {
-            let command = originate(
-                &[
-                    ("origination_uuid", Some(leg.clone())),
-                    ("originate_timeout", Some(timeout_secs.to_string())),
-                    (
-                        "origination_caller_id_number",
-                        originate_value(caller_id_number),
-                    ),
+            let Some(leg_id) = channel(leg) else {
+                return Vec::new();
+            };
+            let command = Originate::new(
+                vec![
+                    ("origination_uuid", Some(VarValue::from(&leg_id))),
+                    ("originate_timeout", Some(VarValue::number(*timeout_secs))),
+                    ("origination_caller_id_number", caller_id_number.clone()),
                     (
                         "origination_caller_id_name",
-                        originate_value(caller_id_name),
+                        caller_id_name.clone().map(VarValue::from),
                     ),
-                    ("switchdesk_leg", Some("customer".into())),
-                    ("switchdesk_queue_name", originate_value(queue_name)),
+                    ("switchdesk_leg", word("customer")),
+                    ("switchdesk_queue_name", VarValue::reduce(queue_name)),
                 ],
-                dial,
-                "park()",
+                dial.clone(),
+                Then::Park,
             );
             vec![Step::Originate {
                 command,
                 leg: leg.clone(),
             }]
         }
-        Action::CancelLeg { leg, cause } => vec![api(format!("uuid_kill {leg} {cause}"))],
-        Action::Bridge { call, leg } => vec![
-            api(format!("uuid_break {call} all")),
-            Step::Api {
-                command: format!("uuid_bridge {call} {leg}"),
-                bridge_of: Some(call.clone()),
-            },
-        ],
-        Action::ConfirmCallback { call, .. } => {
-            let Some(queue) = queue else {
+        Action::CancelLeg { leg, cause: why } => {
+            let Some(leg) = channel(leg) else {
                 return Vec::new();
             };
-            let mut out = vec![api(format!("uuid_break {call} all"))];
+            vec![api(Api::Kill(leg, cause(why)))]
+        }
+        Action::Bridge { call, leg } => {
+            let (Some(call_id), Some(leg)) = (channel(call), channel(leg)) else {
+                return Vec::new();
+            };
+            vec![
+                api(Api::Break(call_id.clone())),
+                Step::Api {
+                    command: Api::Bridge(call_id, leg),
+                    bridge_of: Some(call.clone()),
+                },
+            ]
+        }
+        Action::ConfirmCallback { call, .. } => {
+            let (Some(call), Some(queue)) = (channel(call), queue) else {
+                return Vec::new();
+            };
+            let mut out = vec![api(Api::Break(call.clone()))];
             prompts(
-                call,
+                &call,
                 queue,
                 &queue.prompts.callback_accepted,
                 0,
                 None,
                 &mut out,
             );
-            out.push(execute(call, "hangup", "NORMAL_CLEARING"));
+            out.push(execute(&call, App::Hangup(HangupCause::NORMAL_CLEARING)));
             out
         }
-        Action::Transfer { call, extension } => vec![api(format!(
-            "uuid_transfer {call} {extension} XML {transfer_context}"
-        ))],
-        Action::Hangup { call, cause } => vec![api(format!("uuid_kill {call} {cause}"))],
+        Action::Transfer { call, extension } => {
+            let Some(call) = channel(call) else {
+                return Vec::new();
+            };
+            vec![api(Api::Transfer(
+                call,
+                extension.clone(),
+                transfer_context.clone(),
+            ))]
+        }
+        Action::Hangup { call, cause: why } => {
+            let Some(call) = channel(call) else {
+                return Vec::new();
+            };
+            vec![api(Api::Kill(call, cause(why)))]
+        }
     }
 }
 
@@ -338,60 +519,75 @@ pub(crate) fn render(
 mod tests {
     use super::*;
 
+    const CALL: &str = "c0000000-0000-4000-8000-000000000001";
+    const LEG: &str = "1e900000-0000-4000-8000-000000000002";
+    const SUP: &str = "50900000-0000-4000-8000-000000000003";
+
+    fn uuid(id: &str) -> ChannelUuid {
+        ChannelUuid::parse(id).unwrap()
+    }
+
+    fn in_originate(name: &str) -> Option<String> {
+        CallerIdName::reduce(name).map(|n| VarValue::from(n).quoted().into_owned())
+    }
+
     #[test]
     fn caller_names_cannot_break_out_of_an_originate() {
-        assert_eq!(originate_value("Caller 1"), Some("'Caller 1'".into()));
+        assert_eq!(in_originate("Caller 1"), Some("'Caller 1'".into()));
         assert_eq!(
-            originate_value("Алексей Ревенко"),
+            in_originate("Алексей Ревенко"),
             Some("'Алексей Ревенко'".into())
         );
         assert_eq!(
-            originate_value("x'},origination_uuid=evil{"),
+            in_originate("x'},origination_uuid=evil{"),
             Some("'x origination_uuid evil'".into())
         );
-        assert_eq!(originate_value("a\nb\r&park()"), Some("'a b park'".into()));
-        assert_eq!(originate_value("+15550001"), Some("+15550001".into()));
-        assert_eq!(originate_value("''"), None);
+        assert_eq!(in_originate("a\nb\r&park()"), Some("'a b park'".into()));
+        assert_eq!(
+            in_originate("${system(touch /tmp/x)}"),
+            Some("'system touch tmp x'".into())
+        );
+        assert_eq!(in_originate("+15550001"), Some("+15550001".into()));
+        assert_eq!(in_originate("''"), None);
     }
 
     #[test]
     fn an_agent_is_rung_with_the_contract_variables() {
         let ring = Action::RingAgent {
-            leg: "L".into(),
-            call: "C".into(),
+            leg: LEG.into(),
+            call: CALL.into(),
             agent: "alice".into(),
-            endpoint: "user/1001@default".into(),
+            endpoint: Endpoint::parse("user/1001@default").unwrap(),
             queue: "support".into(),
             timeout_secs: 20,
             caller_number: "+15550001".into(),
             caller_name: "Caller 1".into(),
         };
+        let steps = render(&ring, None, &DialplanContext::default());
+        let [Step::Originate { command, leg }] = steps.as_slice() else {
+            panic!("{steps:?}");
+        };
+        assert_eq!(leg, LEG);
         assert_eq!(
-            render(&ring, None, "default"),
-            [Step::Originate {
-                command: "originate {origination_uuid=L,originate_timeout=20,ignore_early_media=true,origination_caller_id_number=+15550001,origination_caller_id_name='Caller 1',switchdesk_leg=agent,switchdesk_agent=alice,switchdesk_queue_name=support,switchdesk_caller_uuid=C}user/1001@default &park()".into(),
-                leg: "L".into()
-            }]
+            command.to_string(),
+            format!("originate {{origination_uuid={LEG},originate_timeout=20,ignore_early_media=true,origination_caller_id_number=+15550001,origination_caller_id_name='Caller 1',switchdesk_leg=agent,switchdesk_agent=alice,switchdesk_queue_name=support,switchdesk_caller_uuid={CALL}}}user/1001@default &park()")
         );
     }
 
     #[test]
     fn a_supervisor_whispers_to_the_agent_leg_and_barges_into_both() {
-        let listen = eavesdrop(
-            "S",
-            "L",
-            "alice",
-            EavesdropMode::Listen,
-            "user/1009@default",
-        );
+        let (sup, leg) = (uuid(SUP), uuid(LEG));
+        let phone = Endpoint::parse("user/1009@default").unwrap();
+        let listen = eavesdrop(&sup, &leg, "alice", EavesdropMode::Listen, &phone).to_string();
         assert_eq!(
             listen,
-            "originate {origination_uuid=S,originate_timeout=30,ignore_early_media=true,origination_caller_id_name='Listen: alice',eavesdrop_enable_dtmf=false}user/1009@default &eavesdrop(L)"
+            format!("originate {{origination_uuid={SUP},originate_timeout=30,ignore_early_media=true,origination_caller_id_name='Listen: alice',eavesdrop_enable_dtmf=false}}user/1009@default &eavesdrop({LEG})")
         );
-        let whisper = eavesdrop("S", "L", "alice", EavesdropMode::Whisper, "user/1009");
-        assert!(whisper.contains("origination_caller_id_name='Whisper: alice',eavesdrop_enable_dtmf=false,eavesdrop_whisper_bleg=true}user/1009 &eavesdrop(L)"), "{whisper}");
+        let phone = Endpoint::parse("user/1009").unwrap();
+        let whisper = eavesdrop(&sup, &leg, "alice", EavesdropMode::Whisper, &phone).to_string();
+        assert!(whisper.contains(&format!("origination_caller_id_name='Whisper: alice',eavesdrop_enable_dtmf=false,eavesdrop_whisper_bleg=true}}user/1009 &eavesdrop({LEG})")), "{whisper}");
         assert!(!whisper.contains("whisper_aleg"));
-        let barge = eavesdrop("S", "L", "alice", EavesdropMode::Barge, "user/1009");
+        let barge = eavesdrop(&sup, &leg, "alice", EavesdropMode::Barge, &phone).to_string();
         assert!(
             barge.contains(",eavesdrop_whisper_aleg=true,eavesdrop_whisper_bleg=true}"),
             "{barge}"
@@ -401,29 +597,56 @@ mod tests {
     #[test]
     fn an_announcement_says_the_numbers_then_hold_music_resumes() {
         let mut queue = QueueConfig::named("support");
-        queue.prompts.hold_music = "local_stream://moh".into();
+        queue.prompts.hold_music = SoundRef::parse("local_stream://moh").unwrap();
         let steps = render(
             &Action::Announce {
-                call: "C".into(),
+                call: CALL.into(),
                 queue: "support".into(),
                 position: 3,
                 wait_minutes: Some(4),
             },
             Some(&queue),
-            "default",
+            &DialplanContext::default(),
         );
+        let call = uuid(CALL);
+        let play = |file: &str| execute(&call, App::Playback(SoundRef::parse(file).unwrap()));
+        let say = |number| {
+            execute(
+                &call,
+                App::Say {
+                    language: Language::ENGLISH,
+                    number,
+                },
+            )
+        };
         assert_eq!(
             steps,
             [
-                api("uuid_break C all".into()),
-                execute("C", "playback", "ivr/ivr-you_are_number.wav"),
-                execute("C", "say", "en number pronounced 3"),
-                execute("C", "playback", "ivr/ivr-in_line.wav"),
-                execute("C", "playback", "ivr/ivr-hold_time_is.wav"),
-                execute("C", "say", "en number pronounced 4"),
-                execute("C", "playback", "ivr/ivr-minutes.wav"),
-                execute("C", "playback", "local_stream://moh"),
+                api(Api::Break(call.clone())),
+                play("ivr/ivr-you_are_number.wav"),
+                say(3),
+                play("ivr/ivr-in_line.wav"),
+                play("ivr/ivr-hold_time_is.wav"),
+                say(4),
+                play("ivr/ivr-minutes.wav"),
+                play("local_stream://moh"),
             ]
         );
+        assert_eq!(
+            App::Say {
+                language: Language::ENGLISH,
+                number: 3
+            }
+            .arg(),
+            "en number pronounced 3"
+        );
+    }
+
+    #[test]
+    fn an_action_on_a_channel_that_is_not_a_uuid_sends_nothing() {
+        let answer = Action::Answer {
+            call: "c1 all; uuid_kill".into(),
+        };
+        assert!(render(&answer, None, &DialplanContext::default()).is_empty());
     }
 }

@@ -12,6 +12,7 @@ use super::error::ApiJson;
 use super::roles::{ActingFor, Admin, Agent, Authorized, Supervisor};
 use super::{ApiError, AppState};
 use crate::acd::{AcdError, AgentConfig, AgentStatus, AgentView, QueueConfig};
+use crate::fsarg::Endpoint;
 use crate::switch::{BoardError, Eavesdrop, EavesdropMode};
 
 impl From<BoardError> for ApiError {
@@ -173,7 +174,8 @@ pub(crate) async fn to_front(
 #[serde(deny_unknown_fields)]
 pub(crate) struct EavesdropRequest {
     mode: EavesdropMode,
-    endpoint: Option<String>,
+    /// Checked while reading: a bad one is a 400 naming `endpoint`.
+    endpoint: Option<Endpoint>,
 }
 
 /// `POST /api/agents/{name}/eavesdrop` (supervisor+): `{"mode": "listen" | "whisper" |
