@@ -2072,7 +2072,9 @@ async fn values_freeswitch_would_expand_or_split_are_refused_and_not_stored() {
     assert!(app.store.agents().await.unwrap().is_empty());
 
     // A value stored before these checks (or by hand) is refused when read, with the reason.
-    let mut raw = sqlx::AnyConnection::connect(&app._db.as_ref().unwrap().url).await.unwrap();
+    let mut raw = sqlx::AnyConnection::connect(&app._db.as_ref().unwrap().url)
+        .await
+        .unwrap();
     raw.execute(
         "UPDATE acd_queues SET config = REPLACE(config, 'local_stream://moh', '${system(id)}')",
     )
