@@ -544,6 +544,23 @@ async fn bad_posts_are_refused_and_store_nothing(db: TestDbRef) {
     assert_eq!(count(&db.store, "legs").await, 0);
 }
 
+/// The CDR writer on `store`, as `switchdesk cdr import` starts it.
+fn ingest_on(store: &Store) -> switchdesk::cdr::CdrIngest {
+    let phonebook = Arc::new(PhoneBook::new(Numbering::new("US").unwrap()));
+    let (events, _) = tokio::sync::broadcast::channel(8);
+    switchdesk::service::start_cdr_ingest(&Config::default(), store, phonebook, events, None)
+}
+
+/// `switchdesk cdr import DIR`'s work.
+async fn backfill(
+    ingest: &switchdesk::cdr::CdrIngest,
+    dir: &Path,
+) -> switchdesk::cdr::backfill::BackfillReport {
+    switchdesk::cdr::backfill::backfill(ingest, dir, |_, _| {})
+        .await
+        .unwrap()
+}
+
 /// `switchdesk cdr import`'s work: the log directory's files are ingested (twice: nothing
 /// new), and an unreadable file is moved aside and reported.
 async fn the_log_directory_backfills_and_bad_files_move_aside(db: TestDbRef) {
@@ -554,18 +571,8 @@ async fn the_log_directory_backfills_and_bad_files_move_aside(db: TestDbRef) {
     }
     std::fs::write(dir.path().join("a_broken.cdr.xml"), "<cdr><variables>").unwrap();
     let app = App::start(&db.store).await;
-    let phonebook = Arc::new(PhoneBook::new(Numbering::new("US").unwrap()));
-    let (events, _) = tokio::sync::broadcast::channel(8);
-    let ingest = switchdesk::service::start_cdr_ingest(
-        &Config::default(),
-        &db.store,
-        phonebook,
-        events,
-        None,
-    );
-    let report = switchdesk::cdr::backfill::backfill(&ingest, dir.path(), |_, _| {})
-        .await
-        .unwrap();
+    let ingest = ingest_on(&db.store);
+    let report = backfill(&ingest, dir.path()).await;
     assert_eq!(report.stored, 4);
     assert_eq!(report.failed.len(), 1);
     assert!(
@@ -575,9 +582,7 @@ async fn the_log_directory_backfills_and_bad_files_move_aside(db: TestDbRef) {
     );
     assert!(dir.path().join("failed/a_broken.cdr.xml").exists());
     assert!(!dir.path().join("a_broken.cdr.xml").exists());
-    let again = switchdesk::cdr::backfill::backfill(&ingest, dir.path(), |_, _| {})
-        .await
-        .unwrap();
+    let again = backfill(&ingest, dir.path()).await;
     assert_eq!(
         (again.stored, again.duplicates, again.failed.len()),
         (0, 4, 0)
@@ -612,18 +617,8 @@ async fn err_log_dir_files_are_read_in_every_encoding(db: TestDbRef) {
     )
     .unwrap();
     std::fs::write(dir.path().join("a_noise.cdr.xml"), "%%not a cdr").unwrap();
-    let phonebook = Arc::new(PhoneBook::new(Numbering::new("US").unwrap()));
-    let (events, _) = tokio::sync::broadcast::channel(8);
-    let ingest = switchdesk::service::start_cdr_ingest(
-        &Config::default(),
-        &db.store,
-        phonebook,
-        events,
-        None,
-    );
-    let report = switchdesk::cdr::backfill::backfill(&ingest, dir.path(), |_, _| {})
-        .await
-        .unwrap();
+    let ingest = ingest_on(&db.store);
+    let report = backfill(&ingest, dir.path()).await;
     assert_eq!(report.stored, 2, "{:?}", report.failed);
     assert_eq!(report.failed.len(), 1, "{:?}", report.failed);
     assert!(
@@ -685,18 +680,8 @@ async fn a_cdr_holding_a_nul_is_refused_and_stores_nothing(db: TestDbRef) {
 
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("a_poisoned.cdr.xml"), &poisoned[0]).unwrap();
-    let phonebook = Arc::new(PhoneBook::new(Numbering::new("US").unwrap()));
-    let (events, _) = tokio::sync::broadcast::channel(8);
-    let ingest = switchdesk::service::start_cdr_ingest(
-        &Config::default(),
-        &db.store,
-        phonebook,
-        events,
-        None,
-    );
-    let report = switchdesk::cdr::backfill::backfill(&ingest, dir.path(), |_, _| {})
-        .await
-        .unwrap();
+    let ingest = ingest_on(&db.store);
+    let report = backfill(&ingest, dir.path()).await;
     assert_eq!((report.stored, report.failed.len()), (0, 1));
     assert!(report.failed[0].1.contains("NUL"), "{:?}", report.failed);
     assert!(dir.path().join("failed/a_poisoned.cdr.xml").exists());
