@@ -333,6 +333,45 @@ async fn a_caller_gone_at_the_bridge_is_not_offered_again() {
     board.shutdown();
 }
 
+/// A queue stored before switchdesk refused values FreeSWITCH would interpret (here, hold
+/// music that would run a command) is left out at start, named in the log; every other queue
+/// starts and answers its callers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stored_queue_that_no_longer_reads_leaves_the_others_running() {
+    let db = common::TestDb::sqlite().await;
+    let mut sales = queue();
+    sales.name = "sales".into();
+    db.store.save_queue(&sales).await.unwrap();
+    common::TestDbRef {
+        store: db.store.clone(),
+        url: db.url.clone(),
+    }
+    .execute(
+        "UPDATE acd_queues SET config = REPLACE(config, 'tone_stream:', '${system(id)}') \
+         WHERE name = 'sales'",
+    )
+    .await;
+    let sim = simulator(17).await;
+    answering_agent(&sim, 50).await;
+    let (board, _esl) = board(&sim, db.store.clone(), 1, 17).await;
+    let names: Vec<String> = board
+        .queues()
+        .await
+        .unwrap()
+        .iter()
+        .map(|q| q.name.clone())
+        .collect();
+    assert_eq!(names, ["support"]);
+    board
+        .set_agent_status("agent1", AgentStatus::Available)
+        .await
+        .unwrap();
+    let call = call_in(&sim, 1, Some(Duration::from_millis(200))).await;
+    assert!(!bridged_leg(&sim, &call).await.is_empty());
+    assert!(!sim.commands_received().iter().any(|c| c.contains("system")));
+    board.shutdown();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restarted_service_readopts_every_waiting_caller_in_order() {
     let db = common::TestDb::sqlite().await;

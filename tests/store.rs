@@ -10,6 +10,7 @@ mod common;
 use std::time::Duration;
 
 use common::{TestDb, TestDbRef};
+use switchdesk::blocklist::{Entry, Treatment};
 use switchdesk::store::{Backend, Store, StoreError};
 use switchdesk::users::{self, hash_token, Role};
 
@@ -21,6 +22,7 @@ on_both_backends!(
     sessions_need_an_existing_user,
     api_tokens_are_found_by_hash_until_revoked,
     sign_in_with_password_session_and_token,
+    rows_stored_before_a_value_was_refused_are_named_or_kept_safe,
 );
 
 async fn migrations_run_twice_and_keep_data(db: TestDbRef) {
@@ -406,4 +408,48 @@ async fn postgres_a_write_refused_at_commit_is_never_acknowledged() {
         let _ = admin.close().await;
     })
     .await;
+}
+
+/// Rows written before switchdesk refused values FreeSWITCH would interpret (or by hand): a
+/// queue that no longer reads is named on its own and does not hide the others; a blocklist
+/// entry whose prompt is refused still keeps the caller out, with a plain reject.
+async fn rows_stored_before_a_value_was_refused_are_named_or_kept_safe(db: TestDbRef) {
+    for name in ["sales", "support"] {
+        db.store
+            .save_queue(&switchdesk::acd::QueueConfig::named(name))
+            .await
+            .unwrap();
+    }
+    db.execute(
+        "UPDATE acd_queues SET config = REPLACE(config, 'local_stream://moh', '${system(id)}') \
+         WHERE name = 'sales'",
+    )
+    .await;
+    let rows = db.store.queue_rows().await.unwrap();
+    assert_eq!(rows.len(), 2);
+    let refused = rows[0].as_ref().unwrap_err().to_string();
+    assert!(
+        refused.contains("queue sales") && refused.contains("'$'"),
+        "{refused}"
+    );
+    assert_eq!(rows[1].as_ref().unwrap().name, "support");
+    assert!(
+        db.store.queues().await.is_err(),
+        "the strict read names it too"
+    );
+
+    let entry: Entry = serde_json::from_value(serde_json::json!({
+        "match": {"type": "number", "value": "+74951112233"},
+        "direction": "inbound",
+        "treatment": {"type": "prompt", "file": "ivr/ivr-call_rejected.wav"}
+    }))
+    .unwrap();
+    let saved = db.store.save_block(&entry).await.unwrap();
+    db.execute("UPDATE blocklist SET action_arg = '${system(id)}'")
+        .await;
+    let blocks = db.store.blocks().await.unwrap();
+    assert_eq!(blocks.len(), 1);
+    assert_eq!(blocks[0].id, saved.id);
+    assert_eq!(blocks[0].matches, entry.matches);
+    assert_eq!(blocks[0].treatment, Treatment::default());
 }

@@ -104,10 +104,17 @@ impl Store {
     }
 
     pub async fn queues(&self) -> Result<Vec<QueueConfig>, StoreError> {
+        self.queue_rows().await?.into_iter().collect()
+    }
+
+    /// Every stored queue, each read on its own: one that no longer reads (a value refused
+    /// since it was stored) does not hide the others.
+    pub async fn queue_rows(&self) -> Result<Vec<Result<QueueConfig, StoreError>>, StoreError> {
         let rows = sqlx::query("SELECT name, config FROM acd_queues ORDER BY name")
             .fetch_all(&self.pool)
             .await?;
-        rows.iter()
+        Ok(rows
+            .iter()
             .map(|row| {
                 let name: String = row.try_get("name")?;
                 parse(
@@ -115,7 +122,7 @@ impl Store {
                     &row.try_get::<String, _>("config")?,
                 )
             })
-            .collect()
+            .collect())
     }
 
     pub async fn save_agent(&self, config: &AgentConfig) -> Result<(), StoreError> {
@@ -138,10 +145,16 @@ impl Store {
     }
 
     pub async fn agents(&self) -> Result<Vec<StoredAgent>, StoreError> {
+        self.agent_rows().await?.into_iter().collect()
+    }
+
+    /// Every stored agent, each read on its own (see [`Store::queue_rows`]).
+    pub async fn agent_rows(&self) -> Result<Vec<Result<StoredAgent, StoreError>>, StoreError> {
         let rows = sqlx::query("SELECT name, config, status, break_reason, calls, talk_ms FROM acd_agents ORDER BY name")
             .fetch_all(&self.pool)
             .await?;
-        rows.iter()
+        Ok(rows
+            .iter()
             .map(|row| {
                 let name: String = row.try_get("name")?;
                 Ok(StoredAgent {
@@ -157,7 +170,7 @@ impl Store {
                     talk_ms: millis(row.try_get("talk_ms")?),
                 })
             })
-            .collect()
+            .collect())
     }
 
     /// Records an agent's status (and totals) as it changes, so a restart restores it.

@@ -47,8 +47,7 @@ fn entry_from(row: &AnyRow) -> Result<Entry, StoreError> {
         matches,
         direction: Direction::parse(&direction)
             .ok_or_else(|| StoreError::Corrupt(format!("blocklist direction {direction:?}")))?,
-        treatment: Treatment::from_parts(&action, &argument)
-            .ok_or_else(|| StoreError::Corrupt(format!("blocklist action {action:?}")))?,
+        treatment: stored_treatment(row.try_get("id")?, &action, &argument)?,
         expires_at: row.try_get("expires_at")?,
         reason: row.try_get("reason")?,
         added_by: row.try_get("added_by")?,
@@ -56,6 +55,25 @@ fn entry_from(row: &AnyRow) -> Result<Entry, StoreError> {
         last_hit_at: row.try_get("last_hit_at")?,
         created_at: row.try_get("created_at")?,
     })
+}
+
+/// An entry's treatment as stored. One whose argument is refused now (a prompt or an extension
+/// FreeSWITCH would interpret, stored before switchdesk checked them) still keeps the caller
+/// out, with a plain reject, and says so in the log until the entry is saved again.
+fn stored_treatment(id: i64, action: &str, argument: &str) -> Result<Treatment, StoreError> {
+    if let Some(treatment) = Treatment::from_parts(action, argument) {
+        return Ok(treatment);
+    }
+    if !matches!(action, "reject" | "prompt" | "transfer") {
+        return Err(StoreError::Corrupt(format!("blocklist action {action:?}")));
+    }
+    tracing::error!(
+        entry = id,
+        action,
+        "blocklist entry's {action} argument is refused; the caller is rejected instead until \
+         the entry is saved again (PUT /api/blocklist/{id})"
+    );
+    Ok(Treatment::default())
 }
 
 /// Binds the columns an insert and an update share, `$1` to `$7`: what the entry matches,

@@ -151,18 +151,21 @@ pub struct TestDbRef {
 impl TestDbRef {
     /// Drops a table behind the store's back, to make the database fail on purpose.
     pub async fn drop_table(&self, table: &str) {
-        sqlx::any::install_default_drivers();
-        let mut conn = sqlx::AnyConnection::connect(&self.url)
-            .await
-            .expect("connect to the test database");
         let cascade = if self.url.starts_with("postgres") {
             " CASCADE"
         } else {
             ""
         };
-        conn.execute(format!("DROP TABLE {table}{cascade}").as_str())
+        self.execute(&format!("DROP TABLE {table}{cascade}")).await;
+    }
+
+    /// Runs `sql` behind the store's back: a row as an older version (or a hand) left it.
+    pub async fn execute(&self, sql: &str) {
+        sqlx::any::install_default_drivers();
+        let mut conn = sqlx::AnyConnection::connect(&self.url)
             .await
-            .expect("drop table");
+            .expect("connect to the test database");
+        conn.execute(sql).await.expect("the statement runs");
         let _ = conn.close().await;
     }
 }
