@@ -433,6 +433,14 @@ pub async fn demo(
     config.esl.port = sim.addr().port();
     config.esl.password = Secret::new(esl_password);
 
+    // The simulated switch writes no fax files of its own; a spool that exists keeps the
+    // demo's log free of the warning a real service gives for a missing one.
+    if !config.fax.spool_dir.is_dir() {
+        let spool = std::env::temp_dir().join("switchdesk-demo-fax");
+        std::fs::create_dir_all(&spool)
+            .with_context(|| format!("creating the demo's fax spool {}", spool.display()))?;
+        config.fax.spool_dir = spool;
+    }
     if config.queues.is_empty() {
         config.queues = vec![demo_queue()];
         config.agents = (1001..=1005).map(demo_agent).collect();
