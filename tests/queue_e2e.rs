@@ -372,6 +372,54 @@ async fn a_stored_queue_that_no_longer_reads_leaves_the_others_running() {
     board.shutdown();
 }
 
+/// A log line in memory, for a test that must see what the service told the operator.
+#[derive(Clone, Default)]
+struct Logged(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Logged {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The configuration file creates a queue once; afterwards the database rules. A file that
+/// says something else is not applied, and the service says so at start, naming the queue and
+/// how to change it, instead of ignoring the file in silence.
+#[tokio::test]
+async fn a_queue_the_file_and_the_database_disagree_on_is_named_at_start() {
+    let db = common::TestDb::sqlite().await;
+    let mut stored = queue();
+    stored.max_wait_secs = 300;
+    db.store.save_queue(&stored).await.unwrap();
+    let sim = simulator(18).await;
+    let mut in_file = queue();
+    in_file.max_wait_secs = 900;
+    let logged = Logged::default();
+    let writer = logged.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let guard = tracing::subscriber::set_default(subscriber);
+    let (board, _esl) = board_with(&sim, db.store.clone(), in_file, 1, board_options(18)).await;
+    drop(guard);
+    let log = String::from_utf8(logged.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        log.contains("WARN")
+            && log.contains("queue \"support\" in the configuration file differs")
+            && log.contains("PUT /api/queues/support"),
+        "{log}"
+    );
+    // The agents agree with the database: nothing said about them.
+    assert!(!log.contains("agent \"agent1\""), "{log}");
+    assert_eq!(db.store.queues().await.unwrap()[0].max_wait_secs, 300);
+    board.shutdown();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restarted_service_readopts_every_waiting_caller_in_order() {
     let db = common::TestDb::sqlite().await;

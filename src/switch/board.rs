@@ -198,12 +198,29 @@ impl Board {
         seed_agents: &[AgentConfig],
         options: BoardOptions,
     ) -> Result<Board, BoardError> {
+        // The configuration file creates queues and agents the database does not have yet;
+        // after that the database rules (the API edits it), so a file that says otherwise is
+        // pointed out rather than silently ignored.
+        let mut ignored = Vec::new();
         for queue in seed_queues {
-            store.seed_queue(queue).await?;
+            if !store.seed_queue(queue).await? {
+                ignored.push((
+                    "queue",
+                    queue.name.clone(),
+                    serde_json::to_value(queue).ok(),
+                ));
+            }
         }
         for agent in seed_agents {
-            store.seed_agent(agent).await?;
+            if !store.seed_agent(agent).await? {
+                ignored.push((
+                    "agent",
+                    agent.name.clone(),
+                    serde_json::to_value(agent).ok(),
+                ));
+            }
         }
+        warn_where_the_file_differs(&store, &ignored).await?;
         let now = now_ms();
         let mut engine = Engine::new(options.seed);
         // A row that no longer reads (a value refused since it was stored) is named in the
@@ -1069,6 +1086,43 @@ impl Switchboard {
             let _ = reply.send(outcome);
         });
     }
+}
+
+/// Logs each queue or agent of the configuration file that the database holds differently:
+/// the database's version is the one in force.
+async fn warn_where_the_file_differs(
+    store: &Store,
+    from_file: &[(&str, String, Option<serde_json::Value>)],
+) -> Result<(), BoardError> {
+    if from_file.is_empty() {
+        return Ok(());
+    }
+    let queues = store.queue_rows().await?;
+    let agents = store.agent_rows().await?;
+    let stored = |kind: &str, name: &str| -> Option<serde_json::Value> {
+        match kind {
+            "queue" => queues
+                .iter()
+                .flatten()
+                .find(|q| q.name == name)
+                .and_then(|q| serde_json::to_value(q).ok()),
+            _ => agents
+                .iter()
+                .flatten()
+                .find(|a| a.config.name == name)
+                .and_then(|a| serde_json::to_value(&a.config).ok()),
+        }
+    };
+    for (kind, name, in_file) in from_file {
+        if stored(kind, name) != *in_file {
+            warn!(
+                "{kind} {name:?} in the configuration file differs from the database, which \
+                 rules since it was first created: change it with PUT /api/{kind}s/{name} (or \
+                 in the admin screen); the file's version is not applied"
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Who a callback's number is, for a callback whose caller's identification is not at hand

@@ -39,6 +39,12 @@ impl FromRequestParts<AppState> for CdrPoster {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         check_credentials(state, &parts.headers).map_err(|reason| {
             count(state, "unauthorized");
+            // Loud: a switch whose credentials are wrong loses every CDR to err-log-dir.
+            tracing::warn!(
+                query = parts.uri.query().unwrap_or(""),
+                "CDR POST refused ({reason}): FreeSWITCH's switchdesk_cdr_cred must match \
+                 [cdr] username and password"
+            );
             refuse(reason)
         })?;
         Ok(CdrPoster)
