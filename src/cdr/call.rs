@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::leg::{Leg, LegRole};
+use super::leg::{rounded_secs, Leg, LegRole};
 
 /// What kind of call it was.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -158,7 +158,8 @@ pub fn assemble(legs: &[Leg]) -> Option<CallRecord> {
     let talk_secs = if talked.is_empty() {
         primary.talk_secs()
     } else {
-        talked.iter().map(|l| l.talk_secs()).sum()
+        // Summed before rounding: two legs of 2.4 s are 5 s, not 4.
+        rounded_secs(talked.iter().map(|l| l.talk_ms()).sum())
     };
     let agent = talked
         .iter()
@@ -255,6 +256,24 @@ mod tests {
         assert_eq!(call.wait_secs, 20);
         assert_eq!(call.talk_secs, 40);
         assert_eq!(call.answered_at, Some(30_000));
+    }
+
+    #[test]
+    fn talk_time_is_rounded_to_the_nearest_second_not_cut_down() {
+        let mut c = caller();
+        c.bridged_to = Some("a1".into());
+        c.bridged_ms = Some(30_000);
+        let mut short = agent("a1", "alice", Some(30_000));
+        short.ended_ms = 35_960;
+        let call = assemble(&[c.clone(), short.clone()]).unwrap();
+        assert_eq!(call.talk_secs, 6, "5.96 s is 6 s");
+        // Two legs of 2.4 s: 4.8 s in all, so 5, where rounding each would say 4.
+        let mut first = agent("a1", "alice", Some(30_000));
+        first.ended_ms = 32_400;
+        let mut second = agent("a2", "bob", Some(40_000));
+        second.ended_ms = 42_400;
+        let call = assemble(&[c, first, second]).unwrap();
+        assert_eq!(call.talk_secs, 5);
     }
 
     #[test]

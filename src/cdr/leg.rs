@@ -89,21 +89,31 @@ pub struct Leg {
     pub vip: bool,
 }
 
+/// Milliseconds as whole seconds, rounded to the nearest (half a second up).
+pub fn rounded_secs(ms: i64) -> i64 {
+    (ms + 500).div_euclid(1000)
+}
+
 impl Leg {
     pub fn role(&self) -> LegRole {
         self.role.unwrap_or(LegRole::Other)
     }
 
-    /// Seconds an agent (or the customer) talked on this leg: from the bridge (or the answer)
-    /// to the end; 0 for a leg that was never bridged.
-    pub fn talk_secs(&self) -> i64 {
+    /// Milliseconds an agent (or the customer) talked on this leg: from the bridge (or the
+    /// answer) to the end; 0 for a leg that was never bridged.
+    pub fn talk_ms(&self) -> i64 {
         match (
             self.bridged_to.as_ref(),
             self.bridged_ms.or(self.answered_ms),
         ) {
-            (Some(_), Some(from)) => (self.ended_ms - from).max(0) / 1000,
+            (Some(_), Some(from)) => (self.ended_ms - from).max(0),
             _ => 0,
         }
+    }
+
+    /// [`Leg::talk_ms`] in whole seconds, rounded to the nearest (5.96 s of talk is 6, not 5).
+    pub fn talk_secs(&self) -> i64 {
+        rounded_secs(self.talk_ms())
     }
 
     /// An agent leg the agent answered and talked on.
@@ -239,7 +249,9 @@ mod tests {
         assert_eq!(leg.role(), LegRole::Agent);
         assert_eq!(leg.call_id, "caller-9");
         assert_eq!(leg.agent.as_deref(), Some("alice"));
-        assert_eq!(leg.talk_secs(), 29);
+        // 29.5 s from the bridge to the end: 30 whole seconds, never cut down to 29.
+        assert_eq!(leg.talk_ms(), 29_500);
+        assert_eq!(leg.talk_secs(), 30);
         assert!(leg.is_answered_agent_leg());
     }
 
