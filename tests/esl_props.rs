@@ -32,6 +32,26 @@ fn frames_in_chunks(stream: &[u8], cuts: &[usize]) -> Vec<Frame> {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
 
+    /// Whatever number a frame declares as its length (up to u64::MAX, and beyond), the parser
+    /// answers with a frame, "more bytes", or an error, never a panic, and never buffers past
+    /// its cap waiting for a body that could not fit.
+    #[test]
+    fn any_declared_length_is_a_frame_a_wait_or_an_error(length in any::<u64>(), extra in any::<u64>(), wide in any::<bool>(), body in proptest::collection::vec(any::<u8>(), 0..64)) {
+        let declared = if wide { format!("{length}{extra}") } else { length.to_string() };
+        let value: Option<u128> = declared.parse().ok();
+        let head = format!("Content-Type: api/response\nContent-Length: {declared}\n\n");
+        let mut parser = Parser::new(1024);
+        parser.push(head.as_bytes());
+        parser.push(&body);
+        let fits = |v: u128| v + head.len() as u128 <= 1024;
+        match parser.next_frame() {
+            Ok(Some(frame)) => prop_assert_eq!(Some(frame.body().len() as u128), value),
+            Ok(None) => prop_assert!(value.is_some_and(|v| fits(v) && (body.len() as u128) < v)),
+            Err(_) => prop_assert!(value.is_none_or(|v| !fits(v))),
+        }
+        prop_assert!(parser.buffered() <= 1024);
+    }
+
     #[test]
     fn any_split_of_a_capture_gives_the_same_frames(cuts in proptest::collection::vec(any::<usize>(), 0..200)) {
         for name in ["02_call_plain_ALL.rx", "02_call_json_ALL_observer.rx", "02_call_xml_ALL_observer.rx", "04_commands.rx"] {

@@ -117,7 +117,8 @@ impl Parser {
                         offset: e.valid_up_to(),
                     })?;
                     let body_len = content_length(text)?;
-                    let size = at + 2 + body_len;
+                    // Saturating: a declared length near usize::MAX must not wrap past the cap.
+                    let size = (at + 2).saturating_add(body_len);
                     if size > self.max_frame {
                         return Err(ParseError::FrameTooLarge {
                             size,
@@ -213,6 +214,34 @@ mod tests {
             p.next_frame(),
             Err(ParseError::HeaderTooLarge { limit: 1024 })
         );
+    }
+
+    #[test]
+    fn a_length_that_would_wrap_is_refused_not_a_panic() {
+        for huge in [
+            "18446744073709551615",
+            "18446744073709551614",
+            "18446744073709551600",
+        ] {
+            let mut p = Parser::new(1024);
+            p.push(format!("Content-Type: api/response\nContent-Length: {huge}\n\nx").as_bytes());
+            assert!(
+                matches!(
+                    p.next_frame(),
+                    Err(ParseError::FrameTooLarge {
+                        size: usize::MAX,
+                        limit: 1024
+                    })
+                ),
+                "{huge}"
+            );
+        }
+        let mut p = Parser::new(1024);
+        p.push(b"Content-Type: api/response\nContent-Length: 99999999999999999999999\n\n");
+        assert!(matches!(
+            p.next_frame(),
+            Err(ParseError::BadContentLength(_))
+        ));
     }
 
     #[test]
