@@ -389,7 +389,15 @@ async fn import_cdrs(config: Config, dir: &Path) -> anyhow::Result<()> {
         .webhook
         .enabled()
         .then(|| std::sync::Arc::new(tokio::sync::Notify::new()));
-    let ingest = service::start_cdr_ingest(&config, &store, phonebook, events, webhook);
+    // Faxes in the backfilled CDRs are recorded, and their mails wait in the outbox for the
+    // service to send.
+    let fax = switchdesk::fax::FaxDesk::new(
+        store.clone(),
+        phonebook.clone(),
+        config.fax.clone(),
+        switchdesk::mail::Outbox::new(),
+    );
+    let ingest = service::start_cdr_ingest(&config, &store, phonebook, events, webhook, Some(fax));
     // The bar appears with the first file done, once the backfill knows how many there are.
     let mut bar: Option<ProgressBar> = None;
     let on_terminal = std::io::stderr().is_terminal();

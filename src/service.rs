@@ -175,6 +175,7 @@ pub async fn run(
         phonebook.clone(),
         ticket_events.clone(),
         webhook.clone(),
+        Some(fax_desk.clone()),
     );
     let mut background = vec![
         catching_up,
@@ -236,18 +237,19 @@ pub async fn state_without_switch(
     };
     let board = Board::start(Vec::new(), store.clone(), &[], &[], options).await?;
     let (ticket_events, _) = broadcast::channel(TICKET_EVENT_BUFFER);
+    let fax = FaxDesk::new(
+        store.clone(),
+        phonebook.clone(),
+        config.fax.clone(),
+        Outbox::new(),
+    );
     let cdrs = start_cdr_ingest(
         &config,
         store,
         phonebook.clone(),
         ticket_events.clone(),
         None,
-    );
-    let fax = FaxDesk::new(
-        store.clone(),
-        phonebook.clone(),
-        config.fax.clone(),
-        Outbox::new(),
+        Some(fax.clone()),
     );
     let live = live_hub(&board, store, &phonebook, &ticket_events);
     Ok(AppState {
@@ -289,6 +291,7 @@ pub fn start_cdr_ingest(
     phonebook: Arc<PhoneBook>,
     events: broadcast::Sender<tickets::TicketEvent>,
     webhook: Option<Arc<Notify>>,
+    fax: Option<FaxDesk>,
 ) -> CdrIngest {
     CdrIngest::start(IngestSettings {
         store: store.clone(),
@@ -297,6 +300,7 @@ pub fn start_cdr_ingest(
         identity: phonebook,
         events,
         webhook,
+        fax,
     })
 }
 

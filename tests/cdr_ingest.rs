@@ -548,7 +548,24 @@ async fn bad_posts_are_refused_and_store_nothing(db: TestDbRef) {
 fn ingest_on(store: &Store) -> switchdesk::cdr::CdrIngest {
     let phonebook = Arc::new(PhoneBook::new(Numbering::new("US").unwrap()));
     let (events, _) = tokio::sync::broadcast::channel(8);
-    switchdesk::service::start_cdr_ingest(&Config::default(), store, phonebook, events, None)
+    switchdesk::service::start_cdr_ingest(&Config::default(), store, phonebook, events, None, None)
+}
+
+/// The CDR writer with a fax desk reading faxes from `spool`, as the service and
+/// `switchdesk cdr import` start it.
+fn ingest_with_faxes(store: &Store, spool: &Path) -> switchdesk::cdr::CdrIngest {
+    let phonebook = Arc::new(PhoneBook::new(Numbering::new("US").unwrap()));
+    let (events, _) = tokio::sync::broadcast::channel(8);
+    let mut config = Config::default();
+    config.fax.spool_dir = spool.to_path_buf();
+    config.fax.default_to = vec!["desk@example.com".into()];
+    let desk = switchdesk::fax::FaxDesk::new(
+        store.clone(),
+        phonebook.clone(),
+        config.fax.clone(),
+        switchdesk::mail::Outbox::new(),
+    );
+    switchdesk::service::start_cdr_ingest(&config, store, phonebook, events, None, Some(desk))
 }
 
 /// `switchdesk cdr import DIR`'s work.
@@ -644,6 +661,50 @@ async fn err_log_dir_files_are_read_in_every_encoding(db: TestDbRef) {
         .unwrap()
         .unwrap();
     assert_eq!(agent.as_bytes(), xml.as_slice());
+}
+
+/// The service was down while a fax came in: neither the event nor the POST reached it, and
+/// mod_xml_cdr left the CDR on disk. `cdr import` records the fax from that CDR and queues its
+/// mail with the PDF, as the POST would have; importing again mails nothing twice.
+async fn a_backfill_after_an_outage_records_and_mails_the_faxes_in_it(db: TestDbRef) {
+    let spool = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        fixtures().join("../fax/rx.tif"),
+        spool.path().join("rx.tif"),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let xml = std::fs::read_to_string(fixtures().join("logdir").join(FAX_FILE))
+        .unwrap()
+        .replace(
+            "/tmp/fax/rx.tif",
+            &spool.path().join("rx.tif").display().to_string(),
+        );
+    std::fs::write(dir.path().join(FAX_FILE), xml).unwrap();
+    let ingest = ingest_with_faxes(&db.store, spool.path());
+    let report = backfill(&ingest, dir.path()).await;
+    assert_eq!(
+        (report.stored, report.failed.len()),
+        (1, 0),
+        "{:?}",
+        report.failed
+    );
+    let fax = db
+        .store
+        .fax_of_call(FAX)
+        .await
+        .unwrap()
+        .expect("the fax is recorded");
+    assert!(fax.success, "{fax:?}");
+    let pdf = fax.pdf_file_id.expect("its PDF is kept");
+    let mails = db.store.outbox(None, None, 10).await.unwrap();
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    assert_eq!(mails[0].attachment_file_id, Some(pdf));
+    assert_eq!(mails[0].recipients, ["desk@example.com"]);
+
+    let again = backfill(&ingest, dir.path()).await;
+    assert_eq!((again.stored, again.duplicates), (0, 1));
+    assert_eq!(db.store.outbox(None, None, 10).await.unwrap().len(), 1);
 }
 
 /// A NUL character cannot be stored (PostgreSQL refuses it in text and JSON), so a CDR holding
@@ -872,6 +933,7 @@ async fn a_fax_cdr_cannot_make_switchdesk_store_or_mail_another_file(db: TestDbR
 }
 
 on_both_backends!(
+    a_backfill_after_an_outage_records_and_mails_the_faxes_in_it,
     a_cdr_holding_a_nul_is_refused_and_stores_nothing,
     a_database_failure_is_a_503_without_the_databases_words,
     captured_posts_are_stored_with_their_real_values,

@@ -7,6 +7,10 @@
 //! under load, one per POST when idle — and, being alone, files the two legs of a call one
 //! after the other, never racing for the same ticket. A batch that fails is retried one CDR
 //! per transaction, so one bad CDR fails only its own POST.
+//!
+//! The same path serves `POST /api/cdr` and `switchdesk cdr import`: a received fax the event
+//! socket never reported (the service was down) is recorded and mailed from its CDR before
+//! either hears back, so a backfill after an outage loses no fax.
 
 use std::sync::Arc;
 
@@ -16,6 +20,7 @@ use super::call::assemble;
 use super::leg::{leg_of, Leg};
 use super::Cdr;
 use crate::directory::number::Numbering;
+use crate::fax::{FaxDesk, FaxDeskError, FaxReceived};
 use crate::store::{Store, StoreError};
 use crate::switch::CallerIdentity;
 use crate::tickets::{file_call, TicketEvent, TicketRules};
@@ -44,6 +49,10 @@ pub enum IngestError {
     Store(#[from] StoreError),
     #[error("CDR ingest has stopped")]
     Stopped,
+    /// The CDR is stored, but the fax it reports is not recorded yet: the sender must try
+    /// again (nothing is stored twice).
+    #[error("fax from the CDR not recorded: {0}")]
+    Fax(#[from] FaxDeskError),
 }
 
 /// What the writer needs besides the CDRs.
@@ -58,6 +67,8 @@ pub struct IngestSettings {
     pub events: broadcast::Sender<TicketEvent>,
     /// Set when a helpdesk webhook is configured: changes are queued and the worker woken.
     pub webhook: Option<Arc<Notify>>,
+    /// Records and mails faxes found in CDRs; `None` where faxes are not handled (tests).
+    pub fax: Option<FaxDesk>,
 }
 
 struct Job {
@@ -70,29 +81,37 @@ struct Job {
 #[derive(Clone)]
 pub struct CdrIngest {
     jobs: mpsc::Sender<Job>,
+    fax: Option<FaxDesk>,
 }
 
 impl CdrIngest {
     /// Starts the writer; it runs until every handle is dropped.
     pub fn start(settings: IngestSettings) -> CdrIngest {
         let (jobs, queue) = mpsc::channel(QUEUE);
+        let fax = settings.fax.clone();
         tokio::spawn(write(settings, queue));
-        CdrIngest { jobs }
+        CdrIngest { jobs, fax }
     }
 
     /// Stores one CDR (`document` is the XML as received) and files its call; returns once
-    /// the transaction is committed.
+    /// the transaction is committed and any fax the CDR reports is recorded.
     pub async fn ingest(&self, cdr: Arc<Cdr>, document: String) -> Result<Ingested, IngestError> {
         let (reply, answer) = oneshot::channel();
         self.jobs
             .send(Job {
-                cdr,
+                cdr: cdr.clone(),
                 document,
                 reply,
             })
             .await
             .map_err(|_| IngestError::Stopped)?;
-        answer.await.map_err(|_| IngestError::Stopped)?
+        let ingested = answer.await.map_err(|_| IngestError::Stopped)??;
+        // The fax desk records a fax once per call UUID, so the event and the CDR of one fax,
+        // or a CDR posted again, give one record and one mail.
+        if let (Some(desk), Some(fax)) = (&self.fax, FaxReceived::from_cdr(&cdr)) {
+            desk.receive(fax).await?;
+        }
+        Ok(ingested)
     }
 }
 

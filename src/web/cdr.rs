@@ -24,7 +24,6 @@ use sha2::{Digest, Sha256};
 use super::error::logged_error;
 use super::{ApiError, AppState};
 use crate::cdr::{cdr_from_form, parse_cdr, IngestError, Ingested};
-use crate::fax::FaxReceived;
 use crate::metrics::CDR_RECEIVED_TOTAL;
 
 const HELP: &str = "CDRs received from mod_xml_cdr, by result.";
@@ -81,19 +80,7 @@ pub(crate) async fn receive(
     };
     let cdr = Arc::new(cdr);
     let ingested = state.cdrs.ingest(cdr.clone(), document).await;
-    // A fax the event socket never reported (the service was down) is recorded and mailed
-    // from its CDR; the desk does nothing twice. Until it is, the POST is not answered 200.
-    if ingested.is_ok() {
-        if let Some(fax) = FaxReceived::from_cdr(&cdr) {
-            if let Err(e) = state.fax.receive(fax).await {
-                count(&state, "failed");
-                let id = logged_error(&e);
-                return Ok(unavailable(&format!(
-                    "fax not recorded, retry later (error {id})"
-                )));
-            }
-        }
-    }
+    // A fax the CDR reports is recorded inside the ingest; until it is, no 200.
     match ingested {
         Ok(Ingested::Stored { call_id, ticket_id }) => {
             count(&state, "stored");
@@ -102,6 +89,13 @@ pub(crate) async fn receive(
         Ok(Ingested::Duplicate { call_id }) => {
             count(&state, "duplicate");
             Ok(Json(json!({"stored": false, "duplicate": true, "call": call_id})).into_response())
+        }
+        Err(IngestError::Fax(e)) => {
+            count(&state, "failed");
+            let id = logged_error(&e);
+            Ok(unavailable(&format!(
+                "fax not recorded, retry later (error {id})"
+            )))
         }
         Err(IngestError::Store(e)) => {
             count(&state, "failed");
