@@ -381,6 +381,17 @@ async fn legs_link_into_a_call_filed_under_the_callers_ticket(db: TestDbRef) {
     let fee = acme["fee_cents"].as_i64().unwrap();
     assert!((98_000..=99_000).contains(&fee), "{fee}");
     assert_eq!(acme["margin_cents"].as_i64().unwrap(), fee - 18);
+    // A span whose length would overflow is refused with its reason, not a 500.
+    for span in [
+        "from=-9223372036854775808&to=9223372036854775807",
+        "from=0&to=9223372036854775807",
+    ] {
+        let (status, body) = app
+            .get(&format!("/api/reports/profitability?{span}"), &manager)
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{span}: {body}");
+        assert!(body.contains("1970 to 9999"), "{body}");
+    }
     let (_, csv) = app
         .get(
             "/api/reports/profitability?from=2026-11-01&to=2026-12-01&format=csv",

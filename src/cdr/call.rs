@@ -159,7 +159,11 @@ pub fn assemble(legs: &[Leg]) -> Option<CallRecord> {
         primary.talk_secs()
     } else {
         // Summed before rounding: two legs of 2.4 s are 5 s, not 4.
-        rounded_secs(talked.iter().map(|l| l.talk_ms()).sum())
+        rounded_secs(
+            talked
+                .iter()
+                .fold(0, |sum, l| sum.saturating_add(l.talk_ms())),
+        )
     };
     let agent = talked
         .iter()

@@ -122,14 +122,28 @@ impl Leg {
     }
 }
 
+/// The latest moment a CDR may carry: the last millisecond of the year 9999.
+pub const LATEST_MS: i64 = 253_402_300_799_999;
+
+/// A CDR moment as Unix ms: the microsecond stamp when FreeSWITCH wrote one, else the whole
+/// seconds. The one place CDR times are read: a value outside 1970..=9999 (0 is FreeSWITCH's
+/// "never happened"; anything else is a forged or broken CDR) counts as missing, so no later
+/// difference, sum or cost can overflow.
+pub fn moment_ms(micros: Option<i64>, secs: Option<i64>) -> Option<i64> {
+    let from_micros = micros
+        .filter(|&us| us > 0 && us / 1000 <= LATEST_MS)
+        .map(|us| us / 1000);
+    from_micros.or_else(|| {
+        secs.filter(|&s| s > 0 && s <= LATEST_MS / 1000)
+            .map(|s| s * 1000)
+    })
+}
+
 /// Reads the leg out of a CDR.
 pub fn leg_of(cdr: &Cdr) -> Leg {
     let var = |name: &str| cdr.non_empty(name);
     let owned = |name: &str| var(name).map(str::to_owned);
-    // Microsecond stamps when FreeSWITCH wrote them, else the whole seconds, as Unix ms.
-    let ms = |micros: Option<i64>, secs: Option<i64>| {
-        micros.map(|us| us / 1000).or(secs.map(|s| s * 1000))
-    };
+    let ms = moment_ms;
     let fax = cdr.fax().map(|fax| LegFax {
         success: fax.success,
         pages: fax.transferred_pages.unwrap_or(0),
@@ -181,10 +195,10 @@ pub fn leg_of(cdr: &Cdr) -> Leg {
         agent: owned("switchdesk_agent"),
         started_ms,
         answered_ms: ms(cdr.answer_uepoch, cdr.answer_epoch),
-        bridged_ms: var("bridge_uepoch")
-            .and_then(|v| v.trim().parse::<i64>().ok())
-            .filter(|&us| us > 0)
-            .map(|us| us / 1000),
+        bridged_ms: moment_ms(
+            var("bridge_uepoch").and_then(|v| v.trim().parse().ok()),
+            None,
+        ),
         ended_ms,
         hangup_cause: cdr.hangup_cause.clone().unwrap_or_default(),
         bridged_to: cdr.bleg_uuid().map(str::to_owned),
@@ -269,6 +283,24 @@ mod tests {
         assert!(leg.enqueued && leg.vip);
         assert_eq!(leg.contact_id, Some(42));
         assert_eq!(leg.talk_secs(), 0, "never bridged");
+    }
+
+    #[test]
+    fn cdr_moments_outside_1970_to_9999_count_as_missing() {
+        assert_eq!(moment_ms(Some(1_001_500_000), Some(1)), Some(1_001_500));
+        assert_eq!(moment_ms(None, Some(1_001)), Some(1_001_000));
+        assert_eq!(moment_ms(Some(0), Some(0)), None, "FreeSWITCH's never");
+        assert_eq!(moment_ms(Some(i64::MAX), Some(i64::MAX)), None);
+        assert_eq!(moment_ms(Some(-5), Some(i64::MIN)), None);
+        assert_eq!(moment_ms(Some(i64::MAX), Some(7)), Some(7_000));
+        // A forged CDR's talk time stays a plain, bounded number of seconds.
+        let leg = leg_of(&cdr(&[
+            ("switchdesk_leg", "agent"),
+            ("switchdesk_caller_uuid", "c"),
+            ("bridge_uuid", "c"),
+            ("bridge_uepoch", "-9223372036854775808"),
+        ]));
+        assert!((0..=LATEST_MS / 1000).contains(&leg.talk_secs()));
     }
 
     #[test]

@@ -175,7 +175,11 @@ pub struct TimeEntry {
 impl TimeEntry {
     /// The cost of `seconds` at `hourly_rate_cents`, rounded to the nearest cent.
     pub fn cost(seconds: i64, hourly_rate_cents: i64) -> i64 {
-        (seconds * hourly_rate_cents + 1800) / 3600
+        // Wide and saturating: neither a forged talk time nor a large rate can wrap into a
+        // negative cost.
+        let cents =
+            (i128::from(seconds.max(0)) * i128::from(hourly_rate_cents.max(0)) + 1800) / 3600;
+        i64::try_from(cents).unwrap_or(i64::MAX)
     }
 }
 
@@ -232,6 +236,9 @@ mod tests {
         assert_eq!(TimeEntry::cost(90, 3600), 90);
         assert_eq!(TimeEntry::cost(1, 1000), 0);
         assert_eq!(TimeEntry::cost(2, 1000), 1);
+        // Out of range never wraps into a negative cost.
+        assert_eq!(TimeEntry::cost(i64::MAX, i64::MAX), i64::MAX);
+        assert_eq!(TimeEntry::cost(-3600, 4500), 0);
     }
 
     #[test]

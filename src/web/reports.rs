@@ -27,21 +27,32 @@ const MAX_CENTS: i64 = 100_000_000_000;
 /// `from` / `to` as given in a query: a date (`2026-11-01`, midnight UTC), an RFC 3339 time
 /// or Unix milliseconds.
 pub(crate) fn parse_moment(name: &str, text: &str) -> Result<i64, ApiError> {
+    let moment = read_moment(text).ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "{name} {text:?} is not a date (YYYY-MM-DD), an RFC 3339 time or Unix milliseconds"
+        ))
+    })?;
+    // Report spans are subtracted and prorated: keep them within 1970..=9999.
+    if !(0..=crate::cdr::leg::LATEST_MS).contains(&moment) {
+        return Err(ApiError::bad_request(format!(
+            "{name} {text:?} is outside the years 1970 to 9999"
+        )));
+    }
+    Ok(moment)
+}
+
+fn read_moment(text: &str) -> Option<i64> {
     if let Ok(ms) = text.parse::<i64>() {
-        return Ok(ms);
+        return Some(ms);
     }
     if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
         if let Some(midnight) = date.and_hms_opt(0, 0, 0) {
-            return Ok(Utc.from_utc_datetime(&midnight).timestamp_millis());
+            return Some(Utc.from_utc_datetime(&midnight).timestamp_millis());
         }
     }
     DateTime::parse_from_rfc3339(text)
+        .ok()
         .map(|t| t.timestamp_millis())
-        .map_err(|_| {
-            ApiError::bad_request(format!(
-                "{name} {text:?} is not a date (YYYY-MM-DD), an RFC 3339 time or Unix milliseconds"
-            ))
-        })
 }
 
 #[derive(Deserialize, Default)]
