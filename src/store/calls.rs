@@ -92,22 +92,7 @@ impl Store {
 
     /// Calls, newest first.
     pub async fn calls(&self, filter: &CallFilter) -> Result<Vec<CallRecord>, StoreError> {
-        let mut where_ = Filter::default();
-        where_.eq_i64("organization_id", filter.organization_id);
-        where_.eq_i64("contact_id", filter.contact_id);
-        where_.eq_i64("ticket_id", filter.ticket_id);
-        where_.eq_str("queue", filter.queue.as_deref());
-        where_.eq_str("agent", filter.agent.as_deref());
-        where_.eq_str("outcome", filter.outcome.as_deref());
-        where_.eq_str("caller_e164", filter.caller_number.as_deref());
-        where_.at_least("started_at", filter.from);
-        where_.before("started_at", filter.to);
-        let sql = format!(
-            "SELECT * FROM calls{} ORDER BY started_at DESC, id LIMIT {} OFFSET {}",
-            where_.sql(),
-            filter.limit.unwrap_or(100).min(1000),
-            filter.offset.unwrap_or(0)
-        );
+        let (sql, where_) = calls_query(filter);
         let rows = where_.bind(sqlx::query(&sql)).fetch_all(&self.pool).await?;
         rows.iter().map(call_from).collect()
     }
@@ -354,4 +339,25 @@ impl CallTx {
         self.tx.commit().await?;
         Ok(())
     }
+}
+
+/// The SQL of [`Store::calls`] and the values it binds (also read by the query-plan test).
+pub(crate) fn calls_query(filter: &CallFilter) -> (String, Filter<'_>) {
+    let mut where_ = Filter::default();
+    where_.eq_i64("organization_id", filter.organization_id);
+    where_.eq_i64("contact_id", filter.contact_id);
+    where_.eq_i64("ticket_id", filter.ticket_id);
+    where_.eq_str("queue", filter.queue.as_deref());
+    where_.eq_str("agent", filter.agent.as_deref());
+    where_.eq_str("outcome", filter.outcome.as_deref());
+    where_.eq_str("caller_e164", filter.caller_number.as_deref());
+    where_.at_least("started_at", filter.from);
+    where_.before("started_at", filter.to);
+    let sql = format!(
+        "SELECT * FROM calls{} ORDER BY started_at DESC, id LIMIT {} OFFSET {}",
+        where_.sql(),
+        filter.limit.unwrap_or(100).min(1000),
+        filter.offset.unwrap_or(0)
+    );
+    (sql, where_)
 }

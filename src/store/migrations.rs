@@ -53,6 +53,11 @@ const SQLITE: Embedded = &[
         "write_check_fax_document_error",
         include_str!("../../migrations/sqlite/0007_write_check_fax_document_error.sql"),
     ),
+    (
+        8,
+        "query_indexes",
+        include_str!("../../migrations/sqlite/0008_query_indexes.sql"),
+    ),
 ];
 
 const POSTGRES: Embedded = &[
@@ -90,6 +95,11 @@ const POSTGRES: Embedded = &[
         7,
         "write_check_fax_document_error",
         include_str!("../../migrations/postgres/0007_write_check_fax_document_error.sql"),
+    ),
+    (
+        8,
+        "query_indexes",
+        include_str!("../../migrations/postgres/0008_query_indexes.sql"),
     ),
 ];
 

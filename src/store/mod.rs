@@ -15,6 +15,8 @@ mod error;
 mod fax;
 mod filter;
 mod migrations;
+#[cfg(test)]
+mod plans;
 mod sessions;
 mod tickets;
 mod tokens;
