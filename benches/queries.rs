@@ -11,12 +11,14 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use switchdesk::cdr::{CallKind, CallRecord, Outcome};
+use switchdesk::directory::model::{Contact, Organization};
 use switchdesk::store::{CallFilter, Store, TicketFilter};
 use switchdesk::tickets::{NewTicket, Status, TicketKind, TimeEntry};
 
 const CALLS: usize = 1_000_000;
 const TICKETS: usize = 200_000;
 const CONTACTS: i64 = 50_000;
+const ORGANIZATIONS: i64 = 2_000;
 const QUEUES: [&str; 8] = [
     "support", "sales", "billing", "vip", "night", "l2", "l3", "fax",
 ];
@@ -56,8 +58,8 @@ fn call(i: usize) -> CallRecord {
         recording: None,
         identified: "exact".into(),
         // Every fifth caller is not in the phone book: found by number only.
-        contact_id: (i % 5 != 0).then_some(contact),
-        organization_id: Some(contact % 2_000),
+        contact_id: (i % 5 != 0).then_some(contact + 1),
+        organization_id: Some(contact % ORGANIZATIONS + 1),
         vip: false,
         ticket_id: None,
     }
@@ -65,6 +67,27 @@ fn call(i: usize) -> CallRecord {
 
 async fn seed(store: &Store) {
     let started = Instant::now();
+    // The phone book the calls and tickets point at (ids 1..).
+    let organizations: Vec<Organization> = (0..ORGANIZATIONS)
+        .map(|o| Organization {
+            name: format!("Organization {o}"),
+            ..Organization::default()
+        })
+        .collect();
+    for chunk in organizations.chunks(BATCH) {
+        store.save_records(chunk).await.unwrap();
+    }
+    let contacts: Vec<Contact> = (0..CONTACTS)
+        .map(|c| Contact {
+            first_name: format!("Contact{c}"),
+            last_name: "Doe".into(),
+            organization_id: Some(c % ORGANIZATIONS + 1),
+            ..Contact::default()
+        })
+        .collect();
+    for chunk in contacts.chunks(BATCH) {
+        store.save_records(chunk).await.unwrap();
+    }
     let mut ticket_ids = Vec::with_capacity(TICKETS);
     for start in (0..TICKETS).step_by(BATCH) {
         let mut tx = store.begin_calls().await.unwrap();
@@ -83,8 +106,8 @@ async fn seed(store: &Store) {
                     priority: 2,
                     starred: i % 50 == 0,
                     kind: TicketKind::Call,
-                    organization_id: Some(contact % 2_000),
-                    contact_id: Some(contact),
+                    organization_id: Some(contact % ORGANIZATIONS + 1),
+                    contact_id: Some(contact + 1),
                     caller_number: number_of(contact),
                     unidentified: false,
                     queue: Some(QUEUES[i % QUEUES.len()].into()),
@@ -167,7 +190,7 @@ fn bench(c: &mut Criterion) {
     runtime.block_on(async {
         measure("pop-up: last calls of a contact", 500, |k| {
             let filter = CallFilter {
-                contact_id: Some((k as i64 * 97) % CONTACTS),
+                contact_id: Some((k as i64 * 97) % CONTACTS + 1),
                 limit: Some(5),
                 ..CallFilter::default()
             };
@@ -188,7 +211,7 @@ fn bench(c: &mut Criterion) {
         measure("pop-up: open tickets of a contact", 500, |k| {
             let filter = TicketFilter {
                 status: text("open".into()),
-                contact_id: Some((k as i64 * 83) % CONTACTS),
+                contact_id: Some((k as i64 * 83) % CONTACTS + 1),
                 limit: Some(20),
                 ..TicketFilter::default()
             };
@@ -257,7 +280,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             k += 1;
             let filter = CallFilter {
-                contact_id: Some((k * 97) % CONTACTS),
+                contact_id: Some((k * 97) % CONTACTS + 1),
                 limit: Some(5),
                 ..CallFilter::default()
             };
