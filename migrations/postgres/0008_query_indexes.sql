@@ -8,11 +8,11 @@ CREATE INDEX calls_caller ON calls (caller_e164, started_at);
 CREATE INDEX calls_queue ON calls (queue, started_at);
 CREATE INDEX calls_agent ON calls (agent, started_at);
 CREATE INDEX calls_outcome ON calls (outcome, started_at);
--- The tickets a queue's calls belong to (the tickets list's queue filter).
-CREATE INDEX calls_queue_ticket ON calls (queue, ticket_id);
-
--- The tickets list: starred first, then newest first; by status; by queue; by agent.
+-- The tickets list reads tickets in its own order (starred first, then newest first) and
+-- stops at the page: one index for everything ("open" and the queue and agent filters are
+-- checked per ticket read, the last two through the ticket's calls and time entries), one
+-- per status.
 CREATE INDEX tickets_listed ON tickets (starred, created_at, id);
-CREATE INDEX tickets_status_listed ON tickets (status, starred, created_at);
-CREATE INDEX tickets_queue ON tickets (queue, created_at);
-CREATE INDEX ticket_time_entries_agent ON ticket_time_entries (agent, ticket_id);
+CREATE INDEX tickets_status_listed ON tickets (status, starred, created_at, id);
+CREATE INDEX calls_ticket_queue ON calls (ticket_id, queue);
+CREATE INDEX ticket_time_entries_ticket_agent ON ticket_time_entries (ticket_id, agent);

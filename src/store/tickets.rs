@@ -484,19 +484,20 @@ pub(crate) fn tickets_query(filter: &TicketFilter) -> (String, Filter<'_>) {
     where_.eq_i64("t.organization_id", filter.organization_id);
     where_.eq_i64("t.contact_id", filter.contact_id);
     match filter.status.as_deref() {
-        Some("open") => where_.raw("t.status IN ('new', 'open', 'pending')"),
+        // Written as what it is not, so the list is read in its order (`tickets_listed`)
+        // rather than every open ticket sorted; the CHECK on the column makes it the same.
+        Some("open") => where_.raw("t.status NOT IN ('resolved', 'closed')"),
         status => where_.eq_str("t.status", status),
     }
     where_.eq_str("t.caller_number", filter.caller_number.as_deref());
-    // Sets of ids, each read through its own index (an OR with a correlated EXISTS
-    // made both databases scan every ticket).
+    // Checked per ticket as the list is read in its order (`tickets_listed`), each through an
+    // index on the ticket's calls or time entries, so a page stops reading once it is full.
     where_.text_condition(
-        "t.id IN (SELECT q.id FROM tickets q WHERE q.queue = {} \
-         UNION SELECT c.ticket_id FROM calls c WHERE c.queue = {} AND c.ticket_id IS NOT NULL)",
+        "(t.queue = {} OR EXISTS (SELECT 1 FROM calls c WHERE c.ticket_id = t.id AND c.queue = {}))",
         filter.queue.as_deref(),
     );
     where_.text_condition(
-        "t.id IN (SELECT e.ticket_id FROM ticket_time_entries e WHERE e.agent = {})",
+        "EXISTS (SELECT 1 FROM ticket_time_entries e WHERE e.ticket_id = t.id AND e.agent = {})",
         filter.agent.as_deref(),
     );
     where_.at_least("t.created_at", filter.from);
