@@ -205,6 +205,41 @@ async fn a_caller_is_answered_announced_and_bridged_to_an_agent() {
     };
     assert!(index(&format!("api uuid_answer {call}")) < index("bgapi originate"));
     assert!(index("bgapi originate") < index(&format!("api uuid_bridge {call}")));
+    // Few commands per call: every variable of the arrival (identification, place, priority,
+    // no playback terminator) in one `uuid_setvar_multi`; the first prompt without a
+    // `uuid_break` (nothing plays on a channel just answered); the prompts and the hold music
+    // in as few `sendmsg`s as `say` allows; the bridge still after `uuid_break ... all`.
+    let for_call: Vec<&String> = sent.iter().filter(|c| c.contains(&call)).collect();
+    let multi: Vec<&&String> = for_call
+        .iter()
+        .filter(|c| c.starts_with(&format!("api uuid_setvar_multi {call} ")))
+        .collect();
+    assert_eq!(multi.len(), 1, "{for_call:?}");
+    for var in [
+        "switchdesk_identified=unknown",
+        "playback_terminators=none",
+        "switchdesk_enqueued_at=",
+        "switchdesk_priority=0",
+    ] {
+        assert!(multi[0].contains(var), "{var} not in {}", multi[0]);
+    }
+    assert!(!for_call
+        .iter()
+        .any(|c| c.starts_with(&format!("api uuid_setvar {call} "))));
+    let first_break = index(&format!("api uuid_break {call} all"));
+    assert!(
+        index(&format!("sendmsg {call}")) < first_break,
+        "{for_call:?}"
+    );
+    assert!(first_break < index(&format!("api uuid_bridge {call}")));
+    let sendmsgs = for_call
+        .iter()
+        .filter(|c| **c == &format!("sendmsg {call}"))
+        .count();
+    // you_are_number, say 1, in_line!hold_time_is, say <minutes>, minutes!hold music; or,
+    // with no estimate yet, you_are_number, say 1, in_line!hold music.
+    assert!(sendmsgs == 5 || sendmsgs == 3, "{for_call:?}");
+    assert_eq!(caller.variable("switchdesk_identified"), Some("unknown"));
 
     wait_until("the call ends and the agent is idle", || async {
         board
