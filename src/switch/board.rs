@@ -581,8 +581,9 @@ impl Switchboard {
             Input::Dtmf { call, digit } => self.engine.dtmf(now, &call, digit),
             Input::Bridged { call } => self.engine.bridged(now, &call),
             // `originate` sets CS_EXECUTE (for `&park()`) only once the leg answered and
-            // `switch_ivr_originate` returned; the job's `+OK` is written after that, and on
-            // a real switch the park often reaches us first. Either one means the leg is
+            // `switch_ivr_originate` returned; the job's `+OK` is written after that, by
+            // another thread than the leg's, so either event can reach us first (capture 02
+            // has the job first, the park three events later). Either one means the leg is
             // answered and out of the originate: `uuid_bridge` is safe from then on (before
             // it, the originate would take the bridged leg for lost, or set CS_EXECUTE over
             // the bridge's CS_HIBERNATE).
