@@ -273,6 +273,50 @@ async fn a_caller_is_answered_announced_and_bridged_to_an_agent() {
     assert_eq!(stored[0].status, AgentStatus::Available);
 }
 
+/// The agent leg's CHANNEL_PARK reaches the switchboard before its originate's BACKGROUND_JOB
+/// (two FreeSWITCH threads fire them; here the job is held back past the end of the test):
+/// the park alone is the answer, the caller is bridged once, and the agent's leg is kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_leg_that_parks_before_its_job_ends_is_bridged_once() {
+    let db = common::TestDb::sqlite().await;
+    let sim = simulator_with(SimConfig {
+        seed: 23,
+        heartbeat: Duration::from_secs(1),
+        originate_job_delay: Duration::from_secs(120),
+        ..SimConfig::default()
+    })
+    .await;
+    answering_agent(&sim, 100).await;
+    let (board, _esl) = board(&sim, db.store.clone(), 1, 23).await;
+    board
+        .set_agent_status("agent1", AgentStatus::Available)
+        .await
+        .unwrap();
+    let call = call_in(&sim, 1, Some(Duration::from_millis(300))).await;
+    let leg = bridged_leg(&sim, &call).await;
+    wait_until("the call ends and the agent is idle", || async {
+        board
+            .agent("agent1")
+            .await
+            .unwrap()
+            .is_some_and(|a| a.activity == "idle" && a.calls == 1)
+    })
+    .await;
+    let sent = sim.commands_received();
+    assert_eq!(
+        sent.iter()
+            .filter(|c| c.starts_with(&format!("api uuid_bridge {call} ")))
+            .collect::<Vec<_>>(),
+        [&format!("api uuid_bridge {call} {leg}")]
+    );
+    assert!(!sent
+        .iter()
+        .any(|c| c.starts_with(&format!("api uuid_kill {leg}"))));
+    let queue = &board.queues().await.unwrap()[0];
+    assert_eq!((queue.counters.answered, queue.counters.abandoned), (1, 0));
+    board.shutdown();
+}
+
 /// A caller hangs up while nobody is free; their leg lingers (CS_REPORTING, mod_xml_cdr
 /// retrying) long after. When an agent comes on duty, nobody is rung for the gone caller: a
 /// real switch rang agents 46 times in 50 s for one such caller.
