@@ -5,9 +5,11 @@
 //! ending (its leg's CHANNEL_HANGUP_COMPLETE) to that agent's next leg being created, while
 //! callers wait (measured in the bursts); and from a caller's CHANNEL_PARK to the
 //! CHANNEL_CREATE of the agent leg rung for them, while agents are free (1,000 callers at
-//! 200 a second afterwards).
+//! 200 a second afterwards). In that second run it also reports the agent leg's
+//! CHANNEL_ANSWER → the caller's CHANNEL_BRIDGE, and the ESL commands the switch received
+//! per call, by kind (`api uuid_answer`, `bgapi originate`, `sendmsg`...).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -29,6 +31,19 @@ struct Latencies {
     agent_free: HashMap<String, Instant>,
     park_to_ring: Vec<Duration>,
     free_to_ring: Vec<Duration>,
+    /// Callers whose agent leg answered, by caller UUID.
+    agent_answered: HashMap<String, Instant>,
+    answer_to_bridge: Vec<Duration>,
+}
+
+/// What a command line is, for counting: `api uuid_break`, `bgapi originate`, `sendmsg`.
+fn kind(line: &str) -> String {
+    let mut words = line.split(' ');
+    match (words.next(), words.next()) {
+        (Some(verb @ ("api" | "bgapi")), Some(command)) => format!("{verb} {command}"),
+        (Some(verb), _) => verb.to_owned(),
+        _ => String::new(),
+    }
 }
 
 fn percentile(samples: &mut [Duration], p: f64) -> Duration {
@@ -47,7 +62,7 @@ fn bench(c: &mut Criterion) {
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let latencies = Arc::new(Mutex::new(Latencies::default()));
-    let (sim, board) = runtime.block_on(async {
+    let (sim, board, observer) = runtime.block_on(async {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let sim = Simulator::start(
             listener,
@@ -113,10 +128,12 @@ fn bench(c: &mut Criterion) {
         observer.events = vec![
             "CHANNEL_PARK".into(),
             "CHANNEL_CREATE".into(),
+            "CHANNEL_ANSWER".into(),
+            "CHANNEL_BRIDGE".into(),
             "CHANNEL_HANGUP_COMPLETE".into(),
         ];
         observer.event_buffer = 1 << 20;
-        let (_observer, mut seen) = Connection::spawn_with_subscriber(observer);
+        let (observer, mut seen) = Connection::spawn_with_subscriber(observer);
         let latencies = latencies.clone();
         tokio::spawn(async move {
             while let Ok(event) = seen.recv().await {
@@ -146,12 +163,25 @@ fn bench(c: &mut Criterion) {
                     (Some("CHANNEL_HANGUP_COMPLETE"), Some(_), Some(agent)) => {
                         l.agent_free.insert(agent.into_owned(), now);
                     }
+                    (Some("CHANNEL_ANSWER"), Some(caller), Some(_)) => {
+                        l.agent_answered.insert(caller.into_owned(), now);
+                    }
+                    (Some("CHANNEL_BRIDGE"), _, _) => {
+                        for side in ["Bridge-A-Unique-ID", "Bridge-B-Unique-ID"] {
+                            let Some(uuid) = event.get(side) else {
+                                continue;
+                            };
+                            if let Some(at) = l.agent_answered.remove(uuid.as_ref()) {
+                                l.answer_to_bridge.push(now - at);
+                            }
+                        }
+                    }
                     _ => {}
                 }
             }
         });
         tokio::time::sleep(Duration::from_millis(300)).await;
-        (sim, board)
+        (sim, board, observer)
     });
 
     let mut group = c.benchmark_group("queue_e2e");
@@ -197,8 +227,15 @@ fn bench(c: &mut Criterion) {
     let mut free_to_ring = std::mem::take(&mut latencies.lock().unwrap().free_to_ring);
     // Park -> agent rung is the reaction to a caller when an agent is free: callers arrive
     // 200 a second, one every 5 ms, and each talks 20 ms, so 40 agents are never all busy.
-    latencies.lock().unwrap().park_to_ring.clear();
+    {
+        let mut l = latencies.lock().unwrap();
+        l.park_to_ring.clear();
+        l.answer_to_bridge.clear();
+    }
+    // The command log keeps the last 50,000 lines: a marker line starts this run's share.
+    const MARK: &str = "api switchdesk_bench_mark";
     runtime.block_on(async {
+        let _ = observer.api("switchdesk_bench_mark").await;
         let before = board.queues().await.unwrap()[0].counters.answered;
         for n in 0..1000 {
             let spec = CallSpec {
@@ -216,7 +253,31 @@ fn bench(c: &mut Criterion) {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
     });
+    let log = sim.commands_received();
+    let start = log.iter().rposition(|c| c == MARK).map_or(0, |i| i + 1);
+    let mut per_kind: BTreeMap<String, usize> = BTreeMap::new();
+    for line in &log[start..] {
+        *per_kind.entry(kind(line)).or_default() += 1;
+    }
+    let total: usize = per_kind.values().sum();
+    let kinds: Vec<String> = per_kind
+        .iter()
+        .map(|(k, n)| format!("{k} {:.2}", *n as f64 / 1000.0))
+        .collect();
+    println!(
+        "queue_e2e commands per call (1,000 calls): {:.2} in all; {}",
+        total as f64 / 1000.0,
+        kinds.join(", ")
+    );
     let mut l = latencies.lock().unwrap();
+    let (a2b_50, a2b_99) = (
+        percentile(&mut l.answer_to_bridge, 0.5),
+        percentile(&mut l.answer_to_bridge, 0.99),
+    );
+    println!(
+        "queue_e2e latency: agent leg answered -> caller bridged p50 {a2b_50:?} p99 {a2b_99:?} ({} calls)",
+        l.answer_to_bridge.len()
+    );
     let (p2r_50, p2r_99) = (
         percentile(&mut l.park_to_ring, 0.5),
         percentile(&mut l.park_to_ring, 0.99),

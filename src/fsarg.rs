@@ -427,6 +427,61 @@ impl SoundRef {
     pub const THANK_YOU: SoundRef = SoundRef(Cow::Borrowed("ivr/ivr-thank_you.wav"));
 }
 
+impl SoundRef {
+    /// Whether the sound can be a piece of a [`FileString`]: mod_dptools' `file_string://`
+    /// opens each piece as a file (`switch_core_file_open`), so sound files and the
+    /// `*_stream://` formats play there, while `say:` (TTS) and `phrase:` are read only by
+    /// `playback` itself (`switch_ivr_play_file`), at the top of its argument.
+    pub fn joins_file_string(&self) -> bool {
+        !self.0.starts_with("say:") && !self.0.starts_with("phrase:")
+    }
+}
+
+/// Sounds one `playback` plays in turn: `file_string://a!b!c` (one sound is itself). Each
+/// piece [`SoundRef::joins_file_string`], and none holds the separator `!` (no sound that
+/// joins can: only `say:` text may contain one), so the list splits back into the same sounds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileString(Vec<SoundRef>);
+
+impl FileString {
+    /// The sounds in order; refused when empty or when one cannot be a piece.
+    pub fn new(sounds: Vec<SoundRef>) -> Result<FileString, ArgError> {
+        if sounds.is_empty() {
+            return Err(ArgError("is empty".into()));
+        }
+        if let Some(sound) = sounds
+            .iter()
+            .find(|s| !s.joins_file_string() || s.0.contains('!'))
+        {
+            return Err(ArgError(format!(
+                "{sound} cannot be played inside file_string:// (say: and phrase: are read \
+                 only by playback itself)"
+            )));
+        }
+        Ok(FileString(sounds))
+    }
+
+    pub fn sounds(&self) -> &[SoundRef] {
+        &self.0
+    }
+}
+
+impl fmt::Display for FileString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let [one] = self.0.as_slice() {
+            return write!(f, "{one}");
+        }
+        f.write_str("file_string://")?;
+        for (i, sound) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("!")?;
+            }
+            write!(f, "{sound}")?;
+        }
+        Ok(())
+    }
+}
+
 impl Language {
     pub const ENGLISH: Language = Language(Cow::Borrowed("en"));
 }
@@ -545,6 +600,45 @@ mod tests {
         }
         let err = SoundRef::parse("${system(id)}").unwrap_err().to_string();
         assert!(err.contains("'$'"), "{err}");
+    }
+
+    #[test]
+    fn a_file_string_joins_files_and_streams_but_never_say_or_phrase() {
+        let sound = |s: &str| SoundRef::parse(s).unwrap();
+        let list = FileString::new(vec![
+            sound("ivr/ivr-minutes.wav"),
+            sound("tone_stream://%(1000,4000,440);loops=-1"),
+        ])
+        .unwrap();
+        assert_eq!(
+            list.to_string(),
+            "file_string://ivr/ivr-minutes.wav!tone_stream://%(1000,4000,440);loops=-1"
+        );
+        assert_eq!(
+            FileString::new(vec![sound("local_stream://moh")])
+                .unwrap()
+                .to_string(),
+            "local_stream://moh"
+        );
+        for alone in ["say:Thank you! Bye", "phrase:queue_position:3"] {
+            assert!(!sound(alone).joins_file_string(), "{alone}");
+            assert!(FileString::new(vec![sound("ivr/a.wav"), sound(alone)]).is_err());
+        }
+        assert!(FileString::new(Vec::new()).is_err());
+    }
+
+    #[test]
+    fn a_variable_value_never_holds_what_ends_a_uuid_setvar_multi_pair() {
+        // `uuid_setvar_multi` splits pairs on ';' and a pair at its first '='.
+        for bad in ["a;b", "a=b", "x;switchdesk_queue=sales"] {
+            assert!(VarValue::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            VarValue::reduce("x;switchdesk_queue=sales")
+                .unwrap()
+                .as_str(),
+            "x switchdesk_queue sales"
+        );
     }
 
     #[test]

@@ -604,7 +604,9 @@ fn callback_keeps_the_place_reserves_the_agent_then_calls_the_customer() {
     let (agent_leg, _, call) = desk.rung()[0].clone();
     assert_eq!(call, "first");
     // ...and only once the agent answered is the customer dialled.
+    assert!(desk.engine.awaits_answer(&agent_leg));
     desk.engine.leg_answered(secs(20), &agent_leg);
+    assert!(!desk.engine.awaits_answer(&agent_leg));
     let actions = desk.take();
     let Some(Action::DialCustomer {
         leg: customer,
@@ -618,7 +620,11 @@ fn callback_keeps_the_place_reserves_the_agent_then_calls_the_customer() {
         panic!("{actions:?}")
     };
     assert_eq!(dial.as_str(), "sofia/gateway/pstn/+15550001");
+    // The switch tells of the answer twice (the leg parks, the originate's job ends): the
+    // switchboard passes on the first only, and the customer is bridged once.
+    assert!(desk.engine.awaits_answer(&customer));
     desk.engine.leg_answered(secs(25), &customer);
+    assert!(!desk.engine.awaits_answer(&customer));
     assert_eq!(
         desk.take(),
         [Action::Bridge {

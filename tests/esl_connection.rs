@@ -165,6 +165,21 @@ async fn a_thousand_pipelined_api_calls_each_get_their_own_reply() {
         let (n, reply) = call.await.unwrap();
         assert_eq!(reply.unwrap(), format!("value-{}", n % 20));
     }
+    // Sent back to back without waiting: the switch runs them in that order (the getvar sees
+    // the setvar before it), and each reply comes back in its place.
+    let replies = esl
+        .api_pipelined(&[
+            &format!("uuid_setvar {caller} sd_probe_0 changed"),
+            &format!("uuid_getvar {caller} sd_probe_0"),
+            "uuid_break 4b1f5a0e-1111-4222-8333-944455556666 all",
+            &format!("uuid_getvar {caller} sd_probe_1"),
+        ])
+        .await;
+    let replies: Vec<String> = replies.into_iter().map(Result::unwrap).collect();
+    assert_eq!(
+        replies,
+        ["+OK\n", "changed", "-ERR No such channel!\n", "value-1"]
+    );
     esl.shutdown();
 }
 

@@ -205,6 +205,41 @@ async fn a_caller_is_answered_announced_and_bridged_to_an_agent() {
     };
     assert!(index(&format!("api uuid_answer {call}")) < index("bgapi originate"));
     assert!(index("bgapi originate") < index(&format!("api uuid_bridge {call}")));
+    // Few commands per call: every variable of the arrival (identification, place, priority,
+    // no playback terminator) in one `uuid_setvar_multi`; the first prompt without a
+    // `uuid_break` (nothing plays on a channel just answered); the prompts and the hold music
+    // in as few `sendmsg`s as `say` allows; the bridge still after `uuid_break ... all`.
+    let for_call: Vec<&String> = sent.iter().filter(|c| c.contains(&call)).collect();
+    let multi: Vec<&&String> = for_call
+        .iter()
+        .filter(|c| c.starts_with(&format!("api uuid_setvar_multi {call} ")))
+        .collect();
+    assert_eq!(multi.len(), 1, "{for_call:?}");
+    for var in [
+        "switchdesk_identified=unknown",
+        "playback_terminators=none",
+        "switchdesk_enqueued_at=",
+        "switchdesk_priority=0",
+    ] {
+        assert!(multi[0].contains(var), "{var} not in {}", multi[0]);
+    }
+    assert!(!for_call
+        .iter()
+        .any(|c| c.starts_with(&format!("api uuid_setvar {call} "))));
+    let first_break = index(&format!("api uuid_break {call} all"));
+    assert!(
+        index(&format!("sendmsg {call}")) < first_break,
+        "{for_call:?}"
+    );
+    assert!(first_break < index(&format!("api uuid_bridge {call}")));
+    let sendmsgs = for_call
+        .iter()
+        .filter(|c| **c == &format!("sendmsg {call}"))
+        .count();
+    // you_are_number, say 1, in_line!hold_time_is, say <minutes>, minutes!hold music; or,
+    // with no estimate yet, you_are_number, say 1, in_line!hold music.
+    assert!(sendmsgs == 5 || sendmsgs == 3, "{for_call:?}");
+    assert_eq!(caller.variable("switchdesk_identified"), Some("unknown"));
 
     wait_until("the call ends and the agent is idle", || async {
         board
@@ -236,6 +271,50 @@ async fn a_caller_is_answered_announced_and_bridged_to_an_agent() {
     .await;
     let stored = db.store.agents().await.unwrap();
     assert_eq!(stored[0].status, AgentStatus::Available);
+}
+
+/// The agent leg's CHANNEL_PARK reaches the switchboard before its originate's BACKGROUND_JOB
+/// (two FreeSWITCH threads fire them; here the job is held back past the end of the test):
+/// the park alone is the answer, the caller is bridged once, and the agent's leg is kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_leg_that_parks_before_its_job_ends_is_bridged_once() {
+    let db = common::TestDb::sqlite().await;
+    let sim = simulator_with(SimConfig {
+        seed: 23,
+        heartbeat: Duration::from_secs(1),
+        originate_job_delay: Duration::from_secs(120),
+        ..SimConfig::default()
+    })
+    .await;
+    answering_agent(&sim, 100).await;
+    let (board, _esl) = board(&sim, db.store.clone(), 1, 23).await;
+    board
+        .set_agent_status("agent1", AgentStatus::Available)
+        .await
+        .unwrap();
+    let call = call_in(&sim, 1, Some(Duration::from_millis(300))).await;
+    let leg = bridged_leg(&sim, &call).await;
+    wait_until("the call ends and the agent is idle", || async {
+        board
+            .agent("agent1")
+            .await
+            .unwrap()
+            .is_some_and(|a| a.activity == "idle" && a.calls == 1)
+    })
+    .await;
+    let sent = sim.commands_received();
+    assert_eq!(
+        sent.iter()
+            .filter(|c| c.starts_with(&format!("api uuid_bridge {call} ")))
+            .collect::<Vec<_>>(),
+        [&format!("api uuid_bridge {call} {leg}")]
+    );
+    assert!(!sent
+        .iter()
+        .any(|c| c.starts_with(&format!("api uuid_kill {leg}"))));
+    let queue = &board.queues().await.unwrap()[0];
+    assert_eq!((queue.counters.answered, queue.counters.abandoned), (1, 0));
+    board.shutdown();
 }
 
 /// A caller hangs up while nobody is free; their leg lingers (CS_REPORTING, mod_xml_cdr

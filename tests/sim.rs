@@ -2230,6 +2230,58 @@ async fn uuid_setvar_and_getvar_treat_spaces_and_quotes_like_mod_commands() {
     sim.shutdown();
 }
 
+/// `uuid_setvar_multi` as mod_commands 1.10.12 runs it: pairs on `;`, each split at its first
+/// `=`, trimmed; its odd replies for a missing channel, no pair and no
+/// space after the uuid.
+#[tokio::test]
+async fn uuid_setvar_multi_sets_each_pair_like_mod_commands() {
+    let sim = simulator(quick()).await;
+    let mut esl = Esl::open(&sim, None).await;
+    let caller = sim.place_call(dialling("+15550001")).await.unwrap();
+    assert_eq!(
+        esl.api(&format!(
+            "uuid_setvar_multi {caller} switchdesk_priority=5;switchdesk_note=a b=c; b=2 "
+        ))
+        .await,
+        "+OK\n"
+    );
+    for (name, value) in [
+        ("switchdesk_priority", "5"),
+        ("switchdesk_note", "a b=c"),
+        ("b", "2"),
+    ] {
+        assert_eq!(
+            esl.api(&format!("uuid_getvar {caller} {name}")).await,
+            value,
+            "{name}"
+        );
+    }
+    // An empty pair is refused on its own; the others are still set.
+    assert_eq!(
+        esl.api(&format!("uuid_setvar_multi {caller} a=1;;=2;"))
+            .await,
+        "-ERR No variable specified\n-ERR No variable specified\n+OK\n"
+    );
+    assert_eq!(esl.api(&format!("uuid_getvar {caller} a")).await, "1");
+    let usage = "-USAGE: <uuid> <var>=<value>;<var>=<value>...\n";
+    let bogus = "4b1f5a0e-1111-4222-8333-944455556666";
+    assert_eq!(
+        esl.api(&format!("uuid_setvar_multi {bogus} a=1")).await,
+        format!("-ERR No such channel!\n{usage}")
+    );
+    assert_eq!(
+        esl.api(&format!("uuid_setvar_multi {caller} =1")).await,
+        format!("-ERR No variable specified\n{usage}")
+    );
+    // No space after the uuid: the function writes nothing at all.
+    assert_eq!(
+        esl.api(&format!("uuid_setvar_multi {caller}")).await,
+        "-ERR no reply\n"
+    );
+    assert_eq!(esl.api("uuid_setvar_multi").await, usage);
+    sim.shutdown();
+}
+
 #[tokio::test]
 async fn uuid_break_ends_the_playback_and_all_flushes_the_queue() {
     let sim = simulator(quick()).await;

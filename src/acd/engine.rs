@@ -227,6 +227,8 @@ struct Leg {
     offer: u64,
     agent: String,
     role: LegRole,
+    /// Seen answered (a customer leg stays a leg of the offer after that).
+    answered: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -1029,6 +1031,9 @@ impl Engine {
                 }
             }
             LegRole::Customer => {
+                if let Some(l) = self.legs.get_mut(leg_id) {
+                    l.answered = true;
+                }
                 if let Some(agent_leg) = offer.taken.clone() {
                     self.actions.push_back(Action::Bridge {
                         call: leg_id.to_owned(),
@@ -1061,6 +1066,7 @@ impl Engine {
                 offer,
                 agent,
                 role: LegRole::Customer,
+                answered: false,
             },
         );
         if let Some(c) = self.callers.get_mut(caller) {
@@ -1409,6 +1415,7 @@ impl Engine {
                     offer,
                     agent: agent.clone(),
                     role: LegRole::Agent,
+                    answered: false,
                 },
             );
             self.set_activity(now, &agent, Activity::Ringing, Some(caller_id.to_owned()));
@@ -2249,6 +2256,17 @@ impl Engine {
             .is_some_and(|o| o.ringing.iter().any(|r| r == leg))
     }
 
+    /// Whether `leg` is one this engine started and waits to hear answered: an agent's leg
+    /// still ringing, or a callback's customer leg not yet answered. The switch tells of an
+    /// answer twice (the leg parks, the originate's job ends); only the first one counts.
+    pub fn awaits_answer(&self, leg: &str) -> bool {
+        match self.legs.get(leg) {
+            Some(l) if l.role == LegRole::Customer => !l.answered,
+            Some(_) => self.is_ringing_leg(leg),
+            None => false,
+        }
+    }
+
     /// A live caller in a queue's waiting order (waiting, or being offered), not a callback
     /// and not yet being connected.
     pub fn is_waiting(&self, call: &str) -> bool {
@@ -2310,6 +2328,7 @@ impl Engine {
                 offer,
                 agent: agent.to_owned(),
                 role: LegRole::Agent,
+                answered: false,
             },
         );
         self.offers.insert(

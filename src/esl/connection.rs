@@ -199,6 +199,12 @@ impl Connection {
     }
 
     async fn request(&self, command: &Command) -> Result<Frame, ConnectionError> {
+        let answer = self.submit(command).await?;
+        answer.await.map_err(|_| ConnectionError::Lost)
+    }
+
+    /// Queues `command` for the writer; the reply comes on the receiver.
+    async fn submit(&self, command: &Command) -> Result<oneshot::Receiver<Frame>, ConnectionError> {
         let bytes = command.encode()?;
         let sender = self
             .shared
@@ -212,7 +218,7 @@ impl Connection {
             .send(Request { bytes, reply })
             .await
             .map_err(|_| ConnectionError::Lost)?;
-        answer.await.map_err(|_| ConnectionError::Lost)
+        Ok(answer)
     }
 
     async fn command_ok(&self, command: &Command) -> Result<String, ConnectionError> {
@@ -227,14 +233,26 @@ impl Connection {
 
     /// `api <command>`: the response body as FreeSWITCH wrote it (`-ERR ...` included).
     pub async fn api(&self, command: &str) -> Result<String, ConnectionError> {
-        let frame = self.request(&Command::api(command)).await?;
-        if frame.kind() != FrameKind::ApiResponse {
-            // ESL-level refusals (e.g. a bare `api`) come back as command/reply.
-            return Err(ConnectionError::Rejected(
-                frame.reply_text().unwrap_or("").to_owned(),
-            ));
+        api_body(self.request(&Command::api(command)).await?)
+    }
+
+    /// `api` for each command, sent back to back in this order before any reply is awaited
+    /// (FreeSWITCH runs one connection's `api`s in the order they came); the replies in the
+    /// same order. One round trip instead of one per command.
+    pub async fn api_pipelined(&self, commands: &[&str]) -> Vec<Result<String, ConnectionError>> {
+        let mut pending = Vec::with_capacity(commands.len());
+        for command in commands {
+            pending.push(self.submit(&Command::api(*command)).await);
         }
-        Ok(frame.body_text().into_owned())
+        let mut replies = Vec::with_capacity(pending.len());
+        for answer in pending {
+            let frame = match answer {
+                Ok(answer) => answer.await.map_err(|_| ConnectionError::Lost),
+                Err(e) => Err(e),
+            };
+            replies.push(frame.and_then(api_body));
+        }
+        replies
     }
 
     /// Like [`Connection::api`], but a `-ERR` body is an error.
@@ -288,6 +306,17 @@ impl Connection {
     pub async fn command(&self, command: &Command) -> Result<String, ConnectionError> {
         self.command_ok(command).await
     }
+}
+
+/// The body of an `api` reply; ESL-level refusals (e.g. a bare `api`) come back as
+/// command/reply instead.
+fn api_body(frame: Frame) -> Result<String, ConnectionError> {
+    if frame.kind() != FrameKind::ApiResponse {
+        return Err(ConnectionError::Rejected(
+            frame.reply_text().unwrap_or("").to_owned(),
+        ));
+    }
+    Ok(frame.body_text().into_owned())
 }
 
 /// A `bgapi` job in flight.

@@ -20,6 +20,33 @@ const SHOW_SYNTAX: &str = "codec|endpoint|application|api|dialplan|file|timer|ca
 /// `switch_separate_string(buf, ' ', argv, max)`: words split on spaces, at most `max`, the
 /// last keeping the rest of the line; single quotes group words and are removed, a backslash
 /// escapes the next character (`\\n`, `\\t`, `\\s` for a space).
+/// `switch_separate_string(vars, ';', ...)`: pieces split on `;` outside single quotes, a
+/// `\` keeping the next character, then quotes and escapes removed and each piece trimmed.
+fn split_pairs(text: &str) -> Vec<String> {
+    let mut pieces = Vec::new();
+    let mut current = String::new();
+    let mut quoted = false;
+    // A piece starts at a character: nothing after the last `;` is no piece.
+    let mut started = false;
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        started = true;
+        match c {
+            '\\' => current.extend(chars.next()),
+            '\'' => quoted = !quoted,
+            ';' if !quoted => {
+                pieces.push(std::mem::take(&mut current));
+                started = false;
+            }
+            _ => current.push(c),
+        }
+    }
+    if started {
+        pieces.push(current);
+    }
+    pieces.into_iter().map(|p| p.trim().to_owned()).collect()
+}
+
 pub(crate) fn separate(arg: &str, max: usize) -> Vec<String> {
     let chars: Vec<char> = arg.chars().collect();
     let mut spans: Vec<(usize, usize)> = Vec::new();
@@ -181,6 +208,7 @@ impl Switch {
             .into(),
             "uuid_getvar" => self.uuid_getvar(arg),
             "uuid_setvar" => self.uuid_setvar(arg),
+            "uuid_setvar_multi" => self.uuid_setvar_multi(arg),
             "uuid_dump" => self.uuid_dump(arg),
             "uuid_answer" => {
                 if self.answer(arg.trim()) {
@@ -324,6 +352,42 @@ impl Switch {
         c.vars
             .set(&argv[1], argv.get(2).map(String::as_str).unwrap_or(""));
         "+OK\n".into()
+    }
+
+    /// `uuid_setvar_multi <uuid> <var>=<value>;<var>=<value>...` as mod_commands 1.10.12 has
+    /// it: pairs split on `;` (quotes and `\` escape it; spaces around a pair dropped), each at
+    /// its first `=`; a value holding `${` is refused (logged by the switch, still `+OK`), an
+    /// empty one unsets. Its quirks kept: no space after the uuid answers nothing at all, and
+    /// a missing channel or no variable set is followed by the usage line.
+    fn uuid_setvar_multi(&mut self, arg: &str) -> String {
+        const USAGE: &str = "-USAGE: <uuid> <var>=<value>;<var>=<value>...\n";
+        if arg.is_empty() {
+            return USAGE.into();
+        }
+        let Some((uuid, vars)) = arg.split_once(' ') else {
+            return String::new();
+        };
+        if !self.live(uuid) {
+            return format!("-ERR No such channel!\n{USAGE}");
+        }
+        let mut out = String::new();
+        let mut set = 0;
+        for pair in split_pairs(vars) {
+            let (name, value) = pair.split_once('=').unwrap_or((pair.as_str(), ""));
+            if name.is_empty() {
+                out.push_str("-ERR No variable specified\n");
+                continue;
+            }
+            set += 1;
+            if value.contains("${") {
+                continue;
+            }
+            if let Some(c) = self.chan_mut(uuid) {
+                c.vars.set(name, value);
+            }
+        }
+        out.push_str(if set > 0 { "+OK\n" } else { USAGE });
+        out
     }
 
     fn uuid_kill(&mut self, arg: &str) -> String {

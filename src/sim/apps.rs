@@ -139,8 +139,14 @@ pub(crate) fn playback_length(path: &str, file: Duration) -> Option<Duration> {
         return u64::try_from(ms).ok().map(Duration::from_millis);
     }
     if let Some(files) = path.strip_prefix("file_string://") {
-        let count = u32::try_from(files.split('!').filter(|f| !f.is_empty()).count()).ok()?;
-        return Some(file.saturating_mul(count.max(1)));
+        // mod_dptools opens the pieces in turn: the sum of theirs, endless if one is (hold
+        // music after an announcement).
+        let mut total = None::<Duration>;
+        for piece in files.split('!').filter(|f| !f.is_empty()) {
+            let length = playback_length(piece, file)?;
+            total = Some(total.unwrap_or_default().saturating_add(length));
+        }
+        return Some(total.unwrap_or(file));
     }
     Some(file)
 }
@@ -921,6 +927,14 @@ mod tests {
             None
         );
         assert_eq!(playback_length("local_stream://moh", file), None);
+        assert_eq!(
+            playback_length("file_string://ivr/ivr-minutes.wav!local_stream://moh", file),
+            None
+        );
+        assert_eq!(
+            playback_length("file_string://a.wav!silence_stream://250", file),
+            Some(file + Duration::from_millis(250))
+        );
         assert_eq!(playback_length("/srv/prompt.wav", file), Some(file));
         assert_eq!(
             playback_length("file_string://digits/20.wav!digits/3.wav", file),

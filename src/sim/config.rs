@@ -35,6 +35,11 @@ pub struct SimConfig {
     /// shipped config retries five times, 10 s apart). Zero tears the leg down in one step.
     /// A lingering leg is still listed by `show channels` but answers `uuid_exists` false.
     pub reporting_linger: Duration,
+    /// How long after an answered leg's `&app()` started (its CHANNEL_PARK) the originate's
+    /// BACKGROUND_JOB comes. FreeSWITCH fires the job's event from the bgapi thread and the
+    /// leg's events from the leg's thread, so a loaded switch can deliver the park first.
+    /// Zero (the default) is capture 02's order: the job, then the leg's CS_EXECUTE and park.
+    pub originate_job_delay: Duration,
 }
 
 impl Default for SimConfig {
@@ -50,6 +55,7 @@ impl Default for SimConfig {
             start_time: None,
             sound_file_length: Duration::from_millis(500),
             reporting_linger: Duration::ZERO,
+            originate_job_delay: Duration::ZERO,
         }
     }
 }

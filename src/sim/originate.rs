@@ -584,7 +584,13 @@ impl Switch {
             _ => (None, ("park".to_owned(), String::new())),
         };
         if let Some(job) = job {
-            self.finish_job(job, format!("+OK {uuid}\n"));
+            if self.originate_job_delay.is_zero() {
+                self.finish_job(job, format!("+OK {uuid}\n"));
+            } else {
+                self.late_jobs
+                    .insert(uuid.to_owned(), (job, format!("+OK {uuid}\n")));
+                self.schedule(self.originate_job_delay, Timer::LateJob(uuid.to_owned()));
+            }
         }
         self.set_state(uuid, State::Execute, State::Execute);
         match app.0.as_str() {

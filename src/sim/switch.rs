@@ -95,6 +95,8 @@ pub(crate) enum Timer {
     Fax(String, u32),
     /// The leg's reporting handlers are done: HANGUP_COMPLETE, the CDR, DESTROY.
     Reported(String),
+    /// An answered leg's originate job, held back (`SimConfig::originate_job_delay`), ends.
+    LateJob(String),
 }
 
 pub(crate) struct Switch {
@@ -112,6 +114,10 @@ pub(crate) struct Switch {
     pub(crate) sound_file_length: Duration,
     /// Time a hung-up leg spends in CS_REPORTING (see `SimConfig::reporting_linger`).
     pub(crate) reporting_linger: Duration,
+    /// See `SimConfig::originate_job_delay`.
+    pub(crate) originate_job_delay: Duration,
+    /// Originate jobs held back, by leg, with their result.
+    pub(crate) late_jobs: HashMap<String, (Job, String)>,
     /// Live channels by UUID; `order` lists them in creation order. Both are kept in step so
     /// no lookup walks every channel.
     pub(crate) channels: HashMap<String, Channel>,
@@ -152,6 +158,8 @@ impl Switch {
             cdr_b_legs: config.cdr.as_ref().is_none_or(|c| c.log_b_leg),
             sound_file_length: config.sound_file_length,
             reporting_linger: config.reporting_linger,
+            originate_job_delay: config.originate_job_delay,
+            late_jobs: HashMap::new(),
             channels: HashMap::new(),
             order: BTreeMap::new(),
             next_order: 0,
@@ -280,6 +288,11 @@ impl Switch {
             Timer::AppDone(uuid, token) => self.app_done(&uuid, token),
             Timer::Fax(uuid, step) => self.fax_step(&uuid, step),
             Timer::Reported(uuid) => self.complete(&uuid),
+            Timer::LateJob(uuid) => {
+                if let Some((job, body)) = self.late_jobs.remove(&uuid) {
+                    self.finish_job(job, body);
+                }
+            }
         }
     }
 

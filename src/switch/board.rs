@@ -21,7 +21,7 @@ use crate::blocklist::{Blocklist, Direction, Entry};
 use crate::directory::number::Numbering;
 use crate::esl::event::EventFormat;
 use crate::esl::{Connection, ConnectionEvent, Event};
-use crate::fsarg::{ChannelUuid, DialplanContext, Endpoint, HangupCause};
+use crate::fsarg::{ChannelUuid, DialplanContext, Endpoint, HangupCause, VarName, VarValue};
 use crate::store::{BlockedAttempt, Store, StoreError, StoredCallback};
 
 /// The events the switchboard needs from each node.
@@ -316,6 +316,7 @@ impl Board {
             refused: HashSet::new(),
             resync_baseline: HashMap::new(),
             ended_during_resync: HashSet::new(),
+            arrival_vars: HashMap::new(),
             inbox: inbox.clone(),
             updates: updates.clone(),
             persist,
@@ -447,6 +448,9 @@ struct Switchboard {
     resync_baseline: HashMap<usize, HashSet<String>>,
     /// Channels that hung up while a resync was under way: its list may still show them.
     ended_during_resync: HashSet<String>,
+    /// Variables for an arriving caller's channel (the identification), sent with the
+    /// engine's own in one `uuid_setvar_multi` at the next flush.
+    arrival_vars: HashMap<String, Vec<(VarName, VarValue)>>,
     inbox: mpsc::UnboundedSender<Msg>,
     updates: broadcast::Sender<Update>,
     persist: mpsc::UnboundedSender<Persist>,
@@ -489,12 +493,13 @@ impl Switchboard {
             Msg::Lagged(node) => self.resync(node),
             Msg::LegResult { leg, result } => match result {
                 Ok(body) if body.starts_with("+OK") => {
-                    if self.engine.is_tracked(&leg) {
+                    if self.engine.awaits_answer(&leg) {
                         self.engine.leg_answered(now, &leg);
-                    } else {
+                    } else if !self.engine.is_tracked(&leg) {
                         // Answered after we gave up on it: nobody wants this leg.
                         self.send(&leg, kill(&leg, HangupCause::NORMAL_CLEARING));
                     }
+                    // Else its CHANNEL_PARK came first and it is being bridged already.
                 }
                 Ok(body) => {
                     let cause = body.trim().trim_start_matches("-ERR").trim();
@@ -575,6 +580,18 @@ impl Switchboard {
             }
             Input::Dtmf { call, digit } => self.engine.dtmf(now, &call, digit),
             Input::Bridged { call } => self.engine.bridged(now, &call),
+            // `originate` sets CS_EXECUTE (for `&park()`) only once the leg answered and
+            // `switch_ivr_originate` returned; the job's `+OK` is written after that, by
+            // another thread than the leg's, so either event can reach us first (capture 02
+            // has the job first, the park three events later). Either one means the leg is
+            // answered and out of the originate: `uuid_bridge` is safe from then on (before
+            // it, the originate would take the bridged leg for lost, or set CS_EXECUTE over
+            // the bridge's CS_HIBERNATE).
+            Input::LegParked { leg } => {
+                if self.engine.awaits_answer(&leg) {
+                    self.engine.leg_answered(now, &leg);
+                }
+            }
         }
     }
 
@@ -611,10 +628,14 @@ impl Switchboard {
             .options
             .identity
             .identify(e164.as_deref(), &waiting.name);
-        if let Ok(call) = ChannelUuid::parse(&waiting.call) {
-            let steps = render::channel_variables(&call, identity.channel_variables());
-            self.send(&waiting.call, steps);
+        let mut vars = render::channel_variables(identity.channel_variables());
+        if !waiting.admitted {
+            vars.extend(render::channel_variables(vec![(
+                "playback_terminators",
+                "none".to_owned(),
+            )]));
         }
+        self.arrival_vars.insert(waiting.call.clone(), vars);
         let arrival = CallerArrival {
             call: waiting.call.clone(),
             queue: waiting.queue,
@@ -624,8 +645,13 @@ impl Switchboard {
             enqueued_at: waiting.enqueued_at,
             answered: waiting.answered,
         };
+        let call = waiting.call.clone();
         self.identities.insert(waiting.call, identity);
-        self.engine.caller_arrived(now, arrival)
+        let arrived = self.engine.caller_arrived(now, arrival);
+        if arrived.is_err() {
+            self.arrival_vars.remove(&call);
+        }
+        arrived
     }
 
     /// Gives a blocked caller the entry's treatment, none of which answers the call, and
@@ -686,13 +712,34 @@ impl Switchboard {
         true
     }
 
-    /// Carries out what the engine asked for and publishes what changed.
+    /// Carries out what the engine asked for and publishes what changed. Per channel, the
+    /// variables set in one flush (an arriving caller's identification, place and priority)
+    /// go in one command where the first was asked for, and a caller answered in this flush
+    /// gets its first prompts without a `uuid_break`: nothing plays on a channel switchdesk
+    /// only just answered (it always answers before it plays).
     fn flush(&mut self) {
+        // The commands in order, each for a channel's node; a variables slot is filled last.
+        let mut batch: Vec<(String, Vec<Step>)> = Vec::new();
+        let mut vars: HashMap<String, (usize, Vec<(VarName, VarValue)>)> = HashMap::new();
+        let mut answered: HashSet<String> = HashSet::new();
         while let Some(action) = self.engine.poll_action() {
             if let Action::DialCustomer { leg, number, .. } = &action {
                 if self.barred(now_ms(), leg, number) {
                     continue;
                 }
+            }
+            if let Action::SetVar { call, name, value } = &action {
+                let (Ok(name), Some(value)) = (VarName::parse(name), VarValue::reduce(value))
+                else {
+                    continue;
+                };
+                let slot = vars.entry(call.clone()).or_insert_with(|| {
+                    batch.push((call.clone(), Vec::new()));
+                    let first = self.arrival_vars.remove(call).unwrap_or_default();
+                    (batch.len() - 1, first)
+                });
+                slot.1.push((name, value));
+                continue;
             }
             let queue_name = match &action {
                 Action::HoldMusic { queue, .. }
@@ -703,7 +750,7 @@ impl Switchboard {
             let queue = queue_name
                 .as_deref()
                 .and_then(|q| self.engine.queue_config(q));
-            let steps = render(&action, queue, &self.options.transfer_context);
+            let mut steps = render(&action, queue, &self.options.transfer_context);
             let channel = match &action {
                 Action::RingAgent { leg, call, .. } => {
                     let node = self.node_of.get(call).copied().unwrap_or(0);
@@ -719,16 +766,43 @@ impl Switchboard {
                     self.node_of.insert(leg.clone(), node);
                     leg.clone()
                 }
-                Action::Answer { call }
-                | Action::SetVar { call, .. }
-                | Action::HoldMusic { call, .. }
-                | Action::Announce { call, .. }
+                Action::Answer { call } => {
+                    answered.insert(call.clone());
+                    call.clone()
+                }
+                Action::HoldMusic { call, .. } | Action::Announce { call, .. } => {
+                    if answered.remove(call) {
+                        if let Some(Step::Api {
+                            command: Api::Break(_),
+                            ..
+                        }) = steps.first()
+                        {
+                            steps.remove(0);
+                        }
+                    }
+                    call.clone()
+                }
+                Action::SetVar { call, .. }
                 | Action::Bridge { call, .. }
                 | Action::ConfirmCallback { call, .. }
                 | Action::Transfer { call, .. }
                 | Action::Hangup { call, .. } => call.clone(),
                 Action::CancelLeg { leg, .. } => leg.clone(),
             };
+            batch.push((channel, steps));
+        }
+        for (call, (slot, list)) in vars {
+            if let (Ok(uuid), Some(entry)) = (ChannelUuid::parse(&call), batch.get_mut(slot)) {
+                entry.1.extend(render::set_vars(&uuid, list));
+            }
+        }
+        // A caller admitted without variables from the engine (not queued after all).
+        for (call, list) in std::mem::take(&mut self.arrival_vars) {
+            if let Ok(uuid) = ChannelUuid::parse(&call) {
+                batch.push((call, render::set_vars(&uuid, list).into_iter().collect()));
+            }
+        }
+        for (channel, steps) in batch {
             self.send(&channel, steps);
         }
         while let Some(update) = self.engine.poll_update() {
@@ -1153,31 +1227,44 @@ fn kill(channel: &str, cause: HangupCause) -> Vec<Step> {
         .unwrap_or_default()
 }
 
-/// Sends one node's commands in order; results that matter go back to the switchboard.
+/// Sends one node's commands in order; results that matter go back to the switchboard. An
+/// `api` whose reply nothing reads, followed by another `api` (the `uuid_break` before a
+/// `uuid_bridge`), is not waited for: both go out back to back, in order (FreeSWITCH runs a
+/// connection's `api`s one after the other, and the connection matches replies in order).
 async fn execute(
     connection: Connection,
     mut queue: mpsc::UnboundedReceiver<Vec<Step>>,
     inbox: mpsc::UnboundedSender<Msg>,
 ) {
     while let Some(steps) = queue.recv().await {
-        for step in steps {
+        let mut steps = steps.into_iter().peekable();
+        while let Some(step) = steps.next() {
             match step {
-                Step::Api { command, bridge_of } => {
-                    let command = command.to_string();
-                    let refused = match connection.api(&command).await {
-                        Ok(body) if body.starts_with("-ERR") => {
-                            debug!(%command, "FreeSWITCH answered {}", body.trim_end());
-                            true
-                        }
-                        Ok(_) => false,
-                        Err(e) => {
-                            warn!(%command, "not carried out: {e}");
-                            true
-                        }
+                Step::Api {
+                    command,
+                    bridge_of: None,
+                } if matches!(steps.peek(), Some(Step::Api { .. })) => {
+                    let Some(Step::Api {
+                        command: next,
+                        bridge_of,
+                    }) = steps.next()
+                    else {
+                        continue;
                     };
+                    let (first, second) = (command.to_string(), next.to_string());
+                    let replies = connection.api_pipelined(&[&first, &second]).await;
+                    let mut refused = false;
+                    for (command, reply) in [&first, &second].into_iter().zip(replies) {
+                        refused = refused_reply(command, reply);
+                    }
                     if let (true, Some(call)) = (refused, bridge_of) {
-                        let caller_gone = !channel_exists(&connection, &call).await;
-                        let _ = inbox.send(Msg::BridgeFailed { call, caller_gone });
+                        bridge_refused(&connection, &inbox, call).await;
+                    }
+                }
+                Step::Api { command, bridge_of } => {
+                    let refused = send_api(&connection, &command.to_string()).await;
+                    if let (true, Some(call)) = (refused, bridge_of) {
+                        bridge_refused(&connection, &inbox, call).await;
                     }
                 }
                 Step::Originate { command, leg } => {
@@ -1208,6 +1295,32 @@ async fn execute(
             }
         }
     }
+}
+
+/// `api <command>`; true when FreeSWITCH refused it (`-ERR`) or it could not be sent.
+async fn send_api(connection: &Connection, command: &str) -> bool {
+    refused_reply(command, connection.api(command).await)
+}
+
+/// Whether an `api` reply is a refusal (logged).
+fn refused_reply(command: &str, reply: Result<String, crate::esl::ConnectionError>) -> bool {
+    match reply {
+        Ok(body) if body.starts_with("-ERR") => {
+            debug!(%command, "FreeSWITCH answered {}", body.trim_end());
+            true
+        }
+        Ok(_) => false,
+        Err(e) => {
+            warn!(%command, "not carried out: {e}");
+            true
+        }
+    }
+}
+
+/// A refused `uuid_bridge` of `call`: the switchboard hears whether the caller is still there.
+async fn bridge_refused(connection: &Connection, inbox: &mpsc::UnboundedSender<Msg>, call: String) {
+    let caller_gone = !channel_exists(connection, &call).await;
+    let _ = inbox.send(Msg::BridgeFailed { call, caller_gone });
 }
 
 /// Writes durable state in the order it changed.

@@ -36,6 +36,10 @@ pub(crate) enum Input {
     Bridged {
         call: String,
     },
+    /// A leg this service originated ran its `&park()`: it answered and its originate is over.
+    LegParked {
+        leg: String,
+    },
 }
 
 pub(crate) fn interpret(event: &Event) -> Option<Input> {
@@ -44,7 +48,7 @@ pub(crate) fn interpret(event: &Event) -> Option<Input> {
     match name.as_ref() {
         "CHANNEL_PARK" => {
             if event.variable("switchdesk_leg").is_some() {
-                return None;
+                return Some(Input::LegParked { leg: uuid });
             }
             let queue = event.variable("switchdesk_queue")?.into_owned();
             Some(Input::Parked {
@@ -187,7 +191,12 @@ mod tests {
             })
         );
         let agent = plain("Event-Name: CHANNEL_PARK\nUnique-ID: 1e900000-0000-4000-8000-000000000002\nvariable_switchdesk_leg: agent\nvariable_switchdesk_queue: support\n\n");
-        assert_eq!(interpret(&agent), None);
+        assert_eq!(
+            interpret(&agent),
+            Some(Input::LegParked {
+                leg: "1e900000-0000-4000-8000-000000000002".into()
+            })
+        );
         let other =
             plain("Event-Name: CHANNEL_PARK\nUnique-ID: 0e000000-0000-4000-8000-000000000003\n\n");
         assert_eq!(interpret(&other), None);

@@ -14,8 +14,8 @@ use crate::acd::{Action, QueueConfig};
 use crate::blocklist::Treatment;
 use crate::esl::command::CallCommand;
 use crate::fsarg::{
-    CallerIdName, ChannelUuid, DialplanContext, Endpoint, Extension, HangupCause, Language, Prompt,
-    SoundRef, VarName, VarValue,
+    CallerIdName, ChannelUuid, DialplanContext, Endpoint, Extension, FileString, HangupCause,
+    Language, Prompt, SoundRef, VarName, VarValue,
 };
 
 /// An `api` command switchdesk sends.
@@ -27,6 +27,9 @@ pub(crate) enum Api {
     Bridge(ChannelUuid, ChannelUuid),
     Kill(ChannelUuid, HangupCause),
     SetVar(ChannelUuid, VarName, VarValue),
+    /// Several variables in one command (`uuid_setvar_multi`, pairs split on `;`, each at its
+    /// first `=`: a [`VarValue`] holds neither).
+    SetVars(ChannelUuid, Vec<(VarName, VarValue)>),
     /// To an extension of the XML dialplan, in a context.
     Transfer(ChannelUuid, Extension, DialplanContext),
     Dump(ChannelUuid),
@@ -48,6 +51,16 @@ impl fmt::Display for Api {
                 "uuid_setvar {call} {name} {}",
                 value.as_str().replace(' ', "_")
             ),
+            Api::SetVars(call, vars) => {
+                write!(f, "uuid_setvar_multi {call} ")?;
+                for (i, (name, value)) in vars.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(";")?;
+                    }
+                    write!(f, "{name}={}", value.as_str().replace(' ', "_"))?;
+                }
+                Ok(())
+            }
             Api::Transfer(call, extension, context) => {
                 write!(f, "uuid_transfer {call} {extension} XML {context}")
             }
@@ -63,6 +76,8 @@ pub(crate) enum App {
     /// Early media: the caller hears what follows without the call being answered.
     PreAnswer,
     Playback(SoundRef),
+    /// Several sounds in one `playback` (`file_string://a!b`).
+    PlayList(FileString),
     /// A number spoken by mod_say (`say en number pronounced 3`).
     Say {
         language: Language,
@@ -75,7 +90,7 @@ impl App {
     fn name(&self) -> &'static str {
         match self {
             App::PreAnswer => "pre_answer",
-            App::Playback(_) => "playback",
+            App::Playback(_) | App::PlayList(_) => "playback",
             App::Say { .. } => "say",
             App::Hangup(_) => "hangup",
         }
@@ -85,6 +100,7 @@ impl App {
         match self {
             App::PreAnswer => String::new(),
             App::Playback(sound) => sound.to_string(),
+            App::PlayList(sounds) => sounds.to_string(),
             App::Say { language, number } => format!("{language} number pronounced {number}"),
             App::Hangup(cause) => cause.to_string(),
         }
@@ -258,29 +274,76 @@ pub(crate) fn eavesdrop(
     Originate::new(vars, endpoint.clone(), Then::Eavesdrop(agent_leg.clone()))
 }
 
-/// What the caller hears for a list of prompts: sounds are played, `{position}` and
-/// `{wait_minutes}` are spoken as numbers in the queue's language.
-fn prompts(
-    call: &ChannelUuid,
-    queue: &QueueConfig,
-    items: &[Prompt],
-    position: u32,
-    wait: Option<u32>,
-    out: &mut Vec<Step>,
-) {
-    for item in items {
-        let number = match item {
-            Prompt::Sound(sound) => {
-                out.push(execute(call, App::Playback(sound.clone())));
-                continue;
-            }
-            Prompt::Position => Some(position),
-            Prompt::WaitMinutes => wait,
-        };
-        if let Some(number) = number {
-            let language = queue.prompts.language.clone();
-            out.push(execute(call, App::Say { language, number }));
+/// What the caller hears, as few `sendmsg`s as FreeSWITCH allows: consecutive sounds go into
+/// one `playback` of a `file_string://`, a number is a `say` of its own (mod_say speaks it in
+/// the queue's language, and no file format reads `say`), and so is a `say:` or `phrase:`
+/// sound (only `playback` itself reads those).
+#[derive(Default)]
+struct Announcement {
+    steps: Vec<Step>,
+    sounds: Vec<SoundRef>,
+}
+
+impl Announcement {
+    fn sound(&mut self, call: &ChannelUuid, sound: &SoundRef) {
+        if sound.joins_file_string() {
+            self.sounds.push(sound.clone());
+        } else {
+            self.play(call);
+            self.steps.push(execute(call, App::Playback(sound.clone())));
         }
+    }
+
+    fn say(&mut self, call: &ChannelUuid, language: &Language, number: u32) {
+        self.play(call);
+        let language = language.clone();
+        self.steps
+            .push(execute(call, App::Say { language, number }));
+    }
+
+    /// The sounds gathered so far, as one playback.
+    fn play(&mut self, call: &ChannelUuid) {
+        let sounds = std::mem::take(&mut self.sounds);
+        let app = match <[SoundRef; 1]>::try_from(sounds) {
+            Ok([one]) => App::Playback(one),
+            Err(sounds) if sounds.is_empty() => return,
+            Err(sounds) => match FileString::new(sounds) {
+                Ok(list) => App::PlayList(list),
+                // Not reached: only sounds that join are gathered.
+                Err(_) => return,
+            },
+        };
+        self.steps.push(execute(call, app));
+    }
+
+    /// The prompts of a list: sounds are played, `{position}` and `{wait_minutes}` are spoken
+    /// as numbers in the queue's language.
+    fn prompts(
+        &mut self,
+        call: &ChannelUuid,
+        queue: &QueueConfig,
+        items: &[Prompt],
+        position: u32,
+        wait: Option<u32>,
+    ) {
+        for item in items {
+            let number = match item {
+                Prompt::Sound(sound) => {
+                    self.sound(call, sound);
+                    continue;
+                }
+                Prompt::Position => Some(position),
+                Prompt::WaitMinutes => wait,
+            };
+            if let Some(number) = number {
+                self.say(call, &queue.prompts.language, number);
+            }
+        }
+    }
+
+    fn finish(mut self, call: &ChannelUuid, out: &mut Vec<Step>) {
+        self.play(call);
+        out.append(&mut self.steps);
     }
 }
 
@@ -307,21 +370,28 @@ pub(crate) fn treatment(
     }
 }
 
-/// `uuid_setvar`s carrying the caller's identification into the CDR.
+/// The caller's identification as channel variables, for the CDR (names and values checked;
+/// what does not pass is left out).
 pub(crate) fn channel_variables(
-    call: &ChannelUuid,
     variables: Vec<(&'static str, String)>,
-) -> Vec<Step> {
+) -> Vec<(VarName, VarValue)> {
     variables
         .into_iter()
-        .filter_map(|(name, value)| {
-            Some(api(Api::SetVar(
-                call.clone(),
-                VarName::parse(name).ok()?,
-                VarValue::reduce(&value)?,
-            )))
-        })
+        .filter_map(|(name, value)| Some((VarName::parse(name).ok()?, VarValue::reduce(&value)?)))
         .collect()
+}
+
+/// One command setting `vars` on `call`: `uuid_setvar` for one, `uuid_setvar_multi` for more.
+pub(crate) fn set_vars(call: &ChannelUuid, mut vars: Vec<(VarName, VarValue)>) -> Option<Step> {
+    let command = match vars.len() {
+        0 => return None,
+        1 => {
+            let (name, value) = vars.pop()?;
+            Api::SetVar(call.clone(), name, value)
+        }
+        _ => Api::SetVars(call.clone(), vars),
+    };
+    Some(api(command))
 }
 
 /// The steps for one action. `queue` is the configuration of the queue the action names. An
@@ -367,28 +437,26 @@ pub(crate) fn render(
                 return Vec::new();
             };
             let mut out = vec![api(Api::Break(call.clone()))];
-            prompts(
+            let mut heard = Announcement::default();
+            heard.prompts(
                 &call,
                 queue,
                 &queue.prompts.position,
                 *position,
                 *wait_minutes,
-                &mut out,
             );
             if wait_minutes.is_some() {
-                prompts(
+                heard.prompts(
                     &call,
                     queue,
                     &queue.prompts.expected_wait,
                     *position,
                     *wait_minutes,
-                    &mut out,
                 );
             }
-            out.push(execute(
-                &call,
-                App::Playback(queue.prompts.hold_music.clone()),
-            ));
+            // Hold music goes on in the same playback as the last prompts.
+            heard.sound(&call, &queue.prompts.hold_music);
+            heard.finish(&call, &mut out);
             out
         }
         Action::RingAgent {
@@ -472,6 +540,10 @@ pub(crate) fn render(
             let (Some(call_id), Some(leg)) = (channel(call), channel(leg)) else {
                 return Vec::new();
             };
+            // `uuid_bridge` stops what plays (CF_TRANSFER ends `playback`), but the apps queued
+            // behind it stay in the caller's private queue, and the bridge thread runs them
+            // (`switch_ivr_parse_all_events` in `audio_bridge_thread`): `uuid_break all` empties
+            // that queue first. The executor does not wait for its reply before the bridge.
             vec![
                 api(Api::Break(call_id.clone())),
                 Step::Api {
@@ -485,14 +557,9 @@ pub(crate) fn render(
                 return Vec::new();
             };
             let mut out = vec![api(Api::Break(call.clone()))];
-            prompts(
-                &call,
-                queue,
-                &queue.prompts.callback_accepted,
-                0,
-                None,
-                &mut out,
-            );
+            let mut heard = Announcement::default();
+            heard.prompts(&call, queue, &queue.prompts.callback_accepted, 0, None);
+            heard.finish(&call, &mut out);
             out.push(execute(&call, App::Hangup(HangupCause::NORMAL_CLEARING)));
             out
         }
@@ -610,6 +677,10 @@ mod tests {
         );
         let call = uuid(CALL);
         let play = |file: &str| execute(&call, App::Playback(SoundRef::parse(file).unwrap()));
+        let play_all = |files: &[&str]| {
+            let sounds = files.iter().map(|f| SoundRef::parse(f).unwrap()).collect();
+            execute(&call, App::PlayList(FileString::new(sounds).unwrap()))
+        };
         let say = |number| {
             execute(
                 &call,
@@ -625,12 +696,17 @@ mod tests {
                 api(Api::Break(call.clone())),
                 play("ivr/ivr-you_are_number.wav"),
                 say(3),
-                play("ivr/ivr-in_line.wav"),
-                play("ivr/ivr-hold_time_is.wav"),
+                play_all(&["ivr/ivr-in_line.wav", "ivr/ivr-hold_time_is.wav"]),
                 say(4),
-                play("ivr/ivr-minutes.wav"),
-                play("local_stream://moh"),
+                play_all(&["ivr/ivr-minutes.wav", "local_stream://moh"]),
             ]
+        );
+        let Step::Execute { app, .. } = &steps[5] else {
+            panic!("{steps:?}");
+        };
+        assert_eq!(
+            app.arg(),
+            "file_string://ivr/ivr-minutes.wav!local_stream://moh"
         );
         assert_eq!(
             App::Say {
@@ -639,6 +715,79 @@ mod tests {
             }
             .arg(),
             "en number pronounced 3"
+        );
+    }
+
+    #[test]
+    fn say_and_phrase_sounds_play_on_their_own_between_file_strings() {
+        let mut queue = QueueConfig::named("support");
+        queue.prompts.position = ["ivr/a.wav", "say:Hello!", "ivr/b.wav", "ivr/c.wav"]
+            .iter()
+            .map(|p| Prompt::parse(p).unwrap())
+            .collect();
+        let steps = render(
+            &Action::Announce {
+                call: CALL.into(),
+                queue: "support".into(),
+                position: 1,
+                wait_minutes: None,
+            },
+            Some(&queue),
+            &DialplanContext::default(),
+        );
+        let args: Vec<String> = steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::Execute { app, .. } => Some(app.arg()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            args,
+            [
+                "ivr/a.wav",
+                "say:Hello!",
+                "file_string://ivr/b.wav!ivr/c.wav!local_stream://moh"
+            ]
+        );
+    }
+
+    #[test]
+    fn variables_go_in_one_command() {
+        let call = uuid(CALL);
+        let var = |n: &str, v: &str| (VarName::parse(n).unwrap(), VarValue::parse(v).unwrap());
+        let many = set_vars(
+            &call,
+            vec![
+                var("switchdesk_identified", "exact"),
+                var("switchdesk_enqueued_at", "1700000000000"),
+                var("switchdesk_note", "two words"),
+            ],
+        );
+        let Some(Step::Api { command, .. }) = many else {
+            panic!("{many:?}");
+        };
+        assert_eq!(
+            command.to_string(),
+            format!("uuid_setvar_multi {CALL} switchdesk_identified=exact;switchdesk_enqueued_at=1700000000000;switchdesk_note=two_words")
+        );
+        let one = set_vars(&call, vec![var("switchdesk_queue", "sales")]);
+        assert_eq!(
+            one,
+            Some(api(Api::SetVar(
+                call.clone(),
+                VarName::parse("switchdesk_queue").unwrap(),
+                VarValue::parse("sales").unwrap()
+            )))
+        );
+        assert_eq!(set_vars(&call, Vec::new()), None);
+        // What the phone book says goes through the checked types, or not at all.
+        assert_eq!(
+            channel_variables(vec![
+                ("switchdesk_identified", "x;switchdesk_queue=vip".into()),
+                ("switchdesk_contact_id", ";;".into()),
+            ]),
+            [var("switchdesk_identified", "x switchdesk_queue vip")]
         );
     }
 

@@ -151,11 +151,20 @@ fn assert_safe(step: &Step) {
                 "uuid_answer" => 2,
                 "uuid_break" | "uuid_bridge" | "uuid_kill" | "uuid_dump" => 3,
                 "uuid_setvar" => 4,
+                "uuid_setvar_multi" => 3,
                 "uuid_transfer" => 5,
                 other => panic!("unexpected command {other}"),
             };
             assert_eq!(words.len(), expected, "{line:?}");
             assert_uuid(words[1]);
+            if words[0] == "uuid_setvar_multi" {
+                // Pairs split on ';', each at its first '=': one name, a value with neither.
+                for pair in words[2].split(';') {
+                    let (name, value) = pair.split_once('=').unwrap_or_else(|| panic!("{line:?}"));
+                    assert!(VarName::parse(name).is_ok(), "{line:?}");
+                    assert!(!value.is_empty() && !value.contains('='), "{line:?}");
+                }
+            }
             if words[0] == "uuid_transfer" {
                 assert_eq!(words[3], "XML", "{line:?}");
                 assert!(!words[2].starts_with('-'), "{line:?}");
@@ -196,6 +205,13 @@ fn assert_safe(step: &Step) {
                 other => panic!("{other:?}"),
             };
             assert!(!arg.contains(special), "{arg:?}");
+            // A file_string splits back into sounds FreeSWITCH opens as files.
+            if let Some(list) = arg.strip_prefix("file_string://") {
+                for piece in list.split('!') {
+                    let sound = SoundRef::parse(piece).unwrap_or_else(|e| panic!("{arg:?}: {e}"));
+                    assert!(sound.joins_file_string(), "{arg:?}");
+                }
+            }
         }
     }
 }
@@ -295,10 +311,13 @@ fn every_step(t: &[String]) -> Vec<Step> {
         for treatment in &treatments {
             steps.extend(render::treatment(&uuid, treatment, &context));
         }
-        steps.extend(render::channel_variables(
-            &uuid,
-            vec![("switchdesk_identified", t[8].clone())],
-        ));
+        // The identification and the engine's variables, in one `uuid_setvar_multi`.
+        let mut vars = render::channel_variables(vec![
+            ("switchdesk_identified", t[8].clone()),
+            ("switchdesk_vip", t[12].clone()),
+        ]);
+        vars.extend(VarName::parse(&t[7]).ok().zip(VarValue::reduce(&t[11])));
+        steps.extend(render::set_vars(&uuid, vars));
         if let (Ok(leg), Some(endpoint)) = (ChannelUuid::parse(leg), &endpoint) {
             for mode in [
                 EavesdropMode::Listen,
