@@ -514,6 +514,9 @@ pub(crate) fn render(
                 vec![
                     ("origination_uuid", Some(VarValue::from(&leg_id))),
                     ("originate_timeout", Some(VarValue::number(*timeout_secs))),
+                    // A carrier's 183 with ringback must not count as the customer reached:
+                    // the agent would be bridged to a phone still ringing.
+                    ("ignore_early_media", Some(VarValue::flag(true))),
                     ("origination_caller_id_number", caller_id_number.clone()),
                     (
                         "origination_caller_id_name",
@@ -638,6 +641,27 @@ mod tests {
         assert_eq!(
             command.to_string(),
             format!("originate {{origination_uuid={LEG},originate_timeout=20,ignore_early_media=true,origination_caller_id_number=+15550001,origination_caller_id_name='Caller 1',switchdesk_leg=agent,switchdesk_agent=alice,switchdesk_queue_name=support,switchdesk_caller_uuid={CALL}}}user/1001@default &park()")
+        );
+    }
+
+    #[test]
+    fn a_callback_customer_counts_as_reached_only_when_answered() {
+        let dial = Action::DialCustomer {
+            leg: LEG.into(),
+            number: "+74951234567".into(),
+            dial: Endpoint::parse("sofia/gateway/pstn/+74951234567").unwrap(),
+            queue: "support".into(),
+            timeout_secs: 40,
+            caller_id_number: VarValue::reduce("+74950000000"),
+            caller_id_name: CallerIdName::reduce("Support"),
+        };
+        let steps = render(&dial, None, &DialplanContext::default());
+        let [Step::Originate { command, .. }] = steps.as_slice() else {
+            panic!("{steps:?}");
+        };
+        assert_eq!(
+            command.to_string(),
+            format!("originate {{origination_uuid={LEG},originate_timeout=40,ignore_early_media=true,origination_caller_id_number=+74950000000,origination_caller_id_name=Support,switchdesk_leg=customer,switchdesk_queue_name=support}}sofia/gateway/pstn/+74951234567 &park()")
         );
     }
 
