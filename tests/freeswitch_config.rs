@@ -409,7 +409,10 @@ fn the_rules_catch_the_mistakes_they_exist_for() {
     assert!(condition_field_problem("destination_number").is_none());
     assert_eq!(
         curl_problems("http://x/check timeout 2"),
-        ["mod_curl would silently drop \"timeout\"", "mod_curl would silently drop \"2\""]
+        [
+            "mod_curl would silently drop \"timeout\"",
+            "mod_curl would silently drop \"2\""
+        ]
     );
     assert_eq!(
         expansions(

@@ -917,7 +917,9 @@ async fn a_blocked_answer_to_the_dialplan_is_counted_and_audited() {
         )
         .await;
     assert_eq!(created.status(), StatusCode::CREATED);
-    let id = created.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let id = created.json::<Value>().await.unwrap()["id"]
+        .as_i64()
+        .unwrap();
 
     let uuid = "6b86e3a6-1b4f-4a51-9a3c-2f0c9b6f3e1d";
     let ask = |query: String| {
