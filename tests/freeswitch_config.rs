@@ -10,7 +10,11 @@
 //! - every `${name}` is a channel variable FreeSWITCH sets or one a shipped file sets, and no
 //!   `${api(...)}` call is used (the shipped `switch.conf.xml` may turn API expansion off);
 //! - every `$${global}` is one FreeSWITCH defines or one `freeswitch/README.md` declares;
-//! - mod_curl's arguments, which it splits on spaces, are all words it knows.
+//! - mod_curl's arguments, which it splits on spaces, are all words it knows;
+//! - a condition's `field` is a channel variable (`${name}`) or a caller-profile field: the
+//!   dialplan (`mod_dialplan_xml.c`, `parse_exten`) expands it only if it holds a `$`, and a
+//!   `$${global}` is already replaced by its value when the file is read, so a field written
+//!   `$${x}` is looked up as a caller-profile field named after x's value, which is empty.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -69,12 +73,12 @@ const SWITCH_GLOBALS: &[&str] = &[
 ];
 
 /// Words mod_curl 1.10.12 understands after the URL (`curl_app_function`); a word it does not
-/// know is dropped without a warning, which is how a header with a space in it vanishes.
+/// know is dropped without a warning, which is how a header with a space in it vanishes. The
+/// application (unlike the `curl` API) knows no `connect-timeout` or `timeout` word: it reads
+/// the channel variables `curl_connect_timeout` and `curl_timeout` instead.
 const CURL_WORDS: &[&str] = &["headers", "json", "get", "head", "insecure", "secure"];
 const CURL_WORDS_WITH_VALUE: &[&str] = &[
     "content-type",
-    "connect-timeout",
-    "timeout",
     "append_headers",
     "proxy",
     "post",
@@ -195,6 +199,38 @@ fn broken_comments(xml: &str) -> Vec<String> {
     broken
 }
 
+/// Caller-profile fields a condition may name without `${}` (`switch_caller_get_field_by_name`).
+const CALLER_PROFILE_FIELDS: &[&str] = &[
+    "destination_number",
+    "caller_id_number",
+    "caller_id_name",
+    "ani",
+    "aniii",
+    "rdnis",
+    "network_addr",
+    "username",
+    "context",
+    "dialplan",
+    "source",
+    "chan_name",
+    "uuid",
+];
+
+/// Why FreeSWITCH would not read a condition's `field` as its author meant.
+fn condition_field_problem(field: &str) -> Option<String> {
+    if field.contains("$${") {
+        return Some(format!(
+            "{field:?} is replaced by the global's value when the file is read, then looked up as \
+             a caller-profile field of that name (always empty): read it as a channel \
+             variable, `${{name}}` (globals are visible there too)"
+        ));
+    }
+    if !field.contains('$') && !CALLER_PROFILE_FIELDS.contains(&field) {
+        return Some(format!("{field:?} is not a caller-profile field"));
+    }
+    None
+}
+
 /// What mod_curl would not understand in a `curl` application's data.
 fn curl_problems(data: &str) -> Vec<String> {
     let mut problems = Vec::new();
@@ -286,9 +322,13 @@ fn every_variable_is_one_the_switch_or_a_shipped_file_sets() {
                         "{}: ${{{inner}}} is an API call; shipped files use none (api-expansion may be off)",
                         path.display()
                     );
+                    // A channel variable that is not set falls back to the global of that
+                    // name (`switch_channel_get_variable_dup`).
                     assert!(
-                        SWITCH_VARIABLES.contains(&inner.as_str()) || set_by_files.contains(&inner),
-                        "{}: ${{{inner}}} is set by neither FreeSWITCH nor a shipped file",
+                        SWITCH_VARIABLES.contains(&inner.as_str())
+                            || set_by_files.contains(&inner)
+                            || readme.contains(&format!("data=\"{inner}=")),
+                        "{}: ${{{inner}}} is set by neither FreeSWITCH, a shipped file nor vars.xml",
                         path.display()
                     );
                 }
@@ -328,6 +368,24 @@ fn curl_arguments_are_words_mod_curl_knows() {
 }
 
 #[test]
+fn condition_fields_are_read_as_the_dialplan_reads_them() {
+    let mut checked = 0;
+    for path in shipped() {
+        for (name, attributes) in values(&path) {
+            if name != "condition" {
+                continue;
+            }
+            if let Some((_, field)) = attributes.iter().find(|(k, _)| k == "field") {
+                let problem = condition_field_problem(field);
+                assert!(problem.is_none(), "{}: {problem:?}", path.display());
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 5, "the dialplans have conditions");
+}
+
+#[test]
 fn the_rules_catch_the_mistakes_they_exist_for() {
     // What earlier shipped files did, each of which broke a real FreeSWITCH.
     let example_in_comment =
@@ -339,10 +397,23 @@ fn the_rules_catch_the_mistakes_they_exist_for() {
     );
     assert!(broken_comments("<!-- a - b -->\n<x/><!-- c -->").is_empty());
     assert_eq!(
-        curl_problems("http://x/check timeout 2 append_headers Authorization:Bearer TOKEN"),
+        curl_problems("http://x/check append_headers Authorization:Bearer TOKEN"),
         ["mod_curl would silently drop \"TOKEN\""]
     );
     assert!(curl_problems("http://x/check append_headers X-Switchdesk-Token:abc").is_empty());
+    // The outbound blocklist's `open` switch never opened on a real 1.10.12: the field was
+    // `$${switchdesk_blocklist_on_failure}`, read as the caller-profile field `open`.
+    assert!(condition_field_problem("$${switchdesk_blocklist_on_failure}").is_some());
+    assert!(condition_field_problem("open").is_some());
+    assert!(condition_field_problem("${switchdesk_blocklist_on_failure}").is_none());
+    assert!(condition_field_problem("destination_number").is_none());
+    assert_eq!(
+        curl_problems("http://x/check timeout 2"),
+        [
+            "mod_curl would silently drop \"timeout\"",
+            "mod_curl would silently drop \"2\""
+        ]
+    );
     assert_eq!(
         expansions(
             "${curl(http://x?n=${uri_encode(${destination_number})})}",

@@ -883,6 +883,111 @@ async fn the_blocklist_is_managed_by_supervisors_and_checked_by_anyone_signed_in
     app.stop().await;
 }
 
+/// On a real FreeSWITCH the outbound blocklist's dialplan refused calls after a "blocked"
+/// answer, yet the entry kept `hits: 0` and the audit stayed empty: a refusal decided by the
+/// dialplan must be counted and audited like one switchdesk makes itself.
+#[tokio::test]
+async fn a_blocked_answer_to_the_dialplan_is_counted_and_audited() {
+    let app = App::start().await;
+    app.add_user("sam", Role::Supervisor).await;
+    app.add_user("root", Role::Admin).await;
+    let sam = app.login("sam").await;
+    let root = app.login("root").await;
+    let created: Value = app
+        .post(
+            "/api/tokens",
+            Some(&root),
+            json!({ "name": "freeswitch-dialplan", "role": "agent" }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let token = created["token"].as_str().unwrap().to_string();
+    let created = app
+        .post(
+            "/api/blocklist",
+            Some(&sam),
+            json!({
+                "match": {"type": "number", "value": "+79991234567"},
+                "direction": "outbound",
+                "treatment": {"type": "reject", "cause": "CALL_REJECTED"},
+                "reason": "toll fraud"
+            }),
+        )
+        .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let id = created.json::<Value>().await.unwrap()["id"]
+        .as_i64()
+        .unwrap();
+
+    let uuid = "6b86e3a6-1b4f-4a51-9a3c-2f0c9b6f3e1d";
+    let ask = |query: String| {
+        let app = &app;
+        let token = token.clone();
+        async move {
+            let response = app
+                .client
+                .get(app.url(&format!("/api/blocklist/check?{query}")))
+                .header("X-Switchdesk-Token", token)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            response.json::<Value>().await.unwrap()
+        }
+    };
+    // As the shipped dialplan asks: %2B for the `+`, the channel's UUID.
+    let refused = ask(format!(
+        "direction=outbound&number=%2B79991234567&call={uuid}"
+    ))
+    .await;
+    assert_eq!(refused["blocked"], true);
+    // An allowed number and a junk call id: the first is no hit, the second keeps no call.
+    assert_eq!(
+        ask("direction=outbound&number=%2B79990000000".into()).await["blocked"],
+        false
+    );
+    assert_eq!(
+        ask("direction=outbound&number=%2B79991234567&call=x;y".into()).await["blocked"],
+        true
+    );
+
+    let entries: Value = app
+        .get("/api/blocklist", Some(&sam))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let entry = entries
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["id"] == id)
+        .unwrap();
+    assert_eq!(entry["hits"], 2);
+    assert!(entry["last_hit_at"].is_i64());
+    let audit: Value = app
+        .get("/api/blocklist/audit", Some(&sam))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let audit = audit.as_array().unwrap();
+    assert_eq!(audit.len(), 2);
+    assert!(audit.iter().all(|a| a["entry_id"] == id
+        && a["direction"] == "outbound"
+        && a["number"] == "+79991234567"
+        && a["action"] == "not_dialled"));
+    let mut calls: Vec<&str> = audit
+        .iter()
+        .map(|a| a["call_uuid"].as_str().unwrap())
+        .collect();
+    calls.sort_unstable();
+    assert_eq!(calls, ["", uuid]);
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn admins_import_a_phone_book_and_supervisors_export_it() {
     let app = App::start().await;

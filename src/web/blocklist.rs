@@ -12,6 +12,7 @@ use super::error::ApiJson;
 use super::roles::{Agent, Authorized, Supervisor};
 use super::{ApiError, AppState};
 use crate::blocklist::{Direction, Entry, Match, Treatment};
+use crate::fsarg::ChannelUuid;
 use crate::store::BlockedAttempt;
 use crate::users::now_millis;
 
@@ -120,15 +121,20 @@ pub(crate) struct CheckQuery {
     direction: String,
     #[serde(default)]
     name: String,
+    /// The channel asking (the dialplan sends `${uuid}`), for the audit.
+    #[serde(default)]
+    call: String,
 }
 
 fn inbound() -> String {
     "inbound".into()
 }
 
-/// `GET /api/blocklist/check?number=&direction=inbound|outbound[&name=]`: for a dialplan
-/// (mod_curl) or a script. Answers `{"blocked": bool, ...}`; an unreadable number is never
-/// blocked by number, only by name.
+/// `GET /api/blocklist/check?number=&direction=inbound|outbound[&name=][&call=UUID]`: for a
+/// dialplan (mod_curl) or a script. Answers `{"blocked": bool, ...}`; an unreadable number is
+/// never blocked by number, only by name. A "blocked" answer is a refused call (the dialplan
+/// hangs up on it), so it counts as a hit and goes into the audit like the calls switchdesk
+/// refuses itself.
 pub(crate) async fn check(
     State(state): State<AppState>,
     _: Authorized<Agent>,
@@ -147,9 +153,11 @@ pub(crate) async fn check(
         .numbering()
         .normalize(&query.number)
         .unwrap_or_else(|_| query.number.trim().to_owned());
-    let entry = state
-        .blocklist
-        .check(direction, &number, &query.name, now_millis());
+    let now = now_millis();
+    let entry = state.blocklist.check(direction, &number, &query.name, now);
+    if let Some(entry) = &entry {
+        audit_check(&state, entry, direction, &number, &query, now).await;
+    }
     Ok(Json(match entry {
         Some(entry) => json!({
             "blocked": true,
@@ -161,6 +169,45 @@ pub(crate) async fn check(
         }),
         None => json!({ "blocked": false, "number": number }),
     }))
+}
+
+/// Counts the hit and audits it. The answer matters more than the record: a store that fails
+/// here is logged, and the caller is still told the number is blocked.
+async fn audit_check(
+    state: &AppState,
+    entry: &Entry,
+    direction: Direction,
+    number: &str,
+    query: &CheckQuery,
+    now: i64,
+) {
+    // Only a channel UUID is kept as the call; anything else a script sends is dropped.
+    let call = ChannelUuid::parse(&query.call)
+        .map(|uuid| uuid.as_str().to_owned())
+        .unwrap_or_default();
+    let attempt = BlockedAttempt {
+        id: 0,
+        entry_id: Some(entry.id),
+        direction: direction.as_str().to_owned(),
+        number: number.to_owned(),
+        name: query.name.clone(),
+        call_uuid: call,
+        action: match direction {
+            Direction::Outbound => "not_dialled".to_owned(),
+            _ => entry.treatment.label().to_owned(),
+        },
+        at: now,
+    };
+    tracing::info!(
+        entry = entry.id,
+        direction = direction.as_str(),
+        number,
+        call = %attempt.call_uuid,
+        "blocklist check refused a call"
+    );
+    if let Err(e) = state.store.record_block_hit(entry.id, &attempt).await {
+        tracing::error!(entry = entry.id, "could not record a blocklist hit: {e}");
+    }
 }
 
 #[derive(Deserialize)]
