@@ -34,6 +34,8 @@ const CALLER: &str = "02bbee13-3a02-4f46-982e-d4f4cf6e771a";
 const AGENT: &str = "9a8b25a2-ee22-44b7-9a88-33801a5d0b8d";
 /// The fax receiver of capture 07.
 const FAX: &str = "4ab15041-a966-49fa-b660-fe31b8c2f6be";
+/// The sending leg of the same fax (loopback leg A, `txfax`).
+const FAX_SENDER: &str = "f20f7809-187d-459c-8a64-f0c9c9e877ce";
 
 fn fixtures() -> PathBuf {
     captures::freeswitch().join("cdr")
@@ -229,6 +231,26 @@ async fn captured_posts_are_stored_with_their_real_values(db: TestDbRef) {
     let fax = db.store.call(FAX).await.unwrap().expect("the fax call");
     assert_eq!(fax.kind, CallKind::Fax);
     assert_eq!(fax.outcome, Outcome::Fax);
+    // The sending side of the same fax (loopback leg A ran txfax) is no received fax: no fax
+    // call, no second fax ticket.
+    let sender = db.store.call(FAX_SENDER).await.unwrap();
+    assert!(
+        sender.as_ref().is_none_or(|c| c.kind != CallKind::Fax),
+        "{sender:?}"
+    );
+    let tickets = db
+        .store
+        .tickets(&TicketFilter {
+            limit: Some(100),
+            ..TicketFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        tickets.iter().filter(|t| t.kind == TicketKind::Fax).count(),
+        1,
+        "{tickets:?}"
+    );
     let ticket = db
         .store
         .ticket(fax.ticket_id.expect("a fax ticket"))

@@ -144,7 +144,7 @@ pub fn leg_of(cdr: &Cdr) -> Leg {
     let var = |name: &str| cdr.non_empty(name);
     let owned = |name: &str| var(name).map(str::to_owned);
     let ms = moment_ms;
-    let fax = cdr.fax().map(|fax| LegFax {
+    let fax = cdr.received_fax().map(|fax| LegFax {
         success: fax.success,
         pages: fax.transferred_pages.unwrap_or(0),
         result_text: fax.result_text.unwrap_or_default(),

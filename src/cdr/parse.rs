@@ -225,6 +225,15 @@ impl Cdr {
         }))
     }
 
+    /// The fax result of a leg that received a fax (it ran `rxfax`). The sending leg of a fax
+    /// (`txfax`) carries the same `fax_*` variables but received nothing.
+    pub fn received_fax(&self) -> Option<FaxOutcome> {
+        if !self.app_log.iter().any(|app| app.app_name == "rxfax") {
+            return None;
+        }
+        self.fax()
+    }
+
     /// A channel variable that is set and not empty.
     pub fn non_empty(&self, name: &str) -> Option<&str> {
         self.variable(name).filter(|v| !v.is_empty())
