@@ -27,6 +27,7 @@ use tokio::sync::broadcast::{self, error::RecvError};
 use crate::acd::{QueueView, Update};
 use crate::directory::PhoneBook;
 use crate::store::Store;
+use crate::supervise::{Policy, Tasks};
 use crate::switch::Board;
 use crate::tickets::TicketEvent;
 
@@ -76,14 +77,40 @@ fn now_ms() -> i64 {
 }
 
 impl Hub {
-    /// Starts the hub task; it ends when the switchboard's updates end.
-    pub fn start(sources: Sources) -> Hub {
+    /// Starts the hub task (supervised as `live-hub`); it ends when the switchboard's
+    /// updates end. A restarted hub subscribes afresh and resends every queue, so screens
+    /// miss no state (they may miss `update` frames from while it was down).
+    pub fn start(sources: Sources, tasks: &Tasks) -> Hub {
         let (frames, _) = broadcast::channel(FRAME_BUFFER);
         let hub = Hub {
             frames,
             board: sources.board.clone(),
         };
-        tokio::spawn(run(hub.clone(), sources));
+        let running = hub.clone();
+        let Sources {
+            board,
+            updates,
+            tickets,
+            store,
+            phonebook,
+        } = sources;
+        // Kept only to subscribe a restarted hub; they read nothing themselves.
+        let again = (updates.resubscribe(), tickets.resubscribe());
+        let mut first = Some((updates, tickets));
+        tasks.spawn("live-hub", Policy::RestartOnPanic, move || {
+            let restarted = first.is_none();
+            let (updates, tickets) = first
+                .take()
+                .unwrap_or_else(|| (again.0.resubscribe(), again.1.resubscribe()));
+            let sources = Sources {
+                board: board.clone(),
+                updates,
+                tickets,
+                store: store.clone(),
+                phonebook: phonebook.clone(),
+            };
+            run(running.clone(), sources, restarted)
+        });
         hub
     }
 
@@ -155,9 +182,10 @@ fn queue_of(update: &Update) -> Option<&str> {
     }
 }
 
-async fn run(hub: Hub, mut sources: Sources) {
+/// `restarted`: after a failure, when every queue is resent at once.
+async fn run(hub: Hub, mut sources: Sources, restarted: bool) {
     let mut dirty: BTreeSet<String> = BTreeSet::new();
-    let mut agents_dirty = false;
+    let mut agents_dirty = restarted;
     loop {
         let flush = async {
             if dirty.is_empty() && !agents_dirty {
