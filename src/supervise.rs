@@ -225,7 +225,7 @@ impl Tasks {
         F: FnMut() -> Fut + Send + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let mut attempt = 0;
+        let mut failures: u32 = 0;
         loop {
             let Some((fault, hold)) = self.handles(&name) else {
                 return;
@@ -265,11 +265,8 @@ impl Tasks {
                 (self.inner.exit)(&name);
                 return;
             }
-            if started.elapsed() >= HEALTHY_RUN {
-                attempt = 0;
-            }
-            let delay = crate::backoff::delay(INITIAL_BACKOFF, MAX_BACKOFF, attempt);
-            attempt = attempt.saturating_add(1);
+            failures = failure_count(failures, started.elapsed());
+            let delay = crate::backoff::delay(INITIAL_BACKOFF, MAX_BACKOFF, failures - 1);
             tracing::error!(task = %name, %cause, restart_in = ?delay, "task failed; restarting");
             self.inner.metrics.inc(
                 TASK_RESTARTS_TOTAL,
@@ -281,6 +278,16 @@ impl Tasks {
             tokio::time::sleep(delay).await;
             drop(hold.lock().await);
         }
+    }
+}
+
+/// Failures in a row after one more, counting afresh when the run that failed was healthy
+/// (lasted [`HEALTHY_RUN`]): a task failing once a day waits the shortest back-off each time.
+fn failure_count(before: u32, ran_for: Duration) -> u32 {
+    if ran_for >= HEALTHY_RUN {
+        1
+    } else {
+        before.saturating_add(1)
     }
 }
 
@@ -384,6 +391,15 @@ mod tests {
                 cause: "it panicked: state lost".into()
             })
         );
+    }
+
+    #[test]
+    fn back_off_grows_with_failures_in_a_row_and_resets_after_a_healthy_run() {
+        let quick = Duration::from_millis(10);
+        assert_eq!(failure_count(0, quick), 1);
+        assert_eq!(failure_count(3, quick), 4);
+        assert_eq!(failure_count(3, HEALTHY_RUN), 1);
+        assert_eq!(failure_count(u32::MAX, quick), u32::MAX);
     }
 
     #[tokio::test]

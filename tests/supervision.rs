@@ -11,6 +11,7 @@ mod common;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures_util::StreamExt as _;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use switchdesk::acd::{AgentConfig, AgentStatus, Membership, QueueConfig};
@@ -18,9 +19,14 @@ use switchdesk::config::{Config, Secret};
 use switchdesk::metrics::{Metrics, TASK_RESTARTS_TOTAL};
 use switchdesk::sim::{AgentBehaviour, CallSpec, Route, SimConfig, Simulator};
 use switchdesk::supervise::{ExitHook, TaskState, Tasks};
+use switchdesk::users::{self, Role};
 use tokio::net::TcpListener;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+use tokio_tungstenite::tungstenite::http::header::COOKIE;
+use tokio_tungstenite::tungstenite::Message;
 
 const CDR_PASSWORD: &str = "supervision-cdr-password";
+const PASSWORD: &str = "long-enough-password";
 
 /// Every task the service supervises, with `fs1` the simulated switch's node.
 const EXPECTED: &[&str] = &[
@@ -92,6 +98,28 @@ fn captured_cdr() -> (String, Vec<u8>) {
     (content_type, raw[split + 4..].to_vec())
 }
 
+/// The first frame on the live feed that `wanted` accepts.
+async fn frame(
+    socket: &mut tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+    wanted: impl Fn(&Value) -> bool,
+) -> Value {
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(20), socket.next())
+            .await
+            .expect("a frame within 20 s")
+            .expect("the feed stays open")
+            .expect("a good frame");
+        if let Message::Text(text) = message {
+            let frame: Value = serde_json::from_str(&text).unwrap();
+            if wanted(&frame) {
+                return frame;
+            }
+        }
+    }
+}
+
 async fn post_cdr(base: String) -> StatusCode {
     let (content_type, body) = captured_cdr();
     reqwest::Client::new()
@@ -140,6 +168,9 @@ async fn every_task_is_restarted_after_a_panic_and_healthz_names_it_meanwhile() 
     config.queues = vec![queue()];
     config.agents = vec![agent()];
     db.store.seed_agent(&agent()).await.unwrap();
+    users::add_user(&db.store, "sue", Role::Supervisor, PASSWORD)
+        .await
+        .unwrap();
     db.store
         .save_agent_state("agent1", &AgentStatus::Available, 0, 0)
         .await
@@ -204,8 +235,26 @@ async fn every_task_is_restarted_after_a_panic_and_healthz_names_it_meanwhile() 
         .unwrap();
     assert_eq!(stored.len(), 1, "the CDR posted while the writer was down");
 
-    // The switchboard's forwarder and executor route a call again, and the persist loop
-    // writes the agent's count.
+    // The restarted live hub sends frames again; the switchboard's forwarder and executor
+    // route a call again, and the persist loop writes the agent's count.
+    let login = reqwest::Client::new()
+        .post(format!("{base}/api/login"))
+        .json(&json!({"name": "sue", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert!(login.status().is_success());
+    let cookie = login.headers()["set-cookie"].to_str().unwrap();
+    let cookie = cookie.split(';').next().unwrap();
+    let mut request = format!("{}/ws?feed=wallboard", base.replacen("http", "ws", 1))
+        .into_client_request()
+        .unwrap();
+    request
+        .headers_mut()
+        .insert(COOKIE, cookie.parse().unwrap());
+    let (mut wallboard, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    // Subscribed once the snapshot is sent: nothing after it is missed.
+    frame(&mut wallboard, |f| f["type"] == "snapshot").await;
     let caller = sim
         .place_call(CallSpec {
             from_number: "+12125550101".into(),
@@ -216,6 +265,11 @@ async fn every_task_is_restarted_after_a_panic_and_healthz_names_it_meanwhile() 
         })
         .await
         .unwrap();
+    let joined = frame(&mut wallboard, |f| {
+        f["type"] == "update" && f["update"]["update"] == "caller_joined"
+    })
+    .await;
+    assert_eq!(joined["update"]["id"], caller.as_str());
     eventually("the caller bridged to the agent", async || {
         let channels = sim.channels().await.ok()?;
         channels

@@ -287,33 +287,8 @@ impl Board {
             tasks.spawn(name, Policy::RestartOnPanic, move || {
                 // A restarted forwarder missed events: the node is read again first.
                 let restarted = first.is_none();
-                let mut events = first.take().unwrap_or_else(|| node.subscribe());
-                let forward = forward.clone();
-                async move {
-                    if restarted && forward.send(Msg::Lagged(index)).is_err() {
-                        return;
-                    }
-                    loop {
-                        match events.recv().await {
-                            Ok(event) => {
-                                if forward.send(Msg::Esl(index, event)).is_err() {
-                                    break;
-                                }
-                            }
-                            Err(broadcast::error::RecvError::Lagged(n)) => {
-                                warn!(
-                                    node = index,
-                                    skipped = n,
-                                    "switchboard fell behind the event socket; resyncing"
-                                );
-                                if forward.send(Msg::Lagged(index)).is_err() {
-                                    break;
-                                }
-                            }
-                            Err(broadcast::error::RecvError::Closed) => break,
-                        }
-                    }
-                }
+                let events = first.take().unwrap_or_else(|| node.subscribe());
+                forward_events(events, forward.clone(), index, restarted)
             });
             let (steps, queue) = mpsc::unbounded_channel();
             let (node, queue, steps_done) =
@@ -1248,6 +1223,39 @@ async fn execute(
                     }
                 }
             }
+        }
+    }
+}
+
+/// Hands one node's events to the switchboard; `restarted` (after a failure, when events
+/// were missed) asks for the node to be read again first.
+async fn forward_events(
+    mut events: broadcast::Receiver<ConnectionEvent>,
+    forward: mpsc::UnboundedSender<Msg>,
+    index: usize,
+    restarted: bool,
+) {
+    if restarted && forward.send(Msg::Lagged(index)).is_err() {
+        return;
+    }
+    loop {
+        match events.recv().await {
+            Ok(event) => {
+                if forward.send(Msg::Esl(index, event)).is_err() {
+                    break;
+                }
+            }
+            Err(broadcast::error::RecvError::Lagged(n)) => {
+                warn!(
+                    node = index,
+                    skipped = n,
+                    "switchboard fell behind the event socket; resyncing"
+                );
+                if forward.send(Msg::Lagged(index)).is_err() {
+                    break;
+                }
+            }
+            Err(broadcast::error::RecvError::Closed) => break,
         }
     }
 }
