@@ -78,8 +78,8 @@ fn now_ms() -> i64 {
 
 impl Hub {
     /// Starts the hub task (supervised as `live-hub`); it ends when the switchboard's
-    /// updates end. A restarted hub subscribes afresh and resends every queue, so screens
-    /// miss no state (they may miss `update` frames from while it was down).
+    /// updates end. A restarted hub resends every queue, so screens miss no state (they may
+    /// miss `update` frames from while it was down).
     pub fn start(sources: Sources, tasks: &Tasks) -> Hub {
         let (frames, _) = broadcast::channel(FRAME_BUFFER);
         let hub = Hub {
@@ -87,29 +87,13 @@ impl Hub {
             board: sources.board.clone(),
         };
         let running = hub.clone();
-        let Sources {
-            board,
-            updates,
-            tickets,
-            store,
-            phonebook,
-        } = sources;
-        // Kept only to subscribe a restarted hub; they read nothing themselves.
-        let again = (updates.resubscribe(), tickets.resubscribe());
-        let mut first = Some((updates, tickets));
+        // The subscriptions outlive a failed run: the next one reads on from where it was.
+        let sources = Arc::new(tokio::sync::Mutex::new(sources));
+        let mut restarted = false;
         tasks.spawn("live-hub", Policy::RestartOnPanic, move || {
-            let restarted = first.is_none();
-            let (updates, tickets) = first
-                .take()
-                .unwrap_or_else(|| (again.0.resubscribe(), again.1.resubscribe()));
-            let sources = Sources {
-                board: board.clone(),
-                updates,
-                tickets,
-                store: store.clone(),
-                phonebook: phonebook.clone(),
-            };
-            run(running.clone(), sources, restarted)
+            let run = run(running.clone(), sources.clone(), restarted);
+            restarted = true;
+            run
         });
         hub
     }
@@ -183,7 +167,9 @@ fn queue_of(update: &Update) -> Option<&str> {
 }
 
 /// `restarted`: after a failure, when every queue is resent at once.
-async fn run(hub: Hub, mut sources: Sources, restarted: bool) {
+async fn run(hub: Hub, sources: Arc<tokio::sync::Mutex<Sources>>, restarted: bool) {
+    let mut sources = sources.lock().await;
+    let sources = &mut *sources;
     let mut dirty: BTreeSet<String> = BTreeSet::new();
     let mut agents_dirty = restarted;
     loop {
@@ -202,7 +188,7 @@ async fn run(hub: Hub, mut sources: Sources, restarted: bool) {
                         }
                         None => agents_dirty = true,
                     }
-                    on_update(&hub, &sources, &update).await;
+                    on_update(&hub, sources, &update).await;
                 }
                 Err(RecvError::Lagged(skipped)) => {
                     tracing::warn!(skipped, "live feed fell behind the switchboard; resending queues");
