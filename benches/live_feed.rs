@@ -66,13 +66,14 @@ async fn start(total: usize, recorded_below: usize) -> Feed {
             .unwrap();
     let (updates, receiver) = broadcast::channel(64 * 1024);
     let (_tickets, ticket_receiver) = broadcast::channel(16);
-    state.live = switchdesk::live::Hub::start(switchdesk::live::Sources {
+    let sources = switchdesk::live::Sources {
         board: state.board.clone(),
         updates: receiver,
         tickets: ticket_receiver,
         store: store.clone(),
         phonebook,
-    });
+    };
+    state.live = switchdesk::live::Hub::start(sources, &state.tasks);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = listener.local_addr().unwrap().to_string();
     tokio::spawn(switchdesk::web::serve(

@@ -26,6 +26,7 @@
 //! - [`metrics`]: the Prometheus registry every module records into.
 //! - [`config`]: one TOML file, every key overridable by `SWITCHDESK_*` variables.
 //! - [`service`]: wiring for `serve` and `demo`.
+//! - [`supervise`]: every long-lived task, restarted (or the process ended) when it fails.
 //! - [`spreadsheet`]: CSV written so spreadsheets read no cell as a formula.
 
 pub mod acd;
@@ -45,6 +46,7 @@ pub mod sim;
 pub mod spool;
 pub mod spreadsheet;
 pub mod store;
+pub mod supervise;
 pub mod switch;
 pub mod tickets;
 pub mod users;

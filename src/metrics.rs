@@ -22,6 +22,8 @@ pub const ESL_EVENTS_SHED_TOTAL: &str = "switchdesk_esl_events_shed_total";
 pub const HTTP_REQUESTS_TOTAL: &str = "switchdesk_http_requests_total";
 /// CDR POSTs, labelled `result` (stored, duplicate, rejected, unauthorized, failed).
 pub const CDR_RECEIVED_TOTAL: &str = "switchdesk_cdr_received_total";
+/// Restarts of supervised tasks after a panic or an unexpected end, labelled `task`.
+pub const TASK_RESTARTS_TOTAL: &str = "switchdesk_task_restarts_total";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {

@@ -25,6 +25,7 @@ use crate::metrics::{
 use crate::sim::traffic::{run_traffic, TrafficAgent, TrafficConfig};
 use crate::sim::{CdrTarget, Route, SimConfig, Simulator};
 use crate::store::Store;
+use crate::supervise::{Policy, Tasks};
 use crate::switch::{Board, BoardOptions, EVENTS};
 use crate::tickets;
 use crate::users::{self, Role};
@@ -113,8 +114,20 @@ pub async fn run(
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    run_supervised(config, listener, shutdown, Tasks::new(Metrics::new())).await
+}
+
+/// [`run`] with its long-lived tasks supervised by `tasks` (and its metrics in
+/// `tasks.metrics()`), so a test can watch them.
+pub async fn run_supervised(
+    config: Config,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    tasks: Tasks,
+) -> anyhow::Result<()> {
     let store = open_store(&config).await?;
-    let metrics = Metrics::new();
+    let metrics = tasks.metrics().clone();
+    let mut background = Vec::new();
     let mut nodes = Vec::new();
     let mut connections = Vec::new();
     let mut fax_feeds = Vec::new();
@@ -126,12 +139,13 @@ pub async fn run(
             .map(|e| (*e).to_owned())
             .collect();
         let (connection, events) = Connection::spawn_with_subscriber(options);
-        tokio::spawn(record_esl_metrics(
-            connection.subscribe(),
-            metrics.clone(),
-            name.clone(),
+        let (counted, metrics, node) = (connection.clone(), metrics.clone(), name.clone());
+        background.push(tasks.spawn(
+            format!("esl-metrics:{name}"),
+            Policy::RestartOnPanic,
+            move || record_esl_metrics(counted.subscribe(), metrics.clone(), node.clone()),
         ));
-        fax_feeds.push((name.clone(), connection.subscribe()));
+        fax_feeds.push((name.clone(), connection.clone(), connection.subscribe()));
         connections.push(connection.clone());
         nodes.push((connection, events));
     }
@@ -139,18 +153,29 @@ pub async fn run(
     let phonebook = Arc::new(PhoneBook::load(&store, numbering).await?);
     let mailer = SmtpMailer::new(&config.smtp).context("setting up [smtp]")?;
     let outbox = Outbox::new();
-    let sending = tokio::spawn(run_outbox(
-        store.clone(),
-        mailer,
-        config.fax.retry_policy(),
-        outbox.clone(),
-    ));
+    let (sender, policy, queued) = (store.clone(), config.fax.retry_policy(), outbox.clone());
+    background.push(tasks.spawn("outbox", Policy::Restart, move || {
+        run_outbox(sender.clone(), mailer.clone(), policy, queued.clone())
+    }));
     let fax_desk = FaxDesk::new(store.clone(), phonebook.clone(), config.fax.clone(), outbox);
-    let watching_faxes: Vec<_> = fax_feeds
-        .into_iter()
-        .map(|(node, feed)| tokio::spawn(fax::watch_node(feed, fax_desk.clone(), node)))
-        .collect();
-    let catching_up = tokio::spawn(keep_phonebook_current(store.clone(), phonebook.clone()));
+    for (node, connection, feed) in fax_feeds {
+        // The first run reads from before the first connect; a restarted one subscribes
+        // again (a fax it missed arrives with its CDR).
+        let mut first = Some(feed);
+        let desk = fax_desk.clone();
+        background.push(tasks.spawn(
+            format!("fax-watcher:{node}"),
+            Policy::RestartOnPanic,
+            move || {
+                let feed = first.take().unwrap_or_else(|| connection.subscribe());
+                fax::watch_node(feed, desk.clone(), node.clone())
+            },
+        ));
+    }
+    let (book_store, book) = (store.clone(), phonebook.clone());
+    background.push(tasks.spawn("phonebook-catch-up", Policy::Restart, move || {
+        keep_phonebook_current(book_store.clone(), book.clone())
+    }));
     let blocklist = Arc::new(Blocklist::new(store.blocks().await?));
     let options = BoardOptions {
         transfer_context: config.switch.transfer_context.clone(),
@@ -158,6 +183,7 @@ pub async fn run(
         identity: phonebook.clone(),
         blocklist: blocklist.clone(),
         numbering,
+        tasks: tasks.clone(),
     };
     let board = Board::start(
         nodes,
@@ -169,33 +195,32 @@ pub async fn run(
     .await?;
     let (ticket_events, _) = broadcast::channel(TICKET_EVENT_BUFFER);
     let webhook = config.webhook.enabled().then(|| Arc::new(Notify::new()));
-    let cdrs = start_cdr_ingest(
+    let cdrs = supervised_cdr_ingest(
         &config,
         &store,
         phonebook.clone(),
         ticket_events.clone(),
         webhook.clone(),
         Some(fax_desk.clone()),
+        &tasks,
     );
-    let mut background = vec![
-        catching_up,
-        sending,
-        tokio::spawn(tickets::sla::watch(
-            store.clone(),
-            ticket_events.clone(),
-            webhook.clone(),
+    let (sla_store, sla_events, sla_webhook) =
+        (store.clone(), ticket_events.clone(), webhook.clone());
+    background.push(tasks.spawn("sla-watcher", Policy::Restart, move || {
+        tickets::sla::watch(
+            sla_store.clone(),
+            sla_events.clone(),
+            sla_webhook.clone(),
             SLA_CHECK,
-        )),
-    ];
-    background.extend(watching_faxes);
+        )
+    }));
     if let Some(wake) = &webhook {
-        background.push(tokio::spawn(tickets::webhook::deliver_forever(
-            store.clone(),
-            config.webhook.clone(),
-            wake.clone(),
-        )));
+        let (hook_store, hook_config, wake) = (store.clone(), config.webhook.clone(), wake.clone());
+        background.push(tasks.spawn("webhook", Policy::Restart, move || {
+            tickets::webhook::deliver_forever(hook_store.clone(), hook_config.clone(), wake.clone())
+        }));
     }
-    let live = live_hub(&board, &store, &phonebook, &ticket_events);
+    let live = live_hub(&board, &store, &phonebook, &ticket_events, &tasks);
     let state = AppState {
         store: store.clone(),
         board,
@@ -208,6 +233,7 @@ pub async fn run(
         webhook,
         fax: fax_desk,
         live,
+        tasks,
     };
     let served = web::serve(listener, state, shutdown).await;
     for task in background {
@@ -229,10 +255,12 @@ pub async fn state_without_switch(
     phonebook: Arc<PhoneBook>,
 ) -> anyhow::Result<AppState> {
     let blocklist = Arc::new(Blocklist::new(store.blocks().await?));
+    let tasks = Tasks::new(Metrics::new());
     let options = BoardOptions {
         identity: phonebook.clone(),
         blocklist: blocklist.clone(),
         numbering: *phonebook.numbering(),
+        tasks: tasks.clone(),
         ..BoardOptions::new(rand::random())
     };
     let board = Board::start(Vec::new(), store.clone(), &[], &[], options).await?;
@@ -243,19 +271,20 @@ pub async fn state_without_switch(
         config.fax.clone(),
         Outbox::new(),
     );
-    let cdrs = start_cdr_ingest(
+    let cdrs = supervised_cdr_ingest(
         &config,
         store,
         phonebook.clone(),
         ticket_events.clone(),
         None,
         Some(fax.clone()),
+        &tasks,
     );
-    let live = live_hub(&board, store, &phonebook, &ticket_events);
+    let live = live_hub(&board, store, &phonebook, &ticket_events, &tasks);
     Ok(AppState {
         store: store.clone(),
         board,
-        metrics: Metrics::new(),
+        metrics: tasks.metrics().clone(),
         config: Arc::new(config),
         phonebook,
         blocklist,
@@ -264,6 +293,7 @@ pub async fn state_without_switch(
         webhook: None,
         fax,
         live,
+        tasks,
     })
 }
 
@@ -273,18 +303,20 @@ fn live_hub(
     store: &Store,
     phonebook: &Arc<PhoneBook>,
     ticket_events: &broadcast::Sender<tickets::TicketEvent>,
+    tasks: &Tasks,
 ) -> crate::live::Hub {
-    crate::live::Hub::start(crate::live::Sources {
+    let sources = crate::live::Sources {
         board: board.clone(),
         updates: board.subscribe(),
         tickets: ticket_events.subscribe(),
         store: store.clone(),
         phonebook: phonebook.clone(),
-    })
+    };
+    crate::live::Hub::start(sources, tasks)
 }
 
 /// The one CDR writer over `store`, filing calls by the configured rules; a configured webhook
-/// gets every ticket change queued (and `webhook` woken).
+/// gets every ticket change queued (and `webhook` woken). Supervised on its own (for tools).
 pub fn start_cdr_ingest(
     config: &Config,
     store: &Store,
@@ -292,6 +324,19 @@ pub fn start_cdr_ingest(
     events: broadcast::Sender<tickets::TicketEvent>,
     webhook: Option<Arc<Notify>>,
     fax: Option<FaxDesk>,
+) -> CdrIngest {
+    let tasks = Tasks::new(Metrics::new());
+    supervised_cdr_ingest(config, store, phonebook, events, webhook, fax, &tasks)
+}
+
+fn supervised_cdr_ingest(
+    config: &Config,
+    store: &Store,
+    phonebook: Arc<PhoneBook>,
+    events: broadcast::Sender<tickets::TicketEvent>,
+    webhook: Option<Arc<Notify>>,
+    fax: Option<FaxDesk>,
+    tasks: &Tasks,
 ) -> CdrIngest {
     CdrIngest::start(IngestSettings {
         store: store.clone(),
@@ -301,6 +346,7 @@ pub fn start_cdr_ingest(
         events,
         webhook,
         fax,
+        tasks: tasks.clone(),
     })
 }
 

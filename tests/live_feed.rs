@@ -265,13 +265,14 @@ async fn a_client_that_cannot_keep_up_is_closed() {
             .unwrap();
     let (updates, receiver) = tokio::sync::broadcast::channel(64 * 1024);
     let (tickets, ticket_receiver) = tokio::sync::broadcast::channel(16);
-    state.live = switchdesk::live::Hub::start(switchdesk::live::Sources {
+    let sources = switchdesk::live::Sources {
         board: state.board.clone(),
         updates: receiver,
         tickets: ticket_receiver,
         store: db.store.clone(),
         phonebook,
-    });
+    };
+    state.live = switchdesk::live::Hub::start(sources, &state.tasks);
     let web = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = web.local_addr().unwrap().to_string();
     tokio::spawn(switchdesk::web::serve(web, state, std::future::pending()));

@@ -22,6 +22,7 @@ use super::Cdr;
 use crate::directory::number::Numbering;
 use crate::fax::{FaxDesk, FaxDeskError, FaxReceived};
 use crate::store::{Store, StoreError};
+use crate::supervise::{Policy, Tasks};
 use crate::switch::CallerIdentity;
 use crate::tickets::{file_call, TicketEvent, TicketRules};
 
@@ -69,6 +70,8 @@ pub struct IngestSettings {
     pub webhook: Option<Arc<Notify>>,
     /// Records and mails faxes found in CDRs; `None` where faxes are not handled (tests).
     pub fax: Option<FaxDesk>,
+    /// Supervises the writer.
+    pub tasks: Tasks,
 }
 
 struct Job {
@@ -85,11 +88,18 @@ pub struct CdrIngest {
 }
 
 impl CdrIngest {
-    /// Starts the writer; it runs until every handle is dropped.
+    /// Starts the writer (supervised as `cdr-writer`); it runs until every handle is
+    /// dropped. The queue outlives a panic of the writer, so a restarted writer takes the
+    /// waiting CDRs; those of the batch in flight were answered 503 and are posted again.
     pub fn start(settings: IngestSettings) -> CdrIngest {
         let (jobs, queue) = mpsc::channel(QUEUE);
         let fax = settings.fax.clone();
-        tokio::spawn(write(settings, queue));
+        let tasks = settings.tasks.clone();
+        let settings = Arc::new(settings);
+        let queue = Arc::new(tokio::sync::Mutex::new(queue));
+        tasks.spawn("cdr-writer", Policy::RestartOnPanic, move || {
+            write(settings.clone(), queue.clone())
+        });
         CdrIngest { jobs, fax }
     }
 
@@ -115,12 +125,14 @@ impl CdrIngest {
     }
 }
 
-async fn write(settings: IngestSettings, mut queue: mpsc::Receiver<Job>) {
+async fn write(settings: Arc<IngestSettings>, queue: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>) {
+    let settings = &*settings;
+    let mut queue = queue.lock().await;
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let jobs: Vec<Job> = std::mem::take(&mut batch);
-        match store_batch(&settings, &jobs).await {
-            Ok((results, events)) => finish(&settings, jobs, results, events),
+        match store_batch(settings, &jobs).await {
+            Ok((results, events)) => finish(settings, jobs, results, events),
             Err(error) if jobs.len() == 1 => {
                 tracing::warn!("CDR not stored: {error}");
                 if let Some(job) = jobs.into_iter().next() {
@@ -133,8 +145,8 @@ async fn write(settings: IngestSettings, mut queue: mpsc::Receiver<Job>) {
                     "CDR batch not stored ({error}); storing one by one"
                 );
                 for job in jobs {
-                    match store_batch(&settings, std::slice::from_ref(&job)).await {
-                        Ok((results, events)) => finish(&settings, vec![job], results, events),
+                    match store_batch(settings, std::slice::from_ref(&job)).await {
+                        Ok((results, events)) => finish(settings, vec![job], results, events),
                         Err(error) => {
                             tracing::warn!(leg = %job.cdr.uuid, "CDR not stored: {error}");
                             let _ = job.reply.send(Err(IngestError::Store(error)));

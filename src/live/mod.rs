@@ -27,6 +27,7 @@ use tokio::sync::broadcast::{self, error::RecvError};
 use crate::acd::{QueueView, Update};
 use crate::directory::PhoneBook;
 use crate::store::Store;
+use crate::supervise::{Policy, Tasks};
 use crate::switch::Board;
 use crate::tickets::TicketEvent;
 
@@ -76,14 +77,24 @@ fn now_ms() -> i64 {
 }
 
 impl Hub {
-    /// Starts the hub task; it ends when the switchboard's updates end.
-    pub fn start(sources: Sources) -> Hub {
+    /// Starts the hub task (supervised as `live-hub`); it ends when the switchboard's
+    /// updates end. A restarted hub resends every queue, so screens miss no state (they may
+    /// miss `update` frames from while it was down).
+    pub fn start(sources: Sources, tasks: &Tasks) -> Hub {
         let (frames, _) = broadcast::channel(FRAME_BUFFER);
         let hub = Hub {
             frames,
             board: sources.board.clone(),
         };
-        tokio::spawn(run(hub.clone(), sources));
+        let running = hub.clone();
+        // The subscriptions outlive a failed run: the next one reads on from where it was.
+        let sources = Arc::new(tokio::sync::Mutex::new(sources));
+        let mut restarted = false;
+        tasks.spawn("live-hub", Policy::RestartOnPanic, move || {
+            let run = run(running.clone(), sources.clone(), restarted);
+            restarted = true;
+            run
+        });
         hub
     }
 
@@ -155,9 +166,12 @@ fn queue_of(update: &Update) -> Option<&str> {
     }
 }
 
-async fn run(hub: Hub, mut sources: Sources) {
+/// `restarted`: after a failure, when every queue is resent at once.
+async fn run(hub: Hub, sources: Arc<tokio::sync::Mutex<Sources>>, restarted: bool) {
+    let mut sources = sources.lock().await;
+    let sources = &mut *sources;
     let mut dirty: BTreeSet<String> = BTreeSet::new();
-    let mut agents_dirty = false;
+    let mut agents_dirty = restarted;
     loop {
         let flush = async {
             if dirty.is_empty() && !agents_dirty {
@@ -174,7 +188,7 @@ async fn run(hub: Hub, mut sources: Sources) {
                         }
                         None => agents_dirty = true,
                     }
-                    on_update(&hub, &sources, &update).await;
+                    on_update(&hub, sources, &update).await;
                 }
                 Err(RecvError::Lagged(skipped)) => {
                     tracing::warn!(skipped, "live feed fell behind the switchboard; resending queues");

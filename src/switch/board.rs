@@ -23,6 +23,7 @@ use crate::esl::event::EventFormat;
 use crate::esl::{Connection, ConnectionEvent, Event};
 use crate::fsarg::{ChannelUuid, DialplanContext, Endpoint, HangupCause, VarName, VarValue};
 use crate::store::{BlockedAttempt, Store, StoreError, StoredCallback};
+use crate::supervise::{Policy, Tasks};
 
 /// The events the switchboard needs from each node.
 pub const EVENTS: &[&str] = &[
@@ -81,6 +82,8 @@ pub struct BoardOptions {
     pub blocklist: Arc<Blocklist>,
     /// Reads callers' numbers as E.164 for the blocklist.
     pub numbering: Numbering,
+    /// Supervises the switchboard's tasks.
+    pub tasks: Tasks,
 }
 
 impl BoardOptions {
@@ -93,6 +96,7 @@ impl BoardOptions {
             identity: Arc::new(super::identify::Unknown),
             blocklist: Arc::new(Blocklist::default()),
             numbering: Numbering::new("US").expect("US is a region libphonenumber knows"),
+            tasks: Tasks::new(crate::metrics::Metrics::new()),
         }
     }
 }
@@ -274,37 +278,39 @@ impl Board {
         let (updates, _) = broadcast::channel(16_384);
         let mut connections = Vec::new();
         let mut executors = Vec::new();
-        for (index, (connection, mut events)) in nodes.into_iter().enumerate() {
+        let tasks = options.tasks.clone();
+        for (index, (connection, events)) in nodes.into_iter().enumerate() {
             let forward = inbox.clone();
-            tokio::spawn(async move {
-                loop {
-                    match events.recv().await {
-                        Ok(event) => {
-                            if forward.send(Msg::Esl(index, event)).is_err() {
-                                break;
-                            }
-                        }
-                        Err(broadcast::error::RecvError::Lagged(n)) => {
-                            warn!(
-                                node = index,
-                                skipped = n,
-                                "switchboard fell behind the event socket; resyncing"
-                            );
-                            if forward.send(Msg::Lagged(index)).is_err() {
-                                break;
-                            }
-                        }
-                        Err(broadcast::error::RecvError::Closed) => break,
-                    }
-                }
+            let node = connection.clone();
+            let mut first = Some(events);
+            let name = format!("switchboard-events:{}", connection.node());
+            tasks.spawn(name, Policy::RestartOnPanic, move || {
+                // A restarted forwarder missed events: the node is read again first.
+                let restarted = first.is_none();
+                let events = first.take().unwrap_or_else(|| node.subscribe());
+                forward_events(events, forward.clone(), index, restarted)
             });
             let (steps, queue) = mpsc::unbounded_channel();
-            tokio::spawn(execute(connection.clone(), queue, inbox.clone()));
+            let (node, queue, steps_done) =
+                (connection.clone(), Arc::new(queue.into()), inbox.clone());
+            let mut first = true;
+            let name = format!("switchboard-executor:{}", connection.node());
+            tasks.spawn(name, Policy::RestartOnPanic, move || {
+                // Steps in flight were lost with the failed executor: the node is read again.
+                let restarted = !std::mem::take(&mut first);
+                if restarted {
+                    let _ = steps_done.send(Msg::Lagged(index));
+                }
+                execute(node.clone(), Arc::clone(&queue), steps_done.clone())
+            });
             connections.push(connection);
             executors.push(steps);
         }
         let (persist, persisted) = mpsc::unbounded_channel();
-        tokio::spawn(persist_loop(store.clone(), persisted));
+        let (persisting, persisted) = (store.clone(), Arc::new(persisted.into()));
+        tasks.spawn("switchboard-persist", Policy::RestartOnPanic, move || {
+            persist_loop(persisting.clone(), Arc::clone(&persisted))
+        });
         let board = Switchboard {
             engine,
             store,
@@ -322,7 +328,17 @@ impl Board {
             persist,
             options,
         };
-        tokio::spawn(board.run(messages));
+        // The engine's state cannot be rebuilt inside the process: a panic ends the process,
+        // and the next one re-adopts the waiting callers from FreeSWITCH.
+        let mut run = Some(board.run(messages));
+        tasks.spawn("switchboard", Policy::ExitOnPanic, move || {
+            let run = run.take();
+            async move {
+                if let Some(run) = run {
+                    run.await;
+                }
+            }
+        });
         Ok(Board { inbox, updates })
     }
 
@@ -1233,9 +1249,10 @@ fn kill(channel: &str, cause: HangupCause) -> Vec<Step> {
 /// connection's `api`s one after the other, and the connection matches replies in order).
 async fn execute(
     connection: Connection,
-    mut queue: mpsc::UnboundedReceiver<Vec<Step>>,
+    queue: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Vec<Step>>>>,
     inbox: mpsc::UnboundedSender<Msg>,
 ) {
+    let mut queue = queue.lock().await;
     while let Some(steps) = queue.recv().await {
         let mut steps = steps.into_iter().peekable();
         while let Some(step) = steps.next() {
@@ -1317,6 +1334,39 @@ fn refused_reply(command: &str, reply: Result<String, crate::esl::ConnectionErro
     }
 }
 
+/// Hands one node's events to the switchboard; `restarted` (after a failure, when events
+/// were missed) asks for the node to be read again first.
+async fn forward_events(
+    mut events: broadcast::Receiver<ConnectionEvent>,
+    forward: mpsc::UnboundedSender<Msg>,
+    index: usize,
+    restarted: bool,
+) {
+    if restarted && forward.send(Msg::Lagged(index)).is_err() {
+        return;
+    }
+    loop {
+        match events.recv().await {
+            Ok(event) => {
+                if forward.send(Msg::Esl(index, event)).is_err() {
+                    break;
+                }
+            }
+            Err(broadcast::error::RecvError::Lagged(n)) => {
+                warn!(
+                    node = index,
+                    skipped = n,
+                    "switchboard fell behind the event socket; resyncing"
+                );
+                if forward.send(Msg::Lagged(index)).is_err() {
+                    break;
+                }
+            }
+            Err(broadcast::error::RecvError::Closed) => break,
+        }
+    }
+}
+
 /// A refused `uuid_bridge` of `call`: the switchboard hears whether the caller is still there.
 async fn bridge_refused(connection: &Connection, inbox: &mpsc::UnboundedSender<Msg>, call: String) {
     let caller_gone = !channel_exists(connection, &call).await;
@@ -1324,7 +1374,11 @@ async fn bridge_refused(connection: &Connection, inbox: &mpsc::UnboundedSender<M
 }
 
 /// Writes durable state in the order it changed.
-async fn persist_loop(store: Store, mut queue: mpsc::UnboundedReceiver<Persist>) {
+async fn persist_loop(
+    store: Store,
+    queue: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Persist>>>,
+) {
+    let mut queue = queue.lock().await;
     while let Some(item) = queue.recv().await {
         let result = match &item {
             Persist::Agent {

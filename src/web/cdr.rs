@@ -106,7 +106,9 @@ pub(crate) async fn receive(
         }
         Err(IngestError::Stopped) => {
             count(&state, "failed");
-            Ok(unavailable("CDR ingest is shutting down, retry later"))
+            Ok(unavailable(
+                "CDR ingest is restarting or shutting down, retry later",
+            ))
         }
     }
 }

@@ -73,6 +73,8 @@ pub struct AppState {
     pub fax: FaxDesk,
     /// The live feed behind `/ws`.
     pub live: crate::live::Hub,
+    /// The supervised long-lived tasks, for `/healthz`.
+    pub tasks: crate::supervise::Tasks,
 }
 
 /// Every route, with the body limit, JSON errors, request counting and tracing applied.

@@ -21,12 +21,41 @@ use crate::metrics::{
 const PING_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// `GET /healthz` (public): 200 when the database stores a write (one row rewritten and
-/// committed), else 503 with the reason: a database that answers reads but cannot commit
-/// (disk full, read-only) is not healthy. The database's own error text is only logged.
+/// committed) and every supervised task runs, else 503 with the reason: a database that
+/// answers reads but cannot commit (disk full, read-only) is not healthy, and neither is a
+/// service whose CDR writer or switchboard is restarting. Down tasks are named in `tasks`
+/// with their state; the database's own error text and a task's cause are only logged.
 pub(crate) async fn healthz(State(state): State<AppState>) -> Response {
+    let database = database_problem(&state).await;
+    let down = state.tasks.down();
+    if database.is_none() && down.is_empty() {
+        return Json(json!({ "status": "ok" })).into_response();
+    }
+    let mut reasons: Vec<String> = database.iter().map(|r| (*r).to_owned()).collect();
+    if !down.is_empty() {
+        let names: Vec<&str> = down.iter().map(|t| t.task.as_str()).collect();
+        let names = names.join(", ");
+        tracing::warn!(tasks = %names, "health check failed: tasks down");
+        reasons.push(format!("tasks down: {names}"));
+    }
+    let tasks: Vec<Value> = down
+        .iter()
+        .map(|t| json!({ "task": t.task, "state": t.state.label() }))
+        .collect();
+    let body = json!({
+        "status": "unavailable",
+        "error": reasons.join("; "),
+        "code": "unavailable",
+        "tasks": tasks,
+    });
+    (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
+}
+
+/// Why the database is not healthy, if it is not.
+async fn database_problem(state: &AppState) -> Option<&'static str> {
     let now = crate::users::now_millis();
     let error = match tokio::time::timeout(PING_TIMEOUT, state.store.check_writes(now)).await {
-        Ok(Ok(())) => return Json(json!({ "status": "ok" })).into_response(),
+        Ok(Ok(())) => return None,
         Ok(Err(e)) => e.to_string(),
         Err(_) => format!("no answer within {PING_TIMEOUT:?}"),
     };
@@ -40,12 +69,7 @@ pub(crate) async fn healthz(State(state): State<AppState>) -> Response {
         "the database is not reachable"
     };
     tracing::warn!(%error, reason, "health check failed: database");
-    let body = json!({
-        "status": "unavailable",
-        "error": reason,
-        "code": "unavailable",
-    });
-    (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
+    Some(reason)
 }
 
 /// `GET /metrics` (supervisor+, by session or API token): Prometheus text. The same figures
