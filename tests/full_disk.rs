@@ -7,8 +7,10 @@
 //! Mounting a tmpfs needs root. Without it the test is skipped with a message, unless `CI` is
 //! set, where it fails.
 
+mod captures;
+
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
@@ -93,8 +95,8 @@ fn fill(path: &Path) {
 }
 
 fn captured_cdr(name: &str) -> (String, Vec<u8>) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/fixtures/freeswitch/cdr/http")
+    let path = captures::freeswitch()
+        .join("cdr/http")
         .join(format!("{name}.http"));
     let raw = std::fs::read(path).unwrap();
     let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();

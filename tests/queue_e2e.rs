@@ -1088,6 +1088,26 @@ async fn blocked_callers_get_their_treatment_and_are_never_answered() {
     board.shutdown();
 }
 
+/// A caller of queue 7000 who presses 1 (the callback key) and hangs up; their call UUID once
+/// their channel is gone.
+async fn ask_for_a_callback(sim: &Simulator, number: &str, name: &str) -> String {
+    let call = sim
+        .place_call(CallSpec {
+            from_number: number.into(),
+            from_name: name.into(),
+            destination: "7000".into(),
+            dtmf: vec![(Duration::from_millis(300), '1')],
+            ..CallSpec::default()
+        })
+        .await
+        .unwrap();
+    wait_until("the caller has left for a callback", || async {
+        sim.channels().await.unwrap().iter().all(|c| c.uuid != call)
+    })
+    .await;
+    call
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_callback_to_a_banned_destination_is_not_dialled() {
     let db = common::TestDb::sqlite().await;
@@ -1107,20 +1127,7 @@ async fn a_callback_to_a_banned_destination_is_not_dialled() {
     };
     let (board, _esl) = board_with(&sim, db.store.clone(), q, 1, options).await;
     let mut updates = board.subscribe();
-    let call = sim
-        .place_call(CallSpec {
-            from_number: "+78091234567".into(),
-            from_name: "Premium".into(),
-            destination: "7000".into(),
-            dtmf: vec![(Duration::from_millis(300), '1')],
-            ..CallSpec::default()
-        })
-        .await
-        .unwrap();
-    wait_until("the caller has left for a callback", || async {
-        sim.channels().await.unwrap().iter().all(|c| c.uuid != call)
-    })
-    .await;
+    let call = ask_for_a_callback(&sim, "+78091234567", "Premium").await;
     board
         .set_agent_status("agent1", AgentStatus::Available)
         .await
@@ -1182,20 +1189,7 @@ async fn a_callback_keeps_the_callers_identification_across_a_restart() {
         ..board_options(15)
     };
     let (board, _esl) = board_with(&sim, db.store.clone(), q.clone(), 1, options()).await;
-    let call = sim
-        .place_call(CallSpec {
-            from_number: "+12125550111".into(),
-            from_name: "WIRELESS CALLER".into(),
-            destination: "7000".into(),
-            dtmf: vec![(Duration::from_millis(300), '1')],
-            ..CallSpec::default()
-        })
-        .await
-        .unwrap();
-    wait_until("the caller has left for a callback", || async {
-        sim.channels().await.unwrap().iter().all(|c| c.uuid != call)
-    })
-    .await;
+    let call = ask_for_a_callback(&sim, "+12125550111", "WIRELESS CALLER").await;
     let contact_of = |identities: &HashMap<String, switchdesk::switch::Identity>| {
         identities
             .get(&call)

@@ -354,10 +354,9 @@ pub(crate) fn calls_query(filter: &CallFilter) -> (String, Filter<'_>) {
     where_.at_least("started_at", filter.from);
     where_.before("started_at", filter.to);
     let sql = format!(
-        "SELECT * FROM calls{} ORDER BY started_at DESC, id LIMIT {} OFFSET {}",
+        "SELECT * FROM calls{} ORDER BY started_at DESC, id{}",
         where_.sql(),
-        filter.limit.unwrap_or(100).min(1000),
-        filter.offset.unwrap_or(0)
+        Filter::page(filter.limit, filter.offset)
     );
     (sql, where_)
 }

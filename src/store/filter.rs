@@ -64,6 +64,15 @@ impl<'a> Filter<'a> {
         self.conditions.push(condition.to_owned());
     }
 
+    /// ` LIMIT n OFFSET m` of a list page: 100 rows unless asked, never more than 1,000.
+    pub(crate) fn page(limit: Option<u32>, offset: Option<u32>) -> String {
+        format!(
+            " LIMIT {} OFFSET {}",
+            limit.unwrap_or(100).min(1000),
+            offset.unwrap_or(0)
+        )
+    }
+
     /// ` WHERE a AND b`, or nothing.
     pub(crate) fn sql(&self) -> String {
         if self.conditions.is_empty() {

@@ -506,10 +506,9 @@ pub(crate) fn tickets_query(filter: &TicketFilter) -> (String, Filter<'_>) {
         where_.raw("(t.first_response_breached = 1 OR t.resolution_breached = 1)");
     }
     let sql = format!(
-        "SELECT t.* FROM tickets t{} ORDER BY t.starred DESC, t.created_at DESC, t.id DESC LIMIT {} OFFSET {}",
+        "SELECT t.* FROM tickets t{} ORDER BY t.starred DESC, t.created_at DESC, t.id DESC{}",
         where_.sql(),
-        filter.limit.unwrap_or(100).min(1000),
-        filter.offset.unwrap_or(0)
+        Filter::page(filter.limit, filter.offset)
     );
     (sql, where_)
 }
