@@ -1127,7 +1127,7 @@ async fn a_callback_to_a_banned_destination_is_not_dialled() {
     };
     let (board, _esl) = board_with(&sim, db.store.clone(), q, 1, options).await;
     let mut updates = board.subscribe();
-    let call = ask_for_a_callback(&sim, "+78091234567", "Premium").await;
+    ask_for_a_callback(&sim, "+78091234567", "Premium").await;
     board
         .set_agent_status("agent1", AgentStatus::Available)
         .await
