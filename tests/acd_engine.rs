@@ -990,6 +990,75 @@ fn a_caller_who_hung_up_and_calls_again_resumes_the_old_place() {
     );
 }
 
+/// Re-adopted arrival times come from channel variables anyone with the switch could set: one
+/// in the far future counts as now, one from long ago as a day ago. With a 10-minute max wait,
+/// neither overflows at once, and positions stay in arrival order.
+#[test]
+fn readopted_arrival_times_are_clamped_to_the_last_day() {
+    let mut q = Desk::queue("q", Strategy::LongestIdle);
+    q.max_wait_secs = 600;
+    q.overflow = Overflow::Extension("voicemail".parse().unwrap());
+    let mut desk = Desk::new(q);
+    desk.agent("alice", "q", 1, 1);
+    for (call, at) in [("future", u64::MAX), ("ancient", 1), ("recent", secs(90))] {
+        desk.caller_with(
+            secs(100),
+            CallerArrival {
+                call: call.into(),
+                queue: "q".into(),
+                number: "+1555".into(),
+                enqueued_at: Some(at),
+                answered: true,
+                ..Default::default()
+            },
+        );
+    }
+    let waiting = desk.engine.queue(secs(100), "q").unwrap().waiting;
+    let waited: Vec<(String, u64)> = waiting
+        .iter()
+        .map(|w| (w.call.clone(), w.waited_secs))
+        .collect();
+    // Clamped to a day: the ancient one has waited a day and is overdue, the others not.
+    assert!(waited.contains(&("future".into(), 0)), "{waited:?}");
+    assert!(waited.contains(&("recent".into(), 10)), "{waited:?}");
+    assert!(!waited.iter().any(|(_, w)| *w > 86_400), "{waited:?}");
+    desk.tick(secs(101));
+    let moved: Vec<Action> = desk
+        .take()
+        .into_iter()
+        .filter(|a| matches!(a, Action::Transfer { .. }))
+        .collect();
+    assert!(
+        moved.iter().all(
+            |a| matches!(a, Action::Transfer { call, .. } if call != "future" && call != "recent")
+        ),
+        "{moved:?}"
+    );
+}
+
+/// Every queue duration has an upper bound, so no deadline computed from one can wrap.
+#[test]
+fn queue_durations_have_upper_bounds() {
+    let mut q = QueueConfig::named("q");
+    q.max_wait_secs = u64::MAX;
+    q.wrap_up_secs = 7_200;
+    q.announcements.periodic_secs = 1 << 40;
+    q.callbacks.ring_secs = 0;
+    let problems = q.problems();
+    for expected in [
+        "queue q: max_wait_secs must be at most 86400",
+        "queue q: wrap_up_secs must be at most 3600",
+        "queue q: announcements.periodic_secs must be at most 3600",
+        "queue q: callbacks.ring_secs must be 1-600",
+    ] {
+        assert!(
+            problems.iter().any(|p| p == expected),
+            "{expected}: {problems:?}"
+        );
+    }
+    assert!(QueueConfig::named("q").problems().is_empty());
+}
+
 #[test]
 fn a_restarted_engine_readopts_callers_in_their_original_order() {
     let mut desk = Desk::new(Desk::queue("q", Strategy::LongestIdle));

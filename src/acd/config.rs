@@ -233,6 +233,14 @@ impl QueueConfig {
         if self.ring_timeout_secs == 0 || self.ring_timeout_secs > 600 {
             problems.push(format!("queue {q}: ring_timeout_secs must be 1-600"));
         }
+        for (what, value, most) in self.durations() {
+            if value > most {
+                problems.push(format!("queue {q}: {what} must be at most {most}"));
+            }
+        }
+        if self.callbacks.ring_secs == 0 || self.callbacks.ring_secs > 600 {
+            problems.push(format!("queue {q}: callbacks.ring_secs must be 1-600"));
+        }
         if let Overflow::Queue(target) = &self.overflow {
             if target == q {
                 problems.push(format!("queue {q}: cannot overflow into itself"));
@@ -272,6 +280,53 @@ impl QueueConfig {
             ));
         }
         problems
+    }
+}
+
+/// The longest a queue may wait before anything it times: a day. Every duration is bounded,
+/// so no deadline computed from one (`now + secs * 1000`) can wrap.
+pub const MAX_QUEUE_SECS: u64 = 86_400;
+
+/// The longest an agent's delay, a wrap-up, a service-level goal or an announcement gap may
+/// be: an hour.
+const MAX_DELAY_SECS: u64 = 3_600;
+
+impl QueueConfig {
+    /// Each duration setting with its upper bound (documented in the README).
+    fn durations(&self) -> [(&'static str, u64, u64); 11] {
+        [
+            ("max_wait_secs", self.max_wait_secs, MAX_QUEUE_SECS),
+            ("tier_wait_secs", self.tier_wait_secs, MAX_QUEUE_SECS),
+            ("resume_secs", self.resume_secs, MAX_QUEUE_SECS),
+            (
+                "callbacks.retry_secs",
+                self.callbacks.retry_secs,
+                MAX_QUEUE_SECS,
+            ),
+            ("wrap_up_secs", self.wrap_up_secs, MAX_DELAY_SECS),
+            ("reject_delay_secs", self.reject_delay_secs, MAX_DELAY_SECS),
+            ("busy_delay_secs", self.busy_delay_secs, MAX_DELAY_SECS),
+            (
+                "no_answer_delay_secs",
+                self.no_answer_delay_secs,
+                MAX_DELAY_SECS,
+            ),
+            (
+                "service_level_secs",
+                self.service_level_secs,
+                MAX_DELAY_SECS,
+            ),
+            (
+                "announcements.min_gap_secs",
+                self.announcements.min_gap_secs,
+                MAX_DELAY_SECS,
+            ),
+            (
+                "announcements.periodic_secs",
+                self.announcements.periodic_secs,
+                MAX_DELAY_SECS,
+            ),
+        ]
     }
 }
 

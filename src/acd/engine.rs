@@ -6,7 +6,7 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
 use std::sync::Arc;
 
-use super::config::{AgentConfig, NoAgents, Overflow, QueueConfig, Strategy};
+use super::config::{AgentConfig, NoAgents, Overflow, QueueConfig, Strategy, MAX_QUEUE_SECS};
 use super::output::{Action, Departure, Update};
 use super::stats::{expected_wait_minutes, AnswerRate, Counters};
 use super::view::{AgentView, QueueView, WaitingView};
@@ -694,7 +694,13 @@ impl Engine {
                 .filter(|&(_, until)| until >= now)
                 .map(|(at, _)| at)
         };
-        let enqueued_at = arrival.enqueued_at.or(resumed).unwrap_or(now);
+        // A re-adopted caller's arrival comes from a channel variable: never later than now
+        // and no earlier than a day ago, so no deadline computed from it wraps or makes every
+        // re-adopted caller overflow at once.
+        let readopted_at = arrival
+            .enqueued_at
+            .map(|at| at.clamp(now.saturating_sub(MAX_QUEUE_SECS * 1000), now));
+        let enqueued_at = readopted_at.or(resumed).unwrap_or(now);
         self.seq += 1;
         let key = OrderKey {
             priority: Reverse(arrival.priority),
