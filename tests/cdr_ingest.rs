@@ -41,19 +41,6 @@ fn fixtures() -> PathBuf {
     captures::freeswitch().join("cdr")
 }
 
-/// A captured request: its Content-Type and body, exactly as mod_xml_cdr sent them.
-fn captured(name: &str) -> (String, Vec<u8>) {
-    let raw = std::fs::read(fixtures().join("http").join(format!("{name}.http"))).unwrap();
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
-    let head = String::from_utf8_lossy(&raw[..split]).to_string();
-    let content_type = head
-        .lines()
-        .find_map(|l| l.strip_prefix("Content-Type: "))
-        .unwrap()
-        .to_owned();
-    (content_type, raw[split + 4..].to_vec())
-}
-
 /// A captured log-directory document with switchdesk's own variables added, as the
 /// switchboard and the dialplan set them on the legs it drives.
 fn logdir_with(file: &str, extra: &[(&str, &str)]) -> String {
@@ -123,7 +110,7 @@ impl App {
     }
 
     async fn post_captured(&self, name: &str) -> (StatusCode, Value) {
-        let (content_type, body) = captured(name);
+        let (content_type, body) = captures::cdr_post(name);
         self.post_cdr(&content_type, body).await
     }
 
@@ -511,7 +498,7 @@ async fn an_abandoned_unknown_caller_gets_a_callback_ticket(db: TestDbRef) {
 /// refused with a clear error, and store nothing.
 async fn bad_posts_are_refused_and_store_nothing(db: TestDbRef) {
     let app = App::start(&db.store).await;
-    let (content_type, body) = captured("post_001_02_call_caller_aleg");
+    let (content_type, body) = captures::cdr_post("post_001_02_call_caller_aleg");
     let url = format!("{}/api/cdr", app.base);
     let wrong = app
         .client
@@ -649,7 +636,7 @@ async fn the_log_directory_backfills_and_bad_files_move_aside(db: TestDbRef) {
 /// failed import leaves nothing in `failed/`.
 async fn err_log_dir_files_are_read_in_every_encoding(db: TestDbRef) {
     let dir = tempfile::tempdir().unwrap();
-    let (_, body) = captured("post_001_02_call_caller_aleg");
+    let (_, body) = captures::cdr_post("post_001_02_call_caller_aleg");
     let encoded = body.strip_prefix(b"cdr=").unwrap();
     std::fs::write(
         dir.path()
@@ -657,7 +644,7 @@ async fn err_log_dir_files_are_read_in_every_encoding(db: TestDbRef) {
         encoded,
     )
     .unwrap();
-    let (_, body) = captured("post_002_02_call_agent_bleg");
+    let (_, body) = captures::cdr_post("post_002_02_call_agent_bleg");
     let xml = switchdesk::cdr::parse::cdr_from_form(&body).unwrap();
     let base64 = base64::engine::general_purpose::STANDARD.encode(&xml);
     std::fs::write(
@@ -684,7 +671,7 @@ async fn err_log_dir_files_are_read_in_every_encoding(db: TestDbRef) {
         .await
         .unwrap()
         .unwrap();
-    let (_, body) = captured("post_001_02_call_caller_aleg");
+    let (_, body) = captures::cdr_post("post_001_02_call_caller_aleg");
     let posted = switchdesk::cdr::parse::cdr_from_form(&body).unwrap();
     assert_eq!(caller.as_bytes(), posted.as_slice());
     let agent = db

@@ -94,21 +94,6 @@ fn fill(path: &Path) {
     let _ = file.sync_all();
 }
 
-fn captured_cdr(name: &str) -> (String, Vec<u8>) {
-    let path = captures::freeswitch()
-        .join("cdr/http")
-        .join(format!("{name}.http"));
-    let raw = std::fs::read(path).unwrap();
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
-    let head = String::from_utf8_lossy(&raw[..split]).to_string();
-    let content_type = head
-        .lines()
-        .find_map(|l| l.strip_prefix("Content-Type: "))
-        .unwrap()
-        .to_owned();
-    (content_type, raw[split + 4..].to_vec())
-}
-
 struct App {
     base: String,
     client: Client,
@@ -197,7 +182,7 @@ impl App {
     }
 
     async fn post_cdr(&self, name: &str) -> (StatusCode, Value) {
-        let (content_type, body) = captured_cdr(name);
+        let (content_type, body) = captures::cdr_post(name);
         let response = self
             .client
             .post(format!("{}/api/cdr", self.base))

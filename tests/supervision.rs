@@ -86,16 +86,7 @@ fn agent() -> AgentConfig {
 
 /// A captured CDR as mod_xml_cdr posts it: Content-Type and body.
 fn captured_cdr() -> (String, Vec<u8>) {
-    let path = captures::freeswitch().join("cdr/http/post_001_02_call_caller_aleg.http");
-    let raw = std::fs::read(path).unwrap();
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
-    let head = String::from_utf8_lossy(&raw[..split]).to_string();
-    let content_type = head
-        .lines()
-        .find_map(|l| l.strip_prefix("Content-Type: "))
-        .unwrap()
-        .to_owned();
-    (content_type, raw[split + 4..].to_vec())
+    captures::cdr_post("post_001_02_call_caller_aleg")
 }
 
 /// The first frame on the live feed that `wanted` accepts.

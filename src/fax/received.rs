@@ -91,10 +91,7 @@ impl FaxReceived {
         let call_uuid = non_empty(Some(cdr.uuid.as_str()))
             .or_else(|| non_empty(Some(cdr.caller.uuid.as_str())))?;
         let outcome = cdr.fax().unwrap_or_default();
-        let received_at = cdr
-            .end_uepoch
-            .map(|micros| micros / 1000)
-            .or_else(|| cdr.end_epoch.map(|secs| secs.saturating_mul(1000)))
+        let received_at = crate::cdr::leg::moment_ms(cdr.end_uepoch, cdr.end_epoch)
             .unwrap_or_else(crate::users::now_millis);
         let direction = non_empty(Some(cdr.direction.as_str())).unwrap_or_else(|| "inbound".into());
         Some(FaxReceived {

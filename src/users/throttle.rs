@@ -184,10 +184,7 @@ impl<K: Eq + Hash + Clone> Counters<K> {
 /// doubling with each further one, at most [`MAX_LOCKOUT`].
 fn lockout(failures: u32, free: u32) -> Option<Duration> {
     let over = failures.checked_sub(free)?;
-    let wait = FIRST_LOCKOUT
-        .checked_mul(1u32.checked_shl(over).unwrap_or(u32::MAX))
-        .unwrap_or(MAX_LOCKOUT);
-    Some(wait.min(MAX_LOCKOUT))
+    Some(crate::backoff::base(FIRST_LOCKOUT, MAX_LOCKOUT, over))
 }
 
 #[cfg(test)]

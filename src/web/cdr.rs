@@ -90,19 +90,14 @@ pub(crate) async fn receive(
             count(&state, "duplicate");
             Ok(Json(json!({"stored": false, "duplicate": true, "call": call_id})).into_response())
         }
-        Err(IngestError::Fax(e)) => {
+        Err(e @ (IngestError::Store(_) | IngestError::Fax(_))) => {
             count(&state, "failed");
+            let what = match e {
+                IngestError::Fax(_) => "fax not recorded",
+                _ => "CDR not stored",
+            };
             let id = logged_error(&e);
-            Ok(unavailable(&format!(
-                "fax not recorded, retry later (error {id})"
-            )))
-        }
-        Err(IngestError::Store(e)) => {
-            count(&state, "failed");
-            let id = logged_error(&e);
-            Ok(unavailable(&format!(
-                "CDR not stored, retry later (error {id})"
-            )))
+            Ok(unavailable(&format!("{what}, retry later (error {id})")))
         }
         Err(IngestError::Stopped) => {
             count(&state, "failed");
