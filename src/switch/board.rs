@@ -22,7 +22,7 @@ use crate::directory::number::Numbering;
 use crate::esl::event::EventFormat;
 use crate::esl::{Connection, ConnectionEvent, Event};
 use crate::fsarg::{ChannelUuid, DialplanContext, Endpoint, HangupCause, VarName, VarValue};
-use crate::store::{BlockedAttempt, Store, StoreError, StoredCallback};
+use crate::store::{BlockedAttempt, Store, StoreError, StoredAgent, StoredCallback};
 use crate::supervise::{Policy, Tasks};
 
 /// The events the switchboard needs from each node.
@@ -205,32 +205,27 @@ impl Board {
         // The configuration file creates queues and agents the database does not have yet;
         // after that the database rules (the API edits it), so a file that says otherwise is
         // pointed out rather than silently ignored.
-        let mut ignored = Vec::new();
+        let mut kept_queues = Vec::new();
         for queue in seed_queues {
             if !store.seed_queue(queue).await? {
-                ignored.push((
-                    "queue",
-                    queue.name.clone(),
-                    serde_json::to_value(queue).ok(),
-                ));
+                kept_queues.push(queue);
             }
         }
+        let mut kept_agents = Vec::new();
         for agent in seed_agents {
             if !store.seed_agent(agent).await? {
-                ignored.push((
-                    "agent",
-                    agent.name.clone(),
-                    serde_json::to_value(agent).ok(),
-                ));
+                kept_agents.push(agent);
             }
         }
-        warn_where_the_file_differs(&store, &ignored).await?;
+        let queue_rows = store.queue_rows().await?;
+        let agent_rows = store.agent_rows().await?;
+        warn_where_the_file_differs(&kept_queues, &kept_agents, &queue_rows, &agent_rows);
         let now = now_ms();
         let mut engine = Engine::new(options.seed);
         // A row that no longer reads (a value refused since it was stored) is named in the
         // log and left out; the rest of the contact center starts. Saving it again over the
         // API (PUT /api/queues/NAME, /api/agents/NAME) brings it back.
-        for queue in store.queue_rows().await? {
+        for queue in queue_rows {
             let queue = match queue {
                 Ok(queue) => queue,
                 Err(e) => {
@@ -242,7 +237,7 @@ impl Board {
                 error!(queue = %queue.name, "stored queue is not valid: {e}");
             }
         }
-        for agent in store.agent_rows().await? {
+        for agent in agent_rows {
             let agent = match agent {
                 Ok(agent) => agent,
                 Err(e) => {
@@ -1180,39 +1175,29 @@ impl Switchboard {
 
 /// Logs each queue or agent of the configuration file that the database holds differently:
 /// the database's version is the one in force.
-async fn warn_where_the_file_differs(
-    store: &Store,
-    from_file: &[(&str, String, Option<serde_json::Value>)],
-) -> Result<(), BoardError> {
-    if from_file.is_empty() {
-        return Ok(());
-    }
-    let queues = store.queue_rows().await?;
-    let agents = store.agent_rows().await?;
-    let stored = |kind: &str, name: &str| -> Option<serde_json::Value> {
-        match kind {
-            "queue" => queues
+fn warn_where_the_file_differs(
+    queues_in_file: &[&QueueConfig],
+    agents_in_file: &[&AgentConfig],
+    queues: &[Result<QueueConfig, StoreError>],
+    agents: &[Result<StoredAgent, StoreError>],
+) {
+    let differs = queues_in_file
+        .iter()
+        .filter(|q| !queues.iter().flatten().any(|stored| stored == **q))
+        .map(|q| ("queue", &q.name))
+        .chain(
+            agents_in_file
                 .iter()
-                .flatten()
-                .find(|q| q.name == name)
-                .and_then(|q| serde_json::to_value(q).ok()),
-            _ => agents
-                .iter()
-                .flatten()
-                .find(|a| a.config.name == name)
-                .and_then(|a| serde_json::to_value(&a.config).ok()),
-        }
-    };
-    for (kind, name, in_file) in from_file {
-        if stored(kind, name) != *in_file {
-            warn!(
-                "{kind} {name:?} in the configuration file differs from the database, which \
-                 rules since it was first created: change it with PUT /api/{kind}s/{name} (or \
-                 in the admin screen); the file's version is not applied"
-            );
-        }
+                .filter(|a| !agents.iter().flatten().any(|stored| stored.config == ***a))
+                .map(|a| ("agent", &a.name)),
+        );
+    for (kind, name) in differs {
+        warn!(
+            "{kind} {name:?} in the configuration file differs from the database, which \
+             rules since it was first created: change it with PUT /api/{kind}s/{name} (or \
+             in the admin screen); the file's version is not applied"
+        );
     }
-    Ok(())
 }
 
 /// Who a callback's number is, for a callback whose caller's identification is not at hand
