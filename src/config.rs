@@ -96,30 +96,28 @@ impl Default for CdrConfig {
 }
 
 /// How the phone book reads and shows numbers.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PhonebookConfig {
     /// ISO 3166 region for numbers written the national way (`8 495 ...` in `RU`,
-    /// `020 ...` in `GB`).
-    pub default_region: String,
+    /// `020 ...` in `GB`). Unset, only the candidate `regions` read such numbers, and
+    /// `check-config` and `serve` warn.
+    pub default_region: Option<String>,
+    /// Further regions a nationally written number may come from, tried in order when it
+    /// is not valid in `default_region`; a reading valid in exactly one of them is taken.
+    pub regions: Vec<String>,
     /// How numbers are shown: `international`, `national` or `e164`.
     pub number_style: crate::directory::number::Style,
 }
 
-impl Default for PhonebookConfig {
-    fn default() -> Self {
-        PhonebookConfig {
-            default_region: "US".into(),
-            number_style: crate::directory::number::Style::International,
-        }
-    }
-}
-
 impl PhonebookConfig {
-    /// The default region read; the error names the key.
+    /// The regions read; the error names the key.
     pub fn numbering(&self) -> Result<crate::directory::number::Numbering, String> {
-        crate::directory::number::Numbering::new(&self.default_region)
-            .map_err(|e| format!("phonebook.default_region: {e}"))
+        crate::directory::number::Numbering::with_regions(
+            self.default_region.as_deref(),
+            &self.regions,
+        )
+        .map_err(|e| format!("phonebook.default_region/regions: {e}"))
     }
 }
 
@@ -373,6 +371,25 @@ impl Config {
             .map_err(|e| ConfigError::Parse(explain(e)))?;
         config.validate()?;
         Ok(config)
+    }
+
+    /// What is valid but probably not what the operator wants; `check-config` prints these
+    /// and `serve` logs them at start.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        if self.phonebook.default_region.is_none() {
+            warnings.push(format!(
+                "phonebook.default_region is not set: numbers written without a country code \
+                 are read only in phonebook.regions ({}), others are refused; set it to your \
+                 customers' region (RU, GB, US...)",
+                if self.phonebook.regions.is_empty() {
+                    "none".to_owned()
+                } else {
+                    self.phonebook.regions.join(", ")
+                }
+            ));
+        }
+        warnings
     }
 
     /// Every problem at once, so one `check-config` run lists all of them.

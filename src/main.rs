@@ -187,6 +187,9 @@ fn main() -> ExitCode {
         );
         println!("  FreeSWITCH event socket: {}", config.esl.address());
         println!("  HTTP: {}", config.http.listen);
+        for warning in config.warnings() {
+            println!("warning: {warning}");
+        }
         return ExitCode::SUCCESS;
     }
     service::init_logging(&config.log);

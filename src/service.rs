@@ -105,6 +105,9 @@ pub async fn serve(
     let listener = tokio::net::TcpListener::bind(config.http.listen)
         .await
         .with_context(|| format!("binding HTTP on {}", config.http.listen))?;
+    for warning in config.warnings() {
+        tracing::warn!("{warning}");
+    }
     run(config, listener, shutdown).await
 }
 
@@ -150,7 +153,7 @@ pub async fn run_supervised(
         nodes.push((connection, events));
     }
     let numbering = config.phonebook.numbering().map_err(anyhow::Error::msg)?;
-    let phonebook = Arc::new(PhoneBook::load(&store, numbering).await?);
+    let phonebook = Arc::new(PhoneBook::load(&store, numbering.clone()).await?);
     let mailer = SmtpMailer::new(&config.smtp).context("setting up [smtp]")?;
     let outbox = Outbox::new();
     let (sender, policy, queued) = (store.clone(), config.fax.retry_policy(), outbox.clone());
@@ -259,7 +262,7 @@ pub async fn state_without_switch(
     let options = BoardOptions {
         identity: phonebook.clone(),
         blocklist: blocklist.clone(),
-        numbering: *phonebook.numbering(),
+        numbering: phonebook.numbering().clone(),
         tasks: tasks.clone(),
         ..BoardOptions::new(rand::random())
     };
@@ -341,7 +344,7 @@ fn supervised_cdr_ingest(
     CdrIngest::start(IngestSettings {
         store: store.clone(),
         rules: config.tickets.clone(),
-        numbering: *phonebook.numbering(),
+        numbering: phonebook.numbering().clone(),
         identity: phonebook,
         events,
         webhook,
@@ -491,6 +494,11 @@ pub async fn demo(
             .with_context(|| format!("creating the demo's fax spool {}", spool.display()))?;
         config.fax.spool_dir = spool;
     }
+    // The demo's book holds Russian, British and American customers, as its teams' do.
+    if config.phonebook.default_region.is_none() {
+        config.phonebook.default_region = Some("RU".into());
+        config.phonebook.regions = vec!["GB".into(), "US".into()];
+    }
     if config.queues.is_empty() {
         config.queues = vec![demo_queue()];
         config.agents = (1001..=1005).map(demo_agent).collect();
@@ -513,6 +521,13 @@ pub async fn demo(
     println!(
         "switchdesk demo is running (simulated FreeSWITCH at {}, seed {seed})",
         sim.addr()
+    );
+    println!(
+        "  numbers:   read in {} (phonebook.default_region, phonebook.regions)",
+        config
+            .phonebook
+            .numbering()
+            .map_or_else(|e| e, |n| n.regions_label())
     );
     println!("  dashboard: http://{address}/");
     println!("  login:     {} / {}", DEMO_USER, login);

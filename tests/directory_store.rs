@@ -281,6 +281,20 @@ async fn the_loaded_book_identifies_callers(db: TestDbRef) {
     );
     assert_eq!(known.e164.as_deref(), Some("+79161234567"));
 
+    // Every form a switch or carrier gives the same number in.
+    for form in [
+        "+79161234567",
+        "89161234567",
+        "007 916 123 45 67",
+        "8 10 7 916 123 45 67",
+        "sip:+79161234567@carrier.example;user=phone",
+        "sips:89161234567@pbx.example:5061;transport=tls",
+        "tel:+7-916-123-45-67;phone-context=example.com",
+    ] {
+        let found = book.identify_written(form, "");
+        assert_eq!(found.contact.map(|c| c.id), Some(contact_id), "{form}");
+    }
+
     // A number inside the organization's range.
     let desk = book.identify_written("+7 495 123-99-99", "");
     assert_eq!(desk.confidence, Confidence::Organization);

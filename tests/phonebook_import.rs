@@ -97,7 +97,7 @@ async fn a_csv_with_broken_rows_keeps_every_good_one(db: TestDbRef) {
     let rows = [
         // 2-3: a note over two lines
         "c-1,Иван,Петров,Vanya; Ivan Petrov,ООО «Ромашка»,,mobile:8 916 123-45-67; work:8 (495) 123-45-67,ivan@romashka.example,yes,2,ru,\"Prefers mornings.\nCalls about \"\"invoices\"\"\"",
-        "c-2,James,Bond,,,,\"mobile:+44 7700 900123; work:0044 20 7946 0018\",,no,,en-GB,",
+        "c-2,James,Bond,,,,\"mobile:+44 7400 123456; work:0044 20 7946 0018\",,no,,en-GB,",
         "c-3,Carol,White,,,,work:+1 (212) 555-0142,,,,,",
         "c-4,Oleg,Sidorov,,,,sip:+74951234567@carrier.example;user=phone;transport=tls,,,,,",
         // 7: one of two numbers is not a number
@@ -183,7 +183,7 @@ async fn a_csv_with_broken_rows_keeps_every_good_one(db: TestDbRef) {
     assert_eq!(
         numbers(&contact(&store, "c-2").await.numbers),
         [
-            ("+447700900123", NumberKind::Mobile),
+            ("+447400123456", NumberKind::Mobile),
             ("+442079460018", NumberKind::Work)
         ]
     );
@@ -217,7 +217,7 @@ async fn a_csv_with_broken_rows_keeps_every_good_one(db: TestDbRef) {
 
 async fn numbers_are_read_the_way_the_region_dials_them(db: TestDbRef) {
     let store = db.store;
-    let uk = "external_id,first_name,phones\nuk-1,Emma,020 7946 0018; mobile:07700 900123; other:+44 (0)20 7946 0019\n";
+    let uk = "external_id,first_name,phones\nuk-1,Emma,020 7946 0018; mobile:07400 123456; other:+44 (0)20 7946 0019\n";
     assert_eq!(import_text(&store, "GB", uk, Format::Csv).await.saved, 1);
     let us = "external_id,first_name,phones\nus-1,Carol,1 (212) 555-0142; mobile:212.555.0199\n";
     assert_eq!(import_text(&store, "US", us, Format::Csv).await.saved, 1);
@@ -227,7 +227,7 @@ async fn numbers_are_read_the_way_the_region_dials_them(db: TestDbRef) {
         numbers(&contact(&store, "uk-1").await.numbers),
         [
             ("+442079460018", NumberKind::Work),
-            ("+447700900123", NumberKind::Mobile),
+            ("+447400123456", NumberKind::Mobile),
             ("+442079460019", NumberKind::Other)
         ]
     );

@@ -10,6 +10,7 @@ mod web_app;
 use reqwest::header::{AUTHORIZATION, CONTENT_SECURITY_POLICY, CONTENT_TYPE, SET_COOKIE};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
+use switchdesk::cdr::{CallKind, CallRecord, Outcome};
 use switchdesk::metrics;
 use switchdesk::users::{self, Role};
 use web_app::{expect_error, with, App, MAX_BODY};
@@ -1050,4 +1051,172 @@ async fn supervisors_move_callers_and_listen_in_agents_may_not_and_bad_input_is_
         "{body}"
     );
     app.stop().await;
+}
+
+/// The forms agents, carriers and switches write one Moscow number in.
+const WRITTEN_FORMS: &[&str] = &[
+    "+74951234567",
+    "+7 (495) 123-45-67",
+    "8 (495) 123-45-67",
+    "84951234567",
+    "007 495 123 45 67",
+    "8 10 7 495 123 45 67",
+    "sip:+74951234567@carrier.example;user=phone",
+    "sips:+74951234567@carrier.example:5061;transport=tls",
+    "tel:+7-495-123-45-67;phone-context=example.com",
+];
+
+#[tokio::test]
+async fn every_written_form_of_a_number_finds_the_same_caller() {
+    let app = App::start_with(|config| {
+        config.phonebook.default_region = Some("RU".into());
+        config.phonebook.regions = vec!["GB".into(), "US".into()];
+    })
+    .await;
+    app.add_user("sam", Role::Supervisor).await;
+    let sam = app.login("sam").await;
+    let ivan = app
+        .post(
+            "/api/contacts",
+            Some(&sam),
+            json!({"first_name": "Иван", "last_name": "Петров", "numbers": [
+                {"number": "8 (495) 123-45-67", "kind": "work"},
+                {"number": "1001", "kind": "work"}
+            ]}),
+        )
+        .await;
+    assert_eq!(ivan.status(), StatusCode::CREATED);
+    let ivan: Value = ivan.json().await.unwrap();
+    assert_eq!(ivan["numbers"][0]["number"], "+74951234567");
+    // A short office number is an internal extension, and marked as one.
+    assert_eq!(
+        ivan["numbers"][1],
+        json!({"number": "1001", "kind": "extension"})
+    );
+    // Someone whose number shares digits, so a fragment search alone would find two.
+    let other = app
+        .post(
+            "/api/contacts",
+            Some(&sam),
+            json!({"first_name": "Carrier", "last_name": "Example", "numbers": [
+                {"number": "+7 495 123-45-60"}
+            ]}),
+        )
+        .await;
+    assert_eq!(other.status(), StatusCode::CREATED);
+    let blocked = app
+        .post(
+            "/api/blocklist",
+            Some(&sam),
+            json!({"match": {"type": "number", "value": "+74951234567"},
+                   "direction": "inbound", "treatment": {"type": "busy"}, "reason": "test"}),
+        )
+        .await;
+    assert_eq!(blocked.status(), StatusCode::CREATED);
+    let call = |id: &str, number: &str, e164: Option<&str>| CallRecord {
+        id: id.into(),
+        kind: CallKind::Queue,
+        outcome: Outcome::Answered,
+        caller_number: number.into(),
+        caller_e164: e164.map(str::to_owned),
+        caller_name: String::new(),
+        destination: "7000".into(),
+        queue: Some("support".into()),
+        agent: None,
+        started_at: 1_000,
+        answered_at: None,
+        ended_at: 2_000,
+        wait_secs: 0,
+        talk_secs: 0,
+        hangup_cause: "NORMAL_CLEARING".into(),
+        recording: None,
+        identified: "unknown".into(),
+        contact_id: None,
+        organization_id: None,
+        vip: false,
+        ticket_id: None,
+    };
+    let mut calls = app.store.begin_calls().await.unwrap();
+    let from_moscow = call("call-1", "84951234567", Some("+74951234567"));
+    calls.save_call(&from_moscow, 2_000).await.unwrap();
+    calls
+        .save_call(&call("call-2", "1001", None), 2_000)
+        .await
+        .unwrap();
+    calls
+        .save_call(&call("call-3", "+74951234560", Some("+74951234560")), 2_000)
+        .await
+        .unwrap();
+    calls.commit().await.unwrap();
+
+    for form in WRITTEN_FORMS {
+        let q = urlencode(form);
+        let hits: Value = app
+            .get(&format!("/api/contacts/search?q={q}"), Some(&sam))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(hits[0]["id"], ivan["id"], "search {form}: {hits}");
+        let check: Value = app
+            .get(
+                &format!("/api/blocklist/check?number={q}&direction=inbound"),
+                Some(&sam),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(check["blocked"], true, "check {form}: {check}");
+        assert_eq!(check["number"], "+74951234567", "check {form}");
+        let found: Value = app
+            .get(&format!("/api/calls?caller_number={q}"), Some(&sam))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let ids: Vec<&str> = found
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, ["call-1"], "calls {form}");
+    }
+    // An extension-only caller is found by the extension.
+    let found: Value = app
+        .get("/api/calls?caller_number=1001", Some(&sam))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(found[0]["id"], "call-2", "{found}");
+    let hits: Value = app
+        .get("/api/contacts/search?q=1001", Some(&sam))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(hits[0]["id"], ivan["id"], "{hits}");
+    // A number that is no number is refused with the reason, not matched as something else.
+    let body = expect_error(
+        app.get("/api/calls?caller_number=12345678", Some(&sam))
+            .await,
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+    )
+    .await;
+    assert!(
+        body["error"].as_str().unwrap().contains("RU, GB, US"),
+        "{body}"
+    );
+}
+
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }

@@ -265,14 +265,33 @@ impl PhoneBook {
     }
 
     /// Names and numbers, ranked (see [`Index::search`]).
+    ///
+    /// A query written as a number (any form: national with its trunk prefix, `00`/`810`,
+    /// a SIP, SIPS or tel URI, an extension) is read as the number first: its owners come
+    /// first, then entries whose numbers hold the digits as typed.
     pub fn search(&self, query: &str, limit: usize) -> Vec<Found> {
         let shelf = self.read();
-        shelf
-            .index
-            .search(query, limit)
-            .into_iter()
+        let mut hits = match self.number_query(query) {
+            Some(number) => shelf.index.search(&number, limit),
+            None => Vec::new(),
+        };
+        let user = number_text(query).unwrap_or(query);
+        for hit in shelf.index.search(user, limit) {
+            if hits.len() >= limit {
+                break;
+            }
+            if !hits.iter().any(|h| h.key == hit.key) {
+                hits.push(hit);
+            }
+        }
+        hits.into_iter()
             .filter_map(|hit| shelf.found(&hit))
             .collect()
+    }
+
+    /// The number a query is written as, filed the phone book's way.
+    fn number_query(&self, query: &str) -> Option<String> {
+        number_text(query).and_then(|text| self.numbering.key(text))
     }
 }
 
@@ -399,6 +418,27 @@ impl Shelf {
     }
 }
 
+/// A query that is written as a number: a SIP, SIPS or tel URI, or digits with only the
+/// punctuation numbers are written with. A URI stands for its user part (the number).
+fn number_text(query: &str) -> Option<&str> {
+    let query = query.trim();
+    let lower = query
+        .get(..5)
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    if ["sip:", "sips:", "tel:"]
+        .iter()
+        .any(|scheme| lower.starts_with(scheme))
+    {
+        return crate::directory::number::user_part(query).ok();
+    }
+    let digits = query.chars().filter(char::is_ascii_digit).count();
+    let written_as_number = query
+        .chars()
+        .all(|c| c.is_ascii_digit() || "+-().".contains(c) || c.is_whitespace());
+    (digits >= 2 && written_as_number).then_some(query)
+}
+
 /// Caller-ID names that say nothing about who is calling: empty, the number itself, or a
 /// carrier's placeholder.
 fn says_nothing(name: &str) -> bool {
@@ -440,7 +480,7 @@ impl PhoneBook {
 
     /// Who calls from `number` written any way (the book's region reads national forms).
     pub fn identify_written(&self, number: &str, name: &str) -> Identity {
-        let e164 = self.numbering.normalize(number).ok();
+        let e164 = self.numbering.key(number);
         self.identify(e164.as_deref(), name)
     }
 }

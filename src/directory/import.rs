@@ -380,7 +380,7 @@ pub async fn import<R: Read + Send>(
     progress: &mut (dyn FnMut(Progress<'_>) + Send),
 ) -> Result<ImportReport, ImportError> {
     let input = BufReader::with_capacity(64 * 1024, input);
-    let mut source = Source::open(input, format, kind, *numbering)?;
+    let mut source = Source::open(input, format, kind, numbering.clone())?;
     let kind = source.kind();
     let size_before = table_size(store, kind, 0).await?;
     let mut report = ImportReport {

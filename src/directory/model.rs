@@ -21,6 +21,8 @@ pub enum NumberKind {
     /// An organization's block of numbers: `number` is an E.164 prefix (`+7495123`), and every
     /// number starting with it belongs to the organization.
     Range,
+    /// An internal extension (`1001`): digits dialled inside the switch, not E.164.
+    Extension,
     Other,
 }
 
@@ -33,6 +35,7 @@ impl NumberKind {
             "fax" => NumberKind::Fax,
             "main" | "switchboard" => NumberKind::Main,
             "range" | "did" => NumberKind::Range,
+            "extension" | "ext" | "internal" | "ipphone" | "ip_phone" => NumberKind::Extension,
             "other" => NumberKind::Other,
             _ => return None,
         })
@@ -46,6 +49,7 @@ impl NumberKind {
             NumberKind::Fax => "fax",
             NumberKind::Main => "main",
             NumberKind::Range => "range",
+            NumberKind::Extension => "extension",
             NumberKind::Other => "other",
         }
     }
@@ -53,7 +57,8 @@ impl NumberKind {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Number {
-    /// E.164 (`+74951234567`), or an E.164 prefix for a [`NumberKind::Range`].
+    /// E.164 (`+74951234567`), an E.164 prefix for a [`NumberKind::Range`], or the digits of
+    /// a [`NumberKind::Extension`].
     pub number: String,
     #[serde(default)]
     pub kind: NumberKind,

@@ -3,9 +3,12 @@
 //! `007 495 123 45 67`, `tel:+7-495-123-45-67` and `sip:+74951234567@carrier;user=phone` are
 //! all `+74951234567` with region `RU`.
 
+use std::collections::{BTreeSet, HashMap};
 use std::fmt;
+use std::sync::{Arc, LazyLock, RwLock};
 
 use phonenumber::country;
+use phonenumber::metadata::{Descriptor, Metadata, DATABASE};
 use phonenumber::Mode;
 
 /// Why text is not a phone number.
@@ -17,6 +20,18 @@ pub enum NumberError {
     Unparsable(String, String),
     #[error("{0:?} is not a SIP or tel URI a number can be read from")]
     BadUri(String),
+    /// Written with a country code, but no number of that country reads so.
+    #[error("{0:?} is not a valid number")]
+    Invalid(String),
+    /// Written the national way and valid in none of the regions tried.
+    #[error("{written:?} is not a valid number for {regions}")]
+    InvalidInRegions { written: String, regions: String },
+    /// Written the national way and valid in more than one candidate region.
+    #[error("{written:?} could be {readings}: write it with its country code")]
+    Ambiguous { written: String, readings: String },
+    /// Written the national way, and no region is configured to read it.
+    #[error("{0:?} has no country code and phonebook.default_region is not set")]
+    NoRegion(String),
 }
 
 /// How a number is shown to a person.
@@ -32,37 +47,91 @@ pub enum Style {
     E164,
 }
 
-/// Normalizes numbers for one deployment: the region its customers dial from by default.
-#[derive(Clone, Copy)]
+/// Reads numbers for one deployment: the region its customers dial from by default, and the
+/// regions a nationally written number may also come from (a Russian team's British and
+/// American customers). A number is only ever read as one libphonenumber calls valid: text
+/// that is not such a number is refused with the reason, never rewritten into another number.
+#[derive(Clone)]
 pub struct Numbering {
-    region: country::Id,
+    region: Option<country::Id>,
+    /// Tried in order when a nationally written number is not valid in `region`; `region`
+    /// itself is not among them.
+    candidates: Arc<[country::Id]>,
 }
 
 impl fmt::Debug for Numbering {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Numbering({:?})", self.region)
+        write!(f, "Numbering({})", self.regions_label())
     }
 }
 
 /// Longest E.164 number (15 digits) plus room for a written form's punctuation.
 const MAX_INPUT: usize = 128;
 
+/// The shortest and longest internal extensions kept as ones (`101`, `1001`, `20315`).
+const MIN_EXTENSION_DIGITS: usize = 3;
+const MAX_EXTENSION_DIGITS: usize = 6;
+
+fn region_id(region: &str) -> Result<country::Id, String> {
+    region
+        .trim()
+        .to_ascii_uppercase()
+        .parse::<country::Id>()
+        .map_err(|_| {
+            format!("unknown region {region:?} (expected an ISO 3166 code like RU, GB, US)")
+        })
+}
+
 impl Numbering {
-    /// `region` is an ISO 3166 code (`RU`, `GB`, `US`).
+    /// `region` is an ISO 3166 code (`RU`, `GB`, `US`); no other region is tried.
     pub fn new(region: &str) -> Result<Numbering, String> {
-        let region = region
-            .trim()
-            .to_ascii_uppercase()
-            .parse::<country::Id>()
-            .map_err(|_| {
-                format!("unknown region {region:?} (expected an ISO 3166 code like RU, GB, US)")
-            })?;
-        Ok(Numbering { region })
+        Numbering::with_regions::<&str>(Some(region), &[])
+    }
+
+    /// Reads national forms in `region` first, then in each of `candidates` in order,
+    /// accepting a reading valid in exactly one of them. Without a region, only the
+    /// candidates read national forms (and without either, only international forms read).
+    pub fn with_regions<S: AsRef<str>>(
+        region: Option<&str>,
+        candidates: &[S],
+    ) -> Result<Numbering, String> {
+        let region = region.map(region_id).transpose()?;
+        let mut others: Vec<country::Id> = Vec::new();
+        for candidate in candidates {
+            let id = region_id(candidate.as_ref())?;
+            if Some(id) != region && !others.contains(&id) {
+                others.push(id);
+            }
+        }
+        Ok(Numbering {
+            region,
+            candidates: others.into(),
+        })
+    }
+
+    /// The default region's code (`RU`), when one is set.
+    pub fn region(&self) -> Option<&'static str> {
+        self.region.map(id_code)
+    }
+
+    /// Every region national forms are read in, in order: `RU, GB, US`.
+    pub fn regions_label(&self) -> String {
+        let all: Vec<&str> = self
+            .region
+            .iter()
+            .chain(self.candidates.iter())
+            .map(|id| id_code(*id))
+            .collect();
+        if all.is_empty() {
+            "no region".to_owned()
+        } else {
+            all.join(", ")
+        }
     }
 
     /// The number in E.164 form. Accepts written forms in any region's style, international
-    /// prefixes `+`, `00` and the region's own (`810` in Russia), SIP and SIPS URIs (the user
-    /// part) and tel URIs.
+    /// prefixes `+`, `00` and the default region's own (`810` in Russia), SIP and SIPS URIs
+    /// (the user part) and tel URIs. Only a number libphonenumber calls valid is returned.
     pub fn normalize(&self, raw: &str) -> Result<String, NumberError> {
         let text = raw.trim();
         if text.len() > MAX_INPUT {
@@ -78,22 +147,37 @@ impl Numbering {
         if digits.is_empty() {
             return Err(NumberError::NoDigits(text.to_owned()));
         }
-        let e164 = match self.international_part(&written, &digits) {
-            Some(international) => self.international(dialled, international)?,
-            None => self.national(&written, &digits),
-        };
-        let count = e164.len() - 1;
-        if !(7..=15).contains(&count) {
+        if digits.len() > 17 {
             return Err(NumberError::Unparsable(
-                dialled.to_owned(),
-                format!("{count} digits is not a plausible length"),
+                truncate(dialled),
+                format!("{} digits is longer than any phone number", digits.len()),
             ));
         }
-        Ok(e164)
+        match self.international_part(&written, &digits) {
+            Some(international) => international_reading(international)
+                .ok_or_else(|| NumberError::Invalid(dialled.to_owned())),
+            None => self.national(dialled, &written, &digits),
+        }
+    }
+
+    /// An internal extension as written (`1001`): three to six digits and nothing else.
+    pub fn extension(&self, raw: &str) -> Option<String> {
+        let text = raw.trim();
+        let text = user_part(text).unwrap_or(text);
+        ((MIN_EXTENSION_DIGITS..=MAX_EXTENSION_DIGITS).contains(&text.len())
+            && text.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| text.to_owned())
+    }
+
+    /// What the phone book files a number under: its E.164 form, else the internal
+    /// extension it is. `None` for text that is neither.
+    pub fn key(&self, raw: &str) -> Option<String> {
+        self.normalize(raw).ok().or_else(|| self.extension(raw))
     }
 
     /// The digits after an international prefix: `+`, `00` (used in most of the world, even
-    /// where the region's own differs) or the region's own (`810` in Russia, `011` in the US).
+    /// where the region's own differs) or the default region's own (`810` in Russia, `011`
+    /// in the US).
     fn international_part<'a>(&self, written: &str, digits: &'a str) -> Option<&'a str> {
         if written.trim_start().starts_with('+') {
             return Some(digits);
@@ -101,7 +185,7 @@ impl Numbering {
         if let Some(rest) = digits.strip_prefix("00") {
             return Some(rest);
         }
-        let metadata = self.metadata()?;
+        let metadata = self.region.and_then(metadata_of)?;
         // The preferred form when several exist (`8~10`, `~` a pause for the dial tone), else
         // the one prefix when it is plain digits rather than a pattern.
         let own = match metadata.preferred_international_prefix() {
@@ -113,63 +197,39 @@ impl Numbering {
             .filter(|_| !own.is_empty() && own.bytes().all(|b| b.is_ascii_digit()))
     }
 
-    /// `+` and the digits, unless libphonenumber strips a trunk prefix written after the
-    /// country code (`+44 0 20 ...`) and only the stripped number is valid. phonenumber
-    /// 0.3.10 strips the default region's trunk prefix from any number, so `+7 812 ...` (St
-    /// Petersburg) would lose its 8: its answer is taken only when it is a valid number.
-    fn international(&self, dialled: &str, digits: &str) -> Result<String, NumberError> {
-        let full = format!("+{digits}");
-        let number = phonenumber::parse(None, &full)
-            .map_err(|e| NumberError::Unparsable(dialled.to_owned(), e.to_string()))?;
-        let parsed = number.format().mode(Mode::E164).to_string();
-        if parsed != full && phonenumber::is_valid(&number) {
-            Ok(parsed)
-        } else {
-            Ok(full)
+    /// A number written without a country code: valid in the default region, else valid in
+    /// exactly one of the candidate regions.
+    fn national(&self, dialled: &str, written: &str, digits: &str) -> Result<String, NumberError> {
+        if let Some(e164) = self
+            .region
+            .and_then(|r| national_reading(r, written, digits))
+        {
+            return Ok(e164);
         }
-    }
-
-    /// A number as dialled inside the default region. libphonenumber's reading is checked
-    /// against the digits: what it dropped in front must be nothing, the trunk prefix or the
-    /// country code. Otherwise (or when it is not a valid number and the plain reading is)
-    /// the number is the country code, then the digits without one trunk prefix.
-    fn national(&self, written: &str, digits: &str) -> String {
-        let code = self.country_code().to_string();
-        let trunk = self.trunk_prefix().unwrap_or("");
-        let plain_digits = digits
-            .strip_prefix(trunk)
-            .filter(|_| !trunk.is_empty())
-            .unwrap_or(digits);
-        let plain = format!("+{code}{plain_digits}");
-        let Ok(number) = phonenumber::parse(Some(self.region), written) else {
-            return plain;
-        };
-        let parsed = number.format().mode(Mode::E164).to_string();
-        let national = parsed
-            .get(1 + number.code().value().to_string().len()..)
-            .unwrap_or("");
-        let consistent = digits.strip_suffix(national).is_some_and(|dropped| {
-            dropped.is_empty()
-                || dropped == trunk
-                || dropped == code
-                || dropped == format!("{code}{trunk}")
-        });
-        if !consistent {
-            return plain;
+        if self.region.is_none() && self.candidates.is_empty() {
+            return Err(NumberError::NoRegion(dialled.to_owned()));
         }
-        // Both readings agree with the digits: the valid one wins, libphonenumber's if both or
-        // neither are (parsing the plain reading only when it could matter).
-        let plain_valid =
-            || phonenumber::parse(None, &plain).is_ok_and(|n| phonenumber::is_valid(&n));
-        if parsed == plain || phonenumber::is_valid(&number) || !plain_valid() {
-            parsed
-        } else {
-            plain
+        let readings: BTreeSet<(String, &'static str)> = self
+            .candidates
+            .iter()
+            .filter_map(|r| national_reading(*r, written, digits).map(|e| (e, id_code(*r))))
+            .collect();
+        let numbers: BTreeSet<&str> = readings.iter().map(|(e, _)| e.as_str()).collect();
+        match numbers.len() {
+            1 => Ok(numbers.into_iter().next().unwrap_or_default().to_owned()),
+            0 => Err(NumberError::InvalidInRegions {
+                written: dialled.to_owned(),
+                regions: self.regions_label(),
+            }),
+            _ => Err(NumberError::Ambiguous {
+                written: dialled.to_owned(),
+                readings: readings
+                    .iter()
+                    .map(|(e164, region)| format!("{e164} ({region})"))
+                    .collect::<Vec<_>>()
+                    .join(" or "),
+            }),
         }
-    }
-
-    fn metadata(&self) -> Option<&'static phonenumber::Metadata> {
-        phonenumber::metadata::DATABASE.by_id(self.region.as_ref())
     }
 
     /// An E.164 prefix for a number range (`+7 495 123` → `+7495123`): digits only, with the
@@ -186,26 +246,28 @@ impl Numbering {
                 "longer than any phone number".into(),
             ));
         }
-        if text.starts_with('+') {
-            return Ok(format!("+{digits}"));
-        }
-        if let Some(rest) = digits.strip_prefix("00") {
-            return Ok(format!("+{rest}"));
-        }
-        let code = self.country_code();
-        let national = match self.trunk_prefix() {
-            Some(trunk) => digits.strip_prefix(trunk).unwrap_or(&digits).to_owned(),
-            None => digits,
+        let international = if text.starts_with('+') {
+            digits
+        } else if let Some(rest) = digits.strip_prefix("00") {
+            rest.to_owned()
+        } else {
+            let metadata = self
+                .region
+                .and_then(metadata_of)
+                .ok_or_else(|| NumberError::NoRegion(text.to_owned()))?;
+            let national = match metadata.national_prefix() {
+                Some(trunk) => digits.strip_prefix(trunk).unwrap_or(&digits),
+                None => &digits,
+            };
+            format!("{}{national}", metadata.country_code())
         };
-        Ok(format!("+{code}{national}"))
-    }
-
-    fn country_code(&self) -> u16 {
-        self.metadata().map_or(0, |m| m.country_code())
-    }
-
-    fn trunk_prefix(&self) -> Option<&'static str> {
-        self.metadata().and_then(|m| m.national_prefix())
+        if split_country_code(&international).is_none() {
+            return Err(NumberError::Unparsable(
+                text.to_owned(),
+                "it does not start with a country code".into(),
+            ));
+        }
+        Ok(format!("+{international}"))
     }
 
     /// `e164` for a person to read, in `style`. Text that is not a number comes back as it is.
@@ -213,7 +275,7 @@ impl Numbering {
         let Ok(number) = phonenumber::parse(None, e164) else {
             return e164.to_owned();
         };
-        let same_region = number.country().id() == Some(self.region);
+        let same_region = self.region.is_some() && number.country().id() == self.region;
         match style {
             Style::E164 => number.format().mode(Mode::E164).to_string(),
             Style::National if same_region => number.format().mode(Mode::National).to_string(),
@@ -224,9 +286,149 @@ impl Numbering {
     }
 }
 
+fn id_code(id: country::Id) -> &'static str {
+    // `country::Id` is a closed enum of ISO codes; its `AsRef<str>` is the code itself.
+    metadata_of(id).map_or("??", Metadata::id)
+}
+
+fn metadata_of(id: country::Id) -> Option<&'static Metadata> {
+    DATABASE.by_id(id.as_ref())
+}
+
+/// `digits` (after `+`) split into a country code that exists and the national number.
+/// Country codes are prefix-free, so the first one found is the only one.
+fn split_country_code(digits: &str) -> Option<(Vec<&'static Metadata>, &str)> {
+    (1..=3).find_map(|len| {
+        let code: u16 = digits.get(..len)?.parse().ok()?;
+        DATABASE
+            .by_code(&code)
+            .map(|regions| (regions, &digits[len..]))
+    })
+}
+
+/// Whether `+{digits}` is a valid number: its national part is of a known type (fixed
+/// line, mobile, toll free...) in a region of its country code, matched against the
+/// metadata directly (as libphonenumber's `isValidNumber` does), so the `phonenumber`
+/// crate's parser cannot take a trunk prefix off a number it only checks.
+fn is_valid_digits(digits: &str) -> bool {
+    split_country_code(digits)
+        .is_some_and(|(regions, national)| regions.iter().any(|m| of_known_type(m, national)))
+}
+
+fn of_known_type(metadata: &'static Metadata, national: &str) -> bool {
+    let kinds = metadata.descriptors();
+    let general = kinds.general();
+    full_match(general, national, general)
+        && [
+            kinds.fixed_line(),
+            kinds.mobile(),
+            kinds.toll_free(),
+            kinds.premium_rate(),
+            kinds.shared_cost(),
+            kinds.personal_number(),
+            kinds.voip(),
+            kinds.pager(),
+            kinds.uan(),
+            kinds.voicemail(),
+        ]
+        .into_iter()
+        .flatten()
+        .any(|kind| full_match(kind, national, general))
+}
+
+/// The metadata's patterns, anchored at both ends (the crate matches a prefix only).
+static ANCHORED: LazyLock<RwLock<HashMap<&'static str, regex::Regex>>> =
+    LazyLock::new(Default::default);
+
+fn full_match(kind: &'static Descriptor, national: &str, general: &Descriptor) -> bool {
+    let lengths = if kind.possible_length().is_empty() {
+        general.possible_length()
+    } else {
+        kind.possible_length()
+    };
+    if !lengths.is_empty() && !lengths.contains(&(national.len() as u16)) {
+        return false;
+    }
+    let pattern = kind.national_number().as_str();
+    let cached = ANCHORED
+        .read()
+        .ok()
+        .and_then(|known| known.get(pattern).cloned());
+    let regex = match cached {
+        Some(regex) => regex,
+        None => {
+            let Ok(regex) = regex::RegexBuilder::new(&format!("^(?:{pattern})$"))
+                .ignore_whitespace(true)
+                .build()
+            else {
+                return false;
+            };
+            if let Ok(mut known) = ANCHORED.write() {
+                known.insert(pattern, regex.clone());
+            }
+            regex
+        }
+    };
+    regex.is_match(national)
+}
+
+/// A number written with its country code, as E.164: the digits as they are when valid, or
+/// without a trunk prefix written after the country code (`+44 0 20 ...`) when that is.
+fn international_reading(digits: &str) -> Option<String> {
+    if is_valid_digits(digits) {
+        return Some(format!("+{digits}"));
+    }
+    let (regions, national) = split_country_code(digits)?;
+    let code = &digits[..digits.len() - national.len()];
+    regions.iter().find_map(|m| {
+        let rest = national.strip_prefix(m.national_prefix()?)?;
+        let stripped = format!("{code}{rest}");
+        is_valid_digits(&stripped).then(|| format!("+{stripped}"))
+    })
+}
+
+/// A number written without a country code, read as dialled inside `region`: the first
+/// valid one of libphonenumber's reading (when what it dropped in front is nothing, the
+/// trunk prefix or the country code), the digits without the trunk prefix, the digits as
+/// they are, and the digits without a country code written without `+`.
+fn national_reading(region: country::Id, written: &str, digits: &str) -> Option<String> {
+    let metadata = metadata_of(region)?;
+    let code = metadata.country_code().to_string();
+    let trunk = metadata.national_prefix().unwrap_or("");
+    let mut readings: Vec<String> = Vec::with_capacity(4);
+    if let Ok(number) = phonenumber::parse(Some(region), written) {
+        let national = number.national().to_string();
+        let zeros = "0".repeat(usize::from(number.national().zeros()));
+        let national = format!("{zeros}{national}");
+        let consistent = number.code().value().to_string() == code
+            && digits
+                .strip_suffix(national.as_str())
+                .is_some_and(|dropped| {
+                    dropped.is_empty()
+                        || dropped == trunk
+                        || dropped == code
+                        || dropped == format!("{code}{trunk}")
+                });
+        if consistent {
+            readings.push(format!("{code}{national}"));
+        }
+    }
+    if let Some(rest) = digits.strip_prefix(trunk).filter(|_| !trunk.is_empty()) {
+        readings.push(format!("{code}{rest}"));
+    }
+    readings.push(format!("{code}{digits}"));
+    if let Some(rest) = digits.strip_prefix(code.as_str()) {
+        readings.push(format!("{code}{rest}"));
+    }
+    readings
+        .into_iter()
+        .find(|reading| is_valid_digits(reading))
+        .map(|reading| format!("+{reading}"))
+}
+
 /// What was dialled: the user part of a `sip:`/`sips:` URI, the number of a `tel:` URI (its
 /// parameters dropped), or the text itself.
-fn user_part(text: &str) -> Result<&str, NumberError> {
+pub(crate) fn user_part(text: &str) -> Result<&str, NumberError> {
     let lower = text
         .get(..5)
         .map(str::to_ascii_lowercase)
@@ -330,6 +532,95 @@ mod tests {
             Err(NumberError::BadUri(_))
         ));
         assert!(Numbering::new("XX").is_err());
+    }
+
+    fn ru_gb_us() -> Numbering {
+        Numbering::with_regions(Some("RU"), &["GB", "US"]).unwrap()
+    }
+
+    #[test]
+    fn numbers_invalid_everywhere_are_refused_not_rewritten() {
+        // Each of these used to be stored as another, invalid number (`+702014472960`...).
+        for raw in ["020 1447 2960", "(212) 927-6877", "1-646-770-9127"] {
+            let refused = ru().normalize(raw).unwrap_err();
+            assert_eq!(
+                refused,
+                NumberError::InvalidInRegions {
+                    written: raw.into(),
+                    regions: "RU".into()
+                },
+                "{raw}"
+            );
+        }
+        let us = Numbering::new("US").unwrap();
+        for raw in ["8 (812) 555-11-22", "84951112233"] {
+            assert!(us.normalize(raw).is_err(), "{raw}: {:?}", us.normalize(raw));
+        }
+        for raw in ["+702014472960", "+1 555 0001", "+999 123 4567"] {
+            assert_eq!(
+                ru().normalize(raw),
+                Err(NumberError::Invalid(raw.into())),
+                "{raw}"
+            );
+        }
+        assert_eq!(
+            ru_gb_us().normalize("12345678").unwrap_err().to_string(),
+            "\"12345678\" is not a valid number for RU, GB, US"
+        );
+    }
+
+    #[test]
+    fn candidate_regions_read_what_the_default_region_cannot() {
+        for (raw, e164) in [
+            ("020 7946 0018", "+442079460018"),
+            ("(212) 927-6877", "+12129276877"),
+            ("1-646-770-9127", "+16467709127"),
+            // Valid at home: the candidates are not asked.
+            ("8 (812) 555-11-22", "+78125551122"),
+        ] {
+            assert_eq!(ru_gb_us().normalize(raw).as_deref(), Ok(e164), "{raw}");
+        }
+        // Without a default region only the candidates read national forms.
+        let only = Numbering::with_regions(None, &["GB"]).unwrap();
+        assert_eq!(only.normalize("020 7946 0018").unwrap(), "+442079460018");
+        let none = Numbering::with_regions::<&str>(None, &[]).unwrap();
+        assert_eq!(
+            none.normalize("020 7946 0018"),
+            Err(NumberError::NoRegion("020 7946 0018".into()))
+        );
+        assert_eq!(none.normalize("+44 20 7946 0018").unwrap(), "+442079460018");
+    }
+
+    #[test]
+    fn a_reading_valid_in_two_candidate_regions_is_refused() {
+        let two = Numbering::with_regions(Some("RU"), &["US", "DE"]).unwrap();
+        let gb_us = |raw: &str| two.normalize(raw);
+        // Whatever both read validly as different numbers is ambiguous, and says so.
+        let mut found = None;
+        for raw in ["2129276877", "3012345678", "6467709127", "3023456789"] {
+            if let Err(NumberError::Ambiguous { readings, .. }) = gb_us(raw) {
+                found = Some(readings);
+                break;
+            }
+        }
+        let readings = found.expect("one of the numbers reads in both US and DE");
+        assert!(
+            readings.contains("(US)") && readings.contains("(DE)"),
+            "{readings}"
+        );
+    }
+
+    #[test]
+    fn internal_extensions_are_kept_as_extensions() {
+        assert_eq!(ru().extension("1001").as_deref(), Some("1001"));
+        assert_eq!(
+            ru().extension("sip:1001@pbx.example").as_deref(),
+            Some("1001")
+        );
+        assert_eq!(ru().extension("+1001"), None);
+        assert_eq!(ru().extension("1234567"), None);
+        assert_eq!(ru().key("1001").as_deref(), Some("1001"));
+        assert_eq!(ru().key("8 495 123 45 67").as_deref(), Some("+74951234567"));
     }
 
     #[test]

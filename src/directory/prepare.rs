@@ -7,22 +7,45 @@ use super::model::{
 };
 use super::number::{NumberError, Numbering};
 
-/// A number of `kind` as written, in E.164 (an E.164 prefix for a range).
+/// A number of `kind` as written, as stored: E.164 (an E.164 prefix for a range, the digits
+/// of an internal extension). A short run of digits given as a work or other number is an
+/// internal extension, and is marked as one.
 pub(crate) fn normalize_number(
     numbering: &Numbering,
     written: &str,
     kind: NumberKind,
-) -> Result<String, NumberError> {
+) -> Result<Number, NumberError> {
+    let extension = || {
+        numbering.extension(written).map(|number| Number {
+            number,
+            kind: NumberKind::Extension,
+        })
+    };
     match kind {
-        NumberKind::Range => numbering.normalize_prefix(written),
-        _ => numbering.normalize(written),
+        NumberKind::Range => numbering
+            .normalize_prefix(written)
+            .map(|number| Number { number, kind }),
+        NumberKind::Extension => extension().ok_or_else(|| {
+            NumberError::Unparsable(
+                written.trim().to_owned(),
+                "an internal extension is 3 to 6 digits".into(),
+            )
+        }),
+        // An office line may be an internal extension; a mobile, home, fax or main line not.
+        NumberKind::Work | NumberKind::Other => match numbering.normalize(written) {
+            Ok(number) => Ok(Number { number, kind }),
+            Err(refused) => extension().ok_or(refused),
+        },
+        _ => numbering
+            .normalize(written)
+            .map(|number| Number { number, kind }),
     }
 }
 
 fn normalize_numbers(numbering: &Numbering, numbers: &mut [Number], problems: &mut Vec<String>) {
     for number in numbers {
         match normalize_number(numbering, &number.number, number.kind) {
-            Ok(e164) => number.number = e164,
+            Ok(stored) => *number = stored,
             Err(e) => problems.push(e.to_string()),
         }
     }

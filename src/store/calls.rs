@@ -350,7 +350,13 @@ pub(crate) fn calls_query(filter: &CallFilter) -> (String, Filter<'_>) {
     where_.eq_str("queue", filter.queue.as_deref());
     where_.eq_str("agent", filter.agent.as_deref());
     where_.eq_str("outcome", filter.outcome.as_deref());
-    where_.eq_str("caller_e164", filter.caller_number.as_deref());
+    // The caller as the phone book files numbers: E.164, or an internal extension (which
+    // has no E.164 form and is kept as the switch gave it).
+    let caller_column = match filter.caller_number.as_deref() {
+        Some(number) if !number.starts_with('+') => "caller_number",
+        _ => "caller_e164",
+    };
+    where_.eq_str(caller_column, filter.caller_number.as_deref());
     where_.at_least("started_at", filter.from);
     where_.before("started_at", filter.to);
     let sql = format!(

@@ -614,7 +614,9 @@ impl Switchboard {
             return Ok(());
         }
         // Read once: the blocklist and the phone book both match on E.164.
-        let e164 = self.options.numbering.normalize(&waiting.number).ok();
+        // Filed as the phone book files numbers: E.164, or the extension an internal caller is.
+        let e164 = self.options.numbering.key(&waiting.number);
+        let shown = super::identify::shown_name(&waiting.name);
         if self.recent.len() == RECENT_CALLERS {
             self.recent.pop_front();
         }
@@ -635,10 +637,7 @@ impl Switchboard {
                 return Ok(());
             }
         }
-        let identity = self
-            .options
-            .identity
-            .identify(e164.as_deref(), &waiting.name);
+        let identity = self.options.identity.identify(e164.as_deref(), &shown);
         let mut vars = render::channel_variables(identity.channel_variables());
         if !waiting.admitted {
             vars.extend(render::channel_variables(vec![(
@@ -650,7 +649,7 @@ impl Switchboard {
         let arrival = CallerArrival {
             call: waiting.call.clone(),
             queue: waiting.queue,
-            name: identity.label.clone().unwrap_or(waiting.name),
+            name: identity.label.clone().unwrap_or(shown),
             number: waiting.number,
             priority: waiting.priority.unwrap_or(identity.priority),
             enqueued_at: waiting.enqueued_at,

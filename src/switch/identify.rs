@@ -84,3 +84,44 @@ impl CallerIdentity for Unknown {
         Identity::default()
     }
 }
+
+/// A caller-ID name as a person reads it: `%`-escapes (a carrier's `Ivan%20Petrov`) and SIP's
+/// quoted-pairs (`Пётр \"Дед\" Сидоров`) undone. Names are kept as received everywhere
+/// else; only what is shown, and what is matched against the phone book, is unescaped.
+pub fn shown_name(received: &str) -> String {
+    let decoded = crate::esl::percent::decode(received);
+    // A `%` that does not start UTF-8 was not an escape: keep the name as it came.
+    let text = if decoded.contains('\u{FFFD}') && !received.contains('\u{FFFD}') {
+        received
+    } else {
+        decoded.as_ref()
+    };
+    let mut shown = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => shown.push(chars.next().unwrap_or('\\')),
+            c => shown.push(c),
+        }
+    }
+    shown
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shown_name;
+
+    #[test]
+    fn quoted_pairs_and_escapes_are_undone_for_people() {
+        assert_eq!(
+            shown_name(r#"Пётр \"Дед\" Сидоров"#),
+            r#"Пётр "Дед" Сидоров"#
+        );
+        assert_eq!(shown_name(r"back\\slash"), r"back\slash");
+        assert_eq!(shown_name("Ivan%20Petrov"), "Ivan Petrov");
+        assert_eq!(shown_name("%D0%9F%D1%91%D1%82%D1%80"), "Пётр");
+        assert_eq!(shown_name("100%FF"), "100%FF");
+        assert_eq!(shown_name("trailing\\"), "trailing\\");
+        assert_eq!(shown_name("Plain Name"), "Plain Name");
+    }
+}

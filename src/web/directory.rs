@@ -346,7 +346,7 @@ pub(crate) async fn import(
         .transpose()
         .map_err(|e| ApiError::bad_request(e.to_string()))?
         .unwrap_or(Format::Auto);
-    let numbering = *state.phonebook.numbering();
+    let numbering = state.phonebook.numbering().clone();
     let report = import::import(
         &state.store,
         &numbering,

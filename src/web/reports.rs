@@ -83,7 +83,19 @@ pub(crate) async fn calls(
         queue: query.queue,
         agent: query.agent,
         outcome: query.outcome,
-        caller_number: query.caller_number,
+        // Any written form: E.164, national, `00`/`810`, a SIP or tel URI, an extension.
+        caller_number: query
+            .caller_number
+            .as_deref()
+            .map(|raw| {
+                state.phonebook.numbering().key(raw).ok_or_else(|| {
+                    ApiError::bad_request(format!(
+                        "caller_number: {raw:?} is neither a valid number for {} nor an internal extension",
+                        state.phonebook.numbering().regions_label()
+                    ))
+                })
+            })
+            .transpose()?,
         from: query
             .from
             .as_deref()

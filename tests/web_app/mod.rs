@@ -13,7 +13,6 @@ use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, ORIGIN, SET_COOKIE};
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{json, Value};
 use switchdesk::config::Config;
-use switchdesk::directory::number::Numbering;
 use switchdesk::directory::PhoneBook;
 use switchdesk::metrics::Metrics;
 use switchdesk::store::Store;
@@ -58,8 +57,9 @@ impl App {
         let mut config = Config::default();
         config.database.url = switchdesk::config::Secret::new(url.to_owned());
         config.http.max_body_bytes = MAX_BODY;
+        config.phonebook.default_region = Some("RU".into());
         configure(&mut config);
-        let phonebook = Arc::new(PhoneBook::new(Numbering::new("RU").unwrap()));
+        let phonebook = Arc::new(PhoneBook::new(config.phonebook.numbering().unwrap()));
         let state = switchdesk::service::state_without_switch(config, store, phonebook)
             .await
             .unwrap();

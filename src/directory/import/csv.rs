@@ -587,7 +587,7 @@ mod tests {
     #[test]
     fn a_header_names_the_kind_and_the_delimiter() {
         let ru = Numbering::new("RU").unwrap();
-        let open = |text: &'static str, kind| CsvSource::open(text.as_bytes(), kind, ru);
+        let open = |text: &'static str, kind| CsvSource::open(text.as_bytes(), kind, ru.clone());
         let mut source = open("\n\"First Name\";Last-Name;PHONES\nIvan;Petrov;\n", None).unwrap();
         assert_eq!(source.kind(), Kind::Contacts);
         assert_eq!(source.records.delimiter, b';');

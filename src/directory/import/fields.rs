@@ -32,9 +32,7 @@ pub(super) fn phone(
     written: &str,
     kind: NumberKind,
 ) -> Result<Number, String> {
-    let number = crate::directory::prepare::normalize_number(numbering, written, kind)
-        .map_err(|e| e.to_string())?;
-    Ok(Number { number, kind })
+    crate::directory::prepare::normalize_number(numbering, written, kind).map_err(|e| e.to_string())
 }
 
 /// The entries of a phone list, with URI parameters glued back to their URI.
@@ -220,7 +218,7 @@ mod tests {
             ]
         );
         assert_eq!(
-            phones(&ru(), "8 495 123", NumberKind::Main).map(|n| n[0].kind),
+            phones(&ru(), "8 495 123 45 67", NumberKind::Main).map(|n| n[0].kind),
             Ok(NumberKind::Main)
         );
         assert_eq!(
