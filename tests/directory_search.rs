@@ -390,3 +390,47 @@ fn a_generated_book_finds_russian_contacts_by_their_latin_spelling() {
     println!("latin spelling, first hit: {found} of {asked}");
     assert_eq!(found, asked);
 }
+
+#[test]
+fn a_unique_name_with_one_typo_comes_first() {
+    const BOOK: usize = 50_000;
+    const QUERIES: usize = 1_000;
+    let people: Vec<SampleContact> = sample::contacts(99, BOOK).collect();
+    let index = Index::build(people.iter().zip(0..).map(|(c, id)| c.entry(id)));
+    let mut namesakes: std::collections::HashMap<String, usize> = Default::default();
+    for contact in &people {
+        *namesakes
+            .entry(typed_name(contact).to_lowercase())
+            .or_default() += 1;
+    }
+    let mut rng = SmallRng::seed_from_u64(3);
+    let (mut asked, mut first) = (0, 0);
+    let mut missed = Vec::new();
+    for (contact, id) in people.iter().zip(0..) {
+        let name = typed_name(contact);
+        if namesakes[&name.to_lowercase()] != 1 {
+            continue;
+        }
+        let typed = sample::misspell(&mut rng, &name);
+        // A typo that spells another contact's whole name asks for that contact.
+        if namesakes.contains_key(&typed.to_lowercase()) {
+            continue;
+        }
+        asked += 1;
+        let hits = index.search(&typed, 10);
+        if rank_of(&hits, Key::Contact(id)) == Some(0) {
+            first += 1;
+        } else if missed.len() < 20 {
+            missed.push((typed, name));
+        }
+        if asked == QUERIES {
+            break;
+        }
+    }
+    let share = first as f64 / asked as f64;
+    println!(
+        "one typo in a unique name: first {:.1}% ({asked} queries, {BOOK} contacts); missed e.g. {missed:?}",
+        share * 100.0
+    );
+    assert!(share >= 0.95, "first in {:.1}%: {missed:?}", share * 100.0);
+}

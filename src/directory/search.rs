@@ -525,6 +525,9 @@ struct Scored {
     key: Key,
     score: f32,
     how: MatchKind,
+    /// Breaks ties between equal scores: how close every query word is to the name's words
+    /// letter by letter (see [`NameSearch::break_ties`]); 0 where nothing needed it.
+    closeness: f32,
     /// See [`Record::sort_name`].
     name: [u32; 3],
 }
@@ -943,6 +946,7 @@ impl Index {
             key: record.key,
             score,
             how,
+            closeness: 0.0,
             name: record.sort_name(),
         })
     }
@@ -983,6 +987,7 @@ impl Index {
                     key: record.key,
                     score: score.clamp(0.0, 1.0),
                     how,
+                    closeness: 0.0,
                     name: record.sort_name(),
                 },
                 matched == words.len(),
@@ -994,8 +999,29 @@ impl Index {
         best
     }
 
-    /// Sorts best first and keeps `limit`: score, then the first three words of the name in
-    /// folded alphabetical order, then key.
+    /// The best, over the entry's names, of the summed Jaro-Winkler similarity of each query
+    /// word to its nearest word of that name.
+    fn closeness(&self, key: Key, words: &[QueryWord]) -> f32 {
+        let Some(record) = self.slots.get(&key).and_then(|&slot| self.record(slot)) else {
+            return 0.0;
+        };
+        record
+            .names()
+            .map(|name| {
+                words
+                    .iter()
+                    .map(|q| {
+                        name.iter()
+                            .map(|&w| strsim::jaro_winkler(&q.text, self.vocab.text(w)) as f32)
+                            .fold(0.0, f32::max)
+                    })
+                    .sum::<f32>()
+            })
+            .fold(0.0, f32::max)
+    }
+
+    /// Sorts best first and keeps `limit`: score, then closeness, then the first three words
+    /// of the name in folded alphabetical order, then key.
     fn rank(&self, hits: Vec<Scored>, limit: usize) -> Vec<Hit> {
         let alphabetical = self.alphabetical_ranks(&hits);
         let place = |word: u32| alphabetical.get(word as usize).copied().unwrap_or(0);
@@ -1004,6 +1030,7 @@ impl Index {
         let order = |a: &(Scored, [u32; 3]), b: &(Scored, [u32; 3])| {
             b.0.score
                 .total_cmp(&a.0.score)
+                .then(b.0.closeness.total_cmp(&a.0.closeness))
                 .then(a.1.cmp(&b.1))
                 .then(a.0.key.cmp(&b.0.key))
         };
@@ -1181,7 +1208,30 @@ impl<'a> NameSearch<'a> {
                 }
             }
         }
+        self.break_ties(limit);
         self.hits
+    }
+
+    /// Scores are coarse (one edit costs a word the same whichever letter it changed), so
+    /// entries tie: "ivna" is one edit from both "ivan" and "inna". Among the hits that could
+    /// make the first `limit`, each gets the Jaro-Winkler closeness of every query word to its
+    /// nearest name word (the first name too), which prefers the reading that keeps the
+    /// letters in place and the start of the word intact.
+    fn break_ties(&mut self, limit: usize) {
+        if self.hits.len() < 2 || limit == 0 {
+            return;
+        }
+        let mut scores: Vec<f32> = self.hits.iter().map(|h| h.score).collect();
+        let at = limit.min(scores.len()) - 1;
+        scores.select_nth_unstable_by(at, |a, b| b.total_cmp(a));
+        let cutoff = scores[at];
+        let ties = self.hits.iter().filter(|h| h.score >= cutoff).count();
+        if ties <= 1 {
+            return;
+        }
+        for hit in self.hits.iter_mut().filter(|h| h.score >= cutoff) {
+            hit.closeness = self.index.closeness(hit.key, &self.words);
+        }
     }
 
     /// Scores the carriers of the rarest query word that also carry a candidate of every other
