@@ -29,6 +29,7 @@
 //! - [`supervise`]: every long-lived task, restarted (or the process ended) when it fails.
 //! - [`spreadsheet`]: CSV written so spreadsheets read no cell as a formula.
 
+pub mod accounts;
 pub mod acd;
 pub mod backoff;
 pub mod blocklist;

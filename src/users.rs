@@ -6,19 +6,16 @@
 
 mod hashers;
 mod password;
-mod role;
 mod throttle;
 mod token;
 
 use std::time::Duration;
 
-use serde::Serialize;
-
+pub use crate::accounts::{ApiToken, Role, UnknownRole, User};
 pub use hashers::{start as start_hashing, THREAD_NAME as HASHING_THREAD};
 pub use password::{
     generate_password, hash_password, verify_password, verify_password_or_dummy, HashError,
 };
-pub use role::{Role, UnknownRole};
 pub use throttle::{Attempt, LoginThrottle};
 pub use token::{hash_token, new_api_token, new_session_token, API_PREFIX, SESSION_PREFIX};
 
@@ -27,30 +24,6 @@ use crate::store::{Store, StoreError};
 pub const MIN_PASSWORD_LEN: usize = 8;
 pub const MAX_PASSWORD_LEN: usize = 1024;
 pub const MAX_NAME_LEN: usize = 64;
-
-/// A person who signs in to the dashboard.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct User {
-    pub id: i64,
-    pub name: String,
-    pub role: Role,
-    pub disabled: bool,
-    /// Unix milliseconds.
-    pub created_at: i64,
-}
-
-/// A machine credential (Prometheus, scripts); the secret itself is never kept.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct ApiToken {
-    pub id: i64,
-    pub name: String,
-    pub role: Role,
-    /// Unix milliseconds.
-    pub created_at: i64,
-    /// Unix milliseconds, updated at most once a minute.
-    pub last_used_at: Option<i64>,
-    pub revoked: bool,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum UserError {

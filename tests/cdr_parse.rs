@@ -165,7 +165,6 @@ fn caller_aleg_of_the_normal_call() {
         (cdr.duration, cdr.billsec, cdr.waitsec),
         (Some(12), Some(12), Some(3))
     );
-    assert_eq!(cdr.talk_secs(), 12);
     assert_eq!(
         cdr.bleg_uuid(),
         Some("9a8b25a2-ee22-44b7-9a88-33801a5d0b8d")
@@ -240,7 +239,6 @@ fn agent_bleg_of_the_normal_call() {
         (Some(10), Some(9), Some(1))
     );
     assert_eq!(cdr.answer_uepoch, Some(1_795_314_251_537_674));
-    assert_eq!(cdr.talk_secs(), 9);
 }
 
 #[test]
@@ -269,7 +267,6 @@ fn failed_agent_originate_is_not_answered() {
     assert!(!cdr.answered());
     assert_eq!((cdr.answer_epoch, cdr.answer_uepoch), (None, None));
     assert_eq!(cdr.billsec, Some(0));
-    assert_eq!(cdr.talk_secs(), 0);
     assert!(cdr.app_log.is_empty());
     for label in [
         "post_022_04c_agent_noanswer_bgapi",

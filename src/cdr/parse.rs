@@ -189,17 +189,6 @@ impl Cdr {
         self.answer_epoch.is_some() || self.answer_uepoch.is_some()
     }
 
-    /// Seconds answered: `billsec`, or end minus answer when `billsec` is missing.
-    pub fn talk_secs(&self) -> i64 {
-        if let Some(billsec) = self.billsec {
-            return billsec.max(0);
-        }
-        match (self.answer_epoch, self.end_epoch) {
-            (Some(answer), Some(end)) => (end - answer).max(0),
-            _ => 0,
-        }
-    }
-
     /// The switchdesk queue the call went through (`switchdesk_queue`), if any.
     pub fn queue(&self) -> Option<&str> {
         self.non_empty("switchdesk_queue")
@@ -661,7 +650,6 @@ mod tests {
         assert_eq!(cdr.caller.caller_id_number, "+15550001");
         assert_eq!(cdr.callflows[0].time("created_time"), Some(17));
         assert!(!cdr.answered());
-        assert_eq!(cdr.talk_secs(), 0);
         assert_eq!(cdr.fax(), None);
         Ok(())
     }

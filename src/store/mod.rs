@@ -4,7 +4,7 @@
 //! Every query is written once with `$N` placeholders, which both backends accept through the
 //! sqlx `Any` driver, and reads only types both backends return alike (i64, f64, TEXT, NULL;
 //! timestamps are Unix milliseconds, booleans 0/1). Rows leave as domain types
-//! ([`crate::users::User`], ...). Never holds business rules: who may sign in or how long a
+//! ([`crate::accounts::User`], ...). Never holds business rules: who may sign in or how long a
 //! session lasts is decided by the caller.
 
 mod acd;
@@ -37,7 +37,7 @@ pub use error::StoreError;
 pub use fax::{Attach, FaxRecord, MailState, NewFile, NewMail, OutboxMail, Recorded, StoredFile};
 pub use tickets::{TicketFilter, WebhookDelivery};
 
-use crate::users::Role;
+use crate::accounts::Role;
 
 /// Which database engine sits behind a [`Store`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -199,7 +199,7 @@ impl SqliteUrl {
 /// edited by hand or by a newer version.
 fn parse_role(text: &str) -> Result<Role, StoreError> {
     text.parse()
-        .map_err(|e: crate::users::UnknownRole| StoreError::Corrupt(e.to_string()))
+        .map_err(|e: crate::accounts::UnknownRole| StoreError::Corrupt(e.to_string()))
 }
 
 /// A query being built, with its arguments bound one by one.
@@ -218,7 +218,7 @@ fn parse<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> Result<T, St
 /// The clock for record-keeping columns (`created_at`); decisions that depend on time
 /// (session expiry) take `now` from the caller instead.
 fn now_millis() -> i64 {
-    crate::users::now_millis()
+    chrono::Utc::now().timestamp_millis()
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@ use sqlx::Row as _;
 
 use super::users::user_from_row;
 use super::{Store, StoreError};
-use crate::users::User;
+use crate::accounts::User;
 
 /// `last_seen_at` is refreshed at most this often, so a busy dashboard does not turn every
 /// request into a write.

@@ -6,7 +6,7 @@ use sqlx::Row as _;
 
 use super::write::Returning as _;
 use super::{now_millis, parse_role, Store, StoreError};
-use crate::users::{ApiToken, Role};
+use crate::accounts::{ApiToken, Role};
 
 /// `last_used_at` is refreshed at most this often, so a scraper does not write on every scrape.
 const TOUCH_INTERVAL_MS: i64 = 60_000;

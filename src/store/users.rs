@@ -5,7 +5,7 @@ use sqlx::{Any, Encode, Executor, Row as _, Transaction, Type};
 
 use super::write::Returning as _;
 use super::{now_millis, parse_role, Store, StoreError};
-use crate::users::{Role, User};
+use crate::accounts::{Role, User};
 
 pub(super) fn user_from_row(row: &AnyRow) -> Result<User, StoreError> {
     Ok(User {
