@@ -1149,8 +1149,31 @@ async fn every_written_form_of_a_number_finds_the_same_caller() {
         .unwrap();
     calls.commit().await.unwrap();
 
+    let ticket = app
+        .post(
+            "/api/tickets",
+            Some(&sam),
+            json!({"subject": "Printer", "caller_number": "8 (495) 123-45-67"}),
+        )
+        .await;
+    assert_eq!(ticket.status(), StatusCode::CREATED);
+    let ticket: Value = ticket.json().await.unwrap();
+    assert_eq!(ticket["caller_number"], "+74951234567");
+
     for form in WRITTEN_FORMS {
         let q = urlencode(form);
+        let tickets: Value = app
+            .get(&format!("/api/tickets?caller_number={q}"), Some(&sam))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            tickets.as_array().map(Vec::len),
+            Some(1),
+            "tickets {form}: {tickets}"
+        );
+        assert_eq!(tickets[0]["id"], ticket["id"], "tickets {form}");
         let hits: Value = app
             .get(&format!("/api/contacts/search?q={q}"), Some(&sam))
             .await

@@ -87,14 +87,7 @@ pub(crate) async fn calls(
         caller_number: query
             .caller_number
             .as_deref()
-            .map(|raw| {
-                state.phonebook.numbering().key(raw).ok_or_else(|| {
-                    ApiError::bad_request(format!(
-                        "caller_number: {raw:?} is neither a valid number for {} nor an internal extension",
-                        state.phonebook.numbering().regions_label()
-                    ))
-                })
-            })
+            .map(|raw| super::tickets::caller_as_filed(&state, raw))
             .transpose()?,
         from: query
             .from

@@ -24,8 +24,13 @@ const MAX_NOTE: usize = 20_000;
 pub(crate) async fn list(
     State(state): State<AppState>,
     _: Authorized<Agent>,
-    Query(filter): Query<TicketFilter>,
+    Query(mut filter): Query<TicketFilter>,
 ) -> Result<Json<Vec<Ticket>>, ApiError> {
+    filter.caller_number = filter
+        .caller_number
+        .as_deref()
+        .map(|raw| caller_as_filed(&state, raw))
+        .transpose()?;
     if let Some(status) = filter.status.as_deref() {
         if status != "open" && Status::parse(status).is_none() {
             return Err(ApiError::bad_request(format!(
@@ -34,6 +39,18 @@ pub(crate) async fn list(
         }
     }
     Ok(Json(state.store.tickets(&filter).await?))
+}
+
+/// A caller's number as calls and tickets file it (E.164, or an internal extension), from any
+/// form it is written in; a clear refusal for text that is neither.
+pub(crate) fn caller_as_filed(state: &AppState, raw: &str) -> Result<String, ApiError> {
+    let numbering = state.phonebook.numbering();
+    numbering.key(raw).ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "caller_number: {raw:?} is neither a valid number for {} nor an internal extension",
+            numbering.regions_label()
+        ))
+    })
 }
 
 /// A ticket with everything a reviewer needs on one page.
