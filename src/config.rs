@@ -15,7 +15,9 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
 
-use crate::acd::{AgentConfig, QueueConfig};
+use crate::acd::{AgentConfig, Overflow, QueueConfig};
+
+mod problems;
 
 /// A string that must never be printed: `Debug` and `Display` show `***`.
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -360,15 +362,25 @@ impl Config {
 
     fn load_with_env(path: Option<&Path>, env: Env) -> Result<Config, ConfigError> {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
-        match path {
+        let file = match path {
             Some(p) if !p.exists() => return Err(ConfigError::Missing(p.to_path_buf())),
-            Some(p) => figment = figment.merge(Toml::file(p)),
-            None => figment = figment.merge(Toml::file("switchdesk.toml")),
-        }
-        let config: Config = figment
-            .merge(env)
-            .extract()
-            .map_err(|e| ConfigError::Parse(explain(e)))?;
+            Some(p) => p.to_path_buf(),
+            None => PathBuf::from(DEFAULT_FILE),
+        };
+        figment = figment.merge(Toml::file(&file)).merge(env);
+        let config: Config = match figment.extract() {
+            Ok(config) => config,
+            Err(error) => {
+                // A file that is not TOML at all has one problem; otherwise read each part
+                // on its own so that every bad value is named in one run.
+                let located = problems::every_problem(&figment, Some(&file));
+                return Err(if located.is_empty() {
+                    ConfigError::Parse(explain(error))
+                } else {
+                    ConfigError::Invalid(located)
+                });
+            }
+        };
         config.validate()?;
         Ok(config)
     }
@@ -377,6 +389,20 @@ impl Config {
     /// and `serve` logs them at start.
     pub fn warnings(&self) -> Vec<String> {
         let mut warnings = Vec::new();
+        if self.esl.password.expose() == "ClueCon" {
+            warnings.push(
+                "esl.password is FreeSWITCH's well-known default ClueCon: set your own in \
+                 event_socket.conf.xml and here (see freeswitch/README.md)"
+                    .to_owned(),
+            );
+        }
+        if self.cdr.password.is_empty() {
+            warnings.push(
+                "cdr.password is empty: every CDR mod_xml_cdr posts is refused (401) until it \
+                 is set here and in xml_cdr.conf.xml"
+                    .to_owned(),
+            );
+        }
         if self.phonebook.default_region.is_none() {
             warnings.push(format!(
                 "phonebook.default_region is not set: numbers written without a country code \
@@ -448,7 +474,25 @@ impl Config {
         }
         for queue in &self.queues {
             problems.extend(queue.problems());
+            if let Overflow::Queue(target) = &queue.overflow {
+                if target == &queue.name {
+                    problems.push(format!("queue {}: overflows to itself", queue.name));
+                } else if !self.queues.iter().any(|q| &q.name == target) {
+                    problems.push(format!(
+                        "queue {}: overflow queue {target:?} is not defined in [[queues]]",
+                        queue.name
+                    ));
+                }
+            }
         }
+        problems.extend(duplicates(
+            "queue",
+            self.queues.iter().map(|q| q.name.as_str()),
+        ));
+        problems.extend(duplicates(
+            "agent",
+            self.agents.iter().map(|a| a.name.as_str()),
+        ));
         for agent in &self.agents {
             problems.extend(agent.problems());
             for m in &agent.queues {
@@ -505,15 +549,36 @@ impl Config {
     }
 }
 
+/// The file read when no `--config` (or `SWITCHDESK_CONFIG`) names one.
+pub const DEFAULT_FILE: &str = "switchdesk.toml";
+
+/// "queue \"support\" is defined 2 times" for each name given more than once.
+fn duplicates<'a>(kind: &str, names: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
+    for name in names {
+        *counts.entry(name).or_default() += 1;
+    }
+    counts
+        .into_iter()
+        .filter(|&(_, n)| n > 1)
+        .map(|(name, n)| format!("{kind} {name:?} is defined {n} times"))
+        .collect()
+}
+
+/// The top-level keys a configuration may have.
+fn section_names() -> Vec<String> {
+    figment::value::Value::serialize(Config::default())
+        .ok()
+        .and_then(|value| value.into_dict())
+        .map(|dict| dict.into_keys().collect())
+        .unwrap_or_default()
+}
+
 /// The `PREFIX*` variables whose first `__`-separated part names a section of [`Config`]
 /// (`SWITCHDESK_ESL__PORT`). Others sharing the prefix are not settings: without this filter
 /// `SWITCHDESK_CONFIG` would read as an unknown key `config` and every command would fail.
 fn settings_in_env(prefix: &str) -> Env {
-    let sections: Vec<String> = figment::value::Value::serialize(Config::default())
-        .ok()
-        .and_then(|value| value.into_dict())
-        .map(|dict| dict.into_keys().collect())
-        .unwrap_or_default();
+    let sections = section_names();
     Env::prefixed(prefix)
         .filter(move |key| {
             let section = key.as_str().split("__").next().unwrap_or_default();

@@ -187,6 +187,16 @@ fn main() -> ExitCode {
         );
         println!("  FreeSWITCH event socket: {}", config.esl.address());
         println!("  HTTP: {}", config.http.listen);
+        let file = cli
+            .config
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(switchdesk::config::DEFAULT_FILE));
+        if !file.exists() {
+            println!(
+                "warning: no configuration file {}: defaults and SWITCHDESK_* variables only",
+                file.display()
+            );
+        }
         for warning in config.warnings() {
             println!("warning: {warning}");
         }

@@ -232,6 +232,110 @@ fn check_config_explains_every_mistake() {
     );
 }
 
+/// One run names every bad value of a file, with its line, and the cross-references
+/// (duplicates, overflow and membership targets) of what reads.
+#[test]
+fn check_config_lists_every_problem_of_a_file_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("switchdesk.toml");
+    std::fs::write(
+        &path,
+        r#"[database]
+max_connections = "lots"
+
+[esl]
+port = "eighty"
+pasword = "x"
+
+[http]
+listen = 5
+
+[[queues]]
+name = "support"
+ring_timeout_secs = "twenty"
+
+[[queues]]
+name = "sales"
+overflow = { to = "queue", target = "nowhere" }
+
+[[queues]]
+name = "sales"
+
+[[agents]]
+name = "olga"
+endpoint = "user/1001@default"
+queues = [{ queue = "billing" }]
+
+[[agents]]
+name = "ivan"
+endpoint = 12
+"#,
+    )
+    .unwrap();
+    let output = binary()
+        .arg("--config")
+        .arg(&path)
+        .arg("check-config")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let error = String::from_utf8_lossy(&output.stderr);
+    for expected in [
+        "line 2: database.max_connections: invalid type: found string \"lots\", expected u32",
+        "line 5: esl.port: invalid type",
+        "line 6: esl.pasword: unknown key `pasword`; expected one of host, port, password,",
+        "line 9: http.listen: invalid type",
+        "line 13: queues.0.ring_timeout_secs: invalid type",
+        "line 29: agents.1.endpoint: invalid type",
+        "queue sales: overflow queue \"nowhere\" is not defined in [[queues]]",
+        "queue \"sales\" is defined 2 times",
+        "agent olga: queue \"billing\" is not defined in [[queues]]",
+    ] {
+        assert!(
+            error.contains(expected),
+            "missing {expected:?} in:\n{error}"
+        );
+    }
+    assert!(!error.contains("``"), "{error}");
+}
+
+/// A valid file with risky settings says so, and still passes.
+#[test]
+fn check_config_warns_of_risky_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = binary()
+        .current_dir(dir.path())
+        .arg("check-config")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let text = String::from_utf8_lossy(&output.stdout);
+    for expected in [
+        "warning: no configuration file switchdesk.toml",
+        "warning: esl.password is FreeSWITCH's well-known default ClueCon",
+        "warning: cdr.password is empty",
+        "warning: phonebook.default_region is not set",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+    let path = dir.path().join("switchdesk.toml");
+    std::fs::write(
+        &path,
+        "[esl]\npassword = \"s3cret-esl\"\n[cdr]\npassword = \"s3cret-cdr\"\n[phonebook]\ndefault_region = \"RU\"\n",
+    )
+    .unwrap();
+    let output = binary()
+        .current_dir(dir.path())
+        .arg("check-config")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && !text.contains("warning"),
+        "{text}"
+    );
+}
+
 /// `SWITCHDESK_CONFIG=FILE` chooses the file, as `--config` does, and is not itself read as a
 /// setting; neither are other `SWITCHDESK_` variables that name no section.
 #[test]
