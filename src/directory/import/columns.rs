@@ -538,4 +538,31 @@ mod tests {
             })
         ));
     }
+
+    /// The README's table of other systems' names lists every one the importer reads.
+    #[test]
+    fn the_readme_lists_every_common_name() {
+        let readme = include_str!("../../../README.md");
+        let table = readme
+            .split("**Other systems' names.**")
+            .nth(1)
+            .and_then(|rest| rest.split("\n\n").nth(1))
+            .expect("the README's table of common names");
+        for kind in [Kind::Contacts, Kind::Organizations, Kind::Assets] {
+            for (name, target) in synonyms(kind) {
+                let listed = table.lines().any(|row| {
+                    let cells: Vec<&str> = row.split(" | ").collect();
+                    cells.len() == 3
+                        && (cells[0].contains(kind.as_str()) || cells[0] == "| all")
+                        && cells[1].contains(&format!("`{name}`"))
+                        && cells[2].contains(&format!("`{}`", target.column))
+                });
+                assert!(
+                    listed,
+                    "{kind}: {name} → {} is not in the README",
+                    target.column
+                );
+            }
+        }
+    }
 }
