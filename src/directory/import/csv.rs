@@ -1,8 +1,8 @@
 //! CSV rows: RFC 4180 records (quoted fields may hold the delimiter, `""` and line breaks),
 //! read one physical line at a time, with the header naming the columns in any order and any
-//! case (`First Name` is `first_name`; see [`super::columns`] for the names read). The delimiter is `,`, or `;` or a tab when the header
-//! uses one of those instead (spreadsheets in many locales save that way). The file must be
-//! UTF-8.
+//! case (`First Name` is `first_name`; [`super::columns`] says which names are read). The
+//! delimiter is `,`, or `;` or a tab when the header uses one of those instead (spreadsheets in
+//! many locales save that way). The file must be UTF-8.
 //!
 //! A quote opened and never properly closed would swallow every following line into one
 //! field. So when a record spans several lines and comes out malformed or with the wrong
