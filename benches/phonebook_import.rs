@@ -15,7 +15,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use switchdesk::directory::import::{import, Format, CONTACT_COLUMNS};
+use switchdesk::directory::import::{import, ColumnMap, Format, CONTACT_COLUMNS};
 use switchdesk::directory::number::{Numbering, Style};
 use switchdesk::directory::sample;
 
@@ -80,9 +80,17 @@ fn timed_import(
     runtime.block_on(async {
         let (store, fresh) = support::fresh(postgres).await;
         let started = Instant::now();
-        let report = import(&store, &numbering, csv, Format::Csv, None, &mut |_| {})
-            .await
-            .unwrap();
+        let report = import(
+            &store,
+            &numbering,
+            csv,
+            Format::Csv,
+            None,
+            &ColumnMap::default(),
+            &mut |_| {},
+        )
+        .await
+        .unwrap();
         let took = started.elapsed();
         assert_eq!(report.saved as usize, rows, "{:?}", report.failures.first());
         support::remove(store, fresh).await;

@@ -11,7 +11,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use switchdesk::config::Config;
-use switchdesk::directory::import::{Format, ImportReport, Kind, Progress};
+use switchdesk::directory::import::{ColumnMap, Format, ImportReport, Kind, Progress};
 use switchdesk::directory::number::Numbering;
 use switchdesk::esl::event::EventFormat;
 use switchdesk::esl::{ConnectionEvent, ConnectionOptions};
@@ -139,7 +139,9 @@ enum TokenCommand {
 enum PhonebookCommand {
     /// Import contacts, organizations or assets from CSV, or contacts from vCard. Records with
     /// an external id are updated by it, so importing a file again is safe. Each row that is
-    /// not imported is printed as `line N: reason`; the exit status is 1 if there was one.
+    /// not imported is printed as `line N: reason`, and the exit status is 1 if there was one;
+    /// a row saved without a number that could not be read is printed as
+    /// `warning: line N: reason`, and columns that are not read are named once.
     Import {
         /// The file, or - for stdin.
         file: PathBuf,
@@ -149,6 +151,10 @@ enum PhonebookCommand {
         /// csv, vcard or auto (default: by the file's extension, else by its first line).
         #[arg(long)]
         format: Option<Format>,
+        /// The file's names for columns, as FILE_COLUMN=COLUMN, comma-separated or repeated:
+        /// `--map email=emails,company=organization --map cell=phones:mobile`.
+        #[arg(long, value_name = "FROM=TO,...")]
+        map: Vec<ColumnMap>,
     },
     /// Export one kind of record as CSV, in the columns `import` reads.
     Export {
@@ -378,9 +384,14 @@ async fn token(config: Config, command: TokenCommand) -> anyhow::Result<()> {
 async fn phonebook(config: Config, command: PhonebookCommand) -> anyhow::Result<()> {
     let store = service::open_store(&config).await?;
     let result = match command {
-        PhonebookCommand::Import { file, kind, format } => {
+        PhonebookCommand::Import {
+            file,
+            kind,
+            format,
+            map,
+        } => {
             let numbering = config.phonebook.numbering().map_err(anyhow::Error::msg)?;
-            import_phonebook(&store, &numbering, &file, kind, format).await
+            import_phonebook(&store, &numbering, &file, kind, format, map).await
         }
         PhonebookCommand::Export { kind, file } => export_phonebook(&store, kind, file).await,
         PhonebookCommand::Search { text, limit } => {
@@ -490,7 +501,12 @@ async fn import_phonebook(
     file: &Path,
     kind: Option<Kind>,
     format: Option<Format>,
+    maps: Vec<ColumnMap>,
 ) -> anyhow::Result<()> {
+    let mut map = ColumnMap::default();
+    for more in maps {
+        map.extend(more)?;
+    }
     let from_stdin = file.as_os_str() == "-";
     let input: Box<dyn Read + Send> = if from_stdin {
         Box::new(std::io::stdin())
@@ -507,26 +523,43 @@ async fn import_phonebook(
             for failure in progress.new_failures {
                 eprintln!("{failure}");
             }
+            for warning in progress.new_warnings {
+                eprintln!("warning: {warning}");
+            }
         };
         match &bar {
             Some(bar) => {
                 bar.suspend(say);
                 bar.set_position(progress.bytes_read);
                 bar.set_message(format!(
-                    "{} rows, {} failed",
-                    progress.rows, progress.failed
+                    "{} rows, {} failed, {} with warnings",
+                    progress.rows, progress.failed, progress.warned
                 ));
             }
             None => say(),
         }
     };
-    let report =
-        switchdesk::directory::import::import(store, numbering, input, format, kind, &mut progress)
-            .await;
+    let report = switchdesk::directory::import::import(
+        store,
+        numbering,
+        input,
+        format,
+        kind,
+        &map,
+        &mut progress,
+    )
+    .await;
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
     let report = report.with_context(|| format!("importing {}", file.display()))?;
+    if !report.ignored_columns.is_empty() {
+        eprintln!(
+            "warning: columns not read (not {} columns; see --map): {}",
+            report.kind,
+            report.ignored_columns.join(", ")
+        );
+    }
     println!("{}", import_summary(&report));
     anyhow::ensure!(
         report.failed == 0,
@@ -554,8 +587,14 @@ fn import_progress_bar(size: u64, from_stdin: bool) -> ProgressBar {
 
 fn import_summary(report: &ImportReport) -> String {
     let mut summary = format!(
-        "{}: {} rows read, {} saved ({} created, {} updated), {} failed",
-        report.kind, report.rows, report.saved, report.created, report.updated, report.failed
+        "{}: {} rows read, {} saved ({} created, {} updated), {} failed, {} saved with warnings",
+        report.kind,
+        report.rows,
+        report.saved,
+        report.created,
+        report.updated,
+        report.failed,
+        report.warned
     );
     if report.organizations_created > 0 {
         summary += &format!(

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use proptest::prelude::*;
 use switchdesk::cdr::parse::{cdr_from_file, cdr_from_form, parse_cdr};
-use switchdesk::directory::import::{import, Format};
+use switchdesk::directory::import::{import, ColumnMap, Format};
 use switchdesk::directory::model::Contact;
 use switchdesk::directory::number::Numbering;
 use switchdesk::fax::{tiff_pages, tiff_to_pdf};
@@ -167,7 +167,7 @@ proptest! {
         runtime.block_on(async {
             let store = Store::connect("sqlite::memory:", 1).await.unwrap();
             let numbering = Numbering::new("RU").unwrap();
-            let _ = import(&store, &numbering, Cursor::new(bytes), Format::Auto, None, &mut |_| {}).await;
+            let _ = import(&store, &numbering, Cursor::new(bytes), Format::Auto, None, &ColumnMap::default(), &mut |_| {}).await;
             // Whatever happened, the database answers and holds only whole records.
             let contacts = store.records_after::<Contact>(0, 1000).await;
             prop_assert!(contacts.is_ok(), "{contacts:?}");
@@ -195,6 +195,7 @@ async fn the_seeds_import_without_a_failed_row() {
             Cursor::new(bytes),
             Format::Auto,
             None,
+            &ColumnMap::default(),
             &mut |_| {},
         )
         .await

@@ -10,7 +10,9 @@ use std::process::{Command, Output};
 
 use common::{TestDb, TestDbRef};
 use switchdesk::directory::export::export;
-use switchdesk::directory::import::{import, Format, ImportReport, Kind, Progress};
+use switchdesk::directory::import::{
+    import, ColumnMap, Format, ImportError, ImportReport, Kind, Progress,
+};
 use switchdesk::directory::model::{Asset, Contact, Id, Number, NumberKind, Organization, Owner};
 use switchdesk::directory::number::Numbering;
 use switchdesk::store::{Record, Store};
@@ -23,6 +25,11 @@ on_both_backends!(
     organizations_are_found_or_created_by_name_and_external_id,
     assets_are_linked_to_their_owners,
     export_then_import_gives_the_same_records,
+    unknown_columns_are_ignored_with_one_warning,
+    common_header_names_and_several_phone_columns_are_read,
+    a_column_map_names_the_columns_and_a_bad_map_is_refused,
+    a_row_with_an_invalid_number_is_stored_without_it,
+    the_example_files_import_as_the_readme_says,
 );
 
 async fn import_text(store: &Store, region: &str, text: &str, format: Format) -> ImportReport {
@@ -37,21 +44,41 @@ async fn import_kind(
     kind: Option<Kind>,
 ) -> ImportReport {
     let numbering = Numbering::new(region).unwrap();
+    import_with(store, &numbering, text, format, kind, &ColumnMap::default())
+        .await
+        .unwrap()
+}
+
+async fn import_with(
+    store: &Store,
+    numbering: &Numbering,
+    text: &str,
+    format: Format,
+    kind: Option<Kind>,
+    map: &ColumnMap,
+) -> Result<ImportReport, ImportError> {
     let mut seen = Vec::new();
+    let mut seen_warnings = Vec::new();
     let report = import(
         store,
-        &numbering,
+        numbering,
         text.as_bytes(),
         format,
         kind,
-        &mut |progress: Progress<'_>| seen.extend_from_slice(progress.new_failures),
+        map,
+        &mut |progress: Progress<'_>| {
+            seen.extend_from_slice(progress.new_failures);
+            seen_warnings.extend_from_slice(progress.new_warnings);
+        },
     )
-    .await
-    .unwrap();
-    // Every failure passes the progress callback once, in order, and lands in the report.
+    .await?;
+    // Every failure and warning passes the progress callback once, in order, and lands in
+    // the report.
     assert_eq!(seen, report.failures);
+    assert_eq!(seen_warnings, report.warnings);
     assert_eq!(report.rows, report.saved + report.failed);
-    report
+    assert!(report.warned <= report.saved);
+    Ok(report)
 }
 
 /// (line, reason) of each failed row.
@@ -61,6 +88,11 @@ fn failures(report: &ImportReport) -> Vec<(u64, &str)> {
         .iter()
         .map(|f| (f.line, f.reason.as_str()))
         .collect()
+}
+
+/// Each warning as the report prints it: `line N: reason`.
+fn warnings(report: &ImportReport) -> Vec<String> {
+    report.warnings.iter().map(|w| w.to_string()).collect()
 }
 
 async fn contact(store: &Store, external_id: &str) -> Contact {
@@ -100,7 +132,7 @@ async fn a_csv_with_broken_rows_keeps_every_good_one(db: TestDbRef) {
         "c-2,James,Bond,,,,\"mobile:+44 7400 123456; work:0044 20 7946 0018\",,no,,en-GB,",
         "c-3,Carol,White,,,,work:+1 (212) 555-0142,,,,,",
         "c-4,Oleg,Sidorov,,,,sip:+74951234567@carrier.example;user=phone;transport=tls,,,,,",
-        // 7: one of two numbers is not a number
+        // 7: one of two numbers is not a number: saved without it
         "c-5,Petr,Orlov,,,,work:8 495 765-43-21; mobile:call me,,,,,",
         // 8: no name at all
         "c-6,,,,,,8 495 111-22-33,,,,,",
@@ -120,37 +152,41 @@ async fn a_csv_with_broken_rows_keeps_every_good_one(db: TestDbRef) {
     let failed = failures(&report);
     assert_eq!(
         failed.iter().map(|f| f.0).collect::<Vec<_>>(),
-        [7, 8, 9, 11, 12],
+        [8, 9, 11, 12],
         "{failed:#?}"
     );
+    assert_eq!(failed[0].1, "a contact needs a first or last name");
     assert!(
-        failed[0].1.starts_with("phones: ") && failed[0].1.contains("call me"),
+        failed[1].1.starts_with("unbalanced quote"),
         "{}",
-        failed[0].1
+        failed[1].1
     );
-    assert_eq!(failed[1].1, "a contact needs a first or last name");
-    assert!(
-        failed[2].1.starts_with("unbalanced quote"),
-        "{}",
-        failed[2].1
-    );
-    assert_eq!(failed[3].1, "13 fields, but the header has 12 columns");
+    assert_eq!(failed[2].1, "13 fields, but the header has 12 columns");
     assert_eq!(
-        failed[4].1,
+        failed[3].1,
         "vip: \"maybe\" is not yes/no, true/false or 1/0"
+    );
+    assert_eq!(
+        warnings(&report),
+        ["line 7: phones: no digits in \"call me\""]
     );
     assert_eq!(
         (
             report.rows,
             report.saved,
             report.failed,
+            report.warned,
             report.created,
             report.updated
         ),
-        (11, 6, 5, 6, 0)
+        (11, 7, 4, 1, 7, 0)
     );
     assert_eq!(report.organizations_created, 1);
-    assert_eq!(store.count_records::<Contact>().await.unwrap(), 6);
+    assert_eq!(store.count_records::<Contact>().await.unwrap(), 7);
+    assert_eq!(
+        numbers(&contact(&store, "c-5").await.numbers),
+        [("+74957654321", NumberKind::Work)]
+    );
 
     let ivan = contact(&store, "c-1").await;
     assert_eq!(
@@ -206,7 +242,7 @@ async fn a_csv_with_broken_rows_keeps_every_good_one(db: TestDbRef) {
         numbers(&maria.numbers),
         [("+73431234567", NumberKind::Work)]
     );
-    for broken in ["c-5", "c-6", "c-7", "c-9", "c-10"] {
+    for broken in ["c-6", "c-7", "c-9", "c-10"] {
         assert!(store
             .record_by_external_id::<Contact>(broken)
             .await
@@ -683,6 +719,355 @@ async fn export_then_import_gives_the_same_records(db: TestDbRef) {
     );
 }
 
+/// Read in Russia, with Britain and the USA as the other regions a national form may be from.
+fn ru_gb_us() -> Numbering {
+    Numbering::with_regions(Some("RU"), &["GB", "US"]).unwrap()
+}
+
+async fn unknown_columns_are_ignored_with_one_warning(db: TestDbRef) {
+    let store = db.store;
+    let text = "external_id,first_name,last_name,Shoe Size,phones,Favourite Colour\n\
+                c-1,Ivan,Petrov,44,+7 916 123-45-67,green\n\
+                c-2,Anna,Smirnova,38,,blue\n";
+    let report = import_text(&store, "RU", text, Format::Csv).await;
+    assert_eq!(report.ignored_columns, ["Shoe Size", "Favourite Colour"]);
+    assert_eq!((report.saved, report.failed, report.warned), (2, 0, 0));
+    assert!(report.warnings.is_empty());
+    let ivan = contact(&store, "c-1").await;
+    assert_eq!(ivan.last_name, "Petrov");
+    assert_eq!(numbers(&ivan.numbers), [("+79161234567", NumberKind::Work)]);
+    // An organization file with a contact's columns: those are ignored too, and named.
+    let text = "name,first_name,phones\nAcme,Ivan,+1 212 555 0100\n";
+    let report = import_kind(&store, "US", text, Format::Csv, Some(Kind::Organizations)).await;
+    assert_eq!(report.ignored_columns, ["first_name"]);
+    assert_eq!(report.saved, 1);
+}
+
+async fn common_header_names_and_several_phone_columns_are_read(db: TestDbRef) {
+    let store = db.store;
+    // An iTop Person export: `name` is the last name, `org_id` the organization's iTop id.
+    let itop = "\"id\",\"first_name\",\"name\",\"org_id\",\"org_name\",\"email\",\"phone\",\"mobile_phone\",\"function\"\n\
+                \"7\",\"Claude\",\"Monet\",\"2\",\"Demo\",\"claude@demo.example\",\"+33 1 42 68 53 00\",\"+33 6 12 34 56 78\",\"Service desk\"\n";
+    let report = import_text(&store, "RU", itop, Format::Auto).await;
+    assert_eq!(report.kind, Kind::Contacts);
+    assert_eq!(report.ignored_columns, ["function"]);
+    assert_eq!((report.saved, report.organizations_created), (1, 1));
+    let claude = contact(&store, "7").await;
+    assert_eq!(
+        (claude.first_name.as_str(), claude.last_name.as_str()),
+        ("Claude", "Monet")
+    );
+    assert_eq!(claude.emails, ["claude@demo.example"]);
+    assert_eq!(
+        numbers(&claude.numbers),
+        [
+            ("+33142685300", NumberKind::Work),
+            ("+33612345678", NumberKind::Mobile)
+        ]
+    );
+    let demo = organization(&store, "2").await;
+    assert_eq!(demo.name, "Demo");
+    assert_eq!(claude.organization_id, Some(demo.id));
+
+    // Other systems' names, in any case and spelling; every phone column with its kind.
+    let text = "ID,Given Name,Surname,Company,E-Mail,Work Phone,Cell,Fax,IPPhone,Home Phone,Telephone\n\
+                p-1,Anna,Smirnova,Romashka,anna@romashka.example,8 495 123-45-67,8 916 123-45-67,8 495 123-45-99,1001,8 495 111-22-33,work:8 495 123-45-68\n";
+    let report = import_text(&store, "RU", text, Format::Csv).await;
+    assert_eq!(report.kind, Kind::Contacts);
+    assert!(report.ignored_columns.is_empty(), "{report:?}");
+    assert_eq!(report.saved, 1, "{report:?}");
+    let anna = contact(&store, "p-1").await;
+    assert_eq!(
+        (anna.first_name.as_str(), anna.last_name.as_str()),
+        ("Anna", "Smirnova")
+    );
+    assert_eq!(anna.emails, ["anna@romashka.example"]);
+    assert_eq!(
+        numbers(&anna.numbers),
+        [
+            ("+74951234567", NumberKind::Work),
+            ("+79161234567", NumberKind::Mobile),
+            ("+74951234599", NumberKind::Fax),
+            ("1001", NumberKind::Extension),
+            ("+74951112233", NumberKind::Home),
+            ("+74951234568", NumberKind::Work)
+        ]
+    );
+    let romashka = store
+        .record::<Organization>(anna.organization_id.expect("linked by name"))
+        .await
+        .unwrap();
+    assert_eq!(romashka.name, "Romashka");
+
+    // An organization file by its common names: a bare phone is the switchboard.
+    let text = "Organisation,Phone,Mail\nInitech,+1 212 555 0100,info@initech.example\n";
+    let report = import_text(&store, "US", text, Format::Csv).await;
+    assert_eq!((report.kind, report.saved), (Kind::Organizations, 1));
+    let initech = all::<Organization>(&store)
+        .await
+        .into_iter()
+        .find(|o| o.name == "Initech")
+        .expect("Initech is stored");
+    assert_eq!(
+        numbers(&initech.numbers),
+        [("+12125550100", NumberKind::Main)]
+    );
+    assert_eq!(initech.emails, ["info@initech.example"]);
+}
+
+async fn a_column_map_names_the_columns_and_a_bad_map_is_refused(db: TestDbRef) {
+    let store = db.store;
+    let text = "Kennung,Vorname,Nachname,Firma,Handy,Mail\n\
+                d-1,Hans,Müller,Globex,+49 151 23456789,hans@globex.example\n";
+    let map: ColumnMap = "kennung=external_id,vorname=first_name,nachname=last_name,firma=organization,handy=phones:mobile"
+        .parse()
+        .unwrap();
+    let report = import_with(&store, &ru_gb_us(), text, Format::Csv, None, &map)
+        .await
+        .unwrap();
+    assert_eq!((report.kind, report.saved), (Kind::Contacts, 1));
+    // `Mail` is a common name for emails; the map need not name it.
+    assert!(report.ignored_columns.is_empty(), "{report:?}");
+    let hans = contact(&store, "d-1").await;
+    assert_eq!(
+        (hans.first_name.as_str(), hans.last_name.as_str()),
+        ("Hans", "Müller")
+    );
+    assert_eq!(
+        numbers(&hans.numbers),
+        [("+4915123456789", NumberKind::Mobile)]
+    );
+    assert_eq!(hans.emails, ["hans@globex.example"]);
+    // The map comes before the names the importer knows: here `mail` holds the notes.
+    let map: ColumnMap = "email=emails,mail=notes,phone=phones,company=organization"
+        .parse()
+        .unwrap();
+    let text = "external_id,first_name,email,mail,phone,company\n\
+                d-2,Eva,eva@globex.example,call after 10,+49 30 1234567,Globex\n";
+    let report = import_with(&store, &ru_gb_us(), text, Format::Csv, None, &map)
+        .await
+        .unwrap();
+    assert_eq!(report.saved, 1, "{report:?}");
+    let eva = contact(&store, "d-2").await;
+    assert_eq!(eva.notes, "call after 10");
+    assert_eq!(eva.emails, ["eva@globex.example"]);
+    assert_eq!(eva.organization_id, hans.organization_id);
+
+    // A target that is no column: refused before anything is read.
+    let refused = "email=mailboxes".parse::<ColumnMap>().unwrap_err();
+    assert!(
+        refused
+            .to_string()
+            .starts_with("column map: \"mailboxes\" is not a column; the columns are:"),
+        "{refused}"
+    );
+    // A column of another kind: refused at the header, before any row is read.
+    let map: ColumnMap = "box=serial".parse().unwrap();
+    let refused = import_with(
+        &store,
+        &ru_gb_us(),
+        "external_id,first_name,box\nd-3,Otto,12\n",
+        Format::Csv,
+        None,
+        &map,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        refused.to_string(),
+        "the column map names serial, which contacts do not have; their columns are: \
+         external_id, first_name, last_name, aliases, organization, organization_id, phones, \
+         emails, vip, priority, language, notes"
+    );
+    assert!(store
+        .record_by_external_id::<Contact>("d-3")
+        .await
+        .unwrap()
+        .is_none());
+}
+
+async fn a_row_with_an_invalid_number_is_stored_without_it(db: TestDbRef) {
+    let store = db.store;
+    let text = "external_id,first_name,last_name,phones,mobile,emails,vip\n\
+                n-1,Ivan,Petrov,8 495 123-45-67; 12345678,+7 916 123-45-67,ivan@example.ru,yes\n\
+                n-2,Anna,Smirnova,+7 495 765-43-21,12,,no\n\
+                n-3,,,12345678,,,no\n";
+    let report = import_with(
+        &store,
+        &ru_gb_us(),
+        text,
+        Format::Csv,
+        None,
+        &ColumnMap::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (report.rows, report.saved, report.warned, report.failed),
+        (3, 2, 2, 1),
+        "{report:?}"
+    );
+    assert_eq!(
+        warnings(&report),
+        [
+            "line 2: phones: \"12345678\" is not a valid number for RU, GB, US",
+            "line 3: mobile: \"12\" is not a valid number for RU, GB, US",
+        ]
+    );
+    // A row refused for another reason names its unreadable number as well.
+    assert_eq!(
+        failures(&report),
+        [(
+            4,
+            "a contact needs a first or last name; phones: \"12345678\" is not a valid number for RU, GB, US"
+        )]
+    );
+    let ivan = contact(&store, "n-1").await;
+    assert_eq!(
+        numbers(&ivan.numbers),
+        [
+            ("+74951234567", NumberKind::Work),
+            ("+79161234567", NumberKind::Mobile)
+        ]
+    );
+    assert_eq!(ivan.emails, ["ivan@example.ru"]);
+    assert!(ivan.vip);
+    let anna = contact(&store, "n-2").await;
+    assert_eq!(numbers(&anna.numbers), [("+74957654321", NumberKind::Work)]);
+
+    // A vCard's unreadable TEL likewise.
+    let card = "BEGIN:VCARD\nVERSION:3.0\nN:Orlov;Petr;;;\nTEL;TYPE=work:12345678\n\
+                TEL;TYPE=cell:+7 916 765-43-21\nUID:n-4\nEND:VCARD\n";
+    let report = import_with(
+        &store,
+        &ru_gb_us(),
+        card,
+        Format::Auto,
+        None,
+        &ColumnMap::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!((report.saved, report.warned), (1, 1));
+    assert_eq!(
+        warnings(&report),
+        ["line 1: TEL on line 4: \"12345678\" is not a valid number for RU, GB, US"]
+    );
+    assert_eq!(
+        numbers(&contact(&store, "n-4").await.numbers),
+        [("+79167654321", NumberKind::Mobile)]
+    );
+}
+
+/// The files under examples/ import as the README describes them: organizations, then the
+/// contacts and assets that name them, then an iTop Person export.
+async fn the_example_files_import_as_the_readme_says(db: TestDbRef) {
+    let store = db.store;
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let mut reports = Vec::new();
+    for (name, kind, saved) in [
+        ("organizations.csv", Kind::Organizations, 3),
+        ("contacts.csv", Kind::Contacts, 4),
+        ("assets.csv", Kind::Assets, 3),
+        ("itop-persons.csv", Kind::Contacts, 3),
+    ] {
+        let text = std::fs::read_to_string(examples.join(name)).unwrap();
+        // Every number is written with its country code: any default region reads them.
+        for region in ["RU", "US"] {
+            let numbering = Numbering::new(region).unwrap();
+            let report = import_with(
+                &store,
+                &numbering,
+                &text,
+                Format::Auto,
+                None,
+                &ColumnMap::default(),
+            )
+            .await
+            .unwrap();
+            assert_eq!(
+                (report.kind, report.saved),
+                (kind, saved),
+                "{name}: {report:?}"
+            );
+            assert_eq!((report.failed, report.warned), (0, 0), "{name}: {report:?}");
+            reports.push((name, report));
+        }
+    }
+    let ignored: Vec<(&str, &[String])> = reports
+        .iter()
+        .filter(|(_, r)| !r.ignored_columns.is_empty())
+        .map(|(name, r)| (*name, r.ignored_columns.as_slice()))
+        .collect();
+    let itop_ignored = ["status".to_owned(), "function".to_owned()];
+    assert_eq!(
+        ignored,
+        [
+            ("itop-persons.csv", &itop_ignored[..]),
+            ("itop-persons.csv", &itop_ignored[..])
+        ]
+    );
+    // Imported twice, stored once: every row has an external id.
+    assert_eq!(store.count_records::<Organization>().await.unwrap(), 5);
+    assert_eq!(store.count_records::<Contact>().await.unwrap(), 7);
+    assert_eq!(store.count_records::<Asset>().await.unwrap(), 3);
+
+    let romashka = organization(&store, "org-1").await;
+    assert_eq!(
+        numbers(&romashka.numbers),
+        [
+            ("+74951234500", NumberKind::Main),
+            ("+749512345", NumberKind::Range),
+            ("+74951234599", NumberKind::Fax)
+        ]
+    );
+    let ivan = contact(&store, "c-1").await;
+    assert_eq!(ivan.organization_id, Some(romashka.id));
+    assert_eq!(
+        numbers(&ivan.numbers),
+        [
+            ("+79161234567", NumberKind::Mobile),
+            ("+74951234567", NumberKind::Work),
+            ("1001", NumberKind::Extension)
+        ]
+    );
+    assert_eq!(
+        contact(&store, "c-2").await.organization_id,
+        Some(romashka.id)
+    );
+    let printer = store
+        .record_by_external_id::<Asset>("a-2")
+        .await
+        .unwrap()
+        .expect("a-2 is stored");
+    assert_eq!(printer.owner, Owner::Organization(romashka.id));
+    let laptop = store
+        .record_by_external_id::<Asset>("a-3")
+        .await
+        .unwrap()
+        .expect("a-3 is stored");
+    assert_eq!(
+        laptop.owner,
+        Owner::Contact(contact(&store, "c-3").await.id)
+    );
+
+    let verne = contact(&store, "13").await;
+    assert_eq!(
+        (verne.first_name.as_str(), verne.last_name.as_str()),
+        ("Jules", "Verne")
+    );
+    assert_eq!(
+        numbers(&verne.numbers),
+        [
+            ("2101", NumberKind::Extension),
+            ("+33698765432", NumberKind::Mobile)
+        ]
+    );
+    let it = organization(&store, "3").await;
+    assert_eq!(it.name, "IT Department");
+    assert_eq!(verne.organization_id, Some(it.id));
+}
+
 /// Russian numbers whose area code starts with 8 (St Petersburg 812, toll-free 800, most of
 /// the 81x-87x regions) keep that 8, though phonenumber 0.3.10 strips the region's trunk
 /// prefix once more after reading the country code (`Numbering::normalize` works around it).
@@ -836,6 +1221,69 @@ fn the_command_line_lists_failed_rows_and_exits_1() {
     let error = text(&output.stderr);
     assert!(
         error.contains("first_name") && error.contains("owner_contact"),
+        "{error}"
+    );
+}
+
+#[test]
+fn the_command_line_warns_of_left_out_numbers_and_ignored_columns_and_takes_a_map() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("sd.db");
+    let file = dir.path().join("people.csv");
+    std::fs::write(
+        &file,
+        "Kennung,Vorname,last_name,phones,Shoe Size\n\
+         k-1,Ivan,Petrov,8 916 123-45-67; 12345678,44\n\
+         k-2,Anna,Smirnova,8 495 765-43-21,38\n",
+    )
+    .unwrap();
+    let run = |args: &[&str]| -> Output { binary(&database).args(args).output().unwrap() };
+    let path = file.to_str().unwrap();
+    let output = run(&[
+        "phonebook",
+        "import",
+        "--map",
+        "vorname=first_name",
+        "--map",
+        "kennung=external_id,shoe_size=notes",
+        path,
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let errors = text(&output.stderr);
+    assert!(
+        errors
+            .lines()
+            .any(|l| l == "warning: line 2: phones: \"12345678\" is not a valid number for RU"),
+        "{errors}"
+    );
+    assert!(!errors.contains("columns not read"), "{errors}");
+    assert!(
+        text(&output.stdout).contains(
+            "contacts: 2 rows read, 2 saved (2 created, 0 updated), 0 failed, 1 saved with warnings"
+        ),
+        "{}",
+        text(&output.stdout)
+    );
+
+    // Without the map: the unknown columns are named once, and the file still imports.
+    let output = run(&["phonebook", "import", path]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let errors = text(&output.stderr);
+    assert_eq!(
+        errors
+            .lines()
+            .filter(|l| l.starts_with("warning: columns not read"))
+            .collect::<Vec<_>>(),
+        ["warning: columns not read (not contacts columns; see --map): Kennung, Vorname, Shoe Size"],
+        "{errors}"
+    );
+
+    // A map naming no column is refused before the file is read.
+    let output = run(&["phonebook", "import", "--map", "email=mailboxes", path]);
+    assert_eq!(output.status.code(), Some(2));
+    let error = text(&output.stderr);
+    assert!(
+        error.contains("column map: \"mailboxes\" is not a column"),
         "{error}"
     );
 }

@@ -2,7 +2,9 @@
 //! simulated switch and synthetic callers): a supervisor watches waiting callers appear and
 //! move up on the wallboard; an agent goes available and the pop-up with the caller's
 //! organization appears while the phone rings; a user without the supervisor role cannot open
-//! the wallboard's feed. Screenshots are kept under `target/screenshots/`.
+//! the wallboard's feed; an admin imports a phone-book file with a column map and sees the
+//! rows saved with a warning and the columns not read. Screenshots are kept under
+//! `target/screenshots/`.
 
 mod browser;
 
@@ -39,7 +41,7 @@ fn binary() -> Command {
 }
 
 /// `switchdesk demo` on its own database with a supervisor, an agent user for the demo's
-/// agent1001, and a viewer who is only an agent.
+/// agent1001, a viewer who is only an agent, and an admin.
 async fn demo() -> Demo {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("demo.db").display());
@@ -47,6 +49,7 @@ async fn demo() -> Demo {
         ("sue", "supervisor"),
         ("agent1001", "agent"),
         ("viewer", "agent"),
+        ("ada", "admin"),
     ] {
         let mut child = binary()
             .args(["user", "add", name, "--role", role, "--password-stdin"])
@@ -244,4 +247,67 @@ async fn the_screens_in_a_real_browser() {
     );
     assert_ne!(viewer.eval("document.body.dataset.view").await, "wallboard");
     viewer.screenshot("viewer").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_screen_imports_with_a_column_map_and_shows_warnings() {
+    let Some(mut admin) = Browser::launch().await else {
+        return;
+    };
+    let demo = demo().await;
+    admin.sign_in(&demo.base, "ada", PASSWORD).await;
+    admin.goto(&format!("{}/#admin", demo.base)).await;
+    admin
+        .wait_for(
+            "the admin view with the import form",
+            "document.body.dataset.view === 'admin' && !!document.querySelector('#import-map')",
+        )
+        .await;
+    admin
+        .eval(
+            "(() => { \
+               const text = 'Kennung,Vorname,last_name,phones,Job Title\\n' \
+                 + 'k-1,Ivan,Petrov,+7 916 123-45-67; 12345678,engineer\\n' \
+                 + 'k-2,Anna,Smirnova,+7 495 765-43-21,manager\\n'; \
+               const files = new DataTransfer(); \
+               files.items.add(new File([text], 'people.csv', { type: 'text/csv' })); \
+               document.querySelector('#import-file').files = files.files; \
+               document.querySelector('#import-kind').value = 'contacts'; \
+               document.querySelector('#import-map').value = 'kennung=external_id, vorname=first_name'; \
+               document.querySelector('#import-submit').click(); \
+               return true; })()",
+        )
+        .await;
+    let shown = admin
+        .wait_for(
+            "the report with its warning and the columns not read",
+            "(() => { const rows = [...document.querySelectorAll('#import-warnings tbody tr')]; \
+               const ignored = document.querySelector('#import-ignored')?.textContent ?? ''; \
+               return rows.length && ignored \
+                 ? { warnings: rows.map(row => [...row.cells].map(c => c.textContent)), ignored } \
+                 : false; })()",
+        )
+        .await;
+    admin
+        .eval("document.querySelector('#admin-phonebook').scrollIntoView(); true")
+        .await;
+    admin.screenshot("admin-import").await;
+    assert_eq!(shown["warnings"][0][0], "2", "{shown}");
+    assert!(
+        shown["warnings"][0][1]
+            .as_str()
+            .is_some_and(|w| w.starts_with("phones: \"12345678\" is not a valid number")),
+        "{shown}"
+    );
+    assert_eq!(
+        shown["warnings"].as_array().map(Vec::len),
+        Some(1),
+        "{shown}"
+    );
+    assert!(
+        shown["ignored"]
+            .as_str()
+            .is_some_and(|i| i.ends_with(": Job Title")),
+        "{shown}"
+    );
 }

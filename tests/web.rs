@@ -829,16 +829,16 @@ async fn admins_import_a_phone_book_and_supervisors_export_it() {
     app.add_user("sam", Role::Supervisor).await;
     let ada = app.login("ada").await;
     let sam = app.login("sam").await;
-    let csv = "external_id,first_name,last_name,organization,phones\n\
-               c-1,Ivan,Petrov,Acme Ltd,8 (916) 555-12-34\n\
-               c-2,,,Acme Ltd,+7 916 555 00 00\n\
-               c-3,Olga,Smirnova,,not a number\n";
-    let import = |who: String| {
+    let csv = "external_id,first_name,last_name,organization,phones,Job Title\n\
+               c-1,Ivan,Petrov,Acme Ltd,8 (916) 555-12-34,engineer\n\
+               c-2,,,Acme Ltd,+7 916 555 00 00,\n\
+               c-3,Olga,Smirnova,,not a number,\n";
+    let import_with = |who: String, query: &'static str| {
         let app = &app;
         async move {
             with(
                 app.client
-                    .post(app.url("/api/phonebook/import?kind=contacts")),
+                    .post(app.url(&format!("/api/phonebook/import?kind=contacts{query}"))),
                 Some(&who),
             )
             .header(CONTENT_TYPE, "text/csv")
@@ -848,6 +848,7 @@ async fn admins_import_a_phone_book_and_supervisors_export_it() {
             .unwrap()
         }
     };
+    let import = |who: String| import_with(who, "");
     expect_error(
         import(sam.clone()).await,
         StatusCode::FORBIDDEN,
@@ -857,15 +858,37 @@ async fn admins_import_a_phone_book_and_supervisors_export_it() {
     let response = import(ada.clone()).await;
     assert_eq!(response.status(), StatusCode::OK);
     let report: Value = response.json().await.unwrap();
-    assert_eq!(report["saved"], 1);
-    assert_eq!(report["failed"], 2);
-    let lines: Vec<i64> = report["failures"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["line"].as_i64().unwrap())
-        .collect();
-    assert_eq!(lines, vec![3, 4]);
+    assert_eq!(report["saved"], 2);
+    assert_eq!(report["failed"], 1);
+    assert_eq!(report["failures"][0]["line"], 3);
+    // Olga is saved without the number that is none, and the report says so.
+    assert_eq!(report["warned"], 1);
+    assert_eq!(
+        report["warnings"],
+        json!([{ "line": 4, "reason": "phones: no digits in \"not a number\"" }])
+    );
+    assert_eq!(report["ignored_columns"], json!(["Job Title"]));
+    // The column map reads the column the importer does not know.
+    let mapped: Value = import_with(ada.clone(), "&map=job_title%3Dnotes")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(mapped["ignored_columns"], json!([]));
+    assert_eq!(
+        (mapped["saved"].as_i64(), mapped["updated"].as_i64()),
+        (Some(2), Some(2))
+    );
+    let refused = import_with(ada.clone(), "&map=job_title%3Dtitle").await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    let refused: Value = refused.json().await.unwrap();
+    assert!(
+        refused["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("column map: \"title\" is not a column"),
+        "{refused}"
+    );
 
     // The imported contact is in the live phone book at once.
     let hits: Value = app
@@ -888,7 +911,8 @@ async fn admins_import_a_phone_book_and_supervisors_export_it() {
     let text = exported.text().await.unwrap();
     assert!(text.lines().next().unwrap().contains("first_name"));
     assert!(text.contains("+79165551234"), "{text}");
-    assert_eq!(text.lines().count(), 2);
+    assert!(text.contains("\"engineer\""), "{text}");
+    assert_eq!(text.lines().count(), 3);
     app.stop().await;
 }
 

@@ -394,6 +394,15 @@ function renderPhonebookCard() {
     field("Kind", select("import-kind", ["contacts", "organizations", "assets"], "contacts")),
     field("Format", select("import-format", [["", "by the file"], ["csv", "CSV"], ["vcard", "vCard"]], "")),
     field("File", el("input", { id: "import-file", type: "file", required: true, accept: ".csv,.vcf,text/csv,text/vcard" })),
+    field(
+      "Column map",
+      el("input", {
+        id: "import-map",
+        type: "text",
+        placeholder: "email=emails, company=organization",
+        title: "The file's names for columns, as FILE_COLUMN=COLUMN, comma-separated (CSV only)",
+      }),
+    ),
     el("button", { type: "submit", id: "import-submit" }, "Import"),
   );
   form.addEventListener("submit", async (event) => {
@@ -402,6 +411,7 @@ function renderPhonebookCard() {
     if (!file) return;
     const params = new URLSearchParams({ kind: $("import-kind").value });
     if ($("import-format").value) params.set("format", $("import-format").value);
+    if ($("import-map").value.trim()) params.set("map", $("import-map").value.trim());
     $("import-submit").disabled = true;
     $("import-report").replaceChildren(el("p", { className: "muted" }, "Importing " + file.name + "…"));
     const result = await act("Importing " + file.name, "/api/phonebook/import?" + params, {
@@ -433,10 +443,16 @@ function renderImportReport(report) {
     ["Without external id", report.without_external_id],
     ["Organizations created", report.organizations_created],
     ["Failed", report.failed],
+    ["Saved with warnings", report.warned],
   ];
+  const ignored = report.ignored_columns || [];
+  const warnings = report.warnings || [];
   fill(
     $("import-report"),
     el("dl", { className: "facts" }, summary.map(([label, value]) => el("div", {}, el("dt", {}, label), el("dd", {}, count(value))))),
+    ignored.length
+      ? el("p", { id: "import-ignored", className: "warning" }, "Columns not read (give them a column map to read them): " + ignored.join(", "))
+      : null,
     report.failures && report.failures.length
       ? table(
           ["Line", "Reason"],
@@ -445,5 +461,18 @@ function renderImportReport(report) {
         )
       : el("p", { className: "muted" }, "Every row was saved."),
     report.failed > (report.failures || []).length ? el("p", { className: "muted" }, "Only the first " + report.failures.length + " failures are listed.") : null,
+    warnings.length
+      ? el(
+          "div",
+          {},
+          el("h3", {}, "Saved with something left out"),
+          table(
+            ["Line", "Left out"],
+            warnings.map((w) => el("tr", { dataset: { line: String(w.line) } }, ...cells([String(w.line), w.reason], [0]))),
+            { numeric: [0], id: "import-warnings" },
+          ),
+        )
+      : null,
+    report.warned > warnings.length ? el("p", { className: "muted" }, "Only the first " + warnings.length + " warnings are listed.") : null,
   );
 }

@@ -3,13 +3,19 @@
 //! links between records (a contact's organization, an asset's owner).
 //!
 //! It must never hold the whole input in memory (lines and records are bounded, rows are saved
-//! in batches of [`BATCH`]), never stop at a bad row, never store part of a row, and never
-//! drop one silently: every row read is either saved or listed with its line number and the
-//! reason. SQL stays in [`crate::store`]; this module only calls it.
+//! in batches of [`BATCH`]), never stop at a bad row, and never drop anything silently: every
+//! row read is either saved or listed among the failures with its line number and the reason,
+//! and every value left out of a saved row is listed among the warnings with its line. The
+//! only values ever left out of a saved row are numbers that cannot be read (a number is never
+//! guessed, see [`Numbering`]): the row is stored with its other values and its other numbers.
+//! Any other bad value (a name missing, an e-mail, a yes/no, a link) refuses the whole row.
+//! A file's columns that are not read are listed once, in [`ImportReport::ignored_columns`].
+//! SQL stays in [`crate::store`]; this module only calls it.
 //!
 //! Records with an external id are upserted by it, so importing a file again updates in place;
 //! a re-imported row replaces every field of the stored record.
 
+mod columns;
 mod csv;
 mod fields;
 mod lines;
@@ -27,13 +33,16 @@ use crate::directory::model::{Asset, Contact, Id, Organization, Owner};
 use crate::directory::number::Numbering;
 use crate::store::{Record, Store, StoreError};
 
+pub use columns::{synonyms, ColumnMap, MapError, Target};
+
 /// Contact columns, in the order `export` writes them. `organization` is the organization's
 /// exact name, `organization_id` its *external* id (the key of the system the file came
 /// from, not switchdesk's id). `aliases` are `;`-separated, `emails` `;`- or `,`-separated;
 /// `phones` is `kind:number` entries separated by `;` or `,` (a bare number is `work`; kinds
-/// are mobile, work, home, fax, main, range, other); `vip` is yes/no, true/false or 1/0;
-/// `priority` a whole number; `language` a tag like `ru` or `en-GB`. Every column but a name
-/// may be left out of the header.
+/// are mobile, work, home, fax, main, range, extension, other); `vip` is yes/no, true/false or
+/// 1/0; `priority` a whole number; `language` a tag like `ru` or `en-GB`. Every column but a
+/// name may be left out of the header; other systems' names for them are read too (see
+/// [`synonyms`]).
 pub const CONTACT_COLUMNS: &[&str] = &[
     "external_id",
     "first_name",
@@ -80,8 +89,9 @@ pub const ASSET_COLUMNS: &[&str] = &[
 /// batch falling back to one-by-one saves (after a bad record) stays cheap.
 pub const BATCH: usize = 500;
 
-/// Failures kept in [`ImportReport::failures`]; the rest are counted (and were shown to the
-/// progress callback), so a file of garbage cannot fill the memory with error messages.
+/// Failures kept in [`ImportReport::failures`], and warnings in [`ImportReport::warnings`];
+/// the rest are counted (and were shown to the progress callback), so a file of garbage
+/// cannot fill the memory with error messages.
 pub const MAX_REPORTED_FAILURES: usize = 10_000;
 
 /// Which records a file holds; one file holds one kind.
@@ -184,8 +194,9 @@ impl FromStr for Format {
     }
 }
 
-/// A row that was not saved: where it starts in the file (for CSV the physical line the
-/// record starts on, the header being line 1; for vCard the `BEGIN:VCARD` line) and why.
+/// A row that was not saved, or was saved with something left out: where it starts in the
+/// file (for CSV the physical line the record starts on, the header being line 1; for vCard
+/// the `BEGIN:VCARD` line) and why.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct RowError {
     pub line: u64,
@@ -207,10 +218,14 @@ impl fmt::Display for RowError {
     }
 }
 
-/// What an import did. `rows` = `saved` + `failed`, always.
+/// What an import did. `rows` = `saved` + `failed`, always; `warned` rows are among the
+/// `saved`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ImportReport {
     pub kind: Kind,
+    /// The file's columns that were not read (unknown to the kind, or a second name for a
+    /// column the file already has), as the file names them; one warning for the whole file.
+    pub ignored_columns: Vec<String>,
     /// Records read, good and bad (for vCard: cards, and runs of text outside any card).
     pub rows: u64,
     pub saved: u64,
@@ -226,6 +241,11 @@ pub struct ImportReport {
     pub failed: u64,
     /// The first [`MAX_REPORTED_FAILURES`] failures, in file order.
     pub failures: Vec<RowError>,
+    /// Rows saved with something left out (a number that cannot be read).
+    pub warned: u64,
+    /// The first [`MAX_REPORTED_FAILURES`] warnings, in file order: what each warned row was
+    /// saved without, and why.
+    pub warnings: Vec<RowError>,
 }
 
 /// Reported after every batch.
@@ -236,9 +256,12 @@ pub struct Progress<'a> {
     pub rows: u64,
     pub saved: u64,
     pub failed: u64,
+    pub warned: u64,
     /// The failures of this batch, in file order: every failure passes here exactly once,
     /// including those beyond [`MAX_REPORTED_FAILURES`].
     pub new_failures: &'a [RowError],
+    /// The warnings of this batch, likewise.
+    pub new_warnings: &'a [RowError],
 }
 
 /// Why an import stopped as a whole (a bad row never stops it).
@@ -254,12 +277,23 @@ pub enum ImportError {
         "cannot tell contacts, organizations or assets from the columns {columns:?}; name the kind"
     )]
     UnknownKind { columns: Vec<String> },
-    #[error("unknown column(s) {unknown:?} for {kind}; the columns are: {}", .kind.columns().join(", "))]
-    UnknownColumns { kind: Kind, unknown: Vec<String> },
     #[error("column {0:?} appears twice")]
     DuplicateColumn(String),
-    #[error("{kind} need a {column} column")]
-    MissingColumn { kind: Kind, column: &'static str },
+    #[error(
+        "{kind} need a {column} column{}; the columns are: {}",
+        ignored_note(.ignored),
+        .kind.columns().join(", ")
+    )]
+    MissingColumn {
+        kind: Kind,
+        column: &'static str,
+        /// The file's columns that are not columns of `kind`.
+        ignored: Vec<String>,
+    },
+    #[error("the column map names {column}, which {kind} do not have; their columns are: {}", .kind.columns().join(", "))]
+    MapTarget { kind: Kind, column: &'static str },
+    #[error("a column map is for CSV files; a vCard file names its own properties")]
+    MapForVCard,
     #[error("a vCard file holds contacts, not {0}")]
     NotContacts(Kind),
     #[error("database error after {saved} rows were saved: {source}")]
@@ -268,6 +302,14 @@ pub enum ImportError {
         #[source]
         source: StoreError,
     },
+}
+
+fn ignored_note(ignored: &[String]) -> String {
+    if ignored.is_empty() {
+        String::new()
+    } else {
+        format!(" (the file's {ignored:?} are not among them)")
+    }
 }
 
 /// A row as read, before its links to other records are resolved to ids.
@@ -303,8 +345,16 @@ struct OwnerLink {
     organization: Option<String>,
 }
 
+/// A row read: where it starts, and what was left out of it (each reason names its column).
+#[derive(Debug)]
+struct ReadRow {
+    line: u64,
+    row: Row,
+    left_out: Vec<String>,
+}
+
 /// A row read, or why it could not be; `Ok(None)` at the end of the input.
-type NextRow = Result<Option<Result<(u64, Row), RowError>>, ImportError>;
+type NextRow = Result<Option<Result<ReadRow, RowError>>, ImportError>;
 
 enum Source<R> {
     Csv(csv::CsvSource<R>),
@@ -317,6 +367,7 @@ impl<R: BufRead> Source<R> {
         mut input: R,
         format: Format,
         kind: Option<Kind>,
+        map: &ColumnMap,
         numbering: Numbering,
     ) -> Result<Source<R>, ImportError> {
         let format = match format {
@@ -325,11 +376,21 @@ impl<R: BufRead> Source<R> {
             format => format,
         };
         match (format, kind) {
+            (Format::VCard, _) if !map.is_empty() => Err(ImportError::MapForVCard),
             (Format::VCard, None | Some(Kind::Contacts)) => Ok(Source::VCard(Box::new(
                 vcard::VCardSource::new(input, numbering),
             ))),
             (Format::VCard, Some(other)) => Err(ImportError::NotContacts(other)),
-            _ => Ok(Source::Csv(csv::CsvSource::open(input, kind, numbering)?)),
+            _ => Ok(Source::Csv(csv::CsvSource::open(
+                input, kind, map, numbering,
+            )?)),
+        }
+    }
+
+    fn ignored_columns(&self) -> Vec<String> {
+        match self {
+            Source::Csv(source) => source.ignored_columns().to_vec(),
+            Source::VCard(_) => Vec::new(),
         }
     }
 
@@ -367,24 +428,28 @@ fn looks_like_vcard(start: &[u8]) -> bool {
 /// work on the calling task, reading `input` with blocking reads, so a server hands it a body
 /// it already holds or a file), its links resolved, then saved in one transaction, before the
 /// next batch is read. `kind` overrides what a CSV header suggests; vCard holds contacts
-/// only. Numbers are normalized by `numbering`.
+/// only. `map` names a CSV file's columns (see [`ColumnMap`]). Numbers are normalized by
+/// `numbering`.
 ///
 /// Bad rows are in the report, never an `Err`; an `Err` means the input could not be read at
-/// all (or its header is wrong) or the database failed, and what was saved before stays saved.
+/// all (or its header is wrong, or `map` does not fit it) or the database failed, and what
+/// was saved before stays saved.
 pub async fn import<R: Read + Send>(
     store: &Store,
     numbering: &Numbering,
     input: R,
     format: Format,
     kind: Option<Kind>,
+    map: &ColumnMap,
     progress: &mut (dyn FnMut(Progress<'_>) + Send),
 ) -> Result<ImportReport, ImportError> {
     let input = BufReader::with_capacity(64 * 1024, input);
-    let mut source = Source::open(input, format, kind, numbering.clone())?;
+    let mut source = Source::open(input, format, kind, map, numbering.clone())?;
     let kind = source.kind();
     let size_before = table_size(store, kind, 0).await?;
     let mut report = ImportReport {
         kind,
+        ignored_columns: source.ignored_columns(),
         rows: 0,
         saved: 0,
         created: 0,
@@ -393,24 +458,39 @@ pub async fn import<R: Read + Send>(
         organizations_created: 0,
         failed: 0,
         failures: Vec::new(),
+        warned: 0,
+        warnings: Vec::new(),
     };
     let mut linker = Linker::new(store);
     loop {
         let mut failures = Vec::new();
+        let mut warnings = Vec::new();
         let (rows, finished) = read_batch(&mut source, &mut failures)?;
         report.rows += (rows.len() + failures.len()) as u64;
-        save_batch(store, &mut linker, rows, &mut report, &mut failures).await?;
+        save_batch(
+            store,
+            &mut linker,
+            rows,
+            &mut report,
+            &mut failures,
+            &mut warnings,
+        )
+        .await?;
         failures.sort_by_key(|f| f.line);
+        warnings.sort_by_key(|w| w.line);
         report.failed += failures.len() as u64;
+        report.warned += warnings.len() as u64;
         progress(Progress {
             bytes_read: source.bytes_read(),
             rows: report.rows,
             saved: report.saved,
             failed: report.failed,
+            warned: report.warned,
             new_failures: &failures,
+            new_warnings: &warnings,
         });
-        let room = MAX_REPORTED_FAILURES.saturating_sub(report.failures.len());
-        report.failures.extend(failures.into_iter().take(room));
+        keep_first(&mut report.failures, failures);
+        keep_first(&mut report.warnings, warnings);
         if finished {
             break;
         }
@@ -420,6 +500,12 @@ pub async fn import<R: Read + Send>(
     report.updated = report.saved - report.created;
     report.organizations_created = linker.organizations_created;
     Ok(report)
+}
+
+/// Adds `more` to `kept` up to [`MAX_REPORTED_FAILURES`].
+fn keep_first(kept: &mut Vec<RowError>, more: Vec<RowError>) {
+    let room = MAX_REPORTED_FAILURES.saturating_sub(kept.len());
+    kept.extend(more.into_iter().take(room));
 }
 
 async fn table_size(store: &Store, kind: Kind, saved: u64) -> Result<u64, ImportError> {
@@ -435,7 +521,7 @@ async fn table_size(store: &Store, kind: Kind, saved: u64) -> Result<u64, Import
 fn read_batch<R: BufRead>(
     source: &mut Source<R>,
     failures: &mut Vec<RowError>,
-) -> Result<(Vec<(u64, Row)>, bool), ImportError> {
+) -> Result<(Vec<ReadRow>, bool), ImportError> {
     let mut rows = Vec::with_capacity(BATCH);
     while rows.len() < BATCH && failures.len() < BATCH {
         match source.next_row()? {
@@ -449,13 +535,15 @@ fn read_batch<R: BufRead>(
 
 /// Resolves the rows' links, then saves them in one transaction (see
 /// [`Store::save_records`]). A row whose link cannot be resolved, or that the database
-/// refuses, joins `failures`.
+/// refuses, joins `failures` (with what was left out of it); a row saved with something left
+/// out joins `warnings`.
 async fn save_batch(
     store: &Store,
     linker: &mut Linker<'_>,
-    rows: Vec<(u64, Row)>,
+    rows: Vec<ReadRow>,
     report: &mut ImportReport,
     failures: &mut Vec<RowError>,
+    warnings: &mut Vec<RowError>,
 ) -> Result<(), ImportError> {
     let saved = report.saved;
     let store_error = |source| ImportError::Store { saved, source };
@@ -464,7 +552,16 @@ async fn save_batch(
     let mut organizations = Vec::new();
     let mut assets = Vec::new();
     let mut keyless_rows = Vec::new();
-    for (line, row) in rows {
+    let reason = |line, reason: String, left_out: &[String]| {
+        let reason = std::iter::once(reason).chain(left_out.iter().cloned());
+        RowError::new(line, reason.collect::<Vec<_>>().join("; "))
+    };
+    for ReadRow {
+        line,
+        row,
+        left_out,
+    } in rows
+    {
         let keyless = !row.has_external_id();
         let resolved = match row {
             Row::Contact(mut contact, link) => {
@@ -484,10 +581,10 @@ async fn save_batch(
         };
         match resolved {
             Ok(()) => {
-                lines.push(line);
+                lines.push((line, left_out));
                 keyless_rows.push(keyless);
             }
-            Err(LinkError::Row(reason)) => failures.push(RowError::new(line, reason)),
+            Err(LinkError::Row(why)) => failures.push(reason(line, why, &left_out)),
             Err(LinkError::Store(source)) => return Err(store_error(source)),
         }
     }
@@ -497,13 +594,16 @@ async fn save_batch(
         Kind::Assets => store.save_records(&assets).await,
     }
     .map_err(store_error)?;
-    for ((line, keyless), result) in lines.into_iter().zip(keyless_rows).zip(results) {
+    for (((line, left_out), keyless), result) in lines.into_iter().zip(keyless_rows).zip(results) {
         match result {
             Ok(_) => {
                 report.saved += 1;
                 report.without_external_id += u64::from(keyless);
+                if !left_out.is_empty() {
+                    warnings.push(RowError::new(line, left_out.join("; ")));
+                }
             }
-            Err(e) => failures.push(RowError::new(line, not_stored(&e))),
+            Err(e) => failures.push(reason(line, not_stored(&e), &left_out)),
         }
     }
     Ok(())
@@ -750,10 +850,10 @@ mod tests {
     /// Every row of `input` as read (without the store): the reader's whole verdict.
     fn read_all(input: &[u8], format: Format) -> Result<Vec<Result<u64, RowError>>, ImportError> {
         let numbering = Numbering::new("RU").unwrap();
-        let mut source = Source::open(input, format, None, numbering)?;
+        let mut source = Source::open(input, format, None, &ColumnMap::default(), numbering)?;
         let mut rows = Vec::new();
         while let Some(row) = source.next_row()? {
-            rows.push(row.map(|(line, _)| line));
+            rows.push(row.map(|read| read.line));
         }
         Ok(rows)
     }

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use super::error::ApiJson;
 use super::roles::{Admin, Agent, Authorized, Supervisor};
 use super::{ApiError, AppState, Auth};
-use crate::directory::import::{self, Format, ImportError, ImportReport, Kind};
+use crate::directory::import::{self, ColumnMap, Format, ImportError, ImportReport, Kind};
 use crate::directory::model::{Asset, Contact, Id, Number, Organization, Owner};
 use crate::directory::rights::{self, Guarded};
 use crate::directory::{export, prepare, Found};
@@ -322,11 +322,15 @@ pub(crate) struct ImportQuery {
     kind: Option<String>,
     #[serde(default)]
     format: Option<String>,
+    /// `email=emails,company=organization`, as `switchdesk phonebook import --map`.
+    #[serde(default)]
+    map: Option<String>,
 }
 
-/// `POST /api/phonebook/import?kind=contacts|organizations|assets&format=csv|vcard` (admin):
-/// the body is the file (up to the HTTP body limit; larger books go through
-/// `switchdesk phonebook import`). Answers the report: counts and every bad row by line.
+/// `POST /api/phonebook/import?kind=contacts|organizations|assets&format=csv|vcard&map=...`
+/// (admin): the body is the file (up to the HTTP body limit; larger books go through
+/// `switchdesk phonebook import`). Answers the report: counts, every bad row by line, every
+/// row saved without an unreadable number by line, and the columns not read.
 pub(crate) async fn import(
     State(state): State<AppState>,
     _: Authorized<Admin>,
@@ -346,6 +350,12 @@ pub(crate) async fn import(
         .transpose()
         .map_err(|e| ApiError::bad_request(e.to_string()))?
         .unwrap_or(Format::Auto);
+    let map: ColumnMap = query
+        .map
+        .as_deref()
+        .unwrap_or_default()
+        .parse()
+        .map_err(|e: import::MapError| ApiError::bad_request(e.to_string()))?;
     let numbering = state.phonebook.numbering().clone();
     let report = import::import(
         &state.store,
@@ -353,6 +363,7 @@ pub(crate) async fn import(
         std::io::Cursor::new(body),
         format,
         kind,
+        &map,
         &mut |_| {},
     )
     .await

@@ -1,8 +1,8 @@
 //! CSV rows: RFC 4180 records (quoted fields may hold the delimiter, `""` and line breaks),
 //! read one physical line at a time, with the header naming the columns in any order and any
-//! case (`First Name` is `first_name`). The delimiter is `,`, or `;` or a tab when the header
-//! uses one of those instead (spreadsheets in many locales save that way). The file must be
-//! UTF-8.
+//! case (`First Name` is `first_name`; [`super::columns`] says which names are read). The
+//! delimiter is `,`, or `;` or a tab when the header uses one of those instead (spreadsheets in
+//! many locales save that way). The file must be UTF-8.
 //!
 //! A quote opened and never properly closed would swallow every following line into one
 //! field. So when a record spans several lines and comes out malformed or with the wrong
@@ -13,14 +13,15 @@
 //! ([`crate::spreadsheet::restore`]), so the phone book's own export reads back unchanged. A
 //! field holding a NUL character refuses its row (no database column can keep one).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::io::BufRead;
 
+use super::columns::{ColumnMap, Header};
 use super::fields;
 use super::lines::{Line, Lines};
-use super::{ImportError, Kind, NextRow, OrganizationLink, OwnerLink, Row, RowError};
+use super::{ImportError, Kind, NextRow, OrganizationLink, OwnerLink, ReadRow, Row, RowError};
 use crate::directory::model::{
-    problems_of_asset, problems_of_contact, problems_of_organization, Asset, Contact, NumberKind,
+    problems_of_asset, problems_of_contact, problems_of_organization, Asset, Contact, Number,
     Organization,
 };
 use crate::directory::number::Numbering;
@@ -263,97 +264,6 @@ fn delimiter_of(header: &[u8]) -> u8 {
         .0
 }
 
-/// The header's columns: where each known column is.
-struct Header {
-    kind: Kind,
-    width: usize,
-    positions: HashMap<&'static str, usize>,
-}
-
-impl Header {
-    fn read(record: Record, kind: Option<Kind>) -> Result<Header, ImportError> {
-        let names: Vec<String> = record.fields.iter().map(|f| column_name(f)).collect();
-        let kind = match kind.or_else(|| kind_of(&names)) {
-            Some(kind) => kind,
-            None => return Err(ImportError::UnknownKind { columns: names }),
-        };
-        let known = kind.columns();
-        let unknown: Vec<String> = names
-            .iter()
-            .filter(|n| !known.contains(&n.as_str()))
-            .cloned()
-            .collect();
-        if !unknown.is_empty() {
-            return Err(ImportError::UnknownColumns { kind, unknown });
-        }
-        let mut positions = HashMap::new();
-        for (position, name) in names.iter().enumerate() {
-            let column = known
-                .iter()
-                .find(|k| **k == name)
-                .copied()
-                .unwrap_or_default();
-            if positions.insert(column, position).is_some() {
-                return Err(ImportError::DuplicateColumn(name.clone()));
-            }
-        }
-        let (required, column): (&[&str], _) = match kind {
-            Kind::Contacts => (&["first_name", "last_name"], "first_name or last_name"),
-            Kind::Organizations | Kind::Assets => (&["name"], "name"),
-        };
-        if !required.iter().any(|c| positions.contains_key(c)) {
-            return Err(ImportError::MissingColumn { kind, column });
-        }
-        Ok(Header {
-            kind,
-            width: names.len(),
-            positions,
-        })
-    }
-
-    /// The row's value in `column`, empty when the file has no such column.
-    fn get<'r>(&self, record: &'r Record, column: &str) -> &'r str {
-        self.positions
-            .get(column)
-            .and_then(|p| record.fields.get(*p))
-            .map_or("", String::as_str)
-    }
-}
-
-/// `First Name` → `first_name`.
-fn column_name(field: &str) -> String {
-    field
-        .trim()
-        .to_lowercase()
-        .chars()
-        .map(|c| if c == ' ' || c == '-' { '_' } else { c })
-        .collect()
-}
-
-/// Contacts have a first or last name; assets a serial, type, location or owner;
-/// organizations just a name.
-fn kind_of(names: &[String]) -> Option<Kind> {
-    let has = |column: &str| names.iter().any(|n| n == column);
-    if has("first_name") || has("last_name") {
-        Some(Kind::Contacts)
-    } else if [
-        "serial",
-        "type",
-        "location",
-        "owner_contact",
-        "owner_organization",
-    ]
-    .iter()
-    .any(|c| has(c))
-    {
-        Some(Kind::Assets)
-    } else if has("name") {
-        Some(Kind::Organizations)
-    } else {
-        None
-    }
-}
-
 /// A CSV file of one kind of record.
 pub(super) struct CsvSource<R> {
     records: Records<R>,
@@ -362,10 +272,11 @@ pub(super) struct CsvSource<R> {
 }
 
 impl<R: BufRead> CsvSource<R> {
-    /// Reads the header; `kind` overrides what the columns suggest.
+    /// Reads the header; `kind` overrides what the columns suggest, `map` names columns.
     pub fn open(
         input: R,
         kind: Option<Kind>,
+        map: &ColumnMap,
         numbering: Numbering,
     ) -> Result<CsvSource<R>, ImportError> {
         let mut records = Records::new(input);
@@ -379,7 +290,7 @@ impl<R: BufRead> CsvSource<R> {
         records.delimiter = delimiter_of(&first.text);
         records.again.push_front(first);
         let header = match records.next_record(None)? {
-            Some(Ok(record)) => Header::read(record, kind)?,
+            Some(Ok(record)) => Header::read(&record.fields, kind, map)?,
             Some(Err(e)) => {
                 return Err(ImportError::Header {
                     line: e.line,
@@ -399,6 +310,11 @@ impl<R: BufRead> CsvSource<R> {
         self.header.kind
     }
 
+    /// The file's columns that are not read, as the file names them.
+    pub fn ignored_columns(&self) -> &[String] {
+        &self.header.ignored
+    }
+
     pub fn bytes_read(&self) -> u64 {
         self.records.bytes_read()
     }
@@ -415,23 +331,43 @@ impl<R: BufRead> CsvSource<R> {
             Kind::Organizations => self.organization(&record),
             Kind::Assets => self.asset(&record),
         };
-        Ok(Some(row.map(|row| (line, row)).map_err(|problems| {
-            RowError::new(line, problems.join("; "))
-        })))
+        Ok(Some(
+            row.map(|(row, left_out)| ReadRow {
+                line,
+                row,
+                left_out,
+            })
+            .map_err(|problems| RowError::new(line, problems.join("; "))),
+        ))
     }
 
-    fn contact(&self, record: &Record) -> Result<Row, Vec<String>> {
-        let get = |column| self.header.get(record, column);
+    /// Every phone column's numbers, in column order, each number once; an unreadable number
+    /// is left out of the list and named in `problems`.
+    fn numbers(&self, record: &Record, problems: &mut Problems) -> Vec<Number> {
+        let mut numbers = Vec::new();
+        for column in &self.header.phones {
+            let text = record
+                .fields
+                .get(column.position)
+                .map_or("", String::as_str);
+            for unreadable in
+                fields::phones(&self.numbering, text, column.number_kind, &mut numbers)
+            {
+                problems.left_out(&column.label, unreadable);
+            }
+        }
+        numbers
+    }
+
+    fn contact(&self, record: &Record) -> Result<(Row, Vec<String>), Vec<String>> {
+        let get = |column| self.header.get(&record.fields, column);
         let mut problems = Problems::default();
         let contact = Contact {
             external_id: fields::optional(get("external_id")),
             first_name: get("first_name").trim().to_owned(),
             last_name: get("last_name").trim().to_owned(),
             aliases: fields::list(get("aliases")),
-            numbers: problems.check(
-                "phones",
-                fields::phones(&self.numbering, get("phones"), NumberKind::Work),
-            ),
+            numbers: self.numbers(record, &mut problems),
             emails: problems.check("emails", fields::emails(get("emails"))),
             vip: problems.check("vip", fields::yes_no(get("vip"))),
             priority: problems.check("priority", fields::whole(get("priority"))),
@@ -439,7 +375,7 @@ impl<R: BufRead> CsvSource<R> {
             notes: get("notes").to_owned(),
             ..Contact::default()
         };
-        problems.0.extend(problems_of_contact(&contact));
+        problems.refuse(problems_of_contact(&contact));
         let link = OrganizationLink {
             external_id: fields::optional(get("organization_id")),
             name: fields::optional(get("organization")),
@@ -447,16 +383,13 @@ impl<R: BufRead> CsvSource<R> {
         problems.done(Row::Contact(contact, link))
     }
 
-    fn organization(&self, record: &Record) -> Result<Row, Vec<String>> {
-        let get = |column| self.header.get(record, column);
+    fn organization(&self, record: &Record) -> Result<(Row, Vec<String>), Vec<String>> {
+        let get = |column| self.header.get(&record.fields, column);
         let mut problems = Problems::default();
         let organization = Organization {
             external_id: fields::optional(get("external_id")),
             name: get("name").trim().to_owned(),
-            numbers: problems.check(
-                "phones",
-                fields::phones(&self.numbering, get("phones"), NumberKind::Main),
-            ),
+            numbers: self.numbers(record, &mut problems),
             emails: problems.check("emails", fields::emails(get("emails"))),
             fax_mailboxes: problems.check("fax_mailboxes", fields::emails(get("fax_mailboxes"))),
             vip: problems.check("vip", fields::yes_no(get("vip"))),
@@ -464,12 +397,12 @@ impl<R: BufRead> CsvSource<R> {
             notes: get("notes").to_owned(),
             ..Organization::default()
         };
-        problems.0.extend(problems_of_organization(&organization));
+        problems.refuse(problems_of_organization(&organization));
         problems.done(Row::Organization(organization))
     }
 
-    fn asset(&self, record: &Record) -> Result<Row, Vec<String>> {
-        let get = |column| self.header.get(record, column);
+    fn asset(&self, record: &Record) -> Result<(Row, Vec<String>), Vec<String>> {
+        let get = |column| self.header.get(&record.fields, column);
         let mut problems = Problems::default();
         let asset = Asset {
             external_id: fields::optional(get("external_id")),
@@ -480,37 +413,50 @@ impl<R: BufRead> CsvSource<R> {
             notes: get("notes").to_owned(),
             ..Asset::default()
         };
-        problems.0.extend(problems_of_asset(&asset));
+        problems.refuse(problems_of_asset(&asset));
         let link = OwnerLink {
             contact: fields::optional(get("owner_contact")),
             organization: fields::optional(get("owner_organization")),
         };
         if link.contact.is_some() && link.organization.is_some() {
-            problems.0.push(
+            problems.refuse([
                 "owner_contact and owner_organization are both set; an asset has one owner".into(),
-            );
+            ]);
         }
         problems.done(Row::Asset(asset, link))
     }
 }
 
-/// Every problem of a row, so one look at the report shows all that is wrong with it.
+/// Every problem of a row, so one look at the report shows all that is wrong with it: those
+/// that refuse the row, and the values left out of a row that is stored without them.
 #[derive(Default)]
-struct Problems(Vec<String>);
+struct Problems {
+    refusing: Vec<String>,
+    left_out: Vec<String>,
+}
 
 impl Problems {
     fn check<T: Default>(&mut self, column: &str, value: Result<T, String>) -> T {
         value.unwrap_or_else(|problem| {
-            self.0.push(format!("{column}: {problem}"));
+            self.refusing.push(format!("{column}: {problem}"));
             T::default()
         })
     }
 
-    fn done(self, row: Row) -> Result<Row, Vec<String>> {
-        if self.0.is_empty() {
-            Ok(row)
+    fn refuse(&mut self, problems: impl IntoIterator<Item = String>) {
+        self.refusing.extend(problems);
+    }
+
+    fn left_out(&mut self, column: &str, problem: String) {
+        self.left_out.push(format!("{column}: {problem}"));
+    }
+
+    /// The row and what was left out of it, or every problem when it is refused.
+    fn done(self, row: Row) -> Result<(Row, Vec<String>), Vec<String>> {
+        if self.refusing.is_empty() {
+            Ok((row, self.left_out))
         } else {
-            Err(self.0)
+            Err(self.refusing.into_iter().chain(self.left_out).collect())
         }
     }
 }
@@ -587,13 +533,19 @@ mod tests {
     #[test]
     fn a_header_names_the_kind_and_the_delimiter() {
         let ru = Numbering::new("RU").unwrap();
-        let open = |text: &'static str, kind| CsvSource::open(text.as_bytes(), kind, ru.clone());
+        let none = ColumnMap::default();
+        let open =
+            |text: &'static str, kind| CsvSource::open(text.as_bytes(), kind, &none, ru.clone());
         let mut source = open("\n\"First Name\";Last-Name;PHONES\nIvan;Petrov;\n", None).unwrap();
         assert_eq!(source.kind(), Kind::Contacts);
         assert_eq!(source.records.delimiter, b';');
         assert!(matches!(
             source.next_row(),
-            Ok(Some(Ok((3, Row::Contact(..)))))
+            Ok(Some(Ok(ReadRow {
+                line: 3,
+                row: Row::Contact(..),
+                ..
+            })))
         ));
         assert_eq!(
             open("name,phones\n", None).unwrap().kind(),
@@ -604,13 +556,18 @@ mod tests {
             open("name\n", Some(Kind::Assets)).unwrap().kind(),
             Kind::Assets
         );
-        let unknown = open("first_name,shoe_size\n", None)
+        // Columns the kind does not have are ignored, and named.
+        let source = open("first_name,Shoe Size,function\n", None).unwrap();
+        assert_eq!(source.ignored_columns(), ["Shoe Size", "function"]);
+        let missing = open("first_name,serial\n", Some(Kind::Organizations))
             .err()
             .unwrap()
             .to_string();
-        assert!(
-            unknown.contains("shoe_size") && unknown.contains("organization_id"),
-            "{unknown}"
+        assert_eq!(
+            missing,
+            "organizations need a name column (the file's [\"first_name\", \"serial\"] are not \
+             among them); the columns are: external_id, name, phones, emails, fax_mailboxes, vip, \
+             priority, notes"
         );
         assert!(matches!(
             open("phones\n", None),
@@ -638,7 +595,8 @@ mod tests {
     fn a_contact_row_lists_all_its_problems() {
         let ru = Numbering::new("RU").unwrap();
         let input = "first_name,last_name,phones,vip,priority\n,,mobile:12,maybe,high\n";
-        let mut source = CsvSource::open(input.as_bytes(), None, ru).unwrap();
+        let mut source =
+            CsvSource::open(input.as_bytes(), None, &ColumnMap::default(), ru).unwrap();
         let failure = source.next_row().unwrap().unwrap().unwrap_err();
         assert_eq!(failure.line, 2);
         for part in [

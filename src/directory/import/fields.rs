@@ -7,23 +7,28 @@ use crate::directory::number::Numbering;
 
 /// `"mobile:+7 916 123-45-67; work:8 (495) 123-45-67"`, or a bare number (of `default` kind).
 /// Entries are separated by `;` or `,` (no number has either), but a SIP or tel URI keeps its
-/// own `;param=value` parts.
-/// Every number must be readable: one bad number refuses the whole list, so a record is never
-/// stored with part of its numbers.
+/// own `;param=value` parts. Each readable number is added to `numbers` (once); an entry that
+/// is not a readable number is left out and its reason returned, so the rest of the list is
+/// kept and no number is ever guessed.
 pub(super) fn phones(
     numbering: &Numbering,
     text: &str,
     default: NumberKind,
-) -> Result<Vec<Number>, String> {
-    let mut numbers: Vec<Number> = Vec::new();
+    numbers: &mut Vec<Number>,
+) -> Vec<String> {
+    let mut unreadable = Vec::new();
     for entry in phone_entries(text) {
-        let (kind, written) = kind_prefix(&entry)?.unwrap_or((default, entry.as_str()));
-        let number = phone(numbering, written, kind)?;
-        if !numbers.contains(&number) {
-            numbers.push(number);
+        let read = kind_prefix(&entry).and_then(|prefix| {
+            let (kind, written) = prefix.unwrap_or((default, entry.as_str()));
+            phone(numbering, written, kind)
+        });
+        match read {
+            Ok(number) if !numbers.contains(&number) => numbers.push(number),
+            Ok(_) => {}
+            Err(reason) => unreadable.push(reason),
         }
     }
-    Ok(numbers)
+    unreadable
 }
 
 /// One number of `kind` in E.164 (an E.164 prefix for a range).
@@ -89,7 +94,7 @@ fn kind_prefix(entry: &str) -> Result<Option<(NumberKind, &str)>, String> {
     match NumberKind::parse(word) {
         Some(kind) => Ok(Some((kind, rest))),
         None => Err(format!(
-            "{word:?} is not a number kind (mobile, work, home, fax, main, range, other)"
+            "{word:?} is not a number kind (mobile, work, home, fax, main, range, extension, other)"
         )),
     }
 }
@@ -200,10 +205,20 @@ mod tests {
         }
     }
 
+    /// The numbers read from `text`, or what was left out.
+    fn phones(text: &str, default: NumberKind) -> Result<Vec<Number>, Vec<String>> {
+        let mut numbers = Vec::new();
+        let unreadable = super::phones(&ru(), text, default, &mut numbers);
+        if unreadable.is_empty() {
+            Ok(numbers)
+        } else {
+            Err(unreadable)
+        }
+    }
+
     #[test]
     fn phone_lists_keep_kinds_and_sip_parameters() {
         let numbers = phones(
-            &ru(),
             "mobile:+7 916 123-45-67; work:8 (495) 123-45-67;sip:+74957654321@carrier;user=phone;transport=tls; fax: 8 495 111 22 33",
             NumberKind::Work,
         )
@@ -218,16 +233,16 @@ mod tests {
             ]
         );
         assert_eq!(
-            phones(&ru(), "8 495 123 45 67", NumberKind::Main).map(|n| n[0].kind),
+            phones("8 495 123 45 67", NumberKind::Main).map(|n| n[0].kind),
             Ok(NumberKind::Main)
         );
         assert_eq!(
-            phones(&ru(), "range: 8 495 123", NumberKind::Main).unwrap(),
+            phones("range: 8 495 123", NumberKind::Main).unwrap(),
             vec![number("+7495123", NumberKind::Range)]
         );
-        assert_eq!(phones(&ru(), " ; ", NumberKind::Work), Ok(Vec::new()));
+        assert_eq!(phones(" ; ", NumberKind::Work), Ok(Vec::new()));
         assert_eq!(
-            phones(&ru(), "8 495 123-45-67, 8 495 765-43-21", NumberKind::Work).unwrap(),
+            phones("8 495 123-45-67, 8 495 765-43-21", NumberKind::Work).unwrap(),
             vec![
                 number("+74951234567", NumberKind::Work),
                 number("+74957654321", NumberKind::Work)
@@ -235,20 +250,24 @@ mod tests {
         );
         // E.164 stays as it is: a St Petersburg number keeps the 8 of its area code.
         assert_eq!(
-            phones(&ru(), "+78121234567", NumberKind::Work).unwrap(),
+            phones("+78121234567", NumberKind::Work).unwrap(),
             vec![number("+78121234567", NumberKind::Work)]
         );
     }
 
     #[test]
-    fn one_bad_number_refuses_the_list() {
-        let refused = phones(
+    fn a_bad_number_is_left_out_and_the_rest_kept() {
+        let mut numbers = Vec::new();
+        let unreadable = super::phones(
             &ru(),
-            "work:8 495 123-45-67; mobile:call me",
+            "work:8 495 123-45-67; mobile:call me; pager:8 495 765-43-21",
             NumberKind::Work,
+            &mut numbers,
         );
-        assert!(refused.unwrap_err().contains("call me"));
-        assert!(phones(&ru(), "pager:8 495 123-45-67", NumberKind::Work).is_err());
+        assert_eq!(numbers, [number("+74951234567", NumberKind::Work)]);
+        assert_eq!(unreadable.len(), 2, "{unreadable:?}");
+        assert!(unreadable[0].contains("call me"), "{}", unreadable[0]);
+        assert!(unreadable[1].contains("\"pager\""), "{}", unreadable[1]);
     }
 
     #[test]

@@ -5,14 +5,16 @@
 //! Read: `N` (family name → last name; given and additional names → first name), `FN` (the
 //! first name when `N` has none), `NICKNAME` (aliases), `TEL` (kind from `TYPE`), `EMAIL`,
 //! `ORG` (the organization, by name), `NOTE`, `UID` (the external id), `LANG`, `KIND`. Other
-//! properties (photos, addresses...) are skipped without being kept in memory.
+//! properties (photos, addresses...) are skipped without being kept in memory. A `TEL` that
+//! is not a readable number is left out and named (`TEL on line N: ...`); the card is stored
+//! with its other numbers.
 
 use std::borrow::Cow;
 use std::io::BufRead;
 
 use super::fields;
 use super::lines::{Line, Lines};
-use super::{NextRow, OrganizationLink, Row, RowError};
+use super::{NextRow, OrganizationLink, ReadRow, Row, RowError};
 use crate::directory::model::{problems_of_contact, Contact, Number, NumberKind};
 use crate::directory::number::Numbering;
 
@@ -74,7 +76,7 @@ impl<R: BufRead> VCardSource<R> {
     }
 
     /// Feeds one property to the open card; a finished (or abandoned) card comes out.
-    fn take(&mut self, property: Logical) -> Option<Result<(u64, Row), RowError>> {
+    fn take(&mut self, property: Logical) -> Option<Result<ReadRow, RowError>> {
         if is(&property.text, "BEGIN:VCARD") {
             self.in_stray_text = false;
             let abandoned = self.card.replace(Card::new(property.number))?;
@@ -174,6 +176,8 @@ struct Card {
     size: usize,
     problems: Vec<String>,
     more_problems: usize,
+    /// Numbers that could not be read: the card is stored without them.
+    left_out: Vec<String>,
     family: Option<String>,
     given: Option<String>,
     formatted: Option<String>,
@@ -194,6 +198,7 @@ impl Card {
             size: 0,
             problems: Vec::new(),
             more_problems: 0,
+            left_out: Vec::new(),
             family: None,
             given: None,
             formatted: None,
@@ -238,6 +243,15 @@ impl Card {
         };
         let value = Property::parse(text).and_then(|p| p.decoded().map(|v| (p, v)));
         match value {
+            // An unreadable number is left out; the card is stored with the rest.
+            Ok((property, value)) if name == "TEL" => {
+                if let Err(problem) = self.set(&property, &value, numbering) {
+                    if self.left_out.len() < MAX_PROBLEMS {
+                        self.left_out
+                            .push(format!("{name} on line {line}: {problem}"));
+                    }
+                }
+            }
             Ok((property, value)) => {
                 if let Err(problem) = self.set(&property, &value, numbering) {
                     self.problem(format!("{name} on line {line}: {problem}"));
@@ -334,7 +348,7 @@ impl Card {
         Ok(())
     }
 
-    fn finish(mut self) -> Result<(u64, Row), RowError> {
+    fn finish(mut self) -> Result<ReadRow, RowError> {
         let mut first_name = self.given.take().unwrap_or_default().trim().to_owned();
         let last_name = self.family.take().unwrap_or_default().trim().to_owned();
         if first_name.is_empty() && last_name.is_empty() {
@@ -359,13 +373,18 @@ impl Card {
                 .push(format!("and {} more problems", self.more_problems));
         }
         if !self.problems.is_empty() {
+            self.problems.append(&mut self.left_out);
             return Err(RowError::new(self.begin, self.problems.join("; ")));
         }
         let link = OrganizationLink {
             external_id: None,
             name: self.organization,
         };
-        Ok((self.begin, Row::Contact(contact, link)))
+        Ok(ReadRow {
+            line: self.begin,
+            row: Row::Contact(contact, link),
+            left_out: self.left_out,
+        })
     }
 }
 
@@ -584,11 +603,18 @@ mod tests {
     type Read = (u64, Contact, Option<String>);
 
     fn read(text: &str) -> Vec<Result<Read, RowError>> {
+        read_with_left_out(text)
+            .into_iter()
+            .map(|row| row.map(|(read, _)| read))
+            .collect()
+    }
+
+    fn read_with_left_out(text: &str) -> Vec<Result<(Read, Vec<String>), RowError>> {
         let mut source = VCardSource::new(text.as_bytes(), Numbering::new("US").unwrap());
         std::iter::from_fn(|| source.next_row().unwrap())
             .map(|row| {
-                row.map(|(line, row)| match row {
-                    Row::Contact(contact, link) => (line, contact, link.name),
+                row.map(|read| match read.row {
+                    Row::Contact(contact, link) => ((read.line, contact, link.name), read.left_out),
                     other => panic!("not a contact: {other:?}"),
                 })
             })
@@ -659,7 +685,7 @@ mod tests {
     fn broken_cards_are_reported_at_their_begin_line() {
         let cards = read(
             "junk\nmore junk\nBEGIN:VCARD\nFN:No End\nBEGIN:VCARD\nN:;;;;\nEND:VCARD\n\
-             BEGIN:VCARD\nFN:Bad Number\nTEL:call me\nEND:VCARD\nBEGIN:VCARD\nKIND:org\nFN:Acme\nEND:VCARD\n\
+             BEGIN:VCARD\nN:;;;;\nTEL:call me\nEND:VCARD\nBEGIN:VCARD\nKIND:org\nFN:Acme\nEND:VCARD\n\
              BEGIN:VCARD\nFN:Cut\n",
         );
         let errors: Vec<(u64, String)> = cards
@@ -675,9 +701,12 @@ mod tests {
         assert!(errors[1].1.contains("line 5"), "{}", errors[1].1);
         assert_eq!(errors[2].0, 5);
         assert!(errors[2].1.contains("first or last name"));
+        // A card refused for its name lists the number it could not read as well.
         assert_eq!(errors[3].0, 8);
         assert!(
-            errors[3].1.starts_with("TEL on line 10:"),
+            errors[3]
+                .1
+                .starts_with("a contact needs a first or last name; TEL on line 10:"),
             "{}",
             errors[3].1
         );
@@ -691,5 +720,19 @@ mod tests {
             )
         );
         assert_eq!(errors.len(), 6);
+    }
+
+    #[test]
+    fn an_unreadable_number_is_left_out_of_a_card_stored_without_it() {
+        let cards = read_with_left_out(
+            "BEGIN:VCARD\nVERSION:3.0\nN:Smith;John;;;\nTEL;TYPE=cell:call me\n\
+             TEL;TYPE=work:212.555.0199\nEND:VCARD\n",
+        );
+        let ((line, contact, _), left_out) = cards[0].as_ref().unwrap();
+        assert_eq!(*line, 1);
+        assert_eq!(contact.numbers[0].number, "+12125550199");
+        assert_eq!(contact.numbers.len(), 1);
+        assert_eq!(left_out.len(), 1);
+        assert_eq!(left_out[0], "TEL on line 4: no digits in \"call me\"");
     }
 }
