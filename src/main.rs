@@ -22,7 +22,15 @@ use switchdesk::users::{self, Role};
 #[command(
     name = "switchdesk",
     version,
-    about = "Contact-center service for FreeSWITCH"
+    about = "Contact-center service for FreeSWITCH",
+    after_help = "Examples:\n  \
+        switchdesk demo                                  a simulated contact center on http://127.0.0.1:8080/\n  \
+        switchdesk --config /etc/switchdesk.toml check-config\n  \
+        switchdesk user add alice --role admin           prints a generated password\n  \
+        switchdesk token add xml-cdr --role supervisor   a token for mod_xml_cdr or Prometheus\n  \
+        switchdesk phonebook import contacts.csv --map email=emails,company=organization\n  \
+        switchdesk phonebook export --kind contacts > contacts.csv\n  \
+        switchdesk esl tail --events CHANNEL_PARK,CHANNEL_HANGUP --format json"
 )]
 struct Cli {
     /// Configuration file (default: ./switchdesk.toml when present).
@@ -97,7 +105,7 @@ enum EslCommand {
         /// Event names, comma- or space-separated (default ALL).
         #[arg(long, default_value = "ALL")]
         events: String,
-        /// Format to ask FreeSWITCH for.
+        /// Format to ask FreeSWITCH for: plain, json or xml.
         #[arg(long, default_value = "plain")]
         format: EventFormat,
     },
@@ -108,6 +116,7 @@ enum UserCommand {
     /// Add a user; the password is read from stdin with --password-stdin, or generated.
     Add {
         name: String,
+        /// agent, supervisor, manager or admin (each may do everything the ones before it may).
         #[arg(long)]
         role: Role,
         #[arg(long)]
@@ -128,6 +137,7 @@ enum TokenCommand {
     /// Create an API token; it is printed once and only its hash is stored.
     Add {
         name: String,
+        /// agent, supervisor, manager or admin (mod_xml_cdr needs supervisor).
         #[arg(long)]
         role: Role,
     },
@@ -145,7 +155,8 @@ enum PhonebookCommand {
     Import {
         /// The file, or - for stdin.
         file: PathBuf,
-        /// What the file holds (default: told by the CSV header; vCard holds contacts).
+        /// What the file holds: contacts, organizations or assets (default: told by the CSV
+        /// header; vCard holds contacts).
         #[arg(long)]
         kind: Option<Kind>,
         /// csv, vcard or auto (default: by the file's extension, else by its first line).
@@ -158,6 +169,7 @@ enum PhonebookCommand {
     },
     /// Export one kind of record as CSV, in the columns `import` reads.
     Export {
+        /// contacts, organizations or assets.
         #[arg(long)]
         kind: Kind,
         /// Where to write (default: stdout).
@@ -174,6 +186,9 @@ enum PhonebookCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if cli.command.writes_to_a_pipe() {
+        end_quietly_on_a_closed_pipe();
+    }
     // `esl decode` needs neither configuration nor runtime.
     if let Command::Esl(EslCommand::Decode { file, max_frame }) = &cli.command {
         return report(decode(file, *max_frame));
@@ -218,7 +233,31 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    report(runtime.block_on(run(cli.command, config)))
+    report(runtime.block_on(run(cli.command, config, cli.config)))
+}
+
+impl Command {
+    /// Commands whose output is read by another program (`| head`, `| grep`).
+    fn writes_to_a_pipe(&self) -> bool {
+        matches!(
+            self,
+            Command::Esl(_)
+                | Command::Phonebook(_)
+                | Command::User(UserCommand::List)
+                | Command::CheckConfig
+        )
+    }
+}
+
+/// Rust ignores SIGPIPE, so a write to a closed pipe fails and `println!` panics; for the
+/// commands that print for other programs, the reader closing the pipe ends the process
+/// quietly, as it ends `cat` or `grep`. Never for `serve` or `demo`: a client closing its
+/// socket must not stop the service.
+fn end_quietly_on_a_closed_pipe() {
+    // SAFETY: restoring the default disposition of one signal before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
 }
 
 fn report(result: anyhow::Result<()>) -> ExitCode {
@@ -231,9 +270,12 @@ fn report(result: anyhow::Result<()>) -> ExitCode {
     }
 }
 
-async fn run(command: Command, config: Config) -> anyhow::Result<()> {
+async fn run(command: Command, config: Config, file: Option<PathBuf>) -> anyhow::Result<()> {
     match command {
-        Command::Serve => service::serve(config, service::shutdown_signal()).await,
+        Command::Serve => {
+            first_run_hint(&config, file.as_deref()).await?;
+            service::serve(config, service::shutdown_signal()).await
+        }
         Command::Demo(args) => {
             let mut config = config;
             if let Some(rate) = args.callers_per_minute {
@@ -258,6 +300,21 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Phonebook(command) => phonebook(config, command).await,
         Command::Cdr(CdrCommand::Import { dir }) => import_cdrs(config, &dir).await,
     }
+}
+
+/// On a database with no user yet, the exact command that creates the first administrator.
+async fn first_run_hint(config: &Config, file: Option<&Path>) -> anyhow::Result<()> {
+    let store = service::open_store(config).await?;
+    let users = store.list_users().await;
+    store.close().await;
+    if users?.is_empty() {
+        let with_file = file.map_or_else(String::new, |f| format!(" --config {}", f.display()));
+        println!(
+            "No user exists yet. Create the first administrator (it prints the password):\n  \
+             switchdesk{with_file} user add admin --role admin"
+        );
+    }
+    Ok(())
 }
 
 fn decode(file: &PathBuf, max_frame: usize) -> anyhow::Result<()> {

@@ -108,6 +108,10 @@ pub async fn serve(
     for warning in config.warnings() {
         tracing::warn!("{warning}");
     }
+    println!(
+        "switchdesk serves the dashboard at http://{}/",
+        listener.local_addr()?
+    );
     run(config, listener, shutdown).await
 }
 

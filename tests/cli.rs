@@ -498,3 +498,97 @@ fn cdr_import_backfills_the_log_directory() {
     assert!(String::from_utf8_lossy(&second.stdout)
         .contains("4 CDRs: 0 stored, 4 already known, 0 failed"));
 }
+
+/// `serve` on a new database says where the dashboard is and the exact command that
+/// creates the first administrator.
+#[test]
+fn serve_on_a_new_database_says_how_to_begin() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("switchdesk.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[database]\nurl = \"sqlite://{}\"\n[http]\nlisten = \"127.0.0.1:0\"\n[esl]\nhost = \"127.0.0.1\"\nport = 1\n",
+            dir.path().join("sd.db").display()
+        ),
+    )
+    .unwrap();
+    let mut child = binary()
+        .arg("--config")
+        .arg(&path)
+        .arg("serve")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut said = Vec::new();
+    while let Some(Ok(line)) = lines.next() {
+        let done = line.contains("serves the dashboard at http://127.0.0.1:");
+        said.push(line);
+        if done {
+            break;
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let said = said.join("\n");
+    assert!(said.contains("No user exists yet"), "{said}");
+    assert!(
+        said.contains(&format!(
+            "switchdesk --config {} user add admin --role admin",
+            path.display()
+        )),
+        "{said}"
+    );
+    assert!(
+        said.contains("serves the dashboard at http://127.0.0.1:"),
+        "{said}"
+    );
+}
+
+/// `phonebook export | head`: the reader closing the pipe ends the export quietly.
+#[test]
+fn a_closed_pipe_ends_an_export_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("sd.db").display());
+    let csv = dir.path().join("contacts.csv");
+    let mut rows = String::from("external_id,first_name,last_name,phones\n");
+    for n in 0..3_000 {
+        rows.push_str(&format!(
+            "c-{n},Ivan,Petrov{n},+7 495 {:07}\n",
+            1_000_000 + n
+        ));
+    }
+    std::fs::write(&csv, rows).unwrap();
+    let imported = binary()
+        .env("SWITCHDESK_DATABASE__URL", &url)
+        .args(["phonebook", "import"])
+        .arg(&csv)
+        .output()
+        .unwrap();
+    assert!(
+        imported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&imported.stderr)
+    );
+    let mut child = binary()
+        .env("SWITCHDESK_DATABASE__URL", &url)
+        .args(["phonebook", "export", "--kind", "contacts"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read one line, as `head -1` would, and close the pipe.
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.contains("external_id"), "{first}");
+    let output = child.wait_with_output().unwrap();
+    let error = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !error.contains("Broken pipe") && !error.contains("panicked"),
+        "{error}"
+    );
+}
