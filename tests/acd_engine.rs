@@ -707,6 +707,71 @@ fn an_unreachable_callback_is_retried_then_given_up() {
         .is_empty());
 }
 
+/// The agent answers a callback and hangs up before the customer is connected: the attempt
+/// failed (counted, retried later), and nothing is played to the callback, which has no
+/// channel.
+#[test]
+fn an_agent_hanging_up_before_a_callback_connects_fails_the_attempt() {
+    let mut q = Desk::queue("q", Strategy::LongestIdle);
+    q.callbacks.key = Some('*');
+    q.callbacks.attempts = 3;
+    q.callbacks.retry_secs = 100;
+    q.wrap_up_secs = 0;
+    let mut desk = Desk::new(q);
+    desk.agent("alice", "q", 1, 1);
+    desk.engine
+        .set_agent_status(T0, "alice", AgentStatus::OnBreak("lunch".into()))
+        .unwrap();
+    desk.caller(secs(0), "c", "q", "+15550001");
+    desk.engine.dtmf(secs(1), "c", '*');
+    desk.engine.caller_hung_up(secs(2), "c");
+    desk.engine
+        .set_agent_status(secs(3), "alice", AgentStatus::Available)
+        .unwrap();
+    desk.tick(secs(3));
+    let (agent_leg, _, _) = desk.rung()[0].clone();
+    desk.engine.leg_answered(secs(4), &agent_leg);
+    let customer = desk
+        .take()
+        .into_iter()
+        .find_map(|a| match a {
+            Action::DialCustomer { leg, .. } => Some(leg),
+            _ => None,
+        })
+        .unwrap();
+    desk.updates();
+    desk.engine
+        .leg_hung_up(secs(5), &agent_leg, "NORMAL_CLEARING");
+    let actions = desk.take();
+    assert!(
+        !actions
+            .iter()
+            .any(|a| matches!(a, Action::HoldMusic { call, .. } if call == "c")),
+        "{actions:?}"
+    );
+    assert!(
+        actions.contains(&Action::CancelLeg {
+            leg: customer,
+            cause: "NORMAL_CLEARING".into()
+        }),
+        "{actions:?}"
+    );
+    let updates = desk.updates();
+    assert!(
+        updates.iter().any(|u| matches!(
+            u,
+            Update::CallbackQueued { id, attempts: 1, not_before, .. }
+                if id == "c" && *not_before == secs(105)
+        )),
+        "{updates:?}"
+    );
+    // Not offered again before the retry falls due.
+    desk.tick(secs(50));
+    assert!(desk.rung().is_empty());
+    desk.tick(secs(105));
+    assert_eq!(desk.rung().len(), 1);
+}
+
 #[test]
 fn max_wait_overflows_to_an_extension_or_another_queue() {
     let mut q = Desk::queue("q", Strategy::LongestIdle);

@@ -214,7 +214,17 @@ impl Engine {
                     {
                         self.drop_leg(&customer, "NORMAL_CLEARING");
                     }
-                    self.requeue(now, &caller_id);
+                    // A callback has no channel to hold: the attempt failed, as when the
+                    // bridge is refused (see `bridge_failed`).
+                    if self
+                        .callers
+                        .get(&caller_id)
+                        .is_some_and(|c| c.kind == Kind::Live)
+                    {
+                        self.requeue(now, &caller_id);
+                    } else {
+                        self.callback_attempt_failed(now, &caller_id, false);
+                    }
                 }
                 _ => {
                     self.offers.remove(&leg.offer);
