@@ -1433,3 +1433,46 @@ fn a_caller_put_in_front_is_offered_before_earlier_and_higher_priority_callers()
     assert_eq!(rung.len(), 1);
     assert_eq!(rung[0].2, "c3");
 }
+
+/// A queue is removed only when nothing refers to it: its members and the queues that
+/// overflow to it are named, and nothing changes until they are gone.
+#[test]
+fn a_queue_in_use_is_not_removed_and_overflow_targets_must_exist() {
+    let mut desk = Desk::new(Desk::queue("sales", Strategy::LongestIdle));
+    let mut support = Desk::queue("support", Strategy::LongestIdle);
+    support.overflow = Overflow::Queue("sales".into());
+    desk.engine.set_queue(T0, support).unwrap();
+    desk.agent("olga", "sales", 1, 1);
+    assert_eq!(
+        desk.engine.remove_queue("sales"),
+        Err(AcdError::QueueInUse {
+            queue: "sales".into(),
+            members: vec!["olga".into()],
+            overflowing: vec!["support".into()],
+        })
+    );
+    assert!(desk.engine.queue_config("sales").is_some());
+    assert!(desk.engine.agent("olga").is_some());
+
+    let mut nowhere = Desk::queue("billing", Strategy::LongestIdle);
+    nowhere.overflow = Overflow::Queue("nowhere".into());
+    assert_eq!(
+        desk.engine.queue_reference_problems(&nowhere),
+        vec!["queue billing: overflow queue \"nowhere\" does not exist".to_owned()]
+    );
+    nowhere.overflow = Overflow::Queue("billing".into());
+    assert_eq!(
+        desk.engine.queue_reference_problems(&nowhere),
+        vec!["queue billing: overflows to itself".to_owned()]
+    );
+    nowhere.overflow = Overflow::Queue("sales".into());
+    assert!(desk.engine.queue_reference_problems(&nowhere).is_empty());
+
+    // Once olga left and support overflows elsewhere, the queue goes.
+    desk.engine.remove_agent(T0, "olga").unwrap();
+    let mut support = Desk::queue("support", Strategy::LongestIdle);
+    support.overflow = Overflow::Hangup;
+    desk.engine.set_queue(T0, support).unwrap();
+    desk.engine.remove_queue("sales").unwrap();
+    assert!(desk.engine.queue_config("sales").is_none());
+}

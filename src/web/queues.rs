@@ -24,6 +24,7 @@ impl From<BoardError> for ApiError {
             BoardError::Acd(AcdError::Invalid(_)) => ApiError::bad_request(error.to_string()),
             BoardError::Acd(
                 AcdError::QueueBusy(_)
+                | AcdError::QueueInUse { .. }
                 | AcdError::DuplicateCall(_)
                 | AcdError::NotWaiting(_)
                 | AcdError::NotInCall(_),
@@ -58,7 +59,8 @@ pub(crate) async fn save(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `DELETE /api/queues/{name}` (admin): refused while callers wait in it.
+/// `DELETE /api/queues/{name}` (admin): refused (409) while callers wait in it, agents are
+/// its members or other queues overflow to it, naming them.
 pub(crate) async fn delete(
     State(state): State<AppState>,
     _: Authorized<Admin>,

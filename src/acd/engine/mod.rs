@@ -26,7 +26,7 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 
-use super::config::{AgentConfig, QueueConfig};
+use super::config::{AgentConfig, Overflow, QueueConfig};
 use super::output::{Action, Update};
 use super::stats::{AnswerRate, Counters};
 use super::Millis;
@@ -46,6 +46,17 @@ mod views;
 use order::{OrderKey, Place};
 use timers::{Timer, Timers};
 
+fn in_use(members: &[String], overflowing: &[String]) -> String {
+    let mut parts = Vec::new();
+    if !members.is_empty() {
+        parts.push(format!("agents {} are members", members.join(", ")));
+    }
+    if !overflowing.is_empty() {
+        parts.push(format!("queues {} overflow to it", overflowing.join(", ")));
+    }
+    parts.join("; ")
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum AcdError {
     #[error("no queue named {0:?}")]
@@ -56,6 +67,14 @@ pub enum AcdError {
     DuplicateCall(String),
     #[error("queue {0:?} still has callers waiting")]
     QueueBusy(String),
+    /// Agents are members of the queue, or other queues overflow to it: deleting it would
+    /// drop them silently.
+    #[error("queue {queue:?} is still in use: {}", in_use(members, overflowing))]
+    QueueInUse {
+        queue: String,
+        members: Vec<String>,
+        overflowing: Vec<String>,
+    },
     #[error("no call {0} in any queue")]
     UnknownCall(String),
     /// Only a live caller still in the waiting order can be moved: not one being connected,
@@ -332,6 +351,7 @@ impl Engine {
         Ok(())
     }
 
+    /// Removes a queue no caller waits in, no agent is a member of and no queue overflows to.
     pub fn remove_queue(&mut self, name: &str) -> Result<(), AcdError> {
         let queue = self
             .queues
@@ -340,8 +360,47 @@ impl Engine {
         if !queue.order.is_empty() {
             return Err(AcdError::QueueBusy(name.into()));
         }
+        let mut members: Vec<String> = self
+            .agents
+            .iter()
+            .filter(|(_, a)| a.config.queues.iter().any(|m| m.queue == name))
+            .map(|(agent, _)| agent.clone())
+            .collect();
+        let mut overflowing: Vec<String> = self
+            .queues
+            .iter()
+            .filter(|(other, q)| {
+                other.as_str() != name
+                    && matches!(&q.config.overflow, Overflow::Queue(target) if target == name)
+            })
+            .map(|(other, _)| other.clone())
+            .collect();
+        if !members.is_empty() || !overflowing.is_empty() {
+            members.sort();
+            overflowing.sort();
+            return Err(AcdError::QueueInUse {
+                queue: name.into(),
+                members,
+                overflowing,
+            });
+        }
         self.queues.remove(name);
         Ok(())
+    }
+
+    /// What is wrong between `config` and the other queues: an overflow to a queue that does
+    /// not exist, or to itself. (Loading stored queues does not ask: their order is arbitrary.)
+    pub fn queue_reference_problems(&self, config: &QueueConfig) -> Vec<String> {
+        match &config.overflow {
+            Overflow::Queue(target) if target == &config.name => {
+                vec![format!("queue {}: overflows to itself", config.name)]
+            }
+            Overflow::Queue(target) if !self.queues.contains_key(target) => vec![format!(
+                "queue {}: overflow queue {target:?} does not exist",
+                config.name
+            )],
+            _ => Vec::new(),
+        }
     }
 
     /// splitmix64: deterministic for a seed, no global state.
