@@ -649,11 +649,12 @@ fn callback_keeps_the_place_reserves_the_agent_then_calls_the_customer() {
     )));
 }
 
-#[test]
-fn an_unreachable_callback_is_retried_then_given_up() {
+/// Caller `c` of queue `q` asked for a callback (`*`) and hung up while agent alice was on a
+/// break; alice is back at 3 s. Retries fall 100 s apart, at most `attempts` of them.
+fn callback_waiting_for_alice(attempts: u32) -> Desk {
     let mut q = Desk::queue("q", Strategy::LongestIdle);
     q.callbacks.key = Some('*');
-    q.callbacks.attempts = 2;
+    q.callbacks.attempts = attempts;
     q.callbacks.retry_secs = 100;
     q.wrap_up_secs = 0;
     let mut desk = Desk::new(q);
@@ -667,6 +668,12 @@ fn an_unreachable_callback_is_retried_then_given_up() {
     desk.engine
         .set_agent_status(secs(3), "alice", AgentStatus::Available)
         .unwrap();
+    desk
+}
+
+#[test]
+fn an_unreachable_callback_is_retried_then_given_up() {
+    let mut desk = callback_waiting_for_alice(2);
     for attempt in 0..2u64 {
         // Each retry falls due 100 s after the failed attempt (1 s after its start).
         let at = secs(3 + attempt * 101);
@@ -712,22 +719,7 @@ fn an_unreachable_callback_is_retried_then_given_up() {
 /// channel.
 #[test]
 fn an_agent_hanging_up_before_a_callback_connects_fails_the_attempt() {
-    let mut q = Desk::queue("q", Strategy::LongestIdle);
-    q.callbacks.key = Some('*');
-    q.callbacks.attempts = 3;
-    q.callbacks.retry_secs = 100;
-    q.wrap_up_secs = 0;
-    let mut desk = Desk::new(q);
-    desk.agent("alice", "q", 1, 1);
-    desk.engine
-        .set_agent_status(T0, "alice", AgentStatus::OnBreak("lunch".into()))
-        .unwrap();
-    desk.caller(secs(0), "c", "q", "+15550001");
-    desk.engine.dtmf(secs(1), "c", '*');
-    desk.engine.caller_hung_up(secs(2), "c");
-    desk.engine
-        .set_agent_status(secs(3), "alice", AgentStatus::Available)
-        .unwrap();
+    let mut desk = callback_waiting_for_alice(3);
     desk.tick(secs(3));
     let (agent_leg, _, _) = desk.rung()[0].clone();
     desk.engine.leg_answered(secs(4), &agent_leg);

@@ -21,6 +21,16 @@ fn binary() -> Command {
     command
 }
 
+/// `switchdesk --config FILE check-config`.
+fn check_config(file: &Path) -> std::process::Output {
+    binary()
+        .arg("--config")
+        .arg(file)
+        .arg("check-config")
+        .output()
+        .unwrap()
+}
+
 fn capture(name: &str) -> PathBuf {
     captures::freeswitch().join("esl").join(name)
 }
@@ -202,12 +212,7 @@ fn check_config_explains_every_mistake() {
         "[esl]\npassword = \"\"\nheartbeat_secs = 0\n[log]\nformat = \"xml\"\n",
     )
     .unwrap();
-    let output = binary()
-        .arg("--config")
-        .arg(&path)
-        .arg("check-config")
-        .output()
-        .unwrap();
+    let output = check_config(&path);
     assert_eq!(output.status.code(), Some(2));
     let error = String::from_utf8_lossy(&output.stderr);
     for expected in ["esl.password is empty", "esl.heartbeat_secs", "log.format"] {
@@ -218,12 +223,7 @@ fn check_config_explains_every_mistake() {
         "[esl]\nhost = \"10.1.2.3\"\npassword = \"very-secret-pw\"\n",
     )
     .unwrap();
-    let output = binary()
-        .arg("--config")
-        .arg(&path)
-        .arg("check-config")
-        .output()
-        .unwrap();
+    let output = check_config(&path);
     assert!(output.status.success());
     let text = String::from_utf8_lossy(&output.stdout);
     assert!(
@@ -272,12 +272,7 @@ endpoint = 12
 "#,
     )
     .unwrap();
-    let output = binary()
-        .arg("--config")
-        .arg(&path)
-        .arg("check-config")
-        .output()
-        .unwrap();
+    let output = check_config(&path);
     assert_eq!(output.status.code(), Some(2));
     let error = String::from_utf8_lossy(&output.stderr);
     for expected in [
@@ -437,12 +432,7 @@ fn the_readme_configuration_is_valid() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("switchdesk.toml");
     std::fs::write(&path, toml).unwrap();
-    let output = binary()
-        .arg("--config")
-        .arg(&path)
-        .arg("check-config")
-        .output()
-        .unwrap();
+    let output = check_config(&path);
     assert!(
         output.status.success(),
         "{}",
