@@ -671,23 +671,30 @@ fn callback_waiting_for_alice(attempts: u32) -> Desk {
     desk
 }
 
+/// The due callback rings alice at `due`, she answers at `answered`: her leg and the
+/// customer leg then dialled.
+fn alice_answers_the_callback(desk: &mut Desk, due: u64, answered: u64) -> (String, String) {
+    desk.tick(due);
+    let (agent_leg, _, _) = desk.rung()[0].clone();
+    desk.engine.leg_answered(answered, &agent_leg);
+    let customer = desk
+        .take()
+        .into_iter()
+        .find_map(|a| match a {
+            Action::DialCustomer { leg, .. } => Some(leg),
+            _ => None,
+        })
+        .unwrap();
+    (agent_leg, customer)
+}
+
 #[test]
 fn an_unreachable_callback_is_retried_then_given_up() {
     let mut desk = callback_waiting_for_alice(2);
     for attempt in 0..2u64 {
         // Each retry falls due 100 s after the failed attempt (1 s after its start).
         let at = secs(3 + attempt * 101);
-        desk.tick(at);
-        let (agent_leg, _, _) = desk.rung()[0].clone();
-        desk.engine.leg_answered(at, &agent_leg);
-        let customer = desk
-            .take()
-            .into_iter()
-            .find_map(|a| match a {
-                Action::DialCustomer { leg, .. } => Some(leg),
-                _ => None,
-            })
-            .unwrap();
+        let (agent_leg, customer) = alice_answers_the_callback(&mut desk, at, at);
         desk.engine.leg_failed(at + 1000, &customer, "NO_ANSWER");
         let actions = desk.take();
         assert!(
@@ -720,17 +727,7 @@ fn an_unreachable_callback_is_retried_then_given_up() {
 #[test]
 fn an_agent_hanging_up_before_a_callback_connects_fails_the_attempt() {
     let mut desk = callback_waiting_for_alice(3);
-    desk.tick(secs(3));
-    let (agent_leg, _, _) = desk.rung()[0].clone();
-    desk.engine.leg_answered(secs(4), &agent_leg);
-    let customer = desk
-        .take()
-        .into_iter()
-        .find_map(|a| match a {
-            Action::DialCustomer { leg, .. } => Some(leg),
-            _ => None,
-        })
-        .unwrap();
+    let (agent_leg, customer) = alice_answers_the_callback(&mut desk, secs(3), secs(4));
     desk.updates();
     desk.engine
         .leg_hung_up(secs(5), &agent_leg, "NORMAL_CLEARING");
