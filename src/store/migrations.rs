@@ -58,6 +58,11 @@ const SQLITE: Embedded = &[
         "query_indexes",
         include_str!("../../migrations/sqlite/0008_query_indexes.sql"),
     ),
+    (
+        9,
+        "ticket_queues_agents",
+        include_str!("../../migrations/sqlite/0009_ticket_queues_agents.sql"),
+    ),
 ];
 
 const POSTGRES: Embedded = &[
@@ -100,6 +105,11 @@ const POSTGRES: Embedded = &[
         8,
         "query_indexes",
         include_str!("../../migrations/postgres/0008_query_indexes.sql"),
+    ),
+    (
+        9,
+        "ticket_queues_agents",
+        include_str!("../../migrations/postgres/0009_ticket_queues_agents.sql"),
     ),
 ];
 

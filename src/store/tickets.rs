@@ -24,9 +24,9 @@ pub struct TicketFilter {
     /// One status, or `open` for new, open and pending together.
     pub status: Option<String>,
     pub caller_number: Option<String>,
-    /// Tickets with a call through this queue.
+    /// Tickets opened in this queue or with a call through it.
     pub queue: Option<String>,
-    /// Tickets with a call this agent answered.
+    /// Tickets this agent booked time on (each answered agent leg books its talk time).
     pub agent: Option<String>,
     /// Created at or after (Unix ms).
     pub from: Option<i64>,
@@ -477,8 +477,50 @@ impl Store {
     }
 }
 
+/// What the tickets list is read from, in the list's order (starred first, then newest first).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Listed {
+    /// The tickets themselves (`tickets_listed`).
+    Tickets,
+    /// One queue's rows of `ticket_queues` (`ticket_queues_listed`).
+    InQueue,
+    /// One agent's rows of `ticket_agents` (`ticket_agents_listed`).
+    WithAgent,
+}
+
+impl Listed {
+    /// The list by queue (or else by agent) reads only that queue's (agent's) rows, which
+    /// carry a copy of the ticket's star and creation time, so a page stops reading once it is
+    /// full instead of checking ticket after ticket.
+    fn of(filter: &TicketFilter) -> Listed {
+        match (&filter.queue, &filter.agent) {
+            (Some(_), _) => Listed::InQueue,
+            (None, Some(_)) => Listed::WithAgent,
+            (None, None) => Listed::Tickets,
+        }
+    }
+
+    fn from(self) -> &'static str {
+        match self {
+            Listed::Tickets => "tickets t",
+            Listed::InQueue => "ticket_queues l JOIN tickets t ON t.id = l.ticket_id",
+            Listed::WithAgent => "ticket_agents l JOIN tickets t ON t.id = l.ticket_id",
+        }
+    }
+
+    /// The list's order: (starred, created_at, ticket id) of what is read.
+    fn order(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            Listed::Tickets => ("t.starred", "t.created_at", "t.id"),
+            Listed::InQueue | Listed::WithAgent => ("l.starred", "l.created_at", "l.ticket_id"),
+        }
+    }
+}
+
 /// The SQL of [`Store::tickets`] and the values it binds (also read by the query-plan test).
 pub(crate) fn tickets_query(filter: &TicketFilter) -> (String, Filter<'_>) {
+    let listed = Listed::of(filter);
+    let (starred, created_at, id) = listed.order();
     let mut where_ = Filter::default();
 
     where_.eq_i64("t.organization_id", filter.organization_id);
@@ -490,23 +532,26 @@ pub(crate) fn tickets_query(filter: &TicketFilter) -> (String, Filter<'_>) {
         status => where_.eq_str("t.status", status),
     }
     where_.eq_str("t.caller_number", filter.caller_number.as_deref());
-    // Checked per ticket as the list is read in its order (`tickets_listed`), each through an
-    // index on the ticket's calls or time entries, so a page stops reading once it is full.
-    where_.text_condition(
-        "(t.queue = {} OR EXISTS (SELECT 1 FROM calls c WHERE c.ticket_id = t.id AND c.queue = {}))",
-        filter.queue.as_deref(),
-    );
-    where_.text_condition(
-        "EXISTS (SELECT 1 FROM ticket_time_entries e WHERE e.ticket_id = t.id AND e.agent = {})",
-        filter.agent.as_deref(),
-    );
-    where_.at_least("t.created_at", filter.from);
-    where_.before("t.created_at", filter.to);
+    // A ticket is in a queue when it was opened there or has a call through it, and with an
+    // agent who booked time on it: exactly its rows in `ticket_queues` and `ticket_agents`,
+    // which the database keeps (migration 0009).
+    where_.eq_str("l.queue", filter.queue.as_deref());
+    if listed == Listed::WithAgent {
+        where_.eq_str("l.agent", filter.agent.as_deref());
+    } else {
+        where_.text_condition(
+            "EXISTS (SELECT 1 FROM ticket_agents a WHERE a.ticket_id = t.id AND a.agent = {})",
+            filter.agent.as_deref(),
+        );
+    }
+    where_.at_least(created_at, filter.from);
+    where_.before(created_at, filter.to);
     if filter.breached == Some(true) {
         where_.raw("(t.first_response_breached = 1 OR t.resolution_breached = 1)");
     }
     let sql = format!(
-        "SELECT t.* FROM tickets t{} ORDER BY t.starred DESC, t.created_at DESC, t.id DESC{}",
+        "SELECT t.* FROM {}{} ORDER BY {starred} DESC, {created_at} DESC, {id} DESC{}",
+        listed.from(),
         where_.sql(),
         Filter::page(filter.limit, filter.offset)
     );
