@@ -63,6 +63,11 @@ const SQLITE: Embedded = &[
         "ticket_queues_agents",
         include_str!("../../migrations/sqlite/0009_ticket_queues_agents.sql"),
     ),
+    (
+        10,
+        "calls_by_extension",
+        include_str!("../../migrations/sqlite/0010_calls_by_extension.sql"),
+    ),
 ];
 
 const POSTGRES: Embedded = &[
@@ -110,6 +115,11 @@ const POSTGRES: Embedded = &[
         9,
         "ticket_queues_agents",
         include_str!("../../migrations/postgres/0009_ticket_queues_agents.sql"),
+    ),
+    (
+        10,
+        "calls_by_extension",
+        include_str!("../../migrations/postgres/0010_calls_by_extension.sql"),
     ),
 ];
 

@@ -51,6 +51,13 @@ async fn every_calls_and_tickets_filter_is_served_by_an_index() {
             },
         ),
         (
+            "by an internal extension",
+            CallFilter {
+                caller_number: text("1001"),
+                ..CallFilter::default()
+            },
+        ),
+        (
             "by queue",
             CallFilter {
                 queue: text("support"),
