@@ -2237,6 +2237,11 @@ impl Engine {
         Some(self.agents.get(name)?.view(name, 0, 0))
     }
 
+    /// An agent's settings, as last set.
+    pub fn agent_config(&self, name: &str) -> Option<&AgentConfig> {
+        self.agents.get(name).map(|a| &a.config)
+    }
+
     pub fn queue_config(&self, name: &str) -> Option<&QueueConfig> {
         self.queues.get(name).map(|q| q.config.as_ref())
     }
