@@ -1849,6 +1849,9 @@ async fn a_full_inbox_is_lag_and_the_node_is_read_again() {
     })
     .await;
     assert_eq!(resyncs(), 1);
+    // The forwarder waits for room to ask for the resync: the inbox is full, and a request
+    // is answered busy at once rather than left waiting.
+    assert!(matches!(board.queues().await, Err(BoardError::Busy)));
 
     release.send(()).unwrap();
     wait_until("the node is read again", || async { resyncs() >= 2 }).await;
@@ -1858,5 +1861,45 @@ async fn a_full_inbox_is_lag_and_the_node_is_read_again() {
         calls.iter().all(|c| waiting.iter().any(|w| &w.call == c))
     })
     .await;
+    board.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_changes_waiting_for_the_database_land_in_the_order_they_came() {
+    let db = common::TestDb::sqlite().await;
+    let sim = simulator(23).await;
+    let (board, _esl) = board(&sim, db.store.clone(), 1, 23).await;
+    let sales = |wrap_up_secs: u64| {
+        let mut q = queue();
+        q.name = "sales".into();
+        q.wrap_up_secs = wrap_up_secs;
+        q
+    };
+
+    let holder = hold_write_lock(&db.url).await;
+    // Each asked once the switchboard took the one before (one inbox, in order): a save, a
+    // second save of the same queue, a delete of the queue being saved, and a save again.
+    let mut changes = Vec::new();
+    for change in 0..4u64 {
+        let asking = board.clone();
+        changes.push(tokio::spawn(async move {
+            match change {
+                2 => asking.delete_queue("sales").await,
+                n => asking.save_queue(sales(n + 1)).await,
+            }
+        }));
+        board.queues().await.unwrap();
+    }
+    assert!(changes.iter().all(|c| !c.is_finished()));
+
+    release_write_lock(holder).await;
+    for change in changes {
+        change.await.unwrap().unwrap();
+    }
+    let stored = db.store.queues().await.unwrap();
+    let stored_sales = stored.iter().find(|q| q.name == "sales").unwrap();
+    assert_eq!(stored_sales.wrap_up_secs, 4);
+    let served = board.queues().await.unwrap();
+    assert!(served.iter().any(|q| q.name == "sales"));
     board.shutdown();
 }

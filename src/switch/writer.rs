@@ -228,3 +228,45 @@ impl Writer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(calls: u64) -> AgentState {
+        AgentState {
+            status: AgentStatus::Available,
+            calls,
+            talk_ms: 0,
+        }
+    }
+
+    #[test]
+    fn an_agents_states_waiting_to_be_stored_are_one_the_newest() {
+        let (writes, writer) = backlog();
+        for calls in 1..=1_000 {
+            writes.agent("agent1", state(calls));
+        }
+        writes.agent("agent2", state(7));
+        let backlog = lock(&writer.backlog);
+        assert_eq!(backlog.agents.len(), 2);
+        assert_eq!(backlog.agents["agent1"], state(1_000));
+    }
+
+    #[test]
+    fn records_beyond_the_limit_are_handed_back() {
+        let (writes, writer) = backlog();
+        let done = |n: usize| Record::CallbackDone {
+            id: format!("cb{n}"),
+            reached: true,
+        };
+        for n in 0..MAX_RECORDS {
+            assert!(writes.record(done(n)).is_ok());
+        }
+        assert!(matches!(
+            writes.record(done(MAX_RECORDS)),
+            Err(Record::CallbackDone { id, .. }) if id == format!("cb{MAX_RECORDS}")
+        ));
+        assert_eq!(lock(&writer.backlog).records.len(), MAX_RECORDS);
+    }
+}
