@@ -184,7 +184,7 @@ struct InFlight {
 }
 
 enum Undo {
-    Queue(QueueConfig),
+    Queue(Box<QueueConfig>),
     Agent(AgentConfig, AgentState),
 }
 
@@ -952,15 +952,9 @@ impl Switchboard {
         }
     }
 
-    /// Hands a record to the writer; one the writer has no room for is logged, not stored.
+    /// Hands a record to the writer (one it has no room for is logged, not stored).
     fn record(&self, record: Record) {
-        if let Err(record) = self.writes.record(record) {
-            error!(
-                ?record,
-                "{} records wait for the database; this one is not stored",
-                writer::MAX_RECORDS
-            );
-        }
+        self.writes.record(record);
     }
 
     /// Asks the node for every channel and what this service stored on each, off this task.
@@ -1139,7 +1133,7 @@ impl Switchboard {
                         .map_err(BoardError::from),
                 );
             }
-            Request::SaveQueue(config, reply) => self.admin(AdminWrite::SaveQueue(*config), reply),
+            Request::SaveQueue(config, reply) => self.admin(AdminWrite::SaveQueue(config), reply),
             Request::DeleteQueue(name, reply) => self.admin(AdminWrite::DeleteQueue(name), reply),
             Request::SaveAgent(config, reply) => self.admin(AdminWrite::SaveAgent(config), reply),
             Request::DeleteAgent(name, reply) => self.admin(AdminWrite::DeleteAgent(name), reply),
@@ -1222,7 +1216,7 @@ impl Switchboard {
                 Ok(None)
             }
             AdminWrite::DeleteQueue(name) => {
-                let config = self.engine.queue_config(name).cloned();
+                let config = self.engine.queue_config(name).cloned().map(Box::new);
                 self.engine.remove_queue(name)?;
                 Ok(config.map(Undo::Queue))
             }
@@ -1249,7 +1243,7 @@ impl Switchboard {
         };
         let answer = match result {
             Ok(()) => match in_flight.write {
-                AdminWrite::SaveQueue(config) => self.engine.set_queue(now, config),
+                AdminWrite::SaveQueue(config) => self.engine.set_queue(now, *config),
                 AdminWrite::SaveAgent(config) => self.engine.set_agent(now, config),
                 AdminWrite::DeleteQueue(_) | AdminWrite::DeleteAgent(_) => Ok(()),
             }
@@ -1260,7 +1254,7 @@ impl Switchboard {
             Err(e) => {
                 match in_flight.undo {
                     Some(Undo::Queue(config)) => {
-                        if let Err(e) = self.engine.set_queue(now, config) {
+                        if let Err(e) = self.engine.set_queue(now, *config) {
                             error!("queue not put back after its delete failed: {e}");
                         }
                     }

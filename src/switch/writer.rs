@@ -9,7 +9,7 @@
 //!   far the database is behind: bounded, and the newest state is what gets stored); one that
 //!   cannot be stored is kept and tried again;
 //! - callbacks and blocked attempts, in the order they happened, up to [`MAX_RECORDS`]; beyond
-//!   that a record is refused (the switchboard logs it at ERROR).
+//!   that a record is refused and logged at ERROR.
 //!
 //! What survives a restart of the writer lives in the backlog: the admin write in flight is
 //! taken out only after its outcome was sent, so a restarted writer commits it again (saves
@@ -35,7 +35,7 @@ const RETRY: Duration = Duration::from_secs(1);
 /// A change to the settings the API makes.
 #[derive(Clone, Debug)]
 pub(super) enum AdminWrite {
-    SaveQueue(QueueConfig),
+    SaveQueue(Box<QueueConfig>),
     DeleteQueue(String),
     SaveAgent(AgentConfig),
     DeleteAgent(String),
@@ -147,17 +147,23 @@ impl Writes {
         self.wake();
     }
 
-    /// Queues `record` behind the others; refused (handed back) when [`MAX_RECORDS`] wait.
-    pub(super) fn record(&self, record: Record) -> Result<(), Record> {
+    /// Queues `record` behind the others; refused and logged when [`MAX_RECORDS`] wait.
+    /// True if queued.
+    pub(super) fn record(&self, record: Record) -> bool {
         {
             let mut backlog = lock(&self.backlog);
             if backlog.records.len() >= MAX_RECORDS {
-                return Err(record);
+                drop(backlog);
+                error!(
+                    ?record,
+                    "{MAX_RECORDS} records wait for the database; this one is not stored"
+                );
+                return false;
             }
             backlog.records.push_back(record);
         }
         self.wake();
-        Ok(())
+        true
     }
 
     fn wake(&self) {
@@ -254,19 +260,20 @@ mod tests {
     }
 
     #[test]
-    fn records_beyond_the_limit_are_handed_back() {
+    fn records_beyond_the_limit_are_refused() {
         let (writes, writer) = backlog();
         let done = |n: usize| Record::CallbackDone {
             id: format!("cb{n}"),
             reached: true,
         };
         for n in 0..MAX_RECORDS {
-            assert!(writes.record(done(n)).is_ok());
+            assert!(writes.record(done(n)));
         }
-        assert!(matches!(
-            writes.record(done(MAX_RECORDS)),
-            Err(Record::CallbackDone { id, .. }) if id == format!("cb{MAX_RECORDS}")
-        ));
-        assert_eq!(lock(&writer.backlog).records.len(), MAX_RECORDS);
+        assert!(!writes.record(done(MAX_RECORDS)));
+        let backlog = lock(&writer.backlog);
+        assert_eq!(backlog.records.len(), MAX_RECORDS);
+        assert!(
+            matches!(backlog.records.back(), Some(Record::CallbackDone { id, .. }) if *id == format!("cb{}", MAX_RECORDS - 1))
+        );
     }
 }
