@@ -1792,7 +1792,11 @@ impl switchdesk::switch::CallerIdentity for Stuck {
         if let Some(release) = release {
             self.entered
                 .store(true, std::sync::atomic::Ordering::SeqCst);
-            let _ = release.recv();
+            // The worker's other tasks move to another thread meanwhile (a plain blocking
+            // wait could strand the one in its LIFO slot: the simulator, the forwarder).
+            tokio::task::block_in_place(|| {
+                let _ = release.recv();
+            });
         }
         switchdesk::switch::Identity::default()
     }

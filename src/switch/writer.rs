@@ -6,8 +6,9 @@
 //!   outcome comes back to the switchboard as a message ([`Stored`]), on which it applies the
 //!   change to the engine and answers the API (a write is acknowledged after it committed);
 //! - each agent's latest status and totals, coalesced per agent (one entry per agent however
-//!   far the database is behind: bounded, and the newest state is what gets stored); one that
-//!   cannot be stored is kept and tried again;
+//!   far the database is behind: bounded, and the newest state is what gets stored); when one
+//!   cannot be stored, it and the rest are kept and tried again a second later, after the
+//!   admin write if one waits (an agent's state never holds a settings change up for long);
 //! - callbacks and blocked attempts, in the order they happened, up to [`MAX_RECORDS`]; beyond
 //!   that a record is refused and logged at ERROR.
 //!
@@ -201,15 +202,21 @@ impl Writer {
                 )
             };
             let mut failed = false;
-            for (name, state) in agents {
+            let mut agents = agents.into_iter();
+            while let Some((name, state)) = agents.next() {
                 let stored = store
                     .save_agent_state(&name, &state.status, state.calls, state.talk_ms)
                     .await;
                 if let Err(e) = stored {
                     error!(agent = %name, "agent state not stored yet, trying again: {e}");
                     failed = true;
-                    // A newer state that came meanwhile wins.
-                    lock(&self.backlog).agents.entry(name).or_insert(state);
+                    // Put back, this one and the rest, unless a newer state came meanwhile;
+                    // the next round starts with the admin write, if one waits.
+                    let mut backlog = lock(&self.backlog);
+                    for (name, state) in std::iter::once((name, state)).chain(agents) {
+                        backlog.agents.entry(name).or_insert(state);
+                    }
+                    break;
                 }
             }
             for record in records {
