@@ -7,10 +7,17 @@
 //! CHANNEL_CREATE of the agent leg rung for them, while agents are free (1,000 callers at
 //! 200 a second afterwards). In that second run it also reports the agent leg's
 //! CHANNEL_ANSWER → the caller's CHANNEL_BRIDGE, and the ESL commands the switch received
-//! per call, by kind (`api uuid_answer`, `bgapi originate`, `sendmsg`...).
+//! per call, by kind (`api uuid_answer`, `bgapi originate`, `sendmsg`...). Last, park → agent
+//! rung again with the writer stalled: another connection holds SQLite's write lock for 10 s
+//! while a queue's settings wait to be saved and 1,000 callers arrive, 200 a second.
+//!
+//! `cargo bench --bench queue_e2e -- stalled` skips the bursts and gives both park → rung
+//! figures.
 
 use std::collections::{BTreeMap, HashMap};
+use std::future::Future as _;
 use std::sync::{Arc, Mutex};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -61,6 +68,7 @@ fn bench(c: &mut Criterion) {
         .build()
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
+    let db_url = format!("sqlite://{}/bench.db", dir.path().display());
     let latencies = Arc::new(Mutex::new(Latencies::default()));
     let (sim, board, observer) = runtime.block_on(async {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -82,9 +90,7 @@ fn bench(c: &mut Criterion) {
                 .await
                 .unwrap();
         }
-        let store = Store::connect(&format!("sqlite://{}/bench.db", dir.path().display()), 4)
-            .await
-            .unwrap();
+        let store = Store::connect(&db_url, 4).await.unwrap();
         let mut queue = QueueConfig::named("support");
         queue.wrap_up_secs = 0;
         queue.prompts.hold_music = "tone_stream://%(1000,4000,440);loops=-1".parse().unwrap();
@@ -236,22 +242,8 @@ fn bench(c: &mut Criterion) {
     const MARK: &str = "api switchdesk_bench_mark";
     runtime.block_on(async {
         let _ = observer.api("switchdesk_bench_mark").await;
-        let before = board.queues().await.unwrap()[0].counters.answered;
-        for n in 0..1000 {
-            let spec = CallSpec {
-                from_number: format!("+1666{n:07}"),
-                destination: "7000".into(),
-                talk: Some(Duration::from_millis(20)),
-                ..CallSpec::default()
-            };
-            sim.place_call(spec).await.unwrap();
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        while board.queues().await.unwrap()[0].counters.answered - before < 1000
-            || !sim.channels().await.unwrap().is_empty()
-        {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+        let before = answered(&board).await;
+        thousand_callers(&sim, &board, "+1666", before).await;
     });
     let log = sim.commands_received();
     let start = log.iter().rposition(|c| c == MARK).map_or(0, |i| i + 1);
@@ -291,6 +283,70 @@ fn bench(c: &mut Criterion) {
         l.park_to_ring.len(),
         free_to_ring.len()
     );
+    l.park_to_ring.clear();
+    drop(l);
+
+    // The writer stalled: another connection holds the write lock for 10 s while a settings
+    // change waits for it (and fails once SQLite's 5 s busy timeout ran out, as it should:
+    // it is acknowledged only once committed), and agent states wait to be stored.
+    let (placed_in, saved) = runtime.block_on(async {
+        use sqlx::{Connection as _, Executor as _};
+        let before = answered(&board).await;
+        let mut holder = sqlx::AnyConnection::connect(&db_url).await.unwrap();
+        holder.execute("BEGIN IMMEDIATE").await.unwrap();
+        let held = Instant::now();
+        let mut sales = QueueConfig::named("sales");
+        sales.prompts.hold_music = "tone_stream://%(1000,4000,440);loops=-1".parse().unwrap();
+        let mut saving = Box::pin(board.save_queue(sales));
+        // Polled once, the save is in the switchboard's inbox before any caller's event.
+        let _ = std::future::poll_fn(|cx| Poll::Ready(saving.as_mut().poll(cx))).await;
+        thousand_callers(&sim, &board, "+1777", before).await;
+        let placed_in = held.elapsed();
+        tokio::time::sleep_until((held + Duration::from_secs(10)).into()).await;
+        holder.execute("ROLLBACK").await.unwrap();
+        let saved = saving.await;
+        (placed_in, saved)
+    });
+    let mut l = latencies.lock().unwrap();
+    let (s50, s99) = (
+        percentile(&mut l.park_to_ring, 0.5),
+        percentile(&mut l.park_to_ring, 0.99),
+    );
+    println!(
+        "queue_e2e latency: park -> agent rung (agent free), writer stalled 10 s p50 {s50:?} p99 {s99:?} ({} calls, all answered {placed_in:.1?} into the stall; the pending save: {}); normal p50 {p2r_50:?} p99 {p2r_99:?}",
+        l.park_to_ring.len(),
+        match saved {
+            Ok(()) => "stored".to_owned(),
+            Err(e) => format!("refused ({e})"),
+        }
+    );
+}
+
+/// Callers answered in `support` so far.
+async fn answered(board: &Board) -> u64 {
+    let queues = board.queues().await.unwrap();
+    queues
+        .iter()
+        .find(|q| q.name == "support")
+        .map_or(0, |q| q.counters.answered)
+}
+
+/// 1,000 callers, 200 a second, each talking 20 ms; returns once all were answered (`before`
+/// were before them) and gone.
+async fn thousand_callers(sim: &Simulator, board: &Board, prefix: &str, before: u64) {
+    for n in 0..1000 {
+        let spec = CallSpec {
+            from_number: format!("{prefix}{n:07}"),
+            destination: "7000".into(),
+            talk: Some(Duration::from_millis(20)),
+            ..CallSpec::default()
+        };
+        sim.place_call(spec).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    while answered(board).await - before < 1000 || !sim.channels().await.unwrap().is_empty() {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
 }
 
 criterion_group!(benches, bench);

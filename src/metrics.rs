@@ -24,6 +24,9 @@ pub const HTTP_REQUESTS_TOTAL: &str = "switchdesk_http_requests_total";
 pub const CDR_RECEIVED_TOTAL: &str = "switchdesk_cdr_received_total";
 /// Restarts of supervised tasks after a panic or an unexpected end, labelled `task`.
 pub const TASK_RESTARTS_TOTAL: &str = "switchdesk_task_restarts_total";
+/// Times the switchboard dropped a node's events or commands because the queue between two of
+/// its tasks was full, and resynced the node; labelled `node` and `queue` (`inbox`, `steps`).
+pub const SWITCHBOARD_LAGGED_TOTAL: &str = "switchdesk_switchboard_lagged_total";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {

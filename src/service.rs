@@ -145,7 +145,7 @@ pub async fn run_supervised(
             .chain(fax::desk::EVENTS)
             .map(|e| (*e).to_owned())
             .collect();
-        let (connection, events) = Connection::spawn_with_subscriber(options);
+        let (connection, events) = Connection::spawn_supervised(options, &tasks);
         let (counted, metrics, node) = (connection.clone(), metrics.clone(), name.clone());
         background.push(tasks.spawn(
             format!("esl-metrics:{name}"),
@@ -191,6 +191,7 @@ pub async fn run_supervised(
         blocklist: blocklist.clone(),
         numbering,
         tasks: tasks.clone(),
+        inbox_capacity: crate::switch::INBOX_CAPACITY,
     };
     let board = Board::start(
         nodes,

@@ -1689,3 +1689,226 @@ async fn a_caller_id_name_that_would_expand_reaches_no_command() {
     assert!(originate.ends_with(" &park()"), "{originate}");
     board.shutdown();
 }
+
+/// The database's write lock, held by another connection (as a long write or a backup would)
+/// until dropped or released.
+async fn hold_write_lock(url: &str) -> sqlx::AnyConnection {
+    use sqlx::{Connection as _, Executor as _};
+    let mut holder = sqlx::AnyConnection::connect(url).await.unwrap();
+    holder.execute("BEGIN IMMEDIATE").await.unwrap();
+    holder
+}
+
+async fn release_write_lock(mut holder: sqlx::AnyConnection) {
+    use sqlx::Executor as _;
+    holder.execute("ROLLBACK").await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_is_offered_while_a_settings_write_waits_for_the_database() {
+    let db = common::TestDb::sqlite().await;
+    let sim = simulator(21).await;
+    answering_agent(&sim, 200).await;
+    let (board, _esl) = board(&sim, db.store.clone(), 1, 21).await;
+    board
+        .set_agent_status("agent1", AgentStatus::Available)
+        .await
+        .unwrap();
+
+    let holder = hold_write_lock(&db.url).await;
+    let mut sales = queue();
+    sales.name = "sales".into();
+    let saving = tokio::spawn({
+        let board = board.clone();
+        async move { board.save_queue(sales).await }
+    });
+    // Answered after the save request (one inbox, in order): the save is with the writer.
+    assert_eq!(board.queues().await.unwrap().len(), 1);
+    assert!(
+        !saving.is_finished(),
+        "the save cannot have committed: the database is locked"
+    );
+
+    let call = sim
+        .place_call(CallSpec {
+            from_number: "+15550021".into(),
+            destination: "7000".into(),
+            ..CallSpec::default()
+        })
+        .await
+        .unwrap();
+    wait_until("the agent is rung for the caller", || async {
+        sim.commands_received()
+            .iter()
+            .any(|c| c.starts_with("bgapi originate") && c.contains(&call))
+    })
+    .await;
+    assert!(
+        !saving.is_finished(),
+        "the save is acknowledged only once it committed"
+    );
+    let stored: Vec<String> = db
+        .store
+        .queues()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|q| q.name)
+        .collect();
+    assert_eq!(stored, ["support"]);
+
+    release_write_lock(holder).await;
+    saving.await.unwrap().unwrap();
+    let stored: Vec<String> = db
+        .store
+        .queues()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|q| q.name)
+        .collect();
+    assert_eq!(stored, ["sales", "support"]);
+    let served: Vec<String> = board
+        .queues()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|q| q.name)
+        .collect();
+    assert_eq!(served, ["sales", "support"]);
+    board.shutdown();
+}
+
+/// Holds the switchboard's task inside the first identification until released, as a
+/// switchboard falling behind would be.
+struct Stuck {
+    entered: std::sync::atomic::AtomicBool,
+    release: std::sync::Mutex<Option<std::sync::mpsc::Receiver<()>>>,
+}
+
+impl switchdesk::switch::CallerIdentity for Stuck {
+    fn identify(&self, _e164: Option<&str>, _name: &str) -> switchdesk::switch::Identity {
+        let release = self.release.lock().unwrap().take();
+        if let Some(release) = release {
+            self.entered
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+            // The worker's other tasks move to another thread meanwhile (a plain blocking
+            // wait could strand the one in its LIFO slot: the simulator, the forwarder).
+            tokio::task::block_in_place(|| {
+                let _ = release.recv();
+            });
+        }
+        switchdesk::switch::Identity::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_inbox_is_lag_and_the_node_is_read_again() {
+    let db = common::TestDb::sqlite().await;
+    let sim = simulator(22).await;
+    let (release, released) = std::sync::mpsc::channel();
+    let stuck = Arc::new(Stuck {
+        entered: false.into(),
+        release: std::sync::Mutex::new(Some(released)),
+    });
+    let options = BoardOptions {
+        identity: stuck.clone(),
+        inbox_capacity: 2,
+        ..board_options(22)
+    };
+    let metrics = options.tasks.metrics().clone();
+    let (board, _esl) = board_with(&sim, db.store.clone(), queue(), 0, options).await;
+    let resyncs = || {
+        sim.commands_received()
+            .iter()
+            .filter(|c| *c == "api show channels as json")
+            .count()
+    };
+    wait_until("the first resync", || async { resyncs() == 1 }).await;
+
+    let mut calls = Vec::new();
+    let call = |n: u32| CallSpec {
+        from_number: format!("+1555002{n:04}"),
+        destination: "7000".into(),
+        ..CallSpec::default()
+    };
+    calls.push(sim.place_call(call(0)).await.unwrap());
+    wait_until("the switchboard is held", || async {
+        stuck.entered.load(std::sync::atomic::Ordering::SeqCst)
+    })
+    .await;
+    for n in 1..=8 {
+        calls.push(sim.place_call(call(n)).await.unwrap());
+    }
+    let lagged = || {
+        metrics
+            .get(
+                switchdesk::metrics::SWITCHBOARD_LAGGED_TOTAL,
+                &[("node", "fs1"), ("queue", "inbox")],
+            )
+            .unwrap_or(0.0)
+    };
+    wait_until("an event found the inbox full", || async {
+        lagged() >= 1.0
+    })
+    .await;
+    assert_eq!(resyncs(), 1);
+    // The forwarder waits for room to ask for the resync: the inbox is full, and a request
+    // is answered busy at once rather than left waiting.
+    assert!(matches!(board.queues().await, Err(BoardError::Busy)));
+
+    release.send(()).unwrap();
+    wait_until("the node is read again", || async { resyncs() >= 2 }).await;
+    // Every caller is queued, the dropped events' callers found by the resync.
+    wait_until("every caller waits", || async {
+        // The inbox may still be full of the events the release let through: busy is "not
+        // yet", as a client would retry.
+        let Ok(queues) = board.queues().await else {
+            return false;
+        };
+        let waiting = &queues[0].waiting;
+        calls.iter().all(|c| waiting.iter().any(|w| &w.call == c))
+    })
+    .await;
+    board.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_changes_waiting_for_the_database_land_in_the_order_they_came() {
+    let db = common::TestDb::sqlite().await;
+    let sim = simulator(23).await;
+    let (board, _esl) = board(&sim, db.store.clone(), 1, 23).await;
+    let sales = |wrap_up_secs: u64| {
+        let mut q = queue();
+        q.name = "sales".into();
+        q.wrap_up_secs = wrap_up_secs;
+        q
+    };
+
+    let holder = hold_write_lock(&db.url).await;
+    // Each asked once the switchboard took the one before (one inbox, in order): a save, a
+    // second save of the same queue, a delete of the queue being saved, and a save again.
+    let mut changes = Vec::new();
+    for change in 0..4u64 {
+        let asking = board.clone();
+        changes.push(tokio::spawn(async move {
+            match change {
+                2 => asking.delete_queue("sales").await,
+                n => asking.save_queue(sales(n + 1)).await,
+            }
+        }));
+        board.queues().await.unwrap();
+    }
+    assert!(changes.iter().all(|c| !c.is_finished()));
+
+    release_write_lock(holder).await;
+    for change in changes {
+        change.await.unwrap().unwrap();
+    }
+    let stored = db.store.queues().await.unwrap();
+    let stored_sales = stored.iter().find(|q| q.name == "sales").unwrap();
+    assert_eq!(stored_sales.wrap_up_secs, 4);
+    let served = board.queues().await.unwrap();
+    assert!(served.iter().any(|q| q.name == "sales"));
+    board.shutdown();
+}

@@ -31,6 +31,7 @@ const PASSWORD: &str = "long-enough-password";
 /// Every task the service supervises, with `fs1` the simulated switch's node.
 const EXPECTED: &[&str] = &[
     "cdr-writer",
+    "esl-connection:fs1",
     "esl-metrics:fs1",
     "fax-watcher:fs1",
     "live-hub",
@@ -40,7 +41,7 @@ const EXPECTED: &[&str] = &[
     "switchboard",
     "switchboard-events:fs1",
     "switchboard-executor:fs1",
-    "switchboard-persist",
+    "switchboard-writer",
     "webhook",
 ];
 
@@ -109,6 +110,14 @@ async fn frame(
             }
         }
     }
+}
+
+/// How often the switch was asked for its channel list (a resync).
+fn channel_lists(sim: &Simulator) -> usize {
+    sim.commands_received()
+        .iter()
+        .filter(|c| *c == "api show channels as json")
+        .count()
 }
 
 async fn post_cdr(base: String) -> StatusCode {
@@ -208,6 +217,8 @@ async fn every_task_is_restarted_after_a_panic_and_healthz_names_it_meanwhile() 
         // A CDR posted while the writer is down waits in its queue, which survived the
         // panic, and is stored by the restarted writer.
         let posted = (*task == "cdr-writer").then(|| tokio::spawn(post_cdr(base.clone())));
+        // The event socket's reconnect loop: its session ended with it.
+        let resyncs = (*task == "esl-connection:fs1").then(|| channel_lists(&sim));
         drop(fault);
         eventually(&format!("{task} to come back"), async || {
             let (status, _) = health(&base).await?;
@@ -218,6 +229,13 @@ async fn every_task_is_restarted_after_a_panic_and_healthz_names_it_meanwhile() 
         if let Some(posted) = posted {
             assert_eq!(posted.await.unwrap(), StatusCode::OK);
         }
+        // The restarted loop connects again, and the switchboard reads the node again.
+        if let Some(before) = resyncs {
+            eventually("the switch asked for its channels again", async || {
+                (channel_lists(&sim) > before).then_some(())
+            })
+            .await;
+        }
     }
     let stored = db
         .store
@@ -227,7 +245,8 @@ async fn every_task_is_restarted_after_a_panic_and_healthz_names_it_meanwhile() 
     assert_eq!(stored.len(), 1, "the CDR posted while the writer was down");
 
     // The restarted live hub sends frames again; the switchboard's forwarder and executor
-    // route a call again, and the persist loop writes the agent's count.
+    // route a call again over the reconnected event socket, and the writer stores the
+    // agent's count.
     let login = reqwest::Client::new()
         .post(format!("{base}/api/login"))
         .json(&json!({"name": "sue", "password": PASSWORD}))

@@ -933,6 +933,25 @@ async fn supervisors_move_callers_and_listen_in_agents_may_not_and_bad_input_is_
             .await;
         assert_eq!(saved.status(), StatusCode::NO_CONTENT, "{queue}");
     }
+    // An overflow to a queue that does not exist is refused, as check-config refuses it.
+    let body = expect_error(
+        app.put(
+            "/api/queues/billing",
+            Some(&admin),
+            json!({"overflow": {"to": "queue", "target": "nowhere"}}),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+    )
+    .await;
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("overflow queue \"nowhere\" does not exist"),
+        "{body}"
+    );
     // ann answers calls; sam, a supervisor, has a phone of his own as an ACD agent.
     for (name, endpoint) in [("ann", "user/1001@default"), ("sam", "user/1009@default")] {
         let saved = app
@@ -944,6 +963,20 @@ async fn supervisors_move_callers_and_listen_in_agents_may_not_and_bad_input_is_
             .await;
         assert_eq!(saved.status(), StatusCode::NO_CONTENT, "{name}");
     }
+    // A queue with members is not deleted (a restart would drop them from it silently).
+    let body = expect_error(
+        app.delete("/api/queues/support", Some(&admin)).await,
+        StatusCode::CONFLICT,
+        "conflict",
+    )
+    .await;
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("agents ann, sam are members"),
+        "{body}"
+    );
 
     // Agents may not do any of it.
     let sales = json!({ "queue": "sales" });

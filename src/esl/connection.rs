@@ -14,6 +14,11 @@
 //! waiter gets [`ConnectionError::Lost`], subscribers get [`ConnectionEvent::Disconnected`], and
 //! the supervisor reconnects with exponential back-off and jitter, then announces
 //! [`ConnectionEvent::Connected`] so upper layers resync.
+//!
+//! The service runs that reconnect loop under [`crate::supervise::Tasks`]
+//! ([`Connection::spawn_supervised`]): a panic in it is logged, counted and restarted like any
+//! worker's; the restarted loop ends what is left of the failed session (subscribers hear
+//! `Disconnected`, waiters `Lost`) and connects afresh, with the next generation.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -31,6 +36,7 @@ use super::event::Event;
 use super::frame::{Frame, FrameKind};
 use super::parser::{ParseError, Parser};
 use crate::config::{EslConfig, Secret};
+use crate::supervise::{Policy, Tasks};
 
 #[derive(Clone, Debug)]
 pub struct ConnectionOptions {
@@ -145,6 +151,8 @@ struct Shared {
     events: broadcast::Sender<ConnectionEvent>,
     stats: ConnectionStats,
     shutdown: watch::Sender<bool>,
+    /// Sessions so far; kept across restarts of the reconnect loop.
+    generation: AtomicU64,
 }
 
 /// A handle to the supervised connection; cheap to clone.
@@ -160,9 +168,32 @@ impl Connection {
         Self::spawn_with_subscriber(options).0
     }
 
+    /// Starts the reconnect loop on its own (tools and tests); a panic in it ends it.
     pub fn spawn_with_subscriber(
         options: ConnectionOptions,
     ) -> (Connection, broadcast::Receiver<ConnectionEvent>) {
+        let (connection, receiver) = Self::new(options);
+        tokio::spawn(keep_connected(connection.shared.clone()));
+        (connection, receiver)
+    }
+
+    /// Starts the reconnect loop under `tasks` as `esl-connection:NODE`: restarted after a
+    /// panic (with back-off, counted, named by `/healthz` while down); done at shutdown.
+    pub fn spawn_supervised(
+        options: ConnectionOptions,
+        tasks: &Tasks,
+    ) -> (Connection, broadcast::Receiver<ConnectionEvent>) {
+        let (connection, receiver) = Self::new(options);
+        let shared = connection.shared.clone();
+        tasks.spawn(
+            format!("esl-connection:{}", connection.node()),
+            Policy::RestartOnPanic,
+            move || keep_connected(shared.clone()),
+        );
+        (connection, receiver)
+    }
+
+    fn new(options: ConnectionOptions) -> (Connection, broadcast::Receiver<ConnectionEvent>) {
         let (events, receiver) = broadcast::channel(options.event_buffer.max(16));
         let (shutdown, _) = watch::channel(false);
         let shared = Arc::new(Shared {
@@ -172,8 +203,8 @@ impl Connection {
             events,
             stats: ConnectionStats::default(),
             shutdown,
+            generation: AtomicU64::new(0),
         });
-        tokio::spawn(supervise(shared.clone()));
         (Connection { shared }, receiver)
     }
 
@@ -333,10 +364,18 @@ impl BackgroundJob {
     }
 }
 
-async fn supervise(shared: Arc<Shared>) {
+/// The reconnect loop: connects, runs a session until it ends, and connects again, until
+/// shutdown (or after one session, without `reconnect`).
+async fn keep_connected(shared: Arc<Shared>) {
+    // A previous run that failed mid-session left it marked live: end it for everyone.
+    if shared.stats.connected.swap(false, Ordering::Relaxed) {
+        end_session(
+            &shared,
+            &ConnectionError::Protocol("the connection task failed".into()),
+        );
+    }
     let mut shutdown = shared.shutdown.subscribe();
     let mut attempt = 0u32;
-    let mut generation = 0u64;
     let options = &shared.options;
     loop {
         if *shutdown.borrow() {
@@ -349,7 +388,7 @@ async fn supervise(shared: Arc<Shared>) {
         match outcome {
             Ok((reader, parser, writer)) => {
                 attempt = 0;
-                generation += 1;
+                let generation = shared.generation.fetch_add(1, Ordering::Relaxed) + 1;
                 shared.stats.connects.fetch_add(1, Ordering::Relaxed);
                 info!(node = %options.node, address = %options.address, generation, "connected to FreeSWITCH");
                 let reason =
@@ -514,8 +553,14 @@ async fn run_session(
 ) -> ConnectionError {
     let (requests, incoming) = mpsc::channel::<Request>(4096);
     let pending: Arc<Mutex<VecDeque<oneshot::Sender<Frame>>>> = Arc::default();
-    let mut writer_task = tokio::spawn(write_loop(writer, incoming, pending.clone()));
-    let mut reader_task = tokio::spawn(read_loop(shared.clone(), reader, parser, pending.clone()));
+    // Aborted with this future too (the reconnect loop failed): the socket closes with them.
+    let mut writer_task = AbortOnDrop(tokio::spawn(write_loop(writer, incoming, pending.clone())));
+    let mut reader_task = AbortOnDrop(tokio::spawn(read_loop(
+        shared.clone(),
+        reader,
+        parser,
+        pending.clone(),
+    )));
 
     if let Ok(mut session) = shared.session.lock() {
         *session = Some(requests);
@@ -526,20 +571,26 @@ async fn run_session(
         .send(ConnectionEvent::Connected { generation });
 
     let reason = tokio::select! {
-        r = &mut reader_task => r.unwrap_or_else(|e| ConnectionError::Protocol(format!("reader task failed: {e}"))),
-        r = &mut writer_task => r.unwrap_or_else(|e| ConnectionError::Protocol(format!("writer task failed: {e}"))),
+        r = &mut reader_task.0 => r.unwrap_or_else(|e| ConnectionError::Protocol(format!("reader task failed: {e}"))),
+        r = &mut writer_task.0 => r.unwrap_or_else(|e| ConnectionError::Protocol(format!("writer task failed: {e}"))),
         _ = shutdown.changed() => ConnectionError::Shutdown,
     };
-    reader_task.abort();
-    writer_task.abort();
+    drop((reader_task, writer_task));
 
     shared.stats.connected.store(false, Ordering::Relaxed);
-    if let Ok(mut session) = shared.session.lock() {
-        *session = None;
-    }
     // Dropping the senders wakes every waiter with `Lost`.
     if let Ok(mut pending) = pending.lock() {
         pending.clear();
+    }
+    end_session(shared, &reason);
+    reason
+}
+
+/// No session any more: new commands get `NotConnected`, jobs in flight `Lost`, and
+/// subscribers hear why.
+fn end_session(shared: &Shared, reason: &ConnectionError) {
+    if let Ok(mut session) = shared.session.lock() {
+        *session = None;
     }
     if let Ok(mut jobs) = shared.jobs.lock() {
         jobs.clear();
@@ -547,7 +598,15 @@ async fn run_session(
     let _ = shared.events.send(ConnectionEvent::Disconnected {
         reason: reason.to_string(),
     });
-    reason
+}
+
+/// A session's reader or writer task, aborted when dropped.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 async fn write_loop(

@@ -1,18 +1,25 @@
 //! The switchboard: one task that owns the queue engine and feeds it from every FreeSWITCH
 //! node, carries its actions out over ESL, persists what must survive a restart, and answers
 //! the API. Per node, one executor sends the commands in the order the engine asked for them.
+//!
+//! The routing task never waits for anything but its inbox and the engine's next deadline:
+//! commands go to the executors, writes to the writer ([`super::writer`]), whose outcomes come
+//! back as messages. Every queue between these tasks is bounded; a full one is lag, and the
+//! node it concerns is read again (the resync after a reconnect).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
+use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tracing::{debug, error, info, warn};
 
 use super::identify::{CallerIdentity, Identity};
 use super::interpret::{channel_state, channel_uuids, interpret, ChannelState, Input};
 use super::render::{self, api, render, Api, EavesdropMode, Step};
+use super::writer::{self, AdminWrite, AgentState, Record, Stored, Writes};
 use crate::acd::{
     AcdError, Action, AgentConfig, AgentStatus, AgentView, CallerArrival, Engine, QueueConfig,
     QueueView, Update,
@@ -22,6 +29,7 @@ use crate::directory::number::Numbering;
 use crate::esl::event::EventFormat;
 use crate::esl::{Connection, ConnectionEvent, Event};
 use crate::fsarg::{ChannelUuid, DialplanContext, Endpoint, HangupCause, VarName, VarValue};
+use crate::metrics::{Metrics, SWITCHBOARD_LAGGED_TOTAL};
 use crate::store::{BlockedAttempt, Store, StoreError, StoredAgent, StoredCallback};
 use crate::supervise::{Policy, Tasks};
 
@@ -44,6 +52,9 @@ pub enum BoardError {
     Store(#[from] StoreError),
     #[error("the switchboard has stopped")]
     Stopped,
+    /// The switchboard's inbox (or its line of settings changes) is full: try again shortly.
+    #[error("the switchboard is busy; try again")]
+    Busy,
     /// FreeSWITCH did not carry a request out (the cause it gave, or why it could not be asked).
     #[error("FreeSWITCH did not connect the call: {0}")]
     Switch(String),
@@ -84,7 +95,22 @@ pub struct BoardOptions {
     pub numbering: Numbering,
     /// Supervises the switchboard's tasks.
     pub tasks: Tasks,
+    /// How many messages (events, results, API requests) may wait for the switchboard; a
+    /// node whose events find it full is resynced, an API request is answered busy.
+    pub inbox_capacity: usize,
 }
+
+/// The switchboard's inbox, unless the options say otherwise: a few seconds of a busy
+/// node's events.
+pub const INBOX_CAPACITY: usize = 4_096;
+
+/// Command batches (one per channel per engine turn) waiting for a node's executor, at most.
+/// The engine's own output does not come near it; only a node that stopped answering does,
+/// and its commands are then dropped and the node resynced.
+const STEP_BATCHES: usize = 8_192;
+
+/// Settings changes waiting behind the one being stored, at most.
+const ADMIN_WAITING: usize = 64;
 
 impl BoardOptions {
     /// Transfers in the `default` context, nobody identified, nothing blocked, numbers read
@@ -97,6 +123,7 @@ impl BoardOptions {
             blocklist: Arc::new(Blocklist::default()),
             numbering: Numbering::new("US").expect("US is a region libphonenumber knows"),
             tasks: Tasks::new(crate::metrics::Metrics::new()),
+            inbox_capacity: INBOX_CAPACITY,
         }
     }
 }
@@ -134,22 +161,31 @@ enum Msg {
         channels: Vec<ChannelState>,
     },
     Request(Box<Request>),
+    /// The writer's outcome for the admin write in flight.
+    Stored(Stored),
     Stop,
 }
 
-enum Persist {
-    Agent {
-        name: String,
-        status: AgentStatus,
-        calls: u64,
-        talk_ms: u64,
-    },
-    Callback(StoredCallback),
-    CallbackDone {
-        id: String,
-        reached: bool,
-    },
-    BlockHit(i64, BlockedAttempt),
+impl From<Stored> for Msg {
+    fn from(stored: Stored) -> Msg {
+        Msg::Stored(stored)
+    }
+}
+
+type Reply = oneshot::Sender<Result<(), BoardError>>;
+
+/// An admin write handed to the writer, and how to answer it.
+struct InFlight {
+    ticket: u64,
+    write: AdminWrite,
+    reply: Reply,
+    /// What a delete took out of the engine, put back if the delete does not commit.
+    undo: Option<Undo>,
+}
+
+enum Undo {
+    Queue(Box<QueueConfig>),
+    Agent(AgentConfig, AgentState),
 }
 
 /// A caller as the switch shows it (an event or a resync), before identification.
@@ -181,7 +217,7 @@ const RECENT_CALLERS: usize = 1_000;
 /// A handle to the running switchboard; cheap to clone.
 #[derive(Clone)]
 pub struct Board {
-    inbox: mpsc::UnboundedSender<Msg>,
+    inbox: mpsc::Sender<Msg>,
     updates: broadcast::Sender<Update>,
 }
 
@@ -269,13 +305,18 @@ impl Board {
         while engine.poll_action().is_some() {}
         while engine.poll_update().is_some() {}
 
-        let (inbox, messages) = mpsc::unbounded_channel();
+        let (inbox, messages) = mpsc::channel(options.inbox_capacity.max(1));
         let (updates, _) = broadcast::channel(16_384);
         let mut connections = Vec::new();
         let mut executors = Vec::new();
         let tasks = options.tasks.clone();
         for (index, (connection, events)) in nodes.into_iter().enumerate() {
-            let forward = inbox.clone();
+            let forward = Forward {
+                inbox: inbox.clone(),
+                index,
+                node: connection.node().to_owned(),
+                metrics: tasks.metrics().clone(),
+            };
             let node = connection.clone();
             let mut first = Some(events);
             let name = format!("switchboard-events:{}", connection.node());
@@ -283,9 +324,9 @@ impl Board {
                 // A restarted forwarder missed events: the node is read again first.
                 let restarted = first.is_none();
                 let events = first.take().unwrap_or_else(|| node.subscribe());
-                forward_events(events, forward.clone(), index, restarted)
+                forward_events(events, forward.clone(), restarted)
             });
-            let (steps, queue) = mpsc::unbounded_channel();
+            let (steps, queue) = mpsc::channel(STEP_BATCHES);
             let (node, queue, steps_done) =
                 (connection.clone(), Arc::new(queue.into()), inbox.clone());
             let mut first = true;
@@ -293,22 +334,25 @@ impl Board {
             tasks.spawn(name, Policy::RestartOnPanic, move || {
                 // Steps in flight were lost with the failed executor: the node is read again.
                 let restarted = !std::mem::take(&mut first);
-                if restarted {
-                    let _ = steps_done.send(Msg::Lagged(index));
+                let (node, queue, inbox) = (node.clone(), Arc::clone(&queue), steps_done.clone());
+                async move {
+                    if restarted && inbox.send(Msg::Lagged(index)).await.is_err() {
+                        return;
+                    }
+                    execute(node, queue, inbox).await;
                 }
-                execute(node.clone(), Arc::clone(&queue), steps_done.clone())
             });
             connections.push(connection);
             executors.push(steps);
         }
-        let (persist, persisted) = mpsc::unbounded_channel();
-        let (persisting, persisted) = (store.clone(), Arc::new(persisted.into()));
-        tasks.spawn("switchboard-persist", Policy::RestartOnPanic, move || {
-            persist_loop(persisting.clone(), Arc::clone(&persisted))
+        let (writes, writer) = writer::backlog();
+        let (writing, writer, outcomes) = (store.clone(), Arc::new(writer), inbox.clone());
+        tasks.spawn("switchboard-writer", Policy::RestartOnPanic, move || {
+            let (store, writer, inbox) = (writing.clone(), Arc::clone(&writer), outcomes.clone());
+            async move { writer.run(store, inbox).await }
         });
         let board = Switchboard {
             engine,
-            store,
             connections,
             executors,
             node_of: HashMap::new(),
@@ -320,7 +364,11 @@ impl Board {
             arrival_vars: HashMap::new(),
             inbox: inbox.clone(),
             updates: updates.clone(),
-            persist,
+            writes,
+            admin_waiting: std::collections::VecDeque::new(),
+            admin_in_flight: None,
+            tickets: 0,
+            lagging: HashSet::new(),
             options,
         };
         // The engine's state cannot be rebuilt inside the process: a panic ends the process,
@@ -339,7 +387,12 @@ impl Board {
 
     /// Stops the switchboard (callers stay parked in FreeSWITCH for the next one to adopt).
     pub fn shutdown(&self) {
-        let _ = self.inbox.send(Msg::Stop);
+        if let Err(TrySendError::Full(stop)) = self.inbox.try_send(Msg::Stop) {
+            let inbox = self.inbox.clone();
+            tokio::spawn(async move {
+                let _ = inbox.send(stop).await;
+            });
+        }
     }
 
     /// Every engine update from now on (caller joined, left, announced, agent changed...).
@@ -352,9 +405,14 @@ impl Board {
         make: impl FnOnce(oneshot::Sender<T>) -> Request,
     ) -> Result<T, BoardError> {
         let (reply, answer) = oneshot::channel();
+        // A full inbox is answered at once: the caller may try again, the switchboard is not
+        // made to wait for it.
         self.inbox
-            .send(Msg::Request(Box::new(make(reply))))
-            .map_err(|_| BoardError::Stopped)?;
+            .try_send(Msg::Request(Box::new(make(reply))))
+            .map_err(|e| match e {
+                TrySendError::Full(_) => BoardError::Busy,
+                TrySendError::Closed(_) => BoardError::Stopped,
+            })?;
         answer.await.map_err(|_| BoardError::Stopped)
     }
 
@@ -390,12 +448,16 @@ impl Board {
             .await?
     }
 
-    /// Creates or replaces a queue, stored first so it survives a restart.
+    /// Creates or replaces a queue, stored first so it survives a restart: answered once the
+    /// row committed, and in force from then on. Settings changes are stored one at a time,
+    /// in the order they came, each checked against the engine as the earlier ones left it.
     pub async fn save_queue(&self, config: QueueConfig) -> Result<(), BoardError> {
         self.ask(|r| Request::SaveQueue(Box::new(config), r))
             .await?
     }
 
+    /// Removes an empty queue: no caller is queued there from the moment it is asked; put
+    /// back as it was if the delete does not commit.
     pub async fn delete_queue(&self, name: &str) -> Result<(), BoardError> {
         self.ask(|r| Request::DeleteQueue(name.to_owned(), r))
             .await?
@@ -443,9 +505,8 @@ impl Board {
 
 struct Switchboard {
     engine: Engine,
-    store: Store,
     connections: Vec<Connection>,
-    executors: Vec<mpsc::UnboundedSender<Vec<Step>>>,
+    executors: Vec<mpsc::Sender<Vec<Step>>>,
     /// Which node each tracked channel lives on.
     node_of: HashMap<String, usize>,
     /// Who each tracked caller is, until their channel hangs up.
@@ -462,14 +523,25 @@ struct Switchboard {
     /// Variables for an arriving caller's channel (the identification), sent with the
     /// engine's own in one `uuid_setvar_multi` at the next flush.
     arrival_vars: HashMap<String, Vec<(VarName, VarValue)>>,
-    inbox: mpsc::UnboundedSender<Msg>,
+    inbox: mpsc::Sender<Msg>,
     updates: broadcast::Sender<Update>,
-    persist: mpsc::UnboundedSender<Persist>,
+    /// The writer's backlog.
+    writes: Writes,
+    /// Settings changes waiting for the one in flight, in the order they came.
+    admin_waiting: std::collections::VecDeque<(AdminWrite, Reply)>,
+    admin_in_flight: Option<InFlight>,
+    /// The last admin write's ticket.
+    tickets: u64,
+    /// Nodes whose commands found their executor's queue full: resynced after this turn.
+    lagging: HashSet<usize>,
     options: BoardOptions,
 }
 
 impl Switchboard {
-    async fn run(mut self, mut messages: mpsc::UnboundedReceiver<Msg>) {
+    /// The routing loop. It awaits only its inbox and the engine's next deadline: everything
+    /// it asks of the switch, the database or another task is handed over without waiting,
+    /// and what comes back arrives as a message.
+    async fn run(mut self, mut messages: mpsc::Receiver<Msg>) {
         loop {
             let wait = self
                 .engine
@@ -483,16 +555,19 @@ impl Switchboard {
                     if matches!(message, Msg::Stop) {
                         break;
                     }
-                    self.handle(message).await;
+                    self.handle(message);
                 }
                 _ = tokio::time::sleep(wait) => self.engine.tick(now_ms()),
             }
             self.flush();
+            for node in std::mem::take(&mut self.lagging) {
+                self.resync(node);
+            }
         }
         debug!("switchboard stopped");
     }
 
-    async fn handle(&mut self, message: Msg) {
+    fn handle(&mut self, message: Msg) {
         let now = now_ms();
         match message {
             Msg::Esl(node, ConnectionEvent::Event(event)) => self.on_event(now, node, &event),
@@ -534,7 +609,8 @@ impl Switchboard {
                 self.engine.bridge_failed(now, &call, caller_gone)
             }
             Msg::Resynced { node, channels } => self.reconcile(now, node, channels),
-            Msg::Request(request) => self.answer(now, *request).await,
+            Msg::Request(request) => self.answer(now, *request),
+            Msg::Stored(Stored { ticket, result }) => self.stored(now, ticket, result),
             Msg::Stop => {}
         }
     }
@@ -698,7 +774,7 @@ impl Switchboard {
             },
             at: now as i64,
         };
-        let _ = self.persist.send(Persist::BlockHit(entry.id, attempt));
+        self.record(Record::BlockHit(entry.id, attempt));
     }
 
     /// A callback to a blocked destination is not dialled: the engine hears the leg failed
@@ -819,12 +895,7 @@ impl Switchboard {
             match &update {
                 Update::AgentChanged { agent, .. } => {
                     if let Some(view) = self.engine.agent(agent) {
-                        let _ = self.persist.send(Persist::Agent {
-                            name: agent.clone(),
-                            status: view.status,
-                            calls: view.calls,
-                            talk_ms: view.talk_secs * 1000,
-                        });
+                        self.writes.agent(agent, agent_state(view));
                     }
                 }
                 Update::CallbackQueued {
@@ -839,7 +910,7 @@ impl Switchboard {
                         let identity = callback_identity(&self.options, number);
                         self.identities.insert(id.clone(), identity);
                     }
-                    let _ = self.persist.send(Persist::Callback(StoredCallback {
+                    self.record(Record::Callback(StoredCallback {
                         id: id.clone(),
                         queue: queue.clone(),
                         number: number.clone(),
@@ -850,7 +921,7 @@ impl Switchboard {
                 }
                 Update::CallbackDone { id, reached, .. } => {
                     self.identities.remove(id);
-                    let _ = self.persist.send(Persist::CallbackDone {
+                    self.record(Record::CallbackDone {
                         id: id.clone(),
                         reached: *reached,
                     });
@@ -861,14 +932,28 @@ impl Switchboard {
         }
     }
 
-    fn send(&self, channel: &str, steps: Vec<Step>) {
+    /// Hands a channel's commands to its node's executor. A full queue means the node stopped
+    /// taking commands: they are dropped and the node is resynced, as after a lag.
+    fn send(&mut self, channel: &str, steps: Vec<Step>) {
         if steps.is_empty() {
             return;
         }
         let node = self.node_of.get(channel).copied().unwrap_or(0);
-        if let Some(executor) = self.executors.get(node) {
-            let _ = executor.send(steps);
+        let Some(executor) = self.executors.get(node) else {
+            return;
+        };
+        if let Err(TrySendError::Full(_)) = executor.try_send(steps) {
+            let name = self.connections[node].node();
+            if self.lagging.insert(node) {
+                warn!(node = %name, %channel, "the node's executor is {STEP_BATCHES} batches behind; commands dropped, resyncing");
+            }
+            lagged(self.options.tasks.metrics(), name, "steps");
         }
+    }
+
+    /// Hands a record to the writer (one it has no room for is logged, not stored).
+    fn record(&self, record: Record) {
+        self.writes.record(record);
     }
 
     /// Asks the node for every channel and what this service stored on each, off this task.
@@ -917,7 +1002,7 @@ impl Switchboard {
                     channels.push(state);
                 }
             }
-            let _ = inbox.send(Msg::Resynced { node, channels });
+            let _ = inbox.send(Msg::Resynced { node, channels }).await;
         });
     }
 
@@ -1018,7 +1103,7 @@ impl Switchboard {
         info!(node = %self.connections[node].node(), channels = channels.len(), adopted, gone = gone.len(), "resync done");
     }
 
-    async fn answer(&mut self, now: u64, request: Request) {
+    fn answer(&mut self, now: u64, request: Request) {
         match request {
             Request::Queues(reply) => {
                 let _ = reply.send(self.engine.queues(now));
@@ -1047,48 +1132,10 @@ impl Switchboard {
                         .map_err(BoardError::from),
                 );
             }
-            Request::SaveQueue(config, reply) => {
-                let config = *config;
-                let problems = config.problems();
-                let result = if !problems.is_empty() {
-                    Err(AcdError::Invalid(problems).into())
-                } else {
-                    match self.store.save_queue(&config).await {
-                        Ok(()) => self.engine.set_queue(now, config).map_err(BoardError::from),
-                        Err(e) => Err(e.into()),
-                    }
-                };
-                let _ = reply.send(result);
-            }
-            Request::DeleteQueue(name, reply) => {
-                let result = match self.engine.remove_queue(&name) {
-                    Ok(()) => self
-                        .store
-                        .delete_queue(&name)
-                        .await
-                        .map(|_| ())
-                        .map_err(BoardError::from),
-                    Err(e) => Err(e.into()),
-                };
-                let _ = reply.send(result);
-            }
-            Request::SaveAgent(config, reply) => {
-                let mut problems = config.problems();
-                for m in &config.queues {
-                    if self.engine.queue_config(&m.queue).is_none() {
-                        problems.push(format!("no queue named {:?}", m.queue));
-                    }
-                }
-                let result = if !problems.is_empty() {
-                    Err(AcdError::Invalid(problems).into())
-                } else {
-                    match self.store.save_agent(&config).await {
-                        Ok(()) => self.engine.set_agent(now, config).map_err(BoardError::from),
-                        Err(e) => Err(e.into()),
-                    }
-                };
-                let _ = reply.send(result);
-            }
+            Request::SaveQueue(config, reply) => self.admin(AdminWrite::SaveQueue(config), reply),
+            Request::DeleteQueue(name, reply) => self.admin(AdminWrite::DeleteQueue(name), reply),
+            Request::SaveAgent(config, reply) => self.admin(AdminWrite::SaveAgent(config), reply),
+            Request::DeleteAgent(name, reply) => self.admin(AdminWrite::DeleteAgent(name), reply),
             Request::MoveCaller(call, queue, reply) => {
                 let result = self.engine.move_caller(now, &call, &queue);
                 if result.is_ok() {
@@ -1100,20 +1147,159 @@ impl Switchboard {
                 let _ = reply.send(self.engine.to_front(now, &call).map_err(BoardError::from));
             }
             Request::Eavesdrop(ask, reply) => self.eavesdrop(ask, reply),
-            Request::DeleteAgent(name, reply) => {
-                let result = match self.engine.remove_agent(now, &name) {
-                    Ok(()) => self
-                        .store
-                        .delete_agent(&name)
-                        .await
-                        .map(|_| ())
-                        .map_err(BoardError::from),
-                    Err(e) => Err(e.into()),
-                };
-                let _ = reply.send(result);
+        }
+    }
+}
+
+/// Settings changes: checked against the engine, stored by the writer one at a time, in the
+/// order they came, and answered once stored. A save takes effect when its row committed; a
+/// delete takes effect when asked (nobody is queued to a queue being deleted, an agent being
+/// deleted is logged out) and is undone if it does not commit. One at a time, each change is
+/// checked against the engine as every earlier one left it: two saves of a queue land in
+/// order, and a delete asked while a save of the same queue is stored is checked after it.
+impl Switchboard {
+    fn admin(&mut self, write: AdminWrite, reply: Reply) {
+        if self.admin_waiting.len() >= ADMIN_WAITING {
+            let _ = reply.send(Err(BoardError::Busy));
+            return;
+        }
+        self.admin_waiting.push_back((write, reply));
+        self.next_admin_write();
+    }
+
+    /// Hands the next valid waiting change to the writer, unless one is in flight.
+    fn next_admin_write(&mut self) {
+        while self.admin_in_flight.is_none() {
+            let Some((write, reply)) = self.admin_waiting.pop_front() else {
+                return;
+            };
+            match self.prepare(now_ms(), &write) {
+                Ok(undo) => {
+                    self.tickets += 1;
+                    self.writes.admin(self.tickets, write.clone());
+                    self.admin_in_flight = Some(InFlight {
+                        ticket: self.tickets,
+                        write,
+                        reply,
+                        undo,
+                    });
+                }
+                Err(e) => {
+                    let _ = reply.send(Err(e));
+                }
             }
         }
     }
+
+    /// Checks a change against the engine; a delete is carried out here (what it took out is
+    /// returned, to put back should the delete not commit).
+    fn prepare(&mut self, now: u64, write: &AdminWrite) -> Result<Option<Undo>, BoardError> {
+        match write {
+            AdminWrite::SaveQueue(config) => {
+                let mut problems = config.problems();
+                problems.extend(self.engine.queue_reference_problems(config));
+                if !problems.is_empty() {
+                    return Err(AcdError::Invalid(problems).into());
+                }
+                Ok(None)
+            }
+            AdminWrite::SaveAgent(config) => {
+                let mut problems = config.problems();
+                for m in &config.queues {
+                    if self.engine.queue_config(&m.queue).is_none() {
+                        problems.push(format!("no queue named {:?}", m.queue));
+                    }
+                }
+                if !problems.is_empty() {
+                    return Err(AcdError::Invalid(problems).into());
+                }
+                Ok(None)
+            }
+            AdminWrite::DeleteQueue(name) => {
+                let config = self.engine.queue_config(name).cloned().map(Box::new);
+                self.engine.remove_queue(name)?;
+                Ok(config.map(Undo::Queue))
+            }
+            AdminWrite::DeleteAgent(name) => {
+                let kept = self
+                    .engine
+                    .agent_config(name)
+                    .cloned()
+                    .zip(self.engine.agent(name));
+                self.engine.remove_agent(now, name)?;
+                Ok(kept.map(|(config, view)| Undo::Agent(config, agent_state(view))))
+            }
+        }
+    }
+
+    /// The writer's outcome for the change in flight: applied (or undone) and answered.
+    fn stored(&mut self, now: u64, ticket: u64, result: Result<(), StoreError>) {
+        // A restarted writer may report a change again.
+        let Some(in_flight) = self
+            .admin_in_flight
+            .take_if(|in_flight| in_flight.ticket == ticket)
+        else {
+            return;
+        };
+        let answer = match result {
+            Ok(()) => match in_flight.write {
+                AdminWrite::SaveQueue(config) => self.engine.set_queue(now, *config),
+                AdminWrite::SaveAgent(config) => self.engine.set_agent(now, config),
+                AdminWrite::DeleteQueue(_) | AdminWrite::DeleteAgent(_) => Ok(()),
+            }
+            .map_err(|e| {
+                error!("stored settings not taken by the engine: {e}");
+                BoardError::from(e)
+            }),
+            Err(e) => {
+                match in_flight.undo {
+                    Some(Undo::Queue(config)) => {
+                        if let Err(e) = self.engine.set_queue(now, *config) {
+                            error!("queue not put back after its delete failed: {e}");
+                        }
+                    }
+                    Some(Undo::Agent(config, state)) => {
+                        let name = config.name.clone();
+                        let restored = self.engine.set_agent(now, config).and_then(|()| {
+                            self.engine.restore_agent(
+                                &name,
+                                state.status,
+                                state.calls,
+                                state.talk_ms,
+                            )
+                        });
+                        if let Err(e) = restored {
+                            error!(agent = %name, "agent not put back after its delete failed: {e}");
+                        }
+                    }
+                    None => {}
+                }
+                Err(e.into())
+            }
+        };
+        let _ = in_flight.reply.send(answer);
+        self.next_admin_write();
+    }
+}
+
+/// What of an agent is stored as it changes.
+fn agent_state(view: AgentView) -> AgentState {
+    AgentState {
+        status: view.status,
+        calls: view.calls,
+        talk_ms: view.talk_secs * 1000,
+    }
+}
+
+/// Counts a node resynced because a queue between the switchboard's tasks was full.
+fn lagged(metrics: &Metrics, node: &str, queue: &str) {
+    metrics.inc(
+        SWITCHBOARD_LAGGED_TOTAL,
+        "Times a node's events or commands were dropped because a queue between the \
+         switchboard's tasks was full, and the node resynced.",
+        &[("node", node), ("queue", queue)],
+        1,
+    );
 }
 
 impl Switchboard {
@@ -1233,8 +1419,8 @@ fn kill(channel: &str, cause: HangupCause) -> Vec<Step> {
 /// connection's `api`s one after the other, and the connection matches replies in order).
 async fn execute(
     connection: Connection,
-    queue: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Vec<Step>>>>,
-    inbox: mpsc::UnboundedSender<Msg>,
+    queue: Arc<tokio::sync::Mutex<mpsc::Receiver<Vec<Step>>>>,
+    inbox: mpsc::Sender<Msg>,
 ) {
     let mut queue = queue.lock().await;
     while let Some(steps) = queue.recv().await {
@@ -1274,14 +1460,12 @@ async fn execute(
                             let inbox = inbox.clone();
                             tokio::spawn(async move {
                                 let result = job.result().await.map_err(|e| e.to_string());
-                                let _ = inbox.send(Msg::LegResult { leg, result });
+                                let _ = inbox.send(Msg::LegResult { leg, result }).await;
                             });
                         }
                         Err(e) => {
-                            let _ = inbox.send(Msg::LegResult {
-                                leg,
-                                result: Err(e.to_string()),
-                            });
+                            let result = Err(e.to_string());
+                            let _ = inbox.send(Msg::LegResult { leg, result }).await;
                         }
                     }
                 }
@@ -1318,31 +1502,51 @@ fn refused_reply(command: &str, reply: Result<String, crate::esl::ConnectionErro
     }
 }
 
+/// Where a node's events go.
+#[derive(Clone)]
+struct Forward {
+    inbox: mpsc::Sender<Msg>,
+    /// The node's index in the switchboard.
+    index: usize,
+    /// The node's name, for logs and metrics.
+    node: String,
+    metrics: Arc<Metrics>,
+}
+
 /// Hands one node's events to the switchboard; `restarted` (after a failure, when events
-/// were missed) asks for the node to be read again first.
+/// were missed) asks for the node to be read again first. An event that finds the inbox full
+/// is dropped, and the node is resynced once the switchboard has room for the request: the
+/// forwarder waits for it, while the event socket's reader goes on (its broadcast sheds a
+/// forwarder that falls further behind, which is lag again).
 async fn forward_events(
     mut events: broadcast::Receiver<ConnectionEvent>,
-    forward: mpsc::UnboundedSender<Msg>,
-    index: usize,
+    forward: Forward,
     restarted: bool,
 ) {
-    if restarted && forward.send(Msg::Lagged(index)).is_err() {
+    let index = forward.index;
+    if restarted && forward.inbox.send(Msg::Lagged(index)).await.is_err() {
         return;
     }
     loop {
         match events.recv().await {
-            Ok(event) => {
-                if forward.send(Msg::Esl(index, event)).is_err() {
-                    break;
+            Ok(event) => match forward.inbox.try_send(Msg::Esl(index, event)) {
+                Ok(()) => {}
+                Err(TrySendError::Full(_)) => {
+                    warn!(node = %forward.node, "switchboard inbox full; event dropped, resyncing");
+                    lagged(&forward.metrics, &forward.node, "inbox");
+                    if forward.inbox.send(Msg::Lagged(index)).await.is_err() {
+                        break;
+                    }
                 }
-            }
+                Err(TrySendError::Closed(_)) => break,
+            },
             Err(broadcast::error::RecvError::Lagged(n)) => {
                 warn!(
-                    node = index,
+                    node = %forward.node,
                     skipped = n,
                     "switchboard fell behind the event socket; resyncing"
                 );
-                if forward.send(Msg::Lagged(index)).is_err() {
+                if forward.inbox.send(Msg::Lagged(index)).await.is_err() {
                     break;
                 }
             }
@@ -1352,31 +1556,7 @@ async fn forward_events(
 }
 
 /// A refused `uuid_bridge` of `call`: the switchboard hears whether the caller is still there.
-async fn bridge_refused(connection: &Connection, inbox: &mpsc::UnboundedSender<Msg>, call: String) {
+async fn bridge_refused(connection: &Connection, inbox: &mpsc::Sender<Msg>, call: String) {
     let caller_gone = !channel_exists(connection, &call).await;
-    let _ = inbox.send(Msg::BridgeFailed { call, caller_gone });
-}
-
-/// Writes durable state in the order it changed.
-async fn persist_loop(
-    store: Store,
-    queue: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Persist>>>,
-) {
-    let mut queue = queue.lock().await;
-    while let Some(item) = queue.recv().await {
-        let result = match &item {
-            Persist::Agent {
-                name,
-                status,
-                calls,
-                talk_ms,
-            } => store.save_agent_state(name, status, *calls, *talk_ms).await,
-            Persist::Callback(callback) => store.save_callback(callback).await,
-            Persist::CallbackDone { id, reached } => store.finish_callback(id, *reached).await,
-            Persist::BlockHit(entry, attempt) => store.record_block_hit(*entry, attempt).await,
-        };
-        if let Err(e) = result {
-            error!("could not store queue state: {e}");
-        }
-    }
+    let _ = inbox.send(Msg::BridgeFailed { call, caller_gone }).await;
 }

@@ -4,7 +4,8 @@
 //!
 //! - [`interpret`]: events (and `uuid_dump`s) → engine inputs; pure.
 //! - [`render`]: engine actions → ESL commands, built only from [`crate::fsarg`] types; pure.
-//! - [`board`]: the switchboard task owning the engine, one executor per node, persistence.
+//! - [`board`]: the switchboard task owning the engine, one executor per node.
+//! - `writer`: the switchboard's writes to the store, off the routing task.
 //! - [`identify`]: the who-is-calling hook.
 
 pub mod board;
@@ -13,7 +14,8 @@ mod interpret;
 mod render;
 #[cfg(test)]
 mod render_props;
+mod writer;
 
-pub use board::{Board, BoardError, BoardOptions, Eavesdrop, RecentCaller, EVENTS};
+pub use board::{Board, BoardError, BoardOptions, Eavesdrop, RecentCaller, EVENTS, INBOX_CAPACITY};
 pub use identify::{CallerIdentity, Confidence, Identity, Named, Unknown};
 pub use render::EavesdropMode;

@@ -34,6 +34,9 @@ impl From<BoardError> for ApiError {
             }
             BoardError::Store(e) => ApiError::internal(e),
             BoardError::Stopped => ApiError::internal(&error),
+            BoardError::Busy => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", error.to_string())
+            }
         }
     }
 }

@@ -4,7 +4,7 @@
 //! Invariants: read-only: nothing here changes state or pushes an output.
 
 use super::{AcdError, Activity, Agent, CallerState, Engine, Kind, LegRole};
-use crate::acd::config::QueueConfig;
+use crate::acd::config::{AgentConfig, QueueConfig};
 use crate::acd::view::{AgentView, QueueView, WaitingView};
 use crate::acd::Millis;
 
@@ -87,6 +87,11 @@ impl Engine {
 
     pub fn agent(&self, name: &str) -> Option<AgentView> {
         Some(self.agents.get(name)?.view(name, 0, 0))
+    }
+
+    /// An agent's settings, as last set.
+    pub fn agent_config(&self, name: &str) -> Option<&AgentConfig> {
+        self.agents.get(name).map(|a| &a.config)
     }
 
     pub fn queue_config(&self, name: &str) -> Option<&QueueConfig> {
