@@ -89,6 +89,11 @@ struct DemoArgs {
     /// Synthetic callers per minute, on average (default: `demo.callers_per_minute`, 12).
     #[arg(long)]
     callers_per_minute: Option<f64>,
+    /// The demo's own database (default: sqlite://data/switchdesk-demo.db). Never the
+    /// configured `database.url`: the demo seeds a fake contact center, and refuses a
+    /// database that holds anything it did not create.
+    #[arg(long, value_name = "URL")]
+    database: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -278,6 +283,10 @@ async fn run(command: Command, config: Config, file: Option<PathBuf>) -> anyhow:
         }
         Command::Demo(args) => {
             let mut config = config;
+            config.database.url = switchdesk::config::Secret::new(
+                args.database
+                    .unwrap_or_else(|| service::DEMO_DATABASE.to_owned()),
+            );
             if let Some(rate) = args.callers_per_minute {
                 config.demo.callers_per_minute = rate;
                 config.validate()?;

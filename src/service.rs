@@ -528,6 +528,10 @@ pub async fn demo(
         sim.addr()
     );
     println!(
+        "  database:  {} (the demo's own)",
+        describe_database(config.database.url.expose())
+    );
+    println!(
         "  numbers:   read in {} (phonebook.default_region, phonebook.regions)",
         config
             .phonebook
@@ -672,10 +676,47 @@ async fn prepare_demo(
         chosen => chosen.to_owned(),
     };
     let store = open_store(config).await?;
-    let prepared = prepare_demo_store(&store, config, &password, seed).await;
+    let prepared = match refuse_foreign_database(&store, config).await {
+        Ok(()) => prepare_demo_store(&store, config, &password, seed).await,
+        Err(refused) => Err(refused),
+    };
     store.close().await;
     Ok((password, prepared?))
 }
+
+/// The demo seeds a fake contact center (its admin, 2,000 contacts, fees, synthetic calls):
+/// only into a database that is empty or that an earlier demo made.
+async fn refuse_foreign_database(store: &Store, config: &Config) -> anyhow::Result<()> {
+    let foreign: Vec<String> = store
+        .list_users()
+        .await?
+        .into_iter()
+        .map(|user| user.name)
+        .filter(|name| name != DEMO_USER)
+        .collect();
+    let demo_made = store.user_by_name(DEMO_USER).await?.is_some();
+    let contacts = store
+        .count_records::<crate::directory::model::Contact>()
+        .await?;
+    let why = if !foreign.is_empty() {
+        format!(
+            "it has users the demo did not create ({})",
+            foreign.join(", ")
+        )
+    } else if !demo_made && contacts > 0 {
+        format!("it holds {contacts} contacts the demo did not create")
+    } else {
+        return Ok(());
+    };
+    anyhow::bail!(
+        "the demo will not seed {}: {why}. It runs on a database of its own ({DEMO_DATABASE} \
+         by default); give `demo --database URL` an empty one",
+        describe_database(config.database.url.expose())
+    )
+}
+
+/// Where the demo keeps its fake contact center unless `demo --database` names another.
+pub const DEMO_DATABASE: &str = "sqlite://data/switchdesk-demo.db";
 
 /// The demo's agents on duty, its user with `password`, and its phone book; returns the
 /// phone book's regular callers.

@@ -582,3 +582,67 @@ fn a_closed_pipe_ends_an_export_quietly() {
         "{error}"
     );
 }
+
+/// `demo` never seeds the configured database: it keeps its own, and refuses one that holds
+/// anything it did not create.
+#[test]
+fn the_demo_keeps_to_a_database_of_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let real = dir.path().join("real.db");
+    let real_url = format!("sqlite://{}", real.display());
+    let mut child = binary()
+        .current_dir(dir.path())
+        .env("SWITCHDESK_DATABASE__URL", &real_url)
+        .args(["demo", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut said = Vec::new();
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        let done = line.contains("dashboard:");
+        said.push(line);
+        if done {
+            break;
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let said = said.join("\n");
+    assert!(
+        said.contains("switchdesk-demo.db (the demo's own)"),
+        "{said}"
+    );
+    assert!(!real.exists(), "the configured database was touched");
+    assert!(dir.path().join("data/switchdesk-demo.db").exists());
+
+    // A database with a user of its own is refused, and left as it was.
+    let added = binary()
+        .env("SWITCHDESK_DATABASE__URL", &real_url)
+        .args(["user", "add", "alice", "--role", "admin"])
+        .output()
+        .unwrap();
+    assert!(added.status.success());
+    let refused = binary()
+        .current_dir(dir.path())
+        .args(["demo", "--listen", "127.0.0.1:0", "--database", &real_url])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    let error = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        error.contains("the demo will not seed") && error.contains("(alice)"),
+        "{error}"
+    );
+    let users = binary()
+        .env("SWITCHDESK_DATABASE__URL", &real_url)
+        .args(["user", "list"])
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&users.stdout);
+    assert!(
+        listed.contains("alice") && !listed.contains("demo"),
+        "{listed}"
+    );
+}

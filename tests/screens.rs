@@ -45,6 +45,43 @@ fn binary() -> Command {
 async fn demo() -> Demo {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("demo.db").display());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let child = binary()
+        .args([
+            "demo",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--seed",
+            "3",
+        ])
+        .args(["--callers-per-minute", "90", "--database", &url])
+        .env("SWITCHDESK_DEMO__PASSWORD", PASSWORD)
+        .env("SWITCHDESK_LOG__FILTER", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let demo = Demo {
+        child,
+        base,
+        _dir: dir,
+    };
+    let mut up = false;
+    for _ in 0..600 {
+        if let Ok(response) = reqwest::get(format!("{}/healthz", demo.base)).await {
+            if response.status().is_success() {
+                up = true;
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(up, "switchdesk demo did not come up");
+    // The demo seeds only a database of its own: the test's users join it once it runs.
     for (name, role) in [
         ("sue", "supervisor"),
         ("agent1001", "agent"),
@@ -66,41 +103,7 @@ async fn demo() -> Demo {
             .unwrap();
         assert!(child.wait().unwrap().success());
     }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let base = format!("http://127.0.0.1:{port}");
-    let child = binary()
-        .args([
-            "demo",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--seed",
-            "3",
-        ])
-        .args(["--callers-per-minute", "90"])
-        .env("SWITCHDESK_DATABASE__URL", &url)
-        .env("SWITCHDESK_DEMO__PASSWORD", PASSWORD)
-        .env("SWITCHDESK_LOG__FILTER", "warn")
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let demo = Demo {
-        child,
-        base,
-        _dir: dir,
-    };
-    for _ in 0..600 {
-        if let Ok(response) = reqwest::get(format!("{}/healthz", demo.base)).await {
-            if response.status().is_success() {
-                return demo;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("switchdesk demo did not come up");
+    demo
 }
 
 /// The waiting callers the wallboard shows: (call, position).
