@@ -1300,3 +1300,84 @@ fn urlencode(text: &str) -> String {
         })
         .collect()
 }
+
+/// Every queue setting can be read back, and a PATCH changes only what it names: an admin
+/// form that shows some settings no longer resets the others.
+#[tokio::test]
+async fn queue_settings_are_read_whole_and_patched_in_part() {
+    let app = App::start().await;
+    app.add_user("root", Role::Admin).await;
+    app.add_user("sam", Role::Supervisor).await;
+    app.add_user("ann", Role::Agent).await;
+    let admin = app.login("root").await;
+    let sam = app.login("sam").await;
+    let ann = app.login("ann").await;
+    let full = json!({
+        "strategy": "round-robin",
+        "max_wait_secs": 600,
+        "overflow": {"to": "extension", "target": "voicemail"},
+        "exit_key": "0",
+        "exit_extension": "operator",
+        "wrap_up_secs": 15,
+        "callbacks": {"key": "1", "attempts": 4, "dial": "sofia/gateway/pstn/{number}"},
+    });
+    let saved = app.put("/api/queues/support", Some(&admin), full).await;
+    assert_eq!(
+        saved.status(),
+        StatusCode::NO_CONTENT,
+        "{}",
+        saved.text().await.unwrap_or_default()
+    );
+    let before: Value = app
+        .get("/api/queues/support/settings", Some(&sam))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(before["strategy"], "round-robin");
+    assert_eq!(before["exit_key"], "0");
+    assert_eq!(before["callbacks"]["attempts"], 4);
+    assert_eq!(
+        app.get("/api/queues/support/settings", Some(&ann))
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+
+    let patched = app
+        .patch(
+            "/api/queues/support/settings",
+            Some(&admin),
+            json!({"max_wait_secs": 120, "callbacks": {"attempts": 2}, "exit_key": null}),
+        )
+        .await;
+    assert_eq!(patched.status(), StatusCode::OK);
+    let after: Value = app
+        .get("/api/queues/support/settings", Some(&sam))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let mut expected = before.clone();
+    expected["max_wait_secs"] = json!(120);
+    expected["callbacks"]["attempts"] = json!(2);
+    expected["exit_key"] = Value::Null;
+    assert_eq!(after, expected);
+
+    // A bad value is refused with the reason and nothing changes.
+    let refused = app
+        .patch(
+            "/api/queues/support/settings",
+            Some(&admin),
+            json!({"ring_timeout_secs": 0}),
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    let unchanged: Value = app
+        .get("/api/queues/support/settings", Some(&sam))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(unchanged, expected);
+}

@@ -37,6 +37,12 @@ const STATE_CHANGING: &[(&str, &str, Who, bool)] = &[
     ("DELETE", "/api/tokens/t", Who::AtLeast(Role::Admin), false),
     ("PUT", "/api/queues/q", Who::AtLeast(Role::Admin), true),
     ("DELETE", "/api/queues/q", Who::AtLeast(Role::Admin), false),
+    (
+        "PATCH",
+        "/api/queues/q/settings",
+        Who::AtLeast(Role::Admin),
+        true,
+    ),
     ("PUT", "/api/agents/ann", Who::AtLeast(Role::Admin), true),
     (
         "DELETE",

@@ -161,6 +161,10 @@ pub fn router(state: AppState) -> Router {
             put(queues::save).delete(queues::delete),
         )
         .route(
+            "/api/queues/{name}/settings",
+            get(queues::settings).patch(queues::patch_settings),
+        )
+        .route(
             "/api/agents/{name}",
             get(queues::agent)
                 .put(queues::save_agent)

@@ -62,6 +62,76 @@ pub(crate) async fn save(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The stored settings of queue `name`: what the switchboard was started with or last saved.
+async fn stored_queue(state: &AppState, name: &str) -> Result<QueueConfig, ApiError> {
+    state
+        .store
+        .queues()
+        .await?
+        .into_iter()
+        .find(|q| q.name == name)
+        .ok_or_else(|| ApiError::not_found(format!("no queue named {name:?}")))
+}
+
+/// `GET /api/queues/{name}/settings` (supervisor+): every setting of the queue, in the form
+/// `PUT` and `PATCH` take.
+pub(crate) async fn settings(
+    State(state): State<AppState>,
+    _: Authorized<Supervisor>,
+    Path(name): Path<String>,
+) -> Result<Json<QueueConfig>, ApiError> {
+    Ok(Json(stored_queue(&state, &name).await?))
+}
+
+/// `PATCH /api/queues/{name}/settings` (admin): a JSON merge patch (RFC 7396) of the
+/// settings: what it names changes, `null` puts a setting back to its default, everything
+/// else stays. Checked and stored like `PUT`; answers the settings as stored.
+pub(crate) async fn patch_settings(
+    State(state): State<AppState>,
+    _: Authorized<Admin>,
+    Path(name): Path<String>,
+    ApiJson(patch): ApiJson<Value>,
+) -> Result<Json<QueueConfig>, ApiError> {
+    if !patch.is_object() {
+        return Err(ApiError::bad_request("the patch must be a JSON object"));
+    }
+    if patch
+        .get("name")
+        .is_some_and(|n| n.as_str() != Some(name.as_str()))
+    {
+        return Err(ApiError::bad_request(
+            "name: a queue is renamed by creating the new one and moving its agents",
+        ));
+    }
+    let current = stored_queue(&state, &name).await?;
+    let mut merged = serde_json::to_value(&current).map_err(|e| ApiError::internal(&e))?;
+    merge_patch(&mut merged, patch);
+    let config: QueueConfig = serde_json::from_value(merged)
+        .map_err(|e| ApiError::bad_request(format!("settings: {e}")))?;
+    state.board.save_queue(config.clone()).await?;
+    Ok(Json(config))
+}
+
+/// RFC 7396: objects merge key by key, `null` removes a key, anything else replaces.
+fn merge_patch(target: &mut Value, patch: Value) {
+    let Value::Object(changes) = patch else {
+        *target = patch;
+        return;
+    };
+    if !target.is_object() {
+        *target = Value::Object(serde_json::Map::new());
+    }
+    if let Value::Object(fields) = target {
+        for (key, change) in changes {
+            if change.is_null() {
+                fields.remove(&key);
+            } else {
+                merge_patch(fields.entry(key).or_insert(Value::Null), change);
+            }
+        }
+    }
+}
+
 /// `DELETE /api/queues/{name}` (admin): refused (409) while callers wait in it, agents are
 /// its members or other queues overflow to it, naming them.
 pub(crate) async fn delete(

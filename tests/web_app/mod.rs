@@ -117,6 +117,14 @@ impl App {
             .unwrap()
     }
 
+    pub async fn patch(&self, path: &str, credential: Option<&str>, body: Value) -> Response {
+        with(self.client.patch(self.url(path)), credential)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn delete(&self, path: &str, credential: Option<&str>) -> Response {
         with(self.client.delete(self.url(path)), credential)
             .send()
