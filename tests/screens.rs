@@ -313,4 +313,30 @@ async fn the_admin_screen_imports_with_a_column_map_and_shows_warnings() {
             .is_some_and(|i| i.ends_with(": Job Title")),
         "{shown}"
     );
+
+    // Editing a queue fills in every stored setting, so saving it resets none.
+    admin
+        .wait_for(
+            "the queue list",
+            "!!document.querySelector('#queues-list [data-queue] button')",
+        )
+        .await;
+    admin
+        .eval("document.querySelector('#queues-list [data-queue] button').click(); true")
+        .await;
+    let settings = admin
+        .wait_for(
+            "the queue's stored settings in the form",
+            "(() => { const text = document.querySelector('#queue-settings').value;                return text.includes('callbacks') ? JSON.parse(text) : false; })()",
+        )
+        .await;
+    for key in [
+        "prompts",
+        "callbacks",
+        "overflow",
+        "max_wait_secs",
+        "ring_timeout_secs",
+    ] {
+        assert!(settings.get(key).is_some(), "{key} missing: {settings}");
+    }
 }

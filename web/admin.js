@@ -113,7 +113,7 @@ function renderQueuesCard() {
       field("Queue", el("input", { id: "queue-name", required: true, autocomplete: "off", spellcheck: false, pattern: "[A-Za-z0-9._\\-]{1,64}" })),
       field("Strategy", select("queue-strategy", STRATEGIES, "longest-idle")),
     ),
-    el("label", { htmlFor: "queue-settings" }, "Other settings as JSON (the keys of a [[queues]] entry; keys left out take their defaults)"),
+    el("label", { htmlFor: "queue-settings" }, "Other settings as JSON (the keys of a [[queues]] entry; Edit fills in every stored one; keys left out take their defaults)"),
     settings,
     el("div", { className: "actions" }, el("button", { type: "submit" }, "Save the queue")),
   );
@@ -240,12 +240,15 @@ function membershipText(queues) {
   return queues.map((m) => m.queue + ":" + m.tier + ":" + m.position).join(", ");
 }
 
-function editQueue(queue) {
-  $("queue-name").value = queue.name;
-  $("queue-strategy").value = queue.strategy;
-  $("queue-settings").value = JSON.stringify({ service_level_secs: queue.counters.service_level_secs }, null, 1);
+// Fills the form with every stored setting, so that saving it changes only what was edited.
+async function editQueue(queue) {
+  const result = await act("Reading queue " + queue.name, "/api/queues/" + encodeURIComponent(queue.name) + "/settings");
+  if (!result || !result.ok) return;
+  const { name, strategy, ...rest } = result.body;
+  $("queue-name").value = name;
+  $("queue-strategy").value = strategy;
+  $("queue-settings").value = JSON.stringify(rest, null, 1);
   $("queue-name").focus();
-  notify("Settings the API does not show are not filled in: write every one you changed before, or it returns to its default.");
 }
 
 function editAgent(agent) {
