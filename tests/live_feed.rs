@@ -7,7 +7,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::StreamExt as _;
+use futures_util::{SinkExt as _, StreamExt as _};
 use serde_json::Value;
 use switchdesk::acd::{AgentConfig, AgentStatus, Membership, QueueConfig, Update};
 use switchdesk::config::{Config, Secret};
@@ -326,4 +326,220 @@ async fn a_client_that_cannot_keep_up_is_closed() {
     }
     assert_eq!(code, Some(1013));
     drop(tickets);
+}
+
+/// An admin disables a user: the user's open live feed is closed at once (1008), their
+/// session no longer works, and another user's feed stays open. Then the user lifecycle:
+/// enabled again, role changed, password reset by the admin and changed by the user, deleted;
+/// the last enabled admin cannot be disabled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disabled_user_is_signed_out_everywhere_at_once() {
+    let db = common::TestDb::sqlite().await;
+    for (name, role) in [
+        ("ada", Role::Admin),
+        ("sue", Role::Supervisor),
+        ("sam", Role::Supervisor),
+    ] {
+        users::add_user(&db.store, name, role, PASSWORD)
+            .await
+            .unwrap();
+    }
+    let phonebook = Arc::new(PhoneBook::new(Numbering::new("US").unwrap()));
+    let state = switchdesk::service::state_without_switch(Config::default(), &db.store, phonebook)
+        .await
+        .unwrap();
+    let web = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = web.local_addr().unwrap().to_string();
+    tokio::spawn(switchdesk::web::serve(web, state, std::future::pending()));
+    let http = reqwest::Client::new();
+    let call = |method: reqwest::Method, path: &str, cookie: &str, body: Option<Value>| {
+        let mut request = http
+            .request(method, format!("http://{base}{path}"))
+            .header("Cookie", cookie.to_owned())
+            .header("Origin", format!("http://{base}"));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request.send()
+    };
+    let ada = login(&base, "ada").await;
+    let sue = login(&base, "sue").await;
+    let sam = login(&base, "sam").await;
+    let mut sues_feed = connect(&base, "wallboard", &sue).await.unwrap();
+    let mut sams_feed = connect(&base, "wallboard", &sam).await.unwrap();
+    next(&mut sues_feed).await;
+    next(&mut sams_feed).await;
+
+    let disabled = call(
+        reqwest::Method::PATCH,
+        "/api/users/sue",
+        &ada,
+        Some(serde_json::json!({"disabled": true})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(disabled.status(), 200);
+    let closed = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match sues_feed.next().await {
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+                Some(Ok(_)) => continue,
+                _ => return None,
+            }
+        }
+    })
+    .await
+    .expect("the feed closes at once");
+    assert_eq!(closed, Some(1008));
+    let me = call(reqwest::Method::GET, "/api/me", &sue, None)
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 401);
+    assert_eq!(connect(&base, "wallboard", &sue).await.err(), Some(401));
+    // sam's feed is untouched: it still answers a ping.
+    sams_feed
+        .send(Message::Ping(b"still there".to_vec().into()))
+        .await
+        .unwrap();
+    let pong = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match sams_feed.next().await {
+                Some(Ok(Message::Pong(payload))) => return Some(payload.to_vec()),
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return None,
+                Some(Ok(_)) => continue,
+            }
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(pong.as_deref(), Some(&b"still there"[..]));
+
+    // Enabled again, sue signs in; as an agent she no longer sees the wallboard.
+    let enabled = call(
+        reqwest::Method::PATCH,
+        "/api/users/sue",
+        &ada,
+        Some(serde_json::json!({"disabled": false, "role": "agent"})),
+    )
+    .await
+    .unwrap();
+    let enabled: Value = enabled.json().await.unwrap();
+    assert_eq!(
+        (enabled["role"].as_str(), enabled["disabled"].as_bool()),
+        (Some("agent"), Some(false))
+    );
+    let sue = login(&base, "sue").await;
+    assert_eq!(connect(&base, "wallboard", &sue).await.err(), Some(403));
+
+    // An admin resets her password: the old one and the old session stop working.
+    let reset = call(
+        reqwest::Method::POST,
+        "/api/users/sue/password",
+        &ada,
+        Some(serde_json::json!({"password": "a-new-password-1"})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(reset.status(), 204);
+    assert_eq!(
+        call(reqwest::Method::GET, "/api/me", &sue, None)
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    // She changes it herself: the wrong current one is refused, the right one works and her
+    // browser keeps a fresh session.
+    let signed_in = http
+        .post(format!("http://{base}/api/login"))
+        .json(&serde_json::json!({"name": "sue", "password": "a-new-password-1"}))
+        .send()
+        .await
+        .unwrap();
+    let sue = signed_in.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let wrong = call(
+        reqwest::Method::POST,
+        "/api/me/password",
+        &sue,
+        Some(serde_json::json!({"current": "not-it-at-all", "password": "her-own-password"})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(wrong.status(), 403);
+    let changed = call(
+        reqwest::Method::POST,
+        "/api/me/password",
+        &sue,
+        Some(serde_json::json!({"current": "a-new-password-1", "password": "her-own-password"})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(changed.status(), 200);
+    let fresh = changed.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        call(reqwest::Method::GET, "/api/me", &fresh, None)
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        call(reqwest::Method::GET, "/api/me", &sue, None)
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+
+    // The last enabled admin cannot be disabled, demoted or deleted.
+    for (method, body) in [
+        (
+            reqwest::Method::PATCH,
+            Some(serde_json::json!({"disabled": true})),
+        ),
+        (
+            reqwest::Method::PATCH,
+            Some(serde_json::json!({"role": "manager"})),
+        ),
+        (reqwest::Method::DELETE, None),
+    ] {
+        let refused = call(method.clone(), "/api/users/ada", &ada, body)
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 409, "{method}");
+    }
+    // Deleted, sue is gone with her sessions.
+    let deleted = call(reqwest::Method::DELETE, "/api/users/sue", &ada, None)
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 204);
+    assert_eq!(
+        call(reqwest::Method::GET, "/api/me", &fresh, None)
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    let users: Value = call(reqwest::Method::GET, "/api/users", &ada, None)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        users.as_array().unwrap().iter().all(|u| u["name"] != "sue"),
+        "{users}"
+    );
 }

@@ -34,6 +34,15 @@ enum Who {
 const STATE_CHANGING: &[(&str, &str, Who, bool)] = &[
     ("POST", "/api/users", Who::AtLeast(Role::Admin), true),
     ("POST", "/api/tokens", Who::AtLeast(Role::Admin), true),
+    ("PATCH", "/api/users/u", Who::AtLeast(Role::Admin), true),
+    ("DELETE", "/api/users/u", Who::AtLeast(Role::Admin), false),
+    (
+        "POST",
+        "/api/users/u/password",
+        Who::AtLeast(Role::Admin),
+        true,
+    ),
+    ("POST", "/api/me/password", Who::AtLeast(Role::Agent), true),
     ("DELETE", "/api/tokens/t", Who::AtLeast(Role::Admin), false),
     ("PUT", "/api/queues/q", Who::AtLeast(Role::Admin), true),
     ("DELETE", "/api/queues/q", Who::AtLeast(Role::Admin), false),

@@ -46,6 +46,9 @@ pub enum Audience {
     Supervisors,
     /// The agent of that name (their desktop).
     Agent(String),
+    /// Not a frame to show: every connection of this user ends (disabled, deleted, password
+    /// reset), at once rather than at its next request.
+    SignedOut(String),
 }
 
 /// One frame, serialized once.
@@ -100,6 +103,14 @@ impl Hub {
 
     pub fn subscribe(&self) -> broadcast::Receiver<Frame> {
         self.frames.subscribe()
+    }
+
+    /// Closes every live-feed connection of `user`.
+    pub fn sign_out(&self, user: &str) {
+        let _ = self.frames.send(Frame {
+            audience: Audience::SignedOut(user.to_owned()),
+            text: Arc::from(""),
+        });
     }
 
     /// The wallboard's starting point: every queue as `GET /api/queues` shows it.

@@ -101,6 +101,23 @@ impl Store {
         Ok(())
     }
 
+    /// Removes the user and their sessions, in one transaction; `NotFound` if none.
+    pub async fn delete_user(&self, name: &str) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let id: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let id = id.ok_or_else(|| no_user(name))?;
+        end_sessions(&mut tx, id).await?;
+        sqlx::query("DELETE FROM users WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Disabling also ends every session of the user, in one transaction.
     pub async fn set_disabled(&self, name: &str, disabled: bool) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;

@@ -43,6 +43,97 @@ pub(crate) async fn create_user(
     Ok((StatusCode::CREATED, Json(user)))
 }
 
+/// What an admin may change of a user; every field optional.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct UserChange {
+    role: Option<Role>,
+    disabled: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NewPassword {
+    password: String,
+}
+
+/// Refuses a change that would leave no enabled admin (nobody could manage users again).
+async fn keep_an_admin(state: &AppState, name: &str) -> Result<(), ApiError> {
+    let others = state
+        .store
+        .list_users()
+        .await?
+        .into_iter()
+        .filter(|u| u.name != name && u.role == Role::Admin && !u.disabled)
+        .count();
+    if others == 0 {
+        return Err(ApiError::conflict(format!(
+            "{name:?} is the last enabled admin: make another admin first"
+        )));
+    }
+    Ok(())
+}
+
+/// `PATCH /api/users/{name} {role?, disabled?}` → the user. Disabling ends their sessions and
+/// closes their live feed at once; a new role applies from their next request.
+pub(crate) async fn update_user(
+    State(state): State<AppState>,
+    auth: Authorized<Admin>,
+    Path(name): Path<String>,
+    ApiJson(change): ApiJson<UserChange>,
+) -> Result<Json<User>, ApiError> {
+    let demoted = change.role.is_some_and(|r| r != Role::Admin);
+    if demoted || change.disabled == Some(true) {
+        keep_an_admin(&state, &name).await?;
+    }
+    if let Some(role) = change.role {
+        state.store.set_role(&name, role).await?;
+        // The live feed chose what to show by the old role: it reconnects with the new one.
+        state.live.sign_out(&name);
+        tracing::info!(by = ?auth.name, user = ?name, %role, "user role changed");
+    }
+    if let Some(disabled) = change.disabled {
+        state.store.set_disabled(&name, disabled).await?;
+        if disabled {
+            state.live.sign_out(&name);
+        }
+        tracing::info!(by = ?auth.name, user = ?name, disabled, "user access changed");
+    }
+    let user = state
+        .store
+        .user_by_name(&name)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("user {name:?} not found")))?;
+    Ok(Json(user))
+}
+
+/// `POST /api/users/{name}/password {password}` → 204: an admin sets a new password; the
+/// user's sessions and live feed end.
+pub(crate) async fn reset_password(
+    State(state): State<AppState>,
+    auth: Authorized<Admin>,
+    Path(name): Path<String>,
+    ApiJson(new): ApiJson<NewPassword>,
+) -> Result<StatusCode, ApiError> {
+    users::set_password(&state.store, &name, &new.password).await?;
+    state.live.sign_out(&name);
+    tracing::info!(by = ?auth.name, user = ?name, "password reset");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `DELETE /api/users/{name}` → 204; their sessions and live feed end.
+pub(crate) async fn delete_user(
+    State(state): State<AppState>,
+    auth: Authorized<Admin>,
+    Path(name): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    keep_an_admin(&state, &name).await?;
+    state.store.delete_user(&name).await?;
+    state.live.sign_out(&name);
+    tracing::info!(by = ?auth.name, user = ?name, "user deleted");
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// `GET /api/tokens`: metadata only; secrets are never kept.
 pub(crate) async fn list_tokens(
     State(state): State<AppState>,

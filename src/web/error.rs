@@ -77,6 +77,11 @@ impl ApiError {
     }
 
     /// A browser page from another site tried to use this one's session (`/ws`, writes).
+    /// `403` for a reason other than the role.
+    pub fn refused(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+
     pub fn forbidden_origin() -> ApiError {
         ApiError::new(
             StatusCode::FORBIDDEN,

@@ -30,7 +30,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{delete, get, post, put};
+use axum::routing::{delete, get, patch, post, put};
 use axum::{middleware, Extension, Router};
 use tokio::net::TcpListener;
 use tokio::sync::{broadcast, Notify};
@@ -97,6 +97,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/login", post(session::login))
         .route("/api/logout", post(session::logout))
         .route("/api/me", get(session::me))
+        .route("/api/me/password", post(session::change_password))
         .route("/api/status", get(status::status))
         .route("/ws", get(ws::upgrade))
         .route(
@@ -108,6 +109,11 @@ pub fn router(state: AppState) -> Router {
             get(admin::list_tokens).post(admin::create_token),
         )
         .route("/api/tokens/{name}", delete(admin::revoke_token))
+        .route(
+            "/api/users/{name}",
+            patch(admin::update_user).delete(admin::delete_user),
+        )
+        .route("/api/users/{name}/password", post(admin::reset_password))
         .route("/api/queues", get(queues::list))
         .route("/api/contacts/search", get(directory::search))
         .route(

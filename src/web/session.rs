@@ -73,6 +73,51 @@ pub(crate) async fn logout(
         .into_response())
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PasswordChange {
+    current: String,
+    password: String,
+}
+
+/// `POST /api/me/password {current, password}`: a signed-in user changes their own password.
+/// The current one is checked like a sign-in (and throttled like one); every other session
+/// and live feed of the user ends, and this browser gets a fresh session.
+pub(crate) async fn change_password(
+    State(state): State<AppState>,
+    Extension(throttle): Extension<Arc<LoginThrottle>>,
+    ClientAddress(address): ClientAddress,
+    auth: Auth,
+    ApiJson(change): ApiJson<PasswordChange>,
+) -> Result<Response, ApiError> {
+    if auth.credential != Credential::Session {
+        return Err(ApiError::refused(
+            "an API token has no password: sign in to change yours",
+        ));
+    }
+    let attempt = throttle
+        .begin(&auth.name, address, Instant::now())
+        .map_err(|wait| {
+            ApiError::too_many_requests("too many failed attempts; try again later", wait)
+        })?;
+    let Some(user) = users::authenticate(&state.store, &auth.name, &change.current).await? else {
+        tracing::info!(user = ?auth.name, %address, "password change refused: wrong current password");
+        return Err(ApiError::refused("the current password is wrong"));
+    };
+    throttle.succeeded(attempt);
+    users::set_password(&state.store, &user.name, &change.password).await?;
+    state.live.sign_out(&user.name);
+    let lifetime = Duration::from_secs(state.config.http.session_hours.saturating_mul(3600));
+    let token = users::start_session(&state.store, &user, lifetime).await?;
+    tracing::info!(user = ?user.name, "password changed by its user");
+    let cookie = session_cookie(&state.config.http, &token)?;
+    Ok((
+        [(SET_COOKIE, cookie)],
+        Json(json!({ "status": "password changed" })),
+    )
+        .into_response())
+}
+
 /// `GET /api/me`: `{name, role, credential}` of the caller.
 pub(crate) async fn me(auth: Auth) -> Json<serde_json::Value> {
     Json(json!({ "name": auth.name, "role": auth.role, "credential": auth.credential }))

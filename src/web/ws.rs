@@ -30,6 +30,8 @@ const PING_EVERY: Duration = Duration::from_secs(20);
 
 /// Close code for a client that fell behind: "try again later".
 const CLOSE_TOO_SLOW: u16 = 1013;
+/// Policy violation: the user was disabled, deleted or had their password reset.
+const CLOSE_SIGNED_OUT: u16 = 1008;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Feed {
@@ -105,6 +107,10 @@ async fn serve(mut socket: WebSocket, hub: Hub, feed: Feed, user: String) {
         tokio::select! {
             frame = frames.recv() => match frame {
                 Ok(frame) => {
+                    if matches!(&frame.audience, Audience::SignedOut(name) if *name == user) {
+                        let _ = socket.send(close(CLOSE_SIGNED_OUT, "signed out")).await;
+                        return;
+                    }
                     let wanted = match (&frame.audience, feed) {
                         (Audience::Supervisors, Feed::Wallboard) => true,
                         (Audience::Agent(agent), Feed::Agent) => *agent == user,
