@@ -339,4 +339,28 @@ async fn the_admin_screen_imports_with_a_column_map_and_shows_warnings() {
     ] {
         assert!(settings.get(key).is_some(), "{key} missing: {settings}");
     }
+
+    // An admin disables a user from the users list.
+    admin
+        .wait_for(
+            "the users list",
+            "!!document.querySelector('#users-list tr[data-user=\"viewer\"] button[data-action=\"access\"]')",
+        )
+        .await;
+    admin
+        .eval("document.querySelector('#users-list tr[data-user=\"viewer\"] button[data-action=\"access\"]').click(); true")
+        .await;
+    admin
+        .wait_for(
+            "viewer shown disabled",
+            "document.querySelector('#users-list tr[data-user=\"viewer\"]')?.cells[2]?.textContent === 'disabled'",
+        )
+        .await;
+    let signed_in = reqwest::Client::new()
+        .post(format!("{}/api/login", demo.base))
+        .json(&serde_json::json!({"name": "viewer", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), reqwest::StatusCode::UNAUTHORIZED);
 }

@@ -2,7 +2,7 @@
 // import with its per-line report. Every form posts JSON to the API and shows the server's
 // error as it is.
 
-import { $, el, fill, act, loadInto, notify, failure, table, cells, when, count, DASH } from "./lib.js";
+import { $, el, fill, act, ask, loadInto, notify, failure, table, cells, when, count, DASH } from "./lib.js";
 
 const ROLES = ["agent", "supervisor", "manager", "admin"];
 const STRATEGIES = ["longest-idle", "round-robin", "ring-all", "fewest-calls", "least-talk-time", "linear", "random"];
@@ -89,10 +89,43 @@ async function loadUsers() {
   if (!shown || body === null) return;
   $("users-list").replaceChildren(
     table(
-      ["Name", "Role", "State", "Since"],
-      body.map((u) => el("tr", { dataset: { user: u.name } }, ...cells([u.name, u.role, u.disabled ? "disabled" : "active", when(u.created_at)]))),
+      ["Name", "Role", "State", "Since", ""],
+      body.map((u) => el("tr", { dataset: { user: u.name } }, ...cells([u.name, u.role, u.disabled ? "disabled" : "active", when(u.created_at)]), el("td", {}, userActions(u)))),
     ),
   );
+}
+
+/// Per user: change the role, disable or enable, set a new password, delete. Each ends at the
+/// server's answer (which refuses locking out the last admin) and reloads the list.
+function userActions(user) {
+  const path = "/api/users/" + encodeURIComponent(user.name);
+  const done = async (result, message) => {
+    if (result && result.ok) {
+      notify(message);
+      loadUsers();
+    }
+  };
+  const role = select("role-" + user.name, ROLES, user.role);
+  role.addEventListener("change", async () => {
+    done(await act("Changing " + user.name + "'s role", path, { method: "PATCH", json: { role: role.value } }), user.name + " is now " + role.value + ".");
+  });
+  const access = el("button", { type: "button", className: "small secondary", dataset: { action: "access" } }, user.disabled ? "Enable" : "Disable");
+  access.addEventListener("click", async () => {
+    const disabled = !user.disabled;
+    done(await act((disabled ? "Disabling " : "Enabling ") + user.name, path, { method: "PATCH", json: { disabled } }), user.name + (disabled ? " is disabled and signed out everywhere." : " may sign in again."));
+  });
+  const password = el("button", { type: "button", className: "small secondary" }, "New password");
+  password.addEventListener("click", async () => {
+    const answer = await ask("New password for " + user.name, [{ name: "password", label: "Password (at least 8 characters)", type: "password" }], "Set it");
+    if (!answer) return;
+    done(await act("Setting " + user.name + "'s password", path + "/password", { method: "POST", json: answer }), user.name + "'s password is set; their sessions have ended.");
+  });
+  const remove = el("button", { type: "button", className: "small danger" }, "Delete");
+  remove.addEventListener("click", async () => {
+    if (!confirm("Delete user " + user.name + "? They are signed out everywhere.")) return;
+    done(await act("Deleting " + user.name, path, { method: "DELETE" }), user.name + " deleted.");
+  });
+  return el("span", { className: "actions" }, role, access, password, remove);
 }
 
 // Queues and agents

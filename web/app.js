@@ -2,7 +2,7 @@
 // (#wallboard, #agent, #manager, #admin, #status) fed by the live feed (/ws) or, while it is
 // down, by polling the API. Text is set with textContent only; nothing is inlined (strict CSP).
 
-import { $, api, el, whenSessionEnds } from "./lib.js";
+import { $, act, api, ask, el, notify, whenSessionEnds } from "./lib.js";
 import { Feed } from "./feed.js";
 import * as wallboard from "./wallboard.js";
 import * as agent from "./agent.js";
@@ -135,9 +135,25 @@ async function logout() {
   showLogin("");
 }
 
+/// The signed-in user changes their own password; their other sessions end.
+async function changePassword() {
+  const answer = await ask(
+    "Change your password",
+    [
+      { name: "current", label: "Current password", type: "password" },
+      { name: "password", label: "New password (at least 8 characters)", type: "password" },
+    ],
+    "Change it",
+  );
+  if (!answer) return;
+  const result = await act("Changing your password", "/api/me/password", { method: "POST", json: answer });
+  if (result && result.ok) notify("Password changed; your other sessions have ended.");
+}
+
 async function start() {
   $("login-form").addEventListener("submit", login);
   $("logout").addEventListener("click", logout);
+  $("change-password").addEventListener("click", changePassword);
   $("ask-cancel").addEventListener("click", () => $("ask").close());
   window.addEventListener("hashchange", route);
   whenSessionEnds(() => {

@@ -128,7 +128,7 @@ export function ask(title, fields, confirm = "OK") {
     const id = "ask-" + field.name;
     const input = field.options
       ? el("select", { id, name: field.name }, field.options.map(([value, label]) => el("option", { value }, label)))
-      : el("input", { id, name: field.name, value: field.value || "", required: field.required !== false, autocomplete: "off" });
+      : el("input", { id, name: field.name, type: field.type || "text", value: field.value || "", required: field.required !== false, autocomplete: field.type === "password" ? "new-password" : "off" });
     if (field.options && field.value !== undefined) input.value = field.value;
     return [el("label", { htmlFor: id }, field.label), input];
   });
@@ -143,7 +143,10 @@ export function ask(title, fields, confirm = "OK") {
     const submit = (event) => {
       event.preventDefault();
       const answer = {};
-      for (const field of fields) answer[field.name] = form.elements[field.name].value.trim();
+      for (const field of fields) {
+        const value = form.elements[field.name].value;
+        answer[field.name] = field.type === "password" ? value : value.trim();
+      }
       done(answer);
     };
     const cancel = () => done(null);
