@@ -20,7 +20,7 @@
 //! Map: `server` (ESL connections) → `engine` (the task owning the switch) → `switch` (core:
 //! channels, agenda, sequence) with the call flows in `call` (callers, dialplan routes, DTMF),
 //! `apps` (private commands, extensions, playback/say/sleep, uuid_break), `originate`,
-//! `bridge`, `transfer`, `hangup`, `fax`; `api` (api command replies), `listener`
+//! `bridge` (uuid_bridge), `bridge_app` (the caller's own `bridge` application), `transfer`, `hangup`, `fax`; `api` (api command replies), `listener`
 //! (subscriptions and filters), `events` (header lists), `channel`/`profile`/`vars` (leg
 //! data), `cdr` (mod_xml_cdr), `clock`/`rng` (time and seeded randomness), `traffic`
 //! (synthetic callers and agents).
@@ -28,6 +28,7 @@
 mod api;
 mod apps;
 mod bridge;
+mod bridge_app;
 mod call;
 mod cdr;
 mod channel;
