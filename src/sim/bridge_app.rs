@@ -32,6 +32,7 @@ impl Switch {
     /// with the reason it could not be.
     pub(crate) fn bridge_app(&mut self, caller: &str, arg: &str, app_uuid: &str, broadcast: bool) {
         self.execute_event(caller, "bridge", arg, app_uuid);
+        self.bridges_run.push((caller.to_owned(), arg.to_owned()));
         self.start_bridge_wait(caller, arg, app_uuid, broadcast);
         let dial = match parse_dial_string(arg) {
             Ok(dial) => dial,

@@ -12,7 +12,7 @@
 //! ```
 //!
 //! Public API: [`Simulator`] (`start`, `addr`, `place_call`, `add_endpoint`, `receive_fax`,
-//! `hangup`, `press`, `channels`, `drop_connections`, `set_password`, `commands_received`,
+//! `hangup`, `press`, `channels`, `bridges_run`, `drop_connections`, `set_password`, `commands_received`,
 //! `shutdown`), [`SimConfig`], [`CdrTarget`], [`Route`], [`RouteAction`], [`CallSpec`],
 //! [`AgentBehaviour`], [`FaxSpec`], [`FaxOutcome`], [`ChannelSnapshot`], and
 //! [`traffic::run_traffic`] for a synthetic day.
@@ -168,6 +168,11 @@ impl Simulator {
     /// Every live channel, in creation order.
     pub async fn channels(&self) -> Result<Vec<ChannelSnapshot>, SimError> {
         self.ask(|reply| Request::Channels { reply }).await
+    }
+
+    /// Every `bridge` application a channel ran, as (channel, dial string), oldest first.
+    pub async fn bridges_run(&self) -> Result<Vec<(String, String)>, SimError> {
+        self.ask(|reply| Request::Bridges { reply }).await
     }
 
     /// Closes every ESL connection at once, without a disconnect notice (a crashed switch or a

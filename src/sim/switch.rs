@@ -123,6 +123,8 @@ pub(crate) struct Switch {
     pub(crate) late_jobs: HashMap<String, (Job, String)>,
     /// Callers running the `bridge` application, with the leg it placed.
     pub(crate) bridge_apps: HashMap<String, String>,
+    /// Every `bridge` application run, as (channel, dial string).
+    pub(crate) bridges_run: Vec<(String, String)>,
     /// Live channels by UUID; `order` lists them in creation order. Both are kept in step so
     /// no lookup walks every channel.
     pub(crate) channels: HashMap<String, Channel>,
@@ -166,6 +168,7 @@ impl Switch {
             originate_job_delay: config.originate_job_delay,
             late_jobs: HashMap::new(),
             bridge_apps: HashMap::new(),
+            bridges_run: Vec::new(),
             channels: HashMap::new(),
             order: BTreeMap::new(),
             next_order: 0,
