@@ -1719,3 +1719,255 @@ async fn a_caller_id_name_that_would_expand_reaches_no_command() {
     assert!(originate.ends_with("]user/1001@default"), "{originate}");
     board.shutdown();
 }
+
+// ----- one agent rung by the caller's own `bridge` ------------------------------------------
+
+/// How often `call` had an agent rung by its own `bridge`.
+async fn times_rung(sim: &Simulator, call: &str) -> usize {
+    sim.bridges_run()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|(caller, _)| caller == call)
+        .count()
+}
+
+/// `call` is up, answered and parked (waiting, not in a bridge).
+async fn parked(sim: &Simulator, call: &str) -> bool {
+    sim.channels()
+        .await
+        .unwrap()
+        .iter()
+        .any(|c| c.uuid == call && c.answered && c.parked && c.bridged_to.is_none())
+}
+
+/// A live agent leg rung for `call`, if any.
+async fn leg_for(sim: &Simulator, call: &str) -> Option<String> {
+    sim.channels()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.variable("switchdesk_caller_uuid") == Some(call))
+        .map(|c| c.uuid)
+}
+
+async fn one_agent_on(
+    sim: &Simulator,
+    store: Store,
+    seed: u64,
+    behaviour: AgentBehaviour,
+) -> Board {
+    sim.add_endpoint("user/1001@default", behaviour)
+        .await
+        .unwrap();
+    let mut q = queue();
+    q.ring_timeout_secs = 1;
+    let (board, _esl) = board_with(sim, store, q, 1, board_options(seed)).await;
+    board
+        .set_agent_status("agent1", AgentStatus::Available)
+        .await
+        .unwrap();
+    board
+}
+
+/// The agent hangs up after the talk: the caller's bridge ends and FreeSWITCH hangs the caller
+/// up (`hangup_after_bridge`); the call counts as answered and ended, the agent is free.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_agent_hanging_up_after_the_talk_ends_the_callers_call() {
+    let db = common::TestDb::sqlite().await;
+    let sim = simulator(31).await;
+    let board = one_agent_on(
+        &sim,
+        db.store.clone(),
+        31,
+        AgentBehaviour::Answer {
+            ring: Duration::from_millis(100),
+            talk: Some(Duration::from_millis(400)),
+        },
+    )
+    .await;
+    let mut updates = board.subscribe();
+    // The caller would talk for ever: only the agent ends the call.
+    let call = call_in(&sim, 1, None).await;
+    let leg = bridged_leg(&sim, &call).await;
+    wait_until("the caller is hung up after the agent", || async {
+        sim.channels().await.unwrap().iter().all(|c| c.uuid != call)
+    })
+    .await;
+    wait_until("the agent is idle with one call", || async {
+        board
+            .agent("agent1")
+            .await
+            .unwrap()
+            .is_some_and(|a| a.activity == "idle" && a.calls == 1)
+    })
+    .await;
+    let queue = &board.queues().await.unwrap()[0];
+    assert_eq!(
+        (
+            queue.counters.offered,
+            queue.counters.answered,
+            queue.counters.abandoned
+        ),
+        (1, 1, 0)
+    );
+    let mut seen = Vec::new();
+    drain(&mut updates, &mut seen);
+    assert!(seen.iter().any(
+        |u| matches!(u, Update::Connected { call: c, agent, .. } if *c == call && agent == "agent1")
+    ));
+    // The bridge was the caller's own: never a `uuid_bridge`, never a kill of the leg.
+    let sent = sim.commands_received();
+    assert!(!sent.iter().any(|c| c.starts_with("api uuid_bridge")));
+    assert!(!sent
+        .iter()
+        .any(|c| c.starts_with(&format!("api uuid_kill {leg}"))));
+    assert!(!sent
+        .iter()
+        .any(|c| c.starts_with(&format!("api uuid_kill {call}"))));
+    board.shutdown();
+}
+
+/// The agent does not answer: the caller stays answered and parked, hears the hold music
+/// again, and is offered again once the agent's back-off is over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_whose_agent_does_not_answer_keeps_waiting_and_is_offered_again() {
+    let db = common::TestDb::sqlite().await;
+    let sim = simulator(32).await;
+    let board = one_agent_on(&sim, db.store.clone(), 32, AgentBehaviour::NoAnswer).await;
+    let call = call_in(&sim, 1, None).await;
+    wait_until("the caller is offered twice", || async {
+        times_rung(&sim, &call).await >= 2
+    })
+    .await;
+    assert!(sim
+        .channels()
+        .await
+        .unwrap()
+        .iter()
+        .any(|c| c.uuid == call && c.answered));
+    let queue = &board.queues().await.unwrap()[0];
+    assert_eq!(queue.waiting.len(), 1);
+    assert_eq!((queue.counters.answered, queue.counters.abandoned), (0, 0));
+    // Between the two offers: the hold music again (a `sendmsg` of its own).
+    let sent = sim.commands_received();
+    let sendmsgs = sent
+        .iter()
+        .filter(|c| **c == format!("sendmsg {call}"))
+        .count();
+    assert!(sendmsgs >= 3, "{sent:?}");
+    board.shutdown();
+}
+
+/// The agent's phone is busy (486): the caller keeps waiting, parked and answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_whose_agent_is_busy_keeps_waiting() {
+    let db = common::TestDb::sqlite().await;
+    let sim = simulator(33).await;
+    let board = one_agent_on(&sim, db.store.clone(), 33, AgentBehaviour::Busy).await;
+    let call = call_in(&sim, 1, None).await;
+    wait_until("the caller was offered, and is parked again", || async {
+        times_rung(&sim, &call).await >= 1
+            && leg_for(&sim, &call).await.is_none()
+            && parked(&sim, &call).await
+    })
+    .await;
+    let queue = &board.queues().await.unwrap()[0];
+    assert_eq!(queue.waiting.len(), 1);
+    assert_eq!((queue.counters.answered, queue.counters.abandoned), (0, 0));
+    board.shutdown();
+}
+
+/// The caller hangs up while the agent's phone rings: FreeSWITCH cancels the agent's leg
+/// with the caller's bridge, the agent is free, and nobody is rung for the gone caller.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_hanging_up_while_the_agent_rings_cancels_the_ring() {
+    let db = common::TestDb::sqlite().await;
+    let sim = simulator(34).await;
+    sim.add_endpoint("user/1001@default", AgentBehaviour::NoAnswer)
+        .await
+        .unwrap();
+    let (board, _esl) = board(&sim, db.store.clone(), 1, 34).await;
+    board
+        .set_agent_status("agent1", AgentStatus::Available)
+        .await
+        .unwrap();
+    let call = call_in(&sim, 1, None).await;
+    wait_until("the agent's phone rings", || async {
+        leg_for(&sim, &call).await.is_some()
+    })
+    .await;
+    assert!(sim.hangup(&call, "NORMAL_CLEARING").await.unwrap());
+    wait_until("the ring is cancelled and the agent idle", || async {
+        leg_for(&sim, &call).await.is_none()
+            && board
+                .agent("agent1")
+                .await
+                .unwrap()
+                .is_some_and(|a| a.activity == "idle")
+    })
+    .await;
+    // Past the agent's back-off: still nobody rung again.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(times_rung(&sim, &call).await, 1);
+    assert!(leg_for(&sim, &call).await.is_none());
+    let queue = &board.queues().await.unwrap()[0];
+    assert!(queue.waiting.is_empty());
+    assert_eq!((queue.counters.answered, queue.counters.abandoned), (0, 1));
+    board.shutdown();
+}
+
+/// A supervisor moves a caller whose agent is ringing: the offer is withdrawn (the leg
+/// killed, `hangup_after_bridge` off first so an answer in the same instant cannot hang the
+/// caller up), and the caller keeps waiting in the new queue, parked, with hold music.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_withdrawn_offer_kills_the_leg_and_the_caller_keeps_waiting() {
+    let db = common::TestDb::sqlite().await;
+    let sim = simulator(35).await;
+    let board = support_and_sales(&sim, db.store.clone(), 35).await;
+    sim.add_endpoint("user/1001@default", AgentBehaviour::NoAnswer)
+        .await
+        .unwrap();
+    board
+        .set_agent_status("agent1", AgentStatus::Available)
+        .await
+        .unwrap();
+    let call = call_in(&sim, 1, None).await;
+    wait_until("agent1's phone rings", || async {
+        leg_for(&sim, &call).await.is_some()
+    })
+    .await;
+    let leg = leg_for(&sim, &call).await.unwrap();
+    board.move_caller(&call, "sales").await.unwrap();
+    wait_until("the leg is gone and the caller parked in sales", || async {
+        sim.channels().await.unwrap().iter().all(|c| c.uuid != leg)
+            && parked(&sim, &call).await
+            && board
+                .queues()
+                .await
+                .unwrap()
+                .iter()
+                .any(|q| q.name == "sales" && q.waiting.len() == 1)
+    })
+    .await;
+    let sent = sim.commands_received();
+    let position = |wanted: &str| {
+        sent.iter()
+            .position(|c| c.starts_with(wanted))
+            .unwrap_or_else(|| panic!("{wanted} not sent: {sent:?}"))
+    };
+    let off = position(&format!("api uuid_setvar {call} hangup_after_bridge false"));
+    let kill = position(&format!("api uuid_kill {leg}"));
+    assert!(off < kill, "{sent:?}");
+    // Hold music after the kill: a `sendmsg` playback once the bridge returned.
+    assert!(
+        sent[kill..].iter().any(|c| *c == format!("sendmsg {call}")),
+        "{sent:?}"
+    );
+    assert_eq!(times_rung(&sim, &call).await, 1);
+    assert_eq!(
+        board.agent("agent1").await.unwrap().map(|a| a.activity),
+        Some("idle".to_owned())
+    );
+    board.shutdown();
+}
