@@ -65,17 +65,17 @@ impl Switch {
                 .or_else(|| profile.as_ref().map(|p| p.caller_id_number.clone()))
                 .unwrap_or_default(),
         };
-        let placed = Placed {
+        let mut placed = Placed {
             job: None,
             app: ("bridge".to_owned(), caller.to_owned()),
             for_caller: Some(caller.to_owned()),
         };
-        match self.place_leg(&dial, &caller_id, timeout, placed) {
+        match self.place_leg(&dial, &caller_id, timeout, &mut placed) {
             Ok(leg) => {
                 self.set_var(&leg, "signal_bond", caller);
                 self.bridge_apps.insert(caller.to_owned(), leg);
             }
-            Err((_, cause)) => self.finish_bridge_app(caller, cause),
+            Err(cause) => self.finish_bridge_app(caller, cause),
         }
     }
 

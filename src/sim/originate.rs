@@ -201,30 +201,29 @@ impl Switch {
             name: cid_name,
             number: cid_number,
         };
-        let leg = Placed {
+        let mut leg = Placed {
             job: Some(job),
             app,
             for_caller: None,
         };
-        if let Err((job, cause)) = self.place_leg(&dial, &caller_id, (timeout, "NO_ANSWER"), leg) {
-            if let Some(job) = job {
-                self.finish_job(job, format!("-ERR {cause}\n"));
-            }
+        let placed = self.place_leg(&dial, &caller_id, (timeout, "NO_ANSWER"), &mut leg);
+        if let (Err(cause), Some(job)) = (placed, leg.job.take()) {
+            self.finish_job(job, format!("-ERR {cause}\n"));
         }
     }
 
     /// Starts the outbound leg of a dial string and puts its fate on the agenda; `timeout`
-    /// is how long it may ring and the cause it then ends with. Fails (handing the job back)
-    /// when no channel could be made.
+    /// is how long it may ring and the cause it then ends with. Fails (leaving the job in
+    /// `placed`) when no channel could be made.
     pub(crate) fn place_leg(
         &mut self,
         dial: &Dial,
         caller_id: &CallerId,
         timeout: (Duration, &'static str),
-        placed: Placed,
-    ) -> Result<String, (Option<Job>, &'static str)> {
+        placed: &mut Placed,
+    ) -> Result<String, &'static str> {
         let leg = match self.resolve(&dial.endpoint) {
-            Target::Failed(cause) => return Err((placed.job, cause)),
+            Target::Failed(cause) => return Err(cause),
             Target::Sofia(leg) => leg,
         };
         let behaviour = self
@@ -232,7 +231,7 @@ impl Switch {
             .cloned()
             .map(|b| self.pick(b));
         if matches!(behaviour, Some(AgentBehaviour::Unregistered)) {
-            return Err((placed.job, "USER_NOT_REGISTERED"));
+            return Err("USER_NOT_REGISTERED");
         }
         let var = |name: &str| {
             dial.vars
@@ -243,7 +242,7 @@ impl Switch {
         };
         let uuid = match var("origination_uuid") {
             Some(uuid) if self.chan(&uuid).is_some() => {
-                return Err((placed.job, "DESTINATION_OUT_OF_ORDER"));
+                return Err("DESTINATION_OUT_OF_ORDER");
             }
             Some(uuid) => uuid,
             None => self.rng.uuid(),
@@ -253,7 +252,7 @@ impl Switch {
             _ => None,
         };
         self.outbound_leg(&uuid, &leg, &dial.vars, caller_id);
-        let app = placed.app;
+        let app = placed.app.clone();
         if app.0 != "transfer" && placed.for_caller.is_none() {
             // `&app(arg)` runs as a one-application extension named after the app.
             if let Some(c) = self.chan_mut(&uuid) {
@@ -267,10 +266,10 @@ impl Switch {
         self.roles.insert(
             uuid.clone(),
             Role::Agent(AgentLeg {
-                job: placed.job,
+                job: placed.job.take(),
                 talk,
                 app,
-                for_caller: placed.for_caller,
+                for_caller: placed.for_caller.clone(),
             }),
         );
         let (timeout, cause) = timeout;

@@ -167,6 +167,9 @@ struct Waiting {
     admitted: bool,
 }
 
+/// Per channel, the variables one flush sets (with the index of their step in the batch).
+type VarSlots = HashMap<String, (usize, Vec<(VarName, VarValue)>)>;
+
 /// A caller seen lately (waiting, connected or gone), for "block this caller".
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RecentCaller {
@@ -788,7 +791,7 @@ impl Switchboard {
     fn flush(&mut self) {
         // The commands in order, each for a channel's node; a variables slot is filled last.
         let mut batch: Vec<(String, Vec<Step>)> = Vec::new();
-        let mut vars: HashMap<String, (usize, Vec<(VarName, VarValue)>)> = HashMap::new();
+        let mut vars: VarSlots = HashMap::new();
         let mut answered: HashSet<String> = HashSet::new();
         // Where this flush plays something to a caller: dropped if the caller is rung in the
         // same flush (`uuid_break all` would cut it at once).
@@ -974,7 +977,7 @@ impl Switchboard {
         &mut self,
         action: &Action,
         batch: &mut Vec<(String, Vec<Step>)>,
-        vars: &mut HashMap<String, (usize, Vec<(VarName, VarValue)>)>,
+        vars: &mut VarSlots,
         playing: &mut HashMap<String, Vec<usize>>,
         answered: &HashSet<String>,
     ) -> Vec<Step> {
