@@ -9,6 +9,12 @@
 //! USER_NOT_REGISTERED with no leg at all), after which the caller hangs up with that cause
 //! unless `continue_on_fail` is true, and is otherwise back where it was (park).
 //! `uuid_break` does not end a ringing bridge (see `apps::break_app`).
+//!
+//! Where it differs from the probe of a real FreeSWITCH 1.10.12 (no capture covers this):
+//! the legs are joined in the answer's own step, where FreeSWITCH's caller thread notices the
+//! answer on its next timer tick (0–20 ms); ringback is not played (the simulator carries no
+//! audio); commands queued on the caller while it rings wait for the application to return,
+//! where FreeSWITCH runs a broadcast inside the ring (switchdesk sends none then).
 
 use std::time::Duration;
 
