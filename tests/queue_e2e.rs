@@ -1939,16 +1939,26 @@ async fn a_withdrawn_offer_kills_the_leg_and_the_caller_keeps_waiting() {
     .await;
     let leg = leg_for(&sim, &call).await.unwrap();
     board.move_caller(&call, "sales").await.unwrap();
-    wait_until("the leg is gone and the caller parked in sales", || async {
-        sim.channels().await.unwrap().iter().all(|c| c.uuid != leg)
-            && parked(&sim, &call).await
-            && board
-                .queues()
-                .await
-                .unwrap()
-                .iter()
-                .any(|q| q.name == "sales" && q.waiting.len() == 1)
-    })
+    // Hold music again once the bridge returned: a `sendmsg` (playback) after the kill.
+    let music_after_kill = |sent: &[String]| {
+        sent.iter()
+            .position(|c| c.starts_with(&format!("api uuid_kill {leg}")))
+            .is_some_and(|kill| sent[kill..].iter().any(|c| *c == format!("sendmsg {call}")))
+    };
+    wait_until(
+        "the leg is gone and the caller parked in sales, with music",
+        || async {
+            sim.channels().await.unwrap().iter().all(|c| c.uuid != leg)
+                && music_after_kill(&sim.commands_received())
+                && parked(&sim, &call).await
+                && board
+                    .queues()
+                    .await
+                    .unwrap()
+                    .iter()
+                    .any(|q| q.name == "sales" && q.waiting.len() == 1)
+        },
+    )
     .await;
     let sent = sim.commands_received();
     let position = |wanted: &str| {
@@ -1959,15 +1969,45 @@ async fn a_withdrawn_offer_kills_the_leg_and_the_caller_keeps_waiting() {
     let off = position(&format!("api uuid_setvar {call} hangup_after_bridge false"));
     let kill = position(&format!("api uuid_kill {leg}"));
     assert!(off < kill, "{sent:?}");
-    // Hold music after the kill: a `sendmsg` playback once the bridge returned.
-    assert!(
-        sent[kill..].iter().any(|c| *c == format!("sendmsg {call}")),
-        "{sent:?}"
-    );
     assert_eq!(times_rung(&sim, &call).await, 1);
     assert_eq!(
         board.agent("agent1").await.unwrap().map(|a| a.activity),
         Some("idle".to_owned())
     );
+    board.shutdown();
+}
+
+/// While the caller's own `bridge` rings an agent, the periodic announcements are not sent:
+/// FreeSWITCH would play them inside the ring, holding the bridge up behind them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_is_played_to_a_caller_whose_bridge_rings() {
+    let db = common::TestDb::sqlite().await;
+    let sim = simulator(36).await;
+    sim.add_endpoint("user/1001@default", AgentBehaviour::NoAnswer)
+        .await
+        .unwrap();
+    let mut q = queue();
+    q.ring_timeout_secs = 30;
+    let (board, _esl) = board_with(&sim, db.store.clone(), q, 1, board_options(36)).await;
+    let call = call_in(&sim, 1, None).await;
+    wait_waiting(&board, "support", 1).await;
+    board
+        .set_agent_status("agent1", AgentStatus::Available)
+        .await
+        .unwrap();
+    wait_until("the agent's phone rings", || async {
+        leg_for(&sim, &call).await.is_some()
+    })
+    .await;
+    let rung_at = sim.commands_received().len();
+    // Longer than the periodic announcement's interval (3 s) and its minimum gap (1 s).
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert!(leg_for(&sim, &call).await.is_some());
+    let since: Vec<String> = sim.commands_received()[rung_at..]
+        .iter()
+        .filter(|c| c.contains(call.as_str()))
+        .cloned()
+        .collect();
+    assert!(since.is_empty(), "{since:?}");
     board.shutdown();
 }
