@@ -774,6 +774,71 @@ mod tests {
     }
 
     #[test]
+    fn one_agent_is_rung_by_the_callers_own_bridge_with_the_same_leg_variables() {
+        let ring = Action::RingAgent {
+            leg: LEG.into(),
+            call: CALL.into(),
+            agent: "alice".into(),
+            endpoint: Endpoint::parse("user/1001@default").unwrap(),
+            queue: "support".into(),
+            timeout_secs: 20,
+            caller_number: "+15550001".into(),
+            caller_name: "Caller 1".into(),
+        };
+        let steps = ring_by_caller(&ring);
+        let [Step::Api {
+            command: Api::Break(_),
+            bridge_of: None,
+        }, Step::Ring { call, app, leg }] = steps.as_slice()
+        else {
+            panic!("{steps:?}");
+        };
+        assert_eq!((call.as_str(), leg.as_str()), (CALL, LEG));
+        let crate::esl::command::CallCommand::Execute { app, arg, .. } = app.call_command() else {
+            panic!("{app:?}");
+        };
+        assert_eq!(app, "bridge");
+        assert_eq!(
+            arg.unwrap(),
+            format!("{{originate_timeout=20,ignore_early_media=true}}[origination_uuid={LEG},origination_caller_id_number=+15550001,origination_caller_id_name='Caller 1',switchdesk_leg=agent,switchdesk_agent=alice,switchdesk_queue_name=support,switchdesk_caller_uuid={CALL}]user/1001@default")
+        );
+        // The caller's set-up: the flags join the flush's variables; the ringback is the
+        // hold music, in `uuid_setvar_multi` unless the sound holds its separators.
+        let (vars, ringback) = caller_bridge_setup(&uuid(CALL), &SoundRef::LOCAL_MOH);
+        assert_eq!(
+            set_vars(&uuid(CALL), vars).unwrap(),
+            api(Api::SetVars(
+                uuid(CALL),
+                vec![
+                    (
+                        VarName::parse("continue_on_fail").unwrap(),
+                        VarValue::flag(true)
+                    ),
+                    (
+                        VarName::parse("hangup_after_bridge").unwrap(),
+                        VarValue::flag(true)
+                    ),
+                ]
+            ))
+        );
+        let line = |step: Option<Step>| match step {
+            Some(Step::Api { command, .. }) => command.to_string(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            line(ringback),
+            format!("uuid_setvar_multi {CALL} ringback=local_stream://moh;transfer_ringback=local_stream://moh")
+        );
+        let tone = SoundRef::parse("tone_stream://%(1000,4000,440);loops=-1").unwrap();
+        assert_eq!(
+            line(caller_bridge_setup(&uuid(CALL), &tone).1),
+            format!("uuid_setvar {CALL} transfer_ringback tone_stream://%(1000,4000,440);loops=-1")
+        );
+        let tts = SoundRef::parse("say:please hold").unwrap();
+        assert!(caller_bridge_setup(&uuid(CALL), &tts).1.is_none());
+    }
+
+    #[test]
     fn a_callback_customer_counts_as_reached_only_when_answered() {
         let dial = Action::DialCustomer {
             leg: LEG.into(),
