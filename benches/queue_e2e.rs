@@ -6,8 +6,9 @@
 //! callers wait (measured in the bursts); and from a caller's CHANNEL_PARK to the
 //! CHANNEL_CREATE of the agent leg rung for them, while agents are free (1,000 callers at
 //! 200 a second afterwards). In that second run it also reports the agent leg's
-//! CHANNEL_ANSWER → the caller's CHANNEL_BRIDGE, and the ESL commands the switch received
-//! per call, by kind (`api uuid_answer`, `bgapi originate`, `sendmsg`...). Last, park → agent
+//! CHANNEL_ANSWER → the caller's CHANNEL_BRIDGE (one agent is rung by the caller's own
+//! `bridge`, so this is FreeSWITCH's, here the simulator's, own step), and the ESL commands the
+//! switch received per call, by kind (`api uuid_answer`, `sendmsg`...). Last, park → agent
 //! rung again with the writer stalled: another connection holds SQLite's write lock for 10 s
 //! while a queue's settings wait to be saved and 1,000 callers arrive, 200 a second.
 //!

@@ -196,19 +196,38 @@ async fn a_caller_is_answered_announced_and_bridged_to_an_agent() {
         Some(call.as_str())
     );
 
-    // The commands the switch received, in the contract's order.
+    // The commands the switch received, in the contract's order: the caller's own session
+    // rings the agent (`bridge`) and bridges on the answer; no originate, no `uuid_bridge`.
     let sent = sim.commands_received();
     let index = |prefix: &str| {
         sent.iter()
             .position(|c| c.starts_with(prefix))
             .unwrap_or_else(|| panic!("{prefix} not sent: {sent:?}"))
     };
-    assert!(index(&format!("api uuid_answer {call}")) < index("bgapi originate"));
-    assert!(index("bgapi originate") < index(&format!("api uuid_bridge {call}")));
+    assert!(index(&format!("api uuid_answer {call}")) < index(&format!("sendmsg {call}")));
+    assert!(!sent
+        .iter()
+        .any(|c| c.starts_with("bgapi originate") || c.starts_with("api uuid_bridge")));
+    let bridges = sim.bridges_run().await.unwrap();
+    assert_eq!(bridges.len(), 1, "{bridges:?}");
+    let (ringing, dial) = &bridges[0];
+    assert_eq!(ringing, &call);
+    assert!(
+        dial.starts_with(&format!(
+            "{{originate_timeout=5,ignore_early_media=true}}[origination_uuid={},",
+            agent_leg.uuid
+        )),
+        "{dial}"
+    );
+    assert!(
+        dial.ends_with(&format!("switchdesk_caller_uuid={call}]user/1001@default")),
+        "{dial}"
+    );
     // Few commands per call: every variable of the arrival (identification, place, priority,
-    // no playback terminator) in one `uuid_setvar_multi`; the first prompt without a
-    // `uuid_break` (nothing plays on a channel just answered); the prompts and the hold music
-    // in as few `sendmsg`s as `say` allows; the bridge still after `uuid_break ... all`.
+    // no playback terminator) and of the caller's bridge (a failed offer leaves the caller
+    // parked, the end of the talk hangs it up) in one `uuid_setvar_multi`; the hold music as
+    // ringback (a tone_stream holds `;`, so in a `uuid_setvar` of its own); no `uuid_break`
+    // and no prompt, as the free agent is rung at once: the bridge is the only `sendmsg`.
     let for_call: Vec<&String> = sent.iter().filter(|c| c.contains(&call)).collect();
     let multi: Vec<&&String> = for_call
         .iter()
@@ -220,25 +239,29 @@ async fn a_caller_is_answered_announced_and_bridged_to_an_agent() {
         "playback_terminators=none",
         "switchdesk_enqueued_at=",
         "switchdesk_priority=0",
+        "continue_on_fail=true",
+        "hangup_after_bridge=true",
     ] {
         assert!(multi[0].contains(var), "{var} not in {}", multi[0]);
     }
+    let setvars: Vec<&&String> = for_call
+        .iter()
+        .filter(|c| c.starts_with(&format!("api uuid_setvar {call} ")))
+        .collect();
+    assert_eq!(
+        setvars,
+        [&&format!(
+            "api uuid_setvar {call} transfer_ringback tone_stream://%(1000,4000,440);loops=-1"
+        )]
+    );
     assert!(!for_call
         .iter()
-        .any(|c| c.starts_with(&format!("api uuid_setvar {call} "))));
-    let first_break = index(&format!("api uuid_break {call} all"));
-    assert!(
-        index(&format!("sendmsg {call}")) < first_break,
-        "{for_call:?}"
-    );
-    assert!(first_break < index(&format!("api uuid_bridge {call}")));
+        .any(|c| c.starts_with(&format!("api uuid_break {call}"))));
     let sendmsgs = for_call
         .iter()
         .filter(|c| **c == &format!("sendmsg {call}"))
         .count();
-    // you_are_number, say 1, in_line!hold_time_is, say <minutes>, minutes!hold music; or,
-    // with no estimate yet, you_are_number, say 1, in_line!hold music.
-    assert!(sendmsgs == 5 || sendmsgs == 3, "{for_call:?}");
+    assert_eq!(sendmsgs, 1, "{for_call:?}");
     assert_eq!(caller.variable("switchdesk_identified"), Some("unknown"));
 
     wait_until("the call ends and the agent is idle", || async {
@@ -251,9 +274,6 @@ async fn a_caller_is_answered_announced_and_bridged_to_an_agent() {
     .await;
     let mut seen = Vec::new();
     drain(&mut updates, &mut seen);
-    assert!(seen
-        .iter()
-        .any(|u| matches!(u, Update::Announced { call: c, position: 1, .. } if *c == call)));
     assert!(seen.iter().any(|u| matches!(u, Update::CallerLeft { departure: Departure::Answered { agent }, .. } if agent == "agent1")));
     let queue = &board.queues().await.unwrap()[0];
     assert_eq!(
@@ -273,9 +293,11 @@ async fn a_caller_is_answered_announced_and_bridged_to_an_agent() {
     assert_eq!(stored[0].status, AgentStatus::Available);
 }
 
-/// The agent leg's CHANNEL_PARK reaches the switchboard before its originate's BACKGROUND_JOB
-/// (two FreeSWITCH threads fire them; here the job is held back past the end of the test):
-/// the park alone is the answer, the caller is bridged once, and the agent's leg is kept.
+/// Ring-all (two agents rung for one caller) originates the legs and bridges with
+/// `uuid_bridge`. The agent leg's CHANNEL_PARK reaches the switchboard before its originate's
+/// BACKGROUND_JOB (two FreeSWITCH threads fire them; here the job is held back past the end of
+/// the test): the park alone is the answer, the caller is bridged once, and the agent's leg is
+/// kept.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_agent_leg_that_parks_before_its_job_ends_is_bridged_once() {
     let db = common::TestDb::sqlite().await;
@@ -287,11 +309,15 @@ async fn an_agent_leg_that_parks_before_its_job_ends_is_bridged_once() {
     })
     .await;
     answering_agent(&sim, 100).await;
-    let (board, _esl) = board(&sim, db.store.clone(), 1, 23).await;
-    board
-        .set_agent_status("agent1", AgentStatus::Available)
-        .await
-        .unwrap();
+    let mut ring_all = queue();
+    ring_all.strategy = Strategy::RingAll;
+    let (board, _esl) = board_with(&sim, db.store.clone(), ring_all, 2, board_options(23)).await;
+    for agent in ["agent1", "agent2"] {
+        board
+            .set_agent_status(agent, AgentStatus::Available)
+            .await
+            .unwrap();
+    }
     let call = call_in(&sim, 1, Some(Duration::from_millis(300))).await;
     let leg = bridged_leg(&sim, &call).await;
     wait_until("the call ends and the agent is idle", || async {
@@ -346,13 +372,12 @@ async fn a_caller_who_hung_up_is_never_offered_while_the_leg_lingers() {
     // A second caller gets the agent straight away: the switchboard was not busy with a ghost.
     let next = call_in(&sim, 2, Some(Duration::from_secs(1))).await;
     let leg = bridged_leg(&sim, &next).await;
-    let originates: Vec<String> = sim
-        .commands_received()
-        .into_iter()
-        .filter(|c| c.starts_with("bgapi originate"))
-        .collect();
-    assert_eq!(originates.len(), 1, "{originates:?}");
-    assert!(originates[0].contains(&format!("switchdesk_caller_uuid={next}")));
+    let bridges = sim.bridges_run().await.unwrap();
+    assert_eq!(bridges.len(), 1, "{bridges:?}");
+    assert_eq!(bridges[0].0, next);
+    assert!(bridges[0]
+        .1
+        .contains(&format!("switchdesk_caller_uuid={next}]")));
     assert!(!leg.is_empty());
     board.shutdown();
 }
@@ -402,12 +427,14 @@ async fn a_caller_gone_at_the_bridge_is_not_offered_again() {
     // Give a wrongly requeued caller the time to be offered again (ring timeout is 5 s, the
     // retry delay 1 s): the switch must see no second originate for this caller.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let originates = sim
-        .commands_received()
+    let rung = sim
+        .bridges_run()
+        .await
+        .unwrap()
         .iter()
-        .filter(|c| c.starts_with("bgapi originate") && c.contains(&call))
+        .filter(|(caller, _)| *caller == call)
         .count();
-    assert!(originates <= 1, "rung {originates} times for one caller");
+    assert!(rung <= 1, "rung {rung} times for one caller");
     assert!(board.queues().await.unwrap()[0].waiting.is_empty());
     board.shutdown();
 }
@@ -866,17 +893,8 @@ async fn two_nodes_feed_one_queue_and_each_call_stays_on_its_node() {
             .any(|c| c.uuid == second && c.bridged_to.is_some())
     })
     .await;
-    assert!(west
-        .commands_received()
-        .iter()
-        .any(|c| c.starts_with("bgapi originate")));
-    assert_eq!(
-        east.commands_received()
-            .iter()
-            .filter(|c| c.starts_with("bgapi originate"))
-            .count(),
-        1
-    );
+    assert_eq!(west.bridges_run().await.unwrap().len(), 1);
+    assert_eq!(east.bridges_run().await.unwrap().len(), 1);
 }
 
 fn block(id: i64, matches: Match, direction: Direction, treatment: Treatment) -> Entry {
@@ -1293,20 +1311,21 @@ async fn a_known_caller_is_identified_raised_and_shown_on_the_agents_phone() {
         .set_agent_status("agent1", AgentStatus::Available)
         .await
         .unwrap();
+    let rung = || async {
+        sim.bridges_run()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|(caller, _)| caller == jane)
+    };
     wait_until("the agent is rung for the VIP", || async {
-        sim.commands_received()
-            .iter()
-            .any(|c| c.starts_with("bgapi originate") && c.contains(jane.as_str()))
+        rung().await.is_some()
     })
     .await;
-    let sent = sim.commands_received();
-    let originate = sent
-        .iter()
-        .find(|c| c.starts_with("bgapi originate") && c.contains(jane.as_str()))
-        .unwrap();
+    let (_, dial) = rung().await.unwrap();
     assert!(
-        originate.contains("origination_caller_id_name='Jane Doe - Acme Ltd'"),
-        "{originate}"
+        dial.contains("origination_caller_id_name='Jane Doe - Acme Ltd'"),
+        "{dial}"
     );
     board.shutdown();
 }
@@ -1465,23 +1484,28 @@ async fn a_caller_moved_from_support_to_sales_is_answered_by_the_sales_agent() {
             .position(wanted)
             .unwrap_or_else(|| panic!("{what} not sent: {sent:?}"))
     };
+    // The new queue goes on the channel with the caller's set-up for the sales ringback.
     let setvar = index(
-        &|c| *c == format!("api uuid_setvar {call} switchdesk_queue sales"),
+        &|c| {
+            c.starts_with(&format!("api uuid_setvar_multi {call} "))
+                && c.contains("switchdesk_queue=sales;")
+        },
         "the queue variable",
     );
-    let ring = index(
-        &|c| {
-            c.starts_with(&format!("bgapi originate {{origination_uuid={leg},"))
-                && c.contains("switchdesk_queue_name=sales")
-                && c.ends_with("}user/1002@default &park()")
-        },
-        "the originate to the sales agent",
+    let ring = sent
+        .iter()
+        .rposition(|c| *c == format!("sendmsg {call}"))
+        .unwrap();
+    assert!(setvar < ring, "{sent:?}");
+    let bridges = sim.bridges_run().await.unwrap();
+    assert_eq!(bridges.len(), 1, "{bridges:?}");
+    let (_, dial) = &bridges[0];
+    assert!(
+        dial.contains(&format!("[origination_uuid={leg},")),
+        "{dial}"
     );
-    let bridge = index(
-        &|c| *c == format!("api uuid_bridge {call} {leg}"),
-        "the bridge",
-    );
-    assert!(setvar < ring && ring < bridge, "{sent:?}");
+    assert!(dial.contains("switchdesk_queue_name=sales"), "{dial}");
+    assert!(dial.ends_with("]user/1002@default"), "{dial}");
     // Nobody in support was ever rung.
     assert!(!sent.iter().any(|c| c.contains("user/1001@default")));
 
@@ -1533,11 +1557,11 @@ async fn a_caller_put_in_front_is_bridged_before_those_who_came_earlier() {
             .is_some_and(|a| a.calls == 3 && a.activity == "idle")
     })
     .await;
-    let sent = sim.commands_received();
+    let rung = sim.bridges_run().await.unwrap();
     let bridged = |call: &str| {
-        sent.iter()
-            .position(|c| c.starts_with(&format!("api uuid_bridge {call} ")))
-            .unwrap_or_else(|| panic!("{call} never bridged: {sent:?}"))
+        rung.iter()
+            .position(|(caller, _)| caller == call)
+            .unwrap_or_else(|| panic!("{call} never rung: {rung:?}"))
     };
     assert!(bridged(&calls[2]) < bridged(&calls[0]));
     assert!(bridged(&calls[0]) < bridged(&calls[1]));
@@ -1663,17 +1687,20 @@ async fn a_caller_id_name_that_would_expand_reaches_no_command() {
         })
         .await
         .unwrap();
-    let rung = |sent: &[String]| {
-        sent.iter()
-            .find(|c| c.starts_with("bgapi originate") && c.contains(call.as_str()))
-            .cloned()
+    let rung = || async {
+        sim.bridges_run()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|(caller, _)| *caller == call)
+            .map(|(_, dial)| dial)
     };
     wait_until("the agent is rung for the caller", || async {
-        rung(&sim.commands_received()).is_some()
+        rung().await.is_some()
     })
     .await;
     let sent = sim.commands_received();
-    let originate = rung(&sent).unwrap();
+    let originate = rung().await.unwrap();
     assert!(
         originate.contains("origination_caller_id_name='system touch tmp x bgsystem id',"),
         "{originate}"
@@ -1685,8 +1712,303 @@ async fn a_caller_id_name_that_would_expand_reaches_no_command() {
         );
         assert!(!command.contains(['|', '"', '\\']), "{command}");
     }
-    assert_eq!(originate.matches('&').count(), 1, "{originate}");
-    assert!(originate.ends_with(" &park()"), "{originate}");
+    assert!(
+        !originate.contains(['&', '$', '|', '"', '\\']),
+        "{originate}"
+    );
+    assert!(originate.ends_with("]user/1001@default"), "{originate}");
+    board.shutdown();
+}
+
+// ----- one agent rung by the caller's own `bridge` ------------------------------------------
+
+/// How often `call` had an agent rung by its own `bridge`.
+async fn times_rung(sim: &Simulator, call: &str) -> usize {
+    sim.bridges_run()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|(caller, _)| caller == call)
+        .count()
+}
+
+/// `call` is up, answered and parked (waiting, not in a bridge).
+async fn parked(sim: &Simulator, call: &str) -> bool {
+    sim.channels()
+        .await
+        .unwrap()
+        .iter()
+        .any(|c| c.uuid == call && c.answered && c.parked && c.bridged_to.is_none())
+}
+
+/// A live agent leg rung for `call`, if any.
+async fn leg_for(sim: &Simulator, call: &str) -> Option<String> {
+    sim.channels()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.variable("switchdesk_caller_uuid") == Some(call))
+        .map(|c| c.uuid)
+}
+
+async fn one_agent_on(
+    sim: &Simulator,
+    store: Store,
+    seed: u64,
+    behaviour: AgentBehaviour,
+) -> Board {
+    sim.add_endpoint("user/1001@default", behaviour)
+        .await
+        .unwrap();
+    let mut q = queue();
+    q.ring_timeout_secs = 1;
+    let (board, _esl) = board_with(sim, store, q, 1, board_options(seed)).await;
+    board
+        .set_agent_status("agent1", AgentStatus::Available)
+        .await
+        .unwrap();
+    board
+}
+
+/// The agent hangs up after the talk: the caller's bridge ends and FreeSWITCH hangs the caller
+/// up (`hangup_after_bridge`); the call counts as answered and ended, the agent is free.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_agent_hanging_up_after_the_talk_ends_the_callers_call() {
+    let db = common::TestDb::sqlite().await;
+    let sim = simulator(31).await;
+    let board = one_agent_on(
+        &sim,
+        db.store.clone(),
+        31,
+        AgentBehaviour::Answer {
+            ring: Duration::from_millis(100),
+            talk: Some(Duration::from_millis(400)),
+        },
+    )
+    .await;
+    let mut updates = board.subscribe();
+    // The caller would talk for ever: only the agent ends the call.
+    let call = call_in(&sim, 1, None).await;
+    let leg = bridged_leg(&sim, &call).await;
+    wait_until("the caller is hung up after the agent", || async {
+        sim.channels().await.unwrap().iter().all(|c| c.uuid != call)
+    })
+    .await;
+    wait_until("the agent is idle with one call", || async {
+        board
+            .agent("agent1")
+            .await
+            .unwrap()
+            .is_some_and(|a| a.activity == "idle" && a.calls == 1)
+    })
+    .await;
+    let queue = &board.queues().await.unwrap()[0];
+    assert_eq!(
+        (
+            queue.counters.offered,
+            queue.counters.answered,
+            queue.counters.abandoned
+        ),
+        (1, 1, 0)
+    );
+    let mut seen = Vec::new();
+    drain(&mut updates, &mut seen);
+    assert!(seen.iter().any(
+        |u| matches!(u, Update::Connected { call: c, agent, .. } if *c == call && agent == "agent1")
+    ));
+    // The bridge was the caller's own: never a `uuid_bridge`, never a kill of the leg.
+    let sent = sim.commands_received();
+    assert!(!sent.iter().any(|c| c.starts_with("api uuid_bridge")));
+    assert!(!sent
+        .iter()
+        .any(|c| c.starts_with(&format!("api uuid_kill {leg}"))));
+    assert!(!sent
+        .iter()
+        .any(|c| c.starts_with(&format!("api uuid_kill {call}"))));
+    board.shutdown();
+}
+
+/// The agent does not answer: the caller stays answered and parked, hears the hold music
+/// again, and is offered again once the agent's back-off is over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_whose_agent_does_not_answer_keeps_waiting_and_is_offered_again() {
+    let db = common::TestDb::sqlite().await;
+    let sim = simulator(32).await;
+    let board = one_agent_on(&sim, db.store.clone(), 32, AgentBehaviour::NoAnswer).await;
+    let call = call_in(&sim, 1, None).await;
+    wait_until("the caller is offered twice", || async {
+        times_rung(&sim, &call).await >= 2
+    })
+    .await;
+    assert!(sim
+        .channels()
+        .await
+        .unwrap()
+        .iter()
+        .any(|c| c.uuid == call && c.answered));
+    let queue = &board.queues().await.unwrap()[0];
+    assert_eq!(queue.waiting.len(), 1);
+    assert_eq!((queue.counters.answered, queue.counters.abandoned), (0, 0));
+    // Between the two offers: the hold music again (a `sendmsg` of its own).
+    let sent = sim.commands_received();
+    let sendmsgs = sent
+        .iter()
+        .filter(|c| **c == format!("sendmsg {call}"))
+        .count();
+    assert!(sendmsgs >= 3, "{sent:?}");
+    board.shutdown();
+}
+
+/// The agent's phone is busy (486): the caller keeps waiting, parked and answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_whose_agent_is_busy_keeps_waiting() {
+    let db = common::TestDb::sqlite().await;
+    let sim = simulator(33).await;
+    let board = one_agent_on(&sim, db.store.clone(), 33, AgentBehaviour::Busy).await;
+    let call = call_in(&sim, 1, None).await;
+    wait_until("the caller was offered, and is parked again", || async {
+        times_rung(&sim, &call).await >= 1
+            && leg_for(&sim, &call).await.is_none()
+            && parked(&sim, &call).await
+    })
+    .await;
+    let queue = &board.queues().await.unwrap()[0];
+    assert_eq!(queue.waiting.len(), 1);
+    assert_eq!((queue.counters.answered, queue.counters.abandoned), (0, 0));
+    board.shutdown();
+}
+
+/// The caller hangs up while the agent's phone rings: FreeSWITCH cancels the agent's leg
+/// with the caller's bridge, the agent is free, and nobody is rung for the gone caller.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_hanging_up_while_the_agent_rings_cancels_the_ring() {
+    let db = common::TestDb::sqlite().await;
+    let sim = simulator(34).await;
+    sim.add_endpoint("user/1001@default", AgentBehaviour::NoAnswer)
+        .await
+        .unwrap();
+    let (board, _esl) = board(&sim, db.store.clone(), 1, 34).await;
+    board
+        .set_agent_status("agent1", AgentStatus::Available)
+        .await
+        .unwrap();
+    let call = call_in(&sim, 1, None).await;
+    wait_until("the agent's phone rings", || async {
+        leg_for(&sim, &call).await.is_some()
+    })
+    .await;
+    assert!(sim.hangup(&call, "NORMAL_CLEARING").await.unwrap());
+    wait_until("the ring is cancelled and the agent idle", || async {
+        leg_for(&sim, &call).await.is_none()
+            && board
+                .agent("agent1")
+                .await
+                .unwrap()
+                .is_some_and(|a| a.activity == "idle")
+    })
+    .await;
+    // Past the agent's back-off: still nobody rung again.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(times_rung(&sim, &call).await, 1);
+    assert!(leg_for(&sim, &call).await.is_none());
+    let queue = &board.queues().await.unwrap()[0];
+    assert!(queue.waiting.is_empty());
+    assert_eq!((queue.counters.answered, queue.counters.abandoned), (0, 1));
+    board.shutdown();
+}
+
+/// A supervisor moves a caller whose agent is ringing: the offer is withdrawn (the leg
+/// killed, `hangup_after_bridge` off first so an answer in the same instant cannot hang the
+/// caller up), and the caller keeps waiting in the new queue, parked, with hold music.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_withdrawn_offer_kills_the_leg_and_the_caller_keeps_waiting() {
+    let db = common::TestDb::sqlite().await;
+    let sim = simulator(35).await;
+    let board = support_and_sales(&sim, db.store.clone(), 35).await;
+    sim.add_endpoint("user/1001@default", AgentBehaviour::NoAnswer)
+        .await
+        .unwrap();
+    board
+        .set_agent_status("agent1", AgentStatus::Available)
+        .await
+        .unwrap();
+    let call = call_in(&sim, 1, None).await;
+    wait_until("agent1's phone rings", || async {
+        leg_for(&sim, &call).await.is_some()
+    })
+    .await;
+    let leg = leg_for(&sim, &call).await.unwrap();
+    board.move_caller(&call, "sales").await.unwrap();
+    // Hold music again once the bridge returned: a `sendmsg` (playback) after the kill.
+    let music_after_kill = |sent: &[String]| {
+        sent.iter()
+            .position(|c| c.starts_with(&format!("api uuid_kill {leg}")))
+            .is_some_and(|kill| sent[kill..].iter().any(|c| *c == format!("sendmsg {call}")))
+    };
+    wait_until(
+        "the leg is gone and the caller parked in sales, with music",
+        || async {
+            sim.channels().await.unwrap().iter().all(|c| c.uuid != leg)
+                && music_after_kill(&sim.commands_received())
+                && parked(&sim, &call).await
+                && board
+                    .queues()
+                    .await
+                    .unwrap()
+                    .iter()
+                    .any(|q| q.name == "sales" && q.waiting.len() == 1)
+        },
+    )
+    .await;
+    let sent = sim.commands_received();
+    let position = |wanted: &str| {
+        sent.iter()
+            .position(|c| c.starts_with(wanted))
+            .unwrap_or_else(|| panic!("{wanted} not sent: {sent:?}"))
+    };
+    let off = position(&format!("api uuid_setvar {call} hangup_after_bridge false"));
+    let kill = position(&format!("api uuid_kill {leg}"));
+    assert!(off < kill, "{sent:?}");
+    assert_eq!(times_rung(&sim, &call).await, 1);
+    assert_eq!(
+        board.agent("agent1").await.unwrap().map(|a| a.activity),
+        Some("idle".to_owned())
+    );
+    board.shutdown();
+}
+
+/// While the caller's own `bridge` rings an agent, the periodic announcements are not sent:
+/// FreeSWITCH would play them inside the ring, holding the bridge up behind them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_is_played_to_a_caller_whose_bridge_rings() {
+    let db = common::TestDb::sqlite().await;
+    let sim = simulator(36).await;
+    sim.add_endpoint("user/1001@default", AgentBehaviour::NoAnswer)
+        .await
+        .unwrap();
+    let mut q = queue();
+    q.ring_timeout_secs = 30;
+    let (board, _esl) = board_with(&sim, db.store.clone(), q, 1, board_options(36)).await;
+    let call = call_in(&sim, 1, None).await;
+    wait_waiting(&board, "support", 1).await;
+    board
+        .set_agent_status("agent1", AgentStatus::Available)
+        .await
+        .unwrap();
+    wait_until("the agent's phone rings", || async {
+        leg_for(&sim, &call).await.is_some()
+    })
+    .await;
+    let rung_at = sim.commands_received().len();
+    // Longer than the periodic announcement's interval (3 s) and its minimum gap (1 s).
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert!(leg_for(&sim, &call).await.is_some());
+    let since: Vec<String> = sim.commands_received()[rung_at..]
+        .iter()
+        .filter(|c| c.contains(call.as_str()))
+        .cloned()
+        .collect();
+    assert!(since.is_empty(), "{since:?}");
     board.shutdown();
 }
 
@@ -1737,10 +2059,19 @@ async fn a_caller_is_offered_while_a_settings_write_waits_for_the_database() {
         })
         .await
         .unwrap();
+    // One agent is rung by the caller's own bridge, a ring-all by an originate.
     wait_until("the agent is rung for the caller", || async {
-        sim.commands_received()
+        let by_caller = sim
+            .bridges_run()
+            .await
+            .unwrap_or_default()
             .iter()
-            .any(|c| c.starts_with("bgapi originate") && c.contains(&call))
+            .any(|(caller, _)| caller == &call);
+        by_caller
+            || sim
+                .commands_received()
+                .iter()
+                .any(|c| c.starts_with("bgapi originate") && c.contains(&call))
     })
     .await;
     assert!(
@@ -1837,6 +2168,8 @@ async fn a_full_inbox_is_lag_and_the_node_is_read_again() {
         stuck.entered.load(std::sync::atomic::Ordering::SeqCst)
     })
     .await;
+    // The first caller's events may already have filled the inbox of two: count from here.
+    let held_at = resyncs();
     for n in 1..=8 {
         calls.push(sim.place_call(call(n)).await.unwrap());
     }
@@ -1852,13 +2185,13 @@ async fn a_full_inbox_is_lag_and_the_node_is_read_again() {
         lagged() >= 1.0
     })
     .await;
-    assert_eq!(resyncs(), 1);
+    assert_eq!(resyncs(), held_at);
     // The forwarder waits for room to ask for the resync: the inbox is full, and a request
     // is answered busy at once rather than left waiting.
     assert!(matches!(board.queues().await, Err(BoardError::Busy)));
 
     release.send(()).unwrap();
-    wait_until("the node is read again", || async { resyncs() >= 2 }).await;
+    wait_until("the node is read again", || async { resyncs() > held_at }).await;
     // Every caller is queued, the dropped events' callers found by the resync.
     wait_until("every caller waits", || async {
         // The inbox may still be full of the events the release let through: busy is "not

@@ -3336,3 +3336,213 @@ async fn thousands_of_queued_commands_run_without_exhausting_the_stack() {
     assert!(sim.channels().await.unwrap()[0].parked);
     sim.shutdown();
 }
+
+// ----- the caller's own `bridge` application (FreeSWITCH 1.10.12, probed) -----------------
+
+const BUSY_AGENT: &str = "sofia/external/busy@127.0.0.1:5090";
+const SILENT_AGENT: &str = "sofia/external/silent@127.0.0.1:5090";
+
+/// An answered caller set up as switchdesk sets a caller up for an offer (`continue_on_fail`
+/// as given, `hangup_after_bridge`, ringback), who then runs `bridge` to `endpoint` with the
+/// agent leg's UUID and `[sd_leg=agent]` per leg.
+async fn bridging(
+    esl: &mut Esl,
+    sim: &Simulator,
+    endpoint: &str,
+    continue_on_fail: bool,
+    timeout: &str,
+) -> String {
+    let (caller, _) = esl.answered(sim, dialling("+15550001")).await;
+    assert_eq!(
+        esl.api(&format!(
+            "uuid_setvar_multi {caller} continue_on_fail={continue_on_fail};hangup_after_bridge=true;ringback=tone_stream://%(1000,4000,440)"
+        ))
+        .await,
+        "+OK\n"
+    );
+    ring_from(esl, &caller, endpoint, timeout).await;
+    caller
+}
+
+async fn ring_from(esl: &mut Esl, caller: &str, endpoint: &str, timeout: &str) {
+    let dial = format!(
+        "{{ignore_early_media=true,{timeout}}}[origination_uuid={AGENT_UUID},sd_leg=agent]{endpoint}"
+    );
+    assert_eq!(
+        esl.command(&execute(caller, "bridge", &dial, "")).await,
+        "+OK"
+    );
+}
+
+fn bridge_done(uuid: &str) -> impl Fn(&Event) -> bool {
+    let uuid = uuid.to_owned();
+    move |e| {
+        uid(e) == uuid
+            && e.is("CHANNEL_EXECUTE_COMPLETE")
+            && e.get("Application").as_deref() == Some("bridge")
+    }
+}
+
+#[tokio::test]
+async fn a_callers_bridge_joins_the_agent_on_answer_and_hangs_the_caller_up_after_the_talk() {
+    let sim = simulator(quick()).await;
+    sim.add_endpoint(
+        AGENT,
+        AgentBehaviour::Answer {
+            ring: Duration::from_millis(300),
+            talk: Some(Duration::from_millis(200)),
+        },
+    )
+    .await
+    .unwrap();
+    let mut esl = Esl::open(&sim, Some("plain ALL")).await;
+    let caller = bridging(&mut esl, &sim, AGENT, true, "leg_timeout=10").await;
+    let created = esl.until(is("CHANNEL_CREATE", AGENT_UUID)).await;
+    let leg = &esl.events[created];
+    assert_eq!(leg.variable("sd_leg").unwrap(), "agent");
+    assert_eq!(leg.variable("originate_early_media").unwrap(), "false");
+    // uuid_break (even `all`) does not stop a ringing bridge.
+    assert_eq!(esl.api(&format!("uuid_break {caller} all")).await, "+OK\n");
+    let answer = esl.until(is("CHANNEL_ANSWER", AGENT_UUID)).await;
+    let bridge = esl.after(answer, is("CHANNEL_BRIDGE", &caller)).await;
+    assert_eq!(
+        esl.events[bridge].get("Bridge-B-Unique-ID").unwrap(),
+        AGENT_UUID
+    );
+    assert!(esl.events[..bridge]
+        .iter()
+        .all(|e| !bridge_done(&caller)(e)));
+    assert!(find(&esl.events, AGENT_UUID, "CHANNEL_PARK", None).is_empty());
+    // The agent hangs up: the caller is unbridged, its bridge ends SUCCESS, and it hangs up.
+    let agent_gone = esl.after(bridge, is("CHANNEL_HANGUP", AGENT_UUID)).await;
+    let unbridge = esl.after(agent_gone, is("CHANNEL_UNBRIDGE", &caller)).await;
+    let hangup = esl.after(unbridge, is("CHANNEL_HANGUP", &caller)).await;
+    assert_eq!(
+        esl.events[hangup].get("Hangup-Cause").unwrap(),
+        "NORMAL_CLEARING"
+    );
+    let done = esl.until(bridge_done(&caller)).await;
+    assert_eq!(
+        esl.events[done].variable("originate_disposition").unwrap(),
+        "SUCCESS"
+    );
+    assert_eq!(esl.events[done].variable("DIALSTATUS").unwrap(), "SUCCESS");
+    esl.gone(&caller).await;
+    sim.shutdown();
+}
+
+#[tokio::test]
+async fn a_failed_bridge_leaves_the_caller_parked_with_continue_on_fail() {
+    let sim = simulator(quick()).await;
+    sim.add_endpoint(SILENT_AGENT, AgentBehaviour::NoAnswer)
+        .await
+        .unwrap();
+    sim.add_endpoint(BUSY_AGENT, AgentBehaviour::Busy)
+        .await
+        .unwrap();
+    let mut esl = Esl::open(&sim, Some("plain ALL")).await;
+
+    // No answer within leg_timeout: the leg is cancelled ALLOTTED_TIMEOUT.
+    let caller = bridging(&mut esl, &sim, SILENT_AGENT, true, "leg_timeout=1").await;
+    let leg_gone = esl.until(is("CHANNEL_HANGUP", AGENT_UUID)).await;
+    assert_eq!(
+        esl.events[leg_gone].get("Hangup-Cause").unwrap(),
+        "ALLOTTED_TIMEOUT"
+    );
+    let done = esl.after(leg_gone, bridge_done(&caller)).await;
+    let disposition = |esl: &Esl, i: usize| {
+        esl.events[i]
+            .variable("originate_disposition")
+            .unwrap()
+            .into_owned()
+    };
+    assert_eq!(disposition(&esl, done), "ALLOTTED_TIMEOUT");
+    esl.gone(AGENT_UUID).await;
+    let parked = |sim: &Simulator, caller: String| {
+        let sim = sim.clone();
+        async move {
+            let channels = sim.channels().await.unwrap();
+            let c = channels.iter().find(|c| c.uuid == caller).unwrap();
+            c.parked && c.answered
+        }
+    };
+    assert!(parked(&sim, caller.clone()).await);
+
+    // originate_timeout: NO_ANSWER.
+    let from = esl.events.len();
+    ring_from(&mut esl, &caller, SILENT_AGENT, "originate_timeout=1").await;
+    let done = esl.search(from, bridge_done(&caller)).await;
+    assert_eq!(disposition(&esl, done), "NO_ANSWER");
+    esl.gone(AGENT_UUID).await;
+
+    // 486: USER_BUSY.
+    let from = esl.events.len();
+    ring_from(&mut esl, &caller, BUSY_AGENT, "leg_timeout=10").await;
+    let done = esl.search(from, bridge_done(&caller)).await;
+    assert_eq!(disposition(&esl, done), "USER_BUSY");
+    assert_eq!(esl.events[done].variable("DIALSTATUS").unwrap(), "BUSY");
+    esl.gone(AGENT_UUID).await;
+
+    // Withdrawn: uuid_kill of the ringing leg.
+    let from = esl.events.len();
+    ring_from(&mut esl, &caller, SILENT_AGENT, "leg_timeout=10").await;
+    esl.search(from, is("CHANNEL_PROGRESS", AGENT_UUID)).await;
+    assert_eq!(
+        esl.api(&format!("uuid_kill {AGENT_UUID} ORIGINATOR_CANCEL"))
+            .await,
+        "+OK\n"
+    );
+    let done = esl.search(from, bridge_done(&caller)).await;
+    assert_eq!(disposition(&esl, done), "ORIGINATOR_CANCEL");
+    esl.gone(AGENT_UUID).await;
+
+    // Nobody registered: no leg at all, only the caller's application result.
+    let from = esl.events.len();
+    ring_from(&mut esl, &caller, "user/1009", "leg_timeout=10").await;
+    let done = esl.search(from, bridge_done(&caller)).await;
+    assert_eq!(disposition(&esl, done), "USER_NOT_REGISTERED");
+    assert!(esl.events[from..].iter().all(|e| uid(e) != AGENT_UUID));
+    assert!(parked(&sim, caller.clone()).await);
+    sim.shutdown();
+}
+
+#[tokio::test]
+async fn without_continue_on_fail_a_failed_bridge_hangs_the_caller_up_with_the_cause() {
+    let sim = simulator(quick()).await;
+    sim.add_endpoint(BUSY_AGENT, AgentBehaviour::Busy)
+        .await
+        .unwrap();
+    let mut esl = Esl::open(&sim, Some("plain ALL")).await;
+    let caller = bridging(&mut esl, &sim, BUSY_AGENT, false, "leg_timeout=10").await;
+    let hangup = esl.until(is("CHANNEL_HANGUP", &caller)).await;
+    assert_eq!(esl.events[hangup].get("Hangup-Cause").unwrap(), "USER_BUSY");
+    let done = esl.until(bridge_done(&caller)).await;
+    assert!(done > hangup);
+    sim.shutdown();
+}
+
+#[tokio::test]
+async fn a_caller_hanging_up_during_the_ring_cancels_the_agent_leg_at_once() {
+    let sim = simulator(quick()).await;
+    sim.add_endpoint(SILENT_AGENT, AgentBehaviour::NoAnswer)
+        .await
+        .unwrap();
+    let mut esl = Esl::open(&sim, Some("plain ALL")).await;
+    let caller = bridging(&mut esl, &sim, SILENT_AGENT, true, "leg_timeout=30").await;
+    esl.until(is("CHANNEL_PROGRESS", AGENT_UUID)).await;
+    assert!(sim.hangup(&caller, "NORMAL_CLEARING").await.unwrap());
+    let caller_gone = esl.until(is("CHANNEL_HANGUP", &caller)).await;
+    let leg_gone = esl
+        .after(caller_gone, is("CHANNEL_HANGUP", AGENT_UUID))
+        .await;
+    assert_eq!(
+        esl.events[leg_gone].get("Hangup-Cause").unwrap(),
+        "ORIGINATOR_CANCEL"
+    );
+    let done = esl.after(leg_gone, bridge_done(&caller)).await;
+    assert_eq!(
+        esl.events[done].variable("originate_disposition").unwrap(),
+        "ORIGINATOR_CANCEL"
+    );
+    sim.shutdown();
+}

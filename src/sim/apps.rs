@@ -632,6 +632,14 @@ impl Switch {
                     Started::Finished
                 }
             }
+            "bridge" => {
+                self.bridge_app(uuid, arg, app_uuid, broadcast);
+                if self.chan(uuid).is_some_and(|c| c.timed.is_some()) {
+                    Started::Running
+                } else {
+                    Started::Left
+                }
+            }
             "transfer" => {
                 self.execute_event(uuid, app, arg, app_uuid);
                 let argv = super::api::separate(arg, 4);
@@ -724,6 +732,13 @@ impl Switch {
     /// Ends the running application (PLAYBACK_STOP, EXECUTE_COMPLETE) and returns it.
     pub(crate) fn stop_app(&mut self, uuid: &str, stop: Stop) -> Option<Running> {
         let now = self.micros();
+        if self
+            .chan(uuid)
+            .and_then(|c| c.timed.as_ref())
+            .is_some_and(|r| r.app == "bridge")
+        {
+            self.bridge_app_interrupted(uuid);
+        }
         let c = self.chan_mut(uuid)?;
         let running = c.timed.take()?;
         if let Some(path) = &running.file {
@@ -831,7 +846,8 @@ impl Switch {
         if all {
             c.queue.clear();
         }
-        if let Some(running) = &c.timed {
+        // A ringing or bridged `bridge` application does not stop for a break.
+        if let Some(running) = c.timed.as_ref().filter(|r| r.app != "bridge") {
             if running.broadcast {
                 if let Some(active) = c.command.as_mut() {
                     active.stopped = true;

@@ -7,7 +7,7 @@
 use super::channel::{Callflow, OtherType, State};
 use super::events::{origin, Origin, Vars};
 use super::profile::Direction;
-use super::switch::{Role, Switch, Timer};
+use super::switch::Switch;
 
 impl Switch {
     /// False (`-ERR Invalid uuid`) unless both legs are live, distinct and not yet bridged.
@@ -100,18 +100,7 @@ impl Switch {
                 &[],
             );
         }
-        for leg in [a, b] {
-            let talk = match self.roles.get(leg) {
-                Some(Role::Caller { talk, .. }) => talk.map(|t| (t, true)),
-                Some(Role::Agent(agent)) => agent.talk.map(|t| (t, false)),
-                _ => None,
-            };
-            match talk {
-                Some((t, true)) => self.schedule(t, Timer::CallerTalkEnd(leg.to_owned())),
-                Some((t, false)) => self.schedule(t, Timer::AgentTalkEnd(leg.to_owned())),
-                None => {}
-            }
-        }
+        self.start_talk(a, b);
         for leg in [a, b] {
             self.pump(leg);
         }

@@ -80,6 +80,9 @@ pub(crate) enum Request {
     Channels {
         reply: oneshot::Sender<Vec<ChannelSnapshot>>,
     },
+    Bridges {
+        reply: oneshot::Sender<Vec<(String, String)>>,
+    },
     Press {
         uuid: String,
         digit: char,
@@ -249,6 +252,9 @@ impl Engine {
             }
             Request::Channels { reply } => {
                 let _ = reply.send(self.switch.snapshots());
+            }
+            Request::Bridges { reply } => {
+                let _ = reply.send(self.switch.bridges_run.clone());
             }
             Request::Press { uuid, digit, reply } => {
                 let _ = reply.send(self.switch.press(&uuid, digit));

@@ -184,6 +184,16 @@ impl Switch {
             return;
         }
         let partner = chan.bridged_to.clone().filter(|p| self.live(p));
+        if let Some(caller) = self.bridge_app_caller(uuid) {
+            if partner.as_deref() == Some(caller.as_str()) {
+                return self.bridge_app_leg_hung_up(uuid, &caller, end);
+            }
+            // Never joined: the caller's application learns the leg's cause after its hangup.
+            self.bridge_apps.remove(&caller);
+            let cause = end.cause.clone();
+            self.hangup(uuid, end, hook);
+            return self.bridge_app_leg_failed(&caller, &cause);
+        }
         match &partner {
             Some(other) => self.hangup_bridged(uuid, other, end, hook),
             None => {

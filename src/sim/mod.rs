@@ -12,7 +12,7 @@
 //! ```
 //!
 //! Public API: [`Simulator`] (`start`, `addr`, `place_call`, `add_endpoint`, `receive_fax`,
-//! `hangup`, `press`, `channels`, `drop_connections`, `set_password`, `commands_received`,
+//! `hangup`, `press`, `channels`, `bridges_run`, `drop_connections`, `set_password`, `commands_received`,
 //! `shutdown`), [`SimConfig`], [`CdrTarget`], [`Route`], [`RouteAction`], [`CallSpec`],
 //! [`AgentBehaviour`], [`FaxSpec`], [`FaxOutcome`], [`ChannelSnapshot`], and
 //! [`traffic::run_traffic`] for a synthetic day.
@@ -20,7 +20,7 @@
 //! Map: `server` (ESL connections) → `engine` (the task owning the switch) → `switch` (core:
 //! channels, agenda, sequence) with the call flows in `call` (callers, dialplan routes, DTMF),
 //! `apps` (private commands, extensions, playback/say/sleep, uuid_break), `originate`,
-//! `bridge`, `transfer`, `hangup`, `fax`; `api` (api command replies), `listener`
+//! `bridge` (uuid_bridge), `bridge_app` (the caller's own `bridge` application), `transfer`, `hangup`, `fax`; `api` (api command replies), `listener`
 //! (subscriptions and filters), `events` (header lists), `channel`/`profile`/`vars` (leg
 //! data), `cdr` (mod_xml_cdr), `clock`/`rng` (time and seeded randomness), `traffic`
 //! (synthetic callers and agents).
@@ -28,6 +28,7 @@
 mod api;
 mod apps;
 mod bridge;
+mod bridge_app;
 mod call;
 mod cdr;
 mod channel;
@@ -167,6 +168,11 @@ impl Simulator {
     /// Every live channel, in creation order.
     pub async fn channels(&self) -> Result<Vec<ChannelSnapshot>, SimError> {
         self.ask(|reply| Request::Channels { reply }).await
+    }
+
+    /// Every `bridge` application a channel ran, as (channel, dial string), oldest first.
+    pub async fn bridges_run(&self) -> Result<Vec<(String, String)>, SimError> {
+        self.ask(|reply| Request::Bridges { reply }).await
     }
 
     /// Closes every ESL connection at once, without a disconnect notice (a crashed switch or a

@@ -128,9 +128,17 @@ struct SofiaLeg {
 }
 
 /// Who places the call: the originate caller id.
-struct CallerId {
-    name: String,
-    number: String,
+pub(crate) struct CallerId {
+    pub(crate) name: String,
+    pub(crate) number: String,
+}
+
+/// Who waits for a leg: an originate's job and `&app()`, or the caller whose `bridge`
+/// application placed it.
+pub(crate) struct Placed {
+    pub(crate) job: Option<Job>,
+    pub(crate) app: (String, String),
+    pub(crate) for_caller: Option<String>,
 }
 
 enum Target {
@@ -189,11 +197,33 @@ impl Switch {
             None => ("transfer".to_owned(), argv[1].clone()),
         };
 
+        let caller_id = CallerId {
+            name: cid_name,
+            number: cid_number,
+        };
+        let mut leg = Placed {
+            job: Some(job),
+            app,
+            for_caller: None,
+        };
+        let placed = self.place_leg(&dial, &caller_id, (timeout, "NO_ANSWER"), &mut leg);
+        if let (Err(cause), Some(job)) = (placed, leg.job.take()) {
+            self.finish_job(job, format!("-ERR {cause}\n"));
+        }
+    }
+
+    /// Starts the outbound leg of a dial string and puts its fate on the agenda; `timeout`
+    /// is how long it may ring and the cause it then ends with. Fails (leaving the job in
+    /// `placed`) when no channel could be made.
+    pub(crate) fn place_leg(
+        &mut self,
+        dial: &Dial,
+        caller_id: &CallerId,
+        timeout: (Duration, &'static str),
+        placed: &mut Placed,
+    ) -> Result<String, &'static str> {
         let leg = match self.resolve(&dial.endpoint) {
-            Target::Failed(cause) => {
-                self.finish_job(job, format!("-ERR {cause}\n"));
-                return;
-            }
+            Target::Failed(cause) => return Err(cause),
             Target::Sofia(leg) => leg,
         };
         let behaviour = self
@@ -201,13 +231,18 @@ impl Switch {
             .cloned()
             .map(|b| self.pick(b));
         if matches!(behaviour, Some(AgentBehaviour::Unregistered)) {
-            self.finish_job(job, "-ERR USER_NOT_REGISTERED\n".into());
-            return;
+            return Err("USER_NOT_REGISTERED");
         }
+        let var = |name: &str| {
+            dial.vars
+                .iter()
+                .rev()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.clone())
+        };
         let uuid = match var("origination_uuid") {
             Some(uuid) if self.chan(&uuid).is_some() => {
-                self.finish_job(job, "-ERR DESTINATION_OUT_OF_ORDER\n".into());
-                return;
+                return Err("DESTINATION_OUT_OF_ORDER");
             }
             Some(uuid) => uuid,
             None => self.rng.uuid(),
@@ -216,12 +251,9 @@ impl Switch {
             Some(AgentBehaviour::Answer { talk, .. }) => *talk,
             _ => None,
         };
-        let caller_id = CallerId {
-            name: cid_name,
-            number: cid_number,
-        };
-        self.outbound_leg(&uuid, &leg, &dial.vars, &caller_id);
-        if app.0 != "transfer" {
+        self.outbound_leg(&uuid, &leg, &dial.vars, caller_id);
+        let app = placed.app.clone();
+        if app.0 != "transfer" && placed.for_caller.is_none() {
             // `&app(arg)` runs as a one-application extension named after the app.
             if let Some(c) = self.chan_mut(&uuid) {
                 c.flow.extension = Some(Extension {
@@ -234,34 +266,38 @@ impl Switch {
         self.roles.insert(
             uuid.clone(),
             Role::Agent(AgentLeg {
-                job: Some(job),
+                job: placed.job.take(),
                 talk,
                 app,
+                for_caller: placed.for_caller.clone(),
             }),
         );
+        let (timeout, cause) = timeout;
+        let give_up = Timer::OriginateTimeout(uuid.clone(), cause);
         match behaviour {
             Some(AgentBehaviour::Answer { ring, .. }) => {
                 self.ring(&uuid);
                 if ring < timeout {
-                    self.schedule(ring, Timer::AgentAnswer(uuid));
+                    self.schedule(ring, Timer::AgentAnswer(uuid.clone()));
                 } else {
-                    self.schedule(timeout, Timer::OriginateTimeout(uuid));
+                    self.schedule(timeout, give_up);
                 }
             }
             Some(AgentBehaviour::NoAnswer) => {
                 self.ring(&uuid);
-                self.schedule(timeout, Timer::OriginateTimeout(uuid));
+                self.schedule(timeout, give_up);
             }
             Some(AgentBehaviour::Busy) => self.schedule(
                 Duration::from_millis(20),
-                Timer::AgentFail(uuid, "USER_BUSY"),
+                Timer::AgentFail(uuid.clone(), "USER_BUSY"),
             ),
             // No such registration on a sofia target: the request goes nowhere (capture 04).
             _ => self.schedule(
                 Duration::from_millis(40),
-                Timer::AgentFail(uuid, "NORMAL_TEMPORARY_FAILURE"),
+                Timer::AgentFail(uuid.clone(), "NORMAL_TEMPORARY_FAILURE"),
             ),
         }
+        Ok(uuid)
     }
 
     /// A `Random` behaviour resolved with the seeded RNG.
@@ -579,10 +615,14 @@ impl Switch {
             &[("Direction", "RECV".into())],
             &[],
         );
-        let (job, app) = match self.roles.get_mut(uuid) {
-            Some(Role::Agent(leg)) => (leg.job.take(), leg.app.clone()),
-            _ => (None, ("park".to_owned(), String::new())),
+        let (job, app, for_caller) = match self.roles.get_mut(uuid) {
+            Some(Role::Agent(leg)) => (leg.job.take(), leg.app.clone(), leg.for_caller.clone()),
+            _ => (None, ("park".to_owned(), String::new()), None),
         };
+        if let Some(caller) = for_caller {
+            self.bridge_app_answered(&caller, uuid);
+            return;
+        }
         if let Some(job) = job {
             if self.originate_job_delay.is_zero() {
                 self.finish_job(job, format!("+OK {uuid}\n"));
@@ -629,10 +669,11 @@ impl Switch {
         self.hangup(uuid, end, None);
     }
 
-    /// Nobody answered within `originate_timeout`: the switch cancels (NO_ANSWER).
-    pub(crate) fn originate_timeout(&mut self, uuid: &str) {
+    /// Nobody answered within `originate_timeout` (NO_ANSWER) or a bridge's `leg_timeout`
+    /// (ALLOTTED_TIMEOUT): the switch cancels.
+    pub(crate) fn originate_timeout(&mut self, uuid: &str, cause: &str) {
         if self.chan(uuid).is_some_and(|c| !c.down && !c.answered) {
-            self.hangup(uuid, End::new("NO_ANSWER", Initiator::Switch), None);
+            self.hangup(uuid, End::new(cause, Initiator::Switch), None);
         }
     }
 }

@@ -78,6 +78,8 @@ pub(crate) struct AgentLeg {
     pub(crate) talk: Option<Duration>,
     /// The `&app(arg)` to run once answered.
     pub(crate) app: (String, String),
+    /// The caller whose `bridge` application placed this leg (it joins them on answer).
+    pub(crate) for_caller: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -88,7 +90,8 @@ pub(crate) enum Timer {
     Dtmf(String, char),
     AgentAnswer(String),
     AgentFail(String, &'static str),
-    OriginateTimeout(String),
+    /// The leg rang too long; it ends with this cause.
+    OriginateTimeout(String, &'static str),
     AgentTalkEnd(String),
     /// The timed application with this token reached its end.
     AppDone(String, u64),
@@ -118,6 +121,10 @@ pub(crate) struct Switch {
     pub(crate) originate_job_delay: Duration,
     /// Originate jobs held back, by leg, with their result.
     pub(crate) late_jobs: HashMap<String, (Job, String)>,
+    /// Callers running the `bridge` application, with the leg it placed.
+    pub(crate) bridge_apps: HashMap<String, String>,
+    /// Every `bridge` application run, as (channel, dial string).
+    pub(crate) bridges_run: Vec<(String, String)>,
     /// Live channels by UUID; `order` lists them in creation order. Both are kept in step so
     /// no lookup walks every channel.
     pub(crate) channels: HashMap<String, Channel>,
@@ -160,6 +167,8 @@ impl Switch {
             reporting_linger: config.reporting_linger,
             originate_job_delay: config.originate_job_delay,
             late_jobs: HashMap::new(),
+            bridge_apps: HashMap::new(),
+            bridges_run: Vec::new(),
             channels: HashMap::new(),
             order: BTreeMap::new(),
             next_order: 0,
@@ -284,7 +293,7 @@ impl Switch {
             }
             Timer::AgentAnswer(uuid) => self.agent_answers(&uuid),
             Timer::AgentFail(uuid, cause) => self.agent_fails(&uuid, cause),
-            Timer::OriginateTimeout(uuid) => self.originate_timeout(&uuid),
+            Timer::OriginateTimeout(uuid, cause) => self.originate_timeout(&uuid, cause),
             Timer::AppDone(uuid, token) => self.app_done(&uuid, token),
             Timer::Fax(uuid, step) => self.fax_step(&uuid, step),
             Timer::Reported(uuid) => self.complete(&uuid),

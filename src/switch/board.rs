@@ -37,6 +37,7 @@ use crate::supervise::{Policy, Tasks};
 pub const EVENTS: &[&str] = &[
     "CHANNEL_PARK",
     "CHANNEL_BRIDGE",
+    "CHANNEL_EXECUTE_COMPLETE",
     "CHANNEL_HANGUP",
     "CHANNEL_HANGUP_COMPLETE",
     "DTMF",
@@ -202,6 +203,9 @@ struct Waiting {
     admitted: bool,
 }
 
+/// Per channel, the variables one flush sets (with the index of their step in the batch).
+type VarSlots = HashMap<String, (usize, Vec<(VarName, VarValue)>)>;
+
 /// A caller seen lately (waiting, connected or gone), for "block this caller".
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RecentCaller {
@@ -362,6 +366,9 @@ impl Board {
             resync_baseline: HashMap::new(),
             ended_during_resync: HashSet::new(),
             arrival_vars: HashMap::new(),
+            caller_bridges: HashMap::new(),
+            bridge_ready: HashMap::new(),
+            silent: HashSet::new(),
             inbox: inbox.clone(),
             updates: updates.clone(),
             writes,
@@ -523,6 +530,15 @@ struct Switchboard {
     /// Variables for an arriving caller's channel (the identification), sent with the
     /// engine's own in one `uuid_setvar_multi` at the next flush.
     arrival_vars: HashMap<String, Vec<(VarName, VarValue)>>,
+    /// Callers whose own `bridge` application rings (or bridged) an agent, with that leg,
+    /// until the application returns. Nothing is played to them meanwhile: FreeSWITCH would
+    /// run it inside the ring, in front of the agent's answer.
+    caller_bridges: HashMap<String, String>,
+    /// Callers set up for their own `bridge` (see `render::caller_bridge_setup`), with the
+    /// queue whose hold music is their ringback.
+    bridge_ready: HashMap<String, String>,
+    /// Callers whose `bridge` returned without a call: hold music again, unless rung anew.
+    silent: HashSet<String>,
     inbox: mpsc::Sender<Msg>,
     updates: broadcast::Sender<Update>,
     /// The writer's backlog.
@@ -600,7 +616,17 @@ impl Switchboard {
                     );
                 }
                 Err(reason) => {
-                    warn!(%leg, "originate not carried out: {reason}");
+                    warn!(%leg, "offer not carried out: {reason}");
+                    // A caller's `bridge` that never ran ends without an event.
+                    let caller = self
+                        .caller_bridges
+                        .iter()
+                        .find(|(_, l)| **l == leg)
+                        .map(|(c, _)| c.clone());
+                    if let Some(call) = caller {
+                        self.caller_bridges.remove(&call);
+                        self.silent.insert(call);
+                    }
                     self.engine
                         .leg_failed(now, &leg, "NORMAL_TEMPORARY_FAILURE");
                 }
@@ -661,12 +687,38 @@ impl Switchboard {
                     self.identities.remove(&uuid);
                 }
                 self.refused.remove(&uuid);
+                self.caller_bridges.remove(&uuid);
+                self.bridge_ready.remove(&uuid);
+                self.silent.remove(&uuid);
                 if !self.resync_baseline.is_empty() {
                     self.ended_during_resync.insert(uuid);
                 }
             }
             Input::Dtmf { call, digit } => self.engine.dtmf(now, &call, digit),
-            Input::Bridged { call } => self.engine.bridged(now, &call),
+            Input::Bridged { call, leg } => {
+                if let Some(leg) = leg {
+                    self.answered_by_caller(now, &call, &leg);
+                }
+                self.engine.bridged(now, &call);
+            }
+            Input::BridgeEnded {
+                call,
+                leg,
+                disposition,
+            } => {
+                // Only the application of the current offer: an earlier one ends late when
+                // the next offer was made at the leg's hangup.
+                let Some(leg) = leg.filter(|l| self.caller_bridges.get(&call) == Some(l)) else {
+                    return;
+                };
+                self.caller_bridges.remove(&call);
+                // A leg that never existed (not registered) is failed only by this event.
+                if disposition != "SUCCESS" && self.engine.is_tracked(&leg) {
+                    self.engine.leg_failed(now, &leg, &disposition);
+                }
+                // Back in park, silent: hold music, unless the next offer rings first.
+                self.silent.insert(call);
+            }
             // `originate` sets CS_EXECUTE (for `&park()`) only once the leg answered and
             // `switch_ivr_originate` returned; the job's `+OK` is written after that, by
             // another thread than the leg's, so either event can reach us first (capture 02
@@ -679,6 +731,15 @@ impl Switchboard {
                     self.engine.leg_answered(now, &leg);
                 }
             }
+        }
+    }
+
+    /// The caller's own `bridge` joined `leg`: the engine hears the agent answered (and the
+    /// bridge follows at once), without any command.
+    fn answered_by_caller(&mut self, now: u64, call: &str, leg: &str) {
+        if self.caller_bridges.get(call).is_some_and(|l| l == leg) && self.engine.awaits_answer(leg)
+        {
+            self.engine.leg_answered(now, leg);
         }
     }
 
@@ -806,9 +867,29 @@ impl Switchboard {
     fn flush(&mut self) {
         // The commands in order, each for a channel's node; a variables slot is filled last.
         let mut batch: Vec<(String, Vec<Step>)> = Vec::new();
-        let mut vars: HashMap<String, (usize, Vec<(VarName, VarValue)>)> = HashMap::new();
+        let mut vars: VarSlots = HashMap::new();
         let mut answered: HashSet<String> = HashSet::new();
+        // Where this flush plays something to a caller: dropped if the caller is rung in the
+        // same flush (`uuid_break all` would cut it at once).
+        let mut playing: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut actions = Vec::new();
         while let Some(action) = self.engine.poll_action() {
+            actions.push(action);
+        }
+        // One agent for a live caller: the caller's own `bridge` rings them. Ring-all (several
+        // legs for one caller) and callbacks (no caller channel) originate and `uuid_bridge`.
+        let mut rings: HashMap<&str, usize> = HashMap::new();
+        for action in &actions {
+            if let Action::RingAgent { call, .. } = action {
+                *rings.entry(call.as_str()).or_default() += 1;
+            }
+        }
+        let by_caller: HashSet<String> = rings
+            .into_iter()
+            .filter(|(call, n)| *n == 1 && self.engine.is_waiting(call))
+            .map(|(call, _)| call.to_owned())
+            .collect();
+        for action in actions {
             if let Action::DialCustomer { leg, number, .. } = &action {
                 if self.barred(now_ms(), leg, number) {
                     continue;
@@ -833,15 +914,37 @@ impl Switchboard {
                 | Action::ConfirmCallback { queue, .. } => Some(queue.clone()),
                 _ => None,
             };
+            match &action {
+                // Nothing is played into a caller's ringing bridge.
+                Action::HoldMusic { call, .. } | Action::Announce { call, .. }
+                    if self.caller_bridges.contains_key(call) =>
+                {
+                    continue;
+                }
+                // Made by the caller's own session already.
+                Action::Bridge { call, leg } if self.caller_bridges.get(call) == Some(leg) => {
+                    continue;
+                }
+                _ => {}
+            }
             let queue = queue_name
                 .as_deref()
                 .and_then(|q| self.engine.queue_config(q));
-            let mut steps = render(&action, queue, &self.options.transfer_context);
+            let mut steps = match &action {
+                Action::RingAgent { call, .. } if by_caller.contains(call) => {
+                    self.ring_by_caller(&action, &mut batch, &mut vars, &mut playing, &answered)
+                }
+                _ => render(&action, queue, &self.options.transfer_context),
+            };
             let channel = match &action {
                 Action::RingAgent { leg, call, .. } => {
                     let node = self.node_of.get(call).copied().unwrap_or(0);
                     self.node_of.insert(leg.clone(), node);
-                    leg.clone()
+                    if by_caller.contains(call) {
+                        call.clone()
+                    } else {
+                        leg.clone()
+                    }
                 }
                 Action::DialCustomer { leg, .. } => {
                     let node = self
@@ -857,6 +960,7 @@ impl Switchboard {
                     call.clone()
                 }
                 Action::HoldMusic { call, .. } | Action::Announce { call, .. } => {
+                    playing.entry(call.clone()).or_default().push(batch.len());
                     if answered.remove(call) {
                         if let Some(Step::Api {
                             command: Api::Break(_),
@@ -873,10 +977,14 @@ impl Switchboard {
                 | Action::ConfirmCallback { call, .. }
                 | Action::Transfer { call, .. }
                 | Action::Hangup { call, .. } => call.clone(),
-                Action::CancelLeg { leg, .. } => leg.clone(),
+                Action::CancelLeg { leg, .. } => {
+                    self.withdrawing(leg, &mut steps);
+                    leg.clone()
+                }
             };
             batch.push((channel, steps));
         }
+        self.hold_music_again(&mut batch);
         for (call, (slot, list)) in vars {
             if let (Ok(uuid), Some(entry)) = (ChannelUuid::parse(&call), batch.get_mut(slot)) {
                 entry.1.extend(render::set_vars(&uuid, list));
@@ -929,6 +1037,111 @@ impl Switchboard {
                 _ => {}
             }
             let _ = self.updates.send(update);
+        }
+    }
+
+    /// The steps that ring one agent from the caller's own session: the caller's set-up the
+    /// first time (its variables join this flush's `uuid_setvar_multi`), then `uuid_break
+    /// all` (left out when the caller was only just answered and nothing played since) and
+    /// `bridge`. What this flush was going to play to the caller is dropped.
+    fn ring_by_caller(
+        &mut self,
+        action: &Action,
+        batch: &mut Vec<(String, Vec<Step>)>,
+        vars: &mut VarSlots,
+        playing: &mut HashMap<String, Vec<usize>>,
+        answered: &HashSet<String>,
+    ) -> Vec<Step> {
+        let Action::RingAgent {
+            leg, call, queue, ..
+        } = action
+        else {
+            return Vec::new();
+        };
+        let Ok(call_id) = ChannelUuid::parse(call) else {
+            return Vec::new();
+        };
+        let mut played = false;
+        for slot in playing.remove(call).unwrap_or_default() {
+            if let Some((_, steps)) = batch.get_mut(slot) {
+                steps.clear();
+                played = true;
+            }
+        }
+        let mut steps = Vec::new();
+        if self.bridge_ready.get(call) != Some(queue) {
+            if let Some(config) = self.engine.queue_config(queue) {
+                let (setup, ringback) =
+                    render::caller_bridge_setup(&call_id, &config.prompts.hold_music);
+                let slot = vars.entry(call.clone()).or_insert_with(|| {
+                    batch.push((call.clone(), Vec::new()));
+                    let first = self.arrival_vars.remove(call).unwrap_or_default();
+                    (batch.len() - 1, first)
+                });
+                slot.1.extend(setup);
+                steps.extend(ringback);
+                self.bridge_ready.insert(call.clone(), queue.clone());
+            }
+        }
+        let mut ring = render::ring_by_caller(action);
+        if answered.contains(call) && !played {
+            ring.retain(|step| {
+                !matches!(
+                    step,
+                    Step::Api {
+                        command: Api::Break(_),
+                        ..
+                    }
+                )
+            });
+        }
+        steps.extend(ring);
+        self.caller_bridges.insert(call.clone(), leg.clone());
+        self.silent.remove(call);
+        steps
+    }
+
+    /// An offer rung by the caller's own `bridge` is withdrawn (`uuid_kill` of the leg): a
+    /// caller still waiting must not be hung up if the agent answered meanwhile, so
+    /// `hangup_after_bridge` goes off first (and is set again with the next offer).
+    fn withdrawing(&mut self, leg: &str, steps: &mut Vec<Step>) {
+        let Some(call) = self
+            .caller_bridges
+            .iter()
+            .find(|(_, l)| *l == leg)
+            .map(|(c, _)| c.clone())
+        else {
+            return;
+        };
+        if !self.engine.is_waiting(&call) {
+            return;
+        }
+        if let (Ok(uuid), Ok(name)) = (
+            ChannelUuid::parse(&call),
+            VarName::parse("hangup_after_bridge"),
+        ) {
+            steps.insert(0, api(Api::SetVar(uuid, name, VarValue::flag(false))));
+            self.bridge_ready.remove(&call);
+        }
+    }
+
+    /// Callers whose `bridge` returned without a call, and who were not rung again in this
+    /// flush, get the hold music of the queue they wait in.
+    fn hold_music_again(&mut self, batch: &mut Vec<(String, Vec<Step>)>) {
+        for call in std::mem::take(&mut self.silent) {
+            if self.caller_bridges.contains_key(&call) {
+                continue;
+            }
+            let Some(queue) = self.engine.waiting_in(&call).map(str::to_owned) else {
+                continue;
+            };
+            let music = Action::HoldMusic {
+                call: call.clone(),
+                queue: queue.clone(),
+            };
+            let config = self.engine.queue_config(&queue);
+            let steps = render(&music, config, &self.options.transfer_context);
+            batch.push((call, steps));
         }
     }
 
@@ -1022,6 +1235,11 @@ impl Switchboard {
             match (channel.leg.as_deref(), &channel.queue) {
                 (None, Some(queue)) => {
                     if self.engine.is_tracked(&channel.uuid) {
+                        // Its own bridge answered while the events were missed.
+                        if let Some(leg) = &channel.bridged_to {
+                            self.answered_by_caller(now, &channel.uuid, leg);
+                            self.engine.bridged(now, &channel.uuid);
+                        }
                         continue;
                     }
                     self.node_of.insert(channel.uuid.clone(), node);
@@ -1467,6 +1685,17 @@ async fn execute(
                             let result = Err(e.to_string());
                             let _ = inbox.send(Msg::LegResult { leg, result }).await;
                         }
+                    }
+                }
+                Step::Ring { call, app, leg } => {
+                    let sent = connection
+                        .sendmsg(call.as_str(), app.call_command(), None)
+                        .await;
+                    if let Err(e) = sent {
+                        let _ = inbox.send(Msg::LegResult {
+                            leg,
+                            result: Err(e.to_string()),
+                        });
                     }
                 }
                 Step::Execute { uuid, app } => {

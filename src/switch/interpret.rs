@@ -33,8 +33,17 @@ pub(crate) enum Input {
         call: String,
         digit: char,
     },
+    /// CHANNEL_BRIDGE on a caller; `leg` is the other side (`Bridge-B-Unique-ID`).
     Bridged {
         call: String,
+        leg: Option<String>,
+    },
+    /// A caller's own `bridge` application returned (CHANNEL_EXECUTE_COMPLETE): after the
+    /// talk (`SUCCESS`), or with why the agent leg `leg` (its `origination_uuid`) failed.
+    BridgeEnded {
+        call: String,
+        leg: Option<String>,
+        disposition: String,
     },
     /// A leg this service originated ran its `&park()`: it answered and its originate is over.
     LegParked {
@@ -44,6 +53,10 @@ pub(crate) enum Input {
 
 pub(crate) fn interpret(event: &Event) -> Option<Input> {
     let name = event.name()?;
+    // Every application's end comes by: only `bridge` matters, and it is told by one header.
+    if name == "CHANNEL_EXECUTE_COMPLETE" {
+        return bridge_ended(event);
+    }
     let uuid = channel_id(event)?;
     match name.as_ref() {
         "CHANNEL_PARK" => {
@@ -85,9 +98,40 @@ pub(crate) fn interpret(event: &Event) -> Option<Input> {
             let digit = event.get("DTMF-Digit")?.chars().next()?;
             Some(Input::Dtmf { call: uuid, digit })
         }
-        "CHANNEL_BRIDGE" => Some(Input::Bridged { call: uuid }),
+        "CHANNEL_BRIDGE" => Some(Input::Bridged {
+            call: uuid,
+            leg: event
+                .get("Bridge-B-Unique-ID")
+                .or_else(|| event.get("Other-Leg-Unique-ID"))
+                .map(|v| v.into_owned())
+                .filter(|leg| ChannelUuid::parse(leg).is_ok()),
+        }),
         _ => None,
     }
+}
+
+/// The end of a caller's `bridge`, with the leg its dial string named.
+fn bridge_ended(event: &Event) -> Option<Input> {
+    if event.get("Application")? != "bridge" {
+        return None;
+    }
+    let call = channel_id(event)?;
+    let data = event.get("Application-Data").unwrap_or_default();
+    let leg = data
+        .split_once("origination_uuid=")
+        .and_then(|(_, rest)| rest.split([',', ']', '}']).next())
+        .filter(|leg| ChannelUuid::parse(leg).is_ok())
+        .map(str::to_owned);
+    let disposition = event
+        .variable("originate_disposition")
+        .map(|v| v.into_owned())
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| "NORMAL_TEMPORARY_FAILURE".into());
+    Some(Input::BridgeEnded {
+        call,
+        leg,
+        disposition,
+    })
 }
 
 /// What the switch knows about one channel, gathered for a resync.
@@ -205,6 +249,21 @@ mod tests {
             "Event-Name: CHANNEL_PARK\nUnique-ID: c1%20all\nvariable_switchdesk_queue: support\n\n",
         );
         assert_eq!(interpret(&odd), None);
+    }
+
+    #[test]
+    fn only_a_bridge_ending_is_read_from_execute_complete() {
+        let done = plain("Event-Name: CHANNEL_EXECUTE_COMPLETE\nUnique-ID: c0000000-0000-4000-8000-000000000001\nApplication: bridge\nApplication-Data: %7Boriginate_timeout%3D20%7D%5Borigination_uuid%3D1e900000-0000-4000-8000-000000000002,switchdesk_leg%3Dagent%5Dsofia/external/a%40127.0.0.1\nvariable_originate_disposition: USER_BUSY\n\n");
+        assert_eq!(
+            interpret(&done),
+            Some(Input::BridgeEnded {
+                call: "c0000000-0000-4000-8000-000000000001".into(),
+                leg: Some("1e900000-0000-4000-8000-000000000002".into()),
+                disposition: "USER_BUSY".into(),
+            })
+        );
+        let played = plain("Event-Name: CHANNEL_EXECUTE_COMPLETE\nUnique-ID: c0000000-0000-4000-8000-000000000001\nApplication: playback\n\n");
+        assert_eq!(interpret(&played), None);
     }
 
     #[test]

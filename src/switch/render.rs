@@ -24,6 +24,9 @@ pub(crate) enum Api {
     Answer(ChannelUuid),
     /// Stops what plays on the channel (and what is queued behind it).
     Break(ChannelUuid),
+    /// What an answered caller hears while its own `bridge` rings an agent
+    /// (`transfer_ringback`; `ringback` too when the sound fits a `uuid_setvar_multi`).
+    Ringback(ChannelUuid, SoundRef),
     Bridge(ChannelUuid, ChannelUuid),
     Kill(ChannelUuid, HangupCause),
     SetVar(ChannelUuid, VarName, VarValue),
@@ -42,6 +45,17 @@ impl fmt::Display for Api {
         match self {
             Api::Answer(call) => write!(f, "uuid_answer {call}"),
             Api::Break(call) => write!(f, "uuid_break {call} all"),
+            Api::Ringback(call, sound) => {
+                let text = sound.to_string();
+                if text.contains([';', '=']) {
+                    write!(f, "uuid_setvar {call} transfer_ringback {text}")
+                } else {
+                    write!(
+                        f,
+                        "uuid_setvar_multi {call} ringback={text};transfer_ringback={text}"
+                    )
+                }
+            }
             Api::Bridge(call, leg) => write!(f, "uuid_bridge {call} {leg}"),
             Api::Kill(call, cause) => write!(f, "uuid_kill {call} {cause}"),
             // One word: `uuid_setvar` would take the rest of the line as the value anyway,
@@ -84,6 +98,32 @@ pub(crate) enum App {
         number: u32,
     },
     Hangup(HangupCause),
+    /// The caller's own session rings an agent and bridges on answer.
+    Bridge(BridgeDial),
+}
+
+/// `bridge`'s argument: `{originate vars}[leg vars]<endpoint>`, one checked destination.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct BridgeDial {
+    global: Vec<(&'static str, VarValue)>,
+    leg: Vec<(&'static str, VarValue)>,
+    dial: Endpoint,
+}
+
+impl fmt::Display for BridgeDial {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (open, close, vars) in [("{", "}", &self.global), ("[", "]", &self.leg)] {
+            f.write_str(open)?;
+            for (i, (name, value)) in vars.iter().enumerate() {
+                if i > 0 {
+                    f.write_str(",")?;
+                }
+                write!(f, "{name}={}", value.quoted())?;
+            }
+            f.write_str(close)?;
+        }
+        write!(f, "{}", self.dial)
+    }
 }
 
 impl App {
@@ -93,6 +133,7 @@ impl App {
             App::Playback(_) | App::PlayList(_) => "playback",
             App::Say { .. } => "say",
             App::Hangup(_) => "hangup",
+            App::Bridge(_) => "bridge",
         }
     }
 
@@ -103,6 +144,7 @@ impl App {
             App::PlayList(sounds) => sounds.to_string(),
             App::Say { language, number } => format!("{language} number pronounced {number}"),
             App::Hangup(cause) => cause.to_string(),
+            App::Bridge(dial) => dial.to_string(),
         }
     }
 
@@ -176,6 +218,12 @@ pub(crate) enum Step {
     Originate { command: Originate, leg: String },
     /// `sendmsg <uuid>` executing an application after the ones already queued.
     Execute { uuid: ChannelUuid, app: App },
+    /// `sendmsg <call>` executing `bridge` for the agent leg `leg` the engine waits on.
+    Ring {
+        call: ChannelUuid,
+        app: App,
+        leg: String,
+    },
 }
 
 /// An `api` command that bridges nothing.
@@ -394,6 +442,95 @@ pub(crate) fn set_vars(call: &ChannelUuid, mut vars: Vec<(VarName, VarValue)>) -
     Some(api(command))
 }
 
+/// What marks an agent's leg as switchdesk's (and whom it rings for), either way it is rung.
+fn agent_leg_vars(
+    call: &ChannelUuid,
+    agent: &str,
+    queue_name: &str,
+    caller_number: &str,
+    caller_name: &str,
+) -> Vec<(&'static str, Option<VarValue>)> {
+    vec![
+        (
+            "origination_caller_id_number",
+            VarValue::reduce(caller_number),
+        ),
+        (
+            "origination_caller_id_name",
+            CallerIdName::reduce(caller_name).map(VarValue::from),
+        ),
+        ("switchdesk_leg", word("agent")),
+        ("switchdesk_agent", VarValue::reduce(agent)),
+        ("switchdesk_queue_name", VarValue::reduce(queue_name)),
+        ("switchdesk_caller_uuid", Some(VarValue::from(call))),
+    ]
+}
+
+/// The variables a caller needs before its own session rings agents: a failed offer leaves
+/// it parked (`continue_on_fail`; without it FreeSWITCH hangs the caller up with the
+/// agent's cause), the end of the talk hangs it up (`hangup_after_bridge`), and it hears the
+/// queue's hold music while the agent's phone rings (not a `say:` text: a value of
+/// `uuid_setvar` is one word).
+pub(crate) fn caller_bridge_setup(
+    call: &ChannelUuid,
+    hold_music: &SoundRef,
+) -> (Vec<(VarName, VarValue)>, Option<Step>) {
+    let vars = [("continue_on_fail", true), ("hangup_after_bridge", true)]
+        .into_iter()
+        .filter_map(|(name, on)| Some((VarName::parse(name).ok()?, VarValue::flag(on))))
+        .collect();
+    let ringback = (!hold_music.as_str().contains(char::is_whitespace))
+        .then(|| api(Api::Ringback(call.clone(), hold_music.clone())));
+    (vars, ringback)
+}
+
+/// One agent rung by the caller's own session (`RingAgent` only): what plays is stopped
+/// and what is queued dropped (`uuid_break all`), then `bridge` to the agent's endpoint,
+/// the leg named by `origination_uuid`. The caller's thread bridges within a timer tick of
+/// the answer: no `uuid_bridge`, no ESL round trip. `originate_timeout` ends an unanswered
+/// ring with NO_ANSWER.
+pub(crate) fn ring_by_caller(action: &Action) -> Vec<Step> {
+    let Action::RingAgent {
+        leg,
+        call,
+        agent,
+        endpoint,
+        queue,
+        timeout_secs,
+        caller_number,
+        caller_name,
+    } = action
+    else {
+        return Vec::new();
+    };
+    let (Some(leg_id), Some(call_id)) = (channel(leg), channel(call)) else {
+        return Vec::new();
+    };
+    let global = vec![
+        ("originate_timeout", VarValue::number(*timeout_secs)),
+        ("ignore_early_media", VarValue::flag(true)),
+    ];
+    let mut leg_vars = vec![("origination_uuid", VarValue::from(&leg_id))];
+    leg_vars.extend(
+        agent_leg_vars(&call_id, agent, queue, caller_number, caller_name)
+            .into_iter()
+            .filter_map(|(name, value)| value.map(|v| (name, v))),
+    );
+    let dial = BridgeDial {
+        global,
+        leg: leg_vars,
+        dial: endpoint.clone(),
+    };
+    vec![
+        api(Api::Break(call_id.clone())),
+        Step::Ring {
+            call: call_id,
+            app: App::Bridge(dial),
+            leg: leg.clone(),
+        },
+    ]
+}
+
 /// The steps for one action. `queue` is the configuration of the queue the action names. An
 /// action naming a channel that is not UUID-shaped gives no steps (ids are checked when events
 /// are read, so this does not happen).
@@ -472,27 +609,19 @@ pub(crate) fn render(
             let (Some(leg_id), Some(call)) = (channel(leg), channel(call)) else {
                 return Vec::new();
             };
-            let command = Originate::new(
-                vec![
-                    ("origination_uuid", Some(VarValue::from(&leg_id))),
-                    ("originate_timeout", Some(VarValue::number(*timeout_secs))),
-                    ("ignore_early_media", Some(VarValue::flag(true))),
-                    (
-                        "origination_caller_id_number",
-                        VarValue::reduce(caller_number),
-                    ),
-                    (
-                        "origination_caller_id_name",
-                        CallerIdName::reduce(caller_name).map(VarValue::from),
-                    ),
-                    ("switchdesk_leg", word("agent")),
-                    ("switchdesk_agent", VarValue::reduce(agent)),
-                    ("switchdesk_queue_name", VarValue::reduce(queue_name)),
-                    ("switchdesk_caller_uuid", Some(VarValue::from(&call))),
-                ],
-                endpoint.clone(),
-                Then::Park,
-            );
+            let mut vars = vec![
+                ("origination_uuid", Some(VarValue::from(&leg_id))),
+                ("originate_timeout", Some(VarValue::number(*timeout_secs))),
+                ("ignore_early_media", Some(VarValue::flag(true))),
+            ];
+            vars.extend(agent_leg_vars(
+                &call,
+                agent,
+                queue_name,
+                caller_number,
+                caller_name,
+            ));
+            let command = Originate::new(vars, endpoint.clone(), Then::Park);
             vec![Step::Originate {
                 command,
                 leg: leg.clone(),
@@ -642,6 +771,71 @@ mod tests {
             command.to_string(),
             format!("originate {{origination_uuid={LEG},originate_timeout=20,ignore_early_media=true,origination_caller_id_number=+15550001,origination_caller_id_name='Caller 1',switchdesk_leg=agent,switchdesk_agent=alice,switchdesk_queue_name=support,switchdesk_caller_uuid={CALL}}}user/1001@default &park()")
         );
+    }
+
+    #[test]
+    fn one_agent_is_rung_by_the_callers_own_bridge_with_the_same_leg_variables() {
+        let ring = Action::RingAgent {
+            leg: LEG.into(),
+            call: CALL.into(),
+            agent: "alice".into(),
+            endpoint: Endpoint::parse("user/1001@default").unwrap(),
+            queue: "support".into(),
+            timeout_secs: 20,
+            caller_number: "+15550001".into(),
+            caller_name: "Caller 1".into(),
+        };
+        let steps = ring_by_caller(&ring);
+        let [Step::Api {
+            command: Api::Break(_),
+            bridge_of: None,
+        }, Step::Ring { call, app, leg }] = steps.as_slice()
+        else {
+            panic!("{steps:?}");
+        };
+        assert_eq!((call.as_str(), leg.as_str()), (CALL, LEG));
+        let crate::esl::command::CallCommand::Execute { app, arg, .. } = app.call_command() else {
+            panic!("{app:?}");
+        };
+        assert_eq!(app, "bridge");
+        assert_eq!(
+            arg.unwrap(),
+            format!("{{originate_timeout=20,ignore_early_media=true}}[origination_uuid={LEG},origination_caller_id_number=+15550001,origination_caller_id_name='Caller 1',switchdesk_leg=agent,switchdesk_agent=alice,switchdesk_queue_name=support,switchdesk_caller_uuid={CALL}]user/1001@default")
+        );
+        // The caller's set-up: the flags join the flush's variables; the ringback is the
+        // hold music, in `uuid_setvar_multi` unless the sound holds its separators.
+        let (vars, ringback) = caller_bridge_setup(&uuid(CALL), &SoundRef::LOCAL_MOH);
+        assert_eq!(
+            set_vars(&uuid(CALL), vars).unwrap(),
+            api(Api::SetVars(
+                uuid(CALL),
+                vec![
+                    (
+                        VarName::parse("continue_on_fail").unwrap(),
+                        VarValue::flag(true)
+                    ),
+                    (
+                        VarName::parse("hangup_after_bridge").unwrap(),
+                        VarValue::flag(true)
+                    ),
+                ]
+            ))
+        );
+        let line = |step: Option<Step>| match step {
+            Some(Step::Api { command, .. }) => command.to_string(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            line(ringback),
+            format!("uuid_setvar_multi {CALL} ringback=local_stream://moh;transfer_ringback=local_stream://moh")
+        );
+        let tone = SoundRef::parse("tone_stream://%(1000,4000,440);loops=-1").unwrap();
+        assert_eq!(
+            line(caller_bridge_setup(&uuid(CALL), &tone).1),
+            format!("uuid_setvar {CALL} transfer_ringback tone_stream://%(1000,4000,440);loops=-1")
+        );
+        let tts = SoundRef::parse("say:please hold").unwrap();
+        assert!(caller_bridge_setup(&uuid(CALL), &tts).1.is_none());
     }
 
     #[test]

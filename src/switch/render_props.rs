@@ -129,7 +129,10 @@ fn assert_safe(step: &Step) {
         Step::Originate { command, .. } => {
             Command::bgapi(command.to_string(), "6153d242-2bed-462a-a327-b5e41671ec84")
         }
-        Step::Execute { uuid, app } => Command::SendMsg {
+        Step::Execute { uuid, app }
+        | Step::Ring {
+            call: uuid, app, ..
+        } => Command::SendMsg {
             uuid: uuid.to_string(),
             call: app.call_command(),
             body: None,
@@ -197,6 +200,34 @@ fn assert_safe(step: &Step) {
             assert_eq!(line.matches('&').count(), 1, "{line:?}");
             assert_eq!(line.matches('{').count(), 1, "{line:?}");
             assert_eq!(line.matches('}').count(), 1, "{line:?}");
+        }
+        Step::Ring { call, app, leg } => {
+            assert_uuid(call.as_str());
+            assert_uuid(leg);
+            let arg = match app.call_command() {
+                crate::esl::command::CallCommand::Execute { app, arg, .. } => {
+                    assert_eq!(app, "bridge");
+                    arg.unwrap_or_default()
+                }
+                other => panic!("{other:?}"),
+            };
+            let rest = arg.strip_prefix('{').expect("{ first");
+            let (global, rest) = rest.split_once("}[").expect("one global block");
+            let (leg_vars, dial) = rest.split_once(']').expect("one leg block");
+            for var in global.split(',').chain(leg_vars.split(',')) {
+                assert_variable(var);
+            }
+            assert!(
+                !dial.is_empty()
+                    && !dial.contains(|c: char| special(c)
+                        || c.is_whitespace()
+                        || matches!(c, ',' | '[' | ']' | '<' | '>'))
+                    && !dial.contains(":_:"),
+                "dial string {dial:?}"
+            );
+            for (c, n) in [('{', 1), ('}', 1), ('[', 1), (']', 1), ('&', 0)] {
+                assert_eq!(arg.matches(c).count(), n, "{arg:?}");
+            }
         }
         Step::Execute { uuid, app } => {
             assert_uuid(uuid.as_str());
@@ -302,7 +333,11 @@ fn every_step(t: &[String]) -> Vec<Step> {
         .iter()
         .flat_map(|action| render(action, Some(&queue), &context))
         .collect();
+    steps.extend(actions.iter().flat_map(render::ring_by_caller));
     if let Ok(uuid) = ChannelUuid::parse(call) {
+        let (vars, ringback) = render::caller_bridge_setup(&uuid, &queue.prompts.hold_music);
+        steps.extend(render::set_vars(&uuid, vars));
+        steps.extend(ringback);
         let mut treatments = vec![Treatment::Busy];
         treatments.extend(HangupCause::parse(&t[10]).map(|cause| Treatment::Reject { cause }));
         treatments.extend(SoundRef::parse(&t[2]).map(|file| Treatment::Prompt { file }));

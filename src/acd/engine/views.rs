@@ -154,6 +154,11 @@ impl Engine {
         self.waiting_caller(call).is_ok()
     }
 
+    /// The queue a live caller waits in (waiting, or being offered).
+    pub fn waiting_in(&self, call: &str) -> Option<&str> {
+        self.waiting_caller(call).ok().map(|c| c.queue.as_str())
+    }
+
     pub fn is_tracked(&self, id: &str) -> bool {
         self.callers.contains_key(id) || self.legs.contains_key(id)
     }
