@@ -1692,10 +1692,8 @@ async fn execute(
                         .sendmsg(call.as_str(), app.call_command(), None)
                         .await;
                     if let Err(e) = sent {
-                        let _ = inbox.send(Msg::LegResult {
-                            leg,
-                            result: Err(e.to_string()),
-                        });
+                        let result = Err(e.to_string());
+                        let _ = inbox.send(Msg::LegResult { leg, result }).await;
                     }
                 }
                 Step::Execute { uuid, app } => {
