@@ -362,6 +362,11 @@ async fn a_disabled_user_is_signed_out_everywhere_at_once() {
         }
         request.send()
     };
+    // The status `GET /api/me` answers with this cookie: 200 while the session lives.
+    let signed_in_as = |cookie: &str| {
+        let me = call(reqwest::Method::GET, "/api/me", cookie, None);
+        async move { me.await.unwrap().status() }
+    };
     let ada = login(&base, "ada").await;
     let sue = login(&base, "sue").await;
     let sam = login(&base, "sam").await;
@@ -391,10 +396,7 @@ async fn a_disabled_user_is_signed_out_everywhere_at_once() {
     .await
     .expect("the feed closes at once");
     assert_eq!(closed, Some(1008));
-    let me = call(reqwest::Method::GET, "/api/me", &sue, None)
-        .await
-        .unwrap();
-    assert_eq!(me.status(), 401);
+    assert_eq!(signed_in_as(&sue).await, 401);
     assert_eq!(connect(&base, "wallboard", &sue).await.err(), Some(401));
     // sam's feed is untouched: it still answers a ping.
     sams_feed
@@ -441,13 +443,7 @@ async fn a_disabled_user_is_signed_out_everywhere_at_once() {
     .await
     .unwrap();
     assert_eq!(reset.status(), 204);
-    assert_eq!(
-        call(reqwest::Method::GET, "/api/me", &sue, None)
-            .await
-            .unwrap()
-            .status(),
-        401
-    );
+    assert_eq!(signed_in_as(&sue).await, 401);
     // She changes it herself: the wrong current one is refused, the right one works and her
     // browser keeps a fresh session.
     let signed_in = http
@@ -488,20 +484,8 @@ async fn a_disabled_user_is_signed_out_everywhere_at_once() {
         .next()
         .unwrap()
         .to_owned();
-    assert_eq!(
-        call(reqwest::Method::GET, "/api/me", &fresh, None)
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
-    assert_eq!(
-        call(reqwest::Method::GET, "/api/me", &sue, None)
-            .await
-            .unwrap()
-            .status(),
-        401
-    );
+    assert_eq!(signed_in_as(&fresh).await, 200);
+    assert_eq!(signed_in_as(&sue).await, 401);
 
     // The last enabled admin cannot be disabled, demoted or deleted.
     for (method, body) in [
@@ -525,13 +509,7 @@ async fn a_disabled_user_is_signed_out_everywhere_at_once() {
         .await
         .unwrap();
     assert_eq!(deleted.status(), 204);
-    assert_eq!(
-        call(reqwest::Method::GET, "/api/me", &fresh, None)
-            .await
-            .unwrap()
-            .status(),
-        401
-    );
+    assert_eq!(signed_in_as(&fresh).await, 401);
     let users: Value = call(reqwest::Method::GET, "/api/users", &ada, None)
         .await
         .unwrap()
