@@ -31,6 +31,22 @@ fn check_config(file: &Path) -> std::process::Output {
         .unwrap()
 }
 
+/// What a long-running command printed up to the line holding `marker`; then it is stopped.
+fn said_until(mut child: std::process::Child, marker: &str) -> String {
+    let mut said = Vec::new();
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        let done = line.contains(marker);
+        said.push(line);
+        if done {
+            break;
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    said.join("\n")
+}
+
 fn capture(name: &str) -> PathBuf {
     captures::freeswitch().join("esl").join(name)
 }
@@ -503,7 +519,7 @@ fn serve_on_a_new_database_says_how_to_begin() {
         ),
     )
     .unwrap();
-    let mut child = binary()
+    let child = binary()
         .arg("--config")
         .arg(&path)
         .arg("serve")
@@ -511,18 +527,7 @@ fn serve_on_a_new_database_says_how_to_begin() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut said = Vec::new();
-    while let Some(Ok(line)) = lines.next() {
-        let done = line.contains("serves the dashboard at http://127.0.0.1:");
-        said.push(line);
-        if done {
-            break;
-        }
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
-    let said = said.join("\n");
+    let said = said_until(child, "serves the dashboard at http://127.0.0.1:");
     assert!(said.contains("No user exists yet"), "{said}");
     assert!(
         said.contains(&format!(
@@ -590,7 +595,7 @@ fn the_demo_keeps_to_a_database_of_its_own() {
     let dir = tempfile::tempdir().unwrap();
     let real = dir.path().join("real.db");
     let real_url = format!("sqlite://{}", real.display());
-    let mut child = binary()
+    let child = binary()
         .current_dir(dir.path())
         .env("SWITCHDESK_DATABASE__URL", &real_url)
         .args(["demo", "--listen", "127.0.0.1:0"])
@@ -598,18 +603,7 @@ fn the_demo_keeps_to_a_database_of_its_own() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut said = Vec::new();
-    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
-        let line = line.unwrap();
-        let done = line.contains("dashboard:");
-        said.push(line);
-        if done {
-            break;
-        }
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
-    let said = said.join("\n");
+    let said = said_until(child, "dashboard:");
     assert!(
         said.contains("switchdesk-demo.db (the demo's own)"),
         "{said}"

@@ -271,11 +271,24 @@ impl PhoneBook {
     /// first, then entries whose numbers hold the digits as typed.
     pub fn search(&self, query: &str, limit: usize) -> Vec<Found> {
         let shelf = self.read();
-        let mut hits = match self.number_query(query) {
-            Some(number) => shelf.index.search(&number, limit),
+        let user = number_text(query).unwrap_or(query);
+        let number = self.number_query(query);
+        let mut hits = match &number {
+            Some(number) => shelf.index.search(number, limit),
             None => Vec::new(),
         };
-        let user = number_text(query).unwrap_or(query);
+        // Typed as filed (`+74951234567`): the number's search already was the digits' one.
+        let digits = |text: &str| {
+            text.chars()
+                .filter(char::is_ascii_digit)
+                .collect::<String>()
+        };
+        if number.as_deref().is_some_and(|n| digits(n) == digits(user)) {
+            return hits
+                .into_iter()
+                .filter_map(|hit| shelf.found(&hit))
+                .collect();
+        }
         for hit in shelf.index.search(user, limit) {
             if hits.len() >= limit {
                 break;

@@ -750,9 +750,9 @@ mod tests {
         assert_eq!(in_originate("''"), None);
     }
 
-    #[test]
-    fn an_agent_is_rung_with_the_contract_variables() {
-        let ring = Action::RingAgent {
+    /// Alice rung for caller `CALL` of queue support, as leg `LEG`.
+    fn alice_rung() -> Action {
+        Action::RingAgent {
             leg: LEG.into(),
             call: CALL.into(),
             agent: "alice".into(),
@@ -761,7 +761,12 @@ mod tests {
             timeout_secs: 20,
             caller_number: "+15550001".into(),
             caller_name: "Caller 1".into(),
-        };
+        }
+    }
+
+    #[test]
+    fn an_agent_is_rung_with_the_contract_variables() {
+        let ring = alice_rung();
         let steps = render(&ring, None, &DialplanContext::default());
         let [Step::Originate { command, leg }] = steps.as_slice() else {
             panic!("{steps:?}");
@@ -775,16 +780,7 @@ mod tests {
 
     #[test]
     fn one_agent_is_rung_by_the_callers_own_bridge_with_the_same_leg_variables() {
-        let ring = Action::RingAgent {
-            leg: LEG.into(),
-            call: CALL.into(),
-            agent: "alice".into(),
-            endpoint: Endpoint::parse("user/1001@default").unwrap(),
-            queue: "support".into(),
-            timeout_secs: 20,
-            caller_number: "+15550001".into(),
-            caller_name: "Caller 1".into(),
-        };
+        let ring = alice_rung();
         let steps = ring_by_caller(&ring);
         let [Step::Api {
             command: Api::Break(_),
