@@ -31,7 +31,7 @@ fn bench(c: &mut Criterion) {
         let (esl, mut events) = Connection::spawn_with_subscriber(options);
         tokio::spawn(async move {
             while let Ok(event) = events.recv().await {
-                if let switchdesk::esl::ConnectionEvent::Disconnected { reason } = event {
+                if let switchdesk::esl::ConnectionEvent::Disconnected { reason, .. } = event {
                     eprintln!("disconnected: {reason}");
                 }
             }

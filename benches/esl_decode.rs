@@ -5,49 +5,14 @@
 #[path = "../tests/captures/mod.rs"]
 mod captures;
 
-use std::path::PathBuf;
-
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use switchdesk::esl::{Event, Parser};
 
 const TARGET_BYTES: usize = 32 * 1024 * 1024;
 
-fn fixtures() -> PathBuf {
-    captures::freeswitch()
-}
-
 /// Every event frame of the given content type, from every capture, repeated to ~32 MiB.
 fn stream(content_type: &str) -> (Vec<u8>, usize) {
-    let mut frames = Vec::new();
-    let mut entries: Vec<_> = std::fs::read_dir(fixtures().join("esl"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    entries.sort();
-    for path in entries
-        .into_iter()
-        .filter(|p| p.extension().is_some_and(|x| x == "rx"))
-    {
-        let mut parser = Parser::default();
-        parser.push(&std::fs::read(path).unwrap());
-        while let Some(frame) = parser.next_frame().unwrap() {
-            if frame.content_type() == Some(content_type) {
-                let mut bytes = frame.head().to_vec();
-                bytes.extend_from_slice(b"\n\n");
-                bytes.extend_from_slice(frame.body());
-                frames.push(bytes);
-            }
-        }
-    }
-    let mut out = Vec::with_capacity(TARGET_BYTES + 1_000_000);
-    let mut events = 0;
-    while out.len() < TARGET_BYTES {
-        for frame in &frames {
-            out.extend_from_slice(frame);
-            events += 1;
-        }
-    }
-    (out, events)
+    captures::event_stream(content_type, TARGET_BYTES)
 }
 
 /// What the service does with each read: frames out, events indexed, two headers read.

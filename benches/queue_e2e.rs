@@ -144,46 +144,48 @@ fn bench(c: &mut Criterion) {
         let latencies = latencies.clone();
         tokio::spawn(async move {
             while let Ok(event) = seen.recv().await {
-                let ConnectionEvent::Event(event) = event else {
+                let ConnectionEvent::Events(batch) = event else {
                     continue;
                 };
                 let now = Instant::now();
                 let mut l = latencies.lock().unwrap();
-                match (
-                    event.name().as_deref(),
-                    event.variable("switchdesk_caller_uuid"),
-                    event.variable("switchdesk_agent"),
-                ) {
-                    (Some("CHANNEL_PARK"), None, _) => {
-                        if let Some(uuid) = event.unique_id() {
-                            l.parked.insert(uuid.into_owned(), now);
-                        }
-                    }
-                    (Some("CHANNEL_CREATE"), Some(caller), Some(agent)) => {
-                        if let Some(at) = l.parked.remove(caller.as_ref()) {
-                            l.park_to_ring.push(now - at);
-                        }
-                        if let Some(at) = l.agent_free.remove(agent.as_ref()) {
-                            l.free_to_ring.push(now - at);
-                        }
-                    }
-                    (Some("CHANNEL_HANGUP_COMPLETE"), Some(_), Some(agent)) => {
-                        l.agent_free.insert(agent.into_owned(), now);
-                    }
-                    (Some("CHANNEL_ANSWER"), Some(caller), Some(_)) => {
-                        l.agent_answered.insert(caller.into_owned(), now);
-                    }
-                    (Some("CHANNEL_BRIDGE"), _, _) => {
-                        for side in ["Bridge-A-Unique-ID", "Bridge-B-Unique-ID"] {
-                            let Some(uuid) = event.get(side) else {
-                                continue;
-                            };
-                            if let Some(at) = l.agent_answered.remove(uuid.as_ref()) {
-                                l.answer_to_bridge.push(now - at);
+                for event in &batch {
+                    match (
+                        event.name().as_deref(),
+                        event.variable("switchdesk_caller_uuid"),
+                        event.variable("switchdesk_agent"),
+                    ) {
+                        (Some("CHANNEL_PARK"), None, _) => {
+                            if let Some(uuid) = event.unique_id() {
+                                l.parked.insert(uuid.into_owned(), now);
                             }
                         }
+                        (Some("CHANNEL_CREATE"), Some(caller), Some(agent)) => {
+                            if let Some(at) = l.parked.remove(caller.as_ref()) {
+                                l.park_to_ring.push(now - at);
+                            }
+                            if let Some(at) = l.agent_free.remove(agent.as_ref()) {
+                                l.free_to_ring.push(now - at);
+                            }
+                        }
+                        (Some("CHANNEL_HANGUP_COMPLETE"), Some(_), Some(agent)) => {
+                            l.agent_free.insert(agent.into_owned(), now);
+                        }
+                        (Some("CHANNEL_ANSWER"), Some(caller), Some(_)) => {
+                            l.agent_answered.insert(caller.into_owned(), now);
+                        }
+                        (Some("CHANNEL_BRIDGE"), _, _) => {
+                            for side in ["Bridge-A-Unique-ID", "Bridge-B-Unique-ID"] {
+                                let Some(uuid) = event.get(side) else {
+                                    continue;
+                                };
+                                if let Some(at) = l.agent_answered.remove(uuid.as_ref()) {
+                                    l.answer_to_bridge.push(now - at);
+                                }
+                            }
+                        }
+                        _ => {}
                     }
-                    _ => {}
                 }
             }
         });

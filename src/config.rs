@@ -170,7 +170,8 @@ pub struct EslConfig {
     /// First and largest delay between reconnect attempts.
     pub backoff_initial_ms: u64,
     pub backoff_max_ms: u64,
-    /// Events buffered per subscriber before a slow subscriber is shed.
+    /// Socket reads (each up to 64 KiB of events, delivered as one batch) buffered per
+    /// subscriber before a slow subscriber is shed; `esl tail` pauses reading instead.
     pub event_buffer: usize,
     /// More FreeSWITCH nodes besides the one above (`[[esl.nodes]]`).
     pub nodes: Vec<EslNode>,
@@ -187,7 +188,7 @@ impl Default for EslConfig {
             max_frame_bytes: 8 * 1024 * 1024,
             backoff_initial_ms: 500,
             backoff_max_ms: 30_000,
-            event_buffer: 16_384,
+            event_buffer: 1_024,
             nodes: Vec::new(),
         }
     }

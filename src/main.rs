@@ -14,7 +14,8 @@ use switchdesk::config::Config;
 use switchdesk::directory::import::{ColumnMap, Format, ImportReport, Kind, Progress};
 use switchdesk::directory::number::Numbering;
 use switchdesk::esl::event::EventFormat;
-use switchdesk::esl::{ConnectionEvent, ConnectionOptions};
+use switchdesk::esl::tail::TailMode;
+use switchdesk::esl::ConnectionOptions;
 use switchdesk::service;
 use switchdesk::users::{self, Role};
 
@@ -105,7 +106,9 @@ enum EslCommand {
         #[arg(long, default_value_t = 64 * 1024 * 1024)]
         max_frame: usize,
     },
-    /// Print live events from the configured FreeSWITCH as JSON lines.
+    /// Print live events from the configured FreeSWITCH as JSON lines. Nothing is dropped:
+    /// when the output is slower, reading pauses and FreeSWITCH buffers. Ends with status 0
+    /// on FreeSWITCH's disconnect notice or Ctrl-C, 1 when the connection fails.
     Tail {
         /// Event names, comma- or space-separated (default ALL).
         #[arg(long, default_value = "ALL")]
@@ -113,6 +116,13 @@ enum EslCommand {
         /// Format to ask FreeSWITCH for: plain, json or xml.
         #[arg(long, default_value = "plain")]
         format: EventFormat,
+        /// Every second, events per second by name, MB/s, lag and reads queued, instead of
+        /// the events.
+        #[arg(long)]
+        stats: bool,
+        /// Only the totals at the end (events, bytes, events by name).
+        #[arg(long)]
+        count: bool,
     },
 }
 
@@ -293,7 +303,12 @@ async fn run(command: Command, config: Config, file: Option<PathBuf>) -> anyhow:
             }
             service::demo(config, args.listen, args.seed, service::shutdown_signal()).await
         }
-        Command::Esl(EslCommand::Tail { events, format }) => tail(config, &events, format).await,
+        Command::Esl(EslCommand::Tail {
+            events,
+            format,
+            stats,
+            count,
+        }) => tail(config, &events, format, TailMode { stats, count }).await,
         Command::Esl(EslCommand::Decode { .. }) | Command::CheckConfig => Ok(()),
         Command::Migrate => {
             let store = service::open_store(&config).await?;
@@ -339,7 +354,12 @@ fn decode(file: &PathBuf, max_frame: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn tail(config: Config, events: &str, format: EventFormat) -> anyhow::Result<()> {
+async fn tail(
+    config: Config,
+    events: &str,
+    format: EventFormat,
+    mode: TailMode,
+) -> anyhow::Result<()> {
     let mut options = ConnectionOptions::from_config("tail", &config.esl);
     options.format = format;
     options.reconnect = false;
@@ -348,28 +368,40 @@ async fn tail(config: Config, events: &str, format: EventFormat) -> anyhow::Resu
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
         .collect();
-    let (connection, mut receiver) = switchdesk::esl::Connection::spawn_with_subscriber(options);
-    let mut stdout = std::io::stdout().lock();
-    let interrupted = service::shutdown_signal();
-    tokio::pin!(interrupted);
-    loop {
-        tokio::select! {
-            _ = &mut interrupted => {
-                connection.shutdown();
-                return Ok(());
-            }
-            received = receiver.recv() => match received {
-                Ok(ConnectionEvent::Event(event)) => {
-                    serde_json::to_writer(&mut stdout, &event.to_json())?;
-                    stdout.write_all(b"\n")?;
-                    stdout.flush()?;
-                }
-                Ok(ConnectionEvent::Connected { .. }) => eprintln!("connected to {}; printing events", config.esl.address()),
-                Ok(ConnectionEvent::Disconnected { reason }) => anyhow::bail!("disconnected: {reason}"),
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => eprintln!("output too slow: skipped {n} events"),
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return Ok(()),
-            }
+    let (connection, receiver) = switchdesk::esl::Connection::spawn_lossless(options);
+    eprintln!("connecting to {}", config.esl.address());
+    let started = std::time::Instant::now();
+    let mut stdout = std::io::BufWriter::with_capacity(256 * 1024, std::io::stdout().lock());
+    let (ending, totals) = switchdesk::esl::tail::run(
+        receiver,
+        mode,
+        &mut stdout,
+        &mut std::io::stderr(),
+        service::shutdown_signal(),
+    )
+    .await?;
+    connection.shutdown();
+    let seconds = started.elapsed().as_secs_f64();
+    let paused = connection
+        .stats()
+        .reads_paused
+        .load(std::sync::atomic::Ordering::Relaxed);
+    eprintln!(
+        "{} events, {:.1} MB in {seconds:.1} s{}",
+        totals.events,
+        totals.bytes as f64 / 1e6,
+        if paused > 0 {
+            format!("; reading paused {paused} times while the output caught up (FreeSWITCH buffered, nothing was dropped)")
+        } else {
+            String::new()
         }
+    );
+    match ending {
+        switchdesk::esl::tail::Ending::Orderly(reason) => {
+            eprintln!("ended: {reason}");
+            Ok(())
+        }
+        switchdesk::esl::tail::Ending::Lost(reason) => anyhow::bail!("disconnected: {reason}"),
     }
 }
 

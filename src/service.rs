@@ -15,7 +15,7 @@ use crate::blocklist::Blocklist;
 use crate::cdr::{CdrIngest, IngestSettings};
 use crate::config::{Config, LogConfig, Secret};
 use crate::directory::PhoneBook;
-use crate::esl::{Connection, ConnectionEvent, ConnectionOptions};
+use crate::esl::{Connection, ConnectionEvent, ConnectionOptions, Continuity};
 use crate::fax::{self, FaxDesk};
 use crate::fsarg::{Endpoint, Extension};
 use crate::mail::{run_outbox, Outbox, SmtpMailer};
@@ -391,17 +391,33 @@ async fn record_esl_metrics(
 ) {
     let node = [("node", node.as_str())];
     let mut connected_before = false;
+    let mut continuity = Continuity::default();
     loop {
         match events.recv().await {
-            Ok(ConnectionEvent::Event(event)) => {
-                let name = event.name();
-                let name = name.as_deref().unwrap_or("UNKNOWN");
-                metrics.inc(
-                    ESL_EVENTS_TOTAL,
-                    "Events received from FreeSWITCH, by event name.",
-                    &[("event", name)],
-                    1,
-                );
+            Ok(ConnectionEvent::Events(batch)) => {
+                let missed = continuity.missed_before(&batch);
+                if missed > 0 {
+                    tracing::warn!(
+                        missed,
+                        "metrics fell behind the event socket; events were shed"
+                    );
+                    metrics.inc(
+                        ESL_EVENTS_SHED_TOTAL,
+                        "Events a slow consumer missed.",
+                        &[],
+                        missed,
+                    );
+                }
+                for event in &batch {
+                    let name = event.name();
+                    let name = name.as_deref().unwrap_or("UNKNOWN");
+                    metrics.inc(
+                        ESL_EVENTS_TOTAL,
+                        "Events received from FreeSWITCH, by event name.",
+                        &[("event", name)],
+                        1,
+                    );
+                }
             }
             Ok(ConnectionEvent::Connected { .. }) => {
                 metrics.set(
@@ -428,18 +444,8 @@ async fn record_esl_metrics(
                     0.0,
                 );
             }
-            Err(RecvError::Lagged(skipped)) => {
-                tracing::warn!(
-                    skipped,
-                    "metrics fell behind the event socket; events were shed"
-                );
-                metrics.inc(
-                    ESL_EVENTS_SHED_TOTAL,
-                    "Events a slow consumer missed.",
-                    &[],
-                    skipped,
-                );
-            }
+            // Counted in events at the next batch, from the sequence numbers.
+            Err(RecvError::Lagged(_)) => {}
             Err(RecvError::Closed) => break,
         }
     }

@@ -219,6 +219,111 @@ async fn esl_tail_prints_live_events_as_json_lines() {
     assert_eq!(event["Unique-ID"], caller.as_str());
 }
 
+/// `esl tail` against a replayed burst of real events; what it printed, what it said on stderr,
+/// and whether it succeeded. `read_slowly` holds the output unread for a while first, as a
+/// slow terminal or a stalled pipe would.
+async fn tail_a_burst(
+    stream: std::sync::Arc<Vec<u8>>,
+    args: &[&str],
+    read_slowly: bool,
+) -> (Vec<u8>, String, bool) {
+    // A small queue between the socket and the output, so a slow reader reaches the socket.
+    let queued_reads = if read_slowly { "4" } else { "1024" };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = tokio::spawn(captures::replay_once(listener, stream));
+    let mut child = binary()
+        .args(["esl", "tail"])
+        .args(args)
+        .env("SWITCHDESK_ESL__PORT", port.to_string())
+        .env("SWITCHDESK_ESL__EVENT_BUFFER", queued_reads)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let said = std::thread::spawn(move || {
+        let mut said = String::new();
+        std::io::Read::read_to_string(&mut stderr, &mut said).unwrap();
+        said
+    });
+    let printed = tokio::task::spawn_blocking(move || {
+        if read_slowly {
+            std::thread::sleep(Duration::from_secs(2));
+        }
+        let mut printed = Vec::new();
+        std::io::Read::read_to_end(&mut stdout, &mut printed).unwrap();
+        printed
+    });
+    let printed = tokio::time::timeout(Duration::from_secs(240), printed)
+        .await
+        .expect("esl tail did not finish the burst in time")
+        .unwrap();
+    let status = child.wait().unwrap();
+    tokio::time::timeout(Duration::from_secs(10), server)
+        .await
+        .expect("the replay did not end")
+        .unwrap();
+    (printed, said.join().unwrap(), status.success())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn esl_tail_counts_every_event_of_a_100_mb_burst_and_ends_cleanly_on_goodbye() {
+    let (bytes, events) = captures::event_stream("text/event-plain", 100 * 1000 * 1000);
+    let total = bytes.len();
+    let (printed, said, success) =
+        tail_a_burst(std::sync::Arc::new(bytes), &["--count"], false).await;
+    let printed = String::from_utf8(printed).unwrap();
+    assert!(success, "{said}");
+    let first = printed.lines().next().unwrap();
+    assert_eq!(first, format!("total: {events} events, {total} bytes"));
+    // The per-name counts add up to the total.
+    let by_name: u64 = printed
+        .lines()
+        .skip(1)
+        .map(|l| l.rsplit(": ").next().unwrap().parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(by_name, events as u64);
+    assert!(said.contains("disconnect notice"), "{said}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn esl_tail_holds_the_socket_instead_of_dropping_events_for_a_slow_reader() {
+    let (bytes, events) = captures::event_stream("text/event-json", 30 * 1000 * 1000);
+    let (printed, said, success) =
+        tail_a_burst(std::sync::Arc::new(bytes), &["--format", "json"], true).await;
+    assert!(success, "{said}");
+    let lines: Vec<&[u8]> = printed
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .collect();
+    assert_eq!(lines.len(), events, "{said}");
+    // In the order sent: the replay repeats the captures, so the first and the last line are
+    // whole events with a name.
+    for line in [lines[0], lines[lines.len() - 1]] {
+        let event: serde_json::Value = serde_json::from_slice(line).unwrap();
+        assert!(event["Event-Name"].is_string(), "{event}");
+    }
+    assert!(said.contains("reading paused"), "{said}");
+    assert!(!said.contains("skipped"), "{said}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn esl_tail_stats_prints_rates_by_event_name() {
+    let (bytes, _) = captures::event_stream("text/event-plain", 5 * 1000 * 1000);
+    let (printed, said, success) =
+        tail_a_burst(std::sync::Arc::new(bytes), &["--stats"], false).await;
+    let printed = String::from_utf8(printed).unwrap();
+    assert!(success, "{said}");
+    let line = printed.lines().next().expect("a rate line");
+    assert!(
+        line.contains("events/s") && line.contains("MB/s") && line.contains("lag"),
+        "{line}"
+    );
+    assert!(line.contains("CHANNEL_"), "{line}");
+}
+
 #[test]
 fn check_config_explains_every_mistake() {
     let dir = tempfile::tempdir().unwrap();

@@ -70,7 +70,7 @@ fn named(
     name: &'static str,
 ) -> impl FnMut(&ConnectionEvent) -> Option<Arc<switchdesk::esl::Event>> {
     move |event| match event {
-        ConnectionEvent::Event(e) if e.is(name) => Some(e.clone()),
+        ConnectionEvent::Events(batch) => batch.iter().find(|e| e.is(name)).cloned().map(Arc::new),
         _ => None,
     }
 }
@@ -285,7 +285,7 @@ async fn reconnects_and_resubscribes_after_the_switch_restarts() {
     // A cut connection: waiters fail, the connection comes back by itself.
     first.drop_connections().await.unwrap();
     let reason = wait_for(&mut events, |e| match e {
-        ConnectionEvent::Disconnected { reason } => Some(reason.clone()),
+        ConnectionEvent::Disconnected { reason, .. } => Some(reason.clone()),
         _ => None,
     })
     .await;
@@ -438,7 +438,7 @@ async fn a_silent_switch_is_declared_dead_after_two_heartbeats() {
     wait_for(&mut events, connected).await;
     let started = tokio::time::Instant::now();
     let reason = wait_for(&mut events, |e| match e {
-        ConnectionEvent::Disconnected { reason } => Some(reason.clone()),
+        ConnectionEvent::Disconnected { reason, .. } => Some(reason.clone()),
         _ => None,
     })
     .await;

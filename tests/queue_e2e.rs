@@ -927,8 +927,10 @@ fn watch(sim: &Simulator, events: &[&str]) -> Arc<std::sync::Mutex<Vec<Arc<Event
     tokio::spawn(async move {
         let _keep = connection;
         while let Ok(event) = received.recv().await {
-            if let ConnectionEvent::Event(event) = event {
-                sink.lock().unwrap().push(event);
+            if let ConnectionEvent::Events(batch) = event {
+                sink.lock()
+                    .unwrap()
+                    .extend(batch.iter().cloned().map(Arc::new));
             }
         }
     });

@@ -1903,15 +1903,15 @@ async fn switchdesks_own_client_drives_the_simulator_and_reconnects() {
     ));
     assert!(connection.api("status").await.unwrap().contains("is ready"));
     let caller = sim.place_call(dialling("+15550001")).await.unwrap();
-    loop {
-        if let ConnectionEvent::Event(e) = tokio::time::timeout(WAIT, events.recv())
+    'parked: loop {
+        if let ConnectionEvent::Events(batch) = tokio::time::timeout(WAIT, events.recv())
             .await
             .unwrap()
             .unwrap()
         {
-            if e.is("CHANNEL_PARK") {
+            if let Some(e) = batch.iter().find(|e| e.is("CHANNEL_PARK")) {
                 assert_eq!(e.unique_id().unwrap(), caller);
-                break;
+                break 'parked;
             }
         }
     }
@@ -3250,57 +3250,59 @@ async fn three_hundred_calls_a_second_go_through_the_whole_flow() {
     let mut agents = 0u64;
     let deadline = started + Duration::from_secs(SECONDS + 20);
     while done < total {
-        let event = match tokio::time::timeout_at(deadline, events.recv()).await {
-            Ok(Ok(ConnectionEvent::Event(e))) => e,
+        let batch = match tokio::time::timeout_at(deadline, events.recv()).await {
+            Ok(Ok(ConnectionEvent::Events(batch))) => batch,
             Ok(Ok(other)) => panic!("the connection changed: {other:?}"),
             Ok(Err(RecvError::Lagged(n))) => panic!("the client fell {n} events behind"),
             Ok(Err(RecvError::Closed)) => panic!("the connection closed"),
             Err(_) => panic!("{done} of {total} calls done in time"),
         };
-        let uuid = event
-            .unique_id()
-            .map(|u| u.into_owned())
-            .unwrap_or_default();
-        let inbound = event.get("Call-Direction").as_deref() == Some("inbound");
-        if event.is("CHANNEL_PARK") && inbound {
-            agents += 1;
-            let agent = format!("a0000000-0000-4000-8000-{agents:012}");
-            let (connection, failures) = (connection.clone(), failures.clone());
-            tokio::spawn(async move {
-                let commands = [
-                    format!("uuid_answer {uuid}"),
-                    format!("uuid_broadcast {uuid} local_stream://moh aleg"),
-                ];
-                for command in commands {
-                    if connection.api_ok(&command).await.is_err() {
+        for event in &batch {
+            let uuid = event
+                .unique_id()
+                .map(|u| u.into_owned())
+                .unwrap_or_default();
+            let inbound = event.get("Call-Direction").as_deref() == Some("inbound");
+            if event.is("CHANNEL_PARK") && inbound {
+                agents += 1;
+                let agent = format!("a0000000-0000-4000-8000-{agents:012}");
+                let (connection, failures) = (connection.clone(), failures.clone());
+                tokio::spawn(async move {
+                    let commands = [
+                        format!("uuid_answer {uuid}"),
+                        format!("uuid_broadcast {uuid} local_stream://moh aleg"),
+                    ];
+                    for command in commands {
+                        if connection.api_ok(&command).await.is_err() {
+                            failures.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    let originate = format!(
+                        "originate {{origination_uuid={agent},switchdesk_caller_uuid={uuid}}}user/1001 &park()"
+                    );
+                    if connection.bgapi(&originate).await.is_err() {
                         failures.fetch_add(1, Ordering::Relaxed);
                     }
-                }
-                let originate = format!(
-                    "originate {{origination_uuid={agent},switchdesk_caller_uuid={uuid}}}user/1001 &park()"
+                });
+            } else if event.is("CHANNEL_PARK") {
+                let caller = event
+                    .variable("switchdesk_caller_uuid")
+                    .map(|c| c.into_owned())
+                    .unwrap_or_default();
+                let (connection, failures) = (connection.clone(), failures.clone());
+                tokio::spawn(async move {
+                    let bridge = format!("uuid_bridge {caller} {uuid}");
+                    if connection.api_ok(&bridge).await.is_err() {
+                        failures.fetch_add(1, Ordering::Relaxed);
+                    }
+                });
+            } else if event.is("CHANNEL_HANGUP_COMPLETE") && inbound {
+                assert!(
+                    event.variable("bridge_uuid").is_some(),
+                    "a caller ended without being bridged"
                 );
-                if connection.bgapi(&originate).await.is_err() {
-                    failures.fetch_add(1, Ordering::Relaxed);
-                }
-            });
-        } else if event.is("CHANNEL_PARK") {
-            let caller = event
-                .variable("switchdesk_caller_uuid")
-                .map(|c| c.into_owned())
-                .unwrap_or_default();
-            let (connection, failures) = (connection.clone(), failures.clone());
-            tokio::spawn(async move {
-                let bridge = format!("uuid_bridge {caller} {uuid}");
-                if connection.api_ok(&bridge).await.is_err() {
-                    failures.fetch_add(1, Ordering::Relaxed);
-                }
-            });
-        } else if event.is("CHANNEL_HANGUP_COMPLETE") && inbound {
-            assert!(
-                event.variable("bridge_uuid").is_some(),
-                "a caller ended without being bridged"
-            );
-            done += 1;
+                done += 1;
+            }
         }
     }
     let elapsed = started.elapsed();

@@ -6,9 +6,12 @@
 //! reply belongs to the n-th waiter. `bgapi` jobs carry a Job-UUID chosen here and are completed
 //! by their BACKGROUND_JOB event.
 //!
-//! The reader never waits for anyone: events go to a bounded broadcast channel, and a consumer
-//! that falls behind is told it lagged (and must resync) instead of slowing the socket down.
-//! FreeSWITCH itself drops a listener 100,000 events behind; we would rather shed a consumer.
+//! The reader never waits for the service's consumers: the events of each read go to a bounded
+//! broadcast channel as one [`EventBatch`], and a consumer that falls behind is told it lagged
+//! (and must resync) instead of slowing the socket down. FreeSWITCH itself drops a listener
+//! 100,000 events behind; we would rather shed a consumer. A tool that must see every event
+//! (`esl tail`) takes the one lossless receiver instead ([`Connection::spawn_lossless`]): the
+//! reader waits for it, so the socket stops being read and FreeSWITCH buffers.
 //!
 //! When the session ends (peer closed, no traffic for two heartbeat intervals, bad frame), every
 //! waiter gets [`ConnectionError::Lost`], subscribers get [`ConnectionEvent::Disconnected`], and
@@ -25,12 +28,14 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use bytes::BufMut as _;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tracing::{debug, error, info, warn};
 
+use super::batch::EventBatch;
 use super::command::{CallCommand, Command, CommandError, EventFormat};
 use super::event::Event;
 use super::frame::{Frame, FrameKind};
@@ -52,6 +57,7 @@ pub struct ConnectionOptions {
     pub max_frame: usize,
     pub backoff_initial: Duration,
     pub backoff_max: Duration,
+    /// Batches (one per socket read) a consumer may fall behind before it is shed.
     pub event_buffer: usize,
     /// `false` for one-shot tools (`esl tail`): stop after the first session.
     pub reconnect: bool,
@@ -110,19 +116,31 @@ pub enum ConnectionError {
     Command(#[from] CommandError),
     #[error("the connection was shut down")]
     Shutdown,
+    #[error("FreeSWITCH closed the event socket after its disconnect notice")]
+    Goodbye,
 }
 
 /// What subscribers receive, in the order it happened.
 #[derive(Clone, Debug)]
 pub enum ConnectionEvent {
     /// Authenticated and subscribed: a fresh session; state must be resynchronised.
-    Connected {
-        generation: u64,
-    },
-    Event(Arc<Event>),
+    Connected { generation: u64 },
+    /// The events of one read from the socket, in order.
+    Events(EventBatch),
     Disconnected {
         reason: String,
+        /// FreeSWITCH said goodbye (a disconnect notice) before closing: an orderly end.
+        goodbye: bool,
     },
+}
+
+impl ConnectionEvent {
+    fn disconnected(reason: &ConnectionError) -> ConnectionEvent {
+        ConnectionEvent::Disconnected {
+            reason: reason.to_string(),
+            goodbye: *reason == ConnectionError::Goodbye,
+        }
+    }
 }
 
 /// Counters for `/metrics` and `/api/status`.
@@ -135,6 +153,8 @@ pub struct ConnectionStats {
     pub bytes: AtomicU64,
     pub malformed_events: AtomicU64,
     pub auth_failures: AtomicU64,
+    /// Times the socket stopped being read because the lossless receiver was full.
+    pub reads_paused: AtomicU64,
 }
 
 struct Request {
@@ -149,6 +169,10 @@ struct Shared {
     session: Mutex<Option<mpsc::Sender<Request>>>,
     jobs: Jobs,
     events: broadcast::Sender<ConnectionEvent>,
+    /// The receiver that is never shed: the reader waits for it (back-pressure).
+    lossless: Option<mpsc::Sender<ConnectionEvent>>,
+    /// The sequence number of the next event received, across sessions.
+    sequence: AtomicU64,
     stats: ConnectionStats,
     shutdown: watch::Sender<bool>,
     /// Sessions so far; kept across restarts of the reconnect loop.
@@ -172,7 +196,20 @@ impl Connection {
     pub fn spawn_with_subscriber(
         options: ConnectionOptions,
     ) -> (Connection, broadcast::Receiver<ConnectionEvent>) {
-        let (connection, receiver) = Self::new(options);
+        let (connection, receiver) = Self::new(options, None);
+        tokio::spawn(keep_connected(connection.shared.clone()));
+        (connection, receiver)
+    }
+
+    /// Starts the reconnect loop with one receiver that misses nothing: every batch waits for
+    /// room in it (at most `options.event_buffer` batches queued), so a slow reader slows the
+    /// socket down and FreeSWITCH holds the rest. For tools (`esl tail`); the service's
+    /// consumers are shed instead. Other subscribers ([`Connection::subscribe`]) still may be.
+    pub fn spawn_lossless(
+        options: ConnectionOptions,
+    ) -> (Connection, mpsc::Receiver<ConnectionEvent>) {
+        let (sender, receiver) = mpsc::channel(options.event_buffer.max(1));
+        let (connection, _) = Self::new(options, Some(sender));
         tokio::spawn(keep_connected(connection.shared.clone()));
         (connection, receiver)
     }
@@ -183,7 +220,7 @@ impl Connection {
         options: ConnectionOptions,
         tasks: &Tasks,
     ) -> (Connection, broadcast::Receiver<ConnectionEvent>) {
-        let (connection, receiver) = Self::new(options);
+        let (connection, receiver) = Self::new(options, None);
         let shared = connection.shared.clone();
         tasks.spawn(
             format!("esl-connection:{}", connection.node()),
@@ -193,7 +230,10 @@ impl Connection {
         (connection, receiver)
     }
 
-    fn new(options: ConnectionOptions) -> (Connection, broadcast::Receiver<ConnectionEvent>) {
+    fn new(
+        options: ConnectionOptions,
+        lossless: Option<mpsc::Sender<ConnectionEvent>>,
+    ) -> (Connection, broadcast::Receiver<ConnectionEvent>) {
         let (events, receiver) = broadcast::channel(options.event_buffer.max(16));
         let (shutdown, _) = watch::channel(false);
         let shared = Arc::new(Shared {
@@ -201,6 +241,8 @@ impl Connection {
             session: Mutex::new(None),
             jobs: Arc::new(Mutex::new(HashMap::new())),
             events,
+            lossless,
+            sequence: AtomicU64::new(0),
             stats: ConnectionStats::default(),
             shutdown,
             generation: AtomicU64::new(0),
@@ -372,7 +414,8 @@ async fn keep_connected(shared: Arc<Shared>) {
         end_session(
             &shared,
             &ConnectionError::Protocol("the connection task failed".into()),
-        );
+        )
+        .await;
     }
     let mut shutdown = shared.shutdown.subscribe();
     let mut attempt = 0u32;
@@ -409,9 +452,7 @@ async fn keep_connected(shared: Arc<Shared>) {
                 if e == ConnectionError::AuthFailed {
                     shared.stats.auth_failures.fetch_add(1, Ordering::Relaxed);
                 }
-                let _ = shared.events.send(ConnectionEvent::Disconnected {
-                    reason: e.to_string(),
-                });
+                announce(&shared, ConnectionEvent::disconnected(&e)).await;
                 if !options.reconnect {
                     error!(node = %options.node, address = %options.address, "ESL connection failed: {e}");
                     break;
@@ -443,9 +484,31 @@ async fn keep_connected(shared: Arc<Shared>) {
             _ = shutdown.changed() => break,
         }
     }
-    let _ = shared.events.send(ConnectionEvent::Disconnected {
-        reason: ConnectionError::Shutdown.to_string(),
-    });
+    announce(
+        &shared,
+        ConnectionEvent::disconnected(&ConnectionError::Shutdown),
+    )
+    .await;
+}
+
+/// Tells every subscriber; the lossless one is waited for.
+async fn announce(shared: &Shared, event: ConnectionEvent) {
+    if let Some(lossless) = &shared.lossless {
+        // A receiver that is gone wants nothing more.
+        if let Err(mpsc::error::TrySendError::Full(event)) = lossless.try_send(event.clone()) {
+            let waits = shared.stats.reads_paused.fetch_add(1, Ordering::Relaxed);
+            if waits.is_power_of_two() || waits == 0 {
+                info!(
+                    node = %shared.options.node,
+                    "the reader is behind: reading paused, FreeSWITCH holds the events until it catches up ({} pauses so far)",
+                    waits + 1
+                );
+            }
+            let _ = lossless.send(event).await;
+        }
+    }
+    // No subscriber is not an error, and a full buffer sheds the slowest, never waits.
+    let _ = shared.events.send(event);
 }
 
 /// Connects, answers the auth request and subscribes; nothing else runs on the socket yet.
@@ -566,9 +629,7 @@ async fn run_session(
         *session = Some(requests);
     }
     shared.stats.connected.store(true, Ordering::Relaxed);
-    let _ = shared
-        .events
-        .send(ConnectionEvent::Connected { generation });
+    announce(shared, ConnectionEvent::Connected { generation }).await;
 
     let reason = tokio::select! {
         r = &mut reader_task.0 => r.unwrap_or_else(|e| ConnectionError::Protocol(format!("reader task failed: {e}"))),
@@ -582,22 +643,20 @@ async fn run_session(
     if let Ok(mut pending) = pending.lock() {
         pending.clear();
     }
-    end_session(shared, &reason);
+    end_session(shared, &reason).await;
     reason
 }
 
 /// No session any more: new commands get `NotConnected`, jobs in flight `Lost`, and
 /// subscribers hear why.
-fn end_session(shared: &Shared, reason: &ConnectionError) {
+async fn end_session(shared: &Shared, reason: &ConnectionError) {
     if let Ok(mut session) = shared.session.lock() {
         *session = None;
     }
     if let Ok(mut jobs) = shared.jobs.lock() {
         jobs.clear();
     }
-    let _ = shared.events.send(ConnectionEvent::Disconnected {
-        reason: reason.to_string(),
-    });
+    announce(shared, ConnectionEvent::disconnected(reason)).await;
 }
 
 /// A session's reader or writer task, aborted when dropped.
@@ -642,6 +701,10 @@ async fn write_loop(
     ConnectionError::Shutdown
 }
 
+/// Bytes asked of the socket per read: one read is one batch, so this bounds what a batch
+/// holds on to.
+const READ_CHUNK: usize = 64 * 1024;
+
 async fn read_loop(
     shared: Arc<Shared>,
     mut reader: OwnedReadHalf,
@@ -650,7 +713,10 @@ async fn read_loop(
 ) -> ConnectionError {
     let silence = shared.options.heartbeat * 2;
     let stats = &shared.stats;
+    let mut goodbye = false;
     loop {
+        let mut batch = Vec::new();
+        let mut batch_bytes = 0;
         loop {
             let frame = match parser.next_frame() {
                 Ok(Some(frame)) => frame,
@@ -670,19 +736,31 @@ async fn read_loop(
                         }
                     }
                 }
-                kind if kind.is_event() => dispatch_event(&shared, &frame),
+                kind if kind.is_event() => {
+                    if let Some(event) = read_event(&shared, &frame) {
+                        batch_bytes += frame.wire_len();
+                        batch.push(event);
+                    }
+                }
                 FrameKind::DisconnectNotice => {
                     info!(node = %shared.options.node, "FreeSWITCH sent a disconnect notice");
+                    goodbye = true;
                 }
                 _ => {
                     debug!(node = %shared.options.node, "ignoring {:?} frame", frame.content_type())
                 }
             }
         }
-        let read = tokio::time::timeout(silence, reader.read_buf(parser.buffer_mut())).await;
-        match read {
+        if !batch.is_empty() {
+            deliver(&shared, batch_bytes, batch).await;
+        }
+        let buffer = parser.buffer_mut();
+        buffer.reserve(READ_CHUNK);
+        let mut room = buffer.limit(READ_CHUNK);
+        match tokio::time::timeout(silence, reader.read_buf(&mut room)).await {
             Err(_) => return ConnectionError::Silent(silence),
             Ok(Err(e)) => return ConnectionError::Io(e.to_string()),
+            Ok(Ok(0)) if goodbye => return ConnectionError::Goodbye,
             Ok(Ok(0)) => return ConnectionError::Io("FreeSWITCH closed the connection".into()),
             Ok(Ok(n)) => {
                 stats.bytes.fetch_add(n as u64, Ordering::Relaxed);
@@ -691,7 +769,9 @@ async fn read_loop(
     }
 }
 
-fn dispatch_event(shared: &Shared, frame: &Frame) {
+/// The event of an event frame; a malformed one is counted, logged and dropped. A
+/// BACKGROUND_JOB completes its `bgapi` here, before any subscriber sees it.
+fn read_event(shared: &Shared, frame: &Frame) -> Option<Event> {
     let event = match Event::from_frame(frame) {
         Ok(event) => event,
         Err(e) => {
@@ -700,10 +780,9 @@ fn dispatch_event(shared: &Shared, frame: &Frame) {
                 .malformed_events
                 .fetch_add(1, Ordering::Relaxed);
             warn!(node = %shared.options.node, "dropping a malformed event: {e}");
-            return;
+            return None;
         }
     };
-    shared.stats.events.fetch_add(1, Ordering::Relaxed);
     if event.is("BACKGROUND_JOB") {
         if let Some(job) = event.job_uuid() {
             let waiter = shared
@@ -716,8 +795,16 @@ fn dispatch_event(shared: &Shared, frame: &Frame) {
             }
         }
     }
-    // No subscriber is not an error, and a full buffer sheds the slowest, never waits.
-    let _ = shared.events.send(ConnectionEvent::Event(Arc::new(event)));
+    Some(event)
+}
+
+/// One read's events to every subscriber in one send each.
+async fn deliver(shared: &Shared, bytes: usize, events: Vec<Event>) {
+    let count = events.len() as u64;
+    shared.stats.events.fetch_add(count, Ordering::Relaxed);
+    let first = shared.sequence.fetch_add(count, Ordering::Relaxed);
+    let batch = EventBatch::new(first, bytes, events);
+    announce(shared, ConnectionEvent::Events(batch)).await;
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! The FreeSWITCH event socket (ESL), inbound mode: the only module that knows the wire format.
 //!
 //! - [`parser`]: sans-IO framing. Bytes in, [`Frame`]s out, `Ok(None)` until a frame is whole.
+//! - [`batch`]: the events of one read, as subscribers receive them, numbered.
 //! - [`frame`]: one message: its header block and its body, both zero-copy slices.
 //! - [`event`]: an event in any of the three formats (plain, json, xml) with lazy,
 //!   case-insensitive header access; values are decoded only when read.
@@ -10,9 +11,11 @@
 //! - [`connection`]: the tokio client: auth, subscribe, pipelined `api`, `bgapi` by Job-UUID,
 //!   heartbeat watchdog, reconnect with back-off.
 //! - [`decode`]: `switchdesk esl decode`, a capture to JSON lines.
+//! - [`tail`]: `switchdesk esl tail`, every live event as JSON lines, rates or totals.
 //!
 //! Nothing here knows about queues or calls: the layers above read events and send commands.
 
+pub mod batch;
 pub mod command;
 pub mod connection;
 pub mod decode;
@@ -20,8 +23,10 @@ pub mod event;
 pub mod frame;
 pub mod parser;
 pub mod percent;
+pub mod tail;
 pub mod wire;
 
+pub use batch::{Continuity, EventBatch};
 pub use command::{Command, CommandError, EventFormat};
 pub use connection::{Connection, ConnectionError, ConnectionEvent, ConnectionOptions};
 pub use event::{Event, EventError};

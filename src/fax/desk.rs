@@ -293,18 +293,17 @@ fn unconvertible(reason: String, fax: &FaxReceived, tiff: Vec<u8>) -> (Outcome, 
 pub async fn watch_node(mut events: Receiver<ConnectionEvent>, desk: FaxDesk, node: String) {
     loop {
         match events.recv().await {
-            Ok(ConnectionEvent::Event(event)) => {
-                let Some(fax) = FaxReceived::from_event(&event) else {
-                    continue;
-                };
-                let desk = desk.clone();
-                let node = node.clone();
-                tokio::spawn(async move {
-                    let call = fax.call_uuid.clone();
-                    if let Err(e) = desk.receive(fax).await {
-                        tracing::error!(%node, %call, "fax not recorded (the CDR will retry): {e}");
-                    }
-                });
+            Ok(ConnectionEvent::Events(batch)) => {
+                for fax in batch.iter().filter_map(FaxReceived::from_event) {
+                    let desk = desk.clone();
+                    let node = node.clone();
+                    tokio::spawn(async move {
+                        let call = fax.call_uuid.clone();
+                        if let Err(e) = desk.receive(fax).await {
+                            tracing::error!(%node, %call, "fax not recorded (the CDR will retry): {e}");
+                        }
+                    });
+                }
             }
             Ok(_) => {}
             Err(RecvError::Lagged(skipped)) => tracing::warn!(

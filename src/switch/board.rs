@@ -586,7 +586,11 @@ impl Switchboard {
     fn handle(&mut self, message: Msg) {
         let now = now_ms();
         match message {
-            Msg::Esl(node, ConnectionEvent::Event(event)) => self.on_event(now, node, &event),
+            Msg::Esl(node, ConnectionEvent::Events(batch)) => {
+                for event in &batch {
+                    self.on_event(now, node, event);
+                }
+            }
             Msg::Esl(node, ConnectionEvent::Connected { generation }) => {
                 info!(node = %self.connections[node].node(), generation, "resyncing queues with FreeSWITCH");
                 self.resync(node);
