@@ -68,6 +68,12 @@ fn bench(c: &mut Criterion) {
         .enable_all()
         .build()
         .unwrap();
+    let board_runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name(BOARD_THREADS)
+        .enable_all()
+        .build()
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let db_url = format!("sqlite://{}/bench.db", dir.path().display());
     let latencies = Arc::new(Mutex::new(Latencies::default()));
@@ -91,45 +97,59 @@ fn bench(c: &mut Criterion) {
                 .await
                 .unwrap();
         }
-        let store = Store::connect(&db_url, 4).await.unwrap();
-        let mut queue = QueueConfig::named("support");
-        queue.wrap_up_secs = 0;
-        queue.prompts.hold_music = "tone_stream://%(1000,4000,440);loops=-1".parse().unwrap();
-        let agents: Vec<AgentConfig> = (1..=AGENTS)
-            .map(|n| AgentConfig {
-                name: format!("agent{n}"),
-                endpoint: format!("user/{}@default", 1000 + n).parse().unwrap(),
-                queues: vec![Membership {
-                    queue: "support".into(),
-                    tier: 1,
-                    position: n,
-                }],
+        // The switchboard, its ESL client and its store run on a runtime of their own, so
+        // their threads' CPU time is switchdesk's share of a call (the simulator's is not).
+        let board_db = db_url.clone();
+        let port = sim.addr().port();
+        let board = board_runtime
+            .spawn(async move {
+                let store = Store::connect(&board_db, 4).await.unwrap();
+                let mut queue = QueueConfig::named("support");
+                queue.wrap_up_secs = 0;
+                queue.prompts.hold_music =
+                    "tone_stream://%(1000,4000,440);loops=-1".parse().unwrap();
+                let agents: Vec<AgentConfig> = (1..=AGENTS)
+                    .map(|n| AgentConfig {
+                        name: format!("agent{n}"),
+                        endpoint: format!("user/{}@default", 1000 + n).parse().unwrap(),
+                        queues: vec![Membership {
+                            queue: "support".into(),
+                            tier: 1,
+                            position: n,
+                        }],
+                    })
+                    .collect();
+                let config = EslConfig {
+                    host: "127.0.0.1".into(),
+                    port,
+                    ..EslConfig::default()
+                };
+                let mut options = ConnectionOptions::from_config("fs1", &config);
+                options.events = EVENTS.iter().map(|e| (*e).to_owned()).collect();
+                let (connection, events) = Connection::spawn_with_subscriber(options);
+                Board::start(
+                    vec![(connection, events)],
+                    store,
+                    &[queue],
+                    &agents,
+                    BoardOptions::new(3),
+                )
+                .await
+                .unwrap()
             })
-            .collect();
-        let config = EslConfig {
-            host: "127.0.0.1".into(),
-            port: sim.addr().port(),
-            ..EslConfig::default()
-        };
-        let mut options = ConnectionOptions::from_config("fs1", &config);
-        options.events = EVENTS.iter().map(|e| (*e).to_owned()).collect();
-        let (connection, events) = Connection::spawn_with_subscriber(options);
-        let board_options = BoardOptions::new(3);
-        let board = Board::start(
-            vec![(connection, events)],
-            store,
-            &[queue],
-            &agents,
-            board_options,
-        )
-        .await
-        .unwrap();
+            .await
+            .unwrap();
         for n in 1..=AGENTS {
             board
                 .set_agent_status(&format!("agent{n}"), AgentStatus::Available)
                 .await
                 .unwrap();
         }
+        let config = EslConfig {
+            host: "127.0.0.1".into(),
+            port,
+            ..EslConfig::default()
+        };
         // An observer connection, like an operator's `esl tail`, times what the switch saw.
         let mut observer = ConnectionOptions::from_config("observer", &config);
         observer.events = vec![
@@ -243,11 +263,17 @@ fn bench(c: &mut Criterion) {
     }
     // The command log keeps the last 50,000 lines: a marker line starts this run's share.
     const MARK: &str = "api switchdesk_bench_mark";
+    let cpu_before = switchdesk_cpu();
     runtime.block_on(async {
         let _ = observer.api("switchdesk_bench_mark").await;
         let before = answered(&board).await;
         thousand_callers(&sim, &board, "+1666", before).await;
     });
+    let cpu = switchdesk_cpu() - cpu_before;
+    println!(
+        "queue_e2e CPU per queued call at 200 calls/s: {:.2} ms (switchboard, its ESL client and SQLite writer threads: {cpu:.2?} for 1,000 calls)",
+        cpu.as_secs_f64() * 1000.0 / 1000.0
+    );
     let log = sim.commands_received();
     let start = log.iter().rposition(|c| c == MARK).map_or(0, |i| i + 1);
     let mut per_kind: BTreeMap<String, usize> = BTreeMap::new();
@@ -323,6 +349,28 @@ fn bench(c: &mut Criterion) {
             Err(e) => format!("refused ({e})"),
         }
     );
+}
+
+/// The name of the switchboard runtime's threads.
+const BOARD_THREADS: &str = "sd-board";
+
+/// CPU time so far of switchdesk's threads in this process: the switchboard runtime's and
+/// SQLite's workers (`sqlx-sqlite-worker-N`), from each thread's `/proc` schedstat (ns on CPU).
+fn switchdesk_cpu() -> Duration {
+    let mut total = 0u64;
+    for task in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
+        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        if !(comm.starts_with(BOARD_THREADS) || comm.starts_with("sqlx-sqlite")) {
+            continue;
+        }
+        let schedstat = std::fs::read_to_string(task.path().join("schedstat")).unwrap_or_default();
+        total += schedstat
+            .split(' ')
+            .next()
+            .and_then(|ns| ns.parse::<u64>().ok())
+            .unwrap_or(0);
+    }
+    Duration::from_nanos(total)
 }
 
 /// Callers answered in `support` so far.
