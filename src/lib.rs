@@ -28,9 +28,11 @@
 //! - [`service`]: wiring for `serve` and `demo`.
 //! - [`supervise`]: every long-lived task, restarted (or the process ended) when it fails.
 //! - [`spreadsheet`]: CSV written so spreadsheets read no cell as a formula.
+//! - [`audit`]: the audit log's record (who changed what, before → after), secrets removed.
 
 pub mod accounts;
 pub mod acd;
+pub mod audit;
 pub mod backoff;
 pub mod blocklist;
 pub mod cdr;

@@ -3,7 +3,8 @@
 //! move up on the wallboard; an agent goes available and the pop-up with the caller's
 //! organization appears while the phone rings; a user without the supervisor role cannot open
 //! the wallboard's feed; an admin imports a phone-book file with a column map and sees the
-//! rows saved with a warning and the columns not read. Screenshots are kept under
+//! rows saved with a warning and the columns not read, and opens the audit log to find a
+//! supervisor's change and a failed sign-in. Screenshots are kept under
 //! `target/screenshots/`.
 
 mod browser;
@@ -363,4 +364,96 @@ async fn the_admin_screen_imports_with_a_column_map_and_shows_warnings() {
         .await
         .unwrap();
     assert_eq!(signed_in.status(), reqwest::StatusCode::UNAUTHORIZED);
+}
+
+/// An admin opens the audit log and sees a change a supervisor made before (a number
+/// blocked over the API) with who made it, and a failed sign-in; the kind filter narrows it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_screen_shows_the_audit_log() {
+    let Some(mut admin) = Browser::launch().await else {
+        return;
+    };
+    let demo = demo().await;
+    let client = reqwest::Client::new();
+    let login = format!("{}/api/login", demo.base);
+    let failed = client
+        .post(&login)
+        .json(&serde_json::json!({"name": "mallory", "password": "guess"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(failed.status(), reqwest::StatusCode::UNAUTHORIZED);
+    let signed_in = client
+        .post(&login)
+        .json(&serde_json::json!({"name": "sue", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), reqwest::StatusCode::OK);
+    let cookie = signed_in.headers()[reqwest::header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let blocked = client
+        .post(format!("{}/api/blocklist", demo.base))
+        .header(reqwest::header::COOKIE, cookie)
+        .header(reqwest::header::ORIGIN, &demo.base)
+        .json(&serde_json::json!({
+            "match": {"type": "number", "value": "+7 916 000-00-99"},
+            "direction": "inbound",
+            "reason": "audit screen test",
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(blocked.status(), reqwest::StatusCode::CREATED);
+
+    admin.sign_in(&demo.base, "ada", PASSWORD).await;
+    admin.goto(&format!("{}/#admin", demo.base)).await;
+    let row = admin
+        .wait_for(
+            "the blocklist change in the audit log",
+            "(() => { const row = document.querySelector('#audit-table tr[data-kind=\"blocklist\"][data-action=\"create\"]'); \
+               return row ? [...row.cells].map(c => c.textContent) : false; })()",
+        )
+        .await;
+    admin
+        .eval("document.querySelector('#admin-audit').scrollIntoView(); true")
+        .await;
+    admin.screenshot("admin-audit").await;
+    assert_eq!(row[1], "sue (supervisor)", "{row}");
+    assert!(
+        row[5]
+            .as_str()
+            .is_some_and(|c| c.contains("+79160000099") && c.contains("audit screen test")),
+        "{row}"
+    );
+    assert!(
+        admin
+            .eval("!!document.querySelector('#audit-table tr[data-action=\"login_failed\"][data-target=\"mallory\"]')")
+            .await
+            .as_bool()
+            .unwrap_or(false),
+        "the failed sign-in is listed"
+    );
+
+    // The kind filter: only sign-ins, ada's own among them.
+    admin
+        .eval(
+            "document.querySelector('#audit-kind').value = 'login'; \
+             document.querySelector('#audit-submit').click(); true",
+        )
+        .await;
+    let kinds = admin
+        .wait_for(
+            "only sign-ins listed",
+            "(() => { const rows = [...document.querySelectorAll('#audit-table tbody tr')]; \
+               const kinds = [...new Set(rows.map(r => r.dataset.kind))]; \
+               return kinds.length === 1 && rows.some(r => r.dataset.target === 'ada') ? kinds : false; })()",
+        )
+        .await;
+    assert_eq!(kinds, serde_json::json!(["login"]));
 }

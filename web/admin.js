@@ -1,8 +1,8 @@
-// The admin pages: users and roles, queues and agents, the blocklist, and the phone book
-// import with its per-line report. Every form posts JSON to the API and shows the server's
+// The admin pages: users and roles, queues and agents, the blocklist, the phone book
+// import with its per-line report, and the audit log. Every form posts JSON to the API and shows the server's
 // error as it is.
 
-import { $, el, fill, act, ask, loadInto, notify, failure, table, cells, when, count, DASH } from "./lib.js";
+import { $, el, fill, act, ask, loadInto, notify, failure, table, cells, when, count, dateMs, DASH } from "./lib.js";
 
 const ROLES = ["agent", "supervisor", "manager", "admin"];
 const STRATEGIES = ["longest-idle", "round-robin", "ring-all", "fewest-calls", "least-talk-time", "linear", "random"];
@@ -23,6 +23,9 @@ export function show() {
   loadUsers();
   loadQueues();
   loadBlocklist();
+  // The audit log (its own block at the end of this file).
+  renderAuditCard();
+  loadAudit();
 }
 
 export function hide() {
@@ -511,4 +514,89 @@ function renderImportReport(report) {
       : null,
     report.warned > warnings.length ? el("p", { className: "muted" }, "Only the first " + warnings.length + " warnings are listed.") : null,
   );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Audit log: who changed what, newest first, with filters (GET /api/audit). Rows are
+// `tr[data-audit=ID]` with `data-kind`, `data-action` and `data-target`; "Older" reads the
+// next page from the last answer's `next_before`.
+
+const AUDIT_KINDS = ["", "queue", "agent", "user", "token", "blocklist", "contact", "organization", "asset", "billing_rate", "ticket", "login"];
+
+let auditNext = null; // `next_before` of the last page shown
+
+function renderAuditCard() {
+  const form = el(
+    "form",
+    { id: "audit-form", className: "filters" },
+    field("Kind", select("audit-kind", AUDIT_KINDS.map((k) => [k, k || "any"]), "")),
+    field("Who", el("input", { id: "audit-actor", autocomplete: "off", spellcheck: false, placeholder: "user or token:NAME" })),
+    field("Record", el("input", { id: "audit-target", autocomplete: "off", spellcheck: false, placeholder: "name or id" })),
+    field("From", el("input", { id: "audit-from", type: "date" })),
+    field("To", el("input", { id: "audit-to", type: "date" })),
+    el("button", { type: "submit", id: "audit-submit" }, "Show"),
+  );
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    loadAudit();
+  });
+  const more = el("button", { type: "button", id: "audit-more", className: "secondary", hidden: true, on: { click: () => loadAudit(auditNext) } }, "Older");
+  $("admin-audit").replaceChildren(head("Audit log", "every change and sign-in, newest first"), form, el("div", { id: "audit-list", className: "scroll" }), more);
+}
+
+/// The filters as query parameters; dates are whole local days (To included).
+function auditQuery(before) {
+  const params = new URLSearchParams({ limit: "100" });
+  const text = (id) => $(id).value.trim();
+  if (text("audit-kind")) params.set("kind", text("audit-kind"));
+  if (text("audit-actor")) params.set("actor", text("audit-actor"));
+  if (text("audit-target")) params.set("target", text("audit-target"));
+  const from = dateMs($("audit-from").value);
+  const to = dateMs($("audit-to").value, 1);
+  if (from !== null) params.set("from", String(from));
+  if (to !== null) params.set("to", String(to));
+  if (before) params.set("before", String(before));
+  return params;
+}
+
+async function loadAudit(before = null) {
+  const list = $("audit-list");
+  const body = await loadInto(list, "/api/audit?" + auditQuery(before), "Loading the audit log");
+  if (!shown || body === null) return;
+  auditNext = body.next_before;
+  $("audit-more").hidden = !auditNext;
+  const rows = body.entries.map((e) =>
+    el(
+      "tr",
+      { dataset: { audit: String(e.id), kind: e.kind, action: e.action, target: e.target } },
+      ...cells([when(e.at), e.actor + (e.actor_role ? " (" + e.actor_role + ")" : ""), e.kind, e.action, e.target || DASH, changeText(e.before, e.after), e.peer || DASH]),
+    ),
+  );
+  if (before && list.querySelector("tbody")) {
+    list.querySelector("tbody").append(...rows);
+    return;
+  }
+  list.replaceChildren(rows.length ? table(["When", "Who", "Kind", "Action", "Record", "Before → after", "From"], rows, { id: "audit-table" }) : el("p", { className: "muted" }, "Nothing recorded for these filters."));
+}
+
+/// A value as short text: strings as they are, anything else as compact JSON, cut at 80.
+function shortText(value) {
+  const text = typeof value === "string" ? value : JSON.stringify(value);
+  return text === undefined ? DASH : text.length > 80 ? text.slice(0, 79) + "…" : text;
+}
+
+/// `before → after` in a line: for an update of a record only the fields that changed; a
+/// record created or deleted is shown field by field (the action says which).
+function changeText(before, after) {
+  const isObject = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
+  const fields = (record) => Object.entries(record).map(([k, v]) => k + ": " + shortText(v)).join("; ");
+  if (before == null && after == null) return DASH;
+  if (isObject(before) && isObject(after)) {
+    const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])];
+    const changed = keys.filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]));
+    return changed.map((k) => k + ": " + shortText(before[k]) + " → " + shortText(after[k])).join("; ") || DASH;
+  }
+  if (before == null && isObject(after)) return fields(after);
+  if (after == null && isObject(before)) return fields(before);
+  return shortText(before ?? undefined) + " → " + shortText(after ?? undefined);
 }

@@ -68,6 +68,11 @@ const SQLITE: Embedded = &[
         "calls_by_extension",
         include_str!("../../migrations/sqlite/0010_calls_by_extension.sql"),
     ),
+    (
+        11,
+        "audit",
+        include_str!("../../migrations/sqlite/0011_audit.sql"),
+    ),
 ];
 
 const POSTGRES: Embedded = &[
@@ -120,6 +125,11 @@ const POSTGRES: Embedded = &[
         10,
         "calls_by_extension",
         include_str!("../../migrations/postgres/0010_calls_by_extension.sql"),
+    ),
+    (
+        11,
+        "audit",
+        include_str!("../../migrations/postgres/0011_audit.sql"),
     ),
 ];
 

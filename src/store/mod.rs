@@ -8,6 +8,7 @@
 //! session lasts is decided by the caller.
 
 mod acd;
+mod audit;
 mod blocklist;
 mod calls;
 mod directory;
@@ -30,6 +31,7 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Executor as _};
 
 pub use acd::{StoredAgent, StoredCallback};
+pub use audit::AuditFilter;
 pub use blocklist::BlockedAttempt;
 pub use calls::{CallFilter, CallTx};
 pub use directory::Record;

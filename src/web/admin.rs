@@ -40,6 +40,9 @@ pub(crate) async fn create_user(
 ) -> Result<(StatusCode, Json<User>), ApiError> {
     let user = users::add_user(&state.store, &new.name, new.role, &new.password).await?;
     tracing::info!(by = ?auth.name, user = ?user.name, role = %user.role, "user created");
+    state
+        .audit(auth.change("user", "create", &user.name).after(&user))
+        .await;
     Ok((StatusCode::CREATED, Json(user)))
 }
 
@@ -86,6 +89,7 @@ pub(crate) async fn update_user(
     if demoted || change.disabled == Some(true) {
         keep_an_admin(&state, &name).await?;
     }
+    let before = state.store.user_by_name(&name).await?;
     if let Some(role) = change.role {
         state.store.set_role(&name, role).await?;
         // The live feed chose what to show by the old role: it reconnects with the new one.
@@ -104,6 +108,8 @@ pub(crate) async fn update_user(
         .user_by_name(&name)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("user {name:?} not found")))?;
+    let change = auth.change("user", "update", &name).after(&user);
+    state.audit(change.before(&before)).await;
     Ok(Json(user))
 }
 
@@ -118,6 +124,9 @@ pub(crate) async fn reset_password(
     users::set_password(&state.store, &name, &new.password).await?;
     state.live.sign_out(&name);
     tracing::info!(by = ?auth.name, user = ?name, "password reset");
+    state
+        .audit(auth.change("user", "password_reset", &name))
+        .await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -128,9 +137,13 @@ pub(crate) async fn delete_user(
     Path(name): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     keep_an_admin(&state, &name).await?;
+    let before = state.store.user_by_name(&name).await?;
     state.store.delete_user(&name).await?;
     state.live.sign_out(&name);
     tracing::info!(by = ?auth.name, user = ?name, "user deleted");
+    state
+        .audit(auth.change("user", "delete", &name).before(&before))
+        .await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -151,6 +164,10 @@ pub(crate) async fn create_token(
     let token = users::add_api_token(&state.store, &new.name, new.role).await?;
     tracing::info!(by = ?auth.name, token = ?new.name, role = %new.role, "API token created");
     let body = json!({ "name": new.name, "role": new.role, "token": token });
+    let after = json!({ "name": new.name, "role": new.role });
+    state
+        .audit(auth.change("token", "create", &new.name).after(&after))
+        .await;
     Ok((StatusCode::CREATED, Json(body)))
 }
 
@@ -160,7 +177,21 @@ pub(crate) async fn revoke_token(
     auth: Authorized<Admin>,
     Path(name): Path<String>,
 ) -> Result<StatusCode, ApiError> {
+    let before = stored_token(&state, &name).await?;
     users::revoke_api_token(&state.store, &name).await?;
     tracing::info!(by = ?auth.name, token = ?name, "API token revoked");
+    let after = stored_token(&state, &name).await?;
+    let change = auth.change("token", "revoke", &name).before(&before);
+    state.audit(change.after(&after)).await;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The token named `name`'s metadata, if there is one.
+async fn stored_token(state: &AppState, name: &str) -> Result<Option<ApiToken>, ApiError> {
+    Ok(state
+        .store
+        .list_api_tokens()
+        .await?
+        .into_iter()
+        .find(|t| t.name == name))
 }

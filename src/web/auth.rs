@@ -6,12 +6,15 @@
 //! Credentials are verified through [`crate::users`]; this module never sees a password hash
 //! or a stored token.
 
+use std::net::IpAddr;
+
 use axum::extract::FromRequestParts;
 use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue};
 use serde::Serialize;
 
+use super::peer::ClientAddress;
 use super::{ApiError, AppState};
 use crate::config::HttpConfig;
 use crate::users::{self, Role};
@@ -34,6 +37,8 @@ pub struct Auth {
     pub name: String,
     pub role: Role,
     pub credential: Credential,
+    /// Where the request came from (see `peer`), for the audit log.
+    pub peer: IpAddr,
 }
 
 impl Auth {
@@ -51,12 +56,14 @@ impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Auth, ApiError> {
+        let ClientAddress(peer) = ClientAddress::from_request_parts(parts, state).await?;
         if let Some(token) = api_token(&parts.headers)? {
             return match users::api_token_role(&state.store, token).await? {
                 Some((name, role)) => Ok(Auth {
                     name,
                     role,
                     credential: Credential::Token,
+                    peer,
                 }),
                 None => Err(ApiError::unauthorized("unknown or revoked API token")),
             };
@@ -67,6 +74,7 @@ impl FromRequestParts<AppState> for Auth {
                     name: user.name,
                     role: user.role,
                     credential: Credential::Session,
+                    peer,
                 });
             }
             return Err(ApiError::unauthorized(

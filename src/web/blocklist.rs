@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use super::error::ApiJson;
 use super::roles::{Agent, Authorized, Supervisor};
-use super::{ApiError, AppState};
+use super::{ApiError, AppState, Auth};
 use crate::blocklist::{Direction, Entry, Match, Treatment};
 use crate::fsarg::ChannelUuid;
 use crate::store::BlockedAttempt;
@@ -37,11 +37,24 @@ fn prepare(state: &AppState, entry: &mut Entry) -> Result<(), ApiError> {
         .map_err(|e| ApiError::bad_request(e.to_string()))
 }
 
-/// Stores the entry and swaps the switchboard's list for the stored one.
-async fn store_entry(state: &AppState, entry: &Entry) -> Result<Entry, ApiError> {
+/// Stores the entry, swaps the switchboard's list for the stored one and records the change
+/// (with the entry as it was, for an update).
+async fn store_entry(state: &AppState, auth: &Auth, entry: &Entry) -> Result<Entry, ApiError> {
+    let before = stored_entry(state, entry.id).await?;
     let saved = state.store.save_block(entry).await?;
     state.blocklist.replace(state.store.blocks().await?);
+    let action = if before.is_some() { "update" } else { "create" };
+    let change = auth.change("blocklist", action, saved.id).before(&before);
+    state.audit(change.after(&saved)).await;
     Ok(saved)
+}
+
+/// Entry `id` as stored (none for 0, a new entry).
+async fn stored_entry(state: &AppState, id: i64) -> Result<Option<Entry>, ApiError> {
+    if id == 0 {
+        return Ok(None);
+    }
+    Ok(state.store.blocks().await?.into_iter().find(|e| e.id == id))
 }
 
 pub(crate) async fn list(
@@ -61,32 +74,35 @@ pub(crate) async fn create(
     prepare(&state, &mut entry)?;
     Ok((
         StatusCode::CREATED,
-        Json(store_entry(&state, &entry).await?),
+        Json(store_entry(&state, &auth, &entry).await?),
     ))
 }
 
 pub(crate) async fn update(
     State(state): State<AppState>,
-    _: Authorized<Supervisor>,
+    auth: Authorized<Supervisor>,
     Path(id): Path<i64>,
     ApiJson(mut entry): ApiJson<Entry>,
 ) -> Result<Json<Entry>, ApiError> {
     entry.id = id;
     prepare(&state, &mut entry)?;
-    Ok(Json(store_entry(&state, &entry).await?))
+    Ok(Json(store_entry(&state, &auth, &entry).await?))
 }
 
 pub(crate) async fn delete(
     State(state): State<AppState>,
-    _: Authorized<Supervisor>,
+    auth: Authorized<Supervisor>,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
+    let before = stored_entry(&state, id).await?;
     if !state.store.delete_block(id).await? {
         return Err(ApiError::not_found(format!(
             "blocklist entry {id} not found"
         )));
     }
     state.blocklist.replace(state.store.blocks().await?);
+    let change = auth.change("blocklist", "delete", id).before(&before);
+    state.audit(change).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -259,7 +275,7 @@ pub(crate) async fn block_caller(
         created_at: 0,
     };
     prepare(&state, &mut entry)?;
-    let entry = store_entry(&state, &entry).await?;
+    let entry = store_entry(&state, &auth, &entry).await?;
     let hung_up = request.hang_up && state.board.eject(&request.call).await?;
     Ok((
         StatusCode::CREATED,

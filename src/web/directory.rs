@@ -96,6 +96,22 @@ fn may_change(auth: &Auth, changes: Vec<Guarded>) -> Result<(), ApiError> {
     Err(ApiError::forbidden_fields(&fields, needed))
 }
 
+/// The audit record of a saved phone-book record: created, or updated from `stored`.
+fn saved(
+    auth: &Auth,
+    kind: &str,
+    is_new: bool,
+    stored: &impl serde::Serialize,
+    record: &impl serde::Serialize,
+    id: Id,
+) -> crate::audit::AuditEntry {
+    if is_new {
+        auth.change(kind, "create", id).after(record)
+    } else {
+        auth.change(kind, "update", id).before(stored).after(record)
+    }
+}
+
 // ----- contacts ----------------------------------------------------------------------------
 
 pub(crate) async fn list_contacts(
@@ -164,20 +180,29 @@ async fn save_contact(
     if let Some(org) = contact.organization_id {
         state.store.record::<Organization>(org).await?;
     }
+    let is_new = contact.id == 0;
     contact.id = state.store.save_record(&contact).await?;
     state.phonebook.put_contact(&contact);
+    state
+        .audit(saved(
+            auth, "contact", is_new, &stored, &contact, contact.id,
+        ))
+        .await;
     Ok(contact)
 }
 
 pub(crate) async fn delete_contact(
     State(state): State<AppState>,
-    _: Authorized<Supervisor>,
+    auth: Authorized<Supervisor>,
     Path(id): Path<Id>,
 ) -> Result<StatusCode, ApiError> {
+    let before = state.store.find_record::<Contact>(id).await?;
     if !state.store.delete_record::<Contact>(id).await? {
         return Err(ApiError::not_found(format!("contact {id} not found")));
     }
     state.phonebook.remove_contact(id);
+    let change = auth.change("contact", "delete", id).before(&before);
+    state.audit(change).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -239,20 +264,33 @@ async fn save_organization(
         id => state.store.record(id).await?,
     };
     may_change(auth, rights::organization_changes(&stored, &organization))?;
+    let is_new = organization.id == 0;
     organization.id = state.store.save_record(&organization).await?;
     state.phonebook.put_organization(&organization);
+    let change = saved(
+        auth,
+        "organization",
+        is_new,
+        &stored,
+        &organization,
+        organization.id,
+    );
+    state.audit(change).await;
     Ok(organization)
 }
 
 pub(crate) async fn delete_organization(
     State(state): State<AppState>,
-    _: Authorized<Supervisor>,
+    auth: Authorized<Supervisor>,
     Path(id): Path<Id>,
 ) -> Result<StatusCode, ApiError> {
+    let before = state.store.find_record::<Organization>(id).await?;
     if !state.store.delete_record::<Organization>(id).await? {
         return Err(ApiError::not_found(format!("organization {id} not found")));
     }
     state.phonebook.remove_organization(id);
+    let change = auth.change("organization", "delete", id).before(&before);
+    state.audit(change).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -276,42 +314,56 @@ pub(crate) async fn asset(
 
 pub(crate) async fn create_asset(
     State(state): State<AppState>,
-    _: Authorized<Agent>,
+    auth: Authorized<Agent>,
     ApiJson(mut asset): ApiJson<Asset>,
 ) -> Result<(StatusCode, Json<Asset>), ApiError> {
     asset.id = 0;
-    Ok((StatusCode::CREATED, Json(save_asset(&state, asset).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(save_asset(&state, &auth, asset).await?),
+    ))
 }
 
 pub(crate) async fn update_asset(
     State(state): State<AppState>,
-    _: Authorized<Agent>,
+    auth: Authorized<Agent>,
     Path(id): Path<Id>,
     ApiJson(mut asset): ApiJson<Asset>,
 ) -> Result<Json<Asset>, ApiError> {
     asset.id = id;
-    Ok(Json(save_asset(&state, asset).await?))
+    Ok(Json(save_asset(&state, &auth, asset).await?))
 }
 
-async fn save_asset(state: &AppState, mut asset: Asset) -> Result<Asset, ApiError> {
+async fn save_asset(state: &AppState, auth: &Auth, mut asset: Asset) -> Result<Asset, ApiError> {
     prepare::asset(&mut asset).map_err(invalid)?;
     match asset.owner {
         Owner::Contact(id) => drop(state.store.record::<Contact>(id).await?),
         Owner::Organization(id) => drop(state.store.record::<Organization>(id).await?),
         Owner::Nobody => {}
     }
+    let is_new = asset.id == 0;
+    let stored = match asset.id {
+        0 => None,
+        id => state.store.find_record::<Asset>(id).await?,
+    };
     asset.id = state.store.save_record(&asset).await?;
+    state
+        .audit(saved(auth, "asset", is_new, &stored, &asset, asset.id))
+        .await;
     Ok(asset)
 }
 
 pub(crate) async fn delete_asset(
     State(state): State<AppState>,
-    _: Authorized<Supervisor>,
+    auth: Authorized<Supervisor>,
     Path(id): Path<Id>,
 ) -> Result<StatusCode, ApiError> {
+    let before = state.store.find_record::<Asset>(id).await?;
     if !state.store.delete_record::<Asset>(id).await? {
         return Err(ApiError::not_found(format!("asset {id} not found")));
     }
+    let change = auth.change("asset", "delete", id).before(&before);
+    state.audit(change).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -333,7 +385,7 @@ pub(crate) struct ImportQuery {
 /// row saved without an unreadable number by line, and the columns not read.
 pub(crate) async fn import(
     State(state): State<AppState>,
-    _: Authorized<Admin>,
+    auth: Authorized<Admin>,
     Query(query): Query<ImportQuery>,
     body: axum::body::Bytes,
 ) -> Result<Json<ImportReport>, ApiError> {
@@ -375,6 +427,20 @@ pub(crate) async fn import(
     if report.kind != Kind::Assets {
         state.phonebook.reload(&state.store).await?;
     }
+    let counts = json!({
+        "rows": report.rows,
+        "saved": report.saved,
+        "created": report.created,
+        "updated": report.updated,
+        "failed": report.failed,
+        "warned": report.warned,
+    });
+    // Rows are audited by the record's kind (`contact`), the import's target is the file's.
+    let file = report.kind.as_str();
+    let kind = file.trim_end_matches('s');
+    state
+        .audit(auth.change(kind, "import", file).after(&counts))
+        .await;
     Ok(Json(report))
 }
 

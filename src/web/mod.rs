@@ -7,6 +7,7 @@
 
 mod admin;
 mod assets;
+mod audit;
 mod auth;
 mod blocklist;
 mod cdr;
@@ -99,6 +100,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/me", get(session::me))
         .route("/api/me/password", post(session::change_password))
         .route("/api/status", get(status::status))
+        .route("/api/audit", get(audit::list))
         .route("/ws", get(ws::upgrade))
         .route(
             "/api/users",

@@ -53,24 +53,45 @@ pub(crate) async fn list(
 /// `PUT /api/queues/{name}` (admin): create or replace a queue's settings.
 pub(crate) async fn save(
     State(state): State<AppState>,
-    _: Authorized<Admin>,
+    auth: Authorized<Admin>,
     Path(name): Path<String>,
     ApiJson(mut config): ApiJson<QueueConfig>,
 ) -> Result<StatusCode, ApiError> {
     config.name = name;
-    state.board.save_queue(config).await?;
+    let before = find_queue(&state, &config.name).await?;
+    state.board.save_queue(config.clone()).await?;
+    let action = if before.is_some() { "update" } else { "create" };
+    let change = auth.change("queue", action, &config.name).before(&before);
+    state.audit(change.after(&config)).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// The stored settings of queue `name`: what the switchboard was started with or last saved.
 async fn stored_queue(state: &AppState, name: &str) -> Result<QueueConfig, ApiError> {
-    state
+    find_queue(state, name)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no queue named {name:?}")))
+}
+
+/// The stored settings of queue `name`, if there is one.
+async fn find_queue(state: &AppState, name: &str) -> Result<Option<QueueConfig>, ApiError> {
+    Ok(state
         .store
         .queues()
         .await?
         .into_iter()
-        .find(|q| q.name == name)
-        .ok_or_else(|| ApiError::not_found(format!("no queue named {name:?}")))
+        .find(|q| q.name == name))
+}
+
+/// The stored settings of agent `name`, if there is one.
+async fn find_agent(state: &AppState, name: &str) -> Result<Option<AgentConfig>, ApiError> {
+    Ok(state
+        .store
+        .agents()
+        .await?
+        .into_iter()
+        .map(|a| a.config)
+        .find(|a| a.name == name))
 }
 
 /// `GET /api/queues/{name}/settings` (supervisor+): every setting of the queue, in the form
@@ -88,7 +109,7 @@ pub(crate) async fn settings(
 /// else stays. Checked and stored like `PUT`; answers the settings as stored.
 pub(crate) async fn patch_settings(
     State(state): State<AppState>,
-    _: Authorized<Admin>,
+    auth: Authorized<Admin>,
     Path(name): Path<String>,
     ApiJson(patch): ApiJson<Value>,
 ) -> Result<Json<QueueConfig>, ApiError> {
@@ -109,6 +130,8 @@ pub(crate) async fn patch_settings(
     let config: QueueConfig = serde_json::from_value(merged)
         .map_err(|e| ApiError::bad_request(format!("settings: {e}")))?;
     state.board.save_queue(config.clone()).await?;
+    let change = auth.change("queue", "update", &name).before(&current);
+    state.audit(change.after(&config)).await;
     Ok(Json(config))
 }
 
@@ -136,10 +159,13 @@ fn merge_patch(target: &mut Value, patch: Value) {
 /// its members or other queues overflow to it, naming them.
 pub(crate) async fn delete(
     State(state): State<AppState>,
-    _: Authorized<Admin>,
+    auth: Authorized<Admin>,
     Path(name): Path<String>,
 ) -> Result<StatusCode, ApiError> {
+    let before = find_queue(&state, &name).await?;
     state.board.delete_queue(&name).await?;
+    let change = auth.change("queue", "delete", &name);
+    state.audit(change.before(&before)).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -159,22 +185,29 @@ pub(crate) async fn agent(
 /// `PUT /api/agents/{name}` (admin): endpoint and queue memberships.
 pub(crate) async fn save_agent(
     State(state): State<AppState>,
-    _: Authorized<Admin>,
+    auth: Authorized<Admin>,
     Path(name): Path<String>,
     ApiJson(mut config): ApiJson<AgentConfig>,
 ) -> Result<StatusCode, ApiError> {
     config.name = name;
-    state.board.save_agent(config).await?;
+    let before = find_agent(&state, &config.name).await?;
+    state.board.save_agent(config.clone()).await?;
+    let action = if before.is_some() { "update" } else { "create" };
+    let change = auth.change("agent", action, &config.name).before(&before);
+    state.audit(change.after(&config)).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// `DELETE /api/agents/{name}` (admin)
 pub(crate) async fn delete_agent(
     State(state): State<AppState>,
-    _: Authorized<Admin>,
+    auth: Authorized<Admin>,
     Path(name): Path<String>,
 ) -> Result<StatusCode, ApiError> {
+    let before = find_agent(&state, &name).await?;
     state.board.delete_agent(&name).await?;
+    let change = auth.change("agent", "delete", &name);
+    state.audit(change.before(&before)).await;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use super::error::ApiJson;
 use super::roles::{Admin, Agent, Authorized, Manager, Supervisor};
-use super::{ApiError, AppState};
+use super::{ApiError, AppState, Auth};
 use crate::cdr::{CallRecord, Leg};
 use crate::directory::model::Organization;
 use crate::spreadsheet;
@@ -255,7 +255,7 @@ pub(crate) struct AgentRate {
 
 pub(crate) async fn set_agent_rate(
     State(state): State<AppState>,
-    _: Authorized<Manager>,
+    auth: Authorized<Manager>,
     Path(agent): Path<String>,
     ApiJson(rate): ApiJson<AgentRate>,
 ) -> Result<Json<Value>, ApiError> {
@@ -263,8 +263,17 @@ pub(crate) async fn set_agent_rate(
     if agent.is_empty() || agent.len() > 64 {
         return Err(ApiError::bad_request("agent name is 1 to 64 characters"));
     }
+    let before = state
+        .store
+        .agent_rates()
+        .await?
+        .into_iter()
+        .find(|(a, _)| *a == agent);
     state.store.set_agent_rate(&agent, cents).await?;
-    Ok(Json(json!({"agent": agent, "hourly_rate_cents": cents})))
+    let after = json!({"agent": agent, "hourly_rate_cents": cents});
+    let before = before.map(|(agent, cents)| json!({"agent": agent, "hourly_rate_cents": cents}));
+    rate_changed(&state, &auth, format!("agent:{agent}"), before, &after).await;
+    Ok(Json(after))
 }
 
 pub(crate) async fn agent_rates(
@@ -289,15 +298,32 @@ pub(crate) struct OrganizationFee {
 
 pub(crate) async fn set_organization_fee(
     State(state): State<AppState>,
-    _: Authorized<Manager>,
+    auth: Authorized<Manager>,
     Path(id): Path<i64>,
     ApiJson(fee): ApiJson<OrganizationFee>,
 ) -> Result<Json<Value>, ApiError> {
     let cents = check_cents("monthly_fee_cents", fee.monthly_fee_cents)?;
+    let fees = state.store.organization_fees().await?;
+    let before = fees.into_iter().find(|(org, _)| *org == id);
     state.store.set_organization_fee(id, cents).await?;
-    Ok(Json(
-        json!({"organization_id": id, "monthly_fee_cents": cents}),
-    ))
+    let after = json!({"organization_id": id, "monthly_fee_cents": cents});
+    let before =
+        before.map(|(id, cents)| json!({"organization_id": id, "monthly_fee_cents": cents}));
+    rate_changed(&state, &auth, format!("organization:{id}"), before, &after).await;
+    Ok(Json(after))
+}
+
+/// Records a billing rate set (`create` when there was none).
+async fn rate_changed(
+    state: &AppState,
+    auth: &Auth,
+    target: String,
+    before: Option<Value>,
+    after: &Value,
+) {
+    let action = if before.is_some() { "update" } else { "create" };
+    let change = auth.change("billing_rate", action, target).before(&before);
+    state.audit(change.after(after)).await;
 }
 
 pub(crate) async fn organization_fees(

@@ -15,6 +15,7 @@ use super::auth::{cleared_cookie, session_cookie, session_token};
 use super::error::ApiJson;
 use super::peer::ClientAddress;
 use super::{ApiError, AppState, Auth, Credential};
+use crate::audit::{AuditEntry, ANONYMOUS};
 use crate::users::{self, LoginThrottle};
 
 #[derive(Deserialize)]
@@ -42,12 +43,22 @@ pub(crate) async fn login(
         })?;
     let Some(user) = users::authenticate(&state.store, &login.name, &login.password).await? else {
         tracing::info!(user = ?name, %address, "sign-in refused: wrong name or password");
+        let failed = AuditEntry::new(ANONYMOUS, "", "login", "login_failed", &name);
+        state.audit(failed.peer(address)).await;
         return Err(ApiError::unauthorized("wrong name or password"));
     };
     throttle.succeeded(attempt);
     let lifetime = Duration::from_secs(state.config.http.session_hours.saturating_mul(3600));
     let token = users::start_session(&state.store, &user, lifetime).await?;
     tracing::info!(user = ?user.name, role = %user.role, "signed in");
+    let signed_in = AuditEntry::new(
+        &user.name,
+        user.role.to_string(),
+        "login",
+        "login",
+        &user.name,
+    );
+    state.audit(signed_in.peer(address)).await;
     let cookie = session_cookie(&state.config.http, &token)?;
     let body = Json(json!({ "name": user.name, "role": user.role }));
     Ok(([(SET_COOKIE, cookie)], body).into_response())
@@ -64,6 +75,9 @@ pub(crate) async fn logout(
             users::end_session(&state.store, token).await?;
         }
         tracing::info!(user = ?auth.name, "signed out");
+        state
+            .audit(auth.change("login", "logout", &auth.name))
+            .await;
     }
     let cookie = cleared_cookie(&state.config.http)?;
     Ok((
@@ -110,6 +124,9 @@ pub(crate) async fn change_password(
     let lifetime = Duration::from_secs(state.config.http.session_hours.saturating_mul(3600));
     let token = users::start_session(&state.store, &user, lifetime).await?;
     tracing::info!(user = ?user.name, "password changed by its user");
+    state
+        .audit(auth.change("user", "password_change", &user.name))
+        .await;
     let cookie = session_cookie(&state.config.http, &token)?;
     Ok((
         [(SET_COOKIE, cookie)],

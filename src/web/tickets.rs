@@ -6,6 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 
 use super::error::ApiJson;
 use super::roles::{Agent, Authorized};
@@ -124,10 +125,18 @@ pub(crate) async fn update(
     if let Some(problem) = patch.problems() {
         return Err(ApiError::bad_request(problem));
     }
+    let before = state.store.ticket(id).await?.map(|t| t.status);
     let ticket = state
         .store
         .update_ticket(id, &patch, now_millis(), state.webhook.is_some())
         .await?;
+    if patch.status.is_some() && before != Some(ticket.status) {
+        let change = auth.change("ticket", "status", id);
+        let change = change.before(&json!({ "status": before }));
+        state
+            .audit(change.after(&json!({ "status": ticket.status })))
+            .await;
+    }
     announce(
         &state,
         TicketEvent::Updated {
