@@ -1,7 +1,9 @@
 //! The tokio side of ESL: one inbound connection to one FreeSWITCH, kept alive.
 //!
 //! A supervisor task connects, authenticates, subscribes and then runs a *session*: a reader
-//! task that parses frames and a writer task that sends commands. Commands are pipelined: each
+//! task that frames what arrives (and hands replies to their waiters), a decoder task that
+//! turns each read's event frames into one [`EventBatch`] for the subscribers (so reading and
+//! decoding use two cores), and a writer task that sends commands. Commands are pipelined: each
 //! waiter is queued in send order and FreeSWITCH answers every command in order, so the n-th
 //! reply belongs to the n-th waiter. `bgapi` jobs carry a Job-UUID chosen here and are completed
 //! by their BACKGROUND_JOB event.
@@ -618,11 +620,16 @@ async fn run_session(
     let pending: Arc<Mutex<VecDeque<oneshot::Sender<Frame>>>> = Arc::default();
     // Aborted with this future too (the reconnect loop failed): the socket closes with them.
     let mut writer_task = AbortOnDrop(tokio::spawn(write_loop(writer, incoming, pending.clone())));
+    // Reading and decoding run side by side: the reader frames each read and answers
+    // replies, the decoder turns the read's event frames into one batch for the subscribers.
+    let (undecoded, frames) = mpsc::channel(DECODE_QUEUE);
+    let mut decoder_task = AbortOnDrop(tokio::spawn(decode_loop(shared.clone(), frames)));
     let mut reader_task = AbortOnDrop(tokio::spawn(read_loop(
         shared.clone(),
         reader,
         parser,
         pending.clone(),
+        undecoded,
     )));
 
     if let Ok(mut session) = shared.session.lock() {
@@ -634,9 +641,23 @@ async fn run_session(
     let reason = tokio::select! {
         r = &mut reader_task.0 => r.unwrap_or_else(|e| ConnectionError::Protocol(format!("reader task failed: {e}"))),
         r = &mut writer_task.0 => r.unwrap_or_else(|e| ConnectionError::Protocol(format!("writer task failed: {e}"))),
+        r = &mut decoder_task.0 => match r {
+            Err(e) => ConnectionError::Protocol(format!("decoder task failed: {e}")),
+            // It ends only once the reader is gone: the reader says why.
+            Ok(()) => (&mut reader_task.0).await.unwrap_or_else(|e| ConnectionError::Protocol(format!("reader task failed: {e}"))),
+        },
         _ = shutdown.changed() => ConnectionError::Shutdown,
     };
     drop((reader_task, writer_task));
+    // Events read before the end still reach the subscribers, ahead of `Disconnected`: the
+    // reader is gone, so the decoder ends once it has delivered what it was given.
+    if reason != ConnectionError::Shutdown && !decoder_task.0.is_finished() {
+        tokio::select! {
+            _ = &mut decoder_task.0 => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+    drop(decoder_task);
 
     shared.stats.connected.store(false, Ordering::Relaxed);
     // Dropping the senders wakes every waiter with `Lost`.
@@ -705,11 +726,19 @@ async fn write_loop(
 /// holds on to.
 const READ_CHUNK: usize = 64 * 1024;
 
+/// Reads framed but not yet decoded; a full queue holds the reader (decoding is the
+/// connection's own work, not a consumer's).
+const DECODE_QUEUE: usize = 64;
+
+/// The event frames of one read, and their size on the wire.
+type Undecoded = (Vec<Frame>, usize);
+
 async fn read_loop(
     shared: Arc<Shared>,
     mut reader: OwnedReadHalf,
     mut parser: Parser,
     pending: Arc<Mutex<VecDeque<oneshot::Sender<Frame>>>>,
+    decoder: mpsc::Sender<Undecoded>,
 ) -> ConnectionError {
     let silence = shared.options.heartbeat * 2;
     let stats = &shared.stats;
@@ -737,10 +766,8 @@ async fn read_loop(
                     }
                 }
                 kind if kind.is_event() => {
-                    if let Some(event) = read_event(&shared, &frame) {
-                        batch_bytes += frame.wire_len();
-                        batch.push(event);
-                    }
+                    batch_bytes += frame.wire_len();
+                    batch.push(frame);
                 }
                 FrameKind::DisconnectNotice => {
                     info!(node = %shared.options.node, "FreeSWITCH sent a disconnect notice");
@@ -751,8 +778,8 @@ async fn read_loop(
                 }
             }
         }
-        if !batch.is_empty() {
-            deliver(&shared, batch_bytes, batch).await;
+        if !batch.is_empty() && decoder.send((batch, batch_bytes)).await.is_err() {
+            return ConnectionError::Protocol("the decoder ended".into());
         }
         let buffer = parser.buffer_mut();
         buffer.reserve(READ_CHUNK);
@@ -796,6 +823,19 @@ fn read_event(shared: &Shared, frame: &Frame) -> Option<Event> {
         }
     }
     Some(event)
+}
+
+/// Decodes each read's event frames and delivers them as one batch, until the reader is gone.
+async fn decode_loop(shared: Arc<Shared>, mut reads: mpsc::Receiver<Undecoded>) {
+    while let Some((frames, bytes)) = reads.recv().await {
+        let events: Vec<Event> = frames
+            .iter()
+            .filter_map(|frame| read_event(&shared, frame))
+            .collect();
+        if !events.is_empty() {
+            deliver(&shared, bytes, events).await;
+        }
+    }
 }
 
 /// One read's events to every subscriber in one send each.

@@ -193,9 +193,14 @@ impl Event {
     }
 
     fn matching<'a>(&'a self, name: &'a str) -> impl DoubleEndedIterator<Item = &'a Field> + 'a {
+        // Names are compared as bytes: an ASCII-insensitive match needs no UTF-8 check.
+        let name = name.as_bytes();
         self.fields.iter().filter(move |f| {
             f.name.end - f.name.start == name.len() as u32
-                && self.text(f.name).eq_ignore_ascii_case(name)
+                && self
+                    .raw
+                    .get(f.name.range())
+                    .is_some_and(|n| n.eq_ignore_ascii_case(name))
         })
     }
 
