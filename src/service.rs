@@ -164,7 +164,13 @@ pub async fn run_supervised(
                     watched.assume_connected(&node, users::now_millis());
                     metrics.set(ESL_CONNECTED, "", &[("node", node.as_str())], 1.0);
                 }
-                record_esl_metrics(feed, metrics.clone(), watched.clone(), node.clone())
+                record_esl_metrics(
+                    feed,
+                    counted.clone(),
+                    metrics.clone(),
+                    watched.clone(),
+                    node.clone(),
+                )
             },
         ));
         fax_feeds.push((name.clone(), connection.clone(), connection.subscribe()));
@@ -433,6 +439,7 @@ async fn prime_service_metrics(metrics: &Metrics, board: &Board) {
 /// state and reconnects carry the node's name. The node's link (`links`) follows it too.
 async fn record_esl_metrics(
     mut events: Receiver<ConnectionEvent>,
+    connection: Connection,
     metrics: Arc<Metrics>,
     links: Links,
     name: String,
@@ -456,6 +463,15 @@ async fn record_esl_metrics(
                 );
             }
             Ok(ConnectionEvent::Connected { .. }) => {
+                // The switch's version and uptime at once, not at its first heartbeat; asked
+                // aside, so events keep being counted meanwhile.
+                let (asking, links, name) = (connection.clone(), links.clone(), name.clone());
+                tokio::spawn(async move {
+                    match asking.api("status").await {
+                        Ok(reply) => links.read_status(&name, &reply),
+                        Err(e) => tracing::debug!(node = %name, "api status failed: {e}"),
+                    }
+                });
                 metrics.set(
                     ESL_CONNECTED,
                     "1 while the event socket is connected and subscribed.",

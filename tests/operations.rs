@@ -402,3 +402,63 @@ fn the_readme_lists_every_exported_family() {
         );
     }
 }
+
+/// Before the switch's first heartbeat, its version and uptime come from one `api status`
+/// sent after the connect.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_node_status_shows_the_version_before_any_heartbeat() {
+    let db = common::TestDb::sqlite().await;
+    let spool = tempfile::tempdir().unwrap();
+    let sim = Simulator::start(
+        TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        SimConfig {
+            seed: 22,
+            heartbeat: Duration::from_secs(3600),
+            ..SimConfig::default()
+        },
+    )
+    .await
+    .unwrap();
+    let mut config = Config::default();
+    config.database.url = Secret::new(db.url.clone());
+    config.esl.host = "127.0.0.1".into();
+    config.esl.port = sim.addr().port();
+    config.fax.spool_dir = spool.path().to_path_buf();
+    let token = users::add_api_token(&db.store, "prometheus", Role::Supervisor)
+        .await
+        .unwrap();
+    let web = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let service = Service {
+        base: format!("http://{}", web.local_addr().unwrap()),
+        token,
+        http: reqwest::Client::new(),
+    };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(switchdesk::service::run_supervised(
+        config,
+        web,
+        async {
+            let _ = stopped.await;
+        },
+        Tasks::new(Metrics::new()),
+    ));
+    let node = eventually("the version on the status page", async || {
+        let response = service
+            .http
+            .get(format!("{}/api/status", service.base))
+            .bearer_auth(&service.token)
+            .send()
+            .await
+            .ok()?;
+        let status: Value = response.json().await.ok()?;
+        let node = status["esl"]["nodes"][0].clone();
+        node["version"].is_string().then_some(node)
+    })
+    .await;
+    assert_eq!(node["version"], "1.10.12-release 64bit", "{node}");
+    assert!(node["uptime_ms"].is_u64(), "{node}");
+    assert!(node["last_heartbeat"].is_null(), "{node}");
+    assert!(sim.commands_received().contains(&"api status".to_owned()));
+    let _ = stop.send(());
+    sim.shutdown();
+}

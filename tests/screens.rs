@@ -337,7 +337,11 @@ async fn the_admin_screen_imports_with_a_column_map_and_shows_warnings() {
 
     // Editing a queue fills in every setting, each in its own field.
     admin
-        .eval("document.querySelector('#queues-list tr[data-queue=\"support\"] button').click(); true")
+        .wait_for(
+            "a click on Edit",
+            "(() => { const edit = document.querySelector('#queues-list tr[data-queue=\"support\"] button'); \
+               return !!edit && (edit.click(), true); })()",
+        )
         .await;
     let filled = admin
         .wait_for(
@@ -409,7 +413,11 @@ async fn the_admin_screen_imports_with_a_column_map_and_shows_warnings() {
         )
         .await;
     admin
-        .eval("document.querySelector('#queues-list tr[data-queue=\"support\"] button').click(); true")
+        .wait_for(
+            "a click on Edit",
+            "(() => { const edit = document.querySelector('#queues-list tr[data-queue=\"support\"] button'); \
+               return !!edit && (edit.click(), true); })()",
+        )
         .await;
     let again = admin
         .wait_for(
@@ -529,4 +537,31 @@ async fn the_admin_screen_imports_with_a_column_map_and_shows_warnings() {
         .await
         .unwrap();
     assert_eq!(signed_in.status(), reqwest::StatusCode::UNAUTHORIZED);
+
+    // The event-socket page: the simulated node with its address, the switch's version and
+    // uptime (asked once after the connect, before any heartbeat).
+    admin.goto(&format!("{}/#status", demo.base)).await;
+    let node = admin
+        .wait_for(
+            "the node on the status page",
+            "(() => { const row = document.querySelector('#esl-nodes tr'); \
+               return row && row.querySelector('.version').textContent.startsWith('1.10.12') \
+                 && [...row.cells].map(c => c.textContent); })()",
+        )
+        .await;
+    admin.screenshot("status-nodes").await;
+    assert!(
+        node[1]
+            .as_str()
+            .is_some_and(|a| a.starts_with("127.0.0.1:")),
+        "{node}"
+    );
+    assert!(
+        node[2].as_str().is_some_and(|l| l.starts_with("connected")),
+        "{node}"
+    );
+    assert!(
+        node[5].as_str().is_some_and(|u| u.contains("years")),
+        "{node}"
+    );
 }

@@ -1,6 +1,6 @@
 //! What each node's event socket looks like from here, for the status page: its address,
-//! since when it is connected, the switch's version and uptime (read from its HEARTBEAT
-//! events, so no extra command is sent), the last heartbeat, reconnects and the event rate.
+//! since when it is connected, the switch's version and uptime (from one `api status` after a
+//! connect, then from its HEARTBEAT events), the last heartbeat, reconnects and the event rate.
 //!
 //! Fed by whoever reads a connection's [`ConnectionEvent`]s (the service's metrics task),
 //! with the time passed in; read with [`Links::snapshot`].
@@ -39,6 +39,49 @@ impl Heartbeat {
             uptime: text("Up-Time"),
         })
     }
+}
+
+impl Heartbeat {
+    /// The same description from the reply to `api status` (`UP 0 years, 0 days, 1 hour, ...`
+    /// and `FreeSWITCH (Version 1.10.12-release  64bit) is ready`), read once after a connect
+    /// so the page need not wait for the first heartbeat.
+    pub fn from_status(reply: &str) -> Heartbeat {
+        let uptime = reply
+            .lines()
+            .find_map(|line| line.trim().strip_prefix("UP "))
+            .map(str::to_owned);
+        let version = reply.lines().find_map(|line| {
+            let rest = line.split_once("(Version ")?.1;
+            let version = rest.split_once(')')?.0;
+            Some(version.split_whitespace().collect::<Vec<_>>().join(" "))
+        });
+        Heartbeat {
+            version,
+            uptime_ms: uptime.as_deref().and_then(uptime_ms),
+            uptime,
+        }
+    }
+}
+
+/// `0 years, 0 days, 1 hour, 1 minute, 3 seconds, 403 milliseconds, 120 microseconds` in ms.
+fn uptime_ms(words: &str) -> Option<u64> {
+    let mut ms = 0u64;
+    for part in words.split(',') {
+        let (count, unit) = part.trim().split_once(' ')?;
+        let count: u64 = count.parse().ok()?;
+        let unit_ms = match unit.trim_end_matches('s') {
+            "year" => 365 * 86_400_000,
+            "day" => 86_400_000,
+            "hour" => 3_600_000,
+            "minute" => 60_000,
+            "second" => 1_000,
+            "millisecond" => 1,
+            "microsecond" => 0,
+            _ => return None,
+        };
+        ms = ms.saturating_add(count.saturating_mul(unit_ms));
+    }
+    Some(ms)
 }
 
 /// One node's link, as the status page shows it. Times are Unix milliseconds.
@@ -154,6 +197,17 @@ impl Links {
         }
     }
 
+    /// Takes the switch's version and uptime from its reply to `api status`; a heartbeat read
+    /// later replaces them.
+    pub fn read_status(&self, node: &str, reply: &str) {
+        let status = Heartbeat::from_status(reply);
+        let mut nodes = self.lock();
+        let link = nodes.entry(node.to_owned()).or_default();
+        if link.last_heartbeat.is_none() || link.heartbeat.version.is_none() {
+            link.heartbeat = status;
+        }
+    }
+
     /// Marks `node` connected since `now` unless it is known to be (a watcher that started
     /// after the connect); counts no connect.
     pub fn assume_connected(&self, node: &str, now: i64) {
@@ -208,6 +262,26 @@ mod tests {
         )
         .unwrap();
         ConnectionEvent::Event(Arc::new(event))
+    }
+
+    #[test]
+    fn the_status_reply_gives_version_and_uptime() {
+        // As captured from FreeSWITCH 1.10.12 (tests/fixtures/freeswitch/esl/04_commands.rx).
+        let reply = "UP 0 years, 0 days, 0 hours, 1 minute, 3 seconds, 403 milliseconds, \
+                     120 microseconds\nFreeSWITCH (Version 1.10.12-release  64bit) is ready\n\
+                     1 session(s) since startup\n";
+        let status = Heartbeat::from_status(reply);
+        assert_eq!(status.version.as_deref(), Some("1.10.12-release 64bit"));
+        assert_eq!(status.uptime_ms, Some(63_403));
+        assert!(status.uptime.unwrap().starts_with("0 years, 0 days"));
+        assert_eq!(
+            Heartbeat::from_status("-ERR no reply\n"),
+            Heartbeat::default()
+        );
+        let links = Links::new();
+        links.read_status("fs1", reply);
+        assert_eq!(links.snapshot(0)[0].uptime_ms, Some(63_403));
+        assert_eq!(links.snapshot(0)[0].last_heartbeat, None);
     }
 
     #[test]
