@@ -17,6 +17,7 @@ use switchdesk::esl::event::EventFormat;
 use switchdesk::esl::tail::TailMode;
 use switchdesk::esl::ConnectionOptions;
 use switchdesk::service;
+use switchdesk::store::Peek;
 use switchdesk::users::{self, Role};
 
 #[derive(Parser)]
@@ -236,6 +237,7 @@ fn main() -> ExitCode {
         for warning in config.warnings() {
             println!("warning: {warning}");
         }
+        check_database(&config, cli.config.as_deref());
         return ExitCode::SUCCESS;
     }
     service::init_logging(&config.log);
@@ -332,13 +334,53 @@ async fn first_run_hint(config: &Config, file: Option<&Path>) -> anyhow::Result<
     let users = store.list_users().await;
     store.close().await;
     if users?.is_empty() {
-        let with_file = file.map_or_else(String::new, |f| format!(" --config {}", f.display()));
-        println!(
-            "No user exists yet. Create the first administrator (it prints the password):\n  \
-             switchdesk{with_file} user add admin --role admin"
-        );
+        println!("No user exists yet. {}", first_admin_hint(file));
     }
     Ok(())
+}
+
+/// How to create the first administrator, with the configuration file in use.
+fn first_admin_hint(file: Option<&Path>) -> String {
+    let with_file = file.map_or_else(String::new, |f| format!(" --config {}", f.display()));
+    format!(
+        "Create the first administrator (it prints the password):\n  \
+         switchdesk{with_file} user add admin --role admin"
+    )
+}
+
+/// `check-config`'s look at the database, read-only: a missing SQLite file is said, not
+/// created; a database with no user gets the command that creates the first one.
+fn check_database(config: &Config, file: Option<&Path>) {
+    let url = config.database.url.expose();
+    let peeked = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(anyhow::Error::from)
+        .and_then(|runtime| {
+            runtime.block_on(async {
+                let peek = switchdesk::store::Store::peek(url);
+                tokio::time::timeout(std::time::Duration::from_secs(10), peek)
+                    .await
+                    .map_err(|_| anyhow::anyhow!("no answer within 10 s"))?
+                    .map_err(anyhow::Error::from)
+            })
+        });
+    match peeked {
+        Ok(Peek::Missing(path)) => println!(
+            "note: the database {} does not exist yet; `switchdesk serve` creates it \
+             (check-config did not)",
+            path.display()
+        ),
+        Ok(Peek::InMemory) => {}
+        Ok(Peek::Users(0)) => {
+            println!("warning: no users yet. {}", first_admin_hint(file));
+        }
+        Ok(Peek::Users(_)) => {}
+        Err(e) => println!(
+            "warning: cannot read the database {}: {e:#}",
+            service::describe_database(url)
+        ),
+    }
 }
 
 fn decode(file: &PathBuf, max_frame: usize) -> anyhow::Result<()> {

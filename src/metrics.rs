@@ -11,6 +11,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::{json, Map, Value};
 
+pub mod queues;
+
 /// Events received from FreeSWITCH, labelled `event` (e.g. `CHANNEL_PARK`).
 pub const ESL_EVENTS_TOTAL: &str = "switchdesk_esl_events_total";
 /// 1 while the event socket is authenticated and subscribed, else 0.
@@ -27,6 +29,123 @@ pub const TASK_RESTARTS_TOTAL: &str = "switchdesk_task_restarts_total";
 /// Times the switchboard dropped a node's events or commands because the queue between two of
 /// its tasks was full, and resynced the node; labelled `node` and `queue` (`inbox`, `steps`).
 pub const SWITCHBOARD_LAGGED_TOTAL: &str = "switchdesk_switchboard_lagged_total";
+
+/// Callers waiting in a queue now (callbacks keeping a place not counted), labelled `queue`.
+pub const QUEUE_WAITING: &str = "switchdesk_queue_waiting";
+/// How long the queue's longest-waiting caller has waited, in seconds, labelled `queue`.
+pub const QUEUE_LONGEST_WAIT_SECONDS: &str = "switchdesk_queue_longest_wait_seconds";
+/// A queue's member agents by state, labelled `queue` and `state` (one of [`AGENT_STATES`]).
+pub const QUEUE_AGENTS: &str = "switchdesk_queue_agents";
+/// Answered within the service-level threshold / answered, labelled `queue`.
+pub const QUEUE_SERVICE_LEVEL: &str = "switchdesk_queue_service_level";
+/// Callers of a queue by outcome, labelled `queue` and `outcome` (one of [`CALL_OUTCOMES`]).
+pub const QUEUE_CALLS_TOTAL: &str = "switchdesk_queue_calls_total";
+/// Calls an agent was connected to, labelled `agent`.
+pub const AGENT_CALLS_TOTAL: &str = "switchdesk_agent_calls_total";
+/// An agent's talk time, labelled `agent`.
+pub const AGENT_TALK_SECONDS_TOTAL: &str = "switchdesk_agent_talk_seconds_total";
+
+/// The values of `state` in [`QUEUE_AGENTS`]: [`crate::acd::AgentView::state`].
+pub const AGENT_STATES: &[&str] = &[
+    "available",
+    "ringing",
+    "in_call",
+    "wrap_up",
+    "on_break",
+    "logged_out",
+];
+
+/// The values of `outcome` in [`QUEUE_CALLS_TOTAL`].
+pub const CALL_OUTCOMES: &[&str] = &[
+    "offered",
+    "answered",
+    "abandoned",
+    "overflowed",
+    "moved",
+    "callback_requested",
+    "exited",
+];
+
+/// The values of `result` in [`CDR_RECEIVED_TOTAL`].
+pub const CDR_RESULTS: &[&str] = &["stored", "duplicate", "rejected", "unauthorized", "failed"];
+
+/// The values of `queue` in [`SWITCHBOARD_LAGGED_TOTAL`].
+pub const LAGGED_QUEUES: &[&str] = &["inbox", "steps"];
+
+/// Every family the service exports, with its help text and type: each is rendered (HELP and
+/// TYPE) from the moment the registry is made, before any of its series is recorded.
+pub const DOCUMENTED: &[(&str, &str, &str)] = &[
+    (
+        ESL_EVENTS_TOTAL,
+        "Events received from FreeSWITCH, by event name.",
+        "counter",
+    ),
+    (
+        ESL_CONNECTED,
+        "1 while the event socket is connected and subscribed.",
+        "gauge",
+    ),
+    (
+        ESL_RECONNECTS_TOTAL,
+        "Event-socket reconnects after a lost connection.",
+        "counter",
+    ),
+    (
+        ESL_EVENTS_SHED_TOTAL,
+        "Events a slow consumer missed.",
+        "counter",
+    ),
+    (HTTP_REQUESTS_TOTAL, "HTTP responses by status.", "counter"),
+    (
+        CDR_RECEIVED_TOTAL,
+        "CDR POSTs by result (stored, duplicate, rejected, unauthorized, failed).",
+        "counter",
+    ),
+    (
+        TASK_RESTARTS_TOTAL,
+        "Restarts of supervised background tasks after a panic or an unexpected end.",
+        "counter",
+    ),
+    (
+        SWITCHBOARD_LAGGED_TOTAL,
+        "Times a node's events (inbox) or commands (steps) were dropped because the \
+         switchboard's queue was full, and the node was read again.",
+        "counter",
+    ),
+    (
+        QUEUE_WAITING,
+        "Callers waiting in the queue now (callbacks keeping a place not counted).",
+        "gauge",
+    ),
+    (
+        QUEUE_LONGEST_WAIT_SECONDS,
+        "How long the longest-waiting caller of the queue has waited, in seconds.",
+        "gauge",
+    ),
+    (QUEUE_AGENTS, "The queue's member agents by state.", "gauge"),
+    (
+        QUEUE_SERVICE_LEVEL,
+        "Answered within the queue's service-level threshold / answered (0 until a call is \
+         answered).",
+        "gauge",
+    ),
+    (
+        QUEUE_CALLS_TOTAL,
+        "Callers of the queue by outcome (offered, answered, abandoned, overflowed, moved, \
+         callback_requested, exited).",
+        "counter",
+    ),
+    (
+        AGENT_CALLS_TOTAL,
+        "Calls an agent was connected to.",
+        "counter",
+    ),
+    (
+        AGENT_TALK_SECONDS_TOTAL,
+        "An agent's talk time, in seconds.",
+        "counter",
+    ),
+];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
@@ -69,10 +188,65 @@ pub struct Metrics {
 }
 
 impl Metrics {
+    /// A registry holding every [`DOCUMENTED`] family, with no series yet.
     pub fn new() -> Arc<Metrics> {
+        let mut registry = Registry::default();
+        for (name, help, kind) in DOCUMENTED {
+            let kind = if *kind == "gauge" {
+                Kind::Gauge
+            } else {
+                Kind::Counter
+            };
+            registry.families.insert(
+                name,
+                Family {
+                    help,
+                    kind,
+                    series: BTreeMap::new(),
+                },
+            );
+        }
         Arc::new(Metrics {
-            registry: Mutex::new(Registry::default()),
+            registry: Mutex::new(registry),
         })
+    }
+
+    /// Records a counter's series at zero unless it exists, so it is exported before its
+    /// first increase.
+    pub fn zero(&self, name: &'static str, labels: &[(&'static str, &str)]) {
+        let help = DOCUMENTED
+            .iter()
+            .find(|(documented, _, _)| *documented == name)
+            .map_or(name, |(_, help, _)| help);
+        self.update(name, help, Kind::Counter, labels, |_| {});
+    }
+
+    /// Sets a counter kept elsewhere (the queue engine's) to its current value.
+    pub fn set_counter(
+        &self,
+        name: &'static str,
+        help: &'static str,
+        labels: &[(&'static str, &str)],
+        value: f64,
+    ) {
+        self.update(name, help, Kind::Counter, labels, |current| {
+            *current = value
+        });
+    }
+
+    /// Drops the series of `name` whose `label` is not one `keep` accepts (a queue or an agent
+    /// that was removed).
+    pub fn retain(&self, name: &str, label: &str, keep: impl Fn(&str) -> bool) {
+        let mut registry = self.lock();
+        if let Some(family) = registry.families.get_mut(name) {
+            family.series.retain(|_, series| {
+                series
+                    .labels
+                    .iter()
+                    .find(|(k, _)| *k == label)
+                    .is_none_or(|(_, v)| keep(v))
+            });
+        }
     }
 
     /// Adds `by` to a counter, creating it (at zero) on first use. `help` is kept from the first
@@ -308,7 +482,10 @@ mod tests {
             5,
         );
         let text = m.render();
-        assert!(text.contains("# HELP switchdesk_esl_connected 1 when connected\n"));
+        // A documented family keeps its documented help.
+        assert!(text.contains(
+            "# HELP switchdesk_esl_connected 1 while the event socket is connected and subscribed.\n"
+        ));
         assert!(
             text.contains("# TYPE switchdesk_esl_connected gauge\nswitchdesk_esl_connected 1\n")
         );
@@ -318,6 +495,21 @@ mod tests {
             text.contains("odd_total{v=\"a\\\"b\\\\c\\nd\"} 5\n"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn every_documented_family_is_there_from_the_start() {
+        let m = Metrics::new();
+        let text = m.render();
+        for (name, _, kind) in DOCUMENTED {
+            assert!(text.contains(&format!("# TYPE {name} {kind}\n")), "{text}");
+        }
+        m.zero(TASK_RESTARTS_TOTAL, &[("task", "outbox")]);
+        m.zero(TASK_RESTARTS_TOTAL, &[("task", "outbox")]);
+        assert_eq!(m.get(TASK_RESTARTS_TOTAL, &[("task", "outbox")]), Some(0.0));
+        m.inc(TASK_RESTARTS_TOTAL, "", &[("task", "outbox")], 1);
+        m.zero(TASK_RESTARTS_TOTAL, &[("task", "outbox")]);
+        assert_eq!(m.get(TASK_RESTARTS_TOTAL, &[("task", "outbox")]), Some(1.0));
     }
 
     #[test]

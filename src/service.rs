@@ -15,12 +15,13 @@ use crate::blocklist::Blocklist;
 use crate::cdr::{CdrIngest, IngestSettings};
 use crate::config::{Config, LogConfig, Secret};
 use crate::directory::PhoneBook;
-use crate::esl::{Connection, ConnectionEvent, ConnectionOptions, Continuity};
+use crate::esl::{Connection, ConnectionEvent, ConnectionOptions, Continuity, Links};
 use crate::fax::{self, FaxDesk};
 use crate::fsarg::{Endpoint, Extension};
 use crate::mail::{run_outbox, Outbox, SmtpMailer};
 use crate::metrics::{
-    Metrics, ESL_CONNECTED, ESL_EVENTS_SHED_TOTAL, ESL_EVENTS_TOTAL, ESL_RECONNECTS_TOTAL,
+    Metrics, CDR_RECEIVED_TOTAL, CDR_RESULTS, ESL_CONNECTED, ESL_EVENTS_SHED_TOTAL,
+    ESL_EVENTS_TOTAL, ESL_RECONNECTS_TOTAL, LAGGED_QUEUES, SWITCHBOARD_LAGGED_TOTAL,
 };
 use crate::sim::traffic::{run_traffic, TrafficAgent, TrafficConfig};
 use crate::sim::{CdrTarget, Route, SimConfig, Simulator};
@@ -138,6 +139,7 @@ pub async fn run_supervised(
     let mut nodes = Vec::new();
     let mut connections = Vec::new();
     let mut fax_feeds = Vec::new();
+    let links = Links::new();
     for (name, node) in config.esl.all_nodes() {
         let mut options = ConnectionOptions::from_config(&name, &node);
         options.events = EVENTS
@@ -145,12 +147,31 @@ pub async fn run_supervised(
             .chain(fax::desk::EVENTS)
             .map(|e| (*e).to_owned())
             .collect();
+        prime_node_metrics(&metrics, &name, &options.events);
+        links.register(&name, &options.address);
         let (connection, events) = Connection::spawn_supervised(options, &tasks);
         let (counted, metrics, node) = (connection.clone(), metrics.clone(), name.clone());
+        let watched = links.clone();
+        // Subscribed before the first connect completes, so it is seen; a restarted task
+        // subscribes again and takes the link as it finds it.
+        let mut first = Some(connection.subscribe());
         background.push(tasks.spawn(
             format!("esl-metrics:{name}"),
             Policy::RestartOnPanic,
-            move || record_esl_metrics(counted.subscribe(), metrics.clone(), node.clone()),
+            move || {
+                let feed = first.take().unwrap_or_else(|| counted.subscribe());
+                if counted.is_connected() {
+                    watched.assume_connected(&node, users::now_millis());
+                    metrics.set(ESL_CONNECTED, "", &[("node", node.as_str())], 1.0);
+                }
+                record_esl_metrics(
+                    feed,
+                    counted.clone(),
+                    metrics.clone(),
+                    watched.clone(),
+                    node.clone(),
+                )
+            },
         ));
         fax_feeds.push((name.clone(), connection.clone(), connection.subscribe()));
         connections.push(connection.clone());
@@ -201,6 +222,7 @@ pub async fn run_supervised(
         options,
     )
     .await?;
+    prime_service_metrics(&metrics, &board).await;
     let (ticket_events, _) = broadcast::channel(TICKET_EVENT_BUFFER);
     let webhook = config.webhook.enabled().then(|| Arc::new(Notify::new()));
     let cdrs = supervised_cdr_ingest(
@@ -242,6 +264,7 @@ pub async fn run_supervised(
         fax: fax_desk,
         live,
         tasks,
+        links,
     };
     let served = web::serve(listener, state, shutdown).await;
     for task in background {
@@ -302,6 +325,7 @@ pub async fn state_without_switch(
         fax,
         live,
         tasks,
+        links: Links::new(),
     })
 }
 
@@ -382,18 +406,53 @@ async fn keep_phonebook_current(store: Store, phonebook: Arc<PhoneBook>) {
     }
 }
 
+/// A node's series at zero before anything happens on it: its link, reconnects, lags, and
+/// the events it is subscribed to.
+fn prime_node_metrics(metrics: &Metrics, node: &str, events: &[String]) {
+    metrics.set(ESL_CONNECTED, "", &[("node", node)], 0.0);
+    metrics.zero(ESL_RECONNECTS_TOTAL, &[("node", node)]);
+    for queue in LAGGED_QUEUES {
+        metrics.zero(
+            SWITCHBOARD_LAGGED_TOTAL,
+            &[("node", node), ("queue", queue)],
+        );
+    }
+    for event in events {
+        metrics.zero(ESL_EVENTS_TOTAL, &[("event", event)]);
+    }
+}
+
+/// The service's own series at zero, and every configured queue and agent as the engine
+/// starts with them.
+async fn prime_service_metrics(metrics: &Metrics, board: &Board) {
+    metrics.zero(ESL_EVENTS_SHED_TOTAL, &[]);
+    for result in CDR_RESULTS {
+        metrics.zero(CDR_RECEIVED_TOTAL, &[("result", result)]);
+    }
+    match board.queues().await {
+        Ok(views) => crate::metrics::queues::record(metrics, &views),
+        Err(e) => tracing::warn!("queue metrics wait for the first scrape: {e}"),
+    }
+}
+
 /// Counts what one node's ESL connection sees, for `/metrics` and the dashboard; its link
-/// state and reconnects carry the node's name.
+/// state and reconnects carry the node's name. The node's link (`links`) follows it too.
 async fn record_esl_metrics(
     mut events: Receiver<ConnectionEvent>,
+    connection: Connection,
     metrics: Arc<Metrics>,
-    node: String,
+    links: Links,
+    name: String,
 ) {
-    let node = [("node", node.as_str())];
+    let node = [("node", name.as_str())];
     let mut connected_before = false;
     let mut continuity = Continuity::default();
     loop {
-        match events.recv().await {
+        let seen = events.recv().await;
+        if let Ok(seen) = &seen {
+            links.observe(&name, seen, users::now_millis());
+        }
+        match seen {
             Ok(ConnectionEvent::Events(batch)) => {
                 let missed = continuity.missed_before(&batch);
                 if missed > 0 {
@@ -420,6 +479,15 @@ async fn record_esl_metrics(
                 }
             }
             Ok(ConnectionEvent::Connected { .. }) => {
+                // The switch's version and uptime at once, not at its first heartbeat; asked
+                // aside, so events keep being counted meanwhile.
+                let (asking, links, name) = (connection.clone(), links.clone(), name.clone());
+                tokio::spawn(async move {
+                    match asking.api("status").await {
+                        Ok(reply) => links.read_status(&name, &reply),
+                        Err(e) => tracing::debug!(node = %name, "api status failed: {e}"),
+                    }
+                });
                 metrics.set(
                     ESL_CONNECTED,
                     "1 while the event socket is connected and subscribed.",

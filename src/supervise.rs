@@ -143,6 +143,10 @@ impl Tasks {
         Fut: Future<Output = ()> + Send + 'static,
     {
         let name = self.register(name.into());
+        // Exported at zero from the start, so an alert on any increase has a series to watch.
+        self.inner
+            .metrics
+            .zero(TASK_RESTARTS_TOTAL, &[("task", name.as_str())]);
         let tasks = self.clone();
         tokio::spawn(async move { tasks.supervise(name, policy, factory).await })
     }

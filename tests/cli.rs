@@ -647,6 +647,61 @@ fn serve_on_a_new_database_says_how_to_begin() {
     );
 }
 
+/// `check-config` looks at the configured database read-only: a missing file is said, never
+/// created; a database with no user gets the exact command that creates the first admin.
+#[test]
+fn check_config_says_when_the_database_has_no_user_yet() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("switchdesk.toml");
+    let database = dir.path().join("sd.db");
+    std::fs::write(
+        &path,
+        format!("[database]\nurl = \"sqlite://{}\"\n", database.display()),
+    )
+    .unwrap();
+    let output = check_config(&path);
+    assert!(output.status.success());
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        text.contains(&format!(
+            "note: the database {} does not exist yet",
+            database.display()
+        )),
+        "{text}"
+    );
+    assert!(!text.contains("no users yet"), "{text}");
+    assert!(!database.exists(), "check-config created the database");
+
+    let migrated = binary()
+        .arg("--config")
+        .arg(&path)
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert!(migrated.status.success());
+    let output = check_config(&path);
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success());
+    assert!(text.contains("warning: no users yet."), "{text}");
+    assert!(
+        text.contains(&format!(
+            "switchdesk --config {} user add admin --role admin",
+            path.display()
+        )),
+        "{text}"
+    );
+
+    let added = binary()
+        .arg("--config")
+        .arg(&path)
+        .args(["user", "add", "admin", "--role", "admin"])
+        .output()
+        .unwrap();
+    assert!(added.status.success());
+    let text = String::from_utf8_lossy(&check_config(&path).stdout).into_owned();
+    assert!(!text.contains("no users yet"), "{text}");
+}
+
 /// `phonebook export | head`: the reader closing the pipe ends the export quietly.
 #[test]
 fn a_closed_pipe_ends_an_export_quietly() {

@@ -3,9 +3,10 @@
 //! move up on the wallboard; an agent goes available and the pop-up with the caller's
 //! organization appears while the phone rings; a user without the supervisor role cannot open
 //! the wallboard's feed; an admin imports a phone-book file with a column map and sees the
-//! rows saved with a warning and the columns not read, and opens the audit log to find a
-//! supervisor's change and a failed sign-in. Screenshots are kept under
-//! `target/screenshots/`.
+//! rows saved with a warning and the columns not read, edits a queue's settings field by field
+//! (overflow target, max wait, a prompt) and sees them round-trip, makes and revokes an API
+//! token, and opens the audit log to find a supervisor's change and a failed sign-in.
+//! Screenshots are kept under `target/screenshots/`.
 
 mod browser;
 
@@ -315,31 +316,204 @@ async fn the_admin_screen_imports_with_a_column_map_and_shows_warnings() {
         "{shown}"
     );
 
-    // Editing a queue fills in every stored setting, so saving it resets none.
+    // A new queue from the form: blank fields take their defaults.
     admin
         .wait_for(
             "the queue list",
-            "!!document.querySelector('#queues-list [data-queue] button')",
+            "!!document.querySelector('#queues-list tr[data-queue=\"support\"] button')",
         )
         .await;
     admin
-        .eval("document.querySelector('#queues-list [data-queue] button').click(); true")
-        .await;
-    let settings = admin
-        .wait_for(
-            "the queue's stored settings in the form",
-            "(() => { const text = document.querySelector('#queue-settings').value;                return text.includes('callbacks') ? JSON.parse(text) : false; })()",
+        .eval(
+            "(() => { document.querySelector('#queue-name').value = 'sales'; \
+               document.querySelector('#queue-form button[type=submit]').click(); return true; })()",
         )
         .await;
-    for key in [
-        "prompts",
-        "callbacks",
-        "overflow",
-        "max_wait_secs",
-        "ring_timeout_secs",
-    ] {
-        assert!(settings.get(key).is_some(), "{key} missing: {settings}");
-    }
+    admin
+        .wait_for(
+            "sales in the queue list",
+            "!!document.querySelector('#queues-list tr[data-queue=\"sales\"]')",
+        )
+        .await;
+
+    // Editing a queue fills in every setting, each in its own field.
+    admin
+        .wait_for(
+            "a click on Edit",
+            "(() => { const edit = document.querySelector('#queues-list tr[data-queue=\"support\"] button'); \
+               return !!edit && (edit.click(), true); })()",
+        )
+        .await;
+    let filled = admin
+        .wait_for(
+            "the demo queue's settings in the form",
+            "(() => { const v = (id) => document.querySelector('#' + id).value; \
+               return v('queue-name') === 'support' && v('queue-max-wait-secs') === '300' \
+                 ? { overflow: v('queue-overflow-to'), extension: v('queue-overflow-extension'), \
+                     callback_key: v('queue-callbacks-key'), exit_key: v('queue-exit-key'), \
+                     hold_music: v('queue-prompts-hold-music'), wrap_up: v('queue-wrap-up-secs'), \
+                     targets: [...document.querySelectorAll('#queue-overflow-queue option')].map(o => o.value), \
+                     json_box: !!document.querySelector('#queue-settings') } \
+                 : false; })()",
+        )
+        .await;
+    assert_eq!(filled["overflow"], "extension", "{filled}");
+    assert_eq!(filled["extension"], "voicemail", "{filled}");
+    assert_eq!(filled["callback_key"], "1", "{filled}");
+    assert_eq!(filled["exit_key"], "0", "{filled}");
+    assert_eq!(filled["wrap_up"], "5", "{filled}");
+    assert!(
+        filled["hold_music"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("tone_stream://")),
+        "{filled}"
+    );
+    assert_eq!(filled["targets"], serde_json::json!(["sales"]), "{filled}");
+    assert_eq!(filled["json_box"], false, "{filled}");
+
+    // Overflow to sales after 240 s, and a prompt of its own: saved, and nothing else moved.
+    admin
+        .eval(
+            "(() => { document.querySelector('#queue-overflow-to').value = 'queue'; \
+               document.querySelector('#queue-overflow-queue').value = 'sales'; \
+               document.querySelector('#queue-max-wait-secs').value = '240'; \
+               document.querySelector('#queue-prompts-callback-accepted').value = 'ivr/ivr-call_back_thank_you.wav'; \
+               document.querySelector('#queue-form button[type=submit]').click(); return true; })()",
+        )
+        .await;
+    let stored = admin
+        .wait_for(
+            "the new settings stored",
+            "fetch('/api/queues/support/settings').then(r => r.json()) \
+               .then(s => s.overflow && s.overflow.target === 'sales' ? s : false)",
+        )
+        .await;
+    assert_eq!(
+        stored["overflow"],
+        serde_json::json!({"to": "queue", "target": "sales"}),
+        "{stored}"
+    );
+    assert_eq!(stored["max_wait_secs"], 240, "{stored}");
+    assert_eq!(
+        stored["prompts"]["callback_accepted"],
+        serde_json::json!(["ivr/ivr-call_back_thank_you.wav"]),
+        "{stored}"
+    );
+    assert_eq!(stored["callbacks"]["key"], "1", "{stored}");
+    assert_eq!(stored["exit_key"], "0", "{stored}");
+    assert_eq!(stored["exit_extension"], "voicemail", "{stored}");
+    assert_eq!(stored["wrap_up_secs"], 5, "{stored}");
+
+    // After a reload, Edit shows them again.
+    admin.eval("location.reload(); true").await;
+    admin
+        .wait_for(
+            "the queue list after the reload",
+            "document.readyState === 'complete' && \
+               !!document.querySelector('#queues-list tr[data-queue=\"support\"] button')",
+        )
+        .await;
+    admin
+        .wait_for(
+            "a click on Edit",
+            "(() => { const edit = document.querySelector('#queues-list tr[data-queue=\"support\"] button'); \
+               return !!edit && (edit.click(), true); })()",
+        )
+        .await;
+    let again = admin
+        .wait_for(
+            "the saved settings in the form",
+            "(() => { const v = (id) => document.querySelector('#' + id).value; \
+               return v('queue-name') === 'support' && v('queue-max-wait-secs') === '240' \
+                 ? { overflow: v('queue-overflow-to'), target: v('queue-overflow-queue'), \
+                     prompt: v('queue-prompts-callback-accepted') } \
+                 : false; })()",
+        )
+        .await;
+    assert_eq!(
+        again,
+        serde_json::json!({"overflow": "queue", "target": "sales", "prompt": "ivr/ivr-call_back_thank_you.wav"})
+    );
+
+    // The API's validation error is shown under the form.
+    admin
+        .eval(
+            "(() => { document.querySelector('#queue-wrap-up-secs').value = '99999999'; \
+               document.querySelector('#queue-form button[type=submit]').click(); return true; })()",
+        )
+        .await;
+    let error = admin
+        .wait_for(
+            "the validation error under the form",
+            "(() => { const e = document.querySelector('#queue-form-error'); \
+               return !e.hidden && e.textContent; })()",
+        )
+        .await;
+    assert!(
+        error.as_str().is_some_and(|e| e.contains("wrap_up_secs")),
+        "{error}"
+    );
+    admin
+        .eval("document.querySelector('#admin-queues').scrollIntoView(); true")
+        .await;
+    admin.screenshot("admin-queue-settings").await;
+
+    // An API token made in the screen: its secret shown once, listed, then revoked.
+    admin
+        .eval(
+            "(() => { document.querySelector('#token-name').value = 'grafana'; \
+               document.querySelector('#token-role').value = 'supervisor'; \
+               document.querySelector('#token-form button[type=submit]').click(); return true; })()",
+        )
+        .await;
+    let secret = admin
+        .wait_for(
+            "the new token's secret and its row",
+            "(() => { const row = document.querySelector('#tokens-list tr[data-token=\"grafana\"]'); \
+               const secret = document.querySelector('#token-secret')?.textContent; \
+               return row && row.cells[1].textContent === 'supervisor' \
+                 && row.cells[4].textContent === 'active' && secret; })()",
+        )
+        .await;
+    let secret = secret.as_str().unwrap().to_owned();
+    let scrape = |secret: String| {
+        let base = demo.base.clone();
+        async move {
+            reqwest::Client::new()
+                .get(format!("{base}/metrics"))
+                .bearer_auth(secret)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(scrape(secret.clone()).await, reqwest::StatusCode::OK);
+    admin
+        .eval(
+            "(() => { window.confirm = () => true; \
+               document.querySelector('#tokens-list tr[data-token=\"grafana\"] button[data-action=\"revoke\"]').click(); \
+               return true; })()",
+        )
+        .await;
+    // The list read again after the revoke shows it, and the scrape as its last use.
+    let row = admin
+        .wait_for(
+            "the token shown revoked",
+            "(() => { const row = document.querySelector('#tokens-list tr[data-token=\"grafana\"]'); \
+               return row?.cells[4]?.textContent === 'revoked' && [...row.cells].map(c => c.textContent); })()",
+        )
+        .await;
+    assert_ne!(row[3], "never", "{row}");
+    assert!(
+        row[5].as_str() == Some(""),
+        "a revoked token has no revoke button: {row}"
+    );
+    admin
+        .eval("document.querySelector('#admin-tokens').scrollIntoView(); true")
+        .await;
+    admin.screenshot("admin-tokens").await;
+    assert_eq!(scrape(secret).await, reqwest::StatusCode::UNAUTHORIZED);
 
     // An admin disables a user from the users list.
     admin
@@ -364,6 +538,33 @@ async fn the_admin_screen_imports_with_a_column_map_and_shows_warnings() {
         .await
         .unwrap();
     assert_eq!(signed_in.status(), reqwest::StatusCode::UNAUTHORIZED);
+
+    // The event-socket page: the simulated node with its address, the switch's version and
+    // uptime (asked once after the connect, before any heartbeat).
+    admin.goto(&format!("{}/#status", demo.base)).await;
+    let node = admin
+        .wait_for(
+            "the node on the status page",
+            "(() => { const row = document.querySelector('#esl-nodes tr'); \
+               return row && row.querySelector('.version').textContent.startsWith('1.10.12') \
+                 && [...row.cells].map(c => c.textContent); })()",
+        )
+        .await;
+    admin.screenshot("status-nodes").await;
+    assert!(
+        node[1]
+            .as_str()
+            .is_some_and(|a| a.starts_with("127.0.0.1:")),
+        "{node}"
+    );
+    assert!(
+        node[2].as_str().is_some_and(|l| l.starts_with("connected")),
+        "{node}"
+    );
+    assert!(
+        node[5].as_str().is_some_and(|u| u.contains("years")),
+        "{node}"
+    );
 }
 
 /// An admin opens the audit log and sees a change a supervisor made before (a number

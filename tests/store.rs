@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use common::{TestDb, TestDbRef};
 use switchdesk::blocklist::{Entry, Treatment};
-use switchdesk::store::{Backend, Store, StoreError};
+use switchdesk::store::{Backend, Peek, Store, StoreError};
 use switchdesk::users::{self, hash_token, Role};
 
 on_both_backends!(
@@ -23,7 +23,30 @@ on_both_backends!(
     api_tokens_are_found_by_hash_until_revoked,
     sign_in_with_password_session_and_token,
     rows_stored_before_a_value_was_refused_are_named_or_kept_safe,
+    a_peek_counts_users_read_only,
 );
+
+/// `check-config`'s look: the users of an existing database, without a migration or a write.
+async fn a_peek_counts_users_read_only(db: TestDbRef) {
+    assert_eq!(Store::peek(&db.url).await.unwrap(), Peek::Users(0));
+    db.store
+        .create_user("alice", Role::Admin, "hash")
+        .await
+        .unwrap();
+    assert_eq!(Store::peek(&db.url).await.unwrap(), Peek::Users(1));
+}
+
+#[tokio::test]
+async fn a_peek_never_creates_a_missing_sqlite_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nested/missing.db");
+    let url = format!("sqlite://{}", path.display());
+    assert_eq!(
+        Store::peek(&url).await.unwrap(),
+        Peek::Missing(path.clone())
+    );
+    assert!(!path.exists() && !path.parent().unwrap().exists());
+}
 
 async fn migrations_run_twice_and_keep_data(db: TestDbRef) {
     let store = db.store;

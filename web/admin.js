@@ -1,4 +1,4 @@
-// The admin pages: users and roles, queues and agents, the blocklist, the phone book
+// The admin pages: users and roles, API tokens, queues and agents (every setting of a queue), the blocklist, the phone book
 // import with its per-line report, and the audit log. Every form posts JSON to the API and shows the server's
 // error as it is.
 
@@ -16,11 +16,13 @@ export function init() {}
 export function show() {
   shown = true;
   renderUsersCard();
+  renderTokensCard();
   renderQueuesCard();
   renderAgentsCard();
   renderBlocklistCard();
   renderPhonebookCard();
   loadUsers();
+  loadTokens();
   loadQueues();
   loadBlocklist();
   // The audit log (its own block at the end of this file).
@@ -131,53 +133,265 @@ function userActions(user) {
   return el("span", { className: "actions" }, role, access, password, remove);
 }
 
-// Queues and agents
+// API tokens: for scrapers and scripts. The secret is shown once, when the token is made.
 
-function renderQueuesCard() {
-  const settings = el("textarea", {
-    id: "queue-settings",
-    rows: 5,
-    spellcheck: false,
-    placeholder: '{"ring_timeout_secs": 20, "wrap_up_secs": 10, "service_level_secs": 20}',
-  });
+function renderTokensCard() {
   const form = el(
     "form",
-    { id: "queue-form", className: "stack" },
-    el(
-      "div",
-      { className: "filters" },
-      field("Queue", el("input", { id: "queue-name", required: true, autocomplete: "off", spellcheck: false, pattern: "[A-Za-z0-9._\\-]{1,64}" })),
-      field("Strategy", select("queue-strategy", STRATEGIES, "longest-idle")),
-    ),
-    el("label", { htmlFor: "queue-settings" }, "Other settings as JSON (the keys of a [[queues]] entry; Edit fills in every stored one; keys left out take their defaults)"),
-    settings,
-    el("div", { className: "actions" }, el("button", { type: "submit" }, "Save the queue")),
+    { id: "token-form", className: "filters" },
+    field("Name", el("input", { id: "token-name", required: true, autocomplete: "off", spellcheck: false })),
+    field("Role", select("token-role", ROLES, "supervisor")),
+    el("button", { type: "submit" }, "Create the token"),
   );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    let body = {};
-    const text = settings.value.trim();
-    if (text) {
-      try {
-        body = JSON.parse(text);
-      } catch (error) {
-        notify("The settings are not JSON: " + error.message, "bad");
-        return;
-      }
-      if (!body || typeof body !== "object" || Array.isArray(body)) {
-        notify("The settings must be a JSON object.", "bad");
-        return;
-      }
-    }
-    body.strategy = $("queue-strategy").value;
-    const name = $("queue-name").value.trim();
-    const result = await act("Saving queue " + name, "/api/queues/" + encodeURIComponent(name), { method: "PUT", json: body });
+    const name = $("token-name").value.trim();
+    const result = await act("Creating token " + name, "/api/tokens", { method: "POST", json: { name, role: $("token-role").value } });
     if (result && result.ok) {
-      notify("Queue " + name + " saved.");
-      loadQueues();
+      form.reset();
+      $("token-role").value = "supervisor";
+      showTokenSecret(result.body);
+      loadTokens();
     }
   });
+  $("admin-tokens").replaceChildren(
+    head("API tokens", "Authorization: Bearer <token>"),
+    el("div", { id: "tokens-list", className: "scroll" }),
+    el("div", { id: "token-created", hidden: true }),
+    form,
+  );
+}
+
+/// The new token's secret: shown here once, never again.
+function showTokenSecret(created) {
+  const place = $("token-created");
+  fill(
+    place,
+    el("p", {}, "Token ", el("strong", {}, created.name), " (" + created.role + "). Copy it now: it is not shown again."),
+    el("code", { id: "token-secret" }, created.token),
+    " ",
+    el("button", { type: "button", className: "small secondary", on: { click: () => (place.hidden = true) } }, "Done"),
+  );
+  place.hidden = false;
+}
+
+async function loadTokens() {
+  const body = await loadInto($("tokens-list"), "/api/tokens", "Loading tokens");
+  if (!shown || body === null) return;
+  $("tokens-list").replaceChildren(
+    table(
+      ["Name", "Role", "Created", "Last used", "State", ""],
+      body.map((t) =>
+        el(
+          "tr",
+          { dataset: { token: t.name } },
+          ...cells([t.name, t.role, when(t.created_at), t.last_used_at ? when(t.last_used_at) : "never", t.revoked ? "revoked" : "active"]),
+          el("td", { className: "num" }, t.revoked ? null : el("button", { type: "button", className: "small danger", dataset: { action: "revoke" }, on: { click: () => revokeToken(t.name) } }, "Revoke")),
+        ),
+      ),
+    ),
+  );
+}
+
+async function revokeToken(name) {
+  if (!confirm("Revoke token " + name + "? Whatever uses it is refused from now on.")) return;
+  const result = await act("Revoking token " + name, "/api/tokens/" + encodeURIComponent(name), { method: "DELETE" });
+  if (result && result.ok) {
+    notify("Token " + name + " revoked.");
+    loadTokens();
+  }
+}
+
+// Queues and agents
+
+// Every setting of a queue (src/acd/config.rs), by its path in GET /api/queues/{name}/settings,
+// grouped as the form shows them. `lines` are prompt lists, one entry a line.
+const QUEUE_FIELDSETS = [
+  ["Routing", [
+    { path: "strategy", label: "Strategy", kind: "select", options: STRATEGIES },
+    { path: "ring_timeout_secs", label: "Ring an agent for (s)", kind: "number", min: 1 },
+    { path: "wrap_up_secs", label: "Wrap-up (s)", kind: "number" },
+    { path: "tier_wait_secs", label: "Next tier opens after (s)", kind: "number" },
+    { path: "service_level_secs", label: "Service level threshold (s)", kind: "number" },
+    { path: "resume_secs", label: "A caller who calls again keeps the place for (s)", kind: "number" },
+  ]],
+  ["Agents who miss a call", [
+    { path: "reject_delay_secs", label: "Skip after a reject (s)", kind: "number" },
+    { path: "busy_delay_secs", label: "Skip after busy (s)", kind: "number" },
+    { path: "no_answer_delay_secs", label: "Skip after no answer (s)", kind: "number" },
+    { path: "max_missed_offers", label: "Pause after missed offers in a row (0: never)", kind: "number" },
+  ]],
+  ["Waiting and overflow", [
+    { path: "max_wait_secs", label: "Max wait (s, 0: no limit)", kind: "number" },
+    { path: "no_agents", label: "When nobody is logged in", kind: "select", options: [["wait", "wait anyway"], ["overflow", "overflow at once"]] },
+    { path: "overflow", label: "Overflow to", kind: "overflow" },
+    { path: "exit_key", label: "Exit key", kind: "key" },
+    { path: "exit_extension", label: "Exit to extension", kind: "text", placeholder: "voicemail" },
+  ]],
+  ["Prompts", [
+    { path: "prompts.hold_music", label: "Hold music", kind: "text", placeholder: "local_stream://moh" },
+    { path: "prompts.language", label: "Language", kind: "text", placeholder: "en" },
+    { path: "prompts.position", label: "Position (one a line; {position})", kind: "lines" },
+    { path: "prompts.expected_wait", label: "Expected wait (one a line; {wait_minutes})", kind: "lines" },
+    { path: "prompts.callback_accepted", label: "Callback accepted (one a line)", kind: "lines" },
+  ]],
+  ["Announcements", [
+    { path: "announcements.on_entry", label: "On entry", kind: "check" },
+    { path: "announcements.on_change", label: "When the position changes", kind: "check" },
+    { path: "announcements.expected_wait", label: "Say the expected wait", kind: "check" },
+    { path: "announcements.min_gap_secs", label: "At most every (s)", kind: "number" },
+    { path: "announcements.periodic_secs", label: "Repeat every (s, 0: never)", kind: "number" },
+  ]],
+  ["Callbacks", [
+    { path: "callbacks.key", label: "Callback key (empty: no callbacks)", kind: "key" },
+    { path: "callbacks.dial", label: "Dial string ({number})", kind: "text", placeholder: "sofia/gateway/pstn/{number}" },
+    { path: "callbacks.caller_id_number", label: "Caller id number", kind: "text" },
+    { path: "callbacks.caller_id_name", label: "Caller id name", kind: "text" },
+    { path: "callbacks.attempts", label: "Attempts", kind: "number" },
+    { path: "callbacks.retry_secs", label: "Retry after (s)", kind: "number" },
+    { path: "callbacks.ring_secs", label: "Ring the customer for (s)", kind: "number" },
+  ]],
+];
+
+const QUEUE_FIELDS = QUEUE_FIELDSETS.flatMap(([, fields]) => fields);
+
+function queueFieldId(path) {
+  return "queue-" + path.replace(/[._]/g, "-");
+}
+
+function queueInput(f) {
+  const id = queueFieldId(f.path);
+  switch (f.kind) {
+    case "select":
+      return field(f.label, select(id, f.options));
+    case "check":
+      return el("label", { className: "check" }, el("input", { id, name: id, type: "checkbox" }), " " + f.label);
+    case "number":
+      return field(f.label, el("input", { id, name: id, type: "number", min: f.min ?? 0, step: 1, required: true }));
+    case "key":
+      return field(f.label, el("input", { id, name: id, maxLength: 1, size: 2, pattern: "[0-9*#]?", autocomplete: "off" }));
+    case "lines":
+      return field(f.label, el("textarea", { id, name: id, rows: 3, spellcheck: false }));
+    case "overflow":
+      return el(
+        "span",
+        { className: "filters" },
+        field(f.label, select("queue-overflow-to", [["hangup", "hang up"], ["queue", "another queue"], ["extension", "an extension"]], "hangup")),
+        field("Queue", el("select", { id: "queue-overflow-queue", name: "queue-overflow-queue" })),
+        field("Extension", el("input", { id: "queue-overflow-extension", name: "queue-overflow-extension", autocomplete: "off", spellcheck: false, placeholder: "voicemail" })),
+      );
+    default:
+      return field(f.label, el("input", { id, name: id, autocomplete: "off", spellcheck: false, placeholder: f.placeholder || "" }));
+  }
+}
+
+function renderQueuesCard() {
+  const form = el(
+    "form",
+    { id: "queue-form", className: "stack" },
+    el("div", { className: "filters" }, field("Queue", el("input", { id: "queue-name", required: true, autocomplete: "off", spellcheck: false, pattern: "[A-Za-z0-9._\\-]{1,64}" }))),
+    ...QUEUE_FIELDSETS.map(([legend, fields]) => el("fieldset", { className: "filters" }, el("legend", {}, legend), ...fields.map(queueInput))),
+    el("p", { id: "queue-form-error", className: "error", role: "alert", hidden: true }),
+    el(
+      "div",
+      { className: "actions" },
+      el("button", { type: "submit" }, "Save the queue"),
+      el("button", { type: "button", className: "secondary", on: { click: () => fillQueueForm(null) } }, "New queue"),
+    ),
+  );
+  form.addEventListener("submit", saveQueue);
   $("admin-queues").replaceChildren(head("Queues"), el("div", { id: "queues-list", className: "scroll" }), form);
+  $("queue-overflow-to").addEventListener("change", showOverflowTarget);
+  fillQueueForm(null);
+}
+
+/// The other queues, as overflow targets.
+function overflowQueues(except, chosen) {
+  const names = queueViews.map((q) => q.name).filter((n) => n !== except);
+  if (chosen && !names.includes(chosen)) names.push(chosen);
+  fill($("queue-overflow-queue"), names.map((n) => el("option", { value: n }, n)));
+  if (chosen) $("queue-overflow-queue").value = chosen;
+}
+
+/// Puts `settings` (as GET settings answers them) into the form; null clears it for a new
+/// queue, with the defaults a new queue gets filled in by the server on save.
+function fillQueueForm(settings) {
+  $("queue-form-error").hidden = true;
+  $("queue-name").value = settings ? settings.name : "";
+  $("queue-name").readOnly = Boolean(settings);
+  const s = settings || {};
+  for (const f of QUEUE_FIELDS) {
+    if (f.kind === "overflow") continue;
+    const value = f.path.split(".").reduce((v, k) => (v == null ? undefined : v[k]), s);
+    const input = $(queueFieldId(f.path));
+    if (f.kind === "check") input.checked = value === undefined ? true : Boolean(value);
+    else if (f.kind === "lines") input.value = (value || []).join("\n");
+    else if (f.kind === "select") input.value = value ?? (Array.isArray(f.options[0]) ? f.options[0][0] : f.options[0]);
+    else input.value = value ?? "";
+  }
+  // A new queue's blank numbers take their defaults; a stored queue's are all filled in.
+  for (const f of QUEUE_FIELDS.filter((f) => f.kind === "number")) $(queueFieldId(f.path)).required = Boolean(settings);
+  const overflow = s.overflow || { to: "hangup" };
+  $("queue-overflow-to").value = overflow.to;
+  overflowQueues(s.name, overflow.to === "queue" ? overflow.target : null);
+  $("queue-overflow-extension").value = overflow.to === "extension" ? overflow.target : "";
+  showOverflowTarget();
+}
+
+/// Only the overflow target the chosen kind needs: a queue, or an extension.
+function showOverflowTarget() {
+  const to = $("queue-overflow-to").value;
+  $("queue-overflow-queue").parentElement.hidden = to !== "queue";
+  $("queue-overflow-extension").parentElement.hidden = to !== "extension";
+}
+
+/// The form as settings: every field, in the shape PUT takes. For a new queue, blank fields
+/// are left out and take their defaults; for a stored one, a blank field clears the setting.
+function queueFormSettings() {
+  const creating = !$("queue-name").readOnly;
+  const settings = {};
+  const put = (path, value) => {
+    const keys = path.split(".");
+    let at = settings;
+    for (const k of keys.slice(0, -1)) at = at[k] = at[k] || {};
+    at[keys[keys.length - 1]] = value;
+  };
+  for (const f of QUEUE_FIELDS) {
+    if (f.kind === "overflow") continue;
+    const input = $(queueFieldId(f.path));
+    const text = f.kind === "check" ? "" : input.value.trim();
+    if (creating && text === "" && f.kind !== "check" && f.kind !== "select") continue;
+    if (f.kind === "check") put(f.path, input.checked);
+    else if (f.kind === "number") {
+      if (text !== "") put(f.path, Number(text));
+    } else if (f.kind === "lines") put(f.path, text.split("\n").map((l) => l.trim()).filter(Boolean));
+    else if (f.kind === "key") put(f.path, text === "" ? null : text);
+    else if (f.kind === "select") put(f.path, input.value);
+    else if (text !== "" || f.path === "exit_extension" || f.path.startsWith("callbacks.caller_id")) put(f.path, text);
+    // Hold music, language and the dial string left blank take their defaults.
+  }
+  const to = $("queue-overflow-to").value;
+  if (to === "queue") settings.overflow = { to, target: $("queue-overflow-queue").value };
+  else if (to === "extension") settings.overflow = { to, target: $("queue-overflow-extension").value.trim() };
+  else settings.overflow = { to: "hangup" };
+  return settings;
+}
+
+async function saveQueue(event) {
+  event.preventDefault();
+  const name = $("queue-name").value.trim();
+  const error = $("queue-form-error");
+  error.hidden = true;
+  const result = await act("Saving queue " + name, "/api/queues/" + encodeURIComponent(name), { method: "PUT", json: queueFormSettings() });
+  if (result && result.ok) {
+    notify("Queue " + name + " saved.");
+    loadQueues();
+    const stored = await act("Reading queue " + name, "/api/queues/" + encodeURIComponent(name) + "/settings");
+    if (stored && stored.ok) fillQueueForm(stored.body);
+  } else if (result) {
+    error.textContent = failure(result, "Saving queue " + name);
+    error.hidden = false;
+  }
 }
 
 function renderAgentsCard() {
@@ -280,11 +494,8 @@ function membershipText(queues) {
 async function editQueue(queue) {
   const result = await act("Reading queue " + queue.name, "/api/queues/" + encodeURIComponent(queue.name) + "/settings");
   if (!result || !result.ok) return;
-  const { name, strategy, ...rest } = result.body;
-  $("queue-name").value = name;
-  $("queue-strategy").value = strategy;
-  $("queue-settings").value = JSON.stringify(rest, null, 1);
-  $("queue-name").focus();
+  fillQueueForm(result.body);
+  $("queue-strategy").focus();
 }
 
 function editAgent(agent) {

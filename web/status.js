@@ -47,6 +47,7 @@ function render(status) {
   $("reconnects").textContent = number.format(esl.reconnects || 0);
   $("events-shed").textContent = number.format(esl.events_shed || 0);
   $("events-shed").classList.toggle("warn", (esl.events_shed || 0) > 0);
+  $("esl-nodes").replaceChildren(...(esl.nodes || []).map(nodeRow));
 
   const now = performance.now();
   const events = status.events || {};
@@ -68,4 +69,29 @@ function render(status) {
   $("no-events").hidden = rows.length > 0;
   $("updated").textContent = "updated " + new Date().toLocaleTimeString();
   previous = { at: now, events };
+}
+
+// One node's link: address, since when, the switch's version and uptime (from its
+// heartbeats), the last heartbeat, events per second and reconnects.
+function nodeRow(node) {
+  const time = (ms) => (typeof ms === "number" ? new Date(ms).toLocaleString() : "—");
+  const rate = node.events_per_second || 0;
+  return el(
+    "tr",
+    { dataset: { node: node.node } },
+    el("td", {}, node.node),
+    el("td", {}, node.address || "—"),
+    el(
+      "td",
+      {},
+      el("span", { className: "pill " + (node.connected ? "ok" : "bad") }, node.connected ? "connected" : "disconnected"),
+      node.connected || !node.disconnect_reason ? "" : " " + node.disconnect_reason,
+    ),
+    el("td", { className: "connected-since" }, time(node.connected_since)),
+    el("td", { className: "version" }, node.version || "—"),
+    el("td", { className: "uptime" }, node.uptime || "—"),
+    el("td", { className: "last-heartbeat" }, time(node.last_heartbeat)),
+    el("td", { className: "num" }, rate >= 10 ? number.format(Math.round(rate)) : rate.toFixed(1)),
+    el("td", { className: "num" }, number.format(node.reconnects || 0)),
+  );
 }

@@ -39,6 +39,17 @@ pub struct AgentView {
     pub talk_secs: u64,
 }
 
+impl AgentView {
+    /// One word for what the agent does now: what they are busy with (`ringing`, `in_call`,
+    /// `wrap_up`) before their status (`available`, `on_break`, `logged_out`).
+    pub fn state(&self) -> &str {
+        match self.activity.as_str() {
+            "idle" => self.status.label(),
+            busy => busy,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct CountersView {
     pub offered: u64,

@@ -10,6 +10,8 @@
 //! - [`wire`]: the switch's side of the protocol (replies, events), for the simulator.
 //! - [`connection`]: the tokio client: auth, subscribe, pipelined `api`, `bgapi` by Job-UUID,
 //!   heartbeat watchdog, reconnect with back-off.
+//! - [`link`]: each node's link for the status page (address, since when, the switch's
+//!   version and uptime from its HEARTBEATs, reconnects, events per second).
 //! - [`decode`]: `switchdesk esl decode`, a capture to JSON lines.
 //! - [`tail`]: `switchdesk esl tail`, every live event as JSON lines, rates or totals.
 //!
@@ -21,6 +23,7 @@ pub mod connection;
 pub mod decode;
 pub mod event;
 pub mod frame;
+pub mod link;
 pub mod parser;
 pub mod percent;
 pub mod tail;
@@ -31,4 +34,5 @@ pub use command::{Command, CommandError, EventFormat};
 pub use connection::{Connection, ConnectionError, ConnectionEvent, ConnectionOptions};
 pub use event::{Event, EventError};
 pub use frame::{Frame, FrameKind};
+pub use link::{Heartbeat, LinkStatus, Links};
 pub use parser::{ParseError, Parser};

@@ -67,6 +67,18 @@ pub struct Store {
     backend: Backend,
 }
 
+/// What `check-config` learns of the configured database without creating, migrating or
+/// writing anything.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Peek {
+    /// A SQLite file that does not exist: the service creates it when it starts.
+    Missing(std::path::PathBuf),
+    /// An in-memory database: nothing to look at before the service runs.
+    InMemory,
+    /// How many dashboard users it has (0 on a database never migrated).
+    Users(u64),
+}
+
 /// How long SQLite waits for another writer before giving up with "database is locked".
 const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
 
@@ -117,6 +129,47 @@ impl Store {
         };
         store.migrate().await?;
         Ok(store)
+    }
+
+    /// Looks at the database at `url` read-only: whether it exists and how many users it has.
+    /// A missing SQLite file is not created (nor its directory).
+    pub async fn peek(url: &str) -> Result<Peek, StoreError> {
+        use sqlx::Connection as _;
+        sqlx::any::install_default_drivers();
+        let backend = Backend::from_url(url)?;
+        let url = match backend {
+            Backend::Postgres => url.to_string(),
+            Backend::Sqlite => {
+                let sqlite = SqliteUrl::parse(url);
+                if sqlite.in_memory {
+                    return Ok(Peek::InMemory);
+                }
+                if !Path::new(&sqlite.path).exists() {
+                    return Ok(Peek::Missing(sqlite.path.into()));
+                }
+                format!("sqlite://{}?mode=ro", sqlite.path)
+            }
+        };
+        let mut conn = sqlx::AnyConnection::connect(&url).await?;
+        let tables = match backend {
+            Backend::Sqlite => {
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'users'"
+            }
+            Backend::Postgres => {
+                "SELECT COUNT(*) FROM information_schema.tables \
+                 WHERE table_name = 'users' AND table_schema = current_schema()"
+            }
+        };
+        let has_users: i64 = sqlx::query_scalar(tables).fetch_one(&mut conn).await?;
+        let users: i64 = if has_users == 0 {
+            0
+        } else {
+            sqlx::query_scalar("SELECT COUNT(*) FROM users")
+                .fetch_one(&mut conn)
+                .await?
+        };
+        let _ = conn.close().await;
+        Ok(Peek::Users(users.max(0) as u64))
     }
 
     /// Applies the migrations this binary knows and the database has not seen; running it again

@@ -76,6 +76,8 @@ pub struct AppState {
     pub live: crate::live::Hub,
     /// The supervised long-lived tasks, for `/healthz`.
     pub tasks: crate::supervise::Tasks,
+    /// Each FreeSWITCH node's link, for `/api/status`.
+    pub links: crate::esl::Links,
 }
 
 /// Every route, with the body limit, JSON errors, request counting and tracing applied.

@@ -78,8 +78,21 @@ pub(crate) async fn metrics(
     State(state): State<AppState>,
     _: Authorized<Supervisor>,
 ) -> Result<Response, ApiError> {
+    refresh_queue_metrics(&state).await;
     let content_type = "text/plain; version=0.0.4; charset=utf-8";
     Ok(([(CONTENT_TYPE, content_type)], state.metrics.render()).into_response())
+}
+
+/// How long a scrape waits for the switchboard's queue views before it shows the last ones.
+const QUEUE_VIEWS_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The queues' series as the engine sees them now (a busy switchboard keeps the last ones).
+async fn refresh_queue_metrics(state: &AppState) {
+    match tokio::time::timeout(QUEUE_VIEWS_TIMEOUT, state.board.queues()).await {
+        Ok(Ok(views)) => crate::metrics::queues::record(&state.metrics, &views),
+        Ok(Err(e)) => tracing::debug!("queue metrics not refreshed: {e}"),
+        Err(_) => tracing::debug!("queue metrics not refreshed: no answer in time"),
+    }
 }
 
 /// `GET /api/status` (supervisor+, like `/metrics` and the status view): the ESL link and
@@ -88,6 +101,7 @@ pub(crate) async fn status(
     State(state): State<AppState>,
     _: Authorized<Supervisor>,
 ) -> Result<Json<Value>, ApiError> {
+    refresh_queue_metrics(&state).await;
     let metrics = state.metrics.snapshot_json();
     let total = |name: &str| state.metrics.get(name, &[]).unwrap_or(0.0) as u64;
     let mut events = BTreeMap::new();
@@ -99,18 +113,32 @@ pub(crate) async fn status(
             }
         }
     }
+    let links = state.links.snapshot(crate::users::now_millis());
     let nodes: Vec<Value> = state
         .config
         .esl
         .all_nodes()
         .into_iter()
-        .map(|(node, _)| {
+        .map(|(node, config)| {
             let labels = [("node", node.as_str())];
-            json!({
+            let mut entry = json!({
                 "node": node,
+                "address": config.address(),
                 "connected": state.metrics.get(ESL_CONNECTED, &labels) == Some(1.0),
                 "reconnects": state.metrics.get(ESL_RECONNECTS_TOTAL, &labels).unwrap_or(0.0) as u64,
-            })
+            });
+            // The link's own view (since when, the switch's version and uptime, the last
+            // heartbeat, events per second), where the service watches this node.
+            if let Some(link) = links.iter().find(|l| l.node == node) {
+                if let (Value::Object(entry), Ok(Value::Object(link))) =
+                    (&mut entry, serde_json::to_value(link))
+                {
+                    for (key, value) in link {
+                        entry.entry(key).or_insert(value);
+                    }
+                }
+            }
+            entry
         })
         .collect();
     Ok(Json(json!({
