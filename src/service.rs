@@ -24,6 +24,7 @@ use crate::metrics::{
 };
 use crate::sim::traffic::{run_traffic, TrafficAgent, TrafficConfig};
 use crate::sim::{CdrTarget, Route, SimConfig, Simulator};
+use crate::stats::StatsRecorder;
 use crate::store::Store;
 use crate::supervise::{Policy, Tasks};
 use crate::switch::{Board, BoardOptions, EVENTS};
@@ -192,6 +193,7 @@ pub async fn run_supervised(
         numbering,
         tasks: tasks.clone(),
         inbox_capacity: crate::switch::INBOX_CAPACITY,
+        stats: config.stats.clone(),
     };
     let board = Board::start(
         nodes,
@@ -229,6 +231,7 @@ pub async fn run_supervised(
         }));
     }
     let live = live_hub(&board, &store, &phonebook, &ticket_events, &tasks);
+    let stats = StatsRecorder::start(&board, store.clone(), &config.stats, &tasks);
     let state = AppState {
         store: store.clone(),
         board,
@@ -244,6 +247,8 @@ pub async fn run_supervised(
         tasks,
     };
     let served = web::serve(listener, state, shutdown).await;
+    // The last seconds of statistics, before the next process reads the day's sums.
+    stats.flush().await;
     for task in background {
         task.abort();
     }
@@ -269,6 +274,7 @@ pub async fn state_without_switch(
         blocklist: blocklist.clone(),
         numbering: phonebook.numbering().clone(),
         tasks: tasks.clone(),
+        stats: config.stats.clone(),
         ..BoardOptions::new(rand::random())
     };
     let board = Board::start(Vec::new(), store.clone(), &[], &[], options).await?;

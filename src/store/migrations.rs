@@ -68,6 +68,11 @@ const SQLITE: Embedded = &[
         "calls_by_extension",
         include_str!("../../migrations/sqlite/0010_calls_by_extension.sql"),
     ),
+    (
+        12,
+        "intervals",
+        include_str!("../../migrations/sqlite/0012_intervals.sql"),
+    ),
 ];
 
 const POSTGRES: Embedded = &[
@@ -120,6 +125,11 @@ const POSTGRES: Embedded = &[
         10,
         "calls_by_extension",
         include_str!("../../migrations/postgres/0010_calls_by_extension.sql"),
+    ),
+    (
+        12,
+        "intervals",
+        include_str!("../../migrations/postgres/0012_intervals.sql"),
     ),
 ];
 
