@@ -381,3 +381,50 @@ async fn only_intervals_since_the_days_start_are_todays_counters() {
     service.stop().await;
     sim.shutdown();
 }
+
+/// When the next day starts, the counters start again from zero, without a restart: a day
+/// that starts a quarter of a minute from now (UTC), over a database holding today's counts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_counters_start_again_when_the_next_day_starts() {
+    let db = prepared_db().await;
+    let spool = tempfile::tempdir().unwrap();
+    let sim = simulator().await;
+    let mut config = config(&db, &sim, spool.path());
+    let now = switchdesk::users::now_millis();
+    // Whole seconds: the setting has no fractions.
+    let boundary = chrono::DateTime::from_timestamp_millis((now + 15_000) / 1000 * 1000).unwrap();
+    config.stats.timezone = Some("UTC".parse().unwrap());
+    config.stats.day_starts_at = boundary.format("%H:%M:%S").to_string().parse().unwrap();
+    let interval = config.stats.interval_ms();
+    let start = now as u64 - now as u64 % interval;
+    db.store
+        .add_intervals(
+            &[QueueInterval {
+                queue: "support".into(),
+                start,
+                counters: Counters {
+                    offered: 5,
+                    ..Counters::default()
+                },
+            }],
+            &[],
+        )
+        .await
+        .unwrap();
+    let service = Service::start(config).await;
+    let mia = service.login("mia").await;
+    assert_eq!(service.counters(&mia).await["offered"], 5);
+    eventually(
+        "the counters to start again at the day's start",
+        async || (service.counters(&mia).await["offered"] == 0).then_some(()),
+    )
+    .await;
+    assert!(switchdesk::users::now_millis() >= boundary.timestamp_millis());
+    // What was counted is still in the report.
+    let report = service
+        .json(&format!("/api/reports/queues?from={start}"), &mia)
+        .await;
+    assert_eq!(report["queues"][0]["offered"], 5, "{report}");
+    service.stop().await;
+    sim.shutdown();
+}
