@@ -585,15 +585,13 @@ impl Switchboard {
                     if matches!(message, Msg::Stop) {
                         break;
                     }
+                    // A busy inbox must not keep the day from turning.
+                    self.new_day_if_due(now_ms());
                     self.handle(message);
                 }
                 _ = tokio::time::sleep(wait) => {
                     let now = now_ms();
-                    if now >= self.next_day {
-                        info!("a new day: queue and agent counters start again");
-                        self.engine.start_day(&HashMap::new(), &HashMap::new());
-                        self.next_day = self.day.next_start(now);
-                    }
+                    self.new_day_if_due(now);
                     self.engine.tick(now);
                 }
             }
@@ -603,6 +601,16 @@ impl Switchboard {
             }
         }
         debug!("switchboard stopped");
+    }
+
+    /// At the day's start, the counters start again from zero (what happens from `now` on
+    /// counts in the new day).
+    fn new_day_if_due(&mut self, now: u64) {
+        if now >= self.next_day {
+            info!("a new day: queue and agent counters start again");
+            self.engine.start_day(&HashMap::new(), &HashMap::new());
+            self.next_day = self.day.next_start(now);
+        }
     }
 
     fn handle(&mut self, message: Msg) {
