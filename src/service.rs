@@ -203,6 +203,9 @@ pub async fn run_supervised(
         options,
     )
     .await?;
+    // Subscribed right after the switchboard starts, before anything else is awaited: its
+    // first updates follow a node's first resync, a network round trip later.
+    let stats = StatsRecorder::start(&board, store.clone(), &config.stats, &tasks);
     let (ticket_events, _) = broadcast::channel(TICKET_EVENT_BUFFER);
     let webhook = config.webhook.enabled().then(|| Arc::new(Notify::new()));
     let cdrs = supervised_cdr_ingest(
@@ -231,7 +234,6 @@ pub async fn run_supervised(
         }));
     }
     let live = live_hub(&board, &store, &phonebook, &ticket_events, &tasks);
-    let stats = StatsRecorder::start(&board, store.clone(), &config.stats, &tasks);
     let state = AppState {
         store: store.clone(),
         board,
