@@ -60,6 +60,8 @@ pub struct Config {
     pub smtp: crate::mail::SmtpConfig,
     /// Where received faxes are mailed.
     pub fax: crate::fax::FaxConfig,
+    /// Queue and agent statistics: interval, short abandons, when a day starts.
+    pub stats: crate::stats::StatsConfig,
     /// Queues to create on first start; afterwards the API edits them (kept in the database).
     pub queues: Vec<QueueConfig>,
     /// Agents to create on first start, likewise.
@@ -416,6 +418,13 @@ impl Config {
                 }
             ));
         }
+        if self.stats.timezone.is_none() {
+            warnings.push(format!(
+                "stats.timezone is not set: the wallboard's day starts at {} UTC; set your \
+                 contact center's zone (Europe/Moscow, America/New_York...)",
+                self.stats.day_starts_at
+            ));
+        }
         warnings
     }
 
@@ -520,6 +529,7 @@ impl Config {
         problems.extend(self.webhook.problems());
         problems.extend(self.smtp.problems());
         problems.extend(self.fax.problems());
+        problems.extend(self.stats.problems());
         if self.http.max_body_bytes < 1024 {
             problems.push("http.max_body_bytes must be at least 1024".into());
         }

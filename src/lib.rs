@@ -48,6 +48,7 @@ pub mod service;
 pub mod sim;
 pub mod spool;
 pub mod spreadsheet;
+pub mod stats;
 pub mod store;
 pub mod supervise;
 pub mod switch;

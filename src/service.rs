@@ -25,6 +25,7 @@ use crate::metrics::{
 };
 use crate::sim::traffic::{run_traffic, TrafficAgent, TrafficConfig};
 use crate::sim::{CdrTarget, Route, SimConfig, Simulator};
+use crate::stats::StatsRecorder;
 use crate::store::Store;
 use crate::supervise::{Policy, Tasks};
 use crate::switch::{Board, BoardOptions, EVENTS};
@@ -213,6 +214,7 @@ pub async fn run_supervised(
         numbering,
         tasks: tasks.clone(),
         inbox_capacity: crate::switch::INBOX_CAPACITY,
+        stats: config.stats.clone(),
     };
     let board = Board::start(
         nodes,
@@ -222,6 +224,9 @@ pub async fn run_supervised(
         options,
     )
     .await?;
+    // Subscribed right after the switchboard starts, before anything else is awaited: its
+    // first updates follow a node's first resync, a network round trip later.
+    let stats = StatsRecorder::start(&board, store.clone(), &config.stats, &tasks);
     prime_service_metrics(&metrics, &board).await;
     let (ticket_events, _) = broadcast::channel(TICKET_EVENT_BUFFER);
     let webhook = config.webhook.enabled().then(|| Arc::new(Notify::new()));
@@ -267,6 +272,8 @@ pub async fn run_supervised(
         links,
     };
     let served = web::serve(listener, state, shutdown).await;
+    // The last seconds of statistics, before the next process reads the day's sums.
+    stats.flush().await;
     for task in background {
         task.abort();
     }
@@ -292,6 +299,7 @@ pub async fn state_without_switch(
         blocklist: blocklist.clone(),
         numbering: phonebook.numbering().clone(),
         tasks: tasks.clone(),
+        stats: config.stats.clone(),
         ..BoardOptions::new(rand::random())
     };
     let board = Board::start(Vec::new(), store.clone(), &[], &[], options).await?;

@@ -1,6 +1,9 @@
 //! Queue-engine scenarios with synthetic time: what the engine asks of the switch, in order.
 //! No sleeps, no sockets; each test runs in microseconds.
 
+use std::collections::HashMap;
+
+use switchdesk::acd::stats::{AgentTotals, Counters};
 use switchdesk::acd::{
     AcdError, Action, AgentConfig, AgentStatus, CallerArrival, Departure, Engine, Membership,
     NoAgents, Overflow, QueueConfig, Strategy, Update,
@@ -1145,11 +1148,11 @@ fn a_restarted_engine_readopts_callers_in_their_original_order() {
         !actions.iter().any(|a| matches!(a, Action::Answer { .. })),
         "answered callers are not answered again"
     );
-    // This engine's counters start empty, so re-adopted callers are counted as offered here:
-    // answering one must never make `answered` exceed `offered`.
+    // The process that first queued them counted them, and the day's counters are restored
+    // from what it stored: re-adopted callers are not offered twice.
     assert_eq!(
         desk.engine.queue(secs(100), "q").unwrap().counters.offered,
-        4
+        0
     );
     assert_eq!(
         desk.engine.queue(secs(100), "q").unwrap().waiting[1].waited_secs,
@@ -1464,4 +1467,86 @@ fn a_queue_in_use_is_not_removed_and_overflow_targets_must_exist() {
     desk.engine.set_queue(T0, support).unwrap();
     desk.engine.remove_queue("sales").unwrap();
     assert!(desk.engine.queue_config("sales").is_none());
+}
+
+/// Every change of a queue's counters is told as a delta with its time, so what the
+/// statistics store adds up to what the wallboard shows; a short abandon is counted as such.
+#[test]
+fn counter_changes_are_told_as_deltas_that_add_up_to_the_counters() {
+    let mut desk = Desk::new(Desk::queue("q", Strategy::RingAll));
+    desk.engine.set_short_abandon_secs(5);
+    desk.agent("ann", "q", 1, 1);
+    desk.caller(secs(0), "c1", "q", "+15550001");
+    let (leg, _, _) = desk.rung()[0].clone();
+    desk.connect(secs(12), &leg, "c1");
+    desk.caller(secs(20), "c2", "q", "+15550002");
+    desk.engine.caller_hung_up(secs(23), "c2");
+    desk.caller(secs(30), "c3", "q", "+15550003");
+    desk.engine.caller_hung_up(secs(70), "c3");
+    desk.engine.caller_hung_up(secs(100), "c1");
+    let mut sum = Counters::default();
+    let mut times = Vec::new();
+    for update in desk.updates() {
+        if let Update::Counted { queue, at, delta } = update {
+            assert_eq!(queue, "q");
+            times.push(at);
+            sum.add(&delta);
+        }
+    }
+    let shown = desk.engine.queue(secs(100), "q").unwrap().counters;
+    assert_eq!((sum.offered, shown.offered), (3, 3));
+    assert_eq!((sum.answered, shown.answered), (1, 1));
+    assert_eq!((sum.abandoned, shown.abandoned), (2, 2));
+    assert_eq!(sum.short_abandoned, 1, "c2 hung up after 3 s");
+    assert_eq!(sum.total_wait_abandoned_ms, 43_000);
+    assert_eq!(sum.total_talk_ms, 88_000);
+    assert_eq!(times.first(), Some(&secs(0)));
+    assert_eq!(times.last(), Some(&secs(100)));
+}
+
+/// A new day replaces the counters and agents' calls with the day's totals so far (zero at
+/// the boundary, the stored sums after a restart); the expected wait keeps working.
+#[test]
+fn a_new_day_replaces_the_counters_with_the_days_totals() {
+    let mut desk = Desk::new(Desk::queue("q", Strategy::RingAll));
+    desk.agent("ann", "q", 1, 1);
+    desk.caller(secs(0), "c1", "q", "+15550001");
+    let (leg, _, _) = desk.rung()[0].clone();
+    desk.connect(secs(5), &leg, "c1");
+    desk.engine.caller_hung_up(secs(65), "c1");
+    desk.drain();
+    assert_eq!(
+        desk.engine.queue(secs(70), "q").unwrap().counters.answered,
+        1
+    );
+    assert_eq!(desk.engine.agent("ann").unwrap().calls, 1);
+
+    let restored = Counters {
+        offered: 7,
+        answered: 6,
+        answered_within_sl: 3,
+        ..Counters::default()
+    };
+    let queues = HashMap::from([("q".to_owned(), restored)]);
+    let agents = HashMap::from([(
+        "ann".to_owned(),
+        AgentTotals {
+            calls: 4,
+            talk_ms: 240_000,
+        },
+    )]);
+    desk.engine.start_day(&queues, &agents);
+    let view = desk.engine.queue(secs(80), "q").unwrap();
+    assert_eq!(view.counters.offered, 7);
+    assert_eq!(view.counters.service_level, Some(0.5));
+    let ann = desk.engine.agent("ann").unwrap();
+    assert_eq!((ann.calls, ann.talk_secs), (4, 240));
+    assert!(desk
+        .updates()
+        .contains(&Update::CountersChanged { queue: "q".into() }));
+
+    desk.engine.start_day(&HashMap::new(), &HashMap::new());
+    let view = desk.engine.queue(secs(90), "q").unwrap();
+    assert_eq!((view.counters.offered, view.counters.answered), (0, 0));
+    assert_eq!(desk.engine.agent("ann").unwrap().calls, 0);
 }

@@ -390,6 +390,10 @@ queues = [{ queue = "billing" }]
 [[agents]]
 name = "ivan"
 endpoint = 12
+
+[stats]
+timezone = "Mars/Olympus"
+day_starts_at = "25:00"
 "#,
     )
     .unwrap();
@@ -403,6 +407,8 @@ endpoint = 12
         "line 9: http.listen: invalid type",
         "line 13: queues.0.ring_timeout_secs: invalid type",
         "line 29: agents.1.endpoint: invalid type",
+        "line 32: stats.timezone: \"Mars/Olympus\" is not an IANA time zone",
+        "line 33: stats.day_starts_at: \"25:00\" is not a time of day",
         "queue sales: overflow queue \"nowhere\" is not defined in [[queues]]",
         "queue \"sales\" is defined 2 times",
         "agent olga: queue \"billing\" is not defined in [[queues]]",
@@ -431,13 +437,14 @@ fn check_config_warns_of_risky_defaults() {
         "warning: esl.password is FreeSWITCH's well-known default ClueCon",
         "warning: cdr.password is empty",
         "warning: phonebook.default_region is not set",
+        "warning: stats.timezone is not set",
     ] {
         assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
     }
     let path = dir.path().join("switchdesk.toml");
     std::fs::write(
         &path,
-        "[esl]\npassword = \"s3cret-esl\"\n[cdr]\npassword = \"s3cret-cdr\"\n[phonebook]\ndefault_region = \"RU\"\n",
+        "[esl]\npassword = \"s3cret-esl\"\n[cdr]\npassword = \"s3cret-cdr\"\n[phonebook]\ndefault_region = \"RU\"\n[stats]\ntimezone = \"Europe/Moscow\"\n",
     )
     .unwrap();
     let output = binary()

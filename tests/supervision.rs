@@ -38,6 +38,7 @@ const EXPECTED: &[&str] = &[
     "outbox",
     "phonebook-catch-up",
     "sla-watcher",
+    "stats-recorder",
     "switchboard",
     "switchboard-events:fs1",
     "switchboard-executor:fs1",

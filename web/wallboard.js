@@ -15,9 +15,9 @@ const ESCALATIONS_MAX = 50;
 
 /// The figures of a queue, in the order shown, with how each is formatted.
 const COUNTERS = [
-  ["offered", "Offered", count],
-  ["answered", "Answered", count],
-  ["abandoned", "Abandoned", count],
+  ["offered", "Offered today", count],
+  ["answered", "Answered today", count],
+  ["abandoned", "Abandoned today", count],
   ["service_level", "Service level", percent],
   ["service_level_2", "SL2", percent],
   ["average_speed_of_answer_secs", "ASA", duration],
@@ -213,7 +213,7 @@ function agentList(queue) {
           { className: "current" },
           agent.call ? (current ? [current.name || current.number, current.organization ? " · " + current.organization : ""] : "a call") : "",
         ),
-        el("span", { className: "muted figures" }, count(agent.calls) + (agent.calls === 1 ? " call · " : " calls · ") + duration(agent.talk_secs) + " talk"),
+        el("span", { className: "muted figures" }, count(agent.calls) + (agent.calls === 1 ? " call today · " : " calls today · ") + duration(agent.talk_secs) + " talk"),
         el(
           "span",
           { className: "row-actions" },

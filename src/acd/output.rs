@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use super::stats::Counters;
 use super::Millis;
 use crate::fsarg::{CallerIdName, Endpoint, Extension, VarValue};
 
@@ -170,6 +171,12 @@ pub enum Update {
     },
     CountersChanged {
         queue: String,
+    },
+    /// The queue's counters changed by `delta` at `at`: what the statistics record.
+    Counted {
+        queue: String,
+        at: Millis,
+        delta: Counters,
     },
     /// A supervisor put a waiting caller first in their queue, with this priority; everyone
     /// behind them moved down one.

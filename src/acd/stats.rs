@@ -16,8 +16,11 @@ pub struct Counters {
     pub offered: u64,
     /// Callers connected to an agent.
     pub answered: u64,
-    /// Callers who hung up while waiting.
+    /// Callers who hung up while waiting (short abandons included).
     pub abandoned: u64,
+    /// Abandons after a wait shorter than the short-abandon threshold (a subset of
+    /// `abandoned`).
+    pub short_abandoned: u64,
     pub overflowed: u64,
     /// Callers a supervisor sent to another queue.
     pub moved: u64,
@@ -27,6 +30,7 @@ pub struct Counters {
     pub answered_within_sl: u64,
     pub abandoned_within_sl: u64,
     pub total_wait_answered_ms: u64,
+    pub total_wait_abandoned_ms: u64,
     pub longest_wait_answered_ms: u64,
     /// Calls that ended after being connected, and their talk time.
     pub calls_ended: u64,
@@ -62,6 +66,56 @@ impl Counters {
         ratio(self.answered, self.answered + self.abandoned)
     }
 
+    /// Abandoned (short abandons left out) / offered (short abandons left out).
+    pub fn abandon_rate(&self) -> Option<f64> {
+        ratio(
+            self.abandoned.saturating_sub(self.short_abandoned),
+            self.offered.saturating_sub(self.short_abandoned),
+        )
+    }
+
+    /// Average wait of the callers who abandoned.
+    pub fn average_abandon_wait_secs(&self) -> Option<f64> {
+        ratio(self.total_wait_abandoned_ms, self.abandoned).map(|ms| ms / 1000.0)
+    }
+
+    /// Adds `other` (counts and sums; the longest wait is the larger of the two).
+    pub fn add(&mut self, other: &Counters) {
+        let Counters {
+            offered,
+            answered,
+            abandoned,
+            short_abandoned,
+            overflowed,
+            moved,
+            callbacks,
+            exited,
+            answered_within_sl,
+            abandoned_within_sl,
+            total_wait_answered_ms,
+            total_wait_abandoned_ms,
+            longest_wait_answered_ms,
+            calls_ended,
+            total_talk_ms,
+        } = other;
+        self.offered += offered;
+        self.answered += answered;
+        self.abandoned += abandoned;
+        self.short_abandoned += short_abandoned;
+        self.overflowed += overflowed;
+        self.moved += moved;
+        self.callbacks += callbacks;
+        self.exited += exited;
+        self.answered_within_sl += answered_within_sl;
+        self.abandoned_within_sl += abandoned_within_sl;
+        self.total_wait_answered_ms += total_wait_answered_ms;
+        self.total_wait_abandoned_ms += total_wait_abandoned_ms;
+        self.longest_wait_answered_ms =
+            self.longest_wait_answered_ms.max(*longest_wait_answered_ms);
+        self.calls_ended += calls_ended;
+        self.total_talk_ms += total_talk_ms;
+    }
+
     pub(crate) fn record_answer(&mut self, waited_ms: u64, sl_secs: u64) {
         self.answered += 1;
         self.total_wait_answered_ms += waited_ms;
@@ -71,15 +125,28 @@ impl Counters {
         }
     }
 
-    pub(crate) fn record_abandon(&mut self, waited_ms: u64, sl_secs: u64) {
+    /// An abandon after `waited_ms`; under `short_ms` it is also a short abandon.
+    pub(crate) fn record_abandon(&mut self, waited_ms: u64, sl_secs: u64, short_ms: u64) {
         self.abandoned += 1;
+        self.total_wait_abandoned_ms += waited_ms;
+        if waited_ms < short_ms {
+            self.short_abandoned += 1;
+        }
         if waited_ms <= sl_secs * 1000 {
             self.abandoned_within_sl += 1;
         }
     }
 }
 
-fn ratio(part: u64, whole: u64) -> Option<f64> {
+/// An agent's calls answered and talk time, as the day's start restores them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AgentTotals {
+    pub calls: u64,
+    pub talk_ms: u64,
+}
+
+/// `part / whole`, none when `whole` is zero.
+pub fn ratio(part: u64, whole: u64) -> Option<f64> {
     (whole > 0).then(|| part as f64 / whole as f64)
 }
 
@@ -156,13 +223,35 @@ mod tests {
         let mut c = Counters::default();
         c.record_answer(10_000, 20);
         c.record_answer(30_000, 20);
-        c.record_abandon(5_000, 20);
-        c.record_abandon(60_000, 20);
+        c.record_abandon(5_000, 20, 0);
+        c.record_abandon(60_000, 20, 0);
         assert_eq!(c.service_level(), Some(0.5));
         assert_eq!(c.service_level_2(), Some(0.5));
         assert_eq!(c.asa_secs(), Some(20.0));
         assert_eq!(c.answered_rate(), Some(0.5));
         assert_eq!(c.longest_wait_answered_ms, 30_000);
+    }
+
+    #[test]
+    fn short_abandons_are_left_out_of_the_abandon_rate() {
+        let mut c = Counters {
+            offered: 5,
+            ..Counters::default()
+        };
+        c.record_answer(1_000, 20);
+        c.record_answer(1_000, 20);
+        c.record_abandon(2_000, 20, 5_000);
+        c.record_abandon(9_000, 20, 5_000);
+        c.record_abandon(30_000, 20, 5_000);
+        assert_eq!(c.short_abandoned, 1);
+        assert_eq!(c.total_wait_abandoned_ms, 41_000);
+        // (3 - 1) / (5 - 1)
+        assert_eq!(c.abandon_rate(), Some(0.5));
+        let mut sum = c.clone();
+        sum.add(&c);
+        assert_eq!(sum.offered, 10);
+        assert_eq!(sum.short_abandoned, 2);
+        assert_eq!(sum.longest_wait_answered_ms, 1_000);
     }
 
     #[test]

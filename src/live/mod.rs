@@ -172,7 +172,8 @@ fn queue_of(update: &Update) -> Option<&str> {
         | Update::CallbackQueued { queue, .. }
         | Update::CallbackDone { queue, .. }
         | Update::MovedToFront { queue, .. }
-        | Update::CountersChanged { queue } => Some(queue),
+        | Update::CountersChanged { queue }
+        | Update::Counted { queue, .. } => Some(queue),
         Update::AgentChanged { .. } => None,
     }
 }

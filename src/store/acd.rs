@@ -7,7 +7,8 @@ use sqlx::Row as _;
 use super::{json, now_millis, parse, Store, StoreError};
 use crate::acd::{AgentConfig, AgentStatus, QueueConfig};
 
-/// An agent as stored: settings, last status and lifetime totals.
+/// An agent as stored: settings, last status and totals (today's: at start-up the switchboard
+/// takes calls and talk time from the statistics intervals instead).
 #[derive(Clone, Debug, PartialEq)]
 pub struct StoredAgent {
     pub config: AgentConfig,

@@ -73,6 +73,11 @@ const SQLITE: Embedded = &[
         "audit",
         include_str!("../../migrations/sqlite/0011_audit.sql"),
     ),
+    (
+        12,
+        "intervals",
+        include_str!("../../migrations/sqlite/0012_intervals.sql"),
+    ),
 ];
 
 const POSTGRES: Embedded = &[
@@ -130,6 +135,11 @@ const POSTGRES: Embedded = &[
         11,
         "audit",
         include_str!("../../migrations/postgres/0011_audit.sql"),
+    ),
+    (
+        12,
+        "intervals",
+        include_str!("../../migrations/postgres/0012_intervals.sql"),
     ),
 ];
 

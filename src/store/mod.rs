@@ -15,6 +15,7 @@ mod directory;
 mod error;
 mod fax;
 mod filter;
+mod intervals;
 mod migrations;
 #[cfg(test)]
 mod plans;

@@ -20,6 +20,7 @@ use super::identify::{CallerIdentity, Identity};
 use super::interpret::{channel_state, channel_uuids, interpret, ChannelState, Input};
 use super::render::{self, api, render, Api, EavesdropMode, Step};
 use super::writer::{self, AdminWrite, AgentState, Record, Stored, Writes};
+use crate::acd::stats::{AgentTotals, Counters};
 use crate::acd::{
     AcdError, Action, AgentConfig, AgentStatus, AgentView, CallerArrival, Engine, QueueConfig,
     QueueView, Update,
@@ -30,6 +31,7 @@ use crate::esl::event::EventFormat;
 use crate::esl::{Connection, ConnectionEvent, Event};
 use crate::fsarg::{ChannelUuid, DialplanContext, Endpoint, HangupCause, VarName, VarValue};
 use crate::metrics::{Metrics, SWITCHBOARD_LAGGED_TOTAL};
+use crate::stats::{Day, StatsConfig};
 use crate::store::{BlockedAttempt, Store, StoreError, StoredAgent, StoredCallback};
 use crate::supervise::{Policy, Tasks};
 
@@ -99,6 +101,8 @@ pub struct BoardOptions {
     /// How many messages (events, results, API requests) may wait for the switchboard; a
     /// node whose events find it full is resynced, an API request is answered busy.
     pub inbox_capacity: usize,
+    /// Short abandons and where days start: the counters shown are the day's so far.
+    pub stats: StatsConfig,
 }
 
 /// The switchboard's inbox, unless the options say otherwise: a few seconds of a busy
@@ -125,6 +129,7 @@ impl BoardOptions {
             numbering: Numbering::new("US").expect("US is a region libphonenumber knows"),
             tasks: Tasks::new(crate::metrics::Metrics::new()),
             inbox_capacity: INBOX_CAPACITY,
+            stats: StatsConfig::default(),
         }
     }
 }
@@ -291,6 +296,11 @@ impl Board {
                 Err(e) => error!(agent = %name, "stored agent is not valid: {e}"),
             }
         }
+        // The day's counters so far, as the statistics stored them (a restart keeps them).
+        let day = options.stats.day();
+        engine.set_short_abandon_secs(options.stats.short_abandon_secs);
+        let (queues_today, agents_today) = day_so_far(&store, day.start_of(now)).await?;
+        engine.start_day(&queues_today, &agents_today);
         let mut identities = HashMap::new();
         for cb in store.pending_callbacks().await? {
             identities.insert(cb.id.clone(), callback_identity(&options, &cb.number));
@@ -376,6 +386,8 @@ impl Board {
             admin_in_flight: None,
             tickets: 0,
             lagging: HashSet::new(),
+            next_day: day.next_start(now),
+            day,
             options,
         };
         // The engine's state cannot be rebuilt inside the process: a panic ends the process,
@@ -550,6 +562,9 @@ struct Switchboard {
     tickets: u64,
     /// Nodes whose commands found their executor's queue full: resynced after this turn.
     lagging: HashSet<usize>,
+    /// Where days start, and when the next one does (the counters start again from zero).
+    day: Day,
+    next_day: u64,
     options: BoardOptions,
 }
 
@@ -559,21 +574,26 @@ impl Switchboard {
     /// and what comes back arrives as a message.
     async fn run(mut self, mut messages: mpsc::Receiver<Msg>) {
         loop {
-            let wait = self
+            let deadline = self
                 .engine
                 .next_deadline()
-                .map_or(Duration::from_secs(3600), |at| {
-                    Duration::from_millis(at.saturating_sub(now_ms()))
-                });
+                .map_or(self.next_day, |at| at.min(self.next_day));
+            let wait = Duration::from_millis(deadline.saturating_sub(now_ms()));
             tokio::select! {
                 message = messages.recv() => {
                     let Some(message) = message else { break };
                     if matches!(message, Msg::Stop) {
                         break;
                     }
+                    // A busy inbox must not keep the day from turning.
+                    self.new_day_if_due(now_ms());
                     self.handle(message);
                 }
-                _ = tokio::time::sleep(wait) => self.engine.tick(now_ms()),
+                _ = tokio::time::sleep(wait) => {
+                    let now = now_ms();
+                    self.new_day_if_due(now);
+                    self.engine.tick(now);
+                }
             }
             self.flush();
             for node in std::mem::take(&mut self.lagging) {
@@ -581,6 +601,16 @@ impl Switchboard {
             }
         }
         debug!("switchboard stopped");
+    }
+
+    /// At the day's start, the counters start again from zero (what happens from `now` on
+    /// counts in the new day).
+    fn new_day_if_due(&mut self, now: u64) {
+        if now >= self.next_day {
+            info!("a new day: queue and agent counters start again");
+            self.engine.start_day(&HashMap::new(), &HashMap::new());
+            self.next_day = self.day.next_start(now);
+        }
     }
 
     fn handle(&mut self, message: Msg) {
@@ -1502,6 +1532,25 @@ impl Switchboard {
         let _ = in_flight.reply.send(answer);
         self.next_admin_write();
     }
+}
+
+/// Each queue's counters and each agent's calls and talk time since `start`, from the
+/// stored intervals.
+async fn day_so_far(
+    store: &Store,
+    start: u64,
+) -> Result<(HashMap<String, Counters>, HashMap<String, AgentTotals>), StoreError> {
+    let mut queues: HashMap<String, Counters> = HashMap::new();
+    for row in store.queue_intervals(start, u64::MAX >> 1, "").await? {
+        queues.entry(row.queue).or_default().add(&row.counters);
+    }
+    let mut agents: HashMap<String, AgentTotals> = HashMap::new();
+    for row in store.agent_intervals(start, u64::MAX >> 1, "").await? {
+        let totals = agents.entry(row.agent).or_default();
+        totals.calls += row.time.calls_answered;
+        totals.talk_ms += row.time.talk_ms;
+    }
+    Ok((queues, agents))
 }
 
 /// What of an agent is stored as it changes.

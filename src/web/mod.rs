@@ -197,6 +197,8 @@ pub fn router(state: AppState) -> Router {
             "/api/reports/profitability",
             get(reports::profitability_report),
         )
+        .route("/api/reports/queues", get(reports::queue_report))
+        .route("/api/reports/agents", get(reports::agent_report))
         .route("/api/billing/agents", get(reports::agent_rates))
         .route("/api/billing/agents/{name}", put(reports::set_agent_rate))
         .route(

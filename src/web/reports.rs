@@ -1,5 +1,5 @@
 //! The manager's review: calls with their legs, the profitability report (JSON or CSV) and
-//! the rates behind it, and the helpdesk deliveries.
+//! the rates behind it, queue and agent statistics by interval, and the helpdesk deliveries.
 
 use std::collections::HashMap;
 
@@ -17,6 +17,7 @@ use super::{ApiError, AppState, Auth};
 use crate::cdr::{CallRecord, Leg};
 use crate::directory::model::Organization;
 use crate::spreadsheet;
+use crate::stats::report::{self, AgentRow, QueueRow, Step};
 use crate::store::{CallFilter, WebhookDelivery};
 use crate::tickets::{profitability, Profitability};
 use crate::users::now_millis;
@@ -345,4 +346,120 @@ pub(crate) async fn webhooks(
     _: Authorized<Admin>,
 ) -> Result<Json<Vec<WebhookDelivery>>, ApiError> {
     Ok(Json(state.store.webhooks(200).await?))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct IntervalQuery {
+    from: Option<String>,
+    to: Option<String>,
+    interval: Option<String>,
+    queue: Option<String>,
+    agent: Option<String>,
+    format: Option<String>,
+}
+
+/// The period, step and format a statistics report asks for, or the reason it cannot be read.
+fn interval_request(
+    state: &AppState,
+    query: &IntervalQuery,
+) -> Result<(u64, u64, Step, bool), ApiError> {
+    let stats = &state.config.stats;
+    let day = stats.day();
+    let (from, to) = report::period(
+        query.from.as_deref(),
+        query.to.as_deref(),
+        now_millis().max(0) as u64,
+        &day,
+    )
+    .map_err(ApiError::bad_request)?;
+    let step = Step::parse(query.interval.as_deref().unwrap_or(""), stats.interval_ms())
+        .map_err(ApiError::bad_request)?;
+    let csv = match query.format.as_deref() {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "format {other:?} is not json or csv"
+            )))
+        }
+    };
+    Ok((from, to, step, csv))
+}
+
+fn csv_download(name: &str, header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Response {
+    let mut out = spreadsheet::Writer::new(Vec::new());
+    let _ = out.write_row(header);
+    for row in rows {
+        let _ = out.write_row(row);
+    }
+    let body = String::from_utf8(out.into_inner().unwrap_or_default()).unwrap_or_default();
+    (
+        [
+            (CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}.csv\""),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// `GET /api/reports/queues?from=&to=&interval=15m|1h|1d&queue=[&format=csv]`: per queue and
+/// step, the counts and the figures (SL, SL2, ASA, AHT, abandon rate) rolled up from the
+/// stored intervals. Without a period: today so far.
+pub(crate) async fn queue_report(
+    State(state): State<AppState>,
+    _: Authorized<Manager>,
+    Query(query): Query<IntervalQuery>,
+) -> Result<Response, ApiError> {
+    let (from, to, step, csv) = interval_request(&state, &query)?;
+    let day = state.config.stats.day();
+    let queue = query.queue.as_deref().unwrap_or("");
+    // Intervals that started before `from` but overlap it are not split: a period is read
+    // in whole stored intervals.
+    let rows = state.store.queue_intervals(from, to, queue).await?;
+    let rows = report::queue_rows(&rows, step, from, to, &day);
+    if csv {
+        return Ok(csv_download(
+            "queues",
+            &QueueRow::CSV_HEADER,
+            rows.iter().map(QueueRow::csv_cells),
+        ));
+    }
+    Ok(Json(json!({
+        "from": report::show(&day, from),
+        "to": report::show(&day, to),
+        "queues": rows,
+    }))
+    .into_response())
+}
+
+/// `GET /api/reports/agents?from=&to=&interval=&agent=[&format=csv]`: per agent and step,
+/// calls, time in each state, AHT and occupancy.
+pub(crate) async fn agent_report(
+    State(state): State<AppState>,
+    _: Authorized<Manager>,
+    Query(query): Query<IntervalQuery>,
+) -> Result<Response, ApiError> {
+    let (from, to, step, csv) = interval_request(&state, &query)?;
+    let day = state.config.stats.day();
+    let agent = query.agent.as_deref().unwrap_or("");
+    let rows = state.store.agent_intervals(from, to, agent).await?;
+    let rows = report::agent_rows(&rows, step, from, to, &day);
+    if csv {
+        return Ok(csv_download(
+            "agents",
+            &AgentRow::CSV_HEADER,
+            rows.iter().map(AgentRow::csv_cells),
+        ));
+    }
+    Ok(Json(json!({
+        "from": report::show(&day, from),
+        "to": report::show(&day, to),
+        "agents": rows,
+    }))
+    .into_response())
 }

@@ -168,7 +168,7 @@ impl Engine {
         self.members_where(queue, |s| *s == AgentStatus::Available)
     }
 
-    fn agent_changed(&mut self, name: &str) {
+    pub(super) fn agent_changed(&mut self, name: &str) {
         if let Some(a) = self.agents.get(name) {
             self.updates.push_back(Update::AgentChanged {
                 agent: name.to_owned(),

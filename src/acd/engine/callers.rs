@@ -72,9 +72,11 @@ impl Engine {
                 .order
                 .last_key_value()
                 .is_some_and(|(last, _)| *last != key);
-            // A re-adopted caller counts here too: this engine's counters start with it, and
-            // answering a caller never offered would make `answered` exceed `offered`.
-            q.counters.offered += 1;
+        }
+        // A re-adopted caller was counted by the process that first queued them, and the
+        // day's counters were restored from what it stored.
+        if !readopted {
+            self.count(now, &arrival.queue, |c| c.offered += 1);
         }
         if !arrival.answered {
             self.actions.push_back(Action::Answer { call: id.clone() });
@@ -152,9 +154,17 @@ impl Engine {
             CallerState::Waiting | CallerState::Offered(_) | CallerState::Bridging { .. } => {
                 self.withdraw(now, call, "ORIGINATOR_CANCEL");
                 let waited = now.saturating_sub(caller.key.enqueued_at);
+                let short_ms = self.short_abandon_ms;
+                if let Some(sl_secs) = self
+                    .queues
+                    .get(&caller.queue)
+                    .map(|q| q.config.service_level_secs)
+                {
+                    self.count(now, &caller.queue, |c| {
+                        c.record_abandon(waited, sl_secs, short_ms)
+                    });
+                }
                 if let Some(q) = self.queues.get_mut(&caller.queue) {
-                    q.counters
-                        .record_abandon(waited, q.config.service_level_secs);
                     if dialable(&caller.number) && q.config.resume_secs > 0 {
                         let key = (caller.queue.clone(), caller.number.clone());
                         let until = now + q.config.resume_secs * 1000;
@@ -202,9 +212,7 @@ impl Engine {
             .flatten();
         if let Some(extension) = exit {
             self.withdraw(now, call, "ORIGINATOR_CANCEL");
-            if let Some(q) = self.queues.get_mut(&config.name) {
-                q.counters.exited += 1;
-            }
+            self.count(now, &config.name, |c| c.exited += 1);
             self.actions.push_back(Action::Transfer {
                 call: call.to_owned(),
                 extension: extension.clone(),
@@ -227,8 +235,8 @@ impl Engine {
                 c.state = CallerState::Waiting;
                 c.call_leg = None;
             }
+            self.count(now, &config.name, |c| c.callbacks += 1);
             if let Some(q) = self.queues.get_mut(&config.name) {
-                q.counters.callbacks += 1;
                 // The place stays, held by a callback: no more announcements to it.
                 if let Some(place) = q.order.get_mut(&caller.key) {
                     place.live = false;

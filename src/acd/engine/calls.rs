@@ -31,9 +31,11 @@ impl Engine {
             };
         }
         if let Some(q) = self.queues.get_mut(&c.queue) {
-            q.counters
-                .record_answer(waited, q.config.service_level_secs);
             q.rate.record(now);
+            let sl_secs = q.config.service_level_secs;
+            self.count(now, &c.queue, |counters| {
+                counters.record_answer(waited, sl_secs)
+            });
         }
         if let Some(a) = self.agents.get_mut(&agent) {
             a.calls += 1;
@@ -104,10 +106,10 @@ impl Engine {
             .queues
             .get(&c.queue)
             .map_or(0, |q| q.config.wrap_up_secs);
-        if let Some(q) = self.queues.get_mut(&c.queue) {
-            q.counters.calls_ended += 1;
-            q.counters.total_talk_ms += talk;
-        }
+        self.count(now, &c.queue, |counters| {
+            counters.calls_ended += 1;
+            counters.total_talk_ms += talk;
+        });
         if let Some(a) = self.agents.get_mut(agent) {
             a.talk_ms += talk;
         }

@@ -16,6 +16,7 @@
 //! - `callbacks`: a callback keeping the place, dialling the customer, attempts.
 //! - `overflow`: leaving for another queue, an extension or a hangup.
 //! - `timers`: the timer heap and what each timer does when it fires.
+//! - `counting`: every change of the counters, told as a delta; the day's start.
 //! - `views`: read-only views and the questions the switch adapter asks.
 //!
 //! Kept across the rooms: a caller is in their queue's `order` exactly while `Waiting` or
@@ -36,6 +37,7 @@ mod announce;
 mod callbacks;
 mod callers;
 mod calls;
+mod counting;
 mod dispatch;
 mod offers;
 mod order;
@@ -260,6 +262,8 @@ pub struct Engine {
     seq: u64,
     next_offer: u64,
     queues_created: u64,
+    /// Abandons after a shorter wait are short abandons.
+    short_abandon_ms: Millis,
 }
 
 impl Engine {
@@ -280,6 +284,7 @@ impl Engine {
             seq: 0,
             next_offer: 1,
             queues_created: 0,
+            short_abandon_ms: 0,
         }
     }
 

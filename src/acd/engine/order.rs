@@ -147,9 +147,7 @@ impl Engine {
             return Ok(());
         }
         self.withdraw(now, call, "ORIGINATOR_CANCEL");
-        if let Some(q) = self.queues.get_mut(&from) {
-            q.counters.moved += 1;
-        }
+        self.count(now, &from, |c| c.moved += 1);
         self.rehome(now, call, queue, Departure::Moved { to: queue.into() });
         // The old queue may now have a free agent (the one whose ring was cancelled).
         self.dispatch(now, &from);

@@ -53,9 +53,7 @@ impl Engine {
             return;
         };
         self.withdraw(now, id, "ORIGINATOR_CANCEL");
-        if let Some(q) = self.queues.get_mut(&c.queue) {
-            q.counters.overflowed += 1;
-        }
+        self.count(now, &c.queue, |counters| counters.overflowed += 1);
         match &config.overflow {
             Overflow::Queue(target) if self.queues.contains_key(target) && c.kind == Kind::Live => {
                 let to = format!("queue:{target}");
@@ -119,9 +117,9 @@ impl Engine {
         let place = self.callers.get(id).map(Place::of);
         if let (Some(t), Some(place)) = (self.queues.get_mut(target), place) {
             t.order.insert(key, place);
-            t.counters.offered += 1;
             t.dirty = true;
         }
+        self.count(now, target, |c| c.offered += 1);
         self.actions.push_back(Action::SetVar {
             call: id.to_owned(),
             name: "switchdesk_queue".into(),

@@ -1,0 +1,13 @@
+//! Queue and agent statistics in intervals: the recorder (pure) accumulates the switchboard's
+//! updates into per-interval deltas, the task stores them, the report rolls stored intervals
+//! up into the figures (service level, ASA, AHT, abandon rate, occupancy); `[stats]` says how
+//! long an interval is, what a short abandon is and when a day starts.
+
+pub mod config;
+pub mod recorder;
+pub mod report;
+pub mod task;
+
+pub use config::{Day, StatsConfig};
+pub use recorder::{AgentInterval, AgentTime, Deltas, QueueInterval, Recorder};
+pub use task::StatsRecorder;
