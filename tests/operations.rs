@@ -4,7 +4,8 @@
 //! waits and is answered moves the queue's gauges and counters. The status page's view of the
 //! node carries its address, since when it is connected, the switch's version and uptime, the
 //! last heartbeat, reconnects and the event rate. The example Grafana dashboard only queries
-//! series the service exports.
+//! series the service exports. An admin removing a queue still in use moves its callers,
+//! agents and overflows to another queue first.
 
 mod common;
 
@@ -460,5 +461,159 @@ async fn the_node_status_shows_the_version_before_any_heartbeat() {
     assert!(node["last_heartbeat"].is_null(), "{node}");
     assert!(sim.commands_received().contains(&"api status".to_owned()));
     let _ = stop.send(());
+    sim.shutdown();
+}
+
+/// An admin removes a queue still in use: refused (409) as it is; with `move_to`, its waiting
+/// caller, its agent and the queue overflowing to it are sent to the other queue first, each
+/// change in the audit log, and the queue is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queue_in_use_is_removed_only_after_moving_its_callers_agents_and_overflows() {
+    let db = common::TestDb::sqlite().await;
+    let spool = tempfile::tempdir().unwrap();
+    let sim = Simulator::start(
+        TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        SimConfig {
+            seed: 22,
+            dialplan: vec![Route::queue("7000", "support")],
+            ..SimConfig::default()
+        },
+    )
+    .await
+    .unwrap();
+    let mut vip = QueueConfig::named("vip");
+    vip.max_wait_secs = 600;
+    vip.overflow = switchdesk::acd::Overflow::Queue("support".into());
+    let mut config = Config::default();
+    config.database.url = Secret::new(db.url.clone());
+    config.esl.host = "127.0.0.1".into();
+    config.esl.port = sim.addr().port();
+    config.fax.spool_dir = spool.path().to_path_buf();
+    config.queues = vec![queue(), QueueConfig::named("sales"), vip];
+    config.agents = vec![agent()];
+    db.store.seed_agent(&agent()).await.unwrap();
+    // On a break: the caller waits.
+    db.store
+        .save_agent_state("agent1", &AgentStatus::OnBreak("lunch".into()), 0, 0)
+        .await
+        .unwrap();
+    let token = users::add_api_token(&db.store, "ops", Role::Admin)
+        .await
+        .unwrap();
+    let web = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let service = Service {
+        base: format!("http://{}", web.local_addr().unwrap()),
+        token,
+        http: reqwest::Client::new(),
+    };
+    let (_stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(switchdesk::service::run_supervised(
+        config,
+        web,
+        async {
+            let _ = stopped.await;
+        },
+        Tasks::new(Metrics::new()),
+    ));
+    eventually("the service to answer", async || {
+        let response = reqwest::get(format!("{}/healthz", service.base))
+            .await
+            .ok()?;
+        response.status().is_success().then_some(())
+    })
+    .await;
+    let caller = sim
+        .place_call(CallSpec {
+            from_number: "+15550001".into(),
+            destination: "7000".into(),
+            ..CallSpec::default()
+        })
+        .await
+        .unwrap();
+    let waiting_in = async |queue: &str| -> Vec<String> {
+        let queues: Value = service.get("/api/queues").await.json().await.unwrap();
+        queues
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|q| q["name"] == queue)
+            .flat_map(|q| q["waiting"].as_array().unwrap().clone())
+            .map(|w| w["call"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    eventually("the caller to wait in support", async || {
+        (waiting_in("support").await == [caller.clone()]).then_some(())
+    })
+    .await;
+    let delete = async |query: &str| {
+        service
+            .http
+            .delete(format!("{}/api/queues/support{query}", service.base))
+            .bearer_auth(&service.token)
+            .send()
+            .await
+            .unwrap()
+    };
+
+    let refused = delete("").await;
+    assert_eq!(refused.status(), reqwest::StatusCode::CONFLICT);
+    let refused = delete("?move_to=support").await;
+    assert_eq!(refused.status(), reqwest::StatusCode::BAD_REQUEST);
+    let refused = delete("?move_to=nowhere").await;
+    assert_eq!(refused.status(), reqwest::StatusCode::BAD_REQUEST);
+    assert_eq!(waiting_in("support").await, std::slice::from_ref(&caller));
+
+    let removed = delete("?move_to=sales").await;
+    assert_eq!(removed.status(), reqwest::StatusCode::NO_CONTENT);
+    assert_eq!(waiting_in("sales").await, std::slice::from_ref(&caller));
+    let queues: Value = service.get("/api/queues").await.json().await.unwrap();
+    let names: Vec<&str> = queues
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| q["name"].as_str().unwrap())
+        .collect();
+    assert!(!names.contains(&"support"), "{names:?}");
+    let members: Vec<Value> = queues
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|q| q["name"] == "sales")
+        .flat_map(|q| q["agents"].as_array().unwrap().clone())
+        .collect();
+    assert_eq!(members.len(), 1, "{queues}");
+    assert_eq!(members[0]["name"], "agent1");
+    let vip: Value = service
+        .get("/api/queues/vip/settings")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(vip["overflow"]["target"], "sales", "{vip}");
+    // Stored, so a restart finds the same: the agent's membership and vip's overflow.
+    let stored = db.store.agents().await.unwrap();
+    assert_eq!(stored[0].config.queues[0].queue, "sales");
+    let audit: Value = service.get("/api/audit").await.json().await.unwrap();
+    let rows: Vec<(String, String, String)> = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let text = |k: &str| e[k].as_str().unwrap_or_default().to_owned();
+            (text("kind"), text("action"), text("target"))
+        })
+        .collect();
+    for expected in [
+        ("queue", "delete", "support"),
+        ("agent", "update", "agent1"),
+        ("queue", "update", "vip"),
+    ] {
+        let expected = (
+            expected.0.to_owned(),
+            expected.1.to_owned(),
+            expected.2.to_owned(),
+        );
+        assert!(rows.contains(&expected), "{expected:?} not in {rows:?}");
+    }
     sim.shutdown();
 }

@@ -515,6 +515,45 @@ async fn the_admin_screen_imports_with_a_column_map_and_shows_warnings() {
     admin.screenshot("admin-tokens").await;
     assert_eq!(scrape(secret).await, reqwest::StatusCode::UNAUTHORIZED);
 
+    // A queue in use is refused as it is; the screen offers to move its callers, agents and
+    // overflows to another queue, and then removes it.
+    admin
+        .eval(
+            "(() => { window.confirm = () => true; \
+               document.querySelector('#queues-list tr[data-queue=\"support\"] button.danger').click(); \
+               return true; })()",
+        )
+        .await;
+    admin
+        .wait_for(
+            "the dialog offering to move support's callers and agents",
+            "(() => { const select = document.querySelector('#ask-move_to'); \
+               return document.querySelector('#ask').open && !!select \
+                 && [...select.options].some(o => o.value === 'sales'); })()",
+        )
+        .await;
+    admin.screenshot("admin-queue-move").await;
+    admin
+        .eval(
+            "(() => { document.querySelector('#ask-move_to').value = 'sales'; \
+               document.querySelector('#ask-confirm').click(); return true; })()",
+        )
+        .await;
+    let members = admin
+        .wait_for(
+            "support gone and its agents in sales",
+            "!document.querySelector('#queues-list tr[data-queue=\"support\"]') \
+               && fetch('/api/queues').then(r => r.json()).then(qs => { \
+                 const sales = qs.find(q => q.name === 'sales'); \
+                 return !qs.some(q => q.name === 'support') && sales && sales.agents.length > 0 \
+                   && sales.agents.map(a => a.name); })",
+        )
+        .await;
+    assert!(
+        members.as_array().is_some_and(|m| !m.is_empty()),
+        "{members}"
+    );
+
     // An admin disables a user from the users list.
     admin
         .wait_for(

@@ -2,7 +2,7 @@
 // import with its per-line report, and the audit log. Every form posts JSON to the API and shows the server's
 // error as it is.
 
-import { $, el, fill, act, ask, loadInto, notify, failure, table, cells, when, count, dateMs, DASH } from "./lib.js";
+import { $, api, el, fill, act, ask, loadInto, notify, failure, table, cells, when, count, dateMs, DASH } from "./lib.js";
 
 const ROLES = ["agent", "supervisor", "manager", "admin"];
 const STRATEGIES = ["longest-idle", "round-robin", "ring-all", "fewest-calls", "least-talk-time", "linear", "random"];
@@ -506,12 +506,26 @@ function editAgent(agent) {
 }
 
 async function deleteQueue(name) {
-  if (!confirm("Remove queue " + name + "? Only an empty queue can be removed.")) return;
-  const result = await act("Removing queue " + name, "/api/queues/" + encodeURIComponent(name), { method: "DELETE" });
-  if (result && result.ok) {
+  if (!confirm("Remove queue " + name + "?")) return;
+  const path = "/api/queues/" + encodeURIComponent(name);
+  let result = await act("Removing queue " + name, path, { method: "DELETE" });
+  if (result && result.status === 409) {
+    // In use: its callers, agents and the queues overflowing to it may go to another queue.
+    const listed = await api("/api/queues").catch(() => null);
+    const others = listed && listed.ok ? listed.body.map((q) => q.name).filter((q) => q !== name) : [];
+    if (others.length === 0) return;
+    const answer = await ask(
+      "Queue " + name + " is in use. Move its waiting callers, its agents and the queues overflowing to it to:",
+      [{ name: "move_to", label: "Queue", options: others.map((q) => [q, q]) }],
+      "Move and remove",
+    );
+    if (!answer) return;
+    result = await act("Removing queue " + name, path + "?move_to=" + encodeURIComponent(answer.move_to), { method: "DELETE" });
+    if (result && result.ok) notify("Queue " + name + " removed; its callers, agents and overflows now go to " + answer.move_to + ".");
+  } else if (result && result.ok) {
     notify("Queue " + name + " removed.");
-    loadQueues();
   }
+  if (result && result.ok) loadQueues();
 }
 
 async function deleteAgent(name) {

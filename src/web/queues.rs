@@ -2,7 +2,7 @@
 //! (their own) and supervisors (anyone's), settings for admins. Every rule is the engine's;
 //! this module only maps requests and errors.
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use super::error::ApiJson;
 use super::roles::{ActingFor, Admin, Agent, Authorized, Supervisor};
 use super::{ApiError, AppState};
-use crate::acd::{AcdError, AgentConfig, AgentStatus, AgentView, QueueConfig};
+use crate::acd::{AcdError, AgentConfig, AgentStatus, AgentView, Overflow, QueueConfig};
 use crate::fsarg::Endpoint;
 use crate::switch::{BoardError, Eavesdrop, EavesdropMode};
 
@@ -155,18 +155,97 @@ fn merge_patch(target: &mut Value, patch: Value) {
     }
 }
 
-/// `DELETE /api/queues/{name}` (admin): refused (409) while callers wait in it, agents are
-/// its members or other queues overflow to it, naming them.
+#[derive(Deserialize)]
+pub(crate) struct DeleteQueue {
+    /// Where its waiting callers, its agents and the queues overflowing to it go first.
+    move_to: Option<String>,
+}
+
+/// `DELETE /api/queues/{name}[?move_to=QUEUE]` (admin): refused (409) while callers wait in
+/// it, agents are its members or other queues overflow to it, naming them; with `move_to`,
+/// they are moved there first (callers keep their arrival time and priority, agents their
+/// tier and position, each change recorded in the audit log). A caller who arrives meanwhile
+/// makes the delete refused as without it.
 pub(crate) async fn delete(
     State(state): State<AppState>,
     auth: Authorized<Admin>,
     Path(name): Path<String>,
+    Query(options): Query<DeleteQueue>,
 ) -> Result<StatusCode, ApiError> {
-    let before = find_queue(&state, &name).await?;
+    let before = find_queue(&state, &name)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no queue named {name:?}")))?;
+    if let Some(target) = &options.move_to {
+        move_out_of(&state, &auth, &name, target).await?;
+    }
     state.board.delete_queue(&name).await?;
     let change = auth.change("queue", "delete", &name);
     state.audit(change.before(&before)).await;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Everything that keeps queue `from` in use, sent to queue `to`.
+async fn move_out_of(
+    state: &AppState,
+    auth: &Authorized<Admin>,
+    from: &str,
+    to: &str,
+) -> Result<(), ApiError> {
+    if to == from {
+        return Err(ApiError::bad_request(format!(
+            "move_to names the queue being removed ({from:?})"
+        )));
+    }
+    let Some(target) = find_queue(state, to).await? else {
+        return Err(ApiError::bad_request(format!(
+            "move_to: no queue named {to:?}"
+        )));
+    };
+    if target.overflow == Overflow::Queue(from.to_owned()) {
+        return Err(ApiError::conflict(format!(
+            "queue {to:?} overflows into {from:?}: give it another overflow first"
+        )));
+    }
+    let waiting = state
+        .board
+        .queues()
+        .await?
+        .into_iter()
+        .find(|q| q.name == from)
+        .map(|q| q.waiting)
+        .unwrap_or_default();
+    for caller in waiting {
+        state.board.move_caller(&caller.call, to).await?;
+    }
+    for agent in state.store.agents().await? {
+        let before = agent.config;
+        if !before.queues.iter().any(|m| m.queue == from) {
+            continue;
+        }
+        let mut after = before.clone();
+        let already_there = after.queues.iter().any(|m| m.queue == to);
+        after.queues.retain_mut(|m| {
+            if m.queue != from {
+                return true;
+            }
+            m.queue = to.to_owned();
+            !already_there
+        });
+        state.board.save_agent(after.clone()).await?;
+        let change = auth.change("agent", "update", &after.name).before(&before);
+        state.audit(change.after(&after)).await;
+    }
+    for queue in state.store.queues().await? {
+        if queue.overflow != Overflow::Queue(from.to_owned()) {
+            continue;
+        }
+        let mut after = queue.clone();
+        after.overflow = Overflow::Queue(to.to_owned());
+        state.board.save_queue(after.clone()).await?;
+        let change = auth.change("queue", "update", &after.name).before(&queue);
+        state.audit(change.after(&after)).await;
+    }
+    Ok(())
 }
 
 /// `GET /api/agents/{name}`: the agent's own user, or a supervisor+.
