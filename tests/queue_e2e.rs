@@ -441,13 +441,21 @@ async fn a_caller_gone_at_the_bridge_is_not_offered_again() {
 
 /// A queue stored before switchdesk refused values FreeSWITCH would interpret (here, hold
 /// music that would run a command) is left out at start, named in the log; every other queue
-/// starts and answers its callers.
+/// starts and answers its callers, and an agent who is also a member of the queue left out
+/// is not dropped: it serves the others.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stored_queue_that_no_longer_reads_leaves_the_others_running() {
     let db = common::TestDb::sqlite().await;
     let mut sales = queue();
     sales.name = "sales".into();
     db.store.save_queue(&sales).await.unwrap();
+    let mut agent1 = agents(1).remove(0);
+    agent1.queues.push(Membership {
+        queue: "sales".into(),
+        tier: 1,
+        position: 1,
+    });
+    db.store.save_agent(&agent1).await.unwrap();
     common::TestDbRef {
         store: db.store.clone(),
         url: db.url.clone(),

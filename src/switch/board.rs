@@ -291,7 +291,24 @@ impl Board {
                 }
             };
             let name = agent.config.name.clone();
-            match engine.set_agent(now, agent.config) {
+            let mut config = agent.config;
+            // A membership of a queue that did not load (its row no longer reads) is left out
+            // for this run, named, rather than the whole agent: the agent still takes calls
+            // from the other queues, and the stored row keeps it for when the queue is back.
+            let (known, unknown): (Vec<_>, Vec<_>) = config
+                .queues
+                .drain(..)
+                .partition(|m| engine.queue_config(&m.queue).is_some());
+            config.queues = known;
+            if !unknown.is_empty() {
+                let queues: Vec<&str> = unknown.iter().map(|m| m.queue.as_str()).collect();
+                error!(
+                    agent = %name,
+                    queues = %queues.join(", "),
+                    "stored agent is a member of queues that are not served; serving it in the others"
+                );
+            }
+            match engine.set_agent(now, config) {
                 Ok(()) => engine.restore_agent(&name, agent.status, agent.calls, agent.talk_ms)?,
                 Err(e) => error!(agent = %name, "stored agent is not valid: {e}"),
             }
