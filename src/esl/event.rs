@@ -124,6 +124,36 @@ struct Field {
     encoding: Encoding,
 }
 
+/// Where the two headers every consumer reads of every event lie (their last occurrence, as
+/// [`Event::get`] answers), noted while parsing so reading them is no search.
+#[derive(Clone, Copy, Debug, Default)]
+struct Known {
+    name: Option<u32>,
+    unique_id: Option<u32>,
+}
+
+impl Known {
+    /// Notes field `index`, named by `name` within `raw`.
+    fn see(&mut self, raw: &[u8], name: Span, index: usize) {
+        let Some(bytes) = raw.get(name.range()) else {
+            return;
+        };
+        match bytes.len() {
+            10 if bytes.eq_ignore_ascii_case(b"Event-Name") => self.name = Some(index as u32),
+            9 if bytes.eq_ignore_ascii_case(b"Unique-ID") => self.unique_id = Some(index as u32),
+            _ => {}
+        }
+    }
+
+    fn of(raw: &[u8], fields: &[Field]) -> Known {
+        let mut known = Known::default();
+        for (index, field) in fields.iter().enumerate() {
+            known.see(raw, field.name, index);
+        }
+        known
+    }
+}
+
 #[derive(Clone)]
 pub struct Event {
     /// Plain and json: the event text as received. Xml: names and values re-laid after XML
@@ -131,6 +161,7 @@ pub struct Event {
     raw: Bytes,
     format: EventFormat,
     fields: Vec<Field>,
+    known: Known,
     body: Option<(Span, Encoding)>,
 }
 
@@ -234,7 +265,13 @@ impl Event {
     }
 
     pub fn name(&self) -> Option<Cow<'_, str>> {
-        self.get("Event-Name")
+        self.known_value(self.known.name)
+    }
+
+    fn known_value(&self, index: Option<u32>) -> Option<Cow<'_, str>> {
+        index
+            .and_then(|i| self.fields.get(i as usize))
+            .map(|f| self.value(f))
     }
 
     pub fn is(&self, event_name: &str) -> bool {
@@ -247,7 +284,7 @@ impl Event {
     }
 
     pub fn unique_id(&self) -> Option<Cow<'_, str>> {
-        self.get("Unique-ID")
+        self.known_value(self.known.unique_id)
     }
 
     pub fn job_uuid(&self) -> Option<Cow<'_, str>> {
@@ -297,6 +334,7 @@ impl Event {
 fn parse_plain(raw: Bytes) -> Result<Event, EventError> {
     std::str::from_utf8(&raw).map_err(|e| EventError::NotUtf8(e.valid_up_to()))?;
     let mut fields = Vec::with_capacity(160);
+    let mut known = Known::default();
     let mut body = None;
     let mut inner_length: Option<usize> = None;
     let mut pos = 0;
@@ -336,8 +374,10 @@ fn parse_plain(raw: Bytes) -> Result<Event, EventError> {
                     .map_err(|_| EventError::MalformedHeader(pos))?,
             );
         }
+        let name = Span::new(pos, pos + colon);
+        known.see(bytes, name, fields.len());
         fields.push(Field {
-            name: Span::new(pos, pos + colon),
+            name,
             value: Span::new(pos + value_start, end),
             encoding: Encoding::Percent,
         });
@@ -347,6 +387,7 @@ fn parse_plain(raw: Bytes) -> Result<Event, EventError> {
         raw,
         format: EventFormat::Plain,
         fields,
+        known,
         body: body.map(|(span, _)| (span, Encoding::Verbatim)),
     })
 }
@@ -356,6 +397,21 @@ fn parse_plain(raw: Bytes) -> Result<Event, EventError> {
 struct JsonScan<'a> {
     bytes: &'a [u8],
     pos: usize,
+}
+
+/// The first `"` or `\\`. Most of FreeSWITCH's keys and values are a few bytes long, shorter
+/// than what a vectorised search needs to pay off: those are looked at byte by byte first.
+fn find_quote_or_escape(bytes: &[u8]) -> Option<usize> {
+    const SHORT: usize = 24;
+    match bytes
+        .iter()
+        .take(SHORT)
+        .position(|&b| b == b'"' || b == b'\\')
+    {
+        Some(i) => Some(i),
+        None if bytes.len() <= SHORT => None,
+        None => memchr2(b'"', b'\\', &bytes[SHORT..]).map(|i| i + SHORT),
+    }
 }
 
 impl<'a> JsonScan<'a> {
@@ -389,7 +445,7 @@ impl<'a> JsonScan<'a> {
         let start = self.pos;
         let mut escaped = false;
         loop {
-            let Some(i) = memchr2(b'"', b'\\', &self.bytes[self.pos..]) else {
+            let Some(i) = find_quote_or_escape(&self.bytes[self.pos..]) else {
                 return Err(self.err("unterminated string"));
             };
             self.pos += i;
@@ -464,6 +520,7 @@ fn parse_json(raw: Bytes) -> Result<Event, EventError> {
         pos: 0,
     };
     let mut fields = Vec::with_capacity(160);
+    let mut known = Known::default();
     let mut body = None;
     scan.expect(b'{', "expected {")?;
     if scan.peek() == Some(b'}') {
@@ -477,6 +534,7 @@ fn parse_json(raw: Bytes) -> Result<Event, EventError> {
             if &raw[name.range()] == b"_body" {
                 body = Some((value, encoding));
             } else {
+                known.see(&raw, name, fields.len());
                 fields.push(Field {
                     name,
                     value,
@@ -500,6 +558,7 @@ fn parse_json(raw: Bytes) -> Result<Event, EventError> {
         raw,
         format: EventFormat::Json,
         fields,
+        known,
         body,
     })
 }
@@ -630,10 +689,12 @@ fn parse_xml(raw: &[u8]) -> Result<Event, EventError> {
             Some((Span::new(start, out.len()), Encoding::Verbatim))
         }
     };
+    let known = Known::of(&out, &fields);
     Ok(Event {
         raw: Bytes::from(out),
         format: EventFormat::Xml,
         fields,
+        known,
         body,
     })
 }
@@ -688,6 +749,30 @@ mod tests {
         assert_eq!(e.get("caller-caller-id-name").unwrap(), "Caller \"1\"");
         assert_eq!(e.get("Hangup-Cause").unwrap(), "B");
         assert_eq!(e.body().unwrap(), "+OK\n");
+    }
+
+    #[test]
+    fn strings_of_every_length_end_at_their_quote_or_escape() {
+        for len in 0..80 {
+            let text = "a".repeat(len);
+            assert_eq!(find_quote_or_escape(text.as_bytes()), None, "{len}");
+            for mark in ["\"", "\\"] {
+                let marked = format!("{text}{mark}bb\"");
+                assert_eq!(find_quote_or_escape(marked.as_bytes()), Some(len), "{len}");
+            }
+        }
+        let long = format!(
+            r#"{{"Event-Name":"CUSTOM","Unique-ID":"u-1","Long":"{}\"quoted\" and more","Unique-ID":"u-2"}}"#,
+            "x".repeat(40)
+        );
+        let e = Event::parse(EventFormat::Json, Bytes::from(long)).unwrap();
+        assert_eq!(
+            e.get("Long").unwrap(),
+            format!("{}\"quoted\" and more", "x".repeat(40))
+        );
+        assert_eq!(e.name().unwrap(), "CUSTOM");
+        // The last occurrence, as `get` answers.
+        assert_eq!(e.unique_id().unwrap(), "u-2");
     }
 
     #[test]
