@@ -25,7 +25,7 @@ pub(super) struct Scored {
     /// Breaks ties between equal scores: how close every query word is to the name's words
     /// letter by letter (see [`NameSearch::break_ties`]); 0 where nothing needed it.
     pub(super) closeness: f32,
-    /// See [`Record::sort_name`].
+    /// See [`Record::sort_name`](super::record::Record::sort_name).
     pub(super) name: [u32; 3],
 }
 
