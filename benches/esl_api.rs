@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use switchdesk::config::EslConfig;
-use switchdesk::esl::{Connection, ConnectionOptions};
+use switchdesk::esl::Connection;
 use switchdesk::sim::{SimConfig, Simulator};
 use tokio::net::TcpListener;
 
@@ -26,7 +26,7 @@ fn bench(c: &mut Criterion) {
             port: sim.addr().port(),
             ..EslConfig::default()
         };
-        let mut options = ConnectionOptions::from_config("bench", &config);
+        let mut options = config.connection_options("bench");
         options.events = vec!["HEARTBEAT".into()];
         let (esl, mut events) = Connection::spawn_with_subscriber(options);
         tokio::spawn(async move {

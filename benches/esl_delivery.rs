@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use switchdesk::config::EslConfig;
-use switchdesk::esl::{Connection, ConnectionEvent, ConnectionOptions, EventFormat};
+use switchdesk::esl::{Connection, ConnectionEvent, EventFormat};
 use tokio::net::TcpListener;
 use tokio::sync::broadcast::error::RecvError;
 
@@ -29,7 +29,7 @@ async fn through_connection(stream: Arc<Vec<u8>>, events: usize, format: EventFo
         port: address.port(),
         ..EslConfig::default()
     };
-    let mut options = ConnectionOptions::from_config("bench", &config);
+    let mut options = config.connection_options("bench");
     options.format = format;
     options.reconnect = false;
     let started = Instant::now();

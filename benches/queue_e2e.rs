@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use switchdesk::acd::{AgentConfig, AgentStatus, Membership, QueueConfig};
 use switchdesk::config::EslConfig;
-use switchdesk::esl::{Connection, ConnectionEvent, ConnectionOptions};
+use switchdesk::esl::{Connection, ConnectionEvent};
 use switchdesk::sim::{AgentBehaviour, CallSpec, SimConfig, Simulator};
 use switchdesk::store::Store;
 use switchdesk::switch::{Board, BoardOptions, EVENTS};
@@ -124,7 +124,7 @@ fn bench(c: &mut Criterion) {
                     port,
                     ..EslConfig::default()
                 };
-                let mut options = ConnectionOptions::from_config("fs1", &config);
+                let mut options = config.connection_options("fs1");
                 options.events = EVENTS.iter().map(|e| (*e).to_owned()).collect();
                 let (connection, events) = Connection::spawn_with_subscriber(options);
                 Board::start(
@@ -151,7 +151,7 @@ fn bench(c: &mut Criterion) {
             ..EslConfig::default()
         };
         // An observer connection, like an operator's `esl tail`, times what the switch saw.
-        let mut observer = ConnectionOptions::from_config("observer", &config);
+        let mut observer = config.connection_options("observer");
         observer.events = vec![
             "CHANNEL_PARK".into(),
             "CHANNEL_CREATE".into(),

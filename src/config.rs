@@ -6,7 +6,6 @@
 //! Secrets (the ESL password, the SMTP password, CDR credentials) are only ever read here;
 //! `Debug` redacts them so they never reach a log line.
 
-use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -16,32 +15,10 @@ use figment::Figment;
 use serde::{Deserialize, Serialize};
 
 use crate::acd::{AgentConfig, Overflow, QueueConfig};
+use crate::esl::{ConnectionOptions, EventFormat};
+pub use crate::secret::Secret;
 
 mod problems;
-
-/// A string that must never be printed: `Debug` and `Display` show `***`.
-#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into())
-    }
-    /// The value itself; call sites that use it are the only places a secret leaves config.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("\"***\"")
-    }
-}
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -202,6 +179,25 @@ impl EslConfig {
     }
     pub fn heartbeat(&self) -> Duration {
         Duration::from_secs(self.heartbeat_secs)
+    }
+
+    /// One node's connection settings for [`crate::esl::Connection`]: every event, in plain
+    /// format, reconnecting.
+    pub fn connection_options(&self, node: &str) -> ConnectionOptions {
+        ConnectionOptions {
+            node: node.to_owned(),
+            address: self.address(),
+            password: self.password.clone(),
+            format: EventFormat::Plain,
+            events: vec!["ALL".into()],
+            heartbeat: self.heartbeat(),
+            connect_timeout: Duration::from_secs(self.connect_timeout_secs),
+            max_frame: self.max_frame_bytes,
+            backoff_initial: Duration::from_millis(self.backoff_initial_ms),
+            backoff_max: Duration::from_millis(self.backoff_max_ms),
+            event_buffer: self.event_buffer,
+            reconnect: true,
+        }
     }
 
     /// Every node as its own connection settings: this one (`fs1`), then `nodes`.

@@ -25,6 +25,7 @@
 //! - [`users`]: roles, password hashing, session and API tokens (no SQL, no HTTP).
 //! - [`metrics`]: the Prometheus registry every module records into.
 //! - [`config`]: one TOML file, every key overridable by `SWITCHDESK_*` variables.
+//! - [`secret`]: a string kept out of logs (passwords, tokens); a leaf any module may use.
 //! - [`service`]: wiring for `serve` and `demo`.
 //! - [`supervise`]: every long-lived task, restarted (or the process ended) when it fails.
 //! - [`spreadsheet`]: CSV written so spreadsheets read no cell as a formula.
@@ -44,6 +45,7 @@ pub mod fsarg;
 pub mod live;
 pub mod mail;
 pub mod metrics;
+pub mod secret;
 pub mod service;
 pub mod sim;
 pub mod spool;

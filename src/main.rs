@@ -15,7 +15,6 @@ use switchdesk::directory::import::{ColumnMap, Format, ImportReport, Kind, Progr
 use switchdesk::directory::number::Numbering;
 use switchdesk::esl::event::EventFormat;
 use switchdesk::esl::tail::TailMode;
-use switchdesk::esl::ConnectionOptions;
 use switchdesk::service;
 use switchdesk::store::Peek;
 use switchdesk::users::{self, Role};
@@ -402,7 +401,7 @@ async fn tail(
     format: EventFormat,
     mode: TailMode,
 ) -> anyhow::Result<()> {
-    let mut options = ConnectionOptions::from_config("tail", &config.esl);
+    let mut options = config.esl.connection_options("tail");
     options.format = format;
     options.reconnect = false;
     options.events = events

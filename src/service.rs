@@ -15,7 +15,7 @@ use crate::blocklist::Blocklist;
 use crate::cdr::{CdrIngest, IngestSettings};
 use crate::config::{Config, LogConfig, Secret};
 use crate::directory::PhoneBook;
-use crate::esl::{Connection, ConnectionEvent, ConnectionOptions, Continuity, Links};
+use crate::esl::{Connection, ConnectionEvent, Continuity, Links};
 use crate::fax::{self, FaxDesk};
 use crate::fsarg::{Endpoint, Extension};
 use crate::mail::{run_outbox, Outbox, SmtpMailer};
@@ -142,7 +142,7 @@ pub async fn run_supervised(
     let mut fax_feeds = Vec::new();
     let links = Links::new();
     for (name, node) in config.esl.all_nodes() {
-        let mut options = ConnectionOptions::from_config(&name, &node);
+        let mut options = node.connection_options(&name);
         options.events = EVENTS
             .iter()
             .chain(fax::desk::EVENTS)

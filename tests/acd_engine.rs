@@ -733,7 +733,7 @@ fn an_agent_hanging_up_before_a_callback_connects_fails_the_attempt() {
     let (agent_leg, customer) = alice_answers_the_callback(&mut desk, secs(3), secs(4));
     desk.updates();
     desk.engine
-        .leg_hung_up(secs(5), &agent_leg, "NORMAL_CLEARING");
+        .leg_failed(secs(5), &agent_leg, "NORMAL_CLEARING");
     let actions = desk.take();
     assert!(
         !actions
@@ -953,7 +953,7 @@ fn agent_hangs_up_before_the_bridge_and_the_caller_keeps_the_place() {
     let leg = rung.iter().find(|r| r.2 == "c1").unwrap().0.clone();
     desk.engine.leg_answered(secs(3), &leg);
     desk.take();
-    desk.engine.leg_hung_up(secs(4), &leg, "NORMAL_CLEARING");
+    desk.engine.leg_failed(secs(4), &leg, "NORMAL_CLEARING");
     let actions = desk.take();
     assert!(
         actions.contains(&Action::HoldMusic {

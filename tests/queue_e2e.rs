@@ -17,7 +17,7 @@ use switchdesk::directory::model::{Contact, Number, NumberKind, Organization};
 use switchdesk::directory::number::Numbering;
 use switchdesk::directory::PhoneBook;
 use switchdesk::esl::Event;
-use switchdesk::esl::{Connection, ConnectionEvent, ConnectionOptions};
+use switchdesk::esl::{Connection, ConnectionEvent};
 use switchdesk::sim::{AgentBehaviour, CallSpec, SimConfig, Simulator};
 use switchdesk::store::Store;
 use switchdesk::switch::{Board, BoardError, BoardOptions, EavesdropMode, EVENTS};
@@ -86,7 +86,7 @@ fn node(sim: &Simulator) -> (Connection, broadcast::Receiver<ConnectionEvent>) {
         port: sim.addr().port(),
         ..EslConfig::default()
     };
-    let mut options = ConnectionOptions::from_config("fs1", &config);
+    let mut options = config.connection_options("fs1");
     options.events = EVENTS.iter().map(|e| (*e).to_owned()).collect();
     Connection::spawn_with_subscriber(options)
 }
@@ -927,7 +927,7 @@ fn watch(sim: &Simulator, events: &[&str]) -> Arc<std::sync::Mutex<Vec<Arc<Event
         port: sim.addr().port(),
         ..EslConfig::default()
     };
-    let mut options = ConnectionOptions::from_config("watch", &config);
+    let mut options = config.connection_options("watch");
     options.events = events.iter().map(|e| (*e).to_owned()).collect();
     let (connection, mut received) = Connection::spawn_with_subscriber(options);
     let seen = Arc::new(std::sync::Mutex::new(Vec::new()));

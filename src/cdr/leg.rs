@@ -11,6 +11,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::Cdr;
+use crate::switch::vars;
 
 /// A leg's part in its call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -150,15 +151,15 @@ pub fn leg_of(cdr: &Cdr) -> Leg {
         result_text: fax.result_text.unwrap_or_default(),
         remote_station: fax.remote_station_id.unwrap_or_default(),
     });
-    let role = match var("switchdesk_leg") {
-        Some("agent") => LegRole::Agent,
-        Some("customer") => LegRole::Customer,
+    let role = match var(vars::LEG) {
+        Some(vars::LEG_AGENT) => LegRole::Agent,
+        Some(vars::LEG_CUSTOMER) => LegRole::Customer,
         _ if cdr.queue().is_some() || fax.is_some() => LegRole::Caller,
         _ if cdr.direction == "inbound" => LegRole::Caller,
         _ => LegRole::Other,
     };
     let call_id = match role {
-        LegRole::Agent => var("switchdesk_caller_uuid")
+        LegRole::Agent => var(vars::CALLER_UUID)
             .or_else(|| var("call_uuid"))
             .unwrap_or(&cdr.uuid)
             .to_owned(),
@@ -166,7 +167,7 @@ pub fn leg_of(cdr: &Cdr) -> Leg {
     };
     let started_ms = ms(cdr.start_uepoch, cdr.start_epoch).unwrap_or(0);
     let ended_ms = ms(cdr.end_uepoch, cdr.end_epoch).unwrap_or(started_ms);
-    let recording = owned("switchdesk_recording").or_else(|| {
+    let recording = owned(vars::RECORDING).or_else(|| {
         cdr.app_log
             .iter()
             .find(|app| matches!(app.app_name.as_str(), "record_session" | "record"))
@@ -190,9 +191,9 @@ pub fn leg_of(cdr: &Cdr) -> Leg {
         destination: destination(cdr),
         queue: cdr
             .queue()
-            .or_else(|| var("switchdesk_queue_name"))
+            .or_else(|| var(vars::QUEUE_NAME))
             .map(str::to_owned),
-        agent: owned("switchdesk_agent"),
+        agent: owned(vars::AGENT),
         started_ms,
         answered_ms: ms(cdr.answer_uepoch, cdr.answer_epoch),
         bridged_ms: moment_ms(
@@ -202,14 +203,14 @@ pub fn leg_of(cdr: &Cdr) -> Leg {
         ended_ms,
         hangup_cause: cdr.hangup_cause.clone().unwrap_or_default(),
         bridged_to: cdr.bleg_uuid().map(str::to_owned),
-        enqueued: var("switchdesk_enqueued_at").is_some(),
-        voicemail: matches!(var("switchdesk_voicemail"), Some(v) if v != "false"),
+        enqueued: var(vars::ENQUEUED_AT).is_some(),
+        voicemail: matches!(var(vars::VOICEMAIL), Some(v) if v != "false"),
         recording,
         fax,
-        identified: owned("switchdesk_identified"),
-        contact_id: var("switchdesk_contact_id").and_then(|v| v.parse().ok()),
-        organization_id: var("switchdesk_organization_id").and_then(|v| v.parse().ok()),
-        vip: matches!(var("switchdesk_vip"), Some("true")),
+        identified: owned(vars::IDENTIFIED),
+        contact_id: var(vars::CONTACT_ID).and_then(|v| v.parse().ok()),
+        organization_id: var(vars::ORGANIZATION_ID).and_then(|v| v.parse().ok()),
+        vip: matches!(var(vars::VIP), Some("true")),
     }
 }
 

@@ -12,6 +12,7 @@ use quick_xml::events::{BytesRef, BytesStart, Event as Xml};
 use quick_xml::Reader;
 
 use crate::esl::percent;
+use crate::switch::vars;
 
 /// Largest XML document [`parse_cdr`] accepts. Real CDRs are 7–25 KiB; 4 MiB leaves room for
 /// long calls with many applications and still bounds what one POST can make us hold.
@@ -191,7 +192,7 @@ impl Cdr {
 
     /// The switchdesk queue the call went through (`switchdesk_queue`), if any.
     pub fn queue(&self) -> Option<&str> {
-        self.non_empty("switchdesk_queue")
+        self.non_empty(vars::QUEUE)
     }
 
     /// The other leg this one was bridged to. The captures carry `bridge_uuid`, `signal_bond`

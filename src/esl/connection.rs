@@ -42,7 +42,7 @@ use super::command::{CallCommand, Command, CommandError, EventFormat};
 use super::event::Event;
 use super::frame::{Frame, FrameKind};
 use super::parser::{ParseError, Parser};
-use crate::config::{EslConfig, Secret};
+use crate::secret::Secret;
 use crate::supervise::{Policy, Tasks};
 
 #[derive(Clone, Debug)]
@@ -66,23 +66,6 @@ pub struct ConnectionOptions {
 }
 
 impl ConnectionOptions {
-    pub fn from_config(node: &str, config: &EslConfig) -> ConnectionOptions {
-        ConnectionOptions {
-            node: node.to_owned(),
-            address: config.address(),
-            password: config.password.clone(),
-            format: EventFormat::Plain,
-            events: vec!["ALL".into()],
-            heartbeat: config.heartbeat(),
-            connect_timeout: Duration::from_secs(config.connect_timeout_secs),
-            max_frame: config.max_frame_bytes,
-            backoff_initial: Duration::from_millis(config.backoff_initial_ms),
-            backoff_max: Duration::from_millis(config.backoff_max_ms),
-            event_buffer: config.event_buffer,
-            reconnect: true,
-        }
-    }
-
     fn subscription(&self) -> Vec<String> {
         let mut names = self.events.clone();
         if !names.iter().any(|n| n.eq_ignore_ascii_case("ALL")) {
@@ -853,7 +836,20 @@ mod tests {
 
     #[test]
     fn subscription_always_includes_jobs_and_heartbeats() {
-        let mut options = ConnectionOptions::from_config("fs1", &EslConfig::default());
+        let mut options = ConnectionOptions {
+            node: "fs1".into(),
+            address: "127.0.0.1:8021".into(),
+            password: Secret::new("ClueCon"),
+            format: EventFormat::Plain,
+            events: Vec::new(),
+            heartbeat: Duration::from_secs(20),
+            connect_timeout: Duration::from_secs(5),
+            max_frame: 8 * 1024 * 1024,
+            backoff_initial: Duration::from_millis(500),
+            backoff_max: Duration::from_secs(30),
+            event_buffer: 1_024,
+            reconnect: true,
+        };
         options.events = vec!["CHANNEL_PARK".into()];
         assert_eq!(
             options.subscription(),

@@ -4,6 +4,8 @@
 
 use serde::Serialize;
 
+use super::vars;
+
 /// How the caller was recognised, best first.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -55,15 +57,15 @@ pub struct Identity {
 impl Identity {
     /// Channel variables that carry the identification into FreeSWITCH's CDR.
     pub fn channel_variables(&self) -> Vec<(&'static str, String)> {
-        let mut vars = vec![("switchdesk_identified", self.confidence.as_str().to_owned())];
+        let mut vars = vec![(vars::IDENTIFIED, self.confidence.as_str().to_owned())];
         if let Some(contact) = &self.contact {
-            vars.push(("switchdesk_contact_id", contact.id.to_string()));
+            vars.push((vars::CONTACT_ID, contact.id.to_string()));
         }
         if let Some(organization) = &self.organization {
-            vars.push(("switchdesk_organization_id", organization.id.to_string()));
+            vars.push((vars::ORGANIZATION_ID, organization.id.to_string()));
         }
         if self.vip {
-            vars.push(("switchdesk_vip", "true".to_owned()));
+            vars.push((vars::VIP, "true".to_owned()));
         }
         vars
     }

@@ -6,6 +6,8 @@
 use crate::esl::Event;
 use crate::fsarg::ChannelUuid;
 
+use super::vars;
+
 /// The event's channel, if its id is a UUID.
 fn channel_id(event: &Event) -> Option<String> {
     let uuid = event.unique_id()?.into_owned();
@@ -60,10 +62,10 @@ pub(crate) fn interpret(event: &Event) -> Option<Input> {
     let uuid = channel_id(event)?;
     match name.as_ref() {
         "CHANNEL_PARK" => {
-            if event.variable("switchdesk_leg").is_some() {
+            if event.variable(vars::LEG).is_some() {
                 return Some(Input::LegParked { leg: uuid });
             }
-            let queue = event.variable("switchdesk_queue")?.into_owned();
+            let queue = event.variable(vars::QUEUE)?.into_owned();
             Some(Input::Parked {
                 call: uuid,
                 queue,
@@ -77,11 +79,9 @@ pub(crate) fn interpret(event: &Event) -> Option<Input> {
                     .unwrap_or_default(),
                 answered: event.get("Answer-State").is_some_and(|s| s == "answered"),
                 enqueued_at: event
-                    .variable("switchdesk_enqueued_at")
+                    .variable(vars::ENQUEUED_AT)
                     .and_then(|v| v.parse().ok()),
-                priority: event
-                    .variable("switchdesk_priority")
-                    .and_then(|v| v.parse().ok()),
+                priority: event.variable(vars::PRIORITY).and_then(|v| v.parse().ok()),
             })
         }
         // CHANNEL_HANGUP is the moment the caller is gone. HANGUP_COMPLETE can come much
@@ -185,11 +185,11 @@ pub(crate) fn channel_state(dump: &Event) -> Option<ChannelState> {
             .is_some_and(|s| s == "ACTIVE");
     Some(ChannelState {
         uuid,
-        queue: var("switchdesk_queue"),
-        leg: var("switchdesk_leg"),
-        agent: var("switchdesk_agent"),
-        enqueued_at: var("switchdesk_enqueued_at").and_then(|v| v.parse().ok()),
-        priority: var("switchdesk_priority").and_then(|v| v.parse().ok()),
+        queue: var(vars::QUEUE),
+        leg: var(vars::LEG),
+        agent: var(vars::AGENT),
+        enqueued_at: var(vars::ENQUEUED_AT).and_then(|v| v.parse().ok()),
+        priority: var(vars::PRIORITY).and_then(|v| v.parse().ok()),
         number: dump
             .get("Caller-Caller-ID-Number")
             .map(|v| v.into_owned())

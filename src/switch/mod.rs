@@ -7,6 +7,7 @@
 //! - [`board`]: the switchboard task owning the engine, one executor per node.
 //! - `writer`: the switchboard's writes to the store, off the routing task.
 //! - [`identify`]: the who-is-calling hook.
+//! - [`vars`]: the names of the channel variables switchdesk sets and reads back.
 
 pub mod board;
 pub mod identify;
@@ -14,6 +15,7 @@ mod interpret;
 mod render;
 #[cfg(test)]
 mod render_props;
+pub mod vars;
 mod writer;
 
 pub use board::{Board, BoardError, BoardOptions, Eavesdrop, RecentCaller, EVENTS, INBOX_CAPACITY};

@@ -18,6 +18,8 @@ use crate::fsarg::{
     Language, Prompt, SoundRef, VarName, VarValue,
 };
 
+use super::vars;
+
 /// An `api` command switchdesk sends.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Api {
@@ -459,10 +461,10 @@ fn agent_leg_vars(
             "origination_caller_id_name",
             CallerIdName::reduce(caller_name).map(VarValue::from),
         ),
-        ("switchdesk_leg", word("agent")),
-        ("switchdesk_agent", VarValue::reduce(agent)),
-        ("switchdesk_queue_name", VarValue::reduce(queue_name)),
-        ("switchdesk_caller_uuid", Some(VarValue::from(call))),
+        (vars::LEG, word(vars::LEG_AGENT)),
+        (vars::AGENT, VarValue::reduce(agent)),
+        (vars::QUEUE_NAME, VarValue::reduce(queue_name)),
+        (vars::CALLER_UUID, Some(VarValue::from(call))),
     ]
 }
 
@@ -651,8 +653,8 @@ pub(crate) fn render(
                         "origination_caller_id_name",
                         caller_id_name.clone().map(VarValue::from),
                     ),
-                    ("switchdesk_leg", word("customer")),
-                    ("switchdesk_queue_name", VarValue::reduce(queue_name)),
+                    (vars::LEG, word(vars::LEG_CUSTOMER)),
+                    (vars::QUEUE_NAME, VarValue::reduce(queue_name)),
                 ],
                 dial.clone(),
                 Then::Park,

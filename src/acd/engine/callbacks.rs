@@ -9,7 +9,7 @@
 
 use std::cmp::Reverse;
 
-use super::{AcdError, AnnounceState, Caller, CallerState, Engine, Kind, Leg, LegRole};
+use super::{AcdError, AnnounceState, Callee, Caller, CallerState, Engine, Kind, Leg};
 use super::{OrderKey, Place, Timer};
 use crate::acd::output::{Action, Departure, Update};
 use crate::acd::Millis;
@@ -80,7 +80,7 @@ impl Engine {
             Leg {
                 offer,
                 agent,
-                role: LegRole::Customer,
+                callee: Callee::Customer,
                 answered: false,
             },
         );

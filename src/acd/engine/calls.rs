@@ -8,7 +8,7 @@
 use std::cmp::Reverse;
 
 use super::{AcdError, Activity, AnnounceState, Caller, CallerState, Engine, Kind, Leg};
-use super::{LegRole, Offer, OrderKey};
+use super::{Callee, Offer, OrderKey};
 use crate::acd::output::Update;
 use crate::acd::Millis;
 
@@ -194,7 +194,7 @@ impl Engine {
             Leg {
                 offer,
                 agent: agent.to_owned(),
-                role: LegRole::Agent,
+                callee: Callee::Agent,
                 answered: false,
             },
         );

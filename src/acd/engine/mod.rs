@@ -222,8 +222,10 @@ struct Queue {
     phase: Millis,
 }
 
+/// Whom a leg the engine started rings: an agent (for a caller or a callback), or the
+/// customer of a callback. Not a CDR's `cdr::LegRole`, which also names callers' legs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum LegRole {
+enum Callee {
     Agent,
     Customer,
 }
@@ -232,7 +234,7 @@ enum LegRole {
 struct Leg {
     offer: u64,
     agent: String,
-    role: LegRole,
+    callee: Callee,
     /// Seen answered (a customer leg stays a leg of the offer after that).
     answered: bool,
 }

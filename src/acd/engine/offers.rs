@@ -6,7 +6,7 @@
 //! offer with nothing ringing and nothing taken closes, and its caller waits again; each
 //! offer has a safety-net timer in case the switch never reports back.
 
-use super::{Activity, CallerState, Engine, Kind, Leg, LegRole, Offer, Timer, BARRED};
+use super::{Activity, Callee, CallerState, Engine, Kind, Leg, Offer, Timer, BARRED};
 use crate::acd::output::{Action, Departure};
 use crate::acd::Millis;
 
@@ -35,7 +35,7 @@ impl Engine {
                 Leg {
                     offer,
                     agent: agent.clone(),
-                    role: LegRole::Agent,
+                    callee: Callee::Agent,
                     answered: false,
                 },
             );
@@ -85,8 +85,8 @@ impl Engine {
         let Some(offer) = self.offers.get(&leg.offer).cloned() else {
             return;
         };
-        match leg.role {
-            LegRole::Agent => {
+        match leg.callee {
+            Callee::Agent => {
                 let valid = offer.taken.is_none()
                     && self
                         .callers
@@ -146,7 +146,7 @@ impl Engine {
                     });
                 }
             }
-            LegRole::Customer => {
+            Callee::Customer => {
                 if let Some(l) = self.legs.get_mut(leg_id) {
                     l.answered = true;
                 }
@@ -164,18 +164,14 @@ impl Engine {
         self.settle(now);
     }
 
-    /// The originate of `leg` failed (`-ERR <CAUSE>`), or the leg hung up before answering.
+    /// The originate of `leg` failed (`-ERR <CAUSE>`), or the leg hung up (before or after
+    /// answering: CHANNEL_HANGUP_COMPLETE).
     pub fn leg_failed(&mut self, now: Millis, leg_id: &str, cause: &str) {
         let Some(leg) = self.legs.get(leg_id).cloned() else {
             return;
         };
         self.leg_ended(now, leg_id, &leg, cause);
         self.settle(now);
-    }
-
-    /// A leg the engine started hung up (CHANNEL_HANGUP_COMPLETE).
-    pub fn leg_hung_up(&mut self, now: Millis, leg_id: &str, cause: &str) {
-        self.leg_failed(now, leg_id, cause);
     }
 
     pub(super) fn leg_ended(&mut self, now: Millis, leg_id: &str, leg: &Leg, cause: &str) {
@@ -186,8 +182,8 @@ impl Engine {
         let caller_id = offer.caller.clone();
         let caller = self.callers.get(&caller_id).cloned();
         let queue = caller.as_ref().map(|c| c.queue.clone()).unwrap_or_default();
-        match leg.role {
-            LegRole::Agent if offer.taken.as_deref() != Some(leg_id) => {
+        match leg.callee {
+            Callee::Agent if offer.taken.as_deref() != Some(leg_id) => {
                 // Still ringing: busy, no answer, rejected, unreachable.
                 if let Some(o) = self.offers.get_mut(&leg.offer) {
                     o.ringing.retain(|l| l != leg_id);
@@ -196,7 +192,7 @@ impl Engine {
                 self.set_activity(now, &leg.agent, Activity::Idle, None);
                 self.close_offer_if_unanswered(now, leg.offer);
             }
-            LegRole::Agent => match caller.map(|c| c.state) {
+            Callee::Agent => match caller.map(|c| c.state) {
                 Some(CallerState::Bridged { agent, since, .. }) => {
                     // FreeSWITCH ends the other side of the bridge itself.
                     self.end_call(now, &caller_id, &agent, since);
@@ -232,7 +228,7 @@ impl Engine {
                     self.dispatch_agent(now, &leg.agent);
                 }
             },
-            LegRole::Customer => match caller.map(|c| c.state) {
+            Callee::Customer => match caller.map(|c| c.state) {
                 Some(CallerState::Bridged { agent, since, .. }) => {
                     self.end_call(now, &caller_id, &agent, since)
                 }
@@ -312,7 +308,7 @@ impl Engine {
         let legs: Vec<(String, u64)> = self
             .legs
             .iter()
-            .filter(|(_, l)| l.agent == agent && l.role == LegRole::Agent)
+            .filter(|(_, l)| l.agent == agent && l.callee == Callee::Agent)
             .map(|(id, l)| (id.clone(), l.offer))
             .collect();
         for (leg, offer) in legs {

@@ -9,7 +9,7 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-use super::{Activity, CallerState, Engine, Kind, LegRole};
+use super::{Activity, Callee, CallerState, Engine, Kind};
 use crate::acd::Millis;
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -98,7 +98,7 @@ impl Engine {
                 .legs
                 .get(&customer)
                 .cloned()
-                .filter(|l| l.role == LegRole::Customer)
+                .filter(|l| l.callee == Callee::Customer)
             {
                 if matches!(
                     self.callers.get(&o.caller).map(|c| &c.state),

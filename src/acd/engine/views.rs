@@ -3,7 +3,7 @@
 //!
 //! Invariants: read-only: nothing here changes state or pushes an output.
 
-use super::{AcdError, Activity, Agent, CallerState, Engine, Kind, LegRole};
+use super::{AcdError, Activity, Agent, Callee, CallerState, Engine, Kind};
 use crate::acd::config::{AgentConfig, QueueConfig};
 use crate::acd::view::{AgentView, QueueView, WaitingView};
 use crate::acd::Millis;
@@ -142,7 +142,7 @@ impl Engine {
     /// answer twice (the leg parks, the originate's job ends); only the first one counts.
     pub fn awaits_answer(&self, leg: &str) -> bool {
         match self.legs.get(leg) {
-            Some(l) if l.role == LegRole::Customer => !l.answered,
+            Some(l) if l.callee == Callee::Customer => !l.answered,
             Some(_) => self.is_ringing_leg(leg),
             None => false,
         }

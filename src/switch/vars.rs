@@ -1,0 +1,36 @@
+//! The channel variables switchdesk puts on the channels it drives and reads back: one home
+//! for their names. The renderer sets them, the interpreter reads them to re-adopt calls
+//! after a restart, and the CDR linker (`cdr::leg`) reads them from each leg's record to
+//! assemble calls. (The dialplan sets [`QUEUE`]; the engine still names the variables it
+//! rewrites through `Action::SetVar`.)
+
+/// The queue a parked caller waits in: set by the dialplan, rewritten when the caller moves.
+pub const QUEUE: &str = "switchdesk_queue";
+/// The queue's name as shown, on the agent and customer legs.
+pub const QUEUE_NAME: &str = "switchdesk_queue_name";
+/// When the caller joined the queue (Unix ms): a restarted service keeps the place.
+pub const ENQUEUED_AT: &str = "switchdesk_enqueued_at";
+/// The caller's priority in the queue.
+pub const PRIORITY: &str = "switchdesk_priority";
+/// On a leg switchdesk started: [`LEG_AGENT`] or [`LEG_CUSTOMER`].
+pub const LEG: &str = "switchdesk_leg";
+/// [`LEG`] of a leg that rings an agent.
+pub const LEG_AGENT: &str = "agent";
+/// [`LEG`] of a leg that dials a callback's customer.
+pub const LEG_CUSTOMER: &str = "customer";
+/// On an agent leg: the caller's channel UUID.
+pub const CALLER_UUID: &str = "switchdesk_caller_uuid";
+/// On an agent leg: the agent's id.
+pub const AGENT: &str = "switchdesk_agent";
+/// The recording's path, when the dialplan records the call.
+pub const RECORDING: &str = "switchdesk_recording";
+/// Set (not `false`) when the caller was sent to voicemail.
+pub const VOICEMAIL: &str = "switchdesk_voicemail";
+/// How the caller was identified (`exact`, `organization`, `fuzzy`, `unknown`).
+pub const IDENTIFIED: &str = "switchdesk_identified";
+/// The identified contact's id.
+pub const CONTACT_ID: &str = "switchdesk_contact_id";
+/// The identified organization's id.
+pub const ORGANIZATION_ID: &str = "switchdesk_organization_id";
+/// `true` for a VIP caller.
+pub const VIP: &str = "switchdesk_vip";
