@@ -25,7 +25,8 @@
 //! - [`users`]: roles, password hashing, session and API tokens (no SQL, no HTTP).
 //! - [`metrics`]: the Prometheus registry every module records into.
 //! - [`config`]: one TOML file, every key overridable by `SWITCHDESK_*` variables.
-//! - [`service`]: wiring for `serve` and `demo`.
+//! - [`service`]: wiring for `serve`, and the one builder of the application's state.
+//! - [`demo`]: `switchdesk demo`: the simulated switch, its own database, seeding, traffic.
 //! - [`supervise`]: every long-lived task, restarted (or the process ended) when it fails.
 //! - [`spreadsheet`]: CSV written so spreadsheets read no cell as a formula.
 //! - [`audit`]: the audit log's record (who changed what, before → after), secrets removed.
@@ -37,6 +38,7 @@ pub mod backoff;
 pub mod blocklist;
 pub mod cdr;
 pub mod config;
+pub mod demo;
 pub mod directory;
 pub mod esl;
 pub mod fax;
