@@ -26,7 +26,8 @@
 //! - [`metrics`]: the Prometheus registry every module records into.
 //! - [`config`]: one TOML file, every key overridable by `SWITCHDESK_*` variables.
 //! - [`secret`]: a string kept out of logs (passwords, tokens); a leaf any module may use.
-//! - [`service`]: wiring for `serve` and `demo`.
+//! - [`service`]: wiring for `serve`, and the one builder of the application's state.
+//! - [`demo`]: `switchdesk demo`: the simulated switch, its own database, seeding, traffic.
 //! - [`supervise`]: every long-lived task, restarted (or the process ended) when it fails.
 //! - [`spreadsheet`]: CSV written so spreadsheets read no cell as a formula.
 //! - [`audit`]: the audit log's record (who changed what, before → after), secrets removed.
@@ -38,6 +39,7 @@ pub mod backoff;
 pub mod blocklist;
 pub mod cdr;
 pub mod config;
+pub mod demo;
 pub mod directory;
 pub mod esl;
 pub mod fax;

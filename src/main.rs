@@ -296,13 +296,13 @@ async fn run(command: Command, config: Config, file: Option<PathBuf>) -> anyhow:
             let mut config = config;
             config.database.url = switchdesk::config::Secret::new(
                 args.database
-                    .unwrap_or_else(|| service::DEMO_DATABASE.to_owned()),
+                    .unwrap_or_else(|| switchdesk::demo::DEMO_DATABASE.to_owned()),
             );
             if let Some(rate) = args.callers_per_minute {
                 config.demo.callers_per_minute = rate;
                 config.validate()?;
             }
-            service::demo(config, args.listen, args.seed, service::shutdown_signal()).await
+            switchdesk::demo::run(config, args.listen, args.seed, service::shutdown_signal()).await
         }
         Command::Esl(EslCommand::Tail {
             events,

@@ -56,7 +56,16 @@ pub struct SampleOrganization {
     /// E.164 prefixes of its DID blocks, 10,000 numbers each.
     pub ranges: Vec<String>,
     pub vip: bool,
+    /// What it pays a month for support, in cents: [`FIRST_MONTHLY_FEE_CENTS`] for the first
+    /// organization of a book, [`MONTHLY_FEE_STEP_CENTS`] more for each next one, so a
+    /// profitability report over the book shows a range of margins.
+    pub monthly_fee_cents: i64,
 }
+
+/// The monthly support fee of the first organization of a book, in cents.
+pub const FIRST_MONTHLY_FEE_CENTS: i64 = 50_000;
+/// How much more each next organization of a book pays a month, in cents.
+pub const MONTHLY_FEE_STEP_CENTS: i64 = 7_500;
 
 impl SampleOrganization {
     /// The search index's view of this organization, as `Key::Organization(id)`.
@@ -131,6 +140,11 @@ pub fn organization(seed: u64, i: usize) -> SampleOrganization {
         numbers,
         ranges,
         vip: rng.random_bool(0.05),
+        monthly_fee_cents: FIRST_MONTHLY_FEE_CENTS.saturating_add(
+            i64::try_from(i)
+                .unwrap_or(i64::MAX)
+                .saturating_mul(MONTHLY_FEE_STEP_CENTS),
+        ),
     }
 }
 
@@ -715,6 +729,12 @@ mod tests {
             assert!(org.numbers[0].starts_with(&org.ranges[0]), "{org:?}");
             assert!((1..=3).contains(&org.ranges.len()));
         }
+    }
+
+    #[test]
+    fn each_next_organization_pays_the_fee_step_more() {
+        let fees: Vec<i64> = organizations(9, 3).map(|o| o.monthly_fee_cents).collect();
+        assert_eq!(fees, [50_000, 57_500, 65_000]);
     }
 
     #[test]
