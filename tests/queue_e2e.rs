@@ -2236,22 +2236,33 @@ async fn settings_changes_waiting_for_the_database_land_in_the_order_they_came()
     let holder = hold_write_lock(&db.url).await;
     // Each asked once the switchboard took the one before (one inbox, in order): a save, a
     // second save of the same queue, a delete of the queue being saved, and a save again.
-    let mut changes = Vec::new();
+    // Each request is polled once here, which puts it in the inbox, before the next is made:
+    // a spawned task could reach the inbox after the next one on a loaded machine.
+    type Change =
+        std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), BoardError>> + Send>>;
+    let mut changes: Vec<Change> = Vec::new();
     for change in 0..4u64 {
         let asking = board.clone();
-        changes.push(tokio::spawn(async move {
+        let mut asked: Change = Box::pin(async move {
             match change {
                 2 => asking.delete_queue("sales").await,
                 n => asking.save_queue(sales(n + 1)).await,
             }
-        }));
+        });
+        let waiting =
+            std::future::poll_fn(|cx| std::task::Poll::Ready(asked.as_mut().poll(cx).is_pending()))
+                .await;
+        assert!(
+            waiting,
+            "change {change} answered while the database is locked"
+        );
         board.queues().await.unwrap();
+        changes.push(asked);
     }
-    assert!(changes.iter().all(|c| !c.is_finished()));
 
     release_write_lock(holder).await;
-    for change in changes {
-        change.await.unwrap().unwrap();
+    for outcome in futures_util::future::join_all(changes).await {
+        outcome.unwrap();
     }
     let stored = db.store.queues().await.unwrap();
     let stored_sales = stored.iter().find(|q| q.name == "sales").unwrap();
