@@ -254,6 +254,39 @@ async fn the_screens_in_a_real_browser() {
             .unwrap_or_default();
         assert_eq!(shown, answered, "{popup} {answer}");
     }
+    // A ticket opened from the pop-up is drawn in its open tickets (lib.js's ticketRow).
+    agent
+        .eval("document.querySelector('#popup-new-ticket').click(); true")
+        .await;
+    agent
+        .wait_for(
+            "the new ticket in the pop-up",
+            "[...document.querySelectorAll('#popup-tickets li[data-ticket]')].some(li => \
+               li.querySelector('.ticket-id')?.textContent === '#' + li.dataset.ticket \
+               && /^Call from /.test(li.querySelector('.subject')?.textContent ?? ''))",
+        )
+        .await;
+    // Reloaded while the call is at the phone, the desktop has missed the frame: the pop-up
+    // comes back from the route (unless the call ended meanwhile).
+    agent.goto(&format!("{}/", demo.base)).await;
+    let call = popup["call"].as_str().unwrap_or_default();
+    let again = agent
+        .wait_for_up_to(
+            "the pop-up again after a reload",
+            &format!(
+                "(() => {{ if (document.body.dataset.view !== 'agent' || document.body.dataset.feed !== 'connected') return false; \
+                   const popup = document.querySelector('#popup'); \
+                   if (popup && !popup.hidden && popup.dataset.call === {call:?} \
+                       && popup.querySelector('.organization')?.textContent.trim() === {org}) return 'shown'; \
+                   const activity = document.querySelector('#agent-activity')?.dataset.activity ?? ''; \
+                   return activity !== '' && !['ringing', 'in_call'].includes(activity) ? 'ended' : false; }})()",
+                org = popup["org"],
+            ),
+            Duration::from_secs(30),
+        )
+        .await;
+    agent.screenshot("agent-popup-reloaded").await;
+    assert!(matches!(again.as_str(), Some("shown" | "ended")), "{again}");
     drop(agent);
 
     // A viewer who is only an agent: the wallboard's feed is refused, the page says so.
