@@ -15,6 +15,7 @@ use switchdesk::directory::model::{Asset, Contact, Number, NumberKind, Organizat
 use switchdesk::directory::number::Numbering;
 use switchdesk::directory::PhoneBook;
 use switchdesk::sim::{AgentBehaviour, CallSpec, SimConfig, Simulator};
+use switchdesk::tickets::{NewTicket, Status, TicketKind};
 use switchdesk::users::{self, Role};
 use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
@@ -82,8 +83,19 @@ async fn until(socket: &mut Socket, what: &str, wanted: impl Fn(&Value) -> bool)
     panic!("no frame with {what}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_wallboard_sees_callers_and_the_ringing_agent_sees_who_calls() {
+/// The service over the simulator: agent1 (whose phone rings `ring` before answering) serves
+/// `support`; Jane Doe of Acme Ltd, with her printer, is in the phone book; sue is a
+/// supervisor, agent1 and agent2 agents.
+struct Running {
+    base: String,
+    sim: Simulator,
+    store: switchdesk::store::Store,
+    jane: i64,
+    stop: tokio::sync::oneshot::Sender<()>,
+    _db: common::TestDb,
+}
+
+async fn start(ring: Duration) -> Running {
     let db = common::TestDb::sqlite().await;
     let sim = Simulator::start(
         TcpListener::bind("127.0.0.1:0").await.unwrap(),
@@ -97,7 +109,7 @@ async fn the_wallboard_sees_callers_and_the_ringing_agent_sees_who_calls() {
     sim.add_endpoint(
         "user/1001@default",
         AgentBehaviour::Answer {
-            ring: Duration::from_secs(2),
+            ring,
             talk: Some(Duration::from_secs(1)),
         },
     )
@@ -146,7 +158,11 @@ async fn the_wallboard_sees_callers_and_the_ringing_agent_sees_who_calls() {
         .save_agent_state("agent1", &AgentStatus::Available, 0, 0)
         .await
         .unwrap();
-    for (name, role) in [("sue", Role::Supervisor), ("agent1", Role::Agent)] {
+    for (name, role) in [
+        ("sue", Role::Supervisor),
+        ("agent1", Role::Agent),
+        ("agent2", Role::Agent),
+    ] {
         users::add_user(&store, name, role, PASSWORD).await.unwrap();
     }
     let mut config = Config::default();
@@ -170,6 +186,38 @@ async fn the_wallboard_sees_callers_and_the_ringing_agent_sees_who_calls() {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    Running {
+        base,
+        sim,
+        store,
+        jane,
+        stop,
+        _db: db,
+    }
+}
+
+/// Jane Doe calls the support line.
+async fn jane_calls(sim: &Simulator) -> String {
+    sim.place_call(CallSpec {
+        from_number: "+12125550101".into(),
+        from_name: "Jane Doe".into(),
+        destination: "7000".into(),
+        ..CallSpec::default()
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_wallboard_sees_callers_and_the_ringing_agent_sees_who_calls() {
+    // `_db` lives to the end: the database outlives the service.
+    let Running {
+        base,
+        sim,
+        stop,
+        _db,
+        ..
+    } = start(Duration::from_secs(2)).await;
 
     let supervisor = login(&base, "sue").await;
     let agent_cookie = login(&base, "agent1").await;
@@ -200,15 +248,7 @@ async fn the_wallboard_sees_callers_and_the_ringing_agent_sees_who_calls() {
         (Some("snapshot"), Some("agent1"))
     );
 
-    let call = sim
-        .place_call(CallSpec {
-            from_number: "+12125550101".into(),
-            from_name: "Jane Doe".into(),
-            destination: "7000".into(),
-            ..CallSpec::default()
-        })
-        .await
-        .unwrap();
+    let call = jane_calls(&sim).await;
     let joined = until(&mut wallboard, "caller_joined", |f| {
         f["type"] == "update" && f["update"]["update"] == "caller_joined"
     })
@@ -248,6 +288,87 @@ async fn the_wallboard_sees_callers_and_the_ringing_agent_sees_who_calls() {
     assert_eq!(left["update"]["departure"]["reason"], "answered");
     let _ = wallboard.close(None).await;
     let _ = stop.send(());
+}
+
+/// `GET /api/agents/{name}/popup` answers exactly what the feed's `popup` frame carried
+/// (`Popup::gather` for the call at the agent's phone): to that agent and to a supervisor,
+/// never to another agent (403); 404 while no call is at the phone, and for no such agent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_popup_route_answers_what_the_feed_pushed() {
+    // The phone rings long enough (the queue's ring timeout is 20 s) to ask while it rings.
+    let running = start(Duration::from_secs(15)).await;
+    let base = running.base.as_str();
+    let now = users::now_millis();
+    let ticket = running
+        .store
+        .open_ticket(
+            &NewTicket {
+                subject: "Printer jams".into(),
+                status: Status::Open,
+                priority: 2,
+                starred: false,
+                kind: TicketKind::Call,
+                organization_id: None,
+                contact_id: Some(running.jane),
+                caller_number: "+12125550101".into(),
+                unidentified: false,
+                queue: Some("support".into()),
+                created_at: now,
+                last_call_at: Some(now),
+                first_response_at: None,
+                first_response_due: None,
+                resolution_due: None,
+            },
+            false,
+        )
+        .await
+        .unwrap();
+    let agent1 = login(base, "agent1").await;
+    let agent2 = login(base, "agent2").await;
+    let sue = login(base, "sue").await;
+    let http = reqwest::Client::new();
+    let popup_of = |agent: &str, cookie: &str| {
+        http.get(format!("http://{base}/api/agents/{agent}/popup"))
+            .header("Cookie", cookie.to_owned())
+            .send()
+    };
+
+    // Nothing rings yet: no pop-up.
+    let idle = popup_of("agent1", &agent1).await.unwrap();
+    assert_eq!(idle.status(), 404);
+    assert_eq!(idle.json::<Value>().await.unwrap()["code"], "not_found");
+
+    let mut desktop = connect(base, "agent", &agent1).await.unwrap();
+    let call = jane_calls(&running.sim).await;
+    let mut frame = until(&mut desktop, "the pop-up", |f| f["type"] == "popup").await;
+    // The frame is the pop-up with its type and time.
+    let fields = frame.as_object_mut().unwrap();
+    assert_eq!(fields.remove("type"), Some(Value::from("popup")));
+    assert!(fields.remove("at").is_some_and(|at| at.is_i64()));
+
+    let mine = popup_of("agent1", &agent1).await.unwrap();
+    assert_eq!(mine.status(), 200);
+    let mine: Value = mine.json().await.unwrap();
+    assert_eq!(mine, frame);
+    assert_eq!(mine["call"], call.as_str());
+    assert_eq!(mine["caller"]["number"], "+12125550101");
+    assert_eq!(mine["organization"]["name"], "Acme Ltd");
+    assert_eq!(mine["contact"]["first_name"], "Jane");
+    assert_eq!(mine["assets"][0]["name"], "Printer 3F");
+    assert_eq!(mine["open_tickets"][0]["id"], ticket.id);
+    assert_eq!(mine["open_tickets"][0]["subject"], "Printer jams");
+    assert!(mine["recent_calls"].is_array(), "{mine}");
+
+    // A supervisor sees the same; another agent may not look.
+    let supervised = popup_of("agent1", &sue).await.unwrap();
+    assert_eq!(supervised.status(), 200);
+    assert_eq!(supervised.json::<Value>().await.unwrap(), frame);
+    let other = popup_of("agent1", &agent2).await.unwrap();
+    assert_eq!(other.status(), 403);
+    // agent2 is a user but no agent of any queue; "nobody" is neither.
+    assert_eq!(popup_of("agent2", &agent2).await.unwrap().status(), 404);
+    assert_eq!(popup_of("nobody", &sue).await.unwrap().status(), 404);
+    let _ = running.stop.send(());
 }
 
 /// A client that stops reading is closed with 1013 once it is a full buffer behind, while

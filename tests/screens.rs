@@ -211,7 +211,13 @@ async fn the_screens_in_a_real_browser() {
              const org = popup?.querySelector('.organization')?.textContent.trim(); \
              const activity = document.querySelector('#agent-activity')?.textContent ?? ''; \
              return popup && !popup.hidden && org && /ring/i.test(activity) \
-               ? { org, number: popup.querySelector('.caller-number')?.textContent ?? '' } : false; })()",
+               ? { org, number: popup.querySelector('.caller-number')?.textContent ?? '', \
+                   contact: popup.querySelector('.popup-name .contact')?.textContent.trim() ?? '', \
+                   call: popup.dataset.call ?? '', \
+                   tickets: [...popup.querySelectorAll('#popup-tickets li')].map(li => li.dataset.ticket \
+                     ? { id: li.dataset.ticket, shown: li.querySelector('.ticket-id')?.textContent ?? '', \
+                         subject: li.querySelector('.subject')?.textContent ?? '' } \
+                     : { none: li.textContent }) } : false; })()",
             Duration::from_secs(180),
         )
         .await;
@@ -220,6 +226,67 @@ async fn the_screens_in_a_real_browser() {
         popup["org"].as_str().is_some_and(|o| !o.is_empty()),
         "{popup}"
     );
+    assert!(
+        popup["contact"].as_str().is_some_and(|c| !c.is_empty()),
+        "{popup}"
+    );
+    // The open tickets are drawn (lib.js's ticketRow), or the list says there are none.
+    let tickets = popup["tickets"].as_array().cloned().unwrap_or_default();
+    assert!(!tickets.is_empty(), "{popup}");
+    for ticket in &tickets {
+        match ticket["id"].as_str() {
+            Some(id) => assert_eq!(ticket["shown"], format!("#{id}"), "{popup}"),
+            None => assert_eq!(ticket["none"], "No open tickets.", "{popup}"),
+        }
+    }
+    // They are the server's pop-up's, which the route answers for the call at the phone.
+    let answer = agent
+        .eval(
+            "fetch('/api/agents/agent1/popup').then(r => r.ok ? r.json() : null) \
+               .then(p => p && { call: p.call, ids: p.open_tickets.map(t => String(t.id)) })",
+        )
+        .await;
+    if answer["call"] == popup["call"] {
+        let shown: Vec<&str> = tickets.iter().filter_map(|t| t["id"].as_str()).collect();
+        let answered: Vec<&str> = answer["ids"]
+            .as_array()
+            .map(|ids| ids.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        assert_eq!(shown, answered, "{popup} {answer}");
+    }
+    // A ticket opened from the pop-up is drawn in its open tickets (lib.js's ticketRow).
+    agent
+        .eval("document.querySelector('#popup-new-ticket').click(); true")
+        .await;
+    agent
+        .wait_for(
+            "the new ticket in the pop-up",
+            "[...document.querySelectorAll('#popup-tickets li[data-ticket]')].some(li => \
+               li.querySelector('.ticket-id')?.textContent === '#' + li.dataset.ticket \
+               && /^Call from /.test(li.querySelector('.subject')?.textContent ?? ''))",
+        )
+        .await;
+    // Reloaded while the call is at the phone, the desktop has missed the frame: the pop-up
+    // comes back from the route (unless the call ended meanwhile).
+    agent.goto(&format!("{}/", demo.base)).await;
+    let call = popup["call"].as_str().unwrap_or_default();
+    let again = agent
+        .wait_for_up_to(
+            "the pop-up again after a reload",
+            &format!(
+                "(() => {{ if (document.body.dataset.view !== 'agent' || document.body.dataset.feed !== 'connected') return false; \
+                   const popup = document.querySelector('#popup'); \
+                   if (popup && !popup.hidden && popup.dataset.call === {call:?} \
+                       && popup.querySelector('.organization')?.textContent.trim() === {org}) return 'shown'; \
+                   const activity = document.querySelector('#agent-activity')?.dataset.activity ?? ''; \
+                   return activity !== '' && !['ringing', 'in_call'].includes(activity) ? 'ended' : false; }})()",
+                org = popup["org"],
+            ),
+            Duration::from_secs(30),
+        )
+        .await;
+    agent.screenshot("agent-popup-reloaded").await;
+    assert!(matches!(again.as_str(), Some("shown" | "ended")), "{again}");
     drop(agent);
 
     // A viewer who is only an agent: the wallboard's feed is refused, the page says so.

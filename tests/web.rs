@@ -42,7 +42,7 @@ async fn the_dashboard_shell_is_public_with_the_right_content_types() {
         ("/lib.js", "text/javascript", "textContent"),
         ("/feed.js", "text/javascript", "/ws?feed="),
         ("/wallboard.js", "text/javascript", "/eavesdrop"),
-        ("/agent.js", "text/javascript", "/notes"),
+        ("/agent.js", "text/javascript", "/popup"),
         (
             "/manager.js",
             "text/javascript",

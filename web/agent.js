@@ -1,17 +1,19 @@
 // The agent desktop: my status (available, a break with a reason, logged out), what my phone
 // is doing and for how long, the current call, and the pop-up that opens when my phone rings:
 // who is calling, their organization, open tickets, last calls and assets, with a note to a
-// ticket or a new ticket written from it. The pop-up stays until closed.
+// ticket or a new ticket written from it. The pop-up stays until closed. It is the server's
+// (`Popup::gather`): the feed's `popup` frame when the phone starts ringing, otherwise the
+// same from `GET /api/agents/{name}/popup`.
 
 import {
-  $, el, fill, api, act, notify, duration, when, now, agentStatus, STATUS_LABEL, ACTIVITY_LABEL, DASH,
+  $, el, fill, api, act, notify, duration, now, agentStatus, ticketRow, callRow, STATUS_LABEL, ACTIVITY_LABEL, DASH,
 } from "./lib.js";
 
 let me = null;
 let agent = null; // the ACD agent as last received (null: the user is no agent)
 let popup = null; // the pop-up shown (a `popup` message), or null
 let closedCall = null; // the call whose pop-up the agent closed: it does not come back
-let building = null; // the call a pop-up is being put together for from the API (no live feed)
+let fetching = null; // the call whose pop-up is being asked for (`popupFromApi`)
 let ticker = null;
 let shown = false;
 
@@ -44,7 +46,8 @@ export function onFeed(message, live) {
   if (message.type === "snapshot" || message.type === "agent") {
     agent = message.agent || null;
     render();
-    if (!live) popupFromApi();
+    // A snapshot starts each connection (any frame before it was missed); polling brings none.
+    if (message.type === "snapshot" || !live) popupFromApi();
   } else if (message.type === "popup") {
     openPopup(message);
   }
@@ -136,6 +139,7 @@ function renderPopup() {
   }
   const { contact, organization, identity } = popup;
   const vip = !!((contact && contact.vip) || (organization && organization.vip) || (identity && identity.vip));
+  box.dataset.call = popup.call;
   box.querySelector(".caller-number").textContent = (popup.caller && popup.caller.number) || DASH;
   box.classList.toggle("is-vip", vip);
   const orgName = (organization && organization.name) || (identity && identity.organization && identity.organization.name) || "";
@@ -159,22 +163,7 @@ function renderPopup() {
   );
   renderTickets();
   const calls = popup.recent_calls || [];
-  $("popup-calls").replaceChildren(
-    ...(calls.length
-      ? calls.slice(0, 10).map((call) =>
-          el(
-            "li",
-            { dataset: { callId: call.id } },
-            el("span", {}, when(call.started_at)),
-            " ",
-            el("span", { className: "tag" }, (call.outcome || "").replace(/_/g, " ")),
-            " ",
-            el("span", { className: "muted" }, [call.agent || "", call.queue ? " · " + call.queue : "", " · talk " + duration(call.talk_secs)]),
-            call.ticket_id ? el("span", { className: "muted" }, " · #" + call.ticket_id) : null,
-          ),
-        )
-      : [el("li", { className: "muted" }, "No earlier calls.")]),
-  );
+  $("popup-calls").replaceChildren(...(calls.length ? calls.map((call) => callRow(call)) : [el("li", { className: "muted" }, "No earlier calls.")]));
   const assets = popup.assets || [];
   $("popup-assets").replaceChildren(
     ...(assets.length
@@ -195,22 +184,7 @@ function renderPopup() {
 
 function renderTickets() {
   const tickets = popup.open_tickets || [];
-  $("popup-tickets").replaceChildren(
-    ...(tickets.length
-      ? tickets.map((ticket) =>
-          el(
-            "li",
-            { dataset: { ticket: String(ticket.id) } },
-            el("strong", {}, "#" + ticket.id + " "),
-            ticket.subject,
-            " ",
-            el("span", { className: "tag" }, ticket.status),
-            el("span", { className: "muted" }, " P" + ticket.priority + " · " + when(ticket.created_at)),
-            ticket.first_response_breached || ticket.resolution_breached ? el("span", { className: "tag bad" }, "SLA") : null,
-          ),
-        )
-      : [el("li", { className: "muted" }, "No open tickets.")]),
-  );
+  $("popup-tickets").replaceChildren(...(tickets.length ? tickets.map((ticket) => ticketRow(ticket)) : [el("li", { className: "muted" }, "No open tickets.")]));
   const select = $("popup-note-ticket");
   select.replaceChildren(...tickets.map((t) => el("option", { value: String(t.id) }, "#" + t.id + " " + t.subject)));
   select.disabled = tickets.length === 0;
@@ -256,65 +230,22 @@ async function newTicket() {
   }
 }
 
-/// Without the live feed there is no `popup` message: put the same together from the API
-/// when the phone rings (who waits with that call, their contact, open tickets; earlier calls
-/// only for supervisors, who may list calls).
+/// The pop-up of the call at my phone from `GET /api/agents/{name}/popup`: what the feed's
+/// `popup` frame carries, for a desktop that missed it (opened or reloaded while the phone
+/// rang or during the call, or polling while the feed is down).
 async function popupFromApi() {
-  if (!agent || agent.activity !== "ringing" || !agent.call) return;
+  if (!agent || !agent.call || !["ringing", "in_call"].includes(agent.activity)) return;
   const call = agent.call;
-  if (call === closedCall || call === building || (popup && popup.call === call)) return;
-  building = call;
+  if (call === closedCall || call === fetching || (popup && popup.call === call)) return;
+  fetching = call;
   try {
-    const queues = await api("/api/queues");
-    const waiting = queues.ok && Array.isArray(queues.body) ? queues.body.flatMap((q) => q.waiting || []) : [];
-    const caller = waiting.find((w) => w.call === call);
-    const identity = (caller && caller.identity) || null;
-    const message = {
-      type: "popup",
-      call,
-      caller: { number: caller ? caller.number : "", name: caller ? caller.name : "" },
-      identity,
-      contact: null,
-      organization: null,
-      assets: [],
-      open_tickets: [],
-      recent_calls: [],
-    };
-    const contactId = identity && identity.contact && identity.contact.id;
-    const organizationId = identity && identity.organization && identity.organization.id;
-    if (contactId) {
-      const found = await api("/api/contacts/" + contactId);
-      if (found.ok && found.body) {
-        message.contact = found.body.contact || null;
-        message.organization = found.body.organization || null;
-        message.assets = found.body.assets || [];
-      }
-    } else if (organizationId) {
-      const found = await api("/api/organizations/" + organizationId);
-      if (found.ok && found.body) {
-        message.organization = found.body.organization || found.body;
-        message.assets = found.body.assets || [];
-      }
-    }
-    const by = contactId
-      ? "contact_id=" + contactId
-      : organizationId
-        ? "organization_id=" + organizationId
-        : message.caller.number
-          ? "caller_number=" + encodeURIComponent(identity && identity.e164 ? identity.e164 : message.caller.number)
-          : "";
-    if (by) {
-      const tickets = await api("/api/tickets?status=open&limit=20&" + by);
-      if (tickets.ok && Array.isArray(tickets.body)) message.open_tickets = tickets.body;
-      if (me.role !== "agent") {
-        const calls = await api("/api/calls?limit=10&" + by);
-        if (calls.ok && Array.isArray(calls.body)) message.recent_calls = calls.body;
-      }
-    }
-    if (shown && agent && agent.call === call && !(popup && popup.call === call)) openPopup(message);
+    const result = await api("/api/agents/" + encodeURIComponent(me.name) + "/popup");
+    const found = result.ok ? result.body : null;
+    // Still the call at my phone, and no frame brought it meanwhile.
+    if (found && shown && agent && agent.call === found.call && !(popup && popup.call === found.call)) openPopup(found);
   } catch {
-    // The next poll tries again.
+    // The next poll or snapshot tries again.
   } finally {
-    building = null;
+    fetching = null;
   }
 }

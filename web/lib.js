@@ -232,6 +232,55 @@ export function cells(values, numeric = []) {
   return values.map((v, i) => el("td", { className: numeric.includes(i) ? "num" : "" }, v));
 }
 
+// Records, drawn one way on every screen: one function per concept. `as: "tr"` gives a table
+// row (one cell per part, in the order of the table's head), otherwise a list item; `props`
+// are the row's own properties (className, tabIndex, dataset, on).
+
+/// What an SLA clock that ran out is called (`first_response`, `resolution`).
+export const SLA_OVERDUE = { first_response: "first response overdue", resolution: "resolution overdue" };
+
+/// A ticket's SLA clocks that ran out, as red tags (none when on time).
+export function slaTags(ticket) {
+  return [
+    ticket.first_response_breached ? el("span", { className: "tag bad" }, SLA_OVERDUE.first_response) : null,
+    ticket.resolution_breached ? el("span", { className: "tag bad" }, SLA_OVERDUE.resolution) : null,
+  ].filter(Boolean);
+}
+
+/// A ticket: `#id`, subject (★ when starred), status, priority, organization, caller, queue,
+/// when, SLA. `organization`: the name to show (a ticket carries only its id); `at`: the time
+/// shown (created by default); `overdue`: the one clock this row is about (the wallboard's
+/// escalations), shown instead of the SLA tags. The pop-up's open tickets, the manager's list
+/// and the wallboard's escalations.
+export function ticketRow(ticket, { as = "li", organization, at, overdue, dataset, ...props } = {}) {
+  const t = ticket || {};
+  const subject = el("span", { className: "subject" }, t.starred ? el("span", { className: "star", title: "starred" }, "★ ") : null, t.subject || "");
+  const status = el("span", { className: "tag " + (t.status || "") }, t.status || "");
+  const time = when(at === undefined ? t.created_at : at);
+  const sla = overdue ? [el("span", { className: "tag bad" }, SLA_OVERDUE[overdue] || "escalated")] : slaTags(t);
+  const own = { ...props, dataset: { ticket: String(t.id), ...(dataset || {}) } };
+  if (as === "tr") {
+    const where = [organization || DASH, t.caller_number || DASH, t.queue || DASH];
+    return el("tr", own, ...cells([String(t.id), subject, status, String(t.priority), ...where, time, sla.length ? sla : "ok"], [0, 3]));
+  }
+  const where = ["P" + t.priority, organization, t.caller_number, t.queue].filter(Boolean).join(" · ");
+  return el("li", own, el("span", { className: "ticket-id" }, "#" + t.id), " ", subject, " ", status, " ", el("span", { className: "muted" }, where + " · " + time), " ", sla);
+}
+
+/// A call: when, outcome, agent, queue, wait and talk time, then (a row) hang-up cause and
+/// recording or (an item) its ticket. The pop-up's recent calls and a ticket's calls.
+export function callRow(call, { as = "li", dataset, ...props } = {}) {
+  const c = call || {};
+  const outcome = (c.outcome || "").replace(/_/g, " ");
+  const own = { ...props, dataset: { callId: String(c.id), ...(dataset || {}) } };
+  if (as === "tr") {
+    const values = [when(c.started_at), outcome, c.agent || DASH, c.queue || DASH, duration(c.wait_secs), duration(c.talk_secs), c.hangup_cause || DASH, c.recording || DASH];
+    return el("tr", own, ...cells(values, [4, 5]));
+  }
+  const who = [c.agent, c.queue, "wait " + duration(c.wait_secs), "talk " + duration(c.talk_secs), c.ticket_id ? "#" + c.ticket_id : null].filter(Boolean).join(" · ");
+  return el("li", own, el("span", {}, when(c.started_at)), " ", el("span", { className: "tag" }, outcome), " ", el("span", { className: "muted" }, who));
+}
+
 /// Every page of an `?after=ID&limit=N` list, up to `max` records.
 export async function allPages(path, max = 2000) {
   const records = [];

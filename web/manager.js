@@ -2,7 +2,7 @@
 // (status and priority edited in place), and the profitability report per organization for a
 // period, drawn as an SVG bar chart (fee, cost, margin) with a CSV download.
 
-import { $, el, fill, svg, api, act, notify, table, cells, allPages, count, duration, when, cents, isoDate, dateMs, DASH } from "./lib.js";
+import { $, el, fill, svg, api, act, notify, table, cells, allPages, count, duration, when, cents, isoDate, dateMs, ticketRow, callRow, DASH } from "./lib.js";
 
 const STATUSES = ["new", "open", "pending", "resolved", "closed"];
 const PRIORITIES = [
@@ -118,27 +118,14 @@ async function loadTickets() {
   const tickets = result.body || [];
   const body = $("tickets").tBodies[0];
   body.replaceChildren(
-    ...tickets.map((t) => {
-      const row = el(
-        "tr",
-        { className: "clickable" + (String(t.id) === String(selected) ? " selected" : ""), tabIndex: 0, dataset: { ticket: String(t.id) } },
-        ...cells(
-          [
-            String(t.id),
-            [t.starred ? el("span", { className: "star", title: "starred" }, "★ ") : null, t.subject],
-            el("span", { className: "tag " + t.status }, t.status),
-            String(t.priority),
-            organizationName(t),
-            t.caller_number || DASH,
-            t.queue || DASH,
-            when(t.created_at),
-            slaMarks(t),
-          ],
-          [0, 3],
-        ),
-      );
-      return row;
-    }),
+    ...tickets.map((t) =>
+      ticketRow(t, {
+        as: "tr",
+        organization: organizationName(t),
+        className: "clickable" + (String(t.id) === String(selected) ? " selected" : ""),
+        tabIndex: 0,
+      }),
+    ),
   );
   $("no-tickets").hidden = tickets.length > 0;
   $("tickets-count").textContent = tickets.length === 200 ? "the newest 200" : tickets.length + " ticket" + (tickets.length === 1 ? "" : "s");
@@ -147,13 +134,6 @@ async function loadTickets() {
 function organizationName(ticket) {
   if (ticket.organization_id === null || ticket.organization_id === undefined) return ticket.unidentified ? "unidentified" : DASH;
   return organizations.get(ticket.organization_id) || "#" + ticket.organization_id;
-}
-
-function slaMarks(ticket) {
-  const marks = [];
-  if (ticket.first_response_breached) marks.push(el("span", { className: "tag bad" }, "response"));
-  if (ticket.resolution_breached) marks.push(el("span", { className: "tag bad" }, "resolution"));
-  return marks.length ? marks : "ok";
 }
 
 async function openTicket(id, scroll = true) {
@@ -224,16 +204,7 @@ function renderTicket(view) {
           { className: "scroll" },
           table(
             ["Started", "Outcome", "Agent", "Queue", "Wait", "Talk", "Hangup cause", "Recording"],
-            view.calls.map((c) =>
-              el(
-                "tr",
-                { dataset: { callId: c.id } },
-                ...cells(
-                  [when(c.started_at), c.outcome.replace(/_/g, " "), c.agent || DASH, c.queue || DASH, duration(c.wait_secs), duration(c.talk_secs), c.hangup_cause || DASH, c.recording || DASH],
-                  [4, 5],
-                ),
-              ),
-            ),
+            view.calls.map((c) => callRow(c, { as: "tr" })),
             { numeric: [4, 5] },
           ),
         )

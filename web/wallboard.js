@@ -5,7 +5,7 @@
 // listen / whisper / barge on an agent's call from the supervisor's own phone.
 
 import {
-  $, el, api, act, ask, notify, count, percent, duration, when, now, agentStatus,
+  $, el, api, act, ask, notify, count, percent, duration, now, agentStatus, ticketRow,
   STATUS_LABEL, ACTIVITY_LABEL, DASH,
 } from "./lib.js";
 
@@ -324,18 +324,7 @@ function escalated(event, at, old = false) {
   const list = $("escalations");
   const existing = [...list.children].find((li) => li.dataset.ticket === String(ticket.id) && li.dataset.clock === event.clock);
   if (existing) existing.remove();
-  const clock = event.clock === "first_response" ? "first response overdue" : event.clock === "resolution" ? "resolution overdue" : "escalated";
-  list.prepend(
-    el(
-      "li",
-      { className: old ? "" : "fresh", dataset: { ticket: String(ticket.id), clock: event.clock || "" } },
-      el("span", { className: "ticket-id" }, "#" + ticket.id),
-      el("span", { className: "subject" }, ticket.subject || ""),
-      el("span", { className: "tag bad" }, clock),
-      el("span", { className: "muted" }, [ticket.caller_number || "", ticket.queue ? " · " + ticket.queue : "", " · P" + ticket.priority]),
-      el("span", { className: "muted" }, when(at)),
-    ),
-  );
+  list.prepend(ticketRow(ticket, { at, overdue: event.clock || "escalated", className: old ? "" : "fresh", dataset: { clock: event.clock || "" } }));
   while (list.children.length > ESCALATIONS_MAX) list.lastElementChild.remove();
   $("no-escalations").hidden = list.children.length > 0;
 }

@@ -8,7 +8,7 @@
 //!   in order with their identification, agents, counters);
 //! - `agent` frames tell an agent their own state, and `popup` frames, sent when the agent's
 //!   phone starts ringing, carry who is calling: contact, organization, assets, open tickets
-//!   and the last calls;
+//!   and the last calls ([`Popup`], which `GET /api/agents/{name}/popup` answers too);
 //! - `ticket` frames carry ticket changes, escalations included, to supervisors.
 //!
 //! The hub never waits for a connection: frames go out on a bounded broadcast, and a
@@ -31,7 +31,7 @@ use crate::supervise::{Policy, Tasks};
 use crate::switch::Board;
 use crate::tickets::TicketEvent;
 
-pub use popup::Popup;
+pub use popup::{Popup, PopupError};
 
 /// Frames buffered for each connection; one that falls further behind is closed.
 pub const FRAME_BUFFER: usize = 4096;
@@ -282,7 +282,6 @@ async fn on_update(hub: &Hub, sources: &Sources, update: &Update) {
                     let mut frame = json!(popup);
                     frame["type"] = json!("popup");
                     frame["at"] = json!(now_ms());
-                    frame["call"] = json!(call);
                     hub.send(Audience::Agent(agent), frame);
                 }
                 Err(e) => tracing::warn!(call, "caller pop-up not gathered: {e}"),

@@ -20,9 +20,12 @@ pub struct Caller {
     pub name: String,
 }
 
-/// What the agent sees while the phone rings.
+/// What the agent sees while the phone rings: the live feed's `popup` frame (with `type` and
+/// `at` added) and `GET /api/agents/{name}/popup` alike.
 #[derive(Clone, Debug, Serialize)]
 pub struct Popup {
+    /// The caller's call (channel UUID), as the agent's `call`.
+    pub call: String,
     pub caller: Caller,
     pub identity: Option<Identity>,
     pub contact: Option<Contact>,
@@ -103,6 +106,7 @@ impl Popup {
             })
             .await?;
         Ok(Popup {
+            call: call.to_owned(),
             caller,
             identity,
             contact,

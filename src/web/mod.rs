@@ -17,6 +17,7 @@ mod fax;
 mod input;
 mod layers;
 mod peer;
+mod popup;
 mod queues;
 mod reports;
 mod roles;
@@ -181,6 +182,7 @@ pub fn router(state: AppState) -> Router {
                 .delete(queues::delete_agent),
         )
         .route("/api/agents/{name}/status", post(queues::set_status))
+        .route("/api/agents/{name}/popup", get(popup::popup))
         .route("/api/agents/{name}/eavesdrop", post(queues::eavesdrop))
         .route("/api/tickets", get(tickets::list).post(tickets::create))
         .route(
