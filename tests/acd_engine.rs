@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use switchdesk::acd::stats::{AgentTotals, Counters};
 use switchdesk::acd::{
     AcdError, Action, AgentConfig, AgentStatus, CallerArrival, Departure, Engine, Membership,
-    NoAgents, Overflow, QueueConfig, Strategy, Update,
+    NoAgents, Overflow, QueueConfig, Remember, Strategy, Update,
 };
 
 const T0: u64 = 1_800_000_000_000;
@@ -161,18 +161,16 @@ fn one_caller_one_agent_from_park_to_wrap_up() {
     assert_eq!(actions[0], Action::Answer { call: "c1".into() });
     assert_eq!(
         actions[1],
-        Action::SetVar {
+        Action::Remember {
             call: "c1".into(),
-            name: "switchdesk_enqueued_at".into(),
-            value: secs(0).to_string()
+            what: Remember::EnqueuedAt(secs(0))
         }
     );
     assert_eq!(
         actions[2],
-        Action::SetVar {
+        Action::Remember {
             call: "c1".into(),
-            name: "switchdesk_priority".into(),
-            value: "0".into()
+            what: Remember::Priority(0)
         }
     );
     // The agent's phone rings before the caller hears the position announcement.
@@ -1230,10 +1228,9 @@ fn a_supervisor_moves_a_ringing_caller_to_sales_where_the_sales_agent_takes_them
     assert!(actions.iter().any(|a| matches!(a,
         Action::RingAgent { agent, call, .. } if agent == "alice" && call == "c2")));
     // The channel learns its new queue, so a restart re-adopts it there.
-    assert!(actions.contains(&Action::SetVar {
+    assert!(actions.contains(&Action::Remember {
         call: "c1".into(),
-        name: "switchdesk_queue".into(),
-        value: "sales".into()
+        what: Remember::Queue("sales".into())
     }));
     // c1 arrived before s1, so c1 is first in sales, and is told so.
     assert!(announced(&actions).contains(&("c1".into(), 1)));
@@ -1395,10 +1392,9 @@ fn a_caller_put_in_front_is_offered_before_earlier_and_higher_priority_callers()
 
     desk.engine.to_front(secs(40), "c3").unwrap();
     let actions = desk.take();
-    assert!(actions.contains(&Action::SetVar {
+    assert!(actions.contains(&Action::Remember {
         call: "c3".into(),
-        name: "switchdesk_priority".into(),
-        value: "6".into()
+        what: Remember::Priority(6)
     }));
     // Moving up is announced like any move up, and those it passed hear they moved back.
     assert_eq!(

@@ -25,5 +25,5 @@ pub type Millis = u64;
 
 pub use config::{AgentConfig, Membership, NoAgents, Overflow, QueueConfig, Strategy};
 pub use engine::{AcdError, AgentStatus, CallerArrival, Engine, BARRED};
-pub use output::{Action, Departure, Update};
+pub use output::{Action, Departure, Remember, Update};
 pub use view::{AgentView, QueueView, WaitingView};

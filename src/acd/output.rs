@@ -7,6 +7,19 @@ use super::stats::Counters;
 use super::Millis;
 use crate::fsarg::{CallerIdName, Endpoint, Extension, VarValue};
 
+/// What of a caller's place the switch keeps on the channel (the adapter names the channel
+/// variables): together they put a re-adopted caller back where they were.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Remember {
+    /// When they joined the queue: their place in the order.
+    EnqueuedAt(Millis),
+    /// Their priority in the queue.
+    Priority(i32),
+    /// The queue they wait in, after an overflow or a supervisor's move.
+    Queue(String),
+}
+
 /// A command for the switch. Call and leg ids are FreeSWITCH channel UUIDs. What goes into a
 /// command from settings is already a checked [`crate::fsarg`] type; what came from callers
 /// (names, numbers) is reduced by the renderer.
@@ -17,11 +30,10 @@ pub enum Action {
     Answer {
         call: String,
     },
-    /// Keep state on the caller's channel, so a restarted service finds it there.
-    SetVar {
+    /// Keep the caller's place on their channel, so a restarted service finds it there.
+    Remember {
         call: String,
-        name: String,
-        value: String,
+        what: Remember,
     },
     /// Stop what plays and start the queue's hold music.
     HoldMusic {

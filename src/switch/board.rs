@@ -946,9 +946,8 @@ impl Switchboard {
                     continue;
                 }
             }
-            if let Action::SetVar { call, name, value } = &action {
-                let (Ok(name), Some(value)) = (VarName::parse(name), VarValue::reduce(value))
-                else {
+            if let Action::Remember { call, what } = &action {
+                let Some((name, value)) = super::vars::remembered(what) else {
                     continue;
                 };
                 let slot = vars.entry(call.clone()).or_insert_with(|| {
@@ -1023,7 +1022,7 @@ impl Switchboard {
                     }
                     call.clone()
                 }
-                Action::SetVar { call, .. }
+                Action::Remember { call, .. }
                 | Action::Bridge { call, .. }
                 | Action::ConfirmCallback { call, .. }
                 | Action::Transfer { call, .. }

@@ -549,10 +549,8 @@ pub(crate) fn render(
             };
             vec![api(Api::Answer(call))]
         }
-        Action::SetVar { call, name, value } => {
-            let (Some(call), Ok(name), Some(value)) =
-                (channel(call), VarName::parse(name), VarValue::reduce(value))
-            else {
+        Action::Remember { call, what } => {
+            let (Some(call), Some((name, value))) = (channel(call), vars::remembered(what)) else {
                 return Vec::new();
             };
             vec![api(Api::SetVar(call, name, value))]

@@ -6,7 +6,7 @@
 use proptest::prelude::*;
 
 use super::render::{self, render, Step};
-use crate::acd::{Action, QueueConfig};
+use crate::acd::{Action, QueueConfig, Remember};
 use crate::blocklist::Treatment;
 use crate::esl::command::Command;
 use crate::fsarg::{
@@ -268,10 +268,9 @@ fn every_step(t: &[String]) -> Vec<Step> {
     let endpoint = Endpoint::parse(&t[6]).ok();
     let mut actions = vec![
         Action::Answer { call: call.clone() },
-        Action::SetVar {
+        Action::Remember {
             call: call.clone(),
-            name: t[7].clone(),
-            value: t[8].clone(),
+            what: Remember::Queue(t[8].clone()),
         },
         Action::HoldMusic {
             call: call.clone(),

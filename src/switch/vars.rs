@@ -1,8 +1,11 @@
 //! The channel variables switchdesk puts on the channels it drives and reads back: one home
-//! for their names. The renderer sets them, the interpreter reads them to re-adopt calls
-//! after a restart, and the CDR linker (`cdr::leg`) reads them from each leg's record to
-//! assemble calls. (The dialplan sets [`QUEUE`]; the engine still names the variables it
-//! rewrites through `Action::SetVar`.)
+//! for their names. The renderer sets them (the engine says what to remember of a caller's
+//! place, [`remembered`] names it), the interpreter reads them to re-adopt calls after a
+//! restart, and the CDR linker (`cdr::leg`) reads them from each leg's record to assemble
+//! calls. (The dialplan sets [`QUEUE`] first.)
+
+use crate::acd::Remember;
+use crate::fsarg::{VarName, VarValue};
 
 /// The queue a parked caller waits in: set by the dialplan, rewritten when the caller moves.
 pub const QUEUE: &str = "switchdesk_queue";
@@ -34,3 +37,14 @@ pub const CONTACT_ID: &str = "switchdesk_contact_id";
 pub const ORGANIZATION_ID: &str = "switchdesk_organization_id";
 /// `true` for a VIP caller.
 pub const VIP: &str = "switchdesk_vip";
+
+/// The channel variable that keeps `what` of a caller's place, and its value; `None` for a
+/// value the switch could not carry safely (a queue name `VarValue` refuses).
+pub fn remembered(what: &Remember) -> Option<(VarName, VarValue)> {
+    let (name, value) = match what {
+        Remember::EnqueuedAt(at) => (ENQUEUED_AT, at.to_string()),
+        Remember::Priority(priority) => (PRIORITY, priority.to_string()),
+        Remember::Queue(queue) => (QUEUE, queue.clone()),
+    };
+    Some((VarName::parse(name).ok()?, VarValue::reduce(&value)?))
+}

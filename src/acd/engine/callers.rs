@@ -14,7 +14,7 @@ use super::callbacks::dialable;
 use super::{AcdError, AnnounceState, Caller, CallerArrival, CallerState, Engine, Kind};
 use super::{OrderKey, Place, Timer};
 use crate::acd::config::{NoAgents, MAX_QUEUE_SECS};
-use crate::acd::output::{Action, Departure, Update};
+use crate::acd::output::{Action, Departure, Remember, Update};
 use crate::acd::Millis;
 
 impl Engine {
@@ -81,15 +81,13 @@ impl Engine {
         if !arrival.answered {
             self.actions.push_back(Action::Answer { call: id.clone() });
         }
-        self.actions.push_back(Action::SetVar {
+        self.actions.push_back(Action::Remember {
             call: id.clone(),
-            name: "switchdesk_enqueued_at".into(),
-            value: enqueued_at.to_string(),
+            what: Remember::EnqueuedAt(enqueued_at),
         });
-        self.actions.push_back(Action::SetVar {
+        self.actions.push_back(Action::Remember {
             call: id.clone(),
-            name: "switchdesk_priority".into(),
-            value: arrival.priority.to_string(),
+            what: Remember::Priority(arrival.priority),
         });
         self.joined(&id);
         self.updates.push_back(Update::CountersChanged {

@@ -10,7 +10,7 @@
 use std::cmp::Reverse;
 
 use super::{AcdError, Caller, CallerState, Engine, Kind};
-use crate::acd::output::{Action, Departure, Update};
+use crate::acd::output::{Action, Departure, Remember, Update};
 use crate::acd::Millis;
 
 /// Waiting order: higher priority first, then earlier arrival, then arrival order.
@@ -188,10 +188,9 @@ impl Engine {
             q.order.insert(key, place);
             q.dirty = true;
         }
-        self.actions.push_back(Action::SetVar {
+        self.actions.push_back(Action::Remember {
             call: call.to_owned(),
-            name: "switchdesk_priority".into(),
-            value: priority.to_string(),
+            what: Remember::Priority(priority),
         });
         self.updates.push_back(Update::MovedToFront {
             queue: queue.clone(),

@@ -8,7 +8,7 @@
 
 use super::{AnnounceState, CallerState, Engine, Kind, OrderKey, Place, Timer};
 use crate::acd::config::{NoAgents, Overflow};
-use crate::acd::output::{Action, Departure, Update};
+use crate::acd::output::{Action, Departure, Remember, Update};
 use crate::acd::Millis;
 
 impl Engine {
@@ -120,10 +120,9 @@ impl Engine {
             t.dirty = true;
         }
         self.count(now, target, |c| c.offered += 1);
-        self.actions.push_back(Action::SetVar {
+        self.actions.push_back(Action::Remember {
             call: id.to_owned(),
-            name: "switchdesk_queue".into(),
-            value: target.to_owned(),
+            what: Remember::Queue(target.to_owned()),
         });
         self.joined(id);
         self.updates.push_back(Update::CountersChanged {
