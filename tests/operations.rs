@@ -9,59 +9,46 @@
 
 mod common;
 
+use common::service::{agent, eventually, Service};
+
 use std::time::Duration;
 
 use serde_json::Value;
-use switchdesk::acd::{AgentConfig, AgentStatus, Membership, QueueConfig};
-use switchdesk::config::{Config, Secret};
-use switchdesk::metrics::{self, Metrics, DOCUMENTED};
-use switchdesk::sim::{AgentBehaviour, CallSpec, Route, SimConfig, Simulator};
-use switchdesk::supervise::Tasks;
+use switchdesk::acd::{AgentStatus, QueueConfig};
+use switchdesk::config::Config;
+use switchdesk::metrics::{self, DOCUMENTED};
+use switchdesk::sim::{CallSpec, Simulator};
 use switchdesk::users::{self, Role};
-use tokio::net::TcpListener;
 
-async fn eventually<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>) -> T {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(found) = check().await {
-            return found;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
+/// `support` with a 10-minute service level threshold, so the answered call counts in it.
 fn queue() -> QueueConfig {
-    let mut q = QueueConfig::named("support");
-    q.prompts.hold_music = "tone_stream://%(1000,4000,440);loops=-1".parse().unwrap();
-    q.wrap_up_secs = 0;
-    q.ring_timeout_secs = 5;
+    let mut q = common::service::queue();
     q.service_level_secs = 600;
     q
 }
 
-fn agent() -> AgentConfig {
-    AgentConfig {
-        name: "agent1".into(),
-        endpoint: "user/1001@default".parse().unwrap(),
-        queues: vec![Membership {
-            queue: "support".into(),
-            tier: 1,
-            position: 1,
-        }],
-    }
+fn config(db: &common::TestDb, sim: &Simulator, spool: &std::path::Path) -> Config {
+    let mut config = common::service::config(db, sim, spool);
+    config.queues = vec![queue()];
+    config
 }
 
-struct Service {
+/// The API as a scraper or a script reaches it: the service's address and an API token.
+struct Api {
     base: String,
     token: String,
     http: reqwest::Client,
 }
 
-impl Service {
+impl Api {
+    fn of(service: &Service, token: String) -> Api {
+        Api {
+            base: service.base.clone(),
+            token,
+            http: reqwest::Client::new(),
+        }
+    }
+
     async fn get(&self, path: &str) -> reqwest::Response {
         let response = self
             .http
@@ -98,33 +85,8 @@ fn value(text: &str, series: &str) -> Option<f64> {
 async fn metrics_and_the_node_status_are_there_from_the_start_and_follow_the_calls() {
     let db = common::TestDb::sqlite().await;
     let spool = tempfile::tempdir().unwrap();
-    let sim = Simulator::start(
-        TcpListener::bind("127.0.0.1:0").await.unwrap(),
-        SimConfig {
-            seed: 21,
-            heartbeat: Duration::from_millis(500),
-            dialplan: vec![Route::queue("7000", "support")],
-            ..SimConfig::default()
-        },
-    )
-    .await
-    .unwrap();
-    sim.add_endpoint(
-        "user/1001@default",
-        AgentBehaviour::Answer {
-            ring: Duration::from_millis(100),
-            talk: None,
-        },
-    )
-    .await
-    .unwrap();
-    let mut config = Config::default();
-    config.database.url = Secret::new(db.url.clone());
-    config.esl.host = "127.0.0.1".into();
-    config.esl.port = sim.addr().port();
-    config.fax.spool_dir = spool.path().to_path_buf();
-    config.queues = vec![queue()];
-    config.agents = vec![agent()];
+    let sim = common::service::simulator(21, Duration::from_millis(500)).await;
+    let config = config(&db, &sim, spool.path());
     db.store.seed_agent(&agent()).await.unwrap();
     db.store
         .save_agent_state("agent1", &AgentStatus::OnBreak("lunch".into()), 0, 0)
@@ -133,29 +95,8 @@ async fn metrics_and_the_node_status_are_there_from_the_start_and_follow_the_cal
     let token = users::add_api_token(&db.store, "prometheus", Role::Supervisor)
         .await
         .unwrap();
-
-    let web = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let service = Service {
-        base: format!("http://{}", web.local_addr().unwrap()),
-        token,
-        http: reqwest::Client::new(),
-    };
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(switchdesk::service::run_supervised(
-        config,
-        web,
-        async {
-            let _ = stopped.await;
-        },
-        Tasks::new(Metrics::new()),
-    ));
-    eventually("the service to answer", async || {
-        let response = reqwest::get(format!("{}/healthz", service.base))
-            .await
-            .ok()?;
-        response.status().is_success().then_some(())
-    })
-    .await;
+    let running = Service::start(config).await;
+    let service = Api::of(&running, token);
 
     // Right after the start: every documented family, and the known series at zero.
     let text = service.metrics().await;
@@ -318,7 +259,7 @@ async fn metrics_and_the_node_status_are_there_from_the_start_and_follow_the_cal
         "{text}"
     );
 
-    let _ = stop.send(());
+    running.stop().await;
     sim.shutdown();
 }
 
@@ -410,39 +351,12 @@ fn the_readme_lists_every_exported_family() {
 async fn the_node_status_shows_the_version_before_any_heartbeat() {
     let db = common::TestDb::sqlite().await;
     let spool = tempfile::tempdir().unwrap();
-    let sim = Simulator::start(
-        TcpListener::bind("127.0.0.1:0").await.unwrap(),
-        SimConfig {
-            seed: 22,
-            heartbeat: Duration::from_secs(3600),
-            ..SimConfig::default()
-        },
-    )
-    .await
-    .unwrap();
-    let mut config = Config::default();
-    config.database.url = Secret::new(db.url.clone());
-    config.esl.host = "127.0.0.1".into();
-    config.esl.port = sim.addr().port();
-    config.fax.spool_dir = spool.path().to_path_buf();
+    let sim = common::service::simulator(22, Duration::from_secs(3600)).await;
     let token = users::add_api_token(&db.store, "prometheus", Role::Supervisor)
         .await
         .unwrap();
-    let web = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let service = Service {
-        base: format!("http://{}", web.local_addr().unwrap()),
-        token,
-        http: reqwest::Client::new(),
-    };
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(switchdesk::service::run_supervised(
-        config,
-        web,
-        async {
-            let _ = stopped.await;
-        },
-        Tasks::new(Metrics::new()),
-    ));
+    let running = Service::start(config(&db, &sim, spool.path())).await;
+    let service = Api::of(&running, token);
     let node = eventually("the version on the status page", async || {
         let response = service
             .http
@@ -460,7 +374,7 @@ async fn the_node_status_shows_the_version_before_any_heartbeat() {
     assert!(node["uptime_ms"].is_u64(), "{node}");
     assert!(node["last_heartbeat"].is_null(), "{node}");
     assert!(sim.commands_received().contains(&"api status".to_owned()));
-    let _ = stop.send(());
+    running.stop().await;
     sim.shutdown();
 }
 
@@ -471,26 +385,12 @@ async fn the_node_status_shows_the_version_before_any_heartbeat() {
 async fn a_queue_in_use_is_removed_only_after_moving_its_callers_agents_and_overflows() {
     let db = common::TestDb::sqlite().await;
     let spool = tempfile::tempdir().unwrap();
-    let sim = Simulator::start(
-        TcpListener::bind("127.0.0.1:0").await.unwrap(),
-        SimConfig {
-            seed: 22,
-            dialplan: vec![Route::queue("7000", "support")],
-            ..SimConfig::default()
-        },
-    )
-    .await
-    .unwrap();
+    let sim = common::service::simulator(22, Duration::from_secs(20)).await;
     let mut vip = QueueConfig::named("vip");
     vip.max_wait_secs = 600;
     vip.overflow = switchdesk::acd::Overflow::Queue("support".into());
-    let mut config = Config::default();
-    config.database.url = Secret::new(db.url.clone());
-    config.esl.host = "127.0.0.1".into();
-    config.esl.port = sim.addr().port();
-    config.fax.spool_dir = spool.path().to_path_buf();
-    config.queues = vec![queue(), QueueConfig::named("sales"), vip];
-    config.agents = vec![agent()];
+    let mut config = config(&db, &sim, spool.path());
+    config.queues.extend([QueueConfig::named("sales"), vip]);
     db.store.seed_agent(&agent()).await.unwrap();
     // On a break: the caller waits.
     db.store
@@ -500,28 +400,8 @@ async fn a_queue_in_use_is_removed_only_after_moving_its_callers_agents_and_over
     let token = users::add_api_token(&db.store, "ops", Role::Admin)
         .await
         .unwrap();
-    let web = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let service = Service {
-        base: format!("http://{}", web.local_addr().unwrap()),
-        token,
-        http: reqwest::Client::new(),
-    };
-    let (_stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(switchdesk::service::run_supervised(
-        config,
-        web,
-        async {
-            let _ = stopped.await;
-        },
-        Tasks::new(Metrics::new()),
-    ));
-    eventually("the service to answer", async || {
-        let response = reqwest::get(format!("{}/healthz", service.base))
-            .await
-            .ok()?;
-        response.status().is_success().then_some(())
-    })
-    .await;
+    let running = Service::start(config).await;
+    let service = Api::of(&running, token);
     let caller = sim
         .place_call(CallSpec {
             from_number: "+15550001".into(),
@@ -615,5 +495,6 @@ async fn a_queue_in_use_is_removed_only_after_moving_its_callers_agents_and_over
         );
         assert!(rows.contains(&expected), "{expected:?} not in {rows:?}");
     }
+    running.stop().await;
     sim.shutdown();
 }

@@ -6,134 +6,34 @@
 
 mod common;
 
+use common::service::{agent, eventually, queue, Service};
+
 use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use switchdesk::acd::stats::Counters;
-use switchdesk::acd::{AgentConfig, AgentStatus, Membership, QueueConfig};
+use switchdesk::acd::AgentStatus;
 use switchdesk::config::{Config, Secret};
-use switchdesk::metrics::Metrics;
-use switchdesk::sim::{AgentBehaviour, CallSpec, Route, SimConfig, Simulator};
+use switchdesk::sim::{CallSpec, Simulator};
 use switchdesk::stats::QueueInterval;
-use switchdesk::supervise::Tasks;
 use switchdesk::users::{self, Role};
-use tokio::net::TcpListener;
 
 const PASSWORD: &str = "long-enough-password";
 
-async fn eventually<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>) -> T {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(found) = check().await {
-            return found;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-fn queue() -> QueueConfig {
-    let mut q = QueueConfig::named("support");
-    q.prompts.hold_music = "tone_stream://%(1000,4000,440);loops=-1".parse().unwrap();
-    q.wrap_up_secs = 0;
-    q.ring_timeout_secs = 5;
-    q
-}
-
-fn agent() -> AgentConfig {
-    AgentConfig {
-        name: "agent1".into(),
-        endpoint: "user/1001@default".parse().unwrap(),
-        queues: vec![Membership {
-            queue: "support".into(),
-            tier: 1,
-            position: 1,
-        }],
-    }
-}
-
 async fn simulator() -> Simulator {
-    let sim = Simulator::start(
-        TcpListener::bind("127.0.0.1:0").await.unwrap(),
-        SimConfig {
-            seed: 21,
-            heartbeat: Duration::from_secs(1),
-            dialplan: vec![Route::queue("7000", "support")],
-            ..SimConfig::default()
-        },
-    )
-    .await
-    .unwrap();
-    sim.add_endpoint(
-        "user/1001@default",
-        AgentBehaviour::Answer {
-            ring: Duration::from_millis(100),
-            talk: None,
-        },
-    )
-    .await
-    .unwrap();
-    sim
+    common::service::simulator(21, Duration::from_secs(1)).await
 }
 
 fn config(db: &common::TestDb, sim: &Simulator, spool: &std::path::Path) -> Config {
-    let mut config = Config::default();
-    config.database.url = Secret::new(db.url.clone());
-    config.esl.host = "127.0.0.1".into();
-    config.esl.port = sim.addr().port();
+    let mut config = common::service::config(db, sim, spool);
     config.cdr.password = Secret::new("stats-cdr-password");
-    config.fax.spool_dir = spool.to_path_buf();
-    config.queues = vec![queue()];
-    config.agents = vec![agent()];
     config.stats.short_abandon_secs = 5;
     config.stats.timezone = Some("Europe/Moscow".parse().unwrap());
     config
 }
 
-/// A running service: its base URL and how to stop it (waiting until it has).
-struct Service {
-    base: String,
-    stop: tokio::sync::oneshot::Sender<()>,
-    done: tokio::task::JoinHandle<anyhow::Result<()>>,
-}
-
 impl Service {
-    async fn start(config: Config) -> Service {
-        let web = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", web.local_addr().unwrap());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let done = tokio::spawn(switchdesk::service::run_supervised(
-            config,
-            web,
-            async {
-                let _ = stopped.await;
-            },
-            Tasks::new(Metrics::new()),
-        ));
-        let service = Service { base, stop, done };
-        eventually("a healthy service", async || {
-            let response = reqwest::get(format!("{}/healthz", service.base))
-                .await
-                .ok()?;
-            (response.status() == StatusCode::OK).then_some(())
-        })
-        .await;
-        service
-    }
-
-    async fn stop(self) {
-        let _ = self.stop.send(());
-        tokio::time::timeout(Duration::from_secs(30), self.done)
-            .await
-            .expect("the service stops within 30 s")
-            .unwrap()
-            .unwrap();
-    }
-
     async fn login(&self, name: &str) -> String {
         let login = reqwest::Client::new()
             .post(format!("{}/api/login", self.base))

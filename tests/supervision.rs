@@ -8,19 +8,20 @@
 mod captures;
 mod common;
 
+use common::service::{agent, eventually, Service};
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::StreamExt as _;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use switchdesk::acd::{AgentConfig, AgentStatus, Membership, QueueConfig};
-use switchdesk::config::{Config, Secret};
+use switchdesk::acd::AgentStatus;
+use switchdesk::config::Secret;
 use switchdesk::metrics::{Metrics, TASK_RESTARTS_TOTAL};
-use switchdesk::sim::{AgentBehaviour, CallSpec, Route, SimConfig, Simulator};
+use switchdesk::sim::{CallSpec, Simulator};
 use switchdesk::supervise::{ExitHook, TaskState, Tasks};
 use switchdesk::users::{self, Role};
-use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use tokio_tungstenite::tungstenite::http::header::COOKIE;
 use tokio_tungstenite::tungstenite::Message;
@@ -46,44 +47,10 @@ const EXPECTED: &[&str] = &[
     "webhook",
 ];
 
-async fn eventually<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>) -> T {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(found) = check().await {
-            return found;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 async fn health(base: &str) -> Option<(StatusCode, Value)> {
     let response = reqwest::get(format!("{base}/healthz")).await.ok()?;
     let status = response.status();
     Some((status, response.json().await.ok()?))
-}
-
-fn queue() -> QueueConfig {
-    let mut q = QueueConfig::named("support");
-    q.prompts.hold_music = "tone_stream://%(1000,4000,440);loops=-1".parse().unwrap();
-    q.wrap_up_secs = 0;
-    q.ring_timeout_secs = 5;
-    q
-}
-
-fn agent() -> AgentConfig {
-    AgentConfig {
-        name: "agent1".into(),
-        endpoint: "user/1001@default".parse().unwrap(),
-        queues: vec![Membership {
-            queue: "support".into(),
-            tier: 1,
-            position: 1,
-        }],
-    }
 }
 
 /// A captured CDR as mod_xml_cdr posts it: Content-Type and body.
@@ -138,36 +105,11 @@ async fn post_cdr(base: String) -> StatusCode {
 async fn every_task_is_restarted_after_a_panic_and_healthz_names_it_meanwhile() {
     let db = common::TestDb::sqlite().await;
     let spool = tempfile::tempdir().unwrap();
-    let sim = Simulator::start(
-        TcpListener::bind("127.0.0.1:0").await.unwrap(),
-        SimConfig {
-            seed: 13,
-            heartbeat: Duration::from_secs(1),
-            dialplan: vec![Route::queue("7000", "support")],
-            ..SimConfig::default()
-        },
-    )
-    .await
-    .unwrap();
-    sim.add_endpoint(
-        "user/1001@default",
-        AgentBehaviour::Answer {
-            ring: Duration::from_millis(100),
-            talk: None,
-        },
-    )
-    .await
-    .unwrap();
-    let mut config = Config::default();
-    config.database.url = Secret::new(db.url.clone());
-    config.esl.host = "127.0.0.1".into();
-    config.esl.port = sim.addr().port();
+    let sim = common::service::simulator(13, Duration::from_secs(1)).await;
+    let mut config = common::service::config(&db, &sim, spool.path());
     config.cdr.password = Secret::new(CDR_PASSWORD);
-    config.fax.spool_dir = spool.path().to_path_buf();
     // Nothing listens there; the worker only has to run.
     config.webhook.url = "http://127.0.0.1:9/hook".into();
-    config.queues = vec![queue()];
-    config.agents = vec![agent()];
     db.store.seed_agent(&agent()).await.unwrap();
     users::add_user(&db.store, "sue", Role::Supervisor, PASSWORD)
         .await
@@ -181,21 +123,8 @@ async fn every_task_is_restarted_after_a_panic_and_healthz_names_it_meanwhile() 
     let seen = exits.clone();
     let hook: ExitHook = Arc::new(move |task: &str| seen.lock().unwrap().push(task.to_owned()));
     let tasks = Tasks::with_exit_hook(Metrics::new(), hook);
-    let web = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", web.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(switchdesk::service::run_supervised(
-        config,
-        web,
-        async {
-            let _ = stopped.await;
-        },
-        tasks.clone(),
-    ));
-    eventually("a healthy service", async || {
-        health(&base).await.filter(|(s, _)| *s == StatusCode::OK)
-    })
-    .await;
+    let service = Service::start_with(config, tasks.clone()).await;
+    let base = service.base.clone();
     let mut names = tasks.names();
     names.sort();
     assert_eq!(names, EXPECTED);
@@ -320,6 +249,6 @@ async fn every_task_is_restarted_after_a_panic_and_healthz_names_it_meanwhile() 
         Some(0.0)
     );
 
-    let _ = stop.send(());
+    service.stop().await;
     sim.shutdown();
 }

@@ -196,3 +196,5 @@ macro_rules! on_both_backends {
         }
     };
 }
+
+pub mod service;
