@@ -1,0 +1,774 @@
+//! The switchboard: one task that owns the queue engine and feeds it from every FreeSWITCH
+//! node, carries its actions out over ESL, persists what must survive a restart, and answers
+//! the API. Per node, one executor sends the commands in the order the engine asked for them.
+//!
+//! The routing task never waits for anything but its inbox and the engine's next deadline:
+//! commands go to the executors, writes to the writer ([`super::writer`]), whose outcomes come
+//! back as messages. Every queue between these tasks is bounded; a full one is lag, and the
+//! node it concerns is read again (the resync after a reconnect).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use tokio::sync::mpsc::error::TrySendError;
+use tokio::sync::{broadcast, mpsc, oneshot};
+use tracing::{debug, error, info, warn};
+
+mod events;
+mod executor;
+mod flush;
+mod requests;
+mod resync;
+
+use super::identify::{CallerIdentity, Identity};
+use super::interpret::{channel_state, channel_uuids, interpret, ChannelState, Input};
+use super::render::{self, api, render, Api, EavesdropMode, Step};
+use super::writer::{self, AdminWrite, AgentState, Record, Stored, Writes};
+use crate::acd::stats::{AgentTotals, Counters};
+use crate::acd::{
+    AcdError, Action, AgentConfig, AgentStatus, AgentView, CallerArrival, Engine, QueueConfig,
+    QueueView, Update,
+};
+use crate::blocklist::{Blocklist, Direction, Entry};
+use crate::directory::number::Numbering;
+use crate::esl::event::EventFormat;
+use crate::esl::{Connection, ConnectionEvent, Event};
+use crate::fsarg::{ChannelUuid, DialplanContext, Endpoint, HangupCause, VarName, VarValue};
+use crate::metrics::{Metrics, SWITCHBOARD_LAGGED_TOTAL};
+use crate::stats::{Day, StatsConfig};
+use crate::store::{BlockedAttempt, Store, StoreError, StoredAgent, StoredCallback};
+use crate::supervise::{Policy, Tasks};
+use executor::{execute, forward_events, kill, Forward};
+
+/// The events the switchboard needs from each node.
+pub const EVENTS: &[&str] = &[
+    "CHANNEL_PARK",
+    "CHANNEL_BRIDGE",
+    "CHANNEL_EXECUTE_COMPLETE",
+    "CHANNEL_HANGUP",
+    "CHANNEL_HANGUP_COMPLETE",
+    "DTMF",
+    "BACKGROUND_JOB",
+    "HEARTBEAT",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum BoardError {
+    #[error(transparent)]
+    Acd(#[from] AcdError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the switchboard has stopped")]
+    Stopped,
+    /// The switchboard's inbox (or its line of settings changes) is full: try again shortly.
+    #[error("the switchboard is busy; try again")]
+    Busy,
+    /// FreeSWITCH did not carry a request out (the cause it gave, or why it could not be asked).
+    #[error("FreeSWITCH did not connect the call: {0}")]
+    Switch(String),
+}
+
+/// A supervisor's leg listening in on an agent's call, once the supervisor answered.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Eavesdrop {
+    /// The supervisor's leg (hang it up to stop).
+    pub leg: String,
+    pub agent: String,
+    /// The agent's leg, which is eavesdropped.
+    pub agent_leg: String,
+    /// The caller's call the agent is in.
+    pub call: String,
+    pub mode: EavesdropMode,
+    pub endpoint: Endpoint,
+}
+
+/// What a supervisor asked for when joining an agent's call.
+struct EavesdropAsk {
+    agent: String,
+    mode: EavesdropMode,
+    endpoint: Endpoint,
+    /// Who asked, for the log.
+    by: String,
+}
+
+/// How the switchboard is set up.
+pub struct BoardOptions {
+    pub transfer_context: DialplanContext,
+    /// Seeds leg UUIDs and the random strategy; use a fresh one per process.
+    pub seed: u64,
+    pub identity: Arc<dyn CallerIdentity>,
+    /// Consulted before a parked caller is answered and before a callback is dialled.
+    pub blocklist: Arc<Blocklist>,
+    /// Reads callers' numbers as E.164 for the blocklist.
+    pub numbering: Numbering,
+    /// Supervises the switchboard's tasks.
+    pub tasks: Tasks,
+    /// How many messages (events, results, API requests) may wait for the switchboard; a
+    /// node whose events find it full is resynced, an API request is answered busy.
+    pub inbox_capacity: usize,
+    /// Short abandons and where days start: the counters shown are the day's so far.
+    pub stats: StatsConfig,
+}
+
+/// The switchboard's inbox, unless the options say otherwise: a few seconds of a busy
+/// node's events.
+pub const INBOX_CAPACITY: usize = 4_096;
+
+/// Command batches (one per channel per engine turn) waiting for a node's executor, at most.
+/// The engine's own output does not come near it; only a node that stopped answering does,
+/// and its commands are then dropped and the node resynced.
+const STEP_BATCHES: usize = 8_192;
+
+/// Settings changes waiting behind the one being stored, at most.
+const ADMIN_WAITING: usize = 64;
+
+impl BoardOptions {
+    /// Transfers in the `default` context, nobody identified, nothing blocked, numbers read
+    /// as North American.
+    pub fn new(seed: u64) -> BoardOptions {
+        BoardOptions {
+            transfer_context: DialplanContext::default(),
+            seed,
+            identity: Arc::new(super::identify::Unknown),
+            blocklist: Arc::new(Blocklist::default()),
+            numbering: Numbering::new("US").expect("US is a region libphonenumber knows"),
+            tasks: Tasks::new(crate::metrics::Metrics::new()),
+            inbox_capacity: INBOX_CAPACITY,
+            stats: StatsConfig::default(),
+        }
+    }
+}
+
+enum Request {
+    Queues(oneshot::Sender<Vec<QueueView>>),
+    Identities(oneshot::Sender<HashMap<String, Identity>>),
+    Caller(String, oneshot::Sender<Option<RecentCaller>>),
+    Eject(String, oneshot::Sender<bool>),
+    Agent(String, oneshot::Sender<Option<AgentView>>),
+    AgentStatus(String, AgentStatus, oneshot::Sender<Result<(), BoardError>>),
+    SaveQueue(Box<QueueConfig>, oneshot::Sender<Result<(), BoardError>>),
+    DeleteQueue(String, oneshot::Sender<Result<(), BoardError>>),
+    SaveAgent(AgentConfig, oneshot::Sender<Result<(), BoardError>>),
+    DeleteAgent(String, oneshot::Sender<Result<(), BoardError>>),
+    MoveCaller(String, String, oneshot::Sender<Result<(), BoardError>>),
+    ToFront(String, oneshot::Sender<Result<(), BoardError>>),
+    Eavesdrop(EavesdropAsk, oneshot::Sender<Result<Eavesdrop, BoardError>>),
+}
+
+enum Msg {
+    Esl(usize, ConnectionEvent),
+    Lagged(usize),
+    LegResult {
+        leg: String,
+        result: Result<String, String>,
+    },
+    BridgeFailed {
+        call: String,
+        /// FreeSWITCH answered `uuid_exists` false for the caller after the refusal.
+        caller_gone: bool,
+    },
+    Resynced {
+        node: usize,
+        channels: Vec<ChannelState>,
+    },
+    Request(Box<Request>),
+    /// The writer's outcome for the admin write in flight.
+    Stored(Stored),
+    Stop,
+}
+
+impl From<Stored> for Msg {
+    fn from(stored: Stored) -> Msg {
+        Msg::Stored(stored)
+    }
+}
+
+type Reply = oneshot::Sender<Result<(), BoardError>>;
+
+/// An admin write handed to the writer, and how to answer it.
+struct InFlight {
+    ticket: u64,
+    write: AdminWrite,
+    reply: Reply,
+    /// What a delete took out of the engine, put back if the delete does not commit.
+    undo: Option<Undo>,
+}
+
+enum Undo {
+    Queue(Box<QueueConfig>),
+    Agent(AgentConfig, AgentState),
+}
+
+/// A caller as the switch shows it (an event or a resync), before identification.
+struct Waiting {
+    call: String,
+    queue: String,
+    number: String,
+    name: String,
+    priority: Option<i32>,
+    enqueued_at: Option<u64>,
+    answered: bool,
+    /// Already let in by an earlier run of the service (it carries its place, or was
+    /// answered): not checked against the blocklist again.
+    admitted: bool,
+}
+
+/// Per channel, the variables one flush sets (with the index of their step in the batch).
+type VarSlots = HashMap<String, (usize, Vec<(VarName, VarValue)>)>;
+
+/// A caller seen lately (waiting, connected or gone), for "block this caller".
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecentCaller {
+    pub call: String,
+    /// As the switch gave it (not normalized).
+    pub number: String,
+    pub name: String,
+}
+
+/// How many callers "block this caller" can reach back to.
+const RECENT_CALLERS: usize = 1_000;
+
+/// A handle to the running switchboard; cheap to clone.
+#[derive(Clone)]
+pub struct Board {
+    inbox: mpsc::Sender<Msg>,
+    updates: broadcast::Sender<Update>,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+impl Board {
+    /// Loads queues, agents and pending callbacks (seeding the store from `seed_queues` and
+    /// `seed_agents` where it has none of that name), then starts driving the nodes. Each node
+    /// comes with a receiver subscribed before its first connect, so nothing is missed.
+    pub async fn start(
+        nodes: Vec<(Connection, broadcast::Receiver<ConnectionEvent>)>,
+        store: Store,
+        seed_queues: &[QueueConfig],
+        seed_agents: &[AgentConfig],
+        options: BoardOptions,
+    ) -> Result<Board, BoardError> {
+        // The configuration file creates queues and agents the database does not have yet;
+        // after that the database rules (the API edits it), so a file that says otherwise is
+        // pointed out rather than silently ignored.
+        let mut kept_queues = Vec::new();
+        for queue in seed_queues {
+            if !store.seed_queue(queue).await? {
+                kept_queues.push(queue);
+            }
+        }
+        let mut kept_agents = Vec::new();
+        for agent in seed_agents {
+            if !store.seed_agent(agent).await? {
+                kept_agents.push(agent);
+            }
+        }
+        let queue_rows = store.queue_rows().await?;
+        let agent_rows = store.agent_rows().await?;
+        warn_where_the_file_differs(&kept_queues, &kept_agents, &queue_rows, &agent_rows);
+        let now = now_ms();
+        let mut engine = Engine::new(options.seed);
+        // A row that no longer reads (a value refused since it was stored) is named in the
+        // log and left out; the rest of the contact center starts. Saving it again over the
+        // API (PUT /api/queues/NAME, /api/agents/NAME) brings it back.
+        for queue in queue_rows {
+            let queue = match queue {
+                Ok(queue) => queue,
+                Err(e) => {
+                    error!("stored queue cannot be read, not served until saved again: {e}");
+                    continue;
+                }
+            };
+            if let Err(e) = engine.set_queue(now, queue.clone()) {
+                error!(queue = %queue.name, "stored queue is not valid: {e}");
+            }
+        }
+        for agent in agent_rows {
+            let agent = match agent {
+                Ok(agent) => agent,
+                Err(e) => {
+                    error!("stored agent cannot be read, not served until saved again: {e}");
+                    continue;
+                }
+            };
+            let name = agent.config.name.clone();
+            let mut config = agent.config;
+            // A membership of a queue that did not load (its row no longer reads) is left out
+            // for this run, named, rather than the whole agent: the agent still takes calls
+            // from the other queues, and the stored row keeps it for when the queue is back.
+            let (known, unknown): (Vec<_>, Vec<_>) = config
+                .queues
+                .drain(..)
+                .partition(|m| engine.queue_config(&m.queue).is_some());
+            config.queues = known;
+            if !unknown.is_empty() {
+                let queues: Vec<&str> = unknown.iter().map(|m| m.queue.as_str()).collect();
+                error!(
+                    agent = %name,
+                    queues = %queues.join(", "),
+                    "stored agent is a member of queues that are not served; serving it in the others"
+                );
+            }
+            match engine.set_agent(now, config) {
+                Ok(()) => engine.restore_agent(&name, agent.status, agent.calls, agent.talk_ms)?,
+                Err(e) => error!(agent = %name, "stored agent is not valid: {e}"),
+            }
+        }
+        // The day's counters so far, as the statistics stored them (a restart keeps them).
+        let day = options.stats.day();
+        engine.set_short_abandon_secs(options.stats.short_abandon_secs);
+        let (queues_today, agents_today) = day_so_far(&store, day.start_of(now)).await?;
+        engine.start_day(&queues_today, &agents_today);
+        let mut identities = HashMap::new();
+        for cb in store.pending_callbacks().await? {
+            identities.insert(cb.id.clone(), callback_identity(&options, &cb.number));
+            if let Err(e) = engine.restore_callback(
+                &cb.queue,
+                &cb.id,
+                &cb.number,
+                cb.enqueued_at,
+                cb.attempts,
+                cb.not_before,
+            ) {
+                warn!(callback = %cb.id, "pending callback not restored: {e}");
+            }
+        }
+        // Nothing to carry out yet: restored state was already in effect.
+        while engine.poll_action().is_some() {}
+        while engine.poll_update().is_some() {}
+
+        let (inbox, messages) = mpsc::channel(options.inbox_capacity.max(1));
+        let (updates, _) = broadcast::channel(16_384);
+        let mut connections = Vec::new();
+        let mut executors = Vec::new();
+        let tasks = options.tasks.clone();
+        for (index, (connection, events)) in nodes.into_iter().enumerate() {
+            let forward = Forward {
+                inbox: inbox.clone(),
+                index,
+                node: connection.node().to_owned(),
+                metrics: tasks.metrics().clone(),
+            };
+            let node = connection.clone();
+            let mut first = Some(events);
+            let name = format!("switchboard-events:{}", connection.node());
+            tasks.spawn(name, Policy::RestartOnPanic, move || {
+                // A restarted forwarder missed events: the node is read again first.
+                let restarted = first.is_none();
+                let events = first.take().unwrap_or_else(|| node.subscribe());
+                forward_events(events, forward.clone(), restarted)
+            });
+            let (steps, queue) = mpsc::channel(STEP_BATCHES);
+            let (node, queue, steps_done) =
+                (connection.clone(), Arc::new(queue.into()), inbox.clone());
+            let mut first = true;
+            let name = format!("switchboard-executor:{}", connection.node());
+            tasks.spawn(name, Policy::RestartOnPanic, move || {
+                // Steps in flight were lost with the failed executor: the node is read again.
+                let restarted = !std::mem::take(&mut first);
+                let (node, queue, inbox) = (node.clone(), Arc::clone(&queue), steps_done.clone());
+                async move {
+                    if restarted && inbox.send(Msg::Lagged(index)).await.is_err() {
+                        return;
+                    }
+                    execute(node, queue, inbox).await;
+                }
+            });
+            connections.push(connection);
+            executors.push(steps);
+        }
+        let (writes, writer) = writer::backlog();
+        let (writing, writer, outcomes) = (store.clone(), Arc::new(writer), inbox.clone());
+        tasks.spawn("switchboard-writer", Policy::RestartOnPanic, move || {
+            let (store, writer, inbox) = (writing.clone(), Arc::clone(&writer), outcomes.clone());
+            async move { writer.run(store, inbox).await }
+        });
+        let board = Switchboard {
+            engine,
+            connections,
+            executors,
+            node_of: HashMap::new(),
+            identities,
+            recent: std::collections::VecDeque::new(),
+            refused: HashSet::new(),
+            resync_baseline: HashMap::new(),
+            ended_during_resync: HashSet::new(),
+            arrival_vars: HashMap::new(),
+            caller_bridges: HashMap::new(),
+            bridge_ready: HashMap::new(),
+            silent: HashSet::new(),
+            inbox: inbox.clone(),
+            updates: updates.clone(),
+            writes,
+            admin_waiting: std::collections::VecDeque::new(),
+            admin_in_flight: None,
+            tickets: 0,
+            lagging: HashSet::new(),
+            next_day: day.next_start(now),
+            day,
+            options,
+        };
+        // The engine's state cannot be rebuilt inside the process: a panic ends the process,
+        // and the next one re-adopts the waiting callers from FreeSWITCH.
+        let mut run = Some(board.run(messages));
+        tasks.spawn("switchboard", Policy::ExitOnPanic, move || {
+            let run = run.take();
+            async move {
+                if let Some(run) = run {
+                    run.await;
+                }
+            }
+        });
+        Ok(Board { inbox, updates })
+    }
+
+    /// Stops the switchboard (callers stay parked in FreeSWITCH for the next one to adopt).
+    pub fn shutdown(&self) {
+        if let Err(TrySendError::Full(stop)) = self.inbox.try_send(Msg::Stop) {
+            let inbox = self.inbox.clone();
+            tokio::spawn(async move {
+                let _ = inbox.send(stop).await;
+            });
+        }
+    }
+
+    /// Every engine update from now on (caller joined, left, announced, agent changed...).
+    pub fn subscribe(&self) -> broadcast::Receiver<Update> {
+        self.updates.subscribe()
+    }
+
+    async fn ask<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<T>) -> Request,
+    ) -> Result<T, BoardError> {
+        let (reply, answer) = oneshot::channel();
+        // A full inbox is answered at once: the caller may try again, the switchboard is not
+        // made to wait for it.
+        self.inbox
+            .try_send(Msg::Request(Box::new(make(reply))))
+            .map_err(|e| match e {
+                TrySendError::Full(_) => BoardError::Busy,
+                TrySendError::Closed(_) => BoardError::Stopped,
+            })?;
+        answer.await.map_err(|_| BoardError::Stopped)
+    }
+
+    pub async fn queues(&self) -> Result<Vec<QueueView>, BoardError> {
+        self.ask(Request::Queues).await
+    }
+
+    /// Who each caller in the queues (or in a call from them) was identified as.
+    pub async fn identities(&self) -> Result<HashMap<String, Identity>, BoardError> {
+        self.ask(Request::Identities).await
+    }
+
+    /// A caller waiting now or seen among the last [`RECENT_CALLERS`].
+    pub async fn caller(&self, call: &str) -> Result<Option<RecentCaller>, BoardError> {
+        self.ask(|r| Request::Caller(call.to_owned(), r)).await
+    }
+
+    /// Hangs up a caller still waiting in a queue (a blocked one); false if none waits.
+    pub async fn eject(&self, call: &str) -> Result<bool, BoardError> {
+        self.ask(|r| Request::Eject(call.to_owned(), r)).await
+    }
+
+    pub async fn agent(&self, name: &str) -> Result<Option<AgentView>, BoardError> {
+        self.ask(|r| Request::Agent(name.to_owned(), r)).await
+    }
+
+    pub async fn set_agent_status(
+        &self,
+        name: &str,
+        status: AgentStatus,
+    ) -> Result<(), BoardError> {
+        self.ask(|r| Request::AgentStatus(name.to_owned(), status, r))
+            .await?
+    }
+
+    /// Creates or replaces a queue, stored first so it survives a restart: answered once the
+    /// row committed, and in force from then on. Settings changes are stored one at a time,
+    /// in the order they came, each checked against the engine as the earlier ones left it.
+    pub async fn save_queue(&self, config: QueueConfig) -> Result<(), BoardError> {
+        self.ask(|r| Request::SaveQueue(Box::new(config), r))
+            .await?
+    }
+
+    /// Removes an empty queue: no caller is queued there from the moment it is asked; put
+    /// back as it was if the delete does not commit.
+    pub async fn delete_queue(&self, name: &str) -> Result<(), BoardError> {
+        self.ask(|r| Request::DeleteQueue(name.to_owned(), r))
+            .await?
+    }
+
+    pub async fn save_agent(&self, config: AgentConfig) -> Result<(), BoardError> {
+        self.ask(|r| Request::SaveAgent(config, r)).await?
+    }
+
+    pub async fn delete_agent(&self, name: &str) -> Result<(), BoardError> {
+        self.ask(|r| Request::DeleteAgent(name.to_owned(), r))
+            .await?
+    }
+
+    /// Sends a waiting caller to another queue (a supervisor's move).
+    pub async fn move_caller(&self, call: &str, queue: &str) -> Result<(), BoardError> {
+        self.ask(|r| Request::MoveCaller(call.to_owned(), queue.to_owned(), r))
+            .await?
+    }
+
+    /// Puts a waiting caller first in their queue.
+    pub async fn to_front(&self, call: &str) -> Result<(), BoardError> {
+        self.ask(|r| Request::ToFront(call.to_owned(), r)).await?
+    }
+
+    /// Calls `endpoint` (a supervisor's phone) into the agent's current call in `mode`;
+    /// answers once the supervisor picked up, or with FreeSWITCH's reason they did not.
+    /// Refused when the agent is not in a call.
+    pub async fn eavesdrop(
+        &self,
+        agent: &str,
+        mode: EavesdropMode,
+        endpoint: &Endpoint,
+        by: &str,
+    ) -> Result<Eavesdrop, BoardError> {
+        let ask = EavesdropAsk {
+            agent: agent.to_owned(),
+            mode,
+            endpoint: endpoint.clone(),
+            by: by.to_owned(),
+        };
+        self.ask(|r| Request::Eavesdrop(ask, r)).await?
+    }
+}
+
+struct Switchboard {
+    engine: Engine,
+    connections: Vec<Connection>,
+    executors: Vec<mpsc::Sender<Vec<Step>>>,
+    /// Which node each tracked channel lives on.
+    node_of: HashMap<String, usize>,
+    /// Who each tracked caller is, until their channel hangs up.
+    identities: HashMap<String, Identity>,
+    /// The latest callers, newest last.
+    recent: std::collections::VecDeque<RecentCaller>,
+    /// Blocked callers being refused, until their channel hangs up: a resync and the park
+    /// event may both show the same one.
+    refused: HashSet<String>,
+    /// Per node, the channels tracked when its last resync asked for the channel list.
+    resync_baseline: HashMap<usize, HashSet<String>>,
+    /// Channels that hung up while a resync was under way: its list may still show them.
+    ended_during_resync: HashSet<String>,
+    /// Variables for an arriving caller's channel (the identification), sent with the
+    /// engine's own in one `uuid_setvar_multi` at the next flush.
+    arrival_vars: HashMap<String, Vec<(VarName, VarValue)>>,
+    /// Callers whose own `bridge` application rings (or bridged) an agent, with that leg,
+    /// until the application returns. Nothing is played to them meanwhile: FreeSWITCH would
+    /// run it inside the ring, in front of the agent's answer.
+    caller_bridges: HashMap<String, String>,
+    /// Callers set up for their own `bridge` (see `render::caller_bridge_setup`), with the
+    /// queue whose hold music is their ringback.
+    bridge_ready: HashMap<String, String>,
+    /// Callers whose `bridge` returned without a call: hold music again, unless rung anew.
+    silent: HashSet<String>,
+    inbox: mpsc::Sender<Msg>,
+    updates: broadcast::Sender<Update>,
+    /// The writer's backlog.
+    writes: Writes,
+    /// Settings changes waiting for the one in flight, in the order they came.
+    admin_waiting: std::collections::VecDeque<(AdminWrite, Reply)>,
+    admin_in_flight: Option<InFlight>,
+    /// The last admin write's ticket.
+    tickets: u64,
+    /// Nodes whose commands found their executor's queue full: resynced after this turn.
+    lagging: HashSet<usize>,
+    /// Where days start, and when the next one does (the counters start again from zero).
+    day: Day,
+    next_day: u64,
+    options: BoardOptions,
+}
+
+impl Switchboard {
+    /// The routing loop. It awaits only its inbox and the engine's next deadline: everything
+    /// it asks of the switch, the database or another task is handed over without waiting,
+    /// and what comes back arrives as a message.
+    async fn run(mut self, mut messages: mpsc::Receiver<Msg>) {
+        loop {
+            let deadline = self
+                .engine
+                .next_deadline()
+                .map_or(self.next_day, |at| at.min(self.next_day));
+            let wait = Duration::from_millis(deadline.saturating_sub(now_ms()));
+            tokio::select! {
+                message = messages.recv() => {
+                    let Some(message) = message else { break };
+                    if matches!(message, Msg::Stop) {
+                        break;
+                    }
+                    // A busy inbox must not keep the day from turning.
+                    self.new_day_if_due(now_ms());
+                    self.handle(message);
+                }
+                _ = tokio::time::sleep(wait) => {
+                    let now = now_ms();
+                    self.new_day_if_due(now);
+                    self.engine.tick(now);
+                }
+            }
+            self.flush();
+            for node in std::mem::take(&mut self.lagging) {
+                self.resync(node);
+            }
+        }
+        debug!("switchboard stopped");
+    }
+
+    /// At the day's start, the counters start again from zero (what happens from `now` on
+    /// counts in the new day).
+    fn new_day_if_due(&mut self, now: u64) {
+        if now >= self.next_day {
+            info!("a new day: queue and agent counters start again");
+            self.engine.start_day(&HashMap::new(), &HashMap::new());
+            self.next_day = self.day.next_start(now);
+        }
+    }
+
+    fn handle(&mut self, message: Msg) {
+        let now = now_ms();
+        match message {
+            Msg::Esl(node, ConnectionEvent::Events(batch)) => {
+                for event in &batch {
+                    self.on_event(now, node, event);
+                }
+            }
+            Msg::Esl(node, ConnectionEvent::Connected { generation }) => {
+                info!(node = %self.connections[node].node(), generation, "resyncing queues with FreeSWITCH");
+                self.resync(node);
+            }
+            Msg::Esl(_, ConnectionEvent::Disconnected { .. }) => {}
+            Msg::Lagged(node) => self.resync(node),
+            Msg::LegResult { leg, result } => match result {
+                Ok(body) if body.starts_with("+OK") => {
+                    if self.engine.awaits_answer(&leg) {
+                        self.engine.leg_answered(now, &leg);
+                    } else if !self.engine.is_tracked(&leg) {
+                        // Answered after we gave up on it: nobody wants this leg.
+                        self.send(&leg, kill(&leg, HangupCause::NORMAL_CLEARING));
+                    }
+                    // Else its CHANNEL_PARK came first and it is being bridged already.
+                }
+                Ok(body) => {
+                    let cause = body.trim().trim_start_matches("-ERR").trim();
+                    self.engine.leg_failed(
+                        now,
+                        &leg,
+                        if cause.is_empty() {
+                            "NORMAL_TEMPORARY_FAILURE"
+                        } else {
+                            cause
+                        },
+                    );
+                }
+                Err(reason) => {
+                    warn!(%leg, "offer not carried out: {reason}");
+                    // A caller's `bridge` that never ran ends without an event.
+                    let caller = self
+                        .caller_bridges
+                        .iter()
+                        .find(|(_, l)| **l == leg)
+                        .map(|(c, _)| c.clone());
+                    if let Some(call) = caller {
+                        self.caller_bridges.remove(&call);
+                        self.silent.insert(call);
+                    }
+                    self.engine
+                        .leg_failed(now, &leg, "NORMAL_TEMPORARY_FAILURE");
+                }
+            },
+            Msg::BridgeFailed { call, caller_gone } => {
+                self.engine.bridge_failed(now, &call, caller_gone)
+            }
+            Msg::Resynced { node, channels } => self.reconcile(now, node, channels),
+            Msg::Request(request) => self.answer(now, *request),
+            Msg::Stored(Stored { ticket, result }) => self.stored(now, ticket, result),
+            Msg::Stop => {}
+        }
+    }
+}
+
+/// Each queue's counters and each agent's calls and talk time since `start`, from the
+/// stored intervals.
+async fn day_so_far(
+    store: &Store,
+    start: u64,
+) -> Result<(HashMap<String, Counters>, HashMap<String, AgentTotals>), StoreError> {
+    let mut queues: HashMap<String, Counters> = HashMap::new();
+    for row in store.queue_intervals(start, u64::MAX >> 1, "").await? {
+        queues.entry(row.queue).or_default().add(&row.counters);
+    }
+    let mut agents: HashMap<String, AgentTotals> = HashMap::new();
+    for row in store.agent_intervals(start, u64::MAX >> 1, "").await? {
+        let totals = agents.entry(row.agent).or_default();
+        totals.calls += row.time.calls_answered;
+        totals.talk_ms += row.time.talk_ms;
+    }
+    Ok((queues, agents))
+}
+
+/// What of an agent is stored as it changes.
+fn agent_state(view: AgentView) -> AgentState {
+    AgentState {
+        status: view.status,
+        calls: view.calls,
+        talk_ms: view.talk_secs * 1000,
+    }
+}
+
+/// Counts a node resynced because a queue between the switchboard's tasks was full.
+fn lagged(metrics: &Metrics, node: &str, queue: &str) {
+    metrics.inc(
+        SWITCHBOARD_LAGGED_TOTAL,
+        "Times a node's events or commands were dropped because a queue between the \
+         switchboard's tasks was full, and the node resynced.",
+        &[("node", node), ("queue", queue)],
+        1,
+    );
+}
+
+/// Logs each queue or agent of the configuration file that the database holds differently:
+/// the database's version is the one in force.
+fn warn_where_the_file_differs(
+    queues_in_file: &[&QueueConfig],
+    agents_in_file: &[&AgentConfig],
+    queues: &[Result<QueueConfig, StoreError>],
+    agents: &[Result<StoredAgent, StoreError>],
+) {
+    let differs = queues_in_file
+        .iter()
+        .filter(|q| !queues.iter().flatten().any(|stored| stored == **q))
+        .map(|q| ("queue", &q.name))
+        .chain(
+            agents_in_file
+                .iter()
+                .filter(|a| !agents.iter().flatten().any(|stored| stored.config == ***a))
+                .map(|a| ("agent", &a.name)),
+        );
+    for (kind, name) in differs {
+        warn!(
+            "{kind} {name:?} in the configuration file differs from the database, which \
+             rules since it was first created: change it with PUT /api/{kind}s/{name} (or \
+             in the admin screen); the file's version is not applied"
+        );
+    }
+}
+
+/// Who a callback's number is, for a callback whose caller's identification is not at hand
+/// (restored after a restart, or queued without a live caller).
+fn callback_identity(options: &BoardOptions, number: &str) -> Identity {
+    let e164 = number.starts_with('+').then_some(number);
+    options.identity.identify(e164, "")
+}
