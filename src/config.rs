@@ -156,6 +156,9 @@ pub struct EslConfig {
     pub nodes: Vec<EslNode>,
 }
 
+/// Above this many buffered reads, a stuck consumer may hold more than 256 MiB.
+const RISKY_EVENT_BUFFER: usize = 4_096;
+
 impl Default for EslConfig {
     fn default() -> Self {
         EslConfig {
@@ -419,6 +422,16 @@ impl Config {
                 "stats.timezone is not set: the wallboard's day starts at {} UTC; set your \
                  contact center's zone (Europe/Moscow, America/New_York...)",
                 self.stats.day_starts_at
+            ));
+        }
+        if self.esl.event_buffer > RISKY_EVENT_BUFFER {
+            warnings.push(format!(
+                "esl.event_buffer = {} counts socket reads of up to 64 KiB each (not events): \
+                 a consumer that stops reading may hold up to {} MiB before it is shed; the \
+                 default is {}",
+                self.esl.event_buffer,
+                self.esl.event_buffer / 16,
+                EslConfig::default().event_buffer
             ));
         }
         warnings

@@ -457,6 +457,19 @@ fn check_config_warns_of_risky_defaults() {
         output.status.success() && !text.contains("warning"),
         "{text}"
     );
+    // The event buffer of an older configuration (it counted events, now socket reads).
+    let output = binary()
+        .current_dir(dir.path())
+        .env("SWITCHDESK_ESL__EVENT_BUFFER", "16384")
+        .arg("check-config")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        text.contains("warning: esl.event_buffer = 16384 counts socket reads")
+            && text.contains("up to 1024 MiB"),
+        "{text}"
+    );
 }
 
 /// `SWITCHDESK_CONFIG=FILE` chooses the file, as `--config` does, and is not itself read as a
