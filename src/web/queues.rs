@@ -161,11 +161,15 @@ pub(crate) struct DeleteQueue {
     move_to: Option<String>,
 }
 
+/// How long a delete with `move_to` goes on moving callers who arrive (or whose offer ends)
+/// after the agents left, before it is refused as a queue still busy.
+const MOVE_PATIENCE: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// `DELETE /api/queues/{name}[?move_to=QUEUE]` (admin): refused (409) while callers wait in
 /// it, agents are its members or other queues overflow to it, naming them; with `move_to`,
-/// they are moved there first (callers keep their arrival time and priority, agents their
-/// tier and position, each change recorded in the audit log). A caller who arrives meanwhile
-/// makes the delete refused as without it.
+/// they are moved there first (agents with their tier and position and the overflows, each
+/// change recorded in the audit log, then the waiting callers with their arrival time and
+/// priority, again until the queue is empty: a caller who arrives meanwhile is moved too).
 pub(crate) async fn delete(
     State(state): State<AppState>,
     auth: Authorized<Admin>,
@@ -175,10 +179,13 @@ pub(crate) async fn delete(
     let before = find_queue(&state, &name)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no queue named {name:?}")))?;
-    if let Some(target) = &options.move_to {
-        move_out_of(&state, &auth, &name, target).await?;
+    match &options.move_to {
+        Some(target) => {
+            move_out_of(&state, &auth, &name, target).await?;
+            remove_moving_callers(&state, &name, target).await?;
+        }
+        None => state.board.delete_queue(&name).await?,
     }
-    state.board.delete_queue(&name).await?;
     let change = auth.change("queue", "delete", &name);
     state.audit(change.before(&before)).await;
     Ok(StatusCode::NO_CONTENT)
@@ -205,17 +212,6 @@ async fn move_out_of(
         return Err(ApiError::conflict(format!(
             "queue {to:?} overflows into {from:?}: give it another overflow first"
         )));
-    }
-    let waiting = state
-        .board
-        .queues()
-        .await?
-        .into_iter()
-        .find(|q| q.name == from)
-        .map(|q| q.waiting)
-        .unwrap_or_default();
-    for caller in waiting {
-        state.board.move_caller(&caller.call, to).await?;
     }
     for agent in state.store.agents().await? {
         let before = agent.config;
@@ -246,6 +242,39 @@ async fn move_out_of(
         state.audit(change.after(&after)).await;
     }
     Ok(())
+}
+
+/// Moves the callers waiting in `from` to `to` and removes `from` once nobody waits there. A
+/// caller connected meanwhile has left the queue (nothing to move); one who arrives meanwhile
+/// is moved on the next round, until [`MOVE_PATIENCE`] has passed.
+async fn remove_moving_callers(state: &AppState, from: &str, to: &str) -> Result<(), ApiError> {
+    let deadline = tokio::time::Instant::now() + MOVE_PATIENCE;
+    loop {
+        let waiting = state
+            .board
+            .queues()
+            .await?
+            .into_iter()
+            .find(|q| q.name == from)
+            .map(|q| q.waiting)
+            .unwrap_or_default();
+        for caller in waiting {
+            match state.board.move_caller(&caller.call, to).await {
+                Ok(()) => {}
+                // Connected or gone since the view was read: no longer in the queue.
+                Err(BoardError::Acd(AcdError::NotWaiting(_) | AcdError::UnknownCall(_))) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        match state.board.delete_queue(from).await {
+            Err(BoardError::Acd(AcdError::QueueBusy(_)))
+                if tokio::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+            done => return done.map_err(ApiError::from),
+        }
+    }
 }
 
 /// `GET /api/agents/{name}`: the agent's own user, or a supervisor+.
