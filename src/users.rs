@@ -188,9 +188,7 @@ async fn run_hashing<T: Send + 'static>(
 }
 
 /// Wall-clock time as Unix milliseconds, the unit of every timestamp in the store.
-pub fn now_millis() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
+pub use crate::clock::now_millis;
 
 #[cfg(test)]
 mod tests {

@@ -25,6 +25,7 @@ use serde_json::{json, Value};
 use tokio::sync::broadcast::{self, error::RecvError};
 
 use crate::acd::{QueueView, Update};
+use crate::clock::now_millis;
 use crate::directory::PhoneBook;
 use crate::store::Store;
 use crate::supervise::{Policy, Tasks};
@@ -75,10 +76,6 @@ pub struct Sources {
     pub phonebook: Arc<PhoneBook>,
 }
 
-fn now_ms() -> i64 {
-    crate::users::now_millis()
-}
-
 impl Hub {
     /// Starts the hub task (supervised as `live-hub`); it ends when the switchboard's
     /// updates end. A restarted hub resends every queue, so screens miss no state (they may
@@ -116,13 +113,13 @@ impl Hub {
     /// The wallboard's starting point: every queue as `GET /api/queues` shows it.
     pub async fn wallboard_snapshot(&self) -> Result<String, crate::switch::BoardError> {
         let queues = self.queues_shown().await?;
-        Ok(json!({"type": "snapshot", "at": now_ms(), "queues": queues}).to_string())
+        Ok(json!({"type": "snapshot", "at": now_millis(), "queues": queues}).to_string())
     }
 
     /// An agent's starting point: their own state (null for a user who is no agent).
     pub async fn agent_snapshot(&self, agent: &str) -> Result<String, crate::switch::BoardError> {
         let view = self.board.agent(agent).await?;
-        Ok(json!({"type": "snapshot", "at": now_ms(), "agent": view}).to_string())
+        Ok(json!({"type": "snapshot", "at": now_millis(), "agent": view}).to_string())
     }
 
     /// Every queue with each waiting caller's identification (`identity`), as shown.
@@ -211,7 +208,7 @@ async fn run(hub: Hub, sources: Arc<tokio::sync::Mutex<Sources>>, restarted: boo
             event = sources.tickets.recv() => match event {
                 Ok(event) => hub.send(
                     Audience::Supervisors,
-                    json!({"type": "ticket", "at": now_ms(), "event": event}),
+                    json!({"type": "ticket", "at": now_millis(), "event": event}),
                 ),
                 Err(RecvError::Lagged(_)) => {}
                 Err(RecvError::Closed) => {
@@ -246,7 +243,7 @@ async fn send_queues(hub: &Hub, dirty: &BTreeSet<String>, all: bool) {
         if all || touched {
             hub.send(
                 Audience::Supervisors,
-                json!({"type": "queue", "at": now_ms(), "queue": queue}),
+                json!({"type": "queue", "at": now_millis(), "queue": queue}),
             );
         }
     }
@@ -255,7 +252,7 @@ async fn send_queues(hub: &Hub, dirty: &BTreeSet<String>, all: bool) {
 async fn on_update(hub: &Hub, sources: &Sources, update: &Update) {
     hub.send(
         Audience::Supervisors,
-        json!({"type": "update", "at": now_ms(), "update": update}),
+        json!({"type": "update", "at": now_millis(), "update": update}),
     );
     let Update::AgentChanged {
         agent,
@@ -269,7 +266,7 @@ async fn on_update(hub: &Hub, sources: &Sources, update: &Update) {
     if let Ok(Some(view)) = hub.board.agent(agent).await {
         hub.send(
             Audience::Agent(agent.clone()),
-            json!({"type": "agent", "at": now_ms(), "agent": view}),
+            json!({"type": "agent", "at": now_millis(), "agent": view}),
         );
     }
     if let (Some(call), "ringing") = (call, activity.as_str()) {
@@ -281,7 +278,7 @@ async fn on_update(hub: &Hub, sources: &Sources, update: &Update) {
                 Ok(popup) => {
                     let mut frame = json!(popup);
                     frame["type"] = json!("popup");
-                    frame["at"] = json!(now_ms());
+                    frame["at"] = json!(now_millis());
                     hub.send(Audience::Agent(agent), frame);
                 }
                 Err(e) => tracing::warn!(call, "caller pop-up not gathered: {e}"),

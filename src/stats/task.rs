@@ -5,13 +5,14 @@
 //! goes on where the failed one stopped.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use tokio::sync::{broadcast, mpsc, oneshot, Mutex};
 use tracing::{error, warn};
 
 use super::{Recorder, StatsConfig};
-use crate::acd::{Millis, Update};
+use crate::acd::Update;
+use crate::clock::now_ms;
 use crate::store::Store;
 use crate::supervise::{Policy, Tasks};
 use crate::switch::Board;
@@ -34,12 +35,6 @@ struct Sources {
     asks: mpsc::Receiver<oneshot::Sender<()>>,
     /// Agents' states were read from the switchboard (once, and again after a lag).
     seeded: bool,
-}
-
-fn now_ms() -> Millis {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as Millis)
 }
 
 impl StatsRecorder {

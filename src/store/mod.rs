@@ -41,6 +41,7 @@ pub use fax::{Attach, FaxRecord, MailState, NewFile, NewMail, OutboxMail, Record
 pub use tickets::{TicketFilter, WebhookDelivery};
 
 use crate::accounts::Role;
+use crate::clock::now_millis;
 
 /// Which database engine sits behind a [`Store`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -269,12 +270,6 @@ fn json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
 /// A JSON document read back from a TEXT column; `what` names it in the error.
 fn parse<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> Result<T, StoreError> {
     serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
-}
-
-/// The clock for record-keeping columns (`created_at`); decisions that depend on time
-/// (session expiry) take `now` from the caller instead.
-fn now_millis() -> i64 {
-    chrono::Utc::now().timestamp_millis()
 }
 
 #[cfg(test)]

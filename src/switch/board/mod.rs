@@ -9,7 +9,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::sync::mpsc::error::TrySendError;
@@ -32,6 +32,7 @@ use crate::acd::{
     QueueView, Update,
 };
 use crate::blocklist::{Blocklist, Direction, Entry};
+use crate::clock::now_ms;
 use crate::directory::number::Numbering;
 use crate::esl::event::EventFormat;
 use crate::esl::{Connection, ConnectionEvent, Event};
@@ -235,12 +236,6 @@ const RECENT_CALLERS: usize = 1_000;
 pub struct Board {
     inbox: mpsc::Sender<Msg>,
     updates: broadcast::Sender<Update>,
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 impl Board {
