@@ -191,11 +191,17 @@ enum PhonebookCommand {
         file: Option<PathBuf>,
     },
     /// Search names (typos, swapped, partial, either script) or number fragments, as agents
-    /// do; one line per hit, best first: score, kind and id, name, organization.
+    /// do; one line per hit, best first: score, kind and id, name, organization. With a token
+    /// (an API token, agent or above) it asks the running service at `http.listen`, whose
+    /// book is in memory (milliseconds); without one, or when no service answers there, it
+    /// reads the book from the database itself (seconds for a million contacts).
     Search {
         text: String,
         #[arg(long, default_value_t = 10)]
         limit: usize,
+        /// API token for the running service (`switchdesk token add NAME --role agent`).
+        #[arg(long, env = "SWITCHDESK_TOKEN", hide_env_values = true)]
+        token: Option<String>,
     },
 }
 
@@ -521,6 +527,9 @@ async fn token(config: Config, command: TokenCommand) -> anyhow::Result<()> {
 }
 
 async fn phonebook(config: Config, command: PhonebookCommand) -> anyhow::Result<()> {
+    if let PhonebookCommand::Search { text, limit, token } = command {
+        return search_phonebook(&config, &text, limit, token).await;
+    }
     let store = service::open_store(&config).await?;
     let result = match command {
         PhonebookCommand::Import {
@@ -533,10 +542,7 @@ async fn phonebook(config: Config, command: PhonebookCommand) -> anyhow::Result<
             import_phonebook(&store, &numbering, &file, kind, format, map).await
         }
         PhonebookCommand::Export { kind, file } => export_phonebook(&store, kind, file).await,
-        PhonebookCommand::Search { text, limit } => {
-            let numbering = config.phonebook.numbering().map_err(anyhow::Error::msg)?;
-            search_phonebook(&store, numbering, &text, limit).await
-        }
+        PhonebookCommand::Search { .. } => Ok(()),
     };
     store.close().await;
     result
@@ -605,33 +611,128 @@ async fn import_cdrs(config: Config, dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// One line of `phonebook search`'s output, from the service's answer or the local book.
+#[derive(serde::Deserialize)]
+struct SearchHit {
+    #[serde(rename = "type")]
+    kind: String,
+    id: i64,
+    name: String,
+    organization: Option<SearchOrganization>,
+    vip: bool,
+    score: f32,
+}
+
+#[derive(serde::Deserialize)]
+struct SearchOrganization {
+    name: String,
+}
+
 async fn search_phonebook(
-    store: &switchdesk::store::Store,
-    numbering: switchdesk::directory::number::Numbering,
+    config: &Config,
     text: &str,
     limit: usize,
+    token: Option<String>,
 ) -> anyhow::Result<()> {
-    use switchdesk::directory::{FoundRecord, PhoneBook};
-    let book = PhoneBook::load(store, numbering).await?;
-    let hits = book.search(text, limit.clamp(1, 100));
+    let limit = limit.clamp(1, 100);
+    let asked = match token {
+        Some(token) => ask_the_service(config, &token, text, limit).await?,
+        None => None,
+    };
+    let hits = match asked {
+        Some(hits) => hits,
+        None => search_here(config, text, limit).await?,
+    };
     if hits.is_empty() {
         eprintln!("nothing found for {text:?}");
     }
     for hit in hits {
-        let record = match hit.record {
-            FoundRecord::Contact(id) => format!("contact {id}"),
-            FoundRecord::Organization(id) => format!("organization {id}"),
-        };
         let organization = hit.organization.map(|o| format!("  ({})", o.name));
         let vip = if hit.vip { "  VIP" } else { "" };
         println!(
-            "{:.2}  {record}  {}{}{vip}",
+            "{:.2}  {} {}  {}{}{vip}",
             hit.score,
+            hit.kind,
+            hit.id,
             hit.name,
             organization.unwrap_or_default()
         );
     }
     Ok(())
+}
+
+/// The running service's answer to `GET /api/contacts/search`; `None` when no service
+/// answers at `http.listen` (then the caller searches here). A service that answers but
+/// refuses (a wrong token) is an error, not a reason to search elsewhere.
+async fn ask_the_service(
+    config: &Config,
+    token: &str,
+    text: &str,
+    limit: usize,
+) -> anyhow::Result<Option<Vec<SearchHit>>> {
+    let mut address = config.http.listen;
+    if address.ip().is_unspecified() {
+        address.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()?;
+    let sent = client
+        .get(format!("http://{address}/api/contacts/search"))
+        .query(&[("q", text), ("limit", &limit.to_string())])
+        .bearer_auth(token)
+        .send()
+        .await;
+    let response = match sent {
+        Ok(response) => response,
+        Err(e) if e.is_connect() || e.is_timeout() => {
+            eprintln!("no service answered at http://{address} ({e}); reading the book here");
+            return Ok(None);
+        }
+        Err(e) => return Err(e).context(format!("asking the service at http://{address}")),
+    };
+    let status = response.status();
+    anyhow::ensure!(
+        status.is_success(),
+        "the service at http://{address} answered {status}{}",
+        if status.as_u16() == 401 || status.as_u16() == 403 {
+            " (the token is not an agent's or above)"
+        } else {
+            ""
+        }
+    );
+    Ok(Some(response.json().await.with_context(|| {
+        format!("reading the answer of http://{address}")
+    })?))
+}
+
+/// The search without a service: the book read from the database into memory here.
+async fn search_here(config: &Config, text: &str, limit: usize) -> anyhow::Result<Vec<SearchHit>> {
+    use switchdesk::directory::{FoundRecord, PhoneBook};
+    let numbering = config.phonebook.numbering().map_err(anyhow::Error::msg)?;
+    let store = service::open_store(config).await?;
+    let book = PhoneBook::load(&store, numbering).await;
+    store.close().await;
+    Ok(book?
+        .search(text, limit)
+        .into_iter()
+        .map(|hit| {
+            let (kind, id) = match hit.record {
+                FoundRecord::Contact(id) => ("contact", id),
+                FoundRecord::Organization(id) => ("organization", id),
+            };
+            SearchHit {
+                kind: kind.to_owned(),
+                id,
+                name: hit.name,
+                organization: hit
+                    .organization
+                    .map(|o| SearchOrganization { name: o.name }),
+                vip: hit.vip,
+                score: hit.score,
+            }
+        })
+        .collect())
 }
 
 async fn import_phonebook(

@@ -1225,6 +1225,136 @@ fn the_command_line_lists_failed_rows_and_exits_1() {
     );
 }
 
+/// A port nothing listens on (bound, then let go).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// True once `GET /healthz` at `port` answers 200.
+fn healthy(port: u16) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let asked =
+        stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    let mut head = [0u8; 12];
+    asked.is_ok() && stream.read_exact(&mut head).is_ok() && &head[9..12] == b"200"
+}
+
+/// Ends the service even when an assertion fails first.
+struct Serving(std::process::Child);
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn the_command_line_search_asks_the_running_service_when_given_a_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let served = dir.path().join("served.db");
+    // The command line names an empty database: only the service's book has Иван Петров.
+    let elsewhere = dir.path().join("elsewhere.db");
+    let file = dir.path().join("people.csv");
+    std::fs::write(
+        &file,
+        "external_id,first_name,last_name,phones\nc-1,Иван,Петров,8 916 123-45-67\n",
+    )
+    .unwrap();
+    let imported = binary(&served)
+        .args(["phonebook", "import", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(
+        imported.status.code(),
+        Some(0),
+        "{}",
+        text(&imported.stderr)
+    );
+    let token = binary(&served)
+        .args(["token", "add", "cli", "--role", "agent"])
+        .output()
+        .unwrap();
+    let token = text(&token.stdout).trim().to_owned();
+    let http = format!("127.0.0.1:{}", free_port());
+    let port: u16 = http.rsplit(':').next().unwrap().parse().unwrap();
+    let service = binary(&served)
+        .env("SWITCHDESK_HTTP__LISTEN", &http)
+        .env("SWITCHDESK_ESL__PORT", free_port().to_string())
+        .arg("serve")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let service = Serving(service);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !healthy(port) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the service never served"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let search = |database: &Path, token: &str| -> Output {
+        binary(database)
+            .env("SWITCHDESK_HTTP__LISTEN", &http)
+            .env("SWITCHDESK_TOKEN", token)
+            .args(["phonebook", "search", "ivan petrov"])
+            .output()
+            .unwrap()
+    };
+
+    let output = search(&elsewhere, &token);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let found = text(&output.stdout);
+    assert!(
+        found
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .contains("contact 1  Иван Петров"),
+        "{found}"
+    );
+
+    // A service that refuses the token is an error, not a reason to look elsewhere.
+    let output = search(&elsewhere, "not-a-token");
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        text(&output.stderr).contains("401"),
+        "{}",
+        text(&output.stderr)
+    );
+    assert!(text(&output.stdout).is_empty());
+
+    // Without a service there, the book is read from the named database.
+    drop(service);
+    let output = search(&elsewhere, &token);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert!(text(&output.stdout).is_empty(), "{}", text(&output.stdout));
+    assert!(
+        text(&output.stderr).contains("no service answered"),
+        "{}",
+        text(&output.stderr)
+    );
+    let output = search(&served, &token);
+    assert!(
+        text(&output.stdout)
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .contains("contact 1  Иван Петров"),
+        "{}",
+        text(&output.stdout)
+    );
+}
+
 #[test]
 fn the_command_line_warns_of_left_out_numbers_and_ignored_columns_and_takes_a_map() {
     let dir = tempfile::tempdir().unwrap();

@@ -7,19 +7,81 @@ use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use serde::Serialize;
 
-use super::model::{priority_raise, Contact, Id, NumberKind, Organization};
+use super::model::{priority_raise, BookContact, Contact, Id, Number, NumberKind, Organization};
 use super::number::Numbering;
 use super::search::{Entry, Hit, Index, Key};
 use crate::store::{Store, StoreError};
 use crate::switch::{CallerIdentity, Confidence, Identity, Named};
 
-/// What identification and search results need of a record.
-#[derive(Clone, Debug)]
+/// What identification and search results need of a record. A million of them stay in
+/// memory, so it is kept small (24 bytes): the name is a place in [`Names`], the organization
+/// an id with 0 for none (no stored record has id 0).
+#[derive(Clone, Copy, Debug)]
 struct Card {
-    name: String,
-    organization: Option<Id>,
-    vip: bool,
+    name: NameAt,
+    organization: Id,
     priority: i32,
+    vip: bool,
+}
+
+/// A card as it is filed, its name not yet in [`Names`].
+struct NewCard {
+    name: String,
+    organization: Id,
+    priority: i32,
+    vip: bool,
+}
+
+/// Where a card's name is in [`Names::text`].
+#[derive(Clone, Copy, Debug, Default)]
+struct NameAt {
+    start: u32,
+    len: u32,
+}
+
+/// Every card's name in one string: a million names cost their bytes, not a million
+/// allocations (each with its header, and scattered among the load's freed memory). A changed
+/// or removed record's old name stays until the text holds twice what is in use; then the
+/// names in use are copied afresh.
+#[derive(Default)]
+struct Names {
+    text: String,
+    /// Bytes of `text` that cards point at.
+    used: usize,
+}
+
+impl Names {
+    fn get(&self, at: NameAt) -> &str {
+        let start = at.start as usize;
+        self.text
+            .get(start..start + at.len as usize)
+            .unwrap_or_default()
+    }
+
+    /// Appends `name`; `None` when the text would pass 4 GiB even after copying (then the
+    /// caller compacts and tries again).
+    fn push(&mut self, name: &str) -> Option<NameAt> {
+        let start = u32::try_from(self.text.len()).ok()?;
+        let len = u32::try_from(name.len()).ok()?;
+        start.checked_add(len)?;
+        self.text.push_str(name);
+        self.used += name.len();
+        Some(NameAt { start, len })
+    }
+
+    fn release(&mut self, at: NameAt) {
+        self.used = self.used.saturating_sub(at.len as usize);
+    }
+
+    fn wasteful(&self) -> bool {
+        self.text.len() > (1 << 20) && self.text.len() > 2 * self.used
+    }
+}
+
+impl Card {
+    fn organization(&self) -> Option<Id> {
+        (self.organization != 0).then_some(self.organization)
+    }
 }
 
 /// An organization's fax lines (E.164) and the mailboxes faxes to them are sent to.
@@ -33,8 +95,9 @@ struct FaxBox {
 #[derive(Default)]
 struct Shelf {
     index: Index,
-    contacts: HashMap<Id, Card>,
-    organizations: HashMap<Id, Card>,
+    /// By the entry's place in the index ([`Index::place`]): no second map from id to card.
+    cards: Vec<Option<Card>>,
+    names: Names,
     /// Organizations with fax lines and fax mailboxes: where a fax to one of those lines goes.
     fax_boxes: HashMap<Id, FaxBox>,
     /// The newest `updated_at` read from the store: where the next catch-up starts.
@@ -74,20 +137,30 @@ pub struct PhoneBook {
     shelf: RwLock<Shelf>,
 }
 
-fn contact_entry(contact: &Contact) -> Entry {
-    let mut names = vec![contact.display_name()];
-    names.extend(contact.aliases.iter().cloned());
-    Entry {
+/// The index's entry and the card of a contact, taking its names and numbers.
+fn contact_entry(contact: BookContact) -> (Entry, NewCard) {
+    let name = contact.display_name();
+    let mut names = Vec::with_capacity(1 + contact.aliases.len());
+    names.push(name.clone());
+    names.extend(contact.aliases);
+    let entry = Entry {
         key: Key::Contact(contact.id),
         names,
         numbers: contact
             .numbers
-            .iter()
+            .into_iter()
             .filter(|n| n.kind != NumberKind::Range)
-            .map(|n| n.number.clone())
+            .map(|n: Number| n.number)
             .collect(),
         ranges: Vec::new(),
-    }
+    };
+    let card = NewCard {
+        name,
+        organization: contact.organization_id.unwrap_or(0),
+        priority: contact.priority,
+        vip: contact.vip,
+    };
+    (entry, card)
 }
 
 fn organization_entry(organization: &Organization) -> Entry {
@@ -126,21 +199,12 @@ impl Shelf {
     }
 }
 
-fn contact_card(contact: &Contact) -> Card {
-    Card {
-        name: contact.display_name(),
-        organization: contact.organization_id,
-        vip: contact.vip,
-        priority: contact.priority,
-    }
-}
-
-fn organization_card(organization: &Organization) -> Card {
-    Card {
+fn organization_card(organization: &Organization) -> NewCard {
+    NewCard {
         name: organization.name.clone(),
-        organization: None,
-        vip: organization.vip,
+        organization: 0,
         priority: organization.priority,
+        vip: organization.vip,
     }
 }
 
@@ -159,9 +223,11 @@ impl PhoneBook {
         Ok(book)
     }
 
-    /// Replaces the book with what the store holds (after an import).
+    /// Replaces the book with what the store holds (after an import). The new book is built
+    /// beside the old one, which answers until the whole new one is swapped in: nobody is
+    /// identified against half a book. Contacts are read a page at a time (only the columns
+    /// the book keeps), the next page read while the last one is indexed.
     pub async fn reload(&self, store: &Store) -> Result<(), StoreError> {
-        let mut entries = Vec::new();
         // Anything written from now on is caught up with later, even if this read sees it.
         let mut shelf = Shelf {
             read_up_to: crate::users::now_millis() - CLOCK_SLACK_MS,
@@ -173,22 +239,51 @@ impl PhoneBook {
             let Some(last) = page.last() else { break };
             after = last.id;
             for organization in &page {
-                entries.push(organization_entry(organization));
-                shelf.file_organization(organization);
+                shelf.put_organization(organization);
             }
         }
-        after = 0;
-        loop {
-            let page: Vec<Contact> = store.records_after(after, LOAD_PAGE).await?;
-            let Some(last) = page.last() else { break };
-            after = last.id;
-            for contact in &page {
-                entries.push(contact_entry(contact));
-                shelf.file_contact(contact);
+        let (pages, mut paged) = tokio::sync::mpsc::channel(1);
+        let reader = store.clone();
+        let reading = tokio::spawn(async move {
+            let mut after = 0;
+            loop {
+                let page = reader.book_contacts_after(after, LOAD_PAGE).await;
+                // The last id, when the page was read and not empty: where the next starts.
+                let last = page.as_ref().ok().and_then(|p| p.last()).map(|c| c.id);
+                if pages.send(page).await.is_err() {
+                    return;
+                }
+                match last {
+                    Some(last) => after = last,
+                    None => return,
+                }
             }
-        }
-        shelf.index = Index::build(entries);
+        });
+        // Indexed on a thread of its own: the book's million small pieces come from one
+        // allocator arena, apart from the rows read (freed as each page is indexed).
+        let building = tokio::task::spawn_blocking(move || {
+            while let Some(page) = paged.blocking_recv() {
+                for contact in page? {
+                    let (entry, card) = contact_entry(contact);
+                    shelf.file(entry, card);
+                }
+            }
+            shelf.index.compact();
+            shelf.cards.shrink_to_fit();
+            shelf.names.text.shrink_to_fit();
+            Ok::<Shelf, StoreError>(shelf)
+        });
+        let built = building.await;
+        // The reader has ended (its channel closed); a panic there is a bug, not a book.
+        let _ = reading.await;
+        let shelf = match built {
+            Ok(shelf) => shelf?,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            // Only a runtime shutting down cancels it.
+            Err(_) => return Err(sqlx::Error::WorkerCrashed.into()),
+        };
         *self.write() = shelf;
+        give_back_freed_memory();
         Ok(())
     }
 
@@ -212,10 +307,7 @@ impl PhoneBook {
             }
             shelf.read_up_to = shelf.read_up_to.max(now);
         }
-        let in_book = {
-            let shelf = self.read();
-            (shelf.contacts.len() + shelf.organizations.len()) as u64
-        };
+        let in_book = self.read().index.stats().entries as u64;
         let in_store =
             store.count_records::<Contact>().await? + store.count_records::<Organization>().await?;
         if in_store != in_book {
@@ -246,20 +338,17 @@ impl PhoneBook {
     }
 
     pub fn remove_contact(&self, id: Id) {
-        let mut shelf = self.write();
-        shelf.index.remove(Key::Contact(id));
-        shelf.contacts.remove(&id);
+        self.write().remove(Key::Contact(id));
     }
 
     /// Its contacts stay, without an organization (as the store does).
     pub fn remove_organization(&self, id: Id) {
         let mut shelf = self.write();
-        shelf.index.remove(Key::Organization(id));
-        shelf.organizations.remove(&id);
+        shelf.remove(Key::Organization(id));
         shelf.fax_boxes.remove(&id);
-        for card in shelf.contacts.values_mut() {
-            if card.organization == Some(id) {
-                card.organization = None;
+        for card in shelf.cards.iter_mut().flatten() {
+            if card.organization == id {
+                card.organization = 0;
             }
         }
     }
@@ -311,36 +400,84 @@ impl PhoneBook {
 impl Shelf {
     /// Indexes and files a contact (new or changed).
     fn put_contact(&mut self, contact: &Contact) {
-        self.index.upsert(contact_entry(contact));
-        self.file_contact(contact);
+        let (entry, card) = contact_entry(BookContact::from(contact));
+        self.file(entry, card);
     }
 
     /// Indexes and files an organization (new or changed).
     fn put_organization(&mut self, organization: &Organization) {
-        self.index.upsert(organization_entry(organization));
-        self.file_organization(organization);
-    }
-
-    /// A contact's card, without indexing it.
-    fn file_contact(&mut self, contact: &Contact) {
-        self.contacts.insert(contact.id, contact_card(contact));
-    }
-
-    /// An organization's card and fax box, without indexing it.
-    fn file_organization(&mut self, organization: &Organization) {
-        self.organizations
-            .insert(organization.id, organization_card(organization));
+        self.file(
+            organization_entry(organization),
+            organization_card(organization),
+        );
         self.file_fax_box(organization);
     }
 
-    fn found(&self, hit: &Hit) -> Option<Found> {
-        let (record, card) = match hit.key {
-            Key::Contact(id) => (FoundRecord::Contact(id), self.contacts.get(&id)?),
-            Key::Organization(id) => (FoundRecord::Organization(id), self.organizations.get(&id)?),
+    /// Indexes an entry and keeps its card at the entry's place.
+    fn file(&mut self, entry: Entry, card: NewCard) {
+        self.remove(entry.key);
+        let Some(place) = self.index.upsert(entry) else {
+            return;
         };
+        if self.names.wasteful() {
+            self.compact_names();
+        }
+        let name = match self.names.push(&card.name) {
+            Some(name) => name,
+            None => {
+                self.compact_names();
+                self.names.push(&card.name).unwrap_or_default()
+            }
+        };
+        let place = place as usize;
+        if self.cards.len() <= place {
+            self.cards.resize_with(place + 1, || None);
+        }
+        if let Some(slot) = self.cards.get_mut(place) {
+            *slot = Some(Card {
+                name,
+                organization: card.organization,
+                priority: card.priority,
+                vip: card.vip,
+            });
+        }
+    }
+
+    fn remove(&mut self, key: Key) {
+        if let Some(place) = self.index.place(key) {
+            self.index.remove(key);
+            if let Some(card) = self.cards.get_mut(place as usize).and_then(Option::take) {
+                self.names.release(card.name);
+            }
+        }
+    }
+
+    /// Copies the names in use into a fresh text.
+    fn compact_names(&mut self) {
+        let mut fresh = Names::default();
+        for card in self.cards.iter_mut().flatten() {
+            card.name = fresh.push(self.names.get(card.name)).unwrap_or_default();
+        }
+        self.names = fresh;
+    }
+
+    fn name(&self, card: &Card) -> &str {
+        self.names.get(card.name)
+    }
+
+    fn card(&self, key: Key) -> Option<&Card> {
+        self.cards.get(self.index.place(key)? as usize)?.as_ref()
+    }
+
+    fn found(&self, hit: &Hit) -> Option<Found> {
+        let record = match hit.key {
+            Key::Contact(id) => FoundRecord::Contact(id),
+            Key::Organization(id) => FoundRecord::Organization(id),
+        };
+        let card = self.card(hit.key)?;
         Some(Found {
             record,
-            name: card.name.clone(),
+            name: self.name(card).to_owned(),
             organization: self.organization_of(card),
             vip: card.vip,
             score: hit.score,
@@ -348,30 +485,32 @@ impl Shelf {
     }
 
     fn organization_of(&self, card: &Card) -> Option<Named> {
-        let id = card.organization?;
-        self.organizations.get(&id).map(|o| Named {
+        let id = card.organization()?;
+        self.card(Key::Organization(id)).map(|o| Named {
             id,
-            name: o.name.clone(),
+            name: self.name(o).to_owned(),
         })
     }
 
     /// The identity of a contact: its own standing and its organization's, whichever is higher.
     fn contact_identity(&self, id: Id, confidence: Confidence) -> Option<Identity> {
-        let card = self.contacts.get(&id)?;
-        let organization = card.organization.and_then(|o| self.organizations.get(&o));
+        let card = self.card(Key::Contact(id))?;
+        let organization = card
+            .organization()
+            .and_then(|o| self.card(Key::Organization(o)));
         let vip = card.vip || organization.is_some_and(|o| o.vip);
         let priority = priority_raise(card.vip, card.priority)
             .max(organization.map_or(0, |o| priority_raise(o.vip, o.priority)));
         Some(Identity {
             label: Some(match organization {
-                Some(o) => format!("{} - {}", card.name, o.name),
-                None => card.name.clone(),
+                Some(o) => format!("{} - {}", self.name(card), self.name(o)),
+                None => self.name(card).to_owned(),
             }),
             priority,
             confidence,
             contact: Some(Named {
                 id,
-                name: card.name.clone(),
+                name: self.name(card).to_owned(),
             }),
             organization: self.organization_of(card),
             vip,
@@ -380,15 +519,15 @@ impl Shelf {
     }
 
     fn organization_identity(&self, id: Id) -> Option<Identity> {
-        let card = self.organizations.get(&id)?;
+        let card = self.card(Key::Organization(id))?;
         Some(Identity {
-            label: Some(card.name.clone()),
+            label: Some(self.name(card).to_owned()),
             priority: priority_raise(card.vip, card.priority),
             confidence: Confidence::Organization,
             contact: None,
             organization: Some(Named {
                 id,
-                name: card.name.clone(),
+                name: self.name(card).to_owned(),
             }),
             vip: card.vip,
             e164: None,
@@ -428,6 +567,17 @@ impl Shelf {
             }
             _ => None,
         }
+    }
+}
+
+/// Returns to the system the memory a load allocated and freed (the pages of rows read, the
+/// index's growing lists): glibc keeps freed memory for reuse, and after loading a million
+/// contacts that is over a hundred megabytes the process would hold for nothing.
+fn give_back_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks glibc's own free lists; it takes no pointer of ours.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 

@@ -103,10 +103,51 @@ pub struct Contact {
 impl Contact {
     /// "First Last", or whichever part is present.
     pub fn display_name(&self) -> String {
-        match (self.first_name.trim(), self.last_name.trim()) {
-            ("", last) => last.to_owned(),
-            (first, "") => first.to_owned(),
-            (first, last) => format!("{first} {last}"),
+        display_name(&self.first_name, &self.last_name)
+    }
+}
+
+fn display_name(first: &str, last: &str) -> String {
+    match (first.trim(), last.trim()) {
+        ("", last) => last.to_owned(),
+        (first, "") => first.to_owned(),
+        (first, last) => format!("{first} {last}"),
+    }
+}
+
+/// What the in-memory phone book keeps of a contact: who it is, the names and numbers it is
+/// found by, and what raises its calls. The book loads a million of these, so the store reads
+/// only these columns for it (no e-mails, notes or language).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BookContact {
+    pub id: Id,
+    pub organization_id: Option<Id>,
+    pub first_name: String,
+    pub last_name: String,
+    pub aliases: Vec<String>,
+    pub numbers: Vec<Number>,
+    pub vip: bool,
+    pub priority: i32,
+}
+
+impl BookContact {
+    /// As [`Contact::display_name`].
+    pub fn display_name(&self) -> String {
+        display_name(&self.first_name, &self.last_name)
+    }
+}
+
+impl From<&Contact> for BookContact {
+    fn from(contact: &Contact) -> BookContact {
+        BookContact {
+            id: contact.id,
+            organization_id: contact.organization_id,
+            first_name: contact.first_name.clone(),
+            last_name: contact.last_name.clone(),
+            aliases: contact.aliases.clone(),
+            numbers: contact.numbers.clone(),
+            vip: contact.vip,
+            priority: contact.priority,
         }
     }
 }

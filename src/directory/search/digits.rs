@@ -127,19 +127,22 @@ impl Index {
         grams
     }
 
-    pub(super) fn add_owner(&mut self, number: Packed, key: Key) {
+    /// `key`, at `slot`, has `number`.
+    pub(super) fn add_owner(&mut self, number: Packed, key: Key, slot: u32) {
         if let Some(owners) = self.shared.get_mut(&number) {
             if let Err(at) = owners.binary_search(&key) {
                 owners.insert(at, key);
             }
             return;
         }
-        match self.numbers.get(&number) {
-            None => {
-                self.numbers.insert(number, key);
-            }
-            Some(&other) if other != key => {
-                self.numbers.remove(&number);
+        match self.numbers.get(number) {
+            None => self.numbers.set(number, slot),
+            Some(other) if other != slot => {
+                let Some(other) = self.record(other).map(|r| r.key) else {
+                    self.numbers.set(number, slot);
+                    return;
+                };
+                self.numbers.clear(number);
                 self.shared
                     .insert(number, vec![other.min(key), other.max(key)]);
             }
@@ -147,9 +150,10 @@ impl Index {
         }
     }
 
-    pub(super) fn remove_owner(&mut self, number: Packed, key: Key) {
-        if self.numbers.get(&number) == Some(&key) {
-            self.numbers.remove(&number);
+    /// `key`, at `slot`, no longer has `number`.
+    pub(super) fn remove_owner(&mut self, number: Packed, key: Key, slot: u32) {
+        if self.numbers.get(number) == Some(slot) {
+            self.numbers.clear(number);
             return;
         }
         let Some(owners) = self.shared.get_mut(&number) else {
@@ -158,7 +162,9 @@ impl Index {
         owners.retain(|&k| k != key);
         if let [last] = owners[..] {
             self.shared.remove(&number);
-            self.numbers.insert(number, last);
+            if let Some(at) = self.place(last) {
+                self.numbers.set(number, at);
+            }
         }
     }
 
@@ -214,6 +220,7 @@ impl Index {
             score,
             how,
             closeness: 0.0,
+            rarity: 0.0,
             name: record.sort_name(),
         })
     }

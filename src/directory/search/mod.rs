@@ -24,15 +24,19 @@
 use std::collections::HashMap;
 
 mod digits;
+mod owners;
 mod postings;
 mod rank;
 mod record;
+mod slots;
 mod vocabulary;
 
 use digits::{digit_query, Packed, END};
+use owners::Owners;
 use postings::{insert_sorted, remove_sorted};
 use rank::NameSearch;
 use record::{Record, Small, NAME_BREAK};
+use slots::Slots;
 use vocabulary::Vocabulary;
 
 /// What the index knows of one phone-book record.
@@ -132,10 +136,10 @@ pub struct Index {
     /// By slot; `None` for a slot freed by `remove` and not reused yet.
     records: Vec<Option<Record>>,
     free: Vec<u32>,
-    slots: HashMap<Key, u32>,
+    slots: Slots,
     vocab: Vocabulary,
-    /// Number → its owner, for the numbers only one entry has: the answer is in the probe.
-    numbers: HashMap<Packed, Key>,
+    /// Number → the slot of its owner, for the numbers only one entry has.
+    numbers: Owners,
     /// Number → its owners, sorted, for the numbers several entries share (never fewer than
     /// two; a number is in `numbers` or here, not both).
     shared: HashMap<Packed, Vec<Key>>,
@@ -167,9 +171,9 @@ impl Index {
         Index {
             records: Vec::new(),
             free: Vec::new(),
-            slots: HashMap::new(),
+            slots: Slots::default(),
             vocab: Vocabulary::default(),
-            numbers: HashMap::new(),
+            numbers: Owners::default(),
             shared: HashMap::new(),
             digit_postings: vec![Vec::new(); END + 1000],
             ranges: HashMap::new(),
@@ -184,21 +188,21 @@ impl Index {
         let mut index = Index::new();
         let expected = entries.size_hint().0;
         index.records.reserve(expected);
-        index.slots.reserve(expected);
+        index.slots.reserve(&index.records, expected);
         for entry in entries {
             index.upsert(entry);
         }
-        index.shrink();
+        index.compact();
         index
     }
 
     /// Adds an entry, or replaces everything the index knew of its key (names, numbers,
-    /// ranges).
-    pub fn upsert(&mut self, entry: Entry) {
+    /// ranges). Returns the entry's place: a small number that stays the entry's until it is
+    /// removed, for whoever keeps more of each entry beside the index (see [`Index::place`]).
+    /// `None` only when the index is full (2³² entries).
+    pub fn upsert(&mut self, entry: Entry) -> Option<u32> {
         self.remove(entry.key);
-        let Some(slot) = self.allocate() else {
-            return;
-        };
+        let slot = self.allocate()?;
         let key = entry.key;
         let words = self.link_names(&entry.names, slot);
         let mut numbers: Vec<Packed> = entry
@@ -209,7 +213,7 @@ impl Index {
         numbers.sort_unstable();
         numbers.dedup();
         for &number in &numbers {
-            self.add_owner(number, key);
+            self.add_owner(number, key, slot);
         }
         for gram in Index::grams_of(&numbers) {
             if let Some(list) = self.digit_postings.get_mut(gram) {
@@ -224,12 +228,21 @@ impl Index {
                 numbers: Small::new(&numbers),
             });
         }
-        self.slots.insert(key, slot);
+        self.slots.insert(&self.records, key, slot);
+        if self.numbers.unsettled() {
+            self.numbers.settle();
+        }
+        Some(slot)
+    }
+
+    /// The place [`Index::upsert`] gave the entry, while it is indexed.
+    pub fn place(&self, key: Key) -> Option<u32> {
+        self.slots.get(&self.records, key)
     }
 
     /// Forgets an entry. False if the key was not indexed.
     pub fn remove(&mut self, key: Key) -> bool {
-        let Some(slot) = self.slots.remove(&key) else {
+        let Some(slot) = self.slots.remove(&self.records, key) else {
             return false;
         };
         let Some(record) = self.records.get_mut(slot as usize).and_then(Option::take) else {
@@ -239,7 +252,7 @@ impl Index {
             self.vocab.unlink(word, slot);
         }
         for &number in record.numbers.as_slice() {
-            self.remove_owner(number, key);
+            self.remove_owner(number, key, slot);
         }
         for gram in Index::grams_of(record.numbers.as_slice()) {
             if let Some(list) = self.digit_postings.get_mut(gram) {
@@ -264,8 +277,8 @@ impl Index {
         let Some(number) = Packed::parse(e164) else {
             return &[];
         };
-        match self.numbers.get(&number) {
-            Some(owner) => std::slice::from_ref(owner),
+        match self.numbers.get(number).and_then(|slot| self.record(slot)) {
+            Some(owner) => std::slice::from_ref(&owner.key),
             None => self.shared.get(&number).map_or(&[], Vec::as_slice),
         }
     }
@@ -323,16 +336,19 @@ impl Index {
         Some(slot)
     }
 
-    /// Returns the capacity that bulk appends left over.
-    fn shrink(&mut self) {
+    /// Packs what bulk appends left loose: settles the numbers' owners (see
+    /// [`owners`](self::owners)) and returns spare capacity. [`Index::build`] does it; whoever
+    /// fills an index with [`Index::upsert`] calls it after a bulk load.
+    pub fn compact(&mut self) {
+        self.numbers.settle();
         self.records.shrink_to_fit();
         self.digit_postings.iter_mut().for_each(Vec::shrink_to_fit);
         self.vocab
             .words
             .iter_mut()
             .for_each(|w| w.postings.shrink_to_fit());
-        self.numbers.shrink_to_fit();
-        self.slots.shrink_to_fit();
+        self.shared.shrink_to_fit();
+        self.slots.shrink(&self.records);
     }
 
     fn record(&self, slot: u32) -> Option<&Record> {

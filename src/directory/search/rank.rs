@@ -25,6 +25,10 @@ pub(super) struct Scored {
     /// Breaks ties between equal scores: how close every query word is to the name's words
     /// letter by letter (see [`NameSearch::break_ties`]); 0 where nothing needed it.
     pub(super) closeness: f32,
+    /// Breaks ties left after closeness: how rare the name words nearest to the query words
+    /// are (minus the sum of the logarithms of how many entries carry each); 0 where nothing
+    /// needed it.
+    pub(super) rarity: f32,
     /// See [`Record::sort_name`](super::record::Record::sort_name).
     pub(super) name: [u32; 3],
 }
@@ -53,7 +57,7 @@ impl Index {
                 continue;
             }
             // Written so that a full cover multiplies by exactly 1.
-            let coverage = matched as f32 / name.len() as f32;
+            let coverage = coverage(&rows[..name.len()], matched);
             let cover = 1.0 - (1.0 - COVER_BASE) * (1.0 - coverage);
             let score = (sum / words.len() as f32) * cover;
             let how = if sum >= words.len() as f32 {
@@ -67,6 +71,7 @@ impl Index {
                     score: score.clamp(0.0, 1.0),
                     how,
                     closeness: 0.0,
+                    rarity: 0.0,
                     name: record.sort_name(),
                 },
                 matched == words.len(),
@@ -79,28 +84,40 @@ impl Index {
     }
 
     /// The best, over the entry's names, of the summed Jaro-Winkler similarity of each query
-    /// word to its nearest word of that name.
-    fn closeness(&self, key: Key, words: &[QueryWord]) -> f32 {
-        let Some(record) = self.slots.get(&key).and_then(|&slot| self.record(slot)) else {
-            return 0.0;
+    /// word to its nearest word of that name; with the rarity of those nearest words (see
+    /// [`Scored::rarity`]).
+    fn closeness(&self, key: Key, words: &[QueryWord]) -> (f32, f32) {
+        let Some(record) = self.place(key).and_then(|slot| self.record(slot)) else {
+            return (0.0, 0.0);
         };
         record
             .names()
             .map(|name| {
-                words
-                    .iter()
-                    .map(|q| {
-                        name.iter()
-                            .map(|&w| strsim::jaro_winkler(&q.text, self.vocab.text(w)) as f32)
-                            .fold(0.0, f32::max)
-                    })
-                    .sum::<f32>()
+                let mut sum = 0.0f32;
+                let mut rarity = 0.0f32;
+                for q in words {
+                    let mut best = (0.0f32, None);
+                    for &w in name {
+                        let jw = strsim::jaro_winkler(&q.text, self.vocab.text(w)) as f32;
+                        if jw > best.0 {
+                            best = (jw, Some(w));
+                        }
+                    }
+                    sum += best.0;
+                    if let Some(w) = best.1 {
+                        rarity -= (self.vocab.postings(w).len().max(1) as f32).ln();
+                    }
+                }
+                (sum, rarity)
             })
-            .fold(0.0, f32::max)
+            .fold(
+                (0.0, f32::NEG_INFINITY),
+                |a, b| if b.0 > a.0 { b } else { a },
+            )
     }
 
-    /// Sorts best first and keeps `limit`: score, then closeness, then the first three words
-    /// of the name in folded alphabetical order, then key.
+    /// Sorts best first and keeps `limit`: score, then closeness, then rarity, then the first
+    /// three words of the name in folded alphabetical order, then key.
     pub(super) fn rank(&self, hits: Vec<Scored>, limit: usize) -> Vec<Hit> {
         let alphabetical = self.alphabetical_ranks(&hits);
         let place = |word: u32| alphabetical.get(word as usize).copied().unwrap_or(0);
@@ -110,6 +127,7 @@ impl Index {
             b.0.score
                 .total_cmp(&a.0.score)
                 .then(b.0.closeness.total_cmp(&a.0.closeness))
+                .then(b.0.rarity.total_cmp(&a.0.rarity))
                 .then(a.1.cmp(&b.1))
                 .then(a.0.key.cmp(&b.0.key))
         };
@@ -255,7 +273,10 @@ impl<'a> NameSearch<'a> {
     /// entries tie: "ivna" is one edit from both "ivan" and "inna". Among the hits that could
     /// make the first `limit`, each gets the Jaro-Winkler closeness of every query word to its
     /// nearest name word (the first name too), which prefers the reading that keeps the
-    /// letters in place and the start of the word intact.
+    /// letters in place and the start of the word intact; where that ties too ("riov" is as
+    /// close to "rilov" as to "rizhov"), the rarer words: in a big book a common name is
+    /// one of many the agent would have to tell apart, and a query this close to an unusual
+    /// one most likely means it.
     fn break_ties(&mut self, limit: usize) {
         if self.hits.len() < 2 || limit == 0 {
             return;
@@ -269,7 +290,7 @@ impl<'a> NameSearch<'a> {
             return;
         }
         for hit in self.hits.iter_mut().filter(|h| h.score >= cutoff) {
-            hit.closeness = self.index.closeness(hit.key, &self.words);
+            (hit.closeness, hit.rarity) = self.index.closeness(hit.key, &self.words);
         }
     }
 
@@ -315,6 +336,20 @@ impl<'a> NameSearch<'a> {
         }
         true
     }
+}
+
+/// Share of a name's words the query covered, from the assignment's `rows` (one per name
+/// word) and how many query words it `matched`. A query naming the first and the last word
+/// of a longer name covers it: people are found by first and last name, the patronymic or
+/// middle name left out ("Аркадий Колесов" is all of "Аркадий Михайлович Колесов"), so that
+/// name is not ranked below a two-word one matched as well.
+fn coverage(rows: &[[f32; MAX_QUERY_WORDS]], matched: usize) -> f32 {
+    let hit =
+        |row: Option<&[f32; MAX_QUERY_WORDS]>| row.is_some_and(|r| r.iter().any(|&c| c > 0.0));
+    if rows.len() >= 3 && matched >= 2 && hit(rows.first()) && hit(rows.last()) {
+        return 1.0;
+    }
+    matched as f32 / rows.len().max(1) as f32
 }
 
 /// The best one-to-one assignment of query words (columns) to name words (rows), each pair

@@ -178,6 +178,7 @@ fn max_edits(chars: usize) -> usize {
 ///   [`INITIAL`] for a single letter;
 /// - 1 − d/(n+1) for d ≤ 1 edit (2 beyond four letters) of optimal string alignment (which
 ///   counts a swap of two neighbours as one), n the longer length: "aleksi"/"aleksei" 0.875;
+///   a swap of two neighbours alone 1 − 1/(n+2), as a letter left out;
 /// - 0 otherwise.
 fn word_similarity(q: &QueryWord, word: &str, word_chars: usize) -> f32 {
     if q.text == word {
@@ -198,6 +199,11 @@ fn word_similarity(q: &QueryWord, word: &str, word_chars: usize) -> f32 {
     let distance = strsim::osa_distance(&q.text, word);
     if distance > edits {
         return 0.0;
+    }
+    // Two neighbours swapped keep every letter: as likely a slip as one left out, which
+    // (measured against the longer word) costs a little less than a letter changed.
+    if distance == 1 && q.chars == word_chars && strsim::levenshtein(&q.text, word) == 2 {
+        return 1.0 - 1.0 / (longer + 2) as f32;
     }
     1.0 - distance as f32 / (longer + 1) as f32
 }
