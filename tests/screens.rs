@@ -764,3 +764,161 @@ async fn the_admin_screen_shows_the_audit_log() {
         .await;
     assert_eq!(kinds, serde_json::json!(["login"]));
 }
+
+/// English texts left on the page in a language that translates them: every text node (and
+/// translated attribute: titles, labels, and placeholders the page marks; the scripts' other
+/// placeholders are examples of values such as `voicemail`) of the document whose text is an
+/// English key of the language file with a different translation. Hidden views count too:
+/// their page text is translated at load.
+const UNTRANSLATED: &str = "(async () => { \
+    const texts = await (await fetch('/lang/' + document.documentElement.lang + '.json')).json(); \
+    const english = new Set(Object.entries(texts).filter(([k, v]) => typeof v === 'string' && v !== k).map(([k]) => k)); \
+    const left = []; \
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT); \
+    while (walker.nextNode()) { const t = walker.currentNode.textContent.trim(); if (english.has(t)) left.push(t); } \
+    for (const node of document.querySelectorAll('[title], [aria-label], [data-i18n-attrs]')) \
+      for (const a of ['title', 'aria-label', 'placeholder']) if (english.has(node.getAttribute(a))) left.push(a + '=' + node.getAttribute(a)); \
+    return left; })()";
+
+/// The texts of the views' navigation.
+const NAV: &str = "[...document.querySelectorAll('#nav a')].map(a => a.textContent)";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_screens_speak_the_user_s_language() {
+    let Some(mut browser) = Browser::launch().await else {
+        return;
+    };
+    let demo = demo().await;
+    // A browser that asks for Russian gets the sign-in page in Russian.
+    browser.accept_language("ru-RU,ru;q=0.9,en;q=0.5").await;
+    browser.goto(&format!("{}/", demo.base)).await;
+    let button = browser
+        .wait_for(
+            "the sign-in form in Russian",
+            "document.documentElement.lang === 'ru' && document.querySelector('#login-submit').textContent",
+        )
+        .await;
+    assert_eq!(button, "Войти");
+    browser.screenshot("login-ru").await;
+
+    // The supervisor's wallboard, numbers and all, in Russian; no English left on the page.
+    browser.sign_in(&demo.base, "sue", PASSWORD).await;
+    let nav = browser
+        .wait_for(
+            "the wallboard with a queue",
+            &format!("document.querySelector('#queues .queue dt') && {NAV}"),
+        )
+        .await;
+    assert_eq!(
+        nav,
+        serde_json::json!(["Табло", "Рабочее место", "Event socket"]),
+        "{nav}"
+    );
+    let labels = browser
+        .eval("[...document.querySelectorAll('#queues .queue:first-child dt')].map(d => d.textContent)")
+        .await;
+    assert_eq!(labels[0], "Поступило сегодня", "{labels}");
+    assert!(
+        labels.as_array().unwrap().iter().any(|l| l
+            .as_str()
+            .is_some_and(|l| l.starts_with("Уровень обслуживания"))),
+        "{labels}"
+    );
+    let left = browser.eval(UNTRANSLATED).await;
+    assert_eq!(
+        left,
+        serde_json::json!([]),
+        "English left on the Russian wallboard"
+    );
+    let me = browser.eval("fetch('/api/me').then(r => r.json())").await;
+    assert_eq!(me["language"], "ru", "{me}");
+    assert_eq!(me["language_chosen"], false, "{me}");
+    browser.screenshot("wallboard-ru").await;
+
+    // The user picks English in the menu: it is stored as theirs and the page starts in it.
+    browser
+        .eval(
+            "(() => { const menu = document.querySelector('#language'); menu.value = 'en'; \
+             menu.dispatchEvent(new Event('change')); return true; })()",
+        )
+        .await;
+    let nav = browser
+        .wait_for(
+            "the wallboard in English",
+            &format!("document.documentElement?.lang === 'en' && document.querySelector('#queues .queue dt') && {NAV}"),
+        )
+        .await;
+    assert_eq!(
+        nav,
+        serde_json::json!(["Wallboard", "Agent desktop", "Event socket"]),
+        "{nav}"
+    );
+    let me = browser.eval("fetch('/api/me').then(r => r.json())").await;
+    assert_eq!(me["language"], "en", "{me}");
+    assert_eq!(me["language_chosen"], true, "{me}");
+    browser.screenshot("wallboard-en").await;
+
+    // The admin, whose browser asks for Russian, sees every admin card and the manager's
+    // screen in Russian, at desktop and phone size.
+    let Some(mut admin) = Browser::launch().await else {
+        return;
+    };
+    admin.accept_language("ru").await;
+    admin.sign_in(&demo.base, "ada", PASSWORD).await;
+    admin.goto(&format!("{}/#admin", demo.base)).await;
+    admin
+        .wait_for(
+            "the admin screen in Russian",
+            "document.querySelector('#admin-users h2')?.textContent === 'Пользователи и роли' \
+             && !!document.querySelector('#users-list table') && !!document.querySelector('#queues-list table')",
+        )
+        .await;
+    let left = admin.eval(UNTRANSLATED).await;
+    assert_eq!(
+        left,
+        serde_json::json!([]),
+        "English left on the Russian admin screen"
+    );
+    admin.screenshot("admin-ru").await;
+    admin.goto(&format!("{}/#manager", demo.base)).await;
+    admin
+        .wait_for(
+            "the manager's screen in Russian",
+            "document.querySelector('#manager h2')?.textContent === 'Заявки' && !!document.querySelector('#report-chart g')",
+        )
+        .await;
+    let left = admin.eval(UNTRANSLATED).await;
+    assert_eq!(
+        left,
+        serde_json::json!([]),
+        "English left on the Russian manager screen"
+    );
+    admin.screenshot("manager-ru").await;
+    admin
+        .call(
+            "Emulation.setDeviceMetricsOverride",
+            serde_json::json!({"width": 390, "height": 844, "deviceScaleFactor": 2, "mobile": true}),
+        )
+        .await;
+    admin.goto(&format!("{}/#wallboard", demo.base)).await;
+    admin
+        .wait_for(
+            "the phone wallboard in Russian",
+            "!!document.querySelector('#queues .queue dt')",
+        )
+        .await;
+    admin.screenshot("wallboard-ru-phone").await;
+
+    // A language that does not exist is refused with the ones there are.
+    let refused = admin
+        .eval(
+            "fetch('/api/me/language', {method: 'PUT', headers: {'Content-Type': 'application/json'}, \
+             body: JSON.stringify({language: 'xx'})}).then(async r => [r.status, (await r.json()).error])",
+        )
+        .await;
+    assert_eq!(refused[0], 400, "{refused}");
+    assert!(
+        refused[1].as_str().is_some_and(|e| e.contains("en, ru")),
+        "{refused}"
+    );
+}

@@ -175,7 +175,7 @@ async fn status_needs_a_supervisor_and_shows_esl_state() {
         .unwrap();
     assert_eq!(
         me,
-        json!({ "name": "alice", "role": "agent", "credential": "session" })
+        json!({ "name": "alice", "role": "agent", "credential": "session", "language": "en", "language_chosen": false })
     );
     app.stop().await;
 }
@@ -199,7 +199,7 @@ async fn login_sets_a_strict_http_only_cookie_and_logout_ends_it() {
     }
     assert_eq!(
         response.json::<Value>().await.unwrap(),
-        json!({ "name": "alice", "role": "supervisor" })
+        json!({ "name": "alice", "role": "supervisor", "language": "en" })
     );
 
     let cookie = set_cookie.split(';').next().unwrap().to_string();
@@ -303,7 +303,7 @@ async fn api_tokens_authenticate_until_revoked() {
     let me: Value = app.get("/api/me", Some(&token)).await.json().await.unwrap();
     assert_eq!(
         me,
-        json!({ "name": "wallboard", "role": "agent", "credential": "token" })
+        json!({ "name": "wallboard", "role": "agent", "credential": "token", "language": "en", "language_chosen": false })
     );
     expect_error(
         app.get("/api/tokens", Some(&token)).await,
@@ -1380,4 +1380,106 @@ async fn queue_settings_are_read_whole_and_patched_in_part() {
         .await
         .unwrap();
     assert_eq!(unchanged, expected);
+}
+
+/// A user's language: the browser's `Accept-Language` until they choose one, then theirs on
+/// every sign-in; only a language there is; an API token has none to choose.
+#[tokio::test]
+async fn a_user_s_language_follows_the_browser_until_they_choose_one() {
+    let app = App::start().await;
+    app.add_user("olga", Role::Agent).await;
+    let cookie = app.login("olga").await;
+    let me = |accept: &'static str| {
+        let request = with(app.client.get(app.url("/api/me")), Some(&cookie));
+        async move {
+            let response = request
+                .header("accept-language", accept)
+                .send()
+                .await
+                .unwrap();
+            response.json::<Value>().await.unwrap()
+        }
+    };
+    let asked = me("ru-RU,ru;q=0.9,en;q=0.8").await;
+    assert_eq!(
+        (
+            asked["language"].as_str(),
+            asked["language_chosen"].as_bool()
+        ),
+        (Some("ru"), Some(false))
+    );
+    assert_eq!(me("de-DE,de").await["language"], "en");
+
+    let origin = app.base.clone();
+    let choose = |language: Value| {
+        let request = with(app.client.put(app.url("/api/me/language")), Some(&cookie));
+        let origin = origin.clone();
+        async move {
+            request
+                .header("origin", origin)
+                .json(&json!({ "language": language }))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let chosen = choose(json!("en")).await;
+    assert_eq!(chosen.status(), StatusCode::OK);
+    let asked = me("ru-RU,ru").await;
+    assert_eq!(
+        (
+            asked["language"].as_str(),
+            asked["language_chosen"].as_bool()
+        ),
+        (Some("en"), Some(true))
+    );
+    assert_eq!(
+        app.store.user_language("olga").await.unwrap().as_deref(),
+        Some("en")
+    );
+    // Signing in again answers the chosen language.
+    let again = app.try_login("olga", "olga-password").await;
+    assert_eq!(again.json::<Value>().await.unwrap()["language"], "en");
+
+    let unknown = expect_error(
+        choose(json!("xx")).await,
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+    )
+    .await;
+    assert!(
+        unknown["error"].as_str().unwrap().contains("en, ru"),
+        "{unknown}"
+    );
+    assert_eq!(
+        app.store.user_language("olga").await.unwrap().as_deref(),
+        Some("en")
+    );
+
+    assert_eq!(choose(Value::Null).await.status(), StatusCode::OK);
+    assert_eq!(me("ru").await["language"], "ru");
+    assert_eq!(app.store.user_language("olga").await.unwrap(), None);
+
+    // The files themselves are public, like the scripts; an unknown one is 404.
+    let index: Value = app
+        .get("/lang/index.json", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        index,
+        json!([{ "code": "en", "name": "English" }, { "code": "ru", "name": "Русский" }])
+    );
+    let russian: Value = app.get("/lang/ru.json", None).await.json().await.unwrap();
+    assert_eq!(russian["Sign in"], "Войти");
+    assert_eq!(
+        app.get("/lang/xx.json", None).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.get("/lang/..%2Fru.json", None).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    app.stop().await;
 }

@@ -43,6 +43,7 @@ const STATE_CHANGING: &[(&str, &str, Who, bool)] = &[
         true,
     ),
     ("POST", "/api/me/password", Who::AtLeast(Role::Agent), true),
+    ("PUT", "/api/me/language", Who::AtLeast(Role::Agent), true),
     ("DELETE", "/api/tokens/t", Who::AtLeast(Role::Admin), false),
     ("PUT", "/api/queues/q", Who::AtLeast(Role::Admin), true),
     ("DELETE", "/api/queues/q", Who::AtLeast(Role::Admin), false),

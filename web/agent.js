@@ -6,7 +6,7 @@
 // same from `GET /api/agents/{name}/popup`.
 
 import {
-  $, el, fill, api, act, notify, duration, now, agentStatus, ticketRow, callRow, STATUS_LABEL, ACTIVITY_LABEL, DASH,
+  $, el, fill, api, act, notify, duration, now, agentStatus, ticketRow, callRow, label, t, N_, STATUS_LABEL, ACTIVITY_LABEL, DASH,
 } from "./lib.js";
 
 let me = null;
@@ -55,7 +55,7 @@ export function onFeed(message, live) {
 
 async function setStatus(change) {
   if (!me) return;
-  const result = await act("Changing your status", "/api/agents/" + encodeURIComponent(me.name) + "/status", { method: "POST", json: change });
+  const result = await act(t("Changing your status"), "/api/agents/" + encodeURIComponent(me.name) + "/status", { method: "POST", json: change });
   if (result && result.ok && result.body && result.body.agent) {
     agent = result.body.agent;
     render();
@@ -66,15 +66,15 @@ function render() {
   $("agent-missing").hidden = agent !== null;
   const { status, reason } = agentStatus(agent);
   const statusPill = $("agent-status");
-  statusPill.textContent = agent ? (STATUS_LABEL[status] || status) + (reason ? ": " + reason : "") : DASH;
+  statusPill.textContent = agent ? label(STATUS_LABEL, status) + (reason ? ": " + t(reason) : "") : DASH;
   statusPill.className = "pill " + status;
   statusPill.dataset.status = status;
   const activity = agent ? agent.activity : "";
   const activityPill = $("agent-activity");
-  activityPill.textContent = agent ? ACTIVITY_LABEL[activity] || activity : DASH;
+  activityPill.textContent = agent ? label(ACTIVITY_LABEL, activity) : DASH;
   activityPill.className = "pill " + activity;
   activityPill.dataset.activity = activity;
-  $("agent-since-label").textContent = activity === "wrap_up" ? "Wrap-up ends in" : "In this state";
+  $("agent-since-label").textContent = activity === "wrap_up" ? t("Wrap-up ends in") : t("In this state");
   $("agent-calls").textContent = agent ? String(agent.calls) : DASH;
   $("go-available").disabled = !agent || status === "available";
   $("go-break").disabled = !agent || status === "on_break";
@@ -86,14 +86,14 @@ function render() {
 function renderCall() {
   const box = $("agent-call");
   if (!agent || !agent.call) {
-    box.textContent = "No call.";
+    box.textContent = t("No call.");
     box.className = "muted";
     return;
   }
   const about = popup && popup.call === agent.call ? popup : null;
-  const caller = about ? callerName(about) + " (" + ((about.caller && about.caller.number) || DASH) + ")" : "a caller";
-  const verb = agent.activity === "ringing" ? "Ringing: " : agent.activity === "wrap_up" ? "Wrapping up after " : "In call with ";
-  box.textContent = verb + caller;
+  const caller = about ? callerName(about) + " (" + ((about.caller && about.caller.number) || DASH) + ")" : t("a caller");
+  const line = agent.activity === "ringing" ? N_("Ringing: {caller}") : agent.activity === "wrap_up" ? N_("Wrapping up after {caller}") : N_("In call with {caller}");
+  box.textContent = t(line, { caller });
   box.className = "";
 }
 
@@ -115,7 +115,7 @@ function callerName(message) {
     if (name) return name;
   }
   if (message.identity && message.identity.label) return message.identity.label;
-  return (message.caller && message.caller.name) || "Unknown caller";
+  return (message.caller && message.caller.name) || t("Unknown caller");
 }
 
 function openPopup(message) {
@@ -145,7 +145,7 @@ function renderPopup() {
   const orgName = (organization && organization.name) || (identity && identity.organization && identity.organization.name) || "";
   const details = [];
   if (contact && contact.emails && contact.emails.length) details.push(contact.emails.join(", "));
-  if (contact && contact.language) details.push("speaks " + contact.language);
+  if (contact && contact.language) details.push(t("speaks {language}", { language: contact.language }));
   fill(
     $("popup-who"),
     el(
@@ -156,14 +156,14 @@ function renderPopup() {
     ),
     orgName
       ? el("p", { className: "organization" }, orgName)
-      : el("p", { className: "muted" }, "No organization on record."),
+      : el("p", { className: "muted" }, t("No organization on record.")),
     details.length ? el("p", { className: "muted" }, details.join(" · ")) : null,
     contact && contact.notes ? el("p", { className: "notes" }, contact.notes) : null,
     organization && organization.notes ? el("p", { className: "notes" }, organization.notes) : null,
   );
   renderTickets();
   const calls = popup.recent_calls || [];
-  $("popup-calls").replaceChildren(...(calls.length ? calls.map((call) => callRow(call)) : [el("li", { className: "muted" }, "No earlier calls.")]));
+  $("popup-calls").replaceChildren(...(calls.length ? calls.map((call) => callRow(call)) : [el("li", { className: "muted" }, t("No earlier calls."))]));
   const assets = popup.assets || [];
   $("popup-assets").replaceChildren(
     ...(assets.length
@@ -173,20 +173,20 @@ function renderPopup() {
             { dataset: { asset: String(asset.id) } },
             el("strong", {}, asset.name),
             " ",
-            el("span", { className: "muted" }, [asset.kind, asset.serial ? "S/N " + asset.serial : "", asset.location].filter(Boolean).join(" · ")),
+            el("span", { className: "muted" }, [asset.kind, asset.serial ? t("S/N {serial}", { serial: asset.serial }) : "", asset.location].filter(Boolean).join(" · ")),
           ),
         )
-      : [el("li", { className: "muted" }, "No assets on record.")]),
+      : [el("li", { className: "muted" }, t("No assets on record."))]),
   );
-  $("popup-subject").value = "Call from " + callerName(popup);
+  $("popup-subject").value = t("Call from {caller}", { caller: callerName(popup) });
   box.hidden = false;
 }
 
 function renderTickets() {
   const tickets = popup.open_tickets || [];
-  $("popup-tickets").replaceChildren(...(tickets.length ? tickets.map((ticket) => ticketRow(ticket)) : [el("li", { className: "muted" }, "No open tickets.")]));
+  $("popup-tickets").replaceChildren(...(tickets.length ? tickets.map((ticket) => ticketRow(ticket)) : [el("li", { className: "muted" }, t("No open tickets."))]));
   const select = $("popup-note-ticket");
-  select.replaceChildren(...tickets.map((t) => el("option", { value: String(t.id) }, "#" + t.id + " " + t.subject)));
+  select.replaceChildren(...tickets.map((ticket) => el("option", { value: String(ticket.id) }, "#" + ticket.id + " " + ticket.subject)));
   select.disabled = tickets.length === 0;
   $("popup-note-submit").disabled = tickets.length === 0;
 }
@@ -195,23 +195,23 @@ async function addNote() {
   const body = $("popup-note").value.trim();
   const ticket = $("popup-note-ticket").value;
   if (!body) {
-    notify("Write the note first.", "bad");
+    notify(t("Write the note first."), "bad");
     return;
   }
   if (!ticket) {
-    notify("There is no open ticket; open a new one instead.", "bad");
+    notify(t("There is no open ticket; open a new one instead."), "bad");
     return;
   }
-  const result = await act("Adding the note", "/api/tickets/" + encodeURIComponent(ticket) + "/notes", { method: "POST", json: { body } });
+  const result = await act(t("Adding the note"), "/api/tickets/" + encodeURIComponent(ticket) + "/notes", { method: "POST", json: { body } });
   if (result && result.ok) {
     $("popup-note").value = "";
-    notify("Note added to ticket #" + ticket + ".");
+    notify(t("Note added to ticket #{id}.", { id: ticket }));
   }
 }
 
 async function newTicket() {
   if (!popup) return;
-  const subject = $("popup-subject").value.trim() || "Call from " + callerName(popup);
+  const subject = $("popup-subject").value.trim() || t("Call from {caller}", { caller: callerName(popup) });
   const note = $("popup-note").value.trim();
   const request = {
     subject,
@@ -220,13 +220,13 @@ async function newTicket() {
     caller_number: (popup.caller && popup.caller.number) || "",
   };
   if (note) request.note = note;
-  const result = await act("Opening a ticket", "/api/tickets", { method: "POST", json: request });
+  const result = await act(t("Opening a ticket"), "/api/tickets", { method: "POST", json: request });
   if (result && result.ok && result.body) {
     popup.open_tickets = [result.body, ...(popup.open_tickets || [])];
     renderTickets();
     $("popup-note-ticket").value = String(result.body.id);
     $("popup-note").value = "";
-    notify("Ticket #" + result.body.id + " opened.");
+    notify(t("Ticket #{id} opened.", { id: result.body.id }));
   }
 }
 

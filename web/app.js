@@ -2,7 +2,8 @@
 // (#wallboard, #agent, #manager, #admin, #status) fed by the live feed (/ws) or, while it is
 // down, by polling the API. Text is set with textContent only; nothing is inlined (strict CSP).
 
-import { $, act, api, ask, el, notify, whenSessionEnds } from "./lib.js";
+import { $, act, api, ask, el, notify, whenSessionEnds, t, N_, label, ROLE_LABEL } from "./lib.js";
+import { lang, languages, preferred, use } from "./i18n.js";
 import { Feed } from "./feed.js";
 import * as wallboard from "./wallboard.js";
 import * as agent from "./agent.js";
@@ -15,16 +16,17 @@ const RANK = { agent: 0, supervisor: 1, manager: 2, admin: 3 };
 /// Every view: its hash, root element, who may open it, and which feed it listens to (none
 /// for the status view, which polls /api/status itself).
 const VIEWS = [
-  { hash: "wallboard", label: "Wallboard", root: "wallboard", min: "supervisor", feed: "wallboard", module: wallboard },
-  { hash: "agent", label: "Agent desktop", root: "agent-desktop", min: "agent", feed: "agent", module: agent },
-  { hash: "manager", label: "Tickets & reports", root: "manager", min: "manager", feed: "wallboard", module: manager },
-  { hash: "admin", label: "Admin", root: "admin", min: "admin", feed: "wallboard", module: admin },
-  { hash: "status", label: "Event socket", root: "status", min: "supervisor", feed: null, module: status },
+  { hash: "wallboard", label: N_("Wallboard"), root: "wallboard", min: "supervisor", feed: "wallboard", module: wallboard },
+  { hash: "agent", label: N_("Agent desktop"), root: "agent-desktop", min: "agent", feed: "agent", module: agent },
+  { hash: "manager", label: N_("Tickets & reports"), root: "manager", min: "manager", feed: "wallboard", module: manager },
+  { hash: "admin", label: N_("Admin"), root: "admin", min: "admin", feed: "wallboard", module: admin },
+  { hash: "status", label: N_("Event socket"), root: "status", min: "supervisor", feed: null, module: status },
 ];
 
 let me = null;
 let current = null; // the view shown
 let feed = null; // the open feed, shared by views that listen to the same one
+let available = []; // the languages there are: [{code, name}]
 
 function allowed(view) {
   return me && (RANK[me.role] ?? -1) >= RANK[view.min];
@@ -49,14 +51,17 @@ function showLogin(message) {
   $("login-name").focus();
 }
 
-function showApp(user) {
+async function showApp(user) {
   me = user;
+  // The user's own choice, else what the browser asks for (the server read Accept-Language).
+  if (me.language && me.language !== lang()) await use(me.language);
+  fillLanguages();
   $("who-name").textContent = me.name;
-  $("who-role").textContent = me.role;
+  $("who-role").textContent = label(ROLE_LABEL, me.role);
   $("login-view").hidden = true;
   $("app-view").hidden = false;
   $("nav").replaceChildren(
-    ...VIEWS.filter(allowed).map((view) => el("a", { href: "#" + view.hash, dataset: { view: view.hash } }, view.label)),
+    ...VIEWS.filter(allowed).map((view) => el("a", { href: "#" + view.hash, dataset: { view: view.hash } }, t(view.label))),
   );
   route();
 }
@@ -106,7 +111,7 @@ async function login(event) {
   const name = $("login-name").value.trim();
   const password = $("login-password").value;
   if (!name || !password) {
-    showLogin("Enter your name and password.");
+    showLogin(t("Enter your name and password."));
     return;
   }
   const button = $("login-submit");
@@ -115,12 +120,12 @@ async function login(event) {
     const result = await api("/api/login", { method: "POST", json: { name, password } });
     if (result.ok) {
       $("login-password").value = "";
-      showApp(result.body);
+      await showApp(result.body);
     } else {
-      showLogin((result.body && result.body.error) || "Sign-in failed.");
+      showLogin((result.body && result.body.error) || t("Sign-in failed."));
     }
   } catch {
-    showLogin("Cannot reach switchdesk.");
+    showLogin(t("Cannot reach switchdesk."));
   } finally {
     button.disabled = false;
   }
@@ -138,35 +143,55 @@ async function logout() {
 /// The signed-in user changes their own password; their other sessions end.
 async function changePassword() {
   const answer = await ask(
-    "Change your password",
+    t("Change your password"),
     [
-      { name: "current", label: "Current password", type: "password" },
-      { name: "password", label: "New password (at least 8 characters)", type: "password" },
+      { name: "current", label: t("Current password"), type: "password" },
+      { name: "password", label: t("New password (at least 8 characters)"), type: "password" },
     ],
-    "Change it",
+    t("Change it"),
   );
   if (!answer) return;
-  const result = await act("Changing your password", "/api/me/password", { method: "POST", json: answer });
-  if (result && result.ok) notify("Password changed; your other sessions have ended.");
+  const result = await act(t("Changing your password"), "/api/me/password", { method: "POST", json: answer });
+  if (result && result.ok) notify(t("Password changed; your other sessions have ended."));
+}
+
+/// The language menu of the top bar: every language there is, the one shown selected.
+function fillLanguages() {
+  const menu = $("language");
+  menu.replaceChildren(...available.map(({ code, name }) => el("option", { value: code }, name)));
+  menu.value = lang();
+}
+
+/// The user picks a language: it is stored as theirs (every browser they sign in on shows it),
+/// then the page starts again in it.
+async function chooseLanguage() {
+  const code = $("language").value;
+  const result = await act(t("Changing the language"), "/api/me/language", { method: "PUT", json: { language: code } });
+  if (result && result.ok) location.reload();
+  else fillLanguages();
 }
 
 async function start() {
   $("login-form").addEventListener("submit", login);
   $("logout").addEventListener("click", logout);
   $("change-password").addEventListener("click", changePassword);
+  $("language").addEventListener("change", chooseLanguage);
   $("ask-cancel").addEventListener("click", () => $("ask").close());
   window.addEventListener("hashchange", route);
   whenSessionEnds(() => {
-    if (me) showLogin("Your session has ended. Please sign in again.");
+    if (me) showLogin(t("Your session has ended. Please sign in again."));
   });
-  for (const view of VIEWS) view.module.init();
+  available = await languages();
+  let result = null;
   try {
-    const result = await api("/api/me");
-    if (result.ok) showApp(result.body);
-    else showLogin("");
+    result = await api("/api/me");
   } catch {
-    showLogin("Cannot reach switchdesk.");
+    result = null;
   }
+  await use((result && result.ok && result.body.language) || preferred(available.map((l) => l.code)));
+  for (const view of VIEWS) view.module.init();
+  if (result && result.ok) await showApp(result.body);
+  else showLogin(result ? "" : t("Cannot reach switchdesk."));
 }
 
 start();

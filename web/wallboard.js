@@ -5,9 +5,10 @@
 // listen / whisper / barge on an agent's call from the supervisor's own phone.
 
 import {
-  $, el, api, act, ask, notify, count, percent, duration, now, agentStatus, ticketRow,
-  STATUS_LABEL, ACTIVITY_LABEL, DASH,
+  $, el, api, act, ask, notify, count, percent, duration, now, agentStatus, ticketRow, label, t, tn, N_,
+  STATUS_LABEL, ACTIVITY_LABEL, STRATEGY_LABEL, DASH,
 } from "./lib.js";
+import { localeTag } from "./i18n.js";
 
 const ENDPOINT_KEY = "switchdesk.supervisor-endpoint";
 const TICKER_MAX = 40;
@@ -15,17 +16,28 @@ const ESCALATIONS_MAX = 50;
 
 /// The figures of a queue, in the order shown, with how each is formatted.
 const COUNTERS = [
-  ["offered", "Offered today", count],
-  ["answered", "Answered today", count],
-  ["abandoned", "Abandoned today", count],
-  ["service_level", "Service level", percent],
-  ["service_level_2", "SL2", percent],
-  ["average_speed_of_answer_secs", "ASA", duration],
-  ["average_handle_time_secs", "AHT", duration],
-  ["longest_wait_secs", "Longest wait", duration],
-  ["answered_rate", "Answered rate", percent],
-  ["callbacks_pending", "Callbacks pending", count],
+  ["offered", N_("Offered today"), count],
+  ["answered", N_("Answered today"), count],
+  ["abandoned", N_("Abandoned today"), count],
+  ["service_level", N_("Service level"), percent],
+  ["service_level_2", N_("SL2"), percent],
+  ["average_speed_of_answer_secs", N_("ASA"), duration],
+  ["average_handle_time_secs", N_("AHT"), duration],
+  ["longest_wait_secs", N_("Longest wait"), duration],
+  ["answered_rate", N_("Answered rate"), percent],
+  ["callbacks_pending", N_("Callbacks pending"), count],
 ];
+
+/// What the engine's values are called on the wallboard.
+const DEPARTURE_LABEL = {
+  answered: N_("answered"),
+  abandoned: N_("abandoned"),
+  overflowed: N_("overflowed"),
+  callback_requested: N_("callback requested"),
+  exited: N_("left by the exit key"),
+  callback_failed: N_("callback failed"),
+};
+const EAVESDROP_LABEL = { listen: N_("Listen"), whisper: N_("Whisper"), barge: N_("Barge") };
 
 let queues = new Map(); // name → the queue as last received
 const callers = new Map(); // call UUID → {number, name, organization}, kept for agents' current calls
@@ -100,7 +112,7 @@ function renderQueue(queue) {
       "div",
       { className: "card-head" },
       el("h2", {}, queue.name),
-      el("span", { className: "muted" }, (queue.strategy || "").replace(/-/g, " ")),
+      el("span", { className: "muted" }, label(STRATEGY_LABEL, queue.strategy)),
     ),
     counters(queue.counters || {}),
     el(
@@ -109,13 +121,13 @@ function renderQueue(queue) {
       el(
         "div",
         {},
-        el("h3", {}, "Waiting ", el("span", { className: "muted" }, String((queue.waiting || []).length))),
+        el("h3", {}, t("Waiting"), " ", el("span", { className: "muted" }, String((queue.waiting || []).length))),
         waitingList(queue),
       ),
       el(
         "div",
         {},
-        el("h3", {}, "Agents ", el("span", { className: "muted" }, String((queue.agents || []).length))),
+        el("h3", {}, t("Agents"), " ", el("span", { className: "muted" }, String((queue.agents || []).length))),
         agentList(queue),
       ),
     ),
@@ -134,10 +146,10 @@ function counters(figures) {
   return el(
     "dl",
     { className: "counters" },
-    COUNTERS.map(([key, label, format]) => {
-      let title = label;
-      if (key === "service_level" && figures.service_level_secs) title = "Service level (" + figures.service_level_secs + " s)";
-      if (key === "service_level_2" && figures.service_level_secs) title = "SL2 (" + figures.service_level_secs + " s)";
+    COUNTERS.map(([key, name, format]) => {
+      let title = t(name);
+      if (key === "service_level" && figures.service_level_secs) title = t("Service level ({secs} s)", { secs: figures.service_level_secs });
+      if (key === "service_level_2" && figures.service_level_secs) title = t("SL2 ({secs} s)", { secs: figures.service_level_secs });
       return el("div", { className: "counter" }, el("dt", {}, title), el("dd", { dataset: { counter: key } }, format(figures[key])));
     }),
   );
@@ -159,7 +171,7 @@ function remember(caller) {
 
 function waitingList(queue) {
   const waiting = [...(queue.waiting || [])].sort((a, b) => a.position - b.position);
-  if (waiting.length === 0) return el("p", { className: "muted empty" }, "Nobody waiting.");
+  if (waiting.length === 0) return el("p", { className: "muted empty" }, t("Nobody waiting."));
   return el(
     "ol",
     { className: "callers" },
@@ -174,8 +186,8 @@ function waitingList(queue) {
           { className: "caller-who" },
           el("span", { className: "number" }, caller.number || DASH),
           who.vip ? el("span", { className: "vip", title: "VIP" }, "VIP") : null,
-          caller.callback ? el("span", { className: "tag" }, "callback") : null,
-          caller.offered ? el("span", { className: "tag ringing" }, "ringing") : null,
+          caller.callback ? el("span", { className: "tag" }, t("callback")) : null,
+          caller.offered ? el("span", { className: "tag ringing" }, t("ringing")) : null,
           el("span", { className: "caller-name" }, who.name),
           el("span", { className: "organization" }, who.organization),
         ),
@@ -183,8 +195,8 @@ function waitingList(queue) {
         el(
           "span",
           { className: "row-actions" },
-          el("button", { type: "button", className: "small secondary", dataset: { action: "front", call: caller.call } }, "Front"),
-          el("button", { type: "button", className: "small secondary", dataset: { action: "move", call: caller.call, queue: queue.name } }, "Move…"),
+          el("button", { type: "button", className: "small secondary", dataset: { action: "front", call: caller.call } }, t("Front")),
+          el("button", { type: "button", className: "small secondary", dataset: { action: "move", call: caller.call, queue: queue.name } }, t("Move…")),
         ),
       );
     }),
@@ -193,7 +205,7 @@ function waitingList(queue) {
 
 function agentList(queue) {
   const agents = [...(queue.agents || [])].sort((a, b) => a.tier - b.tier || a.position - b.position || a.name.localeCompare(b.name));
-  if (agents.length === 0) return el("p", { className: "muted empty" }, "No agents.");
+  if (agents.length === 0) return el("p", { className: "muted empty" }, t("No agents."));
   return el(
     "ul",
     { className: "agents" },
@@ -205,26 +217,26 @@ function agentList(queue) {
         "li",
         { className: "agent", dataset: { agent: agent.name, status, activity: agent.activity } },
         el("span", { className: "agent-name" }, agent.name),
-        el("span", { className: "status pill " + status }, (STATUS_LABEL[status] || status) + (reason ? ": " + reason : "")),
-        el("span", { className: "activity pill " + agent.activity }, ACTIVITY_LABEL[agent.activity] || agent.activity),
+        el("span", { className: "status pill " + status }, label(STATUS_LABEL, status) + (reason ? ": " + t(reason) : "")),
+        el("span", { className: "activity pill " + agent.activity }, label(ACTIVITY_LABEL, agent.activity)),
         el("span", { className: "since", dataset: { since: agent.since } }, DASH),
         el(
           "span",
           { className: "current" },
-          agent.call ? (current ? [current.name || current.number, current.organization ? " · " + current.organization : ""] : "a call") : "",
+          agent.call ? (current ? [current.name || current.number, current.organization ? " · " + current.organization : ""] : t("a call")) : "",
         ),
-        el("span", { className: "muted figures" }, count(agent.calls) + (agent.calls === 1 ? " call today · " : " calls today · ") + duration(agent.talk_secs) + " talk"),
+        el("span", { className: "muted figures" }, tn("{n} calls today", agent.calls || 0) + " · " + t("talk {time}", { time: duration(agent.talk_secs) })),
         el(
           "span",
           { className: "row-actions" },
           status === "on_break"
-            ? el("button", { type: "button", className: "small", dataset: { action: "resume", agent: agent.name } }, "Resume")
+            ? el("button", { type: "button", className: "small", dataset: { action: "resume", agent: agent.name } }, t("Resume"))
             : status === "available"
-              ? el("button", { type: "button", className: "small warn", dataset: { action: "pause", agent: agent.name } }, "Pause")
+              ? el("button", { type: "button", className: "small warn", dataset: { action: "pause", agent: agent.name } }, t("Pause"))
               : null,
           talking
             ? ["listen", "whisper", "barge"].map((mode) =>
-                el("button", { type: "button", className: "small secondary", dataset: { action: "eavesdrop", mode, agent: agent.name } }, mode[0].toUpperCase() + mode.slice(1)),
+                el("button", { type: "button", className: "small secondary", dataset: { action: "eavesdrop", mode, agent: agent.name } }, t(EAVESDROP_LABEL[mode])),
               )
             : null,
         ),
@@ -236,10 +248,10 @@ function agentList(queue) {
 /// Waits and times in state, from the service's clock: in `root` (a queue just drawn), or
 /// the whole wallboard once a second.
 function tick(root = $("wallboard")) {
-  const t = now();
+  const at = now();
   for (const node of root.querySelectorAll("[data-since]")) {
     const since = Number(node.dataset.since);
-    if (since > 0) node.textContent = duration((t - since) / 1000);
+    if (since > 0) node.textContent = duration((at - since) / 1000);
   }
 }
 
@@ -250,31 +262,31 @@ async function onAction(event) {
   button.disabled = true;
   try {
     if (action === "front") {
-      const result = await act("Moving the caller to the front", "/api/calls/" + encodeURIComponent(call) + "/front", { method: "POST" });
-      if (result && result.ok) notify("The caller is now first in line.");
+      const result = await act(t("Moving the caller to the front"), "/api/calls/" + encodeURIComponent(call) + "/front", { method: "POST" });
+      if (result && result.ok) notify(t("The caller is now first in line."));
     } else if (action === "move") {
       const others = [...queues.keys()].filter((name) => name !== button.dataset.queue).sort();
       if (others.length === 0) {
-        notify("There is no other queue to move the caller to.", "bad");
+        notify(t("There is no other queue to move the caller to."), "bad");
         return;
       }
-      const answer = await ask("Move the caller to another queue", [{ name: "queue", label: "Queue", options: others.map((q) => [q, q]) }], "Move");
+      const answer = await ask(t("Move the caller to another queue"), [{ name: "queue", label: t("Queue"), options: others.map((q) => [q, q]) }], t("Move"));
       if (!answer) return;
-      const result = await act("Moving the caller", "/api/calls/" + encodeURIComponent(call) + "/move", { method: "POST", json: { queue: answer.queue } });
-      if (result && result.ok) notify("The caller moved to " + answer.queue + ".");
+      const result = await act(t("Moving the caller"), "/api/calls/" + encodeURIComponent(call) + "/move", { method: "POST", json: { queue: answer.queue } });
+      if (result && result.ok) notify(t("The caller moved to {queue}.", { queue: answer.queue }));
     } else if (action === "pause") {
-      await act("Pausing " + agent, "/api/agents/" + encodeURIComponent(agent) + "/status", { method: "POST", json: { status: "on_break", reason: "supervisor" } });
+      await act(t("Pausing {agent}", { agent }), "/api/agents/" + encodeURIComponent(agent) + "/status", { method: "POST", json: { status: "on_break", reason: "supervisor" } });
     } else if (action === "resume") {
-      await act("Resuming " + agent, "/api/agents/" + encodeURIComponent(agent) + "/status", { method: "POST", json: { status: "available" } });
+      await act(t("Resuming {agent}", { agent }), "/api/agents/" + encodeURIComponent(agent) + "/status", { method: "POST", json: { status: "available" } });
     } else if (action === "eavesdrop") {
       const endpoint = await supervisorEndpoint();
       if (!endpoint) return;
       const mode = button.dataset.mode;
-      const result = await act(mode[0].toUpperCase() + mode.slice(1) + " on " + agent, "/api/agents/" + encodeURIComponent(agent) + "/eavesdrop", {
+      const result = await act(t("{mode} on {agent}", { mode: t(EAVESDROP_LABEL[mode]), agent }), "/api/agents/" + encodeURIComponent(agent) + "/eavesdrop", {
         method: "POST",
         json: { mode, endpoint },
       });
-      if (result && result.ok) notify("Calling your phone (" + endpoint + ") to " + mode + ".");
+      if (result && result.ok) notify(t("Calling your phone ({endpoint}) to {mode}.", { endpoint, mode: t(EAVESDROP_LABEL[mode]).toLowerCase() }));
     }
   } finally {
     button.disabled = false;
@@ -291,9 +303,9 @@ async function supervisorEndpoint(change = false) {
   }
   if (endpoint && !change) return endpoint;
   const answer = await ask(
-    "Your phone for listening in",
-    [{ name: "endpoint", label: "FreeSWITCH endpoint (e.g. user/1100@default)", value: endpoint || "" }],
-    "Save",
+    t("Your phone for listening in"),
+    [{ name: "endpoint", label: t("FreeSWITCH endpoint (e.g. user/1100@default)"), value: endpoint || "" }],
+    t("Save"),
   );
   if (!answer || !answer.endpoint) return null;
   try {
@@ -335,28 +347,28 @@ function log(at, update) {
     callers.set(update.id, { number: update.number, name: update.name, organization: "", vip: false });
   }
   const reason = update.departure && typeof update.departure === "object" ? update.departure.reason : update.departure;
-  const departure = reason === "moved" ? "moved to " + update.departure.to : reason;
-  const parts = {
-    caller_joined: () => [update.number, update.name, "joined", update.queue, "at", "#" + update.position],
-    caller_left: () => [caller(update.id), "left", update.queue, departure ? "(" + String(departure).replace(/_/g, " ") + ")" : ""],
-    announced: () => ["position", update.position, "announced to", caller(update.call)],
-    agent_changed: () => [update.agent, "is", (update.status || "").replace(/_/g, " "), "/", (update.activity || "").replace(/_/g, " ")],
-    connected: () => [caller(update.call), "connected to", update.agent, "after", duration((update.waited_ms || 0) / 1000)],
-    ended: () => [update.agent, "ended a call of", duration((update.talk_ms || 0) / 1000)],
-    callback_queued: () => ["callback queued for", update.number, "in", update.queue],
-    callback_done: () => ["callback", update.reached ? "reached" : "not reached", "in", update.queue],
-    moved_to_front: () => [caller(update.id), "moved to the front of", update.queue],
+  const departure = reason === "moved" ? t("moved to {queue}", { queue: update.departure.to }) : label(DEPARTURE_LABEL, reason);
+  const line = {
+    caller_joined: () => t("{caller} joined {queue} at #{position}", { caller: [update.number, update.name].filter(Boolean).join(" "), queue: update.queue, position: update.position }),
+    caller_left: () => t("{caller} left {queue}", { caller: caller(update.id), queue: update.queue }) + (departure ? " (" + departure + ")" : ""),
+    announced: () => t("position {position} announced to {caller}", { position: update.position, caller: caller(update.call) }),
+    agent_changed: () => t("{agent} is {status} / {activity}", { agent: update.agent, status: label(STATUS_LABEL, update.status), activity: label(ACTIVITY_LABEL, update.activity) }),
+    connected: () => t("{caller} connected to {agent} after {time}", { caller: caller(update.call), agent: update.agent, time: duration((update.waited_ms || 0) / 1000) }),
+    ended: () => t("{agent} ended a call of {time}", { agent: update.agent, time: duration((update.talk_ms || 0) / 1000) }),
+    callback_queued: () => t("callback queued for {number} in {queue}", { number: update.number, queue: update.queue }),
+    callback_done: () => t(update.reached ? N_("callback reached in {queue}") : N_("callback not reached in {queue}"), { queue: update.queue }),
+    moved_to_front: () => t("{caller} moved to the front of {queue}", { caller: caller(update.id), queue: update.queue }),
     counters_changed: () => null,
   }[kind];
-  const words = parts ? parts() : [kind.replace(/_/g, " ")];
-  if (!words) return;
+  const text = line ? line() : kind.replace(/_/g, " ");
+  if (!text) return;
   const list = $("ticker");
-  list.prepend(el("li", {}, el("time", {}, new Date(at || Date.now()).toLocaleTimeString()), " ", words.filter((w) => w !== undefined && w !== "").join(" ")));
+  list.prepend(el("li", {}, el("time", {}, new Date(at || Date.now()).toLocaleTimeString(localeTag())), " ", text));
   while (list.children.length > TICKER_MAX) list.lastElementChild.remove();
   $("no-ticker").hidden = true;
 }
 
 function caller(call) {
   const known = call ? callers.get(call) : null;
-  return known ? known.name || known.number : "a caller";
+  return known ? known.name || known.number : t("a caller");
 }

@@ -78,6 +78,11 @@ const SQLITE: Embedded = &[
         "intervals",
         include_str!("../../migrations/sqlite/0012_intervals.sql"),
     ),
+    (
+        14,
+        "user_language",
+        include_str!("../../migrations/sqlite/0014_user_language.sql"),
+    ),
 ];
 
 const POSTGRES: Embedded = &[
@@ -140,6 +145,11 @@ const POSTGRES: Embedded = &[
         12,
         "intervals",
         include_str!("../../migrations/postgres/0012_intervals.sql"),
+    ),
+    (
+        14,
+        "user_language",
+        include_str!("../../migrations/postgres/0014_user_language.sql"),
     ),
 ];
 

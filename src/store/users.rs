@@ -101,6 +101,27 @@ impl Store {
         Ok(())
     }
 
+    /// The language the user chose for the screens; None when they have not (or no such user).
+    pub async fn user_language(&self, name: &str) -> Result<Option<String>, StoreError> {
+        let language: Option<Option<String>> =
+            sqlx::query_scalar("SELECT language FROM users WHERE name = $1")
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(language.flatten())
+    }
+
+    /// Stores the user's language (None: follow the browser); `NotFound` if no such user.
+    pub async fn set_user_language(
+        &self,
+        name: &str,
+        language: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let sql = "UPDATE users SET language = $2 WHERE name = $1 RETURNING id";
+        update_user(&self.pool, sql, name, language.map(str::to_owned)).await?;
+        Ok(())
+    }
+
     /// Removes the user and their sessions, in one transaction; `NotFound` if none.
     pub async fn delete_user(&self, name: &str) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;

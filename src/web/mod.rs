@@ -15,6 +15,7 @@ mod directory;
 mod error;
 mod fax;
 mod input;
+mod languages;
 mod layers;
 mod peer;
 mod popup;
@@ -96,12 +97,16 @@ pub fn router(state: AppState) -> Router {
         .route("/admin.js", get(assets::admin_js))
         .route("/status.js", get(assets::status_js))
         .route("/style.css", get(assets::style_css))
+        .route("/i18n.js", get(assets::i18n_js))
+        .route("/lang/index.json", get(languages::index))
+        .route("/lang/{file}", get(languages::file))
         .route("/healthz", get(status::healthz))
         .route("/metrics", get(status::metrics))
         .route("/api/login", post(session::login))
         .route("/api/logout", post(session::logout))
         .route("/api/me", get(session::me))
         .route("/api/me/password", post(session::change_password))
+        .route("/api/me/language", put(session::set_language))
         .route("/api/status", get(status::status))
         .route("/api/audit", get(audit::list))
         .route("/ws", get(ws::upgrade))
