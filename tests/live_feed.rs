@@ -280,6 +280,25 @@ async fn the_wallboard_sees_callers_and_the_ringing_agent_sees_who_calls() {
     })
     .await;
     assert_eq!(answered["agent"]["call"], call.as_str());
+    // A wallboard opened during the call names the agent's caller (no longer waiting).
+    let mut late = connect(&base, "wallboard", &supervisor).await.unwrap();
+    let snapshot = next(&mut late).await;
+    let agents = snapshot["queues"][0]["agents"].as_array().unwrap().clone();
+    let talking = agents.iter().find(|a| a["name"] == "agent1").unwrap();
+    assert_eq!(talking["call"], call.as_str(), "{talking}");
+    assert_eq!(
+        talking["caller"]["organization"]["name"], "Acme Ltd",
+        "{talking}"
+    );
+    assert_eq!(talking["caller"]["e164"], "+12125550101", "{talking}");
+    assert!(
+        agents
+            .iter()
+            .filter(|a| a["call"].is_null())
+            .all(|a| a["caller"].is_null()),
+        "{agents:?}"
+    );
+    let _ = late.close(None).await;
     // The supervisor never gets the agent's pop-up; the agent never gets wallboard frames.
     let left = until(&mut wallboard, "caller_left", |f| {
         f["type"] == "update" && f["update"]["update"] == "caller_left"

@@ -108,6 +108,21 @@ async fn demo() -> Demo {
     demo
 }
 
+/// Put in the agent's page before its scripts: notifications allowed, and every notification,
+/// tone and title the page makes recorded in `window.__rang`.
+const RECORD_RINGS: &str = "window.__rang = { notifications: [], closed: 0, tones: 0, titles: [] }; \
+    window.Notification = class { \
+      static permission = 'granted'; \
+      static requestPermission() { return Promise.resolve('granted'); } \
+      constructor(title, options = {}) { window.__rang.notifications.push({ title, body: options.body, tag: options.tag }); } \
+      close() { window.__rang.closed += 1; } }; \
+    const oscillator = AudioContext.prototype.createOscillator; \
+    AudioContext.prototype.createOscillator = function () { \
+      if (this.state === 'running') window.__rang.tones += 1; return oscillator.call(this); }; \
+    const title = Object.getOwnPropertyDescriptor(Document.prototype, 'title'); \
+    Object.defineProperty(document, 'title', { get() { return title.get.call(this); }, \
+      set(value) { window.__rang.titles.push(value); title.set.call(this, value); } });";
+
 /// The waiting callers the wallboard shows: (call, position).
 async fn waiting(browser: &mut Browser) -> Vec<(String, u64)> {
     let rows = browser
@@ -182,8 +197,16 @@ async fn the_screens_in_a_real_browser() {
     supervisor.screenshot("wallboard-moved").await;
     drop(supervisor);
 
-    // An agent: available, and the pop-up with the caller's organization while it rings.
+    // An agent: available, and the pop-up with the caller's organization while it rings,
+    // with the ring heard and shown: the page's notifications and tones are recorded by a
+    // script put in through the DevTools protocol (the notification permission granted).
     let mut agent = Browser::launch().await.unwrap();
+    agent
+        .call(
+            "Page.addScriptToEvaluateOnNewDocument",
+            serde_json::json!({"source": RECORD_RINGS}),
+        )
+        .await;
     agent.sign_in(&demo.base, "agent1001", PASSWORD).await;
     agent
         .wait_for(
@@ -201,9 +224,73 @@ async fn the_screens_in_a_real_browser() {
             "/break/i.test(document.querySelector('#agent-status')?.textContent ?? '')",
         )
         .await;
+    // A click on the page lets it make sound (a user gesture, as the browser requires).
+    let clicked = agent
+        .call(
+            "Runtime.evaluate",
+            serde_json::json!({
+                "expression": "document.dispatchEvent(new PointerEvent('pointerdown')); true",
+                "userGesture": true,
+            }),
+        )
+        .await;
+    assert_eq!(clicked["result"]["value"], true, "{clicked}");
+    assert!(
+        agent
+            .eval("document.querySelector('#ring-setup').hidden")
+            .await
+            .as_bool()
+            .unwrap_or(false),
+        "no need to ask: notifications are allowed"
+    );
     agent
         .eval("document.querySelector('#go-available').click(); true")
         .await;
+    let rang = agent
+        .wait_for_up_to(
+            "the phone to ring on the desktop",
+            "document.body.dataset.ringing === 'true' && window.__rang.notifications.length > 0 \
+             && !document.querySelector('#popup').hidden \
+             && { title: document.title, tones: window.__rang.tones, notification: window.__rang.notifications.at(-1), \
+                  first: document.querySelector('#agent-desktop > section:not([hidden])')?.id ?? '', \
+                  call: document.querySelector('#popup')?.dataset.call ?? '', \
+                  activity: document.querySelector('#agent-activity')?.dataset.activity ?? '' }",
+            Duration::from_secs(180),
+        )
+        .await;
+    assert_eq!(rang["activity"], "ringing", "{rang}");
+    assert_eq!(rang["notification"]["title"], "☎ Incoming call", "{rang}");
+    let flashed = agent
+        .wait_for(
+            "the title to flash",
+            "window.__rang.titles.some(t => t.startsWith('☎')) && window.__rang.titles.some(t => t === 'switchdesk') \
+             && window.__rang.tones > 0 && window.__rang.tones",
+        )
+        .await;
+    assert!(
+        flashed.as_u64().unwrap_or(0) >= 2,
+        "two tones a ring: {flashed}"
+    );
+    {
+        // The pop-up is the desktop's first card, tagged with the notification's call.
+        assert_eq!(rang["first"], "popup", "{rang}");
+        assert_eq!(rang["notification"]["tag"], rang["call"], "{rang}");
+        let confidence = agent
+            .eval(
+                "({ match: document.querySelector('#popup-match')?.dataset.confidence ?? '', \
+                    book: document.querySelector('#popup-book').hidden })",
+            )
+            .await;
+        let known = matches!(confidence["match"].as_str(), Some("exact" | "organization"));
+        assert!(
+            known || matches!(confidence["match"].as_str(), Some("fuzzy" | "unknown")),
+            "{confidence}"
+        );
+        assert_eq!(
+            confidence["book"], known,
+            "add/link offered only for a caller not sure: {confidence}"
+        );
+    }
     let popup = agent
         .wait_for_up_to(
             "the pop-up with an organization while the phone rings",
@@ -222,6 +309,17 @@ async fn the_screens_in_a_real_browser() {
         )
         .await;
     agent.screenshot("agent-popup").await;
+    // Answered (or missed), the phone stops ringing: no sound, the title back, the
+    // notification closed.
+    let quiet = agent
+        .wait_for_up_to(
+            "the ring to stop",
+            "document.querySelector('#agent-activity')?.dataset.activity !== 'ringing' \
+             && !document.body.dataset.ringing && document.title === 'switchdesk' && window.__rang.closed > 0",
+            Duration::from_secs(60),
+        )
+        .await;
+    assert_eq!(quiet, true);
     assert!(
         popup["org"].as_str().is_some_and(|o| !o.is_empty()),
         "{popup}"
@@ -834,6 +932,52 @@ async fn the_screens_speak_the_user_s_language() {
     assert_eq!(me["language"], "ru", "{me}");
     assert_eq!(me["language_chosen"], false, "{me}");
     browser.screenshot("wallboard-ru").await;
+    // SL and SL2 say what they mean, with the queue's threshold.
+    let explained = browser
+        .eval("document.querySelector('[data-counter=\"service_level_2\"]').parentElement.title")
+        .await;
+    assert!(
+        explained
+            .as_str()
+            .is_some_and(|e| e.starts_with("SL2: доля звонков") && e.contains(" 20 с")),
+        "{explained}"
+    );
+    // The escalations panel folds away, and stays folded after a reload.
+    browser
+        .eval("document.querySelector('#escalations-card summary').click(); true")
+        .await;
+    browser.goto(&format!("{}/#wallboard", demo.base)).await;
+    let folded = browser
+        .wait_for(
+            "the wallboard again",
+            "document.querySelector('#queues .queue dt') && ({ open: document.querySelector('#escalations-card').open })",
+        )
+        .await;
+    assert_eq!(folded["open"], false, "{folded}");
+    // TV mode: no top bar, no controls, large figures; Escape ends it.
+    let tv = browser
+        .eval(
+            "(() => { const before = parseFloat(getComputedStyle(document.querySelector('.counter dd')).fontSize); \
+             document.querySelector('#tv-mode').click(); \
+             return { tv: document.body.dataset.tv, bar: getComputedStyle(document.querySelector('.topbar')).display, \
+                      actions: getComputedStyle(document.querySelector('#queues .row-actions')).display, \
+                      before, after: parseFloat(getComputedStyle(document.querySelector('.counter dd')).fontSize) }; })()",
+        )
+        .await;
+    assert_eq!(tv["tv"], "true", "{tv}");
+    assert_eq!(tv["bar"], "none", "{tv}");
+    assert_eq!(tv["actions"], "none", "{tv}");
+    assert!(tv["after"].as_f64() > tv["before"].as_f64(), "{tv}");
+    browser.screenshot("wallboard-tv-ru").await;
+    browser
+        .call(
+            "Input.dispatchKeyEvent",
+            serde_json::json!({"type": "keyDown", "key": "Escape", "code": "Escape", "windowsVirtualKeyCode": 27}),
+        )
+        .await;
+    browser
+        .wait_for("TV mode to end", "!document.body.dataset.tv")
+        .await;
 
     // The user picks English in the menu: it is stored as theirs and the page starts in it.
     browser
@@ -908,6 +1052,17 @@ async fn the_screens_speak_the_user_s_language() {
         )
         .await;
     admin.screenshot("wallboard-ru-phone").await;
+    // On a phone the top bar scrolls away, and a queue lists its agents before its callers.
+    let phone = admin
+        .eval(
+            "(() => { const queue = document.querySelector('#queues .queue'); \
+               const [waiting, agents] = [...queue.querySelectorAll('.queue-columns > div')]; \
+               return { bar: getComputedStyle(document.querySelector('.topbar')).position, \
+                        agents_first: agents.getBoundingClientRect().top < waiting.getBoundingClientRect().top }; })()",
+        )
+        .await;
+    assert_eq!(phone["bar"], "static", "{phone}");
+    assert_eq!(phone["agents_first"], true, "{phone}");
 
     // A language that does not exist is refused with the ones there are.
     let refused = admin

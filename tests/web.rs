@@ -50,6 +50,8 @@ async fn the_dashboard_shell_is_public_with_the_right_content_types() {
         ),
         ("/admin.js", "text/javascript", "/api/phonebook/import"),
         ("/status.js", "text/javascript", "/api/status"),
+        ("/i18n.js", "text/javascript", "/lang/"),
+        ("/ring.js", "text/javascript", "AudioContext"),
         ("/style.css", "text/css", ":root"),
     ] {
         let response = app.get(path, None).await;
@@ -95,6 +97,8 @@ async fn the_dashboard_sets_text_only_and_inlines_nothing() {
         "/manager.js",
         "/admin.js",
         "/status.js",
+        "/i18n.js",
+        "/ring.js",
     ] {
         let script = app.get(path, None).await.text().await.unwrap();
         for sink in [

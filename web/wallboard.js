@@ -11,6 +11,15 @@ import {
 import { localeTag } from "./i18n.js";
 
 const ENDPOINT_KEY = "switchdesk.supervisor-endpoint";
+const ESCALATIONS_OPEN_KEY = "switchdesk.escalations-open";
+/// In TV mode, how long each page of queues stays before the next when they do not all fit.
+const TV_PAGE_MS = 12000;
+
+/// What SL and SL2 mean, for the counters' tooltips (`{secs}`: the queue's threshold).
+const EXPLAINED = {
+  service_level: N_("Service level: calls answered within {secs} s, of all answered calls (Asterisk's SL)."),
+  service_level_2: N_("SL2: calls answered or abandoned within {secs} s, of all answered and abandoned calls (Asterisk's SL2): a caller who hangs up quickly does not count against it."),
+};
 const TICKER_MAX = 40;
 const ESCALATIONS_MAX = 50;
 
@@ -43,10 +52,90 @@ let queues = new Map(); // name → the queue as last received
 const callers = new Map(); // call UUID → {number, name, organization}, kept for agents' current calls
 let ticker = null;
 let shown = false;
+let tvTimer = null;
+let tvPage = 0;
 
 export function init() {
   $("queues").addEventListener("click", onAction);
   $("change-endpoint").addEventListener("click", () => supervisorEndpoint(true));
+  $("tv-mode").addEventListener("click", enterTv);
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && document.body.dataset.tv) leaveTv();
+  });
+  document.addEventListener("fullscreenchange", () => {
+    if (!document.fullscreenElement && document.body.dataset.tv) leaveTv();
+  });
+  const card = $("escalations-card");
+  card.open = readFlag(ESCALATIONS_OPEN_KEY, true);
+  card.addEventListener("toggle", () => writeFlag(ESCALATIONS_OPEN_KEY, card.open));
+}
+
+function readFlag(key, otherwise) {
+  try {
+    const value = localStorage.getItem(key);
+    return value === null ? otherwise : value === "true";
+  } catch {
+    return otherwise;
+  }
+}
+
+function writeFlag(key, value) {
+  try {
+    localStorage.setItem(key, String(value));
+  } catch {
+    // Private mode: the default next time.
+  }
+}
+
+/// TV mode: full screen, large type, no controls; pages through the queues when they do not
+/// all fit. Escape (or leaving full screen) ends it.
+function enterTv() {
+  document.body.dataset.tv = "true";
+  window.scrollTo(0, 0);
+  if (document.documentElement.requestFullscreen) document.documentElement.requestFullscreen().catch(() => {});
+  tvPage = 0;
+  clearInterval(tvTimer);
+  tvTimer = setInterval(turnTvPage, TV_PAGE_MS);
+  layOutTv();
+}
+
+function leaveTv() {
+  delete document.body.dataset.tv;
+  clearInterval(tvTimer);
+  tvTimer = null;
+  for (const section of $("queues").children) section.hidden = false;
+  if (document.fullscreenElement && document.exitFullscreen) document.exitFullscreen().catch(() => {});
+}
+
+function turnTvPage() {
+  tvPage += 1;
+  layOutTv();
+}
+
+/// Shows the page of queues that fits the screen, from the current page on.
+function layOutTv() {
+  if (!document.body.dataset.tv) return;
+  const sections = [...$("queues").children];
+  for (const section of sections) section.hidden = false;
+  const room = window.innerHeight - $("queues").getBoundingClientRect().top;
+  const pages = [];
+  let page = [];
+  let used = 0;
+  for (const section of sections) {
+    const height = section.getBoundingClientRect().height + 16;
+    if (page.length > 0 && used + height > room) {
+      pages.push(page);
+      page = [];
+      used = 0;
+    }
+    page.push(section);
+    used += height;
+  }
+  if (page.length) pages.push(page);
+  if (pages.length <= 1) return;
+  const shownPage = pages[tvPage % pages.length];
+  for (const section of sections) section.hidden = !shownPage.includes(section);
+  $("queues").dataset.tvPage = String((tvPage % pages.length) + 1) + "/" + pages.length;
 }
 
 export function show() {
@@ -64,6 +153,7 @@ export function hide() {
   shown = false;
   clearInterval(ticker);
   ticker = null;
+  if (document.body.dataset.tv) leaveTv();
 }
 
 export function onFeed(message) {
@@ -140,6 +230,7 @@ function renderQueue(queue) {
   }
   $("no-queues").hidden = true;
   tick(section);
+  if (document.body.dataset.tv) layOutTv();
 }
 
 function counters(figures) {
@@ -150,7 +241,8 @@ function counters(figures) {
       let title = t(name);
       if (key === "service_level" && figures.service_level_secs) title = t("Service level ({secs} s)", { secs: figures.service_level_secs });
       if (key === "service_level_2" && figures.service_level_secs) title = t("SL2 ({secs} s)", { secs: figures.service_level_secs });
-      return el("div", { className: "counter" }, el("dt", {}, title), el("dd", { dataset: { counter: key } }, format(figures[key])));
+      const explained = EXPLAINED[key] ? t(EXPLAINED[key], { secs: figures.service_level_secs ?? "?" }) : undefined;
+      return el("div", { className: "counter", title: explained }, el("dt", {}, title), el("dd", { dataset: { counter: key } }, format(figures[key])));
     }),
   );
 }
@@ -161,6 +253,16 @@ function identityOf(caller) {
   const name = (identity && ((identity.contact && identity.contact.name) || identity.label)) || caller.name || "";
   const organization = (identity && identity.organization && identity.organization.name) || "";
   return { name, organization, vip: !!(identity && identity.vip) };
+}
+
+/// The caller of an agent's call as the service identified them (`caller` on the agent: the
+/// wallboard opened or reloaded after the caller left the waiting list).
+function fromIdentity(identity) {
+  if (!identity) return null;
+  const name = (identity.contact && identity.contact.name) || identity.label || "";
+  const organization = (identity.organization && identity.organization.name) || "";
+  const number = identity.e164 || "";
+  return name || organization || number ? { name, organization, number } : null;
 }
 
 function remember(caller) {
@@ -211,7 +313,7 @@ function agentList(queue) {
     { className: "agents" },
     agents.map((agent) => {
       const { status, reason } = agentStatus(agent);
-      const current = agent.call ? callers.get(agent.call) : null;
+      const current = agent.call ? callers.get(agent.call) || fromIdentity(agent.caller) : null;
       const talking = agent.activity === "in_call" || agent.activity === "ringing";
       return el(
         "li",
@@ -331,14 +433,19 @@ async function loadBreached() {
   }
 }
 
+/// A ticket whose SLA clock ran out: the clock (first response or resolution) and when it ran
+/// out, newest first; the list scrolls within its panel, so the queues stay on the screen.
 function escalated(event, at, old = false) {
   const ticket = event.ticket || {};
+  const due = event.clock === "first_response" ? ticket.first_response_due : event.clock === "resolution" ? ticket.resolution_due : null;
+  at = due || at;
   const list = $("escalations");
   const existing = [...list.children].find((li) => li.dataset.ticket === String(ticket.id) && li.dataset.clock === event.clock);
   if (existing) existing.remove();
   list.prepend(ticketRow(ticket, { at, overdue: event.clock || "escalated", className: old ? "" : "fresh", dataset: { clock: event.clock || "" } }));
   while (list.children.length > ESCALATIONS_MAX) list.lastElementChild.remove();
   $("no-escalations").hidden = list.children.length > 0;
+  $("escalations-count").textContent = list.children.length ? String(list.children.length) : "";
 }
 
 function log(at, update) {

@@ -141,19 +141,26 @@ impl Hub {
     }
 }
 
-/// A queue as JSON with `identity` on each waiting caller.
+/// A queue as JSON with `identity` on each waiting caller, and on each agent in a call the
+/// identification of its caller (`caller`), so a screen opened mid-call can name them.
 fn queue_shown(
     queue: &QueueView,
     identities: &std::collections::HashMap<String, crate::switch::Identity>,
 ) -> Value {
+    let identity_of = |call: &Value| {
+        call.as_str()
+            .and_then(|call| identities.get(call))
+            .map_or(Value::Null, |identity| json!(identity))
+    };
     let mut shown = serde_json::to_value(queue).unwrap_or(Value::Null);
     if let Some(waiting) = shown["waiting"].as_array_mut() {
         for caller in waiting {
-            let identity = caller["call"]
-                .as_str()
-                .and_then(|call| identities.get(call))
-                .map_or(Value::Null, |identity| json!(identity));
-            caller["identity"] = identity;
+            caller["identity"] = identity_of(&caller["call"]);
+        }
+    }
+    if let Some(agents) = shown["agents"].as_array_mut() {
+        for agent in agents {
+            agent["caller"] = identity_of(&agent["call"]);
         }
     }
     shown

@@ -98,6 +98,7 @@ pub fn router(state: AppState) -> Router {
         .route("/status.js", get(assets::status_js))
         .route("/style.css", get(assets::style_css))
         .route("/i18n.js", get(assets::i18n_js))
+        .route("/ring.js", get(assets::ring_js))
         .route("/lang/index.json", get(languages::index))
         .route("/lang/{file}", get(languages::file))
         .route("/healthz", get(status::healthz))
