@@ -224,7 +224,7 @@ mod tests {
         }
     }
 
-    fn agent(uuid: &str, name: &str, bridged: Option<i64>) -> Leg {
+    fn agent(uuid: &str, name: &str, bridged: Option<Millis>) -> Leg {
         Leg {
             uuid: uuid.into(),
             call_id: "c".into(),

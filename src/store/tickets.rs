@@ -10,7 +10,7 @@ use sqlx::{AnyConnection, Row as _};
 use super::filter::Filter;
 use super::write::Returning as _;
 use super::{json, Store, StoreError};
-use crate::clock::Millis;
+use crate::clock::{self, Millis};
 use crate::tickets::{
     NewTicket, Note, OrganizationUsage, Status, Ticket, TicketEvent, TicketKind, TicketPatch,
     TimeEntry,
@@ -318,7 +318,7 @@ impl Store {
         )
         .bind(agent)
         .bind(cents)
-        .bind(crate::clock::now())
+        .bind(clock::now())
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -344,7 +344,7 @@ impl Store {
         )
         .bind(organization_id)
         .bind(monthly_cents)
-        .bind(crate::clock::now())
+        .bind(clock::now())
         .execute(&self.pool)
         .await
         .map_err(|e| match &e {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::sync::{broadcast, Notify};
 
 use super::model::TicketEvent;
-use crate::clock::Millis;
+use crate::clock::{self, Millis};
 use crate::store::{Store, StoreError};
 
 /// Marks the clocks that ran out by `now`; returns how many escalated.
@@ -50,7 +50,7 @@ pub async fn watch(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        let now = crate::clock::now();
+        let now = clock::now();
         if let Err(e) = escalate_due(&store, &events, webhook.as_deref(), now).await {
             tracing::warn!("SLA check failed: {e}");
         }

@@ -43,7 +43,7 @@ pub(crate) fn parse_moment(name: &str, text: &str) -> Result<Millis, ApiError> {
 }
 
 fn read_moment(text: &str) -> Option<Millis> {
-    if let Ok(ms) = text.parse::<i64>() {
+    if let Ok(ms) = text.parse::<Millis>() {
         return Some(ms);
     }
     if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
