@@ -24,7 +24,7 @@
 //! - [`web`]: axum routes, authentication and roles. The only module that knows HTTP.
 //! - [`users`]: roles, password hashing, session and API tokens (no SQL, no HTTP).
 //! - [`metrics`]: the Prometheus registry every module records into.
-//! - [`clock`]: the wall clock, read in one place (Unix milliseconds).
+//! - [`clock`]: time (`Millis`, Unix ms, everywhere) and the one reading of the wall clock.
 //! - [`config`]: one TOML file, every key overridable by `SWITCHDESK_*` variables.
 //! - [`secret`]: a string kept out of logs (passwords, tokens); a leaf any module may use.
 //! - [`service`]: wiring for `serve`, and the one builder of the application's state.

@@ -317,7 +317,7 @@ async fn the_popup_route_answers_what_the_feed_pushed() {
     // The phone rings long enough (the queue's ring timeout is 20 s) to ask while it rings.
     let running = start(Duration::from_secs(15)).await;
     let base = running.base.as_str();
-    let now = users::now_millis();
+    let now = switchdesk::clock::now();
     let ticket = running
         .store
         .open_ticket(

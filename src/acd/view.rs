@@ -5,7 +5,7 @@ use serde::Serialize;
 use super::config::{QueueConfig, Strategy};
 use super::engine::AgentStatus;
 use super::stats::Counters;
-use super::Millis;
+use crate::clock::Millis;
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct WaitingView {

@@ -164,7 +164,7 @@ impl PhoneBook {
         let mut entries = Vec::new();
         // Anything written from now on is caught up with later, even if this read sees it.
         let mut shelf = Shelf {
-            read_up_to: crate::users::now_millis() - CLOCK_SLACK_MS,
+            read_up_to: crate::clock::now() - CLOCK_SLACK_MS,
             ..Shelf::default()
         };
         let mut after = 0;
@@ -198,7 +198,7 @@ impl PhoneBook {
     /// Returns how many records were applied.
     pub async fn catch_up(&self, store: &Store) -> Result<usize, StoreError> {
         let since = self.read().read_up_to;
-        let now = crate::users::now_millis() - CLOCK_SLACK_MS;
+        let now = crate::clock::now() - CLOCK_SLACK_MS;
         let organizations: Vec<Organization> = store.records_changed_since(since).await?;
         let contacts: Vec<Contact> = store.records_changed_since(since).await?;
         let applied = organizations.len() + contacts.len();

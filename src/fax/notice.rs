@@ -2,6 +2,7 @@
 //! converted, and a reception that failed. Pure: the desk decides which, and where it goes.
 
 use super::received::FaxReceived;
+use crate::clock::Millis;
 use crate::store::{Attach, NewMail};
 
 /// What became of the fax's document.
@@ -53,7 +54,7 @@ fn clean(text: &str) -> String {
     cleaned.trim().to_owned()
 }
 
-fn time(millis: i64) -> String {
+fn time(millis: Millis) -> String {
     chrono::DateTime::from_timestamp_millis(millis)
         .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
         .unwrap_or_else(|| millis.to_string())

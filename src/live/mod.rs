@@ -25,7 +25,7 @@ use serde_json::{json, Value};
 use tokio::sync::broadcast::{self, error::RecvError};
 
 use crate::acd::{QueueView, Update};
-use crate::clock::now_millis;
+use crate::clock;
 use crate::directory::PhoneBook;
 use crate::store::Store;
 use crate::supervise::{Policy, Tasks};
@@ -113,13 +113,13 @@ impl Hub {
     /// The wallboard's starting point: every queue as `GET /api/queues` shows it.
     pub async fn wallboard_snapshot(&self) -> Result<String, crate::switch::BoardError> {
         let queues = self.queues_shown().await?;
-        Ok(json!({"type": "snapshot", "at": now_millis(), "queues": queues}).to_string())
+        Ok(json!({"type": "snapshot", "at": clock::now(), "queues": queues}).to_string())
     }
 
     /// An agent's starting point: their own state (null for a user who is no agent).
     pub async fn agent_snapshot(&self, agent: &str) -> Result<String, crate::switch::BoardError> {
         let view = self.board.agent(agent).await?;
-        Ok(json!({"type": "snapshot", "at": now_millis(), "agent": view}).to_string())
+        Ok(json!({"type": "snapshot", "at": clock::now(), "agent": view}).to_string())
     }
 
     /// Every queue with each waiting caller's identification (`identity`), as shown.
@@ -215,7 +215,7 @@ async fn run(hub: Hub, sources: Arc<tokio::sync::Mutex<Sources>>, restarted: boo
             event = sources.tickets.recv() => match event {
                 Ok(event) => hub.send(
                     Audience::Supervisors,
-                    json!({"type": "ticket", "at": now_millis(), "event": event}),
+                    json!({"type": "ticket", "at": clock::now(), "event": event}),
                 ),
                 Err(RecvError::Lagged(_)) => {}
                 Err(RecvError::Closed) => {
@@ -250,7 +250,7 @@ async fn send_queues(hub: &Hub, dirty: &BTreeSet<String>, all: bool) {
         if all || touched {
             hub.send(
                 Audience::Supervisors,
-                json!({"type": "queue", "at": now_millis(), "queue": queue}),
+                json!({"type": "queue", "at": clock::now(), "queue": queue}),
             );
         }
     }
@@ -259,7 +259,7 @@ async fn send_queues(hub: &Hub, dirty: &BTreeSet<String>, all: bool) {
 async fn on_update(hub: &Hub, sources: &Sources, update: &Update) {
     hub.send(
         Audience::Supervisors,
-        json!({"type": "update", "at": now_millis(), "update": update}),
+        json!({"type": "update", "at": clock::now(), "update": update}),
     );
     let Update::AgentChanged {
         agent,
@@ -273,7 +273,7 @@ async fn on_update(hub: &Hub, sources: &Sources, update: &Update) {
     if let Ok(Some(view)) = hub.board.agent(agent).await {
         hub.send(
             Audience::Agent(agent.clone()),
-            json!({"type": "agent", "at": now_millis(), "agent": view}),
+            json!({"type": "agent", "at": clock::now(), "agent": view}),
         );
     }
     if let (Some(call), "ringing") = (call, activity.as_str()) {
@@ -285,7 +285,7 @@ async fn on_update(hub: &Hub, sources: &Sources, update: &Update) {
                 Ok(popup) => {
                     let mut frame = json!(popup);
                     frame["type"] = json!("popup");
-                    frame["at"] = json!(now_millis());
+                    frame["at"] = json!(clock::now());
                     hub.send(Audience::Agent(agent), frame);
                 }
                 Err(e) => tracing::warn!(call, "caller pop-up not gathered: {e}"),

@@ -10,6 +10,7 @@ use super::tickets::ticket_from;
 use super::write::Returning as _;
 use super::{json, parse, Store, StoreError};
 use crate::cdr::{CallKind, CallRecord, Leg, Outcome};
+use crate::clock::Millis;
 use crate::tickets::{Append, CallerKey, NewTicket, Ticket, TicketEvent, TimeEntry};
 
 /// What a list of calls is narrowed to.
@@ -24,9 +25,9 @@ pub struct CallFilter {
     pub outcome: Option<String>,
     pub caller_number: Option<String>,
     /// Unix ms, inclusive.
-    pub from: Option<i64>,
+    pub from: Option<Millis>,
     /// Unix ms, exclusive.
-    pub to: Option<i64>,
+    pub to: Option<Millis>,
     pub limit: Option<u32>,
     pub offset: Option<u32>,
 }
@@ -133,7 +134,7 @@ impl CallTx {
         leg: &Leg,
         core_uuid: &str,
         document: &str,
-        now: i64,
+        now: Millis,
     ) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "INSERT INTO cdr_legs (uuid, call_id, role, core_uuid, summary, document, received_at) \
@@ -166,7 +167,7 @@ impl CallTx {
     }
 
     /// Inserts or replaces the call (its ticket link is kept when `call.ticket_id` is None).
-    pub async fn save_call(&mut self, call: &CallRecord, now: i64) -> Result<(), StoreError> {
+    pub async fn save_call(&mut self, call: &CallRecord, now: Millis) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO calls (id, kind, outcome, caller_number, caller_e164, caller_name, destination, queue, agent, \
              started_at, answered_at, ended_at, wait_secs, talk_secs, hangup_cause, recording, identified, contact_id, \
@@ -212,7 +213,7 @@ impl CallTx {
     pub async fn callers_open_ticket(
         &mut self,
         key: &CallerKey,
-        since: Option<i64>,
+        since: Option<Millis>,
     ) -> Result<Option<Ticket>, StoreError> {
         let (column, since) = (
             match key {
@@ -268,7 +269,7 @@ impl CallTx {
     pub async fn append_to_ticket(
         &mut self,
         append: &Append,
-        now: i64,
+        now: Millis,
     ) -> Result<Ticket, StoreError> {
         let row = sqlx::query(
             "UPDATE tickets SET status = $1, priority = $2, first_response_at = $3, \
@@ -330,7 +331,7 @@ impl CallTx {
     pub async fn enqueue_webhook(
         &mut self,
         event: &TicketEvent,
-        now: i64,
+        now: Millis,
     ) -> Result<(), StoreError> {
         super::tickets::enqueue_webhook(&mut self.tx, event, now).await
     }

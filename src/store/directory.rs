@@ -7,7 +7,8 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row as _};
 
 use super::write::Returning as _;
-use super::{json, now_millis, parse, Query, Store, StoreError};
+use super::{json, parse, Query, Store, StoreError};
+use crate::clock::{self, Millis};
 use crate::directory::model::{Asset, Contact, Id, Organization, Owner};
 
 /// One kind of phone-book record, as the store reads and writes it.
@@ -69,7 +70,7 @@ impl Record for Organization {
             .bind(i64::from(self.vip))
             .bind(i64::from(self.priority))
             .bind(self.notes.as_str())
-            .bind(now_millis()))
+            .bind(clock::now()))
     }
 
     fn from_row(row: &AnyRow) -> Result<Self, StoreError> {
@@ -126,7 +127,7 @@ impl Record for Contact {
             .bind(i64::from(self.priority))
             .bind(self.language.as_deref())
             .bind(self.notes.as_str())
-            .bind(now_millis()))
+            .bind(clock::now()))
     }
 
     fn from_row(row: &AnyRow) -> Result<Self, StoreError> {
@@ -185,7 +186,7 @@ impl Record for Asset {
             .bind(contact)
             .bind(organization)
             .bind(self.notes.as_str())
-            .bind(now_millis()))
+            .bind(clock::now()))
     }
 
     fn from_row(row: &AnyRow) -> Result<Self, StoreError> {
@@ -367,7 +368,10 @@ impl Store {
 
     /// Records written at or after `since` (Unix ms): how a running service catches up with
     /// imports made by another process.
-    pub async fn records_changed_since<R: Record>(&self, since: i64) -> Result<Vec<R>, StoreError> {
+    pub async fn records_changed_since<R: Record>(
+        &self,
+        since: Millis,
+    ) -> Result<Vec<R>, StoreError> {
         let sql = format!(
             "SELECT * FROM {} WHERE updated_at >= $1 ORDER BY updated_at, id",
             R::TABLE

@@ -41,7 +41,6 @@ pub use fax::{Attach, FaxRecord, MailState, NewFile, NewMail, OutboxMail, Record
 pub use tickets::{TicketFilter, WebhookDelivery};
 
 use crate::accounts::Role;
-use crate::clock::now_millis;
 
 /// Which database engine sits behind a [`Store`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

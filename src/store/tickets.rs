@@ -10,6 +10,7 @@ use sqlx::{AnyConnection, Row as _};
 use super::filter::Filter;
 use super::write::Returning as _;
 use super::{json, Store, StoreError};
+use crate::clock::{self, Millis};
 use crate::tickets::{
     NewTicket, Note, OrganizationUsage, Status, Ticket, TicketEvent, TicketKind, TicketPatch,
     TimeEntry,
@@ -29,9 +30,9 @@ pub struct TicketFilter {
     /// Tickets this agent booked time on (each answered agent leg books its talk time).
     pub agent: Option<String>,
     /// Created at or after (Unix ms).
-    pub from: Option<i64>,
+    pub from: Option<Millis>,
     /// Created before (Unix ms).
-    pub to: Option<i64>,
+    pub to: Option<Millis>,
     /// Only tickets with a breached SLA clock.
     pub breached: Option<bool>,
     pub limit: Option<u32>,
@@ -47,10 +48,10 @@ pub struct WebhookDelivery {
     pub payload: String,
     pub state: String,
     pub attempts: i64,
-    pub next_attempt_at: i64,
+    pub next_attempt_at: Millis,
     pub last_error: String,
-    pub created_at: i64,
-    pub delivered_at: Option<i64>,
+    pub created_at: Millis,
+    pub delivered_at: Option<Millis>,
 }
 
 pub(crate) fn ticket_from(row: &AnyRow) -> Result<Ticket, StoreError> {
@@ -118,7 +119,7 @@ fn webhook_from(row: &AnyRow) -> Result<WebhookDelivery, StoreError> {
 pub(crate) async fn enqueue_webhook(
     conn: &mut AnyConnection,
     event: &TicketEvent,
-    now: i64,
+    now: Millis,
 ) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO webhook_outbox (ticket_id, event, payload, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $4)",
@@ -200,7 +201,7 @@ impl Store {
         &self,
         id: i64,
         patch: &TicketPatch,
-        now: i64,
+        now: Millis,
         webhook: bool,
     ) -> Result<Ticket, StoreError> {
         let mut tx = self.pool.begin().await?;
@@ -236,7 +237,7 @@ impl Store {
         ticket_id: i64,
         author: &str,
         body: &str,
-        now: i64,
+        now: Millis,
     ) -> Result<Note, StoreError> {
         let mut tx = self.pool.begin().await?;
         let updated = sqlx::query(
@@ -274,7 +275,7 @@ impl Store {
     /// clock that ran out (`first_response` or `resolution`).
     pub async fn mark_breaches(
         &self,
-        now: i64,
+        now: Millis,
         webhook: bool,
     ) -> Result<Vec<(Ticket, &'static str)>, StoreError> {
         let mut tx = self.pool.begin().await?;
@@ -317,7 +318,7 @@ impl Store {
         )
         .bind(agent)
         .bind(cents)
-        .bind(super::now_millis())
+        .bind(clock::now())
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -343,7 +344,7 @@ impl Store {
         )
         .bind(organization_id)
         .bind(monthly_cents)
-        .bind(super::now_millis())
+        .bind(clock::now())
         .execute(&self.pool)
         .await
         .map_err(|e| match &e {
@@ -376,8 +377,8 @@ impl Store {
     /// time by when it was booked. Calls of unknown callers sum under `None`.
     pub async fn organization_usage(
         &self,
-        from: i64,
-        to: i64,
+        from: Millis,
+        to: Millis,
     ) -> Result<Vec<OrganizationUsage>, StoreError> {
         let calls = sqlx::query(
             "SELECT organization_id, COUNT(*) AS calls, \
@@ -423,7 +424,7 @@ impl Store {
     /// Deliveries due at `now`, oldest first.
     pub async fn due_webhooks(
         &self,
-        now: i64,
+        now: Millis,
         limit: u32,
     ) -> Result<Vec<WebhookDelivery>, StoreError> {
         let rows = sqlx::query(
@@ -445,7 +446,7 @@ impl Store {
         rows.iter().map(webhook_from).collect()
     }
 
-    pub async fn webhook_delivered(&self, id: i64, now: i64) -> Result<(), StoreError> {
+    pub async fn webhook_delivered(&self, id: i64, now: Millis) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE webhook_outbox SET state = 'delivered', attempts = attempts + 1, delivered_at = $1, last_error = '' WHERE id = $2",
         )
@@ -461,7 +462,7 @@ impl Store {
         &self,
         id: i64,
         error: &str,
-        next_attempt_at: Option<i64>,
+        next_attempt_at: Option<Millis>,
     ) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE webhook_outbox SET attempts = attempts + 1, last_error = $1, \

@@ -4,8 +4,9 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Encode, Executor, Row as _, Transaction, Type};
 
 use super::write::Returning as _;
-use super::{now_millis, parse_role, Store, StoreError};
+use super::{parse_role, Store, StoreError};
 use crate::accounts::{Role, User};
+use crate::clock;
 
 pub(super) fn user_from_row(row: &AnyRow) -> Result<User, StoreError> {
     Ok(User {
@@ -29,7 +30,7 @@ impl Store {
         role: Role,
         password_hash: &str,
     ) -> Result<User, StoreError> {
-        let created_at = now_millis();
+        let created_at = clock::now();
         let row = sqlx::query(
             "INSERT INTO users (name, role, password_hash, disabled, created_at) \
              VALUES ($1, $2, $3, 0, $4) RETURNING id",

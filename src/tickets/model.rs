@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::clock::Millis;
+
 /// Where a ticket stands. `new`, `open` and `pending` are open: calls are threaded into them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -103,13 +105,13 @@ pub struct Ticket {
     /// Nobody in the phone book matched the caller.
     pub unidentified: bool,
     pub queue: Option<String>,
-    pub created_at: i64,
-    pub updated_at: i64,
-    pub last_call_at: Option<i64>,
-    pub first_response_due: Option<i64>,
-    pub first_response_at: Option<i64>,
-    pub resolution_due: Option<i64>,
-    pub resolved_at: Option<i64>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+    pub last_call_at: Option<Millis>,
+    pub first_response_due: Option<Millis>,
+    pub first_response_at: Option<Millis>,
+    pub resolution_due: Option<Millis>,
+    pub resolved_at: Option<Millis>,
     pub first_response_breached: bool,
     pub resolution_breached: bool,
 }
@@ -127,11 +129,11 @@ pub struct NewTicket {
     pub caller_number: String,
     pub unidentified: bool,
     pub queue: Option<String>,
-    pub created_at: i64,
-    pub last_call_at: Option<i64>,
-    pub first_response_at: Option<i64>,
-    pub first_response_due: Option<i64>,
-    pub resolution_due: Option<i64>,
+    pub created_at: Millis,
+    pub last_call_at: Option<Millis>,
+    pub first_response_at: Option<Millis>,
+    pub first_response_due: Option<Millis>,
+    pub resolution_due: Option<Millis>,
 }
 
 /// What a person may change on a ticket; absent fields stay as they are.
@@ -169,7 +171,7 @@ pub struct TimeEntry {
     pub seconds: i64,
     pub hourly_rate_cents: i64,
     pub cost_cents: i64,
-    pub at: i64,
+    pub at: Millis,
 }
 
 impl TimeEntry {
@@ -189,7 +191,7 @@ pub struct Note {
     pub ticket_id: i64,
     pub author: String,
     pub body: String,
-    pub at: i64,
+    pub at: Millis,
 }
 
 /// A change a ticket went through, for the dashboard and the external helpdesk.

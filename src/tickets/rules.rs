@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::model::{NewTicket, Status, Ticket, TicketKind, PRIORITY_HIGH, PRIORITY_NORMAL};
 use crate::cdr::{CallKind, CallRecord, Outcome};
+use crate::clock::Millis;
 
 /// `[tickets]` in the configuration.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -71,12 +72,12 @@ impl TicketRules {
         problems
     }
 
-    pub fn repeat_window_ms(&self) -> i64 {
+    pub fn repeat_window_ms(&self) -> Millis {
         self.repeat_window_minutes * 60_000
     }
 
     /// The SLA deadlines of a ticket of `priority` opened at `at`: (first response, resolution).
-    pub fn deadlines(&self, priority: u8, at: i64) -> (i64, i64) {
+    pub fn deadlines(&self, priority: u8, at: Millis) -> (Millis, Millis) {
         let index = usize::from(priority.clamp(1, 3) - 1);
         (
             at + self.first_response_minutes[index] * 60_000,
@@ -100,8 +101,8 @@ pub struct Append {
     pub ticket_id: i64,
     pub status: Status,
     pub priority: u8,
-    pub first_response_at: Option<i64>,
-    pub last_call_at: i64,
+    pub first_response_at: Option<Millis>,
+    pub last_call_at: Millis,
 }
 
 /// The key the caller's open ticket is found by: their contact, else their number.

@@ -12,13 +12,14 @@ use super::error::ApiJson;
 use super::roles::{Agent, Authorized};
 use super::{ApiError, AppState};
 use crate::cdr::{CallKind, CallRecord};
+use crate::clock;
 use crate::directory::model::{Contact, Organization};
 use crate::store::{CallFilter, FaxRecord, TicketFilter};
 use crate::tickets::{
     NewTicket, Note, Status, Ticket, TicketEvent, TicketKind, TicketPatch, TimeEntry,
     PRIORITY_NORMAL,
 };
-use crate::users::{now_millis, Role};
+use crate::users::Role;
 
 const MAX_NOTE: usize = 20_000;
 
@@ -128,7 +129,7 @@ pub(crate) async fn update(
     let before = state.store.ticket(id).await?.map(|t| t.status);
     let ticket = state
         .store
-        .update_ticket(id, &patch, now_millis(), state.webhook.is_some())
+        .update_ticket(id, &patch, clock::now(), state.webhook.is_some())
         .await?;
     if patch.status.is_some() && before != Some(ticket.status) {
         let change = auth.change("ticket", "status", id);
@@ -166,7 +167,7 @@ pub(crate) async fn add_note(
     }
     let note = state
         .store
-        .add_note(id, &auth.name, body, now_millis())
+        .add_note(id, &auth.name, body, clock::now())
         .await?;
     Ok((StatusCode::CREATED, Json(note)))
 }
@@ -223,7 +224,7 @@ pub(crate) async fn create(
             .normalize(raw)
             .unwrap_or_else(|_| raw.to_owned()),
     };
-    let now = now_millis();
+    let now = clock::now();
     let priority = open.priority.unwrap_or(PRIORITY_NORMAL);
     let (first_response_due, resolution_due) = state.config.tickets.deadlines(priority, now);
     let new = NewTicket {

@@ -37,7 +37,7 @@ impl Switchboard {
             .collect();
         for action in actions {
             if let Action::DialCustomer { leg, number, .. } = &action {
-                if self.barred(now_ms(), leg, number) {
+                if self.barred(clock::now(), leg, number) {
                     continue;
                 }
             }
