@@ -1077,3 +1077,119 @@ async fn the_screens_speak_the_user_s_language() {
         "{refused}"
     );
 }
+
+/// A queue past its alert limits (set by an admin through the API) turns red on the wallboard,
+/// with the banner naming it and the chime heard (recorded through the DevTools protocol).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queue_past_its_limits_turns_red_with_an_alert() {
+    let Some(mut browser) = Browser::launch().await else {
+        return;
+    };
+    let demo = demo().await;
+    let client = reqwest::Client::new();
+    let login = client
+        .post(format!("{}/api/login", demo.base))
+        .json(&serde_json::json!({"name": "ada", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    let cookie = login.headers()[reqwest::header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    // Red as soon as one caller waits; the service level never colours it here.
+    let patched = client
+        .patch(format!("{}/api/queues/support/settings", demo.base))
+        .header(reqwest::header::COOKIE, &cookie)
+        .header(reqwest::header::ORIGIN, &demo.base)
+        .json(&serde_json::json!({"alerts": {
+            "waiting_amber": 1, "waiting_red": 1, "service_level_amber": 0, "service_level_red": 0,
+        }}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(patched.status(), reqwest::StatusCode::OK);
+    let stored: Value = patched.json().await.unwrap();
+    assert_eq!(stored["alerts"]["waiting_red"], 1, "{stored}");
+    assert_eq!(
+        stored["alerts"]["wait_red_secs"], 120,
+        "the rest kept: {stored}"
+    );
+    // Limits that fall instead of rising are refused, naming the setting.
+    let refused = client
+        .patch(format!("{}/api/queues/support/settings", demo.base))
+        .header(reqwest::header::COOKIE, &cookie)
+        .header(reqwest::header::ORIGIN, &demo.base)
+        .json(&serde_json::json!({"alerts": {"wait_amber_secs": 300, "wait_red_secs": 60}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), reqwest::StatusCode::BAD_REQUEST);
+    let why: Value = refused.json().await.unwrap();
+    assert!(
+        why["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("wait_*_secs")),
+        "{why}"
+    );
+
+    browser
+        .call(
+            "Page.addScriptToEvaluateOnNewDocument",
+            serde_json::json!({"source": RECORD_RINGS}),
+        )
+        .await;
+    // The supervisor clicks on the page before signing in (browsers allow sound after a click).
+    browser.goto(&format!("{}/", demo.base)).await;
+    browser
+        .wait_for(
+            "the sign-in form",
+            "!!document.querySelector('#login-name')",
+        )
+        .await;
+    browser
+        .call(
+            "Runtime.evaluate",
+            serde_json::json!({
+                "expression": "document.dispatchEvent(new PointerEvent('pointerdown')); true",
+                "userGesture": true,
+            }),
+        )
+        .await;
+    browser
+        .eval(&format!(
+            "document.querySelector('#login-name').value = 'sue'; \
+             document.querySelector('#login-password').value = {password}; \
+             document.querySelector('#login-submit').click(); true",
+            password = serde_json::json!(PASSWORD),
+        ))
+        .await;
+    let alert = browser
+        .wait_for_up_to(
+            "support to turn red with the alert",
+            "(() => { const queue = document.querySelector('#queues [data-queue=\"support\"]'); \
+               const banner = document.querySelector('#queue-alert'); \
+               return queue?.dataset.level === 'red' && !banner.hidden && window.__rang.tones >= 3 \
+                 && { banner: banner.textContent, head: queue.querySelector('.waiting-head').dataset.level, \
+                      oldest: queue.querySelector('.waiting-head .oldest').textContent, tones: window.__rang.tones }; })()",
+            Duration::from_secs(120),
+        )
+        .await;
+    browser.screenshot("wallboard-alert").await;
+    assert!(
+        alert["banner"]
+            .as_str()
+            .is_some_and(|b| b.starts_with("Service level at risk: ") && b.contains("support")),
+        "{alert}"
+    );
+    assert_eq!(alert["head"], "red", "{alert}");
+    assert!(
+        alert["oldest"]
+            .as_str()
+            .is_some_and(|o| o.starts_with("longest ")),
+        "{alert}"
+    );
+}

@@ -252,6 +252,14 @@ const QUEUE_FIELDSETS = [
     { path: "announcements.min_gap_secs", label: N_("At most every (s)"), kind: "number" },
     { path: "announcements.periodic_secs", label: N_("Repeat every (s, 0: never)"), kind: "number" },
   ]],
+  [N_("Wallboard alerts"), [
+    { path: "alerts.service_level_amber", label: N_("Amber when the service level is at or below (%)"), kind: "number" },
+    { path: "alerts.service_level_red", label: N_("Red when the service level is at or below (%)"), kind: "number" },
+    { path: "alerts.wait_amber_secs", label: N_("Amber when a caller waits (s, 0: never)"), kind: "number" },
+    { path: "alerts.wait_red_secs", label: N_("Red when a caller waits (s, 0: never)"), kind: "number" },
+    { path: "alerts.waiting_amber", label: N_("Amber when callers wait (0: never)"), kind: "number" },
+    { path: "alerts.waiting_red", label: N_("Red when callers wait (0: never)"), kind: "number" },
+  ]],
   [N_("Callbacks"), [
     { path: "callbacks.key", label: N_("Callback key (empty: no callbacks)"), kind: "key" },
     { path: "callbacks.dial", label: N_("Dial string ({number})"), kind: "text", placeholder: "sofia/gateway/pstn/{number}" },

@@ -41,8 +41,6 @@ export function init() {
     await ring.askPermission();
     showRingSetup();
   });
-  // Browsers let a page ring only after a click on it.
-  document.addEventListener("pointerdown", ring.unlock, { once: true });
   showRingSetup();
 }
 

@@ -4,6 +4,7 @@
 
 import { $, act, api, ask, el, notify, whenSessionEnds, t, N_, label, ROLE_LABEL } from "./lib.js";
 import { lang, languages, preferred, use } from "./i18n.js";
+import { unlock } from "./ring.js";
 import { Feed } from "./feed.js";
 import * as wallboard from "./wallboard.js";
 import * as agent from "./agent.js";
@@ -176,6 +177,8 @@ async function start() {
   $("logout").addEventListener("click", logout);
   $("change-password").addEventListener("click", changePassword);
   $("language").addEventListener("change", chooseLanguage);
+  // Browsers let a page make sound (the agent's ring, the wallboard's alert) only after a click.
+  document.addEventListener("pointerdown", unlock, { once: true });
   $("ask-cancel").addEventListener("click", () => $("ask").close());
   window.addEventListener("hashchange", route);
   whenSessionEnds(() => {

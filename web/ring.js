@@ -1,7 +1,8 @@
-// Telling an agent their phone rings when the desktop is not in front of them: a ring tone
-// (Web Audio, nothing to download), a system notification (permission asked once, by the
-// agent's click), and the tab's title flashing. All of it stops when the phone stops ringing.
-// Browsers let a page make sound only after a click on it: `unlock` runs on the first one.
+// Sounds and signs that reach someone not looking at the screen. An agent's phone ringing: a
+// ring tone (Web Audio, nothing to download), a system notification (permission asked once,
+// by the agent's click), and the tab's title flashing, all stopped when it stops ringing. A
+// queue turning red on the wallboard: a chime. Browsers let a page make sound only after a
+// click on it: app.js runs `unlock` on the first one.
 
 const TONE_HZ = 425; // the ring tone's pitch in Russia and most of Europe
 const BURST_EVERY_MS = 3000;
@@ -73,6 +74,24 @@ function notify(title, body, tag) {
   } catch {
     // Some browsers only notify from a service worker; the sound and the title still ring.
   }
+}
+
+/// Three rising notes: a queue turned red on the wallboard.
+export function chime() {
+  if (!audio || audio.state !== "running") return;
+  const start = audio.currentTime;
+  [660, 880, 1100].forEach((hz, i) => {
+    const oscillator = audio.createOscillator();
+    const gain = audio.createGain();
+    const at = start + i * 0.18;
+    oscillator.frequency.value = hz;
+    gain.gain.setValueAtTime(0.0001, at);
+    gain.gain.exponentialRampToValueAtTime(0.2, at + 0.02);
+    gain.gain.exponentialRampToValueAtTime(0.0001, at + 0.16);
+    oscillator.connect(gain).connect(audio.destination);
+    oscillator.start(at);
+    oscillator.stop(at + 0.17);
+  });
 }
 
 /// Two short tones, as a phone rings.

@@ -9,6 +9,7 @@ import {
   STATUS_LABEL, ACTIVITY_LABEL, STRATEGY_LABEL, DASH,
 } from "./lib.js";
 import { localeTag } from "./i18n.js";
+import { chime } from "./ring.js";
 
 const ENDPOINT_KEY = "switchdesk.supervisor-endpoint";
 const ESCALATIONS_OPEN_KEY = "switchdesk.escalations-open";
@@ -54,6 +55,7 @@ let ticker = null;
 let shown = false;
 let tvTimer = null;
 let tvPage = 0;
+let red = new Set(); // the queues shown red, for the alert banner and its chime
 
 export function init() {
   $("queues").addEventListener("click", onAction);
@@ -141,6 +143,8 @@ function layOutTv() {
 export function show() {
   shown = true;
   queues = new Map();
+  red = new Set();
+  $("queue-alert").hidden = true;
   $("queues").replaceChildren();
   $("ticker").replaceChildren();
   $("no-ticker").hidden = false;
@@ -211,7 +215,15 @@ function renderQueue(queue) {
       el(
         "div",
         {},
-        el("h3", {}, t("Waiting"), " ", el("span", { className: "muted" }, String((queue.waiting || []).length))),
+        el(
+          "h3",
+          { className: "waiting-head" },
+          t("Waiting"),
+          " ",
+          el("span", { className: "muted" }, String((queue.waiting || []).length)),
+          " ",
+          el("span", { className: "oldest" }),
+        ),
         waitingList(queue),
       ),
       el(
@@ -242,7 +254,7 @@ function counters(figures) {
       if (key === "service_level" && figures.service_level_secs) title = t("Service level ({secs} s)", { secs: figures.service_level_secs });
       if (key === "service_level_2" && figures.service_level_secs) title = t("SL2 ({secs} s)", { secs: figures.service_level_secs });
       const explained = EXPLAINED[key] ? t(EXPLAINED[key], { secs: figures.service_level_secs ?? "?" }) : undefined;
-      return el("div", { className: "counter", title: explained }, el("dt", {}, title), el("dd", { dataset: { counter: key } }, format(figures[key])));
+      return el("div", { className: "counter", title: explained, dataset: { key } }, el("dt", {}, title), el("dd", { dataset: { counter: key } }, format(figures[key])));
     }),
   );
 }
@@ -355,6 +367,56 @@ function tick(root = $("wallboard")) {
     const since = Number(node.dataset.since);
     if (since > 0) node.textContent = duration((at - since) / 1000);
   }
+  judgeAll(at);
+}
+
+/// A figure against its limits: "red", "amber" or "" (a limit of 0 is off).
+function over(value, amber, red) {
+  if (red > 0 && value >= red) return "red";
+  if (amber > 0 && value >= amber) return "amber";
+  return "";
+}
+
+function worst(...levels) {
+  return levels.includes("red") ? "red" : levels.includes("amber") ? "amber" : "";
+}
+
+/// A queue's colours now: its service level (at or below the limits), the longest wait of
+/// the callers waiting now (ticking) and how many wait, against the queue's alert limits.
+function levels(queue, at) {
+  const limits = queue.alerts || {};
+  const sl = queue.counters ? queue.counters.service_level : null;
+  const slLevel = sl === null || sl === undefined ? "" : sl * 100 <= limits.service_level_red ? "red" : sl * 100 <= limits.service_level_amber ? "amber" : "";
+  const waiting = queue.waiting || [];
+  const oldest = waiting.reduce((most, caller) => Math.max(most, (at - caller.enqueued_at) / 1000), 0);
+  const wait = over(oldest, limits.wait_amber_secs, limits.wait_red_secs);
+  const count = over(waiting.length, limits.waiting_amber, limits.waiting_red);
+  return { sl: slLevel, waiting: worst(wait, count), queue: worst(slLevel, wait, count), oldest, count: waiting.length };
+}
+
+/// Colours every queue, and raises the alert (banner and chime) when one turns red.
+function judgeAll(at) {
+  const nowRed = new Set();
+  for (const section of $("queues").children) {
+    const queue = queues.get(section.dataset.queue);
+    if (!queue) continue;
+    const level = levels(queue, at);
+    section.dataset.level = level.queue;
+    const sl = section.querySelector('.counter[data-key="service_level"]');
+    if (sl) sl.dataset.level = level.sl;
+    const head = section.querySelector(".waiting-head");
+    if (head) {
+      head.dataset.level = level.waiting;
+      head.querySelector(".oldest").textContent = level.count ? t("longest {time}", { time: duration(level.oldest) }) : "";
+    }
+    if (level.queue === "red") nowRed.add(queue.name);
+  }
+  const turned = [...nowRed].some((name) => !red.has(name));
+  red = nowRed;
+  const banner = $("queue-alert");
+  banner.hidden = red.size === 0;
+  banner.textContent = red.size ? t("Service level at risk: {queues}", { queues: [...red].sort().join(", ") }) : "";
+  if (turned) chime();
 }
 
 async function onAction(event) {

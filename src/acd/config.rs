@@ -154,6 +154,70 @@ impl Default for Callbacks {
     }
 }
 
+/// When the wallboard colours a queue amber or red, and sounds the alert at red: the service
+/// level at or below a percentage, the longest current wait or the callers waiting at or
+/// above a limit. 0 turns a wait or waiting limit off.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Alerts {
+    pub service_level_amber: u8,
+    pub service_level_red: u8,
+    pub wait_amber_secs: u64,
+    pub wait_red_secs: u64,
+    pub waiting_amber: u32,
+    pub waiting_red: u32,
+}
+
+impl Default for Alerts {
+    fn default() -> Self {
+        Alerts {
+            service_level_amber: 85,
+            service_level_red: 75,
+            wait_amber_secs: 60,
+            wait_red_secs: 120,
+            waiting_amber: 5,
+            waiting_red: 10,
+        }
+    }
+}
+
+impl Alerts {
+    fn problems(&self, q: &str) -> Vec<String> {
+        let mut problems = Vec::new();
+        let (amber, red) = (self.service_level_amber, self.service_level_red);
+        if amber > 100 || red > 100 {
+            problems.push(format!(
+                "queue {q}: alerts.service_level_* are percentages, 0-100"
+            ));
+        }
+        if red > amber {
+            problems.push(format!(
+                "queue {q}: alerts.service_level_red ({red}) must be at most service_level_amber ({amber})"
+            ));
+        }
+        if self.wait_amber_secs > MAX_QUEUE_SECS || self.wait_red_secs > MAX_QUEUE_SECS {
+            problems.push(format!(
+                "queue {q}: alerts.wait_*_secs must be at most {MAX_QUEUE_SECS}"
+            ));
+        }
+        for (what, amber, red) in [
+            ("wait_*_secs", self.wait_amber_secs, self.wait_red_secs),
+            (
+                "waiting_*",
+                u64::from(self.waiting_amber),
+                u64::from(self.waiting_red),
+            ),
+        ] {
+            if amber > 0 && red > 0 && red < amber {
+                problems.push(format!(
+                    "queue {q}: alerts.{what}: red ({red}) must be at least amber ({amber})"
+                ));
+            }
+        }
+        problems
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct QueueConfig {
@@ -185,6 +249,8 @@ pub struct QueueConfig {
     pub callbacks: Callbacks,
     /// A caller who hung up and calls again within this many seconds gets the old place back.
     pub resume_secs: u64,
+    /// The wallboard's amber and red limits.
+    pub alerts: Alerts,
 }
 
 impl Default for QueueConfig {
@@ -209,6 +275,7 @@ impl Default for QueueConfig {
             exit_extension: None,
             callbacks: Callbacks::default(),
             resume_secs: 120,
+            alerts: Alerts::default(),
         }
     }
 }
@@ -279,6 +346,7 @@ impl QueueConfig {
                 "queue {q}: announcements.min_gap_secs must be at least 1"
             ));
         }
+        problems.extend(self.alerts.problems(q));
         problems
     }
 }
@@ -389,5 +457,41 @@ impl AgentConfig {
             }
         }
         problems
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alert_limits_must_rise_from_amber_to_red() {
+        let mut queue = QueueConfig::named("support");
+        assert!(queue.problems().is_empty(), "{:?}", queue.problems());
+        queue.alerts.service_level_red = 90;
+        queue.alerts.service_level_amber = 80;
+        queue.alerts.wait_amber_secs = 300;
+        queue.alerts.wait_red_secs = 200;
+        queue.alerts.waiting_amber = 0; // off: any red is fine
+        queue.alerts.waiting_red = 3;
+        let problems = queue.problems();
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(
+            problems[0].contains("service_level_red (90)"),
+            "{problems:?}"
+        );
+        assert!(
+            problems[1].contains("wait_*_secs: red (200)"),
+            "{problems:?}"
+        );
+        queue.alerts = Alerts {
+            service_level_amber: 101,
+            ..Alerts::default()
+        };
+        assert!(
+            queue.problems()[0].contains("percentages"),
+            "{:?}",
+            queue.problems()
+        );
     }
 }
