@@ -89,6 +89,8 @@ pub struct PhonebookConfig {
     pub regions: Vec<String>,
     /// How numbers are shown: `international`, `national` or `e164`.
     pub number_style: crate::directory::number::Style,
+    /// Following a system of record (`[phonebook.sync]`, `[phonebook.sync.ldap]`).
+    pub sync: crate::directory::sync::SyncConfig,
 }
 
 impl PhonebookConfig {
@@ -452,6 +454,7 @@ impl Config {
         if let Err(e) = self.phonebook.numbering() {
             problems.push(e);
         }
+        problems.extend(self.phonebook.sync.problems());
         if self.database.max_connections == 0 {
             problems.push("database.max_connections must be at least 1".into());
         }
