@@ -15,6 +15,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use common::service::{eventually, Service};
 use common::{TestDb, TestDbRef};
 use ldap3::controls::{MakeCritical as _, RelaxRules};
 use ldap3::{Ldap, LdapConnAsync};
@@ -579,4 +580,81 @@ async fn the_command_prints_the_report_and_fails_on_refusals() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
+}
+
+/// The value of one series in `/metrics`' text, if it is there.
+fn series(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+        .and_then(|value| value.parse().ok())
+}
+
+/// `serve` with `[phonebook.sync.ldap]`: the supervised `phonebook-sync` task syncs at start,
+/// the running phone book finds the people at once, and `/metrics` shows the run.
+#[tokio::test]
+async fn serve_syncs_at_start_and_shows_the_run_in_the_metrics() {
+    let Some(slapd) = Slapd::start().await else {
+        return;
+    };
+    let db = TestDb::sqlite().await;
+    let sim = common::service::simulator(14, Duration::from_secs(20)).await;
+    let spool = tempfile::tempdir().unwrap();
+    let mut config = common::service::config(&db, &sim, spool.path());
+    config.phonebook.default_region = Some("RU".into());
+    config.phonebook.regions = vec!["GB".into(), "US".into()];
+    config.phonebook.sync = SyncConfig {
+        interval_minutes: 60,
+        ..slapd.config(READER_PASSWORD)
+    };
+    let token = switchdesk::users::add_api_token(
+        &db.store,
+        "prometheus",
+        switchdesk::users::Role::Supervisor,
+    )
+    .await
+    .unwrap();
+    let running = Service::start(config).await;
+    let client = reqwest::Client::new();
+    let get = |path: &str| {
+        client
+            .get(format!("{}{path}", running.base))
+            .bearer_auth(&token)
+            .send()
+    };
+    let text = eventually("the first sync in the metrics", async || {
+        let text = get("/metrics").await.ok()?.text().await.ok()?;
+        series(
+            &text,
+            "switchdesk_phonebook_sync_last_run_timestamp_seconds{source=\"ldap\"}",
+        )?;
+        Some(text)
+    })
+    .await;
+    let value = |name: &str| series(&text, name).unwrap_or_else(|| panic!("{name} in\n{text}"));
+    assert_eq!(
+        value("switchdesk_phonebook_sync_failed{source=\"ldap\"}"),
+        0.0
+    );
+    assert_eq!(
+        value("switchdesk_phonebook_sync_records{outcome=\"created\",source=\"ldap\"}"),
+        9.0
+    );
+    assert_eq!(
+        value("switchdesk_phonebook_sync_records{outcome=\"refused\",source=\"ldap\"}"),
+        4.0
+    );
+    assert!(
+        value("switchdesk_phonebook_sync_last_success_timestamp_seconds{source=\"ldap\"}") > 1.7e9
+    );
+    let hits: serde_json::Value =
+        get("/api/contacts/search?q=%D0%9F%D0%B5%D1%82%D1%80%D0%BE%D0%B2")
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    assert_eq!(hits[0]["name"], "Иван Петров", "{hits}");
+    assert_eq!(hits[0]["organization"]["name"], "ООО Ромашка");
+    running.stop().await;
+    drop(db);
 }

@@ -603,19 +603,20 @@ async fn save_batch(
                     warnings.push(RowError::new(line, left_out.join("; ")));
                 }
             }
-            Err(e) => failures.push(reason(line, not_stored(&e), &left_out)),
+            Err(e) => failures.push(reason(line, not_stored(&e, "import"), &left_out)),
         }
     }
     Ok(())
 }
 
-/// Why the store refused a row, for the report (which an API client reads): our own words
-/// for a conflict or a missing link; the database's text goes only to the log.
-fn not_stored(error: &StoreError) -> String {
+/// Why the store refused a row (or a synced record), for the report (which an API client
+/// reads): our own words for a conflict or a missing link; the database's text goes only to
+/// the log, which names `work` ("import", "sync").
+pub(crate) fn not_stored(error: &StoreError, work: &str) -> String {
     match error {
         StoreError::Conflict(_) | StoreError::NotFound(_) => format!("not stored: {error}"),
         other => {
-            tracing::warn!(error = %other, "phone book import: the database refused a row");
+            tracing::warn!(error = %other, "phone book {work}: the database refused a record");
             "not stored: the database refused it (the service log has its reason)".to_owned()
         }
     }

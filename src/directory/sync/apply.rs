@@ -14,7 +14,9 @@ use std::fmt;
 use serde::Serialize;
 
 use super::{Snapshot, SourceContact, SourceNumber, SourceOrganization, SyncError};
-use crate::directory::import::{LinkError, Linker, OrganizationLink, BATCH, MAX_REPORTED_FAILURES};
+use crate::directory::import::{
+    not_stored, LinkError, Linker, OrganizationLink, BATCH, MAX_REPORTED_FAILURES,
+};
 use crate::directory::model::{Contact, Id, Number, NumberKind, Organization};
 use crate::directory::number::Numbering;
 use crate::directory::prepare;
@@ -324,25 +326,13 @@ async fn write_planned<R: Removable + Clone + PartialEq>(
                 }
                 (Err(e), _) => {
                     counts.not_stored += 1;
-                    report.refuse(&plan.external_id, &plan.name, not_stored(&e));
+                    report.refuse(&plan.external_id, &plan.name, not_stored(&e, "sync"));
                 }
             }
         }
     }
     counts.restored = store.set_removed::<R>(&restore, None).await?;
     Ok(ids)
-}
-
-/// Why the store refused a record, for the report: our words for a conflict or a record
-/// deleted meanwhile; the database's own text goes to the log only.
-fn not_stored(error: &StoreError) -> String {
-    match error {
-        StoreError::Conflict(_) | StoreError::NotFound(_) => format!("not stored: {error}"),
-        other => {
-            tracing::warn!(error = %other, "phone-book sync: the database refused a record");
-            "not stored: the database refused it (the service log has its reason)".to_owned()
-        }
-    }
 }
 
 /// Marks the records of `ledger` the snapshot lacks as removed now.

@@ -176,12 +176,13 @@ pub async fn periodically(
             Box::new(Quiet)
         })
         .await;
+        // The book first, so that a run the metrics show is one callers are identified from.
+        if let Err(e) = phonebook.catch_up(&store).await {
+            tracing::warn!("phone book catch-up after the sync failed: {e}");
+        }
         for outcome in &outcomes {
             log(outcome);
             record(&metrics, outcome);
-        }
-        if let Err(e) = phonebook.catch_up(&store).await {
-            tracing::warn!("phone book catch-up after the sync failed: {e}");
         }
     }
 }
