@@ -374,8 +374,19 @@ impl Store {
         after_id: Id,
         limit: u32,
     ) -> Result<Vec<R>, StoreError> {
+        self.page_where(after_id, limit, "TRUE").await
+    }
+
+    /// A page in id order after `after_id` of the records `condition` (SQL of ours, never
+    /// text from outside) accepts.
+    async fn page_where<R: Record>(
+        &self,
+        after_id: Id,
+        limit: u32,
+        condition: &str,
+    ) -> Result<Vec<R>, StoreError> {
         let sql = format!(
-            "SELECT * FROM {} WHERE id > $1 ORDER BY id LIMIT $2",
+            "SELECT * FROM {} WHERE id > $1 AND {condition} ORDER BY id LIMIT $2",
             R::TABLE
         );
         let rows = sqlx::query(&sql)
@@ -450,17 +461,12 @@ impl Store {
         limit: u32,
         removed: bool,
     ) -> Result<Vec<R>, StoreError> {
-        let sql = format!(
-            "SELECT * FROM {} WHERE id > $1 AND removed_at IS {} NULL ORDER BY id LIMIT $2",
-            R::TABLE,
-            if removed { "NOT" } else { "" }
-        );
-        let rows = sqlx::query(&sql)
-            .bind(after_id)
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(R::from_row).collect()
+        let condition = if removed {
+            "removed_at IS NOT NULL"
+        } else {
+            "removed_at IS NULL"
+        };
+        self.page_where(after_id, limit, condition).await
     }
 
     /// Records not removed: what the in-memory phone book holds.

@@ -381,6 +381,7 @@ async fn apply_organizations(
             counts.fetched -= 1;
             continue;
         }
+        let name = shown(&organization.name);
         let stored = ledger.stored.get(&external_id).cloned();
         let mut refused = Vec::new();
         let numbers = read_numbers(numbering, &organization.numbers, &mut refused);
@@ -391,13 +392,13 @@ async fn apply_organizations(
         record.numbers.splice(0..0, numbers);
         record.emails = emails(&organization.emails);
         for reason in refused {
-            report.refuse(&external_id, &organization.name, reason);
+            report.refuse(&external_id, &name, reason);
         }
         if let Err(problems) = prepare::organization(numbering, &mut record) {
             counts.not_stored += 1;
             report.refuse(
                 &external_id,
-                &organization.name,
+                &name,
                 format!("not stored: {}", problems.join("; ")),
             );
             continue;
@@ -405,17 +406,22 @@ async fn apply_organizations(
         planned.push(Planned {
             record,
             external_id,
-            name: organization.name,
+            name,
             stored,
         });
     }
     let ids = write_planned(store, planned, &mut counts, report).await?;
     remove_gone(store, &ledger, &mut counts, report, "organizations").await?;
     report.organizations = counts;
-    Ok(ids)
+    // By the source's own key, as contacts name them.
+    Ok(ids
+        .into_iter()
+        .filter_map(|(external_id, id)| Some((external_id.strip_prefix(prefix)?.to_owned(), id)))
+        .collect())
 }
 
-/// The contact's organization: by the source's key among the organizations this sync stored,
+/// The contact's organization: by the source's key among the organizations this sync stored
+/// (`organizations`, by that key),
 /// else by name (created when no organization has it). `Err` is why it is left unlinked.
 async fn organization_of(
     linker: &mut Linker<'_>,
@@ -521,10 +527,18 @@ async fn apply_contacts(
     Ok(())
 }
 
-fn full_name(contact: &SourceContact) -> String {
-    let name = format!("{} {}", contact.first_name.trim(), contact.last_name.trim());
+/// A record's name in the report: trimmed, and said to be missing rather than blank.
+fn shown(name: &str) -> String {
     match name.trim() {
         "" => "no name".to_owned(),
         name => name.to_owned(),
     }
+}
+
+fn full_name(contact: &SourceContact) -> String {
+    shown(&format!(
+        "{} {}",
+        contact.first_name.trim(),
+        contact.last_name.trim()
+    ))
 }
