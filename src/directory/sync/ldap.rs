@@ -96,8 +96,8 @@ impl LdapConfig {
     }
 }
 
-/// The attributes read, lower-cased (LDAP names are case-insensitive; servers answer in
-/// their own case).
+/// The attributes asked for. Entries are read with the names lower-cased: LDAP names are
+/// case-insensitive, and servers answer in their own case.
 const ATTRIBUTES: &[&str] = &[
     "entryUUID",
     "objectGUID",
