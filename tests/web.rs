@@ -625,6 +625,97 @@ async fn the_phone_book_is_edited_and_searched_over_the_api() {
     app.stop().await;
 }
 
+/// A contact the sync removed (its source no longer has it): shown by id with `removed_at`,
+/// listed with `?removed=true` and not with `?removed=false`, kept removed through an agent's
+/// edit (whatever the body says) and out of search, and a supervisor still deletes it.
+#[tokio::test]
+async fn a_contact_the_sync_removed_is_shown_listed_and_stays_removed_through_edits() {
+    let app = App::start().await;
+    app.add_user("ann", Role::Agent).await;
+    app.add_user("sam", Role::Supervisor).await;
+    let ann = app.login("ann").await;
+    let sam = app.login("sam").await;
+    let created = app
+        .post(
+            "/api/contacts",
+            Some(&ann),
+            json!({"external_id": "ldap:5e1f", "first_name": "Ольга", "last_name": "Сорокина",
+                   "numbers": [{"number": "+7 916 765-43-21", "kind": "mobile"}]}),
+        )
+        .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let created: Value = created.json().await.unwrap();
+    assert_eq!(created["removed_at"], Value::Null);
+    let id = created["id"].as_i64().unwrap();
+    let kept = app
+        .post("/api/contacts", Some(&ann), json!({"first_name": "Kept"}))
+        .await;
+    let kept_id = kept.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    app.store
+        .set_removed::<switchdesk::directory::model::Contact>(&[id], Some(1_700_000_000_000))
+        .await
+        .unwrap();
+
+    let card: Value = app
+        .get(&format!("/api/contacts/{id}"), Some(&ann))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(card["contact"]["removed_at"], 1_700_000_000_000_i64);
+    let ids = |list: Value| -> Vec<i64> {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_i64().unwrap())
+            .collect()
+    };
+    let list = |query: &'static str| {
+        let app = &app;
+        let ann = ann.clone();
+        async move {
+            let response = app.get(&format!("/api/contacts{query}"), Some(&ann)).await;
+            assert_eq!(response.status(), StatusCode::OK);
+            response.json::<Value>().await.unwrap()
+        }
+    };
+    assert_eq!(ids(list("?removed=true").await), [id]);
+    assert_eq!(ids(list("?removed=false").await), [kept_id]);
+    assert_eq!(ids(list("").await), [id, kept_id]);
+
+    let edited = app
+        .put(
+            &format!("/api/contacts/{id}"),
+            Some(&ann),
+            json!({"external_id": "ldap:5e1f", "first_name": "Olga", "last_name": "Sorokina",
+                   "removed_at": null}),
+        )
+        .await;
+    assert_eq!(edited.status(), StatusCode::OK);
+    let edited: Value = edited.json().await.unwrap();
+    assert_eq!(edited["first_name"], "Olga");
+    assert_eq!(edited["removed_at"], 1_700_000_000_000_i64);
+    let stored: switchdesk::directory::model::Contact = app.store.record(id).await.unwrap();
+    assert_eq!(stored.removed_at, Some(1_700_000_000_000));
+    let hits: Value = app
+        .get("/api/contacts/search?q=olga%20sorokina", Some(&ann))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        hits.as_array().unwrap().iter().all(|h| h["id"] != id),
+        "a removed contact is not found: {hits}"
+    );
+    assert_eq!(
+        app.delete(&format!("/api/contacts/{id}"), Some(&sam))
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn the_blocklist_is_managed_by_supervisors_and_checked_by_anyone_signed_in() {
     let app = App::start().await;

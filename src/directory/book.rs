@@ -1,6 +1,8 @@
 //! The phone book in memory: the search index plus what identification needs of each record
 //! (name, organization, VIP, priority), loaded from the store at start and kept current by
 //! every edit. It answers the queues' who-is-calling hook without touching the database.
+//! A record a synchronised source removed (`removed_at`) is not in it: it is handled as a
+//! delete, wherever it comes from (loading, an edit, a catch-up).
 
 use std::collections::HashMap;
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -172,7 +174,7 @@ impl PhoneBook {
             let page: Vec<Organization> = store.records_after(after, LOAD_PAGE).await?;
             let Some(last) = page.last() else { break };
             after = last.id;
-            for organization in &page {
+            for organization in page.iter().filter(|o| o.removed_at.is_none()) {
                 entries.push(organization_entry(organization));
                 shelf.file_organization(organization);
             }
@@ -182,7 +184,7 @@ impl PhoneBook {
             let page: Vec<Contact> = store.records_after(after, LOAD_PAGE).await?;
             let Some(last) = page.last() else { break };
             after = last.id;
-            for contact in &page {
+            for contact in page.iter().filter(|c| c.removed_at.is_none()) {
                 entries.push(contact_entry(contact));
                 shelf.file_contact(contact);
             }
@@ -193,8 +195,9 @@ impl PhoneBook {
     }
 
     /// Applies what other processes wrote since the last read (`switchdesk phonebook import`
-    /// next to a running service): changed records are re-indexed; if records were deleted
-    /// elsewhere (the store holds fewer than the book), the whole book is read again.
+    /// or `sync` next to a running service): changed records are re-indexed, removed ones
+    /// taken out; if records were deleted elsewhere (the store holds fewer in use than the
+    /// book), the whole book is read again.
     /// Returns how many records were applied.
     pub async fn catch_up(&self, store: &Store) -> Result<usize, StoreError> {
         let since = self.read().read_up_to;
@@ -217,7 +220,7 @@ impl PhoneBook {
             (shelf.contacts.len() + shelf.organizations.len()) as u64
         };
         let in_store =
-            store.count_records::<Contact>().await? + store.count_records::<Organization>().await?;
+            store.count_in_use::<Contact>().await? + store.count_in_use::<Organization>().await?;
         if in_store != in_book {
             self.reload(store).await?;
         }
@@ -236,27 +239,24 @@ impl PhoneBook {
         self.shelf.write().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// A stored contact changed (or is new).
+    /// A stored contact changed (or is new); a removed one leaves the book.
     pub fn put_contact(&self, contact: &Contact) {
         self.write().put_contact(contact);
     }
 
+    /// A stored organization changed (or is new); a removed one leaves the book.
     pub fn put_organization(&self, organization: &Organization) {
         self.write().put_organization(organization);
     }
 
     pub fn remove_contact(&self, id: Id) {
-        let mut shelf = self.write();
-        shelf.index.remove(Key::Contact(id));
-        shelf.contacts.remove(&id);
+        self.write().drop_contact(id);
     }
 
     /// Its contacts stay, without an organization (as the store does).
     pub fn remove_organization(&self, id: Id) {
         let mut shelf = self.write();
-        shelf.index.remove(Key::Organization(id));
-        shelf.organizations.remove(&id);
-        shelf.fax_boxes.remove(&id);
+        shelf.drop_organization(id);
         for card in shelf.contacts.values_mut() {
             if card.organization == Some(id) {
                 card.organization = None;
@@ -309,16 +309,35 @@ impl PhoneBook {
 }
 
 impl Shelf {
-    /// Indexes and files a contact (new or changed).
+    /// Indexes and files a contact (new or changed), or drops a removed one.
     fn put_contact(&mut self, contact: &Contact) {
+        if contact.removed_at.is_some() {
+            return self.drop_contact(contact.id);
+        }
         self.index.upsert(contact_entry(contact));
         self.file_contact(contact);
     }
 
-    /// Indexes and files an organization (new or changed).
+    /// Indexes and files an organization (new or changed), or drops a removed one. A removed
+    /// organization's contacts keep their link, as the store does: it names nobody while it
+    /// is out of the book, and again when it is back.
     fn put_organization(&mut self, organization: &Organization) {
+        if organization.removed_at.is_some() {
+            return self.drop_organization(organization.id);
+        }
         self.index.upsert(organization_entry(organization));
         self.file_organization(organization);
+    }
+
+    fn drop_contact(&mut self, id: Id) {
+        self.index.remove(Key::Contact(id));
+        self.contacts.remove(&id);
+    }
+
+    fn drop_organization(&mut self, id: Id) {
+        self.index.remove(Key::Organization(id));
+        self.organizations.remove(&id);
+        self.fax_boxes.remove(&id);
     }
 
     /// A contact's card, without indexing it.

@@ -79,6 +79,11 @@ const SQLITE: Embedded = &[
         include_str!("../../migrations/sqlite/0012_intervals.sql"),
     ),
     (
+        13,
+        "soft_removal",
+        include_str!("../../migrations/sqlite/0013_soft_removal.sql"),
+    ),
+    (
         14,
         "user_language",
         include_str!("../../migrations/sqlite/0014_user_language.sql"),
@@ -145,6 +150,11 @@ const POSTGRES: Embedded = &[
         12,
         "intervals",
         include_str!("../../migrations/postgres/0012_intervals.sql"),
+    ),
+    (
+        13,
+        "soft_removal",
+        include_str!("../../migrations/postgres/0013_soft_removal.sql"),
     ),
     (
         14,

@@ -35,7 +35,7 @@ pub use acd::{StoredAgent, StoredCallback};
 pub use audit::AuditFilter;
 pub use blocklist::BlockedAttempt;
 pub use calls::{CallFilter, CallTx};
-pub use directory::Record;
+pub use directory::{Record, Removable};
 pub use error::StoreError;
 pub use fax::{Attach, FaxRecord, MailState, NewFile, NewMail, OutboxMail, Recorded, StoredFile};
 pub use tickets::{TicketFilter, WebhookDelivery};
