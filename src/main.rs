@@ -809,7 +809,7 @@ async fn sync_phonebook(
 ) -> anyhow::Result<()> {
     anyhow::ensure!(
         only.is_some() || config.has_sources(),
-        "no source to sync from: configure [phonebook.sync.ldap] (see the README)"
+        "no source to sync from: configure [phonebook.sync.itop] or [phonebook.sync.ldap] (see the README)"
     );
     let on_terminal = std::io::stderr().is_terminal();
     let progress_for = |source: SourceName| -> Box<dyn sync::Progress> {

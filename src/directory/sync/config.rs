@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::itop::ItopConfig;
 use super::ldap::LdapConfig;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -10,6 +11,8 @@ pub struct SyncConfig {
     /// `serve` syncs every configured source this often, and once at start; 0 syncs only on
     /// demand (`switchdesk phonebook sync`).
     pub interval_minutes: u64,
+    /// Organizations and people from an iTop CMDB (`[phonebook.sync.itop]`).
+    pub itop: Option<ItopConfig>,
     /// People from LDAP or Active Directory (`[phonebook.sync.ldap]`).
     pub ldap: Option<LdapConfig>,
 }
@@ -18,6 +21,7 @@ impl Default for SyncConfig {
     fn default() -> Self {
         SyncConfig {
             interval_minutes: 60,
+            itop: None,
             ldap: None,
         }
     }
@@ -29,7 +33,7 @@ const MAX_INTERVAL_MINUTES: u64 = 7 * 24 * 60;
 impl SyncConfig {
     /// Whether any source is configured.
     pub fn has_sources(&self) -> bool {
-        self.ldap.is_some()
+        self.itop.is_some() || self.ldap.is_some()
     }
 
     /// Every problem of the section, each naming its key.
@@ -40,6 +44,9 @@ impl SyncConfig {
                 "phonebook.sync.interval_minutes must be at most {MAX_INTERVAL_MINUTES} (a week); \
                  0 syncs only on demand"
             ));
+        }
+        if let Some(itop) = &self.itop {
+            problems.extend(itop.problems());
         }
         if let Some(ldap) = &self.ldap {
             problems.extend(ldap.problems());

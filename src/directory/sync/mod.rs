@@ -1,4 +1,6 @@
-//! src/directory/sync/mod.rs — shared types (verbatim in both branches)
+//! The phone book kept in step with the systems of record: what every source hands over (a
+//! whole `Snapshot` of organizations and contacts, numbers as the source wrote them), and the
+//! framework that stores it (`apply`, `run`, `config`). Sources: `itop`, `ldap`.
 use crate::directory::model::NumberKind;
 
 /// A number as the source wrote it (unparsed: the sync validates it the one way the importer
@@ -69,6 +71,7 @@ pub enum SyncError {
 
 pub mod apply;
 pub mod config;
+pub mod itop;
 pub mod ldap;
 pub mod run;
 

@@ -10,6 +10,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::apply::{apply, Namespace, SyncReport};
+use super::itop::ItopSource;
 use super::ldap::LdapSource;
 use super::{Progress, Snapshot, SyncConfig, SyncError};
 use crate::directory::number::Numbering;
@@ -60,6 +61,7 @@ impl FromStr for SourceName {
 
 /// A configured source, ready to pull.
 enum Source {
+    Itop(ItopSource),
     Ldap(LdapSource),
 }
 
@@ -67,7 +69,10 @@ impl Source {
     /// The source `name`, as configured; `None` when it is not.
     fn configured(config: &SyncConfig, name: SourceName) -> Option<Result<Source, SyncError>> {
         match name {
-            SourceName::Itop => None,
+            SourceName::Itop => config
+                .itop
+                .as_ref()
+                .map(|itop| ItopSource::new(itop).map(Source::Itop)),
             SourceName::Ldap => config
                 .ldap
                 .as_ref()
@@ -77,12 +82,14 @@ impl Source {
 
     fn namespace(&self) -> Namespace {
         match self {
+            Source::Itop(_) => Namespace::ITOP,
             Source::Ldap(_) => Namespace::LDAP,
         }
     }
 
     async fn pull(&self, progress: &dyn Progress) -> Result<Snapshot, SyncError> {
         match self {
+            Source::Itop(source) => source.pull(progress).await,
             Source::Ldap(source) => source.pull(progress).await,
         }
     }
