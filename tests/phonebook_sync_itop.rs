@@ -530,3 +530,106 @@ async fn an_unreachable_itop_is_named_by_its_url() {
         "{reason}"
     );
 }
+
+/// The whole path, as `switchdesk phonebook sync` and `serve` take it: iTop's recorded replies
+/// through `sync::run` into a store. Numbers iTop keeps in any written form are stored in E.164,
+/// persons are linked to their organizations by iTop's key, the one number that is none is
+/// refused with its person, and the person deleted in iTop is removed softly on the next run.
+#[tokio::test]
+async fn a_sync_stores_itop_and_removes_softly_what_itop_deleted() {
+    use switchdesk::directory::model::{Contact, Organization};
+    use switchdesk::directory::number::Numbering;
+    use switchdesk::directory::sync::{run, SyncConfig};
+    use switchdesk::store::Store;
+
+    let persons = Arc::new(Mutex::new("persons"));
+    let itop = FakeItop::recorded(persons.clone()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("book.db").display());
+    let store = Store::connect(&url, 2).await.unwrap();
+    let config = SyncConfig {
+        interval_minutes: 0,
+        itop: Some(itop.config()),
+        ldap: None,
+    };
+    let numbering = Numbering::with_regions(Some("RU"), &["GB", "US"]).unwrap();
+    let quiet = |_| Box::new(Told::default()) as Box<dyn Progress>;
+
+    let outcomes = run(&config, &store, &numbering, None, &quiet).await;
+    assert_eq!(outcomes.len(), 1, "{outcomes:?}");
+    let report = outcomes[0].result.as_ref().unwrap();
+    assert_eq!(report.contacts.created, 13, "{}", report.summary());
+    assert_eq!(report.organizations.created, 7, "{}", report.summary());
+    assert_eq!(report.refused_count, 1, "{:?}", report.refused);
+    // Ofcom's range for drama is no number in any of the regions: refused, not rewritten.
+    let refusal = &report.refused[0];
+    assert_eq!(refusal.external_id, "itop:person:6");
+    assert_eq!(refusal.name, "James Whitfield");
+    assert_eq!(
+        refusal.reason,
+        "phones: \"07700 900123\" is not a valid number for RU, GB, US"
+    );
+
+    let petrov: Contact = store
+        .record_by_external_id("itop:person:2")
+        .await
+        .unwrap()
+        .expect("Иван Петров is stored");
+    let numbers: Vec<&str> = petrov.numbers.iter().map(|n| n.number.as_str()).collect();
+    assert_eq!(numbers, ["+74951234567", "+79165551234"], "{petrov:?}");
+    let romashka: Organization = store
+        .record_by_external_id("itop:organization:2")
+        .await
+        .unwrap()
+        .expect("ООО «Ромашка» is stored");
+    assert_eq!(petrov.organization_id, Some(romashka.id));
+    let whitfield: Contact = store
+        .record_by_external_id("itop:person:6")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        whitfield.numbers[0].number, "+442014472960",
+        "{whitfield:?}"
+    );
+    // A short number is an internal extension, marked so; a national number is read in the
+    // default region first.
+    let chen: Contact = store
+        .record_by_external_id("itop:person:9")
+        .await
+        .unwrap()
+        .unwrap();
+    let numbers: Vec<(&str, NumberKind)> = chen
+        .numbers
+        .iter()
+        .map(|n| (n.number.as_str(), n.kind))
+        .collect();
+    assert_eq!(
+        numbers,
+        [
+            ("12345", NumberKind::Extension),
+            ("+79175550199", NumberKind::Mobile)
+        ]
+    );
+    assert_eq!(chen.removed_at, None);
+
+    *persons.lock().unwrap() = "persons_after_delete";
+    let outcomes = run(&config, &store, &numbering, None, &quiet).await;
+    let report = outcomes[0].result.as_ref().unwrap();
+    assert_eq!(
+        (
+            report.contacts.removed,
+            report.contacts.unchanged,
+            report.contacts.created
+        ),
+        (1, 12, 0),
+        "{}",
+        report.summary()
+    );
+    let chen: Contact = store
+        .record_by_external_id("itop:person:9")
+        .await
+        .unwrap()
+        .expect("kept, marked removed");
+    assert!(chen.removed_at.is_some(), "{chen:?}");
+}

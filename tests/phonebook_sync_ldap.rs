@@ -143,6 +143,7 @@ impl Slapd {
     fn config(&self, password: &str) -> SyncConfig {
         SyncConfig {
             interval_minutes: 0,
+            itop: None,
             ldap: Some(LdapConfig {
                 url: self.url.clone(),
                 bind_dn: READER_DN.to_owned(),

@@ -441,7 +441,7 @@ impl Store {
             "UPDATE {} SET removed_at = $1, updated_at = $2 WHERE id = $3",
             R::TABLE
         );
-        let now = now_millis();
+        let now = crate::clock::now();
         let mut tx = self.pool.begin().await?;
         let mut changed = 0;
         for id in ids {

@@ -357,7 +357,7 @@ async fn remove_gone<R: Removable + Clone>(
         ));
     }
     counts.removed = store
-        .set_removed::<R>(&gone, Some(crate::clock::now_millis()))
+        .set_removed::<R>(&gone, Some(crate::clock::now()))
         .await?;
     Ok(())
 }

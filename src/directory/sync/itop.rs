@@ -75,10 +75,12 @@ impl ItopConfig {
             problems.push("phonebook.sync.itop.user is empty".into());
         }
         if self.page_size == 0 || self.timeout_secs == 0 {
-            problems.push("phonebook.sync.itop.page_size and timeout_secs must be at least 1".into());
+            problems
+                .push("phonebook.sync.itop.page_size and timeout_secs must be at least 1".into());
         }
         if self.organizations.trim().is_empty() || self.persons.trim().is_empty() {
-            problems.push("phonebook.sync.itop.organizations and persons must be OQL queries".into());
+            problems
+                .push("phonebook.sync.itop.organizations and persons must be OQL queries".into());
         }
         problems
     }
@@ -87,8 +89,8 @@ impl ItopConfig {
 /// The REST endpoint for a configured URL, with `version` in its query.
 fn endpoint(url: &str) -> Result<reqwest::Url, String> {
     let url = url.trim();
-    let mut parsed =
-        reqwest::Url::parse(url).map_err(|e| format!("phonebook.sync.itop.url {url:?} is not a URL ({e})"))?;
+    let mut parsed = reqwest::Url::parse(url)
+        .map_err(|e| format!("phonebook.sync.itop.url {url:?} is not a URL ({e})"))?;
     if !matches!(parsed.scheme(), "http" | "https") {
         return Err(format!(
             "itop.url {url:?} must start with http:// or https://"

@@ -129,7 +129,7 @@ pub async fn run(
         if only.is_some_and(|only| only != name) {
             continue;
         }
-        let started_at = crate::clock::now_millis();
+        let started_at = crate::clock::now();
         let result = match Source::configured(config, name) {
             None if only.is_some() => Err(SyncError::Source {
                 source_name: name.as_str(),
@@ -148,7 +148,7 @@ pub async fn run(
         outcomes.push(Outcome {
             source: name,
             started_at,
-            finished_at: crate::clock::now_millis(),
+            finished_at: crate::clock::now(),
             result,
         });
     }
