@@ -64,6 +64,9 @@ pub struct CdrConfig {
     pub password: Secret,
     /// Largest POST body accepted (a form-encoded CDR is about three times its XML).
     pub max_body_bytes: usize,
+    /// Where FreeSWITCH writes call recordings (its `recordings_dir`, as mounted here): a
+    /// call's recording is played in the browser only from under it. Unset: not played.
+    pub recordings_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for CdrConfig {
@@ -72,6 +75,7 @@ impl Default for CdrConfig {
             username: "freeswitch".into(),
             password: Secret::default(),
             max_body_bytes: 4 * 1024 * 1024,
+            recordings_dir: None,
         }
     }
 }

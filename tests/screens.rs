@@ -909,7 +909,13 @@ async fn the_screens_speak_the_user_s_language() {
         .await;
     assert_eq!(
         nav,
-        serde_json::json!(["Табло", "Рабочее место", "Event socket"]),
+        serde_json::json!([
+            "Табло",
+            "Рабочее место",
+            "Звонки",
+            "Факсы и почта",
+            "Event socket"
+        ]),
         "{nav}"
     );
     let labels = browser
@@ -994,7 +1000,13 @@ async fn the_screens_speak_the_user_s_language() {
         .await;
     assert_eq!(
         nav,
-        serde_json::json!(["Wallboard", "Agent desktop", "Event socket"]),
+        serde_json::json!([
+            "Wallboard",
+            "Agent desktop",
+            "Calls",
+            "Faxes and mail",
+            "Event socket"
+        ]),
         "{nav}"
     );
     let me = browser.eval("fetch('/api/me').then(r => r.json())").await;
@@ -1192,4 +1204,78 @@ async fn a_queue_past_its_limits_turns_red_with_an_alert() {
             .is_some_and(|o| o.starts_with("longest ")),
         "{alert}"
     );
+}
+
+/// The call log and the fax and outbox screen of a supervisor: calls filtered by outcome, a
+/// page at a time; faxes and mails listed, a mail's state filter applied.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_supervisor_reads_the_call_log_and_the_faxes() {
+    let Some(mut browser) = Browser::launch().await else {
+        return;
+    };
+    let demo = demo().await;
+    browser.sign_in(&demo.base, "sue", PASSWORD).await;
+    browser
+        .wait_for("signed in", "document.body.dataset.view === 'wallboard'")
+        .await;
+    browser.goto(&format!("{}/#calls", demo.base)).await;
+    // The demo's callers are answered and filed from their CDRs as the test runs.
+    let rows = browser
+        .wait_for_up_to(
+            "answered calls in the log",
+            "(() => { const outcome = document.querySelector('#calls-outcome'); \
+               if (!outcome.options.length) return false; \
+               if (outcome.value !== 'answered') { outcome.value = 'answered'; } \
+               document.querySelector('#calls-filters button[type=submit]').click(); \
+               const rows = [...document.querySelectorAll('#calls-table tbody tr')]; \
+               return rows.length > 0 && rows.map(r => r.cells[1].textContent); })()",
+            Duration::from_secs(120),
+        )
+        .await;
+    let outcomes = rows.as_array().unwrap();
+    assert!(outcomes.iter().all(|o| o == "answered"), "{rows}");
+    // What the API answers for the same filter, in the same order.
+    let api = browser
+        .eval("fetch('/api/calls?outcome=answered&limit=51').then(r => r.json()).then(calls => calls.map(c => c.id))")
+        .await;
+    let shown = browser
+        .eval("[...document.querySelectorAll('#calls-table tbody tr')].map(r => r.dataset.callId)")
+        .await;
+    let first: Vec<&Value> = api
+        .as_array()
+        .unwrap()
+        .iter()
+        .take(shown.as_array().unwrap().len())
+        .collect();
+    assert_eq!(
+        shown.as_array().unwrap().iter().collect::<Vec<_>>(),
+        first,
+        "{shown} {api}"
+    );
+    assert!(
+        browser
+            .eval("document.querySelector('#calls-newer').disabled")
+            .await
+            .as_bool()
+            .unwrap_or(false),
+        "the first page has nothing newer"
+    );
+    browser.screenshot("calls").await;
+
+    browser.goto(&format!("{}/#faxes", demo.base)).await;
+    let faxes = browser
+        .wait_for(
+            "the faxes and the outbox",
+            "(document.querySelector('#faxes-table') || /No faxes/.test(document.querySelector('#faxes-list').textContent)) \
+             && (document.querySelector('#outbox-table') || /No mails/.test(document.querySelector('#outbox-list').textContent)) \
+             && { faxes: document.querySelectorAll('#faxes-table tbody tr').length, \
+                  mails: [...document.querySelectorAll('#outbox-table tbody tr')].map(r => r.dataset.state) }",
+        )
+        .await;
+    browser.screenshot("faxes").await;
+    let api = browser
+        .eval("Promise.all([fetch('/api/faxes?limit=100').then(r => r.json()), fetch('/api/outbox?limit=100').then(r => r.json())]).then(([f, m]) => ({ faxes: f.length, mails: m.map(x => x.state) }))")
+        .await;
+    assert_eq!(faxes["faxes"], api["faxes"], "{faxes} {api}");
+    assert_eq!(faxes["mails"], api["mails"], "{faxes} {api}");
 }

@@ -52,6 +52,8 @@ async fn the_dashboard_shell_is_public_with_the_right_content_types() {
         ("/status.js", "text/javascript", "/api/status"),
         ("/i18n.js", "text/javascript", "/lang/"),
         ("/ring.js", "text/javascript", "AudioContext"),
+        ("/calls.js", "text/javascript", "/api/calls?"),
+        ("/faxes.js", "text/javascript", "/api/outbox"),
         ("/style.css", "text/css", ":root"),
     ] {
         let response = app.get(path, None).await;
@@ -99,6 +101,8 @@ async fn the_dashboard_sets_text_only_and_inlines_nothing() {
         "/status.js",
         "/i18n.js",
         "/ring.js",
+        "/calls.js",
+        "/faxes.js",
     ] {
         let script = app.get(path, None).await.text().await.unwrap();
         for sink in [
@@ -1575,6 +1579,110 @@ async fn a_user_s_language_follows_the_browser_until_they_choose_one() {
     assert_eq!(
         app.get("/lang/..%2Fru.json", None).await.status(),
         StatusCode::NOT_FOUND
+    );
+    app.stop().await;
+}
+
+/// A call's recording plays in the browser: whole, or a range of it (206) for seeking; only
+/// for a supervisor+; only a file under `cdr.recordings_dir`, whatever path the CDR named.
+#[tokio::test]
+async fn a_recording_is_served_in_ranges_to_supervisors_from_its_directory_only() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("recordings");
+    std::fs::create_dir_all(&dir).unwrap();
+    let audio: Vec<u8> = (0..=255u8).cycle().take(10_000).collect();
+    std::fs::write(dir.join("call-1.wav"), &audio).unwrap();
+    std::fs::write(root.path().join("outside.wav"), b"not yours").unwrap();
+    let configured = dir.clone();
+    let app = App::start_with(move |config| config.cdr.recordings_dir = Some(configured)).await;
+    app.add_user("sam", Role::Supervisor).await;
+    app.add_user("alice", Role::Agent).await;
+    let call = |id: &str, recording: Option<String>| CallRecord {
+        id: id.into(),
+        kind: CallKind::Queue,
+        outcome: Outcome::Answered,
+        caller_number: "+74951234567".into(),
+        caller_e164: Some("+74951234567".into()),
+        caller_name: String::new(),
+        destination: "7000".into(),
+        queue: Some("support".into()),
+        agent: Some("alice".into()),
+        started_at: 1_000,
+        answered_at: Some(1_500),
+        ended_at: 2_000,
+        wait_secs: 0,
+        talk_secs: 0,
+        hangup_cause: "NORMAL_CLEARING".into(),
+        recording,
+        identified: "exact".into(),
+        contact_id: None,
+        organization_id: None,
+        vip: false,
+        ticket_id: None,
+    };
+    let mut calls = app.store.begin_calls().await.unwrap();
+    let inside = dir.join("call-1.wav").display().to_string();
+    let escape = format!("{}/../outside.wav", dir.display());
+    for record in [
+        call("call-1", Some(inside)),
+        call("call-2", Some(escape)),
+        call("call-3", None),
+    ] {
+        calls.save_call(&record, 2_000).await.unwrap();
+    }
+    calls.commit().await.unwrap();
+
+    let sam = app.login("sam").await;
+    let whole = app.get("/api/calls/call-1/recording", Some(&sam)).await;
+    assert_eq!(whole.status(), StatusCode::OK);
+    assert_eq!(whole.headers()[CONTENT_TYPE], "audio/wav");
+    assert_eq!(whole.headers()["accept-ranges"], "bytes");
+    assert_eq!(whole.bytes().await.unwrap().as_ref(), audio.as_slice());
+    let part = with(
+        app.client.get(app.url("/api/calls/call-1/recording")),
+        Some(&sam),
+    )
+    .header("range", "bytes=1000-1999")
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(part.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(part.headers()["content-range"], "bytes 1000-1999/10000");
+    assert_eq!(part.bytes().await.unwrap().as_ref(), &audio[1000..2000]);
+
+    // Out of the directory, or none: 404 with the reason, nothing of the file.
+    let outside = app.get("/api/calls/call-2/recording", Some(&sam)).await;
+    let refused = expect_error(outside, StatusCode::NOT_FOUND, "not_found").await;
+    assert!(
+        refused["error"]
+            .as_str()
+            .unwrap()
+            .contains("outside cdr.recordings_dir"),
+        "{refused}"
+    );
+    expect_error(
+        app.get("/api/calls/call-3/recording", Some(&sam)).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    expect_error(
+        app.get("/api/calls/nope/recording", Some(&sam)).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    // An agent, or nobody, is refused before anything is read.
+    let alice = app.login("alice").await;
+    assert_eq!(
+        app.get("/api/calls/call-1/recording", Some(&alice))
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.get("/api/calls/call-1/recording", None).await.status(),
+        StatusCode::UNAUTHORIZED
     );
     app.stop().await;
 }

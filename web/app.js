@@ -10,6 +10,8 @@ import * as wallboard from "./wallboard.js";
 import * as agent from "./agent.js";
 import * as manager from "./manager.js";
 import * as admin from "./admin.js";
+import * as calls from "./calls.js";
+import * as faxes from "./faxes.js";
 import * as status from "./status.js";
 
 const RANK = { agent: 0, supervisor: 1, manager: 2, admin: 3 };
@@ -20,6 +22,8 @@ const VIEWS = [
   { hash: "wallboard", label: N_("Wallboard"), root: "wallboard", min: "supervisor", feed: "wallboard", module: wallboard },
   { hash: "agent", label: N_("Agent desktop"), root: "agent-desktop", min: "agent", feed: "agent", module: agent },
   { hash: "manager", label: N_("Tickets & reports"), root: "manager", min: "manager", feed: "wallboard", module: manager },
+  { hash: "calls", label: N_("Calls"), root: "calls", min: "supervisor", feed: null, module: calls },
+  { hash: "faxes", label: N_("Faxes and mail"), root: "faxes", min: "supervisor", feed: null, module: faxes },
   { hash: "admin", label: N_("Admin"), root: "admin", min: "admin", feed: "wallboard", module: admin },
   { hash: "status", label: N_("Event socket"), root: "status", min: "supervisor", feed: null, module: status },
 ];

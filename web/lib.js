@@ -290,13 +290,25 @@ export function callRow(call, { as = "li", dataset, ...props } = {}) {
   const outcome = label(OUTCOME_LABEL, c.outcome);
   const own = { ...props, dataset: { callId: String(c.id), ...(dataset || {}) } };
   if (as === "tr") {
-    const values = [when(c.started_at), outcome, c.agent || DASH, c.queue || DASH, duration(c.wait_secs), duration(c.talk_secs), c.hangup_cause || DASH, c.recording || DASH];
+    const values = [when(c.started_at), outcome, c.agent || DASH, c.queue || DASH, duration(c.wait_secs), duration(c.talk_secs), c.hangup_cause || DASH, c.recording ? player(c.id) : DASH];
     return el("tr", own, ...cells(values, [4, 5]));
   }
   const wait = t("wait {time}", { time: duration(c.wait_secs) });
   const talk = t("talk {time}", { time: duration(c.talk_secs) });
   const who = [c.agent, c.queue, wait, talk, c.ticket_id ? "#" + c.ticket_id : null].filter(Boolean).join(" · ");
   return el("li", own, el("span", {}, when(c.started_at)), " ", el("span", { className: "tag" }, outcome), " ", el("span", { className: "muted" }, who));
+}
+
+/// A call's recording: a button that puts the browser's player in its place (nothing is
+/// fetched until asked; the player seeks with range requests).
+function player(callId) {
+  const button = el("button", { type: "button", className: "small secondary play" }, "▶ " + t("Play"));
+  button.addEventListener("click", () => {
+    const audio = el("audio", { controls: true, preload: "metadata", src: "/api/calls/" + encodeURIComponent(callId) + "/recording" });
+    button.replaceWith(audio);
+    audio.play().catch(() => {});
+  });
+  return button;
 }
 
 /// Every page of an `?after=ID&limit=N` list, up to `max` records.

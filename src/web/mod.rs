@@ -20,6 +20,7 @@ mod layers;
 mod peer;
 mod popup;
 mod queues;
+mod recordings;
 mod reports;
 mod roles;
 mod server;
@@ -99,6 +100,8 @@ pub fn router(state: AppState) -> Router {
         .route("/style.css", get(assets::style_css))
         .route("/i18n.js", get(assets::i18n_js))
         .route("/ring.js", get(assets::ring_js))
+        .route("/calls.js", get(assets::calls_js))
+        .route("/faxes.js", get(assets::faxes_js))
         .route("/lang/index.json", get(languages::index))
         .route("/lang/{file}", get(languages::file))
         .route("/healthz", get(status::healthz))
@@ -198,6 +201,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/tickets/{id}/notes", post(tickets::add_note))
         .route("/api/calls", get(reports::calls))
         .route("/api/calls/{id}", get(reports::call))
+        .route("/api/calls/{id}/recording", get(recordings::recording))
         .route("/api/calls/{id}/move", post(queues::move_caller))
         .route("/api/calls/{id}/front", post(queues::to_front))
         .route("/api/cdrs/{uuid}", get(reports::cdr_document))
