@@ -357,6 +357,10 @@ async fn legs_link_into_a_call_filed_under_the_callers_ticket(db: TestDbRef) {
     assert_eq!(ticket.status, Status::Open);
     assert_eq!(ticket.organization_id, Some(org));
     assert_eq!(ticket.first_response_at, call.answered_at);
+    // Created when the caller called, answered (first response) after that, by alice.
+    assert_eq!(ticket.created_at, call.started_at);
+    assert!(ticket.first_response_at >= Some(ticket.created_at));
+    assert_eq!(ticket.assignee.as_deref(), Some("alice"));
     let entries = db.store.time_entries(ticket_id).await.unwrap();
     assert_eq!(entries.len(), 2, "{entries:?}");
     assert!(entries.iter().all(|e| e.agent == "alice"

@@ -332,6 +332,7 @@ async fn the_popup_route_answers_what_the_feed_pushed() {
                 caller_number: "+12125550101".into(),
                 unidentified: false,
                 queue: Some("support".into()),
+                assignee: None,
                 created_at: now,
                 last_call_at: Some(now),
                 first_response_at: None,

@@ -1279,3 +1279,201 @@ async fn a_supervisor_reads_the_call_log_and_the_faxes() {
     assert_eq!(faxes["faxes"], api["faxes"], "{faxes} {api}");
     assert_eq!(faxes["mails"], api["mails"], "{faxes} {api}");
 }
+
+/// Runs `script` (statements; `return` a value) in the page as an async function.
+fn page_script(script: &str) -> String {
+    format!("(async () => {{ {script} }})()")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_manager_searches_pages_exports_assigns_and_links_tickets() {
+    let Some(mut manager) = Browser::launch().await else {
+        return;
+    };
+    let demo = demo().await;
+    manager.sign_in(&demo.base, "ada", PASSWORD).await;
+    manager
+        .wait_for("the signed-in page", "!!document.querySelector('#nav a')")
+        .await;
+    // 55 tickets about a printer, and one from a Moscow number, opened by hand (ada opens
+    // them, so ada is their assignee).
+    let ids = manager
+        .eval(&page_script(
+            "const open = async (body) => (await (await fetch('/api/tickets', { method: 'POST', \
+               headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) })).json()).id; \
+             const ids = []; \
+             for (let i = 1; i <= 55; i++) ids.push(await open({ subject: 'Printer zq7 jam ' + i })); \
+             ids.push(await open({ subject: 'Modem zq7 down', caller_number: '+7 495 555-01-23' })); \
+             return ids;",
+        ))
+        .await;
+    let modem = ids[55].as_i64().unwrap();
+    let first_printer = ids[0].as_i64().unwrap();
+    manager.goto(&format!("{}/#manager", demo.base)).await;
+    manager
+        .wait_for(
+            "the tickets list",
+            "!!document.querySelector('#tickets tbody tr')",
+        )
+        .await;
+
+    // The number in its national form finds the modem ticket, and only tickets from it.
+    let search = |text: &str| {
+        format!(
+            "(() => {{ document.querySelector('#filter-q').value = {}; \
+               document.querySelector('#ticket-filters button[type=submit]').click(); return true; }})()",
+            serde_json::json!(text)
+        )
+    };
+    manager.eval(&search("8 (495) 555-01-23")).await;
+    let found = manager
+        .wait_for(
+            "the ticket found by its caller's national number",
+            "(() => { const rows = [...document.querySelectorAll('#tickets tbody tr')]; \
+               return rows.length && rows.every(r => r.cells[5].textContent === '+74955550123') \
+                 ? rows.map(r => Number(r.dataset.ticket)) : false; })()",
+        )
+        .await;
+    assert!(
+        found
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|id| id.as_i64() == Some(modem)),
+        "{found}"
+    );
+
+    // 56 tickets carry "zq7": 50 on the first page, the other 6 one page older.
+    manager.eval(&search("zq7")).await;
+    let page = "(() => [document.querySelectorAll('#tickets tbody tr').length, \
+        document.querySelector('#tickets-page').textContent, \
+        document.querySelector('#tickets-newer').disabled, \
+        document.querySelector('#tickets-older').disabled])()";
+    manager
+        .wait_for(
+            "the first page of 56",
+            "document.querySelector('#tickets-page').textContent === '1–50 of 56'",
+        )
+        .await;
+    assert_eq!(
+        manager.eval(page).await,
+        serde_json::json!([50, "1–50 of 56", true, false])
+    );
+    manager
+        .eval("document.querySelector('#tickets-older').click(); true")
+        .await;
+    manager
+        .wait_for(
+            "the older page",
+            "document.querySelector('#tickets-page').textContent === '51–56 of 56'",
+        )
+        .await;
+    assert_eq!(
+        manager.eval(page).await,
+        serde_json::json!([6, "51–56 of 56", false, true])
+    );
+    // The oldest is the first printer ticket.
+    let last = manager
+        .eval("Number([...document.querySelectorAll('#tickets tbody tr')].pop().dataset.ticket)")
+        .await;
+    assert_eq!(last.as_i64(), Some(first_printer));
+
+    // The CSV link is the filtered list, every page of it.
+    let csv = manager
+        .eval(&page_script(
+            "const link = document.querySelector('#tickets-csv'); \
+             const text = await (await fetch(link.href)).text(); \
+             return [link.getAttribute('href'), text.trim().split('\\n').length, text.includes('Modem zq7 down')];",
+        ))
+        .await;
+    assert!(
+        csv[0]
+            .as_str()
+            .is_some_and(|h| h.contains("q=zq7") && h.contains("format=csv")),
+        "{csv}"
+    );
+    assert_eq!(csv[1], 57, "{csv}");
+    assert_eq!(csv[2], true, "{csv}");
+
+    // The ticket's own address opens it in a page loaded afresh (a link followed), its detail
+    // below the sticky top bar.
+    manager.goto("about:blank").await;
+    manager
+        .goto(&format!("{}/#manager/ticket/{first_printer}", demo.base))
+        .await;
+    let shown = manager
+        .wait_for(
+            "the linked ticket's detail, in view below the top bar",
+            "(() => { const box = document.querySelector('#ticket-detail'); \
+               const bar = document.querySelector('.topbar').getBoundingClientRect(); \
+               if (box.hidden || !box.querySelector('#detail-link')) return false; \
+               if (document.querySelectorAll('#tickets tbody tr').length < 50) return false; \
+               const top = box.getBoundingClientRect().top; \
+               return top >= bar.bottom && top < innerHeight ? [box.querySelector('h2').textContent, top, bar.bottom] : false; })()",
+        )
+        .await;
+    assert!(
+        shown[0]
+            .as_str()
+            .is_some_and(|h| h.starts_with(&format!("#{first_printer} Printer zq7 jam 1"))),
+        "{shown}"
+    );
+    assert!(
+        shown[1].as_f64() > Some(0.0),
+        "the detail was scrolled to, not left at the top: {shown}"
+    );
+
+    // Reassigned to agent1001, shown in the detail and the list.
+    manager
+        .eval(
+            "document.querySelector('#detail-assignee').value = 'agent1001'; \
+             document.querySelector('#detail-assign').click(); true",
+        )
+        .await;
+    manager
+        .wait_for(
+            "the new assignee",
+            "document.querySelector('#detail-assignee')?.value === 'agent1001' && \
+             [...document.querySelectorAll('#ticket-detail dd')].some(d => d.textContent === 'agent1001')",
+        )
+        .await;
+    let assignee = manager
+        .eval(&page_script(&format!(
+            "return (await (await fetch('/api/tickets/{first_printer}')).json()).ticket.assignee;"
+        )))
+        .await;
+    assert_eq!(assignee, "agent1001");
+
+    // The star toggles, and the list shows it (starred first: on top of the first page).
+    manager
+        .eval("document.querySelector('#detail-star').click(); true")
+        .await;
+    manager
+        .wait_for(
+            "the ticket starred",
+            &format!(
+                "document.querySelector('#detail-star')?.getAttribute('aria-pressed') === 'true' && \
+                 document.querySelector('#tickets tbody tr')?.dataset.ticket === '{first_printer}' && \
+                 !!document.querySelector('#tickets tr[data-ticket=\"{first_printer}\"] .star')"
+            ),
+        )
+        .await;
+    let in_view = manager
+        .eval("(() => { const top = document.querySelector('#ticket-detail').getBoundingClientRect().top; \
+               return top >= document.querySelector('.topbar').getBoundingClientRect().bottom && top < innerHeight; })()")
+        .await;
+    assert_eq!(
+        in_view, true,
+        "the detail stays in view once the list is drawn"
+    );
+    manager.screenshot("manager-tickets").await;
+    manager
+        .eval("document.querySelector('#detail-star').click(); true")
+        .await;
+    manager
+        .wait_for(
+            "the star taken off",
+            "document.querySelector('#detail-star')?.getAttribute('aria-pressed') === 'false'",
+        )
+        .await;
+}

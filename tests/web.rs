@@ -1686,3 +1686,165 @@ async fn a_recording_is_served_in_ranges_to_supervisors_from_its_directory_only(
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn tickets_are_searched_paged_exported_and_assigned_as_a_support_desk_would() {
+    let app = App::start_with(|config| {
+        config.phonebook.default_region = Some("RU".into());
+    })
+    .await;
+    app.add_user("ann", Role::Agent).await;
+    app.add_user("bob", Role::Agent).await;
+    app.add_user("sam", Role::Supervisor).await;
+    app.add_user("root", Role::Admin).await;
+    let (ann, bob, sam, root) = (
+        app.login("ann").await,
+        app.login("bob").await,
+        app.login("sam").await,
+        app.login("root").await,
+    );
+    let ivan: Value = app
+        .post(
+            "/api/contacts",
+            Some(&sam),
+            json!({"first_name": "Иван", "last_name": "Петров"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let open = |body: Value| {
+        let app = &app;
+        let ann = ann.clone();
+        async move {
+            let response = app.post("/api/tickets", Some(&ann), body).await;
+            assert_eq!(response.status(), StatusCode::CREATED);
+            response.json::<Value>().await.unwrap()
+        }
+    };
+    let printer = open(json!({"subject": "Printer jam", "caller_number": "+74951234567"})).await;
+    let invoice = open(json!({"subject": "=HYPERLINK(\"x\")", "contact_id": ivan["id"]})).await;
+    let modem = open(json!({"subject": "Modem", "caller_number": "+74957654321"})).await;
+    // Opened by hand: the one who opened it works it.
+    assert_eq!(printer["assignee"], "ann");
+
+    let list = |query: String| {
+        let app = &app;
+        let sam = sam.clone();
+        async move {
+            let response = app.get(&format!("/api/tickets?{query}"), Some(&sam)).await;
+            assert_eq!(response.status(), StatusCode::OK, "{query}");
+            let total = response.headers()["x-total-count"]
+                .to_str()
+                .unwrap()
+                .to_owned();
+            let ids: Vec<i64> = response
+                .json::<Vec<Value>>()
+                .await
+                .unwrap()
+                .iter()
+                .map(|t| t["id"].as_i64().unwrap())
+                .collect();
+            (ids, total)
+        }
+    };
+    let id = |t: &Value| t["id"].as_i64().unwrap();
+    // The caller's number in its national form, the contact's name in any case, a subject word.
+    let q = urlencode("8 (495) 123-45-67");
+    assert_eq!(
+        list(format!("q={q}")).await,
+        (vec![id(&printer)], "1".into())
+    );
+    let q = urlencode("петров");
+    assert_eq!(
+        list(format!("q={q}")).await,
+        (vec![id(&invoice)], "1".into())
+    );
+    assert_eq!(list("q=modem".into()).await, (vec![id(&modem)], "1".into()));
+    // Pages: one a page, newest first, the total on each.
+    assert_eq!(list("limit=1".into()).await, (vec![id(&modem)], "3".into()));
+    assert_eq!(
+        list("limit=1&offset=2".into()).await,
+        (vec![id(&printer)], "3".into())
+    );
+    let long = "x".repeat(201);
+    let too_long = app.get(&format!("/api/tickets?q={long}"), Some(&sam)).await;
+    expect_error(too_long, StatusCode::BAD_REQUEST, "bad_request").await;
+
+    // The CSV of the filtered list, every page of it, read by a spreadsheet as data.
+    let csv = app
+        .get(
+            &format!("/api/tickets?format=csv&limit=1&q={}", urlencode("петров")),
+            Some(&sam),
+        )
+        .await;
+    assert_eq!(csv.status(), StatusCode::OK);
+    assert!(csv.headers()[CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let csv = csv.text().await.unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 2, "{csv}");
+    assert!(
+        lines[0].starts_with("\"id\",\"subject\",\"status\""),
+        "{csv}"
+    );
+    assert!(lines[1].contains("'=HYPERLINK"), "{csv}");
+    let all = app.get("/api/tickets?format=csv&limit=1", Some(&sam)).await;
+    assert_eq!(all.text().await.unwrap().lines().count(), 4);
+    // An export is a supervisor's, however the list reads for an agent.
+    let exported = app.get("/api/tickets?format=csv", Some(&ann)).await;
+    expect_error(exported, StatusCode::FORBIDDEN, "forbidden").await;
+
+    // Assignment: an agent takes a ticket nobody works or hands back their own; giving a
+    // ticket to somebody, or taking one from them, is a supervisor's.
+    let path = |t: &Value| format!("/api/tickets/{}", id(t));
+    let assign = |to: Option<&str>| json!({ "assignee": to });
+    let taken = app
+        .patch(&path(&printer), Some(&bob), assign(Some("bob")))
+        .await;
+    expect_error(taken, StatusCode::FORBIDDEN, "forbidden").await;
+    let given = app
+        .patch(&path(&printer), Some(&ann), assign(Some("bob")))
+        .await;
+    expect_error(given, StatusCode::FORBIDDEN, "forbidden").await;
+    let handed_back = app.patch(&path(&printer), Some(&ann), assign(None)).await;
+    assert_eq!(handed_back.status(), StatusCode::OK);
+    let took = app
+        .patch(&path(&printer), Some(&bob), assign(Some("bob")))
+        .await;
+    assert_eq!(took.json::<Value>().await.unwrap()["assignee"], "bob");
+    let stranger = app
+        .patch(&path(&modem), Some(&sam), assign(Some("nobody")))
+        .await;
+    expect_error(stranger, StatusCode::BAD_REQUEST, "bad_request").await;
+    let reassigned = app
+        .patch(&path(&modem), Some(&sam), assign(Some("bob")))
+        .await;
+    assert_eq!(reassigned.json::<Value>().await.unwrap()["assignee"], "bob");
+    assert_eq!(
+        list("assignee=bob".into()).await,
+        (vec![id(&modem), id(&printer)], "2".into())
+    );
+    assert_eq!(
+        list("assignee=ann".into()).await,
+        (vec![id(&invoice)], "1".into())
+    );
+    let audit: Value = app
+        .get("/api/audit?kind=ticket", Some(&root))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let assigns: Vec<&Value> = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["action"] == "assign")
+        .collect();
+    assert_eq!(assigns.len(), 3, "{audit}");
+    assert_eq!(assigns[0]["actor"], "sam");
+    assert_eq!(assigns[0]["before"], json!({"assignee": "ann"}));
+    assert_eq!(assigns[0]["after"], json!({"assignee": "bob"}));
+}

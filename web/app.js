@@ -72,11 +72,18 @@ async function showApp(user) {
 }
 
 /// Shows the view the hash names, if the role may open it; else the role's landing view.
+/// What follows the view's name (`#manager/ticket/42`) goes to the view's `route`, if it has one.
 function route() {
   if (!me) return;
-  const wanted = location.hash.replace(/^#/, "");
+  const [wanted, ...rest] = location.hash.replace(/^#/, "").split("/");
+  let place = rest.join("/");
   let view = VIEWS.find((v) => v.hash === wanted && allowed(v));
+  if (view && current === view) {
+    if (place && view.module.route) view.module.route(place);
+    return;
+  }
   if (!view) {
+    place = "";
     view = VIEWS.find((v) => v.hash === landing());
     if (location.hash !== "#" + view.hash) {
       history.replaceState(null, "", "#" + view.hash);
@@ -89,6 +96,7 @@ function route() {
   for (const link of $("nav").children) link.classList.toggle("active", link.dataset.view === view.hash);
   document.body.dataset.view = view.hash;
   view.module.show(me);
+  if (place && view.module.route) view.module.route(place);
   if (view.feed) openFeed(view.feed);
   else closeFeed();
 }

@@ -65,7 +65,7 @@ export async function api(path, options = {}) {
     }
   }
   if (response.status === 401 && !path.startsWith("/api/login")) sessionEnded();
-  return { status: response.status, ok: response.ok, body };
+  return { status: response.status, ok: response.ok, body, headers: response.headers };
 }
 
 /// An action's answer as a message: the server's JSON error when it has one.
@@ -276,7 +276,7 @@ export function ticketRow(ticket, { as = "li", organization, at, overdue, datase
   const sla = overdue ? [el("span", { className: "tag bad" }, t(SLA_OVERDUE[overdue] || N_("escalated")))] : slaTags(k);
   const own = { ...props, dataset: { ticket: String(k.id), ...(dataset || {}) } };
   if (as === "tr") {
-    const where = [organization || DASH, k.caller_number || DASH, k.queue || DASH];
+    const where = [organization || DASH, k.caller_number || DASH, k.queue || DASH, k.assignee || DASH];
     return el("tr", own, ...cells([String(k.id), subject, status, String(k.priority), ...where, time, sla.length ? sla : t("ok")], [0, 3]));
   }
   const where = [t("P{priority}", { priority: k.priority }), organization, k.caller_number, k.queue].filter(Boolean).join(" · ");

@@ -1,6 +1,7 @@
-// The manager's view: tickets with filters, one ticket with its calls, time, notes and faxes
-// (status and priority edited in place), and the profitability report per organization for a
-// period, drawn as an SVG bar chart (fee, cost, margin) with a CSV download.
+// The manager's view: tickets with filters, a search and pages (and the filtered list as CSV),
+// one ticket with its calls, time, notes and faxes (status, priority, assignee and star edited
+// in place; its own address, `#manager/ticket/42`), and the profitability report per
+// organization for a period, drawn as an SVG bar chart (fee, cost, margin) with a CSV download.
 
 import {
   $, el, fill, svg, api, act, notify, table, cells, allPages, count, duration, when, cents, isoDate, dateMs, ticketRow, callRow, label, t, tn, N_,
@@ -16,14 +17,28 @@ const PRIORITIES = [
 ];
 const KIND_LABEL = { call: N_("call"), callback: N_("callback"), fax: N_("fax"), voicemail: N_("voicemail"), manual: N_("manual") };
 
+const PAGE = 50; // tickets a page
+
 let organizations = new Map(); // id → name
 let shown = false;
+let offset = 0; // the first ticket of the page shown, newest first
+let total = 0; // tickets the filters match on every page
 let selected = null; // the ticket id whose detail is open
 let refresh = null; // debounce of reloads triggered by the feed
+let listed = null; // the list's first load since the view was shown
 
 export function init() {
   $("ticket-filters").addEventListener("submit", (event) => {
     event.preventDefault();
+    offset = 0;
+    loadTickets();
+  });
+  $("tickets-newer").addEventListener("click", () => {
+    offset = Math.max(0, offset - PAGE);
+    loadTickets();
+  });
+  $("tickets-older").addEventListener("click", () => {
+    offset += PAGE;
     loadTickets();
   });
   $("tickets").addEventListener("click", (event) => {
@@ -48,17 +63,30 @@ export function init() {
   updateCsvLink();
 }
 
-export async function show() {
+export function show() {
   shown = true;
-  await Promise.all([loadOrganizations(), loadQueues()]);
-  if (!shown) return;
-  loadTickets();
-  loadReport();
+  listed = (async () => {
+    await Promise.all([loadOrganizations(), loadQueues()]);
+    if (!shown) return;
+    loadReport();
+    await loadTickets();
+  })();
+  return listed;
 }
 
 export function hide() {
   shown = false;
   clearTimeout(refresh);
+}
+
+/// The part of the address after `#manager/`: `ticket/42` opens that ticket, once the list
+/// above it is drawn (so the list does not push the detail out of view).
+export async function route(place) {
+  const match = /^ticket\/(\d+)$/.exec(place);
+  if (!match || match[1] === String(selected)) return;
+  selected = match[1];
+  await listed;
+  if (shown && selected === match[1]) openTicket(match[1]);
 }
 
 /// Ticket changes arrive on the wallboard feed: reload the list (and the open ticket) soon.
@@ -96,14 +124,19 @@ async function loadQueues() {
     const chosen = select.value;
     select.replaceChildren(el("option", { value: "" }, t("any")), ...result.body.map((q) => el("option", { value: q.name }, q.name)));
     select.value = chosen;
+    // The queues' agents, offered where a ticket's assignee is typed.
+    const agents = new Set(result.body.flatMap((q) => (q.agents || []).map((a) => a.name || a)));
+    $("assignee-names").replaceChildren(...[...agents].sort().map((name) => el("option", { value: name })));
   } catch {
     // Queue filter stays "any".
   }
 }
 
-function ticketQuery() {
+/// The filters as a query, without the page.
+function ticketFilters() {
   const params = new URLSearchParams();
   const value = (id) => $(id).value.trim();
+  if (value("filter-q")) params.set("q", value("filter-q"));
   if (value("filter-organization")) params.set("organization_id", value("filter-organization"));
   if (value("filter-status")) params.set("status", value("filter-status"));
   const from = dateMs(value("filter-from"));
@@ -112,15 +145,22 @@ function ticketQuery() {
   if (to !== null) params.set("to", String(to));
   if (value("filter-queue")) params.set("queue", value("filter-queue"));
   if (value("filter-agent")) params.set("agent", value("filter-agent"));
+  if (value("filter-assignee")) params.set("assignee", value("filter-assignee"));
   if ($("filter-breached").checked) params.set("breached", "true");
-  params.set("limit", "200");
-  return params.toString();
+  return params;
 }
 
 async function loadTickets() {
-  const result = await act(t("Loading tickets"), "/api/tickets?" + ticketQuery());
+  const params = ticketFilters();
+  const csv = new URLSearchParams(params);
+  csv.set("format", "csv");
+  $("tickets-csv").href = "/api/tickets?" + csv.toString();
+  params.set("limit", String(PAGE));
+  params.set("offset", String(offset));
+  const result = await act(t("Loading tickets"), "/api/tickets?" + params.toString());
   if (!shown || !result || !result.ok) return;
   const tickets = result.body || [];
+  total = Number(result.headers.get("X-Total-Count")) || tickets.length;
   const body = $("tickets").tBodies[0];
   body.replaceChildren(
     ...tickets.map((ticket) =>
@@ -133,7 +173,10 @@ async function loadTickets() {
     ),
   );
   $("no-tickets").hidden = tickets.length > 0;
-  $("tickets-count").textContent = tickets.length === 200 ? t("the newest 200") : tn("{n} tickets", tickets.length);
+  $("tickets-count").textContent = tn("{n} tickets", total);
+  $("tickets-page").textContent = tickets.length ? t("{first}–{last} of {total}", { first: count(offset + 1), last: count(offset + tickets.length), total: count(total) }) : "";
+  $("tickets-newer").disabled = offset === 0;
+  $("tickets-older").disabled = offset + tickets.length >= total;
 }
 
 function organizationName(ticket) {
@@ -147,7 +190,38 @@ async function openTicket(id, scroll = true) {
   const result = await act(t("Loading ticket #{id}", { id }), "/api/tickets/" + encodeURIComponent(id));
   if (!result || !result.ok) return;
   renderTicket(result.body);
-  if (scroll) $("ticket-detail").scrollIntoView({ behavior: "smooth", block: "start" });
+  // The ticket's own address, to copy or bookmark (replaced, so Back leaves the view).
+  if (location.hash !== ticketLink(id)) history.replaceState(null, "", ticketLink(id));
+  if (scroll) reveal($("ticket-detail"));
+}
+
+function ticketLink(id) {
+  return "#manager/ticket/" + id;
+}
+
+/// Scrolls `box` to the top of the window, below the top bar when the bar stays on screen.
+function reveal(box) {
+  const bar = document.querySelector(".topbar");
+  if (bar && getComputedStyle(bar).position === "sticky") box.style.scrollMarginTop = bar.offsetHeight + 12 + "px";
+  box.scrollIntoView({ behavior: "smooth", block: "start" });
+}
+
+function closeTicket() {
+  $("ticket-detail").hidden = true;
+  selected = null;
+  for (const row of $("tickets").tBodies[0].rows) row.classList.remove("selected");
+  history.replaceState(null, "", "#manager");
+}
+
+/// Saves a change of the open ticket and shows it, with `done` as the notice.
+async function change(k, what, patch, done) {
+  const result = await act(what, "/api/tickets/" + k.id, { method: "PATCH", json: patch });
+  if (result && result.ok) {
+    notify(done);
+    loadTickets();
+    openTicket(k.id, false);
+  }
+  return result;
 }
 
 function renderTicket(view) {
@@ -178,14 +252,30 @@ function renderTicket(view) {
     const result = await act(t("Adding the note"), "/api/tickets/" + k.id + "/notes", { method: "POST", json: { body } });
     if (result && result.ok) openTicket(k.id, false);
   });
+  const assignee = el("input", { id: "detail-assignee", value: k.assignee || "", autocomplete: "off", spellcheck: false, attrs: { list: "assignee-names" } });
+  const assign = el("button", { type: "button", id: "detail-assign", className: "secondary" }, t("Assign"));
+  assign.addEventListener("click", async () => {
+    const to = assignee.value.trim() || null;
+    assign.disabled = true;
+    const done = to ? t("Ticket #{id} assigned to {name}.", { id: k.id, name: to }) : t("Ticket #{id} unassigned.", { id: k.id });
+    await change(k, t("Assigning ticket #{id}", { id: k.id }), { assignee: to }, done);
+    assign.disabled = false;
+  });
+  const star = el("button", { type: "button", id: "detail-star", className: "secondary star-toggle", attrs: { "aria-pressed": String(k.starred) } }, k.starred ? "★ " + t("Unstar") : "☆ " + t("Star"));
+  star.addEventListener("click", async () => {
+    star.disabled = true;
+    const done = k.starred ? t("Ticket #{id} unstarred.", { id: k.id }) : t("Ticket #{id} starred.", { id: k.id });
+    const result = await change(k, t("Starring ticket #{id}", { id: k.id }), { starred: !k.starred }, done);
+    if (!result || !result.ok) star.disabled = false;
+  });
   const contact = view.contact ? [view.contact.first_name, view.contact.last_name].filter(Boolean).join(" ") : "";
   fill(
     box,
     el(
       "div",
       { className: "card-head" },
-      el("h2", {}, "#" + k.id + " " + k.subject),
-      el("button", { type: "button", className: "secondary", on: { click: () => ((box.hidden = true), (selected = null)) } }, t("Close")),
+      el("h2", {}, el("a", { href: ticketLink(k.id), id: "detail-link", title: t("Link to this ticket") }, "#" + k.id), " " + k.subject),
+      el("span", { className: "actions" }, star, el("button", { type: "button", className: "secondary", on: { click: closeTicket } }, t("Close"))),
     ),
     el(
       "dl",
@@ -195,6 +285,7 @@ function renderTicket(view) {
       fact(t("Contact"), contact || DASH),
       fact(t("Caller"), k.caller_number || DASH),
       fact(t("Queue"), k.queue || DASH),
+      fact(t("Assignee"), k.assignee || t("nobody")),
       fact(t("Created"), when(k.created_at)),
       fact(t("First response"), k.first_response_at ? when(k.first_response_at) : t("due {time}", { time: when(k.first_response_due) })),
       fact(t("Resolution"), k.resolved_at ? when(k.resolved_at) : t("due {time}", { time: when(k.resolution_due) })),
@@ -202,6 +293,7 @@ function renderTicket(view) {
       fact(t("Cost"), cents(view.cost_cents)),
     ),
     el("div", { className: "actions" }, el("label", { className: "inline", htmlFor: "detail-status" }, t("Status")), status, el("label", { className: "inline", htmlFor: "detail-priority" }, t("Priority")), priority, save),
+    el("div", { className: "actions" }, el("label", { className: "inline", htmlFor: "detail-assignee" }, t("Assignee")), assignee, assign),
     el("h3", {}, t("Calls")),
     view.calls.length
       ? el(

@@ -242,8 +242,8 @@ impl CallTx {
     pub async fn create_ticket(&mut self, new: &NewTicket) -> Result<Ticket, StoreError> {
         let row = sqlx::query(
             "INSERT INTO tickets (subject, status, priority, starred, kind, organization_id, contact_id, caller_number, \
-             unidentified, queue, created_at, updated_at, last_call_at, first_response_due, first_response_at, resolution_due) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13, $14, $15) RETURNING *",
+             unidentified, queue, created_at, updated_at, last_call_at, first_response_due, first_response_at, resolution_due, assignee) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13, $14, $15, $16) RETURNING *",
         )
         .bind(new.subject.as_str())
         .bind(new.status.as_str())
@@ -260,12 +260,15 @@ impl CallTx {
         .bind(new.first_response_due)
         .bind(new.first_response_at)
         .bind(new.resolution_due)
+        .bind(new.assignee.as_deref())
         .returning_one(&mut *self.tx)
         .await?;
         ticket_from(&row)
     }
 
-    /// Applies what a threaded call changes on its ticket.
+    /// Applies what a threaded call changes on its ticket: a call that started before the
+    /// ticket was created (filed late) moves the creation back to it, and the agent who
+    /// answered becomes the assignee of a ticket without one.
     pub async fn append_to_ticket(
         &mut self,
         append: &Append,
@@ -274,6 +277,8 @@ impl CallTx {
         let row = sqlx::query(
             "UPDATE tickets SET status = $1, priority = $2, first_response_at = $3, \
              last_call_at = CASE WHEN last_call_at IS NULL OR last_call_at < $4 THEN $4 ELSE last_call_at END, \
+             created_at = CASE WHEN $7 < created_at THEN $7 ELSE created_at END, \
+             assignee = COALESCE(assignee, $8), \
              updated_at = $5 WHERE id = $6 RETURNING *",
         )
         .bind(append.status.as_str())
@@ -282,6 +287,8 @@ impl CallTx {
         .bind(append.last_call_at)
         .bind(now)
         .bind(append.ticket_id)
+        .bind(append.started_at)
+        .bind(append.assignee.as_deref())
         .returning_optional(&mut *self.tx)
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("ticket {}", append.ticket_id)))?;

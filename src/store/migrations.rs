@@ -88,6 +88,11 @@ const SQLITE: Embedded = &[
         "user_language",
         include_str!("../../migrations/sqlite/0014_user_language.sql"),
     ),
+    (
+        15,
+        "ticket_assignee",
+        include_str!("../../migrations/sqlite/0015_ticket_assignee.sql"),
+    ),
 ];
 
 const POSTGRES: Embedded = &[
@@ -160,6 +165,11 @@ const POSTGRES: Embedded = &[
         14,
         "user_language",
         include_str!("../../migrations/postgres/0014_user_language.sql"),
+    ),
+    (
+        15,
+        "ticket_assignee",
+        include_str!("../../migrations/postgres/0015_ticket_assignee.sql"),
     ),
 ];
 

@@ -38,7 +38,7 @@ pub use calls::{CallFilter, CallTx};
 pub use directory::{Record, Removable};
 pub use error::StoreError;
 pub use fax::{Attach, FaxRecord, MailState, NewFile, NewMail, OutboxMail, Recorded, StoredFile};
-pub use tickets::{TicketFilter, WebhookDelivery};
+pub use tickets::{TicketFilter, TicketSearch, WebhookDelivery};
 
 use crate::accounts::Role;
 

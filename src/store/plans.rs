@@ -163,6 +163,13 @@ async fn every_calls_and_tickets_filter_is_served_by_an_index() {
                 ..TicketFilter::default()
             },
         ),
+        (
+            "by assignee",
+            TicketFilter {
+                assignee: text("alice"),
+                ..TicketFilter::default()
+            },
+        ),
         ("everything, starred then newest", TicketFilter::default()),
     ];
     for (what, filter) in &tickets {

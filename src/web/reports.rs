@@ -387,7 +387,11 @@ fn interval_request(
     Ok((from, to, step, csv))
 }
 
-fn csv_download(name: &str, header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Response {
+pub(crate) fn csv_download(
+    name: &str,
+    header: &[&str],
+    rows: impl Iterator<Item = Vec<String>>,
+) -> Response {
     let mut out = spreadsheet::Writer::new(Vec::new());
     let _ = out.write_row(header);
     for row in rows {
