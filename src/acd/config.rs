@@ -109,8 +109,19 @@ pub struct Prompts {
     pub callback_accepted: Vec<Prompt>,
     /// The word for minutes in each of the language's plural forms, for `{minutes}`.
     pub minutes: Vec<SoundRef>,
-    /// Prompt sets for callers in other languages; an entry for `language` is not used.
+    /// Prompt sets for callers in other languages; an entry for `language` is not used. Those
+    /// given replace the shipped set of their language and keep the others.
+    #[serde(deserialize_with = "over_shipped")]
     pub languages: BTreeMap<Language, PromptSet>,
+}
+
+fn over_shipped<'de, D>(deserializer: D) -> Result<BTreeMap<Language, PromptSet>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let mut sets = PromptSet::shipped();
+    sets.extend(BTreeMap::<Language, PromptSet>::deserialize(deserializer)?);
+    Ok(sets)
 }
 
 impl Default for Prompts {
@@ -530,5 +541,55 @@ impl AgentConfig {
             }
         }
         problems
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_language_set_is_read_and_checked_against_its_plural_forms() {
+        let queue: QueueConfig = serde_json::from_str(
+            r#"{"name": "support", "prompts": {"languages": {"ru": {
+                "position": ["/srv/ru/you_are.wav", "{position}"],
+                "expected_wait": ["{wait_minutes}", "{minutes}"],
+                "minutes": ["/srv/ru/minute.wav", "/srv/ru/minutes.wav"]}}}}"#,
+        )
+        .unwrap();
+        // It replaces the shipped Russian set; the English one stays.
+        assert_eq!(
+            queue.prompts.languages[&Language::ENGLISH],
+            PromptSet::english()
+        );
+        assert_eq!(
+            queue.problems(),
+            [
+                "queue support: prompts.languages.ru: {minutes} needs `minutes` to list the word \
+              in 3 forms for language ru (it lists 2)"
+            ]
+        );
+        assert!(QueueConfig::named("support").problems().is_empty());
+        let bad = serde_json::from_str::<QueueConfig>(
+            r#"{"name": "q", "prompts": {"languages": {"ru": {"position": ["${system(id)}"]}}}}"#,
+        );
+        assert!(bad.unwrap_err().to_string().contains("'$'"));
+        let bad = serde_json::from_str::<QueueConfig>(
+            r#"{"name": "q", "prompts": {"languages": {"r u": {"position": []}}}}"#,
+        );
+        assert!(bad.is_err());
+    }
+
+    #[test]
+    fn a_caller_hears_their_languages_set_else_the_queues() {
+        let prompts = Prompts::default();
+        let ru = prompts.for_caller(Some(&Language::RUSSIAN));
+        assert_eq!(ru.language, &Language::RUSSIAN);
+        assert_eq!(ru.position, PromptSet::russian().position);
+        let german = Language::parse("de").unwrap();
+        let fallback = prompts.for_caller(Some(&german));
+        assert_eq!(fallback.language, &Language::ENGLISH);
+        assert_eq!(fallback.position, prompts.position);
+        assert_eq!(prompts.for_caller(None).language, &Language::ENGLISH);
     }
 }
