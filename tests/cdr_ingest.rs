@@ -453,6 +453,42 @@ async fn legs_link_into_a_call_filed_under_the_callers_ticket(db: TestDbRef) {
     );
 }
 
+/// A Russian deployment (`[service] language = "ru"`): the ticket an abandoned call's CDR
+/// opens is titled in Russian.
+async fn a_russian_deployment_titles_the_callback_ticket_in_russian(db: TestDbRef) {
+    let app = App::start_with(&db.store, |config| {
+        config.service.language = switchdesk::texts::Language::Ru;
+    })
+    .await;
+    let abandoned = logdir_with(
+        "03_abandon_caller__a_cfa37939-52aa-4338-b770-644c9a98c31c.cdr.xml",
+        &[
+            ("switchdesk_queue", "support"),
+            ("switchdesk_enqueued_at", "1795314300000"),
+            ("switchdesk_identified", "unknown"),
+        ],
+    );
+    let (status, body) = app.post_xml(abandoned).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let ticket = db
+        .store
+        .ticket(body["ticket"].as_i64().expect("a callback ticket"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ticket.kind, TicketKind::Callback);
+    let who = &ticket.caller_number;
+    assert!(
+        ticket.subject == format!("Пропущенный звонок от {who} — support: перезвонить")
+            || ticket.subject.starts_with("Пропущенный звонок от ")
+                && ticket
+                    .subject
+                    .ends_with(&format!("({who}) — support: перезвонить")),
+        "{}",
+        ticket.subject
+    );
+}
+
 /// An abandoned queue caller nobody knows: a callback ticket at priority 1, marked
 /// unidentified with the number; a refused (never queued) caller gets none.
 async fn an_abandoned_unknown_caller_gets_a_callback_ticket(db: TestDbRef) {
@@ -964,6 +1000,7 @@ on_both_backends!(
     the_same_cdr_five_times_is_one_call_and_one_ticket,
     legs_link_into_a_call_filed_under_the_callers_ticket,
     an_abandoned_unknown_caller_gets_a_callback_ticket,
+    a_russian_deployment_titles_the_callback_ticket_in_russian,
     bad_posts_are_refused_and_store_nothing,
     the_log_directory_backfills_and_bad_files_move_aside,
 );
