@@ -127,6 +127,7 @@ impl PhonebookConfig {
             self.default_region.as_deref(),
             &self.regions,
         )
+        .map(|numbering| numbering.styled(self.number_style))
         .map_err(|e| format!("phonebook.default_region/regions: {e}"))
     }
 }
