@@ -39,10 +39,39 @@ pub struct Config {
     pub fax: crate::fax::FaxConfig,
     /// Queue and agent statistics: interval, short abandons, when a day starts.
     pub stats: crate::stats::StatsConfig,
+    /// The deployment as a whole: the language of the texts it writes.
+    pub service: ServiceConfig,
     /// Queues to create on first start; afterwards the API edits them (kept in the database).
     pub queues: Vec<QueueConfig>,
     /// Agents to create on first start, likewise.
     pub agents: Vec<AgentConfig>,
+}
+
+/// `[service]`: what holds for the whole deployment.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServiceConfig {
+    /// The language of the ticket subjects switchdesk writes and of its fax mails (`en` or
+    /// `ru`); the screens are in each user's own, and callers hear their contact's.
+    pub language: crate::texts::Language,
+}
+
+impl Config {
+    /// `[tickets]`, writing its subjects in the deployment's language.
+    pub fn ticket_rules(&self) -> crate::tickets::TicketRules {
+        crate::tickets::TicketRules {
+            language: self.service.language,
+            ..self.tickets.clone()
+        }
+    }
+
+    /// `[fax]`, writing its mails in the deployment's language.
+    pub fn fax_settings(&self) -> crate::fax::FaxConfig {
+        crate::fax::FaxConfig {
+            language: self.service.language,
+            ..self.fax.clone()
+        }
+    }
 }
 
 /// How the adapter drives FreeSWITCH.
@@ -104,6 +133,7 @@ impl PhonebookConfig {
             self.default_region.as_deref(),
             &self.regions,
         )
+        .map(|numbering| numbering.styled(self.number_style))
         .map_err(|e| format!("phonebook.default_region/regions: {e}"))
     }
 }

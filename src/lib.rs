@@ -31,6 +31,7 @@
 //! - [`demo`]: `switchdesk demo`: the simulated switch, its own database, seeding, traffic.
 //! - [`supervise`]: every long-lived task, restarted (or the process ended) when it fails.
 //! - [`spreadsheet`]: CSV written so spreadsheets read no cell as a formula.
+//! - [`texts`]: ticket subjects and fax mails in the deployment's language, all in one place.
 //! - [`audit`]: the audit log's record (who changed what, before → after), secrets removed.
 
 pub mod accounts;
@@ -58,6 +59,7 @@ pub mod stats;
 pub mod store;
 pub mod supervise;
 pub mod switch;
+pub mod texts;
 pub mod tickets;
 pub mod users;
 pub mod web;

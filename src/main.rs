@@ -581,7 +581,7 @@ async fn import_cdrs(config: Config, dir: &Path) -> anyhow::Result<()> {
     let fax = switchdesk::fax::FaxDesk::new(
         store.clone(),
         phonebook.clone(),
-        config.fax.clone(),
+        config.fax_settings(),
         switchdesk::mail::Outbox::new(),
     );
     let ingest = service::start_cdr_ingest(&config, &store, phonebook, events, webhook, Some(fax));

@@ -261,6 +261,8 @@ async fn the_wallboard_sees_callers_and_the_ringing_agent_sees_who_calls() {
     let waiting = &shown["queue"]["waiting"][0];
     assert_eq!(waiting["position"], 1);
     assert_eq!(waiting["identity"]["organization"]["name"], "Acme Ltd");
+    // The number as the deployment shows numbers (`number_style`, international by default).
+    assert_eq!(waiting["number_shown"], "+1 212-555-0101", "{waiting}");
 
     // agent1's phone rings: the desktop gets its state and the pop-up, before the answer.
     let popup = until(&mut desktop, "the pop-up", |f| f["type"] == "popup").await;
@@ -268,6 +270,10 @@ async fn the_wallboard_sees_callers_and_the_ringing_agent_sees_who_calls() {
     assert_eq!(popup["organization"]["name"], "Acme Ltd");
     assert_eq!(popup["contact"]["first_name"], "Jane");
     assert_eq!(popup["assets"][0]["name"], "Printer 3F");
+    assert_eq!(
+        popup["caller"]["number_shown"], "+1 212-555-0101",
+        "{popup}"
+    );
     let state = sim.channels().await.unwrap();
     assert!(
         state
@@ -291,6 +297,10 @@ async fn the_wallboard_sees_callers_and_the_ringing_agent_sees_who_calls() {
         "{talking}"
     );
     assert_eq!(talking["caller"]["e164"], "+12125550101", "{talking}");
+    assert_eq!(
+        talking["caller"]["number_shown"], "+1 212-555-0101",
+        "{talking}"
+    );
     assert!(
         agents
             .iter()

@@ -125,8 +125,14 @@ function ringing() {
   const about = popup && popup.call === agent.call ? popup : null;
   const who = about ? callerName(about) : t("a caller");
   const organization = about ? organizationName(about) : "";
-  const number = about && about.caller ? about.caller.number : "";
+  const number = about ? shownNumber(about) : "";
   ring.start("☎ " + t("Incoming call"), [who, organization, number].filter(Boolean).join(" · "), agent.call);
+}
+
+/// The calling number as the service shows numbers (`[phonebook] number_style`).
+function shownNumber(message) {
+  const caller = message.caller;
+  return caller ? caller.number_shown || caller.number : "";
 }
 
 function organizationName(message) {
@@ -142,7 +148,7 @@ function renderCall() {
     return;
   }
   const about = popup && popup.call === agent.call ? popup : null;
-  const caller = about ? callerName(about) + " (" + ((about.caller && about.caller.number) || DASH) + ")" : t("a caller");
+  const caller = about ? callerName(about) + " (" + (shownNumber(about) || DASH) + ")" : t("a caller");
   const line = agent.activity === "ringing" ? N_("Ringing: {caller}") : agent.activity === "wrap_up" ? N_("Wrapping up after {caller}") : N_("In call with {caller}");
   box.textContent = t(line, { caller });
   box.className = "";
@@ -199,7 +205,7 @@ function renderPopup() {
   const { contact, organization, identity } = popup;
   const vip = !!((contact && contact.vip) || (organization && organization.vip) || (identity && identity.vip));
   box.dataset.call = popup.call;
-  box.querySelector(".caller-number").textContent = (popup.caller && popup.caller.number) || DASH;
+  box.querySelector(".caller-number").textContent = shownNumber(popup) || DASH;
   box.classList.toggle("is-vip", vip);
   const orgName = organizationName(popup);
   const confidence = contact ? "exact" : (identity && identity.confidence) || "unknown";

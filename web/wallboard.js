@@ -273,13 +273,13 @@ function fromIdentity(identity) {
   if (!identity) return null;
   const name = (identity.contact && identity.contact.name) || identity.label || "";
   const organization = (identity.organization && identity.organization.name) || "";
-  const number = identity.e164 || "";
+  const number = identity.number_shown || identity.e164 || "";
   return name || organization || number ? { name, organization, number } : null;
 }
 
 function remember(caller) {
   const who = identityOf(caller);
-  callers.set(caller.call, { number: caller.number, ...who });
+  callers.set(caller.call, { number: caller.number_shown || caller.number, ...who });
   if (callers.size > 1000) callers.delete(callers.keys().next().value);
 }
 
@@ -298,7 +298,7 @@ function waitingList(queue) {
         el(
           "span",
           { className: "caller-who" },
-          el("span", { className: "number" }, caller.number || DASH),
+          el("span", { className: "number" }, caller.number_shown || caller.number || DASH),
           who.vip ? el("span", { className: "vip", title: "VIP" }, "VIP") : null,
           caller.callback ? el("span", { className: "tag" }, t("callback")) : null,
           caller.offered ? el("span", { className: "tag ringing" }, t("ringing")) : null,

@@ -1,6 +1,8 @@
 //! How a queue and an agent are set up: plain data, validated here, with defaults a support
 //! line can start from. Serde-ready so the same shapes come from TOML, the API and the store.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::fsarg::{
@@ -90,8 +92,13 @@ impl Default for Announcements {
 }
 
 /// What callers hear. Each entry is a [`SoundRef`] (a sound file, `tone_stream://`,
-/// `local_stream://`, `phrase:`, `say:` for TTS) or a placeholder `{position}` /
-/// `{wait_minutes}`, which is spoken as a number in the queue's language.
+/// `local_stream://`, `phrase:`, `say:` for TTS) or a placeholder: `{position}` and
+/// `{wait_minutes}` are spoken as numbers in the caller's language, `{minutes}` plays the
+/// word for minutes in the form the wait takes (from `minutes`).
+///
+/// The lists here are the queue's own language's; a caller whose contact has another
+/// language hears that language's set from `languages` (switchdesk ships English and
+/// Russian), and the queue's own when there is none.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Prompts {
@@ -100,13 +107,55 @@ pub struct Prompts {
     pub position: Vec<Prompt>,
     pub expected_wait: Vec<Prompt>,
     pub callback_accepted: Vec<Prompt>,
+    /// The word for minutes in each of the language's plural forms, for `{minutes}`.
+    pub minutes: Vec<SoundRef>,
+    /// Prompt sets for callers in other languages; an entry for `language` is not used. Those
+    /// given replace the shipped set of their language and keep the others.
+    #[serde(deserialize_with = "over_shipped")]
+    pub languages: BTreeMap<Language, PromptSet>,
+}
+
+fn over_shipped<'de, D>(deserializer: D) -> Result<BTreeMap<Language, PromptSet>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let mut sets = PromptSet::shipped();
+    sets.extend(BTreeMap::<Language, PromptSet>::deserialize(deserializer)?);
+    Ok(sets)
 }
 
 impl Default for Prompts {
     fn default() -> Self {
+        let english = PromptSet::english();
         Prompts {
             hold_music: SoundRef::LOCAL_MOH,
             language: Language::ENGLISH,
+            position: english.position.clone(),
+            expected_wait: english.expected_wait.clone(),
+            callback_accepted: english.callback_accepted.clone(),
+            minutes: english.minutes.clone(),
+            languages: PromptSet::shipped(),
+        }
+    }
+}
+
+/// What a caller hears in one language: [`Prompts`]' lists, for `prompts.languages.CODE`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PromptSet {
+    pub position: Vec<Prompt>,
+    #[serde(default)]
+    pub expected_wait: Vec<Prompt>,
+    #[serde(default)]
+    pub callback_accepted: Vec<Prompt>,
+    #[serde(default)]
+    pub minutes: Vec<SoundRef>,
+}
+
+impl PromptSet {
+    /// The stock English pack's prompts; `say en number pronounced N` between them.
+    pub fn english() -> PromptSet {
+        PromptSet {
             position: vec![
                 Prompt::Sound(SoundRef::YOU_ARE_NUMBER),
                 Prompt::Position,
@@ -118,6 +167,108 @@ impl Default for Prompts {
                 Prompt::Sound(SoundRef::MINUTES),
             ],
             callback_accepted: vec![Prompt::Sound(SoundRef::THANK_YOU)],
+            minutes: vec![SoundRef::MINUTE, SoundRef::MINUTES_OTHER],
+        }
+    }
+
+    /// "Вы третий в очереди. Время ожидания — пять минут.": the position as a masculine
+    /// ordinal, the minutes as a feminine cardinal (see [`Language::say_variables`]) and the
+    /// word for minutes in its plural form.
+    pub fn russian() -> PromptSet {
+        PromptSet {
+            position: vec![
+                Prompt::Sound(SoundRef::RU_YOU_ARE),
+                Prompt::Position,
+                Prompt::Sound(SoundRef::RU_IN_LINE),
+            ],
+            expected_wait: vec![
+                Prompt::Sound(SoundRef::RU_HOLD_TIME_IS),
+                Prompt::WaitMinutes,
+                Prompt::Minutes,
+            ],
+            callback_accepted: vec![Prompt::Sound(SoundRef::RU_CALLBACK_ACCEPTED)],
+            minutes: vec![
+                SoundRef::RU_MINUTE,
+                SoundRef::RU_MINUTES_FEW,
+                SoundRef::RU_MINUTES_MANY,
+            ],
+        }
+    }
+
+    /// The sets switchdesk ships, by language.
+    pub fn shipped() -> BTreeMap<Language, PromptSet> {
+        BTreeMap::from([
+            (Language::ENGLISH, PromptSet::english()),
+            (Language::RUSSIAN, PromptSet::russian()),
+        ])
+    }
+
+    /// What is wrong with the set of `language`, each problem prefixed with `at`.
+    fn problems(&self, at: &str, language: &Language, out: &mut Vec<String>) {
+        let lists = [&self.position, &self.expected_wait, &self.callback_accepted];
+        let uses_minutes = lists.iter().any(|l| l.contains(&Prompt::Minutes));
+        let forms = language.plural_forms();
+        if uses_minutes && self.minutes.len() != forms {
+            out.push(format!(
+                "{at}: {{minutes}} needs `minutes` to list the word in {forms} forms for \
+                 language {language} (it lists {})",
+                self.minutes.len()
+            ));
+        }
+    }
+}
+
+/// The prompts one caller hears: the set of their language and the language to say numbers in.
+#[derive(Clone, Copy, Debug)]
+pub struct Heard<'a> {
+    pub language: &'a Language,
+    pub position: &'a [Prompt],
+    pub expected_wait: &'a [Prompt],
+    pub callback_accepted: &'a [Prompt],
+    pub minutes: &'a [SoundRef],
+}
+
+impl Prompts {
+    /// What a caller in `language` hears: their language's set when the queue has one,
+    /// else the queue's own prompts in the queue's language.
+    pub fn for_caller(&self, language: Option<&Language>) -> Heard<'_> {
+        let other = language
+            .filter(|l| **l != self.language)
+            .and_then(|l| self.languages.get_key_value(l));
+        match other {
+            Some((language, set)) => Heard {
+                language,
+                position: &set.position,
+                expected_wait: &set.expected_wait,
+                callback_accepted: &set.callback_accepted,
+                minutes: &set.minutes,
+            },
+            None => Heard {
+                language: &self.language,
+                position: &self.position,
+                expected_wait: &self.expected_wait,
+                callback_accepted: &self.callback_accepted,
+                minutes: &self.minutes,
+            },
+        }
+    }
+
+    fn problems(&self, q: &str, out: &mut Vec<String>) {
+        let own = PromptSet {
+            position: self.position.clone(),
+            expected_wait: self.expected_wait.clone(),
+            callback_accepted: self.callback_accepted.clone(),
+            minutes: self.minutes.clone(),
+        };
+        own.problems(&format!("queue {q}: prompts"), &self.language, out);
+        for (language, set) in &self.languages {
+            if *language != self.language {
+                set.problems(
+                    &format!("queue {q}: prompts.languages.{language}"),
+                    language,
+                    out,
+                );
+            }
         }
     }
 }
@@ -341,6 +492,7 @@ impl QueueConfig {
         if self.callbacks.key.is_some() && !self.callbacks.dial.has_number() {
             problems.push(format!("queue {q}: callbacks.dial must contain {{number}}"));
         }
+        self.prompts.problems(q, &mut problems);
         if self.announcements.on_change && self.announcements.min_gap_secs == 0 {
             problems.push(format!(
                 "queue {q}: announcements.min_gap_secs must be at least 1"
@@ -493,5 +645,50 @@ mod tests {
             "{:?}",
             queue.problems()
         );
+    }
+
+    #[test]
+    fn a_language_set_is_read_and_checked_against_its_plural_forms() {
+        let queue: QueueConfig = serde_json::from_str(
+            r#"{"name": "support", "prompts": {"languages": {"ru": {
+                "position": ["/srv/ru/you_are.wav", "{position}"],
+                "expected_wait": ["{wait_minutes}", "{minutes}"],
+                "minutes": ["/srv/ru/minute.wav", "/srv/ru/minutes.wav"]}}}}"#,
+        )
+        .unwrap();
+        // It replaces the shipped Russian set; the English one stays.
+        assert_eq!(
+            queue.prompts.languages[&Language::ENGLISH],
+            PromptSet::english()
+        );
+        assert_eq!(
+            queue.problems(),
+            [
+                "queue support: prompts.languages.ru: {minutes} needs `minutes` to list the word \
+              in 3 forms for language ru (it lists 2)"
+            ]
+        );
+        assert!(QueueConfig::named("support").problems().is_empty());
+        let bad = serde_json::from_str::<QueueConfig>(
+            r#"{"name": "q", "prompts": {"languages": {"ru": {"position": ["${system(id)}"]}}}}"#,
+        );
+        assert!(bad.unwrap_err().to_string().contains("'$'"));
+        let bad = serde_json::from_str::<QueueConfig>(
+            r#"{"name": "q", "prompts": {"languages": {"r u": {"position": []}}}}"#,
+        );
+        assert!(bad.is_err());
+    }
+
+    #[test]
+    fn a_caller_hears_their_languages_set_else_the_queues() {
+        let prompts = Prompts::default();
+        let ru = prompts.for_caller(Some(&Language::RUSSIAN));
+        assert_eq!(ru.language, &Language::RUSSIAN);
+        assert_eq!(ru.position, PromptSet::russian().position);
+        let german = Language::parse("de").unwrap();
+        let fallback = prompts.for_caller(Some(&german));
+        assert_eq!(fallback.language, &Language::ENGLISH);
+        assert_eq!(fallback.position, prompts.position);
+        assert_eq!(prompts.for_caller(None).language, &Language::ENGLISH);
     }
 }

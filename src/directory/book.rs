@@ -12,6 +12,7 @@ use serde::Serialize;
 use super::model::{priority_raise, Contact, Id, NumberKind, Organization};
 use super::number::Numbering;
 use super::search::{Entry, Hit, Index, Key};
+use crate::fsarg::Language;
 use crate::store::{Store, StoreError};
 use crate::switch::{CallerIdentity, Confidence, Identity, Named};
 
@@ -20,6 +21,8 @@ use crate::switch::{CallerIdentity, Confidence, Identity, Named};
 struct Card {
     name: String,
     organization: Option<Id>,
+    /// A contact's language, as mod_say names it (an organization has none).
+    language: Option<Language>,
     vip: bool,
     priority: i32,
 }
@@ -132,6 +135,7 @@ fn contact_card(contact: &Contact) -> Card {
     Card {
         name: contact.display_name(),
         organization: contact.organization_id,
+        language: contact.language.as_deref().and_then(Language::of_tag),
         vip: contact.vip,
         priority: contact.priority,
     }
@@ -141,6 +145,7 @@ fn organization_card(organization: &Organization) -> Card {
     Card {
         name: organization.name.clone(),
         organization: None,
+        language: None,
         vip: organization.vip,
         priority: organization.priority,
     }
@@ -395,6 +400,7 @@ impl Shelf {
             organization: self.organization_of(card),
             vip,
             e164: None,
+            language: card.language.clone(),
         })
     }
 
@@ -411,6 +417,7 @@ impl Shelf {
             }),
             vip: card.vip,
             e164: None,
+            language: None,
         })
     }
 

@@ -113,11 +113,11 @@ impl FaxReceived {
     }
 
     /// The caller as a person reads it: `Name (number)`, the number, or "an unknown sender".
-    pub fn caller(&self) -> String {
+    pub fn caller(&self, language: crate::texts::Language) -> String {
         let name = self.caller_name.trim();
         let number = self.caller_number.trim();
         match (name.is_empty() || name == number, number.is_empty()) {
-            (true, true) => "an unknown sender".into(),
+            (true, true) => language.unknown_sender().into(),
             (true, false) => number.to_owned(),
             (false, true) => name.to_owned(),
             (false, false) => format!("{name} ({number})"),

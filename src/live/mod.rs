@@ -64,6 +64,8 @@ pub struct Frame {
 pub struct Hub {
     frames: broadcast::Sender<Frame>,
     board: Board,
+    /// Reads and shows numbers in the deployment's style.
+    numbering: crate::directory::number::Numbering,
 }
 
 /// What the hub reads.
@@ -85,6 +87,7 @@ impl Hub {
         let hub = Hub {
             frames,
             board: sources.board.clone(),
+            numbering: sources.phonebook.numbering().clone(),
         };
         let running = hub.clone();
         // The subscriptions outlive a failed run: the next one reads on from where it was.
@@ -126,9 +129,10 @@ impl Hub {
     pub async fn queues_shown(&self) -> Result<Vec<Value>, crate::switch::BoardError> {
         let queues = self.board.queues().await?;
         let identities = self.board.identities().await?;
+        let numbering = &self.numbering;
         Ok(queues
             .iter()
-            .map(|queue| queue_shown(queue, &identities))
+            .map(|queue| queue_shown(queue, &identities, numbering))
             .collect())
     }
 
@@ -141,21 +145,30 @@ impl Hub {
     }
 }
 
-/// A queue as JSON with `identity` on each waiting caller, and on each agent in a call the
-/// identification of its caller (`caller`), so a screen opened mid-call can name them.
+/// A queue as JSON with `identity` and `number_shown` (the number in the deployment's style)
+/// on each waiting caller, and on each agent in a call the identification of its caller
+/// (`caller`), so a screen opened mid-call can name them.
 fn queue_shown(
     queue: &QueueView,
     identities: &std::collections::HashMap<String, crate::switch::Identity>,
+    numbering: &crate::directory::number::Numbering,
 ) -> Value {
     let identity_of = |call: &Value| {
-        call.as_str()
-            .and_then(|call| identities.get(call))
-            .map_or(Value::Null, |identity| json!(identity))
+        let Some(identity) = call.as_str().and_then(|call| identities.get(call)) else {
+            return Value::Null;
+        };
+        let mut shown = json!(identity);
+        if let Some(e164) = &identity.e164 {
+            shown["number_shown"] = Value::from(numbering.shown(e164));
+        }
+        shown
     };
     let mut shown = serde_json::to_value(queue).unwrap_or(Value::Null);
     if let Some(waiting) = shown["waiting"].as_array_mut() {
         for caller in waiting {
             caller["identity"] = identity_of(&caller["call"]);
+            let shown = caller["number"].as_str().map(|n| numbering.shown(n));
+            caller["number_shown"] = shown.map_or(Value::Null, Value::from);
         }
     }
     if let Some(agents) = shown["agents"].as_array_mut() {

@@ -136,7 +136,12 @@ pub async fn build(
             run_outbox(sender.clone(), mailer.clone(), policy, queued.clone())
         }));
     }
-    let fax_desk = FaxDesk::new(store.clone(), phonebook.clone(), config.fax.clone(), outbox);
+    let fax_desk = FaxDesk::new(
+        store.clone(),
+        phonebook.clone(),
+        config.fax_settings(),
+        outbox,
+    );
     for (node, connection, feed) in nodes.fax_feeds {
         // The first run reads from before the first connect; a restarted one subscribes
         // again (a fax it missed arrives with its CDR).
@@ -285,7 +290,7 @@ pub(super) fn supervised_cdr_ingest(
 ) -> CdrIngest {
     CdrIngest::start(IngestSettings {
         store: store.clone(),
-        rules: config.tickets.clone(),
+        rules: config.ticket_rules(),
         numbering: phonebook.numbering().clone(),
         identity: phonebook,
         events,

@@ -17,6 +17,7 @@ use super::model::{
 };
 use crate::cdr::{CallKind, CallRecord, Outcome};
 use crate::clock::Millis;
+use crate::texts::{self, Opened};
 
 /// `[tickets]` in the configuration.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -37,6 +38,10 @@ pub struct TicketRules {
     pub unidentified: bool,
     /// Hourly rate of agents without one of their own, in cents.
     pub default_hourly_rate_cents: i64,
+    /// The language subjects are written in: `[service] language`, not a key of `[tickets]`
+    /// (see `Config::ticket_rules`).
+    #[serde(skip)]
+    pub language: texts::Language,
 }
 
 impl Default for TicketRules {
@@ -51,6 +56,7 @@ impl Default for TicketRules {
             voicemail: true,
             unidentified: true,
             default_hourly_rate_cents: 0,
+            language: texts::Language::En,
         }
     }
 }
@@ -173,7 +179,7 @@ pub fn plan(call: &CallRecord, open: Option<&Ticket>, rules: &TicketRules) -> Pl
     let (first_response_due, resolution_due) = rules.deadlines(priority, at);
     let answered = call.outcome == Outcome::Answered;
     Plan::Create(NewTicket {
-        subject: subject(call, kind),
+        subject: subject(call, kind, rules.language),
         status: if answered { Status::Open } else { Status::New },
         priority,
         starred: false,
@@ -222,8 +228,8 @@ fn append(call: &CallRecord, ticket: &Ticket, raise_to: Option<u8>) -> Append {
     }
 }
 
-/// "Call from Jane Doe (+1 555…) — support": who, and through which door.
-fn subject(call: &CallRecord, kind: TicketKind) -> String {
+/// "Call from Jane Doe (+1 555…) — support": who, and through which door, in `language`.
+fn subject(call: &CallRecord, kind: TicketKind, language: texts::Language) -> String {
     let number = call.caller_e164.as_deref().unwrap_or(&call.caller_number);
     let who = match (call.caller_name.trim(), number) {
         (name, "") if !name.is_empty() => name.to_owned(),
@@ -232,26 +238,22 @@ fn subject(call: &CallRecord, kind: TicketKind) -> String {
         (name, number) => format!("{name} ({number})"),
     };
     let who = if who.is_empty() {
-        "unknown caller".to_owned()
+        language.unknown_caller().to_owned()
     } else {
         who
     };
-    let queue = call
-        .queue
-        .as_deref()
-        .map(|q| format!(" — {q}"))
-        .unwrap_or_default();
-    match kind {
-        TicketKind::Call if call.kind == CallKind::Callback => format!("Callback to {who}"),
-        TicketKind::Call => format!("Call from {who}{queue}"),
-        TicketKind::Callback => format!("Missed call from {who}{queue}: call back"),
-        TicketKind::Fax if call.outcome == Outcome::FaxFailed => {
-            format!("Failed fax from {who} to {}", call.destination)
-        }
-        TicketKind::Fax => format!("Fax from {who} to {}", call.destination),
-        TicketKind::Voicemail => format!("Voicemail from {who}{queue}"),
-        TicketKind::Manual => format!("Ticket for {who}"),
-    }
+    let queue = call.queue.as_deref();
+    let to = call.destination.as_str();
+    let opened = match kind {
+        TicketKind::Call if call.kind == CallKind::Callback => Opened::Callback,
+        TicketKind::Call => Opened::Call { queue },
+        TicketKind::Callback => Opened::Missed { queue },
+        TicketKind::Fax if call.outcome == Outcome::FaxFailed => Opened::FailedFax { to },
+        TicketKind::Fax => Opened::Fax { to },
+        TicketKind::Voicemail => Opened::Voicemail { queue },
+        TicketKind::Manual => Opened::Manual,
+    };
+    language.ticket_subject(opened, &who)
 }
 
 #[cfg(test)]
