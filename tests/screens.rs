@@ -251,6 +251,7 @@ async fn the_screens_in_a_real_browser() {
             "the phone to ring on the desktop",
             "document.body.dataset.ringing === 'true' && window.__rang.notifications.length > 0 \
              && !document.querySelector('#popup').hidden \
+             && document.querySelector('#popup').dataset.call === window.__rang.notifications.at(-1).tag \
              && { title: document.title, tones: window.__rang.tones, notification: window.__rang.notifications.at(-1), \
                   first: document.querySelector('#agent-desktop > section:not([hidden])')?.id ?? '', \
                   call: document.querySelector('#popup')?.dataset.call ?? '', \

@@ -239,6 +239,34 @@ struct Planned<R> {
     stored: Option<R>,
 }
 
+impl<R> Planned<R> {
+    /// Reports the record's refused values, checks it as the API would (`prepare`), and adds
+    /// it to `planned`; a record the check refuses is not stored, and counted so.
+    fn check(
+        self,
+        refused: Vec<String>,
+        planned: &mut Vec<Planned<R>>,
+        counts: &mut Counts,
+        report: &mut SyncReport,
+        prepare: impl FnOnce(&mut R) -> Result<(), Vec<String>>,
+    ) {
+        for reason in refused {
+            report.refuse(&self.external_id, &self.name, reason);
+        }
+        let mut plan = self;
+        if let Err(problems) = prepare(&mut plan.record) {
+            counts.not_stored += 1;
+            report.refuse(
+                &plan.external_id,
+                &plan.name,
+                format!("not stored: {}", problems.join("; ")),
+            );
+            return;
+        }
+        planned.push(plan);
+    }
+}
+
 /// Per-kind bookkeeping of a snapshot against what the store held.
 struct Ledger<R> {
     /// The source's stored records by external id.
@@ -391,23 +419,14 @@ async fn apply_organizations(
         record.numbers = local_numbers(&record.numbers, &numbers);
         record.numbers.splice(0..0, numbers);
         record.emails = emails(&organization.emails);
-        for reason in refused {
-            report.refuse(&external_id, &name, reason);
-        }
-        if let Err(problems) = prepare::organization(numbering, &mut record) {
-            counts.not_stored += 1;
-            report.refuse(
-                &external_id,
-                &name,
-                format!("not stored: {}", problems.join("; ")),
-            );
-            continue;
-        }
-        planned.push(Planned {
+        let plan = Planned {
             record,
             external_id,
             name,
             stored,
+        };
+        plan.check(refused, &mut planned, &mut counts, report, |record| {
+            prepare::organization(numbering, record)
         });
     }
     let ids = write_planned(store, planned, &mut counts, report).await?;
@@ -502,23 +521,14 @@ async fn apply_contacts(
                 refused.push(why);
             }
         }
-        for reason in refused {
-            report.refuse(&external_id, &name, reason);
-        }
-        if let Err(problems) = prepare::contact(numbering, &mut record) {
-            counts.not_stored += 1;
-            report.refuse(
-                &external_id,
-                &name,
-                format!("not stored: {}", problems.join("; ")),
-            );
-            continue;
-        }
-        planned.push(Planned {
+        let plan = Planned {
             record,
             external_id,
             name,
             stored,
+        };
+        plan.check(refused, &mut planned, &mut counts, report, |record| {
+            prepare::contact(numbering, record)
         });
     }
     write_planned(store, planned, &mut counts, report).await?;
