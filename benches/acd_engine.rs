@@ -11,15 +11,16 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use switchdesk::acd::{
     Action, AgentConfig, AgentStatus, CallerArrival, Engine, Membership, QueueConfig,
 };
+use switchdesk::clock::Millis;
 
 const QUEUES: usize = 100;
 const AGENTS_PER_QUEUE: usize = 20;
 const CALLERS_PER_QUEUE: usize = 100;
-const T0: u64 = 1_800_000_000_000;
+const T0: Millis = 1_800_000_000_000;
 
 struct Loaded {
     engine: Engine,
-    now: u64,
+    now: Millis,
     next_call: u64,
     /// Per queue, the waiting callers in arrival order (front = oldest).
     waiting: Vec<VecDeque<String>>,

@@ -111,6 +111,7 @@ async fn seed(store: &Store) {
                     caller_number: number_of(contact),
                     unidentified: false,
                     queue: Some(QUEUES[i % QUEUES.len()].into()),
+                    assignee: None,
                     created_at: YEAR_START + (i as i64) * 157_680,
                     last_call_at: None,
                     first_response_at: None,

@@ -6,6 +6,8 @@ mod role;
 
 use serde::Serialize;
 
+use crate::clock::Millis;
+
 pub use role::{Role, UnknownRole};
 
 /// A person who signs in to the dashboard.
@@ -16,7 +18,7 @@ pub struct User {
     pub role: Role,
     pub disabled: bool,
     /// Unix milliseconds.
-    pub created_at: i64,
+    pub created_at: Millis,
 }
 
 /// A machine credential (Prometheus, scripts); the secret itself is never kept.
@@ -26,8 +28,8 @@ pub struct ApiToken {
     pub name: String,
     pub role: Role,
     /// Unix milliseconds.
-    pub created_at: i64,
+    pub created_at: Millis,
     /// Unix milliseconds, updated at most once a minute.
-    pub last_used_at: Option<i64>,
+    pub last_used_at: Option<Millis>,
     pub revoked: bool,
 }

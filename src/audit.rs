@@ -10,6 +10,8 @@
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::clock::Millis;
+
 /// The actor of a failed sign-in: nobody is known yet (the name tried is the target).
 pub const ANONYMOUS: &str = "-";
 
@@ -19,7 +21,7 @@ pub struct AuditEntry {
     /// 0 until stored.
     pub id: i64,
     /// Unix milliseconds; set by the store when written.
-    pub at: i64,
+    pub at: Millis,
     pub actor: String,
     /// The actor's role then (empty for [`ANONYMOUS`]).
     pub actor_role: String,

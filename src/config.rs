@@ -39,10 +39,39 @@ pub struct Config {
     pub fax: crate::fax::FaxConfig,
     /// Queue and agent statistics: interval, short abandons, when a day starts.
     pub stats: crate::stats::StatsConfig,
+    /// The deployment as a whole: the language of the texts it writes.
+    pub service: ServiceConfig,
     /// Queues to create on first start; afterwards the API edits them (kept in the database).
     pub queues: Vec<QueueConfig>,
     /// Agents to create on first start, likewise.
     pub agents: Vec<AgentConfig>,
+}
+
+/// `[service]`: what holds for the whole deployment.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServiceConfig {
+    /// The language of the ticket subjects switchdesk writes and of its fax mails (`en` or
+    /// `ru`); the screens are in each user's own, and callers hear their contact's.
+    pub language: crate::texts::Language,
+}
+
+impl Config {
+    /// `[tickets]`, writing its subjects in the deployment's language.
+    pub fn ticket_rules(&self) -> crate::tickets::TicketRules {
+        crate::tickets::TicketRules {
+            language: self.service.language,
+            ..self.tickets.clone()
+        }
+    }
+
+    /// `[fax]`, writing its mails in the deployment's language.
+    pub fn fax_settings(&self) -> crate::fax::FaxConfig {
+        crate::fax::FaxConfig {
+            language: self.service.language,
+            ..self.fax.clone()
+        }
+    }
 }
 
 /// How the adapter drives FreeSWITCH.
@@ -64,6 +93,9 @@ pub struct CdrConfig {
     pub password: Secret,
     /// Largest POST body accepted (a form-encoded CDR is about three times its XML).
     pub max_body_bytes: usize,
+    /// Where FreeSWITCH writes call recordings (its `recordings_dir`, as mounted here): a
+    /// call's recording is played in the browser only from under it. Unset: not played.
+    pub recordings_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for CdrConfig {
@@ -72,6 +104,7 @@ impl Default for CdrConfig {
             username: "freeswitch".into(),
             password: Secret::default(),
             max_body_bytes: 4 * 1024 * 1024,
+            recordings_dir: None,
         }
     }
 }
@@ -89,6 +122,8 @@ pub struct PhonebookConfig {
     pub regions: Vec<String>,
     /// How numbers are shown: `international`, `national` or `e164`.
     pub number_style: crate::directory::number::Style,
+    /// Following a system of record (`[phonebook.sync]`, `[phonebook.sync.ldap]`).
+    pub sync: crate::directory::sync::SyncConfig,
 }
 
 impl PhonebookConfig {
@@ -98,6 +133,7 @@ impl PhonebookConfig {
             self.default_region.as_deref(),
             &self.regions,
         )
+        .map(|numbering| numbering.styled(self.number_style))
         .map_err(|e| format!("phonebook.default_region/regions: {e}"))
     }
 }
@@ -452,6 +488,7 @@ impl Config {
         if let Err(e) = self.phonebook.numbering() {
             problems.push(e);
         }
+        problems.extend(self.phonebook.sync.problems());
         if self.database.max_connections == 0 {
             problems.push("database.max_connections must be at least 1".into());
         }
@@ -666,6 +703,63 @@ mod tests {
         std::env::set_var("SWITCHDESK_ENVTEST2_ESL__PROT", "1");
         let err = Config::load_with_env(None, settings_in_env("SWITCHDESK_ENVTEST2_")).unwrap_err();
         assert!(err.to_string().contains("prot"), "{err}");
+    }
+
+    #[test]
+    fn the_ldap_sync_needs_a_url_and_a_base_dn_but_not_a_reachable_server() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.toml");
+        let load = |text: &str, prefix: &str| {
+            std::fs::write(&path, text).unwrap();
+            Config::load_with_env(Some(&path), Env::prefixed(prefix).split("__"))
+        };
+        // Nobody listens on port 9: that is the sync's error when it runs, not the file's.
+        let good = "[phonebook.sync.ldap]\nurl = \"ldap://127.0.0.1:9\"\n\
+                    bind_dn = \"cn=reader,dc=example,dc=com\"\nbase_dn = \"dc=example,dc=com\"\n";
+        std::env::set_var(
+            "SWITCHDESK_SYNCTEST_PHONEBOOK__SYNC__LDAP__PASSWORD",
+            "from-env",
+        );
+        let config = load(good, "SWITCHDESK_SYNCTEST_").unwrap();
+        let ldap = config.phonebook.sync.ldap.unwrap();
+        assert_eq!(ldap.password.expose(), "from-env");
+        assert_eq!(ldap.page_size, 500);
+        assert_eq!(config.phonebook.sync.interval_minutes, 60);
+
+        let err = load(
+            "[phonebook.sync.ldap]\nurl = \"ldap://127.0.0.1:9\"\n",
+            "SWITCHDESK_SYNCTEST_NONE_",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("base_dn"), "{err}");
+        let err = load(
+            "[phonebook.sync]\ninterval_minutes = 99999\n[phonebook.sync.ldap]\nurl = \"\"\n\
+             base_dn = \" \"\nfilter = \"(cn=x\"\n",
+            "SWITCHDESK_SYNCTEST_NONE_",
+        )
+        .unwrap_err()
+        .to_string();
+        for key in [
+            "phonebook.sync.ldap.url is empty",
+            "phonebook.sync.ldap.base_dn is empty",
+            "phonebook.sync.ldap.filter",
+            "phonebook.sync.interval_minutes",
+        ] {
+            assert!(err.contains(key), "{key} in {err}");
+        }
+        let err = load(
+            "[phonebook.sync.ldap]\nurl = \"ldaps://dc1\"\nbase_dn = \"dc=x\"\n\
+             bind_dn = \"cn=reader,dc=x\"\n",
+            "SWITCHDESK_SYNCTEST_NONE_",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("ldaps:// is not supported"), "{err}");
+        assert!(
+            err.contains("password is empty but bind_dn is set"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -71,7 +71,7 @@ fn check(
 macro_rules! fs_arg {
     ($(#[$doc:meta])* $name:ident, $check:expr) => {
         $(#[$doc])*
-        #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
         pub struct $name(Cow<'static, str>);
 
@@ -425,6 +425,37 @@ impl SoundRef {
     pub const HOLD_TIME_IS: SoundRef = SoundRef(Cow::Borrowed("ivr/ivr-hold_time_is.wav"));
     pub const MINUTES: SoundRef = SoundRef(Cow::Borrowed("ivr/ivr-minutes.wav"));
     pub const THANK_YOU: SoundRef = SoundRef(Cow::Borrowed("ivr/ivr-thank_you.wav"));
+    /// mod_say_en's own words (`time/minute`, `time/minutes`), in the English pack.
+    pub const MINUTE: SoundRef = SoundRef(Cow::Borrowed("time/minute.wav"));
+    pub const MINUTES_OTHER: SoundRef = SoundRef(Cow::Borrowed("time/minutes.wav"));
+}
+
+/// The Russian prompts: absolute paths into the Russian pack (`ru/RU/elena`) where the
+/// packages install it, as the English ones are relative to the channel's `sound_prefix`
+/// (the English pack). The `time/` words are the pack's own (mod_say_ru plays them); the
+/// `switchdesk/` ones are recorded for switchdesk (freeswitch/README.md says what each says).
+impl SoundRef {
+    pub const RU_YOU_ARE: SoundRef = SoundRef(Cow::Borrowed(
+        "/usr/share/freeswitch/sounds/ru/RU/elena/switchdesk/you_are.wav",
+    ));
+    pub const RU_IN_LINE: SoundRef = SoundRef(Cow::Borrowed(
+        "/usr/share/freeswitch/sounds/ru/RU/elena/switchdesk/in_line.wav",
+    ));
+    pub const RU_HOLD_TIME_IS: SoundRef = SoundRef(Cow::Borrowed(
+        "/usr/share/freeswitch/sounds/ru/RU/elena/switchdesk/hold_time_is.wav",
+    ));
+    pub const RU_CALLBACK_ACCEPTED: SoundRef = SoundRef(Cow::Borrowed(
+        "/usr/share/freeswitch/sounds/ru/RU/elena/switchdesk/callback_accepted.wav",
+    ));
+    pub const RU_MINUTE: SoundRef = SoundRef(Cow::Borrowed(
+        "/usr/share/freeswitch/sounds/ru/RU/elena/time/minute.wav",
+    ));
+    pub const RU_MINUTES_FEW: SoundRef = SoundRef(Cow::Borrowed(
+        "/usr/share/freeswitch/sounds/ru/RU/elena/time/minutes-i.wav",
+    ));
+    pub const RU_MINUTES_MANY: SoundRef = SoundRef(Cow::Borrowed(
+        "/usr/share/freeswitch/sounds/ru/RU/elena/time/minutes.wav",
+    ));
 }
 
 impl SoundRef {
@@ -484,6 +515,82 @@ impl fmt::Display for FileString {
 
 impl Language {
     pub const ENGLISH: Language = Language(Cow::Borrowed("en"));
+    pub const RUSSIAN: Language = Language(Cow::Borrowed("ru"));
+
+    /// The language of a BCP 47 tag (`ru`, `en-GB`, `pt_BR`) as mod_say names it: the primary
+    /// subtag, lower-cased; `None` when there is none.
+    pub fn of_tag(tag: &str) -> Option<Language> {
+        let primary = tag.split(['-', '_']).next()?.to_ascii_lowercase();
+        // The shipped languages are shared, not copied into every phone-book card.
+        match primary.as_str() {
+            "en" => Some(Language::ENGLISH),
+            "ru" => Some(Language::RUSSIAN),
+            _ => Language::parse(&primary).ok(),
+        }
+    }
+
+    /// Whether a noun after a number takes three forms (one, few, many: `минута`, `минуты`,
+    /// `минут`) rather than two (one, other: `minute`, `minutes`).
+    fn east_slavic(&self) -> bool {
+        matches!(self.as_str(), "ru" | "uk" | "be")
+    }
+
+    /// How many forms a noun counted by a number takes (CLDR's cardinal plural categories
+    /// that occur for whole numbers): three for Russian, Ukrainian and Belarusian, else two.
+    pub fn plural_forms(&self) -> usize {
+        if self.east_slavic() {
+            3
+        } else {
+            2
+        }
+    }
+
+    /// Which of [`Language::plural_forms`] a noun takes after `n`: 0 one, 1 few (other), 2 many.
+    pub fn plural_form(&self, n: u32) -> usize {
+        if !self.east_slavic() {
+            return usize::from(n != 1);
+        }
+        match (n % 10, n % 100) {
+            (1, m) if m != 11 => 0,
+            (2..=4, m) if !(12..=14).contains(&m) => 1,
+            _ => 2,
+        }
+    }
+
+    /// The channel variables mod_say reads before it says a number that counts `what`.
+    /// mod_say_ru ignores the `say` application's gender argument: its `run_callback` reads
+    /// the channel variables `gender` (`male_h` is the masculine ordinal, `female` the
+    /// feminine cardinal) and `cases` (`nominativus`). A place in the queue is "вы третий в
+    /// очереди" (masculine ordinal), minutes are feminine ("одна минута", "две минуты").
+    /// Other languages' modules need none.
+    pub fn say_variables(&self, what: Counted) -> Vec<(VarName, VarValue)> {
+        if self.as_str() != "ru" {
+            return Vec::new();
+        }
+        let gender = match what {
+            Counted::Position => "male_h",
+            Counted::Minutes => "female",
+        };
+        vec![
+            (
+                VarName(Cow::Borrowed("gender")),
+                VarValue(Cow::Borrowed(gender)),
+            ),
+            (
+                VarName(Cow::Borrowed("cases")),
+                VarValue(Cow::Borrowed("nominativus")),
+            ),
+        ]
+    }
+}
+
+/// What a spoken number counts: it decides the number's form where numbers agree with a noun.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Counted {
+    /// The caller's place in the queue, an ordinal ("третий").
+    Position,
+    /// The expected wait in minutes, a cardinal agreeing with "минута" (feminine).
+    Minutes,
 }
 
 impl DialTemplate {
@@ -503,7 +610,7 @@ impl HangupCause {
         HangupCause(Cow::Borrowed("NO_ROUTE_DESTINATION"));
 }
 
-/// One item of a prompt list: a sound, or a number spoken in the queue's language.
+/// One item of a prompt list: a sound, or a number spoken in the caller's language.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub enum Prompt {
@@ -512,6 +619,9 @@ pub enum Prompt {
     Position,
     /// `{wait_minutes}`: the expected wait, when it can be estimated.
     WaitMinutes,
+    /// `{minutes}`: the word "minutes" in the form the expected wait takes (one of the prompt
+    /// set's `minutes` sounds, by [`Language::plural_form`]).
+    Minutes,
 }
 
 impl Prompt {
@@ -519,8 +629,10 @@ impl Prompt {
         match text {
             "{position}" => Ok(Prompt::Position),
             "{wait_minutes}" => Ok(Prompt::WaitMinutes),
+            "{minutes}" => Ok(Prompt::Minutes),
             _ if text.starts_with('{') => Err(ArgError(format!(
-                "{text:?} is not a placeholder; use {{position}} or {{wait_minutes}}"
+                "{text:?} is not a placeholder; use {{position}}, {{wait_minutes}} or \
+                 {{minutes}}"
             ))),
             _ => SoundRef::parse(text).map(Prompt::Sound),
         }
@@ -547,6 +659,7 @@ impl From<Prompt> for String {
             Prompt::Sound(sound) => sound.into(),
             Prompt::Position => "{position}".into(),
             Prompt::WaitMinutes => "{wait_minutes}".into(),
+            Prompt::Minutes => "{minutes}".into(),
         }
     }
 }
@@ -698,10 +811,29 @@ mod tests {
             SoundRef::HOLD_TIME_IS,
             SoundRef::MINUTES,
             SoundRef::THANK_YOU,
+            SoundRef::MINUTE,
+            SoundRef::MINUTES_OTHER,
+            SoundRef::RU_YOU_ARE,
+            SoundRef::RU_IN_LINE,
+            SoundRef::RU_HOLD_TIME_IS,
+            SoundRef::RU_CALLBACK_ACCEPTED,
+            SoundRef::RU_MINUTE,
+            SoundRef::RU_MINUTES_FEW,
+            SoundRef::RU_MINUTES_MANY,
         ] {
             assert_eq!(SoundRef::parse(sound.as_str()), Ok(sound.clone()));
         }
         assert!(Language::parse(Language::ENGLISH.as_str()).is_ok());
+        assert!(Language::parse(Language::RUSSIAN.as_str()).is_ok());
+        for (language, counted) in [
+            (Language::RUSSIAN, Counted::Position),
+            (Language::RUSSIAN, Counted::Minutes),
+        ] {
+            for (name, value) in language.say_variables(counted) {
+                assert_eq!(VarName::parse(name.as_str()), Ok(name.clone()));
+                assert_eq!(VarValue::parse(value.as_str()), Ok(value.clone()));
+            }
+        }
         assert!(DialTemplate::parse(DialTemplate::PSTN_GATEWAY.as_str()).is_ok());
         assert!(CallerIdName::parse(CallerIdName::SUPPORT_CALLBACK.as_str()).is_ok());
         assert!(DialplanContext::parse(DialplanContext::default().as_str()).is_ok());
@@ -713,6 +845,59 @@ mod tests {
         ] {
             assert!(HangupCause::parse(cause.as_str()).is_ok());
         }
+    }
+
+    #[test]
+    fn nouns_after_numbers_take_the_languages_plural_form() {
+        let ru = Language::RUSSIAN;
+        // минута, минуты, минут
+        for (n, form) in [
+            (1, 0),
+            (21, 0),
+            (2, 1),
+            (4, 1),
+            (23, 1),
+            (5, 2),
+            (11, 2),
+            (12, 2),
+            (14, 2),
+            (0, 2),
+            (111, 2),
+            (101, 0),
+        ] {
+            assert_eq!(ru.plural_form(n), form, "{n}");
+        }
+        assert_eq!(ru.plural_forms(), 3);
+        let en = Language::ENGLISH;
+        assert_eq!(
+            (en.plural_form(1), en.plural_form(2), en.plural_form(0)),
+            (0, 1, 1)
+        );
+        assert_eq!(en.plural_forms(), 2);
+        assert!(en.say_variables(Counted::Position).is_empty());
+        let said = |c| {
+            ru.say_variables(c)
+                .iter()
+                .map(|(n, v)| format!("{n}={v}"))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            said(Counted::Position),
+            ["gender=male_h", "cases=nominativus"]
+        );
+        assert_eq!(
+            said(Counted::Minutes),
+            ["gender=female", "cases=nominativus"]
+        );
+    }
+
+    #[test]
+    fn a_contacts_language_tag_is_read_as_a_say_language() {
+        assert_eq!(Language::of_tag("ru"), Some(Language::RUSSIAN));
+        assert_eq!(Language::of_tag("en-GB"), Some(Language::ENGLISH));
+        assert_eq!(Language::of_tag("RU_ru"), Some(Language::RUSSIAN));
+        assert_eq!(Language::of_tag(""), None);
+        assert_eq!(Language::of_tag("${x}"), None);
     }
 
     #[test]

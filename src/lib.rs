@@ -24,13 +24,14 @@
 //! - [`web`]: axum routes, authentication and roles. The only module that knows HTTP.
 //! - [`users`]: roles, password hashing, session and API tokens (no SQL, no HTTP).
 //! - [`metrics`]: the Prometheus registry every module records into.
-//! - [`clock`]: the wall clock, read in one place (Unix milliseconds).
+//! - [`clock`]: time (`Millis`, Unix ms, everywhere) and the one reading of the wall clock.
 //! - [`config`]: one TOML file, every key overridable by `SWITCHDESK_*` variables.
 //! - [`secret`]: a string kept out of logs (passwords, tokens); a leaf any module may use.
 //! - [`service`]: wiring for `serve`, and the one builder of the application's state.
 //! - [`demo`]: `switchdesk demo`: the simulated switch, its own database, seeding, traffic.
 //! - [`supervise`]: every long-lived task, restarted (or the process ended) when it fails.
 //! - [`spreadsheet`]: CSV written so spreadsheets read no cell as a formula.
+//! - [`texts`]: ticket subjects and fax mails in the deployment's language, all in one place.
 //! - [`audit`]: the audit log's record (who changed what, before → after), secrets removed.
 
 pub mod accounts;
@@ -58,6 +59,7 @@ pub mod stats;
 pub mod store;
 pub mod supervise;
 pub mod switch;
+pub mod texts;
 pub mod tickets;
 pub mod users;
 pub mod web;

@@ -13,6 +13,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use switchdesk::config::Config;
 use switchdesk::directory::import::{ColumnMap, Format, ImportReport, Kind, Progress};
 use switchdesk::directory::number::Numbering;
+use switchdesk::directory::sync::{self, SourceName};
 use switchdesk::esl::event::EventFormat;
 use switchdesk::esl::tail::TailMode;
 use switchdesk::service;
@@ -203,6 +204,15 @@ enum PhonebookCommand {
         #[arg(long, env = "SWITCHDESK_TOKEN", hide_env_values = true)]
         token: Option<String>,
     },
+    /// Bring the phone book in line with the sources in [phonebook.sync] (iTop, then LDAP):
+    /// records upserted by the source's ids, those the source no longer has marked removed.
+    /// Prints each source's counts and every refused value as `refused: ID (NAME): REASON`;
+    /// the exit status is 1 if a source failed or something was refused.
+    Sync {
+        /// Only this source: itop or ldap (default: every configured one).
+        #[arg(long)]
+        source: Option<SourceName>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -229,6 +239,16 @@ fn main() -> ExitCode {
         );
         println!("  FreeSWITCH event socket: {}", config.esl.address());
         println!("  HTTP: {}", config.http.listen);
+        if let Some(ldap) = &config.phonebook.sync.ldap {
+            let when = match config.phonebook.sync.interval_minutes {
+                0 => "on demand only".to_owned(),
+                minutes => format!("at start and every {minutes} minutes"),
+            };
+            println!(
+                "  phone-book sync: LDAP {} under {:?}, {when} (reachability is not checked)",
+                ldap.url, ldap.base_dn
+            );
+        }
         let file = cli
             .config
             .clone()
@@ -543,6 +563,10 @@ async fn phonebook(config: Config, command: PhonebookCommand) -> anyhow::Result<
         }
         PhonebookCommand::Export { kind, file } => export_phonebook(&store, kind, file).await,
         PhonebookCommand::Search { .. } => Ok(()),
+        PhonebookCommand::Sync { source } => {
+            let numbering = config.phonebook.numbering().map_err(anyhow::Error::msg)?;
+            sync_phonebook(&store, &numbering, &config.phonebook.sync, source).await
+        }
     };
     store.close().await;
     result
@@ -563,7 +587,7 @@ async fn import_cdrs(config: Config, dir: &Path) -> anyhow::Result<()> {
     let fax = switchdesk::fax::FaxDesk::new(
         store.clone(),
         phonebook.clone(),
-        config.fax.clone(),
+        config.fax_settings(),
         switchdesk::mail::Outbox::new(),
     );
     let ingest = service::start_cdr_ingest(&config, &store, phonebook, events, webhook, Some(fax));
@@ -849,6 +873,87 @@ fn import_summary(report: &ImportReport) -> String {
         );
     }
     summary
+}
+
+/// A source's progress: a spinner on a terminal, else a line per page.
+struct SyncProgress {
+    source: SourceName,
+    bar: Option<ProgressBar>,
+}
+
+impl sync::Progress for SyncProgress {
+    fn fetched(&self, what: &'static str, done: usize, total: Option<usize>) {
+        let line = match total {
+            Some(total) => format!("{}: {done}/{total} {what} read", self.source),
+            None => format!("{}: {done} {what} read", self.source),
+        };
+        match &self.bar {
+            Some(bar) => bar.set_message(line),
+            None => eprintln!("{line}"),
+        }
+    }
+}
+
+impl Drop for SyncProgress {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+async fn sync_phonebook(
+    store: &switchdesk::store::Store,
+    numbering: &Numbering,
+    config: &sync::SyncConfig,
+    only: Option<SourceName>,
+) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        only.is_some() || config.has_sources(),
+        "no source to sync from: configure [phonebook.sync.itop] or [phonebook.sync.ldap] (see the README)"
+    );
+    let on_terminal = std::io::stderr().is_terminal();
+    let progress_for = |source: SourceName| -> Box<dyn sync::Progress> {
+        let bar = on_terminal.then(|| {
+            let bar = ProgressBar::new_spinner();
+            bar.set_message(format!("{source}: reading"));
+            bar.enable_steady_tick(std::time::Duration::from_millis(120));
+            bar
+        });
+        Box::new(SyncProgress { source, bar })
+    };
+    let outcomes = sync::run(config, store, numbering, only, &progress_for).await;
+    let mut failed = Vec::new();
+    let mut refused = 0;
+    for outcome in &outcomes {
+        match &outcome.result {
+            Ok(report) => {
+                println!("{}", report.summary());
+                for refusal in &report.refused {
+                    println!("refused: {refusal}");
+                }
+                let unlisted = report.refused_count - report.refused.len() as u64;
+                if unlisted > 0 {
+                    println!("refused: {unlisted} more not listed");
+                }
+                for warning in &report.warnings {
+                    println!("warning: {}: {warning}", outcome.source);
+                }
+                refused += report.refused_count;
+            }
+            Err(e) => {
+                eprintln!("switchdesk: sync failed: {e}");
+                failed.push(outcome.source.as_str());
+            }
+        }
+    }
+    anyhow::ensure!(
+        failed.is_empty(),
+        "the sync from {} failed (nothing of it was removed)",
+        failed.join(" and ")
+    );
+    anyhow::ensure!(refused == 0, "{refused} values were refused (listed above)");
+    Ok(())
 }
 
 async fn export_phonebook(

@@ -45,6 +45,18 @@ pub const AGENT_CALLS_TOTAL: &str = "switchdesk_agent_calls_total";
 /// An agent's talk time, labelled `agent`.
 pub const AGENT_TALK_SECONDS_TOTAL: &str = "switchdesk_agent_talk_seconds_total";
 
+/// When the last phone-book sync of a source ended (Unix seconds), labelled `source`.
+pub const PHONEBOOK_SYNC_LAST_RUN: &str = "switchdesk_phonebook_sync_last_run_timestamp_seconds";
+/// When the last phone-book sync of a source that did not fail ended, labelled `source`.
+pub const PHONEBOOK_SYNC_LAST_SUCCESS: &str =
+    "switchdesk_phonebook_sync_last_success_timestamp_seconds";
+/// 1 when the last sync of a source failed (unreachable, refused, the database), labelled
+/// `source`.
+pub const PHONEBOOK_SYNC_FAILED: &str = "switchdesk_phonebook_sync_failed";
+/// The last successful sync's records by outcome, labelled `source` and `outcome` (created,
+/// updated, unchanged, removed, restored, refused).
+pub const PHONEBOOK_SYNC_RECORDS: &str = "switchdesk_phonebook_sync_records";
+
 /// The values of `state` in [`QUEUE_AGENTS`]: [`crate::acd::AgentView::state`].
 pub const AGENT_STATES: &[&str] = &[
     "available",
@@ -144,6 +156,27 @@ pub const DOCUMENTED: &[(&str, &str, &str)] = &[
         AGENT_TALK_SECONDS_TOTAL,
         "An agent's talk time, in seconds.",
         "counter",
+    ),
+    (
+        PHONEBOOK_SYNC_LAST_RUN,
+        "When the last phone-book sync of the source ended, in Unix seconds.",
+        "gauge",
+    ),
+    (
+        PHONEBOOK_SYNC_LAST_SUCCESS,
+        "When the last phone-book sync of the source that did not fail ended, in Unix seconds.",
+        "gauge",
+    ),
+    (
+        PHONEBOOK_SYNC_FAILED,
+        "1 when the last phone-book sync of the source failed.",
+        "gauge",
+    ),
+    (
+        PHONEBOOK_SYNC_RECORDS,
+        "Records of the last phone-book sync of the source by outcome (created, updated, \
+         unchanged, removed, restored, refused).",
+        "gauge",
     ),
 ];
 

@@ -19,6 +19,7 @@ pub use password::{
 pub use throttle::{Attempt, LoginThrottle};
 pub use token::{hash_token, new_api_token, new_session_token, API_PREFIX, SESSION_PREFIX};
 
+use crate::clock;
 use crate::store::{Store, StoreError};
 
 pub const MIN_PASSWORD_LEN: usize = 8;
@@ -118,10 +119,10 @@ pub async fn start_session(
     user: &User,
     lifetime: Duration,
 ) -> Result<String, UserError> {
-    let now = now_millis();
+    let now = clock::now();
     store.purge_expired_sessions(now).await?;
     let token = new_session_token();
-    let lifetime_ms = i64::try_from(lifetime.as_millis()).unwrap_or(i64::MAX);
+    let lifetime_ms = clock::span(lifetime);
     store
         .create_session(
             user.id,
@@ -138,7 +139,7 @@ pub async fn session_user(store: &Store, token: &str) -> Result<Option<User>, Us
     if !token.starts_with(SESSION_PREFIX) || token.len() > token::MAX_TOKEN_LEN {
         return Ok(None);
     }
-    Ok(store.session_user(&hash_token(token), now_millis()).await?)
+    Ok(store.session_user(&hash_token(token), clock::now()).await?)
 }
 
 pub async fn end_session(store: &Store, token: &str) -> Result<(), UserError> {
@@ -164,7 +165,7 @@ pub async fn api_token_role(
     if !token.starts_with(API_PREFIX) || token.len() > token::MAX_TOKEN_LEN {
         return Ok(None);
     }
-    Ok(store.token_role(&hash_token(token), now_millis()).await?)
+    Ok(store.token_role(&hash_token(token), clock::now()).await?)
 }
 
 pub async fn revoke_api_token(store: &Store, name: &str) -> Result<(), UserError> {
@@ -186,9 +187,6 @@ async fn run_hashing<T: Send + 'static>(
         hashers::Refused::Gone => UserError::Interrupted,
     })
 }
-
-/// Wall-clock time as Unix milliseconds, the unit of every timestamp in the store.
-pub use crate::clock::now_millis;
 
 #[cfg(test)]
 mod tests {

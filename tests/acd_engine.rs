@@ -8,11 +8,12 @@ use switchdesk::acd::{
     AcdError, Action, AgentConfig, AgentStatus, CallerArrival, Departure, Engine, Membership,
     NoAgents, Overflow, QueueConfig, Remember, Strategy, Update,
 };
+use switchdesk::clock::{self, Millis};
 
-const T0: u64 = 1_800_000_000_000;
+const T0: Millis = 1_800_000_000_000;
 
-fn secs(s: u64) -> u64 {
-    T0 + s * 1000
+fn secs(s: u64) -> Millis {
+    T0 + clock::secs(s)
 }
 
 struct Desk {
@@ -43,7 +44,7 @@ impl Desk {
         self.agent_at(T0, name, queue, tier, position);
     }
 
-    fn agent_at(&mut self, now: u64, name: &str, queue: &str, tier: u32, position: u32) {
+    fn agent_at(&mut self, now: Millis, name: &str, queue: &str, tier: u32, position: u32) {
         let config = AgentConfig {
             name: name.into(),
             endpoint: format!("user/{name}@default").parse().unwrap(),
@@ -60,7 +61,7 @@ impl Desk {
         self.drain();
     }
 
-    fn caller(&mut self, now: u64, call: &str, queue: &str, number: &str) {
+    fn caller(&mut self, now: Millis, call: &str, queue: &str, number: &str) {
         self.caller_with(
             now,
             CallerArrival {
@@ -73,7 +74,7 @@ impl Desk {
         );
     }
 
-    fn caller_with(&mut self, now: u64, arrival: CallerArrival) {
+    fn caller_with(&mut self, now: Millis, arrival: CallerArrival) {
         self.engine.caller_arrived(now, arrival).unwrap();
         self.drain();
     }
@@ -110,13 +111,13 @@ impl Desk {
             .collect()
     }
 
-    fn tick(&mut self, now: u64) {
+    fn tick(&mut self, now: Millis) {
         self.engine.tick(now);
         self.drain();
     }
 
     /// Agent answers, the bridge is made, and the call is connected.
-    fn connect(&mut self, now: u64, leg: &str, call: &str) {
+    fn connect(&mut self, now: Millis, leg: &str, call: &str) {
         self.engine.leg_answered(now, leg);
         self.drain();
         assert!(
@@ -131,7 +132,7 @@ impl Desk {
         self.drain();
     }
 
-    fn positions(&self, now: u64, queue: &str) -> Vec<(String, u32)> {
+    fn positions(&self, now: Millis, queue: &str) -> Vec<(String, u32)> {
         self.engine
             .queue(now, queue)
             .unwrap()
@@ -674,7 +675,7 @@ fn callback_waiting_for_alice(attempts: u32) -> Desk {
 
 /// The due callback rings alice at `due`, she answers at `answered`: her leg and the
 /// customer leg then dialled.
-fn alice_answers_the_callback(desk: &mut Desk, due: u64, answered: u64) -> (String, String) {
+fn alice_answers_the_callback(desk: &mut Desk, due: Millis, answered: Millis) -> (String, String) {
     desk.tick(due);
     let (agent_leg, _, _) = desk.rung()[0].clone();
     desk.engine.leg_answered(answered, &agent_leg);
@@ -1055,7 +1056,11 @@ fn readopted_arrival_times_are_clamped_to_the_last_day() {
     q.overflow = Overflow::Extension("voicemail".parse().unwrap());
     let mut desk = Desk::new(q);
     desk.agent("alice", "q", 1, 1);
-    for (call, at) in [("future", u64::MAX), ("ancient", 1), ("recent", secs(90))] {
+    for (call, at) in [
+        ("future", Millis::MAX),
+        ("ancient", 1),
+        ("recent", secs(90)),
+    ] {
         desk.caller_with(
             secs(100),
             CallerArrival {

@@ -357,6 +357,10 @@ async fn legs_link_into_a_call_filed_under_the_callers_ticket(db: TestDbRef) {
     assert_eq!(ticket.status, Status::Open);
     assert_eq!(ticket.organization_id, Some(org));
     assert_eq!(ticket.first_response_at, call.answered_at);
+    // Created when the caller called, answered (first response) after that, by alice.
+    assert_eq!(ticket.created_at, call.started_at);
+    assert!(ticket.first_response_at >= Some(ticket.created_at));
+    assert_eq!(ticket.assignee.as_deref(), Some("alice"));
     let entries = db.store.time_entries(ticket_id).await.unwrap();
     assert_eq!(entries.len(), 2, "{entries:?}");
     assert!(entries.iter().all(|e| e.agent == "alice"
@@ -453,10 +457,8 @@ async fn legs_link_into_a_call_filed_under_the_callers_ticket(db: TestDbRef) {
     );
 }
 
-/// An abandoned queue caller nobody knows: a callback ticket at priority 1, marked
-/// unidentified with the number; a refused (never queued) caller gets none.
-async fn an_abandoned_unknown_caller_gets_a_callback_ticket(db: TestDbRef) {
-    let app = App::start(&db.store).await;
+/// The ticket the captured abandoned call's CDR opens, posted as a queue caller nobody knows.
+async fn abandoned_callers_ticket(app: &App, store: &Store) -> switchdesk::tickets::Ticket {
     let abandoned = logdir_with(
         "03_abandon_caller__a_cfa37939-52aa-4338-b770-644c9a98c31c.cdr.xml",
         &[
@@ -467,12 +469,36 @@ async fn an_abandoned_unknown_caller_gets_a_callback_ticket(db: TestDbRef) {
     );
     let (status, body) = app.post_xml(abandoned).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let ticket = db
-        .store
+    store
         .ticket(body["ticket"].as_i64().expect("a callback ticket"))
         .await
         .unwrap()
-        .unwrap();
+        .unwrap()
+}
+
+/// A Russian deployment (`[service] language = "ru"`): the ticket an abandoned call's CDR
+/// opens is titled in Russian.
+async fn a_russian_deployment_titles_the_callback_ticket_in_russian(db: TestDbRef) {
+    let app = App::start_with(&db.store, |config| {
+        config.service.language = switchdesk::texts::Language::Ru;
+    })
+    .await;
+    let ticket = abandoned_callers_ticket(&app, &db.store).await;
+    assert_eq!(ticket.kind, TicketKind::Callback);
+    assert_eq!(
+        ticket.subject,
+        format!(
+            "Пропущенный звонок от Caller 1 ({}) — support: перезвонить",
+            ticket.caller_number
+        )
+    );
+}
+
+/// An abandoned queue caller nobody knows: a callback ticket at priority 1, marked
+/// unidentified with the number; a refused (never queued) caller gets none.
+async fn an_abandoned_unknown_caller_gets_a_callback_ticket(db: TestDbRef) {
+    let app = App::start(&db.store).await;
+    let ticket = abandoned_callers_ticket(&app, &db.store).await;
     assert_eq!(ticket.kind, TicketKind::Callback);
     assert_eq!(ticket.priority, 1);
     assert_eq!(ticket.status, Status::New);
@@ -964,6 +990,7 @@ on_both_backends!(
     the_same_cdr_five_times_is_one_call_and_one_ticket,
     legs_link_into_a_call_filed_under_the_callers_ticket,
     an_abandoned_unknown_caller_gets_a_callback_ticket,
+    a_russian_deployment_titles_the_callback_ticket_in_russian,
     bad_posts_are_refused_and_store_nothing,
     the_log_directory_backfills_and_bad_files_move_aside,
 );

@@ -330,13 +330,19 @@ fn check_config_explains_every_mistake() {
     let path = dir.path().join("switchdesk.toml");
     std::fs::write(
         &path,
-        "[esl]\npassword = \"\"\nheartbeat_secs = 0\n[log]\nformat = \"xml\"\n",
+        "[esl]\npassword = \"\"\nheartbeat_secs = 0\n[log]\nformat = \"xml\"\n\
+         [service]\nlanguage = \"de\"\n",
     )
     .unwrap();
     let output = check_config(&path);
     assert_eq!(output.status.code(), Some(2));
     let error = String::from_utf8_lossy(&output.stderr);
-    for expected in ["esl.password is empty", "esl.heartbeat_secs", "log.format"] {
+    for expected in [
+        "esl.password is empty",
+        "esl.heartbeat_secs",
+        "log.format",
+        "line 7: service.language",
+    ] {
         assert!(error.contains(expected), "{error}");
     }
     std::fs::write(

@@ -19,6 +19,7 @@ on_both_backends!(
     blocklist_entries_count_hits_and_keep_their_audit,
     the_loaded_book_identifies_callers,
     the_book_catches_up_with_writes_from_elsewhere,
+    a_removed_record_is_kept_listed_apart_and_out_of_the_book,
 );
 
 fn number(n: &str, kind: NumberKind) -> Number {
@@ -364,4 +365,126 @@ async fn the_book_catches_up_with_writes_from_elsewhere(db: TestDbRef) {
             .map(|c| c.id),
         Some(added)
     );
+}
+
+/// The sync's soft removal in the store: a removed contact and organization are kept (by id,
+/// by source prefix, in the removed list), saving them again keeps them removed, the book
+/// loaded or caught up leaves them out (the organization's range no longer names callers), and
+/// put back in use they identify again, the contact with its organization.
+async fn a_removed_record_is_kept_listed_apart_and_out_of_the_book(db: TestDbRef) {
+    let store = db.store;
+    let numbering = Numbering::new("RU").unwrap();
+    let mut org = acme();
+    org.external_id = Some("itop:organization:7".into());
+    org.id = store.save_record(&org).await.unwrap();
+    let mut contact = alexei(Some(org.id));
+    contact.external_id = Some("ldap:1f0c_%".into());
+    contact.id = store.save_record(&contact).await.unwrap();
+    let other = |external_id: &str, name: &str| Contact {
+        external_id: Some(external_id.into()),
+        first_name: name.into(),
+        ..Default::default()
+    };
+    store
+        .save_record(&other("LDAP:upper", "Upper"))
+        .await
+        .unwrap();
+    store
+        .save_record(&other("ldapx", "Lookalike"))
+        .await
+        .unwrap();
+    let book = PhoneBook::load(&store, numbering.clone()).await.unwrap();
+    let caller = |book: &PhoneBook, number: &str| {
+        book.identify_written(number, "").label.unwrap_or_default()
+    };
+    assert_eq!(
+        caller(&book, "+79161234567"),
+        "Алексей Ревенко - ООО «Ромашка»"
+    );
+
+    // Exactly the source's own prefix: no case folding, `_` and `%` are plain characters.
+    let synced: Vec<Contact> = store.records_with_external_prefix("ldap:").await.unwrap();
+    assert_eq!(
+        synced.iter().map(|c| c.id).collect::<Vec<_>>(),
+        [contact.id]
+    );
+
+    assert_eq!(
+        store
+            .set_removed::<Contact>(&[contact.id], Some(1_000))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .set_removed::<Organization>(&[org.id], Some(2_000))
+            .await
+            .unwrap(),
+        1
+    );
+    let removed: Contact = store.record(contact.id).await.unwrap();
+    assert_eq!(removed.removed_at, Some(1_000));
+    assert_eq!(removed.numbers, contact.numbers, "kept whole");
+    // A save (an edit) writes every column but removed_at.
+    store.save_record(&removed.clone()).await.unwrap();
+    let mut edit = removed.clone();
+    edit.removed_at = None;
+    store.save_record(&edit).await.unwrap();
+    assert_eq!(
+        store
+            .record::<Contact>(contact.id)
+            .await
+            .unwrap()
+            .removed_at,
+        Some(1_000)
+    );
+    assert_eq!(
+        store
+            .records_after_by_removal::<Contact>(0, 10, true)
+            .await
+            .unwrap()
+            .iter()
+            .map(|c| c.id)
+            .collect::<Vec<_>>(),
+        [contact.id]
+    );
+    assert_eq!(
+        store
+            .records_after_by_removal::<Contact>(0, 10, false)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(store.count_in_use::<Contact>().await.unwrap(), 2);
+    assert_eq!(store.count_in_use::<Organization>().await.unwrap(), 0);
+    assert_eq!(store.count_records::<Contact>().await.unwrap(), 3);
+
+    book.catch_up(&store).await.unwrap();
+    assert_eq!(caller(&book, "+79161234567"), "");
+    assert_eq!(
+        caller(&book, "+74951239999"),
+        "",
+        "the removed organization's range"
+    );
+    assert!(book.search("Ревенко", 5).is_empty());
+    let fresh = PhoneBook::load(&store, numbering.clone()).await.unwrap();
+    assert_eq!(caller(&fresh, "+79161234567"), "");
+    assert_eq!(caller(&fresh, "+74951230000"), "");
+
+    store
+        .set_removed::<Contact>(&[contact.id], None)
+        .await
+        .unwrap();
+    store
+        .set_removed::<Organization>(&[org.id], None)
+        .await
+        .unwrap();
+    book.catch_up(&store).await.unwrap();
+    assert_eq!(
+        caller(&book, "+79161234567"),
+        "Алексей Ревенко - ООО «Ромашка»"
+    );
+    assert_eq!(caller(&book, "+74951239999"), "ООО «Ромашка»");
 }

@@ -457,6 +457,41 @@ async fn a_failed_reception_is_mailed_with_its_reason() {
     rig.stop().await;
 }
 
+/// A Russian deployment (`[service] language = "ru"`) mails its faxes in Russian, the pages
+/// counted in the right plural form.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_russian_deployment_mails_the_fax_in_russian() {
+    if !have_tools() {
+        return;
+    }
+    let rig = Rig::start(|config| config.service.language = switchdesk::texts::Language::Ru).await;
+    let _smtp = rig.smtp().await;
+    let call = rig.fax("+15550002222", DID, FaxOutcome::Success).await;
+    rig.wait_sent(1).await;
+    let mails = rig.mails();
+    assert_eq!(mails.len(), 1);
+    let mail = &mails[0];
+    assert_eq!(
+        mail.subject,
+        format!("Факс от Sender +15550002222 (+15550002222) на {DID}: 2 страницы")
+    );
+    let body = mail.body.replace("\r\n", "\n");
+    assert!(
+        body.starts_with(&format!("Пришёл факс на номер {DID}.\n\n")),
+        "{body:?}"
+    );
+    for line in [
+        format!("{:<22}{DID}\n", "Кому:"),
+        format!("{:<22}2\n", "Страниц:"),
+        format!("{:<22}{call}\n", "Звонок:"),
+        "Вложение: документ (PDF).\n".to_owned(),
+    ] {
+        assert!(body.contains(&line), "{line:?} not in {body:?}");
+    }
+    assert_eq!(mail.attachments.len(), 1);
+    rig.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_large_fax_is_a_link_that_needs_a_session() {
     if !have_tools() {
@@ -668,7 +703,10 @@ fn the_capture_event_and_cdr_of_one_fax_read_alike() {
     assert_eq!(from_event.result_code, Some(0));
     assert_eq!(from_event.remote_station.as_deref(), Some("FIXTURE-TX"));
     assert_eq!(from_event.did, "7200");
-    assert_eq!(from_event.caller(), "FaxSender (5551234)");
+    assert_eq!(
+        from_event.caller(switchdesk::texts::Language::En),
+        "FaxSender (5551234)"
+    );
     // Only the end time differs (event date vs. the CDR's end_uepoch), and not by much.
     assert_eq!(
         FaxReceived {

@@ -430,3 +430,47 @@ fn the_rules_catch_the_mistakes_they_exist_for() {
         ["switchdesk_url"]
     );
 }
+
+/// Every module switchdesk drives FreeSWITCH through: the event socket, SIP, the applications
+/// and commands it sends, the dialplan it parks in, hold music and prompts, mod_say for the
+/// English and Russian announcements (`say en ...`, `say ru ...` with mod_say_ru's `gender`
+/// and `cases`), fax, CDRs and the outbound blocklist's `curl`.
+const NEEDED_MODULES: &[&str] = &[
+    "mod_event_socket",
+    "mod_sofia",
+    "mod_dptools",
+    "mod_commands",
+    "mod_dialplan_xml",
+    "mod_local_stream",
+    "mod_tone_stream",
+    "mod_sndfile",
+    "mod_say_en",
+    "mod_say_ru",
+    "mod_spandsp",
+    "mod_xml_cdr",
+    "mod_curl",
+];
+
+#[test]
+fn the_shipped_modules_conf_loads_every_module_switchdesk_needs() {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("freeswitch/autoload_configs/modules.conf.xml");
+    // Comments are not elements: a module commented out is not loaded.
+    let loaded: BTreeSet<String> = values(&path)
+        .into_iter()
+        .filter(|(name, _)| name == "load")
+        .filter_map(|(_, attributes)| {
+            attributes
+                .into_iter()
+                .find(|(k, _)| k == "module")
+                .map(|(_, v)| v)
+        })
+        .collect();
+    let missing: Vec<&&str> = NEEDED_MODULES
+        .iter()
+        .filter(|m| !loaded.contains(**m))
+        .collect();
+    assert!(missing.is_empty(), "not loaded: {missing:?}");
+    // The stock file's other modules are still there (it replaces the stock file).
+    assert!(loaded.len() > 40, "{loaded:?}");
+}

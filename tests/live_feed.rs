@@ -261,6 +261,8 @@ async fn the_wallboard_sees_callers_and_the_ringing_agent_sees_who_calls() {
     let waiting = &shown["queue"]["waiting"][0];
     assert_eq!(waiting["position"], 1);
     assert_eq!(waiting["identity"]["organization"]["name"], "Acme Ltd");
+    // The number as the deployment shows numbers (`number_style`, international by default).
+    assert_eq!(waiting["number_shown"], "+1 212-555-0101", "{waiting}");
 
     // agent1's phone rings: the desktop gets its state and the pop-up, before the answer.
     let popup = until(&mut desktop, "the pop-up", |f| f["type"] == "popup").await;
@@ -268,6 +270,10 @@ async fn the_wallboard_sees_callers_and_the_ringing_agent_sees_who_calls() {
     assert_eq!(popup["organization"]["name"], "Acme Ltd");
     assert_eq!(popup["contact"]["first_name"], "Jane");
     assert_eq!(popup["assets"][0]["name"], "Printer 3F");
+    assert_eq!(
+        popup["caller"]["number_shown"], "+1 212-555-0101",
+        "{popup}"
+    );
     let state = sim.channels().await.unwrap();
     assert!(
         state
@@ -280,6 +286,29 @@ async fn the_wallboard_sees_callers_and_the_ringing_agent_sees_who_calls() {
     })
     .await;
     assert_eq!(answered["agent"]["call"], call.as_str());
+    // A wallboard opened during the call names the agent's caller (no longer waiting).
+    let mut late = connect(&base, "wallboard", &supervisor).await.unwrap();
+    let snapshot = next(&mut late).await;
+    let agents = snapshot["queues"][0]["agents"].as_array().unwrap().clone();
+    let talking = agents.iter().find(|a| a["name"] == "agent1").unwrap();
+    assert_eq!(talking["call"], call.as_str(), "{talking}");
+    assert_eq!(
+        talking["caller"]["organization"]["name"], "Acme Ltd",
+        "{talking}"
+    );
+    assert_eq!(talking["caller"]["e164"], "+12125550101", "{talking}");
+    assert_eq!(
+        talking["caller"]["number_shown"], "+1 212-555-0101",
+        "{talking}"
+    );
+    assert!(
+        agents
+            .iter()
+            .filter(|a| a["call"].is_null())
+            .all(|a| a["caller"].is_null()),
+        "{agents:?}"
+    );
+    let _ = late.close(None).await;
     // The supervisor never gets the agent's pop-up; the agent never gets wallboard frames.
     let left = until(&mut wallboard, "caller_left", |f| {
         f["type"] == "update" && f["update"]["update"] == "caller_left"
@@ -298,7 +327,7 @@ async fn the_popup_route_answers_what_the_feed_pushed() {
     // The phone rings long enough (the queue's ring timeout is 20 s) to ask while it rings.
     let running = start(Duration::from_secs(15)).await;
     let base = running.base.as_str();
-    let now = users::now_millis();
+    let now = switchdesk::clock::now();
     let ticket = running
         .store
         .open_ticket(
@@ -313,6 +342,7 @@ async fn the_popup_route_answers_what_the_feed_pushed() {
                 caller_number: "+12125550101".into(),
                 unidentified: false,
                 queue: Some("support".into()),
+                assignee: None,
                 created_at: now,
                 last_call_at: Some(now),
                 first_response_at: None,

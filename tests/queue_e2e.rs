@@ -2271,3 +2271,114 @@ async fn settings_changes_waiting_for_the_database_land_in_the_order_they_came()
     assert!(served.iter().any(|q| q.name == "sales"));
     board.shutdown();
 }
+
+/// The applications FreeSWITCH ran on `call` (CHANNEL_EXECUTE), as `app arg`.
+fn ran_on(events: &std::sync::Mutex<Vec<Arc<Event>>>, call: &str) -> Vec<String> {
+    events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| {
+            e.name().as_deref() == Some("CHANNEL_EXECUTE")
+                && e.get("Unique-ID").as_deref() == Some(call)
+        })
+        .map(|e| {
+            format!(
+                "{} {}",
+                e.get("Application").unwrap_or_default(),
+                e.get("Application-Data").unwrap_or_default()
+            )
+        })
+        .collect()
+}
+
+/// A Russian contact calling an English queue hears the Russian prompts, their place said by
+/// mod_say_ru as a masculine ordinal ("вы первый в очереди"); a stranger in the same queue
+/// hears the queue's English.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_russian_contact_hears_the_russian_announcement_in_an_english_queue() {
+    let db = common::TestDb::sqlite().await;
+    let sim = simulator(41).await;
+    let book = Arc::new(PhoneBook::new(Numbering::new("RU").unwrap()));
+    book.put_contact(&Contact {
+        id: 5,
+        first_name: "Ольга".into(),
+        last_name: "Смирнова".into(),
+        language: Some("ru-RU".into()),
+        numbers: vec![Number {
+            number: "+74951234567".into(),
+            kind: NumberKind::Work,
+        }],
+        ..Default::default()
+    });
+    let options = BoardOptions {
+        identity: book,
+        ..board_options(41)
+    };
+    let events = watch(&sim, &["CHANNEL_EXECUTE"]);
+    let (board, _esl) = board_with(&sim, db.store.clone(), queue(), 1, options).await;
+    let mut calls = Vec::new();
+    for (number, name) in [("+74951234567", "Olga"), ("+74959999999", "Stranger")] {
+        calls.push(
+            sim.place_call(CallSpec {
+                from_number: number.into(),
+                from_name: name.into(),
+                destination: "7000".into(),
+                ..CallSpec::default()
+            })
+            .await
+            .unwrap(),
+        );
+        // One at a time, so the Russian caller is first in line.
+        wait_waiting(&board, "support", calls.len()).await;
+    }
+    let (olga, stranger) = (&calls[0], &calls[1]);
+    // Until the hold music went on again after the first announcement.
+    wait_until("both callers heard their place", || async {
+        [olga, stranger].iter().all(|call| {
+            ran_on(&events, call)
+                .iter()
+                .skip_while(|ran| !ran.starts_with("say "))
+                .any(|ran| ran.starts_with("playback "))
+        })
+    })
+    .await;
+    let elena = "/usr/share/freeswitch/sounds/ru/RU/elena";
+    let heard = ran_on(&events, olga);
+    let from = heard
+        .iter()
+        .position(|ran| ran.starts_with("playback "))
+        .unwrap();
+    assert_eq!(
+        heard[from..from + 4],
+        [
+            format!("playback {elena}/switchdesk/you_are.wav"),
+            "multiset gender=male_h cases=nominativus".to_owned(),
+            "say ru number pronounced 1".to_owned(),
+            format!("playback file_string://{elena}/switchdesk/in_line.wav!tone_stream://%(1000,4000,440);loops=-1"),
+        ],
+        "{heard:?}"
+    );
+    let heard = ran_on(&events, stranger);
+    let from = heard
+        .iter()
+        .position(|ran| ran.starts_with("playback "))
+        .unwrap();
+    assert_eq!(
+        heard[from..from + 3],
+        [
+            "playback ivr/ivr-you_are_number.wav".to_owned(),
+            "say en number pronounced 2".to_owned(),
+            "playback file_string://ivr/ivr-in_line.wav!tone_stream://%(1000,4000,440);loops=-1"
+                .to_owned(),
+        ],
+        "{heard:?}"
+    );
+    assert!(!heard.iter().any(|ran| ran.starts_with("multiset")));
+    // mod_say_ru's variables are on the Russian caller's channel, set in the channel's order.
+    let channels = sim.channels().await.unwrap();
+    let channel = channels.iter().find(|c| c.uuid == *olga).unwrap();
+    assert_eq!(channel.variable("gender"), Some("male_h"));
+    assert_eq!(channel.variable("cases"), Some("nominativus"));
+    board.shutdown();
+}

@@ -108,6 +108,21 @@ async fn demo() -> Demo {
     demo
 }
 
+/// Put in the agent's page before its scripts: notifications allowed, and every notification,
+/// tone and title the page makes recorded in `window.__rang`.
+const RECORD_RINGS: &str = "window.__rang = { notifications: [], closed: 0, tones: 0, titles: [] }; \
+    window.Notification = class { \
+      static permission = 'granted'; \
+      static requestPermission() { return Promise.resolve('granted'); } \
+      constructor(title, options = {}) { window.__rang.notifications.push({ title, body: options.body, tag: options.tag }); } \
+      close() { window.__rang.closed += 1; } }; \
+    const oscillator = AudioContext.prototype.createOscillator; \
+    AudioContext.prototype.createOscillator = function () { \
+      if (this.state === 'running') window.__rang.tones += 1; return oscillator.call(this); }; \
+    const title = Object.getOwnPropertyDescriptor(Document.prototype, 'title'); \
+    Object.defineProperty(document, 'title', { get() { return title.get.call(this); }, \
+      set(value) { window.__rang.titles.push(value); title.set.call(this, value); } });";
+
 /// The waiting callers the wallboard shows: (call, position).
 async fn waiting(browser: &mut Browser) -> Vec<(String, u64)> {
     let rows = browser
@@ -182,8 +197,16 @@ async fn the_screens_in_a_real_browser() {
     supervisor.screenshot("wallboard-moved").await;
     drop(supervisor);
 
-    // An agent: available, and the pop-up with the caller's organization while it rings.
+    // An agent: available, and the pop-up with the caller's organization while it rings,
+    // with the ring heard and shown: the page's notifications and tones are recorded by a
+    // script put in through the DevTools protocol (the notification permission granted).
     let mut agent = Browser::launch().await.unwrap();
+    agent
+        .call(
+            "Page.addScriptToEvaluateOnNewDocument",
+            serde_json::json!({"source": RECORD_RINGS}),
+        )
+        .await;
     agent.sign_in(&demo.base, "agent1001", PASSWORD).await;
     agent
         .wait_for(
@@ -201,9 +224,74 @@ async fn the_screens_in_a_real_browser() {
             "/break/i.test(document.querySelector('#agent-status')?.textContent ?? '')",
         )
         .await;
+    // A click on the page lets it make sound (a user gesture, as the browser requires).
+    let clicked = agent
+        .call(
+            "Runtime.evaluate",
+            serde_json::json!({
+                "expression": "document.dispatchEvent(new PointerEvent('pointerdown')); true",
+                "userGesture": true,
+            }),
+        )
+        .await;
+    assert_eq!(clicked["result"]["value"], true, "{clicked}");
+    assert!(
+        agent
+            .eval("document.querySelector('#ring-setup').hidden")
+            .await
+            .as_bool()
+            .unwrap_or(false),
+        "no need to ask: notifications are allowed"
+    );
     agent
         .eval("document.querySelector('#go-available').click(); true")
         .await;
+    let rang = agent
+        .wait_for_up_to(
+            "the phone to ring on the desktop",
+            "document.body.dataset.ringing === 'true' && window.__rang.notifications.length > 0 \
+             && !document.querySelector('#popup').hidden \
+             && document.querySelector('#popup').dataset.call === window.__rang.notifications.at(-1).tag \
+             && { title: document.title, tones: window.__rang.tones, notification: window.__rang.notifications.at(-1), \
+                  first: document.querySelector('#agent-desktop > section:not([hidden])')?.id ?? '', \
+                  call: document.querySelector('#popup')?.dataset.call ?? '', \
+                  activity: document.querySelector('#agent-activity')?.dataset.activity ?? '' }",
+            Duration::from_secs(180),
+        )
+        .await;
+    assert_eq!(rang["activity"], "ringing", "{rang}");
+    assert_eq!(rang["notification"]["title"], "☎ Incoming call", "{rang}");
+    let flashed = agent
+        .wait_for(
+            "the title to flash",
+            "window.__rang.titles.some(t => t.startsWith('☎')) && window.__rang.titles.some(t => t === 'switchdesk') \
+             && window.__rang.tones > 0 && window.__rang.tones",
+        )
+        .await;
+    assert!(
+        flashed.as_u64().unwrap_or(0) >= 2,
+        "two tones a ring: {flashed}"
+    );
+    {
+        // The pop-up is the desktop's first card, tagged with the notification's call.
+        assert_eq!(rang["first"], "popup", "{rang}");
+        assert_eq!(rang["notification"]["tag"], rang["call"], "{rang}");
+        let confidence = agent
+            .eval(
+                "({ match: document.querySelector('#popup-match')?.dataset.confidence ?? '', \
+                    book: document.querySelector('#popup-book').hidden })",
+            )
+            .await;
+        let known = matches!(confidence["match"].as_str(), Some("exact" | "organization"));
+        assert!(
+            known || matches!(confidence["match"].as_str(), Some("fuzzy" | "unknown")),
+            "{confidence}"
+        );
+        assert_eq!(
+            confidence["book"], known,
+            "add/link offered only for a caller not sure: {confidence}"
+        );
+    }
     let popup = agent
         .wait_for_up_to(
             "the pop-up with an organization while the phone rings",
@@ -222,6 +310,17 @@ async fn the_screens_in_a_real_browser() {
         )
         .await;
     agent.screenshot("agent-popup").await;
+    // Answered (or missed), the phone stops ringing: no sound, the title back, the
+    // notification closed.
+    let quiet = agent
+        .wait_for_up_to(
+            "the ring to stop",
+            "document.querySelector('#agent-activity')?.dataset.activity !== 'ringing' \
+             && !document.body.dataset.ringing && document.title === 'switchdesk' && window.__rang.closed > 0",
+            Duration::from_secs(60),
+        )
+        .await;
+    assert_eq!(quiet, true);
     assert!(
         popup["org"].as_str().is_some_and(|o| !o.is_empty()),
         "{popup}"
@@ -763,4 +862,619 @@ async fn the_admin_screen_shows_the_audit_log() {
         )
         .await;
     assert_eq!(kinds, serde_json::json!(["login"]));
+}
+
+/// English texts left on the page in a language that translates them: every text node (and
+/// translated attribute: titles, labels, and placeholders the page marks; the scripts' other
+/// placeholders are examples of values such as `voicemail`) of the document whose text is an
+/// English key of the language file with a different translation. Hidden views count too:
+/// their page text is translated at load.
+const UNTRANSLATED: &str = "(async () => { \
+    const texts = await (await fetch('/lang/' + document.documentElement.lang + '.json')).json(); \
+    const english = new Set(Object.entries(texts).filter(([k, v]) => typeof v === 'string' && v !== k).map(([k]) => k)); \
+    const left = []; \
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT); \
+    while (walker.nextNode()) { const t = walker.currentNode.textContent.trim(); if (english.has(t)) left.push(t); } \
+    for (const node of document.querySelectorAll('[title], [aria-label], [data-i18n-attrs]')) \
+      for (const a of ['title', 'aria-label', 'placeholder']) if (english.has(node.getAttribute(a))) left.push(a + '=' + node.getAttribute(a)); \
+    return left; })()";
+
+/// The texts of the views' navigation.
+const NAV: &str = "[...document.querySelectorAll('#nav a')].map(a => a.textContent)";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_screens_speak_the_user_s_language() {
+    let Some(mut browser) = Browser::launch().await else {
+        return;
+    };
+    let demo = demo().await;
+    // A browser that asks for Russian gets the sign-in page in Russian.
+    browser.accept_language("ru-RU,ru;q=0.9,en;q=0.5").await;
+    browser.goto(&format!("{}/", demo.base)).await;
+    let button = browser
+        .wait_for(
+            "the sign-in form in Russian",
+            "document.documentElement.lang === 'ru' && document.querySelector('#login-submit').textContent",
+        )
+        .await;
+    assert_eq!(button, "Войти");
+    browser.screenshot("login-ru").await;
+
+    // The supervisor's wallboard, numbers and all, in Russian; no English left on the page.
+    browser.sign_in(&demo.base, "sue", PASSWORD).await;
+    let nav = browser
+        .wait_for(
+            "the wallboard with a queue",
+            &format!("document.querySelector('#queues .queue dt') && {NAV}"),
+        )
+        .await;
+    assert_eq!(
+        nav,
+        serde_json::json!([
+            "Табло",
+            "Рабочее место",
+            "Звонки",
+            "Факсы и почта",
+            "Event socket"
+        ]),
+        "{nav}"
+    );
+    let labels = browser
+        .eval("[...document.querySelectorAll('#queues .queue:first-child dt')].map(d => d.textContent)")
+        .await;
+    assert_eq!(labels[0], "Поступило сегодня", "{labels}");
+    assert!(
+        labels.as_array().unwrap().iter().any(|l| l
+            .as_str()
+            .is_some_and(|l| l.starts_with("Уровень обслуживания"))),
+        "{labels}"
+    );
+    let left = browser.eval(UNTRANSLATED).await;
+    assert_eq!(
+        left,
+        serde_json::json!([]),
+        "English left on the Russian wallboard"
+    );
+    let me = browser.eval("fetch('/api/me').then(r => r.json())").await;
+    assert_eq!(me["language"], "ru", "{me}");
+    assert_eq!(me["language_chosen"], false, "{me}");
+    browser.screenshot("wallboard-ru").await;
+    // SL and SL2 say what they mean, with the queue's threshold.
+    let explained = browser
+        .eval("document.querySelector('[data-counter=\"service_level_2\"]').parentElement.title")
+        .await;
+    assert!(
+        explained
+            .as_str()
+            .is_some_and(|e| e.starts_with("SL2: доля звонков") && e.contains(" 20 с")),
+        "{explained}"
+    );
+    // The escalations panel folds away, and stays folded after a reload.
+    browser
+        .eval("document.querySelector('#escalations-card summary').click(); true")
+        .await;
+    browser.goto(&format!("{}/#wallboard", demo.base)).await;
+    let folded = browser
+        .wait_for(
+            "the wallboard again",
+            "document.querySelector('#queues .queue dt') && ({ open: document.querySelector('#escalations-card').open })",
+        )
+        .await;
+    assert_eq!(folded["open"], false, "{folded}");
+    // TV mode: no top bar, no controls, large figures; Escape ends it.
+    let tv = browser
+        .eval(
+            "(() => { const before = parseFloat(getComputedStyle(document.querySelector('.counter dd')).fontSize); \
+             document.querySelector('#tv-mode').click(); \
+             return { tv: document.body.dataset.tv, bar: getComputedStyle(document.querySelector('.topbar')).display, \
+                      actions: getComputedStyle(document.querySelector('#queues .row-actions')).display, \
+                      before, after: parseFloat(getComputedStyle(document.querySelector('.counter dd')).fontSize) }; })()",
+        )
+        .await;
+    assert_eq!(tv["tv"], "true", "{tv}");
+    assert_eq!(tv["bar"], "none", "{tv}");
+    assert_eq!(tv["actions"], "none", "{tv}");
+    assert!(tv["after"].as_f64() > tv["before"].as_f64(), "{tv}");
+    browser.screenshot("wallboard-tv-ru").await;
+    browser
+        .call(
+            "Input.dispatchKeyEvent",
+            serde_json::json!({"type": "keyDown", "key": "Escape", "code": "Escape", "windowsVirtualKeyCode": 27}),
+        )
+        .await;
+    browser
+        .wait_for("TV mode to end", "!document.body.dataset.tv")
+        .await;
+
+    // The user picks English in the menu: it is stored as theirs and the page starts in it.
+    browser
+        .eval(
+            "(() => { const menu = document.querySelector('#language'); menu.value = 'en'; \
+             menu.dispatchEvent(new Event('change')); return true; })()",
+        )
+        .await;
+    let nav = browser
+        .wait_for(
+            "the wallboard in English",
+            &format!("document.documentElement?.lang === 'en' && document.querySelector('#queues .queue dt') && {NAV}"),
+        )
+        .await;
+    assert_eq!(
+        nav,
+        serde_json::json!([
+            "Wallboard",
+            "Agent desktop",
+            "Calls",
+            "Faxes and mail",
+            "Event socket"
+        ]),
+        "{nav}"
+    );
+    let me = browser.eval("fetch('/api/me').then(r => r.json())").await;
+    assert_eq!(me["language"], "en", "{me}");
+    assert_eq!(me["language_chosen"], true, "{me}");
+    browser.screenshot("wallboard-en").await;
+
+    // The admin, whose browser asks for Russian, sees every admin card and the manager's
+    // screen in Russian, at desktop and phone size.
+    let Some(mut admin) = Browser::launch().await else {
+        return;
+    };
+    admin.accept_language("ru").await;
+    admin.sign_in(&demo.base, "ada", PASSWORD).await;
+    admin.goto(&format!("{}/#admin", demo.base)).await;
+    admin
+        .wait_for(
+            "the admin screen in Russian",
+            "document.querySelector('#admin-users h2')?.textContent === 'Пользователи и роли' \
+             && !!document.querySelector('#users-list table') && !!document.querySelector('#queues-list table')",
+        )
+        .await;
+    let left = admin.eval(UNTRANSLATED).await;
+    assert_eq!(
+        left,
+        serde_json::json!([]),
+        "English left on the Russian admin screen"
+    );
+    admin.screenshot("admin-ru").await;
+    admin.goto(&format!("{}/#manager", demo.base)).await;
+    admin
+        .wait_for(
+            "the manager's screen in Russian",
+            "document.querySelector('#manager h2')?.textContent === 'Заявки' && !!document.querySelector('#report-chart g')",
+        )
+        .await;
+    let left = admin.eval(UNTRANSLATED).await;
+    assert_eq!(
+        left,
+        serde_json::json!([]),
+        "English left on the Russian manager screen"
+    );
+    admin.screenshot("manager-ru").await;
+    admin
+        .call(
+            "Emulation.setDeviceMetricsOverride",
+            serde_json::json!({"width": 390, "height": 844, "deviceScaleFactor": 2, "mobile": true}),
+        )
+        .await;
+    admin.goto(&format!("{}/#wallboard", demo.base)).await;
+    admin
+        .wait_for(
+            "the phone wallboard in Russian",
+            "!!document.querySelector('#queues .queue dt')",
+        )
+        .await;
+    admin.screenshot("wallboard-ru-phone").await;
+    // On a phone the top bar scrolls away, and a queue lists its agents before its callers.
+    let phone = admin
+        .eval(
+            "(() => { const queue = document.querySelector('#queues .queue'); \
+               const [waiting, agents] = [...queue.querySelectorAll('.queue-columns > div')]; \
+               return { bar: getComputedStyle(document.querySelector('.topbar')).position, \
+                        agents_first: agents.getBoundingClientRect().top < waiting.getBoundingClientRect().top }; })()",
+        )
+        .await;
+    assert_eq!(phone["bar"], "static", "{phone}");
+    assert_eq!(phone["agents_first"], true, "{phone}");
+
+    // A language that does not exist is refused with the ones there are.
+    let refused = admin
+        .eval(
+            "fetch('/api/me/language', {method: 'PUT', headers: {'Content-Type': 'application/json'}, \
+             body: JSON.stringify({language: 'xx'})}).then(async r => [r.status, (await r.json()).error])",
+        )
+        .await;
+    assert_eq!(refused[0], 400, "{refused}");
+    assert!(
+        refused[1].as_str().is_some_and(|e| e.contains("en, ru")),
+        "{refused}"
+    );
+}
+
+/// A queue past its alert limits (set by an admin through the API) turns red on the wallboard,
+/// with the banner naming it and the chime heard (recorded through the DevTools protocol).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queue_past_its_limits_turns_red_with_an_alert() {
+    let Some(mut browser) = Browser::launch().await else {
+        return;
+    };
+    let demo = demo().await;
+    let client = reqwest::Client::new();
+    let login = client
+        .post(format!("{}/api/login", demo.base))
+        .json(&serde_json::json!({"name": "ada", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    let cookie = login.headers()[reqwest::header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    // Red as soon as one caller waits; the service level never colours it here.
+    let patched = client
+        .patch(format!("{}/api/queues/support/settings", demo.base))
+        .header(reqwest::header::COOKIE, &cookie)
+        .header(reqwest::header::ORIGIN, &demo.base)
+        .json(&serde_json::json!({"alerts": {
+            "waiting_amber": 1, "waiting_red": 1, "service_level_amber": 0, "service_level_red": 0,
+        }}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(patched.status(), reqwest::StatusCode::OK);
+    let stored: Value = patched.json().await.unwrap();
+    assert_eq!(stored["alerts"]["waiting_red"], 1, "{stored}");
+    assert_eq!(
+        stored["alerts"]["wait_red_secs"], 120,
+        "the rest kept: {stored}"
+    );
+    // Limits that fall instead of rising are refused, naming the setting.
+    let refused = client
+        .patch(format!("{}/api/queues/support/settings", demo.base))
+        .header(reqwest::header::COOKIE, &cookie)
+        .header(reqwest::header::ORIGIN, &demo.base)
+        .json(&serde_json::json!({"alerts": {"wait_amber_secs": 300, "wait_red_secs": 60}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), reqwest::StatusCode::BAD_REQUEST);
+    let why: Value = refused.json().await.unwrap();
+    assert!(
+        why["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("wait_*_secs")),
+        "{why}"
+    );
+
+    browser
+        .call(
+            "Page.addScriptToEvaluateOnNewDocument",
+            serde_json::json!({"source": RECORD_RINGS}),
+        )
+        .await;
+    // The supervisor clicks on the page before signing in (browsers allow sound after a click).
+    browser.goto(&format!("{}/", demo.base)).await;
+    browser
+        .wait_for(
+            "the sign-in form",
+            "!!document.querySelector('#login-name')",
+        )
+        .await;
+    browser
+        .call(
+            "Runtime.evaluate",
+            serde_json::json!({
+                "expression": "document.dispatchEvent(new PointerEvent('pointerdown')); true",
+                "userGesture": true,
+            }),
+        )
+        .await;
+    browser
+        .eval(&format!(
+            "document.querySelector('#login-name').value = 'sue'; \
+             document.querySelector('#login-password').value = {password}; \
+             document.querySelector('#login-submit').click(); true",
+            password = serde_json::json!(PASSWORD),
+        ))
+        .await;
+    let alert = browser
+        .wait_for_up_to(
+            "support to turn red with the alert",
+            "(() => { const queue = document.querySelector('#queues [data-queue=\"support\"]'); \
+               const banner = document.querySelector('#queue-alert'); \
+               return queue?.dataset.level === 'red' && !banner.hidden && window.__rang.tones >= 3 \
+                 && { banner: banner.textContent, head: queue.querySelector('.waiting-head').dataset.level, \
+                      oldest: queue.querySelector('.waiting-head .oldest').textContent, tones: window.__rang.tones }; })()",
+            Duration::from_secs(120),
+        )
+        .await;
+    browser.screenshot("wallboard-alert").await;
+    assert!(
+        alert["banner"]
+            .as_str()
+            .is_some_and(|b| b.starts_with("Service level at risk: ") && b.contains("support")),
+        "{alert}"
+    );
+    assert_eq!(alert["head"], "red", "{alert}");
+    assert!(
+        alert["oldest"]
+            .as_str()
+            .is_some_and(|o| o.starts_with("longest ")),
+        "{alert}"
+    );
+}
+
+/// The call log and the fax and outbox screen of a supervisor: calls filtered by outcome, a
+/// page at a time; faxes and mails listed, a mail's state filter applied.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_supervisor_reads_the_call_log_and_the_faxes() {
+    let Some(mut browser) = Browser::launch().await else {
+        return;
+    };
+    let demo = demo().await;
+    browser.sign_in(&demo.base, "sue", PASSWORD).await;
+    browser
+        .wait_for("signed in", "document.body.dataset.view === 'wallboard'")
+        .await;
+    browser.goto(&format!("{}/#calls", demo.base)).await;
+    // The demo's callers are answered and filed from their CDRs as the test runs.
+    let rows = browser
+        .wait_for_up_to(
+            "answered calls in the log",
+            "(() => { const outcome = document.querySelector('#calls-outcome'); \
+               if (!outcome.options.length) return false; \
+               if (outcome.value !== 'answered') { outcome.value = 'answered'; } \
+               document.querySelector('#calls-filters button[type=submit]').click(); \
+               const rows = [...document.querySelectorAll('#calls-table tbody tr')]; \
+               return rows.length > 0 && rows.map(r => r.cells[1].textContent); })()",
+            Duration::from_secs(120),
+        )
+        .await;
+    let outcomes = rows.as_array().unwrap();
+    assert!(outcomes.iter().all(|o| o == "answered"), "{rows}");
+    // What the API answers for the same filter, in the same order.
+    let api = browser
+        .eval("fetch('/api/calls?outcome=answered&limit=51').then(r => r.json()).then(calls => calls.map(c => c.id))")
+        .await;
+    let shown = browser
+        .eval("[...document.querySelectorAll('#calls-table tbody tr')].map(r => r.dataset.callId)")
+        .await;
+    let first: Vec<&Value> = api
+        .as_array()
+        .unwrap()
+        .iter()
+        .take(shown.as_array().unwrap().len())
+        .collect();
+    assert_eq!(
+        shown.as_array().unwrap().iter().collect::<Vec<_>>(),
+        first,
+        "{shown} {api}"
+    );
+    assert!(
+        browser
+            .eval("document.querySelector('#calls-newer').disabled")
+            .await
+            .as_bool()
+            .unwrap_or(false),
+        "the first page has nothing newer"
+    );
+    browser.screenshot("calls").await;
+
+    browser.goto(&format!("{}/#faxes", demo.base)).await;
+    let faxes = browser
+        .wait_for(
+            "the faxes and the outbox",
+            "(document.querySelector('#faxes-table') || /No faxes/.test(document.querySelector('#faxes-list').textContent)) \
+             && (document.querySelector('#outbox-table') || /No mails/.test(document.querySelector('#outbox-list').textContent)) \
+             && { faxes: document.querySelectorAll('#faxes-table tbody tr').length, \
+                  mails: [...document.querySelectorAll('#outbox-table tbody tr')].map(r => r.dataset.state) }",
+        )
+        .await;
+    browser.screenshot("faxes").await;
+    let api = browser
+        .eval("Promise.all([fetch('/api/faxes?limit=100').then(r => r.json()), fetch('/api/outbox?limit=100').then(r => r.json())]).then(([f, m]) => ({ faxes: f.length, mails: m.map(x => x.state) }))")
+        .await;
+    assert_eq!(faxes["faxes"], api["faxes"], "{faxes} {api}");
+    assert_eq!(faxes["mails"], api["mails"], "{faxes} {api}");
+}
+
+/// Runs `script` (statements; `return` a value) in the page as an async function.
+fn page_script(script: &str) -> String {
+    format!("(async () => {{ {script} }})()")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_manager_searches_pages_exports_assigns_and_links_tickets() {
+    let Some(mut manager) = Browser::launch().await else {
+        return;
+    };
+    let demo = demo().await;
+    manager.sign_in(&demo.base, "ada", PASSWORD).await;
+    manager
+        .wait_for("the signed-in page", "!!document.querySelector('#nav a')")
+        .await;
+    // 55 tickets about a printer, and one from a Moscow number, opened by hand (ada opens
+    // them, so ada is their assignee).
+    let ids = manager
+        .eval(&page_script(
+            "const open = async (body) => (await (await fetch('/api/tickets', { method: 'POST', \
+               headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) })).json()).id; \
+             const ids = []; \
+             for (let i = 1; i <= 55; i++) ids.push(await open({ subject: 'Printer zq7 jam ' + i })); \
+             ids.push(await open({ subject: 'Modem zq7 down', caller_number: '+7 495 555-01-23' })); \
+             return ids;",
+        ))
+        .await;
+    let modem = ids[55].as_i64().unwrap();
+    let first_printer = ids[0].as_i64().unwrap();
+    manager.goto(&format!("{}/#manager", demo.base)).await;
+    manager
+        .wait_for(
+            "the tickets list",
+            "!!document.querySelector('#tickets tbody tr')",
+        )
+        .await;
+
+    // The number in its national form finds the modem ticket, and only tickets from it.
+    let search = |text: &str| {
+        format!(
+            "(() => {{ document.querySelector('#filter-q').value = {}; \
+               document.querySelector('#ticket-filters button[type=submit]').click(); return true; }})()",
+            serde_json::json!(text)
+        )
+    };
+    manager.eval(&search("8 (495) 555-01-23")).await;
+    let found = manager
+        .wait_for(
+            "the ticket found by its caller's national number",
+            "(() => { const rows = [...document.querySelectorAll('#tickets tbody tr')]; \
+               return rows.length && rows.every(r => r.cells[5].textContent === '+74955550123') \
+                 ? rows.map(r => Number(r.dataset.ticket)) : false; })()",
+        )
+        .await;
+    assert!(
+        found
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|id| id.as_i64() == Some(modem)),
+        "{found}"
+    );
+
+    // 56 tickets carry "zq7": 50 on the first page, the other 6 one page older.
+    manager.eval(&search("zq7")).await;
+    let page = "(() => [document.querySelectorAll('#tickets tbody tr').length, \
+        document.querySelector('#tickets-page').textContent, \
+        document.querySelector('#tickets-newer').disabled, \
+        document.querySelector('#tickets-older').disabled])()";
+    manager
+        .wait_for(
+            "the first page of 56",
+            "document.querySelector('#tickets-page').textContent === '1–50 of 56'",
+        )
+        .await;
+    assert_eq!(
+        manager.eval(page).await,
+        serde_json::json!([50, "1–50 of 56", true, false])
+    );
+    manager
+        .eval("document.querySelector('#tickets-older').click(); true")
+        .await;
+    manager
+        .wait_for(
+            "the older page",
+            "document.querySelector('#tickets-page').textContent === '51–56 of 56'",
+        )
+        .await;
+    assert_eq!(
+        manager.eval(page).await,
+        serde_json::json!([6, "51–56 of 56", false, true])
+    );
+    // The oldest is the first printer ticket.
+    let last = manager
+        .eval("Number([...document.querySelectorAll('#tickets tbody tr')].pop().dataset.ticket)")
+        .await;
+    assert_eq!(last.as_i64(), Some(first_printer));
+
+    // The CSV link is the filtered list, every page of it.
+    let csv = manager
+        .eval(&page_script(
+            "const link = document.querySelector('#tickets-csv'); \
+             const text = await (await fetch(link.href)).text(); \
+             return [link.getAttribute('href'), text.trim().split('\\n').length, text.includes('Modem zq7 down')];",
+        ))
+        .await;
+    assert!(
+        csv[0]
+            .as_str()
+            .is_some_and(|h| h.contains("q=zq7") && h.contains("format=csv")),
+        "{csv}"
+    );
+    assert_eq!(csv[1], 57, "{csv}");
+    assert_eq!(csv[2], true, "{csv}");
+
+    // The ticket's own address opens it in a page loaded afresh (a link followed), its detail
+    // below the sticky top bar.
+    manager.goto("about:blank").await;
+    manager
+        .goto(&format!("{}/#manager/ticket/{first_printer}", demo.base))
+        .await;
+    let shown = manager
+        .wait_for(
+            "the linked ticket's detail, in view below the top bar",
+            "(() => { const box = document.querySelector('#ticket-detail'); \
+               const bar = document.querySelector('.topbar').getBoundingClientRect(); \
+               if (box.hidden || !box.querySelector('#detail-link')) return false; \
+               if (document.querySelectorAll('#tickets tbody tr').length < 50) return false; \
+               const top = box.getBoundingClientRect().top; \
+               return top >= bar.bottom && top < innerHeight ? [box.querySelector('h2').textContent, top, bar.bottom] : false; })()",
+        )
+        .await;
+    assert!(
+        shown[0]
+            .as_str()
+            .is_some_and(|h| h.starts_with(&format!("#{first_printer} Printer zq7 jam 1"))),
+        "{shown}"
+    );
+    assert!(
+        shown[1].as_f64() > Some(0.0),
+        "the detail was scrolled to, not left at the top: {shown}"
+    );
+
+    // Reassigned to agent1001, shown in the detail and the list.
+    manager
+        .eval(
+            "document.querySelector('#detail-assignee').value = 'agent1001'; \
+             document.querySelector('#detail-assign').click(); true",
+        )
+        .await;
+    manager
+        .wait_for(
+            "the new assignee",
+            "document.querySelector('#detail-assignee')?.value === 'agent1001' && \
+             [...document.querySelectorAll('#ticket-detail dd')].some(d => d.textContent === 'agent1001')",
+        )
+        .await;
+    let assignee = manager
+        .eval(&page_script(&format!(
+            "return (await (await fetch('/api/tickets/{first_printer}')).json()).ticket.assignee;"
+        )))
+        .await;
+    assert_eq!(assignee, "agent1001");
+
+    // The star toggles, and the list shows it (starred first: on top of the first page).
+    manager
+        .eval("document.querySelector('#detail-star').click(); true")
+        .await;
+    manager
+        .wait_for(
+            "the ticket starred",
+            &format!(
+                "document.querySelector('#detail-star')?.getAttribute('aria-pressed') === 'true' && \
+                 document.querySelector('#tickets tbody tr')?.dataset.ticket === '{first_printer}' && \
+                 !!document.querySelector('#tickets tr[data-ticket=\"{first_printer}\"] .star')"
+            ),
+        )
+        .await;
+    let in_view = manager
+        .eval("(() => { const top = document.querySelector('#ticket-detail').getBoundingClientRect().top; \
+               return top >= document.querySelector('.topbar').getBoundingClientRect().bottom && top < innerHeight; })()")
+        .await;
+    assert_eq!(
+        in_view, true,
+        "the detail stays in view once the list is drawn"
+    );
+    manager.screenshot("manager-tickets").await;
+    manager
+        .eval("document.querySelector('#detail-star').click(); true")
+        .await;
+    manager
+        .wait_for(
+            "the star taken off",
+            "document.querySelector('#detail-star')?.getAttribute('aria-pressed') === 'false'",
+        )
+        .await;
 }

@@ -14,6 +14,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use switchdesk::acd::stats::Counters;
 use switchdesk::acd::AgentStatus;
+use switchdesk::clock::Millis;
 use switchdesk::config::{Config, Secret};
 use switchdesk::sim::{CallSpec, Simulator};
 use switchdesk::stats::QueueInterval;
@@ -248,10 +249,10 @@ async fn only_intervals_since_the_days_start_are_todays_counters() {
     let spool = tempfile::tempdir().unwrap();
     let sim = simulator().await;
     let config = config(&db, &sim, spool.path());
-    let now = switchdesk::users::now_millis() as u64;
+    let now = switchdesk::clock::now();
     let today = config.stats.day().start_of(now);
     let interval = config.stats.interval_ms();
-    let row = |start: u64, offered: u64| QueueInterval {
+    let row = |start: Millis, offered: u64| QueueInterval {
         queue: "support".into(),
         start,
         counters: Counters {
@@ -290,13 +291,13 @@ async fn the_counters_start_again_when_the_next_day_starts() {
     let spool = tempfile::tempdir().unwrap();
     let sim = simulator().await;
     let mut config = config(&db, &sim, spool.path());
-    let now = switchdesk::users::now_millis();
+    let now = switchdesk::clock::now();
     // Whole seconds: the setting has no fractions.
     let boundary = chrono::DateTime::from_timestamp_millis((now + 15_000) / 1000 * 1000).unwrap();
     config.stats.timezone = Some("UTC".parse().unwrap());
     config.stats.day_starts_at = boundary.format("%H:%M:%S").to_string().parse().unwrap();
     let interval = config.stats.interval_ms();
-    let start = now as u64 - now as u64 % interval;
+    let start = now - now % interval;
     db.store
         .add_intervals(
             &[QueueInterval {
@@ -319,7 +320,7 @@ async fn the_counters_start_again_when_the_next_day_starts() {
         async || (service.counters(&mia).await["offered"] == 0).then_some(()),
     )
     .await;
-    assert!(switchdesk::users::now_millis() >= boundary.timestamp_millis());
+    assert!(switchdesk::clock::now() >= boundary.timestamp_millis());
     // What was counted is still in the report.
     let report = service
         .json(&format!("/api/reports/queues?from={start}"), &mia)

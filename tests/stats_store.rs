@@ -7,14 +7,15 @@ mod common;
 
 use common::{TestDb, TestDbRef};
 use switchdesk::acd::stats::Counters;
+use switchdesk::clock::Millis;
 use switchdesk::stats::{AgentInterval, AgentTime, QueueInterval};
 
 on_both_backends!(interval_writes_add_up_and_read_back_by_range);
 
-const FIFTEEN: u64 = 15 * 60_000;
-const T0: u64 = 1_800_000_000_000 - 1_800_000_000_000 % FIFTEEN;
+const FIFTEEN: Millis = 15 * 60_000;
+const T0: Millis = 1_800_000_000_000 - 1_800_000_000_000 % FIFTEEN;
 
-fn queue_delta(queue: &str, start: u64, offered: u64, waited_ms: u64) -> QueueInterval {
+fn queue_delta(queue: &str, start: Millis, offered: u64, waited_ms: u64) -> QueueInterval {
     QueueInterval {
         queue: queue.into(),
         start,
@@ -75,7 +76,7 @@ async fn interval_writes_add_up_and_read_back_by_range(db: TestDbRef) {
         .queue_intervals(T0, T0 + 2 * FIFTEEN, "")
         .await
         .unwrap();
-    let keys: Vec<(&str, u64)> = all.iter().map(|r| (r.queue.as_str(), r.start)).collect();
+    let keys: Vec<(&str, Millis)> = all.iter().map(|r| (r.queue.as_str(), r.start)).collect();
     assert_eq!(
         keys,
         vec![("sales", T0), ("support", T0), ("support", T0 + FIFTEEN)]

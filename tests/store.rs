@@ -68,7 +68,7 @@ async fn migrations_run_twice_and_keep_data(db: TestDbRef) {
 
 async fn users_are_unique_by_name(db: TestDbRef) {
     let store = db.store;
-    let before = users::now_millis();
+    let before = switchdesk::clock::now();
     let alice = store
         .create_user("alice", Role::Supervisor, "h1")
         .await
@@ -216,7 +216,7 @@ async fn api_tokens_are_found_by_hash_until_revoked(db: TestDbRef) {
     assert!(!created.revoked);
     assert_eq!(created.last_used_at, None);
 
-    let now = users::now_millis();
+    let now = switchdesk::clock::now();
     assert_eq!(
         store.token_role("hash-1", now).await.unwrap(),
         Some(("prometheus".to_string(), Role::Supervisor))
@@ -289,7 +289,7 @@ async fn sign_in_with_password_session_and_token(db: TestDbRef) {
     assert!(token.starts_with("sds_"));
     assert_eq!(
         store
-            .session_user(&token, users::now_millis())
+            .session_user(&token, switchdesk::clock::now())
             .await
             .unwrap(),
         None,
@@ -315,7 +315,7 @@ async fn sign_in_with_password_session_and_token(db: TestDbRef) {
         .unwrap();
     assert!(secret.starts_with("sdk_"));
     let stored = store
-        .token_role(&hash_token(&secret), users::now_millis())
+        .token_role(&hash_token(&secret), switchdesk::clock::now())
         .await
         .unwrap();
     assert_eq!(stored, Some(("scraper".to_string(), Role::Agent)));

@@ -13,10 +13,11 @@ use axum::http::{HeaderMap, StatusCode};
 use common::{TestDb, TestDbRef};
 use switchdesk::cdr::{CallKind, CallRecord, Outcome};
 use switchdesk::config::Secret;
-use switchdesk::store::{CallFilter, Store, TicketFilter};
+use switchdesk::store::{CallFilter, Store, StoreError, TicketFilter, TicketSearch};
 use switchdesk::tickets::webhook::deliver_due;
 use switchdesk::tickets::{
-    sla, NewTicket, Status, Ticket, TicketEvent, TicketKind, TicketPatch, TimeEntry, WebhookConfig,
+    sla, Append, NewTicket, Status, Ticket, TicketEvent, TicketKind, TicketPatch, TimeEntry,
+    WebhookConfig,
 };
 use tokio::sync::{broadcast, Notify};
 
@@ -32,6 +33,7 @@ fn new_ticket(created_at: i64, first_due: i64, resolution_due: i64) -> NewTicket
         caller_number: "+15550001".into(),
         unidentified: true,
         queue: Some("support".into()),
+        assignee: None,
         created_at,
         last_call_at: Some(created_at),
         first_response_at: None,
@@ -132,7 +134,7 @@ async fn resolving_and_reopening_stamp_the_ticket(db: TestDbRef) {
         ..TicketPatch::default()
     };
     let resolved = store
-        .update_ticket(ticket.id, &patch, 5_000, false)
+        .update_ticket(ticket.id, &patch, 5_000, false, None)
         .await
         .unwrap();
     assert_eq!(resolved.resolved_at, Some(5_000));
@@ -147,6 +149,7 @@ async fn resolving_and_reopening_stamp_the_ticket(db: TestDbRef) {
             },
             6_000,
             false,
+            None,
         )
         .await
         .unwrap();
@@ -158,7 +161,7 @@ async fn resolving_and_reopening_stamp_the_ticket(db: TestDbRef) {
     );
     assert!(reopened.starred);
     assert!(store
-        .update_ticket(9_999, &TicketPatch::default(), 1, false)
+        .update_ticket(9_999, &TicketPatch::default(), 1, false, None)
         .await
         .is_err());
 }
@@ -506,7 +509,7 @@ async fn queue_and_agent_filters_list_what_the_calls_and_time_say(db: TestDbRef)
             ..TicketPatch::default()
         };
         store
-            .update_ticket(ids[i], &patch, t0 + 100_000, false)
+            .update_ticket(ids[i], &patch, t0 + 100_000, false, None)
             .await
             .unwrap();
     }
@@ -556,7 +559,258 @@ async fn queue_and_agent_filters_list_what_the_calls_and_time_say(db: TestDbRef)
     assert_eq!(every_filter_lists_what_the_rows_say(store, t0).await, found);
 }
 
+/// Three tickets: alice's about a printer from +74951234567 (organization 1's contact 1 is
+/// not in this database, so no ids), bob's about "Счёт" (an invoice), and an unassigned one.
+async fn searched_tickets(store: &Store, t0: i64) -> [Ticket; 3] {
+    let mut tx = store.begin_calls().await.unwrap();
+    let mut printer = new_ticket(t0, t0 + 60_000, t0 + 600_000);
+    printer.subject = "Printer on fire in Room 12".into();
+    printer.caller_number = "+74951234567".into();
+    printer.assignee = Some("alice".into());
+    let mut invoice = new_ticket(t0 + 1_000, t0 + 60_000, t0 + 600_000);
+    invoice.subject = "Счёт за ноябрь".into();
+    invoice.caller_number = "+74957654321".into();
+    invoice.assignee = Some("bob".into());
+    let mut nobody = new_ticket(t0 + 2_000, t0 + 60_000, t0 + 600_000);
+    nobody.subject = "50% off_the price".into();
+    nobody.caller_number = "+15550002".into();
+    let tickets = [
+        tx.create_ticket(&printer).await.unwrap(),
+        tx.create_ticket(&invoice).await.unwrap(),
+        tx.create_ticket(&nobody).await.unwrap(),
+    ];
+    tx.commit().await.unwrap();
+    tickets
+}
+
+async fn listed(store: &Store, filter: &TicketFilter) -> (Vec<i64>, i64) {
+    let ids = store
+        .tickets(filter)
+        .await
+        .unwrap()
+        .iter()
+        .map(|t| t.id)
+        .collect();
+    (ids, store.count_tickets(filter).await.unwrap())
+}
+
+async fn search_assignee_and_pages_list_what_they_say(db: TestDbRef) {
+    let store = &db.store;
+    let [printer, invoice, nobody] = searched_tickets(store, 1_800_000_000_000).await;
+    let search = |text: &str, number: Option<&str>| TicketFilter {
+        search: Some(TicketSearch::new(
+            text,
+            number.map(str::to_owned),
+            vec![],
+            vec![],
+        )),
+        ..TicketFilter::default()
+    };
+    // Words of the subject in any case (as typed for Cyrillic), the number as filed.
+    assert_eq!(
+        listed(store, &search("printer", None)).await,
+        (vec![printer.id], 1)
+    );
+    assert_eq!(
+        listed(store, &search("ROOM 12", None)).await,
+        (vec![printer.id], 1)
+    );
+    assert_eq!(
+        listed(store, &search("Счёт", None)).await,
+        (vec![invoice.id], 1)
+    );
+    assert_eq!(
+        listed(store, &search("8 (495) 123-45-67", Some("+74951234567"))).await,
+        (vec![printer.id], 1)
+    );
+    // `%` and `_` are letters, not wildcards.
+    assert_eq!(
+        listed(store, &search("50%", None)).await,
+        (vec![nobody.id], 1)
+    );
+    assert_eq!(
+        listed(store, &search("Printer_on", None)).await,
+        (vec![], 0)
+    );
+    // Contacts and organizations found by name: their tickets.
+    let by_names = TicketFilter {
+        search: Some(TicketSearch::new("Acme", None, vec![], vec![7])),
+        ..TicketFilter::default()
+    };
+    assert_eq!(listed(store, &by_names).await, (vec![], 0));
+    // By assignee, and the unassigned.
+    let of = |name: &str| TicketFilter {
+        assignee: Some(name.to_owned()),
+        ..TicketFilter::default()
+    };
+    assert_eq!(listed(store, &of("bob")).await, (vec![invoice.id], 1));
+    let unassigned = TicketFilter {
+        unassigned: Some(true),
+        ..TicketFilter::default()
+    };
+    assert_eq!(listed(store, &unassigned).await, (vec![nobody.id], 1));
+    // Pages of one: each page one ticket, newest first, the total the same on every page.
+    for (page, id) in [nobody.id, invoice.id, printer.id].into_iter().enumerate() {
+        let filter = TicketFilter {
+            limit: Some(1),
+            offset: Some(page as u32),
+            ..TicketFilter::default()
+        };
+        assert_eq!(listed(store, &filter).await, (vec![id], 3));
+    }
+
+    // Reassigned, and an agent's take refused once somebody else holds the ticket.
+    let give = |to: Option<&str>| TicketPatch {
+        assignee: Some(to.map(str::to_owned)),
+        ..TicketPatch::default()
+    };
+    let carol = store
+        .update_ticket(nobody.id, &give(Some("carol")), 5_000, false, Some("carol"))
+        .await
+        .unwrap();
+    assert_eq!(carol.assignee.as_deref(), Some("carol"));
+    let taken = store
+        .update_ticket(nobody.id, &give(Some("dave")), 5_000, false, Some("dave"))
+        .await;
+    assert!(matches!(taken, Err(StoreError::Conflict(_))), "{taken:?}");
+    assert_eq!(
+        store
+            .ticket(nobody.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .assignee
+            .as_deref(),
+        Some("carol")
+    );
+    let handed_back = store
+        .update_ticket(nobody.id, &give(None), 6_000, false, Some("carol"))
+        .await
+        .unwrap();
+    assert_eq!(handed_back.assignee, None);
+    let other_change = TicketPatch {
+        priority: Some(3),
+        ..TicketPatch::default()
+    };
+    let kept = store
+        .update_ticket(invoice.id, &other_change, 6_000, false, None)
+        .await
+        .unwrap();
+    assert_eq!(kept.assignee.as_deref(), Some("bob"));
+}
+
+async fn no_response_or_resolution_is_stamped_before_creation(db: TestDbRef) {
+    let store = &db.store;
+    // A ticket whose creation came from a switch whose clock runs ahead of this one's.
+    let ahead = store
+        .open_ticket(&new_ticket(10_000, 20_000, 30_000), false)
+        .await
+        .unwrap();
+    let patch = TicketPatch {
+        status: Some(Status::Resolved),
+        ..TicketPatch::default()
+    };
+    let resolved = store
+        .update_ticket(ahead.id, &patch, 4_000, false, None)
+        .await
+        .unwrap();
+    assert_eq!(resolved.first_response_at, Some(10_000));
+    assert_eq!(resolved.resolved_at, Some(10_000));
+    let noted = store
+        .open_ticket(&new_ticket(10_000, 20_000, 30_000), false)
+        .await
+        .unwrap();
+    store
+        .add_note(noted.id, "alice", "on it", 4_000)
+        .await
+        .unwrap();
+    let noted = store.ticket(noted.id).await.unwrap().unwrap();
+    assert!(
+        noted.first_response_at >= Some(noted.created_at),
+        "{noted:?}"
+    );
+
+    // The CDR of an earlier call filed after the ticket of a later one: the ticket was
+    // created when the earlier call started; the agent who answered takes an unassigned one.
+    let mut tx = store.begin_calls().await.unwrap();
+    let later = tx
+        .create_ticket(&new_ticket(50_000, 60_000, 70_000))
+        .await
+        .unwrap();
+    // A call answered by `agent`, started at `at`, threaded into the ticket.
+    let call_at = |at: i64, agent: &str| Append {
+        ticket_id: later.id,
+        status: Status::Open,
+        priority: 1,
+        first_response_at: Some(21_000),
+        last_call_at: at,
+        started_at: at,
+        assignee: Some(agent.into()),
+    };
+    let appended = tx
+        .append_to_ticket(&call_at(1_000, "alice"), 80_000)
+        .await
+        .unwrap();
+    let again = tx
+        .append_to_ticket(&call_at(90_000, "bob"), 95_000)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(appended.created_at, 1_000);
+    assert_eq!(appended.first_response_at, Some(21_000));
+    assert_eq!(again.created_at, 1_000);
+    assert_eq!(again.last_call_at, Some(90_000));
+    assert_eq!(again.assignee.as_deref(), Some("alice"));
+    // The list's copies of the creation time follow (the list by queue reads them).
+    let by_queue = TicketFilter {
+        queue: Some("support".into()),
+        from: Some(0),
+        to: Some(2_000),
+        ..TicketFilter::default()
+    };
+    assert_eq!(listed(store, &by_queue).await, (vec![later.id], 1));
+}
+
+async fn migration_15_assigns_and_repairs_the_tickets_before_it(db: TestDbRef) {
+    let store = &db.store;
+    // A ticket filed the old way: created when its call's CDR came (the call's end), so its
+    // first response (the answer) reads earlier than its creation.
+    let mut tx = store.begin_calls().await.unwrap();
+    let mut old = new_ticket(61_000, 120_000, 600_000);
+    old.first_response_at = Some(2_000);
+    let ticket = tx.create_ticket(&old).await.unwrap();
+    let mut call = queue_call("old-call", Some("support"), ticket.id, 1_000);
+    call.agent = Some("bob".into());
+    tx.save_call(&call, 61_000).await.unwrap();
+    let manual = tx
+        .create_ticket(&new_ticket(5_000, 6_000, 7_000))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    // The same on both backends.
+    db.execute(
+        "DROP INDEX tickets_assignee; ALTER TABLE tickets DROP COLUMN assignee; \
+         DELETE FROM _sqlx_migrations WHERE version = 15;",
+    )
+    .await;
+    db.execute(&format!(
+        "UPDATE tickets SET kind = 'manual' WHERE id = {}",
+        manual.id
+    ))
+    .await;
+    store.migrate().await.unwrap();
+    let repaired = store.ticket(ticket.id).await.unwrap().unwrap();
+    assert_eq!(repaired.created_at, 1_000);
+    assert_eq!(repaired.first_response_at, Some(2_000));
+    assert_eq!(repaired.assignee.as_deref(), Some("bob"));
+    let manual = store.ticket(manual.id).await.unwrap().unwrap();
+    assert_eq!((manual.created_at, manual.assignee), (5_000, None));
+}
+
 on_both_backends!(
+    search_assignee_and_pages_list_what_they_say,
+    no_response_or_resolution_is_stamped_before_creation,
+    migration_15_assigns_and_repairs_the_tickets_before_it,
     sla_clocks_escalate_once_and_are_queued_for_the_helpdesk,
     resolving_and_reopening_stamp_the_ticket,
     the_webhook_is_retried_until_the_helpdesk_accepts,

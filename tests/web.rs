@@ -50,6 +50,10 @@ async fn the_dashboard_shell_is_public_with_the_right_content_types() {
         ),
         ("/admin.js", "text/javascript", "/api/phonebook/import"),
         ("/status.js", "text/javascript", "/api/status"),
+        ("/i18n.js", "text/javascript", "/lang/"),
+        ("/ring.js", "text/javascript", "AudioContext"),
+        ("/calls.js", "text/javascript", "/api/calls?"),
+        ("/faxes.js", "text/javascript", "/api/outbox"),
         ("/style.css", "text/css", ":root"),
     ] {
         let response = app.get(path, None).await;
@@ -95,6 +99,10 @@ async fn the_dashboard_sets_text_only_and_inlines_nothing() {
         "/manager.js",
         "/admin.js",
         "/status.js",
+        "/i18n.js",
+        "/ring.js",
+        "/calls.js",
+        "/faxes.js",
     ] {
         let script = app.get(path, None).await.text().await.unwrap();
         for sink in [
@@ -175,7 +183,7 @@ async fn status_needs_a_supervisor_and_shows_esl_state() {
         .unwrap();
     assert_eq!(
         me,
-        json!({ "name": "alice", "role": "agent", "credential": "session" })
+        json!({ "name": "alice", "role": "agent", "credential": "session", "language": "en", "language_chosen": false })
     );
     app.stop().await;
 }
@@ -199,7 +207,7 @@ async fn login_sets_a_strict_http_only_cookie_and_logout_ends_it() {
     }
     assert_eq!(
         response.json::<Value>().await.unwrap(),
-        json!({ "name": "alice", "role": "supervisor" })
+        json!({ "name": "alice", "role": "supervisor", "language": "en" })
     );
 
     let cookie = set_cookie.split(';').next().unwrap().to_string();
@@ -303,7 +311,7 @@ async fn api_tokens_authenticate_until_revoked() {
     let me: Value = app.get("/api/me", Some(&token)).await.json().await.unwrap();
     assert_eq!(
         me,
-        json!({ "name": "wallboard", "role": "agent", "credential": "token" })
+        json!({ "name": "wallboard", "role": "agent", "credential": "token", "language": "en", "language_chosen": false })
     );
     expect_error(
         app.get("/api/tokens", Some(&token)).await,
@@ -618,6 +626,97 @@ async fn the_phone_book_is_edited_and_searched_over_the_api() {
         "not_found",
     )
     .await;
+    app.stop().await;
+}
+
+/// A contact the sync removed (its source no longer has it): shown by id with `removed_at`,
+/// listed with `?removed=true` and not with `?removed=false`, kept removed through an agent's
+/// edit (whatever the body says) and out of search, and a supervisor still deletes it.
+#[tokio::test]
+async fn a_contact_the_sync_removed_is_shown_listed_and_stays_removed_through_edits() {
+    let app = App::start().await;
+    app.add_user("ann", Role::Agent).await;
+    app.add_user("sam", Role::Supervisor).await;
+    let ann = app.login("ann").await;
+    let sam = app.login("sam").await;
+    let created = app
+        .post(
+            "/api/contacts",
+            Some(&ann),
+            json!({"external_id": "ldap:5e1f", "first_name": "Ольга", "last_name": "Сорокина",
+                   "numbers": [{"number": "+7 916 765-43-21", "kind": "mobile"}]}),
+        )
+        .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let created: Value = created.json().await.unwrap();
+    assert_eq!(created["removed_at"], Value::Null);
+    let id = created["id"].as_i64().unwrap();
+    let kept = app
+        .post("/api/contacts", Some(&ann), json!({"first_name": "Kept"}))
+        .await;
+    let kept_id = kept.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    app.store
+        .set_removed::<switchdesk::directory::model::Contact>(&[id], Some(1_700_000_000_000))
+        .await
+        .unwrap();
+
+    let card: Value = app
+        .get(&format!("/api/contacts/{id}"), Some(&ann))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(card["contact"]["removed_at"], 1_700_000_000_000_i64);
+    let ids = |list: Value| -> Vec<i64> {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_i64().unwrap())
+            .collect()
+    };
+    let list = |query: &'static str| {
+        let app = &app;
+        let ann = ann.clone();
+        async move {
+            let response = app.get(&format!("/api/contacts{query}"), Some(&ann)).await;
+            assert_eq!(response.status(), StatusCode::OK);
+            response.json::<Value>().await.unwrap()
+        }
+    };
+    assert_eq!(ids(list("?removed=true").await), [id]);
+    assert_eq!(ids(list("?removed=false").await), [kept_id]);
+    assert_eq!(ids(list("").await), [id, kept_id]);
+
+    let edited = app
+        .put(
+            &format!("/api/contacts/{id}"),
+            Some(&ann),
+            json!({"external_id": "ldap:5e1f", "first_name": "Olga", "last_name": "Sorokina",
+                   "removed_at": null}),
+        )
+        .await;
+    assert_eq!(edited.status(), StatusCode::OK);
+    let edited: Value = edited.json().await.unwrap();
+    assert_eq!(edited["first_name"], "Olga");
+    assert_eq!(edited["removed_at"], 1_700_000_000_000_i64);
+    let stored: switchdesk::directory::model::Contact = app.store.record(id).await.unwrap();
+    assert_eq!(stored.removed_at, Some(1_700_000_000_000));
+    let hits: Value = app
+        .get("/api/contacts/search?q=olga%20sorokina", Some(&ann))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        hits.as_array().unwrap().iter().all(|h| h["id"] != id),
+        "a removed contact is not found: {hits}"
+    );
+    assert_eq!(
+        app.delete(&format!("/api/contacts/{id}"), Some(&sam))
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
     app.stop().await;
 }
 
@@ -1380,4 +1479,372 @@ async fn queue_settings_are_read_whole_and_patched_in_part() {
         .await
         .unwrap();
     assert_eq!(unchanged, expected);
+}
+
+/// A user's language: the browser's `Accept-Language` until they choose one, then theirs on
+/// every sign-in; only a language there is; an API token has none to choose.
+#[tokio::test]
+async fn a_user_s_language_follows_the_browser_until_they_choose_one() {
+    let app = App::start().await;
+    app.add_user("olga", Role::Agent).await;
+    let cookie = app.login("olga").await;
+    let me = |accept: &'static str| {
+        let request = with(app.client.get(app.url("/api/me")), Some(&cookie));
+        async move {
+            let response = request
+                .header("accept-language", accept)
+                .send()
+                .await
+                .unwrap();
+            response.json::<Value>().await.unwrap()
+        }
+    };
+    let asked = me("ru-RU,ru;q=0.9,en;q=0.8").await;
+    assert_eq!(
+        (
+            asked["language"].as_str(),
+            asked["language_chosen"].as_bool()
+        ),
+        (Some("ru"), Some(false))
+    );
+    assert_eq!(me("de-DE,de").await["language"], "en");
+
+    let origin = app.base.clone();
+    let choose = |language: Value| {
+        let request = with(app.client.put(app.url("/api/me/language")), Some(&cookie));
+        let origin = origin.clone();
+        async move {
+            request
+                .header("origin", origin)
+                .json(&json!({ "language": language }))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let chosen = choose(json!("en")).await;
+    assert_eq!(chosen.status(), StatusCode::OK);
+    let asked = me("ru-RU,ru").await;
+    assert_eq!(
+        (
+            asked["language"].as_str(),
+            asked["language_chosen"].as_bool()
+        ),
+        (Some("en"), Some(true))
+    );
+    assert_eq!(
+        app.store.user_language("olga").await.unwrap().as_deref(),
+        Some("en")
+    );
+    // Signing in again answers the chosen language.
+    let again = app.try_login("olga", "olga-password").await;
+    assert_eq!(again.json::<Value>().await.unwrap()["language"], "en");
+
+    let unknown = expect_error(
+        choose(json!("xx")).await,
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+    )
+    .await;
+    assert!(
+        unknown["error"].as_str().unwrap().contains("en, ru"),
+        "{unknown}"
+    );
+    assert_eq!(
+        app.store.user_language("olga").await.unwrap().as_deref(),
+        Some("en")
+    );
+
+    assert_eq!(choose(Value::Null).await.status(), StatusCode::OK);
+    assert_eq!(me("ru").await["language"], "ru");
+    assert_eq!(app.store.user_language("olga").await.unwrap(), None);
+
+    // The files themselves are public, like the scripts; an unknown one is 404.
+    let index: Value = app
+        .get("/lang/index.json", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        index,
+        json!([{ "code": "en", "name": "English" }, { "code": "ru", "name": "Русский" }])
+    );
+    let russian: Value = app.get("/lang/ru.json", None).await.json().await.unwrap();
+    assert_eq!(russian["Sign in"], "Войти");
+    assert_eq!(
+        app.get("/lang/xx.json", None).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.get("/lang/..%2Fru.json", None).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    app.stop().await;
+}
+
+/// A call's recording plays in the browser: whole, or a range of it (206) for seeking; only
+/// for a supervisor+; only a file under `cdr.recordings_dir`, whatever path the CDR named.
+#[tokio::test]
+async fn a_recording_is_served_in_ranges_to_supervisors_from_its_directory_only() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("recordings");
+    std::fs::create_dir_all(&dir).unwrap();
+    let audio: Vec<u8> = (0..=255u8).cycle().take(10_000).collect();
+    std::fs::write(dir.join("call-1.wav"), &audio).unwrap();
+    std::fs::write(root.path().join("outside.wav"), b"not yours").unwrap();
+    let configured = dir.clone();
+    let app = App::start_with(move |config| config.cdr.recordings_dir = Some(configured)).await;
+    app.add_user("sam", Role::Supervisor).await;
+    app.add_user("alice", Role::Agent).await;
+    let call = |id: &str, recording: Option<String>| CallRecord {
+        id: id.into(),
+        kind: CallKind::Queue,
+        outcome: Outcome::Answered,
+        caller_number: "+74951234567".into(),
+        caller_e164: Some("+74951234567".into()),
+        caller_name: String::new(),
+        destination: "7000".into(),
+        queue: Some("support".into()),
+        agent: Some("alice".into()),
+        started_at: 1_000,
+        answered_at: Some(1_500),
+        ended_at: 2_000,
+        wait_secs: 0,
+        talk_secs: 0,
+        hangup_cause: "NORMAL_CLEARING".into(),
+        recording,
+        identified: "exact".into(),
+        contact_id: None,
+        organization_id: None,
+        vip: false,
+        ticket_id: None,
+    };
+    let mut calls = app.store.begin_calls().await.unwrap();
+    let inside = dir.join("call-1.wav").display().to_string();
+    let escape = format!("{}/../outside.wav", dir.display());
+    for record in [
+        call("call-1", Some(inside)),
+        call("call-2", Some(escape)),
+        call("call-3", None),
+    ] {
+        calls.save_call(&record, 2_000).await.unwrap();
+    }
+    calls.commit().await.unwrap();
+
+    let sam = app.login("sam").await;
+    let whole = app.get("/api/calls/call-1/recording", Some(&sam)).await;
+    assert_eq!(whole.status(), StatusCode::OK);
+    assert_eq!(whole.headers()[CONTENT_TYPE], "audio/wav");
+    assert_eq!(whole.headers()["accept-ranges"], "bytes");
+    assert_eq!(whole.bytes().await.unwrap().as_ref(), audio.as_slice());
+    let part = with(
+        app.client.get(app.url("/api/calls/call-1/recording")),
+        Some(&sam),
+    )
+    .header("range", "bytes=1000-1999")
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(part.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(part.headers()["content-range"], "bytes 1000-1999/10000");
+    assert_eq!(part.bytes().await.unwrap().as_ref(), &audio[1000..2000]);
+
+    // Out of the directory, or none: 404 with the reason, nothing of the file.
+    let outside = app.get("/api/calls/call-2/recording", Some(&sam)).await;
+    let refused = expect_error(outside, StatusCode::NOT_FOUND, "not_found").await;
+    assert!(
+        refused["error"]
+            .as_str()
+            .unwrap()
+            .contains("outside cdr.recordings_dir"),
+        "{refused}"
+    );
+    expect_error(
+        app.get("/api/calls/call-3/recording", Some(&sam)).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    expect_error(
+        app.get("/api/calls/nope/recording", Some(&sam)).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    // An agent, or nobody, is refused before anything is read.
+    let alice = app.login("alice").await;
+    assert_eq!(
+        app.get("/api/calls/call-1/recording", Some(&alice))
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.get("/api/calls/call-1/recording", None).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn tickets_are_searched_paged_exported_and_assigned_as_a_support_desk_would() {
+    let app = App::start_with(|config| {
+        config.phonebook.default_region = Some("RU".into());
+    })
+    .await;
+    app.add_user("ann", Role::Agent).await;
+    app.add_user("bob", Role::Agent).await;
+    app.add_user("sam", Role::Supervisor).await;
+    app.add_user("root", Role::Admin).await;
+    let (ann, bob, sam, root) = (
+        app.login("ann").await,
+        app.login("bob").await,
+        app.login("sam").await,
+        app.login("root").await,
+    );
+    let ivan: Value = app
+        .post(
+            "/api/contacts",
+            Some(&sam),
+            json!({"first_name": "Иван", "last_name": "Петров"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let open = |body: Value| {
+        let app = &app;
+        let ann = ann.clone();
+        async move {
+            let response = app.post("/api/tickets", Some(&ann), body).await;
+            assert_eq!(response.status(), StatusCode::CREATED);
+            response.json::<Value>().await.unwrap()
+        }
+    };
+    let printer = open(json!({"subject": "Printer jam", "caller_number": "+74951234567"})).await;
+    let invoice = open(json!({"subject": "=HYPERLINK(\"x\")", "contact_id": ivan["id"]})).await;
+    let modem = open(json!({"subject": "Modem", "caller_number": "+74957654321"})).await;
+    // Opened by hand: the one who opened it works it.
+    assert_eq!(printer["assignee"], "ann");
+
+    let list = |query: String| {
+        let app = &app;
+        let sam = sam.clone();
+        async move {
+            let response = app.get(&format!("/api/tickets?{query}"), Some(&sam)).await;
+            assert_eq!(response.status(), StatusCode::OK, "{query}");
+            let total = response.headers()["x-total-count"]
+                .to_str()
+                .unwrap()
+                .to_owned();
+            let ids: Vec<i64> = response
+                .json::<Vec<Value>>()
+                .await
+                .unwrap()
+                .iter()
+                .map(|t| t["id"].as_i64().unwrap())
+                .collect();
+            (ids, total)
+        }
+    };
+    let id = |t: &Value| t["id"].as_i64().unwrap();
+    // The caller's number in its national form, the contact's name in any case, a subject word.
+    let q = urlencode("8 (495) 123-45-67");
+    assert_eq!(
+        list(format!("q={q}")).await,
+        (vec![id(&printer)], "1".into())
+    );
+    let q = urlencode("петров");
+    assert_eq!(
+        list(format!("q={q}")).await,
+        (vec![id(&invoice)], "1".into())
+    );
+    assert_eq!(list("q=modem".into()).await, (vec![id(&modem)], "1".into()));
+    // Pages: one a page, newest first, the total on each.
+    assert_eq!(list("limit=1".into()).await, (vec![id(&modem)], "3".into()));
+    assert_eq!(
+        list("limit=1&offset=2".into()).await,
+        (vec![id(&printer)], "3".into())
+    );
+    let long = "x".repeat(201);
+    let too_long = app.get(&format!("/api/tickets?q={long}"), Some(&sam)).await;
+    expect_error(too_long, StatusCode::BAD_REQUEST, "bad_request").await;
+
+    // The CSV of the filtered list, every page of it, read by a spreadsheet as data.
+    let csv = app
+        .get(
+            &format!("/api/tickets?format=csv&limit=1&q={}", urlencode("петров")),
+            Some(&sam),
+        )
+        .await;
+    assert_eq!(csv.status(), StatusCode::OK);
+    assert!(csv.headers()[CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let csv = csv.text().await.unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 2, "{csv}");
+    assert!(
+        lines[0].starts_with("\"id\",\"subject\",\"status\""),
+        "{csv}"
+    );
+    assert!(lines[1].contains("'=HYPERLINK"), "{csv}");
+    let all = app.get("/api/tickets?format=csv&limit=1", Some(&sam)).await;
+    assert_eq!(all.text().await.unwrap().lines().count(), 4);
+    // An export is a supervisor's, however the list reads for an agent.
+    let exported = app.get("/api/tickets?format=csv", Some(&ann)).await;
+    expect_error(exported, StatusCode::FORBIDDEN, "forbidden").await;
+
+    // Assignment: an agent takes a ticket nobody works or hands back their own; giving a
+    // ticket to somebody, or taking one from them, is a supervisor's.
+    let path = |t: &Value| format!("/api/tickets/{}", id(t));
+    let assign = |to: Option<&str>| json!({ "assignee": to });
+    let taken = app
+        .patch(&path(&printer), Some(&bob), assign(Some("bob")))
+        .await;
+    expect_error(taken, StatusCode::FORBIDDEN, "forbidden").await;
+    let given = app
+        .patch(&path(&printer), Some(&ann), assign(Some("bob")))
+        .await;
+    expect_error(given, StatusCode::FORBIDDEN, "forbidden").await;
+    let handed_back = app.patch(&path(&printer), Some(&ann), assign(None)).await;
+    assert_eq!(handed_back.status(), StatusCode::OK);
+    let took = app
+        .patch(&path(&printer), Some(&bob), assign(Some("bob")))
+        .await;
+    assert_eq!(took.json::<Value>().await.unwrap()["assignee"], "bob");
+    let stranger = app
+        .patch(&path(&modem), Some(&sam), assign(Some("nobody")))
+        .await;
+    expect_error(stranger, StatusCode::BAD_REQUEST, "bad_request").await;
+    let reassigned = app
+        .patch(&path(&modem), Some(&sam), assign(Some("bob")))
+        .await;
+    assert_eq!(reassigned.json::<Value>().await.unwrap()["assignee"], "bob");
+    assert_eq!(
+        list("assignee=bob".into()).await,
+        (vec![id(&modem), id(&printer)], "2".into())
+    );
+    assert_eq!(
+        list("assignee=ann".into()).await,
+        (vec![id(&invoice)], "1".into())
+    );
+    let audit: Value = app
+        .get("/api/audit?kind=ticket", Some(&root))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let assigns: Vec<&Value> = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["action"] == "assign")
+        .collect();
+    assert_eq!(assigns.len(), 3, "{audit}");
+    assert_eq!(assigns[0]["actor"], "sam");
+    assert_eq!(assigns[0]["before"], json!({"assignee": "ann"}));
+    assert_eq!(assigns[0]["after"], json!({"assignee": "bob"}));
 }

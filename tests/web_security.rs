@@ -43,6 +43,7 @@ const STATE_CHANGING: &[(&str, &str, Who, bool)] = &[
         true,
     ),
     ("POST", "/api/me/password", Who::AtLeast(Role::Agent), true),
+    ("PUT", "/api/me/language", Who::AtLeast(Role::Agent), true),
     ("DELETE", "/api/tokens/t", Who::AtLeast(Role::Admin), false),
     ("PUT", "/api/queues/q", Who::AtLeast(Role::Admin), true),
     ("DELETE", "/api/queues/q", Who::AtLeast(Role::Admin), false),
@@ -436,6 +437,14 @@ async fn csv_exports_write_formulas_as_text() {
             )
             .await;
         assert_eq!(fee.status(), StatusCode::OK);
+        let ticket = app
+            .post(
+                "/api/tickets",
+                Some(&ada),
+                json!({"subject": name, "organization_id": id, "caller_number": format!("+7495555000{i}")}),
+            )
+            .await;
+        assert_eq!(ticket.status(), StatusCode::CREATED);
     }
     let cells = |text: &str| -> Vec<Vec<String>> {
         csv::Reader::from_reader(text.as_bytes())
@@ -458,7 +467,14 @@ async fn csv_exports_write_formulas_as_text() {
         .text()
         .await
         .unwrap();
-    for (text, name_column) in [(&phonebook, 1), (&report, 1)] {
+    let tickets = app
+        .get("/api/tickets?format=csv", Some(&ada))
+        .await
+        .text()
+        .await
+        .unwrap();
+    // The tickets' subjects, and their organizations' names.
+    for (text, name_column) in [(&phonebook, 1), (&report, 1), (&tickets, 1), (&tickets, 7)] {
         assert!(text.starts_with('"'), "every field is quoted: {text}");
         let rows = cells(text);
         let mut written: Vec<&str> = rows.iter().map(|r| r[name_column].as_str()).collect();

@@ -2,10 +2,10 @@
 // import with its per-line report, and the audit log. Every form posts JSON to the API and shows the server's
 // error as it is.
 
-import { $, api, el, fill, act, ask, loadInto, notify, failure, table, cells, when, count, dateMs, DASH } from "./lib.js";
+import { $, api, el, fill, act, ask, loadInto, notify, failure, table, cells, when, count, dateMs, label, t, N_, ROLE_LABEL, STRATEGY_LABEL, DASH } from "./lib.js";
 
-const ROLES = ["agent", "supervisor", "manager", "admin"];
-const STRATEGIES = ["longest-idle", "round-robin", "ring-all", "fewest-calls", "least-talk-time", "linear", "random"];
+const ROLES = ["agent", "supervisor", "manager", "admin"].map((role) => [role, ROLE_LABEL[role]]);
+const STRATEGIES = Object.entries(STRATEGY_LABEL);
 
 let shown = false;
 let queueViews = []; // GET /api/queues, for the queue and agent lists
@@ -54,7 +54,8 @@ function field(label, input) {
 }
 
 function select(id, options, value) {
-  const node = el("select", { id, name: id }, options.map((o) => (Array.isArray(o) ? el("option", { value: o[0] }, o[1]) : el("option", { value: o }, o))));
+  // Options are values, or [value, label] with the label's English (marked N_ where written).
+  const node = el("select", { id, name: id }, options.map((o) => (Array.isArray(o) ? el("option", { value: o[0] }, t(o[1])) : el("option", { value: o }, o))));
   if (value !== undefined) node.value = value;
   return node;
 }
@@ -65,37 +66,37 @@ function renderUsersCard() {
   const form = el(
     "form",
     { id: "user-form", className: "filters" },
-    field("Name", el("input", { id: "user-name", required: true, autocomplete: "off", spellcheck: false })),
-    field("Role", select("user-role", ROLES, "agent")),
-    field("Password", el("input", { id: "user-password", type: "password", required: true, autocomplete: "new-password", minLength: 8 })),
-    el("button", { type: "submit" }, "Add the user"),
+    field(t("Name"), el("input", { id: "user-name", required: true, autocomplete: "off", spellcheck: false })),
+    field(t("Role"), select("user-role", ROLES, "agent")),
+    field(t("Password"), el("input", { id: "user-password", type: "password", required: true, autocomplete: "new-password", minLength: 8 })),
+    el("button", { type: "submit" }, t("Add the user")),
   );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    const result = await act("Adding the user", "/api/users", {
+    const result = await act(t("Adding the user"), "/api/users", {
       method: "POST",
       json: { name: $("user-name").value.trim(), role: $("user-role").value, password: $("user-password").value },
     });
     if (result && result.ok) {
       form.reset();
-      notify("User " + result.body.name + " added.");
+      notify(t("User {name} added.", { name: result.body.name }));
       loadUsers();
     }
   });
   $("admin-users").replaceChildren(
-    head("Users and roles", "an agent user works the ACD agent of the same name"),
+    head(t("Users and roles"), t("an agent user works the ACD agent of the same name")),
     el("div", { id: "users-list", className: "scroll" }),
     form,
   );
 }
 
 async function loadUsers() {
-  const body = await loadInto($("users-list"), "/api/users", "Loading users");
+  const body = await loadInto($("users-list"), "/api/users", t("Loading users"));
   if (!shown || body === null) return;
   $("users-list").replaceChildren(
     table(
-      ["Name", "Role", "State", "Since", ""],
-      body.map((u) => el("tr", { dataset: { user: u.name } }, ...cells([u.name, u.role, u.disabled ? "disabled" : "active", when(u.created_at)]), el("td", {}, userActions(u)))),
+      [t("Name"), t("Role"), t("State"), t("Since"), ""],
+      body.map((u) => el("tr", { dataset: { user: u.name } }, ...cells([u.name, label(ROLE_LABEL, u.role), u.disabled ? t("disabled") : t("active"), when(u.created_at)]), el("td", {}, userActions(u)))),
     ),
   );
 }
@@ -112,23 +113,32 @@ function userActions(user) {
   };
   const role = select("role-" + user.name, ROLES, user.role);
   role.addEventListener("change", async () => {
-    done(await act("Changing " + user.name + "'s role", path, { method: "PATCH", json: { role: role.value } }), user.name + " is now " + role.value + ".");
+    done(
+      await act(t("Changing the role of {name}", { name: user.name }), path, { method: "PATCH", json: { role: role.value } }),
+      t("{name} is now {role}.", { name: user.name, role: label(ROLE_LABEL, role.value) }),
+    );
   });
-  const access = el("button", { type: "button", className: "small secondary", dataset: { action: "access" } }, user.disabled ? "Enable" : "Disable");
+  const access = el("button", { type: "button", className: "small secondary", dataset: { action: "access" } }, user.disabled ? t("Enable") : t("Disable"));
   access.addEventListener("click", async () => {
     const disabled = !user.disabled;
-    done(await act((disabled ? "Disabling " : "Enabling ") + user.name, path, { method: "PATCH", json: { disabled } }), user.name + (disabled ? " is disabled and signed out everywhere." : " may sign in again."));
+    done(
+      await act(t(disabled ? N_("Disabling {name}") : N_("Enabling {name}"), { name: user.name }), path, { method: "PATCH", json: { disabled } }),
+      t(disabled ? N_("{name} is disabled and signed out everywhere.") : N_("{name} may sign in again."), { name: user.name }),
+    );
   });
-  const password = el("button", { type: "button", className: "small secondary" }, "New password");
+  const password = el("button", { type: "button", className: "small secondary" }, t("New password"));
   password.addEventListener("click", async () => {
-    const answer = await ask("New password for " + user.name, [{ name: "password", label: "Password (at least 8 characters)", type: "password" }], "Set it");
+    const answer = await ask(t("New password for {name}", { name: user.name }), [{ name: "password", label: t("Password (at least 8 characters)"), type: "password" }], t("Set it"));
     if (!answer) return;
-    done(await act("Setting " + user.name + "'s password", path + "/password", { method: "POST", json: answer }), user.name + "'s password is set; their sessions have ended.");
+    done(
+      await act(t("Setting the password of {name}", { name: user.name }), path + "/password", { method: "POST", json: answer }),
+      t("The password of {name} is set; their sessions have ended.", { name: user.name }),
+    );
   });
-  const remove = el("button", { type: "button", className: "small danger" }, "Delete");
+  const remove = el("button", { type: "button", className: "small danger" }, t("Delete"));
   remove.addEventListener("click", async () => {
-    if (!confirm("Delete user " + user.name + "? They are signed out everywhere.")) return;
-    done(await act("Deleting " + user.name, path, { method: "DELETE" }), user.name + " deleted.");
+    if (!confirm(t("Delete user {name}? They are signed out everywhere.", { name: user.name }))) return;
+    done(await act(t("Deleting {name}", { name: user.name }), path, { method: "DELETE" }), t("{name} deleted.", { name: user.name }));
   });
   return el("span", { className: "actions" }, role, access, password, remove);
 }
@@ -139,14 +149,14 @@ function renderTokensCard() {
   const form = el(
     "form",
     { id: "token-form", className: "filters" },
-    field("Name", el("input", { id: "token-name", required: true, autocomplete: "off", spellcheck: false })),
-    field("Role", select("token-role", ROLES, "supervisor")),
-    el("button", { type: "submit" }, "Create the token"),
+    field(t("Name"), el("input", { id: "token-name", required: true, autocomplete: "off", spellcheck: false })),
+    field(t("Role"), select("token-role", ROLES, "supervisor")),
+    el("button", { type: "submit" }, t("Create the token")),
   );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const name = $("token-name").value.trim();
-    const result = await act("Creating token " + name, "/api/tokens", { method: "POST", json: { name, role: $("token-role").value } });
+    const result = await act(t("Creating token {name}", { name }), "/api/tokens", { method: "POST", json: { name, role: $("token-role").value } });
     if (result && result.ok) {
       form.reset();
       $("token-role").value = "supervisor";
@@ -155,7 +165,7 @@ function renderTokensCard() {
     }
   });
   $("admin-tokens").replaceChildren(
-    head("API tokens", "Authorization: Bearer <token>"),
+    head(t("API tokens"), t("Authorization: Bearer <token>")),
     el("div", { id: "tokens-list", className: "scroll" }),
     el("div", { id: "token-created", hidden: true }),
     form,
@@ -167,26 +177,26 @@ function showTokenSecret(created) {
   const place = $("token-created");
   fill(
     place,
-    el("p", {}, "Token ", el("strong", {}, created.name), " (" + created.role + "). Copy it now: it is not shown again."),
+    el("p", {}, t("Token"), " ", el("strong", {}, created.name), " (" + label(ROLE_LABEL, created.role) + "). ", t("Copy it now: it is not shown again.")),
     el("code", { id: "token-secret" }, created.token),
     " ",
-    el("button", { type: "button", className: "small secondary", on: { click: () => (place.hidden = true) } }, "Done"),
+    el("button", { type: "button", className: "small secondary", on: { click: () => (place.hidden = true) } }, t("Done")),
   );
   place.hidden = false;
 }
 
 async function loadTokens() {
-  const body = await loadInto($("tokens-list"), "/api/tokens", "Loading tokens");
+  const body = await loadInto($("tokens-list"), "/api/tokens", t("Loading tokens"));
   if (!shown || body === null) return;
   $("tokens-list").replaceChildren(
     table(
-      ["Name", "Role", "Created", "Last used", "State", ""],
-      body.map((t) =>
+      [t("Name"), t("Role"), t("Created"), t("Last used"), t("State"), ""],
+      body.map((token) =>
         el(
           "tr",
-          { dataset: { token: t.name } },
-          ...cells([t.name, t.role, when(t.created_at), t.last_used_at ? when(t.last_used_at) : "never", t.revoked ? "revoked" : "active"]),
-          el("td", { className: "num" }, t.revoked ? null : el("button", { type: "button", className: "small danger", dataset: { action: "revoke" }, on: { click: () => revokeToken(t.name) } }, "Revoke")),
+          { dataset: { token: token.name } },
+          ...cells([token.name, label(ROLE_LABEL, token.role), when(token.created_at), token.last_used_at ? when(token.last_used_at) : t("never"), token.revoked ? t("revoked") : t("active")]),
+          el("td", { className: "num" }, token.revoked ? null : el("button", { type: "button", className: "small danger", dataset: { action: "revoke" }, on: { click: () => revokeToken(token.name) } }, t("Revoke"))),
         ),
       ),
     ),
@@ -194,10 +204,10 @@ async function loadTokens() {
 }
 
 async function revokeToken(name) {
-  if (!confirm("Revoke token " + name + "? Whatever uses it is refused from now on.")) return;
-  const result = await act("Revoking token " + name, "/api/tokens/" + encodeURIComponent(name), { method: "DELETE" });
+  if (!confirm(t("Revoke token {name}? Whatever uses it is refused from now on.", { name }))) return;
+  const result = await act(t("Revoking token {name}", { name }), "/api/tokens/" + encodeURIComponent(name), { method: "DELETE" });
   if (result && result.ok) {
-    notify("Token " + name + " revoked.");
+    notify(t("Token {name} revoked.", { name }));
     loadTokens();
   }
 }
@@ -207,49 +217,57 @@ async function revokeToken(name) {
 // Every setting of a queue (src/acd/config.rs), by its path in GET /api/queues/{name}/settings,
 // grouped as the form shows them. `lines` are prompt lists, one entry a line.
 const QUEUE_FIELDSETS = [
-  ["Routing", [
-    { path: "strategy", label: "Strategy", kind: "select", options: STRATEGIES },
-    { path: "ring_timeout_secs", label: "Ring an agent for (s)", kind: "number", min: 1 },
-    { path: "wrap_up_secs", label: "Wrap-up (s)", kind: "number" },
-    { path: "tier_wait_secs", label: "Next tier opens after (s)", kind: "number" },
-    { path: "service_level_secs", label: "Service level threshold (s)", kind: "number" },
-    { path: "resume_secs", label: "A caller who calls again keeps the place for (s)", kind: "number" },
+  [N_("Routing"), [
+    { path: "strategy", label: N_("Strategy"), kind: "select", options: STRATEGIES },
+    { path: "ring_timeout_secs", label: N_("Ring an agent for (s)"), kind: "number", min: 1 },
+    { path: "wrap_up_secs", label: N_("Wrap-up (s)"), kind: "number" },
+    { path: "tier_wait_secs", label: N_("Next tier opens after (s)"), kind: "number" },
+    { path: "service_level_secs", label: N_("Service level threshold (s)"), kind: "number" },
+    { path: "resume_secs", label: N_("A caller who calls again keeps the place for (s)"), kind: "number" },
   ]],
-  ["Agents who miss a call", [
-    { path: "reject_delay_secs", label: "Skip after a reject (s)", kind: "number" },
-    { path: "busy_delay_secs", label: "Skip after busy (s)", kind: "number" },
-    { path: "no_answer_delay_secs", label: "Skip after no answer (s)", kind: "number" },
-    { path: "max_missed_offers", label: "Pause after missed offers in a row (0: never)", kind: "number" },
+  [N_("Agents who miss a call"), [
+    { path: "reject_delay_secs", label: N_("Skip after a reject (s)"), kind: "number" },
+    { path: "busy_delay_secs", label: N_("Skip after busy (s)"), kind: "number" },
+    { path: "no_answer_delay_secs", label: N_("Skip after no answer (s)"), kind: "number" },
+    { path: "max_missed_offers", label: N_("Pause after missed offers in a row (0: never)"), kind: "number" },
   ]],
-  ["Waiting and overflow", [
-    { path: "max_wait_secs", label: "Max wait (s, 0: no limit)", kind: "number" },
-    { path: "no_agents", label: "When nobody is logged in", kind: "select", options: [["wait", "wait anyway"], ["overflow", "overflow at once"]] },
-    { path: "overflow", label: "Overflow to", kind: "overflow" },
-    { path: "exit_key", label: "Exit key", kind: "key" },
-    { path: "exit_extension", label: "Exit to extension", kind: "text", placeholder: "voicemail" },
+  [N_("Waiting and overflow"), [
+    { path: "max_wait_secs", label: N_("Max wait (s, 0: no limit)"), kind: "number" },
+    { path: "no_agents", label: N_("When nobody is logged in"), kind: "select", options: [["wait", N_("wait anyway")], ["overflow", N_("overflow at once")]] },
+    { path: "overflow", label: N_("Overflow to"), kind: "overflow" },
+    { path: "exit_key", label: N_("Exit key"), kind: "key" },
+    { path: "exit_extension", label: N_("Exit to extension"), kind: "text", placeholder: "voicemail" },
   ]],
-  ["Prompts", [
-    { path: "prompts.hold_music", label: "Hold music", kind: "text", placeholder: "local_stream://moh" },
-    { path: "prompts.language", label: "Language", kind: "text", placeholder: "en" },
-    { path: "prompts.position", label: "Position (one a line; {position})", kind: "lines" },
-    { path: "prompts.expected_wait", label: "Expected wait (one a line; {wait_minutes})", kind: "lines" },
-    { path: "prompts.callback_accepted", label: "Callback accepted (one a line)", kind: "lines" },
+  [N_("Prompts"), [
+    { path: "prompts.hold_music", label: N_("Hold music"), kind: "text", placeholder: "local_stream://moh" },
+    { path: "prompts.language", label: N_("Language"), kind: "text", placeholder: "en" },
+    { path: "prompts.position", label: N_("Position (one a line; {position})"), kind: "lines" },
+    { path: "prompts.expected_wait", label: N_("Expected wait (one a line; {wait_minutes})"), kind: "lines" },
+    { path: "prompts.callback_accepted", label: N_("Callback accepted (one a line)"), kind: "lines" },
   ]],
-  ["Announcements", [
-    { path: "announcements.on_entry", label: "On entry", kind: "check" },
-    { path: "announcements.on_change", label: "When the position changes", kind: "check" },
-    { path: "announcements.expected_wait", label: "Say the expected wait", kind: "check" },
-    { path: "announcements.min_gap_secs", label: "At most every (s)", kind: "number" },
-    { path: "announcements.periodic_secs", label: "Repeat every (s, 0: never)", kind: "number" },
+  [N_("Announcements"), [
+    { path: "announcements.on_entry", label: N_("On entry"), kind: "check" },
+    { path: "announcements.on_change", label: N_("When the position changes"), kind: "check" },
+    { path: "announcements.expected_wait", label: N_("Say the expected wait"), kind: "check" },
+    { path: "announcements.min_gap_secs", label: N_("At most every (s)"), kind: "number" },
+    { path: "announcements.periodic_secs", label: N_("Repeat every (s, 0: never)"), kind: "number" },
   ]],
-  ["Callbacks", [
-    { path: "callbacks.key", label: "Callback key (empty: no callbacks)", kind: "key" },
-    { path: "callbacks.dial", label: "Dial string ({number})", kind: "text", placeholder: "sofia/gateway/pstn/{number}" },
-    { path: "callbacks.caller_id_number", label: "Caller id number", kind: "text" },
-    { path: "callbacks.caller_id_name", label: "Caller id name", kind: "text" },
-    { path: "callbacks.attempts", label: "Attempts", kind: "number" },
-    { path: "callbacks.retry_secs", label: "Retry after (s)", kind: "number" },
-    { path: "callbacks.ring_secs", label: "Ring the customer for (s)", kind: "number" },
+  [N_("Wallboard alerts"), [
+    { path: "alerts.service_level_amber", label: N_("Amber when the service level is at or below (%)"), kind: "number" },
+    { path: "alerts.service_level_red", label: N_("Red when the service level is at or below (%)"), kind: "number" },
+    { path: "alerts.wait_amber_secs", label: N_("Amber when a caller waits (s, 0: never)"), kind: "number" },
+    { path: "alerts.wait_red_secs", label: N_("Red when a caller waits (s, 0: never)"), kind: "number" },
+    { path: "alerts.waiting_amber", label: N_("Amber when callers wait (0: never)"), kind: "number" },
+    { path: "alerts.waiting_red", label: N_("Red when callers wait (0: never)"), kind: "number" },
+  ]],
+  [N_("Callbacks"), [
+    { path: "callbacks.key", label: N_("Callback key (empty: no callbacks)"), kind: "key" },
+    { path: "callbacks.dial", label: N_("Dial string ({number})"), kind: "text", placeholder: "sofia/gateway/pstn/{number}" },
+    { path: "callbacks.caller_id_number", label: N_("Caller id number"), kind: "text" },
+    { path: "callbacks.caller_id_name", label: N_("Caller id name"), kind: "text" },
+    { path: "callbacks.attempts", label: N_("Attempts"), kind: "number" },
+    { path: "callbacks.retry_secs", label: N_("Retry after (s)"), kind: "number" },
+    { path: "callbacks.ring_secs", label: N_("Ring the customer for (s)"), kind: "number" },
   ]],
 ];
 
@@ -263,25 +281,25 @@ function queueInput(f) {
   const id = queueFieldId(f.path);
   switch (f.kind) {
     case "select":
-      return field(f.label, select(id, f.options));
+      return field(t(f.label), select(id, f.options));
     case "check":
-      return el("label", { className: "check" }, el("input", { id, name: id, type: "checkbox" }), " " + f.label);
+      return el("label", { className: "check" }, el("input", { id, name: id, type: "checkbox" }), " " + t(f.label));
     case "number":
-      return field(f.label, el("input", { id, name: id, type: "number", min: f.min ?? 0, step: 1, required: true }));
+      return field(t(f.label), el("input", { id, name: id, type: "number", min: f.min ?? 0, step: 1, required: true }));
     case "key":
-      return field(f.label, el("input", { id, name: id, maxLength: 1, size: 2, pattern: "[0-9*#]?", autocomplete: "off" }));
+      return field(t(f.label), el("input", { id, name: id, maxLength: 1, size: 2, pattern: "[0-9*#]?", autocomplete: "off" }));
     case "lines":
-      return field(f.label, el("textarea", { id, name: id, rows: 3, spellcheck: false }));
+      return field(t(f.label), el("textarea", { id, name: id, rows: 3, spellcheck: false }));
     case "overflow":
       return el(
         "span",
         { className: "filters" },
-        field(f.label, select("queue-overflow-to", [["hangup", "hang up"], ["queue", "another queue"], ["extension", "an extension"]], "hangup")),
-        field("Queue", el("select", { id: "queue-overflow-queue", name: "queue-overflow-queue" })),
-        field("Extension", el("input", { id: "queue-overflow-extension", name: "queue-overflow-extension", autocomplete: "off", spellcheck: false, placeholder: "voicemail" })),
+        field(t(f.label), select("queue-overflow-to", [["hangup", N_("hang up")], ["queue", N_("another queue")], ["extension", N_("an extension")]], "hangup")),
+        field(t("Queue"), el("select", { id: "queue-overflow-queue", name: "queue-overflow-queue" })),
+        field(t("Extension"), el("input", { id: "queue-overflow-extension", name: "queue-overflow-extension", autocomplete: "off", spellcheck: false, placeholder: "voicemail" })),
       );
     default:
-      return field(f.label, el("input", { id, name: id, autocomplete: "off", spellcheck: false, placeholder: f.placeholder || "" }));
+      return field(t(f.label), el("input", { id, name: id, autocomplete: "off", spellcheck: false, placeholder: f.placeholder || "" }));
   }
 }
 
@@ -289,18 +307,18 @@ function renderQueuesCard() {
   const form = el(
     "form",
     { id: "queue-form", className: "stack" },
-    el("div", { className: "filters" }, field("Queue", el("input", { id: "queue-name", required: true, autocomplete: "off", spellcheck: false, pattern: "[A-Za-z0-9._\\-]{1,64}" }))),
-    ...QUEUE_FIELDSETS.map(([legend, fields]) => el("fieldset", { className: "filters" }, el("legend", {}, legend), ...fields.map(queueInput))),
+    el("div", { className: "filters" }, field(t("Queue"), el("input", { id: "queue-name", required: true, autocomplete: "off", spellcheck: false, pattern: "[A-Za-z0-9._\\-]{1,64}" }))),
+    ...QUEUE_FIELDSETS.map(([legend, fields]) => el("fieldset", { className: "filters" }, el("legend", {}, t(legend)), ...fields.map(queueInput))),
     el("p", { id: "queue-form-error", className: "error", role: "alert", hidden: true }),
     el(
       "div",
       { className: "actions" },
-      el("button", { type: "submit" }, "Save the queue"),
-      el("button", { type: "button", className: "secondary", on: { click: () => fillQueueForm(null) } }, "New queue"),
+      el("button", { type: "submit" }, t("Save the queue")),
+      el("button", { type: "button", className: "secondary", on: { click: () => fillQueueForm(null) } }, t("New queue")),
     ),
   );
   form.addEventListener("submit", saveQueue);
-  $("admin-queues").replaceChildren(head("Queues"), el("div", { id: "queues-list", className: "scroll" }), form);
+  $("admin-queues").replaceChildren(head(t("Queues")), el("div", { id: "queues-list", className: "scroll" }), form);
   $("queue-overflow-to").addEventListener("change", showOverflowTarget);
   fillQueueForm(null);
 }
@@ -382,14 +400,14 @@ async function saveQueue(event) {
   const name = $("queue-name").value.trim();
   const error = $("queue-form-error");
   error.hidden = true;
-  const result = await act("Saving queue " + name, "/api/queues/" + encodeURIComponent(name), { method: "PUT", json: queueFormSettings() });
+  const result = await act(t("Saving queue {name}", { name }), "/api/queues/" + encodeURIComponent(name), { method: "PUT", json: queueFormSettings() });
   if (result && result.ok) {
-    notify("Queue " + name + " saved.");
+    notify(t("Queue {name} saved.", { name }));
     loadQueues();
-    const stored = await act("Reading queue " + name, "/api/queues/" + encodeURIComponent(name) + "/settings");
+    const stored = await act(t("Reading queue {name}", { name }), "/api/queues/" + encodeURIComponent(name) + "/settings");
     if (stored && stored.ok) fillQueueForm(stored.body);
   } else if (result) {
-    error.textContent = failure(result, "Saving queue " + name);
+    error.textContent = failure(result, t("Saving queue {name}", { name }));
     error.hidden = false;
   }
 }
@@ -398,10 +416,10 @@ function renderAgentsCard() {
   const form = el(
     "form",
     { id: "agent-form", className: "filters" },
-    field("Agent", el("input", { id: "agent-form-name", required: true, autocomplete: "off", spellcheck: false })),
-    field("Endpoint", el("input", { id: "agent-form-endpoint", required: true, autocomplete: "off", spellcheck: false, placeholder: "user/1001@default" })),
-    field("Queues (queue:tier:position, …)", el("input", { id: "agent-form-queues", autocomplete: "off", spellcheck: false, placeholder: "support:1:1, sales:2" })),
-    el("button", { type: "submit" }, "Save the agent"),
+    field(t("Agent"), el("input", { id: "agent-form-name", required: true, autocomplete: "off", spellcheck: false })),
+    field(t("Endpoint"), el("input", { id: "agent-form-endpoint", required: true, autocomplete: "off", spellcheck: false, placeholder: "user/1001@default" })),
+    field(t("Queues (queue:tier:position, …)"), el("input", { id: "agent-form-queues", autocomplete: "off", spellcheck: false, placeholder: "support:1:1, sales:2" })),
+    el("button", { type: "submit" }, t("Save the agent")),
   );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -413,41 +431,41 @@ function renderAgentsCard() {
       if (tier) membership.tier = Number(tier);
       if (position) membership.position = Number(position);
       if (!queue || Number.isNaN(membership.tier) || Number.isNaN(membership.position)) {
-        notify("Write each queue as name, name:tier or name:tier:position.", "bad");
+        notify(t("Write each queue as name, name:tier or name:tier:position."), "bad");
         return;
       }
       queues.push(membership);
     }
-    const result = await act("Saving agent " + name, "/api/agents/" + encodeURIComponent(name), {
+    const result = await act(t("Saving agent {name}", { name }), "/api/agents/" + encodeURIComponent(name), {
       method: "PUT",
       json: { endpoint: $("agent-form-endpoint").value.trim(), queues },
     });
     if (result && result.ok) {
-      notify("Agent " + name + " saved.");
+      notify(t("Agent {name} saved.", { name }));
       loadQueues();
     }
   });
-  $("admin-agents").replaceChildren(head("Agents", "their state is on the wallboard"), el("div", { id: "agents-list", className: "scroll" }), form);
+  $("admin-agents").replaceChildren(head(t("Agents"), t("their state is on the wallboard")), el("div", { id: "agents-list", className: "scroll" }), form);
 }
 
 async function loadQueues() {
-  const body = await loadInto($("queues-list"), "/api/queues", "Loading queues");
+  const body = await loadInto($("queues-list"), "/api/queues", t("Loading queues"));
   if (!shown || body === null) return;
   queueViews = body;
   $("queues-list").replaceChildren(
     table(
-      ["Queue", "Strategy", "Waiting", "Agents", "Offered", ""],
+      [t("Queue"), t("Strategy"), t("Waiting"), t("Agents"), t("Offered"), ""],
       queueViews.map((q) =>
         el(
           "tr",
           { dataset: { queue: q.name } },
-          ...cells([q.name, q.strategy, count(q.waiting.length), count(q.agents.length), count(q.counters.offered)], [2, 3, 4]),
+          ...cells([q.name, label(STRATEGY_LABEL, q.strategy), count(q.waiting.length), count(q.agents.length), count(q.counters.offered)], [2, 3, 4]),
           el(
             "td",
             { className: "num" },
-            el("button", { type: "button", className: "small secondary", on: { click: () => editQueue(q) } }, "Edit"),
+            el("button", { type: "button", className: "small secondary", on: { click: () => editQueue(q) } }, t("Edit")),
             " ",
-            el("button", { type: "button", className: "small danger", on: { click: () => deleteQueue(q.name) } }, "Delete"),
+            el("button", { type: "button", className: "small danger", on: { click: () => deleteQueue(q.name) } }, t("Delete")),
           ),
         ),
       ),
@@ -465,7 +483,7 @@ async function loadQueues() {
   }
   $("agents-list").replaceChildren(
     table(
-      ["Agent", "Endpoint", "Queues", ""],
+      [t("Agent"), t("Endpoint"), t("Queues"), ""],
       [...agents.values()]
         .sort((a, b) => a.name.localeCompare(b.name))
         .map((a) =>
@@ -476,9 +494,9 @@ async function loadQueues() {
             el(
               "td",
               { className: "num" },
-              el("button", { type: "button", className: "small secondary", on: { click: () => editAgent(a) } }, "Edit"),
+              el("button", { type: "button", className: "small secondary", on: { click: () => editAgent(a) } }, t("Edit")),
               " ",
-              el("button", { type: "button", className: "small danger", on: { click: () => deleteAgent(a.name) } }, "Delete"),
+              el("button", { type: "button", className: "small danger", on: { click: () => deleteAgent(a.name) } }, t("Delete")),
             ),
           ),
         ),
@@ -492,7 +510,7 @@ function membershipText(queues) {
 
 // Fills the form with every stored setting, so that saving it changes only what was edited.
 async function editQueue(queue) {
-  const result = await act("Reading queue " + queue.name, "/api/queues/" + encodeURIComponent(queue.name) + "/settings");
+  const result = await act(t("Reading queue {name}", { name: queue.name }), "/api/queues/" + encodeURIComponent(queue.name) + "/settings");
   if (!result || !result.ok) return;
   fillQueueForm(result.body);
   $("queue-strategy").focus();
@@ -506,33 +524,33 @@ function editAgent(agent) {
 }
 
 async function deleteQueue(name) {
-  if (!confirm("Remove queue " + name + "?")) return;
+  if (!confirm(t("Remove queue {name}?", { name }))) return;
   const path = "/api/queues/" + encodeURIComponent(name);
-  let result = await act("Removing queue " + name, path, { method: "DELETE" });
+  let result = await act(t("Removing queue {name}", { name }), path, { method: "DELETE" });
   if (result && result.status === 409) {
     // In use: its callers, agents and the queues overflowing to it may go to another queue.
     const listed = await api("/api/queues").catch(() => null);
     const others = listed && listed.ok ? listed.body.map((q) => q.name).filter((q) => q !== name) : [];
     if (others.length === 0) return;
     const answer = await ask(
-      "Queue " + name + " is in use. Move its waiting callers, its agents and the queues overflowing to it to:",
-      [{ name: "move_to", label: "Queue", options: others.map((q) => [q, q]) }],
-      "Move and remove",
+      t("Queue {name} is in use. Move its waiting callers, its agents and the queues overflowing to it to:", { name }),
+      [{ name: "move_to", label: t("Queue"), options: others.map((q) => [q, q]) }],
+      t("Move and remove"),
     );
     if (!answer) return;
-    result = await act("Removing queue " + name, path + "?move_to=" + encodeURIComponent(answer.move_to), { method: "DELETE" });
-    if (result && result.ok) notify("Queue " + name + " removed; its callers, agents and overflows now go to " + answer.move_to + ".");
+    result = await act(t("Removing queue {name}", { name }), path + "?move_to=" + encodeURIComponent(answer.move_to), { method: "DELETE" });
+    if (result && result.ok) notify(t("Queue {name} removed; its callers, agents and overflows now go to {other}.", { name, other: answer.move_to }));
   } else if (result && result.ok) {
-    notify("Queue " + name + " removed.");
+    notify(t("Queue {name} removed.", { name }));
   }
   if (result && result.ok) loadQueues();
 }
 
 async function deleteAgent(name) {
-  if (!confirm("Remove agent " + name + "?")) return;
-  const result = await act("Removing agent " + name, "/api/agents/" + encodeURIComponent(name), { method: "DELETE" });
+  if (!confirm(t("Remove agent {name}?", { name }))) return;
+  const result = await act(t("Removing agent {name}", { name }), "/api/agents/" + encodeURIComponent(name), { method: "DELETE" });
   if (result && result.ok) {
-    notify("Agent " + name + " removed.");
+    notify(t("Agent {name} removed.", { name }));
     loadQueues();
   }
 }
@@ -544,62 +562,66 @@ function renderBlocklistCard() {
     "form",
     { id: "block-form", className: "filters" },
     el("input", { id: "block-id", type: "hidden" }),
-    field("Match", select("block-type", [["number", "number"], ["prefix", "prefix"], ["name", "caller-ID name"]], "number")),
-    field("Value", el("input", { id: "block-value", required: true, autocomplete: "off", spellcheck: false, placeholder: "+1 555 0100, +882 or *casino*" })),
-    field("Direction", select("block-direction", ["inbound", "outbound", "both"], "inbound")),
-    field("Treatment", select("block-treatment", [["reject", "reject"], ["busy", "busy"], ["prompt", "prompt (file)"], ["transfer", "transfer (extension)"]], "reject")),
-    field("Cause / file / extension", el("input", { id: "block-param", autocomplete: "off", spellcheck: false, placeholder: "CALL_REJECTED" })),
-    field("Expires", el("input", { id: "block-expires", type: "date" })),
-    field("Reason", el("input", { id: "block-reason", autocomplete: "off" })),
-    el("button", { type: "submit", id: "block-submit" }, "Add to the blocklist"),
-    el("button", { type: "button", className: "secondary", on: { click: resetBlockForm } }, "Clear"),
+    field(t("Match"), select("block-type", [["number", N_("number")], ["prefix", N_("prefix")], ["name", N_("caller-ID name")]], "number")),
+    field(t("Value"), el("input", { id: "block-value", required: true, autocomplete: "off", spellcheck: false, placeholder: "+1 555 0100, +882 or *casino*" })),
+    field(t("Direction"), select("block-direction", DIRECTIONS, "inbound")),
+    field(t("Treatment"), select("block-treatment", [["reject", N_("reject")], ["busy", N_("busy")], ["prompt", N_("prompt (file)")], ["transfer", N_("transfer (extension)")]], "reject")),
+    field(t("Cause / file / extension"), el("input", { id: "block-param", autocomplete: "off", spellcheck: false, placeholder: "CALL_REJECTED" })),
+    field(t("Expires"), el("input", { id: "block-expires", type: "date" })),
+    field(t("Reason"), el("input", { id: "block-reason", autocomplete: "off" })),
+    el("button", { type: "submit", id: "block-submit" }, t("Add to the blocklist")),
+    el("button", { type: "button", className: "secondary", on: { click: resetBlockForm } }, t("Clear")),
   );
   form.addEventListener("submit", saveBlock);
-  $("admin-blocklist").replaceChildren(head("Blocklist", "blocked callers are never answered"), el("div", { id: "blocklist", className: "scroll" }), form);
+  $("admin-blocklist").replaceChildren(head(t("Blocklist"), t("blocked callers are never answered")), el("div", { id: "blocklist", className: "scroll" }), form);
 }
 
 function resetBlockForm() {
   $("block-form").reset();
   $("block-id").value = "";
-  $("block-submit").textContent = "Add to the blocklist";
+  $("block-submit").textContent = t("Add to the blocklist");
 }
 
-function treatmentText(t) {
-  if (!t) return DASH;
-  if (t.type === "reject") return "reject " + (t.cause || "");
-  if (t.type === "prompt") return "prompt " + t.file;
-  if (t.type === "transfer") return "transfer to " + t.extension;
-  return t.type;
+const DIRECTIONS = [["inbound", N_("inbound")], ["outbound", N_("outbound")], ["both", N_("both")]];
+const MATCH_LABEL = { number: N_("number"), prefix: N_("prefix"), name: N_("caller-ID name") };
+
+function treatmentText(treatment) {
+  if (!treatment) return DASH;
+  if (treatment.type === "reject") return t("reject {cause}", { cause: treatment.cause || "" }).trim();
+  if (treatment.type === "prompt") return t("prompt {file}", { file: treatment.file });
+  if (treatment.type === "transfer") return t("transfer to {extension}", { extension: treatment.extension });
+  if (treatment.type === "busy") return t("busy");
+  return treatment.type;
 }
 
 async function loadBlocklist() {
-  const body = await loadInto($("blocklist"), "/api/blocklist", "Loading the blocklist");
+  const body = await loadInto($("blocklist"), "/api/blocklist", t("Loading the blocklist"));
   if (!shown || body === null) return;
   const entries = body;
   $("blocklist").replaceChildren(
     entries.length
       ? table(
-          ["Match", "Direction", "Treatment", "Expires", "Reason", "By", "Hits", "Last hit", ""],
+          [t("Match"), t("Direction"), t("Treatment"), t("Expires"), t("Reason"), t("By"), t("Hits"), t("Last hit"), ""],
           entries.map((e) =>
             el(
               "tr",
               { dataset: { block: String(e.id) } },
               ...cells(
-                [e.match.type + " " + e.match.value, e.direction, treatmentText(e.treatment), e.expires_at ? when(e.expires_at) : "never", e.reason || DASH, e.added_by || DASH, count(e.hits), e.last_hit_at ? when(e.last_hit_at) : DASH],
+                [label(MATCH_LABEL, e.match.type) + " " + e.match.value, label(Object.fromEntries(DIRECTIONS), e.direction), treatmentText(e.treatment), e.expires_at ? when(e.expires_at) : t("never"), e.reason || DASH, e.added_by || DASH, count(e.hits), e.last_hit_at ? when(e.last_hit_at) : DASH],
                 [6],
               ),
               el(
                 "td",
                 { className: "num" },
-                el("button", { type: "button", className: "small secondary", on: { click: () => editBlock(e) } }, "Edit"),
+                el("button", { type: "button", className: "small secondary", on: { click: () => editBlock(e) } }, t("Edit")),
                 " ",
-                el("button", { type: "button", className: "small danger", on: { click: () => deleteBlock(e) } }, "Delete"),
+                el("button", { type: "button", className: "small danger", on: { click: () => deleteBlock(e) } }, t("Delete")),
               ),
             ),
           ),
           { numeric: [6] },
         )
-      : el("p", { className: "muted" }, "Nobody is blocked."),
+      : el("p", { className: "muted" }, t("Nobody is blocked.")),
   );
 }
 
@@ -612,7 +634,7 @@ function editBlock(entry) {
   $("block-param").value = entry.treatment.cause || entry.treatment.file || entry.treatment.extension || "";
   $("block-expires").value = entry.expires_at ? new Date(entry.expires_at).toISOString().slice(0, 10) : "";
   $("block-reason").value = entry.reason || "";
-  $("block-submit").textContent = "Save entry #" + entry.id;
+  $("block-submit").textContent = t("Save entry #{id}", { id: entry.id });
   $("block-value").focus();
 }
 
@@ -634,18 +656,18 @@ async function saveBlock(event) {
   };
   const id = $("block-id").value;
   const result = id
-    ? await act("Saving blocklist entry #" + id, "/api/blocklist/" + encodeURIComponent(id), { method: "PUT", json: entry })
-    : await act("Adding to the blocklist", "/api/blocklist", { method: "POST", json: entry });
+    ? await act(t("Saving blocklist entry #{id}", { id }), "/api/blocklist/" + encodeURIComponent(id), { method: "PUT", json: entry })
+    : await act(t("Adding to the blocklist"), "/api/blocklist", { method: "POST", json: entry });
   if (result && result.ok) {
-    notify(id ? "Entry #" + id + " saved." : "Blocked " + result.body.match.value + ".");
+    notify(id ? t("Entry #{id} saved.", { id }) : t("Blocked {value}.", { value: result.body.match.value }));
     resetBlockForm();
     loadBlocklist();
   }
 }
 
 async function deleteBlock(entry) {
-  if (!confirm("Remove the block on " + entry.match.value + "?")) return;
-  const result = await act("Removing blocklist entry #" + entry.id, "/api/blocklist/" + entry.id, { method: "DELETE" });
+  if (!confirm(t("Remove the block on {value}?", { value: entry.match.value }))) return;
+  const result = await act(t("Removing blocklist entry #{id}", { id: entry.id }), "/api/blocklist/" + entry.id, { method: "DELETE" });
   if (result && result.ok) loadBlocklist();
 }
 
@@ -655,19 +677,19 @@ function renderPhonebookCard() {
   const form = el(
     "form",
     { id: "import-form", className: "filters" },
-    field("Kind", select("import-kind", ["contacts", "organizations", "assets"], "contacts")),
-    field("Format", select("import-format", [["", "by the file"], ["csv", "CSV"], ["vcard", "vCard"]], "")),
-    field("File", el("input", { id: "import-file", type: "file", required: true, accept: ".csv,.vcf,text/csv,text/vcard" })),
+    field(t("Kind"), select("import-kind", [["contacts", N_("contacts")], ["organizations", N_("organizations")], ["assets", N_("assets")]], "contacts")),
+    field(t("Format"), select("import-format", [["", N_("by the file")], ["csv", "CSV"], ["vcard", "vCard"]], "")),
+    field(t("File"), el("input", { id: "import-file", type: "file", required: true, accept: ".csv,.vcf,text/csv,text/vcard" })),
     field(
-      "Column map",
+      t("Column map"),
       el("input", {
         id: "import-map",
         type: "text",
         placeholder: "email=emails, company=organization",
-        title: "The file's names for columns, as FILE_COLUMN=COLUMN, comma-separated (CSV only)",
+        title: t("The file's names for columns, as FILE_COLUMN=COLUMN, comma-separated (CSV only)"),
       }),
     ),
-    el("button", { type: "submit", id: "import-submit" }, "Import"),
+    el("button", { type: "submit", id: "import-submit" }, t("Import")),
   );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -677,8 +699,8 @@ function renderPhonebookCard() {
     if ($("import-format").value) params.set("format", $("import-format").value);
     if ($("import-map").value.trim()) params.set("map", $("import-map").value.trim());
     $("import-submit").disabled = true;
-    $("import-report").replaceChildren(el("p", { className: "muted" }, "Importing " + file.name + "…"));
-    const result = await act("Importing " + file.name, "/api/phonebook/import?" + params, {
+    $("import-report").replaceChildren(el("p", { className: "muted" }, t("Importing {file}…", { file: file.name })));
+    const result = await act(t("Importing {file}", { file: file.name }), "/api/phonebook/import?" + params, {
       method: "POST",
       body: file,
       headers: { "Content-Type": file.type || "application/octet-stream" },
@@ -686,13 +708,13 @@ function renderPhonebookCard() {
     $("import-submit").disabled = false;
     if (!result) return;
     if (!result.ok) {
-      $("import-report").replaceChildren(el("p", { className: "error" }, failure(result, "The import")));
+      $("import-report").replaceChildren(el("p", { className: "error" }, failure(result, t("The import"))));
       return;
     }
     renderImportReport(result.body);
   });
   $("admin-phonebook").replaceChildren(
-    head("Phone book import", "CSV or vCard; larger books with switchdesk phonebook import"),
+    head(t("Phone book import"), t("CSV or vCard; larger books with switchdesk phonebook import")),
     form,
     el("div", { id: "import-report" }),
   );
@@ -700,44 +722,44 @@ function renderPhonebookCard() {
 
 function renderImportReport(report) {
   const summary = [
-    ["Rows", report.rows],
-    ["Saved", report.saved],
-    ["Created", report.created],
-    ["Updated", report.updated],
-    ["Without external id", report.without_external_id],
-    ["Organizations created", report.organizations_created],
-    ["Failed", report.failed],
-    ["Saved with warnings", report.warned],
+    [t("Rows"), report.rows],
+    [t("Saved"), report.saved],
+    [t("Created"), report.created],
+    [t("Updated"), report.updated],
+    [t("Without external id"), report.without_external_id],
+    [t("Organizations created"), report.organizations_created],
+    [t("Failed"), report.failed],
+    [t("Saved with warnings"), report.warned],
   ];
   const ignored = report.ignored_columns || [];
   const warnings = report.warnings || [];
   fill(
     $("import-report"),
-    el("dl", { className: "facts" }, summary.map(([label, value]) => el("div", {}, el("dt", {}, label), el("dd", {}, count(value))))),
+    el("dl", { className: "facts" }, summary.map(([name, value]) => el("div", {}, el("dt", {}, name), el("dd", {}, count(value))))),
     ignored.length
-      ? el("p", { id: "import-ignored", className: "warning" }, "Columns not read (give them a column map to read them): " + ignored.join(", "))
+      ? el("p", { id: "import-ignored", className: "warning" }, t("Columns not read (give them a column map to read them): {columns}", { columns: ignored.join(", ") }))
       : null,
     report.failures && report.failures.length
       ? table(
-          ["Line", "Reason"],
+          [t("Line"), t("Reason")],
           report.failures.map((f) => el("tr", { dataset: { line: String(f.line) } }, ...cells([String(f.line), f.reason], [0]))),
           { numeric: [0], id: "import-failures" },
         )
-      : el("p", { className: "muted" }, "Every row was saved."),
-    report.failed > (report.failures || []).length ? el("p", { className: "muted" }, "Only the first " + report.failures.length + " failures are listed.") : null,
+      : el("p", { className: "muted" }, t("Every row was saved.")),
+    report.failed > (report.failures || []).length ? el("p", { className: "muted" }, t("Only the first {n} failures are listed.", { n: report.failures.length })) : null,
     warnings.length
       ? el(
           "div",
           {},
-          el("h3", {}, "Saved with something left out"),
+          el("h3", {}, t("Saved with something left out")),
           table(
-            ["Line", "Left out"],
+            [t("Line"), t("Left out")],
             warnings.map((w) => el("tr", { dataset: { line: String(w.line) } }, ...cells([String(w.line), w.reason], [0]))),
             { numeric: [0], id: "import-warnings" },
           ),
         )
       : null,
-    report.warned > warnings.length ? el("p", { className: "muted" }, "Only the first " + warnings.length + " warnings are listed.") : null,
+    report.warned > warnings.length ? el("p", { className: "muted" }, t("Only the first {n} warnings are listed.", { n: warnings.length })) : null,
   );
 }
 
@@ -754,19 +776,19 @@ function renderAuditCard() {
   const form = el(
     "form",
     { id: "audit-form", className: "filters" },
-    field("Kind", select("audit-kind", AUDIT_KINDS.map((k) => [k, k || "any"]), "")),
-    field("Who", el("input", { id: "audit-actor", autocomplete: "off", spellcheck: false, placeholder: "user or token:NAME" })),
-    field("Record", el("input", { id: "audit-target", autocomplete: "off", spellcheck: false, placeholder: "name or id" })),
-    field("From", el("input", { id: "audit-from", type: "date" })),
-    field("To", el("input", { id: "audit-to", type: "date" })),
-    el("button", { type: "submit", id: "audit-submit" }, "Show"),
+    field(t("Kind"), select("audit-kind", AUDIT_KINDS.map((k) => [k, k ? k.replace(/_/g, " ") : N_("any")]), "")),
+    field(t("Who"), el("input", { id: "audit-actor", autocomplete: "off", spellcheck: false, placeholder: "user or token:NAME" })),
+    field(t("Record"), el("input", { id: "audit-target", autocomplete: "off", spellcheck: false, placeholder: "name or id" })),
+    field(t("From"), el("input", { id: "audit-from", type: "date" })),
+    field(t("To"), el("input", { id: "audit-to", type: "date" })),
+    el("button", { type: "submit", id: "audit-submit" }, t("Show")),
   );
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     loadAudit();
   });
-  const more = el("button", { type: "button", id: "audit-more", className: "secondary", hidden: true, on: { click: () => loadAudit(auditNext) } }, "Older");
-  $("admin-audit").replaceChildren(head("Audit log", "every change and sign-in, newest first"), form, el("div", { id: "audit-list", className: "scroll" }), more);
+  const more = el("button", { type: "button", id: "audit-more", className: "secondary", hidden: true, on: { click: () => loadAudit(auditNext) } }, t("Older"));
+  $("admin-audit").replaceChildren(head(t("Audit log"), t("every change and sign-in, newest first")), form, el("div", { id: "audit-list", className: "scroll" }), more);
 }
 
 /// The filters as query parameters; dates are whole local days (To included).
@@ -786,7 +808,7 @@ function auditQuery(before) {
 
 async function loadAudit(before = null) {
   const list = $("audit-list");
-  const body = await loadInto(list, "/api/audit?" + auditQuery(before), "Loading the audit log");
+  const body = await loadInto(list, "/api/audit?" + auditQuery(before), t("Loading the audit log"));
   if (!shown || body === null) return;
   auditNext = body.next_before;
   $("audit-more").hidden = !auditNext;
@@ -794,14 +816,14 @@ async function loadAudit(before = null) {
     el(
       "tr",
       { dataset: { audit: String(e.id), kind: e.kind, action: e.action, target: e.target } },
-      ...cells([when(e.at), e.actor + (e.actor_role ? " (" + e.actor_role + ")" : ""), e.kind, e.action, e.target || DASH, changeText(e.before, e.after), e.peer || DASH]),
+      ...cells([when(e.at), e.actor + (e.actor_role ? " (" + label(ROLE_LABEL, e.actor_role) + ")" : ""), e.kind, e.action, e.target || DASH, changeText(e.before, e.after), e.peer || DASH]),
     ),
   );
   if (before && list.querySelector("tbody")) {
     list.querySelector("tbody").append(...rows);
     return;
   }
-  list.replaceChildren(rows.length ? table(["When", "Who", "Kind", "Action", "Record", "Before → after", "From"], rows, { id: "audit-table" }) : el("p", { className: "muted" }, "Nothing recorded for these filters."));
+  list.replaceChildren(rows.length ? table([t("When"), t("Who"), t("Kind"), t("Action"), t("Record"), t("Before → after"), t("From")], rows, { id: "audit-table" }) : el("p", { className: "muted" }, t("Nothing recorded for these filters.")));
 }
 
 /// A value as short text: strings as they are, anything else as compact JSON, cut at 80.

@@ -2,12 +2,16 @@
 // (#wallboard, #agent, #manager, #admin, #status) fed by the live feed (/ws) or, while it is
 // down, by polling the API. Text is set with textContent only; nothing is inlined (strict CSP).
 
-import { $, act, api, ask, el, notify, whenSessionEnds } from "./lib.js";
+import { $, act, api, ask, el, notify, whenSessionEnds, t, N_, label, ROLE_LABEL } from "./lib.js";
+import { lang, languages, preferred, use } from "./i18n.js";
+import { unlock } from "./ring.js";
 import { Feed } from "./feed.js";
 import * as wallboard from "./wallboard.js";
 import * as agent from "./agent.js";
 import * as manager from "./manager.js";
 import * as admin from "./admin.js";
+import * as calls from "./calls.js";
+import * as faxes from "./faxes.js";
 import * as status from "./status.js";
 
 const RANK = { agent: 0, supervisor: 1, manager: 2, admin: 3 };
@@ -15,16 +19,19 @@ const RANK = { agent: 0, supervisor: 1, manager: 2, admin: 3 };
 /// Every view: its hash, root element, who may open it, and which feed it listens to (none
 /// for the status view, which polls /api/status itself).
 const VIEWS = [
-  { hash: "wallboard", label: "Wallboard", root: "wallboard", min: "supervisor", feed: "wallboard", module: wallboard },
-  { hash: "agent", label: "Agent desktop", root: "agent-desktop", min: "agent", feed: "agent", module: agent },
-  { hash: "manager", label: "Tickets & reports", root: "manager", min: "manager", feed: "wallboard", module: manager },
-  { hash: "admin", label: "Admin", root: "admin", min: "admin", feed: "wallboard", module: admin },
-  { hash: "status", label: "Event socket", root: "status", min: "supervisor", feed: null, module: status },
+  { hash: "wallboard", label: N_("Wallboard"), root: "wallboard", min: "supervisor", feed: "wallboard", module: wallboard },
+  { hash: "agent", label: N_("Agent desktop"), root: "agent-desktop", min: "agent", feed: "agent", module: agent },
+  { hash: "manager", label: N_("Tickets & reports"), root: "manager", min: "manager", feed: "wallboard", module: manager },
+  { hash: "calls", label: N_("Calls"), root: "calls", min: "supervisor", feed: null, module: calls },
+  { hash: "faxes", label: N_("Faxes and mail"), root: "faxes", min: "supervisor", feed: null, module: faxes },
+  { hash: "admin", label: N_("Admin"), root: "admin", min: "admin", feed: "wallboard", module: admin },
+  { hash: "status", label: N_("Event socket"), root: "status", min: "supervisor", feed: null, module: status },
 ];
 
 let me = null;
 let current = null; // the view shown
 let feed = null; // the open feed, shared by views that listen to the same one
+let available = []; // the languages there are: [{code, name}]
 
 function allowed(view) {
   return me && (RANK[me.role] ?? -1) >= RANK[view.min];
@@ -49,24 +56,34 @@ function showLogin(message) {
   $("login-name").focus();
 }
 
-function showApp(user) {
+async function showApp(user) {
   me = user;
+  // The user's own choice, else what the browser asks for (the server read Accept-Language).
+  if (me.language && me.language !== lang()) await use(me.language);
+  fillLanguages();
   $("who-name").textContent = me.name;
-  $("who-role").textContent = me.role;
+  $("who-role").textContent = label(ROLE_LABEL, me.role);
   $("login-view").hidden = true;
   $("app-view").hidden = false;
   $("nav").replaceChildren(
-    ...VIEWS.filter(allowed).map((view) => el("a", { href: "#" + view.hash, dataset: { view: view.hash } }, view.label)),
+    ...VIEWS.filter(allowed).map((view) => el("a", { href: "#" + view.hash, dataset: { view: view.hash } }, t(view.label))),
   );
   route();
 }
 
 /// Shows the view the hash names, if the role may open it; else the role's landing view.
+/// What follows the view's name (`#manager/ticket/42`) goes to the view's `route`, if it has one.
 function route() {
   if (!me) return;
-  const wanted = location.hash.replace(/^#/, "");
+  const [wanted, ...rest] = location.hash.replace(/^#/, "").split("/");
+  let place = rest.join("/");
   let view = VIEWS.find((v) => v.hash === wanted && allowed(v));
+  if (view && current === view) {
+    if (place && view.module.route) view.module.route(place);
+    return;
+  }
   if (!view) {
+    place = "";
     view = VIEWS.find((v) => v.hash === landing());
     if (location.hash !== "#" + view.hash) {
       history.replaceState(null, "", "#" + view.hash);
@@ -79,6 +96,7 @@ function route() {
   for (const link of $("nav").children) link.classList.toggle("active", link.dataset.view === view.hash);
   document.body.dataset.view = view.hash;
   view.module.show(me);
+  if (place && view.module.route) view.module.route(place);
   if (view.feed) openFeed(view.feed);
   else closeFeed();
 }
@@ -106,7 +124,7 @@ async function login(event) {
   const name = $("login-name").value.trim();
   const password = $("login-password").value;
   if (!name || !password) {
-    showLogin("Enter your name and password.");
+    showLogin(t("Enter your name and password."));
     return;
   }
   const button = $("login-submit");
@@ -115,12 +133,12 @@ async function login(event) {
     const result = await api("/api/login", { method: "POST", json: { name, password } });
     if (result.ok) {
       $("login-password").value = "";
-      showApp(result.body);
+      await showApp(result.body);
     } else {
-      showLogin((result.body && result.body.error) || "Sign-in failed.");
+      showLogin((result.body && result.body.error) || t("Sign-in failed."));
     }
   } catch {
-    showLogin("Cannot reach switchdesk.");
+    showLogin(t("Cannot reach switchdesk."));
   } finally {
     button.disabled = false;
   }
@@ -138,35 +156,57 @@ async function logout() {
 /// The signed-in user changes their own password; their other sessions end.
 async function changePassword() {
   const answer = await ask(
-    "Change your password",
+    t("Change your password"),
     [
-      { name: "current", label: "Current password", type: "password" },
-      { name: "password", label: "New password (at least 8 characters)", type: "password" },
+      { name: "current", label: t("Current password"), type: "password" },
+      { name: "password", label: t("New password (at least 8 characters)"), type: "password" },
     ],
-    "Change it",
+    t("Change it"),
   );
   if (!answer) return;
-  const result = await act("Changing your password", "/api/me/password", { method: "POST", json: answer });
-  if (result && result.ok) notify("Password changed; your other sessions have ended.");
+  const result = await act(t("Changing your password"), "/api/me/password", { method: "POST", json: answer });
+  if (result && result.ok) notify(t("Password changed; your other sessions have ended."));
+}
+
+/// The language menu of the top bar: every language there is, the one shown selected.
+function fillLanguages() {
+  const menu = $("language");
+  menu.replaceChildren(...available.map(({ code, name }) => el("option", { value: code }, name)));
+  menu.value = lang();
+}
+
+/// The user picks a language: it is stored as theirs (every browser they sign in on shows it),
+/// then the page starts again in it.
+async function chooseLanguage() {
+  const code = $("language").value;
+  const result = await act(t("Changing the language"), "/api/me/language", { method: "PUT", json: { language: code } });
+  if (result && result.ok) location.reload();
+  else fillLanguages();
 }
 
 async function start() {
   $("login-form").addEventListener("submit", login);
   $("logout").addEventListener("click", logout);
   $("change-password").addEventListener("click", changePassword);
+  $("language").addEventListener("change", chooseLanguage);
+  // Browsers let a page make sound (the agent's ring, the wallboard's alert) only after a click.
+  document.addEventListener("pointerdown", unlock, { once: true });
   $("ask-cancel").addEventListener("click", () => $("ask").close());
   window.addEventListener("hashchange", route);
   whenSessionEnds(() => {
-    if (me) showLogin("Your session has ended. Please sign in again.");
+    if (me) showLogin(t("Your session has ended. Please sign in again."));
   });
-  for (const view of VIEWS) view.module.init();
+  available = await languages();
+  let result = null;
   try {
-    const result = await api("/api/me");
-    if (result.ok) showApp(result.body);
-    else showLogin("");
+    result = await api("/api/me");
   } catch {
-    showLogin("Cannot reach switchdesk.");
+    result = null;
   }
+  await use((result && result.ok && result.body.language) || preferred(available.map((l) => l.code)));
+  for (const view of VIEWS) view.module.init();
+  if (result && result.ok) await showApp(result.body);
+  else showLogin(result ? "" : t("Cannot reach switchdesk."));
 }
 
 start();

@@ -2,6 +2,10 @@
 // formatting, and the notice and question dialogs. Text only ever enters the page through
 // textContent (el's string children), never as markup.
 
+import { t, N_, localeTag } from "./i18n.js";
+
+export { t, tn, N_ } from "./i18n.js";
+
 export const $ = (id) => document.getElementById(id);
 
 /// `el("td", {className: "num", dataset: {call: id}}, "text", child)`: attributes go through
@@ -61,14 +65,14 @@ export async function api(path, options = {}) {
     }
   }
   if (response.status === 401 && !path.startsWith("/api/login")) sessionEnded();
-  return { status: response.status, ok: response.ok, body };
+  return { status: response.status, ok: response.ok, body, headers: response.headers };
 }
 
 /// An action's answer as a message: the server's JSON error when it has one.
 export function failure(result, what) {
   const body = result.body || {};
   const reason = body.error ? body.error + (body.code ? " (" + body.code + ")" : "") : "HTTP " + result.status;
-  return what + " failed: " + reason;
+  return t("{what} failed: {reason}", { what, reason });
 }
 
 /// Runs an API call for a user action and tells the user if it failed; answers the result
@@ -79,7 +83,7 @@ export async function act(what, path, options) {
     if (!result.ok) notify(failure(result, what), "bad");
     return result;
   } catch {
-    notify(what + " failed: cannot reach switchdesk.", "bad");
+    notify(t("{what} failed: cannot reach switchdesk.", { what }), "bad");
     return null;
   }
 }
@@ -93,7 +97,7 @@ export async function loadInto(place, path, what) {
     result = null;
   }
   if (result && result.ok) return result.body;
-  place.replaceChildren(el("p", { className: "error" }, result ? failure(result, what) : what + " failed: cannot reach switchdesk."));
+  place.replaceChildren(el("p", { className: "error" }, result ? failure(result, what) : t("{what} failed: cannot reach switchdesk.", { what })));
   return null;
 }
 
@@ -110,7 +114,7 @@ let noticeTimer = null;
 /// until dismissed or replaced.
 export function notify(message, kind = "ok") {
   const box = $("notice");
-  box.replaceChildren(el("span", {}, message), el("button", { type: "button", className: "link", on: { click: () => (box.hidden = true) } }, "Dismiss"));
+  box.replaceChildren(el("span", {}, message), el("button", { type: "button", className: "link", on: { click: () => (box.hidden = true) } }, t("Dismiss")));
   box.className = "notice " + kind;
   box.hidden = false;
   clearTimeout(noticeTimer);
@@ -119,7 +123,7 @@ export function notify(message, kind = "ok") {
 
 /// Asks for a few values in the shared dialog. `fields`: [{name, label, value, options?}]
 /// (options: [[value, label]] for a select). Answers {name: value} or null when cancelled.
-export function ask(title, fields, confirm = "OK") {
+export function ask(title, fields, confirm = t("OK")) {
   const dialog = $("ask");
   const form = $("ask-form");
   $("ask-title").textContent = title;
@@ -161,17 +165,29 @@ export function ask(title, fields, confirm = "OK") {
 // Formatting. Every figure the API may leave out (null) shows as an em dash.
 
 export const DASH = "—";
-const integer = new Intl.NumberFormat();
-const money = new Intl.NumberFormat(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+
+/// Number formats of the language shown, made again when it changes.
+const formats = { locale: null };
+function format(kind) {
+  const locale = localeTag();
+  if (formats.locale !== locale) {
+    formats.locale = locale;
+    formats.integer = new Intl.NumberFormat(locale);
+    formats.money = new Intl.NumberFormat(locale, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+    formats.percent0 = new Intl.NumberFormat(locale, { style: "percent", maximumFractionDigits: 0 });
+    formats.percent1 = new Intl.NumberFormat(locale, { style: "percent", minimumFractionDigits: 1, maximumFractionDigits: 1 });
+  }
+  return formats[kind];
+}
 
 export function count(n) {
-  return n === null || n === undefined ? DASH : integer.format(n);
+  return n === null || n === undefined ? DASH : format("integer").format(n);
 }
 
 /// A ratio 0..1 as a percentage.
 export function percent(ratio) {
   if (ratio === null || ratio === undefined || !Number.isFinite(ratio)) return DASH;
-  return (ratio * 100).toFixed(ratio >= 0.995 || ratio === 0 ? 0 : 1) + "%";
+  return format(ratio >= 0.995 || ratio === 0 ? "percent0" : "percent1").format(ratio);
 }
 
 /// Seconds as `0:07`, `12:34` or `1:02:03`.
@@ -185,13 +201,13 @@ export function duration(secs) {
 }
 
 export function cents(value) {
-  return value === null || value === undefined ? DASH : money.format(value / 100);
+  return value === null || value === undefined ? DASH : format("money").format(value / 100);
 }
 
 /// Unix milliseconds as a local date and time.
 export function when(ms) {
   if (ms === null || ms === undefined) return DASH;
-  return new Date(ms).toLocaleString(undefined, { dateStyle: "short", timeStyle: "short" });
+  return new Date(ms).toLocaleString(localeTag(), { dateStyle: "short", timeStyle: "short" });
 }
 
 /// `YYYY-MM-DD` of a Date in local time, for date inputs.
@@ -237,13 +253,13 @@ export function cells(values, numeric = []) {
 // are the row's own properties (className, tabIndex, dataset, on).
 
 /// What an SLA clock that ran out is called (`first_response`, `resolution`).
-export const SLA_OVERDUE = { first_response: "first response overdue", resolution: "resolution overdue" };
+export const SLA_OVERDUE = { first_response: N_("first response overdue"), resolution: N_("resolution overdue") };
 
 /// A ticket's SLA clocks that ran out, as red tags (none when on time).
 export function slaTags(ticket) {
   return [
-    ticket.first_response_breached ? el("span", { className: "tag bad" }, SLA_OVERDUE.first_response) : null,
-    ticket.resolution_breached ? el("span", { className: "tag bad" }, SLA_OVERDUE.resolution) : null,
+    ticket.first_response_breached ? el("span", { className: "tag bad" }, t(SLA_OVERDUE.first_response)) : null,
+    ticket.resolution_breached ? el("span", { className: "tag bad" }, t(SLA_OVERDUE.resolution)) : null,
   ].filter(Boolean);
 }
 
@@ -253,32 +269,46 @@ export function slaTags(ticket) {
 /// escalations), shown instead of the SLA tags. The pop-up's open tickets, the manager's list
 /// and the wallboard's escalations.
 export function ticketRow(ticket, { as = "li", organization, at, overdue, dataset, ...props } = {}) {
-  const t = ticket || {};
-  const subject = el("span", { className: "subject" }, t.starred ? el("span", { className: "star", title: "starred" }, "★ ") : null, t.subject || "");
-  const status = el("span", { className: "tag " + (t.status || "") }, t.status || "");
-  const time = when(at === undefined ? t.created_at : at);
-  const sla = overdue ? [el("span", { className: "tag bad" }, SLA_OVERDUE[overdue] || "escalated")] : slaTags(t);
-  const own = { ...props, dataset: { ticket: String(t.id), ...(dataset || {}) } };
+  const k = ticket || {};
+  const subject = el("span", { className: "subject" }, k.starred ? el("span", { className: "star", title: t("starred") }, "★ ") : null, k.subject || "");
+  const status = el("span", { className: "tag " + (k.status || "") }, label(TICKET_STATUS_LABEL, k.status));
+  const time = when(at === undefined ? k.created_at : at);
+  const sla = overdue ? [el("span", { className: "tag bad" }, t(SLA_OVERDUE[overdue] || N_("escalated")))] : slaTags(k);
+  const own = { ...props, dataset: { ticket: String(k.id), ...(dataset || {}) } };
   if (as === "tr") {
-    const where = [organization || DASH, t.caller_number || DASH, t.queue || DASH];
-    return el("tr", own, ...cells([String(t.id), subject, status, String(t.priority), ...where, time, sla.length ? sla : "ok"], [0, 3]));
+    const where = [organization || DASH, k.caller_number || DASH, k.queue || DASH, k.assignee || DASH];
+    return el("tr", own, ...cells([String(k.id), subject, status, String(k.priority), ...where, time, sla.length ? sla : t("ok")], [0, 3]));
   }
-  const where = ["P" + t.priority, organization, t.caller_number, t.queue].filter(Boolean).join(" · ");
-  return el("li", own, el("span", { className: "ticket-id" }, "#" + t.id), " ", subject, " ", status, " ", el("span", { className: "muted" }, where + " · " + time), " ", sla);
+  const where = [t("P{priority}", { priority: k.priority }), organization, k.caller_number, k.queue].filter(Boolean).join(" · ");
+  return el("li", own, el("span", { className: "ticket-id" }, "#" + k.id), " ", subject, " ", status, " ", el("span", { className: "muted" }, where + " · " + time), " ", sla);
 }
 
 /// A call: when, outcome, agent, queue, wait and talk time, then (a row) hang-up cause and
 /// recording or (an item) its ticket. The pop-up's recent calls and a ticket's calls.
 export function callRow(call, { as = "li", dataset, ...props } = {}) {
   const c = call || {};
-  const outcome = (c.outcome || "").replace(/_/g, " ");
+  const outcome = label(OUTCOME_LABEL, c.outcome);
   const own = { ...props, dataset: { callId: String(c.id), ...(dataset || {}) } };
   if (as === "tr") {
-    const values = [when(c.started_at), outcome, c.agent || DASH, c.queue || DASH, duration(c.wait_secs), duration(c.talk_secs), c.hangup_cause || DASH, c.recording || DASH];
+    const values = [when(c.started_at), outcome, c.agent || DASH, c.queue || DASH, duration(c.wait_secs), duration(c.talk_secs), c.hangup_cause || DASH, c.recording ? player(c.id) : DASH];
     return el("tr", own, ...cells(values, [4, 5]));
   }
-  const who = [c.agent, c.queue, "wait " + duration(c.wait_secs), "talk " + duration(c.talk_secs), c.ticket_id ? "#" + c.ticket_id : null].filter(Boolean).join(" · ");
+  const wait = t("wait {time}", { time: duration(c.wait_secs) });
+  const talk = t("talk {time}", { time: duration(c.talk_secs) });
+  const who = [c.agent, c.queue, wait, talk, c.ticket_id ? "#" + c.ticket_id : null].filter(Boolean).join(" · ");
   return el("li", own, el("span", {}, when(c.started_at)), " ", el("span", { className: "tag" }, outcome), " ", el("span", { className: "muted" }, who));
+}
+
+/// A call's recording: a button that puts the browser's player in its place (nothing is
+/// fetched until asked; the player seeks with range requests).
+function player(callId) {
+  const button = el("button", { type: "button", className: "small secondary play" }, "▶ " + t("Play"));
+  button.addEventListener("click", () => {
+    const audio = el("audio", { controls: true, preload: "metadata", src: "/api/calls/" + encodeURIComponent(callId) + "/recording" });
+    button.replaceWith(audio);
+    audio.play().catch(() => {});
+  });
+  return button;
 }
 
 /// Every page of an `?after=ID&limit=N` list, up to `max` records.
@@ -303,5 +333,32 @@ export function agentStatus(agent) {
   return { status: status || "", reason: (agent && (agent.reason || agent.break_reason)) || "" };
 }
 
-export const STATUS_LABEL = { available: "Available", on_break: "On break", logged_out: "Logged out" };
-export const ACTIVITY_LABEL = { idle: "Idle", ringing: "Ringing", in_call: "In call", wrap_up: "Wrap-up" };
+// What the API's values are called on screen: `label(TABLE, value)` answers the translation,
+// or the value itself (with spaces for underscores) when the table has none.
+
+export const STATUS_LABEL = { available: N_("Available"), on_break: N_("On break"), logged_out: N_("Logged out") };
+export const ACTIVITY_LABEL = { idle: N_("Idle"), ringing: N_("Ringing"), in_call: N_("In call"), wrap_up: N_("Wrap-up") };
+export const TICKET_STATUS_LABEL = { new: N_("new"), open: N_("open"), pending: N_("pending"), resolved: N_("resolved"), closed: N_("closed") };
+export const OUTCOME_LABEL = {
+  answered: N_("answered"),
+  abandoned: N_("abandoned"),
+  voicemail: N_("voicemail"),
+  fax: N_("fax"),
+  fax_failed: N_("fax failed"),
+  missed: N_("missed"),
+};
+export const STRATEGY_LABEL = {
+  "longest-idle": N_("longest idle"),
+  "round-robin": N_("round robin"),
+  "ring-all": N_("ring all"),
+  "fewest-calls": N_("fewest calls"),
+  "least-talk-time": N_("least talk time"),
+  linear: N_("linear"),
+  random: N_("random"),
+};
+export const ROLE_LABEL = { agent: N_("agent"), supervisor: N_("supervisor"), manager: N_("manager"), admin: N_("admin") };
+
+export function label(table, value) {
+  if (value === null || value === undefined || value === "") return "";
+  return table[value] ? t(table[value]) : String(value).replace(/_/g, " ");
+}

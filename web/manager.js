@@ -1,24 +1,44 @@
-// The manager's view: tickets with filters, one ticket with its calls, time, notes and faxes
-// (status and priority edited in place), and the profitability report per organization for a
-// period, drawn as an SVG bar chart (fee, cost, margin) with a CSV download.
+// The manager's view: tickets with filters, a search and pages (and the filtered list as CSV),
+// one ticket with its calls, time, notes and faxes (status, priority, assignee and star edited
+// in place; its own address, `#manager/ticket/42`), and the profitability report per
+// organization for a period, drawn as an SVG bar chart (fee, cost, margin) with a CSV download.
 
-import { $, el, fill, svg, api, act, notify, table, cells, allPages, count, duration, when, cents, isoDate, dateMs, ticketRow, callRow, DASH } from "./lib.js";
+import {
+  $, el, fill, svg, api, act, notify, table, cells, allPages, count, duration, when, cents, isoDate, dateMs, ticketRow, callRow, label, t, tn, N_,
+  TICKET_STATUS_LABEL, DASH,
+} from "./lib.js";
+import { localeTag } from "./i18n.js";
 
 const STATUSES = ["new", "open", "pending", "resolved", "closed"];
 const PRIORITIES = [
-  ["1", "1 (high)"],
-  ["2", "2 (normal)"],
-  ["3", "3 (low)"],
+  ["1", N_("1 (high)")],
+  ["2", N_("2 (normal)")],
+  ["3", N_("3 (low)")],
 ];
+const KIND_LABEL = { call: N_("call"), callback: N_("callback"), fax: N_("fax"), voicemail: N_("voicemail"), manual: N_("manual") };
+
+const PAGE = 50; // tickets a page
 
 let organizations = new Map(); // id → name
 let shown = false;
+let offset = 0; // the first ticket of the page shown, newest first
+let total = 0; // tickets the filters match on every page
 let selected = null; // the ticket id whose detail is open
 let refresh = null; // debounce of reloads triggered by the feed
+let listed = null; // the list's first load since the view was shown
 
 export function init() {
   $("ticket-filters").addEventListener("submit", (event) => {
     event.preventDefault();
+    offset = 0;
+    loadTickets();
+  });
+  $("tickets-newer").addEventListener("click", () => {
+    offset = Math.max(0, offset - PAGE);
+    loadTickets();
+  });
+  $("tickets-older").addEventListener("click", () => {
+    offset += PAGE;
     loadTickets();
   });
   $("tickets").addEventListener("click", (event) => {
@@ -43,17 +63,30 @@ export function init() {
   updateCsvLink();
 }
 
-export async function show() {
+export function show() {
   shown = true;
-  await Promise.all([loadOrganizations(), loadQueues()]);
-  if (!shown) return;
-  loadTickets();
-  loadReport();
+  listed = (async () => {
+    await Promise.all([loadOrganizations(), loadQueues()]);
+    if (!shown) return;
+    loadReport();
+    await loadTickets();
+  })();
+  return listed;
 }
 
 export function hide() {
   shown = false;
   clearTimeout(refresh);
+}
+
+/// The part of the address after `#manager/`: `ticket/42` opens that ticket, once the list
+/// above it is drawn (so the list does not push the detail out of view).
+export async function route(place) {
+  const match = /^ticket\/(\d+)$/.exec(place);
+  if (!match || match[1] === String(selected)) return;
+  selected = match[1];
+  await listed;
+  if (shown && selected === match[1]) openTicket(match[1]);
 }
 
 /// Ticket changes arrive on the wallboard feed: reload the list (and the open ticket) soon.
@@ -74,8 +107,8 @@ async function loadOrganizations() {
     const select = $("filter-organization");
     const chosen = select.value;
     select.replaceChildren(
-      el("option", { value: "" }, "any"),
-      ...[...organizations].sort((a, b) => a[1].localeCompare(b[1])).map(([id, name]) => el("option", { value: String(id) }, name)),
+      el("option", { value: "" }, t("any")),
+      ...[...organizations].sort((a, b) => a[1].localeCompare(b[1], localeTag())).map(([id, name]) => el("option", { value: String(id) }, name)),
     );
     select.value = chosen;
   } catch {
@@ -89,16 +122,21 @@ async function loadQueues() {
     if (!result.ok || !Array.isArray(result.body)) return;
     const select = $("filter-queue");
     const chosen = select.value;
-    select.replaceChildren(el("option", { value: "" }, "any"), ...result.body.map((q) => el("option", { value: q.name }, q.name)));
+    select.replaceChildren(el("option", { value: "" }, t("any")), ...result.body.map((q) => el("option", { value: q.name }, q.name)));
     select.value = chosen;
+    // The queues' agents, offered where a ticket's assignee is typed.
+    const agents = new Set(result.body.flatMap((q) => (q.agents || []).map((a) => a.name || a)));
+    $("assignee-names").replaceChildren(...[...agents].sort().map((name) => el("option", { value: name })));
   } catch {
     // Queue filter stays "any".
   }
 }
 
-function ticketQuery() {
+/// The filters as a query, without the page.
+function ticketFilters() {
   const params = new URLSearchParams();
   const value = (id) => $(id).value.trim();
+  if (value("filter-q")) params.set("q", value("filter-q"));
   if (value("filter-organization")) params.set("organization_id", value("filter-organization"));
   if (value("filter-status")) params.set("status", value("filter-status"));
   const from = dateMs(value("filter-from"));
@@ -107,71 +145,128 @@ function ticketQuery() {
   if (to !== null) params.set("to", String(to));
   if (value("filter-queue")) params.set("queue", value("filter-queue"));
   if (value("filter-agent")) params.set("agent", value("filter-agent"));
+  if (value("filter-assignee")) params.set("assignee", value("filter-assignee"));
   if ($("filter-breached").checked) params.set("breached", "true");
-  params.set("limit", "200");
-  return params.toString();
+  return params;
 }
 
 async function loadTickets() {
-  const result = await act("Loading tickets", "/api/tickets?" + ticketQuery());
+  const params = ticketFilters();
+  const csv = new URLSearchParams(params);
+  csv.set("format", "csv");
+  $("tickets-csv").href = "/api/tickets?" + csv.toString();
+  params.set("limit", String(PAGE));
+  params.set("offset", String(offset));
+  const result = await act(t("Loading tickets"), "/api/tickets?" + params.toString());
   if (!shown || !result || !result.ok) return;
   const tickets = result.body || [];
+  total = Number(result.headers.get("X-Total-Count")) || tickets.length;
   const body = $("tickets").tBodies[0];
   body.replaceChildren(
-    ...tickets.map((t) =>
-      ticketRow(t, {
+    ...tickets.map((ticket) =>
+      ticketRow(ticket, {
         as: "tr",
-        organization: organizationName(t),
-        className: "clickable" + (String(t.id) === String(selected) ? " selected" : ""),
+        organization: organizationName(ticket),
+        className: "clickable" + (String(ticket.id) === String(selected) ? " selected" : ""),
         tabIndex: 0,
       }),
     ),
   );
   $("no-tickets").hidden = tickets.length > 0;
-  $("tickets-count").textContent = tickets.length === 200 ? "the newest 200" : tickets.length + " ticket" + (tickets.length === 1 ? "" : "s");
+  $("tickets-count").textContent = tn("{n} tickets", total);
+  $("tickets-page").textContent = tickets.length ? t("{first}–{last} of {total}", { first: count(offset + 1), last: count(offset + tickets.length), total: count(total) }) : "";
+  $("tickets-newer").disabled = offset === 0;
+  $("tickets-older").disabled = offset + tickets.length >= total;
 }
 
 function organizationName(ticket) {
-  if (ticket.organization_id === null || ticket.organization_id === undefined) return ticket.unidentified ? "unidentified" : DASH;
+  if (ticket.organization_id === null || ticket.organization_id === undefined) return ticket.unidentified ? t("unidentified") : DASH;
   return organizations.get(ticket.organization_id) || "#" + ticket.organization_id;
 }
 
 async function openTicket(id, scroll = true) {
   selected = id;
   for (const row of $("tickets").tBodies[0].rows) row.classList.toggle("selected", row.dataset.ticket === String(id));
-  const result = await act("Loading ticket #" + id, "/api/tickets/" + encodeURIComponent(id));
+  const result = await act(t("Loading ticket #{id}", { id }), "/api/tickets/" + encodeURIComponent(id));
   if (!result || !result.ok) return;
   renderTicket(result.body);
-  if (scroll) $("ticket-detail").scrollIntoView({ behavior: "smooth", block: "start" });
+  // The ticket's own address, to copy or bookmark (replaced, so Back leaves the view).
+  if (location.hash !== ticketLink(id)) history.replaceState(null, "", ticketLink(id));
+  if (scroll) reveal($("ticket-detail"));
+}
+
+function ticketLink(id) {
+  return "#manager/ticket/" + id;
+}
+
+/// Scrolls `box` to the top of the window, below the top bar when the bar stays on screen.
+function reveal(box) {
+  const bar = document.querySelector(".topbar");
+  if (bar && getComputedStyle(bar).position === "sticky") box.style.scrollMarginTop = bar.offsetHeight + 12 + "px";
+  box.scrollIntoView({ behavior: "smooth", block: "start" });
+}
+
+function closeTicket() {
+  $("ticket-detail").hidden = true;
+  selected = null;
+  for (const row of $("tickets").tBodies[0].rows) row.classList.remove("selected");
+  history.replaceState(null, "", "#manager");
+}
+
+/// Saves a change of the open ticket and shows it, with `done` as the notice.
+async function change(k, what, patch, done) {
+  const result = await act(what, "/api/tickets/" + k.id, { method: "PATCH", json: patch });
+  if (result && result.ok) {
+    notify(done);
+    loadTickets();
+    openTicket(k.id, false);
+  }
+  return result;
 }
 
 function renderTicket(view) {
-  const t = view.ticket;
+  const k = view.ticket;
   const box = $("ticket-detail");
-  const status = el("select", { id: "detail-status" }, STATUSES.map((s) => el("option", { value: s }, s)));
-  status.value = t.status;
-  const priority = el("select", { id: "detail-priority" }, PRIORITIES.map(([v, label]) => el("option", { value: v }, label)));
-  priority.value = String(t.priority);
-  const save = el("button", { type: "button", id: "detail-save" }, "Save");
+  const status = el("select", { id: "detail-status" }, STATUSES.map((s) => el("option", { value: s }, label(TICKET_STATUS_LABEL, s))));
+  status.value = k.status;
+  const priority = el("select", { id: "detail-priority" }, PRIORITIES.map(([v, name]) => el("option", { value: v }, t(name))));
+  priority.value = String(k.priority);
+  const save = el("button", { type: "button", id: "detail-save" }, t("Save"));
   save.addEventListener("click", async () => {
     save.disabled = true;
-    const result = await act("Saving ticket #" + t.id, "/api/tickets/" + t.id, {
+    const result = await act(t("Saving ticket #{id}", { id: k.id }), "/api/tickets/" + k.id, {
       method: "PATCH",
       json: { status: status.value, priority: Number(priority.value) },
     });
     save.disabled = false;
     if (result && result.ok) {
-      notify("Ticket #" + t.id + " saved.");
+      notify(t("Ticket #{id} saved.", { id: k.id }));
       loadTickets();
     }
   });
-  const note = el("textarea", { id: "detail-note", rows: 2, placeholder: "Add a note" });
-  const addNote = el("button", { type: "button", className: "secondary" }, "Add the note");
+  const note = el("textarea", { id: "detail-note", rows: 2, placeholder: t("Add a note") });
+  const addNote = el("button", { type: "button", className: "secondary" }, t("Add the note"));
   addNote.addEventListener("click", async () => {
     const body = note.value.trim();
     if (!body) return;
-    const result = await act("Adding the note", "/api/tickets/" + t.id + "/notes", { method: "POST", json: { body } });
-    if (result && result.ok) openTicket(t.id, false);
+    const result = await act(t("Adding the note"), "/api/tickets/" + k.id + "/notes", { method: "POST", json: { body } });
+    if (result && result.ok) openTicket(k.id, false);
+  });
+  const assignee = el("input", { id: "detail-assignee", value: k.assignee || "", autocomplete: "off", spellcheck: false, attrs: { list: "assignee-names" } });
+  const assign = el("button", { type: "button", id: "detail-assign", className: "secondary" }, t("Assign"));
+  assign.addEventListener("click", async () => {
+    const to = assignee.value.trim() || null;
+    assign.disabled = true;
+    const done = to ? t("Ticket #{id} assigned to {name}.", { id: k.id, name: to }) : t("Ticket #{id} unassigned.", { id: k.id });
+    await change(k, t("Assigning ticket #{id}", { id: k.id }), { assignee: to }, done);
+    assign.disabled = false;
+  });
+  const star = el("button", { type: "button", id: "detail-star", className: "secondary star-toggle", attrs: { "aria-pressed": String(k.starred) } }, k.starred ? "★ " + t("Unstar") : "☆ " + t("Star"));
+  star.addEventListener("click", async () => {
+    star.disabled = true;
+    const done = k.starred ? t("Ticket #{id} unstarred.", { id: k.id }) : t("Ticket #{id} starred.", { id: k.id });
+    const result = await change(k, t("Starring ticket #{id}", { id: k.id }), { starred: !k.starred }, done);
+    if (!result || !result.ok) star.disabled = false;
   });
   const contact = view.contact ? [view.contact.first_name, view.contact.last_name].filter(Boolean).join(" ") : "";
   fill(
@@ -179,45 +274,47 @@ function renderTicket(view) {
     el(
       "div",
       { className: "card-head" },
-      el("h2", {}, "#" + t.id + " " + t.subject),
-      el("button", { type: "button", className: "secondary", on: { click: () => ((box.hidden = true), (selected = null)) } }, "Close"),
+      el("h2", {}, el("a", { href: ticketLink(k.id), id: "detail-link", title: t("Link to this ticket") }, "#" + k.id), " " + k.subject),
+      el("span", { className: "actions" }, star, el("button", { type: "button", className: "secondary", on: { click: closeTicket } }, t("Close"))),
     ),
     el(
       "dl",
       { className: "facts" },
-      fact("Kind", t.kind),
-      fact("Organization", (view.organization && view.organization.name) || DASH),
-      fact("Contact", contact || DASH),
-      fact("Caller", t.caller_number || DASH),
-      fact("Queue", t.queue || DASH),
-      fact("Created", when(t.created_at)),
-      fact("First response", t.first_response_at ? when(t.first_response_at) : "due " + when(t.first_response_due)),
-      fact("Resolution", t.resolved_at ? when(t.resolved_at) : "due " + when(t.resolution_due)),
-      fact("Talk time", duration(view.talk_secs)),
-      fact("Cost", cents(view.cost_cents)),
+      fact(t("Kind"), label(KIND_LABEL, k.kind)),
+      fact(t("Organization"), (view.organization && view.organization.name) || DASH),
+      fact(t("Contact"), contact || DASH),
+      fact(t("Caller"), k.caller_number || DASH),
+      fact(t("Queue"), k.queue || DASH),
+      fact(t("Assignee"), k.assignee || t("nobody")),
+      fact(t("Created"), when(k.created_at)),
+      fact(t("First response"), k.first_response_at ? when(k.first_response_at) : t("due {time}", { time: when(k.first_response_due) })),
+      fact(t("Resolution"), k.resolved_at ? when(k.resolved_at) : t("due {time}", { time: when(k.resolution_due) })),
+      fact(t("Talk time"), duration(view.talk_secs)),
+      fact(t("Cost"), cents(view.cost_cents)),
     ),
-    el("div", { className: "actions" }, el("label", { className: "inline", htmlFor: "detail-status" }, "Status"), status, el("label", { className: "inline", htmlFor: "detail-priority" }, "Priority"), priority, save),
-    el("h3", {}, "Calls"),
+    el("div", { className: "actions" }, el("label", { className: "inline", htmlFor: "detail-status" }, t("Status")), status, el("label", { className: "inline", htmlFor: "detail-priority" }, t("Priority")), priority, save),
+    el("div", { className: "actions" }, el("label", { className: "inline", htmlFor: "detail-assignee" }, t("Assignee")), assignee, assign),
+    el("h3", {}, t("Calls")),
     view.calls.length
       ? el(
           "div",
           { className: "scroll" },
           table(
-            ["Started", "Outcome", "Agent", "Queue", "Wait", "Talk", "Hangup cause", "Recording"],
+            [t("Started"), t("Outcome"), t("Agent"), t("Queue"), t("Wait"), t("Talk"), t("Hangup cause"), t("Recording")],
             view.calls.map((c) => callRow(c, { as: "tr" })),
             { numeric: [4, 5] },
           ),
         )
-      : el("p", { className: "muted" }, "No calls."),
-    el("h3", {}, "Time entries"),
+      : el("p", { className: "muted" }, t("No calls.")),
+    el("h3", {}, t("Time entries")),
     view.time_entries.length
       ? table(
-          ["When", "Agent", "Time", "Rate", "Cost"],
-          view.time_entries.map((e) => el("tr", {}, ...cells([when(e.at), e.agent, duration(e.seconds), cents(e.hourly_rate_cents) + "/h", cents(e.cost_cents)], [2, 3, 4]))),
+          [t("When"), t("Agent"), t("Time"), t("Rate"), t("Cost")],
+          view.time_entries.map((e) => el("tr", {}, ...cells([when(e.at), e.agent, duration(e.seconds), t("{amount}/h", { amount: cents(e.hourly_rate_cents) }), cents(e.cost_cents)], [2, 3, 4]))),
           { numeric: [2, 3, 4] },
         )
-      : el("p", { className: "muted" }, "No time booked."),
-    view.faxes.length ? el("h3", {}, "Faxes") : null,
+      : el("p", { className: "muted" }, t("No time booked.")),
+    view.faxes.length ? el("h3", {}, t("Faxes")) : null,
     view.faxes.length
       ? el(
           "ul",
@@ -226,17 +323,17 @@ function renderTicket(view) {
             el(
               "li",
               {},
-              when(f.received_at) + " · " + (f.caller_number || DASH) + " → " + (f.did || DASH) + " · " + count(f.pages) + " pages · " + (f.success ? "received" : "failed: " + f.result_text) + " ",
+              when(f.received_at) + " · " + (f.caller_number || DASH) + " → " + (f.did || DASH) + " · " + tn("{n} pages", f.pages || 0) + " · " + (f.success ? t("received") : t("failed: {reason}", { reason: f.result_text })) + " ",
               f.pdf_file_id ? el("a", { href: "/api/files/" + encodeURIComponent(f.pdf_file_id), target: "_blank", rel: "noopener" }, "PDF") : null,
             ),
           ),
         )
       : null,
-    el("h3", {}, "Notes"),
+    el("h3", {}, t("Notes")),
     el(
       "ul",
       { className: "notes-list" },
-      view.notes.length ? view.notes.map((n) => el("li", {}, el("span", { className: "muted" }, when(n.at) + " · " + n.author), el("p", {}, n.body))) : el("li", { className: "muted" }, "No notes."),
+      view.notes.length ? view.notes.map((n) => el("li", {}, el("span", { className: "muted" }, when(n.at) + " · " + n.author), el("p", {}, n.body))) : el("li", { className: "muted" }, t("No notes.")),
     ),
     note,
     el("div", { className: "actions" }, addNote),
@@ -244,8 +341,8 @@ function renderTicket(view) {
   box.hidden = false;
 }
 
-function fact(label, value) {
-  return el("div", {}, el("dt", {}, label), el("dd", {}, value));
+function fact(name, value) {
+  return el("div", {}, el("dt", {}, name), el("dd", {}, value));
 }
 
 function reportPeriod() {
@@ -264,24 +361,24 @@ function updateCsvLink() {
 
 async function loadReport() {
   updateCsvLink();
-  const result = await act("Loading the report", "/api/reports/profitability?" + reportPeriod());
+  const result = await act(t("Loading the report"), "/api/reports/profitability?" + reportPeriod());
   if (!shown || !result || !result.ok) return;
   const lines = result.body.organizations || [];
   drawChart(lines);
   $("report-table").replaceChildren(
     lines.length
       ? table(
-          ["Organization", "Calls", "Answered", "Talk hours", "Cost", "Fee", "Margin"],
+          [t("Organization"), t("Calls"), t("Answered"), t("Talk hours"), t("Cost"), t("Fee"), t("Margin")],
           lines.map((l) =>
             el(
               "tr",
               { dataset: { organization: String(l.organization_id ?? "") } },
-              ...cells([l.organization, count(l.calls), count(l.answered_calls), l.talk_hours.toFixed(2), cents(l.cost_cents), cents(l.fee_cents), el("span", { className: l.margin_cents < 0 ? "loss" : "" }, cents(l.margin_cents))], [1, 2, 3, 4, 5, 6]),
+              ...cells([l.organization, count(l.calls), count(l.answered_calls), l.talk_hours.toLocaleString(localeTag(), { minimumFractionDigits: 2, maximumFractionDigits: 2 }), cents(l.cost_cents), cents(l.fee_cents), el("span", { className: l.margin_cents < 0 ? "loss" : "" }, cents(l.margin_cents))], [1, 2, 3, 4, 5, 6]),
             ),
           ),
           { numeric: [1, 2, 3, 4, 5, 6] },
         )
-      : el("p", { className: "muted" }, "No calls, time or fees in this period."),
+      : el("p", { className: "muted" }, t("No calls, time or fees in this period.")),
   );
 }
 
@@ -301,16 +398,18 @@ function drawChart(lines) {
   chart.setAttribute("preserveAspectRatio", "xMinYMin meet");
   const top = Math.max(1, ...shownLines.map((l) => Math.max(l.fee_cents, l.cost_cents)));
   const scale = (value) => Math.max(0, (value / top) * barSpace);
+  // The cost key after the fee's label, however long it is in the language shown.
+  const costAt = labelWidth + 18 + t("fee").length * 9 + 16;
   const children = [
     svg("g", { class: "legend" },
       svg("rect", { x: labelWidth, y: 4, width: 12, height: 12, class: "bar-fee" }),
-      svg("text", { x: labelWidth + 18, y: 14 }, "fee"),
-      svg("rect", { x: labelWidth + 70, y: 4, width: 12, height: 12, class: "bar-cost" }),
-      svg("text", { x: labelWidth + 88, y: 14 }, "cost"),
-      svg("text", { x: width - 4, y: 14, "text-anchor": "end" }, "margin"),
+      svg("text", { x: labelWidth + 18, y: 14 }, t("fee")),
+      svg("rect", { x: costAt, y: 4, width: 12, height: 12, class: "bar-cost" }),
+      svg("text", { x: costAt + 18, y: 14 }, t("cost")),
+      svg("text", { x: width - 4, y: 14, "text-anchor": "end" }, t("margin")),
     ),
   ];
-  if (shownLines.length === 0) children.push(svg("text", { x: 4, y: 44, class: "muted-text" }, "Nothing to chart for this period."));
+  if (shownLines.length === 0) children.push(svg("text", { x: 4, y: 44, class: "muted-text" }, t("Nothing to chart for this period.")));
   shownLines.forEach((line, i) => {
     const y = 28 + i * rowHeight;
     const name = line.organization.length > 26 ? line.organization.slice(0, 25) + "…" : line.organization;
@@ -318,7 +417,7 @@ function drawChart(lines) {
       svg(
         "g",
         { class: "row", "data-organization": String(line.organization_id ?? "") },
-        svg("title", {}, line.organization + ": fee " + cents(line.fee_cents) + ", cost " + cents(line.cost_cents) + ", margin " + cents(line.margin_cents)),
+        svg("title", {}, t("{organization}: fee {fee}, cost {cost}, margin {margin}", { organization: line.organization, fee: cents(line.fee_cents), cost: cents(line.cost_cents), margin: cents(line.margin_cents) })),
         svg("text", { x: labelWidth - 8, y: y + 17, "text-anchor": "end" }, name),
         svg("rect", { x: labelWidth, y: y + 3, width: scale(line.fee_cents), height: 12, class: "bar-fee" }),
         svg("rect", { x: labelWidth, y: y + 16, width: scale(line.cost_cents), height: 12, class: "bar-cost" }),
@@ -327,7 +426,7 @@ function drawChart(lines) {
     );
   });
   if (lines.length > shownLines.length) {
-    children.push(svg("text", { x: 4, y: height - 4, class: "muted-text" }, "and " + (lines.length - shownLines.length) + " more in the table"));
+    children.push(svg("text", { x: 4, y: height - 4, class: "muted-text" }, tn("and {n} more in the table", lines.length - shownLines.length)));
   }
   chart.replaceChildren(...children);
 }

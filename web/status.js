@@ -1,10 +1,16 @@
 // The event-socket status view: the FreeSWITCH link and event counts from /api/status,
 // polled once a second while the view is open.
 
-import { $, api, el } from "./lib.js";
+import { $, api, el, count, t, when, DASH } from "./lib.js";
+import { localeTag } from "./i18n.js";
 
 const REFRESH_MS = 1000;
-const number = new Intl.NumberFormat();
+const number = { format: count };
+
+/// A rate: whole above 10 a second, one decimal below.
+function perSecond(rate) {
+  return rate >= 10 ? number.format(Math.round(rate)) : rate.toLocaleString(localeTag(), { maximumFractionDigits: 1, minimumFractionDigits: 1 });
+}
 
 let timer = null;
 let generation = 0; // bumped on every show/hide, so a poll still in flight cannot revive an old loop
@@ -41,7 +47,7 @@ async function poll(loop) {
 function render(status) {
   const esl = status.esl || {};
   const pill = $("esl-state");
-  pill.textContent = esl.connected ? "connected" : "disconnected";
+  pill.textContent = esl.connected ? t("connected") : t("disconnected");
   pill.className = "pill " + (esl.connected ? "ok" : "bad");
   $("events-total").textContent = number.format(esl.events_total || 0);
   $("reconnects").textContent = number.format(esl.reconnects || 0);
@@ -62,19 +68,19 @@ function render(status) {
         {},
         el("td", {}, name),
         el("td", { className: "num" }, number.format(count)),
-        el("td", { className: "num" }, rate >= 10 ? number.format(Math.round(rate)) : rate.toFixed(1)),
+        el("td", { className: "num" }, perSecond(rate)),
       );
     }),
   );
   $("no-events").hidden = rows.length > 0;
-  $("updated").textContent = "updated " + new Date().toLocaleTimeString();
+  $("updated").textContent = t("updated {time}", { time: new Date().toLocaleTimeString(localeTag()) });
   previous = { at: now, events };
 }
 
 // One node's link: address, since when, the switch's version and uptime (from its
 // heartbeats), the last heartbeat, events per second and reconnects.
 function nodeRow(node) {
-  const time = (ms) => (typeof ms === "number" ? new Date(ms).toLocaleString() : "—");
+  const time = (ms) => (typeof ms === "number" ? when(ms) : DASH);
   const rate = node.events_per_second || 0;
   return el(
     "tr",
@@ -84,14 +90,14 @@ function nodeRow(node) {
     el(
       "td",
       {},
-      el("span", { className: "pill " + (node.connected ? "ok" : "bad") }, node.connected ? "connected" : "disconnected"),
+      el("span", { className: "pill " + (node.connected ? "ok" : "bad") }, node.connected ? t("connected") : t("disconnected")),
       node.connected || !node.disconnect_reason ? "" : " " + node.disconnect_reason,
     ),
     el("td", { className: "connected-since" }, time(node.connected_since)),
     el("td", { className: "version" }, node.version || "—"),
     el("td", { className: "uptime" }, node.uptime || "—"),
     el("td", { className: "last-heartbeat" }, time(node.last_heartbeat)),
-    el("td", { className: "num" }, rate >= 10 ? number.format(Math.round(rate)) : rate.toFixed(1)),
+    el("td", { className: "num" }, perSecond(rate)),
     el("td", { className: "num" }, number.format(node.reconnects || 0)),
   );
 }

@@ -1,6 +1,8 @@
 //! How a queue and an agent are set up: plain data, validated here, with defaults a support
 //! line can start from. Serde-ready so the same shapes come from TOML, the API and the store.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::fsarg::{
@@ -90,8 +92,13 @@ impl Default for Announcements {
 }
 
 /// What callers hear. Each entry is a [`SoundRef`] (a sound file, `tone_stream://`,
-/// `local_stream://`, `phrase:`, `say:` for TTS) or a placeholder `{position}` /
-/// `{wait_minutes}`, which is spoken as a number in the queue's language.
+/// `local_stream://`, `phrase:`, `say:` for TTS) or a placeholder: `{position}` and
+/// `{wait_minutes}` are spoken as numbers in the caller's language, `{minutes}` plays the
+/// word for minutes in the form the wait takes (from `minutes`).
+///
+/// The lists here are the queue's own language's; a caller whose contact has another
+/// language hears that language's set from `languages` (switchdesk ships English and
+/// Russian), and the queue's own when there is none.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Prompts {
@@ -100,13 +107,55 @@ pub struct Prompts {
     pub position: Vec<Prompt>,
     pub expected_wait: Vec<Prompt>,
     pub callback_accepted: Vec<Prompt>,
+    /// The word for minutes in each of the language's plural forms, for `{minutes}`.
+    pub minutes: Vec<SoundRef>,
+    /// Prompt sets for callers in other languages; an entry for `language` is not used. Those
+    /// given replace the shipped set of their language and keep the others.
+    #[serde(deserialize_with = "over_shipped")]
+    pub languages: BTreeMap<Language, PromptSet>,
+}
+
+fn over_shipped<'de, D>(deserializer: D) -> Result<BTreeMap<Language, PromptSet>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let mut sets = PromptSet::shipped();
+    sets.extend(BTreeMap::<Language, PromptSet>::deserialize(deserializer)?);
+    Ok(sets)
 }
 
 impl Default for Prompts {
     fn default() -> Self {
+        let english = PromptSet::english();
         Prompts {
             hold_music: SoundRef::LOCAL_MOH,
             language: Language::ENGLISH,
+            position: english.position.clone(),
+            expected_wait: english.expected_wait.clone(),
+            callback_accepted: english.callback_accepted.clone(),
+            minutes: english.minutes.clone(),
+            languages: PromptSet::shipped(),
+        }
+    }
+}
+
+/// What a caller hears in one language: [`Prompts`]' lists, for `prompts.languages.CODE`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PromptSet {
+    pub position: Vec<Prompt>,
+    #[serde(default)]
+    pub expected_wait: Vec<Prompt>,
+    #[serde(default)]
+    pub callback_accepted: Vec<Prompt>,
+    #[serde(default)]
+    pub minutes: Vec<SoundRef>,
+}
+
+impl PromptSet {
+    /// The stock English pack's prompts; `say en number pronounced N` between them.
+    pub fn english() -> PromptSet {
+        PromptSet {
             position: vec![
                 Prompt::Sound(SoundRef::YOU_ARE_NUMBER),
                 Prompt::Position,
@@ -118,6 +167,108 @@ impl Default for Prompts {
                 Prompt::Sound(SoundRef::MINUTES),
             ],
             callback_accepted: vec![Prompt::Sound(SoundRef::THANK_YOU)],
+            minutes: vec![SoundRef::MINUTE, SoundRef::MINUTES_OTHER],
+        }
+    }
+
+    /// "Вы третий в очереди. Время ожидания — пять минут.": the position as a masculine
+    /// ordinal, the minutes as a feminine cardinal (see [`Language::say_variables`]) and the
+    /// word for minutes in its plural form.
+    pub fn russian() -> PromptSet {
+        PromptSet {
+            position: vec![
+                Prompt::Sound(SoundRef::RU_YOU_ARE),
+                Prompt::Position,
+                Prompt::Sound(SoundRef::RU_IN_LINE),
+            ],
+            expected_wait: vec![
+                Prompt::Sound(SoundRef::RU_HOLD_TIME_IS),
+                Prompt::WaitMinutes,
+                Prompt::Minutes,
+            ],
+            callback_accepted: vec![Prompt::Sound(SoundRef::RU_CALLBACK_ACCEPTED)],
+            minutes: vec![
+                SoundRef::RU_MINUTE,
+                SoundRef::RU_MINUTES_FEW,
+                SoundRef::RU_MINUTES_MANY,
+            ],
+        }
+    }
+
+    /// The sets switchdesk ships, by language.
+    pub fn shipped() -> BTreeMap<Language, PromptSet> {
+        BTreeMap::from([
+            (Language::ENGLISH, PromptSet::english()),
+            (Language::RUSSIAN, PromptSet::russian()),
+        ])
+    }
+
+    /// What is wrong with the set of `language`, each problem prefixed with `at`.
+    fn problems(&self, at: &str, language: &Language, out: &mut Vec<String>) {
+        let lists = [&self.position, &self.expected_wait, &self.callback_accepted];
+        let uses_minutes = lists.iter().any(|l| l.contains(&Prompt::Minutes));
+        let forms = language.plural_forms();
+        if uses_minutes && self.minutes.len() != forms {
+            out.push(format!(
+                "{at}: {{minutes}} needs `minutes` to list the word in {forms} forms for \
+                 language {language} (it lists {})",
+                self.minutes.len()
+            ));
+        }
+    }
+}
+
+/// The prompts one caller hears: the set of their language and the language to say numbers in.
+#[derive(Clone, Copy, Debug)]
+pub struct Heard<'a> {
+    pub language: &'a Language,
+    pub position: &'a [Prompt],
+    pub expected_wait: &'a [Prompt],
+    pub callback_accepted: &'a [Prompt],
+    pub minutes: &'a [SoundRef],
+}
+
+impl Prompts {
+    /// What a caller in `language` hears: their language's set when the queue has one,
+    /// else the queue's own prompts in the queue's language.
+    pub fn for_caller(&self, language: Option<&Language>) -> Heard<'_> {
+        let other = language
+            .filter(|l| **l != self.language)
+            .and_then(|l| self.languages.get_key_value(l));
+        match other {
+            Some((language, set)) => Heard {
+                language,
+                position: &set.position,
+                expected_wait: &set.expected_wait,
+                callback_accepted: &set.callback_accepted,
+                minutes: &set.minutes,
+            },
+            None => Heard {
+                language: &self.language,
+                position: &self.position,
+                expected_wait: &self.expected_wait,
+                callback_accepted: &self.callback_accepted,
+                minutes: &self.minutes,
+            },
+        }
+    }
+
+    fn problems(&self, q: &str, out: &mut Vec<String>) {
+        let own = PromptSet {
+            position: self.position.clone(),
+            expected_wait: self.expected_wait.clone(),
+            callback_accepted: self.callback_accepted.clone(),
+            minutes: self.minutes.clone(),
+        };
+        own.problems(&format!("queue {q}: prompts"), &self.language, out);
+        for (language, set) in &self.languages {
+            if *language != self.language {
+                set.problems(
+                    &format!("queue {q}: prompts.languages.{language}"),
+                    language,
+                    out,
+                );
+            }
         }
     }
 }
@@ -154,6 +305,70 @@ impl Default for Callbacks {
     }
 }
 
+/// When the wallboard colours a queue amber or red, and sounds the alert at red: the service
+/// level at or below a percentage, the longest current wait or the callers waiting at or
+/// above a limit. 0 turns a wait or waiting limit off.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Alerts {
+    pub service_level_amber: u8,
+    pub service_level_red: u8,
+    pub wait_amber_secs: u64,
+    pub wait_red_secs: u64,
+    pub waiting_amber: u32,
+    pub waiting_red: u32,
+}
+
+impl Default for Alerts {
+    fn default() -> Self {
+        Alerts {
+            service_level_amber: 85,
+            service_level_red: 75,
+            wait_amber_secs: 60,
+            wait_red_secs: 120,
+            waiting_amber: 5,
+            waiting_red: 10,
+        }
+    }
+}
+
+impl Alerts {
+    fn problems(&self, q: &str) -> Vec<String> {
+        let mut problems = Vec::new();
+        let (amber, red) = (self.service_level_amber, self.service_level_red);
+        if amber > 100 || red > 100 {
+            problems.push(format!(
+                "queue {q}: alerts.service_level_* are percentages, 0-100"
+            ));
+        }
+        if red > amber {
+            problems.push(format!(
+                "queue {q}: alerts.service_level_red ({red}) must be at most service_level_amber ({amber})"
+            ));
+        }
+        if self.wait_amber_secs > MAX_QUEUE_SECS || self.wait_red_secs > MAX_QUEUE_SECS {
+            problems.push(format!(
+                "queue {q}: alerts.wait_*_secs must be at most {MAX_QUEUE_SECS}"
+            ));
+        }
+        for (what, amber, red) in [
+            ("wait_*_secs", self.wait_amber_secs, self.wait_red_secs),
+            (
+                "waiting_*",
+                u64::from(self.waiting_amber),
+                u64::from(self.waiting_red),
+            ),
+        ] {
+            if amber > 0 && red > 0 && red < amber {
+                problems.push(format!(
+                    "queue {q}: alerts.{what}: red ({red}) must be at least amber ({amber})"
+                ));
+            }
+        }
+        problems
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct QueueConfig {
@@ -185,6 +400,8 @@ pub struct QueueConfig {
     pub callbacks: Callbacks,
     /// A caller who hung up and calls again within this many seconds gets the old place back.
     pub resume_secs: u64,
+    /// The wallboard's amber and red limits.
+    pub alerts: Alerts,
 }
 
 impl Default for QueueConfig {
@@ -209,6 +426,7 @@ impl Default for QueueConfig {
             exit_extension: None,
             callbacks: Callbacks::default(),
             resume_secs: 120,
+            alerts: Alerts::default(),
         }
     }
 }
@@ -274,11 +492,13 @@ impl QueueConfig {
         if self.callbacks.key.is_some() && !self.callbacks.dial.has_number() {
             problems.push(format!("queue {q}: callbacks.dial must contain {{number}}"));
         }
+        self.prompts.problems(q, &mut problems);
         if self.announcements.on_change && self.announcements.min_gap_secs == 0 {
             problems.push(format!(
                 "queue {q}: announcements.min_gap_secs must be at least 1"
             ));
         }
+        problems.extend(self.alerts.problems(q));
         problems
     }
 }
@@ -389,5 +609,86 @@ impl AgentConfig {
             }
         }
         problems
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alert_limits_must_rise_from_amber_to_red() {
+        let mut queue = QueueConfig::named("support");
+        assert!(queue.problems().is_empty(), "{:?}", queue.problems());
+        queue.alerts.service_level_red = 90;
+        queue.alerts.service_level_amber = 80;
+        queue.alerts.wait_amber_secs = 300;
+        queue.alerts.wait_red_secs = 200;
+        queue.alerts.waiting_amber = 0; // off: any red is fine
+        queue.alerts.waiting_red = 3;
+        let problems = queue.problems();
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(
+            problems[0].contains("service_level_red (90)"),
+            "{problems:?}"
+        );
+        assert!(
+            problems[1].contains("wait_*_secs: red (200)"),
+            "{problems:?}"
+        );
+        queue.alerts = Alerts {
+            service_level_amber: 101,
+            ..Alerts::default()
+        };
+        assert!(
+            queue.problems()[0].contains("percentages"),
+            "{:?}",
+            queue.problems()
+        );
+    }
+
+    #[test]
+    fn a_language_set_is_read_and_checked_against_its_plural_forms() {
+        let queue: QueueConfig = serde_json::from_str(
+            r#"{"name": "support", "prompts": {"languages": {"ru": {
+                "position": ["/srv/ru/you_are.wav", "{position}"],
+                "expected_wait": ["{wait_minutes}", "{minutes}"],
+                "minutes": ["/srv/ru/minute.wav", "/srv/ru/minutes.wav"]}}}}"#,
+        )
+        .unwrap();
+        // It replaces the shipped Russian set; the English one stays.
+        assert_eq!(
+            queue.prompts.languages[&Language::ENGLISH],
+            PromptSet::english()
+        );
+        assert_eq!(
+            queue.problems(),
+            [
+                "queue support: prompts.languages.ru: {minutes} needs `minutes` to list the word \
+              in 3 forms for language ru (it lists 2)"
+            ]
+        );
+        assert!(QueueConfig::named("support").problems().is_empty());
+        let bad = serde_json::from_str::<QueueConfig>(
+            r#"{"name": "q", "prompts": {"languages": {"ru": {"position": ["${system(id)}"]}}}}"#,
+        );
+        assert!(bad.unwrap_err().to_string().contains("'$'"));
+        let bad = serde_json::from_str::<QueueConfig>(
+            r#"{"name": "q", "prompts": {"languages": {"r u": {"position": []}}}}"#,
+        );
+        assert!(bad.is_err());
+    }
+
+    #[test]
+    fn a_caller_hears_their_languages_set_else_the_queues() {
+        let prompts = Prompts::default();
+        let ru = prompts.for_caller(Some(&Language::RUSSIAN));
+        assert_eq!(ru.language, &Language::RUSSIAN);
+        assert_eq!(ru.position, PromptSet::russian().position);
+        let german = Language::parse("de").unwrap();
+        let fallback = prompts.for_caller(Some(&german));
+        assert_eq!(fallback.language, &Language::ENGLISH);
+        assert_eq!(fallback.position, prompts.position);
+        assert_eq!(prompts.for_caller(None).language, &Language::ENGLISH);
     }
 }

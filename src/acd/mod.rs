@@ -2,9 +2,9 @@
 //! announcements, expected wait, wrap-up, callbacks, overflow and SLA counters.
 //!
 //! It is a pure state machine in the sans-IO style: it never does IO, never reads the clock and
-//! never spawns. Inputs are method calls that carry `now` (Unix milliseconds); outputs are
-//! drained: [`Action`]s for the switch adapter to carry out on FreeSWITCH, [`Update`]s for the
-//! dashboard and the store. Timers are pulled, not pushed: the driver asks
+//! never spawns. Inputs are method calls that carry `now` ([`crate::clock::Millis`], the type
+//! and span conversions being all it takes of `clock`); outputs are drained: [`Action`]s for
+//! the switch adapter to carry out on FreeSWITCH, [`Update`]s for the dashboard and the store. Timers are pulled, not pushed: the driver asks
 //! [`Engine::next_deadline`] and calls [`Engine::tick`] when it has passed. So every scenario
 //! test runs faster than real time, with synthetic clocks.
 //!
@@ -19,9 +19,6 @@ pub mod engine;
 pub mod output;
 pub mod stats;
 pub mod view;
-
-/// Wall-clock time as Unix milliseconds, always passed in, never read here.
-pub type Millis = u64;
 
 pub use config::{AgentConfig, Membership, NoAgents, Overflow, QueueConfig, Strategy};
 pub use engine::{AcdError, AgentStatus, CallerArrival, Engine, BARRED};

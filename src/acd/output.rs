@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::stats::Counters;
-use super::Millis;
+use crate::clock::Millis;
 use crate::fsarg::{CallerIdName, Endpoint, Extension, VarValue};
 
 /// What of a caller's place the switch keeps on the channel (the adapter names the channel

@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 
 use serde::Serialize;
 
-use super::Millis;
+use crate::clock::{self, Millis};
 
 /// How far back the answer rate looks.
 const RATE_WINDOW_MS: Millis = 15 * 60 * 1000;
@@ -185,7 +185,7 @@ impl AnswerRate {
             return None;
         }
         let first = self.answers.get(start).copied().unwrap_or(now);
-        let span = now.saturating_sub(first).max(60_000);
+        let span = clock::elapsed(first, now).max(60_000);
         Some(count as f64 / span as f64)
     }
 }

@@ -5,7 +5,7 @@ use serde::Serialize;
 use super::config::{QueueConfig, Strategy};
 use super::engine::AgentStatus;
 use super::stats::Counters;
-use super::Millis;
+use crate::clock::Millis;
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct WaitingView {
@@ -81,6 +81,8 @@ pub struct QueueView {
     pub waiting: Vec<WaitingView>,
     pub agents: Vec<AgentView>,
     pub counters: CountersView,
+    /// When the wallboard shows the queue amber or red.
+    pub alerts: super::config::Alerts,
 }
 
 impl QueueView {
@@ -94,6 +96,7 @@ impl QueueView {
     ) -> QueueView {
         QueueView {
             name: config.name.clone(),
+            alerts: config.alerts.clone(),
             strategy: config.strategy,
             waiting,
             agents,

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::clock::Millis;
 use crate::fsarg::{ArgError, Extension, HangupCause, SoundRef};
 
 /// What an entry matches.
@@ -174,7 +175,7 @@ pub struct Entry {
     pub treatment: Treatment,
     /// Unix milliseconds after which the entry no longer applies.
     #[serde(default)]
-    pub expires_at: Option<i64>,
+    pub expires_at: Option<Millis>,
     #[serde(default)]
     pub reason: String,
     /// The user who added it (set by the server, not the client).
@@ -183,9 +184,9 @@ pub struct Entry {
     #[serde(default)]
     pub hits: u64,
     #[serde(default)]
-    pub last_hit_at: Option<i64>,
+    pub last_hit_at: Option<Millis>,
     #[serde(default)]
-    pub created_at: i64,
+    pub created_at: Millis,
 }
 
 /// A call refused with `CALL_REJECTED` (SIP 603), unless an entry says otherwise.
@@ -244,7 +245,7 @@ impl Entry {
         }
     }
 
-    pub fn is_active(&self, now: i64) -> bool {
+    pub fn is_active(&self, now: Millis) -> bool {
         self.expires_at.is_none_or(|at| at > now)
     }
 }

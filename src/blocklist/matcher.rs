@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::RwLock;
 
 use super::entry::{Direction, Entry, Match};
+use crate::clock::Millis;
 
 #[derive(Default)]
 struct Compiled {
@@ -46,7 +47,7 @@ impl Blocklist {
 
     /// The entry that blocks a call going `way` from or to `number` (E.164 when it could be
     /// normalized, else as received) with caller-ID `name`, if any is active at `now`.
-    pub fn check(&self, way: Direction, number: &str, name: &str, now: i64) -> Option<Entry> {
+    pub fn check(&self, way: Direction, number: &str, name: &str, now: Millis) -> Option<Entry> {
         let compiled = self.compiled.read().unwrap_or_else(|e| e.into_inner());
         let applies = |e: &&Entry| e.direction.covers(way) && e.is_active(now);
         if let Some(entry) = compiled

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::leg::{rounded_secs, Leg, LegRole};
+use crate::clock::Millis;
 
 /// What kind of call it was.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -100,10 +101,10 @@ pub struct CallRecord {
     pub queue: Option<String>,
     /// The agent who talked to the caller (the last one, after a transfer).
     pub agent: Option<String>,
-    pub started_at: i64,
+    pub started_at: Millis,
     /// When an agent picked up.
-    pub answered_at: Option<i64>,
-    pub ended_at: i64,
+    pub answered_at: Option<Millis>,
+    pub ended_at: Millis,
     /// From arrival to an agent (or to the end, for a caller who gave up).
     pub wait_secs: i64,
     /// Agents' talk time on the call, all agent legs together.
@@ -223,7 +224,7 @@ mod tests {
         }
     }
 
-    fn agent(uuid: &str, name: &str, bridged: Option<i64>) -> Leg {
+    fn agent(uuid: &str, name: &str, bridged: Option<Millis>) -> Leg {
         Leg {
             uuid: uuid.into(),
             call_id: "c".into(),

@@ -182,7 +182,7 @@ async fn store_batch(
     settings: &IngestSettings,
     jobs: &[Job],
 ) -> Result<(Vec<Ingested>, Vec<TicketEvent>), StoreError> {
-    let now = crate::users::now_millis();
+    let now = crate::clock::now();
     let mut tx = settings.store.begin_calls().await?;
     let mut results = Vec::with_capacity(jobs.len());
     let mut events = Vec::new();

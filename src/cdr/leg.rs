@@ -11,6 +11,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::Cdr;
+use crate::clock::Millis;
 use crate::switch::vars;
 
 /// A leg's part in its call.
@@ -69,10 +70,10 @@ pub struct Leg {
     pub destination: String,
     pub queue: Option<String>,
     pub agent: Option<String>,
-    pub started_ms: i64,
-    pub answered_ms: Option<i64>,
-    pub bridged_ms: Option<i64>,
-    pub ended_ms: i64,
+    pub started_ms: Millis,
+    pub answered_ms: Option<Millis>,
+    pub bridged_ms: Option<Millis>,
+    pub ended_ms: Millis,
     pub hangup_cause: String,
     /// The leg it was bridged to, if it ever was.
     pub bridged_to: Option<String>,
@@ -124,13 +125,13 @@ impl Leg {
 }
 
 /// The latest moment a CDR may carry: the last millisecond of the year 9999.
-pub const LATEST_MS: i64 = 253_402_300_799_999;
+pub const LATEST_MS: Millis = 253_402_300_799_999;
 
 /// A CDR moment as Unix ms: the microsecond stamp when FreeSWITCH wrote one, else the whole
 /// seconds. The one place CDR times are read: a value outside 1970..=9999 (0 is FreeSWITCH's
 /// "never happened"; anything else is a forged or broken CDR) counts as missing, so no later
 /// difference, sum or cost can overflow.
-pub fn moment_ms(micros: Option<i64>, secs: Option<i64>) -> Option<i64> {
+pub fn moment_ms(micros: Option<i64>, secs: Option<i64>) -> Option<Millis> {
     let from_micros = micros
         .filter(|&us| us > 0 && us / 1000 <= LATEST_MS)
         .map(|us| us / 1000);

@@ -1,6 +1,8 @@
 //! The phone book in memory: the search index plus what identification needs of each record
 //! (name, organization, VIP, priority), loaded from the store at start and kept current by
 //! every edit. It answers the queues' who-is-calling hook without touching the database.
+//! A record a synchronised source removed (`removed_at`) is not in it: it is handled as a
+//! delete, wherever it comes from (loading, an edit, a catch-up).
 
 use std::collections::HashMap;
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -10,6 +12,7 @@ use serde::Serialize;
 use super::model::{priority_raise, BookContact, Contact, Id, Number, NumberKind, Organization};
 use super::number::Numbering;
 use super::search::{Entry, Hit, Index, Key};
+use crate::fsarg::Language;
 use crate::store::{Store, StoreError};
 use crate::switch::{CallerIdentity, Confidence, Identity, Named};
 
@@ -30,6 +33,8 @@ struct NewCard {
     organization: Id,
     priority: i32,
     vip: bool,
+    /// A contact's language, as mod_say names it (an organization has none).
+    language: Option<Language>,
 }
 
 /// Where a card's name is in [`Names::text`].
@@ -98,6 +103,8 @@ struct Shelf {
     /// By the entry's place in the index ([`Index::place`]): no second map from id to card.
     cards: Vec<Option<Card>>,
     names: Names,
+    /// The language of each contact that has one (few do: kept apart from the cards).
+    languages: HashMap<Id, Language>,
     /// Organizations with fax lines and fax mailboxes: where a fax to one of those lines goes.
     fax_boxes: HashMap<Id, FaxBox>,
     /// The newest `updated_at` read from the store: where the next catch-up starts.
@@ -159,6 +166,7 @@ fn contact_entry(contact: BookContact) -> (Entry, NewCard) {
         organization: contact.organization_id.unwrap_or(0),
         priority: contact.priority,
         vip: contact.vip,
+        language: contact.language.as_deref().and_then(Language::of_tag),
     };
     (entry, card)
 }
@@ -203,6 +211,7 @@ fn organization_card(organization: &Organization) -> NewCard {
     NewCard {
         name: organization.name.clone(),
         organization: 0,
+        language: None,
         priority: organization.priority,
         vip: organization.vip,
     }
@@ -230,7 +239,7 @@ impl PhoneBook {
     pub async fn reload(&self, store: &Store) -> Result<(), StoreError> {
         // Anything written from now on is caught up with later, even if this read sees it.
         let mut shelf = Shelf {
-            read_up_to: crate::users::now_millis() - CLOCK_SLACK_MS,
+            read_up_to: crate::clock::now() - CLOCK_SLACK_MS,
             ..Shelf::default()
         };
         let mut after = 0;
@@ -288,12 +297,13 @@ impl PhoneBook {
     }
 
     /// Applies what other processes wrote since the last read (`switchdesk phonebook import`
-    /// next to a running service): changed records are re-indexed; if records were deleted
-    /// elsewhere (the store holds fewer than the book), the whole book is read again.
+    /// or `sync` next to a running service): changed records are re-indexed, removed ones
+    /// taken out; if records were deleted elsewhere (the store holds fewer in use than the
+    /// book), the whole book is read again.
     /// Returns how many records were applied.
     pub async fn catch_up(&self, store: &Store) -> Result<usize, StoreError> {
         let since = self.read().read_up_to;
-        let now = crate::users::now_millis() - CLOCK_SLACK_MS;
+        let now = crate::clock::now() - CLOCK_SLACK_MS;
         let organizations: Vec<Organization> = store.records_changed_since(since).await?;
         let contacts: Vec<Contact> = store.records_changed_since(since).await?;
         let applied = organizations.len() + contacts.len();
@@ -309,7 +319,7 @@ impl PhoneBook {
         }
         let in_book = self.read().index.stats().entries as u64;
         let in_store =
-            store.count_records::<Contact>().await? + store.count_records::<Organization>().await?;
+            store.count_in_use::<Contact>().await? + store.count_in_use::<Organization>().await?;
         if in_store != in_book {
             self.reload(store).await?;
         }
@@ -328,11 +338,12 @@ impl PhoneBook {
         self.shelf.write().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// A stored contact changed (or is new).
+    /// A stored contact changed (or is new); a removed one leaves the book.
     pub fn put_contact(&self, contact: &Contact) {
         self.write().put_contact(contact);
     }
 
+    /// A stored organization changed (or is new); a removed one leaves the book.
     pub fn put_organization(&self, organization: &Organization) {
         self.write().put_organization(organization);
     }
@@ -398,14 +409,23 @@ impl PhoneBook {
 }
 
 impl Shelf {
-    /// Indexes and files a contact (new or changed).
+    /// Indexes and files a contact (new or changed), or drops a removed one.
     fn put_contact(&mut self, contact: &Contact) {
+        if contact.removed_at.is_some() {
+            return self.remove(Key::Contact(contact.id));
+        }
         let (entry, card) = contact_entry(BookContact::from(contact));
         self.file(entry, card);
     }
 
-    /// Indexes and files an organization (new or changed).
+    /// Indexes and files an organization (new or changed), or drops a removed one. A removed
+    /// organization's contacts keep their link, as the store does: it names nobody while it
+    /// is out of the book, and again when it is back.
     fn put_organization(&mut self, organization: &Organization) {
+        if organization.removed_at.is_some() {
+            self.fax_boxes.remove(&organization.id);
+            return self.remove(Key::Organization(organization.id));
+        }
         self.file(
             organization_entry(organization),
             organization_card(organization),
@@ -416,9 +436,13 @@ impl Shelf {
     /// Indexes an entry and keeps its card at the entry's place.
     fn file(&mut self, entry: Entry, card: NewCard) {
         self.remove(entry.key);
+        let key = entry.key;
         let Some(place) = self.index.upsert(entry) else {
             return;
         };
+        if let (Key::Contact(id), Some(language)) = (key, card.language) {
+            self.languages.insert(id, language);
+        }
         if self.names.wasteful() {
             self.compact_names();
         }
@@ -444,6 +468,9 @@ impl Shelf {
     }
 
     fn remove(&mut self, key: Key) {
+        if let Key::Contact(id) = key {
+            self.languages.remove(&id);
+        }
         if let Some(place) = self.index.place(key) {
             self.index.remove(key);
             if let Some(card) = self.cards.get_mut(place as usize).and_then(Option::take) {
@@ -515,6 +542,7 @@ impl Shelf {
             organization: self.organization_of(card),
             vip,
             e164: None,
+            language: self.languages.get(&id).cloned(),
         })
     }
 
@@ -531,6 +559,7 @@ impl Shelf {
             }),
             vip: card.vip,
             e164: None,
+            language: None,
         })
     }
 

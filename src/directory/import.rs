@@ -330,11 +330,11 @@ impl Row {
     }
 }
 
-/// A contact's organization as the file names it.
+/// A contact's organization as the file (or a synchronised source) names it.
 #[derive(Debug, Default, PartialEq, Eq)]
-struct OrganizationLink {
-    external_id: Option<String>,
-    name: Option<String>,
+pub(crate) struct OrganizationLink {
+    pub(crate) external_id: Option<String>,
+    pub(crate) name: Option<String>,
 }
 
 /// An asset's owner as the file names it (at most one is set; the reader checks).
@@ -603,26 +603,27 @@ async fn save_batch(
                     warnings.push(RowError::new(line, left_out.join("; ")));
                 }
             }
-            Err(e) => failures.push(reason(line, not_stored(&e), &left_out)),
+            Err(e) => failures.push(reason(line, not_stored(&e, "import"), &left_out)),
         }
     }
     Ok(())
 }
 
-/// Why the store refused a row, for the report (which an API client reads): our own words
-/// for a conflict or a missing link; the database's text goes only to the log.
-fn not_stored(error: &StoreError) -> String {
+/// Why the store refused a row (or a synced record), for the report (which an API client
+/// reads): our own words for a conflict or a missing link; the database's text goes only to
+/// the log, which names `work` ("import", "sync").
+pub(crate) fn not_stored(error: &StoreError, work: &str) -> String {
     match error {
         StoreError::Conflict(_) | StoreError::NotFound(_) => format!("not stored: {error}"),
         other => {
-            tracing::warn!(error = %other, "phone book import: the database refused a row");
+            tracing::warn!(error = %other, "phone book {work}: the database refused a record");
             "not stored: the database refused it (the service log has its reason)".to_owned()
         }
     }
 }
 
 /// Why a link could not be resolved: the row's fault, or the database's.
-enum LinkError {
+pub(crate) enum LinkError {
     Row(String),
     Store(StoreError),
 }
@@ -645,8 +646,9 @@ enum Named {
 const MAX_CACHED: usize = 100_000;
 
 /// Resolves the names and external ids a file uses to the ids of stored records, remembering
-/// each answer for the rest of the import.
-struct Linker<'s> {
+/// each answer for the rest of the import. The phone-book sync links LDAP's `company` through
+/// it too.
+pub(crate) struct Linker<'s> {
     store: &'s Store,
     /// Organizations by external id; `None` when the store has none.
     organizations: HashMap<String, Option<Id>>,
@@ -654,11 +656,11 @@ struct Linker<'s> {
     /// Every organization by name, read once, when a row first names one: the store looks
     /// records up by id and external id only.
     names: Option<HashMap<String, Named>>,
-    organizations_created: u64,
+    pub(crate) organizations_created: u64,
 }
 
 impl<'s> Linker<'s> {
-    fn new(store: &'s Store) -> Linker<'s> {
+    pub(crate) fn new(store: &'s Store) -> Linker<'s> {
         Linker {
             store,
             organizations: HashMap::new(),
@@ -671,7 +673,7 @@ impl<'s> Linker<'s> {
     /// By external id, else by exact name; an organization the store lacks is created when the
     /// row names it. With an external id the store does not know, it is created with that id
     /// and the name, even if another organization has the name: the id says it is another.
-    async fn organization_of_contact(
+    pub(crate) async fn organization_of_contact(
         &mut self,
         link: &OrganizationLink,
     ) -> Result<Option<Id>, LinkError> {

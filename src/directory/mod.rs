@@ -10,6 +10,7 @@ pub mod prepare;
 pub mod rights;
 pub mod sample;
 pub mod search;
+pub mod sync;
 pub mod translit;
 
 pub use book::{Found, FoundRecord, PhoneBook};

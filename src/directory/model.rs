@@ -79,6 +79,10 @@ pub struct Organization {
     /// Added to a caller's queue priority (on top of the VIP raise).
     pub priority: i32,
     pub notes: String,
+    /// When a synchronised source stopped holding it (Unix ms): kept and shown, but no longer
+    /// identified or found by search. Set only by the sync (`Store::set_removed`); an edit
+    /// through the API keeps it as stored.
+    pub removed_at: Option<i64>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -98,6 +102,8 @@ pub struct Contact {
     /// Preferred language (`ru`, `en`), for prompts and the agent's greeting.
     pub language: Option<String>,
     pub notes: String,
+    /// As [`Organization::removed_at`].
+    pub removed_at: Option<i64>,
 }
 
 impl Contact {
@@ -128,6 +134,8 @@ pub struct BookContact {
     pub numbers: Vec<Number>,
     pub vip: bool,
     pub priority: i32,
+    /// Preferred language, as stored (`ru`, `en-GB`).
+    pub language: Option<String>,
 }
 
 impl BookContact {
@@ -148,6 +156,7 @@ impl From<&Contact> for BookContact {
             numbers: contact.numbers.clone(),
             vip: contact.vip,
             priority: contact.priority,
+            language: contact.language.clone(),
         }
     }
 }

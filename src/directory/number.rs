@@ -57,6 +57,8 @@ pub struct Numbering {
     /// Tried in order when a nationally written number is not valid in `region`; `region`
     /// itself is not among them.
     candidates: Arc<[country::Id]>,
+    /// How [`Numbering::shown`] writes numbers for people (`[phonebook] number_style`).
+    style: Style,
 }
 
 impl fmt::Debug for Numbering {
@@ -106,7 +108,23 @@ impl Numbering {
         Ok(Numbering {
             region,
             candidates: others.into(),
+            style: Style::default(),
         })
+    }
+
+    /// The same reading, showing numbers in `style`.
+    pub fn styled(self, style: Style) -> Numbering {
+        Numbering { style, ..self }
+    }
+
+    /// A number as the screens show it: read as [`Numbering::normalize`] reads it, then
+    /// written in the deployment's style; what does not read as a number (an extension, an
+    /// anonymous caller) as it came. The one place a number served to a screen is formatted.
+    pub fn shown(&self, number: &str) -> String {
+        match self.normalize(number) {
+            Ok(e164) => self.display(&e164, self.style),
+            Err(_) => number.to_owned(),
+        }
     }
 
     /// The default region's code (`RU`), when one is set.
@@ -645,5 +663,19 @@ mod tests {
             "+44 20 7946 0018"
         );
         assert_eq!(ru().display("1001", Style::E164), "1001");
+    }
+
+    #[test]
+    fn a_number_is_shown_in_the_deployments_style_and_anything_else_as_it_came() {
+        let ru = Numbering::new("RU").unwrap();
+        assert_eq!(ru.shown("+74951234567"), "+7 495 123-45-67");
+        let national = Numbering::new("RU").unwrap().styled(Style::National);
+        assert_eq!(national.shown("+74951234567"), "8 (495) 123-45-67");
+        assert_eq!(national.shown("+12125550101"), "+1 212-555-0101");
+        let e164 = Numbering::new("RU").unwrap().styled(Style::E164);
+        assert_eq!(e164.shown("8 (495) 123-45-67"), "+74951234567");
+        for other in ["1001", "anonymous", ""] {
+            assert_eq!(national.shown(other), other);
+        }
     }
 }

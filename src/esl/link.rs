@@ -11,9 +11,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use serde::Serialize;
 
 use super::{ConnectionEvent, Event};
+use crate::clock::Millis;
 
 /// How far back the event rate looks, in seconds.
-const RATE_WINDOW_SECS: u64 = 10;
+const RATE_WINDOW_SECS: i64 = 10;
 
 /// The switch as its HEARTBEAT describes it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -91,10 +92,10 @@ pub struct LinkStatus {
     pub address: String,
     pub connected: bool,
     /// When the current session was established; `None` while disconnected.
-    pub connected_since: Option<i64>,
+    pub connected_since: Option<Millis>,
     /// Why the last session ended, while disconnected.
     pub disconnect_reason: Option<String>,
-    pub last_heartbeat: Option<i64>,
+    pub last_heartbeat: Option<Millis>,
     /// The switch's version and uptime at the last heartbeat.
     pub version: Option<String>,
     pub uptime_ms: Option<u64>,
@@ -109,19 +110,19 @@ pub struct LinkStatus {
 struct Link {
     address: String,
     connects: u64,
-    connected_since: Option<i64>,
+    connected_since: Option<Millis>,
     disconnect_reason: Option<String>,
-    last_heartbeat: Option<i64>,
+    last_heartbeat: Option<Millis>,
     heartbeat: Heartbeat,
     events: u64,
     /// Events per whole second (Unix seconds), the last [`RATE_WINDOW_SECS`] of them.
-    recent: VecDeque<(u64, u64)>,
+    recent: VecDeque<(i64, u64)>,
 }
 
 impl Link {
-    fn count_events(&mut self, now: i64, events: u64) {
+    fn count_events(&mut self, now: Millis, events: u64) {
         self.events += events;
-        let second = now.max(0) as u64 / 1000;
+        let second = unix_second(now);
         match self.recent.back_mut() {
             Some((at, count)) if *at == second => *count += events,
             _ => self.recent.push_back((second, events)),
@@ -129,7 +130,7 @@ impl Link {
         self.forget_before(second);
     }
 
-    fn forget_before(&mut self, second: u64) {
+    fn forget_before(&mut self, second: i64) {
         while self
             .recent
             .front()
@@ -140,11 +141,9 @@ impl Link {
     }
 
     /// Whole seconds before `now`'s, over the window (or since connecting, if that is shorter).
-    fn rate(&self, now: i64) -> f64 {
-        let second = now.max(0) as u64 / 1000;
-        let since = self
-            .connected_since
-            .map_or(second, |t| t.max(0) as u64 / 1000);
+    fn rate(&self, now: Millis) -> f64 {
+        let second = unix_second(now);
+        let since = self.connected_since.map_or(second, unix_second);
         let span = second.saturating_sub(since).clamp(1, RATE_WINDOW_SECS);
         let counted: u64 = self
             .recent
@@ -154,6 +153,11 @@ impl Link {
             .sum();
         counted as f64 / span as f64
     }
+}
+
+/// The whole Unix second `at` falls in (the epoch's for anything before it).
+fn unix_second(at: Millis) -> i64 {
+    at.max(0) / 1000
 }
 
 /// Every node's link; cheap to clone.
@@ -173,7 +177,7 @@ impl Links {
     }
 
     /// Takes in what `node`'s connection reported at `now`.
-    pub fn observe(&self, node: &str, seen: &ConnectionEvent, now: i64) {
+    pub fn observe(&self, node: &str, seen: &ConnectionEvent, now: Millis) {
         let mut nodes = self.lock();
         let link = nodes.entry(node.to_owned()).or_default();
         match seen {
@@ -210,7 +214,7 @@ impl Links {
 
     /// Marks `node` connected since `now` unless it is known to be (a watcher that started
     /// after the connect); counts no connect.
-    pub fn assume_connected(&self, node: &str, now: i64) {
+    pub fn assume_connected(&self, node: &str, now: Millis) {
         let mut nodes = self.lock();
         let link = nodes.entry(node.to_owned()).or_default();
         if link.connected_since.is_none() {
@@ -220,7 +224,7 @@ impl Links {
     }
 
     /// Every known node, by name, as of `now`.
-    pub fn snapshot(&self, now: i64) -> Vec<LinkStatus> {
+    pub fn snapshot(&self, now: Millis) -> Vec<LinkStatus> {
         self.lock()
             .iter()
             .map(|(node, link)| LinkStatus {

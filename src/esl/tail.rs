@@ -210,7 +210,7 @@ impl Second {
 /// Now minus the event's `Event-Date-Timestamp` (microseconds since the epoch), in ms.
 fn lag_ms(event: &Event) -> Option<i64> {
     let stamped: i64 = event.get("Event-Date-Timestamp")?.parse().ok()?;
-    Some(crate::clock::now_millis() - stamped / 1000)
+    Some(crate::clock::now() - stamped / 1000)
 }
 
 #[cfg(test)]

@@ -35,6 +35,10 @@ pub struct FaxConfig {
     pub retry_max_ms: u64,
     /// Attempts before a mail is `failed` (retried then only through the API).
     pub max_attempts: u32,
+    /// The language mails are written in: `[service] language`, not a key of `[fax]` (see
+    /// `Config::fax_settings`).
+    #[serde(skip)]
+    pub language: crate::texts::Language,
 }
 
 impl Default for FaxConfig {
@@ -49,6 +53,7 @@ impl Default for FaxConfig {
             retry_initial_ms: 30_000,
             retry_max_ms: 3_600_000,
             max_attempts: 12,
+            language: crate::texts::Language::En,
         }
     }
 }

@@ -190,7 +190,13 @@ impl FaxDesk {
                     (Delivery::Link(_), None) => Delivery::Nothing,
                     (other, _) => other,
                 };
-                vec![notice::compose(&fax, &outcome, &delivery, to)]
+                vec![notice::compose(
+                    &fax,
+                    &outcome,
+                    &delivery,
+                    to,
+                    inner.config.language,
+                )]
             })
             .await?;
         match recorded {
@@ -241,7 +247,7 @@ impl FaxDesk {
             }
             Err(e) => return unreadable(fax, e.to_string()),
         };
-        let title = format!("Fax from {}", fax.caller());
+        let title = config.language.fax_title(&fax.caller(config.language));
         let converted = {
             let tiff = tiff.clone();
             tokio::task::spawn_blocking(move || super::tiff_to_pdf(&tiff, Some(&title))).await

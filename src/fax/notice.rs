@@ -2,7 +2,9 @@
 //! converted, and a reception that failed. Pure: the desk decides which, and where it goes.
 
 use super::received::FaxReceived;
+use crate::clock::Millis;
 use crate::store::{Attach, NewMail};
+use crate::texts::{FaxLine, FaxOutcome, Language};
 
 /// What became of the fax's document.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -53,19 +55,19 @@ fn clean(text: &str) -> String {
     cleaned.trim().to_owned()
 }
 
-fn time(millis: i64) -> String {
+fn time(millis: Millis) -> String {
     chrono::DateTime::from_timestamp_millis(millis)
         .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
         .unwrap_or_else(|| millis.to_string())
 }
 
-fn result(fax: &FaxReceived) -> String {
+fn result(fax: &FaxReceived, language: Language) -> String {
     let text = fax.result_text.as_deref().map(clean);
     match (text, fax.result_code) {
-        (Some(text), Some(code)) => format!("{text} (code {code})"),
+        (Some(text), Some(code)) => format!("{text} ({})", language.fax_code(code.into())),
         (Some(text), None) => text,
-        (None, Some(code)) => format!("code {code}"),
-        (None, None) => "no result reported".into(),
+        (None, Some(code)) => language.fax_code(code.into()),
+        (None, None) => language.no_fax_result().into(),
     }
 }
 
@@ -88,81 +90,55 @@ pub(crate) fn file_name(fax: &FaxReceived, extension: &str) -> String {
     format!("fax-{stamp}-{caller}.{extension}")
 }
 
-/// The mail about `fax` to `recipients`.
+/// The mail about `fax` to `recipients`, in `language`.
 pub(crate) fn compose(
     fax: &FaxReceived,
     outcome: &Outcome,
     delivery: &Delivery,
     recipients: Vec<String>,
+    language: Language,
 ) -> NewMail {
-    let caller = clean(&fax.caller());
+    let caller = clean(&fax.caller(language));
     let did = clean(&fax.did);
-    let subject = match outcome {
-        Outcome::Converted { pages } => {
-            let plural = if *pages == 1 { "" } else { "s" };
-            format!("Fax from {caller} to {did}: {pages} page{plural}")
-        }
-        Outcome::Unconvertible { .. } => {
-            format!("Fax from {caller} to {did}: the document could not be converted")
-        }
-        Outcome::Unreadable { .. } => {
-            format!("Fax from {caller} to {did}: the document could not be read")
-        }
-        Outcome::Failed => format!("Fax from {caller} to {did} failed: {}", result(fax)),
+    let reported = result(fax, language);
+    let reason = outcome.problem().map(clean).unwrap_or_default();
+    let told = match outcome {
+        Outcome::Converted { pages } => FaxOutcome::Converted { pages: *pages },
+        Outcome::Unconvertible { raw_kept, .. } => FaxOutcome::Unconvertible {
+            reason: &reason,
+            raw_kept: *raw_kept,
+        },
+        Outcome::Unreadable { .. } => FaxOutcome::Unreadable { reason: &reason },
+        Outcome::Failed => FaxOutcome::Failed { result: &reported },
     };
-    let mut body = match outcome {
-        Outcome::Failed => format!("A fax to {did} could not be received.\n\n"),
-        _ => format!("A fax arrived for {did}.\n\n"),
-    };
+    let subject = language.fax_subject(&caller, &did, told);
+    let mut body = language.fax_intro(&did, *outcome == Outcome::Failed);
     let pages = match outcome {
         Outcome::Converted { pages } => *pages,
         _ => usize::try_from(fax.pages).unwrap_or(usize::MAX),
     };
     let station = fax.remote_station.as_deref().map(clean);
     let lines = [
-        ("From", Some(caller.clone())),
-        ("Sender's fax station", station.filter(|s| !s.is_empty())),
-        ("To", Some(did.clone())),
-        ("Received", Some(time(fax.received_at))),
-        ("Pages", Some(pages.to_string())),
-        ("Result", Some(result(fax))),
-        ("Call", Some(clean(&fax.call_uuid))),
+        (FaxLine::From, Some(caller.clone())),
+        (FaxLine::Station, station.filter(|s| !s.is_empty())),
+        (FaxLine::To, Some(did.clone())),
+        (FaxLine::Received, Some(time(fax.received_at))),
+        (FaxLine::Pages, Some(pages.to_string())),
+        (FaxLine::Result, Some(reported.clone())),
+        (FaxLine::Call, Some(clean(&fax.call_uuid))),
     ];
-    for (label, value) in lines {
+    for (line, value) in lines {
         if let Some(value) = value {
-            body.push_str(&format!("{:<22}{value}\n", format!("{label}:")));
+            let label = format!("{}:", language.fax_label(line));
+            body.push_str(&format!("{label:<22}{value}\n"));
         }
     }
     body.push('\n');
-    let document = match outcome {
-        Outcome::Converted { .. } => "the document (PDF)",
-        _ => "the original TIFF",
-    };
-    match outcome {
-        Outcome::Failed => body.push_str(&format!(
-            "The sending machine may try again. Reason: {}.\n",
-            result(fax)
-        )),
-        Outcome::Unconvertible { reason, raw_kept } => {
-            body.push_str(&format!(
-                "The document could not be converted to PDF: {}.\n",
-                clean(reason)
-            ));
-            if !raw_kept {
-                body.push_str("The original TIFF could not be kept either.\n");
-            }
-        }
-        Outcome::Unreadable { reason } => body.push_str(&format!(
-            "The document could not be read: {}.\nNothing is attached; ask the sender to send it again.\n",
-            clean(reason)
-        )),
-        Outcome::Converted { .. } => {}
-    }
+    body.push_str(&language.fax_problem(told));
+    let pdf = matches!(outcome, Outcome::Converted { .. });
     match delivery {
-        Delivery::Attached => body.push_str(&format!("Attached: {document}.\n")),
-        Delivery::Link(url) => body.push_str(&format!(
-            "Too large to attach; download {document} here (sign-in required):\n{url}\n"
-        )),
+        Delivery::Attached => body.push_str(&language.fax_delivery(pdf, None)),
+        Delivery::Link(url) => body.push_str(&language.fax_delivery(pdf, Some(url))),
         Delivery::Nothing => {}
     }
     NewMail {
@@ -205,6 +181,7 @@ mod tests {
             &Outcome::Converted { pages: 2 },
             &Delivery::Attached,
             vec!["desk@example.com".into()],
+            Language::En,
         );
         assert!(!mail.subject.contains(['\r', '\n']), "{}", mail.subject);
         assert!(
@@ -228,7 +205,13 @@ mod tests {
         f.success = false;
         f.result_code = Some(48);
         f.result_text = Some("Disconnected after permitted retries".into());
-        let mail = compose(&f, &Outcome::Failed, &Delivery::Nothing, vec![]);
+        let mail = compose(
+            &f,
+            &Outcome::Failed,
+            &Delivery::Nothing,
+            vec![],
+            Language::En,
+        );
         assert!(mail
             .subject
             .contains("failed: Disconnected after permitted retries (code 48)"));
@@ -243,6 +226,7 @@ mod tests {
             &Outcome::Converted { pages: 30 },
             &Delivery::Link(url.clone()),
             vec![],
+            Language::En,
         );
         assert!(mail.body.contains(&url), "{}", mail.body);
         assert_eq!(mail.attachment, Attach::Nothing);

@@ -14,6 +14,7 @@
 use std::path::PathBuf;
 
 use crate::cdr::{Cdr, FaxOutcome};
+use crate::clock::{self, Millis};
 use crate::esl::Event;
 
 /// A fax reception that ended, successfully or not.
@@ -37,7 +38,7 @@ pub struct FaxReceived {
     /// Where rxfax wrote the TIFF.
     pub tiff_path: Option<PathBuf>,
     /// When the reception ended, Unix ms.
-    pub received_at: i64,
+    pub received_at: Millis,
 }
 
 fn non_empty(value: Option<&str>) -> Option<String> {
@@ -66,7 +67,7 @@ impl FaxReceived {
         let received_at = header("Event-Date-Timestamp")
             .and_then(|t| t.trim().parse::<i64>().ok())
             .map(|micros| micros / 1000)
-            .unwrap_or_else(crate::users::now_millis);
+            .unwrap_or_else(clock::now);
         Some(FaxReceived {
             call_uuid,
             direction: header("Call-Direction").unwrap_or_else(|| "inbound".into()),
@@ -91,8 +92,8 @@ impl FaxReceived {
         let call_uuid = non_empty(Some(cdr.uuid.as_str()))
             .or_else(|| non_empty(Some(cdr.caller.uuid.as_str())))?;
         let outcome = cdr.fax().unwrap_or_default();
-        let received_at = crate::cdr::leg::moment_ms(cdr.end_uepoch, cdr.end_epoch)
-            .unwrap_or_else(crate::users::now_millis);
+        let received_at =
+            crate::cdr::leg::moment_ms(cdr.end_uepoch, cdr.end_epoch).unwrap_or_else(clock::now);
         let direction = non_empty(Some(cdr.direction.as_str())).unwrap_or_else(|| "inbound".into());
         Some(FaxReceived {
             call_uuid,
@@ -112,11 +113,11 @@ impl FaxReceived {
     }
 
     /// The caller as a person reads it: `Name (number)`, the number, or "an unknown sender".
-    pub fn caller(&self) -> String {
+    pub fn caller(&self, language: crate::texts::Language) -> String {
         let name = self.caller_name.trim();
         let number = self.caller_number.trim();
         match (name.is_empty() || name == number, number.is_empty()) {
-            (true, true) => "an unknown sender".into(),
+            (true, true) => language.unknown_sender().into(),
             (true, false) => number.to_owned(),
             (false, true) => name.to_owned(),
             (false, false) => format!("{name} ({number})"),

@@ -25,7 +25,7 @@ use serde_json::{json, Value};
 use tokio::sync::broadcast::{self, error::RecvError};
 
 use crate::acd::{QueueView, Update};
-use crate::clock::now_millis;
+use crate::clock;
 use crate::directory::PhoneBook;
 use crate::store::Store;
 use crate::supervise::{Policy, Tasks};
@@ -64,6 +64,8 @@ pub struct Frame {
 pub struct Hub {
     frames: broadcast::Sender<Frame>,
     board: Board,
+    /// Reads and shows numbers in the deployment's style.
+    numbering: crate::directory::number::Numbering,
 }
 
 /// What the hub reads.
@@ -85,6 +87,7 @@ impl Hub {
         let hub = Hub {
             frames,
             board: sources.board.clone(),
+            numbering: sources.phonebook.numbering().clone(),
         };
         let running = hub.clone();
         // The subscriptions outlive a failed run: the next one reads on from where it was.
@@ -113,22 +116,23 @@ impl Hub {
     /// The wallboard's starting point: every queue as `GET /api/queues` shows it.
     pub async fn wallboard_snapshot(&self) -> Result<String, crate::switch::BoardError> {
         let queues = self.queues_shown().await?;
-        Ok(json!({"type": "snapshot", "at": now_millis(), "queues": queues}).to_string())
+        Ok(json!({"type": "snapshot", "at": clock::now(), "queues": queues}).to_string())
     }
 
     /// An agent's starting point: their own state (null for a user who is no agent).
     pub async fn agent_snapshot(&self, agent: &str) -> Result<String, crate::switch::BoardError> {
         let view = self.board.agent(agent).await?;
-        Ok(json!({"type": "snapshot", "at": now_millis(), "agent": view}).to_string())
+        Ok(json!({"type": "snapshot", "at": clock::now(), "agent": view}).to_string())
     }
 
     /// Every queue with each waiting caller's identification (`identity`), as shown.
     pub async fn queues_shown(&self) -> Result<Vec<Value>, crate::switch::BoardError> {
         let queues = self.board.queues().await?;
         let identities = self.board.identities().await?;
+        let numbering = &self.numbering;
         Ok(queues
             .iter()
-            .map(|queue| queue_shown(queue, &identities))
+            .map(|queue| queue_shown(queue, &identities, numbering))
             .collect())
     }
 
@@ -141,19 +145,35 @@ impl Hub {
     }
 }
 
-/// A queue as JSON with `identity` on each waiting caller.
+/// A queue as JSON with `identity` and `number_shown` (the number in the deployment's style)
+/// on each waiting caller, and on each agent in a call the identification of its caller
+/// (`caller`), so a screen opened mid-call can name them.
 fn queue_shown(
     queue: &QueueView,
     identities: &std::collections::HashMap<String, crate::switch::Identity>,
+    numbering: &crate::directory::number::Numbering,
 ) -> Value {
+    let identity_of = |call: &Value| {
+        let Some(identity) = call.as_str().and_then(|call| identities.get(call)) else {
+            return Value::Null;
+        };
+        let mut shown = json!(identity);
+        if let Some(e164) = &identity.e164 {
+            shown["number_shown"] = Value::from(numbering.shown(e164));
+        }
+        shown
+    };
     let mut shown = serde_json::to_value(queue).unwrap_or(Value::Null);
     if let Some(waiting) = shown["waiting"].as_array_mut() {
         for caller in waiting {
-            let identity = caller["call"]
-                .as_str()
-                .and_then(|call| identities.get(call))
-                .map_or(Value::Null, |identity| json!(identity));
-            caller["identity"] = identity;
+            caller["identity"] = identity_of(&caller["call"]);
+            let shown = caller["number"].as_str().map(|n| numbering.shown(n));
+            caller["number_shown"] = shown.map_or(Value::Null, Value::from);
+        }
+    }
+    if let Some(agents) = shown["agents"].as_array_mut() {
+        for agent in agents {
+            agent["caller"] = identity_of(&agent["call"]);
         }
     }
     shown
@@ -208,7 +228,7 @@ async fn run(hub: Hub, sources: Arc<tokio::sync::Mutex<Sources>>, restarted: boo
             event = sources.tickets.recv() => match event {
                 Ok(event) => hub.send(
                     Audience::Supervisors,
-                    json!({"type": "ticket", "at": now_millis(), "event": event}),
+                    json!({"type": "ticket", "at": clock::now(), "event": event}),
                 ),
                 Err(RecvError::Lagged(_)) => {}
                 Err(RecvError::Closed) => {
@@ -243,7 +263,7 @@ async fn send_queues(hub: &Hub, dirty: &BTreeSet<String>, all: bool) {
         if all || touched {
             hub.send(
                 Audience::Supervisors,
-                json!({"type": "queue", "at": now_millis(), "queue": queue}),
+                json!({"type": "queue", "at": clock::now(), "queue": queue}),
             );
         }
     }
@@ -252,7 +272,7 @@ async fn send_queues(hub: &Hub, dirty: &BTreeSet<String>, all: bool) {
 async fn on_update(hub: &Hub, sources: &Sources, update: &Update) {
     hub.send(
         Audience::Supervisors,
-        json!({"type": "update", "at": now_millis(), "update": update}),
+        json!({"type": "update", "at": clock::now(), "update": update}),
     );
     let Update::AgentChanged {
         agent,
@@ -266,7 +286,7 @@ async fn on_update(hub: &Hub, sources: &Sources, update: &Update) {
     if let Ok(Some(view)) = hub.board.agent(agent).await {
         hub.send(
             Audience::Agent(agent.clone()),
-            json!({"type": "agent", "at": now_millis(), "agent": view}),
+            json!({"type": "agent", "at": clock::now(), "agent": view}),
         );
     }
     if let (Some(call), "ringing") = (call, activity.as_str()) {
@@ -278,7 +298,7 @@ async fn on_update(hub: &Hub, sources: &Sources, update: &Update) {
                 Ok(popup) => {
                     let mut frame = json!(popup);
                     frame["type"] = json!("popup");
-                    frame["at"] = json!(now_millis());
+                    frame["at"] = json!(clock::now());
                     hub.send(Audience::Agent(agent), frame);
                 }
                 Err(e) => tracing::warn!(call, "caller pop-up not gathered: {e}"),

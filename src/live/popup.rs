@@ -16,7 +16,10 @@ const RECENT_CALLS: u32 = 5;
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Caller {
+    /// As the switch sent it.
     pub number: String,
+    /// As the screens show it (`[phonebook] number_style`).
+    pub number_shown: String,
     pub name: String,
 }
 
@@ -52,11 +55,13 @@ impl Popup {
     ) -> Result<Popup, PopupError> {
         let caller = board.caller(call).await?;
         let identity = board.identities().await?.remove(call);
+        let number = caller
+            .as_ref()
+            .map(|c| c.number.clone())
+            .unwrap_or_default();
         let caller = Caller {
-            number: caller
-                .as_ref()
-                .map(|c| c.number.clone())
-                .unwrap_or_default(),
+            number_shown: phonebook.numbering().shown(&number),
+            number,
             name: caller.map(|c| c.name).unwrap_or_default(),
         };
         let e164 = identity

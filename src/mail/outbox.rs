@@ -9,8 +9,8 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 use super::smtp::{Attached, MailError, SmtpMailer};
+use crate::clock;
 use crate::store::{OutboxMail, Store};
-use crate::users::now_millis;
 
 /// Mails read from the database per round.
 const BATCH: u32 = 32;
@@ -55,7 +55,7 @@ impl Outbox {
 pub async fn run_outbox(store: Store, mailer: SmtpMailer, policy: RetryPolicy, outbox: Outbox) {
     loop {
         let mut wait = IDLE_POLL;
-        match store.due_mails(now_millis(), BATCH).await {
+        match store.due_mails(clock::now(), BATCH).await {
             Ok(mails) => {
                 let full = mails.len() == BATCH as usize;
                 let mut recorded = true;
@@ -73,8 +73,7 @@ pub async fn run_outbox(store: Store, mailer: SmtpMailer, policy: RetryPolicy, o
                 }
                 match store.next_mail_due().await {
                     Ok(Some(at)) => {
-                        let until = u64::try_from(at - now_millis()).unwrap_or(0);
-                        wait = wait.min(Duration::from_millis(until));
+                        wait = wait.min(clock::wait(clock::now(), at));
                     }
                     Ok(None) => {}
                     Err(e) => tracing::warn!("outbox: cannot read the next due mail: {e}"),
@@ -124,7 +123,7 @@ async fn deliver(
         },
     };
     let attempts = mail.attempts.saturating_add(1);
-    let now = now_millis();
+    let now = clock::now();
     match mailer.send(&mail, attached).await {
         Ok(()) => {
             tracing::info!(mail = mail.id, key = %mail.dedupe_key, attempts, "mail accepted by the SMTP server");
@@ -139,10 +138,8 @@ async fn deliver(
             true
         }
         Err(error) => {
-            let retry_at = (!error.is_permanent() && attempts < policy.max_attempts).then(|| {
-                let delay = i64::try_from(policy.delay(attempts).as_millis()).unwrap_or(i64::MAX);
-                now.saturating_add(delay)
-            });
+            let retry_at = (!error.is_permanent() && attempts < policy.max_attempts)
+                .then(|| now.saturating_add(clock::span(policy.delay(attempts))));
             match retry_at {
                 Some(_) => tracing::warn!(
                     mail = mail.id,

@@ -2,7 +2,7 @@
 //! optional attachment, a `Message-ID` derived from the dedupe key) and lettre's SMTP client
 //! hands it over. A fresh connection per mail: nothing to go stale while the server is down.
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
@@ -12,6 +12,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport as _, Message, Tokio1Executor};
 use sha2::{Digest as _, Sha256};
 
 use super::config::{SmtpConfig, TlsMode};
+use crate::clock;
 use crate::store::OutboxMail;
 
 /// Why a mail did not go out. [`MailError::is_permanent`] tells a mail that will never go
@@ -123,10 +124,7 @@ fn compose(
         .from(from.clone())
         .subject(mail.subject.clone())
         .message_id(Some(message_id(&mail.dedupe_key, from)))
-        .date(
-            SystemTime::UNIX_EPOCH
-                + Duration::from_millis(u64::try_from(mail.created_at).unwrap_or(0)),
-        );
+        .date(clock::system_time(mail.created_at));
     for recipient in &mail.recipients {
         let to: Mailbox = recipient
             .parse()

@@ -93,6 +93,7 @@ mod tests {
             strategy: Strategy::default(),
             waiting,
             agents,
+            alerts: Default::default(),
             counters: CountersView {
                 offered: 3,
                 answered: 2,

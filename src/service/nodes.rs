@@ -17,7 +17,6 @@ use crate::metrics::{
 };
 use crate::supervise::{Policy, Tasks};
 use crate::switch::EVENTS;
-use crate::users;
 
 /// Every configured node, connecting (none by default).
 #[derive(Default)]
@@ -59,7 +58,7 @@ pub(super) fn connect(config: &Config, links: &Links, tasks: &Tasks) -> Nodes {
             move || {
                 let feed = first.take().unwrap_or_else(|| counted.subscribe());
                 if counted.is_connected() {
-                    watched.assume_connected(&node, users::now_millis());
+                    watched.assume_connected(&node, crate::clock::now());
                     metrics.set(ESL_CONNECTED, "", &[("node", node.as_str())], 1.0);
                 }
                 record_esl_metrics(
@@ -111,7 +110,7 @@ async fn record_esl_metrics(
     loop {
         let seen = events.recv().await;
         if let Ok(seen) = &seen {
-            links.observe(&name, seen, users::now_millis());
+            links.observe(&name, seen, crate::clock::now());
         }
         match seen {
             Ok(ConnectionEvent::Events(batch)) => {

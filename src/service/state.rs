@@ -40,6 +40,8 @@ pub struct Startup {
     pub send_mail: bool,
     /// Apply phone-book imports another process writes (`switchdesk phonebook import`).
     pub phonebook_catch_up: bool,
+    /// Sync the phone book from `[phonebook.sync]`'s sources every `interval_minutes`.
+    pub phonebook_sync: bool,
     /// Record queue and agent statistics in intervals.
     pub statistics: bool,
     /// The service's series at zero, and every queue and agent, before anything happens.
@@ -56,6 +58,7 @@ impl Startup {
         switch: true,
         send_mail: true,
         phonebook_catch_up: true,
+        phonebook_sync: true,
         statistics: true,
         prime_metrics: true,
         sla_watch: true,
@@ -68,6 +71,7 @@ impl Startup {
         switch: false,
         send_mail: false,
         phonebook_catch_up: false,
+        phonebook_sync: false,
         statistics: false,
         prime_metrics: false,
         sla_watch: false,
@@ -132,7 +136,12 @@ pub async fn build(
             run_outbox(sender.clone(), mailer.clone(), policy, queued.clone())
         }));
     }
-    let fax_desk = FaxDesk::new(store.clone(), phonebook.clone(), config.fax.clone(), outbox);
+    let fax_desk = FaxDesk::new(
+        store.clone(),
+        phonebook.clone(),
+        config.fax_settings(),
+        outbox,
+    );
     for (node, connection, feed) in nodes.fax_feeds {
         // The first run reads from before the first connect; a restarted one subscribes
         // again (a fax it missed arrives with its CDR).
@@ -151,6 +160,25 @@ pub async fn build(
         let (book_store, book) = (store.clone(), phonebook.clone());
         background.push(tasks.spawn("phonebook-catch-up", Policy::Restart, move || {
             keep_phonebook_current(book_store.clone(), book.clone())
+        }));
+    }
+    let sync = &config.phonebook.sync;
+    if startup.phonebook_sync && sync.has_sources() && sync.interval_minutes > 0 {
+        let (sync, sync_store, book, sync_metrics) = (
+            sync.clone(),
+            store.clone(),
+            phonebook.clone(),
+            metrics.clone(),
+        );
+        let interval = std::time::Duration::from_secs(sync.interval_minutes * 60);
+        background.push(tasks.spawn("phonebook-sync", Policy::Restart, move || {
+            crate::directory::sync::periodically(
+                sync.clone(),
+                sync_store.clone(),
+                book.clone(),
+                sync_metrics.clone(),
+                interval,
+            )
         }));
     }
     let blocklist = Arc::new(Blocklist::new(store.blocks().await?));
@@ -262,7 +290,7 @@ pub(super) fn supervised_cdr_ingest(
 ) -> CdrIngest {
     CdrIngest::start(IngestSettings {
         store: store.clone(),
-        rules: config.tickets.clone(),
+        rules: config.ticket_rules(),
         numbering: phonebook.numbering().clone(),
         identity: phonebook,
         events,

@@ -660,7 +660,7 @@ impl Switch {
                 self.execute_complete_event(uuid, app, arg, "_none_", app_uuid);
                 Started::Finished
             }
-            "set" | "unset" | "export" | "answer" | "pre_answer" | "log" | "info"
+            "set" | "multiset" | "unset" | "export" | "answer" | "pre_answer" | "log" | "info"
             | "ring_ready" => {
                 self.simple_app(uuid, app, arg, Some(app_uuid.to_owned()));
                 Started::Finished

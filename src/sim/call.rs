@@ -563,6 +563,14 @@ impl Switch {
                     self.set_var(uuid, name, value);
                 }
             }
+            // mod_dptools' multiset: pairs split on spaces (no `^^` delimiter is modelled).
+            "multiset" => {
+                for pair in data.split(' ') {
+                    if let Some((name, value)) = pair.split_once('=') {
+                        self.set_var(uuid, name, value);
+                    }
+                }
+            }
             "unset" => {
                 if let Some(c) = self.chan_mut(uuid) {
                     c.vars.unset(data);

@@ -146,7 +146,9 @@ impl Switch {
     pub(crate) fn new(config: &SimConfig, now: Instant) -> Switch {
         let mut rng = SimRng::new(config.seed);
         let core_uuid = rng.uuid();
-        let wall = config.start_time.unwrap_or_else(std::time::SystemTime::now);
+        let wall = config
+            .start_time
+            .unwrap_or_else(|| crate::clock::system_time(crate::clock::now()));
         let mut switch = Switch {
             id: Identity {
                 core_uuid,

@@ -7,7 +7,7 @@ use std::str::FromStr;
 use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone as _};
 use serde::{Deserialize, Serialize};
 
-use crate::acd::Millis;
+use crate::clock::Millis;
 
 /// Interval lengths that divide an hour, so intervals line up with hours.
 const INTERVALS: [u32; 12] = [1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60];
@@ -174,7 +174,6 @@ impl Day {
 
     /// The local date and time of `at`.
     pub fn local(&self, at: Millis) -> NaiveDateTime {
-        let at = i64::try_from(at).unwrap_or(i64::MAX);
         self.zone
             .timestamp_millis_opt(at)
             .single()
@@ -187,7 +186,7 @@ impl Day {
         // Gaps are at most a few hours; step through one a minute at a time.
         for _ in 0..(24 * 60) {
             if let Some(t) = self.zone.from_local_datetime(&local).earliest() {
-                return u64::try_from(t.timestamp_millis()).unwrap_or(0);
+                return t.timestamp_millis().max(0);
             }
             local += Duration::minutes(1);
         }
@@ -202,7 +201,7 @@ mod tests {
     fn ms(text: &str) -> Millis {
         chrono::DateTime::parse_from_rfc3339(text)
             .unwrap()
-            .timestamp_millis() as Millis
+            .timestamp_millis()
     }
 
     fn day(zone: &str, starts_at: &str) -> Day {

@@ -9,7 +9,8 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Serialize;
 
 use crate::acd::stats::Counters;
-use crate::acd::{Millis, Update};
+use crate::acd::Update;
+use crate::clock::{self, Millis};
 
 /// A queue's counters over one interval.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -126,7 +127,7 @@ impl Recorder {
 
     /// The start of the interval `at` falls in.
     pub fn interval_of(&self, at: Millis) -> Millis {
-        at - at % self.interval_ms
+        at - at.rem_euclid(self.interval_ms)
     }
 
     /// An agent's state as it is at `at`, counted from then on (at start-up, when the
@@ -189,8 +190,11 @@ impl Recorder {
         while from < to {
             let start = self.interval_of(from);
             let end = (start + self.interval_ms).min(to);
-            self.agent_at_interval(agent, start)
-                .spend(&state.status, &state.activity, end - from);
+            self.agent_at_interval(agent, start).spend(
+                &state.status,
+                &state.activity,
+                clock::elapsed(from, end),
+            );
             from = end;
         }
         if let Some(s) = self.states.get_mut(agent) {
@@ -248,6 +252,8 @@ mod tests {
     use super::*;
 
     const MIN: Millis = 60_000;
+    /// A minute as the agents' time counts it.
+    const MIN_MS: u64 = 60_000;
     const FIFTEEN: Millis = 15 * MIN;
 
     fn counted(queue: &str, at: Millis, change: impl FnOnce(&mut Counters)) -> Update {
@@ -348,8 +354,8 @@ mod tests {
                 0,
                 AgentTime {
                     calls_answered: 1,
-                    login_ms: 5 * MIN,
-                    available_ms: 4 * MIN,
+                    login_ms: 5 * MIN_MS,
+                    available_ms: 4 * MIN_MS,
                     ringing_ms: 30_000,
                     in_call_ms: 30_000,
                     ..AgentTime::default()
@@ -362,16 +368,16 @@ mod tests {
                 FIFTEEN,
                 AgentTime {
                     talk_ms: 150_000,
-                    login_ms: 15 * MIN,
-                    in_call_ms: 2 * MIN,
-                    wrap_up_ms: MIN,
-                    break_ms: 12 * MIN,
+                    login_ms: 15 * MIN_MS,
+                    in_call_ms: 2 * MIN_MS,
+                    wrap_up_ms: MIN_MS,
+                    break_ms: 12 * MIN_MS,
                     ..AgentTime::default()
                 }
             )
         );
-        assert_eq!(rows[2].time.break_ms, MIN);
-        assert_eq!(rows[2].time.login_ms, MIN);
+        assert_eq!(rows[2].time.break_ms, MIN_MS);
+        assert_eq!(rows[2].time.login_ms, MIN_MS);
         // Counted once: the next accrual starts where this one stopped.
         r.accrue(31 * MIN);
         assert!(r.take().is_empty());
@@ -384,10 +390,10 @@ mod tests {
         r.record(0, &changed("bob", "available", "idle", 5 * MIN));
         r.accrue(6 * MIN);
         let taken = r.take();
-        assert_eq!(taken.agents[0].time.login_ms, MIN);
-        assert_eq!(taken.agents[0].time.available_ms, MIN);
+        assert_eq!(taken.agents[0].time.login_ms, MIN_MS);
+        assert_eq!(taken.agents[0].time.available_ms, MIN_MS);
         r.put_back(taken);
         r.accrue(7 * MIN);
-        assert_eq!(r.take().agents[0].time.available_ms, 2 * MIN);
+        assert_eq!(r.take().agents[0].time.available_ms, 2 * MIN_MS);
     }
 }

@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::config::Day;
 use super::recorder::{AgentInterval, AgentTime, QueueInterval};
 use crate::acd::stats::{ratio, Counters};
-use crate::acd::Millis;
+use crate::clock::{self, Millis};
 
 /// The longest period one report covers.
 pub const MAX_PERIOD_MS: Millis = 366 * 24 * 3_600_000;
@@ -40,7 +40,7 @@ impl Step {
         };
         let last = text.char_indices().last().map_or(0, |(at, _)| at);
         let (number, unit) = text.split_at(last);
-        let n: Millis = number.parse().map_err(|_| wrong())?;
+        let n: u64 = number.parse().map_err(|_| wrong())?;
         let ms = match unit {
             "m" => n.checked_mul(60_000),
             "h" => n.checked_mul(3_600_000),
@@ -48,7 +48,7 @@ impl Step {
             "d" => return Err(format!("interval {text:?}: days go one at a time (1d)")),
             _ => return Err(wrong()),
         }
-        .unwrap_or(Millis::MAX);
+        .map_or(Millis::MAX, clock::ms);
         if ms == 0 || ms % interval_ms != 0 || ms > 24 * 3_600_000 {
             return Err(format!(
                 "interval {text:?} must be a multiple of the stored {} minutes, at most a day",
@@ -104,7 +104,7 @@ pub fn period(
 
 /// The instant `text` names, and whether it was a whole date.
 fn moment(name: &str, text: &str, day: &Day) -> Result<(Millis, bool), String> {
-    let found = if let Ok(ms) = text.parse::<u64>() {
+    let found = if let Some(ms) = text.parse::<Millis>().ok().filter(|ms| *ms >= 0) {
         Some((ms, false))
     } else if let Some(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d")
         .ok()
@@ -123,8 +123,8 @@ fn moment(name: &str, text: &str, day: &Day) -> Result<(Millis, bool), String> {
             (start, true)
         })
     } else if let Ok(t) = DateTime::parse_from_rfc3339(text) {
-        u64::try_from(t.timestamp_millis())
-            .ok()
+        Some(t.timestamp_millis())
+            .filter(|ms| *ms >= 0)
             .map(|ms| (ms, false))
     } else {
         ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"]
@@ -139,7 +139,7 @@ fn moment(name: &str, text: &str, day: &Day) -> Result<(Millis, bool), String> {
              or Unix milliseconds"
         )
     })?;
-    if at > crate::cdr::leg::LATEST_MS as u64 {
+    if at > crate::cdr::leg::LATEST_MS {
         return Err(format!("{name} {text:?} is after the year 9999"));
     }
     Ok((at, date))
@@ -149,13 +149,14 @@ fn local_ms(day: &Day, t: NaiveDateTime) -> Option<Millis> {
     day.zone
         .from_local_datetime(&t)
         .earliest()
-        .and_then(|t| u64::try_from(t.timestamp_millis()).ok())
+        .map(|t| t.timestamp_millis())
+        .filter(|ms| *ms >= 0)
 }
 
 /// `at` as RFC 3339 in the configured zone.
 pub fn show(day: &Day, at: Millis) -> String {
     day.zone
-        .timestamp_millis_opt(i64::try_from(at).unwrap_or(i64::MAX))
+        .timestamp_millis_opt(at)
         .single()
         .map_or_else(String::new, |t| t.to_rfc3339())
 }
@@ -434,7 +435,7 @@ mod tests {
     fn ms(text: &str) -> Millis {
         DateTime::parse_from_rfc3339(text)
             .unwrap()
-            .timestamp_millis() as Millis
+            .timestamp_millis()
     }
 
     fn interval(queue: &str, start: Millis, change: impl FnOnce(&mut Counters)) -> QueueInterval {

@@ -12,7 +12,7 @@ use tracing::{error, warn};
 
 use super::{Recorder, StatsConfig};
 use crate::acd::Update;
-use crate::clock::now_ms;
+use crate::clock;
 use crate::store::Store;
 use crate::supervise::{Policy, Tasks};
 use crate::switch::Board;
@@ -80,7 +80,7 @@ async fn run(board: Board, store: Store, sources: Arc<Mutex<Sources>>) {
         }
         tokio::select! {
             update = s.updates.recv(), if open => match update {
-                Ok(update) => s.recorder.record(now_ms(), &update),
+                Ok(update) => s.recorder.record(clock::now(), &update),
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
                     error!(missed, "statistics missed switchboard updates; agents' states read again");
                     s.seeded = false;
@@ -94,7 +94,7 @@ async fn run(board: Board, store: Store, sources: Arc<Mutex<Sources>>) {
             asked = s.asks.recv(), if asking => {
                 // Whatever came before the ask is recorded first.
                 while let Ok(update) = s.updates.try_recv() {
-                    s.recorder.record(now_ms(), &update);
+                    s.recorder.record(clock::now(), &update);
                 }
                 store_deltas(&store, &mut s.recorder).await;
                 match asked {
@@ -114,7 +114,7 @@ async fn seed(board: &Board, recorder: &mut Recorder) -> bool {
     let Ok(queues) = board.queues().await else {
         return false;
     };
-    let now = now_ms();
+    let now = clock::now();
     for agent in queues.iter().flat_map(|q| &q.agents) {
         recorder.agent_is(&agent.name, agent.status.label(), &agent.activity, now);
     }
@@ -122,7 +122,7 @@ async fn seed(board: &Board, recorder: &mut Recorder) -> bool {
 }
 
 async fn store_deltas(store: &Store, recorder: &mut Recorder) {
-    recorder.accrue(now_ms());
+    recorder.accrue(clock::now());
     let deltas = recorder.take();
     if deltas.is_empty() {
         return;

@@ -4,8 +4,9 @@
 
 use sqlx::Row as _;
 
-use super::{json, now_millis, parse, Store, StoreError};
+use super::{json, parse, Store, StoreError};
 use crate::acd::{AgentConfig, AgentStatus, QueueConfig};
+use crate::clock::{self, Millis};
 
 /// An agent as stored: settings, last status and totals (today's: at start-up the switchboard
 /// takes calls and talk time from the statistics intervals instead).
@@ -23,9 +24,9 @@ pub struct StoredCallback {
     pub id: String,
     pub queue: String,
     pub number: String,
-    pub enqueued_at: u64,
+    pub enqueued_at: Millis,
     pub attempts: u32,
-    pub not_before: u64,
+    pub not_before: Millis,
 }
 
 fn status_parts(status: &AgentStatus) -> (&'static str, &str) {
@@ -45,7 +46,8 @@ fn status_from(status: &str, reason: String) -> Result<AgentStatus, StoreError> 
     }
 }
 
-fn millis(value: i64) -> u64 {
+/// A stored count (never below zero).
+fn count(value: i64) -> u64 {
     u64::try_from(value).unwrap_or(0)
 }
 
@@ -77,7 +79,7 @@ impl Store {
         let done = sqlx::query(sql)
             .bind(name)
             .bind(document)
-            .bind(now_millis())
+            .bind(clock::now())
             .execute(&self.pool)
             .await?;
         Ok(done.rows_affected() > 0)
@@ -167,8 +169,8 @@ impl Store {
                         &row.try_get::<String, _>("status")?,
                         row.try_get("break_reason")?,
                     )?,
-                    calls: millis(row.try_get("calls")?),
-                    talk_ms: millis(row.try_get("talk_ms")?),
+                    calls: count(row.try_get("calls")?),
+                    talk_ms: count(row.try_get("talk_ms")?),
                 })
             })
             .collect())
@@ -188,7 +190,7 @@ impl Store {
             .bind(reason)
             .bind(i64::try_from(calls).unwrap_or(i64::MAX))
             .bind(i64::try_from(talk_ms).unwrap_or(i64::MAX))
-            .bind(now_millis())
+            .bind(clock::now())
             .bind(name)
             .execute(&self.pool)
             .await?;
@@ -205,10 +207,10 @@ impl Store {
         .bind(&callback.id)
         .bind(&callback.queue)
         .bind(&callback.number)
-        .bind(i64::try_from(callback.enqueued_at).unwrap_or(i64::MAX))
+        .bind(callback.enqueued_at)
         .bind(i64::from(callback.attempts))
-        .bind(i64::try_from(callback.not_before).unwrap_or(i64::MAX))
-        .bind(now_millis())
+        .bind(callback.not_before)
+        .bind(clock::now())
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -217,7 +219,7 @@ impl Store {
     pub async fn finish_callback(&self, id: &str, reached: bool) -> Result<(), StoreError> {
         sqlx::query("UPDATE acd_callbacks SET state = $1, updated_at = $2 WHERE id = $3")
             .bind(if reached { "reached" } else { "failed" })
-            .bind(now_millis())
+            .bind(clock::now())
             .bind(id)
             .execute(&self.pool)
             .await?;
@@ -237,9 +239,9 @@ impl Store {
                     id: row.try_get("id")?,
                     queue: row.try_get("queue")?,
                     number: row.try_get("number")?,
-                    enqueued_at: millis(row.try_get("enqueued_at")?),
+                    enqueued_at: row.try_get("enqueued_at")?,
                     attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(0),
-                    not_before: millis(row.try_get("not_before")?),
+                    not_before: row.try_get("not_before")?,
                 })
             })
             .collect()

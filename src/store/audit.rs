@@ -6,17 +6,18 @@ use sqlx::Row as _;
 
 use super::filter::Filter;
 use super::write::Returning as _;
-use super::{now_millis, parse, Store, StoreError};
+use super::{parse, Store, StoreError};
 use crate::audit::AuditEntry;
+use crate::clock::{self, Millis};
 
 /// What a page of the audit log is narrowed to; every field optional.
 #[derive(Clone, Debug, Default, serde::Deserialize)]
 #[serde(default)]
 pub struct AuditFilter {
     /// At or after (Unix ms).
-    pub from: Option<i64>,
+    pub from: Option<Millis>,
     /// Before (Unix ms).
-    pub to: Option<i64>,
+    pub to: Option<Millis>,
     pub kind: Option<String>,
     pub actor: Option<String>,
     pub target: Option<String>,
@@ -34,7 +35,7 @@ impl Store {
             "INSERT INTO audit_log (at, actor, actor_role, kind, action, target, before_json, after_json, peer) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
         )
-        .bind(now_millis())
+        .bind(clock::now())
         .bind(entry.actor.as_str())
         .bind(entry.actor_role.as_str())
         .bind(entry.kind.as_str())

@@ -5,8 +5,9 @@ use sqlx::any::AnyRow;
 use sqlx::Row as _;
 
 use super::write::Returning as _;
-use super::{now_millis, Query, Store, StoreError};
+use super::{Query, Store, StoreError};
 use crate::blocklist::{Direction, Entry, Match, Treatment};
+use crate::clock::{self, Millis};
 
 /// One refused call, as audited.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -19,7 +20,7 @@ pub struct BlockedAttempt {
     pub name: String,
     pub call_uuid: String,
     pub action: String,
-    pub at: i64,
+    pub at: Millis,
 }
 
 fn match_parts(m: &Match) -> (&'static str, &str) {
@@ -100,7 +101,7 @@ impl Store {
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *",
             ), entry)
             .bind(entry.added_by.as_str())
-            .bind(now_millis())
+            .bind(clock::now())
             .returning_one(&self.pool)
             .await?
         } else {

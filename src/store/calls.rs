@@ -10,6 +10,7 @@ use super::tickets::ticket_from;
 use super::write::Returning as _;
 use super::{json, parse, Store, StoreError};
 use crate::cdr::{CallKind, CallRecord, Leg, Outcome};
+use crate::clock::Millis;
 use crate::tickets::{Append, CallerKey, NewTicket, Ticket, TicketEvent, TimeEntry};
 
 /// What a list of calls is narrowed to.
@@ -24,9 +25,9 @@ pub struct CallFilter {
     pub outcome: Option<String>,
     pub caller_number: Option<String>,
     /// Unix ms, inclusive.
-    pub from: Option<i64>,
+    pub from: Option<Millis>,
     /// Unix ms, exclusive.
-    pub to: Option<i64>,
+    pub to: Option<Millis>,
     pub limit: Option<u32>,
     pub offset: Option<u32>,
 }
@@ -133,7 +134,7 @@ impl CallTx {
         leg: &Leg,
         core_uuid: &str,
         document: &str,
-        now: i64,
+        now: Millis,
     ) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "INSERT INTO cdr_legs (uuid, call_id, role, core_uuid, summary, document, received_at) \
@@ -166,7 +167,7 @@ impl CallTx {
     }
 
     /// Inserts or replaces the call (its ticket link is kept when `call.ticket_id` is None).
-    pub async fn save_call(&mut self, call: &CallRecord, now: i64) -> Result<(), StoreError> {
+    pub async fn save_call(&mut self, call: &CallRecord, now: Millis) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO calls (id, kind, outcome, caller_number, caller_e164, caller_name, destination, queue, agent, \
              started_at, answered_at, ended_at, wait_secs, talk_secs, hangup_cause, recording, identified, contact_id, \
@@ -212,7 +213,7 @@ impl CallTx {
     pub async fn callers_open_ticket(
         &mut self,
         key: &CallerKey,
-        since: Option<i64>,
+        since: Option<Millis>,
     ) -> Result<Option<Ticket>, StoreError> {
         let (column, since) = (
             match key {
@@ -241,8 +242,8 @@ impl CallTx {
     pub async fn create_ticket(&mut self, new: &NewTicket) -> Result<Ticket, StoreError> {
         let row = sqlx::query(
             "INSERT INTO tickets (subject, status, priority, starred, kind, organization_id, contact_id, caller_number, \
-             unidentified, queue, created_at, updated_at, last_call_at, first_response_due, first_response_at, resolution_due) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13, $14, $15) RETURNING *",
+             unidentified, queue, created_at, updated_at, last_call_at, first_response_due, first_response_at, resolution_due, assignee) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13, $14, $15, $16) RETURNING *",
         )
         .bind(new.subject.as_str())
         .bind(new.status.as_str())
@@ -259,20 +260,25 @@ impl CallTx {
         .bind(new.first_response_due)
         .bind(new.first_response_at)
         .bind(new.resolution_due)
+        .bind(new.assignee.as_deref())
         .returning_one(&mut *self.tx)
         .await?;
         ticket_from(&row)
     }
 
-    /// Applies what a threaded call changes on its ticket.
+    /// Applies what a threaded call changes on its ticket: a call that started before the
+    /// ticket was created (filed late) moves the creation back to it, and the agent who
+    /// answered becomes the assignee of a ticket without one.
     pub async fn append_to_ticket(
         &mut self,
         append: &Append,
-        now: i64,
+        now: Millis,
     ) -> Result<Ticket, StoreError> {
         let row = sqlx::query(
             "UPDATE tickets SET status = $1, priority = $2, first_response_at = $3, \
              last_call_at = CASE WHEN last_call_at IS NULL OR last_call_at < $4 THEN $4 ELSE last_call_at END, \
+             created_at = CASE WHEN $7 < created_at THEN $7 ELSE created_at END, \
+             assignee = COALESCE(assignee, $8), \
              updated_at = $5 WHERE id = $6 RETURNING *",
         )
         .bind(append.status.as_str())
@@ -281,6 +287,8 @@ impl CallTx {
         .bind(append.last_call_at)
         .bind(now)
         .bind(append.ticket_id)
+        .bind(append.started_at)
+        .bind(append.assignee.as_deref())
         .returning_optional(&mut *self.tx)
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("ticket {}", append.ticket_id)))?;
@@ -330,7 +338,7 @@ impl CallTx {
     pub async fn enqueue_webhook(
         &mut self,
         event: &TicketEvent,
-        now: i64,
+        now: Millis,
     ) -> Result<(), StoreError> {
         super::tickets::enqueue_webhook(&mut self.tx, event, now).await
     }

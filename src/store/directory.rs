@@ -7,7 +7,8 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row as _};
 
 use super::write::Returning as _;
-use super::{json, now_millis, parse, Query, Store, StoreError};
+use super::{json, parse, Query, Store, StoreError};
+use crate::clock::{self, Millis};
 use crate::directory::model::{Asset, BookContact, Contact, Id, Organization, Owner};
 
 /// One kind of phone-book record, as the store reads and writes it.
@@ -21,6 +22,13 @@ pub trait Record: Sized + Send + Sync {
     fn external_id(&self) -> Option<&str>;
     fn bind_columns<'q>(&'q self, query: Query<'q>) -> Result<Query<'q>, StoreError>;
     fn from_row(row: &AnyRow) -> Result<Self, StoreError>;
+}
+
+/// A record a synchronised source may remove softly (`removed_at`, migration 0013). The
+/// column is not among [`Record::COLUMNS`]: saving a record never changes it, only
+/// [`Store::set_removed`] does.
+pub trait Removable: Record {
+    fn removed_at(&self) -> Option<i64>;
 }
 
 fn flag(row: &AnyRow, column: &str) -> Result<bool, StoreError> {
@@ -69,7 +77,7 @@ impl Record for Organization {
             .bind(i64::from(self.vip))
             .bind(i64::from(self.priority))
             .bind(self.notes.as_str())
-            .bind(now_millis()))
+            .bind(clock::now()))
     }
 
     fn from_row(row: &AnyRow) -> Result<Self, StoreError> {
@@ -83,7 +91,14 @@ impl Record for Organization {
             vip: flag(row, "vip")?,
             priority: int(row, "priority")?,
             notes: row.try_get("notes")?,
+            removed_at: row.try_get("removed_at")?,
         })
+    }
+}
+
+impl Removable for Organization {
+    fn removed_at(&self) -> Option<i64> {
+        self.removed_at
     }
 }
 
@@ -126,7 +141,7 @@ impl Record for Contact {
             .bind(i64::from(self.priority))
             .bind(self.language.as_deref())
             .bind(self.notes.as_str())
-            .bind(now_millis()))
+            .bind(clock::now()))
     }
 
     fn from_row(row: &AnyRow) -> Result<Self, StoreError> {
@@ -143,7 +158,14 @@ impl Record for Contact {
             priority: int(row, "priority")?,
             language: row.try_get("language")?,
             notes: row.try_get("notes")?,
+            removed_at: row.try_get("removed_at")?,
         })
+    }
+}
+
+impl Removable for Contact {
+    fn removed_at(&self) -> Option<i64> {
+        self.removed_at
     }
 }
 
@@ -185,7 +207,7 @@ impl Record for Asset {
             .bind(contact)
             .bind(organization)
             .bind(self.notes.as_str())
-            .bind(now_millis()))
+            .bind(clock::now()))
     }
 
     fn from_row(row: &AnyRow) -> Result<Self, StoreError> {
@@ -353,8 +375,19 @@ impl Store {
         after_id: Id,
         limit: u32,
     ) -> Result<Vec<R>, StoreError> {
+        self.page_where(after_id, limit, "TRUE").await
+    }
+
+    /// A page in id order after `after_id` of the records `condition` (SQL of ours, never
+    /// text from outside) accepts.
+    async fn page_where<R: Record>(
+        &self,
+        after_id: Id,
+        limit: u32,
+        condition: &str,
+    ) -> Result<Vec<R>, StoreError> {
         let sql = format!(
-            "SELECT * FROM {} WHERE id > $1 ORDER BY id LIMIT $2",
+            "SELECT * FROM {} WHERE id > $1 AND {condition} ORDER BY id LIMIT $2",
             R::TABLE
         );
         let rows = sqlx::query(&sql)
@@ -365,16 +398,17 @@ impl Store {
         rows.iter().map(R::from_row).collect()
     }
 
-    /// A page of contacts in id order after `after_id`, only what the in-memory phone book
-    /// keeps of them: loading a million reads and converts a third of the columns.
+    /// A page of contacts in use (not removed by a sync) in id order after `after_id`, only
+    /// what the in-memory phone book keeps of them: loading a million reads and converts a
+    /// third of the columns.
     pub async fn book_contacts_after(
         &self,
         after_id: Id,
         limit: u32,
     ) -> Result<Vec<BookContact>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, organization_id, first_name, last_name, aliases, numbers, vip, priority \
-             FROM contacts WHERE id > $1 ORDER BY id LIMIT $2",
+            "SELECT id, organization_id, first_name, last_name, aliases, numbers, vip, priority, \
+             language FROM contacts WHERE id > $1 AND removed_at IS NULL ORDER BY id LIMIT $2",
         )
         .bind(after_id)
         .bind(i64::from(limit))
@@ -391,6 +425,7 @@ impl Store {
                     numbers: list(row, "numbers")?,
                     vip: flag(row, "vip")?,
                     priority: int(row, "priority")?,
+                    language: row.try_get("language")?,
                 })
             })
             .collect()
@@ -398,13 +433,90 @@ impl Store {
 
     /// Records written at or after `since` (Unix ms): how a running service catches up with
     /// imports made by another process.
-    pub async fn records_changed_since<R: Record>(&self, since: i64) -> Result<Vec<R>, StoreError> {
+    pub async fn records_changed_since<R: Record>(
+        &self,
+        since: Millis,
+    ) -> Result<Vec<R>, StoreError> {
         let sql = format!(
             "SELECT * FROM {} WHERE updated_at >= $1 ORDER BY updated_at, id",
             R::TABLE
         );
         let rows = sqlx::query(&sql).bind(since).fetch_all(&self.pool).await?;
         rows.iter().map(R::from_row).collect()
+    }
+
+    /// Every record whose external id starts with `prefix` (`ldap:`), removed or not: what a
+    /// synchronised source put in the phone book.
+    pub async fn records_with_external_prefix<R: Removable>(
+        &self,
+        prefix: &str,
+    ) -> Result<Vec<R>, StoreError> {
+        // `substr`, not LIKE: `_` and `%` are ordinary characters here, and SQLite's LIKE
+        // ignores case. The length is ours (a count), never text from outside.
+        let sql = format!(
+            "SELECT * FROM {} WHERE substr(external_id, 1, {}) = $1 ORDER BY id",
+            R::TABLE,
+            prefix.chars().count()
+        );
+        let rows = sqlx::query(&sql).bind(prefix).fetch_all(&self.pool).await?;
+        rows.iter().map(R::from_row).collect()
+    }
+
+    /// Marks records removed since `at` (Unix ms), or in use again with `None`, in one
+    /// transaction; `updated_at` moves, so a running phone book's catch-up sees the change.
+    /// Returns how many records changed.
+    pub async fn set_removed<R: Removable>(
+        &self,
+        ids: &[Id],
+        at: Option<i64>,
+    ) -> Result<u64, StoreError> {
+        let sql = format!(
+            "UPDATE {} SET removed_at = $1, updated_at = $2 WHERE id = $3",
+            R::TABLE
+        );
+        let now = crate::clock::now();
+        let mut tx = self.pool.begin().await?;
+        let mut changed = 0;
+        for id in ids {
+            let done = sqlx::query(&sql)
+                .bind(at)
+                .bind(now)
+                .bind(*id)
+                .execute(&mut *tx)
+                .await?;
+            changed += done.rows_affected();
+        }
+        tx.commit().await?;
+        Ok(changed)
+    }
+
+    /// A page in id order after `after_id` of the removed records (`removed`) or of those
+    /// in use.
+    pub async fn records_after_by_removal<R: Removable>(
+        &self,
+        after_id: Id,
+        limit: u32,
+        removed: bool,
+    ) -> Result<Vec<R>, StoreError> {
+        let condition = if removed {
+            "removed_at IS NOT NULL"
+        } else {
+            "removed_at IS NULL"
+        };
+        self.page_where(after_id, limit, condition).await
+    }
+
+    /// Records not removed: what the in-memory phone book holds.
+    pub async fn count_in_use<R: Removable>(&self) -> Result<u64, StoreError> {
+        let sql = format!(
+            "SELECT COUNT(*) AS n FROM {} WHERE removed_at IS NULL",
+            R::TABLE
+        );
+        let n: i64 = sqlx::query(&sql)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("n")?;
+        Ok(u64::try_from(n).unwrap_or(0))
     }
 
     pub async fn contacts_of_organization(&self, id: Id) -> Result<Vec<Contact>, StoreError> {

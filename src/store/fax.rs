@@ -8,7 +8,8 @@ use sqlx::Row as _;
 
 use super::filter::Filter;
 use super::write::Returning as _;
-use super::{json, now_millis, parse, Store, StoreError};
+use super::{json, parse, Store, StoreError};
+use crate::clock::{self, Millis};
 
 /// A document to store (a fax's PDF, or the raw TIFF when it could not be converted).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -25,7 +26,7 @@ pub struct StoredFile {
     pub name: String,
     pub content_type: String,
     pub size: i64,
-    pub created_at: i64,
+    pub created_at: Millis,
 }
 
 /// A received fax as recorded.
@@ -45,7 +46,7 @@ pub struct FaxRecord {
     /// The PDF, once converted; `None` for a failed reception or an unreadable TIFF.
     pub pdf_file_id: Option<i64>,
     /// Unix ms.
-    pub received_at: i64,
+    pub received_at: Millis,
     /// Why the document could not be kept as a PDF (refused, unreadable or unconvertible);
     /// empty when it was, or when the reception failed.
     pub document_error: String,
@@ -114,10 +115,10 @@ pub struct OutboxMail {
     pub state: MailState,
     pub attempts: u32,
     /// Unix ms.
-    pub next_attempt_at: i64,
+    pub next_attempt_at: Millis,
     pub last_error: String,
-    pub created_at: i64,
-    pub sent_at: Option<i64>,
+    pub created_at: Millis,
+    pub sent_at: Option<Millis>,
 }
 
 /// What [`Store::record_fax`] did.
@@ -189,7 +190,7 @@ impl Store {
         document: Option<NewFile>,
         mails: impl FnOnce(Option<i64>) -> Vec<NewMail>,
     ) -> Result<Recorded, StoreError> {
-        let now = now_millis();
+        let now = clock::now();
         let mut tx = self.pool.begin().await?;
         // The fax row first: its primary key is the lock that makes a second delivery a no-op.
         let inserted = sqlx::query(
@@ -294,7 +295,7 @@ impl Store {
     /// Received faxes, newest first; `before` (Unix ms) pages back.
     pub async fn faxes(
         &self,
-        before: Option<i64>,
+        before: Option<Millis>,
         limit: u32,
     ) -> Result<Vec<FaxRecord>, StoreError> {
         let mut where_ = Filter::default();
@@ -327,7 +328,7 @@ impl Store {
     }
 
     /// Pending mails whose next attempt is due at `now`, oldest due first.
-    pub async fn due_mails(&self, now: i64, limit: u32) -> Result<Vec<OutboxMail>, StoreError> {
+    pub async fn due_mails(&self, now: Millis, limit: u32) -> Result<Vec<OutboxMail>, StoreError> {
         let sql = format!(
             "SELECT {MAIL_COLUMNS} FROM outbox WHERE state = 'pending' AND next_attempt_at <= $1 \
              ORDER BY next_attempt_at, id LIMIT $2"
@@ -341,7 +342,7 @@ impl Store {
     }
 
     /// When the next pending mail is due (Unix ms), if any is pending.
-    pub async fn next_mail_due(&self) -> Result<Option<i64>, StoreError> {
+    pub async fn next_mail_due(&self) -> Result<Option<Millis>, StoreError> {
         let next: Option<i64> =
             sqlx::query_scalar("SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending'")
                 .fetch_one(&self.pool)
@@ -350,7 +351,7 @@ impl Store {
     }
 
     /// The SMTP server accepted the mail.
-    pub async fn mail_sent(&self, id: i64, attempts: u32, at: i64) -> Result<(), StoreError> {
+    pub async fn mail_sent(&self, id: i64, attempts: u32, at: Millis) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE outbox SET state = 'sent', attempts = $2, sent_at = $3, last_error = '' \
              WHERE id = $1",
@@ -368,7 +369,7 @@ impl Store {
         &self,
         id: i64,
         attempts: u32,
-        retry_at: Option<i64>,
+        retry_at: Option<Millis>,
         error: &str,
     ) -> Result<(), StoreError> {
         let (state, next) = match retry_at {
@@ -398,7 +399,7 @@ impl Store {
         );
         let row = sqlx::query(&sql)
             .bind(id)
-            .bind(now_millis())
+            .bind(clock::now())
             .returning_optional(&self.pool)
             .await?;
         match row {

@@ -59,6 +59,29 @@ impl<'a> Filter<'a> {
         }
     }
 
+    /// One condition true when any alternative is: each text alternative a template with
+    /// `{}` for its value, each number alternative a column that is one of the numbers.
+    /// Nothing when there is no alternative.
+    pub(crate) fn any(&mut self, texts: &[(&str, &'a str)], numbers: &[(&str, &[i64])]) {
+        let mut alternatives = Vec::new();
+        for (template, value) in texts {
+            alternatives.push(template.replace("{}", &format!("${}", self.next())));
+            self.values.push(Value::Text(value));
+        }
+        for (column, values) in numbers.iter().filter(|(_, v)| !v.is_empty()) {
+            let mut places = Vec::new();
+            for value in *values {
+                places.push(format!("${}", self.next()));
+                self.values.push(Value::Int(*value));
+            }
+            alternatives.push(format!("{column} IN ({})", places.join(", ")));
+        }
+        if !alternatives.is_empty() {
+            self.conditions
+                .push(format!("({})", alternatives.join(" OR ")));
+        }
+    }
+
     /// A condition without a value.
     pub(crate) fn raw(&mut self, condition: &str) {
         self.conditions.push(condition.to_owned());

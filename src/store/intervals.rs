@@ -9,7 +9,7 @@ use sqlx::Row as _;
 
 use super::{Store, StoreError};
 use crate::acd::stats::Counters;
-use crate::acd::Millis;
+use crate::clock::Millis;
 use crate::stats::{AgentInterval, AgentTime, QueueInterval};
 
 /// `queue_intervals`' counted columns, summed on conflict.
@@ -128,18 +128,14 @@ impl Store {
         let agent_sql = AGENT_SQL.get_or_init(|| upsert("agent_intervals", "agent", &AGENT_SUMS));
         let mut tx = self.pool.begin().await?;
         for q in queues {
-            let mut query = sqlx::query(queue_sql.as_str())
-                .bind(&q.queue)
-                .bind(bind_u64(q.start));
+            let mut query = sqlx::query(queue_sql.as_str()).bind(&q.queue).bind(q.start);
             for value in queue_values(&q.counters) {
                 query = query.bind(bind_u64(value));
             }
             query.execute(&mut *tx).await?;
         }
         for a in agents {
-            let mut query = sqlx::query(agent_sql.as_str())
-                .bind(&a.agent)
-                .bind(bind_u64(a.start));
+            let mut query = sqlx::query(agent_sql.as_str()).bind(&a.agent).bind(a.start);
             for value in agent_values(&a.time) {
                 query = query.bind(bind_u64(value));
             }
@@ -159,8 +155,8 @@ impl Store {
         static SQL: OnceLock<String> = OnceLock::new();
         let sql = SQL.get_or_init(|| select("queue_intervals", "queue", &QUEUE_SUMS));
         let rows = sqlx::query(sql.as_str())
-            .bind(bind_u64(from))
-            .bind(bind_u64(to))
+            .bind(from)
+            .bind(to)
             .bind(queue)
             .fetch_all(&self.pool)
             .await?;
@@ -169,7 +165,7 @@ impl Store {
                 let v = |c: &str| read_u64(row, c);
                 Ok(QueueInterval {
                     queue: row.try_get("queue")?,
-                    start: v("interval_start")?,
+                    start: row.try_get::<Millis, _>("interval_start")?,
                     counters: Counters {
                         offered: v("offered")?,
                         answered: v("answered")?,
@@ -202,8 +198,8 @@ impl Store {
         static SQL: OnceLock<String> = OnceLock::new();
         let sql = SQL.get_or_init(|| select("agent_intervals", "agent", &AGENT_SUMS));
         let rows = sqlx::query(sql.as_str())
-            .bind(bind_u64(from))
-            .bind(bind_u64(to))
+            .bind(from)
+            .bind(to)
             .bind(agent)
             .fetch_all(&self.pool)
             .await?;
@@ -212,7 +208,7 @@ impl Store {
                 let v = |c: &str| read_u64(row, c);
                 Ok(AgentInterval {
                     agent: row.try_get("agent")?,
-                    start: v("interval_start")?,
+                    start: row.try_get::<Millis, _>("interval_start")?,
                     time: AgentTime {
                         calls_answered: v("calls_answered")?,
                         talk_ms: v("talk_ms")?,

@@ -78,6 +78,21 @@ const SQLITE: Embedded = &[
         "intervals",
         include_str!("../../migrations/sqlite/0012_intervals.sql"),
     ),
+    (
+        13,
+        "soft_removal",
+        include_str!("../../migrations/sqlite/0013_soft_removal.sql"),
+    ),
+    (
+        14,
+        "user_language",
+        include_str!("../../migrations/sqlite/0014_user_language.sql"),
+    ),
+    (
+        15,
+        "ticket_assignee",
+        include_str!("../../migrations/sqlite/0015_ticket_assignee.sql"),
+    ),
 ];
 
 const POSTGRES: Embedded = &[
@@ -140,6 +155,21 @@ const POSTGRES: Embedded = &[
         12,
         "intervals",
         include_str!("../../migrations/postgres/0012_intervals.sql"),
+    ),
+    (
+        13,
+        "soft_removal",
+        include_str!("../../migrations/postgres/0013_soft_removal.sql"),
+    ),
+    (
+        14,
+        "user_language",
+        include_str!("../../migrations/postgres/0014_user_language.sql"),
+    ),
+    (
+        15,
+        "ticket_assignee",
+        include_str!("../../migrations/postgres/0015_ticket_assignee.sql"),
     ),
 ];
 

@@ -35,13 +35,12 @@ pub use acd::{StoredAgent, StoredCallback};
 pub use audit::AuditFilter;
 pub use blocklist::BlockedAttempt;
 pub use calls::{CallFilter, CallTx};
-pub use directory::Record;
+pub use directory::{Record, Removable};
 pub use error::StoreError;
 pub use fax::{Attach, FaxRecord, MailState, NewFile, NewMail, OutboxMail, Recorded, StoredFile};
-pub use tickets::{TicketFilter, WebhookDelivery};
+pub use tickets::{TicketFilter, TicketSearch, WebhookDelivery};
 
 use crate::accounts::Role;
-use crate::clock::now_millis;
 
 /// Which database engine sits behind a [`Store`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -163,6 +163,13 @@ async fn every_calls_and_tickets_filter_is_served_by_an_index() {
                 ..TicketFilter::default()
             },
         ),
+        (
+            "by assignee",
+            TicketFilter {
+                assignee: text("alice"),
+                ..TicketFilter::default()
+            },
+        ),
         ("everything, starred then newest", TicketFilter::default()),
     ];
     for (what, filter) in &tickets {
@@ -308,5 +315,27 @@ async fn every_audit_filter_is_read_from_an_index() {
                 "audit {what} is sorted after reading: {steps:?}"
             );
         }
+    }
+}
+
+#[tokio::test]
+async fn the_removed_records_list_is_read_from_its_partial_index() {
+    let store = Store::connect("sqlite::memory:", 1).await.unwrap();
+    for table in ["contacts", "organizations"] {
+        // As `Store::records_after_by_removal` asks for a page of removed records.
+        let sql = format!(
+            "SELECT * FROM {table} WHERE id > 0 AND removed_at IS NOT NULL ORDER BY id LIMIT 100"
+        );
+        let steps = plan(&store, &sql, &Filter::default()).await;
+        assert!(
+            steps
+                .iter()
+                .any(|s| s.contains(&format!("INDEX {table}_removed"))),
+            "{table}: {steps:?}"
+        );
+        assert!(
+            !steps.iter().any(|s| s.contains("TEMP B-TREE")),
+            "{table}: {steps:?}"
+        );
     }
 }

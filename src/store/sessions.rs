@@ -5,10 +5,11 @@ use sqlx::Row as _;
 use super::users::user_from_row;
 use super::{Store, StoreError};
 use crate::accounts::User;
+use crate::clock::Millis;
 
 /// `last_seen_at` is refreshed at most this often, so a busy dashboard does not turn every
 /// request into a write.
-const TOUCH_INTERVAL_MS: i64 = 60_000;
+const TOUCH_INTERVAL_MS: Millis = 60_000;
 
 impl Store {
     /// `NotFound` if the user does not exist.
@@ -16,8 +17,8 @@ impl Store {
         &self,
         user_id: i64,
         token_hash: &str,
-        now: i64,
-        expires_at: i64,
+        now: Millis,
+        expires_at: Millis,
     ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO sessions (token_hash, user_id, created_at, expires_at, last_seen_at) \
@@ -42,7 +43,7 @@ impl Store {
     pub async fn session_user(
         &self,
         token_hash: &str,
-        now: i64,
+        now: Millis,
     ) -> Result<Option<User>, StoreError> {
         let row = sqlx::query(
             "SELECT u.id, u.name, u.role, u.disabled, u.created_at, s.last_seen_at \
@@ -55,7 +56,7 @@ impl Store {
         .await?;
         let Some(row) = row else { return Ok(None) };
         let user = user_from_row(&row)?;
-        let last_seen: i64 = row.try_get("last_seen_at")?;
+        let last_seen: Millis = row.try_get("last_seen_at")?;
         if now - last_seen >= TOUCH_INTERVAL_MS {
             sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE token_hash = $1")
                 .bind(token_hash)
@@ -76,7 +77,7 @@ impl Store {
     }
 
     /// Removes sessions expired at `now`; returns how many.
-    pub async fn purge_expired_sessions(&self, now: i64) -> Result<u64, StoreError> {
+    pub async fn purge_expired_sessions(&self, now: Millis) -> Result<u64, StoreError> {
         let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
             .bind(now)
             .execute(&self.pool)

@@ -10,6 +10,7 @@ use sqlx::{AnyConnection, Row as _};
 use super::filter::Filter;
 use super::write::Returning as _;
 use super::{json, Store, StoreError};
+use crate::clock::{self, Millis};
 use crate::tickets::{
     NewTicket, Note, OrganizationUsage, Status, Ticket, TicketEvent, TicketKind, TicketPatch,
     TimeEntry,
@@ -29,13 +30,63 @@ pub struct TicketFilter {
     /// Tickets this agent booked time on (each answered agent leg books its talk time).
     pub agent: Option<String>,
     /// Created at or after (Unix ms).
-    pub from: Option<i64>,
+    pub from: Option<Millis>,
     /// Created before (Unix ms).
-    pub to: Option<i64>,
+    pub to: Option<Millis>,
     /// Only tickets with a breached SLA clock.
     pub breached: Option<bool>,
+    /// Tickets this person is assigned.
+    pub assignee: Option<String>,
+    /// Only tickets nobody is assigned.
+    pub unassigned: Option<bool>,
+    /// Words or a number to look for, read by the caller (the API) into what it matches.
+    #[serde(skip)]
+    pub search: Option<TicketSearch>,
     pub limit: Option<u32>,
     pub offset: Option<u32>,
+}
+
+/// A search over tickets, already read: a ticket matches when its subject holds the text (as
+/// typed, or in lower case), its caller's number is `number`, or its contact or organization is
+/// one of those found by name or number.
+#[derive(Clone, Debug, Default)]
+pub struct TicketSearch {
+    /// The text as typed.
+    pub text: String,
+    /// The caller's number as tickets file it (E.164 or an extension), when the text reads as one.
+    pub number: Option<String>,
+    pub contacts: Vec<i64>,
+    pub organizations: Vec<i64>,
+    /// `%text%` as typed and lower-cased, `%`, `_` and `\` escaped (built by [`TicketSearch::new`]).
+    patterns: [String; 2],
+}
+
+impl TicketSearch {
+    pub fn new(
+        text: &str,
+        number: Option<String>,
+        contacts: Vec<i64>,
+        organizations: Vec<i64>,
+    ) -> TicketSearch {
+        let escaped: String = text
+            .trim()
+            .chars()
+            .flat_map(|c| match c {
+                '%' | '_' | '\\' => vec!['\\', c],
+                c => vec![c],
+            })
+            .collect();
+        TicketSearch {
+            text: text.trim().to_owned(),
+            number,
+            contacts,
+            organizations,
+            patterns: [
+                format!("%{escaped}%"),
+                format!("%{}%", escaped.to_lowercase()),
+            ],
+        }
+    }
 }
 
 /// A ticket change waiting for (or done with) delivery to the external helpdesk.
@@ -47,10 +98,10 @@ pub struct WebhookDelivery {
     pub payload: String,
     pub state: String,
     pub attempts: i64,
-    pub next_attempt_at: i64,
+    pub next_attempt_at: Millis,
     pub last_error: String,
-    pub created_at: i64,
-    pub delivered_at: Option<i64>,
+    pub created_at: Millis,
+    pub delivered_at: Option<Millis>,
 }
 
 pub(crate) fn ticket_from(row: &AnyRow) -> Result<Ticket, StoreError> {
@@ -72,6 +123,7 @@ pub(crate) fn ticket_from(row: &AnyRow) -> Result<Ticket, StoreError> {
         caller_number: row.try_get("caller_number")?,
         unidentified: flag("unidentified")?,
         queue: row.try_get("queue")?,
+        assignee: row.try_get("assignee")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
         last_call_at: row.try_get("last_call_at")?,
@@ -118,7 +170,7 @@ fn webhook_from(row: &AnyRow) -> Result<WebhookDelivery, StoreError> {
 pub(crate) async fn enqueue_webhook(
     conn: &mut AnyConnection,
     event: &TicketEvent,
-    now: i64,
+    now: Millis,
 ) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO webhook_outbox (ticket_id, event, payload, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $4)",
@@ -148,6 +200,20 @@ impl Store {
         let (sql, where_) = tickets_query(filter);
         let rows = where_.bind(sqlx::query(&sql)).fetch_all(&self.pool).await?;
         rows.iter().map(ticket_from).collect()
+    }
+
+    /// How many tickets the filter matches on every page together (its limit and offset
+    /// aside).
+    pub async fn count_tickets(&self, filter: &TicketFilter) -> Result<i64, StoreError> {
+        let listed = Listed::of(filter);
+        let where_ = tickets_where(filter, listed);
+        let sql = format!(
+            "SELECT COUNT(*) AS n FROM {}{}",
+            listed.from(),
+            where_.sql()
+        );
+        let row = where_.bind(sqlx::query(&sql)).fetch_one(&self.pool).await?;
+        Ok(row.try_get("n")?)
     }
 
     pub async fn time_entries(&self, ticket_id: i64) -> Result<Vec<TimeEntry>, StoreError> {
@@ -194,21 +260,30 @@ impl Store {
         Ok(ticket)
     }
 
-    /// Changes status, priority, star or subject. Resolving stamps `resolved_at` (reopening
-    /// clears it); any change by a person counts as the first response.
+    /// Changes status, priority, star, subject or assignee. Resolving stamps `resolved_at`
+    /// (reopening clears it); any change by a person counts as the first response. Neither is
+    /// stamped before the ticket's creation (a switch's clock ahead of this one's).
+    ///
+    /// With `unless_taken_from`, the change applies only while the ticket is unassigned or
+    /// assigned to that name (an agent taking a ticket cannot take it from somebody who took
+    /// it a moment before): otherwise `Conflict`.
     pub async fn update_ticket(
         &self,
         id: i64,
         patch: &TicketPatch,
-        now: i64,
+        now: Millis,
         webhook: bool,
+        unless_taken_from: Option<&str>,
     ) -> Result<Ticket, StoreError> {
         let mut tx = self.pool.begin().await?;
         let row = sqlx::query(
             "UPDATE tickets SET status = COALESCE($1, status), priority = COALESCE($2, priority), \
              starred = COALESCE($3, starred), subject = COALESCE($4, subject), \
-             resolved_at = CASE WHEN COALESCE($1, status) IN ('resolved', 'closed') THEN COALESCE(resolved_at, $5) ELSE NULL END, \
-             first_response_at = COALESCE(first_response_at, $5), updated_at = $5 WHERE id = $6 RETURNING *",
+             resolved_at = CASE WHEN COALESCE($1, status) IN ('resolved', 'closed') \
+                 THEN COALESCE(resolved_at, CASE WHEN created_at > $5 THEN created_at ELSE $5 END) ELSE NULL END, \
+             first_response_at = COALESCE(first_response_at, CASE WHEN created_at > $5 THEN created_at ELSE $5 END), \
+             assignee = CASE WHEN $7 = 1 THEN $8 ELSE assignee END, \
+             updated_at = $5 WHERE id = $6 AND ($9 IS NULL OR assignee IS NULL OR assignee = $9) RETURNING *",
         )
         .bind(patch.status.map(Status::as_str))
         .bind(patch.priority.map(i64::from))
@@ -216,9 +291,21 @@ impl Store {
         .bind(patch.subject.as_deref())
         .bind(now)
         .bind(id)
+        .bind(i64::from(patch.assignee.is_some()))
+        .bind(patch.assignee.clone().flatten())
+        .bind(unless_taken_from)
         .returning_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| StoreError::NotFound(format!("ticket {id}")))?;
+        .await?;
+        let Some(row) = row else {
+            drop(tx);
+            return Err(match self.ticket(id).await? {
+                Some(ticket) => StoreError::Conflict(format!(
+                    "ticket {id} assigned to {}",
+                    ticket.assignee.unwrap_or_default()
+                )),
+                None => StoreError::NotFound(format!("ticket {id}")),
+            });
+        };
         let ticket = ticket_from(&row)?;
         if webhook {
             let event = TicketEvent::Updated {
@@ -230,17 +317,18 @@ impl Store {
         Ok(ticket)
     }
 
-    /// Adds a note; the first note by a person answers a new ticket (status `open`).
+    /// Adds a note; the first note by a person answers a new ticket (status `open`), never
+    /// before its creation.
     pub async fn add_note(
         &self,
         ticket_id: i64,
         author: &str,
         body: &str,
-        now: i64,
+        now: Millis,
     ) -> Result<Note, StoreError> {
         let mut tx = self.pool.begin().await?;
         let updated = sqlx::query(
-            "UPDATE tickets SET first_response_at = COALESCE(first_response_at, $1), \
+            "UPDATE tickets SET first_response_at = COALESCE(first_response_at, CASE WHEN created_at > $1 THEN created_at ELSE $1 END), \
              status = CASE WHEN status = 'new' THEN 'open' ELSE status END, updated_at = $1 WHERE id = $2",
         )
         .bind(now)
@@ -274,7 +362,7 @@ impl Store {
     /// clock that ran out (`first_response` or `resolution`).
     pub async fn mark_breaches(
         &self,
-        now: i64,
+        now: Millis,
         webhook: bool,
     ) -> Result<Vec<(Ticket, &'static str)>, StoreError> {
         let mut tx = self.pool.begin().await?;
@@ -317,7 +405,7 @@ impl Store {
         )
         .bind(agent)
         .bind(cents)
-        .bind(super::now_millis())
+        .bind(clock::now())
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -343,7 +431,7 @@ impl Store {
         )
         .bind(organization_id)
         .bind(monthly_cents)
-        .bind(super::now_millis())
+        .bind(clock::now())
         .execute(&self.pool)
         .await
         .map_err(|e| match &e {
@@ -376,8 +464,8 @@ impl Store {
     /// time by when it was booked. Calls of unknown callers sum under `None`.
     pub async fn organization_usage(
         &self,
-        from: i64,
-        to: i64,
+        from: Millis,
+        to: Millis,
     ) -> Result<Vec<OrganizationUsage>, StoreError> {
         let calls = sqlx::query(
             "SELECT organization_id, COUNT(*) AS calls, \
@@ -423,7 +511,7 @@ impl Store {
     /// Deliveries due at `now`, oldest first.
     pub async fn due_webhooks(
         &self,
-        now: i64,
+        now: Millis,
         limit: u32,
     ) -> Result<Vec<WebhookDelivery>, StoreError> {
         let rows = sqlx::query(
@@ -445,7 +533,7 @@ impl Store {
         rows.iter().map(webhook_from).collect()
     }
 
-    pub async fn webhook_delivered(&self, id: i64, now: i64) -> Result<(), StoreError> {
+    pub async fn webhook_delivered(&self, id: i64, now: Millis) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE webhook_outbox SET state = 'delivered', attempts = attempts + 1, delivered_at = $1, last_error = '' WHERE id = $2",
         )
@@ -461,7 +549,7 @@ impl Store {
         &self,
         id: i64,
         error: &str,
-        next_attempt_at: Option<i64>,
+        next_attempt_at: Option<Millis>,
     ) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE webhook_outbox SET attempts = attempts + 1, last_error = $1, \
@@ -478,6 +566,7 @@ impl Store {
 }
 
 /// What the tickets list is read from, in the list's order (starred first, then newest first).
+/// (The list by assignee reads `tickets_assignee`, an index of the tickets themselves.)
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Listed {
     /// The tickets themselves (`tickets_listed`).
@@ -521,6 +610,19 @@ impl Listed {
 pub(crate) fn tickets_query(filter: &TicketFilter) -> (String, Filter<'_>) {
     let listed = Listed::of(filter);
     let (starred, created_at, id) = listed.order();
+    let where_ = tickets_where(filter, listed);
+    let sql = format!(
+        "SELECT t.* FROM {}{} ORDER BY {starred} DESC, {created_at} DESC, {id} DESC{}",
+        listed.from(),
+        where_.sql(),
+        Filter::page(filter.limit, filter.offset)
+    );
+    (sql, where_)
+}
+
+/// The conditions of the tickets list (and of its count).
+fn tickets_where(filter: &TicketFilter, listed: Listed) -> Filter<'_> {
+    let (_, created_at, _) = listed.order();
     let mut where_ = Filter::default();
 
     where_.eq_i64("t.organization_id", filter.organization_id);
@@ -549,11 +651,28 @@ pub(crate) fn tickets_query(filter: &TicketFilter) -> (String, Filter<'_>) {
     if filter.breached == Some(true) {
         where_.raw("(t.first_response_breached = 1 OR t.resolution_breached = 1)");
     }
-    let sql = format!(
-        "SELECT t.* FROM {}{} ORDER BY {starred} DESC, {created_at} DESC, {id} DESC{}",
-        listed.from(),
-        where_.sql(),
-        Filter::page(filter.limit, filter.offset)
-    );
-    (sql, where_)
+    where_.eq_str("t.assignee", filter.assignee.as_deref());
+    if filter.unassigned == Some(true) {
+        where_.raw("t.assignee IS NULL");
+    }
+    // A search reads every ticket the other filters leave: words inside a subject have no
+    // index to be found by.
+    if let Some(search) = &filter.search {
+        let [typed, lower] = &search.patterns;
+        let mut texts = vec![
+            ("t.subject LIKE {} ESCAPE '\\'", typed.as_str()),
+            ("LOWER(t.subject) LIKE {} ESCAPE '\\'", lower.as_str()),
+        ];
+        if let Some(number) = search.number.as_deref() {
+            texts.push(("t.caller_number = {}", number));
+        }
+        where_.any(
+            &texts,
+            &[
+                ("t.contact_id", &search.contacts),
+                ("t.organization_id", &search.organizations),
+            ],
+        );
+    }
+    where_
 }

@@ -5,11 +5,12 @@ use sqlx::any::AnyRow;
 use sqlx::Row as _;
 
 use super::write::Returning as _;
-use super::{now_millis, parse_role, Store, StoreError};
+use super::{parse_role, Store, StoreError};
 use crate::accounts::{ApiToken, Role};
+use crate::clock::{self, Millis};
 
 /// `last_used_at` is refreshed at most this often, so a scraper does not write on every scrape.
-const TOUCH_INTERVAL_MS: i64 = 60_000;
+const TOUCH_INTERVAL_MS: Millis = 60_000;
 
 fn token_from_row(row: &AnyRow) -> Result<ApiToken, StoreError> {
     Ok(ApiToken {
@@ -30,7 +31,7 @@ impl Store {
         role: Role,
         token_hash: &str,
     ) -> Result<ApiToken, StoreError> {
-        let created_at = now_millis();
+        let created_at = clock::now();
         let row = sqlx::query(
             "INSERT INTO api_tokens (name, role, token_hash, created_at, revoked) \
              VALUES ($1, $2, $3, $4, 0) RETURNING id",
@@ -56,7 +57,7 @@ impl Store {
     pub async fn token_role(
         &self,
         token_hash: &str,
-        now: i64,
+        now: Millis,
     ) -> Result<Option<(String, Role)>, StoreError> {
         let row = sqlx::query(
             "SELECT id, name, role, last_used_at FROM api_tokens \
@@ -69,7 +70,7 @@ impl Store {
         let id: i64 = row.try_get("id")?;
         let name: String = row.try_get("name")?;
         let role = parse_role(row.try_get("role")?)?;
-        let last_used: Option<i64> = row.try_get("last_used_at")?;
+        let last_used: Option<Millis> = row.try_get("last_used_at")?;
         if last_used.is_none_or(|at| now - at >= TOUCH_INTERVAL_MS) {
             sqlx::query("UPDATE api_tokens SET last_used_at = $2 WHERE id = $1")
                 .bind(id)

@@ -4,8 +4,9 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Encode, Executor, Row as _, Transaction, Type};
 
 use super::write::Returning as _;
-use super::{now_millis, parse_role, Store, StoreError};
+use super::{parse_role, Store, StoreError};
 use crate::accounts::{Role, User};
+use crate::clock;
 
 pub(super) fn user_from_row(row: &AnyRow) -> Result<User, StoreError> {
     Ok(User {
@@ -29,7 +30,7 @@ impl Store {
         role: Role,
         password_hash: &str,
     ) -> Result<User, StoreError> {
-        let created_at = now_millis();
+        let created_at = clock::now();
         let row = sqlx::query(
             "INSERT INTO users (name, role, password_hash, disabled, created_at) \
              VALUES ($1, $2, $3, 0, $4) RETURNING id",
@@ -98,6 +99,27 @@ impl Store {
     pub async fn set_role(&self, name: &str, role: Role) -> Result<(), StoreError> {
         let sql = "UPDATE users SET role = $2 WHERE name = $1 RETURNING id";
         update_user(&self.pool, sql, name, role.as_str().to_string()).await?;
+        Ok(())
+    }
+
+    /// The language the user chose for the screens; None when they have not (or no such user).
+    pub async fn user_language(&self, name: &str) -> Result<Option<String>, StoreError> {
+        let language: Option<Option<String>> =
+            sqlx::query_scalar("SELECT language FROM users WHERE name = $1")
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(language.flatten())
+    }
+
+    /// Stores the user's language (None: follow the browser); `NotFound` if no such user.
+    pub async fn set_user_language(
+        &self,
+        name: &str,
+        language: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let sql = "UPDATE users SET language = $2 WHERE name = $1 RETURNING id";
+        update_user(&self.pool, sql, name, language.map(str::to_owned)).await?;
         Ok(())
     }
 

@@ -27,6 +27,7 @@ use sqlx::pool::PoolConnectionMetadata;
 use sqlx::{Any, AnyConnection, Connection as _, Executor};
 
 use super::{Query, Store, StoreError};
+use crate::clock::Millis;
 
 /// Reading what a write returns (`INSERT/UPDATE ... RETURNING`): the statement is read to its
 /// end, so the rows come back only after it, and under autocommit its commit, succeeded.
@@ -94,7 +95,7 @@ const SQLITE: &str = "SQLite";
 impl Store {
     /// Writes and commits one row (updated in place), for the health check: an error means
     /// the database cannot store writes now (unreachable, read-only, disk full).
-    pub async fn check_writes(&self, now: i64) -> Result<(), StoreError> {
+    pub async fn check_writes(&self, now: Millis) -> Result<(), StoreError> {
         let done = sqlx::query("UPDATE write_check SET at = $1 WHERE id = 1")
             .bind(now)
             .execute(&self.pool)

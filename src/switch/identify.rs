@@ -5,6 +5,7 @@
 use serde::Serialize;
 
 use super::vars;
+use crate::fsarg::Language;
 
 /// How the caller was recognised, best first.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -52,6 +53,8 @@ pub struct Identity {
     pub vip: bool,
     /// The calling number in E.164, when it could be read as one.
     pub e164: Option<String>,
+    /// The contact's language: announcements are in it when the queue has prompts for it.
+    pub language: Option<Language>,
 }
 
 impl Identity {

@@ -3,6 +3,7 @@
 //! originated carry `switchdesk_leg` and are never mistaken for callers. A channel whose
 //! `Unique-ID` is not UUID-shaped is ignored: its id would go back into commands.
 
+use crate::clock::Millis;
 use crate::esl::Event;
 use crate::fsarg::ChannelUuid;
 
@@ -24,7 +25,7 @@ pub(crate) enum Input {
         name: String,
         answered: bool,
         /// Set when the channel was queued before (by this service, before a restart).
-        enqueued_at: Option<u64>,
+        enqueued_at: Option<Millis>,
         priority: Option<i32>,
     },
     HungUp {
@@ -80,7 +81,7 @@ pub(crate) fn interpret(event: &Event) -> Option<Input> {
                 answered: event.get("Answer-State").is_some_and(|s| s == "answered"),
                 enqueued_at: event
                     .variable(vars::ENQUEUED_AT)
-                    .and_then(|v| v.parse().ok()),
+                    .and_then(|v| unix_time(&v)),
                 priority: event.variable(vars::PRIORITY).and_then(|v| v.parse().ok()),
             })
         }
@@ -141,7 +142,7 @@ pub(crate) struct ChannelState {
     pub queue: Option<String>,
     pub leg: Option<String>,
     pub agent: Option<String>,
-    pub enqueued_at: Option<u64>,
+    pub enqueued_at: Option<Millis>,
     pub priority: Option<i32>,
     pub number: String,
     pub name: String,
@@ -149,7 +150,7 @@ pub(crate) struct ChannelState {
     /// Not bridged to anything: waiting (a caller) or answered and waiting (a leg).
     pub parked: bool,
     pub bridged_to: Option<String>,
-    pub created_ms: u64,
+    pub created_ms: Millis,
 }
 
 /// The channel uuids listed by `show channels as json` (`{"row_count": 0}` when empty).
@@ -188,7 +189,7 @@ pub(crate) fn channel_state(dump: &Event) -> Option<ChannelState> {
         queue: var(vars::QUEUE),
         leg: var(vars::LEG),
         agent: var(vars::AGENT),
-        enqueued_at: var(vars::ENQUEUED_AT).and_then(|v| v.parse().ok()),
+        enqueued_at: var(vars::ENQUEUED_AT).and_then(|v| unix_time(&v)),
         priority: var(vars::PRIORITY).and_then(|v| v.parse().ok()),
         number: dump
             .get("Caller-Caller-ID-Number")
@@ -204,9 +205,14 @@ pub(crate) fn channel_state(dump: &Event) -> Option<ChannelState> {
         bridged_to: if bridged { bridged_to } else { None },
         created_ms: dump
             .get("Caller-Channel-Created-Time")
-            .and_then(|t| t.parse::<u64>().ok())
+            .and_then(|t| unix_time(&t))
             .map_or(0, |us| us / 1000),
     })
+}
+
+/// A time a channel carries (ms, or µs for FreeSWITCH's own): never before the epoch.
+fn unix_time(text: &str) -> Option<Millis> {
+    text.parse::<Millis>().ok().filter(|at| *at >= 0)
 }
 
 #[cfg(test)]

@@ -10,12 +10,13 @@
 
 use std::fmt;
 
+use crate::acd::config::Heard;
 use crate::acd::{Action, QueueConfig};
 use crate::blocklist::Treatment;
 use crate::esl::command::CallCommand;
 use crate::fsarg::{
-    CallerIdName, ChannelUuid, DialplanContext, Endpoint, Extension, FileString, HangupCause,
-    Language, Prompt, SoundRef, VarName, VarValue,
+    CallerIdName, ChannelUuid, Counted, DialplanContext, Endpoint, Extension, FileString,
+    HangupCause, Language, Prompt, SoundRef, VarName, VarValue,
 };
 
 use super::vars;
@@ -99,6 +100,9 @@ pub(crate) enum App {
         language: Language,
         number: u32,
     },
+    /// Channel variables set in the channel's own order, between the applications queued
+    /// around it (`multiset a=1 b=2`; an `api` `uuid_setvar` would take effect at once).
+    MultiSet(Vec<(VarName, VarValue)>),
     Hangup(HangupCause),
     /// The caller's own session rings an agent and bridges on answer.
     Bridge(BridgeDial),
@@ -134,6 +138,7 @@ impl App {
             App::PreAnswer => "pre_answer",
             App::Playback(_) | App::PlayList(_) => "playback",
             App::Say { .. } => "say",
+            App::MultiSet(_) => "multiset",
             App::Hangup(_) => "hangup",
             App::Bridge(_) => "bridge",
         }
@@ -145,6 +150,12 @@ impl App {
             App::Playback(sound) => sound.to_string(),
             App::PlayList(sounds) => sounds.to_string(),
             App::Say { language, number } => format!("{language} number pronounced {number}"),
+            // `multiset` splits its argument on spaces and each pair at its first `=`.
+            App::MultiSet(vars) => vars
+                .iter()
+                .map(|(name, value)| format!("{name}={}", value.as_str().replace(' ', "_")))
+                .collect::<Vec<_>>()
+                .join(" "),
             App::Hangup(cause) => cause.to_string(),
             App::Bridge(dial) => dial.to_string(),
         }
@@ -344,8 +355,15 @@ impl Announcement {
         }
     }
 
-    fn say(&mut self, call: &ChannelUuid, language: &Language, number: u32) {
+    /// `number` said by mod_say in `language`, in the form it takes counting `what` (for
+    /// mod_say_ru, the `gender` and `cases` variables set just before, in the channel's
+    /// order).
+    fn say(&mut self, call: &ChannelUuid, language: &Language, what: Counted, number: u32) {
         self.play(call);
+        let form = language.say_variables(what);
+        if !form.is_empty() {
+            self.steps.push(execute(call, App::MultiSet(form)));
+        }
         let language = language.clone();
         self.steps
             .push(execute(call, App::Say { language, number }));
@@ -367,26 +385,30 @@ impl Announcement {
     }
 
     /// The prompts of a list: sounds are played, `{position}` and `{wait_minutes}` are spoken
-    /// as numbers in the queue's language.
+    /// as numbers in the caller's language, `{minutes}` is the word in the wait's form.
     fn prompts(
         &mut self,
         call: &ChannelUuid,
-        queue: &QueueConfig,
+        heard: &Heard<'_>,
         items: &[Prompt],
         position: u32,
         wait: Option<u32>,
     ) {
         for item in items {
-            let number = match item {
-                Prompt::Sound(sound) => {
-                    self.sound(call, sound);
-                    continue;
+            match item {
+                Prompt::Sound(sound) => self.sound(call, sound),
+                Prompt::Position => self.say(call, heard.language, Counted::Position, position),
+                Prompt::WaitMinutes => {
+                    if let Some(wait) = wait {
+                        self.say(call, heard.language, Counted::Minutes, wait);
+                    }
                 }
-                Prompt::Position => Some(position),
-                Prompt::WaitMinutes => wait,
-            };
-            if let Some(number) = number {
-                self.say(call, &queue.prompts.language, number);
+                Prompt::Minutes => {
+                    let form = wait.map(|w| heard.language.plural_form(w));
+                    if let Some(word) = form.and_then(|f| heard.minutes.get(f)) {
+                        self.sound(call, word);
+                    }
+                }
             }
         }
     }
@@ -533,12 +555,14 @@ pub(crate) fn ring_by_caller(action: &Action) -> Vec<Step> {
     ]
 }
 
-/// The steps for one action. `queue` is the configuration of the queue the action names. An
-/// action naming a channel that is not UUID-shaped gives no steps (ids are checked when events
-/// are read, so this does not happen).
+/// The steps for one action. `queue` is the configuration of the queue the action names,
+/// `language` the caller's (their contact's), whose prompts the queue plays them when it has
+/// a set for it. An action naming a channel that is not UUID-shaped gives no steps (ids are
+/// checked when events are read, so this does not happen).
 pub(crate) fn render(
     action: &Action,
     queue: Option<&QueueConfig>,
+    language: Option<&Language>,
     transfer_context: &DialplanContext,
 ) -> Vec<Step> {
     let cause = |name: &str| HangupCause::parse(name).unwrap_or(HangupCause::NORMAL_CLEARING);
@@ -573,20 +597,15 @@ pub(crate) fn render(
             let (Some(call), Some(queue)) = (channel(call), queue) else {
                 return Vec::new();
             };
+            let prompts = queue.prompts.for_caller(language);
             let mut out = vec![api(Api::Break(call.clone()))];
             let mut heard = Announcement::default();
-            heard.prompts(
-                &call,
-                queue,
-                &queue.prompts.position,
-                *position,
-                *wait_minutes,
-            );
+            heard.prompts(&call, &prompts, prompts.position, *position, *wait_minutes);
             if wait_minutes.is_some() {
                 heard.prompts(
                     &call,
-                    queue,
-                    &queue.prompts.expected_wait,
+                    &prompts,
+                    prompts.expected_wait,
                     *position,
                     *wait_minutes,
                 );
@@ -688,9 +707,10 @@ pub(crate) fn render(
             let (Some(call), Some(queue)) = (channel(call), queue) else {
                 return Vec::new();
             };
+            let prompts = queue.prompts.for_caller(language);
             let mut out = vec![api(Api::Break(call.clone()))];
             let mut heard = Announcement::default();
-            heard.prompts(&call, queue, &queue.prompts.callback_accepted, 0, None);
+            heard.prompts(&call, &prompts, prompts.callback_accepted, 0, None);
             heard.finish(&call, &mut out);
             out.push(execute(&call, App::Hangup(HangupCause::NORMAL_CLEARING)));
             out
@@ -717,6 +737,7 @@ pub(crate) fn render(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::acd::config::{PromptSet, Prompts};
 
     const CALL: &str = "c0000000-0000-4000-8000-000000000001";
     const LEG: &str = "1e900000-0000-4000-8000-000000000002";
@@ -767,7 +788,7 @@ mod tests {
     #[test]
     fn an_agent_is_rung_with_the_contract_variables() {
         let ring = alice_rung();
-        let steps = render(&ring, None, &DialplanContext::default());
+        let steps = render(&ring, None, None, &DialplanContext::default());
         let [Step::Originate { command, leg }] = steps.as_slice() else {
             panic!("{steps:?}");
         };
@@ -845,7 +866,7 @@ mod tests {
             caller_id_number: VarValue::reduce("+74950000000"),
             caller_id_name: CallerIdName::reduce("Support"),
         };
-        let steps = render(&dial, None, &DialplanContext::default());
+        let steps = render(&dial, None, None, &DialplanContext::default());
         let [Step::Originate { command, .. }] = steps.as_slice() else {
             panic!("{steps:?}");
         };
@@ -887,6 +908,7 @@ mod tests {
                 wait_minutes: Some(4),
             },
             Some(&queue),
+            None,
             &DialplanContext::default(),
         );
         let call = uuid(CALL);
@@ -932,6 +954,140 @@ mod tests {
         );
     }
 
+    /// Each step as the line FreeSWITCH is sent: `api ...`, or the application and argument
+    /// a `sendmsg <call> execute` carries.
+    fn lines(steps: &[Step]) -> Vec<String> {
+        steps
+            .iter()
+            .map(|step| match step {
+                Step::Api { command, .. } => format!("api {command}"),
+                Step::Execute { uuid, app }
+                | Step::Ring {
+                    call: uuid, app, ..
+                } => {
+                    format!("sendmsg {uuid} execute {} {}", app.name(), app.arg())
+                }
+                Step::Originate { command, .. } => format!("bgapi {command}"),
+            })
+            .collect()
+    }
+
+    fn announce(queue: &QueueConfig, caller: Option<&Language>, wait: Option<u32>) -> Vec<String> {
+        let action = Action::Announce {
+            call: CALL.into(),
+            queue: queue.name.clone(),
+            position: 3,
+            wait_minutes: wait,
+        };
+        lines(&render(
+            &action,
+            Some(queue),
+            caller,
+            &DialplanContext::default(),
+        ))
+    }
+
+    #[test]
+    fn an_english_caller_hears_the_english_prompts_and_mod_say_en() {
+        let queue = QueueConfig::named("support");
+        assert_eq!(
+            announce(&queue, Some(&Language::ENGLISH), Some(5)),
+            [
+                format!("api uuid_break {CALL} all"),
+                format!("sendmsg {CALL} execute playback ivr/ivr-you_are_number.wav"),
+                format!("sendmsg {CALL} execute say en number pronounced 3"),
+                format!("sendmsg {CALL} execute playback file_string://ivr/ivr-in_line.wav!ivr/ivr-hold_time_is.wav"),
+                format!("sendmsg {CALL} execute say en number pronounced 5"),
+                format!("sendmsg {CALL} execute playback file_string://ivr/ivr-minutes.wav!local_stream://moh"),
+            ]
+        );
+        // Nobody's language known: the queue's.
+        assert_eq!(
+            announce(&queue, None, Some(5)),
+            announce(&queue, Some(&Language::ENGLISH), Some(5))
+        );
+    }
+
+    #[test]
+    fn a_russian_caller_hears_a_masculine_ordinal_and_feminine_minutes_in_the_right_form() {
+        // An English queue: the caller's contact language picks the Russian set.
+        let queue = QueueConfig::named("support");
+        let ru = Language::RUSSIAN;
+        let elena = "/usr/share/freeswitch/sounds/ru/RU/elena";
+        let said = |wait: u32, word: &str| {
+            vec![
+                format!("api uuid_break {CALL} all"),
+                format!("sendmsg {CALL} execute playback {elena}/switchdesk/you_are.wav"),
+                format!("sendmsg {CALL} execute multiset gender=male_h cases=nominativus"),
+                format!("sendmsg {CALL} execute say ru number pronounced 3"),
+                format!("sendmsg {CALL} execute playback file_string://{elena}/switchdesk/in_line.wav!{elena}/switchdesk/hold_time_is.wav"),
+                format!("sendmsg {CALL} execute multiset gender=female cases=nominativus"),
+                format!("sendmsg {CALL} execute say ru number pronounced {wait}"),
+                format!("sendmsg {CALL} execute playback file_string://{elena}/time/{word}.wav!local_stream://moh"),
+            ]
+        };
+        // "Вы третий в очереди. Время ожидания: пять минут / две минуты / одна минута."
+        assert_eq!(announce(&queue, Some(&ru), Some(5)), said(5, "minutes"));
+        assert_eq!(announce(&queue, Some(&ru), Some(2)), said(2, "minutes-i"));
+        assert_eq!(announce(&queue, Some(&ru), Some(21)), said(21, "minute"));
+        assert_eq!(announce(&queue, Some(&ru), Some(11)), said(11, "minutes"));
+        // Without an expected wait, only the place.
+        assert_eq!(
+            announce(&queue, Some(&ru), None)[2..],
+            [
+                format!("sendmsg {CALL} execute multiset gender=male_h cases=nominativus"),
+                format!("sendmsg {CALL} execute say ru number pronounced 3"),
+                format!("sendmsg {CALL} execute playback file_string://{elena}/switchdesk/in_line.wav!local_stream://moh"),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_contacts_language_overrides_the_queues_and_an_unknown_one_falls_back() {
+        let mut queue = QueueConfig::named("russian");
+        queue.prompts = Prompts {
+            language: Language::RUSSIAN,
+            position: PromptSet::russian().position,
+            expected_wait: PromptSet::russian().expected_wait,
+            callback_accepted: PromptSet::russian().callback_accepted,
+            minutes: PromptSet::russian().minutes,
+            ..queue.prompts
+        };
+        let russian = announce(&queue, None, Some(5));
+        assert!(
+            russian[3].ends_with("say ru number pronounced 3"),
+            "{russian:?}"
+        );
+        // An English contact in the Russian queue hears English.
+        let english = announce(&queue, Some(&Language::ENGLISH), Some(5));
+        assert_eq!(
+            english[1],
+            format!("sendmsg {CALL} execute playback ivr/ivr-you_are_number.wav")
+        );
+        assert_eq!(
+            english[2],
+            format!("sendmsg {CALL} execute say en number pronounced 3")
+        );
+        // A German contact: the queue has no German prompts, so the queue's language.
+        let german = Language::parse("de").unwrap();
+        assert_eq!(announce(&queue, Some(&german), Some(5)), russian);
+        // The callback confirmation too.
+        let confirm = Action::ConfirmCallback {
+            call: CALL.into(),
+            queue: "russian".into(),
+        };
+        let heard = lines(&render(
+            &confirm,
+            Some(&queue),
+            Some(&Language::ENGLISH),
+            &DialplanContext::default(),
+        ));
+        assert_eq!(
+            heard[1],
+            format!("sendmsg {CALL} execute playback ivr/ivr-thank_you.wav")
+        );
+    }
+
     #[test]
     fn say_and_phrase_sounds_play_on_their_own_between_file_strings() {
         let mut queue = QueueConfig::named("support");
@@ -947,6 +1103,7 @@ mod tests {
                 wait_minutes: None,
             },
             Some(&queue),
+            None,
             &DialplanContext::default(),
         );
         let args: Vec<String> = steps
@@ -1010,6 +1167,6 @@ mod tests {
         let answer = Action::Answer {
             call: "c1 all; uuid_kill".into(),
         };
-        assert!(render(&answer, None, &DialplanContext::default()).is_empty());
+        assert!(render(&answer, None, None, &DialplanContext::default()).is_empty());
     }
 }

@@ -330,8 +330,14 @@ fn every_step(t: &[String]) -> Vec<Step> {
     }
     let mut steps: Vec<Step> = actions
         .iter()
-        .flat_map(|action| render(action, Some(&queue), &context))
+        .flat_map(|action| render(action, Some(&queue), None, &context))
         .collect();
+    // A Russian caller: the queue's shipped Russian set, with mod_say_ru's variables.
+    steps.extend(
+        actions
+            .iter()
+            .flat_map(|action| render(action, Some(&queue), Some(&Language::RUSSIAN), &context)),
+    );
     steps.extend(actions.iter().flat_map(render::ring_by_caller));
     if let Ok(uuid) = ChannelUuid::parse(call) {
         let (vars, ringback) = render::caller_bridge_setup(&uuid, &queue.prompts.hold_music);

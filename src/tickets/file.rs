@@ -5,6 +5,7 @@
 use super::model::{Ticket, TicketEvent, TimeEntry};
 use super::rules::{caller_key, plan, threads, Plan, TicketRules};
 use crate::cdr::{CallKind, CallRecord, Leg};
+use crate::clock::Millis;
 use crate::store::{CallTx, StoreError};
 
 /// Stores `call` (built from `legs`), files it under a ticket if the rules say so, and books
@@ -16,7 +17,7 @@ pub async fn file_call(
     legs: &[Leg],
     rules: &TicketRules,
     webhook: bool,
-    now: i64,
+    now: Millis,
 ) -> Result<Vec<TicketEvent>, StoreError> {
     let mut events = Vec::new();
     call.ticket_id = tx.ticket_of_call(&call.id).await?;

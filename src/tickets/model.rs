@@ -1,7 +1,9 @@
 //! Tickets and what hangs off them: status, priority, SLA clocks, time entries and notes.
 //! Plain data; the rules that make them live in [`super::rules`].
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::clock::Millis;
 
 /// Where a ticket stands. `new`, `open` and `pending` are open: calls are threaded into them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -103,13 +105,18 @@ pub struct Ticket {
     /// Nobody in the phone book matched the caller.
     pub unidentified: bool,
     pub queue: Option<String>,
-    pub created_at: i64,
-    pub updated_at: i64,
-    pub last_call_at: Option<i64>,
-    pub first_response_due: Option<i64>,
-    pub first_response_at: Option<i64>,
-    pub resolution_due: Option<i64>,
-    pub resolved_at: Option<i64>,
+    /// Who works it: the agent who answered its first call, or whoever opened it by hand,
+    /// until somebody reassigns it.
+    pub assignee: Option<String>,
+    /// When the customer first asked: the start of its first call, or when it was opened by
+    /// hand. No response or resolution is stamped earlier.
+    pub created_at: Millis,
+    pub updated_at: Millis,
+    pub last_call_at: Option<Millis>,
+    pub first_response_due: Option<Millis>,
+    pub first_response_at: Option<Millis>,
+    pub resolution_due: Option<Millis>,
+    pub resolved_at: Option<Millis>,
     pub first_response_breached: bool,
     pub resolution_breached: bool,
 }
@@ -127,11 +134,12 @@ pub struct NewTicket {
     pub caller_number: String,
     pub unidentified: bool,
     pub queue: Option<String>,
-    pub created_at: i64,
-    pub last_call_at: Option<i64>,
-    pub first_response_at: Option<i64>,
-    pub first_response_due: Option<i64>,
-    pub resolution_due: Option<i64>,
+    pub assignee: Option<String>,
+    pub created_at: Millis,
+    pub last_call_at: Option<Millis>,
+    pub first_response_at: Option<Millis>,
+    pub first_response_due: Option<Millis>,
+    pub resolution_due: Option<Millis>,
 }
 
 /// What a person may change on a ticket; absent fields stay as they are.
@@ -142,10 +150,31 @@ pub struct TicketPatch {
     pub priority: Option<u8>,
     pub starred: Option<bool>,
     pub subject: Option<String>,
+    /// `Some(None)` (`"assignee": null`) unassigns; absent leaves it.
+    #[serde(deserialize_with = "present")]
+    pub assignee: Option<Option<String>>,
 }
+
+/// A field that was sent, `null` included (absent stays `None` through `default`).
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+/// The longest name an assignee may have.
+pub const MAX_ASSIGNEE: usize = 100;
 
 impl TicketPatch {
     pub fn problems(&self) -> Option<String> {
+        if let Some(Some(name)) = &self.assignee {
+            if name.trim().is_empty()
+                || name.len() > MAX_ASSIGNEE
+                || name.chars().any(char::is_control)
+            {
+                return Some(format!(
+                    "assignee must be a name of 1 to {MAX_ASSIGNEE} bytes, or null"
+                ));
+            }
+        }
         if matches!(self.priority, Some(p) if !(PRIORITY_HIGH..=PRIORITY_LOW).contains(&p)) {
             return Some("priority must be 1, 2 or 3".into());
         }
@@ -169,7 +198,7 @@ pub struct TimeEntry {
     pub seconds: i64,
     pub hourly_rate_cents: i64,
     pub cost_cents: i64,
-    pub at: i64,
+    pub at: Millis,
 }
 
 impl TimeEntry {
@@ -189,7 +218,7 @@ pub struct Note {
     pub ticket_id: i64,
     pub author: String,
     pub body: String,
-    pub at: i64,
+    pub at: Millis,
 }
 
 /// A change a ticket went through, for the dashboard and the external helpdesk.
@@ -226,9 +255,28 @@ impl TicketEvent {
     }
 }
 
+/// The earliest a person or a call can have answered or resolved a ticket created at
+/// `created_at`: a time stamped by a clock behind the switch's (or a call filed late) counts
+/// as the creation, never before it.
+pub fn not_before(created_at: Millis, at: Millis) -> Millis {
+    at.max(created_at)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_patch_tells_null_from_absent() {
+        let absent: TicketPatch = serde_json::from_str(r#"{"status": "open"}"#).unwrap();
+        assert_eq!(absent.assignee, None);
+        let null: TicketPatch = serde_json::from_str(r#"{"assignee": null}"#).unwrap();
+        assert_eq!(null.assignee, Some(None));
+        let named: TicketPatch = serde_json::from_str(r#"{"assignee": "bob"}"#).unwrap();
+        assert_eq!(named.assignee, Some(Some("bob".into())));
+        let blank: TicketPatch = serde_json::from_str(r#"{"assignee": " "}"#).unwrap();
+        assert!(blank.problems().is_some());
+    }
 
     #[test]
     fn cost_is_rounded_to_the_cent() {

@@ -6,6 +6,8 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
+use crate::clock::Millis;
+
 /// Average month, for prorating a monthly fee over any period.
 const MONTH_MS: f64 = 365.2425 / 12.0 * 86_400_000.0;
 
@@ -40,8 +42,8 @@ pub fn profitability(
     usage: &[OrganizationUsage],
     monthly_fees: &[(i64, i64)],
     names: &HashMap<i64, String>,
-    from: i64,
-    to: i64,
+    from: Millis,
+    to: Millis,
 ) -> Vec<Profitability> {
     let share = (to - from).max(0) as f64 / MONTH_MS;
     let fee_of = |id: Option<i64>| -> i64 {

@@ -2,7 +2,8 @@
 //! the caller's open ticket, or leave it alone. Pure: the call and the caller's open ticket
 //! in, a [`Plan`] out; the store carries it out.
 //!
-//! - an answered queue call opens a ticket (status `open`, first response = the answer);
+//! - an answered queue call opens a ticket (status `open`, created when the call started,
+//!   first response = the answer, assigned to the agent who answered);
 //! - a call from the same caller within the repeat window is appended to their open ticket;
 //! - an abandoned queue call opens a callback ticket at raised priority;
 //! - a fax or a voicemail opens a ticket of its own kind;
@@ -11,8 +12,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::model::{NewTicket, Status, Ticket, TicketKind, PRIORITY_HIGH, PRIORITY_NORMAL};
+use super::model::{
+    not_before, NewTicket, Status, Ticket, TicketKind, PRIORITY_HIGH, PRIORITY_NORMAL,
+};
 use crate::cdr::{CallKind, CallRecord, Outcome};
+use crate::clock::Millis;
+use crate::texts::{self, Opened};
 
 /// `[tickets]` in the configuration.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -33,6 +38,10 @@ pub struct TicketRules {
     pub unidentified: bool,
     /// Hourly rate of agents without one of their own, in cents.
     pub default_hourly_rate_cents: i64,
+    /// The language subjects are written in: `[service] language`, not a key of `[tickets]`
+    /// (see `Config::ticket_rules`).
+    #[serde(skip)]
+    pub language: texts::Language,
 }
 
 impl Default for TicketRules {
@@ -47,6 +56,7 @@ impl Default for TicketRules {
             voicemail: true,
             unidentified: true,
             default_hourly_rate_cents: 0,
+            language: texts::Language::En,
         }
     }
 }
@@ -71,12 +81,12 @@ impl TicketRules {
         problems
     }
 
-    pub fn repeat_window_ms(&self) -> i64 {
+    pub fn repeat_window_ms(&self) -> Millis {
         self.repeat_window_minutes * 60_000
     }
 
     /// The SLA deadlines of a ticket of `priority` opened at `at`: (first response, resolution).
-    pub fn deadlines(&self, priority: u8, at: i64) -> (i64, i64) {
+    pub fn deadlines(&self, priority: u8, at: Millis) -> (Millis, Millis) {
         let index = usize::from(priority.clamp(1, 3) - 1);
         (
             at + self.first_response_minutes[index] * 60_000,
@@ -100,8 +110,13 @@ pub struct Append {
     pub ticket_id: i64,
     pub status: Status,
     pub priority: u8,
-    pub first_response_at: Option<i64>,
-    pub last_call_at: i64,
+    pub first_response_at: Option<Millis>,
+    pub last_call_at: Millis,
+    /// When the threaded call started: a call filed late (CDRs posted out of order) that
+    /// started before the ticket was created moves its creation back to it.
+    pub started_at: Millis,
+    /// The agent who answered the call: the ticket's assignee if it has none.
+    pub assignee: Option<String>,
 }
 
 /// The key the caller's open ticket is found by: their contact, else their number.
@@ -158,11 +173,13 @@ pub fn plan(call: &CallRecord, open: Option<&Ticket>, rules: &TicketRules) -> Pl
     } else {
         PRIORITY_NORMAL
     };
-    let at = call.ended_at;
+    // The customer asked when the call started, not when its CDR arrived: the answer (the
+    // first response) comes after that, and the SLA clocks count from it.
+    let at = call.started_at;
     let (first_response_due, resolution_due) = rules.deadlines(priority, at);
     let answered = call.outcome == Outcome::Answered;
     Plan::Create(NewTicket {
-        subject: subject(call, kind),
+        subject: subject(call, kind, rules.language),
         status: if answered { Status::Open } else { Status::New },
         priority,
         starred: false,
@@ -175,9 +192,13 @@ pub fn plan(call: &CallRecord, open: Option<&Ticket>, rules: &TicketRules) -> Pl
             .unwrap_or_else(|| call.caller_number.clone()),
         unidentified: !call.is_identified(),
         queue: call.queue.clone(),
+        assignee: answered.then(|| call.agent.clone()).flatten(),
         created_at: at,
         last_call_at: Some(call.started_at),
-        first_response_at: if answered { call.answered_at } else { None },
+        first_response_at: answered
+            .then_some(call.answered_at)
+            .flatten()
+            .map(|answer| not_before(at, answer)),
         first_response_due: Some(first_response_due),
         resolution_due: Some(resolution_due),
     })
@@ -189,21 +210,26 @@ fn append(call: &CallRecord, ticket: &Ticket, raise_to: Option<u8>) -> Append {
         Status::New | Status::Pending if answered => Status::Open,
         other => other,
     };
+    let created_at = ticket.created_at.min(call.started_at);
+    let answer = answered.then_some(call.answered_at).flatten();
+    // The earliest answer is the first response, whichever CDR came in first.
+    let first_response_at = match (ticket.first_response_at, answer) {
+        (Some(before), Some(now)) => Some(before.min(now)),
+        (before, now) => before.or(now),
+    };
     Append {
         ticket_id: ticket.id,
         status,
         priority: raise_to.map_or(ticket.priority, |p| p.min(ticket.priority)),
-        first_response_at: ticket.first_response_at.or(if answered {
-            call.answered_at
-        } else {
-            None
-        }),
+        first_response_at: first_response_at.map(|at| not_before(created_at, at)),
         last_call_at: call.started_at,
+        started_at: call.started_at,
+        assignee: answered.then(|| call.agent.clone()).flatten(),
     }
 }
 
-/// "Call from Jane Doe (+1 555…) — support": who, and through which door.
-fn subject(call: &CallRecord, kind: TicketKind) -> String {
+/// "Call from Jane Doe (+1 555…) — support": who, and through which door, in `language`.
+fn subject(call: &CallRecord, kind: TicketKind, language: texts::Language) -> String {
     let number = call.caller_e164.as_deref().unwrap_or(&call.caller_number);
     let who = match (call.caller_name.trim(), number) {
         (name, "") if !name.is_empty() => name.to_owned(),
@@ -212,26 +238,22 @@ fn subject(call: &CallRecord, kind: TicketKind) -> String {
         (name, number) => format!("{name} ({number})"),
     };
     let who = if who.is_empty() {
-        "unknown caller".to_owned()
+        language.unknown_caller().to_owned()
     } else {
         who
     };
-    let queue = call
-        .queue
-        .as_deref()
-        .map(|q| format!(" — {q}"))
-        .unwrap_or_default();
-    match kind {
-        TicketKind::Call if call.kind == CallKind::Callback => format!("Callback to {who}"),
-        TicketKind::Call => format!("Call from {who}{queue}"),
-        TicketKind::Callback => format!("Missed call from {who}{queue}: call back"),
-        TicketKind::Fax if call.outcome == Outcome::FaxFailed => {
-            format!("Failed fax from {who} to {}", call.destination)
-        }
-        TicketKind::Fax => format!("Fax from {who} to {}", call.destination),
-        TicketKind::Voicemail => format!("Voicemail from {who}{queue}"),
-        TicketKind::Manual => format!("Ticket for {who}"),
-    }
+    let queue = call.queue.as_deref();
+    let to = call.destination.as_str();
+    let opened = match kind {
+        TicketKind::Call if call.kind == CallKind::Callback => Opened::Callback,
+        TicketKind::Call => Opened::Call { queue },
+        TicketKind::Callback => Opened::Missed { queue },
+        TicketKind::Fax if call.outcome == Outcome::FaxFailed => Opened::FailedFax { to },
+        TicketKind::Fax => Opened::Fax { to },
+        TicketKind::Voicemail => Opened::Voicemail { queue },
+        TicketKind::Manual => Opened::Manual,
+    };
+    language.ticket_subject(opened, &who)
 }
 
 #[cfg(test)]
@@ -277,6 +299,7 @@ mod tests {
             caller_number: "+15550001".into(),
             unidentified: false,
             queue: None,
+            assignee: None,
             created_at: 0,
             updated_at: 0,
             last_call_at: Some(0),
@@ -297,8 +320,11 @@ mod tests {
         };
         assert_eq!(new.status, Status::Open);
         assert_eq!(new.priority, PRIORITY_NORMAL);
+        // Created when the caller called (1 s), answered 20 s later, by alice.
+        assert_eq!(new.created_at, 1_000);
         assert_eq!(new.first_response_at, Some(21_000));
-        assert_eq!(new.first_response_due, Some(81_000 + 240 * 60_000));
+        assert_eq!(new.first_response_due, Some(1_000 + 240 * 60_000));
+        assert_eq!(new.assignee.as_deref(), Some("alice"));
         assert_eq!(new.subject, "Call from Jane Doe (+15550001) — support");
         assert!(!new.unidentified);
     }
@@ -332,6 +358,45 @@ mod tests {
         assert_eq!(append.status, Status::Open);
         assert_eq!(append.priority, PRIORITY_HIGH);
         assert_eq!(append.first_response_at, Some(21_000));
+    }
+
+    #[test]
+    fn no_ticket_is_answered_before_it_was_created() {
+        // An answer stamped before the call's start (clocks of two nodes) is the start.
+        let mut skewed = call(Outcome::Answered);
+        skewed.answered_at = Some(500);
+        let Plan::Create(new) = plan(&skewed, None, &TicketRules::default()) else {
+            panic!("expected a new ticket");
+        };
+        assert_eq!(new.first_response_at, Some(new.created_at));
+        // The CDR of an earlier call filed after the ticket of a later one: the ticket was
+        // created at the earlier call's start, and answered at its answer.
+        let mut later = ticket(Status::Open, PRIORITY_NORMAL);
+        later.created_at = 50_000;
+        later.first_response_at = Some(70_000);
+        later.assignee = Some("bob".into());
+        let Plan::Append(append) = plan(
+            &call(Outcome::Answered),
+            Some(&later),
+            &TicketRules::default(),
+        ) else {
+            panic!("expected an append");
+        };
+        assert_eq!(append.started_at, 1_000);
+        assert_eq!(append.first_response_at, Some(21_000));
+        assert!(append.first_response_at >= Some(append.started_at.min(later.created_at)));
+        // The agent who answered is offered as the assignee; the store keeps bob's.
+        assert_eq!(append.assignee.as_deref(), Some("alice"));
+    }
+
+    #[test]
+    fn a_missed_call_leaves_its_ticket_unassigned() {
+        let Plan::Create(new) = plan(&call(Outcome::Abandoned), None, &TicketRules::default())
+        else {
+            panic!("expected a new ticket");
+        };
+        assert_eq!(new.assignee, None);
+        assert_eq!(new.first_response_at, None);
     }
 
     #[test]

@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokio::sync::{broadcast, Notify};
 
 use super::model::TicketEvent;
+use crate::clock::{self, Millis};
 use crate::store::{Store, StoreError};
 
 /// Marks the clocks that ran out by `now`; returns how many escalated.
@@ -15,7 +16,7 @@ pub async fn escalate_due(
     store: &Store,
     events: &broadcast::Sender<TicketEvent>,
     webhook: Option<&Notify>,
-    now: i64,
+    now: Millis,
 ) -> Result<usize, StoreError> {
     let breached = store.mark_breaches(now, webhook.is_some()).await?;
     for (ticket, clock) in &breached {
@@ -49,7 +50,7 @@ pub async fn watch(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        let now = crate::users::now_millis();
+        let now = clock::now();
         if let Err(e) = escalate_due(&store, &events, webhook.as_deref(), now).await {
             tracing::warn!("SLA check failed: {e}");
         }

@@ -91,12 +91,12 @@ pub async fn deliver_due(
     config: &WebhookConfig,
     client: &reqwest::Client,
 ) -> Result<usize, StoreError> {
-    let due = store.due_webhooks(crate::users::now_millis(), 50).await?;
+    let due = store.due_webhooks(crate::clock::now(), 50).await?;
     for delivery in &due {
         match post(client, config, delivery).await {
             Ok(()) => {
                 store
-                    .webhook_delivered(delivery.id, crate::users::now_millis())
+                    .webhook_delivered(delivery.id, crate::clock::now())
                     .await?
             }
             Err(error) => {
@@ -107,7 +107,7 @@ pub async fn deliver_due(
                         Duration::from_millis(config.backoff_max_ms),
                         attempt,
                     );
-                    crate::users::now_millis() + i64::try_from(wait.as_millis()).unwrap_or(0)
+                    crate::clock::now().saturating_add(crate::clock::span(wait))
                 });
                 tracing::warn!(
                     delivery = delivery.id,

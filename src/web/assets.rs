@@ -8,6 +8,10 @@ use axum::response::{IntoResponse, Response};
 const INDEX_HTML: &str = include_str!("../../web/index.html");
 const APP_JS: &str = include_str!("../../web/app.js");
 const LIB_JS: &str = include_str!("../../web/lib.js");
+const I18N_JS: &str = include_str!("../../web/i18n.js");
+const RING_JS: &str = include_str!("../../web/ring.js");
+const CALLS_JS: &str = include_str!("../../web/calls.js");
+const FAXES_JS: &str = include_str!("../../web/faxes.js");
 const FEED_JS: &str = include_str!("../../web/feed.js");
 const WALLBOARD_JS: &str = include_str!("../../web/wallboard.js");
 const AGENT_JS: &str = include_str!("../../web/agent.js");
@@ -45,6 +49,22 @@ pub(crate) async fn app_js() -> Response {
 
 pub(crate) async fn lib_js() -> Response {
     asset(JS, LIB_JS)
+}
+
+pub(crate) async fn i18n_js() -> Response {
+    asset(JS, I18N_JS)
+}
+
+pub(crate) async fn calls_js() -> Response {
+    asset(JS, CALLS_JS)
+}
+
+pub(crate) async fn faxes_js() -> Response {
+    asset(JS, FAXES_JS)
+}
+
+pub(crate) async fn ring_js() -> Response {
+    asset(JS, RING_JS)
 }
 
 pub(crate) async fn feed_js() -> Response {

@@ -12,9 +12,9 @@ use super::error::ApiJson;
 use super::roles::{Agent, Authorized, Supervisor};
 use super::{ApiError, AppState, Auth};
 use crate::blocklist::{Direction, Entry, Match, Treatment};
+use crate::clock::{self, Millis};
 use crate::fsarg::ChannelUuid;
 use crate::store::BlockedAttempt;
-use crate::users::now_millis;
 
 /// Puts what users typed into E.164 and checks the entry.
 fn prepare(state: &AppState, entry: &mut Entry) -> Result<(), ApiError> {
@@ -169,7 +169,7 @@ pub(crate) async fn check(
         .numbering()
         .normalize(&query.number)
         .unwrap_or_else(|_| query.number.trim().to_owned());
-    let now = now_millis();
+    let now = clock::now();
     let entry = state.blocklist.check(direction, &number, &query.name, now);
     if let Some(entry) = &entry {
         audit_check(&state, entry, direction, &number, &query, now).await;
@@ -195,7 +195,7 @@ async fn audit_check(
     direction: Direction,
     number: &str,
     query: &CheckQuery,
-    now: i64,
+    now: Millis,
 ) {
     // Only a channel UUID is kept as the call; anything else a script sends is dropped.
     let call = ChannelUuid::parse(&query.call)
@@ -237,7 +237,7 @@ pub(crate) struct BlockCaller {
     #[serde(default = "both")]
     direction: Direction,
     #[serde(default)]
-    expires_at: Option<i64>,
+    expires_at: Option<Millis>,
     /// Hang up the caller if they are still waiting (default yes).
     #[serde(default = "yes")]
     hang_up: bool,

@@ -15,7 +15,7 @@ use crate::directory::import::{self, ColumnMap, Format, ImportError, ImportRepor
 use crate::directory::model::{Asset, Contact, Id, Number, Organization, Owner};
 use crate::directory::rights::{self, Guarded};
 use crate::directory::{export, prepare, Found};
-use crate::store::Record;
+use crate::store::{Record, Removable};
 
 const MAX_PAGE: u32 = 500;
 const MAX_QUERY: usize = 200;
@@ -54,6 +54,9 @@ pub(crate) struct Page {
     after: Id,
     #[serde(default = "default_page")]
     limit: u32,
+    /// Contacts and organizations: `true` lists only those a synchronised source removed,
+    /// `false` only those in use; without it, both (a removed one has `removed_at`).
+    removed: Option<bool>,
 }
 
 fn default_page() -> u32 {
@@ -70,6 +73,25 @@ async fn page<R: Record + serde::Serialize>(
             .records_after::<R>(page.after, page.limit.clamp(1, MAX_PAGE))
             .await?,
     ))
+}
+
+/// A page of contacts or organizations, by [`Page::removed`].
+async fn page_by_removal<R: Removable + serde::Serialize>(
+    state: &AppState,
+    page: Page,
+) -> Result<Json<Vec<R>>, ApiError> {
+    let limit = page.limit.clamp(1, MAX_PAGE);
+    match page.removed {
+        None => Ok(Json(
+            state.store.records_after::<R>(page.after, limit).await?,
+        )),
+        Some(removed) => Ok(Json(
+            state
+                .store
+                .records_after_by_removal::<R>(page.after, limit, removed)
+                .await?,
+        )),
+    }
 }
 
 /// Numbers as the configured style shows them, beside the stored E.164.
@@ -119,7 +141,7 @@ pub(crate) async fn list_contacts(
     _: Authorized<Agent>,
     Query(p): Query<Page>,
 ) -> Result<Json<Vec<Contact>>, ApiError> {
-    page(&state, p).await
+    page_by_removal(&state, p).await
 }
 
 /// `GET /api/contacts/{id}`: the contact with its organization and the assets of both.
@@ -177,6 +199,8 @@ async fn save_contact(
         id => state.store.record(id).await?,
     };
     may_change(auth, rights::contact_changes(&stored, &contact))?;
+    // Only the sync removes and restores (the store keeps the column as it is).
+    contact.removed_at = stored.removed_at;
     if let Some(org) = contact.organization_id {
         state.store.record::<Organization>(org).await?;
     }
@@ -213,7 +237,7 @@ pub(crate) async fn list_organizations(
     _: Authorized<Agent>,
     Query(p): Query<Page>,
 ) -> Result<Json<Vec<Organization>>, ApiError> {
-    page(&state, p).await
+    page_by_removal(&state, p).await
 }
 
 /// `GET /api/organizations/{id}`: with its contacts and assets.
@@ -264,6 +288,8 @@ async fn save_organization(
         id => state.store.record(id).await?,
     };
     may_change(auth, rights::organization_changes(&stored, &organization))?;
+    // Only the sync removes and restores (the store keeps the column as it is).
+    organization.removed_at = stored.removed_at;
     let is_new = organization.id == 0;
     organization.id = state.store.save_record(&organization).await?;
     state.phonebook.put_organization(&organization);

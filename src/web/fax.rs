@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use super::roles::{Agent, Authorized, Supervisor};
 use super::{ApiError, AppState};
+use crate::clock::Millis;
 use crate::store::{FaxRecord, MailState, OutboxMail};
 
 fn default_limit() -> u32 {
@@ -62,7 +63,7 @@ pub(crate) async fn retry(
 #[derive(Deserialize)]
 pub(crate) struct FaxQuery {
     /// Page back: faxes received before this time (Unix ms).
-    before: Option<i64>,
+    before: Option<Millis>,
     #[serde(default = "default_limit")]
     limit: u32,
 }

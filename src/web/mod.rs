@@ -15,10 +15,12 @@ mod directory;
 mod error;
 mod fax;
 mod input;
+mod languages;
 mod layers;
 mod peer;
 mod popup;
 mod queues;
+mod recordings;
 mod reports;
 mod roles;
 mod server;
@@ -96,12 +98,19 @@ pub fn router(state: AppState) -> Router {
         .route("/admin.js", get(assets::admin_js))
         .route("/status.js", get(assets::status_js))
         .route("/style.css", get(assets::style_css))
+        .route("/i18n.js", get(assets::i18n_js))
+        .route("/ring.js", get(assets::ring_js))
+        .route("/calls.js", get(assets::calls_js))
+        .route("/faxes.js", get(assets::faxes_js))
+        .route("/lang/index.json", get(languages::index))
+        .route("/lang/{file}", get(languages::file))
         .route("/healthz", get(status::healthz))
         .route("/metrics", get(status::metrics))
         .route("/api/login", post(session::login))
         .route("/api/logout", post(session::logout))
         .route("/api/me", get(session::me))
         .route("/api/me/password", post(session::change_password))
+        .route("/api/me/language", put(session::set_language))
         .route("/api/status", get(status::status))
         .route("/api/audit", get(audit::list))
         .route("/ws", get(ws::upgrade))
@@ -192,6 +201,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/tickets/{id}/notes", post(tickets::add_note))
         .route("/api/calls", get(reports::calls))
         .route("/api/calls/{id}", get(reports::call))
+        .route("/api/calls/{id}/recording", get(recordings::recording))
         .route("/api/calls/{id}/move", post(queues::move_caller))
         .route("/api/calls/{id}/front", post(queues::to_front))
         .route("/api/cdrs/{uuid}", get(reports::cdr_document))

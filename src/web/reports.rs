@@ -15,19 +15,19 @@ use super::error::ApiJson;
 use super::roles::{Admin, Agent, Authorized, Manager, Supervisor};
 use super::{ApiError, AppState, Auth};
 use crate::cdr::{CallRecord, Leg};
+use crate::clock::{self, Millis};
 use crate::directory::model::Organization;
 use crate::spreadsheet;
 use crate::stats::report::{self, AgentRow, QueueRow, Step};
 use crate::store::{CallFilter, WebhookDelivery};
 use crate::tickets::{profitability, Profitability};
-use crate::users::now_millis;
 
 /// Largest single money figure accepted, in cents (a billion).
 const MAX_CENTS: i64 = 100_000_000_000;
 
 /// `from` / `to` as given in a query: a date (`2026-11-01`, midnight UTC), an RFC 3339 time
 /// or Unix milliseconds.
-pub(crate) fn parse_moment(name: &str, text: &str) -> Result<i64, ApiError> {
+pub(crate) fn parse_moment(name: &str, text: &str) -> Result<Millis, ApiError> {
     let moment = read_moment(text).ok_or_else(|| {
         ApiError::bad_request(format!(
             "{name} {text:?} is not a date (YYYY-MM-DD), an RFC 3339 time or Unix milliseconds"
@@ -42,8 +42,8 @@ pub(crate) fn parse_moment(name: &str, text: &str) -> Result<i64, ApiError> {
     Ok(moment)
 }
 
-fn read_moment(text: &str) -> Option<i64> {
-    if let Ok(ms) = text.parse::<i64>() {
+fn read_moment(text: &str) -> Option<Millis> {
+    if let Ok(ms) = text.parse::<Millis>() {
         return Some(ms);
     }
     if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
@@ -159,7 +159,7 @@ pub(crate) async fn profitability_report(
     _: Authorized<Manager>,
     Query(period): Query<Period>,
 ) -> Result<Response, ApiError> {
-    let now = now_millis();
+    let now = clock::now();
     let month_start = Utc
         .timestamp_millis_opt(now)
         .single()
@@ -363,13 +363,13 @@ pub(crate) struct IntervalQuery {
 fn interval_request(
     state: &AppState,
     query: &IntervalQuery,
-) -> Result<(u64, u64, Step, bool), ApiError> {
+) -> Result<(Millis, Millis, Step, bool), ApiError> {
     let stats = &state.config.stats;
     let day = stats.day();
     let (from, to) = report::period(
         query.from.as_deref(),
         query.to.as_deref(),
-        now_millis().max(0) as u64,
+        clock::now(),
         &day,
     )
     .map_err(ApiError::bad_request)?;
@@ -387,7 +387,11 @@ fn interval_request(
     Ok((from, to, step, csv))
 }
 
-fn csv_download(name: &str, header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Response {
+pub(crate) fn csv_download(
+    name: &str,
+    header: &[&str],
+    rows: impl Iterator<Item = Vec<String>>,
+) -> Response {
     let mut out = spreadsheet::Writer::new(Vec::new());
     let _ = out.write_row(header);
     for row in rows {

@@ -13,6 +13,7 @@ use serde_json::json;
 
 use super::auth::{cleared_cookie, session_cookie, session_token};
 use super::error::ApiJson;
+use super::languages;
 use super::peer::ClientAddress;
 use super::{ApiError, AppState, Auth, Credential};
 use crate::audit::{AuditEntry, ANONYMOUS};
@@ -24,13 +25,15 @@ pub(crate) struct Login {
     password: String,
 }
 
-/// `POST /api/login {name, password}`: sets the session cookie and answers `{name, role}`.
+/// `POST /api/login {name, password}`: sets the session cookie and answers `{name, role,
+/// language}` (the user's language, as `GET /api/me` tells it).
 /// After a few wrong passwords for a name, or from an address, further attempts are refused
 /// with `429` and `Retry-After` (see [`users::LoginThrottle`]) without checking the password.
 pub(crate) async fn login(
     State(state): State<AppState>,
     Extension(throttle): Extension<Arc<LoginThrottle>>,
     ClientAddress(address): ClientAddress,
+    headers: HeaderMap,
     ApiJson(login): ApiJson<Login>,
 ) -> Result<Response, ApiError> {
     // Debug formatting escapes control characters a client could use to forge log lines.
@@ -60,7 +63,8 @@ pub(crate) async fn login(
     );
     state.audit(signed_in.peer(address)).await;
     let cookie = session_cookie(&state.config.http, &token)?;
-    let body = Json(json!({ "name": user.name, "role": user.role }));
+    let language = language_of(&state, &user.name, Credential::Session, &headers).await?;
+    let body = Json(json!({ "name": user.name, "role": user.role, "language": language }));
     Ok(([(SET_COOKIE, cookie)], body).into_response())
 }
 
@@ -135,7 +139,77 @@ pub(crate) async fn change_password(
         .into_response())
 }
 
-/// `GET /api/me`: `{name, role, credential}` of the caller.
-pub(crate) async fn me(auth: Auth) -> Json<serde_json::Value> {
-    Json(json!({ "name": auth.name, "role": auth.role, "credential": auth.credential }))
+/// `GET /api/me`: `{name, role, credential, language, language_chosen}` of the caller. The
+/// language is the user's own choice, else the best of the browser's `Accept-Language`.
+pub(crate) async fn me(
+    State(state): State<AppState>,
+    auth: Auth,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let chosen = chosen_language(&state, &auth.name, auth.credential).await?;
+    let language = chosen.unwrap_or_else(|| languages::of_browser(&headers));
+    Ok(Json(json!({
+        "name": auth.name,
+        "role": auth.role,
+        "credential": auth.credential,
+        "language": language,
+        "language_chosen": chosen.is_some(),
+    })))
+}
+
+/// The language a signed-in user chose (an API token has none), when it is still one there is.
+async fn chosen_language(
+    state: &AppState,
+    name: &str,
+    credential: Credential,
+) -> Result<Option<&'static str>, ApiError> {
+    if credential != Credential::Session {
+        return Ok(None);
+    }
+    let stored = state.store.user_language(name).await?;
+    Ok(stored.as_deref().and_then(languages::known))
+}
+
+async fn language_of(
+    state: &AppState,
+    name: &str,
+    credential: Credential,
+    headers: &HeaderMap,
+) -> Result<&'static str, ApiError> {
+    let chosen = chosen_language(state, name, credential).await?;
+    Ok(chosen.unwrap_or_else(|| languages::of_browser(headers)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LanguageChoice {
+    /// A language there is (`/lang/index.json`), or null to follow the browser again.
+    language: Option<String>,
+}
+
+/// `PUT /api/me/language {"language": "ru" | null}`: the signed-in user's language for the
+/// screens, on every browser they sign in on.
+pub(crate) async fn set_language(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiJson(choice): ApiJson<LanguageChoice>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    if auth.credential != Credential::Session {
+        return Err(ApiError::refused(
+            "an API token has no language: sign in to choose yours",
+        ));
+    }
+    let language = match choice.language.as_deref() {
+        None => None,
+        Some(code) => Some(languages::known(code).ok_or_else(|| {
+            let there = languages::languages()
+                .iter()
+                .map(|l| l.code)
+                .collect::<Vec<_>>()
+                .join(", ");
+            ApiError::bad_request(format!("no language {code:?}: there are {there}"))
+        })?),
+    };
+    state.store.set_user_language(&auth.name, language).await?;
+    Ok(Json(json!({ "language": language })))
 }

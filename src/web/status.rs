@@ -53,7 +53,7 @@ pub(crate) async fn healthz(State(state): State<AppState>) -> Response {
 
 /// Why the database is not healthy, if it is not.
 async fn database_problem(state: &AppState) -> Option<&'static str> {
-    let now = crate::users::now_millis();
+    let now = crate::clock::now();
     let error = match tokio::time::timeout(PING_TIMEOUT, state.store.check_writes(now)).await {
         Ok(Ok(())) => return None,
         Ok(Err(e)) => e.to_string(),
@@ -113,7 +113,7 @@ pub(crate) async fn status(
             }
         }
     }
-    let links = state.links.snapshot(crate::users::now_millis());
+    let links = state.links.snapshot(crate::clock::now());
     let nodes: Vec<Value> = state
         .config
         .esl

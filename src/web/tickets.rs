@@ -1,32 +1,65 @@
-//! Tickets over HTTP: the list with the manager's filters, one ticket with its calls, time
-//! and notes, edits, notes, and tickets opened by hand. Agents work tickets; only managers
-//! star one ("company-wide / management").
+//! Tickets over HTTP: the list with the manager's filters, search, pages and CSV, one ticket
+//! with its calls, time and notes, edits, notes, and tickets opened by hand. Agents work
+//! tickets; only managers star one ("company-wide / management"). Who works a ticket (its
+//! assignee) is the floor's call: an agent takes an unassigned ticket or hands back their
+//! own, a supervisor or above gives any ticket to anyone.
+
+use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderName, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
+use chrono::{TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::error::ApiJson;
+use super::reports::csv_download;
 use super::roles::{Agent, Authorized};
 use super::{ApiError, AppState};
 use crate::cdr::{CallKind, CallRecord};
+use crate::clock::{self, Millis};
 use crate::directory::model::{Contact, Organization};
-use crate::store::{CallFilter, FaxRecord, TicketFilter};
+use crate::directory::FoundRecord;
+use crate::store::{CallFilter, FaxRecord, StoreError, TicketFilter, TicketSearch};
 use crate::tickets::{
     NewTicket, Note, Status, Ticket, TicketEvent, TicketKind, TicketPatch, TimeEntry,
     PRIORITY_NORMAL,
 };
-use crate::users::{now_millis, Role};
+use crate::users::Role;
 
 const MAX_NOTE: usize = 20_000;
+/// The longest search text.
+const MAX_SEARCH: usize = 200;
+/// Contacts and organizations a search's words are looked up among, and how close their name
+/// must be (the phone book's score, 0..=1: a whole word scores at least 0.85).
+const SEARCH_NAMES: usize = 50;
+const NAME_SCORE: f32 = 0.8;
+/// Rows a CSV export holds at most.
+const MAX_EXPORT: u32 = 50_000;
+/// Every ticket the filters match, on all pages: the list answers one page of them.
+const TOTAL: HeaderName = HeaderName::from_static("x-total-count");
 
+/// What the list takes besides the filters: a search and the format.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct ListQuery {
+    q: Option<String>,
+    format: Option<String>,
+}
+
+/// `GET /api/tickets`: one page of the filtered tickets, with the total over every page in
+/// `X-Total-Count`; `format=csv` is every page as a spreadsheet (an export: supervisor+).
 pub(crate) async fn list(
     State(state): State<AppState>,
-    _: Authorized<Agent>,
+    auth: Authorized<Agent>,
     Query(mut filter): Query<TicketFilter>,
-) -> Result<Json<Vec<Ticket>>, ApiError> {
+    Query(query): Query<ListQuery>,
+) -> Result<Response, ApiError> {
+    if query.format.as_deref() == Some("csv") {
+        auth.require(Role::Supervisor)?;
+    }
     filter.caller_number = filter
         .caller_number
         .as_deref()
@@ -39,7 +72,113 @@ pub(crate) async fn list(
             )));
         }
     }
-    Ok(Json(state.store.tickets(&filter).await?))
+    filter.search = match query.q.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(text) if text.len() > MAX_SEARCH => {
+            return Err(ApiError::bad_request(format!(
+                "q is at most {MAX_SEARCH} bytes"
+            )))
+        }
+        Some(text) => Some(search(&state, text)),
+    };
+    match query.format.as_deref() {
+        None | Some("json") => {
+            let total = state.store.count_tickets(&filter).await?;
+            let tickets = state.store.tickets(&filter).await?;
+            Ok(([(TOTAL, total.to_string())], Json(tickets)).into_response())
+        }
+        Some("csv") => export(&state, filter).await,
+        Some(other) => Err(ApiError::bad_request(format!(
+            "format {other:?} is not json or csv"
+        ))),
+    }
+}
+
+/// What a search's text matches: the subject's words, the caller's number in any written
+/// form (read as the pop-up reads it), and the contacts and organizations the phone book finds
+/// by that name or number (folded and transliterated, as its own search does).
+fn search(state: &AppState, text: &str) -> TicketSearch {
+    let (mut contacts, mut organizations) = (Vec::new(), Vec::new());
+    for found in state.phonebook.search(text, SEARCH_NAMES) {
+        if found.score < NAME_SCORE {
+            continue;
+        }
+        match found.record {
+            FoundRecord::Contact(id) => contacts.push(id),
+            FoundRecord::Organization(id) => organizations.push(id),
+        }
+    }
+    let number = state.phonebook.numbering().key(text);
+    TicketSearch::new(text, number, contacts, organizations)
+}
+
+/// Every ticket the filters match, oldest pages last, as CSV a spreadsheet reads as data.
+async fn export(state: &AppState, mut filter: TicketFilter) -> Result<Response, ApiError> {
+    const PAGE: u32 = 1000;
+    let mut tickets = Vec::new();
+    filter.offset = Some(0);
+    filter.limit = Some(PAGE);
+    loop {
+        let page = state.store.tickets(&filter).await?;
+        let full = page.len() == PAGE as usize;
+        tickets.extend(page);
+        if !full || tickets.len() >= MAX_EXPORT as usize {
+            break;
+        }
+        filter.offset = Some(filter.offset.unwrap_or(0) + PAGE);
+    }
+    let mut names: HashMap<i64, String> = HashMap::new();
+    for id in tickets.iter().filter_map(|t| t.organization_id) {
+        if let std::collections::hash_map::Entry::Vacant(name) = names.entry(id) {
+            let organization = state.store.find_record::<Organization>(id).await?;
+            name.insert(organization.map(|o| o.name).unwrap_or_default());
+        }
+    }
+    let time = |at: Option<Millis>| {
+        at.and_then(|at| Utc.timestamp_millis_opt(at).single())
+            .map(|t| t.to_rfc3339())
+            .unwrap_or_default()
+    };
+    let rows = tickets.iter().map(|t| {
+        vec![
+            t.id.to_string(),
+            t.subject.clone(),
+            t.status.as_str().to_owned(),
+            t.priority.to_string(),
+            t.starred.to_string(),
+            t.kind.as_str().to_owned(),
+            t.assignee.clone().unwrap_or_default(),
+            t.organization_id
+                .and_then(|id| names.get(&id).cloned())
+                .unwrap_or_default(),
+            t.caller_number.clone(),
+            t.queue.clone().unwrap_or_default(),
+            time(Some(t.created_at)),
+            time(t.first_response_at),
+            time(t.resolved_at),
+            (t.first_response_breached || t.resolution_breached).to_string(),
+        ]
+    });
+    Ok(csv_download(
+        "tickets",
+        &[
+            "id",
+            "subject",
+            "status",
+            "priority",
+            "starred",
+            "kind",
+            "assignee",
+            "organization",
+            "caller_number",
+            "queue",
+            "created_at",
+            "first_response_at",
+            "resolved_at",
+            "sla_breached",
+        ],
+        rows,
+    ))
 }
 
 /// A caller's number as calls and tickets file it (E.164, or an internal extension), from any
@@ -125,16 +264,58 @@ pub(crate) async fn update(
     if let Some(problem) = patch.problems() {
         return Err(ApiError::bad_request(problem));
     }
-    let before = state.store.ticket(id).await?.map(|t| t.status);
+    let before = state.store.ticket(id).await?;
+    // An agent takes a ticket nobody (or they) work, or hands back their own; giving a ticket
+    // to somebody else, or taking it from them, is a supervisor's.
+    let unless_taken_from = match &patch.assignee {
+        Some(to) if !auth.role.allows(Role::Supervisor) => {
+            let own = before.as_ref().and_then(|t| t.assignee.as_deref());
+            if to.as_deref().is_some_and(|to| to != auth.name)
+                || own.is_some_and(|own| own != auth.name)
+            {
+                return Err(ApiError::forbidden_fields(&["assignee"], Role::Supervisor));
+            }
+            Some(auth.name.as_str())
+        }
+        _ => None,
+    };
+    if let Some(Some(to)) = &patch.assignee {
+        if !is_known_person(&state, to).await? {
+            return Err(ApiError::bad_request(format!(
+                "assignee {to:?} is neither an agent nor a user"
+            )));
+        }
+    }
     let ticket = state
         .store
-        .update_ticket(id, &patch, now_millis(), state.webhook.is_some())
-        .await?;
-    if patch.status.is_some() && before != Some(ticket.status) {
+        .update_ticket(
+            id,
+            &patch,
+            clock::now(),
+            state.webhook.is_some(),
+            unless_taken_from,
+        )
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(_) => ApiError::conflict(format!(
+                "ticket {id} was just taken by somebody else; a supervisor reassigns it"
+            )),
+            other => other.into(),
+        })?;
+    let before_status = before.as_ref().map(|t| t.status);
+    if patch.status.is_some() && before_status != Some(ticket.status) {
         let change = auth.change("ticket", "status", id);
-        let change = change.before(&json!({ "status": before }));
+        let change = change.before(&json!({ "status": before_status }));
         state
             .audit(change.after(&json!({ "status": ticket.status })))
+            .await;
+    }
+    let before_assignee = before.and_then(|t| t.assignee);
+    if patch.assignee.is_some() && before_assignee != ticket.assignee {
+        let change = auth.change("ticket", "assign", id);
+        let change = change.before(&json!({ "assignee": before_assignee }));
+        state
+            .audit(change.after(&json!({ "assignee": ticket.assignee })))
             .await;
     }
     announce(
@@ -144,6 +325,20 @@ pub(crate) async fn update(
         },
     );
     Ok(Json(ticket))
+}
+
+/// Whether `name` is somebody who can work a ticket: an agent of the queues or a user of the
+/// screens.
+async fn is_known_person(state: &AppState, name: &str) -> Result<bool, ApiError> {
+    if state.store.user_by_name(name).await?.is_some() {
+        return Ok(true);
+    }
+    Ok(state
+        .store
+        .agents()
+        .await?
+        .iter()
+        .any(|a| a.config.name == name))
 }
 
 #[derive(Deserialize)]
@@ -166,7 +361,7 @@ pub(crate) async fn add_note(
     }
     let note = state
         .store
-        .add_note(id, &auth.name, body, now_millis())
+        .add_note(id, &auth.name, body, clock::now())
         .await?;
     Ok((StatusCode::CREATED, Json(note)))
 }
@@ -223,7 +418,7 @@ pub(crate) async fn create(
             .normalize(raw)
             .unwrap_or_else(|_| raw.to_owned()),
     };
-    let now = now_millis();
+    let now = clock::now();
     let priority = open.priority.unwrap_or(PRIORITY_NORMAL);
     let (first_response_due, resolution_due) = state.config.tickets.deadlines(priority, now);
     let new = NewTicket {
@@ -237,6 +432,8 @@ pub(crate) async fn create(
         unidentified: organization_id.is_none() && open.contact_id.is_none(),
         caller_number,
         queue: None,
+        // Whoever opens a ticket by hand works it until somebody reassigns it.
+        assignee: Some(auth.name.clone()),
         created_at: now,
         last_call_at: None,
         // Whoever opens a ticket by hand has responded.

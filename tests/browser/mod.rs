@@ -179,6 +179,18 @@ impl Browser {
         }
     }
 
+    /// The languages the page's browser asks for, as `Accept-Language` and
+    /// `navigator.languages` (`"ru-RU,ru;q=0.9"`), from the next request on.
+    pub async fn accept_language(&mut self, languages: &str) {
+        let agent = self.eval("navigator.userAgent").await;
+        self.call("Network.enable", json!({})).await;
+        self.call(
+            "Network.setUserAgentOverride",
+            json!({"userAgent": agent, "acceptLanguage": languages}),
+        )
+        .await;
+    }
+
     /// Signs in through the page's form.
     pub async fn sign_in(&mut self, base: &str, name: &str, password: &str) {
         self.goto(&format!("{base}/")).await;

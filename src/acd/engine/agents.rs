@@ -10,7 +10,7 @@
 use super::{AcdError, Activity, Agent, AgentStatus, Engine, Timer};
 use crate::acd::config::AgentConfig;
 use crate::acd::output::Update;
-use crate::acd::Millis;
+use crate::clock::{self, Millis};
 
 impl Engine {
     /// Adds or replaces an agent (endpoint and memberships). A new agent starts logged out.
@@ -220,7 +220,7 @@ impl Engine {
             "CALL_REJECTED" | "DECLINE" => (config.reject_delay_secs, true),
             _ => (config.no_answer_delay_secs, true),
         };
-        agent.backoff_until = now + delay * 1000;
+        agent.backoff_until = now + clock::secs(delay);
         if missed {
             agent.missed += 1;
         }
@@ -228,7 +228,7 @@ impl Engine {
             && agent.missed >= config.max_missed_offers
             && agent.status == AgentStatus::Available;
         self.timers
-            .push(now + delay * 1000, Timer::Agent(name.to_owned()));
+            .push(now + clock::secs(delay), Timer::Agent(name.to_owned()));
         if pause {
             let reason = format!("missed {} offers", config.max_missed_offers);
             if let Some(agent) = self.agents.get_mut(name) {

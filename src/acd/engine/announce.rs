@@ -9,7 +9,7 @@
 use super::{CallerState, Engine, Kind, Timer};
 use crate::acd::output::{Action, Update};
 use crate::acd::stats::expected_wait_minutes;
-use crate::acd::Millis;
+use crate::clock::{self, Millis};
 
 /// At most this many position-change announcements per queue at once...
 const ANNOUNCE_BURST: usize = 8;
@@ -83,9 +83,11 @@ impl Engine {
         if periodic > 0 {
             // Up to 2 s later per caller, so callers told together are not all told again in
             // the same millisecond.
-            let spread = (c.key.seq % 16) * 125;
-            self.timers
-                .push(now + periodic * 1000 + spread, Timer::Caller(id.to_owned()));
+            let spread = clock::ms((c.key.seq % 16) * 125);
+            self.timers.push(
+                now + clock::secs(periodic) + spread,
+                Timer::Caller(id.to_owned()),
+            );
         }
     }
 
@@ -120,7 +122,7 @@ impl Engine {
                 }
                 let earliest = place
                     .last_at
-                    .map_or(now, |t| t + policy.min_gap_secs * 1000);
+                    .map_or(now, |t| t + clock::secs(policy.min_gap_secs));
                 if earliest <= now {
                     due.push((place.id.clone(), position));
                 } else {
@@ -142,7 +144,7 @@ impl Engine {
                 } else {
                     // Each queue has its own phase within the second, so a hundred queues
                     // do not all announce in the same millisecond.
-                    (at.saturating_sub(phase)).div_ceil(1000) * 1000 + phase
+                    clock::ms(clock::elapsed(phase, at).div_ceil(1000) * 1000) + phase
                 }
             }) {
                 let armed = self.queues.get(&name).and_then(|q| q.announce_at);

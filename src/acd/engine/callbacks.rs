@@ -12,7 +12,7 @@ use std::cmp::Reverse;
 use super::{AcdError, AnnounceState, Callee, Caller, CallerState, Engine, Kind, Leg};
 use super::{OrderKey, Place, Timer};
 use crate::acd::output::{Action, Departure, Update};
-use crate::acd::Millis;
+use crate::clock::{self, Millis};
 
 impl Engine {
     /// Re-adopts a callback kept in the store after a restart.
@@ -105,7 +105,7 @@ impl Engine {
             caller_id_name: config.callbacks.caller_id_name.clone(),
         });
         self.timers.push(
-            now + (config.callbacks.ring_secs + 5) * 1000,
+            now + clock::secs(config.callbacks.ring_secs + 5),
             Timer::Offer(offer),
         );
     }
@@ -135,7 +135,7 @@ impl Engine {
             });
             return;
         }
-        let not_before = now + config.callbacks.retry_secs * 1000;
+        let not_before = now + clock::secs(config.callbacks.retry_secs);
         if let Some(c) = self.callers.get_mut(id) {
             c.kind = Kind::Callback {
                 attempts,

@@ -15,7 +15,7 @@ use super::{AcdError, AnnounceState, Caller, CallerArrival, CallerState, Engine,
 use super::{OrderKey, Place, Timer};
 use crate::acd::config::{NoAgents, MAX_QUEUE_SECS};
 use crate::acd::output::{Action, Departure, Remember, Update};
-use crate::acd::Millis;
+use crate::clock::{self, Millis};
 
 impl Engine {
     pub fn caller_arrived(&mut self, now: Millis, arrival: CallerArrival) -> Result<(), AcdError> {
@@ -41,7 +41,7 @@ impl Engine {
         // re-adopted caller overflow at once.
         let readopted_at = arrival
             .enqueued_at
-            .map(|at| at.clamp(now.saturating_sub(MAX_QUEUE_SECS * 1000), now));
+            .map(|at| at.clamp(now.saturating_sub(clock::secs(MAX_QUEUE_SECS)), now));
         let enqueued_at = readopted_at.or(resumed).unwrap_or(now);
         self.seq += 1;
         let key = OrderKey {
@@ -95,7 +95,7 @@ impl Engine {
         });
         if config.max_wait_secs > 0 {
             self.timers.push(
-                enqueued_at + config.max_wait_secs * 1000,
+                enqueued_at + clock::secs(config.max_wait_secs),
                 Timer::Caller(id.clone()),
             );
         }
@@ -104,7 +104,7 @@ impl Engine {
             self.settle(now);
             return Ok(());
         }
-        if config.max_wait_secs > 0 && now >= enqueued_at + config.max_wait_secs * 1000 {
+        if config.max_wait_secs > 0 && now >= enqueued_at + clock::secs(config.max_wait_secs) {
             self.overflow(now, &id);
             self.settle(now);
             return Ok(());
@@ -151,7 +151,7 @@ impl Engine {
         match caller.state {
             CallerState::Waiting | CallerState::Offered(_) | CallerState::Bridging { .. } => {
                 self.withdraw(now, call, "ORIGINATOR_CANCEL");
-                let waited = now.saturating_sub(caller.key.enqueued_at);
+                let waited = clock::elapsed(caller.key.enqueued_at, now);
                 let short_ms = self.short_abandon_ms;
                 if let Some(sl_secs) = self
                     .queues
@@ -165,7 +165,7 @@ impl Engine {
                 if let Some(q) = self.queues.get_mut(&caller.queue) {
                     if dialable(&caller.number) && q.config.resume_secs > 0 {
                         let key = (caller.queue.clone(), caller.number.clone());
-                        let until = now + q.config.resume_secs * 1000;
+                        let until = now + clock::secs(q.config.resume_secs);
                         self.abandoned
                             .insert(key.clone(), (caller.key.enqueued_at, until));
                         self.abandoned_expiry.push_back((until, key));

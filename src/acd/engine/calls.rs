@@ -10,7 +10,7 @@ use std::cmp::Reverse;
 use super::{AcdError, Activity, AnnounceState, Caller, CallerState, Engine, Kind, Leg};
 use super::{Callee, Offer, OrderKey};
 use crate::acd::output::Update;
-use crate::acd::Millis;
+use crate::clock::{self, Millis};
 
 impl Engine {
     /// FreeSWITCH reported the bridge (CHANNEL_BRIDGE on the caller's leg).
@@ -22,7 +22,7 @@ impl Engine {
         let CallerState::Bridging { agent, leg } = c.state.clone() else {
             return;
         };
-        let waited = now.saturating_sub(c.key.enqueued_at);
+        let waited = clock::elapsed(c.key.enqueued_at, now);
         if let Some(caller) = self.callers.get_mut(&c.id) {
             caller.state = CallerState::Bridged {
                 agent: agent.clone(),
@@ -101,7 +101,7 @@ impl Engine {
         let Some(c) = self.callers.remove(id) else {
             return;
         };
-        let talk = now.saturating_sub(since);
+        let talk = clock::elapsed(since, now);
         let wrap_up = self
             .queues
             .get(&c.queue)
@@ -134,7 +134,7 @@ impl Engine {
                 now,
                 agent,
                 Activity::WrapUp {
-                    until: now + wrap_up * 1000,
+                    until: now + clock::secs(wrap_up),
                 },
                 None,
             );

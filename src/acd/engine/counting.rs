@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use super::Engine;
 use crate::acd::output::Update;
 use crate::acd::stats::{AgentTotals, Counters};
-use crate::acd::Millis;
+use crate::clock::Millis;
 
 impl Engine {
     /// Abandons after a wait under this are short abandons (0: none are).

@@ -8,7 +8,7 @@
 
 use super::{Activity, Agent, AgentStatus, Caller, CallerState, Engine, Kind, OrderKey, Timer};
 use crate::acd::config::Strategy;
-use crate::acd::Millis;
+use crate::clock::{self, Millis};
 
 impl Engine {
     pub(super) fn other_queues_of(&self, agent: &str) -> Vec<String> {
@@ -76,7 +76,7 @@ impl Engine {
             else {
                 return;
             };
-            let waited = now.saturating_sub(head_key.enqueued_at);
+            let waited = clock::elapsed(head_key.enqueued_at, now);
             let tier_wait = q.config.tier_wait_secs * 1000;
             let mut eligible = Vec::new();
             let mut next_tier_opens: Option<Millis> = None;
@@ -91,7 +91,7 @@ impl Engine {
                 if opens_after <= waited {
                     eligible.push(name.clone());
                 } else {
-                    let at = head_key.enqueued_at + opens_after;
+                    let at = head_key.enqueued_at + clock::ms(opens_after);
                     next_tier_opens = Some(next_tier_opens.map_or(at, |t: Millis| t.min(at)));
                 }
             }
@@ -118,7 +118,7 @@ impl Engine {
             Strategy::Linear => eligible.first().cloned(),
             Strategy::LongestIdle => eligible
                 .iter()
-                .min_by_key(|n| agent(n).map_or(u64::MAX, |a| a.idle_since))
+                .min_by_key(|n| agent(n).map_or(Millis::MAX, |a| a.idle_since))
                 .cloned(),
             Strategy::FewestCalls => eligible
                 .iter()

@@ -30,7 +30,7 @@ use std::sync::Arc;
 use super::config::{AgentConfig, Overflow, QueueConfig};
 use super::output::{Action, Update};
 use super::stats::{AnswerRate, Counters};
-use super::Millis;
+use crate::clock::{self, Millis};
 
 mod agents;
 mod announce;
@@ -265,7 +265,7 @@ pub struct Engine {
     next_offer: u64,
     queues_created: u64,
     /// Abandons after a shorter wait are short abandons.
-    short_abandon_ms: Millis,
+    short_abandon_ms: u64,
 }
 
 impl Engine {
@@ -335,7 +335,7 @@ impl Engine {
             Some(queue) => queue.config = Arc::new(config),
             None => {
                 // Golden-ratio steps spread any number of queues evenly over the second.
-                let phase = (self.queues_created * 618) % 1000;
+                let phase = clock::ms((self.queues_created * 618) % 1000);
                 self.queues_created += 1;
                 self.queues.insert(
                     name.clone(),

@@ -8,7 +8,7 @@
 
 use super::{Activity, Callee, CallerState, Engine, Kind, Leg, Offer, Timer, BARRED};
 use crate::acd::output::{Action, Departure};
-use crate::acd::Millis;
+use crate::clock::{self, Millis};
 
 impl Engine {
     pub(super) fn make_offer(&mut self, now: Millis, caller_id: &str, agents: Vec<String>) {
@@ -72,7 +72,7 @@ impl Engine {
         }
         // FreeSWITCH ends the ring itself (originate_timeout); this is the safety net.
         self.timers.push(
-            now + (config.ring_timeout_secs + 5) * 1000,
+            now + clock::secs(config.ring_timeout_secs + 5),
             Timer::Offer(offer),
         );
     }

@@ -11,7 +11,7 @@ use std::cmp::Reverse;
 
 use super::{AcdError, Caller, CallerState, Engine, Kind};
 use crate::acd::output::{Action, Departure, Remember, Update};
-use crate::acd::Millis;
+use crate::clock::Millis;
 
 /// Waiting order: higher priority first, then earlier arrival, then arrival order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]

@@ -9,7 +9,7 @@
 use super::{AnnounceState, CallerState, Engine, Kind, OrderKey, Place, Timer};
 use crate::acd::config::{NoAgents, Overflow};
 use crate::acd::output::{Action, Departure, Remember, Update};
-use crate::acd::Millis;
+use crate::clock::{self, Millis};
 
 impl Engine {
     /// Callers of queues left with nobody logged in go to overflow when the queue says so.
@@ -129,8 +129,10 @@ impl Engine {
             queue: target.to_owned(),
         });
         if target_max_wait > 0 {
-            self.timers
-                .push(now + target_max_wait * 1000, Timer::Caller(id.to_owned()));
+            self.timers.push(
+                now + clock::secs(target_max_wait),
+                Timer::Caller(id.to_owned()),
+            );
         }
         self.announce(now, id);
         self.dispatch(now, target);

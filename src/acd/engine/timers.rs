@@ -10,7 +10,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use super::{Activity, Callee, CallerState, Engine, Kind};
-use crate::acd::Millis;
+use crate::clock::{self, Millis};
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(super) enum Timer {
@@ -132,7 +132,7 @@ impl Engine {
             return;
         };
         let waiting = matches!(c.state, CallerState::Waiting | CallerState::Offered(_));
-        let max_wait = config.max_wait_secs * 1000;
+        let max_wait = clock::secs(config.max_wait_secs);
         if c.kind == Kind::Live && max_wait > 0 && waiting && now >= c.limit_from + max_wait {
             self.overflow(now, id);
             return;
@@ -148,11 +148,11 @@ impl Engine {
         let due_periodic = policy.periodic_secs > 0
             && c.announce
                 .last_at
-                .is_some_and(|t| t + policy.periodic_secs * 1000 <= now);
+                .is_some_and(|t| t + clock::secs(policy.periodic_secs) <= now);
         let gap_passed = policy.on_change
             && c.announce
                 .last_at
-                .is_some_and(|t| t + policy.min_gap_secs * 1000 <= now);
+                .is_some_and(|t| t + clock::secs(policy.min_gap_secs) <= now);
         let last_position = c.announce.last_position;
         let moved_up = gap_passed
             && self

@@ -6,7 +6,7 @@
 use super::{AcdError, Activity, Agent, Callee, CallerState, Engine, Kind};
 use crate::acd::config::{AgentConfig, QueueConfig};
 use crate::acd::view::{AgentView, QueueView, WaitingView};
-use crate::acd::Millis;
+use crate::clock::{self, Millis};
 
 impl Agent {
     /// How the agent shows, in a queue at `tier` and `position` (0 outside any queue).
@@ -52,7 +52,7 @@ impl Engine {
                     number: c.number.clone(),
                     name: c.name.clone(),
                     position: i as u32 + 1,
-                    waited_secs: now.saturating_sub(c.key.enqueued_at) / 1000,
+                    waited_secs: clock::elapsed(c.key.enqueued_at, now) / 1000,
                     priority: c.key.priority.0,
                     enqueued_at: c.key.enqueued_at,
                     callback: matches!(c.kind, Kind::Callback { .. }),

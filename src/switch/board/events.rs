@@ -4,7 +4,7 @@
 use super::*;
 
 impl Switchboard {
-    pub(super) fn on_event(&mut self, now: u64, node: usize, event: &Event) {
+    pub(super) fn on_event(&mut self, now: Millis, node: usize, event: &Event) {
         let Some(input) = interpret(event) else {
             return;
         };
@@ -99,7 +99,7 @@ impl Switchboard {
 
     /// The caller's own `bridge` joined `leg`: the engine hears the agent answered (and the
     /// bridge follows at once), without any command.
-    pub(super) fn answered_by_caller(&mut self, now: u64, call: &str, leg: &str) {
+    pub(super) fn answered_by_caller(&mut self, now: Millis, call: &str, leg: &str) {
         if self.caller_bridges.get(call).is_some_and(|l| l == leg) && self.engine.awaits_answer(leg)
         {
             self.engine.leg_answered(now, leg);
@@ -109,7 +109,7 @@ impl Switchboard {
     /// A caller the switch shows waiting: refused if blocked (never answered, never queued),
     /// else identified, marked for the CDR and handed to the engine. A caller already
     /// admitted by an earlier run (answered, or carrying its place) is not checked again.
-    pub(super) fn admit(&mut self, now: u64, waiting: Waiting) -> Result<(), AcdError> {
+    pub(super) fn admit(&mut self, now: Millis, waiting: Waiting) -> Result<(), AcdError> {
         if self.refused.contains(&waiting.call) {
             return Ok(());
         }
@@ -130,7 +130,7 @@ impl Switchboard {
             let blocked =
                 self.options
                     .blocklist
-                    .check(Direction::Inbound, number, &waiting.name, now as i64);
+                    .check(Direction::Inbound, number, &waiting.name, now);
             if let Some(entry) = blocked {
                 self.refuse(now, &waiting, number, &entry);
                 self.refused.insert(waiting.call);
@@ -166,7 +166,7 @@ impl Switchboard {
 
     /// Gives a blocked caller the entry's treatment, none of which answers the call, and
     /// audits the attempt.
-    pub(super) fn refuse(&mut self, now: u64, waiting: &Waiting, e164: &str, entry: &Entry) {
+    pub(super) fn refuse(&mut self, now: Millis, waiting: &Waiting, e164: &str, entry: &Entry) {
         let call = &waiting.call;
         info!(%call, number = %e164, entry = entry.id, action = entry.treatment.label(), "blocked caller refused");
         if let Ok(uuid) = ChannelUuid::parse(call) {
@@ -178,7 +178,7 @@ impl Switchboard {
 
     pub(super) fn audit_block(
         &self,
-        now: u64,
+        now: Millis,
         entry: &Entry,
         direction: Direction,
         number: &str,
@@ -196,14 +196,14 @@ impl Switchboard {
                 Direction::Outbound => "not_dialled".to_owned(),
                 _ => entry.treatment.label().to_owned(),
             },
-            at: now as i64,
+            at: now,
         };
         self.record(Record::BlockHit(entry.id, attempt));
     }
 
     /// A callback to a blocked destination is not dialled: the engine hears the leg failed
     /// as barred, and gives the callback up.
-    pub(super) fn barred(&mut self, now: u64, leg: &str, number: &str) -> bool {
+    pub(super) fn barred(&mut self, now: Millis, leg: &str, number: &str) -> bool {
         let e164 = self
             .options
             .numbering
@@ -212,7 +212,7 @@ impl Switchboard {
         let Some(entry) = self
             .options
             .blocklist
-            .check(Direction::Outbound, &e164, "", now as i64)
+            .check(Direction::Outbound, &e164, "", now)
         else {
             return false;
         };

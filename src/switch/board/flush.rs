@@ -37,7 +37,7 @@ impl Switchboard {
             .collect();
         for action in actions {
             if let Action::DialCustomer { leg, number, .. } = &action {
-                if self.barred(now_ms(), leg, number) {
+                if self.barred(clock::now(), leg, number) {
                     continue;
                 }
             }
@@ -79,7 +79,16 @@ impl Switchboard {
                 Action::RingAgent { call, .. } if by_caller.contains(call) => {
                     self.ring_by_caller(&action, &mut batch, &mut vars, &mut playing, &answered)
                 }
-                _ => render(&action, queue, &self.options.transfer_context),
+                _ => {
+                    let caller = match &action {
+                        Action::Announce { call, .. } | Action::ConfirmCallback { call, .. } => {
+                            self.identities.get(call)
+                        }
+                        _ => None,
+                    };
+                    let language = caller.and_then(|who| who.language.as_ref());
+                    render(&action, queue, language, &self.options.transfer_context)
+                }
             };
             let channel = match &action {
                 Action::RingAgent { leg, call, .. } => {
@@ -285,7 +294,7 @@ impl Switchboard {
                 queue: queue.clone(),
             };
             let config = self.engine.queue_config(&queue);
-            let steps = render(&music, config, &self.options.transfer_context);
+            let steps = render(&music, config, None, &self.options.transfer_context);
             batch.push((call, steps));
         }
     }

@@ -9,7 +9,6 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::sync::mpsc::error::TrySendError;
@@ -32,7 +31,7 @@ use crate::acd::{
     QueueView, Update,
 };
 use crate::blocklist::{Blocklist, Direction, Entry};
-use crate::clock::now_ms;
+use crate::clock::{self, Millis};
 use crate::directory::number::Numbering;
 use crate::esl::event::EventFormat;
 use crate::esl::{Connection, ConnectionEvent, Event};
@@ -209,7 +208,7 @@ struct Waiting {
     number: String,
     name: String,
     priority: Option<i32>,
-    enqueued_at: Option<u64>,
+    enqueued_at: Option<Millis>,
     answered: bool,
     /// Already let in by an earlier run of the service (it carries its place, or was
     /// answered): not checked against the blocklist again.
@@ -267,7 +266,7 @@ impl Board {
         let queue_rows = store.queue_rows().await?;
         let agent_rows = store.agent_rows().await?;
         warn_where_the_file_differs(&kept_queues, &kept_agents, &queue_rows, &agent_rows);
-        let now = now_ms();
+        let now = clock::now();
         let mut engine = Engine::new(options.seed);
         // A row that no longer reads (a value refused since it was stored) is named in the
         // log and left out; the rest of the contact center starts. Saving it again over the
@@ -583,7 +582,7 @@ struct Switchboard {
     lagging: HashSet<usize>,
     /// Where days start, and when the next one does (the counters start again from zero).
     day: Day,
-    next_day: u64,
+    next_day: Millis,
     options: BoardOptions,
 }
 
@@ -597,7 +596,7 @@ impl Switchboard {
                 .engine
                 .next_deadline()
                 .map_or(self.next_day, |at| at.min(self.next_day));
-            let wait = Duration::from_millis(deadline.saturating_sub(now_ms()));
+            let wait = clock::wait(clock::now(), deadline);
             tokio::select! {
                 message = messages.recv() => {
                     let Some(message) = message else { break };
@@ -605,11 +604,11 @@ impl Switchboard {
                         break;
                     }
                     // A busy inbox must not keep the day from turning.
-                    self.new_day_if_due(now_ms());
+                    self.new_day_if_due(clock::now());
                     self.handle(message);
                 }
                 _ = tokio::time::sleep(wait) => {
-                    let now = now_ms();
+                    let now = clock::now();
                     self.new_day_if_due(now);
                     self.engine.tick(now);
                 }
@@ -624,7 +623,7 @@ impl Switchboard {
 
     /// At the day's start, the counters start again from zero (what happens from `now` on
     /// counts in the new day).
-    fn new_day_if_due(&mut self, now: u64) {
+    fn new_day_if_due(&mut self, now: Millis) {
         if now >= self.next_day {
             info!("a new day: queue and agent counters start again");
             self.engine.start_day(&HashMap::new(), &HashMap::new());
@@ -633,7 +632,7 @@ impl Switchboard {
     }
 
     fn handle(&mut self, message: Msg) {
-        let now = now_ms();
+        let now = clock::now();
         match message {
             Msg::Esl(node, ConnectionEvent::Events(batch)) => {
                 for event in &batch {
@@ -699,14 +698,14 @@ impl Switchboard {
 /// stored intervals.
 async fn day_so_far(
     store: &Store,
-    start: u64,
+    start: Millis,
 ) -> Result<(HashMap<String, Counters>, HashMap<String, AgentTotals>), StoreError> {
     let mut queues: HashMap<String, Counters> = HashMap::new();
-    for row in store.queue_intervals(start, u64::MAX >> 1, "").await? {
+    for row in store.queue_intervals(start, Millis::MAX, "").await? {
         queues.entry(row.queue).or_default().add(&row.counters);
     }
     let mut agents: HashMap<String, AgentTotals> = HashMap::new();
-    for row in store.agent_intervals(start, u64::MAX >> 1, "").await? {
+    for row in store.agent_intervals(start, Millis::MAX, "").await? {
         let totals = agents.entry(row.agent).or_default();
         totals.calls += row.time.calls_answered;
         totals.talk_ms += row.time.talk_ms;

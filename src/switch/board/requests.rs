@@ -5,7 +5,7 @@
 use super::*;
 
 impl Switchboard {
-    pub(super) fn answer(&mut self, now: u64, request: Request) {
+    pub(super) fn answer(&mut self, now: Millis, request: Request) {
         match request {
             Request::Queues(reply) => {
                 let _ = reply.send(self.engine.queues(now));
@@ -75,7 +75,7 @@ impl Switchboard {
             let Some((write, reply)) = self.admin_waiting.pop_front() else {
                 return;
             };
-            match self.prepare(now_ms(), &write) {
+            match self.prepare(clock::now(), &write) {
                 Ok(undo) => {
                     self.tickets += 1;
                     self.writes.admin(self.tickets, write.clone());
@@ -97,7 +97,7 @@ impl Switchboard {
     /// returned, to put back should the delete not commit).
     pub(super) fn prepare(
         &mut self,
-        now: u64,
+        now: Millis,
         write: &AdminWrite,
     ) -> Result<Option<Undo>, BoardError> {
         match write {
@@ -139,7 +139,7 @@ impl Switchboard {
     }
 
     /// The writer's outcome for the change in flight: applied (or undone) and answered.
-    pub(super) fn stored(&mut self, now: u64, ticket: u64, result: Result<(), StoreError>) {
+    pub(super) fn stored(&mut self, now: Millis, ticket: u64, result: Result<(), StoreError>) {
         // A restarted writer may report a change again.
         let Some(in_flight) = self
             .admin_in_flight

@@ -55,7 +55,7 @@ impl Switchboard {
     }
 
     /// Makes the engine agree with what the switch says exists.
-    pub(super) fn reconcile(&mut self, now: u64, node: usize, channels: Vec<ChannelState>) {
+    pub(super) fn reconcile(&mut self, now: Millis, node: usize, channels: Vec<ChannelState>) {
         let agents: HashMap<String, Option<String>> = channels
             .iter()
             .map(|c| (c.uuid.clone(), c.agent.clone()))
