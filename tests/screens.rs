@@ -123,6 +123,24 @@ const RECORD_RINGS: &str = "window.__rang = { notifications: [], closed: 0, tone
     Object.defineProperty(document, 'title', { get() { return title.get.call(this); }, \
       set(value) { window.__rang.titles.push(value); title.set.call(this, value); } });";
 
+/// Signs `name` in over the API (as a script would); the `Cookie` header value of the session.
+async fn session_cookie(client: &reqwest::Client, base: &str, name: &str) -> String {
+    let signed_in = client
+        .post(format!("{base}/api/login"))
+        .json(&serde_json::json!({"name": name, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), reqwest::StatusCode::OK);
+    signed_in.headers()[reqwest::header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
 /// The waiting callers the wallboard shows: (call, position).
 async fn waiting(browser: &mut Browser) -> Vec<(String, u64)> {
     let rows = browser
@@ -225,16 +243,7 @@ async fn the_screens_in_a_real_browser() {
         )
         .await;
     // A click on the page lets it make sound (a user gesture, as the browser requires).
-    let clicked = agent
-        .call(
-            "Runtime.evaluate",
-            serde_json::json!({
-                "expression": "document.dispatchEvent(new PointerEvent('pointerdown')); true",
-                "userGesture": true,
-            }),
-        )
-        .await;
-    assert_eq!(clicked["result"]["value"], true, "{clicked}");
+    assert!(agent.click_as_a_user().await, "the page took the click");
     assert!(
         agent
             .eval("document.querySelector('#ring-setup').hidden")
@@ -789,20 +798,7 @@ async fn the_admin_screen_shows_the_audit_log() {
         .await
         .unwrap();
     assert_eq!(failed.status(), reqwest::StatusCode::UNAUTHORIZED);
-    let signed_in = client
-        .post(&login)
-        .json(&serde_json::json!({"name": "sue", "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(signed_in.status(), reqwest::StatusCode::OK);
-    let cookie = signed_in.headers()[reqwest::header::SET_COOKIE]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let cookie = session_cookie(&client, &demo.base, "sue").await;
     let blocked = client
         .post(format!("{}/api/blocklist", demo.base))
         .header(reqwest::header::COOKIE, cookie)
@@ -1100,19 +1096,7 @@ async fn a_queue_past_its_limits_turns_red_with_an_alert() {
     };
     let demo = demo().await;
     let client = reqwest::Client::new();
-    let login = client
-        .post(format!("{}/api/login", demo.base))
-        .json(&serde_json::json!({"name": "ada", "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    let cookie = login.headers()[reqwest::header::SET_COOKIE]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let cookie = session_cookie(&client, &demo.base, "ada").await;
     // Red as soon as one caller waits; the service level never colours it here.
     let patched = client
         .patch(format!("{}/api/queues/support/settings", demo.base))
@@ -1163,15 +1147,7 @@ async fn a_queue_past_its_limits_turns_red_with_an_alert() {
             "!!document.querySelector('#login-name')",
         )
         .await;
-    browser
-        .call(
-            "Runtime.evaluate",
-            serde_json::json!({
-                "expression": "document.dispatchEvent(new PointerEvent('pointerdown')); true",
-                "userGesture": true,
-            }),
-        )
-        .await;
+    assert!(browser.click_as_a_user().await, "the page took the click");
     browser
         .eval(&format!(
             "document.querySelector('#login-name').value = 'sue'; \

@@ -1270,27 +1270,9 @@ async fn every_written_form_of_a_number_finds_the_same_caller() {
         .await;
     assert_eq!(blocked.status(), StatusCode::CREATED);
     let call = |id: &str, number: &str, e164: Option<&str>| CallRecord {
-        id: id.into(),
-        kind: CallKind::Queue,
-        outcome: Outcome::Answered,
         caller_number: number.into(),
         caller_e164: e164.map(str::to_owned),
-        caller_name: String::new(),
-        destination: "7000".into(),
-        queue: Some("support".into()),
-        agent: None,
-        started_at: 1_000,
-        answered_at: None,
-        ended_at: 2_000,
-        wait_secs: 0,
-        talk_secs: 0,
-        hangup_cause: "NORMAL_CLEARING".into(),
-        recording: None,
-        identified: "unknown".into(),
-        contact_id: None,
-        organization_id: None,
-        vip: false,
-        ticket_id: None,
+        ..queue_call(id)
     };
     let mut calls = app.store.begin_calls().await.unwrap();
     let from_moscow = call("call-1", "84951234567", Some("+74951234567"));
@@ -1598,27 +1580,13 @@ async fn a_recording_is_served_in_ranges_to_supervisors_from_its_directory_only(
     app.add_user("sam", Role::Supervisor).await;
     app.add_user("alice", Role::Agent).await;
     let call = |id: &str, recording: Option<String>| CallRecord {
-        id: id.into(),
-        kind: CallKind::Queue,
-        outcome: Outcome::Answered,
         caller_number: "+74951234567".into(),
         caller_e164: Some("+74951234567".into()),
-        caller_name: String::new(),
-        destination: "7000".into(),
-        queue: Some("support".into()),
         agent: Some("alice".into()),
-        started_at: 1_000,
         answered_at: Some(1_500),
-        ended_at: 2_000,
-        wait_secs: 0,
-        talk_secs: 0,
-        hangup_cause: "NORMAL_CLEARING".into(),
         recording,
         identified: "exact".into(),
-        contact_id: None,
-        organization_id: None,
-        vip: false,
-        ticket_id: None,
+        ..queue_call(id)
     };
     let mut calls = app.store.begin_calls().await.unwrap();
     let inside = dir.join("call-1.wav").display().to_string();
@@ -1847,4 +1815,31 @@ async fn tickets_are_searched_paged_exported_and_assigned_as_a_support_desk_woul
     assert_eq!(assigns[0]["actor"], "sam");
     assert_eq!(assigns[0]["before"], json!({"assignee": "ann"}));
     assert_eq!(assigns[0]["after"], json!({"assignee": "bob"}));
+}
+
+/// A queue call as the API tests store it: answered, through `support`, nobody identified.
+fn queue_call(id: &str) -> CallRecord {
+    CallRecord {
+        id: id.into(),
+        kind: CallKind::Queue,
+        outcome: Outcome::Answered,
+        caller_number: String::new(),
+        caller_e164: None,
+        caller_name: String::new(),
+        destination: "7000".into(),
+        queue: Some("support".into()),
+        agent: None,
+        started_at: 1_000,
+        answered_at: None,
+        ended_at: 2_000,
+        wait_secs: 0,
+        talk_secs: 0,
+        hangup_cause: "NORMAL_CLEARING".into(),
+        recording: None,
+        identified: "unknown".into(),
+        contact_id: None,
+        organization_id: None,
+        vip: false,
+        ticket_id: None,
+    }
 }

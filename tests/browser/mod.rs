@@ -191,6 +191,21 @@ impl Browser {
         .await;
     }
 
+    /// A click on the page as a person makes it (a user gesture: browsers allow sound only
+    /// after one); true when the page took it.
+    pub async fn click_as_a_user(&mut self) -> bool {
+        let clicked = self
+            .call(
+                "Runtime.evaluate",
+                json!({
+                    "expression": "document.dispatchEvent(new PointerEvent('pointerdown')); true",
+                    "userGesture": true,
+                }),
+            )
+            .await;
+        clicked["result"]["value"] == json!(true)
+    }
+
     /// Signs in through the page's form.
     pub async fn sign_in(&mut self, base: &str, name: &str, password: &str) {
         self.goto(&format!("{base}/")).await;
