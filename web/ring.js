@@ -80,34 +80,26 @@ function notify(title, body, tag) {
 export function chime() {
   if (!audio || audio.state !== "running") return;
   const start = audio.currentTime;
-  [660, 880, 1100].forEach((hz, i) => {
-    const oscillator = audio.createOscillator();
-    const gain = audio.createGain();
-    const at = start + i * 0.18;
-    oscillator.frequency.value = hz;
-    gain.gain.setValueAtTime(0.0001, at);
-    gain.gain.exponentialRampToValueAtTime(0.2, at + 0.02);
-    gain.gain.exponentialRampToValueAtTime(0.0001, at + 0.16);
-    oscillator.connect(gain).connect(audio.destination);
-    oscillator.start(at);
-    oscillator.stop(at + 0.17);
-  });
+  [660, 880, 1100].forEach((hz, i) => tone(hz, start + i * 0.18, 0.17, 0.2));
 }
 
 /// Two short tones, as a phone rings.
 function burst() {
   if (!audio || audio.state !== "running") return;
   const start = audio.currentTime;
-  for (const offset of [0, 0.45]) {
-    const oscillator = audio.createOscillator();
-    const gain = audio.createGain();
-    oscillator.frequency.value = TONE_HZ;
-    gain.gain.setValueAtTime(0.0001, start + offset);
-    gain.gain.exponentialRampToValueAtTime(0.25, start + offset + 0.02);
-    gain.gain.setValueAtTime(0.25, start + offset + 0.33);
-    gain.gain.exponentialRampToValueAtTime(0.0001, start + offset + 0.38);
-    oscillator.connect(gain).connect(audio.destination);
-    oscillator.start(start + offset);
-    oscillator.stop(start + offset + 0.4);
-  }
+  for (const offset of [0, 0.45]) tone(TONE_HZ, start + offset, 0.4, 0.25);
+}
+
+/// One note of `hz` from `at` for `length` seconds, faded in and out (no clicks).
+function tone(hz, at, length, volume) {
+  const oscillator = audio.createOscillator();
+  const gain = audio.createGain();
+  oscillator.frequency.value = hz;
+  gain.gain.setValueAtTime(0.0001, at);
+  gain.gain.exponentialRampToValueAtTime(volume, at + 0.02);
+  gain.gain.setValueAtTime(volume, at + length - 0.07);
+  gain.gain.exponentialRampToValueAtTime(0.0001, at + length - 0.02);
+  oscillator.connect(gain).connect(audio.destination);
+  oscillator.start(at);
+  oscillator.stop(at + length);
 }
