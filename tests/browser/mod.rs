@@ -107,6 +107,14 @@ impl Browser {
 
     /// One CDP command (on the page's session once attached); its `result`.
     pub async fn call(&mut self, method: &str, params: Value) -> Value {
+        match self.try_call(method, params).await {
+            Ok(result) => result,
+            Err(error) => panic!("{method}: {error}"),
+        }
+    }
+
+    /// One CDP command; its `result`, or Chromium's `error`.
+    async fn try_call(&mut self, method: &str, params: Value) -> Result<Value, Value> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let mut command = json!({"id": id, "method": method, "params": params});
         if !self.session.is_empty() {
@@ -127,8 +135,10 @@ impl Browser {
             };
             let reply: Value = serde_json::from_str(&text).unwrap();
             if reply["id"] == json!(id) {
-                assert!(reply["error"].is_null(), "{method}: {}", reply["error"]);
-                return reply["result"].clone();
+                return match reply["error"].is_null() {
+                    true => Ok(reply["result"].clone()),
+                    false => Err(reply["error"].clone()),
+                };
             }
         }
     }
@@ -164,7 +174,22 @@ impl Browser {
     pub async fn wait_for_up_to(&mut self, what: &str, condition: &str, limit: Duration) -> Value {
         let deadline = tokio::time::Instant::now() + limit;
         loop {
-            let value = self.eval(condition).await;
+            // A page that is navigating (a reload the test asked for) has no context to
+            // evaluate in for a moment: ask again, as for a condition not yet true.
+            let evaluated = self
+                .try_call(
+                    "Runtime.evaluate",
+                    json!({"expression": condition, "awaitPromise": true, "returnByValue": true}),
+                )
+                .await;
+            let value = match evaluated {
+                Ok(result) if result["exceptionDetails"].is_null() => {
+                    result["result"]["value"].clone()
+                }
+                Ok(result) => panic!("{condition}: {}", result["exceptionDetails"]),
+                Err(error) if navigating(&error) => Value::Null,
+                Err(error) => panic!("Runtime.evaluate: {error}"),
+            };
             let truthy = !matches!(value, Value::Null | Value::Bool(false))
                 && value != json!(0)
                 && value != json!("");
@@ -245,4 +270,10 @@ impl Drop for Browser {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Chromium's answer to an evaluation in a page that is being replaced.
+fn navigating(error: &Value) -> bool {
+    let message = error["message"].as_str().unwrap_or_default();
+    message.contains("navigated or closed") || message.contains("context was destroyed")
 }
