@@ -1068,6 +1068,7 @@ fn readopted_arrival_times_are_clamped_to_the_last_day() {
                 queue: "q".into(),
                 number: "+1555".into(),
                 enqueued_at: Some(at),
+                counted: true,
                 answered: true,
                 ..Default::default()
             },
@@ -1132,6 +1133,7 @@ fn a_restarted_engine_readopts_callers_in_their_original_order() {
                 number: "+1555".into(),
                 priority,
                 enqueued_at: Some(secs(at)),
+                counted: true,
                 answered: true,
                 ..Default::default()
             },
@@ -1161,6 +1163,23 @@ fn a_restarted_engine_readopts_callers_in_their_original_order() {
         desk.engine.queue(secs(100), "q").unwrap().waiting[1].waited_secs,
         90
     );
+    // A caller who came while no service ran is placed by the channel's creation, behind the
+    // earlier ones, and counted now: no run counted them before.
+    desk.caller_with(
+        secs(100),
+        CallerArrival {
+            call: "late".into(),
+            queue: "q".into(),
+            number: "+1556".into(),
+            enqueued_at: Some(secs(50)),
+            counted: false,
+            answered: false,
+            ..Default::default()
+        },
+    );
+    let q = desk.engine.queue(secs(100), "q").unwrap();
+    assert_eq!(q.counters.offered, 1);
+    assert_eq!(q.waiting.last().map(|w| w.call.as_str()), Some("late"));
 }
 
 #[test]

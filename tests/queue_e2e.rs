@@ -610,6 +610,10 @@ async fn a_restarted_service_readopts_every_waiting_caller_in_order() {
     let mut expected = waiting.clone();
     expected.push(late.clone());
     assert_eq!(order, expected, "re-adopted in the original order");
+    // Nothing stored the first run's day here (no statistics recorder runs in this test): the
+    // re-adopted callers were counted by the first run, the one who came meanwhile is counted
+    // by the second, once.
+    assert_eq!(after.counters.offered, 1);
     // Their waiting time counts from the first arrival, not from the restart.
     assert!(after.waiting[0].enqueued_at < after.waiting[4].enqueued_at);
     // The connected call is tracked until it ends: agent1 is in it, and is freed by its hangup.

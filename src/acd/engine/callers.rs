@@ -75,7 +75,7 @@ impl Engine {
         }
         // A re-adopted caller was counted by the process that first queued them, and the
         // day's counters were restored from what it stored.
-        if !readopted {
+        if !arrival.counted {
             self.count(now, &arrival.queue, |c| c.offered += 1);
         }
         if !arrival.answered {

@@ -97,8 +97,12 @@ pub struct CallerArrival {
     pub number: String,
     pub name: String,
     pub priority: i32,
-    /// From the caller leg's `switchdesk_enqueued_at`, when re-adopting: keeps the place.
+    /// From the caller leg's `switchdesk_enqueued_at` when re-adopting (keeps the place), or
+    /// the channel's creation for a caller who came while no service ran.
     pub enqueued_at: Option<Millis>,
+    /// Already counted as offered, by the run that first queued the caller (the channel carries
+    /// `switchdesk_enqueued_at`). A caller who came while no service ran is counted now.
+    pub counted: bool,
     pub answered: bool,
 }
 

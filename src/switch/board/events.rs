@@ -29,6 +29,7 @@ impl Switchboard {
                     name,
                     priority,
                     enqueued_at,
+                    counted: enqueued_at.is_some(),
                     answered,
                     admitted: answered || enqueued_at.is_some(),
                 };
@@ -153,6 +154,7 @@ impl Switchboard {
             number: waiting.number,
             priority: waiting.priority.unwrap_or(identity.priority),
             enqueued_at: waiting.enqueued_at,
+            counted: waiting.counted,
             answered: waiting.answered,
         };
         let call = waiting.call.clone();

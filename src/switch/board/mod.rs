@@ -209,6 +209,8 @@ struct Waiting {
     name: String,
     priority: Option<i32>,
     enqueued_at: Option<Millis>,
+    /// Counted as offered by the run that first queued it (see `CallerArrival::counted`).
+    counted: bool,
     answered: bool,
     /// Already let in by an earlier run of the service (it carries its place, or was
     /// answered): not checked against the blocklist again.

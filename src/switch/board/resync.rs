@@ -105,6 +105,7 @@ impl Switchboard {
                             enqueued_at: Some(
                                 channel.enqueued_at.unwrap_or(channel.created_ms.max(1)),
                             ),
+                            counted: channel.enqueued_at.is_some(),
                             answered: channel.answered,
                             admitted: channel.answered || channel.enqueued_at.is_some(),
                         };
