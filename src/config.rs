@@ -54,6 +54,42 @@ pub struct ServiceConfig {
     /// The language of the ticket subjects switchdesk writes and of its fax mails (`en` or
     /// `ru`); the screens are in each user's own, and callers hear their contact's.
     pub language: crate::texts::Language,
+    /// The separator of every CSV download (`comma` or `semicolon`); unset, each user gets
+    /// the one their language's spreadsheets expect (`;` with decimal commas for Russian).
+    pub csv_separator: Option<crate::spreadsheet::Dialect>,
+    /// The ISO 4217 code of every amount (fees, costs, margins), shown with them; unset,
+    /// amounts are shown as bare numbers and `check-config` says so.
+    pub currency: Option<Currency>,
+}
+
+/// An ISO 4217 currency code: three capital letters (`RUB`, `EUR`, `USD`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Currency([u8; 3]);
+
+impl Currency {
+    pub fn code(&self) -> &str {
+        std::str::from_utf8(&self.0).unwrap_or("XXX")
+    }
+}
+
+impl TryFrom<String> for Currency {
+    type Error = String;
+
+    fn try_from(code: String) -> Result<Currency, String> {
+        match code.as_bytes() {
+            &[a, b, c] if [a, b, c].iter().all(u8::is_ascii_uppercase) => Ok(Currency([a, b, c])),
+            _ => Err(format!(
+                "currency {code:?} is not an ISO 4217 code (three capital letters: RUB, EUR, USD)"
+            )),
+        }
+    }
+}
+
+impl From<Currency> for String {
+    fn from(currency: Currency) -> String {
+        currency.code().to_owned()
+    }
 }
 
 impl Config {
@@ -453,6 +489,13 @@ impl Config {
                 }
             ));
         }
+        if self.service.currency.is_none() {
+            warnings.push(
+                "service.currency is not set: fees, costs and margins are shown without a \
+                 currency; set its ISO 4217 code (RUB, EUR, USD...)"
+                    .to_owned(),
+            );
+        }
         if self.stats.timezone.is_none() {
             warnings.push(format!(
                 "stats.timezone is not set: the wallboard's day starts at {} UTC; set your \
@@ -675,6 +718,37 @@ mod tests {
         let shown = format!("{config:?}");
         assert!(!shown.contains("ClueCon"), "{shown}");
         assert!(shown.contains("***"));
+    }
+
+    #[test]
+    fn the_currency_and_csv_separator_are_read_and_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.toml");
+        let load = |text: &str| {
+            std::fs::write(&path, text).unwrap();
+            let env = Env::prefixed("SWITCHDESK_CURRENCYTEST_").split("__");
+            Config::load_with_env(Some(&path), env)
+        };
+        let config =
+            load("[service]\ncurrency = \"RUB\"\ncsv_separator = \"semicolon\"\n").unwrap();
+        assert_eq!(
+            config.service.currency.map(|c| c.code().to_owned()),
+            Some("RUB".into())
+        );
+        assert_eq!(
+            config.service.csv_separator,
+            Some(crate::spreadsheet::Dialect::Semicolon)
+        );
+        for wrong in ["\"rub\"", "\"RUBL\"", "\"R$\""] {
+            let error = load(&format!("[service]\ncurrency = {wrong}\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("is not an ISO 4217 code"), "{error}");
+        }
+        let error = load("[service]\ncsv_separator = \"tab\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("csv_separator"), "{error}");
     }
 
     #[test]

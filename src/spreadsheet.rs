@@ -14,6 +14,12 @@
 //! [`restore`] undoes [`defuse`] exactly, so the phone book's export imports back unchanged:
 //! it removes one leading `'` only when the text after the leading quotes starts a formula,
 //! and [`defuse`] adds one to such a text even when it already starts with `'`.
+//!
+//! Two [`Dialect`]s: `,` with a decimal point (RFC 4180, what every program reads), and `;`
+//! with a decimal comma, what Excel expects where the locale writes `1,5` (Russian among
+//! them): there a cell that is a decimal number (`12.50`, `-0.25`) is written `12,50`, so
+//! the spreadsheet reads a number and not a date or text. Downloads start with a UTF-8 byte
+//! order mark ([`BOM`]), without which Excel reads UTF-8 as the locale's code page.
 
 use std::borrow::Cow;
 use std::io::Write;
@@ -21,17 +27,76 @@ use std::io::Write;
 /// What makes a spreadsheet read a cell as a formula (OWASP's list).
 const FORMULA_START: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
 
+/// What a spreadsheet opening a UTF-8 file needs in front of it to read it as UTF-8.
+pub const BOM: &str = "\u{feff}";
+
+/// How cells are separated and decimals written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Dialect {
+    /// `,` between cells, `1.5`.
+    #[default]
+    Comma,
+    /// `;` between cells, `1,5`: for locales with a decimal comma.
+    Semicolon,
+}
+
+impl Dialect {
+    /// The dialect named `comma` or `semicolon`.
+    pub fn parse(name: &str) -> Option<Dialect> {
+        match name {
+            "comma" => Some(Dialect::Comma),
+            "semicolon" => Some(Dialect::Semicolon),
+            _ => None,
+        }
+    }
+
+    /// The dialect a locale's spreadsheet opens by double click: `;` where its decimal
+    /// mark is a comma.
+    pub fn for_decimal_mark(mark: char) -> Dialect {
+        if mark == ',' {
+            Dialect::Semicolon
+        } else {
+            Dialect::Comma
+        }
+    }
+
+    fn separator(self) -> u8 {
+        match self {
+            Dialect::Comma => b',',
+            Dialect::Semicolon => b';',
+        }
+    }
+
+    /// The cell as this dialect writes it: a decimal number with the dialect's mark.
+    fn localize(self, cell: &str) -> Cow<'_, str> {
+        if self == Dialect::Semicolon && is_decimal(cell) {
+            Cow::Owned(cell.replacen('.', ",", 1))
+        } else {
+            Cow::Borrowed(cell)
+        }
+    }
+}
+
 /// A CSV writer whose every field is defused and quoted.
 pub struct Writer<W: Write> {
     inner: csv::Writer<W>,
+    dialect: Dialect,
 }
 
 impl<W: Write> Writer<W> {
+    /// A `,` writer.
     pub fn new(output: W) -> Writer<W> {
+        Writer::with_dialect(output, Dialect::Comma)
+    }
+
+    pub fn with_dialect(output: W, dialect: Dialect) -> Writer<W> {
         Writer {
             inner: csv::WriterBuilder::new()
                 .quote_style(csv::QuoteStyle::Always)
+                .delimiter(dialect.separator())
                 .from_writer(output),
+            dialect,
         }
     }
 
@@ -41,10 +106,11 @@ impl<W: Write> Writer<W> {
         I: IntoIterator<Item = T>,
         T: AsRef<str>,
     {
+        let dialect = self.dialect;
         self.inner.write_record(
             cells
                 .into_iter()
-                .map(|cell| defuse(cell.as_ref()).into_owned()),
+                .map(|cell| defuse(&dialect.localize(cell.as_ref())).into_owned()),
         )
     }
 
@@ -83,7 +149,18 @@ pub fn restore(cell: &str) -> &str {
     }
 }
 
-/// `+` and a phone number's digits, spaces, dashes and parentheses; or `-` and an amount.
+/// Digits, one `.` and digits, perhaps after a `-`: what the reports write for amounts,
+/// hours and rates.
+fn is_decimal(cell: &str) -> bool {
+    let digits = |text: &str| !text.is_empty() && text.chars().all(|c| c.is_ascii_digit());
+    let unsigned = cell.strip_prefix('-').unwrap_or(cell);
+    unsigned
+        .split_once('.')
+        .is_some_and(|(whole, fraction)| digits(whole) && digits(fraction))
+}
+
+/// `+` and a phone number's digits, spaces, dashes and parentheses; or `-` and an amount
+/// (with a decimal point or comma).
 fn is_plain_number(cell: &str) -> bool {
     let has_digit = |text: &str| text.chars().any(|c| c.is_ascii_digit());
     if let Some(number) = cell.strip_prefix('+') {
@@ -93,7 +170,7 @@ fn is_plain_number(cell: &str) -> bool {
                 .all(|c| c.is_ascii_digit() || " -()".contains(c));
     }
     if let Some(amount) = cell.strip_prefix('-') {
-        let mut parts = amount.splitn(2, '.');
+        let mut parts = amount.splitn(2, ['.', ',']);
         let whole = parts.next().unwrap_or("");
         let digits = |text: &str| !text.is_empty() && text.chars().all(|c| c.is_ascii_digit());
         return digits(whole) && parts.next().is_none_or(digits);
@@ -132,6 +209,7 @@ mod tests {
             "+7 (495) 123-45-67",
             "-1",
             "-12.50",
+            "-12,50",
             "Acme Ltd",
             "'quoted",
             "a=b",
@@ -166,6 +244,32 @@ mod tests {
         assert_eq!(restore("'hello"), "'hello");
         // ...except a quote in front of a formula, which is a spreadsheet's way to write text.
         assert_eq!(restore("'+7 495 123"), "+7 495 123");
+    }
+
+    #[test]
+    fn the_semicolon_dialect_writes_decimal_commas_and_nothing_else_changes() {
+        let mut writer = Writer::with_dialect(Vec::new(), Dialect::Semicolon);
+        writer
+            .write_row([
+                "12.50",
+                "-0.25",
+                "3",
+                "2026-12-07T10:00:00+00:00",
+                "1.2.3",
+                "+74951234567",
+                "=1.5",
+                "v.2",
+            ])
+            .unwrap();
+        let text = String::from_utf8(writer.into_inner().unwrap()).unwrap();
+        assert_eq!(
+            text,
+            "\"12,50\";\"-0,25\";\"3\";\"2026-12-07T10:00:00+00:00\";\"1.2.3\";\"+74951234567\";\"'=1.5\";\"v.2\"\n"
+        );
+        let mut writer = Writer::new(Vec::new());
+        writer.write_row(["12.50", "-0.25"]).unwrap();
+        let text = String::from_utf8(writer.into_inner().unwrap()).unwrap();
+        assert_eq!(text, "\"12.50\",\"-0.25\"\n");
     }
 
     #[test]

@@ -354,7 +354,7 @@ async fn every_kind_of_change_leaves_one_row_without_secrets(db: TestDbRef) {
         .await;
     assert_eq!(csv.status(), StatusCode::OK);
     let csv = csv.text().await.unwrap();
-    assert!(csv.starts_with("\"id\",\"at\",\"actor\""), "{csv}");
+    assert!(csv.starts_with("\u{feff}\"id\",\"at\",\"actor\""), "{csv}");
     assert!(csv.contains("\"token:deploy\""), "{csv}");
     for text in [&everything, &csv] {
         for secret in [

@@ -413,14 +413,25 @@ async fn legs_link_into_a_call_filed_under_the_callers_ticket(db: TestDbRef) {
             &manager,
         )
         .await;
-    // Every field quoted (see `spreadsheet`).
+    // A byte order mark, then every field quoted (see `spreadsheet`).
     assert!(
-        csv.starts_with("\"organization_id\",\"organization\",\"calls\""),
+        csv.starts_with("\u{feff}\"organization_id\",\"organization\",\"calls\""),
         "{csv}"
     );
     assert!(
         csv.contains(",\"Acme Ltd\",\"2\",\"2\",\"0.01\",\"0.18\","),
         "{csv}"
+    );
+    // For a spreadsheet of a decimal-comma locale: `;` between cells and decimal commas.
+    let (_, semicolons) = app
+        .get(
+            "/api/reports/profitability?from=2026-11-01&to=2026-12-01&format=csv&separator=semicolon",
+            &manager,
+        )
+        .await;
+    assert!(
+        semicolons.contains(";\"Acme Ltd\";\"2\";\"2\";\"0,01\";\"0,18\";"),
+        "{semicolons}"
     );
     // Filters: by agent and organization find it; another agent does not.
     let (_, by_agent) = app.get("/api/tickets?agent=alice", &manager).await;

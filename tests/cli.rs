@@ -444,13 +444,14 @@ fn check_config_warns_of_risky_defaults() {
         "warning: cdr.password is empty",
         "warning: phonebook.default_region is not set",
         "warning: stats.timezone is not set",
+        "warning: service.currency is not set",
     ] {
         assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
     }
     let path = dir.path().join("switchdesk.toml");
     std::fs::write(
         &path,
-        "[esl]\npassword = \"s3cret-esl\"\n[cdr]\npassword = \"s3cret-cdr\"\n[phonebook]\ndefault_region = \"RU\"\n[stats]\ntimezone = \"Europe/Moscow\"\n",
+        "[esl]\npassword = \"s3cret-esl\"\n[cdr]\npassword = \"s3cret-cdr\"\n[phonebook]\ndefault_region = \"RU\"\n[stats]\ntimezone = \"Europe/Moscow\"\n[service]\ncurrency = \"RUB\"\n",
     )
     .unwrap();
     let output = binary()

@@ -1205,12 +1205,24 @@ async fn a_supervisor_reads_the_call_log_and_the_faxes() {
                if (outcome.value !== 'answered') { outcome.value = 'answered'; } \
                document.querySelector('#calls-filters button[type=submit]').click(); \
                const rows = [...document.querySelectorAll('#calls-table tbody tr')]; \
-               return rows.length > 0 && rows.map(r => r.cells[1].textContent); })()",
+               return rows.length > 0 && rows.map(r => r.cells[2].textContent); })()",
             Duration::from_secs(120),
         )
         .await;
     let outcomes = rows.as_array().unwrap();
     assert!(outcomes.iter().all(|o| o == "answered"), "{rows}");
+    // Callers in the configured number style (international: `+7 495 ...`), as the API
+    // writes them beside the stored E.164.
+    let callers = browser
+        .eval("Promise.all([fetch('/api/calls?outcome=answered&limit=51').then(r => r.json()),                  [...document.querySelectorAll('#calls-table tbody tr')].map(r => r.cells[1].textContent)])                .then(([calls, shown]) => ({ api: calls.slice(0, shown.length).map(c => c.caller_number_shown), shown }))")
+        .await;
+    assert_eq!(callers["api"], callers["shown"], "{callers}");
+    assert!(
+        callers["shown"].as_array().unwrap().iter().any(|n| n
+            .as_str()
+            .is_some_and(|n| n.starts_with('+') && n.contains(' '))),
+        "{callers}"
+    );
     // What the API answers for the same filter, in the same order.
     let api = browser
         .eval("fetch('/api/calls?outcome=answered&limit=51').then(r => r.json()).then(calls => calls.map(c => c.id))")
@@ -1307,7 +1319,7 @@ async fn the_manager_searches_pages_exports_assigns_and_links_tickets() {
         .wait_for(
             "the ticket found by its caller's national number",
             "(() => { const rows = [...document.querySelectorAll('#tickets tbody tr')]; \
-               return rows.length && rows.every(r => r.cells[5].textContent === '+74955550123') \
+               return rows.length && rows.every(r => r.cells[5].textContent === '+7 495 555-01-23') \
                  ? rows.map(r => Number(r.dataset.ticket)) : false; })()",
         )
         .await;

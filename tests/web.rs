@@ -120,7 +120,10 @@ async fn the_dashboard_sets_text_only_and_inlines_nothing() {
 
 #[tokio::test]
 async fn status_needs_a_supervisor_and_shows_esl_state() {
-    let app = App::start().await;
+    let app = App::start_with(|config| {
+        config.service.currency = Some("RUB".to_owned().try_into().unwrap());
+    })
+    .await;
     app.add_user("alice", Role::Agent).await;
     app.add_user("sam", Role::Supervisor).await;
     app.metrics
@@ -183,7 +186,7 @@ async fn status_needs_a_supervisor_and_shows_esl_state() {
         .unwrap();
     assert_eq!(
         me,
-        json!({ "name": "alice", "role": "agent", "credential": "session", "language": "en", "language_chosen": false })
+        json!({ "name": "alice", "role": "agent", "credential": "session", "language": "en", "language_chosen": false, "currency": "RUB" })
     );
     app.stop().await;
 }
@@ -207,7 +210,7 @@ async fn login_sets_a_strict_http_only_cookie_and_logout_ends_it() {
     }
     assert_eq!(
         response.json::<Value>().await.unwrap(),
-        json!({ "name": "alice", "role": "supervisor", "language": "en" })
+        json!({ "name": "alice", "role": "supervisor", "language": "en", "currency": null })
     );
 
     let cookie = set_cookie.split(';').next().unwrap().to_string();
@@ -311,7 +314,7 @@ async fn api_tokens_authenticate_until_revoked() {
     let me: Value = app.get("/api/me", Some(&token)).await.json().await.unwrap();
     assert_eq!(
         me,
-        json!({ "name": "wallboard", "role": "agent", "credential": "token", "language": "en", "language_chosen": false })
+        json!({ "name": "wallboard", "role": "agent", "credential": "token", "language": "en", "language_chosen": false, "currency": null })
     );
     expect_error(
         app.get("/api/tokens", Some(&token)).await,
@@ -1754,13 +1757,71 @@ async fn tickets_are_searched_paged_exported_and_assigned_as_a_support_desk_woul
     let csv = csv.text().await.unwrap();
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines.len(), 2, "{csv}");
+    // A byte order mark first, so that Excel reads the file as UTF-8.
     assert!(
-        lines[0].starts_with("\"id\",\"subject\",\"status\""),
+        lines[0].starts_with("\u{feff}\"id\",\"subject\",\"status\""),
         "{csv}"
     );
     assert!(lines[1].contains("'=HYPERLINK"), "{csv}");
-    let all = app.get("/api/tickets?format=csv&limit=1", Some(&sam)).await;
-    assert_eq!(all.text().await.unwrap().lines().count(), 4);
+    // The caller in the configured number style in the list, stored as E.164.
+    let listed: Value = app
+        .get("/api/tickets", Some(&sam))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let numbered = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| {
+            t["caller_number"]
+                .as_str()
+                .is_some_and(|n| n.starts_with("+7"))
+        })
+        .unwrap_or_else(|| panic!("a ticket with a Russian caller in {listed}"));
+    let e164 = numbered["caller_number"].as_str().unwrap();
+    assert_eq!(
+        numbered["caller_number_shown"]
+            .as_str()
+            .unwrap()
+            .replace([' ', '-'], ""),
+        e164,
+        "{numbered}"
+    );
+    assert!(numbered["caller_number_shown"]
+        .as_str()
+        .unwrap()
+        .contains(' '));
+    // Sam reads Russian: the same export opens in a Russian Excel, `;` between cells.
+    let russian = app
+        .put("/api/me/language", Some(&sam), json!({"language": "ru"}))
+        .await;
+    assert_eq!(russian.status(), StatusCode::OK);
+    let semicolons = app
+        .get("/api/tickets?format=csv&limit=1", Some(&sam))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        semicolons.starts_with("\u{feff}\"id\";\"subject\";\"status\""),
+        "{semicolons}"
+    );
+    // ...unless the request asks for commas; a separator that is neither is refused.
+    let all = app
+        .get(
+            "/api/tickets?format=csv&limit=1&separator=comma",
+            Some(&sam),
+        )
+        .await;
+    let all = all.text().await.unwrap();
+    assert!(all.starts_with("\u{feff}\"id\",\"subject\""), "{all}");
+    assert_eq!(all.lines().count(), 4);
+    let tab = app
+        .get("/api/tickets?format=csv&separator=tab", Some(&sam))
+        .await;
+    expect_error(tab, StatusCode::BAD_REQUEST, "bad_request").await;
     // An export is a supervisor's, however the list reads for an agent.
     let exported = app.get("/api/tickets?format=csv", Some(&ann)).await;
     expect_error(exported, StatusCode::FORBIDDEN, "forbidden").await;

@@ -2,7 +2,7 @@
 // (#wallboard, #agent, #manager, #admin, #status) fed by the live feed (/ws) or, while it is
 // down, by polling the API. Text is set with textContent only; nothing is inlined (strict CSP).
 
-import { $, act, api, ask, el, notify, whenSessionEnds, t, N_, label, ROLE_LABEL } from "./lib.js";
+import { $, act, api, ask, el, notify, whenSessionEnds, t, N_, label, ROLE_LABEL, setCurrency } from "./lib.js";
 import { lang, languages, preferred, use } from "./i18n.js";
 import { unlock } from "./ring.js";
 import { Feed } from "./feed.js";
@@ -58,6 +58,7 @@ function showLogin(message) {
 
 async function showApp(user) {
   me = user;
+  setCurrency(me.currency);
   // The user's own choice, else what the browser asks for (the server read Accept-Language).
   if (me.language && me.language !== lang()) await use(me.language);
   fillLanguages();

@@ -75,9 +75,9 @@ async function load() {
   $("calls-list").replaceChildren(
     calls.length
       ? table(
-          [t("Started"), t("Outcome"), t("Agent"), t("Queue"), t("Wait"), t("Talk"), t("Hangup cause"), t("Recording")],
+          [t("Started"), t("Caller"), t("Outcome"), t("Agent"), t("Queue"), t("Wait"), t("Talk"), t("Hangup cause"), t("Recording")],
           calls.map((call) => callRow(call, { as: "tr" })),
-          { numeric: [4, 5], id: "calls-table" },
+          { numeric: [5, 6], id: "calls-table" },
         )
       : el("p", { className: "muted" }, t("No calls match.")),
   );

@@ -2,7 +2,7 @@
 // and the PDF), and the mails switchdesk sends (fax notices), pending, sent or failed, with a
 // retry for one that failed.
 
-import { $, el, act, table, cells, count, when, t, label, N_, DASH } from "./lib.js";
+import { $, el, act, table, cells, count, when, t, label, N_, DASH, callerShown } from "./lib.js";
 
 const LIMIT = 100;
 const MAIL_STATE_LABEL = { pending: N_("pending"), sent: N_("sent"), failed: N_("failed") };
@@ -42,7 +42,7 @@ async function loadFaxes() {
               ...cells(
                 [
                   when(fax.received_at),
-                  [fax.caller_number, fax.caller_name].filter(Boolean).join(" ") || DASH,
+                  [callerShown(fax), fax.caller_name].filter(Boolean).join(" ") || DASH,
                   fax.did || DASH,
                   count(fax.pages),
                   fax.success ? t("received") : t("failed: {reason}", { reason: fax.result_text || fax.result_code }),

@@ -166,14 +166,24 @@ export function ask(title, fields, confirm = t("OK")) {
 
 export const DASH = "—";
 
-/// Number formats of the language shown, made again when it changes.
-const formats = { locale: null };
+/// Number formats of the language shown (and of the deployment's currency), made again when
+/// either changes.
+const formats = { locale: null, currency: null };
+let currency = null;
+
+/// The ISO 4217 code of every amount (`[service] currency`, as `GET /api/me` tells it), or
+/// null: amounts are then bare numbers.
+export function setCurrency(code) {
+  currency = code || null;
+}
+
 function format(kind) {
   const locale = localeTag();
-  if (formats.locale !== locale) {
+  if (formats.locale !== locale || formats.currency !== currency) {
     formats.locale = locale;
+    formats.currency = currency;
     formats.integer = new Intl.NumberFormat(locale);
-    formats.money = new Intl.NumberFormat(locale, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+    formats.money = new Intl.NumberFormat(locale, currency ? { style: "currency", currency, minimumFractionDigits: 2, maximumFractionDigits: 2 } : { minimumFractionDigits: 2, maximumFractionDigits: 2 });
     formats.percent0 = new Intl.NumberFormat(locale, { style: "percent", maximumFractionDigits: 0 });
     formats.percent1 = new Intl.NumberFormat(locale, { style: "percent", minimumFractionDigits: 1, maximumFractionDigits: 1 });
   }
@@ -263,6 +273,11 @@ export function slaTags(ticket) {
   ].filter(Boolean);
 }
 
+/// A record's caller as the service writes numbers (`[phonebook] number_style`).
+export function callerShown(record) {
+  return (record && (record.caller_number_shown || record.caller_number)) || "";
+}
+
 /// A ticket: `#id`, subject (★ when starred), status, priority, organization, caller, queue,
 /// when, SLA. `organization`: the name to show (a ticket carries only its id); `at`: the time
 /// shown (created by default); `overdue`: the one clock this row is about (the wallboard's
@@ -276,10 +291,10 @@ export function ticketRow(ticket, { as = "li", organization, at, overdue, datase
   const sla = overdue ? [el("span", { className: "tag bad" }, t(SLA_OVERDUE[overdue] || N_("escalated")))] : slaTags(k);
   const own = { ...props, dataset: { ticket: String(k.id), ...(dataset || {}) } };
   if (as === "tr") {
-    const where = [organization || DASH, k.caller_number || DASH, k.queue || DASH, k.assignee || DASH];
+    const where = [organization || DASH, callerShown(k) || DASH, k.queue || DASH, k.assignee || DASH];
     return el("tr", own, ...cells([String(k.id), subject, status, String(k.priority), ...where, time, sla.length ? sla : t("ok")], [0, 3]));
   }
-  const where = [t("P{priority}", { priority: k.priority }), organization, k.caller_number, k.queue].filter(Boolean).join(" · ");
+  const where = [t("P{priority}", { priority: k.priority }), organization, callerShown(k), k.queue].filter(Boolean).join(" · ");
   return el("li", own, el("span", { className: "ticket-id" }, "#" + k.id), " ", subject, " ", status, " ", el("span", { className: "muted" }, where + " · " + time), " ", sla);
 }
 
@@ -290,8 +305,8 @@ export function callRow(call, { as = "li", dataset, ...props } = {}) {
   const outcome = label(OUTCOME_LABEL, c.outcome);
   const own = { ...props, dataset: { callId: String(c.id), ...(dataset || {}) } };
   if (as === "tr") {
-    const values = [when(c.started_at), outcome, c.agent || DASH, c.queue || DASH, duration(c.wait_secs), duration(c.talk_secs), c.hangup_cause || DASH, c.recording ? player(c.id) : DASH];
-    return el("tr", own, ...cells(values, [4, 5]));
+    const values = [when(c.started_at), callerShown(c) || DASH, outcome, c.agent || DASH, c.queue || DASH, duration(c.wait_secs), duration(c.talk_secs), c.hangup_cause || DASH, c.recording ? player(c.id) : DASH];
+    return el("tr", own, ...cells(values, [5, 6]));
   }
   const wait = t("wait {time}", { time: duration(c.wait_secs) });
   const talk = t("talk {time}", { time: duration(c.talk_secs) });

@@ -5,7 +5,7 @@
 
 import {
   $, el, fill, svg, api, act, notify, table, cells, allPages, count, duration, when, cents, isoDate, dateMs, ticketRow, callRow, label, t, tn, N_,
-  TICKET_STATUS_LABEL, DASH,
+  TICKET_STATUS_LABEL, DASH, callerShown,
 } from "./lib.js";
 import { localeTag } from "./i18n.js";
 
@@ -283,7 +283,7 @@ function renderTicket(view) {
       fact(t("Kind"), label(KIND_LABEL, k.kind)),
       fact(t("Organization"), (view.organization && view.organization.name) || DASH),
       fact(t("Contact"), contact || DASH),
-      fact(t("Caller"), k.caller_number || DASH),
+      fact(t("Caller"), callerShown(k) || DASH),
       fact(t("Queue"), k.queue || DASH),
       fact(t("Assignee"), k.assignee || t("nobody")),
       fact(t("Created"), when(k.created_at)),
@@ -300,9 +300,9 @@ function renderTicket(view) {
           "div",
           { className: "scroll" },
           table(
-            [t("Started"), t("Outcome"), t("Agent"), t("Queue"), t("Wait"), t("Talk"), t("Hangup cause"), t("Recording")],
+            [t("Started"), t("Caller"), t("Outcome"), t("Agent"), t("Queue"), t("Wait"), t("Talk"), t("Hangup cause"), t("Recording")],
             view.calls.map((c) => callRow(c, { as: "tr" })),
-            { numeric: [4, 5] },
+            { numeric: [5, 6] },
           ),
         )
       : el("p", { className: "muted" }, t("No calls.")),
@@ -323,7 +323,7 @@ function renderTicket(view) {
             el(
               "li",
               {},
-              when(f.received_at) + " · " + (f.caller_number || DASH) + " → " + (f.did || DASH) + " · " + tn("{n} pages", f.pages || 0) + " · " + (f.success ? t("received") : t("failed: {reason}", { reason: f.result_text })) + " ",
+              when(f.received_at) + " · " + (callerShown(f) || DASH) + " → " + (f.did || DASH) + " · " + tn("{n} pages", f.pages || 0) + " · " + (f.success ? t("received") : t("failed: {reason}", { reason: f.result_text })) + " ",
               f.pdf_file_id ? el("a", { href: "/api/files/" + encodeURIComponent(f.pdf_file_id), target: "_blank", rel: "noopener" }, "PDF") : null,
             ),
           ),
@@ -386,8 +386,12 @@ async function loadReport() {
 /// (red when negative). Drawn with DOM calls; scales to the largest figure.
 function drawChart(lines) {
   const chart = $("report-chart");
-  // The biggest accounts first; the table below keeps the report's order.
-  const shownLines = [...lines].sort((a, b) => Math.max(b.fee_cents, b.cost_cents) - Math.max(a.fee_cents, a.cost_cents)).slice(0, 25);
+  // Every loss-maker first, the worst on top, then the biggest accounts; the table below
+  // keeps the report's order.
+  const size = (l) => Math.max(l.fee_cents, l.cost_cents);
+  const losses = lines.filter((l) => l.margin_cents < 0).sort((a, b) => a.margin_cents - b.margin_cents);
+  const others = lines.filter((l) => l.margin_cents >= 0).sort((a, b) => size(b) - size(a));
+  const shownLines = [...losses, ...others].slice(0, Math.max(25, losses.length));
   const rowHeight = 34;
   const labelWidth = 190;
   const width = 760;
@@ -416,9 +420,9 @@ function drawChart(lines) {
     children.push(
       svg(
         "g",
-        { class: "row", "data-organization": String(line.organization_id ?? "") },
+        { class: line.margin_cents < 0 ? "row loss-maker" : "row", "data-organization": String(line.organization_id ?? "") },
         svg("title", {}, t("{organization}: fee {fee}, cost {cost}, margin {margin}", { organization: line.organization, fee: cents(line.fee_cents), cost: cents(line.cost_cents), margin: cents(line.margin_cents) })),
-        svg("text", { x: labelWidth - 8, y: y + 17, "text-anchor": "end" }, name),
+        svg("text", { x: labelWidth - 8, y: y + 17, "text-anchor": "end", class: line.margin_cents < 0 ? "loss" : "" }, (line.margin_cents < 0 ? "▼ " : "") + name),
         svg("rect", { x: labelWidth, y: y + 3, width: scale(line.fee_cents), height: 12, class: "bar-fee" }),
         svg("rect", { x: labelWidth, y: y + 16, width: scale(line.cost_cents), height: 12, class: "bar-cost" }),
         svg("text", { x: width - 4, y: y + 17, "text-anchor": "end", class: line.margin_cents < 0 ? "loss" : "gain" }, cents(line.margin_cents)),

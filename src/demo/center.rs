@@ -15,7 +15,7 @@ use crate::fsarg::{Endpoint, Extension};
 pub(super) const AGENT_EXTENSIONS: RangeInclusive<u32> = 1001..=1005;
 
 /// Fills in what the demo needs and `config` does not say: its queue and agents (when no
-/// queue is configured), the phone book's regions, and a fax spool.
+/// queue is configured), the phone book's regions, the currency, and a fax spool.
 pub(super) fn complete(config: &mut Config) -> anyhow::Result<()> {
     // The simulated switch writes no fax files of its own; a spool that exists keeps the
     // demo's log free of the warning a real service gives for a missing one.
@@ -29,6 +29,10 @@ pub(super) fn complete(config: &mut Config) -> anyhow::Result<()> {
     if config.phonebook.default_region.is_none() {
         config.phonebook.default_region = Some("RU".into());
         config.phonebook.regions = vec!["GB".into(), "US".into()];
+    }
+    // Its customers pay their fees in roubles.
+    if config.service.currency.is_none() {
+        config.service.currency = Some("RUB".to_owned().try_into().map_err(anyhow::Error::msg)?);
     }
     if config.queues.is_empty() {
         config.queues = vec![queue()];

@@ -7,18 +7,18 @@
 //! describes stands and is answered as usual.
 
 use axum::extract::{Query, State};
-use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{TimeZone, Utc};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::download::{self, CsvChoice};
 use super::reports::parse_moment;
 use super::roles::{Admin, Authorized};
 use super::{ApiError, AppState, Auth, Credential};
 use crate::audit::{change_text, AuditEntry};
-use crate::spreadsheet;
 use crate::store::AuditFilter;
 
 /// Largest page.
@@ -75,8 +75,10 @@ pub(crate) struct AuditQuery {
 /// for the next page (null on the last one).
 pub(crate) async fn list(
     State(state): State<AppState>,
-    _: Authorized<Admin>,
+    auth: Authorized<Admin>,
+    headers: HeaderMap,
     Query(query): Query<AuditQuery>,
+    Query(choice): Query<CsvChoice>,
 ) -> Result<Response, ApiError> {
     let moment = |name: &str, text: &Option<String>| {
         text.as_deref()
@@ -103,42 +105,38 @@ pub(crate) async fn list(
                 .flatten();
             Ok(Json(json!({ "entries": entries, "next_before": next_before })).into_response())
         }
-        Some("csv") => Ok((
-            [
-                (CONTENT_TYPE, "text/csv; charset=utf-8"),
-                (CONTENT_DISPOSITION, "attachment; filename=\"audit.csv\""),
-            ],
-            to_csv(&entries),
-        )
-            .into_response()),
+        Some("csv") => {
+            let dialect = choice.dialect(&state, &auth, &headers).await?;
+            Ok(download::csv(
+                "audit",
+                dialect,
+                &[
+                    "id", "at", "actor", "role", "kind", "action", "target", "change", "peer",
+                ],
+                entries.iter().map(audit_cells),
+            ))
+        }
         Some(other) => Err(ApiError::bad_request(format!(
             "format {other:?} is not json or csv"
         ))),
     }
 }
 
-fn to_csv(entries: &[AuditEntry]) -> String {
-    let mut out = spreadsheet::Writer::new(Vec::new());
-    let _ = out.write_row([
-        "id", "at", "actor", "role", "kind", "action", "target", "change", "peer",
-    ]);
-    for entry in entries {
-        let at = Utc
-            .timestamp_millis_opt(entry.at)
-            .single()
-            .map(|t| t.to_rfc3339())
-            .unwrap_or_default();
-        let _ = out.write_row([
-            entry.id.to_string(),
-            at,
-            entry.actor.clone(),
-            entry.actor_role.clone(),
-            entry.kind.clone(),
-            entry.action.clone(),
-            entry.target.clone(),
-            change_text(entry),
-            entry.peer.clone().unwrap_or_default(),
-        ]);
-    }
-    String::from_utf8(out.into_inner().unwrap_or_default()).unwrap_or_default()
+fn audit_cells(entry: &AuditEntry) -> [String; 9] {
+    let at = Utc
+        .timestamp_millis_opt(entry.at)
+        .single()
+        .map(|t| t.to_rfc3339())
+        .unwrap_or_default();
+    [
+        entry.id.to_string(),
+        at,
+        entry.actor.clone(),
+        entry.actor_role.clone(),
+        entry.kind.clone(),
+        entry.action.clone(),
+        entry.target.clone(),
+        change_text(entry),
+        entry.peer.clone().unwrap_or_default(),
+    ]
 }

@@ -10,6 +10,7 @@ use axum::Json;
 use serde::Deserialize;
 
 use super::roles::{Agent, Authorized, Supervisor};
+use super::shown::Shown;
 use super::{ApiError, AppState};
 use crate::clock::Millis;
 use crate::store::{FaxRecord, MailState, OutboxMail};
@@ -72,13 +73,12 @@ pub(crate) async fn faxes(
     State(state): State<AppState>,
     _: Authorized<Supervisor>,
     Query(query): Query<FaxQuery>,
-) -> Result<Json<Vec<FaxRecord>>, ApiError> {
-    Ok(Json(
-        state
-            .store
-            .faxes(query.before, query.limit.clamp(1, 1_000))
-            .await?,
-    ))
+) -> Result<Json<Vec<Shown<FaxRecord>>>, ApiError> {
+    let faxes = state
+        .store
+        .faxes(query.before, query.limit.clamp(1, 1_000))
+        .await?;
+    Ok(Json(Shown::all(&state, faxes)))
 }
 
 /// A stored document, as a download with its own content type.

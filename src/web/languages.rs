@@ -22,6 +22,9 @@ pub(crate) struct Language {
     pub code: &'static str,
     /// Its own name for itself (`"@name"` of its file): "Русский".
     pub name: String,
+    /// How it writes `1,5` (`"@decimal"` of its file; a point without one).
+    #[serde(skip)]
+    pub decimal: char,
 }
 
 /// Every language there is, by code.
@@ -31,14 +34,26 @@ pub(crate) fn languages() -> &'static [Language] {
         LANGUAGES
             .iter()
             .map(|(code, json)| {
-                let name = serde_json::from_str::<serde_json::Value>(json)
-                    .ok()
-                    .and_then(|file| file.get("@name")?.as_str().map(str::to_owned))
-                    .unwrap_or_else(|| (*code).to_owned());
-                Language { code, name }
+                let file = serde_json::from_str::<serde_json::Value>(json).ok();
+                let mark = |key: &str| file.as_ref()?.get(key)?.as_str().map(str::to_owned);
+                Language {
+                    code,
+                    name: mark("@name").unwrap_or_else(|| (*code).to_owned()),
+                    decimal: mark("@decimal")
+                        .and_then(|d| d.chars().next())
+                        .unwrap_or('.'),
+                }
             })
             .collect()
     })
+}
+
+/// The decimal mark of a language there is (a point for any other code).
+pub(crate) fn decimal_mark(code: &str) -> char {
+    languages()
+        .iter()
+        .find(|l| l.code == code)
+        .map_or('.', |l| l.decimal)
 }
 
 /// The code as stored, when there is such a language.

@@ -4,20 +4,22 @@
 use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
-use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use super::download::{self, CsvChoice};
 use super::error::ApiJson;
 use super::roles::{Admin, Agent, Authorized, Manager, Supervisor};
+use super::shown::Shown;
 use super::{ApiError, AppState, Auth};
 use crate::cdr::{CallRecord, Leg};
 use crate::clock::{self, Millis};
 use crate::directory::model::Organization;
-use crate::spreadsheet;
 use crate::stats::report::{self, AgentRow, QueueRow, Step};
 use crate::store::{CallFilter, WebhookDelivery};
 use crate::tickets::{profitability, Profitability};
@@ -76,7 +78,7 @@ pub(crate) async fn calls(
     State(state): State<AppState>,
     _: Authorized<Supervisor>,
     Query(query): Query<CallQuery>,
-) -> Result<Json<Vec<CallRecord>>, ApiError> {
+) -> Result<Json<Vec<Shown<CallRecord>>>, ApiError> {
     let filter = CallFilter {
         organization_id: query.organization_id,
         contact_id: query.contact_id,
@@ -103,12 +105,13 @@ pub(crate) async fn calls(
         limit: query.limit,
         offset: query.offset,
     };
-    Ok(Json(state.store.calls(&filter).await?))
+    let calls = state.store.calls(&filter).await?;
+    Ok(Json(Shown::all(&state, calls)))
 }
 
 #[derive(Serialize)]
 pub(crate) struct CallView {
-    call: CallRecord,
+    call: Shown<CallRecord>,
     legs: Vec<Leg>,
 }
 
@@ -125,7 +128,7 @@ pub(crate) async fn call(
         .ok_or_else(|| ApiError::not_found(format!("call {id} not found")))?;
     Ok(Json(CallView {
         legs: state.store.legs_of_call(&id).await?,
-        call,
+        call: Shown::of(&state, call),
     }))
 }
 
@@ -156,8 +159,10 @@ pub(crate) struct Period {
 /// a period: this month so far.
 pub(crate) async fn profitability_report(
     State(state): State<AppState>,
-    _: Authorized<Manager>,
+    auth: Authorized<Manager>,
+    headers: HeaderMap,
     Query(period): Query<Period>,
+    Query(choice): Query<CsvChoice>,
 ) -> Result<Response, ApiError> {
     let now = clock::now();
     let month_start = Utc
@@ -192,50 +197,52 @@ pub(crate) async fn profitability_report(
         }
     }
     let lines = profitability(&usage, &fees, &names, from, to);
+    let currency = state.config.service.currency.map(|c| c.code().to_owned());
     if period.format.as_deref() == Some("csv") {
-        return Ok((
-            [
-                (CONTENT_TYPE, "text/csv; charset=utf-8"),
-                (
-                    CONTENT_DISPOSITION,
-                    "attachment; filename=\"profitability.csv\"",
-                ),
+        let dialect = choice.dialect(&state, &auth, &headers).await?;
+        return Ok(download::csv(
+            "profitability",
+            dialect,
+            &[
+                "organization_id",
+                "organization",
+                "calls",
+                "answered_calls",
+                "talk_hours",
+                "cost",
+                "fee",
+                "margin",
+                "currency",
             ],
-            to_csv(&lines),
-        )
-            .into_response());
+            lines
+                .iter()
+                .map(|line| profitability_cells(line, currency.as_deref())),
+        ));
     }
-    Ok(Json(json!({"from": from, "to": to, "organizations": lines})).into_response())
+    Ok(Json(json!({
+        "from": from,
+        "to": to,
+        "currency": currency,
+        "organizations": lines,
+    }))
+    .into_response())
 }
 
-fn to_csv(lines: &[Profitability]) -> String {
-    let mut out = spreadsheet::Writer::new(Vec::new());
-    let _ = out.write_row([
-        "organization_id",
-        "organization",
-        "calls",
-        "answered_calls",
-        "talk_hours",
-        "cost",
-        "fee",
-        "margin",
-    ]);
+fn profitability_cells(line: &Profitability, currency: Option<&str>) -> Vec<String> {
     let money = |cents: i64| format!("{:.2}", cents as f64 / 100.0);
-    for line in lines {
-        let _ = out.write_row([
-            line.organization_id
-                .map(|id| id.to_string())
-                .unwrap_or_default(),
-            line.organization.clone(),
-            line.calls.to_string(),
-            line.answered_calls.to_string(),
-            format!("{:.2}", line.talk_hours),
-            money(line.cost_cents),
-            money(line.fee_cents),
-            money(line.margin_cents),
-        ]);
-    }
-    String::from_utf8(out.into_inner().unwrap_or_default()).unwrap_or_default()
+    vec![
+        line.organization_id
+            .map(|id| id.to_string())
+            .unwrap_or_default(),
+        line.organization.clone(),
+        line.calls.to_string(),
+        line.answered_calls.to_string(),
+        format!("{:.2}", line.talk_hours),
+        money(line.cost_cents),
+        money(line.fee_cents),
+        money(line.margin_cents),
+        currency.unwrap_or_default().to_owned(),
+    ]
 }
 
 fn check_cents(name: &str, cents: i64) -> Result<i64, ApiError> {
@@ -387,37 +394,15 @@ fn interval_request(
     Ok((from, to, step, csv))
 }
 
-pub(crate) fn csv_download(
-    name: &str,
-    header: &[&str],
-    rows: impl Iterator<Item = Vec<String>>,
-) -> Response {
-    let mut out = spreadsheet::Writer::new(Vec::new());
-    let _ = out.write_row(header);
-    for row in rows {
-        let _ = out.write_row(row);
-    }
-    let body = String::from_utf8(out.into_inner().unwrap_or_default()).unwrap_or_default();
-    (
-        [
-            (CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (
-                CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}.csv\""),
-            ),
-        ],
-        body,
-    )
-        .into_response()
-}
-
 /// `GET /api/reports/queues?from=&to=&interval=15m|1h|1d&queue=[&format=csv]`: per queue and
 /// step, the counts and the figures (SL, SL2, ASA, AHT, abandon rate) rolled up from the
 /// stored intervals. Without a period: today so far.
 pub(crate) async fn queue_report(
     State(state): State<AppState>,
-    _: Authorized<Manager>,
+    auth: Authorized<Manager>,
+    headers: HeaderMap,
     Query(query): Query<IntervalQuery>,
+    Query(choice): Query<CsvChoice>,
 ) -> Result<Response, ApiError> {
     let (from, to, step, csv) = interval_request(&state, &query)?;
     let day = state.config.stats.day();
@@ -427,8 +412,10 @@ pub(crate) async fn queue_report(
     let rows = state.store.queue_intervals(from, to, queue).await?;
     let rows = report::queue_rows(&rows, step, from, to, &day);
     if csv {
-        return Ok(csv_download(
+        let dialect = choice.dialect(&state, &auth, &headers).await?;
+        return Ok(download::csv(
             "queues",
+            dialect,
             &QueueRow::CSV_HEADER,
             rows.iter().map(QueueRow::csv_cells),
         ));
@@ -445,8 +432,10 @@ pub(crate) async fn queue_report(
 /// calls, time in each state, AHT and occupancy.
 pub(crate) async fn agent_report(
     State(state): State<AppState>,
-    _: Authorized<Manager>,
+    auth: Authorized<Manager>,
+    headers: HeaderMap,
     Query(query): Query<IntervalQuery>,
+    Query(choice): Query<CsvChoice>,
 ) -> Result<Response, ApiError> {
     let (from, to, step, csv) = interval_request(&state, &query)?;
     let day = state.config.stats.day();
@@ -454,8 +443,10 @@ pub(crate) async fn agent_report(
     let rows = state.store.agent_intervals(from, to, agent).await?;
     let rows = report::agent_rows(&rows, step, from, to, &day);
     if csv {
-        return Ok(csv_download(
+        let dialect = choice.dialect(&state, &auth, &headers).await?;
+        return Ok(download::csv(
             "agents",
+            dialect,
             &AgentRow::CSV_HEADER,
             rows.iter().map(AgentRow::csv_cells),
         ));

@@ -64,7 +64,12 @@ pub(crate) async fn login(
     state.audit(signed_in.peer(address)).await;
     let cookie = session_cookie(&state.config.http, &token)?;
     let language = language_of(&state, &user.name, Credential::Session, &headers).await?;
-    let body = Json(json!({ "name": user.name, "role": user.role, "language": language }));
+    let body = Json(json!({
+        "name": user.name,
+        "role": user.role,
+        "language": language,
+        "currency": state.config.service.currency.map(|c| c.code().to_owned()),
+    }));
     Ok(([(SET_COOKIE, cookie)], body).into_response())
 }
 
@@ -139,8 +144,9 @@ pub(crate) async fn change_password(
         .into_response())
 }
 
-/// `GET /api/me`: `{name, role, credential, language, language_chosen}` of the caller. The
-/// language is the user's own choice, else the best of the browser's `Accept-Language`.
+/// `GET /api/me`: `{name, role, credential, language, language_chosen, currency}` of the
+/// caller. The language is the user's own choice, else the best of the browser's
+/// `Accept-Language`; the currency is the deployment's (`[service] currency`, or null).
 pub(crate) async fn me(
     State(state): State<AppState>,
     auth: Auth,
@@ -154,6 +160,7 @@ pub(crate) async fn me(
         "credential": auth.credential,
         "language": language,
         "language_chosen": chosen.is_some(),
+        "currency": state.config.service.currency.map(|c| c.code().to_owned()),
     })))
 }
 
@@ -170,7 +177,8 @@ async fn chosen_language(
     Ok(stored.as_deref().and_then(languages::known))
 }
 
-async fn language_of(
+/// The language `name` sees: their own choice, else the browser's.
+pub(crate) async fn language_of(
     state: &AppState,
     name: &str,
     credential: Credential,

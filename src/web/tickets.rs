@@ -7,16 +7,17 @@
 use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderName, StatusCode};
+use axum::http::{HeaderMap, HeaderName, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use super::download::{self, CsvChoice};
 use super::error::ApiJson;
-use super::reports::csv_download;
 use super::roles::{Agent, Authorized};
+use super::shown::Shown;
 use super::{ApiError, AppState};
 use crate::cdr::{CallKind, CallRecord};
 use crate::clock::{self, Millis};
@@ -54,8 +55,10 @@ pub(crate) struct ListQuery {
 pub(crate) async fn list(
     State(state): State<AppState>,
     auth: Authorized<Agent>,
+    headers: HeaderMap,
     Query(mut filter): Query<TicketFilter>,
     Query(query): Query<ListQuery>,
+    Query(choice): Query<CsvChoice>,
 ) -> Result<Response, ApiError> {
     if query.format.as_deref() == Some("csv") {
         auth.require(Role::Supervisor)?;
@@ -85,9 +88,16 @@ pub(crate) async fn list(
         None | Some("json") => {
             let total = state.store.count_tickets(&filter).await?;
             let tickets = state.store.tickets(&filter).await?;
-            Ok(([(TOTAL, total.to_string())], Json(tickets)).into_response())
+            Ok((
+                [(TOTAL, total.to_string())],
+                Json(Shown::all(&state, tickets)),
+            )
+                .into_response())
         }
-        Some("csv") => export(&state, filter).await,
+        Some("csv") => {
+            let dialect = choice.dialect(&state, &auth, &headers).await?;
+            export(&state, filter, dialect).await
+        }
         Some(other) => Err(ApiError::bad_request(format!(
             "format {other:?} is not json or csv"
         ))),
@@ -113,7 +123,11 @@ fn search(state: &AppState, text: &str) -> TicketSearch {
 }
 
 /// Every ticket the filters match, oldest pages last, as CSV a spreadsheet reads as data.
-async fn export(state: &AppState, mut filter: TicketFilter) -> Result<Response, ApiError> {
+async fn export(
+    state: &AppState,
+    mut filter: TicketFilter,
+    dialect: download::Dialect,
+) -> Result<Response, ApiError> {
     const PAGE: u32 = 1000;
     let mut tickets = Vec::new();
     filter.offset = Some(0);
@@ -159,8 +173,9 @@ async fn export(state: &AppState, mut filter: TicketFilter) -> Result<Response, 
             (t.first_response_breached || t.resolution_breached).to_string(),
         ]
     });
-    Ok(csv_download(
+    Ok(download::csv(
         "tickets",
+        dialect,
         &[
             "id",
             "subject",
@@ -196,14 +211,14 @@ pub(crate) fn caller_as_filed(state: &AppState, raw: &str) -> Result<String, Api
 /// A ticket with everything a reviewer needs on one page.
 #[derive(Serialize)]
 pub(crate) struct TicketView {
-    ticket: Ticket,
+    ticket: Shown<Ticket>,
     organization: Option<Organization>,
     contact: Option<Contact>,
-    calls: Vec<CallRecord>,
+    calls: Vec<Shown<CallRecord>>,
     time_entries: Vec<TimeEntry>,
     notes: Vec<Note>,
     /// The faxes received on the ticket's calls; `pdf_file_id` downloads at `/api/files/{id}`.
-    faxes: Vec<FaxRecord>,
+    faxes: Vec<Shown<FaxRecord>>,
     talk_secs: i64,
     cost_cents: i64,
 }
@@ -243,12 +258,12 @@ pub(crate) async fn show(
         talk_secs: time_entries.iter().map(|e| e.seconds).sum(),
         cost_cents: time_entries.iter().map(|e| e.cost_cents).sum(),
         notes: state.store.notes(id).await?,
-        ticket,
+        ticket: Shown::of(&state, ticket),
         organization,
         contact,
-        calls,
+        calls: Shown::all(&state, calls),
         time_entries,
-        faxes,
+        faxes: Shown::all(&state, faxes),
     }))
 }
 

@@ -280,13 +280,17 @@ impl<R: BufRead> CsvSource<R> {
         numbering: Numbering,
     ) -> Result<CsvSource<R>, ImportError> {
         let mut records = Records::new(input);
-        let first = loop {
+        let mut first = loop {
             match records.lines.next_line()? {
                 None => return Err(ImportError::Empty),
                 Some(line) if line.text.iter().all(u8::is_ascii_whitespace) && !line.too_long => {}
                 Some(line) => break line,
             }
         };
+        // Excel's "CSV UTF-8" (and switchdesk's own downloads) start with a byte order mark.
+        if first.text.starts_with(crate::spreadsheet::BOM.as_bytes()) {
+            first.text.drain(..crate::spreadsheet::BOM.len());
+        }
         records.delimiter = delimiter_of(&first.text);
         records.again.push_front(first);
         let header = match records.next_record(None)? {
@@ -539,6 +543,16 @@ mod tests {
         let mut source = open("\n\"First Name\";Last-Name;PHONES\nIvan;Petrov;\n", None).unwrap();
         assert_eq!(source.kind(), Kind::Contacts);
         assert_eq!(source.records.delimiter, b';');
+        // Excel's "CSV UTF-8" puts a byte order mark before the first column's name.
+        let excel = open("\u{feff}\"first_name\";\"phones\"\n", None).unwrap();
+        assert_eq!(
+            (
+                excel.kind(),
+                excel.records.delimiter,
+                excel.ignored_columns()
+            ),
+            (Kind::Contacts, b';', &[][..])
+        );
         assert!(matches!(
             source.next_row(),
             Ok(Some(Ok(ReadRow {
