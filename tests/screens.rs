@@ -10,103 +10,11 @@
 
 mod browser;
 
-use std::io::Write as _;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use browser::Browser;
+use browser::demo::{demo, PASSWORD};
+use browser::{Browser, UNTRANSLATED};
 use serde_json::Value;
-
-const PASSWORD: &str = "screens-test-password";
-
-struct Demo {
-    child: Child,
-    base: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Demo {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn binary() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_switchdesk"));
-    for (key, _) in std::env::vars() {
-        if key.starts_with("SWITCHDESK_") {
-            command.env_remove(key);
-        }
-    }
-    command
-}
-
-/// `switchdesk demo` on its own database with a supervisor, an agent user for the demo's
-/// agent1001, a viewer who is only an agent, and an admin.
-async fn demo() -> Demo {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("demo.db").display());
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let base = format!("http://127.0.0.1:{port}");
-    let child = binary()
-        .args([
-            "demo",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--seed",
-            "3",
-        ])
-        .args(["--callers-per-minute", "90", "--database", &url])
-        .env("SWITCHDESK_DEMO__PASSWORD", PASSWORD)
-        .env("SWITCHDESK_LOG__FILTER", "warn")
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let demo = Demo {
-        child,
-        base,
-        _dir: dir,
-    };
-    let mut up = false;
-    for _ in 0..600 {
-        if let Ok(response) = reqwest::get(format!("{}/healthz", demo.base)).await {
-            if response.status().is_success() {
-                up = true;
-                break;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(up, "switchdesk demo did not come up");
-    // The demo seeds only a database of its own: the test's users join it once it runs.
-    for (name, role) in [
-        ("sue", "supervisor"),
-        ("agent1001", "agent"),
-        ("viewer", "agent"),
-        ("ada", "admin"),
-    ] {
-        let mut child = binary()
-            .args(["user", "add", name, "--role", role, "--password-stdin"])
-            .env("SWITCHDESK_DATABASE__URL", &url)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(format!("{PASSWORD}\n").as_bytes())
-            .unwrap();
-        assert!(child.wait().unwrap().success());
-    }
-    demo
-}
 
 /// Put in the agent's page before its scripts: notifications allowed, and every notification,
 /// tone and title the page makes recorded in `window.__rang`.
@@ -859,21 +767,6 @@ async fn the_admin_screen_shows_the_audit_log() {
         .await;
     assert_eq!(kinds, serde_json::json!(["login"]));
 }
-
-/// English texts left on the page in a language that translates them: every text node (and
-/// translated attribute: titles, labels, and placeholders the page marks; the scripts' other
-/// placeholders are examples of values such as `voicemail`) of the document whose text is an
-/// English key of the language file with a different translation. Hidden views count too:
-/// their page text is translated at load.
-const UNTRANSLATED: &str = "(async () => { \
-    const texts = await (await fetch('/lang/' + document.documentElement.lang + '.json')).json(); \
-    const english = new Set(Object.entries(texts).filter(([k, v]) => typeof v === 'string' && v !== k).map(([k]) => k)); \
-    const left = []; \
-    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT); \
-    while (walker.nextNode()) { const t = walker.currentNode.textContent.trim(); if (english.has(t)) left.push(t); } \
-    for (const node of document.querySelectorAll('[title], [aria-label], [data-i18n-attrs]')) \
-      for (const a of ['title', 'aria-label', 'placeholder']) if (english.has(node.getAttribute(a))) left.push(a + '=' + node.getAttribute(a)); \
-    return left; })()";
 
 /// The texts of the views' navigation.
 const NAV: &str = "[...document.querySelectorAll('#nav a')].map(a => a.textContent)";

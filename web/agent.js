@@ -358,7 +358,7 @@ function filed(contact) {
   popup.identity = { ...(popup.identity || {}), confidence: "exact", contact: { id: contact.id, name: [contact.first_name, contact.last_name].filter(Boolean).join(" ") } };
   renderPopup();
   renderCall();
-  notify(t("{name} is in the phone book with {number}.", { name: callerName(popup), number: callingNumber() }));
+  notify(t("{name} is in the phone book with {number}.", { name: callerName(popup), number: shownNumber(popup) || callingNumber() }));
 }
 
 /// The pop-up of the call at my phone from `GET /api/agents/{name}/popup`: what the feed's
