@@ -441,11 +441,12 @@ pub(crate) async fn queue_report(
     .into_response())
 }
 
-/// `GET /api/reports/agents?from=&to=&interval=&agent=[&format=csv]`: per agent and step,
-/// calls, time in each state, AHT and occupancy.
+/// `GET /api/reports/agents?from=&to=&interval=&agent=[&format=csv]` (supervisor+: the agent
+/// statistics screen): per agent and step, calls, time in each state, AHT, occupancy and the
+/// share of calls answered within the service level.
 pub(crate) async fn agent_report(
     State(state): State<AppState>,
-    _: Authorized<Manager>,
+    _: Authorized<Supervisor>,
     Query(query): Query<IntervalQuery>,
 ) -> Result<Response, ApiError> {
     let (from, to, step, csv) = interval_request(&state, &query)?;
