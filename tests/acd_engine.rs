@@ -1317,7 +1317,9 @@ fn a_supervisor_moves_a_ringing_caller_to_sales_where_the_sales_agent_takes_them
         queue: "sales".into(),
         call: "c1".into(),
         agent: "bob".into(),
-        waited_ms: 22_000
+        waited_ms: 22_000,
+        // Past the queue's 20 s threshold.
+        within_sl: false,
     }));
     // alice's cancelled leg reporting its hangup later changes nothing.
     desk.engine

@@ -802,7 +802,9 @@ async fn the_screens_speak_the_user_s_language() {
         serde_json::json!([
             "Табло",
             "Рабочее место",
+            "Справочник",
             "Звонки",
+            "Статистика операторов",
             "Факсы и почта",
             "Event socket"
         ]),
@@ -893,7 +895,9 @@ async fn the_screens_speak_the_user_s_language() {
         serde_json::json!([
             "Wallboard",
             "Agent desktop",
+            "Phone book",
             "Calls",
+            "Agent statistics",
             "Faxes and mail",
             "Event socket"
         ]),

@@ -1,5 +1,5 @@
 // The switchdesk dashboard: sign-in, then one view chosen by role and the URL's hash
-// (#wallboard, #agent, #manager, #admin, #status) fed by the live feed (/ws) or, while it is
+// (#wallboard, #agent, #phonebook, #manager, #calls, #agent-stats, #faxes, #admin, #status) fed by the live feed (/ws) or, while it is
 // down, by polling the API. Text is set with textContent only; nothing is inlined (strict CSP).
 
 import { $, act, api, ask, el, notify, whenSessionEnds, t, N_, label, ROLE_LABEL, setCurrency } from "./lib.js";
@@ -12,6 +12,8 @@ import * as manager from "./manager.js";
 import * as admin from "./admin.js";
 import * as calls from "./calls.js";
 import * as faxes from "./faxes.js";
+import * as phonebook from "./phonebook.js";
+import * as agentStats from "./agentstats.js";
 import * as status from "./status.js";
 
 const RANK = { agent: 0, supervisor: 1, manager: 2, admin: 3 };
@@ -21,8 +23,10 @@ const RANK = { agent: 0, supervisor: 1, manager: 2, admin: 3 };
 const VIEWS = [
   { hash: "wallboard", label: N_("Wallboard"), root: "wallboard", min: "supervisor", feed: "wallboard", module: wallboard },
   { hash: "agent", label: N_("Agent desktop"), root: "agent-desktop", min: "agent", feed: "agent", module: agent },
+  { hash: "phonebook", label: N_("Phone book"), root: "phonebook", min: "agent", feed: null, module: phonebook },
   { hash: "manager", label: N_("Tickets & reports"), root: "manager", min: "manager", feed: "wallboard", module: manager },
   { hash: "calls", label: N_("Calls"), root: "calls", min: "supervisor", feed: null, module: calls },
+  { hash: "agent-stats", label: N_("Agent statistics"), root: "agent-stats", min: "supervisor", feed: null, module: agentStats },
   { hash: "faxes", label: N_("Faxes and mail"), root: "faxes", min: "supervisor", feed: null, module: faxes },
   { hash: "admin", label: N_("Admin"), root: "admin", min: "admin", feed: "wallboard", module: admin },
   { hash: "status", label: N_("Event socket"), root: "status", min: "supervisor", feed: null, module: status },

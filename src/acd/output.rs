@@ -160,6 +160,8 @@ pub enum Update {
         call: String,
         agent: String,
         waited_ms: u64,
+        /// Answered within the queue's service-level threshold (as the queue counted it).
+        within_sl: bool,
     },
     /// A connected call ended.
     Ended {

@@ -120,7 +120,7 @@ impl Counters {
         self.answered += 1;
         self.total_wait_answered_ms += waited_ms;
         self.longest_wait_answered_ms = self.longest_wait_answered_ms.max(waited_ms);
-        if waited_ms <= sl_secs * 1000 {
+        if within_service_level(waited_ms, sl_secs) {
             self.answered_within_sl += 1;
         }
     }
@@ -132,10 +132,16 @@ impl Counters {
         if waited_ms < short_ms {
             self.short_abandoned += 1;
         }
-        if waited_ms <= sl_secs * 1000 {
+        if within_service_level(waited_ms, sl_secs) {
             self.abandoned_within_sl += 1;
         }
     }
+}
+
+/// Whether a wait of `waited_ms` is within a service-level threshold of `sl_secs`: the one
+/// comparison behind a queue's SL and SL2 and an agent's share of calls answered in time.
+pub fn within_service_level(waited_ms: u64, sl_secs: u64) -> bool {
+    waited_ms <= sl_secs.saturating_mul(1000)
 }
 
 /// An agent's calls answered and talk time, as the day's start restores them.

@@ -121,6 +121,8 @@ pub struct Found {
     pub vip: bool,
     /// 0..=1, best first.
     pub score: f32,
+    /// The record's numbers as the screens show them (`[phonebook] number_style`).
+    pub numbers_shown: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -383,22 +385,28 @@ impl PhoneBook {
                 .filter(char::is_ascii_digit)
                 .collect::<String>()
         };
-        if number.as_deref().is_some_and(|n| digits(n) == digits(user)) {
-            return hits
-                .into_iter()
-                .filter_map(|hit| shelf.found(&hit))
-                .collect();
-        }
-        for hit in shelf.index.search(user, limit) {
-            if hits.len() >= limit {
-                break;
-            }
-            if !hits.iter().any(|h| h.key == hit.key) {
-                hits.push(hit);
+        let typed_as_filed = number.as_deref().is_some_and(|n| digits(n) == digits(user));
+        if !typed_as_filed {
+            for hit in shelf.index.search(user, limit) {
+                if hits.len() >= limit {
+                    break;
+                }
+                if !hits.iter().any(|h| h.key == hit.key) {
+                    hits.push(hit);
+                }
             }
         }
         hits.into_iter()
-            .filter_map(|hit| shelf.found(&hit))
+            .filter_map(|hit| {
+                let mut found = shelf.found(&hit)?;
+                found.numbers_shown = shelf
+                    .index
+                    .numbers(hit.key)
+                    .iter()
+                    .map(|n| self.numbering.shown(n))
+                    .collect();
+                Some(found)
+            })
             .collect()
     }
 
@@ -508,6 +516,7 @@ impl Shelf {
             organization: self.organization_of(card),
             vip: card.vip,
             score: hit.score,
+            numbers_shown: Vec::new(),
         })
     }
 

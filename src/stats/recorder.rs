@@ -1,6 +1,7 @@
 //! The statistics recorder, pure: the switchboard's `Update`s in, per-interval deltas out.
 //! Queue counters come as the engine's own deltas (`Update::Counted`), bucketed by the
-//! interval their time falls in; agents' calls from `Connected`/`Ended`; agents' time in each
+//! interval their time falls in; agents' calls (and whether each was answered within its
+//! queue's service level) from `Connected`/`Ended`; agents' time in each
 //! state from `AgentChanged`, split at interval boundaries. [`Recorder::take`] hands over what
 //! accumulated since the last take, and [`Recorder::put_back`] returns it after a failed write.
 
@@ -34,6 +35,8 @@ pub struct AgentInterval {
 pub struct AgentTime {
     /// Calls connected to the agent.
     pub calls_answered: u64,
+    /// Of those, the calls answered within their queue's service-level threshold.
+    pub answered_within_sl: u64,
     /// Talk time of the calls that ended.
     pub talk_ms: u64,
     /// Logged in (available or on a break).
@@ -50,6 +53,7 @@ impl AgentTime {
     pub fn add(&mut self, other: &AgentTime) {
         let AgentTime {
             calls_answered,
+            answered_within_sl,
             talk_ms,
             login_ms,
             available_ms,
@@ -59,6 +63,7 @@ impl AgentTime {
             break_ms,
         } = other;
         self.calls_answered += calls_answered;
+        self.answered_within_sl += answered_within_sl;
         self.talk_ms += talk_ms;
         self.login_ms += login_ms;
         self.available_ms += available_ms;
@@ -153,8 +158,12 @@ impl Recorder {
                     .or_default()
                     .add(delta);
             }
-            Update::Connected { agent, .. } => {
-                self.agent_at(agent, now).calls_answered += 1;
+            Update::Connected {
+                agent, within_sl, ..
+            } => {
+                let time = self.agent_at(agent, now);
+                time.calls_answered += 1;
+                time.answered_within_sl += u64::from(*within_sl);
             }
             Update::Ended { agent, talk_ms, .. } => {
                 self.agent_at(agent, now).talk_ms += talk_ms;
@@ -329,6 +338,7 @@ mod tests {
                 call: "c".into(),
                 agent: "ann".into(),
                 waited_ms: 1,
+                within_sl: true,
             },
         );
         r.record(17 * MIN, &changed("ann", "available", "wrap_up", 17 * MIN));
@@ -354,6 +364,7 @@ mod tests {
                 0,
                 AgentTime {
                     calls_answered: 1,
+                    answered_within_sl: 1,
                     login_ms: 5 * MIN_MS,
                     available_ms: 4 * MIN_MS,
                     ringing_ms: 30_000,

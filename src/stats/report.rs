@@ -284,6 +284,8 @@ pub struct AgentRow {
     pub from: String,
     pub to: String,
     pub calls_answered: u64,
+    /// Calls answered within their queue's service-level threshold.
+    pub answered_within_sl: u64,
     pub talk_secs: u64,
     pub login_secs: u64,
     pub available_secs: u64,
@@ -295,6 +297,8 @@ pub struct AgentRow {
     pub average_handle_time_secs: Option<f64>,
     /// (In a call + wrap-up) / (in a call + wrap-up + ringing + available).
     pub occupancy: Option<f64>,
+    /// The agent's part in the service level: answered within the threshold / answered.
+    pub service_level: Option<f64>,
 }
 
 impl AgentRow {
@@ -304,6 +308,7 @@ impl AgentRow {
             from,
             to,
             calls_answered: t.calls_answered,
+            answered_within_sl: t.answered_within_sl,
             talk_secs: t.talk_ms / 1000,
             login_secs: t.login_ms / 1000,
             available_secs: t.available_ms / 1000,
@@ -313,10 +318,11 @@ impl AgentRow {
             break_secs: t.break_ms / 1000,
             average_handle_time_secs: t.aht_secs(),
             occupancy: t.occupancy(),
+            service_level: t.service_level(),
         }
     }
 
-    pub const CSV_HEADER: [&'static str; 13] = [
+    pub const CSV_HEADER: [&'static str; 15] = [
         "agent",
         "from",
         "to",
@@ -330,6 +336,8 @@ impl AgentRow {
         "break_secs",
         "average_handle_time_secs",
         "occupancy",
+        "answered_within_sl",
+        "service_level",
     ];
 
     pub fn csv_cells(&self) -> Vec<String> {
@@ -348,6 +356,8 @@ impl AgentRow {
             n(self.break_secs),
             figure(self.average_handle_time_secs),
             figure(self.occupancy),
+            n(self.answered_within_sl),
+            figure(self.service_level),
         ]
     }
 }
@@ -412,6 +422,12 @@ impl AgentTime {
     pub fn occupancy(&self) -> Option<f64> {
         let busy = self.in_call_ms + self.wrap_up_ms;
         ratio(busy, busy + self.available_ms + self.ringing_ms)
+    }
+
+    /// The share of the agent's answered calls answered within their queue's threshold: the
+    /// queue's service level (`Counters::service_level`) over this agent's calls only.
+    pub fn service_level(&self) -> Option<f64> {
+        ratio(self.answered_within_sl, self.calls_answered)
     }
 }
 
@@ -548,5 +564,12 @@ mod tests {
         assert_eq!(t.occupancy(), Some(0.75));
         assert_eq!(t.aht_secs(), Some(180.0));
         assert_eq!(AgentTime::default().occupancy(), None);
+        // One of the two calls was answered within its queue's threshold.
+        let t = AgentTime {
+            answered_within_sl: 1,
+            ..t
+        };
+        assert_eq!(t.service_level(), Some(0.5));
+        assert_eq!(AgentTime::default().service_level(), None);
     }
 }

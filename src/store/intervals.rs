@@ -32,8 +32,9 @@ const QUEUE_SUMS: [&str; 15] = [
     "longest_wait_answered_ms",
 ];
 
-const AGENT_SUMS: [&str; 8] = [
+const AGENT_SUMS: [&str; 9] = [
     "calls_answered",
+    "answered_within_sl",
     "talk_ms",
     "login_ms",
     "available_ms",
@@ -63,9 +64,10 @@ fn queue_values(c: &Counters) -> [u64; 15] {
     ]
 }
 
-fn agent_values(t: &AgentTime) -> [u64; 8] {
+fn agent_values(t: &AgentTime) -> [u64; 9] {
     [
         t.calls_answered,
+        t.answered_within_sl,
         t.talk_ms,
         t.login_ms,
         t.available_ms,
@@ -211,6 +213,7 @@ impl Store {
                     start: row.try_get::<Millis, _>("interval_start")?,
                     time: AgentTime {
                         calls_answered: v("calls_answered")?,
+                        answered_within_sl: v("answered_within_sl")?,
                         talk_ms: v("talk_ms")?,
                         login_ms: v("login_ms")?,
                         available_ms: v("available_ms")?,

@@ -93,6 +93,11 @@ const SQLITE: Embedded = &[
         "ticket_assignee",
         include_str!("../../migrations/sqlite/0015_ticket_assignee.sql"),
     ),
+    (
+        17,
+        "agent_service_level",
+        include_str!("../../migrations/sqlite/0017_agent_service_level.sql"),
+    ),
 ];
 
 const POSTGRES: Embedded = &[
@@ -170,6 +175,11 @@ const POSTGRES: Embedded = &[
         15,
         "ticket_assignee",
         include_str!("../../migrations/postgres/0015_ticket_assignee.sql"),
+    ),
+    (
+        17,
+        "agent_service_level",
+        include_str!("../../migrations/postgres/0017_agent_service_level.sql"),
     ),
 ];
 

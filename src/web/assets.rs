@@ -12,6 +12,8 @@ const I18N_JS: &str = include_str!("../../web/i18n.js");
 const RING_JS: &str = include_str!("../../web/ring.js");
 const CALLS_JS: &str = include_str!("../../web/calls.js");
 const FAXES_JS: &str = include_str!("../../web/faxes.js");
+const PHONEBOOK_JS: &str = include_str!("../../web/phonebook.js");
+const AGENTSTATS_JS: &str = include_str!("../../web/agentstats.js");
 const FEED_JS: &str = include_str!("../../web/feed.js");
 const WALLBOARD_JS: &str = include_str!("../../web/wallboard.js");
 const AGENT_JS: &str = include_str!("../../web/agent.js");
@@ -61,6 +63,14 @@ pub(crate) async fn calls_js() -> Response {
 
 pub(crate) async fn faxes_js() -> Response {
     asset(JS, FAXES_JS)
+}
+
+pub(crate) async fn phonebook_js() -> Response {
+    asset(JS, PHONEBOOK_JS)
+}
+
+pub(crate) async fn agentstats_js() -> Response {
+    asset(JS, AGENTSTATS_JS)
 }
 
 pub(crate) async fn ring_js() -> Response {

@@ -1,11 +1,13 @@
-//! The phone book over HTTP: search for agents, records and their links, edits that reach the
-//! in-memory book at once. Agents read and edit records, except the fields that route calls
-//! and faxes (see [`crate::directory::rights`]); supervisors delete them.
+//! The phone book over HTTP: search for agents, records and their links (with their last
+//! tickets and calls, as the pop-up shows a caller's), a page of records as the phone-book
+//! screen lists them, edits that reach the in-memory book at once. Agents read and edit
+//! records, except the fields that route calls and faxes (see [`crate::directory::rights`]);
+//! supervisors delete them.
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::error::ApiJson;
@@ -14,11 +16,14 @@ use super::{ApiError, AppState, Auth};
 use crate::directory::import::{self, ColumnMap, Format, ImportError, ImportReport, Kind};
 use crate::directory::model::{Asset, Contact, Id, Number, Organization, Owner};
 use crate::directory::rights::{self, Guarded};
-use crate::directory::{export, prepare, Found};
-use crate::store::{Record, Removable};
+use crate::directory::{export, prepare, Found, FoundRecord};
+use crate::store::{CallFilter, Record, Removable, TicketFilter};
+use crate::switch::Named;
 
 const MAX_PAGE: u32 = 500;
 const MAX_QUERY: usize = 200;
+/// How many of a record's last tickets and calls its detail carries.
+const RECENT: u32 = 10;
 
 #[derive(Deserialize)]
 pub(crate) struct SearchQuery {
@@ -134,6 +139,121 @@ fn saved(
     }
 }
 
+/// A contact's or an organization's last tickets (starred first, then newest) and last calls
+/// (newest first): what the pop-up shows of a caller, so agents read them here too.
+async fn history(
+    state: &AppState,
+    owner: Owner,
+) -> Result<(Vec<crate::tickets::Ticket>, Vec<crate::cdr::CallRecord>), ApiError> {
+    let (contact_id, organization_id) = match owner {
+        Owner::Contact(id) => (Some(id), None),
+        Owner::Organization(id) => (None, Some(id)),
+        Owner::Nobody => return Ok((Vec::new(), Vec::new())),
+    };
+    let tickets = state
+        .store
+        .tickets(&TicketFilter {
+            contact_id,
+            organization_id,
+            limit: Some(RECENT),
+            ..TicketFilter::default()
+        })
+        .await?;
+    let calls = state
+        .store
+        .calls(&CallFilter {
+            contact_id,
+            organization_id,
+            limit: Some(RECENT),
+            ..CallFilter::default()
+        })
+        .await?;
+    Ok((tickets, calls))
+}
+
+// ----- the phone-book screen's list ----------------------------------------------------------
+
+#[derive(Deserialize)]
+pub(crate) struct EntriesQuery {
+    /// `contacts` or `organizations`.
+    kind: String,
+}
+
+/// One record as the phone-book screen lists it: the search's shape ([`Found`] without a
+/// score), and when a synchronised source removed it.
+#[derive(Serialize)]
+pub(crate) struct Listed {
+    #[serde(flatten)]
+    record: FoundRecord,
+    name: String,
+    organization: Option<Named>,
+    vip: bool,
+    numbers_shown: Vec<String>,
+    removed_at: Option<i64>,
+}
+
+/// `GET /api/phonebook/entries?kind=contacts|organizations&after=&limit=&removed=`: a page of
+/// records in id order (as `GET /api/contacts` pages them), each with its organization's name
+/// and its numbers as the screens show them.
+pub(crate) async fn entries(
+    State(state): State<AppState>,
+    _: Authorized<Agent>,
+    Query(query): Query<EntriesQuery>,
+    Query(page): Query<Page>,
+) -> Result<Json<Vec<Listed>>, ApiError> {
+    let numbers = |numbers: &[Number]| shown(&state, numbers);
+    match query.kind.as_str() {
+        "contacts" => {
+            let Json(contacts) = page_by_removal::<Contact>(&state, page).await?;
+            // The page's organizations, each read once.
+            let mut ids: Vec<Id> = contacts.iter().filter_map(|c| c.organization_id).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            let mut names = std::collections::HashMap::new();
+            for id in ids {
+                if let Some(organization) = state.store.find_record::<Organization>(id).await? {
+                    names.insert(id, organization.name);
+                }
+            }
+            Ok(Json(
+                contacts
+                    .into_iter()
+                    .map(|contact| Listed {
+                        record: FoundRecord::Contact(contact.id),
+                        name: contact.display_name(),
+                        organization: contact.organization_id.and_then(|id| {
+                            let name = names.get(&id)?.clone();
+                            Some(Named { id, name })
+                        }),
+                        vip: contact.vip,
+                        numbers_shown: numbers(&contact.numbers),
+                        removed_at: contact.removed_at,
+                    })
+                    .collect(),
+            ))
+        }
+        "organizations" => {
+            let Json(organizations) = page_by_removal::<Organization>(&state, page).await?;
+            Ok(Json(
+                organizations
+                    .into_iter()
+                    .map(|o| Listed {
+                        record: FoundRecord::Organization(o.id),
+                        numbers_shown: numbers(&o.numbers),
+                        name: o.name,
+                        organization: None,
+                        vip: o.vip,
+                        removed_at: o.removed_at,
+                    })
+                    .collect(),
+            ))
+        }
+        other => Err(ApiError::bad_request(format!(
+            "kind {other:?} is not contacts or organizations"
+        ))),
+    }
+}
+
 // ----- contacts ----------------------------------------------------------------------------
 
 pub(crate) async fn list_contacts(
@@ -159,11 +279,14 @@ pub(crate) async fn contact(
     if let Some(org) = &organization {
         assets.extend(state.store.assets_of(Owner::Organization(org.id)).await?);
     }
+    let (recent_tickets, recent_calls) = history(&state, Owner::Contact(id)).await?;
     Ok(Json(json!({
         "numbers_shown": shown(&state, &contact.numbers),
         "contact": contact,
         "organization": organization,
         "assets": assets,
+        "recent_tickets": recent_tickets,
+        "recent_calls": recent_calls,
     })))
 }
 
@@ -240,18 +363,21 @@ pub(crate) async fn list_organizations(
     page_by_removal(&state, p).await
 }
 
-/// `GET /api/organizations/{id}`: with its contacts and assets.
+/// `GET /api/organizations/{id}`: with its contacts and assets, its last tickets and calls.
 pub(crate) async fn organization(
     State(state): State<AppState>,
     _: Authorized<Agent>,
     Path(id): Path<Id>,
 ) -> Result<Json<Value>, ApiError> {
     let organization: Organization = state.store.record(id).await?;
+    let (recent_tickets, recent_calls) = history(&state, Owner::Organization(id)).await?;
     Ok(Json(json!({
         "numbers_shown": shown(&state, &organization.numbers),
         "organization": organization,
         "contacts": state.store.contacts_of_organization(id).await?,
         "assets": state.store.assets_of(Owner::Organization(id)).await?,
+        "recent_tickets": recent_tickets,
+        "recent_calls": recent_calls,
     })))
 }
 

@@ -104,6 +104,8 @@ pub fn router(state: AppState) -> Router {
         .route("/ring.js", get(assets::ring_js))
         .route("/calls.js", get(assets::calls_js))
         .route("/faxes.js", get(assets::faxes_js))
+        .route("/phonebook.js", get(assets::phonebook_js))
+        .route("/agentstats.js", get(assets::agentstats_js))
         .route("/lang/index.json", get(languages::index))
         .route("/lang/{file}", get(languages::file))
         .route("/healthz", get(status::healthz))
@@ -167,6 +169,7 @@ pub fn router(state: AppState) -> Router {
             post(directory::import).route_layer(middleware::from_fn(layers::file_upload)),
         )
         .route("/api/phonebook/export", get(directory::export))
+        .route("/api/phonebook/entries", get(directory::entries))
         .route(
             "/api/blocklist",
             get(blocklist::list).post(blocklist::create),

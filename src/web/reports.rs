@@ -428,11 +428,12 @@ pub(crate) async fn queue_report(
     .into_response())
 }
 
-/// `GET /api/reports/agents?from=&to=&interval=&agent=[&format=csv]`: per agent and step,
-/// calls, time in each state, AHT and occupancy.
+/// `GET /api/reports/agents?from=&to=&interval=&agent=[&format=csv]` (supervisor+: the agent
+/// statistics screen): per agent and step, calls, time in each state, AHT, occupancy and the
+/// share of calls answered within the service level.
 pub(crate) async fn agent_report(
     State(state): State<AppState>,
-    auth: Authorized<Manager>,
+    auth: Authorized<Supervisor>,
     headers: HeaderMap,
     Query(query): Query<IntervalQuery>,
     Query(choice): Query<CsvChoice>,

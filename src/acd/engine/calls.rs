@@ -10,6 +10,7 @@ use std::cmp::Reverse;
 use super::{AcdError, Activity, AnnounceState, Caller, CallerState, Engine, Kind, Leg};
 use super::{Callee, Offer, OrderKey};
 use crate::acd::output::Update;
+use crate::acd::stats::within_service_level;
 use crate::clock::{self, Millis};
 
 impl Engine {
@@ -30,9 +31,11 @@ impl Engine {
                 since: now,
             };
         }
+        let mut within_sl = false;
         if let Some(q) = self.queues.get_mut(&c.queue) {
             q.rate.record(now);
             let sl_secs = q.config.service_level_secs;
+            within_sl = within_service_level(waited, sl_secs);
             self.count(now, &c.queue, |counters| {
                 counters.record_answer(waited, sl_secs)
             });
@@ -52,6 +55,7 @@ impl Engine {
             call: c.id.clone(),
             agent,
             waited_ms: waited,
+            within_sl,
         });
         self.updates.push_back(Update::CountersChanged {
             queue: c.queue.clone(),

@@ -71,6 +71,13 @@ impl Packed {
         self.0 & Packed::PLUS != 0
     }
 
+    /// The number as filed: `+74951234567`, or an extension's digits.
+    pub(super) fn text(self) -> String {
+        let digits = self.digits();
+        let plus = if self.plus() { "+" } else { "" };
+        format!("{plus}{}", String::from_utf8_lossy(digits.as_bytes()))
+    }
+
     pub(super) fn digits(self) -> Digits {
         let len = ((self.0 >> Packed::LEN_SHIFT) & 0x1f) as usize;
         let len = len.min(MAX_DIGITS);
@@ -275,6 +282,8 @@ mod tests {
             let digits: String = text.chars().filter(char::is_ascii_digit).collect();
             assert_eq!(packed.digits().as_bytes(), digits.as_bytes(), "{text}");
             assert_eq!(packed.plus(), text.starts_with('+'));
+            let plus = if text.starts_with('+') { "+" } else { "" };
+            assert_eq!(packed.text(), format!("{plus}{digits}"));
         }
         assert_ne!(Packed::parse("+101"), Packed::parse("101"));
         assert_ne!(Packed::parse("0101"), Packed::parse("101"));

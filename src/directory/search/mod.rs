@@ -240,6 +240,15 @@ impl Index {
         self.slots.get(&self.records, key)
     }
 
+    /// The numbers an entry is filed under (`+74951234567`, an extension's digits; not its
+    /// ranges), in digit order; none when it is not indexed.
+    pub fn numbers(&self, key: Key) -> Vec<String> {
+        self.place(key)
+            .and_then(|slot| self.record(slot))
+            .map(|record| record.numbers.as_slice().iter().map(|n| n.text()).collect())
+            .unwrap_or_default()
+    }
+
     /// Forgets an entry. False if the key was not indexed.
     pub fn remove(&mut self, key: Key) -> bool {
         let Some(slot) = self.slots.remove(&self.records, key) else {
