@@ -14,7 +14,7 @@ use std::io::Write as _;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use browser::Browser;
+use browser::{Browser, UNTRANSLATED};
 use serde_json::Value;
 
 const PASSWORD: &str = "screens-test-password";
@@ -859,21 +859,6 @@ async fn the_admin_screen_shows_the_audit_log() {
         .await;
     assert_eq!(kinds, serde_json::json!(["login"]));
 }
-
-/// English texts left on the page in a language that translates them: every text node (and
-/// translated attribute: titles, labels, and placeholders the page marks; the scripts' other
-/// placeholders are examples of values such as `voicemail`) of the document whose text is an
-/// English key of the language file with a different translation. Hidden views count too:
-/// their page text is translated at load.
-const UNTRANSLATED: &str = "(async () => { \
-    const texts = await (await fetch('/lang/' + document.documentElement.lang + '.json')).json(); \
-    const english = new Set(Object.entries(texts).filter(([k, v]) => typeof v === 'string' && v !== k).map(([k]) => k)); \
-    const left = []; \
-    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT); \
-    while (walker.nextNode()) { const t = walker.currentNode.textContent.trim(); if (english.has(t)) left.push(t); } \
-    for (const node of document.querySelectorAll('[title], [aria-label], [data-i18n-attrs]')) \
-      for (const a of ['title', 'aria-label', 'placeholder']) if (english.has(node.getAttribute(a))) left.push(a + '=' + node.getAttribute(a)); \
-    return left; })()";
 
 /// The texts of the views' navigation.
 const NAV: &str = "[...document.querySelectorAll('#nav a')].map(a => a.textContent)";

@@ -54,6 +54,7 @@ async fn the_dashboard_shell_is_public_with_the_right_content_types() {
         ("/ring.js", "text/javascript", "AudioContext"),
         ("/calls.js", "text/javascript", "/api/calls?"),
         ("/faxes.js", "text/javascript", "/api/outbox"),
+        ("/charts.js", "text/javascript", "/api/stats/history"),
         ("/style.css", "text/css", ":root"),
     ] {
         let response = app.get(path, None).await;
@@ -103,6 +104,7 @@ async fn the_dashboard_sets_text_only_and_inlines_nothing() {
         "/ring.js",
         "/calls.js",
         "/faxes.js",
+        "/charts.js",
     ] {
         let script = app.get(path, None).await.text().await.unwrap();
         for sink in [

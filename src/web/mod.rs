@@ -14,6 +14,7 @@ mod cdr;
 mod directory;
 mod error;
 mod fax;
+mod history;
 mod input;
 mod languages;
 mod layers;
@@ -102,6 +103,7 @@ pub fn router(state: AppState) -> Router {
         .route("/ring.js", get(assets::ring_js))
         .route("/calls.js", get(assets::calls_js))
         .route("/faxes.js", get(assets::faxes_js))
+        .route("/charts.js", get(assets::charts_js))
         .route("/lang/index.json", get(languages::index))
         .route("/lang/{file}", get(languages::file))
         .route("/healthz", get(status::healthz))
@@ -211,6 +213,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/reports/queues", get(reports::queue_report))
         .route("/api/reports/agents", get(reports::agent_report))
+        .route("/api/stats/history", get(history::history))
         .route("/api/billing/agents", get(reports::agent_rates))
         .route("/api/billing/agents/{name}", put(reports::set_agent_rate))
         .route(

@@ -21,6 +21,21 @@ use tokio_tungstenite::tungstenite::Message;
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
+/// English texts left on the page in a language that translates them: every text node (and
+/// translated attribute: titles, labels, and placeholders the page marks; the scripts' other
+/// placeholders are examples of values such as `voicemail`) of the document whose text is an
+/// English key of the language file with a different translation. Hidden views count too:
+/// their page text is translated at load.
+pub const UNTRANSLATED: &str = "(async () => { \
+    const texts = await (await fetch('/lang/' + document.documentElement.lang + '.json')).json(); \
+    const english = new Set(Object.entries(texts).filter(([k, v]) => typeof v === 'string' && v !== k).map(([k]) => k)); \
+    const left = []; \
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT); \
+    while (walker.nextNode()) { const t = walker.currentNode.textContent.trim(); if (english.has(t)) left.push(t); } \
+    for (const node of document.querySelectorAll('[title], [aria-label], [data-i18n-attrs]')) \
+      for (const a of ['title', 'aria-label', 'placeholder']) if (english.has(node.getAttribute(a))) left.push(a + '=' + node.getAttribute(a)); \
+    return left; })()";
+
 pub struct Browser {
     child: Child,
     socket: Socket,
