@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use switchdesk::acd::stats::{AgentTotals, Counters};
+use switchdesk::acd::stats::{AgentTotals, Counters, PromisedWait};
 use switchdesk::acd::{
     AcdError, Action, AgentConfig, AgentStatus, CallerArrival, Departure, Engine, Membership,
     NoAgents, Overflow, QueueConfig, Remember, Strategy, Update,
@@ -539,11 +539,11 @@ fn nothing_is_announced_into_a_call_being_bridged() {
     }));
 }
 
-#[test]
-fn expected_wait_is_announced_once_the_queue_has_history() {
+/// Queue `q` with alice, who answered four calls of two minutes each, one every 200 s, and
+/// is busy with a fifth (`busy`, answered at 801 s): five answers in 801 s.
+fn busy_with_history() -> Desk {
     let mut desk = Desk::new(Desk::queue("q", Strategy::LongestIdle));
     desk.agent("alice", "q", 1, 1);
-    // Four calls of two minutes each, one after the other.
     for n in 0..4u64 {
         let call = format!("h{n}");
         desk.caller(secs(n * 200), &call, "q", "+15550001");
@@ -552,11 +552,18 @@ fn expected_wait_is_announced_once_the_queue_has_history() {
         desk.engine.caller_hung_up(secs(n * 200 + 121), &call);
         desk.tick(secs(n * 200 + 130));
     }
-    desk.take();
-    // alice is busy: the next two callers wait; the second hears position 2.
     desk.caller(secs(800), "busy", "q", "+15550002");
     let (leg, _, _) = desk.rung()[0].clone();
     desk.connect(secs(801), &leg, "busy");
+    desk.take();
+    desk.updates();
+    desk
+}
+
+#[test]
+fn expected_wait_is_announced_once_the_queue_has_history() {
+    // alice is busy: the next two callers wait; the second hears position 2.
+    let mut desk = busy_with_history();
     desk.caller(secs(802), "w1", "q", "+15550003");
     desk.caller(secs(803), "w2", "q", "+15550004");
     let waits: Vec<Option<u32>> = desk
@@ -570,6 +577,55 @@ fn expected_wait_is_announced_once_the_queue_has_history() {
     assert_eq!(waits.len(), 2);
     assert!(waits.iter().all(|w| w.is_some()), "{waits:?}");
     assert!(waits[1] >= waits[0]);
+}
+
+#[test]
+fn a_caller_told_an_expected_wait_is_recorded_with_the_first_promise_when_answered() {
+    let mut desk = busy_with_history();
+    // Five answers in 801 s: the first caller in line waits 160 s, told as 3 minutes.
+    desk.caller(secs(802), "w1", "q", "+15550003");
+    desk.caller(secs(803), "w2", "q", "+15550004");
+    let told: Vec<(String, Option<u32>)> = desk
+        .take()
+        .into_iter()
+        .filter_map(|a| match a {
+            Action::Announce {
+                call, wait_minutes, ..
+            } => Some((call, wait_minutes)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(told[0], ("w1".to_owned(), Some(3)), "{told:?}");
+    // Told again a minute later (whatever the estimate is then): the first promise stands.
+    desk.tick(secs(870));
+    assert!(!announced(&desk.take()).is_empty());
+    // The second caller gives up: no promise is recorded for an abandon.
+    desk.engine.caller_hung_up(secs(880), "w2");
+    // alice is free after the call and its wrap-up; w1 is answered 108 s after the promise.
+    desk.engine.caller_hung_up(secs(900), "busy");
+    desk.tick(secs(906));
+    let (leg, _, _) = desk.rung()[0].clone();
+    desk.connect(secs(910), &leg, "w1");
+    let promised: Vec<PromisedWait> = desk
+        .updates()
+        .into_iter()
+        .filter_map(|u| match u {
+            Update::WaitPromised(p) => Some(p),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        promised,
+        vec![PromisedWait {
+            queue: "q".into(),
+            call: "w1".into(),
+            told_at: secs(802),
+            promised_ms: 180_000,
+            answered_at: secs(910),
+        }]
+    );
+    assert_eq!(promised[0].actual_ms(), 108_000);
+    assert_eq!(promised[0].error(), Some(-0.4));
 }
 
 #[test]

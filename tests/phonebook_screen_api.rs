@@ -12,7 +12,7 @@ mod web_app;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use switchdesk::directory::model::{Contact, NumberKind};
-use switchdesk::stats::{AgentInterval, AgentTime};
+use switchdesk::stats::{AgentInterval, AgentTime, Deltas};
 use switchdesk::users::Role;
 use web_app::{expect_error, App};
 
@@ -252,9 +252,8 @@ async fn supervisors_read_each_agents_share_of_the_service_level() {
     const MIN: u64 = 60_000;
     let start = 1_796_637_600_000;
     app.store
-        .add_intervals(
-            &[],
-            &[AgentInterval {
+        .add_intervals(&Deltas {
+            agents: vec![AgentInterval {
                 agent: "agent1".into(),
                 start,
                 time: AgentTime {
@@ -269,7 +268,8 @@ async fn supervisors_read_each_agents_share_of_the_service_level() {
                     ..AgentTime::default()
                 },
             }],
-        )
+            ..Deltas::default()
+        })
         .await
         .unwrap();
     let period = "from=2026-12-07&to=2026-12-07";

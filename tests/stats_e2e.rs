@@ -12,12 +12,12 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use switchdesk::acd::stats::Counters;
+use switchdesk::acd::stats::{Counters, PromisedWait};
 use switchdesk::acd::AgentStatus;
 use switchdesk::clock::Millis;
 use switchdesk::config::{Config, Secret};
 use switchdesk::sim::{CallSpec, Simulator};
-use switchdesk::stats::QueueInterval;
+use switchdesk::stats::{Deltas, QueueInterval, WaitingTime};
 use switchdesk::users::{self, Role};
 
 const PASSWORD: &str = "long-enough-password";
@@ -265,9 +265,13 @@ async fn only_intervals_since_the_days_start_are_todays_counters() {
             answered_within_sl: offered,
             ..Counters::default()
         },
+        waiting: WaitingTime::default(),
     };
     db.store
-        .add_intervals(&[row(today - interval, 40), row(today, 3)], &[])
+        .add_intervals(&Deltas {
+            queues: vec![row(today - interval, 40), row(today, 3)],
+            ..Deltas::default()
+        })
         .await
         .unwrap();
     let service = Service::start(config).await;
@@ -303,17 +307,18 @@ async fn the_counters_start_again_when_the_next_day_starts() {
     let interval = config.stats.interval_ms();
     let start = now - now % interval;
     db.store
-        .add_intervals(
-            &[QueueInterval {
+        .add_intervals(&Deltas {
+            queues: vec![QueueInterval {
                 queue: "support".into(),
                 start,
                 counters: Counters {
                     offered: 5,
                     ..Counters::default()
                 },
+                waiting: WaitingTime::default(),
             }],
-            &[],
-        )
+            ..Deltas::default()
+        })
         .await
         .unwrap();
     let service = Service::start(config).await;
@@ -330,6 +335,126 @@ async fn the_counters_start_again_when_the_next_day_starts() {
         .json(&format!("/api/reports/queues?from={start}"), &mia)
         .await;
     assert_eq!(report["queues"][0]["offered"], 5, "{report}");
+    service.stop().await;
+    sim.shutdown();
+}
+
+/// The announced waits' median error per queue and period comes from the stored promises (one
+/// per answered caller who was told an expected wait), never from per-interval figures; the
+/// wallboard's history gives today's per queue with the charts' points, to supervisors only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_median_promise_error_is_reported_per_queue_and_period() {
+    let db = prepared_db().await;
+    let spool = tempfile::tempdir().unwrap();
+    let sim = simulator().await;
+    let config = config(&db, &sim, spool.path());
+    let now = switchdesk::clock::now();
+    let interval = config.stats.interval_ms();
+    let today = config.stats.day().start_of(now);
+    let yesterday = today - 60_000;
+    // Answered in the last seconds, and never before the day's start.
+    let lately = today.max(now - 10_000);
+    let promise = |queue: &str, call: &str, answered_at: Millis, told_min: u64, waited_ms: u64| {
+        PromisedWait {
+            queue: queue.into(),
+            call: call.into(),
+            told_at: answered_at - switchdesk::clock::ms(waited_ms),
+            promised_ms: told_min * 60_000,
+            answered_at,
+        }
+    };
+    let current = now - now % interval;
+    db.store
+        .add_intervals(&Deltas {
+            // Two callers on hold for the whole of the last interval, three at the worst.
+            queues: vec![QueueInterval {
+                queue: "support".into(),
+                start: current - interval,
+                counters: Counters::default(),
+                waiting: WaitingTime {
+                    waiting_ms: 2 * switchdesk::clock::elapsed(0, interval),
+                    peak_waiting: 3,
+                },
+            }],
+            promises: vec![
+                // Told 2 min, waited 1, 2 and 2.5: errors −50%, 0, +25%.
+                promise("support", "a", lately, 2, 60_000),
+                promise("support", "b", lately + 1, 2, 120_000),
+                promise("support", "c", lately + 2, 2, 150_000),
+                promise("sales", "d", lately, 1, 120_000),
+                // Yesterday's caller, told 1 min, waited 4 (+300%): not today's.
+                promise("support", "e", yesterday, 1, 240_000),
+            ],
+            ..Deltas::default()
+        })
+        .await
+        .unwrap();
+    let service = Service::start(config).await;
+    let mia = service.login("mia").await;
+
+    let report = service.json("/api/reports/queues", &mia).await;
+    let rows = report["queues"].as_array().unwrap();
+    let row = |queue: &str| rows.iter().find(|r| r["queue"] == queue).unwrap().clone();
+    let support = row("support");
+    assert_eq!(support["promises"], 3, "{report}");
+    assert_eq!(support["promise_error_median"], 0.25, "{report}");
+    assert_eq!(support["promise_bias_median"], 0.0, "{report}");
+    assert_eq!(row("sales")["promise_error_median"], 1.0, "{report}");
+    // Over two days the median is taken over all four callers: (0.25 + 0.5) / 2.
+    let two_days = service
+        .json(
+            &format!("/api/reports/queues?from={yesterday}&queue=support"),
+            &mia,
+        )
+        .await;
+    assert_eq!(two_days["queues"][0]["promises"], 4, "{two_days}");
+    assert_eq!(
+        two_days["queues"][0]["promise_error_median"], 0.375,
+        "{two_days}"
+    );
+
+    let history = service.json("/api/stats/history?hours=2", &mia).await;
+    assert_eq!(history["hours"], 2, "{history}");
+    let support = &history["queues"][0];
+    assert_eq!(support["queue"], "support", "{history}");
+    assert_eq!(support["agents"], json!(["agent1"]), "{history}");
+    assert_eq!(support["promises_today"]["promises"], 3, "{history}");
+    assert_eq!(support["promises_today"]["median_error"], 0.25, "{history}");
+    let points = support["points"].as_array().unwrap();
+    // Two hours of 15-minute intervals and the one running now, one point each.
+    assert!((9..=10).contains(&points.len()), "{history}");
+    let last_full = points
+        .iter()
+        .find(|p| p["start"] == current - interval)
+        .unwrap();
+    assert_eq!(last_full["waiting"], 2.0, "{history}");
+    assert_eq!(last_full["peak_waiting"], 3, "{history}");
+
+    for (path, status, reason) in [
+        (
+            "/api/stats/history?hours=0",
+            StatusCode::BAD_REQUEST,
+            "1 to 24",
+        ),
+        (
+            "/api/stats/history?hours=soon",
+            StatusCode::BAD_REQUEST,
+            "1 to 24",
+        ),
+        (
+            "/api/stats/history?queue=nope",
+            StatusCode::NOT_FOUND,
+            "nope",
+        ),
+    ] {
+        let response = service.get(path, &mia).await;
+        assert_eq!(response.status(), status, "{path}");
+        let body: Value = response.json().await.unwrap();
+        assert!(body["error"].as_str().unwrap().contains(reason), "{body}");
+    }
+    let al = service.login("al").await;
+    let forbidden = service.get("/api/stats/history?hours=nonsense", &al).await;
+    assert_eq!(forbidden.status(), StatusCode::FORBIDDEN);
     service.stop().await;
     sim.shutdown();
 }

@@ -56,6 +56,7 @@ async fn the_dashboard_shell_is_public_with_the_right_content_types() {
         ("/faxes.js", "text/javascript", "/api/outbox"),
         ("/phonebook.js", "text/javascript", "/api/phonebook/entries"),
         ("/agentstats.js", "text/javascript", "/api/reports/agents"),
+        ("/charts.js", "text/javascript", "/api/stats/history"),
         ("/style.css", "text/css", ":root"),
     ] {
         let response = app.get(path, None).await;
@@ -107,6 +108,7 @@ async fn the_dashboard_sets_text_only_and_inlines_nothing() {
         "/faxes.js",
         "/phonebook.js",
         "/agentstats.js",
+        "/charts.js",
     ] {
         let script = app.get(path, None).await.text().await.unwrap();
         for sink in [

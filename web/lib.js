@@ -46,6 +46,24 @@ export function svg(tag, attrs = {}, ...children) {
   return node;
 }
 
+/// A setting this browser keeps (`otherwise` without one, or in private mode).
+export function readSetting(key, otherwise) {
+  try {
+    const value = localStorage.getItem(key);
+    return value === null ? otherwise : value;
+  } catch {
+    return otherwise;
+  }
+}
+
+export function writeSetting(key, value) {
+  try {
+    localStorage.setItem(key, String(value));
+  } catch {
+    // Private mode: the default next time.
+  }
+}
+
 /// The API's answer: `{status, ok, body}`; a body that is not JSON is null.
 export async function api(path, options = {}) {
   const init = { credentials: "same-origin", ...options, headers: { Accept: "application/json", ...(options.headers || {}) } };

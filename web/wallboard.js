@@ -6,8 +6,9 @@
 
 import {
   $, el, api, act, ask, notify, count, percent, duration, now, agentStatus, ticketRow, label, t, tn, N_,
-  STATUS_LABEL, ACTIVITY_LABEL, STRATEGY_LABEL, DASH,
+  STATUS_LABEL, ACTIVITY_LABEL, STRATEGY_LABEL, DASH, readSetting, writeSetting,
 } from "./lib.js";
+import * as charts from "./charts.js";
 import { localeTag } from "./i18n.js";
 import { chime } from "./ring.js";
 
@@ -67,26 +68,18 @@ export function init() {
   document.addEventListener("fullscreenchange", () => {
     if (!document.fullscreenElement && document.body.dataset.tv) leaveTv();
   });
+  charts.init();
   const card = $("escalations-card");
   card.open = readFlag(ESCALATIONS_OPEN_KEY, true);
   card.addEventListener("toggle", () => writeFlag(ESCALATIONS_OPEN_KEY, card.open));
 }
 
 function readFlag(key, otherwise) {
-  try {
-    const value = localStorage.getItem(key);
-    return value === null ? otherwise : value === "true";
-  } catch {
-    return otherwise;
-  }
+  return readSetting(key, String(otherwise)) === "true";
 }
 
 function writeFlag(key, value) {
-  try {
-    localStorage.setItem(key, String(value));
-  } catch {
-    // Private mode: the default next time.
-  }
+  writeSetting(key, String(value));
 }
 
 /// TV mode: full screen, large type, no controls; pages through the queues when they do not
@@ -151,12 +144,14 @@ export function show() {
   clearInterval(ticker);
   ticker = setInterval(tick, 1000);
   loadBreached();
+  charts.start();
 }
 
 export function hide() {
   shown = false;
   clearInterval(ticker);
   ticker = null;
+  charts.stop();
   if (document.body.dataset.tv) leaveTv();
 }
 
@@ -208,7 +203,8 @@ function renderQueue(queue) {
       el("h2", {}, queue.name),
       el("span", { className: "muted" }, label(STRATEGY_LABEL, queue.strategy)),
     ),
-    counters(queue.counters || {}),
+    counters(queue.counters || {}, charts.promiseOf(queue.name)),
+    charts.historyOf(queue.name),
     el(
       "div",
       { className: "queue-columns" },
@@ -245,7 +241,8 @@ function renderQueue(queue) {
   if (document.body.dataset.tv) layOutTv();
 }
 
-function counters(figures) {
+/// The queue's figures, and `extra` (the promises' median error, kept by the charts) after them.
+function counters(figures, extra) {
   return el(
     "dl",
     { className: "counters" },
@@ -256,6 +253,7 @@ function counters(figures) {
       const explained = EXPLAINED[key] ? t(EXPLAINED[key], { secs: figures.service_level_secs ?? "?" }) : undefined;
       return el("div", { className: "counter", title: explained, dataset: { key } }, el("dt", {}, title), el("dd", { dataset: { counter: key } }, format(figures[key])));
     }),
+    extra,
   );
 }
 
@@ -528,6 +526,7 @@ function log(at, update) {
     callback_done: () => t(update.reached ? N_("callback reached in {queue}") : N_("callback not reached in {queue}"), { queue: update.queue }),
     moved_to_front: () => t("{caller} moved to the front of {queue}", { caller: caller(update.id), queue: update.queue }),
     counters_changed: () => null,
+    wait_promised: () => null,
   }[kind];
   const text = line ? line() : kind.replace(/_/g, " ");
   if (!text) return;

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::stats::Counters;
+use super::stats::{Counters, PromisedWait};
 use crate::clock::Millis;
 use crate::fsarg::{CallerIdName, Endpoint, Extension, VarValue};
 
@@ -192,6 +192,9 @@ pub enum Update {
         at: Millis,
         delta: Counters,
     },
+    /// A caller who was told an expected wait was answered: the first promise made to them
+    /// in this queue and how long they then waited (what the statistics store).
+    WaitPromised(PromisedWait),
     /// A supervisor put a waiting caller first in their queue, with this priority; everyone
     /// behind them moved down one.
     MovedToFront {

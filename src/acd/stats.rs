@@ -144,6 +144,31 @@ pub fn within_service_level(waited_ms: u64, sl_secs: u64) -> bool {
     waited_ms <= sl_secs.saturating_mul(1000)
 }
 
+/// The first expected wait a caller was told in a queue (`told_at`, `promised_ms`: the
+/// announced whole minutes), and when an agent answered them. The actual wait is the time
+/// from the announcement to the answer: what the caller waited after hearing the promise.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PromisedWait {
+    pub queue: String,
+    pub call: String,
+    pub told_at: Millis,
+    pub promised_ms: u64,
+    pub answered_at: Millis,
+}
+
+impl PromisedWait {
+    /// From the announcement to the answer.
+    pub fn actual_ms(&self) -> u64 {
+        clock::elapsed(self.told_at, self.answered_at)
+    }
+
+    /// (actual − promised) / promised: positive when the caller waited longer than told.
+    pub fn error(&self) -> Option<f64> {
+        (self.promised_ms > 0)
+            .then(|| (self.actual_ms() as f64 - self.promised_ms as f64) / self.promised_ms as f64)
+    }
+}
+
 /// An agent's calls answered and talk time, as the day's start restores them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct AgentTotals {

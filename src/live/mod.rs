@@ -191,6 +191,7 @@ fn queue_of(update: &Update) -> Option<&str> {
         | Update::MovedToFront { queue, .. }
         | Update::CountersChanged { queue }
         | Update::Counted { queue, .. } => Some(queue),
+        Update::WaitPromised(promise) => Some(&promise.queue),
         Update::AgentChanged { .. } => None,
     }
 }

@@ -1,15 +1,18 @@
 //! The statistics recorder, pure: the switchboard's `Update`s in, per-interval deltas out.
 //! Queue counters come as the engine's own deltas (`Update::Counted`), bucketed by the
 //! interval their time falls in; agents' calls (and whether each was answered within its
-//! queue's service level) from `Connected`/`Ended`; agents' time in each
-//! state from `AgentChanged`, split at interval boundaries. [`Recorder::take`] hands over what
-//! accumulated since the last take, and [`Recorder::put_back`] returns it after a failed write.
+//! queue's service level) from `Connected`/`Ended`; agents' time in each state from
+//! `AgentChanged`, split at interval boundaries; callers' waiting time from
+//! `CallerJoined`/`CallerLeft` the same way (live callers only: a callback keeping a place has
+//! nobody on the line); answered callers' promises (`WaitPromised`) as they come.
+//! [`Recorder::take`] hands over what accumulated since the last take, and
+//! [`Recorder::put_back`] returns it after a failed write.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Serialize;
 
-use crate::acd::stats::Counters;
+use crate::acd::stats::{Counters, PromisedWait};
 use crate::acd::Update;
 use crate::clock::{self, Millis};
 
@@ -20,6 +23,24 @@ pub struct QueueInterval {
     /// Unix ms.
     pub start: Millis,
     pub counters: Counters,
+    pub waiting: WaitingTime,
+}
+
+/// Callers waiting in a queue over one interval.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct WaitingTime {
+    /// Caller-milliseconds on hold: each live caller's time in the queue within the interval,
+    /// summed (divided by the interval's length: the average number waiting).
+    pub waiting_ms: u64,
+    /// The most callers waiting at once.
+    pub peak_waiting: u64,
+}
+
+impl WaitingTime {
+    pub fn add(&mut self, other: &WaitingTime) {
+        self.waiting_ms += other.waiting_ms;
+        self.peak_waiting = self.peak_waiting.max(other.peak_waiting);
+    }
 }
 
 /// An agent's calls and time over one interval.
@@ -97,12 +118,20 @@ impl AgentTime {
 pub struct Deltas {
     pub queues: Vec<QueueInterval>,
     pub agents: Vec<AgentInterval>,
+    pub promises: Vec<PromisedWait>,
 }
 
 impl Deltas {
     pub fn is_empty(&self) -> bool {
-        self.queues.is_empty() && self.agents.is_empty()
+        self.queues.is_empty() && self.agents.is_empty() && self.promises.is_empty()
     }
+}
+
+/// The live callers waiting in a queue, counted up to `from`.
+#[derive(Clone, Debug)]
+struct Waiting {
+    callers: HashSet<String>,
+    from: Millis,
 }
 
 /// An agent's state, counted up to `from`.
@@ -115,9 +144,11 @@ struct State {
 
 pub struct Recorder {
     interval_ms: Millis,
-    queues: BTreeMap<(String, Millis), Counters>,
+    queues: BTreeMap<(String, Millis), (Counters, WaitingTime)>,
     agents: BTreeMap<(String, Millis), AgentTime>,
     states: HashMap<String, State>,
+    waiting: HashMap<String, Waiting>,
+    promises: Vec<PromisedWait>,
 }
 
 impl Recorder {
@@ -127,6 +158,8 @@ impl Recorder {
             queues: BTreeMap::new(),
             agents: BTreeMap::new(),
             states: HashMap::new(),
+            waiting: HashMap::new(),
+            promises: Vec::new(),
         }
     }
 
@@ -148,16 +181,53 @@ impl Recorder {
         );
     }
 
+    /// The live callers waiting in `queue` as they are at `at` (at start-up and after a lag,
+    /// from the switchboard's view), counted from then on.
+    pub fn queue_has(
+        &mut self,
+        queue: &str,
+        callers: impl IntoIterator<Item = String>,
+        at: Millis,
+    ) {
+        let at = self.accrue_queue(queue, at);
+        let callers: HashSet<String> = callers.into_iter().collect();
+        self.peak(queue, at, callers.len());
+        self.waiting
+            .insert(queue.to_owned(), Waiting { callers, from: at });
+    }
+
     /// Records one update; `now` dates those that carry no time of their own.
     pub fn record(&mut self, now: Millis, update: &Update) {
         match update {
             Update::Counted { queue, at, delta } => {
                 let start = self.interval_of(*at);
-                self.queues
-                    .entry((queue.clone(), start))
-                    .or_default()
-                    .add(delta);
+                self.queue_at_interval(queue, start).0.add(delta);
             }
+            Update::CallerJoined {
+                queue,
+                id,
+                callback: false,
+                ..
+            } => {
+                let at = self.accrue_queue(queue, now);
+                let w = self
+                    .waiting
+                    .entry(queue.clone())
+                    .or_insert_with(|| Waiting {
+                        callers: HashSet::new(),
+                        from: at,
+                    });
+                w.callers.insert(id.clone());
+                let count = w.callers.len();
+                self.peak(queue, at, count);
+            }
+            Update::CallerLeft { queue, id, .. } => {
+                self.accrue_queue(queue, now);
+                if let Some(w) = self.waiting.get_mut(queue) {
+                    w.callers.remove(id);
+                }
+            }
+            Update::WaitPromised(promise) => self.promises.push(promise.clone()),
             Update::Connected {
                 agent, within_sl, ..
             } => {
@@ -182,12 +252,51 @@ impl Recorder {
         }
     }
 
-    /// Counts every agent's current state up to `now`, so what is taken next is current.
+    /// Counts every agent's current state and every queue's waiting callers up to `now`, so
+    /// what is taken next is current.
     pub fn accrue(&mut self, now: Millis) {
         let agents: Vec<String> = self.states.keys().cloned().collect();
         for agent in agents {
             self.accrue_agent(&agent, now);
         }
+        let queues: Vec<String> = self.waiting.keys().cloned().collect();
+        for queue in queues {
+            self.accrue_queue(&queue, now);
+        }
+    }
+
+    /// Counts `queue`'s waiting callers up to `to` (never backwards); returns where counting
+    /// stopped.
+    fn accrue_queue(&mut self, queue: &str, to: Millis) -> Millis {
+        let Some(w) = self.waiting.get(queue) else {
+            return to;
+        };
+        let (count, from) = (w.callers.len() as u64, w.from);
+        if count > 0 {
+            for (start, ms) in self.pieces(from, to) {
+                let waiting = &mut self.queue_at_interval(queue, start).1;
+                waiting.waiting_ms += ms * count;
+                waiting.peak_waiting = waiting.peak_waiting.max(count);
+            }
+        }
+        let stopped = from.max(to);
+        if let Some(w) = self.waiting.get_mut(queue) {
+            w.from = stopped;
+        }
+        stopped
+    }
+
+    /// `count` callers wait in `queue` at `at`: the interval's peak is at least that.
+    fn peak(&mut self, queue: &str, at: Millis, count: usize) {
+        if count > 0 {
+            let start = self.interval_of(at);
+            let waiting = &mut self.queue_at_interval(queue, start).1;
+            waiting.peak_waiting = waiting.peak_waiting.max(count as u64);
+        }
+    }
+
+    fn queue_at_interval(&mut self, queue: &str, start: Millis) -> &mut (Counters, WaitingTime) {
+        self.queues.entry((queue.to_owned(), start)).or_default()
     }
 
     /// Counts `agent`'s state up to `to` (never backwards); returns where counting stopped.
@@ -195,21 +304,28 @@ impl Recorder {
         let Some(state) = self.states.get(agent).cloned() else {
             return to;
         };
-        let mut from = state.from;
-        while from < to {
-            let start = self.interval_of(from);
-            let end = (start + self.interval_ms).min(to);
-            self.agent_at_interval(agent, start).spend(
-                &state.status,
-                &state.activity,
-                clock::elapsed(from, end),
-            );
-            from = end;
+        for (start, ms) in self.pieces(state.from, to) {
+            self.agent_at_interval(agent, start)
+                .spend(&state.status, &state.activity, ms);
         }
+        let stopped = state.from.max(to);
         if let Some(s) = self.states.get_mut(agent) {
-            s.from = from;
+            s.from = stopped;
         }
-        from
+        stopped
+    }
+
+    /// `from..to` cut at interval boundaries: each piece's interval start and length.
+    fn pieces(&self, from: Millis, to: Millis) -> Vec<(Millis, u64)> {
+        let mut pieces = Vec::new();
+        let mut at = from;
+        while at < to {
+            let start = self.interval_of(at);
+            let end = (start + self.interval_ms).min(to);
+            pieces.push((start, clock::elapsed(at, end)));
+            at = end;
+        }
+        pieces
     }
 
     fn agent_at(&mut self, agent: &str, at: Millis) -> &mut AgentTime {
@@ -226,27 +342,29 @@ impl Recorder {
         Deltas {
             queues: std::mem::take(&mut self.queues)
                 .into_iter()
-                .map(|((queue, start), counters)| QueueInterval {
+                .map(|((queue, start), (counters, waiting))| QueueInterval {
                     queue,
                     start,
                     counters,
+                    waiting,
                 })
                 .collect(),
             agents: std::mem::take(&mut self.agents)
                 .into_iter()
                 .map(|((agent, start), time)| AgentInterval { agent, start, time })
                 .collect(),
+            promises: std::mem::take(&mut self.promises),
         }
     }
 
     /// Deltas taken but not stored: kept for the next take.
     pub fn put_back(&mut self, deltas: Deltas) {
         for q in deltas.queues {
-            self.queues
-                .entry((q.queue, q.start))
-                .or_default()
-                .add(&q.counters);
+            let (counters, waiting) = self.queue_at_interval(&q.queue, q.start);
+            counters.add(&q.counters);
+            waiting.add(&q.waiting);
         }
+        self.promises.extend(deltas.promises);
         for a in deltas.agents {
             self.agents
                 .entry((a.agent, a.start))
@@ -406,5 +524,87 @@ mod tests {
         r.put_back(taken);
         r.accrue(7 * MIN);
         assert_eq!(r.take().agents[0].time.available_ms, 2 * MIN_MS);
+    }
+
+    fn joined(queue: &str, id: &str, callback: bool) -> Update {
+        Update::CallerJoined {
+            queue: queue.into(),
+            id: id.into(),
+            number: "+15550001".into(),
+            name: String::new(),
+            priority: 0,
+            enqueued_at: 0,
+            position: 1,
+            callback,
+        }
+    }
+
+    fn left(queue: &str, id: &str) -> Update {
+        Update::CallerLeft {
+            queue: queue.into(),
+            id: id.into(),
+            departure: crate::acd::Departure::Abandoned,
+        }
+    }
+
+    #[test]
+    fn waiting_callers_are_integrated_per_interval_with_their_peak() {
+        let mut r = Recorder::new(FIFTEEN);
+        // One caller from 10 min to 20; a second from 12 to 14; a callback (nobody on the
+        // line) from 11 on; then after a lag the switchboard shows one caller from 25 on.
+        r.record(10 * MIN, &joined("q", "a", false));
+        r.record(11 * MIN, &joined("q", "cb", true));
+        r.record(12 * MIN, &joined("q", "b", false));
+        r.record(14 * MIN, &left("q", "b"));
+        r.record(20 * MIN, &left("q", "a"));
+        r.queue_has("q", ["c".to_owned()], 25 * MIN);
+        r.accrue(31 * MIN);
+        let rows = r.take().queues;
+        let waiting: Vec<(Millis, WaitingTime)> =
+            rows.iter().map(|q| (q.start, q.waiting)).collect();
+        assert_eq!(
+            waiting,
+            vec![
+                (
+                    0,
+                    WaitingTime {
+                        waiting_ms: 7 * MIN_MS,
+                        peak_waiting: 2
+                    }
+                ),
+                (
+                    FIFTEEN,
+                    WaitingTime {
+                        waiting_ms: 10 * MIN_MS,
+                        peak_waiting: 1
+                    }
+                ),
+                (
+                    2 * FIFTEEN,
+                    WaitingTime {
+                        waiting_ms: MIN_MS,
+                        peak_waiting: 1
+                    }
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn promises_are_handed_over_once_and_kept_after_a_failed_write() {
+        let mut r = Recorder::new(FIFTEEN);
+        let promise = PromisedWait {
+            queue: "q".into(),
+            call: "a".into(),
+            told_at: MIN,
+            promised_ms: 120_000,
+            answered_at: 3 * MIN,
+        };
+        r.record(3 * MIN, &Update::WaitPromised(promise.clone()));
+        let taken = r.take();
+        assert_eq!(taken.promises, vec![promise.clone()]);
+        r.put_back(taken);
+        assert_eq!(r.take().promises, vec![promise]);
+        assert!(r.take().is_empty());
     }
 }

@@ -1,7 +1,8 @@
 //! Reports over stored intervals, pure: the period and step a request names, the roll-up of
 //! interval rows into one row per (queue or agent, step), and each row's figures. The
-//! figures' formulas are `Counters`' (service level, SL2, ASA, AHT, abandon rate) and
-//! `AgentTime`'s (occupancy), so the wallboard and the report cannot disagree.
+//! figures' formulas are `Counters`' (service level, SL2, ASA, AHT, abandon rate),
+//! `AgentTime`'s (occupancy) and `promises`' (the announced wait's median error), so the
+//! wallboard and the report cannot disagree.
 
 use std::collections::BTreeMap;
 
@@ -9,8 +10,9 @@ use chrono::{DateTime, Datelike as _, NaiveDate, NaiveDateTime, TimeZone as _};
 use serde::Serialize;
 
 use super::config::Day;
+use super::promises::{self, PromiseFigures};
 use super::recorder::{AgentInterval, AgentTime, QueueInterval};
-use crate::acd::stats::{ratio, Counters};
+use crate::acd::stats::{ratio, Counters, PromisedWait};
 use crate::clock::{self, Millis};
 
 /// The longest period one report covers.
@@ -190,10 +192,16 @@ pub struct QueueRow {
     pub wait_answered_secs: u64,
     pub talk_secs: u64,
     pub calls_ended: u64,
+    /// Answered callers (answered within the row) who had been told an expected wait.
+    pub promises: u64,
+    /// Median of |actual − promised| / promised over them.
+    pub promise_error_median: Option<f64>,
+    /// Median of (actual − promised) / promised: positive when callers waited longer.
+    pub promise_bias_median: Option<f64>,
 }
 
 impl QueueRow {
-    fn new(queue: String, from: String, to: String, c: &Counters) -> QueueRow {
+    fn new(queue: String, from: String, to: String, c: &Counters, p: &PromiseFigures) -> QueueRow {
         QueueRow {
             queue,
             from,
@@ -218,10 +226,13 @@ impl QueueRow {
             wait_answered_secs: c.total_wait_answered_ms / 1000,
             talk_secs: c.total_talk_ms / 1000,
             calls_ended: c.calls_ended,
+            promises: p.promises,
+            promise_error_median: p.median_error,
+            promise_bias_median: p.median_bias,
         }
     }
 
-    pub const CSV_HEADER: [&'static str; 23] = [
+    pub const CSV_HEADER: [&'static str; 26] = [
         "queue",
         "from",
         "to",
@@ -245,6 +256,9 @@ impl QueueRow {
         "wait_answered_secs",
         "talk_secs",
         "calls_ended",
+        "promises",
+        "promise_error_median",
+        "promise_bias_median",
     ];
 
     pub fn csv_cells(&self) -> Vec<String> {
@@ -273,6 +287,9 @@ impl QueueRow {
             n(self.wait_answered_secs),
             n(self.talk_secs),
             n(self.calls_ended),
+            n(self.promises),
+            figure(self.promise_error_median),
+            figure(self.promise_bias_median),
         ]
     }
 }
@@ -367,24 +384,39 @@ fn figure(value: Option<f64>) -> String {
     value.map_or_else(String::new, |v| format!("{v:.4}"))
 }
 
-/// Queue rows rolled up by `step` within `from..to`, in (start, queue) order.
+/// Queue rows rolled up by `step` within `from..to`, in (start, queue) order; a promise
+/// counts in the row its answer falls in.
 pub fn queue_rows(
     rows: &[QueueInterval],
+    promised: &[PromisedWait],
     step: Step,
     from: Millis,
     to: Millis,
     day: &Day,
 ) -> Vec<QueueRow> {
-    let mut sums: BTreeMap<(Millis, Millis, String), Counters> = BTreeMap::new();
+    type Row<'a> = (Counters, Vec<&'a PromisedWait>);
+    let mut sums: BTreeMap<(Millis, Millis, String), Row<'_>> = BTreeMap::new();
     for row in rows {
         let (b, e) = step.bucket(row.start, from, to, day);
         sums.entry((b, e, row.queue.clone()))
             .or_default()
+            .0
             .add(&row.counters);
     }
+    for p in promised {
+        let (b, e) = step.bucket(p.answered_at, from, to, day);
+        sums.entry((b, e, p.queue.clone())).or_default().1.push(p);
+    }
     sums.into_iter()
-        .map(|((b, e, queue), c)| {
-            QueueRow::new(queue, show(day, b.max(from)), show(day, e.min(to)), &c)
+        .map(|((b, e, queue), (c, p))| {
+            let figures = promises::figures(p);
+            QueueRow::new(
+                queue,
+                show(day, b.max(from)),
+                show(day, e.min(to)),
+                &c,
+                &figures,
+            )
         })
         .collect()
 }
@@ -461,6 +493,7 @@ mod tests {
             queue: queue.into(),
             start,
             counters,
+            waiting: crate::stats::WaitingTime::default(),
         }
     }
 
@@ -531,7 +564,21 @@ mod tests {
             interval("q", start + HOUR, |c| c.offered = 1),
         ];
         let (from, to) = (day.start_of(start), day.next_start(start));
-        let hours = queue_rows(&rows, Step::Every(HOUR), from, to, &day);
+        // Told 2 min at 09:05, answered 3 min later (+50%); told 4 at 09:20, answered after 3
+        // (−25%); told 1 at 10:00, answered after 1 (0%).
+        let promise = |told_at: Millis, promised_ms: u64, waited: Millis| PromisedWait {
+            queue: "q".into(),
+            call: format!("c{told_at}"),
+            told_at,
+            promised_ms,
+            answered_at: told_at + waited,
+        };
+        let promised = [
+            promise(start + 300_000, 120_000, 180_000),
+            promise(start + 1_200_000, 240_000, 180_000),
+            promise(start + HOUR, 60_000, 60_000),
+        ];
+        let hours = queue_rows(&rows, &promised, Step::Every(HOUR), from, to, &day);
         assert_eq!(hours.len(), 2);
         let first = &hours[0];
         assert_eq!(first.from, "2026-12-07T09:00:00+03:00");
@@ -545,9 +592,15 @@ mod tests {
         assert_eq!(first.average_handle_time_secs, Some(120.0));
         // (2 - 1) / (6 - 1)
         assert_eq!(first.abandon_rate, Some(0.2));
-        let whole = queue_rows(&rows, Step::Day, from, to, &day);
+        assert_eq!(first.promises, 2);
+        assert_eq!(first.promise_error_median, Some(0.375));
+        assert_eq!(first.promise_bias_median, Some(0.125));
+        assert_eq!(hours[1].promise_error_median, Some(0.0));
+        let whole = queue_rows(&rows, &promised, Step::Day, from, to, &day);
         assert_eq!(whole.len(), 1);
         assert_eq!(whole[0].offered, 7);
+        // The median of 0, 0.25, 0.5 over the day: not a mean of the hours' medians.
+        assert_eq!(whole[0].promise_error_median, Some(0.25));
         assert_eq!(whole[0].from, "2026-12-07T00:00:00+03:00");
     }
 

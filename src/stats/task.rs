@@ -108,8 +108,8 @@ async fn run(board: Board, store: Store, sources: Arc<Mutex<Sources>>) {
     }
 }
 
-/// Reads every agent's state from the switchboard, counted from now. False if it did not
-/// answer (tried again on the next turn).
+/// Reads every agent's state and every queue's waiting callers from the switchboard, counted
+/// from now. False if it did not answer (tried again on the next turn).
 async fn seed(board: &Board, recorder: &mut Recorder) -> bool {
     let Ok(queues) = board.queues().await else {
         return false;
@@ -117,6 +117,10 @@ async fn seed(board: &Board, recorder: &mut Recorder) -> bool {
     let now = clock::now();
     for agent in queues.iter().flat_map(|q| &q.agents) {
         recorder.agent_is(&agent.name, agent.status.label(), &agent.activity, now);
+    }
+    for queue in &queues {
+        let live = queue.waiting.iter().filter(|c| !c.callback);
+        recorder.queue_has(&queue.name, live.map(|c| c.call.clone()), now);
     }
     true
 }
@@ -127,7 +131,7 @@ async fn store_deltas(store: &Store, recorder: &mut Recorder) {
     if deltas.is_empty() {
         return;
     }
-    if let Err(e) = store.add_intervals(&deltas.queues, &deltas.agents).await {
+    if let Err(e) = store.add_intervals(&deltas).await {
         warn!("statistics not stored yet, kept for the next write: {e}");
         recorder.put_back(deltas);
     }

@@ -94,6 +94,11 @@ const SQLITE: Embedded = &[
         include_str!("../../migrations/sqlite/0015_ticket_assignee.sql"),
     ),
     (
+        16,
+        "waiting_and_promises",
+        include_str!("../../migrations/sqlite/0016_waiting_and_promises.sql"),
+    ),
+    (
         17,
         "agent_service_level",
         include_str!("../../migrations/sqlite/0017_agent_service_level.sql"),
@@ -175,6 +180,11 @@ const POSTGRES: Embedded = &[
         15,
         "ticket_assignee",
         include_str!("../../migrations/postgres/0015_ticket_assignee.sql"),
+    ),
+    (
+        16,
+        "waiting_and_promises",
+        include_str!("../../migrations/postgres/0016_waiting_and_promises.sql"),
     ),
     (
         17,

@@ -16,6 +16,7 @@ const PHONEBOOK_JS: &str = include_str!("../../web/phonebook.js");
 const AGENTSTATS_JS: &str = include_str!("../../web/agentstats.js");
 const FEED_JS: &str = include_str!("../../web/feed.js");
 const WALLBOARD_JS: &str = include_str!("../../web/wallboard.js");
+const CHARTS_JS: &str = include_str!("../../web/charts.js");
 const AGENT_JS: &str = include_str!("../../web/agent.js");
 const MANAGER_JS: &str = include_str!("../../web/manager.js");
 const ADMIN_JS: &str = include_str!("../../web/admin.js");
@@ -83,6 +84,10 @@ pub(crate) async fn feed_js() -> Response {
 
 pub(crate) async fn wallboard_js() -> Response {
     asset(JS, WALLBOARD_JS)
+}
+
+pub(crate) async fn charts_js() -> Response {
+    asset(JS, CHARTS_JS)
 }
 
 pub(crate) async fn agent_js() -> Response {

@@ -15,6 +15,7 @@ mod directory;
 mod download;
 mod error;
 mod fax;
+mod history;
 mod input;
 mod languages;
 mod layers;
@@ -106,6 +107,7 @@ pub fn router(state: AppState) -> Router {
         .route("/faxes.js", get(assets::faxes_js))
         .route("/phonebook.js", get(assets::phonebook_js))
         .route("/agentstats.js", get(assets::agentstats_js))
+        .route("/charts.js", get(assets::charts_js))
         .route("/lang/index.json", get(languages::index))
         .route("/lang/{file}", get(languages::file))
         .route("/healthz", get(status::healthz))
@@ -216,6 +218,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/reports/queues", get(reports::queue_report))
         .route("/api/reports/agents", get(reports::agent_report))
+        .route("/api/stats/history", get(history::history))
         .route("/api/billing/agents", get(reports::agent_rates))
         .route("/api/billing/agents/{name}", put(reports::set_agent_rate))
         .route(

@@ -396,7 +396,8 @@ fn interval_request(
 
 /// `GET /api/reports/queues?from=&to=&interval=15m|1h|1d&queue=[&format=csv]`: per queue and
 /// step, the counts and the figures (SL, SL2, ASA, AHT, abandon rate) rolled up from the
-/// stored intervals. Without a period: today so far.
+/// stored intervals, and the announced waits' median error from the promises answered in it.
+/// Without a period: today so far.
 pub(crate) async fn queue_report(
     State(state): State<AppState>,
     auth: Authorized<Manager>,
@@ -410,7 +411,8 @@ pub(crate) async fn queue_report(
     // Intervals that started before `from` but overlap it are not split: a period is read
     // in whole stored intervals.
     let rows = state.store.queue_intervals(from, to, queue).await?;
-    let rows = report::queue_rows(&rows, step, from, to, &day);
+    let promised = state.store.wait_promises(from, to, queue).await?;
+    let rows = report::queue_rows(&rows, &promised, step, from, to, &day);
     if csv {
         let dialect = choice.dialect(&state, &auth, &headers).await?;
         return Ok(download::csv(

@@ -1,6 +1,10 @@
 //! Position announcements: on entry, when a caller's position changes, and periodically,
 //! with the expected wait when the queue says so.
 //!
+//! The first expected wait a caller hears in a queue is their promise: kept until an agent
+//! answers (then told as `Update::WaitPromised`), dropped when they leave the queue otherwise
+//! (a move or an overflow starts afresh in the new queue).
+//!
 //! Invariants: nothing is announced into a call being connected, nor to a callback; a
 //! caller hears a changed position no sooner than `min_gap_secs` after the last; a queue
 //! announces at most `ANNOUNCE_BURST` at once and keeps one armed announce timer, on whole
@@ -62,6 +66,9 @@ impl Engine {
         if let Some(c) = self.callers.get_mut(id) {
             c.announce.last_at = Some(now);
             c.announce.last_position = Some(position);
+            if c.announce.promise.is_none() {
+                c.announce.promise = wait_minutes.map(|m| (now, u64::from(m) * 60_000));
+            }
             key = Some(c.key);
         }
         let place = key.and_then(|key| self.queues.get_mut(&queue)?.order.get_mut(&key));

@@ -11,6 +11,7 @@ use super::{AcdError, Activity, AnnounceState, Caller, CallerState, Engine, Kind
 use super::{Callee, Offer, OrderKey};
 use crate::acd::output::Update;
 use crate::acd::stats::within_service_level;
+use crate::acd::stats::PromisedWait;
 use crate::clock::{self, Millis};
 
 impl Engine {
@@ -42,6 +43,15 @@ impl Engine {
         }
         if let Some(a) = self.agents.get_mut(&agent) {
             a.calls += 1;
+        }
+        if let Some((told_at, promised_ms)) = c.announce.promise {
+            self.updates.push_back(Update::WaitPromised(PromisedWait {
+                queue: c.queue.clone(),
+                call: c.id.clone(),
+                told_at,
+                promised_ms,
+                answered_at: now,
+            }));
         }
         if let Kind::Callback { .. } = c.kind {
             self.updates.push_back(Update::CallbackDone {

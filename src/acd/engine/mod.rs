@@ -176,6 +176,8 @@ enum CallerState {
 struct AnnounceState {
     last_at: Option<Millis>,
     last_position: Option<u32>,
+    /// The first expected wait announced in this queue: when, and how long (ms).
+    promise: Option<(Millis, u64)>,
 }
 
 #[derive(Clone, Debug)]
