@@ -220,9 +220,20 @@ fn bench(c: &mut Criterion) {
 fn typo_first_share(index: &Index, people: &[SampleContact], rng: &mut SmallRng) {
     let name = |c: &SampleContact| format!("{} {}", c.first_name, c.last_name);
     let mut namesakes: std::collections::HashMap<String, u32> = Default::default();
+    let mut shown: Vec<String> = Vec::with_capacity(CONTACTS);
     for contact in sample::contacts(SEED, CONTACTS) {
         *namesakes.entry(name(&contact).to_lowercase()).or_default() += 1;
+        shown.push(contact.display_name());
     }
+    let shown = |key: switchdesk::directory::search::Key| match key {
+        switchdesk::directory::search::Key::Contact(id) => usize::try_from(id)
+            .ok()
+            .and_then(|id| shown.get(id))
+            .cloned()
+            .unwrap_or_default(),
+        switchdesk::directory::search::Key::Organization(id) => format!("organization {id}"),
+    };
+    let mut missed = Vec::new();
     let (mut asked, mut first) = (0usize, 0usize);
     for (i, contact) in people.iter().enumerate() {
         let written = name(contact);
@@ -236,9 +247,19 @@ fn typo_first_share(index: &Index, people: &[SampleContact], rng: &mut SmallRng)
         asked += 1;
         let hits = index.search(&typed, 10);
         let id = i64::try_from(i * 10).unwrap_or(i64::MAX);
-        first += usize::from(
-            hits.first().map(|h| h.key) == Some(switchdesk::directory::search::Key::Contact(id)),
-        );
+        let meant = switchdesk::directory::search::Key::Contact(id);
+        match hits.iter().position(|h| h.key == meant) {
+            Some(0) => first += 1,
+            place => missed.push(format!(
+                "{typed:?} meant {:?} (place {place:?}), first {:?} {:.3}{}",
+                contact.display_name(),
+                shown(hits.first().map_or(meant, |h| h.key)),
+                hits.first().map_or(0.0, |h| h.score),
+                place
+                    .and_then(|p| hits.get(p))
+                    .map_or_else(String::new, |h| format!(" vs {:.3}", h.score)),
+            )),
+        }
         if asked == 2_000 {
             break;
         }
@@ -247,6 +268,9 @@ fn typo_first_share(index: &Index, people: &[SampleContact], rng: &mut SmallRng)
         "directory typo: one typo in a unique name puts its contact first in {:.1}% of {asked} queries",
         first as f64 * 100.0 / asked.max(1) as f64
     );
+    for miss in missed.iter().take(20) {
+        println!("directory typo missed: {miss}");
+    }
 }
 
 criterion_group!(benches, bench);

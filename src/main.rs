@@ -215,7 +215,21 @@ enum PhonebookCommand {
     },
 }
 
+/// glibc gives threads that allocate at once arenas of their own (up to eight per core), and
+/// an arena keeps what it once held as long as anything in it lives: with a million-contact
+/// phone book loaded beside the runtime's workers and SQLite's, that was about 80 MB of
+/// resident memory nobody used. Two arenas are enough for a service whose hot paths do not
+/// allocate much. Set before any thread starts.
+fn limit_allocator_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets one of glibc's allocator parameters; no pointer is involved.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
+}
+
 fn main() -> ExitCode {
+    limit_allocator_arenas();
     let cli = Cli::parse();
     if cli.command.writes_to_a_pipe() {
         end_quietly_on_a_closed_pipe();

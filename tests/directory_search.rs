@@ -145,6 +145,37 @@ fn a_misspelt_first_name_ranks_both_smiths_above_the_others() {
 }
 
 #[test]
+fn names_that_fold_alike_are_told_apart_by_how_every_word_is_written() {
+    // Each pair folds to the same words, so the same typo scores both alike: the one written
+    // closer to what was typed comes first, whichever word (first name too) tells them apart
+    // and whichever key is lower.
+    let index = Index::build([
+        contact(1, "Oliver Nowak", &[]),
+        contact(2, "Oliver Novak", &[]),
+        contact(3, "Anna Kim", &[]),
+        contact(4, "Анна Ким", &[]),
+        contact(5, "Zoë West", &[]),
+        contact(6, "Zoe West", &[]),
+    ]);
+    for (query, first, second) in [
+        ("Oliver Novk", 2, 1),
+        ("Oliver Nowk", 1, 2),
+        ("Анна Кмм", 4, 3),
+        ("Anna Kmm", 3, 4),
+        ("Zoe Wst", 6, 5),
+        ("Zoë Wst", 5, 6),
+    ] {
+        let hits = index.search(query, 10);
+        assert_eq!(
+            keys(&hits[..2]),
+            [Key::Contact(first), Key::Contact(second)],
+            "{query}: {hits:?}"
+        );
+        assert_eq!(hits[0].score, hits[1].score, "{query}: a tie on score");
+    }
+}
+
+#[test]
 fn partial_words_find_the_names_they_begin() {
     let hits = book().search("alek rev", 10);
     let top: HashSet<Key> = keys(&hits[..3]).into_iter().collect();

@@ -253,6 +253,9 @@ impl PhoneBook {
                 shelf.put_organization(organization);
             }
         }
+        // Sized once for what is there: a million keys filed without rehashing as they come.
+        let expected = usize::try_from(store.count_in_use::<Contact>().await?).unwrap_or(0);
+        shelf.cards.reserve(expected);
         let (pages, mut paged) = tokio::sync::mpsc::channel(1);
         let reader = store.clone();
         let reading = tokio::spawn(async move {
@@ -273,13 +276,17 @@ impl PhoneBook {
         // Indexed on a thread of its own: the book's million small pieces come from one
         // allocator arena, apart from the rows read (freed as each page is indexed).
         let building = tokio::task::spawn_blocking(move || {
+            let mut contacts = std::mem::take(&mut shelf.index).bulk(expected);
             while let Some(page) = paged.blocking_recv() {
                 for contact in page? {
                     let (entry, card) = contact_entry(contact);
-                    shelf.file(entry, card);
+                    let key = entry.key;
+                    if let Some(place) = contacts.add(entry) {
+                        shelf.keep_card(key, place, card);
+                    }
                 }
             }
-            shelf.index.compact();
+            shelf.index = contacts.finish();
             shelf.cards.shrink_to_fit();
             shelf.names.text.shrink_to_fit();
             Ok::<Shelf, StoreError>(shelf)
@@ -445,11 +452,21 @@ impl Shelf {
     fn file(&mut self, entry: Entry, card: NewCard) {
         self.remove(entry.key);
         let key = entry.key;
-        let Some(place) = self.index.upsert(entry) else {
-            return;
-        };
-        if let (Key::Contact(id), Some(language)) = (key, card.language) {
-            self.languages.insert(id, language);
+        if let Some(place) = self.index.upsert(entry) {
+            self.keep_card(key, place, card);
+        }
+    }
+
+    /// Keeps the card of the entry the index placed at `place`.
+    fn keep_card(&mut self, key: Key, place: u32, card: NewCard) {
+        match (key, card.language) {
+            (Key::Contact(id), Some(language)) => {
+                self.languages.insert(id, language);
+            }
+            (Key::Contact(id), None) if !self.languages.is_empty() => {
+                self.languages.remove(&id);
+            }
+            _ => {}
         }
         if self.names.wasteful() {
             self.compact_names();
@@ -466,6 +483,9 @@ impl Shelf {
             self.cards.resize_with(place + 1, || None);
         }
         if let Some(slot) = self.cards.get_mut(place) {
+            if let Some(replaced) = slot.take() {
+                self.names.release(replaced.name);
+            }
             *slot = Some(Card {
                 name,
                 organization: card.organization,

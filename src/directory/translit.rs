@@ -222,12 +222,83 @@ pub fn fold_words(text: &str) -> Vec<String> {
     latin_words(text).iter().map(|w| fold_word(w)).collect()
 }
 
+/// The words of `text` as written, lowercased, split where [`fold_words`] splits them (the
+/// two line up word for word: [`fold_written`] of each is [`fold_words`]' word), with the
+/// marks that join a word dropped: what tells apart spellings that fold alike ("Novak" and
+/// "Nowak", "Анна" and "Anna").
+pub fn written_words(text: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    // Whether the word has a letter in Latin: "ь" alone is no word of `fold_words`.
+    let mut lettered = false;
+    for c in text.chars().flat_map(char::to_lowercase) {
+        match piece(c) {
+            Piece::Text(latin) => {
+                word.push(c);
+                lettered |= !latin.is_empty();
+            }
+            Piece::Char(_) => {
+                word.push(c);
+                lettered = true;
+            }
+            Piece::Skip => {}
+            Piece::Break => {
+                if lettered {
+                    words.push(std::mem::take(&mut word));
+                }
+                word.clear();
+                lettered = false;
+            }
+        }
+    }
+    if lettered {
+        words.push(word);
+    }
+    words
+}
+
+/// The search form of one word of [`written_words`].
+pub fn fold_written(word: &str) -> String {
+    let mut latin = String::with_capacity(word.len());
+    for c in word.chars() {
+        match piece(c) {
+            Piece::Text(text) => latin.push_str(text),
+            Piece::Char(c) => latin.push(c),
+            Piece::Skip | Piece::Break => {}
+        }
+    }
+    fold_word(&latin)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn fold(text: &str) -> String {
         fold_words(text).join(" ")
+    }
+
+    #[test]
+    fn written_words_fold_word_for_word_to_the_search_form() {
+        for text in [
+            "Алексей Ревенко",
+            "O'Brien-Smith  Zoë",
+            "Zoe\u{308} Jean-Paul",
+            "ООО «Ромашка»",
+            "İstanbul ß Straße",
+            "Щукин, Юрий!",
+            "Ь ъ объект ьа",
+            "",
+        ] {
+            let written = written_words(text);
+            let folded: Vec<String> = written.iter().map(|w| fold_written(w)).collect();
+            assert_eq!(folded, fold_words(text), "{text}");
+        }
+        assert_eq!(written_words("Nowak Анна"), ["nowak", "анна"]);
+        assert_eq!(
+            fold(&written_words("Nowak Анна").join(" ")),
+            fold("Novak Anna")
+        );
     }
 
     #[test]

@@ -124,6 +124,13 @@ impl Index {
     /// The distinct runs of four digits of an entry's numbers, and their last three digits.
     pub(super) fn grams_of(numbers: &[Packed]) -> Vec<usize> {
         let mut grams = Vec::new();
+        Index::grams_into(numbers, &mut grams);
+        grams
+    }
+
+    /// As [`Index::grams_of`], into `grams` (cleared first).
+    pub(super) fn grams_into(numbers: &[Packed], grams: &mut Vec<usize>) {
+        grams.clear();
         for number in numbers {
             let digits = number.digits();
             grams.extend(digit_grams(digits.as_bytes(), 4));
@@ -131,7 +138,6 @@ impl Index {
         }
         grams.sort_unstable();
         grams.dedup();
-        grams
     }
 
     /// `key`, at `slot`, has `number`.
@@ -227,6 +233,7 @@ impl Index {
             score,
             how,
             closeness: 0.0,
+            spelling: 0.0,
             rarity: 0.0,
             name: record.sort_name(),
         })

@@ -16,13 +16,15 @@
 //!   words are scored: first those carrying (a word like) every query word, found with bit
 //!   sets, at most [`FULL_MATCH_CAP`]; then, if too few, those carrying the rarest ones.
 //!
-//! This file holds the [`Index`], its public API and what an entry is; `digits` the packed
+//! This file holds the [`Index`], its public API and what an entry is; `bulk` a whole book
+//! appended at once; `digits` the packed
 //! numbers, the digit-run lists, owners and DID blocks; `vocabulary` the name words and
 //! their similarity; `rank` name queries, scoring and the order of the hits; `postings`
 //! sorted slot lists and slot sets; `record` what the index keeps of one entry.
 
 use std::collections::HashMap;
 
+mod bulk;
 mod digits;
 mod owners;
 mod postings;
@@ -38,6 +40,8 @@ use rank::NameSearch;
 use record::{Record, Small, NAME_BREAK};
 use slots::Slots;
 use vocabulary::Vocabulary;
+
+pub use bulk::Bulk;
 
 /// What the index knows of one phone-book record.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -185,15 +189,11 @@ impl Index {
     /// Indexes a whole book at once; a key given twice keeps its last entry.
     pub fn build(entries: impl IntoIterator<Item = Entry>) -> Index {
         let entries = entries.into_iter();
-        let mut index = Index::new();
-        let expected = entries.size_hint().0;
-        index.records.reserve(expected);
-        index.slots.reserve(&index.records, expected);
+        let mut bulk = Index::new().bulk(entries.size_hint().0);
         for entry in entries {
-            index.upsert(entry);
+            bulk.add(entry);
         }
-        index.compact();
-        index
+        bulk.finish()
     }
 
     /// Adds an entry, or replaces everything the index knew of its key (names, numbers,

@@ -69,6 +69,12 @@ impl Owners {
     /// load, and whenever the recent ones outgrow the settled ones (so each number is moved
     /// a bounded number of times however the book grows).
     pub(super) fn settle(&mut self) {
+        self.absorb(Vec::new());
+    }
+
+    /// Settles, adding `more` numbers with their owner (numbers that have no owner here: a
+    /// bulk load's, collected and given at once).
+    pub(super) fn absorb(&mut self, more: Vec<(Packed, u32)>) {
         let mut pairs: Vec<(Packed, u32)> = self
             .settled
             .iter()
@@ -76,6 +82,7 @@ impl Owners {
             .zip(self.settled_owner.iter().copied())
             .filter(|&(_, owner)| owner != VACANT)
             .chain(self.recent.drain())
+            .chain(more)
             .collect();
         pairs.sort_unstable_by_key(|&(number, _)| number);
         self.settled = pairs.iter().map(|&(number, _)| number).collect();

@@ -25,7 +25,11 @@ pub(super) struct Scored {
     /// Breaks ties between equal scores: how close every query word is to the name's words
     /// letter by letter (see [`NameSearch::break_ties`]); 0 where nothing needed it.
     pub(super) closeness: f32,
-    /// Breaks ties left after closeness: how rare the name words nearest to the query words
+    /// Breaks ties left after closeness: how close every query word as typed is to the way
+    /// the name writes the word nearest to it (see [`Index::closeness`]); 0 where nothing
+    /// needed it.
+    pub(super) spelling: f32,
+    /// Breaks ties left after the spelling: how rare the name words nearest to the query words
     /// are (minus the sum of the logarithms of how many entries carry each); 0 where nothing
     /// needed it.
     pub(super) rarity: f32,
@@ -71,6 +75,7 @@ impl Index {
                     score: score.clamp(0.0, 1.0),
                     how,
                     closeness: 0.0,
+                    spelling: 0.0,
                     rarity: 0.0,
                     name: record.sort_name(),
                 },
@@ -83,18 +88,29 @@ impl Index {
         best
     }
 
-    /// The best, over the entry's names, of the summed Jaro-Winkler similarity of each query
-    /// word to its nearest word of that name; with the rarity of those nearest words (see
-    /// [`Scored::rarity`]).
-    fn closeness(&self, key: Key, words: &[QueryWord]) -> (f32, f32) {
+    /// The tie-breakers of an entry (see [`NameSearch::break_ties`]), from the best of its
+    /// names by closeness: the summed Jaro-Winkler similarity of each query word to its
+    /// nearest word of that name (folded), the same of each query word as typed to that word
+    /// as the name writes it, and the rarity of those nearest words (see [`Scored::rarity`]).
+    fn closeness(&self, key: Key, words: &[QueryWord]) -> Closeness {
+        let none = Closeness {
+            closeness: 0.0,
+            spelling: 0.0,
+            rarity: f32::NEG_INFINITY,
+        };
         let Some(record) = self.place(key).and_then(|slot| self.record(slot)) else {
-            return (0.0, 0.0);
+            return Closeness {
+                rarity: 0.0,
+                ..none
+            };
         };
         record
             .names()
             .map(|name| {
-                let mut sum = 0.0f32;
-                let mut rarity = 0.0f32;
+                let mut found = Closeness {
+                    rarity: 0.0,
+                    ..none
+                };
                 for q in words {
                     let mut best = (0.0f32, None);
                     for &w in name {
@@ -103,20 +119,20 @@ impl Index {
                             best = (jw, Some(w));
                         }
                     }
-                    sum += best.0;
+                    found.closeness += best.0;
                     if let Some(w) = best.1 {
-                        rarity -= (self.vocab.postings(w).len().max(1) as f32).ln();
+                        found.spelling +=
+                            strsim::jaro_winkler(&q.written, self.vocab.spelling(w)) as f32;
+                        found.rarity -= (self.vocab.postings(w).len().max(1) as f32).ln();
                     }
                 }
-                (sum, rarity)
+                found
             })
-            .fold(
-                (0.0, f32::NEG_INFINITY),
-                |a, b| if b.0 > a.0 { b } else { a },
-            )
+            .fold(none, |a, b| if b.closeness > a.closeness { b } else { a })
     }
 
-    /// Sorts best first and keeps `limit`: score, then closeness, then rarity, then the first
+    /// Sorts best first and keeps `limit`: score, then closeness, then spelling, then rarity,
+    /// then the first
     /// three words of the name in folded alphabetical order, then key.
     pub(super) fn rank(&self, hits: Vec<Scored>, limit: usize) -> Vec<Hit> {
         let alphabetical = self.alphabetical_ranks(&hits);
@@ -127,6 +143,7 @@ impl Index {
             b.0.score
                 .total_cmp(&a.0.score)
                 .then(b.0.closeness.total_cmp(&a.0.closeness))
+                .then(b.0.spelling.total_cmp(&a.0.spelling))
                 .then(b.0.rarity.total_cmp(&a.0.rarity))
                 .then(a.1.cmp(&b.1))
                 .then(a.0.key.cmp(&b.0.key))
@@ -167,6 +184,14 @@ impl Index {
     }
 }
 
+/// What breaks ties between entries of equal score, best name first.
+#[derive(Clone, Copy)]
+struct Closeness {
+    closeness: f32,
+    spelling: f32,
+    rarity: f32,
+}
+
 /// One name query: its folded words, their candidate vocabulary words, and the entries
 /// scored so far.
 pub(super) struct NameSearch<'a> {
@@ -188,12 +213,16 @@ pub(super) struct NameSearch<'a> {
 
 impl<'a> NameSearch<'a> {
     pub(super) fn new(index: &'a Index, query: &str) -> Option<NameSearch<'a>> {
-        let words: Vec<QueryWord> = translit::fold_words(query)
+        let words: Vec<QueryWord> = translit::written_words(query)
             .into_iter()
             .take(MAX_QUERY_WORDS)
-            .map(|text| QueryWord {
-                chars: text.chars().count(),
-                text,
+            .map(|written| {
+                let text = translit::fold_written(&written);
+                QueryWord {
+                    chars: text.chars().count(),
+                    text,
+                    written,
+                }
             })
             .collect();
         if words.is_empty() {
@@ -273,10 +302,13 @@ impl<'a> NameSearch<'a> {
     /// entries tie: "ivna" is one edit from both "ivan" and "inna". Among the hits that could
     /// make the first `limit`, each gets the Jaro-Winkler closeness of every query word to its
     /// nearest name word (the first name too), which prefers the reading that keeps the
-    /// letters in place and the start of the word intact; where that ties too ("riov" is as
-    /// close to "rilov" as to "rizhov"), the rarer words: in a big book a common name is
-    /// one of many the agent would have to tell apart, and a query this close to an unusual
-    /// one most likely means it.
+    /// letters in place and the start of the word intact; where that ties (names that fold
+    /// alike: "Novak" and "Nowak", "Анна Ким" and "Anna Kim"), the same closeness of every
+    /// query word as typed to the name's word as written, so "Novk" means "Novak" and a
+    /// Cyrillic query a Cyrillic name; where that ties too ("riov" is as close to "rilov" as
+    /// to "rizhov"), the rarer words: in a big book a common name is one of many the agent
+    /// would have to tell apart, and a query this close to an unusual one most likely means
+    /// it.
     fn break_ties(&mut self, limit: usize) {
         if self.hits.len() < 2 || limit == 0 {
             return;
@@ -290,7 +322,9 @@ impl<'a> NameSearch<'a> {
             return;
         }
         for hit in self.hits.iter_mut().filter(|h| h.score >= cutoff) {
-            (hit.closeness, hit.rarity) = self.index.closeness(hit.key, &self.words);
+            let found = self.index.closeness(hit.key, &self.words);
+            (hit.closeness, hit.spelling, hit.rarity) =
+                (found.closeness, found.spelling, found.rarity);
         }
     }
 

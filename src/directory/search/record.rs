@@ -7,6 +7,30 @@ use super::Key;
 /// Separates an entry's names in [`Record::words`].
 pub(super) const NAME_BREAK: u32 = u32::MAX;
 
+/// A record's word is the vocabulary id of its folded form in the low 24 bits and which of
+/// that word's spellings the name has in the high 8 (see [`written`]): the id alone is what
+/// is searched, the spelling breaks ties. Ids stay below [`MAX_WORDS`], so no word is
+/// [`NAME_BREAK`].
+const ID_BITS: u32 = 24;
+pub(super) const MAX_WORDS: usize = (1 << ID_BITS) - 1;
+/// The spelling of a word that was written more ways than a record can tell apart.
+pub(super) const UNKNOWN_SPELLING: u8 = u8::MAX;
+
+/// A record's word: the word `id` with its `spelling`.
+pub(super) fn written(id: u32, spelling: u8) -> u32 {
+    (u32::from(spelling) << ID_BITS) | (id & MAX_WORDS as u32)
+}
+
+/// The vocabulary id of a record's word.
+pub(super) fn word_id(word: u32) -> u32 {
+    word & MAX_WORDS as u32
+}
+
+/// Which of its word's spellings a record's word has.
+pub(super) fn spelling(word: u32) -> u8 {
+    (word >> ID_BITS) as u8
+}
+
 /// Up to `N` values in place, more on the heap. Most entries have two or three name words and
 /// one or two numbers: kept in the record, they cost no allocation, and scoring or checking an
 /// entry reads its record and nothing else (a pointer to follow was most of a search's time).
@@ -48,13 +72,13 @@ pub(super) struct Record {
 }
 
 impl Record {
-    /// The first three words of the first name, [`NAME_BREAK`] where there are fewer: what
-    /// ties are broken by.
+    /// The vocabulary ids of the first three words of the first name, [`NAME_BREAK`] where
+    /// there are fewer: what ties are broken by.
     pub(super) fn sort_name(&self) -> [u32; 3] {
         let mut name = [NAME_BREAK; 3];
         let first = self.names().next().unwrap_or_default();
         for (place, &word) in name.iter_mut().zip(first) {
-            *place = word;
+            *place = word_id(word);
         }
         name
     }

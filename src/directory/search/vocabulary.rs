@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 
 use super::postings::{insert_sorted, remove_sorted};
-use super::record::NAME_BREAK;
+use super::record::{self, NAME_BREAK, UNKNOWN_SPELLING};
 use super::{Index, MAX_NAMES, MAX_NAME_WORDS};
 use crate::directory::translit;
 
@@ -26,6 +26,9 @@ pub(super) struct Word {
     text: Box<str>,
     chars: u8,
     pub(super) postings: Vec<u32>,
+    /// The ways it was written (lowercased) that fold to it, in the order first met: a
+    /// record's word says which (see [`record::spelling`](super::record::spelling)).
+    spellings: Vec<Box<str>>,
 }
 
 /// The distinct name words. Fuzzy matching runs over this, not over the entries.
@@ -53,35 +56,62 @@ fn word_grams(text: &str) -> impl Iterator<Item = u64> {
 }
 
 impl Vocabulary {
-    pub(super) fn intern(&mut self, text: &str) -> u32 {
-        if let Some(&id) = self.ids.get(text) {
-            return id;
-        }
+    /// The id of the folded word `text`, written `written`, with that spelling (see
+    /// [`record::written`]); `None` when the vocabulary is full (16 M distinct words).
+    pub(super) fn intern(&mut self, text: &str, written: &str) -> Option<u32> {
+        let id = match self.ids.get(text) {
+            Some(&id) => id,
+            None => self.add(text)?,
+        };
+        let word = self.words.get_mut(id as usize)?;
+        let spelling = match word.spellings.iter().position(|s| &**s == written) {
+            Some(at) => at,
+            None if word.spellings.len() < usize::from(UNKNOWN_SPELLING) => {
+                word.spellings.push(written.into());
+                word.spellings.len() - 1
+            }
+            None => usize::from(UNKNOWN_SPELLING),
+        };
+        Some(record::written(id, spelling as u8))
+    }
+
+    fn add(&mut self, text: &str) -> Option<u32> {
         let word = Word {
             text: text.into(),
             chars: text.chars().count().min(usize::from(u8::MAX)) as u8,
             postings: Vec::new(),
+            spellings: Vec::new(),
         };
         let id = match self.free.pop() {
             Some(id) => {
                 self.words[id as usize] = word;
                 id
             }
-            None => {
+            None if self.words.len() < record::MAX_WORDS => {
                 self.words.push(word);
                 (self.words.len() - 1) as u32
             }
+            None => return None,
         };
         self.ids.insert(text.into(), id);
         for gram in word_grams(text) {
             self.grams.entry(gram).or_default().push(id);
         }
-        id
+        Some(id)
+    }
+
+    /// How the word of a record was written (empty when it had too many spellings to keep).
+    pub(super) fn spelling(&self, word: u32) -> &str {
+        self.words
+            .get(record::word_id(word) as usize)
+            .and_then(|w| w.spellings.get(record::spelling(word) as usize))
+            .map_or("", |s| s)
     }
 
     /// Drops `slot` from the word's postings, and the word itself once nobody carries it, so
     /// that edits over months do not grow the vocabulary.
     pub(super) fn unlink(&mut self, id: u32, slot: u32) {
+        let id = record::word_id(id);
         let Some(word) = self.words.get_mut(id as usize) else {
             return;
         };
@@ -91,6 +121,7 @@ impl Vocabulary {
         }
         let text = std::mem::take(&mut word.text);
         word.postings = Vec::new();
+        word.spellings = Vec::new();
         self.ids.remove(&text);
         for gram in word_grams(&text) {
             if let Some(list) = self.grams.get_mut(&gram) {
@@ -104,11 +135,15 @@ impl Vocabulary {
     }
 
     pub(super) fn text(&self, id: u32) -> &str {
-        self.words.get(id as usize).map_or("", |w| &w.text)
+        self.words
+            .get(record::word_id(id) as usize)
+            .map_or("", |w| &w.text)
     }
 
     pub(super) fn postings(&self, id: u32) -> &[u32] {
-        self.words.get(id as usize).map_or(&[], |w| &w.postings)
+        self.words
+            .get(record::word_id(id) as usize)
+            .map_or(&[], |w| &w.postings)
     }
 
     /// The vocabulary words similar to the query word `q`, best first: itself, the words it
@@ -156,7 +191,7 @@ impl Vocabulary {
     }
 
     pub(super) fn similarity(&self, q: &QueryWord, id: u32) -> f32 {
-        match self.words.get(id as usize) {
+        match self.words.get(record::word_id(id) as usize) {
             Some(word) => word_similarity(q, &word.text, usize::from(word.chars)),
             None => 0.0,
         }
@@ -250,6 +285,8 @@ impl GramCounts {
 pub(super) struct QueryWord {
     pub(super) text: String,
     pub(super) chars: usize,
+    /// As typed, lowercased (see [`translit::written_words`]).
+    pub(super) written: String,
 }
 
 /// Similarities of each query word to the vocabulary words, filled as entries are scored, so
@@ -269,6 +306,7 @@ impl Similarities {
     }
 
     pub(super) fn set(&mut self, word: u32, q: usize, sim: f32) {
+        let word = record::word_id(word);
         if let Some(cell) = self.known.get_mut(word as usize * self.width + q) {
             *cell = sim + 1.0;
         }
@@ -281,6 +319,7 @@ impl Similarities {
         word: u32,
         q: usize,
     ) -> f32 {
+        let word = record::word_id(word);
         let Some(cell) = self.known.get_mut(word as usize * self.width + q) else {
             return 0.0;
         };
@@ -296,21 +335,28 @@ impl Index {
     pub(super) fn link_names(&mut self, names: &[String], slot: u32) -> Vec<u32> {
         let mut ids = Vec::new();
         for name in names.iter().take(MAX_NAMES) {
-            let words = translit::fold_words(name);
-            if words.is_empty() {
-                continue;
-            }
-            if !ids.is_empty() {
+            let start = ids.len();
+            if start > 0 {
                 ids.push(NAME_BREAK);
             }
-            for word in words.iter().take(MAX_NAME_WORDS) {
-                let id = self.vocab.intern(word);
-                if let Some(w) = self.vocab.words.get_mut(id as usize) {
-                    insert_sorted(&mut w.postings, slot);
+            for written in translit::written_words(name).iter().take(MAX_NAME_WORDS) {
+                let folded = translit::fold_written(written);
+                if let Some(id) = self.link_word(&folded, written, slot) {
+                    ids.push(id);
                 }
-                ids.push(id);
+            }
+            if ids.len() == start + usize::from(start > 0) {
+                ids.truncate(start);
             }
         }
         ids
+    }
+
+    /// Interns a name word and posts `slot` under it: its id with its spelling.
+    pub(super) fn link_word(&mut self, folded: &str, written: &str, slot: u32) -> Option<u32> {
+        let id = self.vocab.intern(folded, written)?;
+        let word = self.vocab.words.get_mut(record::word_id(id) as usize)?;
+        insert_sorted(&mut word.postings, slot);
+        Some(id)
     }
 }
