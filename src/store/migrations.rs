@@ -93,6 +93,11 @@ const SQLITE: Embedded = &[
         "ticket_assignee",
         include_str!("../../migrations/sqlite/0015_ticket_assignee.sql"),
     ),
+    (
+        18,
+        "leadership",
+        include_str!("../../migrations/sqlite/0018_leadership.sql"),
+    ),
 ];
 
 const POSTGRES: Embedded = &[
@@ -170,6 +175,11 @@ const POSTGRES: Embedded = &[
         15,
         "ticket_assignee",
         include_str!("../../migrations/postgres/0015_ticket_assignee.sql"),
+    ),
+    (
+        18,
+        "leadership",
+        include_str!("../../migrations/postgres/0018_leadership.sql"),
     ),
 ];
 
