@@ -299,3 +299,67 @@ async fn a_second_instance_on_one_sqlite_file_is_refused() {
     );
     assert_eq!(first.role().await.as_deref(), Some("single"));
 }
+
+/// Every queue-state write of the leader's writer carries its epoch: once a newer leader took
+/// over, the database refuses it (`StoreError::is_fenced`); sessions that carry no epoch (the
+/// API, CDR ingest, tools) are not fenced.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queue_state_written_for_an_old_epoch_is_refused() {
+    on_postgres(stale_epoch).await;
+}
+
+async fn stale_epoch(db: TestDbRef) {
+    use std::sync::atomic::AtomicI64;
+    use std::sync::Arc;
+    use switchdesk::acd::AgentStatus;
+    use switchdesk::store::LockSession;
+
+    cluster::seed(&db.store, 1).await;
+    let lease = Duration::from_secs(5);
+    let mut first = LockSession::open(&db.url).await.unwrap();
+    let epoch = first
+        .try_lead("a", "http://a", lease)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut second = LockSession::open(&db.url).await.unwrap();
+    assert_eq!(second.try_lead("b", "http://b", lease).await.unwrap(), None);
+    let writes = db
+        .store
+        .fenced(&db.url, Arc::new(AtomicI64::new(epoch)))
+        .await
+        .unwrap();
+    writes
+        .save_agent_state("agent1", &AgentStatus::OnBreak("lunch".into()), 1, 0)
+        .await
+        .unwrap();
+    assert!(first.renew(epoch, lease).await.unwrap());
+
+    // The first leader's session ends; the second takes over with the next epoch.
+    first.close().await;
+    // PostgreSQL frees the lock once it has seen the session end.
+    let mut newer = None;
+    for _ in 0..500 {
+        newer = second.try_lead("b", "http://b", lease).await.unwrap();
+        if newer.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(newer, Some(epoch + 1));
+    let refused = writes
+        .save_agent_state("agent1", &AgentStatus::Available, 2, 0)
+        .await
+        .unwrap_err();
+    assert!(refused.is_fenced(), "{refused}");
+    assert_eq!(db.store.leader().await.unwrap().instance, "b");
+    let agent = &db.store.agents().await.unwrap()[0];
+    assert_eq!(agent.status, AgentStatus::OnBreak("lunch".into()));
+    // Not fenced: a write that carries no epoch.
+    db.store
+        .save_agent_state("agent1", &AgentStatus::Available, 2, 0)
+        .await
+        .unwrap();
+    writes.close().await;
+    second.close().await;
+}

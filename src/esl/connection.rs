@@ -26,9 +26,10 @@
 //! `Disconnected`, waiters `Lost`) and connects afresh, with the next generation.
 //!
 //! A connection may carry a [`Gate`] ([`Connection::set_gate`]): while it is shut, no command
-//! leaves (login and the event subscription aside), checked when the command is handed over
-//! and again by the writer task right before its bytes are written, so a process that was
-//! frozen in between finds the gate shut when it resumes. A standby instance (and a leader
+//! leaves (login and the event subscription aside), checked when the command is handed over,
+//! by the writer task for each command it gathers, and once more right before the gathered
+//! bytes are written, so a process that was frozen in between finds the gate shut when it
+//! resumes. A standby instance (and a leader
 //! that lost its lease) holds it shut: its connections only listen.
 
 use std::collections::{HashMap, VecDeque};
@@ -37,7 +38,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::BufMut as _;
-use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
@@ -714,11 +715,11 @@ impl<T> Drop for AbortOnDrop<T> {
 
 async fn write_loop(
     shared: Arc<Shared>,
-    writer: OwnedWriteHalf,
+    mut writer: OwnedWriteHalf,
     mut incoming: mpsc::Receiver<Request>,
     pending: Arc<Mutex<VecDeque<oneshot::Sender<Frame>>>>,
 ) -> ConnectionError {
-    let mut writer = BufWriter::with_capacity(64 * 1024, writer);
+    let mut out = Vec::with_capacity(64 * 1024);
     while let Some(first) = incoming.recv().await {
         // Take everything already queued, then write it in one go: pipelining without a
         // syscall per command.
@@ -729,9 +730,11 @@ async fn write_loop(
                 break;
             }
         }
+        out.clear();
+        let mut queued = 0;
         for request in batch {
-            // The last look before the bytes leave: a gate shut since the command was handed
-            // over (a lease lost, a frozen process resumed) drops it; its waiter hears `Lost`.
+            // A gate shut since the command was handed over (a lease lost, a frozen process
+            // resumed) drops it; its waiter hears `Lost`.
             if !shared.gate_open() {
                 debug!("command dropped at the gate");
                 continue;
@@ -741,11 +744,24 @@ async fn write_loop(
                 Ok(mut p) => p.push_back(request.reply),
                 Err(_) => return ConnectionError::Lost,
             }
-            if let Err(e) = writer.write_all(&request.bytes).await {
-                return ConnectionError::Io(e.to_string());
-            }
+            queued += 1;
+            out.extend_from_slice(&request.bytes);
         }
-        if let Err(e) = writer.flush().await {
+        if queued == 0 {
+            continue;
+        }
+        // The last look, right before the bytes reach the socket: a process frozen while it
+        // gathered them finds the gate shut when it resumes, and nothing leaves.
+        if !shared.gate_open() {
+            debug!(commands = queued, "commands dropped at the gate");
+            match pending.lock() {
+                // Ours are the newest waiters: no reply can have come for unsent commands.
+                Ok(mut p) => (0..queued).for_each(|_| drop(p.pop_back())),
+                Err(_) => return ConnectionError::Lost,
+            }
+            continue;
+        }
+        if let Err(e) = writer.write_all(&out).await {
             return ConnectionError::Io(e.to_string());
         }
     }

@@ -61,7 +61,7 @@ impl Switchboard {
         let (loader, inbox, generation) = (self.loader.clone(), self.inbox.clone(), self.loads);
         tokio::spawn(async move {
             tokio::time::sleep(delay).await;
-            let loaded = loader.load(generation, None).await;
+            let loaded = Box::new(loader.load(generation, None).await);
             let _ = inbox.send(Msg::Loaded { generation, loaded }).await;
         });
     }

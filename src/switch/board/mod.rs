@@ -205,7 +205,7 @@ enum Msg {
     /// The engine as the database holds it, loaded for the `generation`th role change.
     Loaded {
         generation: u64,
-        loaded: Result<load::Loaded, BoardError>,
+        loaded: Box<Result<load::Loaded, BoardError>>,
     },
     Stop,
 }
@@ -649,7 +649,7 @@ impl Switchboard {
         let now = clock::now();
         let message = match message {
             Msg::Role(role) => return self.role_changed(role),
-            Msg::Loaded { generation, loaded } => return self.loaded(generation, loaded),
+            Msg::Loaded { generation, loaded } => return self.loaded(generation, *loaded),
             Msg::Request(request) if !self.driving => {
                 return self.answer_standing_by(now, *request)
             }
