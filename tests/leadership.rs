@@ -111,6 +111,12 @@ async fn killed_leader(db: TestDbRef) {
     let refused: Value = refused.json().await.unwrap();
     assert_eq!(refused["code"], "standby");
     assert_eq!(refused["leader"], a.base.as_str());
+    // The load balancer's check: 200 on the leader only.
+    let check = |i: &Instance| {
+        let url = format!("{}/healthz/leader", i.base);
+        async move { reqwest::get(url).await.unwrap().status().as_u16() }
+    };
+    assert_eq!((check(&a).await, check(&b).await), (200, 503));
     let status: Value = b.get("/api/status").await.unwrap().json().await.unwrap();
     assert_eq!(status["leadership"]["role"], "standby");
     assert_eq!(status["leadership"]["leader"], "a");
@@ -196,7 +202,12 @@ async fn a_leader_frozen_past_its_lease_sends_nothing_when_it_resumes() {
 
 async fn frozen_leader(db: TestDbRef) {
     let dir = tempfile::tempdir().unwrap();
-    cluster::seed(&db.store, 1).await;
+    // Callers hear their place every 2 s: the frozen leader has timers due when it resumes
+    // (without the gate it sends those announcements: checked by disabling it).
+    let mut queue = cluster::queue();
+    queue.announcements.periodic_secs = 2;
+    queue.announcements.min_gap_secs = 1;
+    cluster::seed_queue(&db.store, &queue, 1).await;
     let token = users::add_api_token(&db.store, "test", Role::Supervisor)
         .await
         .unwrap();

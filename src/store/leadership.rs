@@ -123,15 +123,22 @@ impl Store {
 
     /// Ends the leader's database session if its lease ran out more than `grace` ago (a
     /// frozen or cut-off leader whose session PostgreSQL still keeps), which frees the lock.
-    /// True if a session was ended.
+    /// Only the session that holds the lock now is ended (a process id PostgreSQL gave to
+    /// another session since is left alone). True if a session was ended.
     pub async fn end_lapsed_leader(&self, grace: Duration) -> Result<bool, StoreError> {
         let sql = format!(
-            "SELECT CASE WHEN pg_terminate_backend(backend_pid::INTEGER) THEN 1 ELSE 0 END::BIGINT \
-             FROM leadership WHERE id = 1 AND backend_pid <> 0 \
-             AND backend_pid <> pg_backend_pid() AND lease_until + $1 < {DB_NOW_MS}"
+            "SELECT CASE WHEN pg_terminate_backend(l.backend_pid::INTEGER) THEN 1 ELSE 0 END::BIGINT \
+             FROM leadership l WHERE l.id = 1 AND l.backend_pid <> 0 \
+             AND l.backend_pid <> pg_backend_pid() AND l.lease_until + $1 < {DB_NOW_MS} \
+             AND EXISTS (SELECT 1 FROM pg_locks k WHERE k.locktype = 'advisory' AND k.granted \
+                 AND k.pid = l.backend_pid AND k.classid::TEXT::BIGINT = $2 \
+                 AND k.objid::TEXT::BIGINT = $3 AND k.objsubid = 1 \
+                 AND k.database = (SELECT oid FROM pg_database WHERE datname = current_database()))"
         );
         let ended: Option<i64> = sqlx::query_scalar(&sql)
             .bind(millis(grace))
+            .bind(LEADER_LOCK >> 32)
+            .bind(LEADER_LOCK & 0xffff_ffff)
             .fetch_optional(&self.pool)
             .await?;
         Ok(ended == Some(1))

@@ -34,7 +34,12 @@ pub fn endpoint(n: usize) -> String {
 /// Stores `support` and `agents` agents (`agent1`...), every one available: what a running
 /// contact center's database holds.
 pub async fn seed(store: &Store, agents: usize) {
-    store.save_queue(&queue()).await.unwrap();
+    seed_queue(store, &queue(), agents).await;
+}
+
+/// Stores `queue` and `agents` agents in it, every one available.
+pub async fn seed_queue(store: &Store, queue: &QueueConfig, agents: usize) {
+    store.save_queue(queue).await.unwrap();
     for n in 1..=agents {
         let name = format!("agent{n}");
         let agent = AgentConfig {
