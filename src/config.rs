@@ -41,6 +41,8 @@ pub struct Config {
     pub stats: crate::stats::StatsConfig,
     /// The deployment as a whole: the language of the texts it writes.
     pub service: ServiceConfig,
+    /// Two or more instances on one PostgreSQL database: how this one is named and reached.
+    pub cluster: ClusterConfig,
     /// Queues to create on first start; afterwards the API edits them (kept in the database).
     pub queues: Vec<QueueConfig>,
     /// Agents to create on first start, likewise.
@@ -92,7 +94,43 @@ impl From<Currency> for String {
     }
 }
 
+/// `[cluster]`: this instance among those sharing one PostgreSQL database (one leads, the
+/// others stand by). Ignored on SQLite, which serves one instance.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClusterConfig {
+    /// This instance's name in the logs, `/healthz`, `/metrics` and the status page; empty:
+    /// the host's name.
+    pub instance: String,
+    /// Where this instance's HTTP is reached by the others' clients (a standby answers an
+    /// engine write 503 naming the leader's), e.g. `http://10.0.0.11:8080`; empty:
+    /// `http://` and `http.listen`.
+    pub address: String,
+}
+
 impl Config {
+    /// This instance's name: `[cluster] instance`, else the host's name.
+    pub fn instance_name(&self) -> String {
+        if !self.cluster.instance.is_empty() {
+            return self.cluster.instance.clone();
+        }
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .ok()
+            .map(|h| h.trim().to_owned())
+            .filter(|h| !h.is_empty())
+            .or_else(|| std::env::var("HOSTNAME").ok())
+            .unwrap_or_else(|| "switchdesk".to_owned())
+    }
+
+    /// Where this instance's HTTP is reached: `[cluster] address`, else `http.listen`.
+    pub fn instance_address(&self) -> String {
+        if self.cluster.address.is_empty() {
+            format!("http://{}", self.http.listen)
+        } else {
+            self.cluster.address.clone()
+        }
+    }
+
     /// `[tickets]`, writing its subjects in the deployment's language.
     pub fn ticket_rules(&self) -> crate::tickets::TicketRules {
         crate::tickets::TicketRules {

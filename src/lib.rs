@@ -30,6 +30,8 @@
 //! - [`service`]: wiring for `serve`, and the one builder of the application's state.
 //! - [`demo`]: `switchdesk demo`: the simulated switch, its own database, seeding, traffic.
 //! - [`supervise`]: every long-lived task, restarted (or the process ended) when it fails.
+//! - [`leadership`]: which of the instances on one PostgreSQL leads, and the fence that keeps
+//!   every other one (and a leader that lost its lease) from sending FreeSWITCH commands.
 //! - [`spreadsheet`]: CSV written so spreadsheets read no cell as a formula.
 //! - [`texts`]: ticket subjects and fax mails in the deployment's language, all in one place.
 //! - [`audit`]: the audit log's record (who changed what, before → after), secrets removed.
@@ -47,6 +49,7 @@ pub mod directory;
 pub mod esl;
 pub mod fax;
 pub mod fsarg;
+pub mod leadership;
 pub mod live;
 pub mod mail;
 pub mod metrics;

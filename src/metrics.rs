@@ -26,6 +26,10 @@ pub const HTTP_REQUESTS_TOTAL: &str = "switchdesk_http_requests_total";
 pub const CDR_RECEIVED_TOTAL: &str = "switchdesk_cdr_received_total";
 /// Restarts of supervised tasks after a panic or an unexpected end, labelled `task`.
 pub const TASK_RESTARTS_TOTAL: &str = "switchdesk_task_restarts_total";
+/// 1 while this instance leads (drives the queues), 0 while it stands by; by `instance`.
+pub const LEADER: &str = "switchdesk_leader";
+/// Times this instance took the lead (each a new fencing epoch); by `instance`.
+pub const LEADER_TAKEOVERS_TOTAL: &str = "switchdesk_leader_takeovers_total";
 /// Times the switchboard dropped a node's events or commands because the queue between two of
 /// its tasks was full, and resynced the node; labelled `node` and `queue` (`inbox`, `steps`).
 pub const SWITCHBOARD_LAGGED_TOTAL: &str = "switchdesk_switchboard_lagged_total";
@@ -87,6 +91,16 @@ pub const LAGGED_QUEUES: &[&str] = &["inbox", "steps"];
 /// Every family the service exports, with its help text and type: each is rendered (HELP and
 /// TYPE) from the moment the registry is made, before any of its series is recorded.
 pub const DOCUMENTED: &[(&str, &str, &str)] = &[
+    (
+        LEADER,
+        "1 while this instance leads (drives the queues), 0 while it stands by.",
+        "gauge",
+    ),
+    (
+        LEADER_TAKEOVERS_TOTAL,
+        "Times this instance took the lead, each a new fencing epoch.",
+        "counter",
+    ),
     (
         ESL_EVENTS_TOTAL,
         "Events received from FreeSWITCH, by event name.",

@@ -5,8 +5,13 @@
 //!
 //! - [`state`]: the one builder of the application's state, with its [`Startup`] options.
 //! - `nodes`: the configured FreeSWITCH nodes, connected and counted into the metrics.
+//! - `single`: the lock that keeps a second instance off one SQLite database.
+//!
+//! On PostgreSQL several instances may run on one database: one leads, the others stand by
+//! ([`crate::leadership`]; the state's builder starts the election).
 
 mod nodes;
+mod single;
 pub mod state;
 
 use std::future::Future;
@@ -128,6 +133,8 @@ pub async fn run_supervised(
     shutdown: impl Future<Output = ()> + Send + 'static,
     tasks: Tasks,
 ) -> anyhow::Result<()> {
+    // Held until this function returns (the kernel drops it with the process otherwise).
+    let _one_instance = single::lock(config.database.url.expose())?;
     let store = open_store(&config).await?;
     let (state, running) = build(config, &store, None, tasks, Startup::SERVICE).await?;
     let served = web::serve(listener, state, shutdown).await;

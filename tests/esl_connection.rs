@@ -513,3 +513,40 @@ async fn a_slow_consumer_is_shed_and_never_stalls_the_reader() {
     assert!(shed > 0, "the slow consumer was never told it lagged");
     esl.shutdown();
 }
+
+/// A gate that a test opens and shuts.
+struct Switch(std::sync::atomic::AtomicBool);
+
+impl switchdesk::esl::Gate for Switch {
+    fn is_open(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// While the connection's gate is shut no command leaves (the switch never sees it and the
+/// caller hears `Fenced`); the session itself (login, subscription, events) goes on.
+#[tokio::test]
+async fn a_shut_gate_lets_no_command_leave() {
+    let sim = simulator(SimConfig::default()).await;
+    let (conn, mut events) =
+        Connection::spawn_with_subscriber(options(sim.addr().to_string(), "ClueCon"));
+    let gate = Arc::new(Switch(std::sync::atomic::AtomicBool::new(false)));
+    conn.set_gate(gate.clone());
+    wait_for(&mut events, connected).await;
+    assert_eq!(conn.api("status").await, Err(ConnectionError::Fenced));
+    assert!(matches!(
+        conn.bgapi("status").await,
+        Err(ConnectionError::Fenced)
+    ));
+    let logged = |sim: &Simulator| {
+        sim.commands_received()
+            .into_iter()
+            .filter(|c| !c.starts_with("auth") && !c.starts_with("event"))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(logged(&sim), Vec::<String>::new());
+    gate.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    assert!(conn.api("status").await.unwrap().contains("is ready"));
+    assert_eq!(logged(&sim), vec!["api status".to_owned()]);
+    conn.shutdown();
+}

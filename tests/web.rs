@@ -20,10 +20,13 @@ async fn healthz_is_public_and_reports_a_dead_database() {
     let app = App::start().await;
     let response = app.get("/healthz", None).await;
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(
-        response.json::<Value>().await.unwrap(),
-        json!({ "status": "ok" })
-    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["status"], "ok");
+    // One instance on SQLite: it leads alone, so the leader's check passes too.
+    assert_eq!(body["role"], "single");
+    assert!(body["instance"].is_string(), "{body}");
+    let leader = app.get("/healthz/leader", None).await;
+    assert_eq!(leader.status(), StatusCode::OK);
 
     app.store.close().await;
     let response = app.get("/healthz", None).await;

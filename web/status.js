@@ -1,7 +1,7 @@
 // The event-socket status view: the FreeSWITCH link and event counts from /api/status,
 // polled once a second while the view is open.
 
-import { $, api, el, count, t, when, DASH } from "./lib.js";
+import { $, api, el, count, t, N_, when, DASH } from "./lib.js";
 import { localeTag } from "./i18n.js";
 
 const REFRESH_MS = 1000;
@@ -54,6 +54,7 @@ function render(status) {
   $("events-shed").textContent = number.format(esl.events_shed || 0);
   $("events-shed").classList.toggle("warn", (esl.events_shed || 0) > 0);
   $("esl-nodes").replaceChildren(...(esl.nodes || []).map(nodeRow));
+  renderLeader(status.leadership || {});
 
   const now = performance.now();
   const events = status.events || {};
@@ -75,6 +76,18 @@ function render(status) {
   $("no-events").hidden = rows.length > 0;
   $("updated").textContent = t("updated {time}", { time: new Date().toLocaleTimeString(localeTag()) });
   previous = { at: now, events };
+}
+
+// Which instance drives the queues, and what this one is.
+const ROLE_TEXT = {
+  leader: N_("this instance leads"),
+  standby: N_("this instance stands by"),
+  single: N_("the only instance"),
+};
+
+function renderLeader(lead) {
+  $("leader").textContent = lead.leader || DASH;
+  $("leader-role").textContent = ROLE_TEXT[lead.role] ? t(ROLE_TEXT[lead.role]) : "";
 }
 
 // One node's link: address, since when, the switch's version and uptime (from its

@@ -43,6 +43,7 @@ pub(super) fn every_problem(figment: &Figment, file: Option<&Path>) -> Vec<Strin
         fax: section(figment, "fax", &mut found),
         stats: section(figment, "stats", &mut found),
         service: section(figment, "service", &mut found),
+        cluster: section(figment, "cluster", &mut found),
         queues: elements::<QueueConfig>(figment, "queues", &mut found),
         agents: elements::<AgentConfig>(figment, "agents", &mut found),
     };

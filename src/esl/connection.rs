@@ -24,6 +24,13 @@
 //! ([`Connection::spawn_supervised`]): a panic in it is logged, counted and restarted like any
 //! worker's; the restarted loop ends what is left of the failed session (subscribers hear
 //! `Disconnected`, waiters `Lost`) and connects afresh, with the next generation.
+//!
+//! A connection may carry a [`Gate`] ([`Connection::set_gate`]): while it is shut, no command
+//! leaves (login and the event subscription aside), checked when the command is handed over,
+//! by the writer task for each command it gathers, and once more right before the gathered
+//! bytes are written, so a process that was frozen in between finds the gate shut when it
+//! resumes. A standby instance (and a leader
+//! that lost its lease) holds it shut: its connections only listen.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -31,7 +38,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::BufMut as _;
-use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
@@ -103,6 +110,14 @@ pub enum ConnectionError {
     Shutdown,
     #[error("FreeSWITCH closed the event socket after its disconnect notice")]
     Goodbye,
+    #[error("commands are fenced off: this instance does not lead")]
+    Fenced,
+}
+
+/// Whether commands may leave a connection now. Asked right before each command is written,
+/// so it must answer at once (no IO).
+pub trait Gate: Send + Sync {
+    fn is_open(&self) -> bool;
 }
 
 /// What subscribers receive, in the order it happened.
@@ -162,6 +177,14 @@ struct Shared {
     shutdown: watch::Sender<bool>,
     /// Sessions so far; kept across restarts of the reconnect loop.
     generation: AtomicU64,
+    /// Shut: no command leaves (none set: always open).
+    gate: std::sync::OnceLock<Arc<dyn Gate>>,
+}
+
+impl Shared {
+    fn gate_open(&self) -> bool {
+        self.gate.get().is_none_or(|gate| gate.is_open())
+    }
 }
 
 /// A handle to the supervised connection; cheap to clone.
@@ -201,11 +224,14 @@ impl Connection {
 
     /// Starts the reconnect loop under `tasks` as `esl-connection:NODE`: restarted after a
     /// panic (with back-off, counted, named by `/healthz` while down); done at shutdown.
+    /// Commands leave only while `gate` is open, from the first one on.
     pub fn spawn_supervised(
         options: ConnectionOptions,
         tasks: &Tasks,
+        gate: Arc<dyn Gate>,
     ) -> (Connection, broadcast::Receiver<ConnectionEvent>) {
         let (connection, receiver) = Self::new(options, None);
+        connection.set_gate(gate);
         let shared = connection.shared.clone();
         tasks.spawn(
             format!("esl-connection:{}", connection.node()),
@@ -231,6 +257,7 @@ impl Connection {
             stats: ConnectionStats::default(),
             shutdown,
             generation: AtomicU64::new(0),
+            gate: std::sync::OnceLock::new(),
         });
         (Connection { shared }, receiver)
     }
@@ -251,6 +278,12 @@ impl Connection {
         self.shared.stats.connected.load(Ordering::Relaxed)
     }
 
+    /// From now on, commands leave only while `gate` is open (set once; later calls are
+    /// ignored). Login and the event subscription are not commands in this sense.
+    pub fn set_gate(&self, gate: Arc<dyn Gate>) {
+        let _ = self.shared.gate.set(gate);
+    }
+
     /// Stops the supervisor and closes the socket.
     pub fn shutdown(&self) {
         let _ = self.shared.shutdown.send(true);
@@ -263,6 +296,9 @@ impl Connection {
 
     /// Queues `command` for the writer; the reply comes on the receiver.
     async fn submit(&self, command: &Command) -> Result<oneshot::Receiver<Frame>, ConnectionError> {
+        if !self.shared.gate_open() {
+            return Err(ConnectionError::Fenced);
+        }
         let bytes = command.encode()?;
         let sender = self
             .shared
@@ -602,7 +638,12 @@ async fn run_session(
     let (requests, incoming) = mpsc::channel::<Request>(4096);
     let pending: Arc<Mutex<VecDeque<oneshot::Sender<Frame>>>> = Arc::default();
     // Aborted with this future too (the reconnect loop failed): the socket closes with them.
-    let mut writer_task = AbortOnDrop(tokio::spawn(write_loop(writer, incoming, pending.clone())));
+    let mut writer_task = AbortOnDrop(tokio::spawn(write_loop(
+        shared.clone(),
+        writer,
+        incoming,
+        pending.clone(),
+    )));
     // Reading and decoding run side by side: the reader frames each read and answers
     // replies, the decoder turns the read's event frames into one batch for the subscribers.
     let (undecoded, frames) = mpsc::channel(DECODE_QUEUE);
@@ -673,11 +714,12 @@ impl<T> Drop for AbortOnDrop<T> {
 }
 
 async fn write_loop(
-    writer: OwnedWriteHalf,
+    shared: Arc<Shared>,
+    mut writer: OwnedWriteHalf,
     mut incoming: mpsc::Receiver<Request>,
     pending: Arc<Mutex<VecDeque<oneshot::Sender<Frame>>>>,
 ) -> ConnectionError {
-    let mut writer = BufWriter::with_capacity(64 * 1024, writer);
+    let mut out = Vec::with_capacity(64 * 1024);
     while let Some(first) = incoming.recv().await {
         // Take everything already queued, then write it in one go: pipelining without a
         // syscall per command.
@@ -688,17 +730,38 @@ async fn write_loop(
                 break;
             }
         }
+        out.clear();
+        let mut queued = 0;
         for request in batch {
+            // A gate shut since the command was handed over (a lease lost, a frozen process
+            // resumed) drops it; its waiter hears `Lost`.
+            if !shared.gate_open() {
+                debug!("command dropped at the gate");
+                continue;
+            }
             // Queue the waiter before its bytes leave, so the reply always finds it.
             match pending.lock() {
                 Ok(mut p) => p.push_back(request.reply),
                 Err(_) => return ConnectionError::Lost,
             }
-            if let Err(e) = writer.write_all(&request.bytes).await {
-                return ConnectionError::Io(e.to_string());
-            }
+            queued += 1;
+            out.extend_from_slice(&request.bytes);
         }
-        if let Err(e) = writer.flush().await {
+        if queued == 0 {
+            continue;
+        }
+        // The last look, right before the bytes reach the socket: a process frozen while it
+        // gathered them finds the gate shut when it resumes, and nothing leaves.
+        if !shared.gate_open() {
+            debug!(commands = queued, "commands dropped at the gate");
+            match pending.lock() {
+                // Ours are the newest waiters: no reply can have come for unsent commands.
+                Ok(mut p) => (0..queued).for_each(|_| drop(p.pop_back())),
+                Err(_) => return ConnectionError::Lost,
+            }
+            continue;
+        }
+        if let Err(e) = writer.write_all(&out).await {
             return ConnectionError::Io(e.to_string());
         }
     }

@@ -31,7 +31,7 @@ pub mod wire;
 
 pub use batch::{Continuity, EventBatch};
 pub use command::{Command, CommandError, EventFormat};
-pub use connection::{Connection, ConnectionError, ConnectionEvent, ConnectionOptions};
+pub use connection::{Connection, ConnectionError, ConnectionEvent, ConnectionOptions, Gate};
 pub use event::{Event, EventError};
 pub use frame::{Frame, FrameKind};
 pub use link::{Heartbeat, LinkStatus, Links};

@@ -33,8 +33,13 @@ pub(super) struct Nodes {
 }
 
 /// Connects to every node of `config.esl`, each registered in `links` and counted into
-/// `tasks.metrics()`, under `tasks`.
-pub(super) fn connect(config: &Config, links: &Links, tasks: &Tasks) -> Nodes {
+/// `tasks.metrics()`, under `tasks`; its commands pass `gate` (this instance leads).
+pub(super) fn connect(
+    config: &Config,
+    links: &Links,
+    tasks: &Tasks,
+    gate: Arc<dyn crate::esl::Gate>,
+) -> Nodes {
     let metrics = tasks.metrics();
     let mut nodes = Nodes::default();
     for (name, node) in config.esl.all_nodes() {
@@ -46,7 +51,7 @@ pub(super) fn connect(config: &Config, links: &Links, tasks: &Tasks) -> Nodes {
             .collect();
         prime_node_metrics(metrics, &name, &options.events);
         links.register(&name, &options.address);
-        let (connection, events) = Connection::spawn_supervised(options, tasks);
+        let (connection, events) = Connection::spawn_supervised(options, tasks, gate.clone());
         let (counted, metrics, node) = (connection.clone(), metrics.clone(), name.clone());
         let watched = links.clone();
         // Subscribed before the first connect completes, so it is seen; a restarted task

@@ -17,10 +17,11 @@ use crate::config::Config;
 use crate::directory::PhoneBook;
 use crate::esl::{Connection, Links};
 use crate::fax::{self, FaxDesk};
+use crate::leadership::{Leadership, Role};
 use crate::mail::{run_outbox, Outbox, SmtpMailer};
 use crate::metrics::{Metrics, CDR_RECEIVED_TOTAL, CDR_RESULTS, ESL_EVENTS_SHED_TOTAL};
 use crate::stats::StatsRecorder;
-use crate::store::Store;
+use crate::store::{Backend, Store};
 use crate::supervise::{Policy, Tasks};
 use crate::switch::{Board, BoardOptions, INBOX_CAPACITY};
 use crate::tickets;
@@ -115,8 +116,9 @@ pub async fn build(
 ) -> anyhow::Result<(AppState, Running)> {
     let metrics = tasks.metrics().clone();
     let links = Links::new();
+    let leadership = leadership(&config, store, &tasks, startup);
     let nodes = if startup.switch {
-        nodes::connect(&config, &links, &tasks)
+        nodes::connect(&config, &links, &tasks, leadership.gate())
     } else {
         Nodes::default()
     };
@@ -132,8 +134,21 @@ pub async fn build(
     if startup.send_mail {
         let mailer = SmtpMailer::new(&config.smtp).context("setting up [smtp]")?;
         let (sender, policy, queued) = (store.clone(), config.fax.retry_policy(), outbox.clone());
+        let leading = leadership.clone();
         background.push(tasks.spawn("outbox", Policy::Restart, move || {
-            run_outbox(sender.clone(), mailer.clone(), policy, queued.clone())
+            let (sender, mailer, queued, leading) = (
+                sender.clone(),
+                mailer.clone(),
+                queued.clone(),
+                leading.clone(),
+            );
+            async move {
+                leading
+                    .while_leading(|| {
+                        run_outbox(sender.clone(), mailer.clone(), policy, queued.clone())
+                    })
+                    .await
+            }
         }));
     }
     let fax_desk = FaxDesk::new(
@@ -171,14 +186,28 @@ pub async fn build(
             metrics.clone(),
         );
         let interval = std::time::Duration::from_secs(sync.interval_minutes * 60);
+        let leading = leadership.clone();
         background.push(tasks.spawn("phonebook-sync", Policy::Restart, move || {
-            crate::directory::sync::periodically(
+            let (sync, sync_store, book, sync_metrics, leading) = (
                 sync.clone(),
                 sync_store.clone(),
                 book.clone(),
                 sync_metrics.clone(),
-                interval,
-            )
+                leading.clone(),
+            );
+            async move {
+                leading
+                    .while_leading(|| {
+                        crate::directory::sync::periodically(
+                            sync.clone(),
+                            sync_store.clone(),
+                            book.clone(),
+                            sync_metrics.clone(),
+                            interval,
+                        )
+                    })
+                    .await
+            }
         }));
     }
     let blocklist = Arc::new(Blocklist::new(store.blocks().await?));
@@ -191,6 +220,16 @@ pub async fn build(
         tasks: tasks.clone(),
         inbox_capacity: INBOX_CAPACITY,
         stats: config.stats.clone(),
+        leadership: leadership.clone(),
+        writer_store: match leadership.role() {
+            Role::Single => None,
+            _ => Some(
+                store
+                    .fenced(config.database.url.expose(), leadership.epoch())
+                    .await
+                    .context("opening the fenced queue-state pool")?,
+            ),
+        },
     };
     let (queues, agents) = if startup.switch {
         (&config.queues[..], &config.agents[..])
@@ -220,19 +259,49 @@ pub async fn build(
     if startup.sla_watch {
         let (sla_store, sla_events, sla_webhook) =
             (store.clone(), ticket_events.clone(), webhook.clone());
+        let leading = leadership.clone();
         background.push(tasks.spawn("sla-watcher", Policy::Restart, move || {
-            tickets::sla::watch(
+            let (sla_store, sla_events, sla_webhook, leading) = (
                 sla_store.clone(),
                 sla_events.clone(),
                 sla_webhook.clone(),
-                SLA_CHECK,
-            )
+                leading.clone(),
+            );
+            async move {
+                leading
+                    .while_leading(|| {
+                        tickets::sla::watch(
+                            sla_store.clone(),
+                            sla_events.clone(),
+                            sla_webhook.clone(),
+                            SLA_CHECK,
+                        )
+                    })
+                    .await
+            }
         }));
     }
     if let Some(wake) = &webhook {
         let (hook_store, hook_config, wake) = (store.clone(), config.webhook.clone(), wake.clone());
+        let leading = leadership.clone();
         background.push(tasks.spawn("webhook", Policy::Restart, move || {
-            tickets::webhook::deliver_forever(hook_store.clone(), hook_config.clone(), wake.clone())
+            let (hook_store, hook_config, wake, leading) = (
+                hook_store.clone(),
+                hook_config.clone(),
+                wake.clone(),
+                leading.clone(),
+            );
+            async move {
+                leading
+                    .while_leading(|| {
+                        tickets::webhook::deliver_forever(
+                            hook_store.clone(),
+                            hook_config.clone(),
+                            wake.clone(),
+                        )
+                    })
+                    .await
+            }
         }));
     }
     let live = live_hub(&board, store, &phonebook, &ticket_events, &tasks);
@@ -250,6 +319,7 @@ pub async fn build(
         live,
         tasks,
         links,
+        leadership,
     };
     let running = Running {
         statistics,
@@ -257,6 +327,23 @@ pub async fn build(
         connections: nodes.connections,
     };
     Ok((state, running))
+}
+
+/// This instance's part in the election: on PostgreSQL with the switch, it stands by until
+/// it takes the lead; otherwise (SQLite, the API alone) it leads alone.
+fn leadership(config: &Config, store: &Store, tasks: &Tasks, startup: Startup) -> Leadership {
+    let instance = config.instance_name();
+    if startup.switch && store.backend() == Backend::Postgres {
+        Leadership::elect(
+            config.database.url.expose(),
+            store,
+            &instance,
+            &config.instance_address(),
+            tasks,
+        )
+    } else {
+        Leadership::single(&instance)
+    }
 }
 
 /// The live feed over the switchboard's updates and the ticket events.

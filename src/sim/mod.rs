@@ -13,6 +13,7 @@
 //!
 //! Public API: [`Simulator`] (`start`, `addr`, `place_call`, `add_endpoint`, `receive_fax`,
 //! `hangup`, `press`, `channels`, `bridges_run`, `drop_connections`, `set_password`, `commands_received`,
+//! `open_door`, `commands_received_at`,
 //! `shutdown`), [`SimConfig`], [`CdrTarget`], [`Route`], [`RouteAction`], [`CallSpec`],
 //! [`AgentBehaviour`], [`FaxSpec`], [`FaxOutcome`], [`ChannelSnapshot`], and
 //! [`traffic::run_traffic`] for a synthetic day.
@@ -72,6 +73,8 @@ struct Inner {
     addr: SocketAddr,
     requests: mpsc::UnboundedSender<Request>,
     commands: server::CommandLog,
+    /// Each further listener's address and the commands that came through it.
+    doors: Mutex<Vec<(SocketAddr, server::CommandLog)>>,
     shutdown: watch::Sender<bool>,
 }
 
@@ -100,6 +103,7 @@ impl Simulator {
                 addr,
                 requests,
                 commands,
+                doors: Mutex::new(Vec::new()),
                 shutdown,
             }),
         })
@@ -195,6 +199,37 @@ impl Simulator {
             .commands
             .lock()
             .map(|log| log.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Serves the same switch's event socket on `listener` too, logging what comes through it
+    /// apart ([`Simulator::commands_received_at`], not in [`Simulator::commands_received`]):
+    /// give each client its own door to tell which one sent what.
+    pub fn open_door(&self, listener: TcpListener) -> Result<SocketAddr, SimError> {
+        let addr = listener.local_addr()?;
+        let log: server::CommandLog = Arc::new(Mutex::new(Default::default()));
+        if let Ok(mut doors) = self.inner.doors.lock() {
+            doors.push((addr, log.clone()));
+        }
+        tokio::spawn(server::accept_loop(
+            listener,
+            self.inner.requests.clone(),
+            log,
+            self.inner.shutdown.subscribe(),
+        ));
+        Ok(addr)
+    }
+
+    /// The command lines that came through the door at `addr` (see
+    /// [`Simulator::open_door`]), oldest first.
+    pub fn commands_received_at(&self, addr: SocketAddr) -> Vec<String> {
+        let Ok(doors) = self.inner.doors.lock() else {
+            return Vec::new();
+        };
+        doors
+            .iter()
+            .find(|(door, _)| *door == addr)
+            .and_then(|(_, log)| log.lock().ok().map(|log| log.iter().cloned().collect()))
             .unwrap_or_default()
     }
 

@@ -24,6 +24,12 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// The database refused a queue-state write because a newer leader exists (the
+    /// `switchdesk_fence` trigger, migration 0018): this instance no longer leads.
+    pub fn is_fenced(&self) -> bool {
+        matches!(self, StoreError::Database(sqlx::Error::Database(db)) if db.code().as_deref() == Some("SDF01"))
+    }
+
     /// Turns a unique-constraint violation into `Conflict(what)`; anything else stays a
     /// database error.
     pub(crate) fn unique(error: sqlx::Error, what: impl FnOnce() -> String) -> StoreError {

@@ -103,6 +103,11 @@ const SQLITE: Embedded = &[
         "agent_service_level",
         include_str!("../../migrations/sqlite/0017_agent_service_level.sql"),
     ),
+    (
+        18,
+        "leadership",
+        include_str!("../../migrations/sqlite/0018_leadership.sql"),
+    ),
 ];
 
 const POSTGRES: Embedded = &[
@@ -190,6 +195,11 @@ const POSTGRES: Embedded = &[
         17,
         "agent_service_level",
         include_str!("../../migrations/postgres/0017_agent_service_level.sql"),
+    ),
+    (
+        18,
+        "leadership",
+        include_str!("../../migrations/postgres/0018_leadership.sql"),
     ),
 ];
 

@@ -16,6 +16,7 @@ mod error;
 mod fax;
 mod filter;
 mod intervals;
+mod leadership;
 mod migrations;
 #[cfg(test)]
 mod plans;
@@ -38,6 +39,7 @@ pub use calls::{CallFilter, CallTx};
 pub use directory::{Record, Removable};
 pub use error::StoreError;
 pub use fax::{Attach, FaxRecord, MailState, NewFile, NewMail, OutboxMail, Recorded, StoredFile};
+pub use leadership::{LeaderRow, LockSession};
 pub use tickets::{TicketFilter, TicketSearch, WebhookDelivery};
 
 use crate::accounts::Role;
@@ -181,6 +183,15 @@ impl Store {
             .run(&self.pool)
             .await?;
         Ok(())
+    }
+
+    /// The file of a `sqlite:` URL (`None` for PostgreSQL and in-memory databases).
+    pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+        if Backend::from_url(url).ok()? != Backend::Sqlite {
+            return None;
+        }
+        let sqlite = SqliteUrl::parse(url);
+        (!sqlite.in_memory).then(|| sqlite.path.into())
     }
 
     pub fn backend(&self) -> Backend {

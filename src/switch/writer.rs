@@ -208,6 +208,11 @@ impl Writer {
                     .save_agent_state(&name, &state.status, state.calls, state.talk_ms)
                     .await;
                 if let Err(e) = stored {
+                    if e.is_fenced() {
+                        // A newer leader owns the queues: what this one would store is stale.
+                        warn!(agent = %name, "agent state not stored: {e}");
+                        continue;
+                    }
                     error!(agent = %name, "agent state not stored yet, trying again: {e}");
                     failed = true;
                     // Put back, this one and the rest, unless a newer state came meanwhile;
@@ -221,6 +226,10 @@ impl Writer {
             }
             for record in records {
                 if let Err(e) = record.commit(&store).await {
+                    if e.is_fenced() {
+                        warn!(?record, "queue state not stored: {e}");
+                        continue;
+                    }
                     error!(?record, "could not store queue state: {e}");
                 }
             }

@@ -28,6 +28,8 @@ pub struct ApiError {
     message: String,
     /// Sent as `Retry-After` (whole seconds, at least one).
     retry_after: Option<Duration>,
+    /// The leading instance's address, for a standby's refusal (`leader` in the body).
+    leader: Option<String>,
 }
 
 impl ApiError {
@@ -41,6 +43,17 @@ impl ApiError {
             code,
             message: message.into(),
             retry_after: None,
+            leader: None,
+        }
+    }
+
+    /// `503 standby`: this instance stands by; the engine is driven by the leader at
+    /// `leader` (when known), where the client should send the request.
+    pub fn standby(message: impl Into<String>, leader: Option<String>) -> ApiError {
+        ApiError {
+            retry_after: Some(Duration::from_secs(1)),
+            leader,
+            ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "standby", message)
         }
     }
 
@@ -141,7 +154,10 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({ "error": self.message, "code": self.code });
+        let mut body = json!({ "error": self.message, "code": self.code });
+        if let Some(leader) = &self.leader {
+            body["leader"] = json!(leader);
+        }
         let mut response = (self.status, Json(body)).into_response();
         if let Some(wait) = self.retry_after {
             // Rounded up: a client that waits exactly this long is let in.

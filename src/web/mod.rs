@@ -84,6 +84,8 @@ pub struct AppState {
     pub tasks: crate::supervise::Tasks,
     /// Each FreeSWITCH node's link, for `/api/status`.
     pub links: crate::esl::Links,
+    /// Whether this instance leads, for `/healthz` and `/api/status`.
+    pub leadership: crate::leadership::Leadership,
 }
 
 /// Every route, with the body limit, JSON errors, request counting and tracing applied.
@@ -111,6 +113,7 @@ pub fn router(state: AppState) -> Router {
         .route("/lang/index.json", get(languages::index))
         .route("/lang/{file}", get(languages::file))
         .route("/healthz", get(status::healthz))
+        .route("/healthz/leader", get(status::healthz_leader))
         .route("/metrics", get(status::metrics))
         .route("/api/login", post(session::login))
         .route("/api/logout", post(session::logout))

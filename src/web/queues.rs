@@ -37,6 +37,7 @@ impl From<BoardError> for ApiError {
             BoardError::Busy => {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", error.to_string())
             }
+            BoardError::Standby { leader } => ApiError::standby(error.to_string(), leader.clone()),
         }
     }
 }

@@ -25,11 +25,36 @@ const PING_TIMEOUT: Duration = Duration::from_secs(3);
 /// answers reads but cannot commit (disk full, read-only) is not healthy, and neither is a
 /// service whose CDR writer or switchboard is restarting. Down tasks are named in `tasks`
 /// with their state; the database's own error text and a task's cause are only logged.
+/// `role` says whether this instance is the `leader`, a `standby` (instances sharing
+/// PostgreSQL) or `single` (SQLite), with `instance`; a healthy standby answers 200 too.
 pub(crate) async fn healthz(State(state): State<AppState>) -> Response {
-    let database = database_problem(&state).await;
+    health(&state, false).await
+}
+
+/// `GET /healthz/leader` (public): as `/healthz`, but a healthy standby answers 503 with
+/// `"code": "standby"`: the check a load balancer or keepalived sends traffic by.
+pub(crate) async fn healthz_leader(State(state): State<AppState>) -> Response {
+    health(&state, true).await
+}
+
+async fn health(state: &AppState, only_the_leader: bool) -> Response {
+    let role = state.leadership.role();
+    let instance = state.leadership.instance().to_owned();
+    let database = database_problem(state).await;
     let down = state.tasks.down();
     if database.is_none() && down.is_empty() {
-        return Json(json!({ "status": "ok" })).into_response();
+        let body = json!({ "status": "ok", "role": role.label(), "instance": instance });
+        if only_the_leader && !role.leads() {
+            let body = json!({
+                "status": "standby",
+                "role": role.label(),
+                "instance": instance,
+                "code": "standby",
+                "error": "this instance stands by",
+            });
+            return (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
+        }
+        return Json(body).into_response();
     }
     let mut reasons: Vec<String> = database.iter().map(|r| (*r).to_owned()).collect();
     if !down.is_empty() {
@@ -47,6 +72,8 @@ pub(crate) async fn healthz(State(state): State<AppState>) -> Response {
         "error": reasons.join("; "),
         "code": "unavailable",
         "tasks": tasks,
+        "role": role.label(),
+        "instance": instance,
     });
     (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
 }
@@ -142,6 +169,7 @@ pub(crate) async fn status(
         })
         .collect();
     Ok(Json(json!({
+        "leadership": leadership_status(&state),
         "esl": {
             "connected": nodes.iter().all(|n| n["connected"] == true),
             "reconnects": nodes.iter().filter_map(|n| n["reconnects"].as_u64()).sum::<u64>(),
@@ -152,4 +180,26 @@ pub(crate) async fn status(
         "events": events,
         "metrics": metrics,
     })))
+}
+
+/// Which instance leads, as this one knows it: itself, or the leader the database names.
+fn leadership_status(state: &AppState) -> Value {
+    use crate::leadership::Role;
+    let instance = state.leadership.instance();
+    match state.leadership.role() {
+        Role::Single => json!({ "role": "single", "instance": instance, "leader": instance }),
+        Role::Leader { epoch } => json!({
+            "role": "leader",
+            "instance": instance,
+            "leader": instance,
+            "epoch": epoch,
+        }),
+        Role::Standby { leader } => json!({
+            "role": "standby",
+            "instance": instance,
+            "leader": leader.as_ref().map(|l| l.instance.clone()),
+            "leader_address": leader.as_ref().map(|l| l.address.clone()),
+            "epoch": leader.as_ref().map(|l| l.epoch),
+        }),
+    }
 }

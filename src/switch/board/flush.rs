@@ -169,7 +169,7 @@ impl Switchboard {
                     not_before,
                 } => {
                     if !self.identities.contains_key(id) {
-                        let identity = callback_identity(&self.options, number);
+                        let identity = self.loader.callback_identity(number);
                         self.identities.insert(id.clone(), identity);
                     }
                     self.record(Record::Callback(StoredCallback {

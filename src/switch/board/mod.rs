@@ -18,6 +18,8 @@ use tracing::{debug, error, info, warn};
 mod events;
 mod executor;
 mod flush;
+mod lead;
+mod load;
 mod requests;
 mod resync;
 
@@ -36,11 +38,13 @@ use crate::directory::number::Numbering;
 use crate::esl::event::EventFormat;
 use crate::esl::{Connection, ConnectionEvent, Event};
 use crate::fsarg::{ChannelUuid, DialplanContext, Endpoint, HangupCause, VarName, VarValue};
+use crate::leadership::{Leadership, Role};
 use crate::metrics::{Metrics, SWITCHBOARD_LAGGED_TOTAL};
 use crate::stats::{Day, StatsConfig};
 use crate::store::{BlockedAttempt, Store, StoreError, StoredAgent, StoredCallback};
 use crate::supervise::{Policy, Tasks};
 use executor::{execute, forward_events, kill, Forward};
+use load::Loader;
 
 /// The events the switchboard needs from each node.
 pub const EVENTS: &[&str] = &[
@@ -68,6 +72,19 @@ pub enum BoardError {
     /// FreeSWITCH did not carry a request out (the cause it gave, or why it could not be asked).
     #[error("FreeSWITCH did not connect the call: {0}")]
     Switch(String),
+    /// This instance stands by (or is taking the lead): only the leader drives the queues.
+    #[error("{}", standby_text(.leader))]
+    Standby {
+        /// The leader's address, when the database names one.
+        leader: Option<String>,
+    },
+}
+
+fn standby_text(leader: &Option<String>) -> String {
+    match leader {
+        Some(address) => format!("this instance stands by; the leader is at {address}"),
+        None => "this instance stands by and no leader is known yet; try again shortly".into(),
+    }
 }
 
 /// A supervisor's leg listening in on an agent's call, once the supervisor answered.
@@ -110,6 +127,11 @@ pub struct BoardOptions {
     pub inbox_capacity: usize,
     /// Short abandons and where days start: the counters shown are the day's so far.
     pub stats: StatsConfig,
+    /// Whether this instance leads: only then does the switchboard drive the queues.
+    pub leadership: Leadership,
+    /// Where the writer stores queue state: on PostgreSQL a pool fenced by the leader's
+    /// epoch (`Store::fenced`); `None`: the store given to `Board::start`.
+    pub writer_store: Option<Store>,
 }
 
 /// The switchboard's inbox, unless the options say otherwise: a few seconds of a busy
@@ -137,6 +159,8 @@ impl BoardOptions {
             tasks: Tasks::new(crate::metrics::Metrics::new()),
             inbox_capacity: INBOX_CAPACITY,
             stats: StatsConfig::default(),
+            leadership: Leadership::single("switchdesk"),
+            writer_store: None,
         }
     }
 }
@@ -176,6 +200,13 @@ enum Msg {
     Request(Box<Request>),
     /// The writer's outcome for the admin write in flight.
     Stored(Stored),
+    /// This instance's role changed.
+    Role(Role),
+    /// The engine as the database holds it, loaded for the `generation`th role change.
+    Loaded {
+        generation: u64,
+        loaded: Box<Result<load::Loaded, BoardError>>,
+    },
     Stop,
 }
 
@@ -265,79 +296,13 @@ impl Board {
                 kept_agents.push(agent);
             }
         }
-        let queue_rows = store.queue_rows().await?;
-        let agent_rows = store.agent_rows().await?;
-        warn_where_the_file_differs(&kept_queues, &kept_agents, &queue_rows, &agent_rows);
-        let now = clock::now();
-        let mut engine = Engine::new(options.seed);
-        // A row that no longer reads (a value refused since it was stored) is named in the
-        // log and left out; the rest of the contact center starts. Saving it again over the
-        // API (PUT /api/queues/NAME, /api/agents/NAME) brings it back.
-        for queue in queue_rows {
-            let queue = match queue {
-                Ok(queue) => queue,
-                Err(e) => {
-                    error!("stored queue cannot be read, not served until saved again: {e}");
-                    continue;
-                }
-            };
-            if let Err(e) = engine.set_queue(now, queue.clone()) {
-                error!(queue = %queue.name, "stored queue is not valid: {e}");
-            }
-        }
-        for agent in agent_rows {
-            let agent = match agent {
-                Ok(agent) => agent,
-                Err(e) => {
-                    error!("stored agent cannot be read, not served until saved again: {e}");
-                    continue;
-                }
-            };
-            let name = agent.config.name.clone();
-            let mut config = agent.config;
-            // A membership of a queue that did not load (its row no longer reads) is left out
-            // for this run, named, rather than the whole agent: the agent still takes calls
-            // from the other queues, and the stored row keeps it for when the queue is back.
-            let (known, unknown): (Vec<_>, Vec<_>) = config
-                .queues
-                .drain(..)
-                .partition(|m| engine.queue_config(&m.queue).is_some());
-            config.queues = known;
-            if !unknown.is_empty() {
-                let queues: Vec<&str> = unknown.iter().map(|m| m.queue.as_str()).collect();
-                error!(
-                    agent = %name,
-                    queues = %queues.join(", "),
-                    "stored agent is a member of queues that are not served; serving it in the others"
-                );
-            }
-            match engine.set_agent(now, config) {
-                Ok(()) => engine.restore_agent(&name, agent.status, agent.calls, agent.talk_ms)?,
-                Err(e) => error!(agent = %name, "stored agent is not valid: {e}"),
-            }
-        }
-        // The day's counters so far, as the statistics stored them (a restart keeps them).
-        let day = options.stats.day();
-        engine.set_short_abandon_secs(options.stats.short_abandon_secs);
-        let (queues_today, agents_today) = day_so_far(&store, day.start_of(now)).await?;
-        engine.start_day(&queues_today, &agents_today);
-        let mut identities = HashMap::new();
-        for cb in store.pending_callbacks().await? {
-            identities.insert(cb.id.clone(), callback_identity(&options, &cb.number));
-            if let Err(e) = engine.restore_callback(
-                &cb.queue,
-                &cb.id,
-                &cb.number,
-                cb.enqueued_at,
-                cb.attempts,
-                cb.not_before,
-            ) {
-                warn!(callback = %cb.id, "pending callback not restored: {e}");
-            }
-        }
-        // Nothing to carry out yet: restored state was already in effect.
-        while engine.poll_action().is_some() {}
-        while engine.poll_update().is_some() {}
+        let loader = Loader {
+            store: store.clone(),
+            seed: options.seed,
+            stats: options.stats.clone(),
+            identity: options.identity.clone(),
+        };
+        let (engine, identities) = loader.load(0, Some((&kept_queues, &kept_agents))).await?;
 
         let (inbox, messages) = mpsc::channel(options.inbox_capacity.max(1));
         let (updates, _) = broadcast::channel(16_384);
@@ -380,12 +345,41 @@ impl Board {
             executors.push(steps);
         }
         let (writes, writer) = writer::backlog();
-        let (writing, writer, outcomes) = (store.clone(), Arc::new(writer), inbox.clone());
+        let writing = options
+            .writer_store
+            .clone()
+            .unwrap_or_else(|| store.clone());
+        let (writer, outcomes) = (Arc::new(writer), inbox.clone());
         tasks.spawn("switchboard-writer", Policy::RestartOnPanic, move || {
             let (store, writer, inbox) = (writing.clone(), Arc::clone(&writer), outcomes.clone());
             async move { writer.run(store, inbox).await }
         });
+        // Role changes reach the routing loop as messages, in order.
+        let (watched, roles) = (options.leadership.clone(), inbox.clone());
+        tasks.spawn(
+            "switchboard-leadership",
+            Policy::RestartOnPanic,
+            move || {
+                let (mut watch, roles) = (watched.watch(), roles.clone());
+                async move {
+                    loop {
+                        let role = watch.borrow_and_update().clone();
+                        if roles.send(Msg::Role(role)).await.is_err()
+                            || watch.changed().await.is_err()
+                        {
+                            break;
+                        }
+                    }
+                }
+            },
+        );
+        let now = clock::now();
+        let day = options.stats.day();
         let board = Switchboard {
+            leads: options.leadership.role() == Role::Single,
+            driving: options.leadership.role() == Role::Single,
+            loads: 0,
+            loader,
             engine,
             connections,
             executors,
@@ -543,6 +537,15 @@ impl Board {
 }
 
 struct Switchboard {
+    /// This instance leads (its role says so).
+    leads: bool,
+    /// It leads and its engine was loaded for this lead: events are read, commands sent,
+    /// timers run. Otherwise events are not read, nothing is sent, and the API's engine
+    /// writes are answered [`BoardError::Standby`].
+    driving: bool,
+    /// Role changes so far; a load for an earlier one is stale.
+    loads: u64,
+    loader: Loader,
     engine: Engine,
     connections: Vec<Connection>,
     executors: Vec<mpsc::Sender<Vec<Step>>>,
@@ -594,9 +597,11 @@ impl Switchboard {
     /// and what comes back arrives as a message.
     async fn run(mut self, mut messages: mpsc::Receiver<Msg>) {
         loop {
+            // Standing by, the engine's timers do not run: nothing it would do is carried out.
             let deadline = self
                 .engine
                 .next_deadline()
+                .filter(|_| self.driving)
                 .map_or(self.next_day, |at| at.min(self.next_day));
             let wait = clock::wait(clock::now(), deadline);
             tokio::select! {
@@ -612,10 +617,19 @@ impl Switchboard {
                 _ = tokio::time::sleep(wait) => {
                     let now = clock::now();
                     self.new_day_if_due(now);
-                    self.engine.tick(now);
+                    if self.driving {
+                        self.engine.tick(now);
+                    }
                 }
             }
-            self.flush();
+            if self.driving {
+                self.flush();
+            } else {
+                // Nothing leaves a standby; its engine only answers reads.
+                while self.engine.poll_action().is_some() {}
+                while self.engine.poll_update().is_some() {}
+                self.lagging.clear();
+            }
             for node in std::mem::take(&mut self.lagging) {
                 self.resync(node);
             }
@@ -635,6 +649,18 @@ impl Switchboard {
 
     fn handle(&mut self, message: Msg) {
         let now = clock::now();
+        let message = match message {
+            Msg::Role(role) => return self.role_changed(role),
+            Msg::Loaded { generation, loaded } => return self.loaded(generation, *loaded),
+            Msg::Request(request) if !self.driving => {
+                return self.answer_standing_by(now, *request)
+            }
+            Msg::Stored(stored) if !self.driving => return self.stored_standing_by(stored),
+            // What the switch says (and results of what an earlier lead sent) wait for the
+            // resync that starts the next lead.
+            _ if !self.driving => return,
+            message => message,
+        };
         match message {
             Msg::Esl(node, ConnectionEvent::Events(batch)) => {
                 for event in &batch {
@@ -691,7 +717,7 @@ impl Switchboard {
             Msg::Resynced { node, channels } => self.reconcile(now, node, channels),
             Msg::Request(request) => self.answer(now, *request),
             Msg::Stored(Stored { ticket, result }) => self.stored(now, ticket, result),
-            Msg::Stop => {}
+            Msg::Role(_) | Msg::Loaded { .. } | Msg::Stop => {}
         }
     }
 }
@@ -760,11 +786,4 @@ fn warn_where_the_file_differs(
              in the admin screen); the file's version is not applied"
         );
     }
-}
-
-/// Who a callback's number is, for a callback whose caller's identification is not at hand
-/// (restored after a restart, or queued without a live caller).
-fn callback_identity(options: &BoardOptions, number: &str) -> Identity {
-    let e164 = number.starts_with('+').then_some(number);
-    options.identity.identify(e164, "")
 }

@@ -32,16 +32,21 @@ impl Switchboard {
                     return;
                 }
             };
-            let mut channels = Vec::with_capacity(uuids.len());
+            // Only a UUID goes back into a command.
+            let mut dumps = Vec::with_capacity(uuids.len());
             for uuid in uuids {
-                // Only a UUID goes back into a command.
-                let Ok(uuid) = ChannelUuid::parse(&uuid) else {
-                    warn!(node = %connection.node(), "channel list names {uuid:?}, not a UUID");
-                    continue;
-                };
-                let Ok(dump) = connection.api(&Api::Dump(uuid).to_string()).await else {
-                    continue;
-                };
+                match ChannelUuid::parse(&uuid) {
+                    Ok(uuid) => dumps.push(Api::Dump(uuid).to_string()),
+                    Err(_) => {
+                        warn!(node = %connection.node(), "channel list names {uuid:?}, not a UUID")
+                    }
+                }
+            }
+            // Every dump asked at once, answered in order: one round trip, not one per
+            // channel (a takeover re-adopts the callers that much sooner).
+            let asked: Vec<&str> = dumps.iter().map(String::as_str).collect();
+            let mut channels = Vec::with_capacity(dumps.len());
+            for dump in connection.api_pipelined(&asked).await.into_iter().flatten() {
                 if let Some(state) = Event::parse(EventFormat::Json, Bytes::from(dump))
                     .ok()
                     .as_ref()
