@@ -98,6 +98,11 @@ const SQLITE: Embedded = &[
         "agent_service_level",
         include_str!("../../migrations/sqlite/0017_agent_service_level.sql"),
     ),
+    (
+        19,
+        "ticket_lines",
+        include_str!("../../migrations/sqlite/0019_ticket_lines.sql"),
+    ),
 ];
 
 const POSTGRES: Embedded = &[
@@ -180,6 +185,11 @@ const POSTGRES: Embedded = &[
         17,
         "agent_service_level",
         include_str!("../../migrations/postgres/0017_agent_service_level.sql"),
+    ),
+    (
+        19,
+        "ticket_lines",
+        include_str!("../../migrations/postgres/0019_ticket_lines.sql"),
     ),
 ];
 
