@@ -221,6 +221,16 @@ pub(crate) struct TicketView {
     faxes: Vec<Shown<FaxRecord>>,
     talk_secs: i64,
     cost_cents: i64,
+    /// The names of support lines 1, 2 and 3 (`[tickets] lines`).
+    lines: [String; 3],
+    /// The categories a ticket can be given, with their keys and names.
+    categories: Vec<CategoryName>,
+}
+
+#[derive(Serialize)]
+struct CategoryName {
+    key: String,
+    name: String,
 }
 
 pub(crate) async fn show(
@@ -264,6 +274,17 @@ pub(crate) async fn show(
         calls: Shown::all(&state, calls),
         time_entries,
         faxes: Shown::all(&state, faxes),
+        lines: state.config.tickets.lines.clone(),
+        categories: state
+            .config
+            .tickets
+            .categories
+            .iter()
+            .map(|c| CategoryName {
+                key: c.key.clone(),
+                name: c.name.clone(),
+            })
+            .collect(),
     }))
 }
 
