@@ -282,6 +282,30 @@ async fn the_screens_in_a_real_browser() {
                && /^Call from /.test(li.querySelector('.subject')?.textContent ?? ''))",
         )
         .await;
+    // The agent escalates it (their own) to the 2nd line with a reason, asked in the dialog.
+    agent
+        .eval("document.querySelector('#popup-escalate').click(); true")
+        .await;
+    agent
+        .wait_for(
+            "the reason dialog",
+            "document.querySelector('#ask')?.open === true && !!document.querySelector('#ask-reason')",
+        )
+        .await;
+    agent
+        .eval(
+            "document.querySelector('#ask-reason').value = 'router on site'; \
+             document.querySelector('#ask-confirm').click(); true",
+        )
+        .await;
+    agent
+        .wait_for(
+            "the ticket on the 2nd line, the reason in its history",
+            "fetch('/api/tickets/' + document.querySelector('#popup-note-ticket').value) \
+               .then(r => r.json()).then(v => v.ticket.line === 2 \
+                 && v.notes.some(n => n.kind === 'escalation' && n.body === 'router on site'))",
+        )
+        .await;
     // Reloaded while the call is at the phone, the desktop has missed the frame: the pop-up
     // comes back from the route (unless the call ended meanwhile).
     agent.goto(&format!("{}/", demo.base)).await;
