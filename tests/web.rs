@@ -2046,6 +2046,18 @@ async fn tickets_climb_the_support_lines_with_a_reason_and_report_their_sla() {
         csv.contains(r#""maintenance","Maintenance","3","Third","1","1","1","1","100.0""#),
         "{csv}"
     );
+    // The tickets' export carries the line and the category.
+    let exported = app
+        .get("/api/tickets?format=csv&separator=comma", Some(&sam))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        exported.contains(r#""queue","line","category","created_at""#),
+        "{exported}"
+    );
+    assert!(exported.contains(r#""3","maintenance""#), "{exported}");
     let backwards = app
         .get("/api/reports/sla?from=2026-02-01&to=2026-01-01", Some(&meg))
         .await;
