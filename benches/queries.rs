@@ -102,6 +102,7 @@ async fn seed(store: &Store) {
             let ticket = tx
                 .create_ticket(&NewTicket {
                     subject: format!("Call from {}", number_of(contact)),
+                    category: "information".into(),
                     status,
                     priority: 2,
                     starred: i % 50 == 0,

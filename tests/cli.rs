@@ -359,6 +359,36 @@ fn check_config_explains_every_mistake() {
     );
 }
 
+/// Support lines and categories are checked before the service starts.
+#[test]
+fn check_config_refuses_bad_ticket_categories() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("switchdesk.toml");
+    std::fs::write(
+        &path,
+        "[esl]\npassword = \"pw\"\n[tickets]\nlines = [\"1st\", \"\", \"3rd\"]\n\
+         default_category = \"sales\"\ncall_first_response_seconds = -1\n\
+         [[tickets.categories]]\nkey = \"Emergency!\"\nname = \"Emergency\"\n\
+         resolution_minutes = [60, 0, 60]\n\
+         [[tickets.categories]]\nkey = \"info\"\nname = \"Info\"\n\
+         [[tickets.categories]]\nkey = \"info\"\nname = \"Again\"\n",
+    )
+    .unwrap();
+    let output = check_config(&path);
+    assert_eq!(output.status.code(), Some(2));
+    let error = String::from_utf8_lossy(&output.stderr);
+    for expected in [
+        "tickets.lines must name lines 1, 2 and 3",
+        "tickets.default_category \"sales\"",
+        "tickets.call_first_response_seconds",
+        "key \"Emergency!\" must be",
+        "\"Emergency!\" SLA targets must be positive",
+        "key \"info\" appears twice",
+    ] {
+        assert!(error.contains(expected), "{expected}: {error}");
+    }
+}
+
 /// One run names every bad value of a file, with its line, and the cross-references
 /// (duplicates, overflow and membership targets) of what reads.
 #[test]

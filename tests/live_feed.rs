@@ -333,6 +333,7 @@ async fn the_popup_route_answers_what_the_feed_pushed() {
         .open_ticket(
             &NewTicket {
                 subject: "Printer jams".into(),
+                category: "information".into(),
                 status: Status::Open,
                 priority: 2,
                 starred: false,

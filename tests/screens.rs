@@ -282,6 +282,30 @@ async fn the_screens_in_a_real_browser() {
                && /^Call from /.test(li.querySelector('.subject')?.textContent ?? ''))",
         )
         .await;
+    // The agent escalates it (their own) to the 2nd line with a reason, asked in the dialog.
+    agent
+        .eval("document.querySelector('#popup-escalate').click(); true")
+        .await;
+    agent
+        .wait_for(
+            "the reason dialog",
+            "document.querySelector('#ask')?.open === true && !!document.querySelector('#ask-reason')",
+        )
+        .await;
+    agent
+        .eval(
+            "document.querySelector('#ask-reason').value = 'router on site'; \
+             document.querySelector('#ask-confirm').click(); true",
+        )
+        .await;
+    agent
+        .wait_for(
+            "the ticket on the 2nd line, the reason in its history",
+            "fetch('/api/tickets/' + document.querySelector('#popup-note-ticket').value) \
+               .then(r => r.json()).then(v => v.ticket.line === 2 \
+                 && v.notes.some(n => n.kind === 'escalation' && n.body === 'router on site'))",
+        )
+        .await;
     // Reloaded while the call is at the phone, the desktop has missed the frame: the pop-up
     // comes back from the route (unless the call ended meanwhile).
     agent.goto(&format!("{}/", demo.base)).await;
@@ -1362,4 +1386,47 @@ async fn the_manager_searches_pages_exports_assigns_and_links_tickets() {
             "document.querySelector('#detail-star')?.getAttribute('aria-pressed') === 'false'",
         )
         .await;
+
+    // Escalated to the 2nd line through the reason dialog: the history shows the step, and
+    // the SLA table counts the ticket on that line.
+    manager
+        .eval("document.querySelector('#detail-escalate').click(); true")
+        .await;
+    manager
+        .wait_for(
+            "the reason dialog",
+            "document.querySelector('#ask')?.open === true && !!document.querySelector('#ask-reason')",
+        )
+        .await;
+    manager
+        .eval(
+            "document.querySelector('#ask-reason').value = 'needs the network team'; \
+             document.querySelector('#ask-confirm').click(); true",
+        )
+        .await;
+    manager
+        .wait_for(
+            "the escalation in the history",
+            "[...document.querySelectorAll('#ticket-detail .notes-list li.escalation')] \
+               .some(li => li.textContent.includes('2nd line') && li.textContent.includes('needs the network team')) && \
+             [...document.querySelectorAll('#ticket-detail dd')].some(d => d.textContent === '2nd line')",
+        )
+        .await;
+    manager
+        .eval("document.querySelector('#report-form').requestSubmit(); true")
+        .await;
+    manager
+        .wait_for(
+            "the SLA table with the 2nd line",
+            "!!document.querySelector('#sla-table tr[data-category=\"information\"][data-line=\"2\"]')",
+        )
+        .await;
+    manager
+        .eval("document.querySelector('#ticket-detail').scrollIntoView(); true")
+        .await;
+    manager.screenshot("manager-ticket-escalated").await;
+    manager
+        .eval("document.querySelector('#sla-table').scrollIntoView(); true")
+        .await;
+    manager.screenshot("manager-sla-report").await;
 }

@@ -218,6 +218,17 @@ async fn every_call_leaves_the_ticket_its_rule_says() {
     assert_eq!(opened.status, Status::Open);
     assert!(opened.organization_id.is_some() && opened.contact_id.is_some());
     assert!(!opened.unidentified);
+    // On line 1 in the default category; the agent's answer is the first response, due 90 s
+    // after Jane called, so the ticket keeps its first-response SLA.
+    assert_eq!((opened.line, opened.category.as_str()), (1, "information"));
+    assert_eq!(opened.first_response_due, Some(opened.created_at + 90_000));
+    assert_eq!(opened.first_response_at, ticket.answered_at);
+    assert!(opened.first_response_at <= opened.first_response_due);
+    let report = store
+        .sla_report(opened.created_at, opened.created_at + 1, opened.created_at)
+        .await
+        .unwrap();
+    assert_eq!(report[0].first_response_kept, 1, "{report:?}");
     let entries = store.time_entries(ticket_id).await.unwrap();
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0].agent, "agent1");

@@ -16,14 +16,15 @@ use switchdesk::config::Secret;
 use switchdesk::store::{CallFilter, Store, StoreError, TicketFilter, TicketSearch};
 use switchdesk::tickets::webhook::deliver_due;
 use switchdesk::tickets::{
-    sla, Append, NewTicket, Status, Ticket, TicketEvent, TicketKind, TicketPatch, TimeEntry,
-    WebhookConfig,
+    sla, Append, NewTicket, NoteKind, SlaRow, Status, Ticket, TicketEvent, TicketKind, TicketPatch,
+    TimeEntry, WebhookConfig,
 };
 use tokio::sync::{broadcast, Notify};
 
 fn new_ticket(created_at: i64, first_due: i64, resolution_due: i64) -> NewTicket {
     NewTicket {
         subject: "Printer on fire".into(),
+        category: "information".into(),
         status: Status::New,
         priority: 1,
         starred: false,
@@ -134,7 +135,7 @@ async fn resolving_and_reopening_stamp_the_ticket(db: TestDbRef) {
         ..TicketPatch::default()
     };
     let resolved = store
-        .update_ticket(ticket.id, &patch, 5_000, false, None)
+        .update_ticket(ticket.id, &patch, 5_000, false, None, None)
         .await
         .unwrap();
     assert_eq!(resolved.resolved_at, Some(5_000));
@@ -150,6 +151,7 @@ async fn resolving_and_reopening_stamp_the_ticket(db: TestDbRef) {
             6_000,
             false,
             None,
+            None,
         )
         .await
         .unwrap();
@@ -161,7 +163,7 @@ async fn resolving_and_reopening_stamp_the_ticket(db: TestDbRef) {
     );
     assert!(reopened.starred);
     assert!(store
-        .update_ticket(9_999, &TicketPatch::default(), 1, false, None)
+        .update_ticket(9_999, &TicketPatch::default(), 1, false, None, None)
         .await
         .is_err());
 }
@@ -509,7 +511,7 @@ async fn queue_and_agent_filters_list_what_the_calls_and_time_say(db: TestDbRef)
             ..TicketPatch::default()
         };
         store
-            .update_ticket(ids[i], &patch, t0 + 100_000, false, None)
+            .update_ticket(ids[i], &patch, t0 + 100_000, false, None, None)
             .await
             .unwrap();
     }
@@ -665,12 +667,26 @@ async fn search_assignee_and_pages_list_what_they_say(db: TestDbRef) {
         ..TicketPatch::default()
     };
     let carol = store
-        .update_ticket(nobody.id, &give(Some("carol")), 5_000, false, Some("carol"))
+        .update_ticket(
+            nobody.id,
+            &give(Some("carol")),
+            5_000,
+            false,
+            Some("carol"),
+            None,
+        )
         .await
         .unwrap();
     assert_eq!(carol.assignee.as_deref(), Some("carol"));
     let taken = store
-        .update_ticket(nobody.id, &give(Some("dave")), 5_000, false, Some("dave"))
+        .update_ticket(
+            nobody.id,
+            &give(Some("dave")),
+            5_000,
+            false,
+            Some("dave"),
+            None,
+        )
         .await;
     assert!(matches!(taken, Err(StoreError::Conflict(_))), "{taken:?}");
     assert_eq!(
@@ -684,7 +700,7 @@ async fn search_assignee_and_pages_list_what_they_say(db: TestDbRef) {
         Some("carol")
     );
     let handed_back = store
-        .update_ticket(nobody.id, &give(None), 6_000, false, Some("carol"))
+        .update_ticket(nobody.id, &give(None), 6_000, false, Some("carol"), None)
         .await
         .unwrap();
     assert_eq!(handed_back.assignee, None);
@@ -693,7 +709,7 @@ async fn search_assignee_and_pages_list_what_they_say(db: TestDbRef) {
         ..TicketPatch::default()
     };
     let kept = store
-        .update_ticket(invoice.id, &other_change, 6_000, false, None)
+        .update_ticket(invoice.id, &other_change, 6_000, false, None, None)
         .await
         .unwrap();
     assert_eq!(kept.assignee.as_deref(), Some("bob"));
@@ -711,7 +727,7 @@ async fn no_response_or_resolution_is_stamped_before_creation(db: TestDbRef) {
         ..TicketPatch::default()
     };
     let resolved = store
-        .update_ticket(ahead.id, &patch, 4_000, false, None)
+        .update_ticket(ahead.id, &patch, 4_000, false, None, None)
         .await
         .unwrap();
     assert_eq!(resolved.first_response_at, Some(10_000));
@@ -787,10 +803,13 @@ async fn migration_15_assigns_and_repairs_the_tickets_before_it(db: TestDbRef) {
         .await
         .unwrap();
     tx.commit().await.unwrap();
-    // The same on both backends.
+    // The same on both backends (the columns of later migrations go too, so the table's
+    // columns come back in their order).
     db.execute(
         "DROP INDEX tickets_assignee; ALTER TABLE tickets DROP COLUMN assignee; \
-         DELETE FROM _sqlx_migrations WHERE version = 15;",
+         ALTER TABLE tickets DROP COLUMN line; ALTER TABLE tickets DROP COLUMN category; \
+         ALTER TABLE ticket_notes DROP COLUMN kind; ALTER TABLE ticket_notes DROP COLUMN line; \
+         DELETE FROM _sqlx_migrations WHERE version IN (15, 19);",
     )
     .await;
     db.execute(&format!(
@@ -807,7 +826,172 @@ async fn migration_15_assigns_and_repairs_the_tickets_before_it(db: TestDbRef) {
     assert_eq!((manual.created_at, manual.assignee), (5_000, None));
 }
 
+async fn escalation_climbs_the_lines_and_is_written_in_the_history(db: TestDbRef) {
+    let store = &db.store;
+    let mut mine = new_ticket(1_000, 2_000, 3_000);
+    mine.assignee = Some("alice".into());
+    let ticket = store.open_ticket(&mine, false).await.unwrap();
+    assert_eq!((ticket.line, ticket.category.as_str()), (1, "information"));
+    // Bob, an agent, may not escalate alice's ticket; nothing changes.
+    let refused = store
+        .escalate_ticket(ticket.id, "bob", "not mine", 4_000, false, Some("bob"))
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::Conflict(_))),
+        "{refused:?}"
+    );
+    let (second, note) = store
+        .escalate_ticket(
+            ticket.id,
+            "alice",
+            "needs a router engineer",
+            5_000,
+            true,
+            Some("alice"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(second.line, 2);
+    assert_eq!((note.kind, note.line), (NoteKind::Escalation, Some(2)));
+    let (third, _) = store
+        .escalate_ticket(ticket.id, "carol", "vendor bug", 6_000, false, None)
+        .await
+        .unwrap();
+    assert_eq!(third.line, 3);
+    let top = store
+        .escalate_ticket(ticket.id, "carol", "higher", 7_000, false, None)
+        .await;
+    assert!(
+        matches!(&top, Err(StoreError::Conflict(why)) if why.contains("line 3")),
+        "{top:?}"
+    );
+    let missing = store
+        .escalate_ticket(9_999, "carol", "x", 7_000, false, None)
+        .await;
+    assert!(matches!(missing, Err(StoreError::NotFound(_))));
+    // The history holds both steps with their reasons, beside a note.
+    store
+        .add_note(ticket.id, "alice", "called the vendor", 8_000)
+        .await
+        .unwrap();
+    let history: Vec<_> = store
+        .notes(ticket.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|n| (n.kind, n.line, n.author, n.body))
+        .collect();
+    assert_eq!(
+        history,
+        vec![
+            (
+                NoteKind::Escalation,
+                Some(2),
+                "alice".into(),
+                "needs a router engineer".into()
+            ),
+            (
+                NoteKind::Escalation,
+                Some(3),
+                "carol".into(),
+                "vendor bug".into()
+            ),
+            (
+                NoteKind::Note,
+                None,
+                "alice".into(),
+                "called the vendor".into()
+            ),
+        ]
+    );
+    // The escalation with the webhook on is queued for the helpdesk as an update.
+    let queued = store.webhooks(10).await.unwrap();
+    assert_eq!(queued.len(), 1);
+    assert_eq!(queued[0].event, "ticket.updated");
+    assert!(
+        queued[0].payload.contains("\"line\":2"),
+        "{}",
+        queued[0].payload
+    );
+}
+
+async fn the_sla_report_counts_kept_clocks_per_category_and_line(db: TestDbRef) {
+    let store = &db.store;
+    let now = 1_000_000;
+    // (category, created, first response due/at, resolution due/at)
+    let tickets = [
+        // Kept both.
+        ("information", 100, 200, Some(150), 900, Some(800)),
+        // First response late.
+        ("information", 100, 200, Some(250), 900, Some(800)),
+        // Still running: nothing due yet.
+        ("information", 100, now + 1, None, now + 2, None),
+        // Resolution overdue and open.
+        ("emergency", 100, 200, Some(110), 300, None),
+        // Outside the period.
+        ("emergency", 5_000, 6_000, None, 7_000, None),
+    ];
+    let mut ids = Vec::new();
+    for (category, created, first_due, first_at, resolution_due, resolved) in tickets {
+        let mut new = new_ticket(created, first_due, resolution_due);
+        new.category = category.into();
+        new.first_response_at = first_at;
+        let ticket = store.open_ticket(&new, false).await.unwrap();
+        if let Some(at) = resolved {
+            let resolve = TicketPatch {
+                status: Some(Status::Resolved),
+                ..TicketPatch::default()
+            };
+            store
+                .update_ticket(ticket.id, &resolve, at, false, None, None)
+                .await
+                .unwrap();
+        }
+        ids.push(ticket.id);
+    }
+    // The second ticket went up a line.
+    store
+        .escalate_ticket(ids[1], "carol", "router", 400, false, None)
+        .await
+        .unwrap();
+    let rows = store.sla_report(0, 1_000, now).await.unwrap();
+    let row = |category: &str, line, tickets, first, resolution, within| SlaRow {
+        category: category.into(),
+        line,
+        tickets,
+        first_response_kept: first,
+        resolution_kept: resolution,
+        within_sla: within,
+    };
+    assert_eq!(
+        rows,
+        vec![
+            row("emergency", 1, 1, 1, 0, 0),
+            row("information", 1, 2, 2, 2, 2),
+            row("information", 2, 1, 0, 1, 0),
+        ]
+    );
+    assert_eq!(rows[1].within_percent(), Some(100.0));
+
+    // A new category sets the deadlines given and is read back.
+    let change = TicketPatch {
+        category: Some("emergency".into()),
+        ..TicketPatch::default()
+    };
+    let moved = store
+        .update_ticket(ids[0], &change, 2_000, false, None, Some((111, 222)))
+        .await
+        .unwrap();
+    assert_eq!(moved.category, "emergency");
+    assert_eq!(
+        (moved.first_response_due, moved.resolution_due),
+        (Some(111), Some(222))
+    );
+}
+
 on_both_backends!(
+    escalation_climbs_the_lines_and_is_written_in_the_history,
+    the_sla_report_counts_kept_clocks_per_category_and_line,
     search_assignee_and_pages_list_what_they_say,
     no_response_or_resolution_is_stamped_before_creation,
     migration_15_assigns_and_repairs_the_tickets_before_it,

@@ -1887,6 +1887,188 @@ async fn tickets_are_searched_paged_exported_and_assigned_as_a_support_desk_woul
     assert_eq!(assigns[0]["after"], json!({"assignee": "bob"}));
 }
 
+#[tokio::test]
+async fn tickets_climb_the_support_lines_with_a_reason_and_report_their_sla() {
+    let app = App::start_with(|config| {
+        config.tickets.lines = ["First".into(), "Second".into(), "Third".into()];
+        config.tickets.categories[3].first_response_seconds = Some([60, 120, 300]);
+        config.tickets.categories[3].resolution_minutes = Some([30, 60, 120]);
+    })
+    .await;
+    app.add_user("ann", Role::Agent).await;
+    app.add_user("bob", Role::Agent).await;
+    app.add_user("sam", Role::Supervisor).await;
+    app.add_user("meg", Role::Manager).await;
+    let (ann, bob, sam, meg) = (
+        app.login("ann").await,
+        app.login("bob").await,
+        app.login("sam").await,
+        app.login("meg").await,
+    );
+    // An unknown category is refused with the ones there are.
+    let unknown = app
+        .post(
+            "/api/tickets",
+            Some(&ann),
+            json!({"subject": "x", "category": "sales"}),
+        )
+        .await;
+    let refused = expect_error(unknown, StatusCode::BAD_REQUEST, "bad_request").await;
+    assert!(
+        refused.to_string().contains("information, configuration"),
+        "{refused}"
+    );
+    let opened = app
+        .post(
+            "/api/tickets",
+            Some(&ann),
+            json!({"subject": "Core switch down", "category": "emergency", "priority": 1}),
+        )
+        .await;
+    assert_eq!(opened.status(), StatusCode::CREATED);
+    let ticket: Value = opened.json().await.unwrap();
+    assert_eq!(
+        (ticket["line"].as_i64(), ticket["category"].as_str()),
+        (Some(1), Some("emergency"))
+    );
+    // Emergency at priority 1: 60 s to the first response, 30 minutes to the resolution.
+    let created = ticket["created_at"].as_i64().unwrap();
+    assert_eq!(
+        ticket["first_response_due"].as_i64(),
+        Some(created + 60_000)
+    );
+    assert_eq!(
+        ticket["resolution_due"].as_i64(),
+        Some(created + 30 * 60_000)
+    );
+    let path = format!("/api/tickets/{}", ticket["id"]);
+    let escalate = format!("{path}/escalate");
+
+    // Without signing in, or without a reason, nothing moves; bob may not escalate ann's.
+    let anonymous = app.post(&escalate, None, json!({"reason": "x"})).await;
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    let blank = app
+        .post(&escalate, Some(&ann), json!({"reason": " "}))
+        .await;
+    expect_error(blank, StatusCode::BAD_REQUEST, "bad_request").await;
+    let not_bob = app
+        .post(&escalate, Some(&bob), json!({"reason": "x"}))
+        .await;
+    expect_error(not_bob, StatusCode::FORBIDDEN, "forbidden").await;
+    let missing = app
+        .post(
+            "/api/tickets/999999/escalate",
+            Some(&sam),
+            json!({"reason": "x"}),
+        )
+        .await;
+    expect_error(missing, StatusCode::NOT_FOUND, "not_found").await;
+    // Ann escalates her own, sam (a supervisor) any; line 3 goes no higher.
+    let second = app
+        .post(
+            &escalate,
+            Some(&ann),
+            json!({"reason": "needs the network team"}),
+        )
+        .await;
+    assert_eq!(second.json::<Value>().await.unwrap()["line"], 2);
+    let third = app
+        .post(&escalate, Some(&sam), json!({"reason": "vendor bug"}))
+        .await;
+    assert_eq!(third.json::<Value>().await.unwrap()["line"], 3);
+    let top = app
+        .post(&escalate, Some(&sam), json!({"reason": "higher"}))
+        .await;
+    let top = expect_error(top, StatusCode::CONFLICT, "conflict").await;
+    assert!(top.to_string().contains("line 3 (Third)"), "{top}");
+    // The history holds both steps with who and why.
+    let shown: Value = app.get(&path, Some(&ann)).await.json().await.unwrap();
+    let steps: Vec<(Value, Value, Value)> = shown["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| (n["kind"].clone(), n["line"].clone(), n["author"].clone()))
+        .collect();
+    assert_eq!(
+        steps,
+        vec![
+            (json!("escalation"), json!(2), json!("ann")),
+            (json!("escalation"), json!(3), json!("sam")),
+        ]
+    );
+    assert_eq!(shown["notes"][0]["body"], "needs the network team");
+
+    // A new category through PATCH: checked, and the deadlines follow it.
+    let wrong = app
+        .patch(&path, Some(&sam), json!({"category": "nope"}))
+        .await;
+    expect_error(wrong, StatusCode::BAD_REQUEST, "bad_request").await;
+    let moved: Value = app
+        .patch(&path, Some(&sam), json!({"category": "maintenance"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(moved["category"], "maintenance");
+    assert_eq!(
+        moved["resolution_due"].as_i64(),
+        Some(created + 8 * 60 * 60_000)
+    );
+
+    // The report: a manager's, JSON and CSV.
+    let agents_may_not = app.get("/api/reports/sla", Some(&sam)).await;
+    expect_error(agents_may_not, StatusCode::FORBIDDEN, "forbidden").await;
+    let report: Value = app
+        .get("/api/reports/sla?from=2000-01-01", Some(&meg))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let rows = report["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{report}");
+    assert_eq!(rows[0]["category"], "maintenance");
+    assert_eq!(rows[0]["category_name"], "Maintenance");
+    assert_eq!(
+        (rows[0]["line"].as_i64(), rows[0]["line_name"].as_str()),
+        (Some(3), Some("Third"))
+    );
+    assert_eq!(rows[0]["tickets"], 1);
+    assert_eq!(rows[0]["within_sla_percent"], 100.0);
+    let csv = app
+        .get(
+            "/api/reports/sla?from=2000-01-01&format=csv&separator=comma",
+            Some(&meg),
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        csv.contains(r#""category","category_name","line","line_name","tickets""#),
+        "{csv}"
+    );
+    assert!(
+        csv.contains(r#""maintenance","Maintenance","3","Third","1","1","1","1","100.0""#),
+        "{csv}"
+    );
+    // The tickets' export carries the line and the category.
+    let exported = app
+        .get("/api/tickets?format=csv&separator=comma", Some(&sam))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        exported.contains(r#""queue","line","category","created_at""#),
+        "{exported}"
+    );
+    assert!(exported.contains(r#""3","maintenance""#), "{exported}");
+    let backwards = app
+        .get("/api/reports/sla?from=2026-02-01&to=2026-01-01", Some(&meg))
+        .await;
+    expect_error(backwards, StatusCode::BAD_REQUEST, "bad_request").await;
+}
+
 /// A queue call as the API tests store it: answered, through `support`, nobody identified.
 fn queue_call(id: &str) -> CallRecord {
     CallRecord {

@@ -152,6 +152,12 @@ const STATE_CHANGING: &[(&str, &str, Who, bool)] = &[
         true,
     ),
     (
+        "POST",
+        "/api/tickets/1/escalate",
+        Who::AtLeast(Role::Agent),
+        true,
+    ),
+    (
         "PUT",
         "/api/billing/agents/ann",
         Who::AtLeast(Role::Manager),

@@ -34,6 +34,7 @@ export function init() {
   $("go-logout").addEventListener("click", () => setStatus({ status: "logged_out" }));
   $("popup-close").addEventListener("click", closePopup);
   $("popup-note-submit").addEventListener("click", addNote);
+  $("popup-escalate").addEventListener("click", escalate);
   $("popup-new-ticket").addEventListener("click", newTicket);
   $("popup-add-contact").addEventListener("click", addContact);
   $("popup-link-contact").addEventListener("click", linkContact);
@@ -259,6 +260,22 @@ function renderTickets() {
   select.replaceChildren(...tickets.map((ticket) => el("option", { value: String(ticket.id) }, "#" + ticket.id + " " + ticket.subject)));
   select.disabled = tickets.length === 0;
   $("popup-note-submit").disabled = tickets.length === 0;
+  $("popup-escalate").disabled = tickets.length === 0;
+}
+
+/// Moves the chosen open ticket one support line up, with the reason the agent gives.
+async function escalate() {
+  const id = $("popup-note-ticket").value;
+  if (!id) return;
+  const answer = await ask(t("Escalate ticket #{id} to the next line", { id }), [{ name: "reason", label: t("Reason") }], t("Escalate"));
+  if (!answer || !answer.reason) return;
+  const result = await act(t("Escalating ticket #{id}", { id }), "/api/tickets/" + encodeURIComponent(id) + "/escalate", { method: "POST", json: { reason: answer.reason } });
+  if (result && result.ok) {
+    popup.open_tickets = (popup.open_tickets || []).map((ticket) => (String(ticket.id) === id ? result.body : ticket));
+    renderTickets();
+    $("popup-note-ticket").value = id;
+    notify(t("Ticket #{id} escalated to line {line}.", { id, line: result.body.line }));
+  }
 }
 
 async function addNote() {

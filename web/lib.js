@@ -171,7 +171,11 @@ export function ask(title, fields, confirm = t("OK")) {
       }
       done(answer);
     };
-    const cancel = () => done(null);
+    // The close event comes a task after the dialog closed: one left over from the dialog
+    // before (closed by its answer) finds this one open, and is not a cancel.
+    const cancel = () => {
+      if (!dialog.open) done(null);
+    };
     form.addEventListener("submit", submit);
     dialog.addEventListener("close", cancel);
     dialog.showModal();

@@ -4,7 +4,7 @@
 // organization for a period, drawn as an SVG bar chart (fee, cost, margin) with a CSV download.
 
 import {
-  $, el, fill, svg, api, act, notify, table, cells, allPages, count, duration, when, cents, isoDate, dateMs, ticketRow, callRow, label, t, tn, N_,
+  $, el, fill, svg, api, act, ask, notify, percent, table, cells, allPages, count, duration, when, cents, isoDate, dateMs, ticketRow, callRow, label, t, tn, N_,
   TICKET_STATUS_LABEL, DASH, callerShown,
 } from "./lib.js";
 import { localeTag } from "./i18n.js";
@@ -231,12 +231,15 @@ function renderTicket(view) {
   status.value = k.status;
   const priority = el("select", { id: "detail-priority" }, PRIORITIES.map(([v, name]) => el("option", { value: v }, t(name))));
   priority.value = String(k.priority);
+  const lineName = (line) => (view.lines && view.lines[line - 1]) || String(line);
+  const category = el("select", { id: "detail-category" }, (view.categories || []).map((c) => el("option", { value: c.key }, c.name)));
+  category.value = k.category;
   const save = el("button", { type: "button", id: "detail-save" }, t("Save"));
   save.addEventListener("click", async () => {
     save.disabled = true;
     const result = await act(t("Saving ticket #{id}", { id: k.id }), "/api/tickets/" + k.id, {
       method: "PATCH",
-      json: { status: status.value, priority: Number(priority.value) },
+      json: { status: status.value, priority: Number(priority.value), category: category.value },
     });
     save.disabled = false;
     if (result && result.ok) {
@@ -268,6 +271,20 @@ function renderTicket(view) {
     const result = await change(k, t("Starring ticket #{id}", { id: k.id }), { starred: !k.starred }, done);
     if (!result || !result.ok) star.disabled = false;
   });
+  // Escalating asks why; the top line goes no higher.
+  const top = k.line >= 3;
+  const escalate = el("button", { type: "button", id: "detail-escalate", className: "secondary", disabled: top, title: top ? t("The highest line already") : "" }, t("Escalate to {line}", { line: lineName(Math.min(k.line + 1, 3)) }));
+  escalate.addEventListener("click", async () => {
+    const answer = await ask(t("Escalate ticket #{id} to {line}", { id: k.id, line: lineName(k.line + 1) }), [{ name: "reason", label: t("Reason") }], t("Escalate"));
+    if (!answer || !answer.reason) return;
+    escalate.disabled = true;
+    const result = await act(t("Escalating ticket #{id}", { id: k.id }), "/api/tickets/" + k.id + "/escalate", { method: "POST", json: { reason: answer.reason } });
+    if (result && result.ok) {
+      notify(t("Ticket #{id} escalated to {line}.", { id: k.id, line: lineName(result.body.line) }));
+      loadTickets();
+      openTicket(k.id, false);
+    } else escalate.disabled = false;
+  });
   const contact = view.contact ? [view.contact.first_name, view.contact.last_name].filter(Boolean).join(" ") : "";
   fill(
     box,
@@ -281,6 +298,7 @@ function renderTicket(view) {
       "dl",
       { className: "facts" },
       fact(t("Kind"), label(KIND_LABEL, k.kind)),
+      fact(t("Support line"), lineName(k.line)),
       fact(t("Organization"), (view.organization && view.organization.name) || DASH),
       fact(t("Contact"), contact || DASH),
       fact(t("Caller"), callerShown(k) || DASH),
@@ -292,7 +310,8 @@ function renderTicket(view) {
       fact(t("Talk time"), duration(view.talk_secs)),
       fact(t("Cost"), cents(view.cost_cents)),
     ),
-    el("div", { className: "actions" }, el("label", { className: "inline", htmlFor: "detail-status" }, t("Status")), status, el("label", { className: "inline", htmlFor: "detail-priority" }, t("Priority")), priority, save),
+    el("div", { className: "actions" }, el("label", { className: "inline", htmlFor: "detail-status" }, t("Status")), status, el("label", { className: "inline", htmlFor: "detail-priority" }, t("Priority")), priority, el("label", { className: "inline", htmlFor: "detail-category" }, t("Category")), category, save),
+    el("div", { className: "actions" }, escalate),
     el("div", { className: "actions" }, el("label", { className: "inline", htmlFor: "detail-assignee" }, t("Assignee")), assignee, assign),
     el("h3", {}, t("Calls")),
     view.calls.length
@@ -333,7 +352,7 @@ function renderTicket(view) {
     el(
       "ul",
       { className: "notes-list" },
-      view.notes.length ? view.notes.map((n) => el("li", {}, el("span", { className: "muted" }, when(n.at) + " · " + n.author), el("p", {}, n.body))) : el("li", { className: "muted" }, t("No notes.")),
+      view.notes.length ? view.notes.map((n) => el("li", { className: n.kind === "escalation" ? "escalation" : "" }, el("span", { className: "muted" }, when(n.at) + " · " + n.author + (n.kind === "escalation" ? " · " + t("escalated to {line}", { line: lineName(n.line) }) : "")), el("p", {}, n.body))) : el("li", { className: "muted" }, t("No notes.")),
     ),
     note,
     el("div", { className: "actions" }, addNote),
@@ -357,10 +376,34 @@ function reportPeriod() {
 
 function updateCsvLink() {
   $("report-csv").href = "/api/reports/profitability?" + reportPeriod() + "&format=csv";
+  $("sla-csv").href = "/api/reports/sla?" + reportPeriod() + "&format=csv";
+}
+
+/// The share of the period's tickets within SLA per category and line (the report's figures).
+async function loadSlaReport() {
+  const result = await act(t("Loading the SLA report"), "/api/reports/sla?" + reportPeriod());
+  if (!shown || !result || !result.ok) return;
+  const rows = result.body.rows || [];
+  $("sla-table").replaceChildren(
+    rows.length
+      ? table(
+          [t("Category"), t("Support line"), t("Tickets"), t("First response kept"), t("Resolution kept"), t("Within SLA")],
+          rows.map((r) =>
+            el(
+              "tr",
+              { dataset: { category: r.category, line: String(r.line) } },
+              ...cells([r.category_name, r.line_name, count(r.tickets), count(r.first_response_kept), count(r.resolution_kept), percent(r.within_sla_percent === null ? null : r.within_sla_percent / 100)], [2, 3, 4, 5]),
+            ),
+          ),
+          { numeric: [2, 3, 4, 5] },
+        )
+      : el("p", { className: "muted" }, t("No tickets in this period.")),
+  );
 }
 
 async function loadReport() {
   updateCsvLink();
+  loadSlaReport();
   const result = await act(t("Loading the report"), "/api/reports/profitability?" + reportPeriod());
   if (!shown || !result || !result.ok) return;
   const lines = result.body.organizations || [];

@@ -242,8 +242,8 @@ impl CallTx {
     pub async fn create_ticket(&mut self, new: &NewTicket) -> Result<Ticket, StoreError> {
         let row = sqlx::query(
             "INSERT INTO tickets (subject, status, priority, starred, kind, organization_id, contact_id, caller_number, \
-             unidentified, queue, created_at, updated_at, last_call_at, first_response_due, first_response_at, resolution_due, assignee) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13, $14, $15, $16) RETURNING *",
+             unidentified, queue, created_at, updated_at, last_call_at, first_response_due, first_response_at, resolution_due, assignee, category) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13, $14, $15, $16, $17) RETURNING *",
         )
         .bind(new.subject.as_str())
         .bind(new.status.as_str())
@@ -261,6 +261,7 @@ impl CallTx {
         .bind(new.first_response_at)
         .bind(new.resolution_due)
         .bind(new.assignee.as_deref())
+        .bind(new.category.as_str())
         .returning_one(&mut *self.tx)
         .await?;
         ticket_from(&row)

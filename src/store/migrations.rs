@@ -108,6 +108,11 @@ const SQLITE: Embedded = &[
         "leadership",
         include_str!("../../migrations/sqlite/0018_leadership.sql"),
     ),
+    (
+        19,
+        "ticket_lines",
+        include_str!("../../migrations/sqlite/0019_ticket_lines.sql"),
+    ),
 ];
 
 const POSTGRES: Embedded = &[
@@ -200,6 +205,11 @@ const POSTGRES: Embedded = &[
         18,
         "leadership",
         include_str!("../../migrations/postgres/0018_leadership.sql"),
+    ),
+    (
+        19,
+        "ticket_lines",
+        include_str!("../../migrations/postgres/0019_ticket_lines.sql"),
     ),
 ];
 

@@ -12,8 +12,8 @@ use super::write::Returning as _;
 use super::{json, Store, StoreError};
 use crate::clock::{self, Millis};
 use crate::tickets::{
-    NewTicket, Note, OrganizationUsage, Status, Ticket, TicketEvent, TicketKind, TicketPatch,
-    TimeEntry,
+    NewTicket, Note, NoteKind, OrganizationUsage, SlaRow, Status, Ticket, TicketEvent, TicketKind,
+    TicketPatch, TimeEntry, TOP_LINE,
 };
 
 /// What a list of tickets is narrowed to.
@@ -133,6 +133,32 @@ pub(crate) fn ticket_from(row: &AnyRow) -> Result<Ticket, StoreError> {
         resolved_at: row.try_get("resolved_at")?,
         first_response_breached: flag("first_response_breached")?,
         resolution_breached: flag("resolution_breached")?,
+        line: line_from(row.try_get("line")?)?,
+        category: row.try_get("category")?,
+    })
+}
+
+fn line_from(line: i64) -> Result<u8, StoreError> {
+    u8::try_from(line)
+        .ok()
+        .filter(|l| (1..=TOP_LINE).contains(l))
+        .ok_or_else(|| StoreError::Corrupt(format!("ticket line {line}")))
+}
+
+fn note_from(row: &AnyRow) -> Result<Note, StoreError> {
+    let kind: String = row.try_get("kind")?;
+    Ok(Note {
+        id: row.try_get("id")?,
+        ticket_id: row.try_get("ticket_id")?,
+        author: row.try_get("author")?,
+        body: row.try_get("body")?,
+        at: row.try_get("at")?,
+        kind: NoteKind::parse(&kind)
+            .ok_or_else(|| StoreError::Corrupt(format!("ticket note kind {kind:?}")))?,
+        line: row
+            .try_get::<Option<i64>, _>("line")?
+            .map(line_from)
+            .transpose()?,
     })
 }
 
@@ -230,17 +256,7 @@ impl Store {
             .bind(ticket_id)
             .fetch_all(&self.pool)
             .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(Note {
-                    id: row.try_get("id")?,
-                    ticket_id: row.try_get("ticket_id")?,
-                    author: row.try_get("author")?,
-                    body: row.try_get("body")?,
-                    at: row.try_get("at")?,
-                })
-            })
-            .collect()
+        rows.iter().map(note_from).collect()
     }
 
     /// Opens a ticket by hand; the change is queued for the helpdesk when `webhook` is set.
@@ -260,7 +276,8 @@ impl Store {
         Ok(ticket)
     }
 
-    /// Changes status, priority, star, subject or assignee. Resolving stamps `resolved_at`
+    /// Changes status, priority, star, subject, category or assignee, and sets the SLA
+    /// deadlines to `deadlines` when given (a new category or priority). Resolving stamps `resolved_at`
     /// (reopening clears it); any change by a person counts as the first response. Neither is
     /// stamped before the ticket's creation (a switch's clock ahead of this one's).
     ///
@@ -274,6 +291,7 @@ impl Store {
         now: Millis,
         webhook: bool,
         unless_taken_from: Option<&str>,
+        deadlines: Option<(Millis, Millis)>,
     ) -> Result<Ticket, StoreError> {
         let mut tx = self.pool.begin().await?;
         let row = sqlx::query(
@@ -283,6 +301,8 @@ impl Store {
                  THEN COALESCE(resolved_at, CASE WHEN created_at > $5 THEN created_at ELSE $5 END) ELSE NULL END, \
              first_response_at = COALESCE(first_response_at, CASE WHEN created_at > $5 THEN created_at ELSE $5 END), \
              assignee = CASE WHEN $7 = 1 THEN $8 ELSE assignee END, \
+             category = COALESCE($10, category), first_response_due = COALESCE($11, first_response_due), \
+             resolution_due = COALESCE($12, resolution_due), \
              updated_at = $5 WHERE id = $6 AND ($9 IS NULL OR assignee IS NULL OR assignee = $9) RETURNING *",
         )
         .bind(patch.status.map(Status::as_str))
@@ -294,6 +314,9 @@ impl Store {
         .bind(i64::from(patch.assignee.is_some()))
         .bind(patch.assignee.clone().flatten())
         .bind(unless_taken_from)
+        .bind(patch.category.as_deref())
+        .bind(deadlines.map(|(first, _)| first))
+        .bind(deadlines.map(|(_, resolution)| resolution))
         .returning_optional(&mut *tx)
         .await?;
         let Some(row) = row else {
@@ -355,7 +378,114 @@ impl Store {
             author: author.to_owned(),
             body: body.to_owned(),
             at: now,
+            kind: NoteKind::Note,
+            line: None,
         })
+    }
+
+    /// Moves a ticket one support line up and records why in its history (an escalation
+    /// note by `author`), queued for the helpdesk when `webhook` is set. An escalation is not
+    /// a response to the customer: the SLA clocks stay as they are.
+    ///
+    /// With `unless_taken_from`, only while the ticket is unassigned or assigned to that name.
+    /// `Conflict` when the ticket is on the top line already (or taken by somebody else),
+    /// `NotFound` when there is none.
+    pub async fn escalate_ticket(
+        &self,
+        id: i64,
+        author: &str,
+        reason: &str,
+        now: Millis,
+        webhook: bool,
+        unless_taken_from: Option<&str>,
+    ) -> Result<(Ticket, Note), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(
+            "UPDATE tickets SET line = line + 1, updated_at = $1 \
+             WHERE id = $2 AND line < $3 AND ($4 IS NULL OR assignee IS NULL OR assignee = $4) RETURNING *",
+        )
+        .bind(now)
+        .bind(id)
+        .bind(i64::from(TOP_LINE))
+        .bind(unless_taken_from)
+        .returning_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            drop(tx);
+            return Err(match self.ticket(id).await? {
+                Some(ticket) if ticket.line >= TOP_LINE => {
+                    StoreError::Conflict(format!("ticket {id} is on line {TOP_LINE}, the highest"))
+                }
+                Some(ticket) => StoreError::Conflict(format!(
+                    "ticket {id} assigned to {}",
+                    ticket.assignee.unwrap_or_default()
+                )),
+                None => StoreError::NotFound(format!("ticket {id}")),
+            });
+        };
+        let ticket = ticket_from(&row)?;
+        let note = sqlx::query(
+            "INSERT INTO ticket_notes (ticket_id, author, body, at, kind, line) \
+             VALUES ($1, $2, $3, $4, 'escalation', $5) RETURNING *",
+        )
+        .bind(id)
+        .bind(author)
+        .bind(reason)
+        .bind(now)
+        .bind(i64::from(ticket.line))
+        .returning_one(&mut *tx)
+        .await?;
+        let note = note_from(&note)?;
+        if webhook {
+            let event = TicketEvent::Updated {
+                ticket: ticket.clone(),
+            };
+            enqueue_webhook(&mut tx, &event, now).await?;
+        }
+        tx.commit().await?;
+        Ok((ticket, note))
+    }
+
+    /// The tickets created in `[from, to)` per category and line, with how many kept each SLA
+    /// clock as of `now` (met by the deadline, or not yet due) and both ([`SlaRow`]).
+    pub async fn sla_report(
+        &self,
+        from: Millis,
+        to: Millis,
+        now: Millis,
+    ) -> Result<Vec<SlaRow>, StoreError> {
+        const FIRST: &str = "(CASE WHEN first_response_due IS NULL THEN 1 \
+             WHEN first_response_at IS NOT NULL THEN (CASE WHEN first_response_at <= first_response_due THEN 1 ELSE 0 END) \
+             WHEN first_response_due >= $3 THEN 1 ELSE 0 END)";
+        const RESOLUTION: &str = "(CASE WHEN resolution_due IS NULL THEN 1 \
+             WHEN resolved_at IS NOT NULL THEN (CASE WHEN resolved_at <= resolution_due THEN 1 ELSE 0 END) \
+             WHEN resolution_due >= $3 THEN 1 ELSE 0 END)";
+        let sql = format!(
+            "SELECT category, line, COUNT(*) AS tickets, \
+             CAST(SUM({FIRST}) AS BIGINT) AS first_kept, CAST(SUM({RESOLUTION}) AS BIGINT) AS resolution_kept, \
+             CAST(SUM({FIRST} * {RESOLUTION}) AS BIGINT) AS within_sla \
+             FROM tickets WHERE created_at >= $1 AND created_at < $2 GROUP BY category, line ORDER BY category, line"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(from)
+            .bind(to)
+            .bind(now)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(SlaRow {
+                    category: row.try_get("category")?,
+                    line: line_from(row.try_get("line")?)?,
+                    tickets: row.try_get("tickets")?,
+                    first_response_kept: row.try_get::<Option<i64>, _>("first_kept")?.unwrap_or(0),
+                    resolution_kept: row
+                        .try_get::<Option<i64>, _>("resolution_kept")?
+                        .unwrap_or(0),
+                    within_sla: row.try_get::<Option<i64>, _>("within_sla")?.unwrap_or(0),
+                })
+            })
+            .collect()
     }
 
     /// Marks every SLA clock that ran out by `now`, once, and returns the tickets with the

@@ -7,6 +7,7 @@
 //! - [`rules`]: a finished call → a [`Plan`] (pure).
 //! - [`file`]: carries a plan out inside the CDR's transaction.
 //! - [`sla`]: marks breached clocks and announces escalations.
+//! - [`targets`]: support lines, categories, and which SLA target a ticket gets (pure).
 //! - [`report`]: the profitability report (pure).
 //! - [`webhook`]: hands ticket changes to an external helpdesk, with retries.
 
@@ -15,13 +16,15 @@ pub mod model;
 pub mod report;
 pub mod rules;
 pub mod sla;
+pub mod targets;
 pub mod webhook;
 
 pub use file::file_call;
 pub use model::{
-    NewTicket, Note, Status, Ticket, TicketEvent, TicketKind, TicketPatch, TimeEntry,
-    PRIORITY_HIGH, PRIORITY_LOW, PRIORITY_NORMAL,
+    NewTicket, Note, NoteKind, SlaRow, Status, Ticket, TicketEvent, TicketKind, TicketPatch,
+    TimeEntry, PRIORITY_HIGH, PRIORITY_LOW, PRIORITY_NORMAL,
 };
 pub use report::{profitability, OrganizationUsage, Profitability};
 pub use rules::{caller_key, plan, Append, CallerKey, Plan, TicketRules};
+pub use targets::{Category, TOP_LINE};
 pub use webhook::WebhookConfig;

@@ -119,12 +119,18 @@ pub struct Ticket {
     pub resolved_at: Option<Millis>,
     pub first_response_breached: bool,
     pub resolution_breached: bool,
+    /// The support line working it: 1 to 3 (`[tickets] lines` names them).
+    pub line: u8,
+    /// A key of `[tickets] categories`.
+    pub category: String,
 }
 
 /// A ticket about to be stored (no id yet).
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 pub struct NewTicket {
     pub subject: String,
+    /// A key of `[tickets] categories` (a new ticket is on line 1).
+    pub category: String,
     pub status: Status,
     pub priority: u8,
     pub starred: bool,
@@ -150,6 +156,8 @@ pub struct TicketPatch {
     pub priority: Option<u8>,
     pub starred: Option<bool>,
     pub subject: Option<String>,
+    /// A key of `[tickets] categories` (the API checks it against the configuration).
+    pub category: Option<String>,
     /// `Some(None)` (`"assignee": null`) unassigns; absent leaves it.
     #[serde(deserialize_with = "present")]
     pub assignee: Option<Option<String>>,
@@ -212,13 +220,59 @@ impl TimeEntry {
     }
 }
 
+/// One entry of a ticket's history: a note, or an escalation with its reason.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Note {
     pub id: i64,
     pub ticket_id: i64,
     pub author: String,
+    /// The note, or the escalation's reason.
     pub body: String,
     pub at: Millis,
+    pub kind: NoteKind,
+    /// The line an escalation moved the ticket to; None for a note.
+    pub line: Option<u8>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NoteKind {
+    Note,
+    Escalation,
+}
+
+impl NoteKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NoteKind::Note => "note",
+            NoteKind::Escalation => "escalation",
+        }
+    }
+    pub fn parse(text: &str) -> Option<NoteKind> {
+        [NoteKind::Note, NoteKind::Escalation]
+            .into_iter()
+            .find(|k| k.as_str() == text)
+    }
+}
+
+/// The tickets of one category and line created in a period, and how many of them kept
+/// their SLA. A clock is kept when it was met by its deadline, or is still running; a ticket
+/// is within SLA when it kept both clocks.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct SlaRow {
+    pub category: String,
+    pub line: u8,
+    pub tickets: i64,
+    pub first_response_kept: i64,
+    pub resolution_kept: i64,
+    pub within_sla: i64,
+}
+
+impl SlaRow {
+    /// The share of tickets within SLA, in percent (None without tickets).
+    pub fn within_percent(&self) -> Option<f64> {
+        (self.tickets > 0).then(|| self.within_sla as f64 * 100.0 / self.tickets as f64)
+    }
 }
 
 /// A change a ticket went through, for the dashboard and the external helpdesk.

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::model::{
     not_before, NewTicket, Status, Ticket, TicketKind, PRIORITY_HIGH, PRIORITY_NORMAL,
 };
+use super::targets::{self, Category};
 use crate::cdr::{CallKind, CallRecord, Outcome};
 use crate::clock::Millis;
 use crate::texts::{self, Opened};
@@ -29,6 +30,15 @@ pub struct TicketRules {
     pub first_response_minutes: [i64; 3],
     /// Resolution targets for priorities 1, 2 and 3, in minutes.
     pub resolution_minutes: [i64; 3],
+    /// The first-response target of a ticket a caller opened by phoning a queue (an answer by
+    /// an agent is its first response), in seconds; 0 leaves those to `first_response_minutes`.
+    pub call_first_response_seconds: i64,
+    /// The names of support lines 1, 2 and 3.
+    pub lines: [String; 3],
+    /// The categories a ticket can have, with their own SLA targets if any.
+    pub categories: Vec<Category>,
+    /// The category of tickets opened by calls, and by hand when none is given.
+    pub default_category: String,
     /// Which calls open tickets.
     pub answered: bool,
     pub abandoned: bool,
@@ -50,6 +60,10 @@ impl Default for TicketRules {
             repeat_window_minutes: 24 * 60,
             first_response_minutes: [30, 4 * 60, 24 * 60],
             resolution_minutes: [8 * 60, 3 * 24 * 60, 7 * 24 * 60],
+            call_first_response_seconds: 90,
+            lines: targets::default_lines(),
+            categories: Category::defaults(),
+            default_category: "information".into(),
             answered: true,
             abandoned: true,
             fax: true,
@@ -75,6 +89,14 @@ impl TicketRules {
         {
             problems.push("tickets SLA targets must be positive minutes".into());
         }
+        if self.call_first_response_seconds < 0 {
+            problems.push("tickets.call_first_response_seconds must not be negative".into());
+        }
+        problems.extend(targets::problems(
+            &self.lines,
+            &self.categories,
+            &self.default_category,
+        ));
         if self.default_hourly_rate_cents < 0 {
             problems.push("tickets.default_hourly_rate_cents must not be negative".into());
         }
@@ -85,12 +107,51 @@ impl TicketRules {
         self.repeat_window_minutes * 60_000
     }
 
-    /// The SLA deadlines of a ticket of `priority` opened at `at`: (first response, resolution).
-    pub fn deadlines(&self, priority: u8, at: Millis) -> (Millis, Millis) {
+    /// The configured category `key`, if any.
+    pub fn category(&self, key: &str) -> Option<&Category> {
+        self.categories.iter().find(|c| c.key == key)
+    }
+
+    /// `key` if it is a configured category, else why not (for the API).
+    pub fn known_category(&self, key: &str) -> Result<(), String> {
+        match self.category(key) {
+            Some(_) => Ok(()),
+            None => Err(format!(
+                "category {key:?} is not one of {}",
+                self.categories
+                    .iter()
+                    .map(|c| c.key.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        }
+    }
+
+    /// The SLA deadlines of a ticket of `kind`, `category` and `priority` created at `at`:
+    /// (first response, resolution), by the rule in [`targets`].
+    pub fn deadlines(
+        &self,
+        kind: TicketKind,
+        category: &str,
+        priority: u8,
+        at: Millis,
+    ) -> (Millis, Millis) {
         let index = usize::from(priority.clamp(1, 3) - 1);
+        let category = self.category(category);
+        let phoned = matches!(kind, TicketKind::Call | TicketKind::Callback);
+        let first_response_secs = match category.and_then(|c| c.first_response_seconds) {
+            Some(seconds) => seconds[index],
+            None if phoned && self.call_first_response_seconds > 0 => {
+                self.call_first_response_seconds
+            }
+            None => self.first_response_minutes[index] * 60,
+        };
+        let resolution_minutes = category
+            .and_then(|c| c.resolution_minutes)
+            .unwrap_or(self.resolution_minutes)[index];
         (
-            at + self.first_response_minutes[index] * 60_000,
-            at + self.resolution_minutes[index] * 60_000,
+            at.saturating_add(first_response_secs.saturating_mul(1000)),
+            at.saturating_add(resolution_minutes.saturating_mul(60_000)),
         )
     }
 }
@@ -176,10 +237,12 @@ pub fn plan(call: &CallRecord, open: Option<&Ticket>, rules: &TicketRules) -> Pl
     // The customer asked when the call started, not when its CDR arrived: the answer (the
     // first response) comes after that, and the SLA clocks count from it.
     let at = call.started_at;
-    let (first_response_due, resolution_due) = rules.deadlines(priority, at);
+    let category = rules.default_category.clone();
+    let (first_response_due, resolution_due) = rules.deadlines(kind, &category, priority, at);
     let answered = call.outcome == Outcome::Answered;
     Plan::Create(NewTicket {
         subject: subject(call, kind, rules.language),
+        category,
         status: if answered { Status::Open } else { Status::New },
         priority,
         starred: false,
@@ -309,6 +372,8 @@ mod tests {
             resolved_at: None,
             first_response_breached: false,
             resolution_breached: false,
+            line: 1,
+            category: "information".into(),
         }
     }
 
@@ -323,7 +388,9 @@ mod tests {
         // Created when the caller called (1 s), answered 20 s later, by alice.
         assert_eq!(new.created_at, 1_000);
         assert_eq!(new.first_response_at, Some(21_000));
-        assert_eq!(new.first_response_due, Some(1_000 + 240 * 60_000));
+        // A call's first response is due 90 s after the caller called.
+        assert_eq!(new.first_response_due, Some(1_000 + 90_000));
+        assert_eq!(new.category, "information");
         assert_eq!(new.assignee.as_deref(), Some("alice"));
         assert_eq!(new.subject, "Call from Jane Doe (+15550001) — support");
         assert!(!new.unidentified);
@@ -413,6 +480,42 @@ mod tests {
         unknown.contact_id = None;
         unknown.organization_id = None;
         assert_eq!(plan(&unknown, None, &rules), Plan::Nothing);
+    }
+
+    #[test]
+    fn a_category_overrides_the_targets_of_its_priority() {
+        let mut rules = TicketRules::default();
+        rules.categories[3].first_response_seconds = Some([30, 60, 120]);
+        rules.categories[3].resolution_minutes = Some([60, 120, 240]);
+        let min = 60_000;
+        // Emergency: its own targets, for a call as for a ticket opened by hand.
+        assert_eq!(
+            rules.deadlines(TicketKind::Call, "emergency", 2, 0),
+            (60_000, 120 * min)
+        );
+        assert_eq!(
+            rules.deadlines(TicketKind::Manual, "emergency", 1, 0),
+            (30_000, 60 * min)
+        );
+        // Information: a call's first response is due in 90 s, a fax's by its priority.
+        assert_eq!(
+            rules.deadlines(TicketKind::Callback, "information", 1, 0),
+            (90_000, 8 * 60 * min)
+        );
+        assert_eq!(
+            rules.deadlines(TicketKind::Fax, "information", 1, 0),
+            (30 * min, 8 * 60 * min)
+        );
+        // Switched off, calls take the per-priority minutes too; an unknown key the defaults.
+        rules.call_first_response_seconds = 0;
+        assert_eq!(
+            rules.deadlines(TicketKind::Call, "gone", 3, 0),
+            (24 * 60 * min, 7 * 24 * 60 * min)
+        );
+        assert!(rules
+            .known_category("gone")
+            .unwrap_err()
+            .contains("emergency"));
     }
 
     #[test]

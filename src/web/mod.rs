@@ -209,6 +209,7 @@ pub fn router(state: AppState) -> Router {
             get(tickets::show).patch(tickets::update),
         )
         .route("/api/tickets/{id}/notes", post(tickets::add_note))
+        .route("/api/tickets/{id}/escalate", post(tickets::escalate))
         .route("/api/calls", get(reports::calls))
         .route("/api/calls/{id}", get(reports::call))
         .route("/api/calls/{id}/recording", get(recordings::recording))
@@ -220,6 +221,7 @@ pub fn router(state: AppState) -> Router {
             get(reports::profitability_report),
         )
         .route("/api/reports/queues", get(reports::queue_report))
+        .route("/api/reports/sla", get(reports::sla_report))
         .route("/api/reports/agents", get(reports::agent_report))
         .route("/api/stats/history", get(history::history))
         .route("/api/billing/agents", get(reports::agent_rates))

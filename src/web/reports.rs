@@ -154,6 +154,30 @@ pub(crate) struct Period {
     format: Option<String>,
 }
 
+impl Period {
+    /// `[from, to)` as asked; without them, this month so far.
+    fn bounds(&self, now: Millis) -> Result<(Millis, Millis), ApiError> {
+        let month_start = Utc
+            .timestamp_millis_opt(now)
+            .single()
+            .and_then(|t| NaiveDate::from_ymd_opt(t.year(), t.month(), 1))
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .map_or(0, |t| Utc.from_utc_datetime(&t).timestamp_millis());
+        let from = match self.from.as_deref() {
+            Some(t) => parse_moment("from", t)?,
+            None => month_start,
+        };
+        let to = match self.to.as_deref() {
+            Some(t) => parse_moment("to", t)?,
+            None => now,
+        };
+        if to <= from {
+            return Err(ApiError::bad_request("the period ends before it starts"));
+        }
+        Ok((from, to))
+    }
+}
+
 /// `GET /api/reports/profitability?from=&to=[&format=csv]`: per organization, calls, talk
 /// hours, cost at the agents' rates, the fee prorated to the period, and the margin. Without
 /// a period: this month so far.
@@ -164,24 +188,7 @@ pub(crate) async fn profitability_report(
     Query(period): Query<Period>,
     Query(choice): Query<CsvChoice>,
 ) -> Result<Response, ApiError> {
-    let now = clock::now();
-    let month_start = Utc
-        .timestamp_millis_opt(now)
-        .single()
-        .and_then(|t| NaiveDate::from_ymd_opt(t.year(), t.month(), 1))
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map_or(0, |t| Utc.from_utc_datetime(&t).timestamp_millis());
-    let from = match period.from.as_deref() {
-        Some(t) => parse_moment("from", t)?,
-        None => month_start,
-    };
-    let to = match period.to.as_deref() {
-        Some(t) => parse_moment("to", t)?,
-        None => now,
-    };
-    if to <= from {
-        return Err(ApiError::bad_request("the period ends before it starts"));
-    }
+    let (from, to) = period.bounds(clock::now())?;
     let usage = state.store.organization_usage(from, to).await?;
     let fees = state.store.organization_fees().await?;
     let mut names = HashMap::new();
@@ -243,6 +250,78 @@ fn profitability_cells(line: &Profitability, currency: Option<&str>) -> Vec<Stri
         money(line.margin_cents),
         currency.unwrap_or_default().to_owned(),
     ]
+}
+
+/// `GET /api/reports/sla?from=&to=[&format=csv]` (manager+): the tickets created in the
+/// period per category and support line, and the share of them within SLA (both clocks met by
+/// their deadlines, or still running). Without a period: this month so far.
+pub(crate) async fn sla_report(
+    State(state): State<AppState>,
+    auth: Authorized<Manager>,
+    headers: HeaderMap,
+    Query(period): Query<Period>,
+    Query(choice): Query<CsvChoice>,
+) -> Result<Response, ApiError> {
+    let now = clock::now();
+    let (from, to) = period.bounds(now)?;
+    let rows = state.store.sla_report(from, to, now).await?;
+    let rules = &state.config.tickets;
+    let category_name = |key: &str| {
+        rules
+            .category(key)
+            .map_or(key.to_owned(), |c| c.name.clone())
+    };
+    let line_name = |line: u8| rules.lines[usize::from(line.clamp(1, 3)) - 1].as_str();
+    if period.format.as_deref() == Some("csv") {
+        let dialect = choice.dialect(&state, &auth, &headers).await?;
+        return Ok(download::csv(
+            "sla",
+            dialect,
+            &[
+                "category",
+                "category_name",
+                "line",
+                "line_name",
+                "tickets",
+                "first_response_kept",
+                "resolution_kept",
+                "within_sla",
+                "within_sla_percent",
+            ],
+            rows.iter().map(|row| {
+                vec![
+                    row.category.clone(),
+                    category_name(&row.category),
+                    row.line.to_string(),
+                    line_name(row.line).to_owned(),
+                    row.tickets.to_string(),
+                    row.first_response_kept.to_string(),
+                    row.resolution_kept.to_string(),
+                    row.within_sla.to_string(),
+                    row.within_percent()
+                        .map(|p| format!("{p:.1}"))
+                        .unwrap_or_default(),
+                ]
+            }),
+        ));
+    }
+    let rows: Vec<Value> = rows
+        .iter()
+        .map(|row| {
+            json!({
+                "category": row.category,
+                "category_name": category_name(&row.category),
+                "line": row.line,
+                "line_name": line_name(row.line),
+                "tickets": row.tickets,
+                "first_response_kept": row.first_response_kept,
+                "resolution_kept": row.resolution_kept,
+                "within_sla": row.within_sla,
+                "within_sla_percent": row.within_percent(),
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "from": from, "to": to, "rows": rows })).into_response())
 }
 
 fn check_cents(name: &str, cents: i64) -> Result<i64, ApiError> {

@@ -26,7 +26,7 @@ use crate::directory::FoundRecord;
 use crate::store::{CallFilter, FaxRecord, StoreError, TicketFilter, TicketSearch};
 use crate::tickets::{
     NewTicket, Note, Status, Ticket, TicketEvent, TicketKind, TicketPatch, TimeEntry,
-    PRIORITY_NORMAL,
+    PRIORITY_NORMAL, TOP_LINE,
 };
 use crate::users::Role;
 
@@ -167,6 +167,8 @@ async fn export(
                 .unwrap_or_default(),
             t.caller_number.clone(),
             t.queue.clone().unwrap_or_default(),
+            t.line.to_string(),
+            t.category.clone(),
             time(Some(t.created_at)),
             time(t.first_response_at),
             time(t.resolved_at),
@@ -187,6 +189,8 @@ async fn export(
             "organization",
             "caller_number",
             "queue",
+            "line",
+            "category",
             "created_at",
             "first_response_at",
             "resolved_at",
@@ -221,6 +225,16 @@ pub(crate) struct TicketView {
     faxes: Vec<Shown<FaxRecord>>,
     talk_secs: i64,
     cost_cents: i64,
+    /// The names of support lines 1, 2 and 3 (`[tickets] lines`).
+    lines: [String; 3],
+    /// The categories a ticket can be given, with their keys and names.
+    categories: Vec<CategoryName>,
+}
+
+#[derive(Serialize)]
+struct CategoryName {
+    key: String,
+    name: String,
 }
 
 pub(crate) async fn show(
@@ -264,6 +278,17 @@ pub(crate) async fn show(
         calls: Shown::all(&state, calls),
         time_entries,
         faxes: Shown::all(&state, faxes),
+        lines: state.config.tickets.lines.clone(),
+        categories: state
+            .config
+            .tickets
+            .categories
+            .iter()
+            .map(|c| CategoryName {
+                key: c.key.clone(),
+                name: c.name.clone(),
+            })
+            .collect(),
     }))
 }
 
@@ -279,7 +304,22 @@ pub(crate) async fn update(
     if let Some(problem) = patch.problems() {
         return Err(ApiError::bad_request(problem));
     }
+    let rules = &state.config.tickets;
+    if let Some(category) = patch.category.as_deref() {
+        rules
+            .known_category(category)
+            .map_err(ApiError::bad_request)?;
+    }
     let before = state.store.ticket(id).await?;
+    // A new category or priority sets the SLA deadlines again, from the ticket's creation.
+    let deadlines = before
+        .as_ref()
+        .filter(|_| patch.category.is_some() || patch.priority.is_some())
+        .map(|t| {
+            let category = patch.category.as_deref().unwrap_or(&t.category);
+            let priority = patch.priority.unwrap_or(t.priority);
+            rules.deadlines(t.kind, category, priority, t.created_at)
+        });
     // An agent takes a ticket nobody (or they) work, or hands back their own; giving a ticket
     // to somebody else, or taking it from them, is a supervisor's.
     let unless_taken_from = match &patch.assignee {
@@ -309,6 +349,7 @@ pub(crate) async fn update(
             clock::now(),
             state.webhook.is_some(),
             unless_taken_from,
+            deadlines,
         )
         .await
         .map_err(|e| match e {
@@ -381,6 +422,77 @@ pub(crate) async fn add_note(
     Ok((StatusCode::CREATED, Json(note)))
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct EscalateBody {
+    reason: String,
+}
+
+/// `POST /api/tickets/{id}/escalate {"reason": "..."}`: moves the ticket one support line up
+/// and records the reason in its history. An agent escalates a ticket they work or nobody
+/// works; a supervisor or above any ticket. On the top line: 409.
+pub(crate) async fn escalate(
+    State(state): State<AppState>,
+    auth: Authorized<Agent>,
+    Path(id): Path<i64>,
+    ApiJson(body): ApiJson<EscalateBody>,
+) -> Result<Json<Ticket>, ApiError> {
+    let reason = body.reason.trim();
+    if reason.is_empty() || reason.len() > MAX_NOTE {
+        return Err(ApiError::bad_request(format!(
+            "reason is 1 to {MAX_NOTE} bytes"
+        )));
+    }
+    let before = state
+        .store
+        .ticket(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("ticket {id} not found")))?;
+    if before.line >= TOP_LINE {
+        return Err(ApiError::conflict(format!(
+            "ticket {id} is on line {TOP_LINE} ({}), the highest: it cannot be escalated further",
+            state.config.tickets.lines[usize::from(TOP_LINE) - 1]
+        )));
+    }
+    // An agent escalates what they work or nobody works; somebody else's is a supervisor's.
+    let unless_taken_from = (!auth.role.allows(Role::Supervisor)).then_some(auth.name.as_str());
+    if let (Some(me), Some(owner)) = (unless_taken_from, before.assignee.as_deref()) {
+        if me != owner {
+            return Err(ApiError::forbidden(Role::Supervisor));
+        }
+    }
+    let (ticket, _) = state
+        .store
+        .escalate_ticket(
+            id,
+            &auth.name,
+            reason,
+            clock::now(),
+            state.webhook.is_some(),
+            unless_taken_from,
+        )
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(why) => {
+                ApiError::conflict(format!("{why}: it changed meanwhile, look again"))
+            }
+            StoreError::NotFound(_) => ApiError::not_found(format!("ticket {id} not found")),
+            other => other.into(),
+        })?;
+    let change = auth.change("ticket", "escalate", id);
+    let change = change.before(&json!({ "line": ticket.line - 1 }));
+    state
+        .audit(change.after(&json!({ "line": ticket.line, "reason": reason })))
+        .await;
+    announce(
+        &state,
+        TicketEvent::Updated {
+            ticket: ticket.clone(),
+        },
+    );
+    Ok(Json(ticket))
+}
+
 /// A ticket opened by hand (from the agent's pop-up, say).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -398,6 +510,9 @@ pub(crate) struct OpenTicket {
     caller_number: String,
     #[serde(default)]
     note: Option<String>,
+    /// A key of `[tickets] categories`; the default category when absent.
+    #[serde(default)]
+    category: Option<String>,
 }
 
 pub(crate) async fn create(
@@ -433,11 +548,21 @@ pub(crate) async fn create(
             .normalize(raw)
             .unwrap_or_else(|_| raw.to_owned()),
     };
+    let rules = &state.config.tickets;
+    let category = open
+        .category
+        .clone()
+        .unwrap_or_else(|| rules.default_category.clone());
+    rules
+        .known_category(&category)
+        .map_err(ApiError::bad_request)?;
     let now = clock::now();
     let priority = open.priority.unwrap_or(PRIORITY_NORMAL);
-    let (first_response_due, resolution_due) = state.config.tickets.deadlines(priority, now);
+    let (first_response_due, resolution_due) =
+        rules.deadlines(TicketKind::Manual, &category, priority, now);
     let new = NewTicket {
         subject: open.subject.trim().to_owned(),
+        category,
         status: Status::Open,
         priority,
         starred: open.starred,
