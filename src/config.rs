@@ -65,13 +65,13 @@ pub struct ServiceConfig {
 }
 
 /// An ISO 4217 currency code: three capital letters (`RUB`, `EUR`, `USD`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct Currency([u8; 3]);
+pub struct Currency(String);
 
 impl Currency {
     pub fn code(&self) -> &str {
-        std::str::from_utf8(&self.0).unwrap_or("XXX")
+        &self.0
     }
 }
 
@@ -79,18 +79,19 @@ impl TryFrom<String> for Currency {
     type Error = String;
 
     fn try_from(code: String) -> Result<Currency, String> {
-        match code.as_bytes() {
-            &[a, b, c] if [a, b, c].iter().all(u8::is_ascii_uppercase) => Ok(Currency([a, b, c])),
-            _ => Err(format!(
+        if code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase()) {
+            Ok(Currency(code))
+        } else {
+            Err(format!(
                 "currency {code:?} is not an ISO 4217 code (three capital letters: RUB, EUR, USD)"
-            )),
+            ))
         }
     }
 }
 
 impl From<Currency> for String {
     fn from(currency: Currency) -> String {
-        currency.code().to_owned()
+        currency.0
     }
 }
 

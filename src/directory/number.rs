@@ -290,7 +290,7 @@ impl Numbering {
 
     /// `e164` for a person to read, in `style`. Text that is not a number comes back as it is.
     pub fn display(&self, e164: &str, style: Style) -> String {
-        let Ok(number) = phonenumber::parse(None, e164) else {
+        let Some(number) = parsed_as_written(e164) else {
             return e164.to_owned();
         };
         let same_region = self.region.is_some() && number.country().id() == self.region;
@@ -322,6 +322,26 @@ fn split_country_code(digits: &str) -> Option<(Vec<&'static Metadata>, &str)> {
             .by_code(&code)
             .map(|regions| (regions, &digits[len..]))
     })
+}
+
+/// `+{digits}` as the crate's number, its national part exactly as written after the country
+/// code. The crate's parser takes a trunk prefix off a number given with its country code
+/// (`+7 812 ...`, Saint Petersburg, read as `+7 12...` because Russia's trunk prefix is 8), so
+/// a national part it shortened is put back (through the crate's own serialized form, as it
+/// has no other way to build a number).
+fn parsed_as_written(e164: &str) -> Option<phonenumber::PhoneNumber> {
+    let number = phonenumber::parse(None, e164).ok()?;
+    let code = number.code().value().to_string();
+    let written = e164.strip_prefix('+')?.strip_prefix(code.as_str())?;
+    let national = number.national();
+    let read = format!("{}{national}", "0".repeat(usize::from(national.zeros())));
+    if read == written {
+        return Some(number);
+    }
+    let as_written: phonenumber::NationalNumber = written.parse().ok()?;
+    let mut fields = serde_json::to_value(&number).ok()?;
+    fields["national"] = serde_json::to_value(as_written).ok()?;
+    serde_json::from_value(fields).ok()
 }
 
 /// Whether `+{digits}` is a valid number: its national part is of a known type (fixed
@@ -663,6 +683,17 @@ mod tests {
             "+44 20 7946 0018"
         );
         assert_eq!(ru().display("1001", Style::E164), "1001");
+        // Saint Petersburg's 812 starts with Russia's trunk prefix; the crate's parser would
+        // take it off (`+7 121013140`).
+        assert_eq!(
+            ru().display("+78121013140", Style::International),
+            "+7 812 101-31-40"
+        );
+        assert_eq!(
+            ru().display("+78121013140", Style::National),
+            "8 (812) 101-31-40"
+        );
+        assert_eq!(ru().display("+78121013140", Style::E164), "+78121013140");
     }
 
     #[test]
