@@ -64,6 +64,13 @@ pub struct ServiceConfig {
     pub currency: Option<Currency>,
 }
 
+impl ServiceConfig {
+    /// `currency`'s code, as the API answers it (null when unset).
+    pub fn currency_code(&self) -> Option<String> {
+        self.currency.as_ref().map(|c| c.code().to_owned())
+    }
+}
+
 /// An ISO 4217 currency code: three capital letters (`RUB`, `EUR`, `USD`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]

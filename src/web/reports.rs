@@ -204,12 +204,7 @@ pub(crate) async fn profitability_report(
         }
     }
     let lines = profitability(&usage, &fees, &names, from, to);
-    let currency = state
-        .config
-        .service
-        .currency
-        .as_ref()
-        .map(|c| c.code().to_owned());
+    let currency = state.config.service.currency_code();
     if period.format.as_deref() == Some("csv") {
         let dialect = choice.dialect(&state, &auth, &headers).await?;
         return Ok(download::csv(

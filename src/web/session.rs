@@ -68,7 +68,7 @@ pub(crate) async fn login(
         "name": user.name,
         "role": user.role,
         "language": language,
-        "currency": state.config.service.currency.as_ref().map(|c| c.code().to_owned()),
+        "currency": state.config.service.currency_code(),
     }));
     Ok(([(SET_COOKIE, cookie)], body).into_response())
 }
@@ -160,7 +160,7 @@ pub(crate) async fn me(
         "credential": auth.credential,
         "language": language,
         "language_chosen": chosen.is_some(),
-        "currency": state.config.service.currency.as_ref().map(|c| c.code().to_owned()),
+        "currency": state.config.service.currency_code(),
     })))
 }
 

@@ -397,6 +397,18 @@ async fn is_known_person(state: &AppState, name: &str) -> Result<bool, ApiError>
         .any(|a| a.config.name == name))
 }
 
+/// Text for a ticket's history (a note, an escalation's reason), trimmed: 1 to `MAX_NOTE`
+/// bytes, else 400 naming `what`.
+fn history_text<'a>(what: &str, text: &'a str) -> Result<&'a str, ApiError> {
+    let text = text.trim();
+    if text.is_empty() || text.len() > MAX_NOTE {
+        return Err(ApiError::bad_request(format!(
+            "{what} is 1 to {MAX_NOTE} bytes"
+        )));
+    }
+    Ok(text)
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NoteBody {
@@ -409,12 +421,7 @@ pub(crate) async fn add_note(
     Path(id): Path<i64>,
     ApiJson(note): ApiJson<NoteBody>,
 ) -> Result<(StatusCode, Json<Note>), ApiError> {
-    let body = note.body.trim();
-    if body.is_empty() || body.len() > MAX_NOTE {
-        return Err(ApiError::bad_request(format!(
-            "a note is 1 to {MAX_NOTE} bytes"
-        )));
-    }
+    let body = history_text("a note", &note.body)?;
     let note = state
         .store
         .add_note(id, &auth.name, body, clock::now())
@@ -437,12 +444,7 @@ pub(crate) async fn escalate(
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<EscalateBody>,
 ) -> Result<Json<Ticket>, ApiError> {
-    let reason = body.reason.trim();
-    if reason.is_empty() || reason.len() > MAX_NOTE {
-        return Err(ApiError::bad_request(format!(
-            "reason is 1 to {MAX_NOTE} bytes"
-        )));
-    }
+    let reason = history_text("reason", &body.reason)?;
     let before = state
         .store
         .ticket(id)
