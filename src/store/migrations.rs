@@ -113,6 +113,11 @@ const SQLITE: Embedded = &[
         "ticket_lines",
         include_str!("../../migrations/sqlite/0019_ticket_lines.sql"),
     ),
+    (
+        20,
+        "live_view",
+        include_str!("../../migrations/sqlite/0020_live_view.sql"),
+    ),
 ];
 
 const POSTGRES: Embedded = &[
@@ -210,6 +215,11 @@ const POSTGRES: Embedded = &[
         19,
         "ticket_lines",
         include_str!("../../migrations/postgres/0019_ticket_lines.sql"),
+    ),
+    (
+        20,
+        "live_view",
+        include_str!("../../migrations/postgres/0020_live_view.sql"),
     ),
 ];
 

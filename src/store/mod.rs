@@ -17,6 +17,7 @@ mod fax;
 mod filter;
 mod intervals;
 mod leadership;
+mod live_view;
 mod migrations;
 #[cfg(test)]
 mod plans;
@@ -40,6 +41,7 @@ pub use directory::{Record, Removable};
 pub use error::StoreError;
 pub use fax::{Attach, FaxRecord, MailState, NewFile, NewMail, OutboxMail, Recorded, StoredFile};
 pub use leadership::{LeaderRow, LockSession};
+pub use live_view::PublishedView;
 pub use tickets::{TicketFilter, TicketSearch, WebhookDelivery};
 
 use crate::accounts::Role;
