@@ -285,9 +285,14 @@ async fn a_standby_pops_up_a_ringing_call_and_a_takeover_cancels_the_offer_keepi
 }
 
 async fn ringing_at_takeover(db: TestDbRef) {
-    use switchdesk::sim::AgentBehaviour;
+    use switchdesk::sim::{AgentBehaviour, CallSpec};
     let dir = tempfile::tempdir().unwrap();
-    cluster::seed(&db.store, 1).await;
+    // Callers may press 1 to be called back, keeping their place.
+    let mut queue = cluster::queue();
+    queue.callbacks.key = Some('1');
+    queue.callbacks.dial = "user/{number}@default".parse().unwrap();
+    queue.callbacks.ring_secs = 5;
+    cluster::seed_queue(&db.store, &queue, 1).await;
     let token = users::add_api_token(&db.store, "test", Role::Supervisor)
         .await
         .unwrap();
@@ -306,8 +311,30 @@ async fn ringing_at_takeover(db: TestDbRef) {
     let mut desktop = cluster::Feed::open_as(&b, "agent", &agent_token).await;
     desktop.next_of("snapshot").await;
 
+    // A place is kept to the millisecond: the callers come a few apart.
     let first = cluster::call(&sim, 1).await;
+    tokio::time::sleep(Duration::from_millis(5)).await;
     let second = cluster::call(&sim, 2).await;
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let customer = "+15550000003";
+    sim.add_endpoint(
+        &format!("user/{customer}@default"),
+        AgentBehaviour::Answer {
+            ring: Duration::from_millis(100),
+            talk: Some(Duration::from_millis(30)),
+        },
+    )
+    .await
+    .unwrap();
+    let third = sim
+        .place_call(CallSpec {
+            from_number: customer.into(),
+            destination: "7000".into(),
+            dtmf: vec![(Duration::from_millis(300), '1')],
+            ..CallSpec::default()
+        })
+        .await
+        .unwrap();
     // The leader rings agent1 for the first caller; the desktop connected to the standby
     // shows the ringing phone and pops the caller up.
     let ringing = desktop
@@ -322,19 +349,34 @@ async fn ringing_at_takeover(db: TestDbRef) {
         let channels = sim.channels().await.ok()?;
         channels
             .iter()
-            .find(|c| c.uuid != first && c.uuid != second)
+            .find(|c| c.uuid != first && c.uuid != second && c.uuid != third)
             .map(|c| c.uuid.clone())
+    })
+    .await;
+    // The third caller hung up to be called back: their callback keeps the place.
+    eventually("the third caller's callback, on the leader", || async {
+        let (waiting, _) = a.waiting_shown().await?;
+        (waiting == [first.clone(), second.clone(), third.clone()]
+            && !sim.channels().await.ok()?.iter().any(|c| c.uuid == third))
+        .then_some(())
     })
     .await;
 
     // The leader dies while the phone rings: the new leader cancels that offer (nobody knows
     // whether it was still wanted) and both callers keep their places.
     a.kill();
-    let adopted = eventually("the standby re-adopts both callers", || async {
-        b.waiting().await.filter(|w| w.len() == 2)
-    })
+    let adopted = eventually(
+        "the standby re-adopts both callers and the callback",
+        || async { b.waiting().await.filter(|w| w.len() == 3) },
+    )
     .await;
-    assert_eq!(adopted, vec![first.clone(), second.clone()]);
+    let shown: Value = b.get("/api/queues").await.unwrap().json().await.unwrap();
+    assert_eq!(
+        adopted,
+        vec![first.clone(), second.clone(), third.clone()],
+        "{:#}",
+        shown[0]["waiting"]
+    );
     eventually("the old offer's leg hung up", || async {
         let channels = sim.channels().await.ok()?;
         (!channels.iter().any(|c| c.uuid == agent_leg)).then_some(())
@@ -357,6 +399,18 @@ async fn ringing_at_takeover(db: TestDbRef) {
     })
     .await;
     assert_eq!(served, vec![first, second]);
+    // And the customer who asked is called back, by the new leader.
+    eventually("the callback dialled by the new leader", || async {
+        sim.commands_received_at(b.door)
+            .iter()
+            .any(|c| c.contains("originate") && c.contains(&format!("user/{customer}@default")))
+            .then_some(())
+    })
+    .await;
+    eventually("the queue empties", || async {
+        b.waiting().await.filter(|w| w.is_empty())
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
