@@ -84,7 +84,8 @@ pub enum Refusal {
 /// Carries out the room's commands: implemented by the incidents. Called on the chat task,
 /// one command at a time, in the room's order. A command may come twice after a crash (the
 /// room is read again from the last position stored), so taking an incident one already holds
-/// should answer `Ok` or a refusal, never act twice.
+/// should answer `Ok` or a refusal, never act twice. The call is dropped midway when this
+/// instance loses the lead, so whatever it changes should commit in one step.
 pub trait CommandHandler: Send + Sync + 'static {
     fn handle(&self, command: ChatCommand) -> impl Future<Output = Result<(), Refusal>> + Send;
 }
