@@ -101,13 +101,17 @@ impl Room {
     /// The bot started with `handler`, once it follows the room (it stored where it reads
     /// from: anything said from now on is read).
     async fn start(&self, language: Language, handler: Arc<Recorder>) -> Chat {
-        let tasks = Tasks::new(Metrics::new());
+        self.start_under(&Tasks::new(Metrics::new()), language, handler)
+            .await
+    }
+
+    async fn start_under(&self, tasks: &Tasks, language: Language, handler: Arc<Recorder>) -> Chat {
         let chat = chat::start(
             &self.config,
             language,
             self.db.store.clone(),
             handler,
-            &tasks,
+            tasks,
             Leadership::single("test"),
         )
         .unwrap();
@@ -313,6 +317,38 @@ async fn a_restart_reads_on_where_it_stopped_without_replaying() {
             "Incident 7 resolved by ivan."
         ]
     );
+    if let Some(task) = chat.task {
+        task.abort();
+    }
+}
+
+#[tokio::test]
+async fn a_bot_that_panicked_comes_back_and_reads_on() {
+    let Some(room) = Room::new().await else {
+        return;
+    };
+    let tasks = Tasks::new(Metrics::new());
+    let handler = Arc::new(Recorder::default());
+    let chat = room
+        .start_under(&tasks, Language::En, handler.clone())
+        .await;
+    let asked = room.say(&room.ivan, "!take 7").await;
+    room.reply_to(&asked).await;
+
+    let fault = tasks
+        .inject_panic(chat::TASK)
+        .expect("the matrix task runs");
+    eventually("the task down", async || {
+        tasks.state(chat::TASK)?.is_down().then_some(())
+    })
+    .await;
+    let asked = room.say(&room.ivan, "!resolve 7").await;
+    drop(fault);
+    assert_eq!(
+        room.reply_to(&asked).await.body,
+        "Incident 7 resolved by ivan."
+    );
+    assert_eq!(handler.commands(), [take(7), resolve(7)]);
     if let Some(task) = chat.task {
         task.abort();
     }
