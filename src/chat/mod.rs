@@ -10,7 +10,17 @@
 //!
 //! A command reaches the incidents through a [`CommandHandler`]: the chat side knows who typed
 //! it (a switchdesk user, through `[matrix.users]`) and which incident, never what an incident
-//! is.
+//! is. Wiring it (`service::state`), with `Incidents` implementing the handler:
+//!
+//! ```text
+//! let chat = chat::start(&config.matrix, config.service.language, store.clone(),
+//!                        Arc::new(incidents_handler), &tasks, leadership.clone())?;
+//! background.extend(chat.task);          // aborted at shutdown
+//! // wherever an incident changes (leader only):
+//! chat.notifier.notify(&IncidentNotice { incident: 7, organization: Some("Acme".into()),
+//!     title: "Disk full on db1".into(),
+//!     event: IncidentEvent::Opened { severity: "High".into(), take_within } });
+//! ```
 
 mod command;
 mod config;
