@@ -118,6 +118,11 @@ const SQLITE: Embedded = &[
         "live_view",
         include_str!("../../migrations/sqlite/0020_live_view.sql"),
     ),
+    (
+        23,
+        "chat_sync",
+        include_str!("../../migrations/sqlite/0023_chat_sync.sql"),
+    ),
 ];
 
 const POSTGRES: Embedded = &[
@@ -220,6 +225,11 @@ const POSTGRES: Embedded = &[
         20,
         "live_view",
         include_str!("../../migrations/postgres/0020_live_view.sql"),
+    ),
+    (
+        23,
+        "chat_sync",
+        include_str!("../../migrations/postgres/0023_chat_sync.sql"),
     ),
 ];
 

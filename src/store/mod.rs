@@ -11,6 +11,7 @@ mod acd;
 mod audit;
 mod blocklist;
 mod calls;
+mod chat;
 mod directory;
 mod error;
 mod fax;
