@@ -131,6 +131,11 @@ impl Switchboard {
             | Request::DeleteAgent(_, reply)
             | Request::MoveCaller(_, _, reply)
             | Request::ToFront(_, reply) => refuse(reply),
+            Request::CallBack(_, reply) => {
+                let _ = reply.send(Err(BoardError::Standby {
+                    leader: leader.clone(),
+                }));
+            }
             Request::Eavesdrop(_, reply) => {
                 let _ = reply.send(Err(BoardError::Standby {
                     leader: leader.clone(),

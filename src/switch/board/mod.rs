@@ -30,8 +30,8 @@ use super::render::{self, api, render, Api, EavesdropMode, Step};
 use super::writer::{self, AdminWrite, AgentState, Record, Stored, Writes};
 use crate::acd::stats::{AgentTotals, Counters};
 use crate::acd::{
-    AcdError, Action, AgentConfig, AgentStatus, AgentView, CallerArrival, Engine, QueueConfig,
-    QueueView, Update,
+    AcdError, Action, AgentConfig, AgentStatus, AgentView, CallerArrival, Engine, LineCallback,
+    QueueConfig, QueueView, Update,
 };
 use crate::blocklist::{Blocklist, Direction, Entry};
 use crate::clock::{self, Millis};
@@ -102,6 +102,14 @@ pub struct Eavesdrop {
     pub call: String,
     pub mode: EavesdropMode,
     pub endpoint: Endpoint,
+}
+
+/// A caller to be called back from a support line's queue (see [`Board::call_back_from`]).
+struct CallBackAsk {
+    queue: String,
+    number: String,
+    enqueued_at: Millis,
+    create: bool,
 }
 
 /// What a supervisor asked for when joining an agent's call.
@@ -181,6 +189,10 @@ enum Request {
     DeleteAgent(String, oneshot::Sender<Result<(), BoardError>>),
     MoveCaller(String, String, oneshot::Sender<Result<(), BoardError>>),
     ToFront(String, oneshot::Sender<Result<(), BoardError>>),
+    CallBack(
+        CallBackAsk,
+        oneshot::Sender<Result<Option<LineCallback>, BoardError>>,
+    ),
     Eavesdrop(EavesdropAsk, oneshot::Sender<Result<Eavesdrop, BoardError>>),
 }
 
@@ -562,6 +574,26 @@ impl Board {
     /// Puts a waiting caller first in their queue.
     pub async fn to_front(&self, call: &str) -> Result<(), BoardError> {
         self.ask(|r| Request::ToFront(call.to_owned(), r)).await?
+    }
+
+    /// Has the caller of `number` called back from `queue` (a support line's): a callback
+    /// waiting for them moves there keeping its place; without one, when `create`, one is
+    /// queued there, placed at `enqueued_at`. Stored like every callback (it survives a
+    /// restart); `None` when nothing waited and nothing was to be created.
+    pub async fn call_back_from(
+        &self,
+        queue: &str,
+        number: &str,
+        enqueued_at: Millis,
+        create: bool,
+    ) -> Result<Option<LineCallback>, BoardError> {
+        let ask = CallBackAsk {
+            queue: queue.to_owned(),
+            number: number.to_owned(),
+            enqueued_at,
+            create,
+        };
+        self.ask(|r| Request::CallBack(ask, r)).await?
     }
 
     /// Calls `endpoint` (a supervisor's phone) into the agent's current call in `mode`;
