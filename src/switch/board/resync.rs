@@ -73,6 +73,10 @@ impl Switchboard {
                 continue;
             }
             match (channel.leg.as_deref(), &channel.queue) {
+                // Kept after the call for the survey: its question's end is read as it comes.
+                (None, Some(_)) if channel.surveyed => {
+                    self.node_of.insert(channel.uuid.clone(), node);
+                }
                 (None, Some(queue)) => {
                     if self.engine.is_tracked(&channel.uuid) {
                         // Its own bridge answered while the events were missed.
