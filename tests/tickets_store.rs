@@ -307,6 +307,7 @@ fn queue_call(id: &str, queue: Option<&str>, ticket_id: i64, started_at: i64) ->
         organization_id: None,
         vip: false,
         ticket_id: Some(ticket_id),
+        rating: None,
     }
 }
 

@@ -2093,5 +2093,6 @@ fn queue_call(id: &str) -> CallRecord {
         organization_id: None,
         vip: false,
         ticket_id: None,
+        rating: None,
     }
 }
