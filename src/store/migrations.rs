@@ -114,9 +114,19 @@ const SQLITE: Embedded = &[
         include_str!("../../migrations/sqlite/0019_ticket_lines.sql"),
     ),
     (
+        20,
+        "live_view",
+        include_str!("../../migrations/sqlite/0020_live_view.sql"),
+    ),
+    (
         21,
         "caller_ratings",
         include_str!("../../migrations/sqlite/0021_caller_ratings.sql"),
+    ),
+    (
+        23,
+        "chat_sync",
+        include_str!("../../migrations/sqlite/0023_chat_sync.sql"),
     ),
 ];
 
@@ -217,9 +227,19 @@ const POSTGRES: Embedded = &[
         include_str!("../../migrations/postgres/0019_ticket_lines.sql"),
     ),
     (
+        20,
+        "live_view",
+        include_str!("../../migrations/postgres/0020_live_view.sql"),
+    ),
+    (
         21,
         "caller_ratings",
         include_str!("../../migrations/postgres/0021_caller_ratings.sql"),
+    ),
+    (
+        23,
+        "chat_sync",
+        include_str!("../../migrations/postgres/0023_chat_sync.sql"),
     ),
 ];
 

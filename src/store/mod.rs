@@ -11,12 +11,14 @@ mod acd;
 mod audit;
 mod blocklist;
 mod calls;
+mod chat;
 mod directory;
 mod error;
 mod fax;
 mod filter;
 mod intervals;
 mod leadership;
+mod live_view;
 mod migrations;
 #[cfg(test)]
 mod plans;
@@ -40,6 +42,7 @@ pub use directory::{Record, Removable};
 pub use error::StoreError;
 pub use fax::{Attach, FaxRecord, MailState, NewFile, NewMail, OutboxMail, Recorded, StoredFile};
 pub use leadership::{LeaderRow, LockSession};
+pub use live_view::PublishedView;
 pub use tickets::{TicketFilter, TicketSearch, WebhookDelivery};
 
 use crate::accounts::Role;

@@ -20,6 +20,7 @@ mod executor;
 mod flush;
 mod lead;
 mod load;
+mod mirror;
 mod requests;
 mod resync;
 
@@ -45,6 +46,8 @@ use crate::store::{BlockedAttempt, Store, StoreError, StoredAgent, StoredCallbac
 use crate::supervise::{Policy, Tasks};
 use executor::{execute, forward_events, kill, Forward};
 use load::Loader;
+pub use mirror::{LiveView, MirrorChange, ViewSource};
+use mirror::{Mirror, Publishing};
 
 /// The events the switchboard needs from each node.
 pub const EVENTS: &[&str] = &[
@@ -166,7 +169,7 @@ impl BoardOptions {
 }
 
 enum Request {
-    Queues(oneshot::Sender<Vec<QueueView>>),
+    Queues(oneshot::Sender<(Vec<QueueView>, ViewSource)>),
     Identities(oneshot::Sender<HashMap<String, Identity>>),
     Caller(String, oneshot::Sender<Option<RecentCaller>>),
     Eject(String, oneshot::Sender<bool>),
@@ -202,6 +205,8 @@ enum Msg {
     Stored(Stored),
     /// This instance's role changed.
     Role(Role),
+    /// The leader's published view, read by a standby.
+    Mirrored(Box<Mirror>),
     /// The engine as the database holds it, loaded for the `generation`th role change.
     Loaded {
         generation: u64,
@@ -252,7 +257,7 @@ struct Waiting {
 type VarSlots = HashMap<String, (usize, Vec<(VarName, VarValue)>)>;
 
 /// A caller seen lately (waiting, connected or gone), for "block this caller".
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RecentCaller {
     pub call: String,
     /// As the switch gave it (not normalized).
@@ -268,6 +273,7 @@ const RECENT_CALLERS: usize = 1_000;
 pub struct Board {
     inbox: mpsc::Sender<Msg>,
     updates: broadcast::Sender<Update>,
+    mirror_changes: broadcast::Sender<MirrorChange>,
 }
 
 impl Board {
@@ -373,6 +379,30 @@ impl Board {
                 }
             },
         );
+        // The warm view: published while leading among others, followed while standing by
+        // (a single instance has nobody to publish to).
+        let (views, published) = tokio::sync::watch::channel(None);
+        if options.leadership.role() != Role::Single {
+            let publishing_store = options
+                .writer_store
+                .clone()
+                .unwrap_or_else(|| store.clone());
+            let instance = options.leadership.instance().to_owned();
+            tasks.spawn("switchboard-publisher", Policy::RestartOnPanic, move || {
+                let (store, instance, views) = (
+                    publishing_store.clone(),
+                    instance.clone(),
+                    published.clone(),
+                );
+                mirror::publish(store, instance, views)
+            });
+            let (following, leadership, mirrored) =
+                (store.clone(), options.leadership.clone(), inbox.clone());
+            tasks.spawn("switchboard-follower", Policy::RestartOnPanic, move || {
+                mirror::follow(following.clone(), leadership.clone(), mirrored.clone())
+            });
+        }
+        let (mirror_changes, _) = broadcast::channel(1_024);
         let now = clock::now();
         let day = options.stats.day();
         let board = Switchboard {
@@ -403,6 +433,9 @@ impl Board {
             lagging: HashSet::new(),
             next_day: day.next_start(now),
             day,
+            publishing: Publishing::new(views),
+            mirror: None,
+            mirror_changes: mirror_changes.clone(),
             options,
         };
         // The engine's state cannot be rebuilt inside the process: a panic ends the process,
@@ -416,7 +449,11 @@ impl Board {
                 }
             }
         });
-        Ok(Board { inbox, updates })
+        Ok(Board {
+            inbox,
+            updates,
+            mirror_changes,
+        })
     }
 
     /// Stops the switchboard (callers stay parked in FreeSWITCH for the next one to adopt).
@@ -432,6 +469,12 @@ impl Board {
     /// Every engine update from now on (caller joined, left, announced, agent changed...).
     pub fn subscribe(&self) -> broadcast::Receiver<Update> {
         self.updates.subscribe()
+    }
+
+    /// While this instance stands by, what changed in the leader's view it serves (the
+    /// leader's updates come with it; they are not this instance's [`Board::subscribe`]).
+    pub fn subscribe_mirror(&self) -> broadcast::Receiver<MirrorChange> {
+        self.mirror_changes.subscribe()
     }
 
     async fn ask<T>(
@@ -451,6 +494,11 @@ impl Board {
     }
 
     pub async fn queues(&self) -> Result<Vec<QueueView>, BoardError> {
+        Ok(self.queues_and_source().await?.0)
+    }
+
+    /// The queues, and whose view they are (a standby serves the leader's).
+    pub async fn queues_and_source(&self) -> Result<(Vec<QueueView>, ViewSource), BoardError> {
         self.ask(Request::Queues).await
     }
 
@@ -592,6 +640,11 @@ struct Switchboard {
     /// Where days start, and when the next one does (the counters start again from zero).
     day: Day,
     next_day: Millis,
+    /// Leading among others: the view published for the standbys.
+    publishing: Publishing,
+    /// Standing by: the leader's view, served instead of the engine's.
+    mirror: Option<Mirror>,
+    mirror_changes: broadcast::Sender<MirrorChange>,
     options: BoardOptions,
 }
 
@@ -607,6 +660,9 @@ impl Switchboard {
                 .next_deadline()
                 .filter(|_| self.driving)
                 .map_or(self.next_day, |at| at.min(self.next_day));
+            let deadline = self
+                .publish_deadline()
+                .map_or(deadline, |at| at.min(deadline));
             let wait = clock::wait(clock::now(), deadline);
             tokio::select! {
                 message = messages.recv() => {
@@ -628,6 +684,7 @@ impl Switchboard {
             }
             if self.driving {
                 self.flush();
+                self.publish_if_due(clock::now());
             } else {
                 // Nothing leaves a standby; its engine only answers reads.
                 while self.engine.poll_action().is_some() {}
@@ -655,6 +712,7 @@ impl Switchboard {
         let now = clock::now();
         let message = match message {
             Msg::Role(role) => return self.role_changed(role),
+            Msg::Mirrored(mirror) => return self.mirrored(*mirror),
             Msg::Loaded { generation, loaded } => return self.loaded(generation, *loaded),
             Msg::Request(request) if !self.driving => {
                 return self.answer_standing_by(now, *request)
@@ -721,7 +779,7 @@ impl Switchboard {
             Msg::Resynced { node, channels } => self.reconcile(now, node, channels),
             Msg::Request(request) => self.answer(now, *request),
             Msg::Stored(Stored { ticket, result }) => self.stored(now, ticket, result),
-            Msg::Role(_) | Msg::Loaded { .. } | Msg::Stop => {}
+            Msg::Role(_) | Msg::Mirrored(_) | Msg::Loaded { .. } | Msg::Stop => {}
         }
     }
 }

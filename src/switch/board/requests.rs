@@ -8,7 +8,7 @@ impl Switchboard {
     pub(super) fn answer(&mut self, now: Millis, request: Request) {
         match request {
             Request::Queues(reply) => {
-                let _ = reply.send(self.engine.queues(now));
+                let _ = reply.send((self.engine.queues(now), ViewSource::Own));
             }
             Request::Identities(reply) => {
                 let _ = reply.send(self.identities.clone());
