@@ -9,6 +9,7 @@ mod common;
 
 use std::time::Duration;
 
+use common::service::Service;
 use switchdesk::acd::{AgentConfig, AgentStatus, Membership, QueueConfig};
 use switchdesk::cdr::CallRecord;
 use switchdesk::config::{Config, Secret};
@@ -49,18 +50,15 @@ fn queue(name: &str, survey: bool) -> QueueConfig {
     q
 }
 
-/// The service on a fresh SQLite database; 7000 is `support` (survey), 7001 `plain`; agent1
-/// answers after 100 ms and hangs up a second into the call.
-async fn start(db: &common::TestDb) -> Running {
-    let web = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", web.local_addr().unwrap());
-    let spool = tempfile::tempdir().unwrap();
+/// The simulated switch: 7000 is `support` (survey), 7001 `plain`; agent1 answers after
+/// 100 ms and hangs up a second into the call; CDRs go to `cdr_base` when given.
+async fn switch(cdr_base: Option<&str>) -> Simulator {
     let sim = Simulator::start(
         TcpListener::bind("127.0.0.1:0").await.unwrap(),
         SimConfig {
             seed: 19,
             heartbeat: Duration::from_secs(1),
-            cdr: Some(CdrTarget {
+            cdr: cdr_base.map(|base| CdrTarget {
                 username: Some("freeswitch".into()),
                 password: Some(CDR_PASSWORD.into()),
                 retries: 5,
@@ -85,12 +83,17 @@ async fn start(db: &common::TestDb) -> Running {
     )
     .await
     .unwrap();
+    sim
+}
+
+/// The service's configuration on `db` and `sim`, with agent1 on duty in both queues.
+async fn service_config(db: &common::TestDb, sim: &Simulator, spool: &std::path::Path) -> Config {
     let mut config = Config::default();
     config.database.url = Secret::new(db.url.clone());
     config.esl.host = "127.0.0.1".into();
     config.esl.port = sim.addr().port();
     config.cdr.password = Secret::new(CDR_PASSWORD);
-    config.fax.spool_dir = spool.path().to_path_buf();
+    config.fax.spool_dir = spool.to_path_buf();
     config.queues = vec![queue("support", true), queue("plain", false)];
     config.agents = vec![AgentConfig {
         name: "agent1".into(),
@@ -104,21 +107,30 @@ async fn start(db: &common::TestDb) -> Running {
             })
             .collect(),
     }];
-    let store = db.store.clone();
     for agent in &config.agents {
-        store.seed_agent(agent).await.unwrap();
-        store
+        db.store.seed_agent(agent).await.unwrap();
+        db.store
             .save_agent_state(&agent.name, &AgentStatus::Available, 0, 0)
             .await
             .unwrap();
     }
+    config
+}
+
+/// The service on a fresh SQLite database and the switch, its CDRs posted to the service.
+async fn start(db: &common::TestDb) -> Running {
+    let web = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", web.local_addr().unwrap());
+    let spool = tempfile::tempdir().unwrap();
+    let sim = switch(Some(&base)).await;
+    let config = service_config(db, &sim, spool.path()).await;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(switchdesk::service::run(config, web, async {
         let _ = stopped.await;
     }));
     Running {
         sim,
-        store,
+        store: db.store.clone(),
         stop: Some(stop),
         _spool: spool,
     }
@@ -242,8 +254,8 @@ async fn a_caller_who_presses_4_rates_the_call_its_ticket_and_the_agent() {
         sent.iter()
             .filter(|c| **c == format!("sendmsg {call}"))
             .count(),
-        4,
-        "bridge, the question, the thanks, the hangup: {sent:?}"
+        5,
+        "bridge, the question, its end's mark, the thanks, the hangup: {sent:?}"
     );
     let apps = caller_apps(&running, &call).await;
     let asked = apps.iter().position(|a| a == QUESTION);
@@ -398,4 +410,51 @@ async fn a_queue_without_a_survey_hangs_the_caller_up_with_the_agent() {
     );
     // The caller's leg ended with the agent's: its CDR came without a survey.
     assert_eq!(record.hangup_cause, "NORMAL_CLEARING");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_question_that_ends_while_switchdesk_restarts_is_finished_and_never_requeued() {
+    let db = common::TestDb::sqlite().await;
+    let sim = switch(None).await;
+    let spool = tempfile::tempdir().unwrap();
+    let config = service_config(&db, &sim, spool.path()).await;
+    let first = Service::start(config.clone()).await;
+    let call = sim
+        .place_call(calling("+12125550106", "7000"))
+        .await
+        .unwrap();
+    let mark = format!("api uuid_setvar {call} switchdesk_survey true");
+    wait_for("the survey's question", async || {
+        sent_for(&sim, &call).contains(&mark).then_some(())
+    })
+    .await;
+    first.stop().await;
+    // The question runs out (no key) while no switchdesk listens: the channel says so.
+    wait_for("the question over", async || {
+        let channels = sim.channels().await.unwrap();
+        let caller = channels.iter().find(|c| c.uuid == call)?;
+        (caller.variable("switchdesk_survey") == Some("done")).then_some(())
+    })
+    .await;
+    let rung = |bridges: &[(String, String)]| bridges.iter().filter(|(c, _)| *c == call).count();
+    assert_eq!(rung(&sim.bridges_run().await.unwrap()), 1);
+
+    // The next process finds the caller marked, finishes it, and never queues it again.
+    let second = Service::start(config).await;
+    wait_for("the caller hung up", async || {
+        let channels = sim.channels().await.unwrap();
+        (!channels.iter().any(|c| c.uuid == call)).then_some(())
+    })
+    .await;
+    assert_eq!(rung(&sim.bridges_run().await.unwrap()), 1, "rung once only");
+    let sent = sent_for(&sim, &call);
+    assert_eq!(
+        sent.iter()
+            .filter(|c| c.starts_with("api uuid_answer"))
+            .count(),
+        1,
+        "answered once only: {sent:?}"
+    );
+    second.stop().await;
+    sim.shutdown();
 }

@@ -180,6 +180,9 @@ pub(crate) struct ChannelState {
     pub created_ms: Millis,
     /// A caller kept after the call for the survey (`switchdesk_survey`): served, not waiting.
     pub surveyed: bool,
+    /// Its question is over (`switchdesk_survey=done`), with the rating if one was given.
+    pub survey_done: bool,
+    pub rating: Option<u8>,
 }
 
 /// The channel uuids listed by `show channels as json` (`{"row_count": 0}` when empty).
@@ -237,6 +240,8 @@ pub(crate) fn channel_state(dump: &Event) -> Option<ChannelState> {
             .and_then(|t| unix_time(&t))
             .map_or(0, |us| us / 1000),
         surveyed: var(vars::SURVEY).is_some(),
+        survey_done: var(vars::SURVEY).is_some_and(|v| v == vars::SURVEY_DONE),
+        rating: var(vars::RATING).and_then(|r| vars::rating(&r)),
     })
 }
 

@@ -8,7 +8,9 @@
 //! caller.) Then [`ask`]: `switchdesk_survey` marks the caller (a resync or a restart does not
 //! queue it again), and `play_and_get_digits` asks for one key 1-5 (`^[1-5]`), sets
 //! `switchdesk_rating` only for a valid key, and returns after the tries. Its
-//! CHANNEL_EXECUTE_COMPLETE leads to [`finish`]: thanks for a rating, then the hangup. The
+//! CHANNEL_EXECUTE_COMPLETE leads to [`finish`]: thanks for a rating, then the hangup. The mark
+//! turns `done` behind the question, so a resync that finds a caller whose question ended
+//! while no switchdesk listened (a restart) finishes it the same way. The
 //! rating reaches the call through the caller's CDR, which carries the variable; nothing is
 //! recorded for a caller who hangs up or presses nothing valid.
 
@@ -53,8 +55,9 @@ impl fmt::Display for DigitRead {
 }
 
 /// The question to a caller whose call just ended: the mark, then `play_and_get_digits` in
-/// the caller's language (`language`, else the queue's). Nothing when a prompt is not one word
-/// (the queue's validation refuses that) or the call id is not a UUID.
+/// the caller's language (`language`, else the queue's), and behind it on the channel the mark
+/// that the question is over. Nothing when a prompt is not one word (the queue's validation
+/// refuses that) or the call id is not a UUID.
 pub(crate) fn ask(call: &str, queue: &QueueConfig, language: Option<&Language>) -> Vec<Step> {
     let Ok(uuid) = ChannelUuid::parse(call) else {
         return Vec::new();
@@ -78,9 +81,17 @@ pub(crate) fn ask(call: &str, queue: &QueueConfig, language: Option<&Language>) 
         var,
         keys,
     };
+    let Ok(done) = VarValue::parse(vars::SURVEY_DONE) else {
+        return Vec::new();
+    };
     vec![
-        api(Api::SetVar(uuid.clone(), mark, VarValue::flag(true))),
+        api(Api::SetVar(
+            uuid.clone(),
+            mark.clone(),
+            VarValue::flag(true),
+        )),
         execute(&uuid, App::ReadDigits(read)),
+        execute(&uuid, App::MultiSet(vec![(mark, done)])),
     ]
 }
 
@@ -141,6 +152,7 @@ mod tests {
                 "play_and_get_digits 1 1 3 7000 # switchdesk/survey.wav \
                  ivr/ivr-that_was_an_invalid_entry.wav switchdesk_rating ^[1-5] 7000"
                     .to_owned(),
+                "multiset switchdesk_survey=done".to_owned(),
             ]
         );
         let ru = lines(&ask(CALL, &queue, Some(&Language::RUSSIAN)));

@@ -37,9 +37,13 @@ pub const CONTACT_ID: &str = "switchdesk_contact_id";
 pub const ORGANIZATION_ID: &str = "switchdesk_organization_id";
 /// `true` for a VIP caller.
 pub const VIP: &str = "switchdesk_vip";
-/// On a caller kept after the call for the survey: set when the question starts, so the
-/// caller is not taken for one waiting (a resync, a restart) and its answer is read.
+/// On a caller kept after the call for the survey: set (`true`) when the question starts, so
+/// the caller is not taken for one waiting (a resync, a restart) and its answer is read;
+/// [`SURVEY_DONE`] once the question is over (queued behind it on the channel), so a resync
+/// finishes a caller whose answer came while nobody listened.
 pub const SURVEY: &str = "switchdesk_survey";
+/// [`SURVEY`] once the question is over.
+pub const SURVEY_DONE: &str = "done";
 /// The caller's rating, 1-5: `play_and_get_digits` sets it only for a valid key, and the
 /// caller's CDR carries it to the call and its ticket.
 pub const RATING: &str = "switchdesk_rating";
