@@ -119,6 +119,11 @@ const SQLITE: Embedded = &[
         include_str!("../../migrations/sqlite/0020_live_view.sql"),
     ),
     (
+        21,
+        "caller_ratings",
+        include_str!("../../migrations/sqlite/0021_caller_ratings.sql"),
+    ),
+    (
         23,
         "chat_sync",
         include_str!("../../migrations/sqlite/0023_chat_sync.sql"),
@@ -225,6 +230,11 @@ const POSTGRES: Embedded = &[
         20,
         "live_view",
         include_str!("../../migrations/postgres/0020_live_view.sql"),
+    ),
+    (
+        21,
+        "caller_ratings",
+        include_str!("../../migrations/postgres/0021_caller_ratings.sql"),
     ),
     (
         23,
