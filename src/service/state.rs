@@ -47,7 +47,7 @@ pub struct Startup {
     pub statistics: bool,
     /// The service's series at zero, and every queue and agent, before anything happens.
     pub prime_metrics: bool,
-    /// Check SLA clocks for breaches.
+    /// Check SLA clocks for breaches, and incidents' timers.
     pub sla_watch: bool,
     /// Queue every ticket change for the configured webhook and deliver it; without, none.
     pub webhook: bool,
@@ -281,6 +281,24 @@ pub async fn build(
             }
         }));
     }
+    let incidents = crate::incidents::Incidents::new(
+        store.clone(),
+        config.incidents.clone(),
+        config.ticket_rules(),
+        ticket_events.clone(),
+        webhook.clone(),
+        Some(board.clone()),
+    );
+    if let Err(e) = incidents.refresh_notice().await {
+        tracing::warn!("the queue's incident notice waits for the next change: {e}");
+    }
+    if startup.sla_watch {
+        let (timers, leading) = (incidents.clone(), leadership.clone());
+        background.push(tasks.spawn("incident-timers", Policy::Restart, move || {
+            let (timers, leading) = (timers.clone(), leading.clone());
+            async move { leading.while_leading(|| timers.clone().watch()).await }
+        }));
+    }
     if let Some(wake) = &webhook {
         let (hook_store, hook_config, wake) = (store.clone(), config.webhook.clone(), wake.clone());
         let leading = leadership.clone();
@@ -315,6 +333,7 @@ pub async fn build(
         cdrs,
         ticket_events,
         webhook,
+        incidents,
         fax: fax_desk,
         live,
         tasks,

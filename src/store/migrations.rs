@@ -113,6 +113,11 @@ const SQLITE: Embedded = &[
         "ticket_lines",
         include_str!("../../migrations/sqlite/0019_ticket_lines.sql"),
     ),
+    (
+        22,
+        "incidents",
+        include_str!("../../migrations/sqlite/0022_incidents.sql"),
+    ),
 ];
 
 const POSTGRES: Embedded = &[
@@ -210,6 +215,11 @@ const POSTGRES: Embedded = &[
         19,
         "ticket_lines",
         include_str!("../../migrations/postgres/0019_ticket_lines.sql"),
+    ),
+    (
+        22,
+        "incidents",
+        include_str!("../../migrations/postgres/0022_incidents.sql"),
     ),
 ];
 

@@ -15,6 +15,7 @@ mod directory;
 mod error;
 mod fax;
 mod filter;
+mod incidents;
 mod intervals;
 mod leadership;
 mod migrations;
@@ -39,6 +40,7 @@ pub use calls::{CallFilter, CallTx};
 pub use directory::{Record, Removable};
 pub use error::StoreError;
 pub use fax::{Attach, FaxRecord, MailState, NewFile, NewMail, OutboxMail, Recorded, StoredFile};
+pub use incidents::{HostAsset, NewIncident};
 pub use leadership::{LeaderRow, LockSession};
 pub use tickets::{TicketFilter, TicketSearch, WebhookDelivery};
 

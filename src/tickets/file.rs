@@ -3,7 +3,7 @@
 //! call's ticket — however many times and in whatever order the legs arrive.
 
 use super::model::{Ticket, TicketEvent, TimeEntry};
-use super::rules::{caller_key, plan, threads, Plan, TicketRules};
+use super::rules::{caller_key, joins_incident, plan, threads, Plan, TicketRules};
 use crate::cdr::{CallKind, CallRecord, Leg};
 use crate::clock::Millis;
 use crate::store::{CallTx, StoreError};
@@ -22,7 +22,15 @@ pub async fn file_call(
     let mut events = Vec::new();
     call.ticket_id = tx.ticket_of_call(&call.id).await?;
     if call.ticket_id.is_none() {
-        let open = match caller_key(call).filter(|_| threads(call)) {
+        // While the caller's organization has an incident open, the call joins its ticket.
+        let incident = match call.organization_id.filter(|_| joins_incident(call)) {
+            Some(organization) => {
+                tx.organization_incident_ticket(organization, call.started_at)
+                    .await?
+            }
+            None => None,
+        };
+        let open = match caller_key(call).filter(|_| threads(call) && incident.is_none()) {
             Some(key) => {
                 // A callback belongs to the ticket that asked for it, however old.
                 let since = (call.kind != CallKind::Callback)
@@ -31,6 +39,7 @@ pub async fn file_call(
             }
             None => None,
         };
+        let open = incident.or(open);
         let ticket: Option<Ticket> = match plan(call, open.as_ref(), rules) {
             Plan::Nothing => None,
             Plan::Create(new) => {

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use tokio::sync::mpsc::error::TrySendError;
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tracing::{debug, error, info, warn};
 
 mod events;
@@ -268,7 +268,13 @@ const RECENT_CALLERS: usize = 1_000;
 pub struct Board {
     inbox: mpsc::Sender<Msg>,
     updates: broadcast::Sender<Update>,
+    /// The organizations with an incident not resolved (id → name), for the queue's notice.
+    incidents: std::sync::Arc<watch::Sender<IncidentOrganizations>>,
 }
+
+/// The organizations with an incident not resolved: id → name (see
+/// [`Board::set_incident_organizations`]).
+pub type IncidentOrganizations = HashMap<i64, String>;
 
 impl Board {
     /// Loads queues, agents and pending callbacks (seeding the store from `seed_queues` and
@@ -375,7 +381,9 @@ impl Board {
         );
         let now = clock::now();
         let day = options.stats.day();
+        let (incidents, incident_organizations) = watch::channel(IncidentOrganizations::new());
         let board = Switchboard {
+            incident_organizations,
             leads: options.leadership.role() == Role::Single,
             driving: options.leadership.role() == Role::Single,
             loads: 0,
@@ -415,7 +423,11 @@ impl Board {
                 }
             }
         });
-        Ok(Board { inbox, updates })
+        Ok(Board {
+            inbox,
+            updates,
+            incidents: std::sync::Arc::new(incidents),
+        })
     }
 
     /// Stops the switchboard (callers stay parked in FreeSWITCH for the next one to adopt).
@@ -426,6 +438,12 @@ impl Board {
                 let _ = inbox.send(stop).await;
             });
         }
+    }
+
+    /// The organizations with an incident not resolved (id → name), replacing the last set:
+    /// their callers hear the incident notice in the queue before their position.
+    pub fn set_incident_organizations(&self, organizations: IncidentOrganizations) {
+        self.incidents.send_replace(organizations);
     }
 
     /// Every engine update from now on (caller joined, left, announced, agent changed...).
@@ -537,6 +555,9 @@ impl Board {
 }
 
 struct Switchboard {
+    /// The organizations with an incident not resolved: their waiting callers hear the
+    /// notice once (`incidents`).
+    incident_organizations: watch::Receiver<IncidentOrganizations>,
     /// This instance leads (its role says so).
     leads: bool,
     /// It leads and its engine was loaded for this lead: events are read, commands sent,
