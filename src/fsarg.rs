@@ -428,6 +428,9 @@ impl SoundRef {
     /// mod_say_en's own words (`time/minute`, `time/minutes`), in the English pack.
     pub const MINUTE: SoundRef = SoundRef(Cow::Borrowed("time/minute.wav"));
     pub const MINUTES_OTHER: SoundRef = SoundRef(Cow::Borrowed("time/minutes.wav"));
+    /// A recording to make (freeswitch/README.md): "We know about a problem with your
+    /// service and are working on it."
+    pub const INCIDENT_NOTICE: SoundRef = SoundRef(Cow::Borrowed("switchdesk/incident_notice.wav"));
 }
 
 /// The Russian prompts: absolute paths into the Russian pack (`ru/RU/elena`) where the
@@ -446,6 +449,9 @@ impl SoundRef {
     ));
     pub const RU_CALLBACK_ACCEPTED: SoundRef = SoundRef(Cow::Borrowed(
         "/usr/share/freeswitch/sounds/ru/RU/elena/switchdesk/callback_accepted.wav",
+    ));
+    pub const RU_INCIDENT_NOTICE: SoundRef = SoundRef(Cow::Borrowed(
+        "/usr/share/freeswitch/sounds/ru/RU/elena/switchdesk/incident_notice.wav",
     ));
     pub const RU_MINUTE: SoundRef = SoundRef(Cow::Borrowed(
         "/usr/share/freeswitch/sounds/ru/RU/elena/time/minute.wav",
@@ -820,6 +826,8 @@ mod tests {
             SoundRef::RU_MINUTE,
             SoundRef::RU_MINUTES_FEW,
             SoundRef::RU_MINUTES_MANY,
+            SoundRef::INCIDENT_NOTICE,
+            SoundRef::RU_INCIDENT_NOTICE,
         ] {
             assert_eq!(SoundRef::parse(sound.as_str()), Ok(sound.clone()));
         }

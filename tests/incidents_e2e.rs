@@ -1,17 +1,20 @@
 //! An incident seen from the phone: the whole service (`service::run`) on the simulated
 //! FreeSWITCH, a Zabbix alarm about Acme's server posted to `POST /api/alarms`, then Jane of
 //! Acme calls. Her agent's pop-up shows the incident first, and her call joins the incident's
-//! ticket instead of opening one of its own; once the incident is resolved, her next call
-//! opens a ticket as usual.
+//! ticket instead of opening one of its own; waiting in a queue, she hears the incident notice
+//! once before her position; once the incident is resolved, her next call opens a ticket as
+//! usual.
 
 mod common;
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
 use switchdesk::acd::{AgentConfig, AgentStatus, Membership, QueueConfig};
-use switchdesk::config::{Config, Secret};
+use switchdesk::config::{Config, EslConfig, Secret};
 use switchdesk::directory::model::{Asset, Contact, Number, NumberKind, Organization, Owner};
+use switchdesk::esl::{Connection, ConnectionEvent, Event};
 use switchdesk::sim::{AgentBehaviour, CallSpec, CdrTarget, Route, SimConfig, Simulator};
 use switchdesk::tickets::TicketKind;
 use switchdesk::users::{self, Role};
@@ -25,6 +28,51 @@ fn fixture(name: &str) -> Value {
         env!("CARGO_MANIFEST_DIR")
     );
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// Every CHANNEL_EXECUTE the switch sends, as the tests of the queue read them.
+fn watch_executed(sim: &Simulator) -> Arc<Mutex<Vec<Arc<Event>>>> {
+    let config = EslConfig {
+        host: "127.0.0.1".into(),
+        port: sim.addr().port(),
+        ..EslConfig::default()
+    };
+    let mut options = config.connection_options("watch");
+    options.events = vec!["CHANNEL_EXECUTE".to_owned()];
+    let (connection, mut received) = Connection::spawn_with_subscriber(options);
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    tokio::spawn(async move {
+        let _keep = connection;
+        while let Ok(event) = received.recv().await {
+            if let ConnectionEvent::Events(batch) = event {
+                sink.lock()
+                    .unwrap()
+                    .extend(batch.iter().cloned().map(Arc::new));
+            }
+        }
+    });
+    seen
+}
+
+/// The applications FreeSWITCH ran on `call`, as `app arg`.
+fn ran_on(events: &Mutex<Vec<Arc<Event>>>, call: &str) -> Vec<String> {
+    events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| {
+            e.name().as_deref() == Some("CHANNEL_EXECUTE")
+                && e.get("Unique-ID").as_deref() == Some(call)
+        })
+        .map(|e| {
+            format!(
+                "{} {}",
+                e.get("Application").unwrap_or_default(),
+                e.get("Application-Data").unwrap_or_default()
+            )
+        })
+        .collect()
 }
 
 async fn wait_for<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>) -> T {
@@ -59,7 +107,10 @@ async fn an_organizations_calls_join_its_incident_and_the_popup_shows_it_first()
                 retry_delay: Duration::from_millis(300),
                 ..CdrTarget::new(format!("{base}/api/cdr"))
             }),
-            dialplan: vec![Route::queue("7000", "support")],
+            dialplan: vec![
+                Route::queue("7000", "support"),
+                Route::queue("7001", "sales"),
+            ],
             ..SimConfig::default()
         },
     )
@@ -75,6 +126,7 @@ async fn an_organizations_calls_join_its_incident_and_the_popup_shows_it_first()
     .await
     .unwrap();
 
+    let executed = watch_executed(&sim);
     let mut config = Config::default();
     config.database.url = Secret::new(db.url.clone());
     config.esl.host = "127.0.0.1".into();
@@ -84,7 +136,9 @@ async fn an_organizations_calls_join_its_incident_and_the_popup_shows_it_first()
     let mut queue = QueueConfig::named("support");
     queue.prompts.hold_music = "tone_stream://%(1000,4000,440);loops=-1".parse().unwrap();
     queue.wrap_up_secs = 0;
-    config.queues = vec![queue];
+    let mut sales = queue.clone();
+    sales.name = "sales".into();
+    config.queues = vec![queue, sales];
     config.agents = vec![AgentConfig {
         name: "agent1".into(),
         endpoint: "user/1001@default".parse().unwrap(),
@@ -204,6 +258,41 @@ async fn an_organizations_calls_join_its_incident_and_the_popup_shows_it_first()
     // Answering her is not taking the incident.
     assert_eq!(ticket.assignee, None);
     assert!(ticket.last_call_at.is_some());
+
+    // She calls sales, where nobody answers: before her place in the queue she hears, once,
+    // that the problem is known; she gives up, and that call joins the incident too.
+    let waited = sim
+        .place_call(CallSpec {
+            from_number: "+12125550101".into(),
+            from_name: "Jane Doe".into(),
+            destination: "7001".into(),
+            patience: Some(Duration::from_millis(1500)),
+            ..CallSpec::default()
+        })
+        .await
+        .unwrap();
+    let abandoned = wait_for("Jane's abandoned call filed", async || {
+        store.call(&waited).await.unwrap()?.ticket_id
+    })
+    .await;
+    assert_eq!(abandoned, incident.ticket_id);
+    let heard = ran_on(&executed, &waited);
+    let notices: Vec<&String> = heard
+        .iter()
+        .filter(|ran| ran.contains("incident_notice.wav"))
+        .collect();
+    assert_eq!(notices.len(), 1, "{heard:#?}");
+    assert_eq!(notices[0], "playback switchdesk/incident_notice.wav");
+    // Before her place in the queue.
+    let notice_at = heard
+        .iter()
+        .position(|ran| ran.contains("incident_notice"))
+        .unwrap();
+    let place_at = heard
+        .iter()
+        .position(|ran| ran.starts_with("say "))
+        .unwrap();
+    assert!(notice_at < place_at, "{heard:#?}");
 
     // Zabbix's recovery closes it; her next call opens a ticket of its own.
     let recovered: Value = http

@@ -109,6 +109,8 @@ pub struct Prompts {
     pub callback_accepted: Vec<Prompt>,
     /// The word for minutes in each of the language's plural forms, for `{minutes}`.
     pub minutes: Vec<SoundRef>,
+    /// Heard once before the position while the caller's organization has an incident open.
+    pub incident_notice: Vec<SoundRef>,
     /// Prompt sets for callers in other languages; an entry for `language` is not used. Those
     /// given replace the shipped set of their language and keep the others.
     #[serde(deserialize_with = "over_shipped")]
@@ -134,6 +136,7 @@ impl Default for Prompts {
             expected_wait: english.expected_wait.clone(),
             callback_accepted: english.callback_accepted.clone(),
             minutes: english.minutes.clone(),
+            incident_notice: english.incident_notice.clone(),
             languages: PromptSet::shipped(),
         }
     }
@@ -150,6 +153,10 @@ pub struct PromptSet {
     pub callback_accepted: Vec<Prompt>,
     #[serde(default)]
     pub minutes: Vec<SoundRef>,
+    /// "We know about a problem with your service and are working on it": heard once,
+    /// before the position, by a caller whose organization has an incident open.
+    #[serde(default)]
+    pub incident_notice: Vec<SoundRef>,
 }
 
 impl PromptSet {
@@ -168,6 +175,7 @@ impl PromptSet {
             ],
             callback_accepted: vec![Prompt::Sound(SoundRef::THANK_YOU)],
             minutes: vec![SoundRef::MINUTE, SoundRef::MINUTES_OTHER],
+            incident_notice: vec![SoundRef::INCIDENT_NOTICE],
         }
     }
 
@@ -192,6 +200,7 @@ impl PromptSet {
                 SoundRef::RU_MINUTES_FEW,
                 SoundRef::RU_MINUTES_MANY,
             ],
+            incident_notice: vec![SoundRef::RU_INCIDENT_NOTICE],
         }
     }
 
@@ -226,6 +235,7 @@ pub struct Heard<'a> {
     pub expected_wait: &'a [Prompt],
     pub callback_accepted: &'a [Prompt],
     pub minutes: &'a [SoundRef],
+    pub incident_notice: &'a [SoundRef],
 }
 
 impl Prompts {
@@ -242,6 +252,7 @@ impl Prompts {
                 expected_wait: &set.expected_wait,
                 callback_accepted: &set.callback_accepted,
                 minutes: &set.minutes,
+                incident_notice: &set.incident_notice,
             },
             None => Heard {
                 language: &self.language,
@@ -249,6 +260,7 @@ impl Prompts {
                 expected_wait: &self.expected_wait,
                 callback_accepted: &self.callback_accepted,
                 minutes: &self.minutes,
+                incident_notice: &self.incident_notice,
             },
         }
     }
@@ -259,6 +271,7 @@ impl Prompts {
             expected_wait: self.expected_wait.clone(),
             callback_accepted: self.callback_accepted.clone(),
             minutes: self.minutes.clone(),
+            incident_notice: self.incident_notice.clone(),
         };
         own.problems(&format!("queue {q}: prompts"), &self.language, out);
         for (language, set) in &self.languages {

@@ -20,6 +20,7 @@ mod executor;
 mod flush;
 mod lead;
 mod load;
+mod notice;
 mod requests;
 mod resync;
 
@@ -384,6 +385,7 @@ impl Board {
         let (incidents, incident_organizations) = watch::channel(IncidentOrganizations::new());
         let board = Switchboard {
             incident_organizations,
+            noticed: HashSet::new(),
             leads: options.leadership.role() == Role::Single,
             driving: options.leadership.role() == Role::Single,
             loads: 0,
@@ -558,6 +560,8 @@ struct Switchboard {
     /// The organizations with an incident not resolved: their waiting callers hear the
     /// notice once (`incidents`).
     incident_organizations: watch::Receiver<IncidentOrganizations>,
+    /// Callers who heard the incident notice.
+    noticed: HashSet<String>,
     /// This instance leads (its role says so).
     leads: bool,
     /// It leads and its engine was loaded for this lead: events are read, commands sent,
