@@ -132,7 +132,7 @@ async fn the_manager_sees_takes_and_resolves_an_incident() {
         .wait_for(
             "the manager's view in Russian, with the incident",
             &format!(
-                "document.documentElement.lang === 'ru' && document.body.dataset.view === 'manager' \
+                "document.documentElement?.lang === 'ru' && document.body?.dataset.view === 'manager' \
                  && !!document.querySelector(\"{row} .incident-timer\")?.textContent"
             ),
         )
