@@ -18,7 +18,7 @@ use super::model::{
 };
 use super::rules::{self, Latest, OnDue, OnProblem};
 use crate::clock::{self, Millis};
-use crate::store::{NewIncident, Store, StoreError};
+use crate::store::{NewIncident, RanOut, Store, StoreError};
 use crate::switch::Board;
 use crate::tickets::{NewTicket, Status, TicketEvent, TicketKind, TicketRules, PRIORITY_HIGH};
 
@@ -317,15 +317,15 @@ impl Incidents {
                 .incident_escalation(due.id, taken, within / 60);
             let mut tx = self.store.begin_incident().await?;
             let ran_out = tx
-                .incident_timer_ran_out(
-                    due.id,
+                .incident_timer_ran_out(&RanOut {
+                    id: due.id,
                     due_was,
                     up,
-                    &reason,
-                    BY_TIMER,
+                    reason: &reason,
+                    by: BY_TIMER,
                     now,
-                    self.webhook.is_some(),
-                )
+                    webhook: self.webhook.is_some(),
+                })
                 .await?;
             let Some((incident, escalated)) = ran_out else {
                 continue;

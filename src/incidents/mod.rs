@@ -8,7 +8,7 @@
 //! - [`desk`]: [`Incidents`], the one place they change (`receive`, `take`, `resolve`,
 //!   `escalate_due`, the leader's `watch`).
 //! - [`report`]: take and resolve times per organization and line (pure).
-//! - [`config`]: `[incidents]`.
+//! - [`config`]: the `[incidents]` section.
 //!
 //! While an incident of an organization is open, that organization's calls are filed into
 //! its ticket (`tickets::file`), the agent's pop-up shows it first (`live::popup`), and its

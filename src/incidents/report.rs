@@ -26,9 +26,12 @@ pub struct ReportRow {
     pub resolve_secs_mean: Option<f64>,
 }
 
+/// A row being summed, with the milliseconds to take and to resolve each of its incidents.
+type Group = (ReportRow, Vec<u64>, Vec<u64>);
+
 /// The rows of `incidents` (with their steps), by organization then line.
 pub fn rows(incidents: &[Incident]) -> Vec<ReportRow> {
-    let mut groups: BTreeMap<(Option<i64>, u8), (ReportRow, Vec<u64>, Vec<u64>)> = BTreeMap::new();
+    let mut groups: BTreeMap<(Option<i64>, u8), Group> = BTreeMap::new();
     for incident in incidents {
         let (row, takes, resolves) = groups
             .entry((incident.organization_id, incident.line))

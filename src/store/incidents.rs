@@ -22,6 +22,22 @@ pub struct HostAsset {
     pub organization_id: Option<i64>,
 }
 
+/// A timer of incident `id`, due at `due_was`, that ran out at `now` (see
+/// [`CallTx::incident_timer_ran_out`]).
+#[derive(Clone, Copy, Debug)]
+pub struct RanOut<'a> {
+    pub id: i64,
+    pub due_was: Millis,
+    /// The line it goes up to and the timer's next deadline; None on the top line.
+    pub up: Option<(u8, Millis)>,
+    /// The escalation note's text.
+    pub reason: &'a str,
+    pub by: &'a str,
+    pub now: Millis,
+    /// Queue the ticket's change for the helpdesk webhook.
+    pub webhook: bool,
+}
+
 /// An incident about to be stored (its ticket already is).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewIncident<'a> {
@@ -395,20 +411,23 @@ impl CallTx {
         Ok(Some((self.expect_incident(id).await?, ticket)))
     }
 
-    /// A timer of incident `id` that was due at `due_was` ran out: with `up`, the incident
-    /// and its ticket go one line up (the escalation note's reason `reason`) and the timer
-    /// runs again until `up`'s time; without, it is marked overdue and no timer runs. None
-    /// when the incident changed meanwhile (taken, resolved, another timer).
+    /// A timer of an incident ran out ([`RanOut`]): with `up`, the incident and its ticket
+    /// go one line up (the escalation note's reason `reason`) and the timer runs again until
+    /// `up`'s time; without, it is marked overdue and no timer runs. None when the incident
+    /// changed meanwhile (taken, resolved, another timer).
     pub async fn incident_timer_ran_out(
         &mut self,
-        id: i64,
-        due_was: Millis,
-        up: Option<(u8, Millis)>,
-        reason: &str,
-        by: &str,
-        now: Millis,
-        webhook: bool,
+        ran_out: &RanOut<'_>,
     ) -> Result<Option<(Incident, Option<(Ticket, Note)>)>, StoreError> {
+        let RanOut {
+            id,
+            due_was,
+            up,
+            reason,
+            by,
+            now,
+            webhook,
+        } = *ran_out;
         let changed = sqlx::query(
             "UPDATE incidents SET line = COALESCE($1, line), due_at = $2, updated_at = $3 \
              WHERE id = $4 AND due_at = $5 AND status IN ('open', 'taken') RETURNING ticket_id",

@@ -40,7 +40,7 @@ pub use calls::{CallFilter, CallTx};
 pub use directory::{Record, Removable};
 pub use error::StoreError;
 pub use fax::{Attach, FaxRecord, MailState, NewFile, NewMail, OutboxMail, Recorded, StoredFile};
-pub use incidents::{HostAsset, NewIncident};
+pub use incidents::{HostAsset, NewIncident, RanOut};
 pub use leadership::{LeaderRow, LockSession};
 pub use tickets::{TicketFilter, TicketSearch, WebhookDelivery};
 
