@@ -1,7 +1,8 @@
 //! The manager's incidents, in a real headless Chromium against the service on the simulated
 //! switch: a Zabbix alarm about Acme's server shows up first on the manager's view with its
 //! organization and the time left to take it; *Take* makes it the manager's (the timer now
-//! counts to its resolution), *Resolve* closes it, and the Russian screen has no English left.
+//! counts to its resolution), the Russian screen has no English left; Jane of Acme calls and
+//! agent1's pop-up leads with the incident; then *Resolve* closes it.
 
 mod browser;
 mod common;
@@ -11,8 +12,9 @@ use std::time::Duration;
 use browser::{Browser, UNTRANSLATED};
 use common::service::{config, simulator, Service};
 use serde_json::{json, Value};
-use switchdesk::directory::model::{Asset, Organization, Owner};
+use switchdesk::directory::model::{Asset, Contact, Number, NumberKind, Organization, Owner};
 use switchdesk::incidents::IncidentStatus;
+use switchdesk::sim::CallSpec;
 use switchdesk::users::{self, Role};
 
 fn fixture(name: &str) -> Value {
@@ -36,6 +38,9 @@ async fn the_manager_sees_takes_and_resolves_an_incident() {
     users::add_user(&store, "max", Role::Manager, "max-password-1")
         .await
         .unwrap();
+    users::add_user(&store, "agent1", Role::Agent, "agent1-password")
+        .await
+        .unwrap();
     let monitoring = users::add_api_token(&store, "zabbix", Role::Supervisor)
         .await
         .unwrap();
@@ -43,6 +48,19 @@ async fn the_manager_sees_takes_and_resolves_an_incident() {
         .save_record(&Organization {
             name: "Acme Ltd".into(),
             ..Organization::default()
+        })
+        .await
+        .unwrap();
+    store
+        .save_record(&Contact {
+            first_name: "Jane".into(),
+            last_name: "Doe".into(),
+            organization_id: Some(acme),
+            numbers: vec![Number {
+                number: "+12125550101".into(),
+                kind: NumberKind::Mobile,
+            }],
+            ..Contact::default()
         })
         .await
         .unwrap();
@@ -141,6 +159,70 @@ async fn the_manager_sees_takes_and_resolves_an_incident() {
     assert_eq!(left, json!([]), "English left on the Russian screen");
     browser.screenshot("incidents-manager-ru").await;
 
+    // Jane of Acme calls: agent1's pop-up leads with the incident.
+    browser
+        .eval("fetch('/api/logout', { method: 'POST' }).then(r => r.status)")
+        .await;
+    browser
+        .sign_in(&service.base, "agent1", "agent1-password")
+        .await;
+    browser
+        .wait_for(
+            "the agent desktop, live",
+            "document.body?.dataset.view === 'agent' && document.body.dataset.feed === 'connected' \
+             && !!document.querySelector('#go-available')",
+        )
+        .await;
+    browser
+        .eval("document.querySelector('#go-available').click(); true")
+        .await;
+    let call = sim
+        .place_call(CallSpec {
+            from_number: "+12125550101".into(),
+            from_name: "Jane Doe".into(),
+            destination: "7000".into(),
+            ..CallSpec::default()
+        })
+        .await
+        .unwrap();
+    let popup = browser
+        .wait_for_up_to(
+            "Jane's pop-up with the incident",
+            &format!(
+                "document.querySelector('#popup')?.dataset.call === {call:?} \
+                 && !document.querySelector('#popup-incidents').hidden \
+                 && {{ incident: document.querySelector('#popup-incidents > p')?.dataset.incident, \
+                      text: document.querySelector('#popup-incidents').textContent, \
+                      first: [...document.querySelector('#popup').children].findIndex(e => e.id === 'popup-incidents') \
+                          < [...document.querySelector('#popup').children].findIndex(e => e.id === 'popup-who') }}"
+            ),
+            Duration::from_secs(60),
+        )
+        .await;
+    assert_eq!(popup["incident"], json!(id.to_string()), "{popup}");
+    assert_eq!(popup["first"], json!(true), "{popup}");
+    assert!(
+        popup["text"]
+            .as_str()
+            .unwrap()
+            .contains("High CPU utilization"),
+        "{popup}"
+    );
+    browser.screenshot("incidents-popup-en").await;
+
+    // Back to the manager, who resolves it.
+    browser
+        .eval("fetch('/api/logout', { method: 'POST' }).then(r => r.status)")
+        .await;
+    browser
+        .sign_in(&service.base, "max", "max-password-1")
+        .await;
+    browser
+        .wait_for(
+            "the manager's view with the incident",
+            &format!("!!document.querySelector(\"{row} button[data-action='resolve']\")"),
+        )
+        .await;
     browser
         .eval(&format!(
             "document.querySelector(\"{row} button[data-action='resolve']\").click(); true"

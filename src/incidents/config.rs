@@ -70,3 +70,24 @@ impl IncidentConfig {
         clock::secs(self.flap_window_secs)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tickets::Category;
+
+    #[test]
+    fn the_category_must_be_configured_and_the_timers_run() {
+        let categories = Category::defaults();
+        assert!(IncidentConfig::default().problems(&categories).is_empty());
+        let wrong = IncidentConfig {
+            category: "outage".into(),
+            take_within_secs: 0,
+            ..IncidentConfig::default()
+        };
+        let problems = wrong.problems(&categories);
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems[0].contains("\"outage\""));
+        assert!(problems[1].contains("take_within_secs"));
+    }
+}

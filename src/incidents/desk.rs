@@ -354,7 +354,9 @@ impl Incidents {
         Ok(changed)
     }
 
-    /// The leader's timer worker: checks every `[incidents] check_secs` until dropped.
+    /// The leader's timer worker: checks every `[incidents] check_secs` until dropped, and
+    /// hands its switchboard the organizations with an incident open each time (an alarm
+    /// or a person's action may have reached another instance).
     pub async fn watch(self) {
         let every = Duration::from_secs(self.config.check_secs.max(1));
         let mut tick = tokio::time::interval(every);
@@ -363,6 +365,9 @@ impl Incidents {
             tick.tick().await;
             if let Err(e) = self.escalate_due(clock::now()).await {
                 tracing::warn!("incident timers: {e}");
+            }
+            if let Err(e) = self.refresh_notice().await {
+                tracing::warn!("the queue's incident notice is not updated: {e}");
             }
         }
     }
