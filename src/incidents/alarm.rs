@@ -8,7 +8,8 @@
 //!   (`{HOST.NAME}`), `host_ip` (`{HOST.IP}`), `event_name` (`{EVENT.NAME}`),
 //!   `event_severity` (`{EVENT.SEVERITY}`), and optionally `trigger_id` (`{TRIGGER.ID}`),
 //!   `event_recovery_id` (`{EVENT.RECOVERY.ID}`), `event_source` (`{EVENT.SOURCE}`, 0 for
-//!   triggers). Values are strings (Zabbix sends every parameter as one) or numbers; a macro
+//!   triggers), `event_update_status` (`{EVENT.UPDATE.STATUS}`: 1 is an acknowledgement or a
+//!   comment, read as no alarm). Values are strings (Zabbix sends every parameter as one) or numbers; a macro
 //!   Zabbix left unexpanded (`{EVENT.RECOVERY.ID}` in a problem) counts as absent.
 //! - **Prometheus Alertmanager** (`webhook_configs`): version `"4"`, `alerts[]` each with
 //!   `status` (`firing`/`resolved`), `labels` (`alertname`, `instance`, `severity`...),
@@ -90,7 +91,7 @@ pub fn parse(document: &Value) -> Result<Vec<Alarm>, AlarmError> {
     if object.contains_key("alerts") {
         alertmanager(object)
     } else if object.contains_key("event_id") {
-        zabbix(object).map(|alarm| vec![alarm])
+        zabbix(object).map(|alarm| alarm.into_iter().collect())
     } else {
         refuse(
             "neither a Zabbix webhook (no \"event_id\") nor an Alertmanager notification (no \"alerts\")",
@@ -132,7 +133,9 @@ fn title(value: &str) -> String {
     one_line.trim().chars().take(MAX_TITLE).collect()
 }
 
-fn zabbix(object: &Map<String, Value>) -> Result<Alarm, AlarmError> {
+/// Zabbix's alarm; None for an update (`event_update_status` 1: somebody acknowledged or
+/// commented on the problem), which changes no problem's state.
+fn zabbix(object: &Map<String, Value>) -> Result<Option<Alarm>, AlarmError> {
     if let Some(source) = text(object, "event_source")? {
         if source != "0" {
             return refuse(format!(
@@ -140,6 +143,7 @@ fn zabbix(object: &Map<String, Value>) -> Result<Alarm, AlarmError> {
             ));
         }
     }
+    let update = text(object, "event_update_status")?;
     let event_id = bounded(
         required(object, "event_id", "{EVENT.ID}")?,
         "event_id",
@@ -175,7 +179,10 @@ fn zabbix(object: &Map<String, Value>) -> Result<Alarm, AlarmError> {
         ),
         None => format!("zabbix:host:{who}:{}", title(&name)),
     };
-    Ok(Alarm {
+    if update.as_deref() == Some("1") {
+        return Ok(None);
+    }
+    Ok(Some(Alarm {
         source: Source::Zabbix,
         state,
         event_key: format!("zabbix:event:{event_id}"),
@@ -184,7 +191,7 @@ fn zabbix(object: &Map<String, Value>) -> Result<Alarm, AlarmError> {
         host,
         address,
         severity,
-    })
+    }))
 }
 
 fn alertmanager(object: &Map<String, Value>) -> Result<Vec<Alarm>, AlarmError> {
@@ -318,6 +325,15 @@ mod tests {
         assert_eq!(alarm[0].event_key, "zabbix:event:1234");
         assert_eq!(alarm[0].address, "");
         assert_eq!(alarm[0].condition_key, "zabbix:host:srv-01:Disk full");
+    }
+
+    #[test]
+    fn an_update_of_a_zabbix_problem_is_no_alarm() {
+        let update = json!({
+            "event_id": "7", "event_value": "0", "event_update_status": "1",
+            "host_name": "srv-01", "event_name": "Disk full"
+        });
+        assert_eq!(parse(&update), Ok(Vec::new()));
     }
 
     #[test]
