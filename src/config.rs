@@ -39,6 +39,8 @@ pub struct Config {
     pub smtp: crate::mail::SmtpConfig,
     /// Where received faxes are mailed.
     pub fax: crate::fax::FaxConfig,
+    /// The Matrix room incidents are posted to and `!take`/`!resolve` read from.
+    pub matrix: crate::chat::MatrixConfig,
     /// Queue and agent statistics: interval, short abandons, when a day starts.
     pub stats: crate::stats::StatsConfig,
     /// The deployment as a whole: the language of the texts it writes.
@@ -666,6 +668,7 @@ impl Config {
         problems.extend(self.webhook.problems());
         problems.extend(self.incidents.problems(&self.tickets.categories));
         problems.extend(self.smtp.problems());
+        problems.extend(self.matrix.problems());
         problems.extend(self.fax.problems());
         problems.extend(self.stats.problems());
         if self.http.max_body_bytes < 1024 {

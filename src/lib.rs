@@ -14,6 +14,7 @@
 //! - [`directory`]: the CMDB phone book: E.164 numbers, fuzzy search, who is calling.
 //! - [`blocklist`]: numbers, prefixes and caller-ID names kept out (or not dialled).
 //! - [`cdr`]: FreeSWITCH mod_xml_cdr records, parsed (quick-xml, no entity expansion).
+//! - [`chat`]: incidents posted to a Matrix room, `!take N` / `!resolve N` read back from it.
 //! - [`fax`]: received faxes: TIFF (G3/G4) to PDF, the CCITT data embedded unchanged; the
 //!   fax desk that records each one and queues its mail.
 //! - [`spool`]: files FreeSWITCH names, read only inside a configured spool directory.
@@ -42,6 +43,7 @@ pub mod audit;
 pub mod backoff;
 pub mod blocklist;
 pub mod cdr;
+pub mod chat;
 pub mod clock;
 pub mod config;
 pub mod demo;

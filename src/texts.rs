@@ -6,6 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
+mod chat;
+
 /// A language switchdesk writes its own texts in.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use switchdesk::acd::stats::{AgentTotals, Counters, PromisedWait};
 use switchdesk::acd::{
-    AcdError, Action, AgentConfig, AgentStatus, CallerArrival, Departure, Engine, Membership,
-    NoAgents, Overflow, QueueConfig, Remember, Strategy, Update,
+    AcdError, Action, AgentConfig, AgentStatus, CallerArrival, Departure, Engine, LineCallback,
+    Membership, NoAgents, Overflow, QueueConfig, Remember, Strategy, Update,
 };
 use switchdesk::clock::{self, Millis};
 
@@ -1627,4 +1627,118 @@ fn a_new_day_replaces_the_counters_with_the_days_totals() {
     let view = desk.engine.queue(secs(90), "q").unwrap();
     assert_eq!((view.counters.offered, view.counters.answered), (0, 0));
     assert_eq!(desk.engine.agent("ann").unwrap().calls, 0);
+}
+
+/// Queue `l1` (first line) with a callback key, and `l2` (second line) whose agent bob is on a
+/// break; both dial callbacks through the gateway.
+fn two_lines() -> Desk {
+    let mut desk = Desk::new({
+        let mut q = Desk::queue("l1", Strategy::LongestIdle);
+        q.callbacks.key = Some('1');
+        q.callbacks.dial = "sofia/gateway/pstn/{number}".parse().unwrap();
+        q
+    });
+    let mut l2 = Desk::queue("l2", Strategy::LongestIdle);
+    l2.callbacks.dial = "sofia/gateway/pstn/{number}".parse().unwrap();
+    desk.engine.set_queue(T0, l2).unwrap();
+    desk.agent("bob", "l2", 1, 1);
+    desk.engine
+        .set_agent_status(T0, "bob", AgentStatus::OnBreak("meeting".into()))
+        .unwrap();
+    desk.drain();
+    desk
+}
+
+#[test]
+fn an_escalated_callers_waiting_callback_moves_to_the_lines_queue_keeping_its_place() {
+    let mut desk = two_lines();
+    desk.caller(secs(0), "c", "l1", "+15550001");
+    desk.engine.dtmf(secs(1), "c", '1');
+    desk.engine.caller_hung_up(secs(2), "c");
+    desk.caller(secs(5), "later", "l2", "+15550002");
+    desk.updates();
+    let moved = desk
+        .engine
+        .call_back_from(secs(10), "l2", "+15550001", "unused", secs(0), true)
+        .unwrap();
+    assert_eq!(
+        moved,
+        Some(LineCallback::Moved {
+            id: "c".into(),
+            from: "l1".into(),
+            queue: "l2".into()
+        })
+    );
+    // It keeps its place: ahead of the caller who came later to the second line.
+    assert_eq!(
+        desk.positions(secs(11), "l2"),
+        [("c".into(), 1), ("later".into(), 2)]
+    );
+    assert!(desk.positions(secs(11), "l1").is_empty());
+    let updates = desk.updates();
+    assert!(updates.iter().any(|u| matches!(u,
+        Update::CallbackQueued { queue, id, enqueued_at, .. }
+            if queue == "l2" && id == "c" && *enqueued_at == secs(0))));
+    assert!(updates.iter().any(|u| matches!(u,
+        Update::CallerLeft { queue, departure: Departure::Moved { to }, .. }
+            if queue == "l1" && to == "l2")));
+    // Asked again, nothing moves.
+    assert_eq!(
+        desk.engine
+            .call_back_from(secs(12), "l2", "+15550001", "unused", secs(0), true)
+            .unwrap(),
+        Some(LineCallback::AlreadyThere {
+            id: "c".into(),
+            queue: "l2".into()
+        })
+    );
+    // bob of the second line comes back: he is rung for the callback, then the customer.
+    desk.engine
+        .set_agent_status(secs(20), "bob", AgentStatus::Available)
+        .unwrap();
+    let (leg, agent, call) = desk.rung()[0].clone();
+    assert_eq!((agent.as_str(), call.as_str()), ("bob", "c"));
+    desk.engine.leg_answered(secs(21), &leg);
+    assert!(desk.take().iter().any(|a| matches!(a,
+        Action::DialCustomer { number, queue, .. } if number == "+15550001" && queue == "l2")));
+}
+
+#[test]
+fn an_escalated_abandoned_caller_is_queued_for_a_callback_on_the_line_placed_by_their_call() {
+    let mut desk = two_lines();
+    desk.caller(secs(5), "later", "l2", "+15550002");
+    // Nothing waits for the number and nothing is to be created: nothing happens.
+    assert_eq!(
+        desk.engine
+            .call_back_from(secs(10), "l2", "+15550001", "t-1", secs(0), false)
+            .unwrap(),
+        None
+    );
+    let queued = desk
+        .engine
+        .call_back_from(secs(10), "l2", "+15550001", "t-1", secs(0), true)
+        .unwrap();
+    assert_eq!(
+        queued,
+        Some(LineCallback::Queued {
+            id: "t-1".into(),
+            queue: "l2".into()
+        })
+    );
+    let view = desk.engine.queue(secs(11), "l2").unwrap();
+    assert_eq!(view.counters.callbacks, 1);
+    assert_eq!(
+        (view.waiting[0].call.as_str(), view.waiting[0].callback),
+        ("t-1", true)
+    );
+    // Numbers that cannot be dialled and queues that do not exist are refused.
+    assert!(desk
+        .engine
+        .call_back_from(secs(12), "l2", "anonymous", "t-2", secs(0), true)
+        .is_err());
+    assert!(matches!(
+        desk.engine
+            .call_back_from(secs(12), "l9", "+15550003", "t-3", secs(0), true),
+        Err(AcdError::UnknownQueue(_))
+    ));
 }

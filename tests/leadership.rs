@@ -56,6 +56,7 @@ async fn the_standby_takes_over_a_killed_leader_and_serves_every_caller_in_order
 
 async fn killed_leader(db: TestDbRef) {
     let dir = tempfile::tempdir().unwrap();
+    let started = switchdesk::clock::now();
     cluster::seed(&db.store, 6).await;
     let token = users::add_api_token(&db.store, "test", Role::Supervisor)
         .await
@@ -131,6 +132,64 @@ async fn killed_leader(db: TestDbRef) {
         sim.commands_received_at(b.door)
     );
 
+    // The standby's view is warm: it shows the leader's board, callers in order, agents as
+    // they are, and its live feed follows the leader's.
+    let (mirrored, view) = eventually("the standby shows the leader's callers", || async {
+        b.waiting_shown()
+            .await
+            .filter(|(w, view)| view.starts_with("leader; instance=a;") && w.len() == 50)
+    })
+    .await;
+    assert_eq!(
+        mirrored, waiting,
+        "the standby shows them in order ({view})"
+    );
+    let on_a = eventually("agents read alike on both", || async {
+        let (on_a, on_b) = (agents(&a).await, agents(&b).await);
+        (on_a == on_b).then_some(on_a)
+    })
+    .await;
+    assert!(on_a
+        .iter()
+        .any(|v| v["name"] == "agent6" && v.to_string().contains("lunch")));
+    let mut feed = cluster::Feed::open(&b, "wallboard").await;
+    let snapshot = feed.next_of("snapshot").await;
+    assert_eq!(snapshot["view"]["source"], "leader", "{snapshot}");
+    assert_eq!(snapshot["view"]["instance"], "a", "{snapshot}");
+    let late = cluster::call(&sim, 56).await;
+    let frame = feed
+        .until("the standby's feed shows the 51st caller", |f| {
+            cluster::support_waiting(f).is_some_and(|w| w.len() == 51)
+        })
+        .await;
+    assert_eq!(
+        cluster::support_waiting(&frame).unwrap().last(),
+        Some(&late)
+    );
+    assert!(sim.hangup(&late, "NORMAL_CLEARING").await.unwrap());
+    feed.until(
+        "the leader's update that the caller left, on the standby",
+        |f| {
+            f["type"] == "update"
+                && f["update"]["update"] == "caller_left"
+                && f["update"]["id"] == late.as_str()
+        },
+    )
+    .await;
+    let frame = feed
+        .until("the standby's feed shows fifty again", |f| {
+            cluster::support_waiting(f).is_some_and(|w| w.len() == 50)
+        })
+        .await;
+    assert_eq!(cluster::support_waiting(&frame).unwrap(), waiting);
+    let status: Value = b.get("/api/status").await.unwrap().json().await.unwrap();
+    assert_eq!(status["leadership"]["view"]["source"], "leader", "{status}");
+    assert!(
+        cluster::driving(&sim.commands_received_at(b.door)).is_empty(),
+        "a warm standby still sends nothing: {:?}",
+        sim.commands_received_at(b.door)
+    );
+
     // The leader dies without a word.
     let sent_by_a = sim.commands_received_at(a.door).len();
     a.kill();
@@ -140,6 +199,13 @@ async fn killed_leader(db: TestDbRef) {
     .await;
     assert_eq!(adopted, waiting, "re-adopted in their original order");
     becomes(&b, "leader").await;
+    // The feed goes on: the new leader's own board reaches the screen that stayed connected.
+    feed.until("the new leader's own board on the same feed", |f| {
+        f["type"] == "queue" && cluster::support_waiting(f).is_some_and(|w| w == waiting)
+    })
+    .await;
+    let status: Value = b.get("/api/status").await.unwrap().json().await.unwrap();
+    assert_eq!(status["leadership"]["view"]["source"], "own", "{status}");
     assert!(b.log().contains("leading"), "{}", b.log());
     let metrics = b.get("/metrics").await.unwrap().text().await.unwrap();
     assert!(
@@ -193,6 +259,158 @@ async fn killed_leader(db: TestDbRef) {
         sent_by_a,
         "nothing from the killed leader"
     );
+    // Only the leader records statistics: agent6's logged-in time is never more than the
+    // time that passed (a standby counting the view it serves would double it).
+    let on_break = eventually("agent6's time stored by the new leader", || async {
+        let rows = db
+            .store
+            .agent_intervals(started - 3_600_000, started + 3_600_000, "agent6")
+            .await
+            .ok()?;
+        let stored: u64 = rows.iter().map(|r| r.time.login_ms).sum();
+        let since_b_leads = rows.iter().any(|r| r.time.break_ms > 0);
+        (since_b_leads && stored > 0).then_some(stored)
+    })
+    .await;
+    let passed = switchdesk::clock::elapsed(started, switchdesk::clock::now());
+    assert!(
+        on_break <= passed,
+        "agent6 on a break for {on_break} ms in {passed} ms"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_standby_pops_up_a_ringing_call_and_a_takeover_cancels_the_offer_keeping_the_place() {
+    on_postgres(ringing_at_takeover).await;
+}
+
+async fn ringing_at_takeover(db: TestDbRef) {
+    use switchdesk::sim::{AgentBehaviour, CallSpec};
+    let dir = tempfile::tempdir().unwrap();
+    // Callers may press 1 to be called back, keeping their place.
+    let mut queue = cluster::queue();
+    queue.callbacks.key = Some('1');
+    queue.callbacks.dial = "user/{number}@default".parse().unwrap();
+    queue.callbacks.ring_secs = 5;
+    cluster::seed_queue(&db.store, &queue, 1).await;
+    let token = users::add_api_token(&db.store, "test", Role::Supervisor)
+        .await
+        .unwrap();
+    let agent_token = users::add_api_token(&db.store, "agent1", Role::Agent)
+        .await
+        .unwrap();
+    let sim = cluster::simulator(0).await;
+    // agent1's phone rings on and on.
+    sim.add_endpoint(&cluster::endpoint(1), AgentBehaviour::NoAnswer)
+        .await
+        .unwrap();
+    let mut a = Instance::start("a", &db.url, &sim, dir.path(), &token).await;
+    becomes(&a, "leader").await;
+    let b = Instance::start("b", &db.url, &sim, dir.path(), &token).await;
+    becomes(&b, "standby").await;
+    let mut desktop = cluster::Feed::open_as(&b, "agent", &agent_token).await;
+    desktop.next_of("snapshot").await;
+
+    // A place is kept to the millisecond: the callers come a few apart.
+    let first = cluster::call(&sim, 1).await;
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let second = cluster::call(&sim, 2).await;
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let customer = "+15550000003";
+    sim.add_endpoint(
+        &format!("user/{customer}@default"),
+        AgentBehaviour::Answer {
+            ring: Duration::from_millis(100),
+            talk: Some(Duration::from_millis(30)),
+        },
+    )
+    .await
+    .unwrap();
+    let third = sim
+        .place_call(CallSpec {
+            from_number: customer.into(),
+            destination: "7000".into(),
+            dtmf: vec![(Duration::from_millis(300), '1')],
+            ..CallSpec::default()
+        })
+        .await
+        .unwrap();
+    // The leader rings agent1 for the first caller; the desktop connected to the standby
+    // shows the ringing phone and pops the caller up.
+    let ringing = desktop
+        .until("agent1 ringing, on the standby's feed", |f| {
+            f["type"] == "agent" && f["agent"]["activity"] == "ringing"
+        })
+        .await;
+    assert_eq!(ringing["agent"]["call"], first.as_str(), "{ringing}");
+    let popup = desktop.next_of("popup").await;
+    assert_eq!(popup["call"], first.as_str(), "{popup}");
+    let agent_leg = eventually("agent1's ringing leg", || async {
+        let channels = sim.channels().await.ok()?;
+        channels
+            .iter()
+            .find(|c| c.uuid != first && c.uuid != second && c.uuid != third)
+            .map(|c| c.uuid.clone())
+    })
+    .await;
+    // The third caller hung up to be called back: their callback keeps the place.
+    eventually("the third caller's callback, on the leader", || async {
+        let (waiting, _) = a.waiting_shown().await?;
+        (waiting == [first.clone(), second.clone(), third.clone()]
+            && !sim.channels().await.ok()?.iter().any(|c| c.uuid == third))
+        .then_some(())
+    })
+    .await;
+
+    // The leader dies while the phone rings: the new leader cancels that offer (nobody knows
+    // whether it was still wanted) and both callers keep their places.
+    a.kill();
+    let adopted = eventually(
+        "the standby re-adopts both callers and the callback",
+        || async { b.waiting().await.filter(|w| w.len() == 3) },
+    )
+    .await;
+    let shown: Value = b.get("/api/queues").await.unwrap().json().await.unwrap();
+    assert_eq!(
+        adopted,
+        vec![first.clone(), second.clone(), third.clone()],
+        "{:#}",
+        shown[0]["waiting"]
+    );
+    eventually("the old offer's leg hung up", || async {
+        let channels = sim.channels().await.ok()?;
+        (!channels.iter().any(|c| c.uuid == agent_leg)).then_some(())
+    })
+    .await;
+    // Then agent1 answers, and the callers are served in their order (the first caller's
+    // `bridge` ran twice: the cancelled offer, then the new leader's).
+    cluster::answering(&sim, 1, Some(Duration::from_millis(30))).await;
+    let served = eventually("both callers served", || async {
+        let mut served: Vec<String> = sim
+            .bridges_run()
+            .await
+            .ok()?
+            .into_iter()
+            .map(|(call, _)| call)
+            .filter(|call| *call == first || *call == second)
+            .collect();
+        served.dedup();
+        (served.len() >= 2).then_some(served)
+    })
+    .await;
+    assert_eq!(served, vec![first, second]);
+    // And the customer who asked is called back, by the new leader.
+    eventually("the callback dialled by the new leader", || async {
+        sim.commands_received_at(b.door)
+            .iter()
+            .any(|c| c.contains("originate") && c.contains(&format!("user/{customer}@default")))
+            .then_some(())
+    })
+    .await;
+    eventually("the queue empties", || async {
+        b.waiting().await.filter(|w| w.is_empty())
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -23,6 +23,8 @@ const CDR_PASSWORD: &str = "e2e-cdr-password";
 struct Running {
     sim: Simulator,
     store: Store,
+    /// The service's HTTP address.
+    base: String,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     _fax_dir: tempfile::TempDir,
 }
@@ -53,6 +55,11 @@ fn captured_fax() -> PathBuf {
 /// The service on `db`, a simulated switch whose CDRs go to it, agent1 on duty in `support`
 /// (answering after 100 ms), nobody in `sales`, and Jane Doe of Acme Ltd in the phone book.
 async fn start(db: &common::TestDb) -> Running {
+    start_with(db, |_| {}).await
+}
+
+/// As [`start`], with the configuration changed by `tweak` first.
+async fn start_with(db: &common::TestDb, tweak: impl FnOnce(&mut Config)) -> Running {
     let web = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", web.local_addr().unwrap());
     let fax_dir = tempfile::tempdir().unwrap();
@@ -115,6 +122,7 @@ async fn start(db: &common::TestDb) -> Running {
             position: 1,
         }],
     }];
+    tweak(&mut config);
     let store = db.store.clone();
     for agent in &config.agents {
         store.seed_agent(agent).await.unwrap();
@@ -152,6 +160,7 @@ async fn start(db: &common::TestDb) -> Running {
     Running {
         sim,
         store,
+        base,
         stop: Some(stop),
         _fax_dir: fax_dir,
     }
@@ -333,4 +342,107 @@ async fn every_call_leaves_the_ticket_its_rule_says() {
 
     // Nothing else made a ticket, and nothing made one twice.
     assert_eq!(tickets(store).await.len(), 4);
+}
+
+/// Line 2 calls back from `support`: an abandoned caller's ticket escalated there has the
+/// caller called back from that queue (its agent rings, then the customer is dialled), and
+/// the callback is stored in that queue.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_escalated_abandoned_callers_ticket_is_called_back_from_the_lines_queue() {
+    let db = common::TestDb::sqlite().await;
+    let running = start_with(&db, |config| {
+        config.tickets.line_queues = [String::new(), "support".into(), String::new()];
+        for queue in &mut config.queues {
+            queue.callbacks.dial = "user/{number}@default".parse().unwrap();
+        }
+    })
+    .await;
+    let (sim, store) = (&running.sim, &running.store);
+    let token =
+        switchdesk::users::add_api_token(store, "lead", switchdesk::users::Role::Supervisor)
+            .await
+            .unwrap();
+    let customer = "+13105550177";
+    sim.add_endpoint(
+        &format!("user/{customer}@default"),
+        AgentBehaviour::Answer {
+            ring: Duration::from_millis(100),
+            talk: Some(Duration::from_millis(300)),
+        },
+    )
+    .await
+    .unwrap();
+    // Nobody answers in sales: the caller gives up, a callback ticket opens on line 1.
+    let abandoned = sim
+        .place_call(CallSpec {
+            patience: Some(Duration::from_secs(1)),
+            ..call(customer, "", "7001")
+        })
+        .await
+        .unwrap();
+    let ticket = wait_for("the callback ticket", async || {
+        store
+            .ticket(store.call(&abandoned).await.unwrap()?.ticket_id?)
+            .await
+            .unwrap()
+    })
+    .await;
+    assert_eq!((ticket.kind, ticket.line), (TicketKind::Callback, 1));
+
+    let http = reqwest::Client::new();
+    let escalated: serde_json::Value = http
+        .post(format!(
+            "{}/api/tickets/{}/escalate",
+            running.base, ticket.id
+        ))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"reason": "needs the network team"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(escalated["line"], 2, "{escalated}");
+    assert_eq!(
+        escalated["line_callback"]["outcome"], "queued",
+        "{escalated}"
+    );
+    assert_eq!(
+        escalated["line_callback"]["queue"], "support",
+        "{escalated}"
+    );
+    // agent1 of support is rung, answers, and the customer is dialled and connected.
+    let dialled = wait_for("the customer dialled from support", async || {
+        sim.commands_received()
+            .into_iter()
+            .find(|c| c.contains("originate") && c.contains(&format!("user/{customer}@default")))
+    })
+    .await;
+    assert!(dialled.contains("support"), "{dialled}");
+    let id = escalated["line_callback"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    wait_for("the callback reached and stored in support", async || {
+        let (queue, state) = store.callback_state(&id).await.unwrap()?;
+        (queue == "support" && state == "reached").then_some(())
+    })
+    .await;
+    // A second escalation to line 3, which has no queue: nothing more is placed.
+    let again: serde_json::Value = http
+        .post(format!(
+            "{}/api/tickets/{}/escalate",
+            running.base, ticket.id
+        ))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"reason": "vendor"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again["line"], 3, "{again}");
+    assert!(again["line_callback"].is_null(), "{again}");
 }

@@ -6,7 +6,7 @@
 // same from `GET /api/agents/{name}/popup`.
 
 import {
-  $, el, fill, api, act, ask, notify, duration, now, agentStatus, ticketRow, callRow, label, t, N_, STATUS_LABEL, ACTIVITY_LABEL, DASH,
+  $, el, fill, api, act, ask, notify, notifyLineCallback, duration, now, agentStatus, ticketRow, callRow, label, t, N_, STATUS_LABEL, ACTIVITY_LABEL, DASH,
 } from "./lib.js";
 import * as ring from "./ring.js";
 import { incidentLines } from "./incidents.js";
@@ -280,6 +280,7 @@ async function escalate() {
     renderTickets();
     $("popup-note-ticket").value = id;
     notify(t("Ticket #{id} escalated to line {line}.", { id, line: result.body.line }));
+    notifyLineCallback(result.body.line_callback);
   }
 }
 

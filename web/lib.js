@@ -139,6 +139,17 @@ export function notify(message, kind = "ok") {
   if (kind === "ok") noticeTimer = setTimeout(() => (box.hidden = true), 4000);
 }
 
+/// Tells what an escalation did about the caller's callback (`line_callback` of its answer),
+/// when the line reached calls back from a queue of its own.
+export function notifyLineCallback(placed) {
+  if (!placed) return;
+  const queue = placed.queue;
+  if (placed.outcome === "queued") notify(t("The caller will be called back from queue {queue}.", { queue }));
+  else if (placed.outcome === "moved") notify(t("The caller's callback moved to queue {queue}, keeping the place.", { queue }));
+  else if (placed.outcome === "already_there") notify(t("The caller's callback already waits in queue {queue}.", { queue }));
+  else notify(t("The caller could not be called back from queue {queue}: {reason}", { queue, reason: placed.reason || "" }), "bad");
+}
+
 /// Asks for a few values in the shared dialog. `fields`: [{name, label, value, options?}]
 /// (options: [[value, label]] for a select). Answers {name: value} or null when cancelled.
 export function ask(title, fields, confirm = t("OK")) {

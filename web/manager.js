@@ -5,7 +5,7 @@
 // Incidents from monitoring lead the view (`incidents.js`).
 
 import {
-  $, el, fill, svg, api, act, ask, notify, percent, table, cells, allPages, count, duration, when, cents, isoDate, dateMs, ticketRow, callRow, label, t, tn, N_,
+  $, el, fill, svg, api, act, ask, notify, notifyLineCallback, percent, table, cells, allPages, count, duration, when, cents, isoDate, dateMs, ticketRow, callRow, label, t, tn, N_,
   TICKET_STATUS_LABEL, DASH, callerShown,
 } from "./lib.js";
 import { localeTag } from "./i18n.js";
@@ -287,6 +287,7 @@ function renderTicket(view) {
     const result = await act(t("Escalating ticket #{id}", { id: k.id }), "/api/tickets/" + k.id + "/escalate", { method: "POST", json: { reason: answer.reason } });
     if (result && result.ok) {
       notify(t("Ticket #{id} escalated to {line}.", { id: k.id, line: lineName(result.body.line) }));
+      notifyLineCallback(result.body.line_callback);
       loadTickets();
       openTicket(k.id, false);
     } else escalate.disabled = false;

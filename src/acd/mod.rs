@@ -21,6 +21,6 @@ pub mod stats;
 pub mod view;
 
 pub use config::{AgentConfig, Membership, NoAgents, Overflow, QueueConfig, Strategy};
-pub use engine::{AcdError, AgentStatus, CallerArrival, Engine, BARRED};
+pub use engine::{AcdError, AgentStatus, CallerArrival, Engine, LineCallback, BARRED};
 pub use output::{Action, Departure, Remember, Update};
 pub use view::{AgentView, QueueView, WaitingView};

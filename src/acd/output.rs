@@ -1,7 +1,7 @@
 //! What the engine asks for (`Action`, carried out on FreeSWITCH by the adapter) and what it
 //! reports (`Update`, for the dashboard and the store). Drained by the caller after each input.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::stats::{Counters, PromisedWait};
 use crate::clock::Millis;
@@ -96,7 +96,7 @@ pub enum Action {
 }
 
 /// Why a caller left the waiting list.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "reason", rename_all = "snake_case")]
 pub enum Departure {
     /// An agent answered and the bridge is being made.
@@ -122,7 +122,7 @@ pub enum Departure {
 }
 
 /// A change worth showing or storing.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "update", rename_all = "snake_case")]
 pub enum Update {
     CallerJoined {

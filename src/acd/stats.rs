@@ -3,14 +3,14 @@
 
 use std::collections::VecDeque;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::clock::{self, Millis};
 
 /// How far back the answer rate looks.
 const RATE_WINDOW_MS: Millis = 15 * 60 * 1000;
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Counters {
     /// Callers who entered the queue.
     pub offered: u64,
@@ -147,7 +147,7 @@ pub fn within_service_level(waited_ms: u64, sl_secs: u64) -> bool {
 /// The first expected wait a caller was told in a queue (`told_at`, `promised_ms`: the
 /// announced whole minutes), and when an agent answered them. The actual wait is the time
 /// from the announcement to the answer: what the caller waited after hearing the promise.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PromisedWait {
     pub queue: String,
     pub call: String,

@@ -1,13 +1,13 @@
 //! Read-only views of the engine's state for the API and the dashboard.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::config::{QueueConfig, Strategy};
 use super::engine::AgentStatus;
 use super::stats::Counters;
 use crate::clock::Millis;
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct WaitingView {
     pub call: String,
     pub number: String,
@@ -22,7 +22,7 @@ pub struct WaitingView {
     pub offered: bool,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AgentView {
     pub name: String,
     pub endpoint: crate::fsarg::Endpoint,
@@ -50,7 +50,7 @@ impl AgentView {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CountersView {
     pub offered: u64,
     pub answered: u64,
@@ -74,7 +74,7 @@ pub struct CountersView {
     pub longest_wait_answered_secs: u64,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct QueueView {
     pub name: String,
     pub strategy: Strategy,

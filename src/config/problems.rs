@@ -42,6 +42,7 @@ pub(super) fn every_problem(figment: &Figment, file: Option<&Path>) -> Vec<Strin
         incidents: section(figment, "incidents", &mut found),
         smtp: section(figment, "smtp", &mut found),
         fax: section(figment, "fax", &mut found),
+        matrix: section(figment, "matrix", &mut found),
         stats: section(figment, "stats", &mut found),
         service: section(figment, "service", &mut found),
         cluster: section(figment, "cluster", &mut found),

@@ -11,6 +11,11 @@
 //!   and the last calls ([`Popup`], which `GET /api/agents/{name}/popup` answers too);
 //! - `ticket` frames carry ticket changes, escalations included, to supervisors.
 //!
+//! On a standby the switchboard serves the leader's published view ([`MirrorChange`]): the
+//! hub sends the same frames from what changed in it (the queues, the agents, the pop-ups of
+//! phones that started ringing, the leader's updates), so a screen shows the same board on
+//! whichever instance it reached.
+//!
 //! The hub never waits for a connection: frames go out on a bounded broadcast, and a
 //! connection that falls behind it is closed (it reconnects and starts from a snapshot).
 //! Nothing here knows HTTP; `web::ws` does.
@@ -29,7 +34,7 @@ use crate::clock;
 use crate::directory::PhoneBook;
 use crate::store::Store;
 use crate::supervise::{Policy, Tasks};
-use crate::switch::Board;
+use crate::switch::{Board, MirrorChange, ViewSource};
 use crate::tickets::TicketEvent;
 
 pub use popup::{Popup, PopupError};
@@ -91,7 +96,8 @@ impl Hub {
         };
         let running = hub.clone();
         // The subscriptions outlive a failed run: the next one reads on from where it was.
-        let sources = Arc::new(tokio::sync::Mutex::new(sources));
+        let mirror = sources.board.subscribe_mirror();
+        let sources = Arc::new(tokio::sync::Mutex::new((sources, mirror)));
         let mut restarted = false;
         tasks.spawn("live-hub", Policy::RestartOnPanic, move || {
             let run = run(running.clone(), sources.clone(), restarted);
@@ -114,9 +120,13 @@ impl Hub {
     }
 
     /// The wallboard's starting point: every queue as `GET /api/queues` shows it.
+    /// `view` says whose view it is: a standby serves the leader's.
     pub async fn wallboard_snapshot(&self) -> Result<String, crate::switch::BoardError> {
-        let queues = self.queues_shown().await?;
-        Ok(json!({"type": "snapshot", "at": clock::now(), "queues": queues}).to_string())
+        let (queues, view) = self.queues_shown_from().await?;
+        Ok(
+            json!({"type": "snapshot", "at": clock::now(), "queues": queues, "view": view})
+                .to_string(),
+        )
     }
 
     /// An agent's starting point: their own state (null for a user who is no agent).
@@ -127,13 +137,21 @@ impl Hub {
 
     /// Every queue with each waiting caller's identification (`identity`), as shown.
     pub async fn queues_shown(&self) -> Result<Vec<Value>, crate::switch::BoardError> {
-        let queues = self.board.queues().await?;
+        Ok(self.queues_shown_from().await?.0)
+    }
+
+    /// The queues as shown, and whose view they are.
+    pub async fn queues_shown_from(
+        &self,
+    ) -> Result<(Vec<Value>, ViewSource), crate::switch::BoardError> {
+        let (queues, source) = self.board.queues_and_source().await?;
         let identities = self.board.identities().await?;
         let numbering = &self.numbering;
-        Ok(queues
+        let shown = queues
             .iter()
             .map(|queue| queue_shown(queue, &identities, numbering))
-            .collect())
+            .collect();
+        Ok((shown, source))
     }
 
     fn send(&self, audience: Audience, value: Value) {
@@ -197,9 +215,13 @@ fn queue_of(update: &Update) -> Option<&str> {
 }
 
 /// `restarted`: after a failure, when every queue is resent at once.
-async fn run(hub: Hub, sources: Arc<tokio::sync::Mutex<Sources>>, restarted: bool) {
+async fn run(
+    hub: Hub,
+    sources: Arc<tokio::sync::Mutex<(Sources, broadcast::Receiver<MirrorChange>)>>,
+    restarted: bool,
+) {
     let mut sources = sources.lock().await;
-    let sources = &mut *sources;
+    let (sources, mirror) = &mut *sources;
     let mut dirty: BTreeSet<String> = BTreeSet::new();
     let mut agents_dirty = restarted;
     loop {
@@ -224,6 +246,14 @@ async fn run(hub: Hub, sources: Arc<tokio::sync::Mutex<Sources>>, restarted: boo
                     tracing::warn!(skipped, "live feed fell behind the switchboard; resending queues");
                     agents_dirty = true;
                 }
+                Err(RecvError::Closed) => return,
+            },
+            change = mirror.recv() => match change {
+                Ok(change) => {
+                    dirty.extend(change.queues.iter().cloned());
+                    on_mirror_change(&hub, sources, change);
+                }
+                Err(RecvError::Lagged(_)) => agents_dirty = true,
                 Err(RecvError::Closed) => return,
             },
             event = sources.tickets.recv() => match event {
@@ -291,19 +321,43 @@ async fn on_update(hub: &Hub, sources: &Sources, update: &Update) {
         );
     }
     if let (Some(call), "ringing") = (call, activity.as_str()) {
-        // Looked up beside the hub, so a slow database never holds the feed up.
-        let (hub, agent, call) = (hub.clone(), agent.clone(), call.clone());
-        let (store, phonebook) = (sources.store.clone(), sources.phonebook.clone());
-        tokio::spawn(async move {
-            match Popup::gather(&hub.board, &store, &phonebook, &call).await {
-                Ok(popup) => {
-                    let mut frame = json!(popup);
-                    frame["type"] = json!("popup");
-                    frame["at"] = json!(clock::now());
-                    hub.send(Audience::Agent(agent), frame);
-                }
-                Err(e) => tracing::warn!(call, "caller pop-up not gathered: {e}"),
-            }
-        });
+        pop_up(hub, sources, agent, call);
     }
+}
+
+/// A standby's frames for what changed in the leader's view it serves.
+fn on_mirror_change(hub: &Hub, sources: &Sources, change: MirrorChange) {
+    for update in &change.updates {
+        hub.send(
+            Audience::Supervisors,
+            json!({"type": "update", "at": clock::now(), "update": update}),
+        );
+    }
+    for view in &change.agents {
+        hub.send(
+            Audience::Agent(view.name.clone()),
+            json!({"type": "agent", "at": clock::now(), "agent": view}),
+        );
+    }
+    for (agent, call) in &change.ringing {
+        pop_up(hub, sources, agent, call);
+    }
+}
+
+/// Sends `agent` the pop-up of the caller whose `call` rings their phone, gathered beside the
+/// hub, so a slow database never holds the feed up.
+fn pop_up(hub: &Hub, sources: &Sources, agent: &str, call: &str) {
+    let (hub, agent, call) = (hub.clone(), agent.to_owned(), call.to_owned());
+    let (store, phonebook) = (sources.store.clone(), sources.phonebook.clone());
+    tokio::spawn(async move {
+        match Popup::gather(&hub.board, &store, &phonebook, &call).await {
+            Ok(popup) => {
+                let mut frame = json!(popup);
+                frame["type"] = json!("popup");
+                frame["at"] = json!(clock::now());
+                hub.send(Audience::Agent(agent), frame);
+            }
+            Err(e) => tracing::warn!(call, "caller pop-up not gathered: {e}"),
+        }
+    });
 }

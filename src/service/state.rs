@@ -239,9 +239,10 @@ pub async fn build(
     let board = Board::start(nodes.feeds, store.clone(), queues, agents, options).await?;
     // Subscribed right after the switchboard starts, before anything else is awaited: its
     // first updates follow a node's first resync, a network round trip later.
-    let statistics = startup
-        .statistics
-        .then(|| StatsRecorder::start(&board, store.clone(), &config.stats, &tasks));
+    let statistics = startup.statistics.then(|| {
+        let leadership = leadership.clone();
+        StatsRecorder::start(&board, store.clone(), &config.stats, leadership, &tasks)
+    });
     if startup.prime_metrics {
         prime_service_metrics(&metrics, &board).await;
     }

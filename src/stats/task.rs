@@ -2,7 +2,9 @@
 //! reads) into the [`Recorder`] and stores its deltas every few seconds, when asked (at
 //! shutdown) and never from the switchboard's own task. A failed write keeps the deltas for
 //! the next one. The recorder and the subscription live outside the run, so a restarted run
-//! goes on where the failed one stopped.
+//! goes on where the failed one stopped. It records only while its instance leads: a standby's
+//! board shows the leader's view, which the leader records, and counting it twice would
+//! double every agent's and queue's time.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,7 +14,8 @@ use tracing::{error, warn};
 
 use super::{Recorder, StatsConfig};
 use crate::acd::Update;
-use crate::clock;
+use crate::clock::{self, Millis};
+use crate::leadership::Leadership;
 use crate::store::Store;
 use crate::supervise::{Policy, Tasks};
 use crate::switch::Board;
@@ -31,6 +34,8 @@ pub struct StatsRecorder {
 
 struct Sources {
     recorder: Recorder,
+    interval_ms: Millis,
+    leadership: Leadership,
     updates: broadcast::Receiver<Update>,
     asks: mpsc::Receiver<oneshot::Sender<()>>,
     /// Agents' states were read from the switchboard (once, and again after a lag).
@@ -38,16 +43,20 @@ struct Sources {
 }
 
 impl StatsRecorder {
-    /// Subscribes to `board`'s updates and starts the supervised task.
+    /// Subscribes to `board`'s updates and starts the supervised task, which records while
+    /// `leadership` says this instance leads.
     pub fn start(
         board: &Board,
         store: Store,
         config: &StatsConfig,
+        leadership: Leadership,
         tasks: &Tasks,
     ) -> StatsRecorder {
         let (asks, asked) = mpsc::channel(4);
         let sources = Arc::new(Mutex::new(Sources {
             recorder: Recorder::new(config.interval_ms()),
+            interval_ms: config.interval_ms(),
+            leadership,
             updates: board.subscribe(),
             asks: asked,
             seeded: false,
@@ -75,7 +84,13 @@ async fn run(board: Board, store: Store, sources: Arc<Mutex<Sources>>) {
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let (mut open, mut asking) = (true, true);
     while open || asking {
-        if !s.seeded {
+        if !s.leadership.role().leads() {
+            // Nothing is counted while standing by; a lead starts from what the board shows.
+            if s.seeded {
+                s.recorder = Recorder::new(s.interval_ms);
+                s.seeded = false;
+            }
+        } else if !s.seeded {
             s.seeded = seed(&board, &mut s.recorder).await;
         }
         tokio::select! {

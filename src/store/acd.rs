@@ -201,8 +201,8 @@ impl Store {
         sqlx::query(
             "INSERT INTO acd_callbacks (id, queue, number, enqueued_at, attempts, not_before, state, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7) \
-             ON CONFLICT (id) DO UPDATE SET attempts = excluded.attempts, not_before = excluded.not_before, \
-             state = 'pending', updated_at = excluded.updated_at",
+             ON CONFLICT (id) DO UPDATE SET queue = excluded.queue, attempts = excluded.attempts, \
+             not_before = excluded.not_before, state = 'pending', updated_at = excluded.updated_at",
         )
         .bind(&callback.id)
         .bind(&callback.queue)
@@ -245,5 +245,15 @@ impl Store {
                 })
             })
             .collect()
+    }
+
+    /// Callback `id`'s queue and state (`pending`, `reached` or `failed`), if stored.
+    pub async fn callback_state(&self, id: &str) -> Result<Option<(String, String)>, StoreError> {
+        let row = sqlx::query("SELECT queue, state FROM acd_callbacks WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| Ok((row.try_get("queue")?, row.try_get("state")?)))
+            .transpose()
     }
 }

@@ -114,9 +114,19 @@ const SQLITE: Embedded = &[
         include_str!("../../migrations/sqlite/0019_ticket_lines.sql"),
     ),
     (
+        20,
+        "live_view",
+        include_str!("../../migrations/sqlite/0020_live_view.sql"),
+    ),
+    (
         22,
         "incidents",
         include_str!("../../migrations/sqlite/0022_incidents.sql"),
+    ),
+    (
+        23,
+        "chat_sync",
+        include_str!("../../migrations/sqlite/0023_chat_sync.sql"),
     ),
 ];
 
@@ -217,9 +227,19 @@ const POSTGRES: Embedded = &[
         include_str!("../../migrations/postgres/0019_ticket_lines.sql"),
     ),
     (
+        20,
+        "live_view",
+        include_str!("../../migrations/postgres/0020_live_view.sql"),
+    ),
+    (
         22,
         "incidents",
         include_str!("../../migrations/postgres/0022_incidents.sql"),
+    ),
+    (
+        23,
+        "chat_sync",
+        include_str!("../../migrations/postgres/0023_chat_sync.sql"),
     ),
 ];
 

@@ -11,6 +11,7 @@ mod acd;
 mod audit;
 mod blocklist;
 mod calls;
+mod chat;
 mod directory;
 mod error;
 mod fax;
@@ -18,6 +19,7 @@ mod filter;
 mod incidents;
 mod intervals;
 mod leadership;
+mod live_view;
 mod migrations;
 #[cfg(test)]
 mod plans;
@@ -42,6 +44,7 @@ pub use error::StoreError;
 pub use fax::{Attach, FaxRecord, MailState, NewFile, NewMail, OutboxMail, Recorded, StoredFile};
 pub use incidents::{HostAsset, NewIncident, RanOut};
 pub use leadership::{LeaderRow, LockSession};
+pub use live_view::PublishedView;
 pub use tickets::{TicketFilter, TicketSearch, WebhookDelivery};
 
 use crate::accounts::Role;

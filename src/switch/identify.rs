@@ -2,13 +2,13 @@
 //! The phone book ([`crate::directory::PhoneBook`]) answers it; without one every caller is
 //! unknown with normal priority.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::vars;
 use crate::fsarg::Language;
 
 /// How the caller was recognised, best first.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Confidence {
     /// The calling number is a contact's.
@@ -33,7 +33,7 @@ impl Confidence {
 }
 
 /// A phone-book record named in an identification.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Named {
     pub id: i64,
     pub name: String,
@@ -41,7 +41,7 @@ pub struct Named {
 
 /// What is known about a caller. Travels with the call: on the dashboard, as the agent
 /// phone's caller-ID name, and as channel variables into the CDR.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Identity {
     /// A name to show (and to put on the agent's phone), when better than the caller id.
     pub label: Option<String>,

@@ -18,6 +18,9 @@ mod render_props;
 pub mod vars;
 mod writer;
 
-pub use board::{Board, BoardError, BoardOptions, Eavesdrop, RecentCaller, EVENTS, INBOX_CAPACITY};
+pub use board::{
+    Board, BoardError, BoardOptions, Eavesdrop, LiveView, MirrorChange, RecentCaller, ViewSource,
+    EVENTS, INBOX_CAPACITY,
+};
 pub use identify::{CallerIdentity, Confidence, Identity, Named, Unknown};
 pub use render::EavesdropMode;

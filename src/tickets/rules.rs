@@ -36,6 +36,10 @@ pub struct TicketRules {
     pub call_first_response_seconds: i64,
     /// The names of support lines 1, 2 and 3.
     pub lines: [String; 3],
+    /// The queue each line calls its callers back from (`""`: none of its own): a ticket
+    /// escalated to that line has its caller's callback moved there, or queued there when
+    /// it is an abandoned caller's ticket still open.
+    pub line_queues: [String; 3],
     /// The categories a ticket can have, with their own SLA targets if any.
     pub categories: Vec<Category>,
     /// The category of tickets opened by calls, and by hand when none is given.
@@ -63,6 +67,7 @@ impl Default for TicketRules {
             resolution_minutes: [8 * 60, 3 * 24 * 60, 7 * 24 * 60],
             call_first_response_seconds: 90,
             lines: targets::default_lines(),
+            line_queues: Default::default(),
             categories: Category::defaults(),
             default_category: "information".into(),
             answered: true,
@@ -98,10 +103,23 @@ impl TicketRules {
             &self.categories,
             &self.default_category,
         ));
+        for (n, queue) in self.line_queues.iter().enumerate() {
+            if queue.trim() != queue || queue.len() > 64 || queue.chars().any(char::is_control) {
+                problems.push(format!(
+                    "tickets.line_queues[{n}] must be a queue's name (or \"\" for none)"
+                ));
+            }
+        }
         if self.default_hourly_rate_cents < 0 {
             problems.push("tickets.default_hourly_rate_cents must not be negative".into());
         }
         problems
+    }
+
+    /// The queue support line `line` (1-3) calls back from, if it has one.
+    pub fn line_queue(&self, line: u8) -> Option<&str> {
+        let queue = self.line_queues.get(usize::from(line).checked_sub(1)?)?;
+        (!queue.is_empty()).then_some(queue.as_str())
     }
 
     pub fn repeat_window_ms(&self) -> Millis {

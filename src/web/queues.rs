@@ -43,13 +43,19 @@ impl From<BoardError> for ApiError {
 }
 
 /// `GET /api/queues`: every queue with its waiting callers (each with who they were
-/// identified as), agents and counters.
+/// identified as), agents and counters. `X-Switchdesk-View` says whose view it is: `own`, or
+/// on a standby `leader; instance=...; epoch=...; published_at=...` (the leader's published
+/// view).
 pub(crate) async fn list(
     State(state): State<AppState>,
     _: Authorized<Agent>,
-) -> Result<Json<Value>, ApiError> {
-    Ok(Json(Value::Array(state.live.queues_shown().await?)))
+) -> Result<impl axum::response::IntoResponse, ApiError> {
+    let (queues, source) = state.live.queues_shown_from().await?;
+    Ok(([(VIEW_HEADER, source.header())], Json(Value::Array(queues))))
 }
+
+/// The header that says whose view `GET /api/queues` answered with.
+pub(crate) const VIEW_HEADER: &str = "x-switchdesk-view";
 
 /// `PUT /api/queues/{name}` (admin): create or replace a queue's settings.
 pub(crate) async fn save(

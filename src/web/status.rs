@@ -16,6 +16,7 @@ use super::{ApiError, AppState};
 use crate::metrics::{
     ESL_CONNECTED, ESL_EVENTS_SHED_TOTAL, ESL_EVENTS_TOTAL, ESL_RECONNECTS_TOTAL,
 };
+use crate::switch::ViewSource;
 
 /// A health check that hangs is as bad as a failed one.
 const PING_TIMEOUT: Duration = Duration::from_secs(3);
@@ -113,12 +114,22 @@ pub(crate) async fn metrics(
 /// How long a scrape waits for the switchboard's queue views before it shows the last ones.
 const QUEUE_VIEWS_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// The queues' series as the engine sees them now (a busy switchboard keeps the last ones).
-async fn refresh_queue_metrics(state: &AppState) {
-    match tokio::time::timeout(QUEUE_VIEWS_TIMEOUT, state.board.queues()).await {
-        Ok(Ok(views)) => crate::metrics::queues::record(&state.metrics, &views),
-        Ok(Err(e)) => tracing::debug!("queue metrics not refreshed: {e}"),
-        Err(_) => tracing::debug!("queue metrics not refreshed: no answer in time"),
+/// The queues' series as the switchboard shows them now (a busy switchboard keeps the last
+/// ones), and whose view that is.
+async fn refresh_queue_metrics(state: &AppState) -> Option<ViewSource> {
+    match tokio::time::timeout(QUEUE_VIEWS_TIMEOUT, state.board.queues_and_source()).await {
+        Ok(Ok((views, source))) => {
+            crate::metrics::queues::record(&state.metrics, &views);
+            Some(source)
+        }
+        Ok(Err(e)) => {
+            tracing::debug!("queue metrics not refreshed: {e}");
+            None
+        }
+        Err(_) => {
+            tracing::debug!("queue metrics not refreshed: no answer in time");
+            None
+        }
     }
 }
 
@@ -128,7 +139,7 @@ pub(crate) async fn status(
     State(state): State<AppState>,
     _: Authorized<Supervisor>,
 ) -> Result<Json<Value>, ApiError> {
-    refresh_queue_metrics(&state).await;
+    let view = refresh_queue_metrics(&state).await;
     let metrics = state.metrics.snapshot_json();
     let total = |name: &str| state.metrics.get(name, &[]).unwrap_or(0.0) as u64;
     let mut events = BTreeMap::new();
@@ -169,7 +180,7 @@ pub(crate) async fn status(
         })
         .collect();
     Ok(Json(json!({
-        "leadership": leadership_status(&state),
+        "leadership": leadership_status(&state, view),
         "esl": {
             "connected": nodes.iter().all(|n| n["connected"] == true),
             "reconnects": nodes.iter().filter_map(|n| n["reconnects"].as_u64()).sum::<u64>(),
@@ -182,11 +193,12 @@ pub(crate) async fn status(
     })))
 }
 
-/// Which instance leads, as this one knows it: itself, or the leader the database names.
-fn leadership_status(state: &AppState) -> Value {
+/// Which instance leads, as this one knows it: itself, or the leader the database names;
+/// `view`: whose view of the queues this instance serves (a standby serves the leader's).
+fn leadership_status(state: &AppState, view: Option<ViewSource>) -> Value {
     use crate::leadership::Role;
     let instance = state.leadership.instance();
-    match state.leadership.role() {
+    let mut status = match state.leadership.role() {
         Role::Single => json!({ "role": "single", "instance": instance, "leader": instance }),
         Role::Leader { epoch } => json!({
             "role": "leader",
@@ -201,5 +213,7 @@ fn leadership_status(state: &AppState) -> Value {
             "leader_address": leader.as_ref().map(|l| l.address.clone()),
             "epoch": leader.as_ref().map(|l| l.epoch),
         }),
-    }
+    };
+    status["view"] = json!(view);
+    status
 }

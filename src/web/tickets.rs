@@ -437,13 +437,15 @@ pub(crate) struct EscalateBody {
 
 /// `POST /api/tickets/{id}/escalate {"reason": "..."}`: moves the ticket one support line up
 /// and records the reason in its history. An agent escalates a ticket they work or nobody
-/// works; a supervisor or above any ticket. On the top line: 409.
+/// works; a supervisor or above any ticket. On the top line: 409. Answers the ticket, with
+/// `line_callback` when the line reached calls its callers back from a queue of its own
+/// ([`line_callback`]).
 pub(crate) async fn escalate(
     State(state): State<AppState>,
     auth: Authorized<Agent>,
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<EscalateBody>,
-) -> Result<Json<Ticket>, ApiError> {
+) -> Result<Json<serde_json::Value>, ApiError> {
     let reason = history_text("reason", &body.reason)?;
     let before = state
         .store
@@ -492,7 +494,43 @@ pub(crate) async fn escalate(
             ticket: ticket.clone(),
         },
     );
-    Ok(Json(ticket))
+    let callback = line_callback(&state, &ticket).await;
+    if let Some(placed) = &callback {
+        let change = auth.change("ticket", "line_callback", id);
+        state.audit(change.after(placed)).await;
+    }
+    let mut answer = json!(ticket);
+    answer["line_callback"] = json!(callback);
+    Ok(Json(answer))
+}
+
+/// A ticket that reached a support line with a queue of its own (`tickets.line_queues`) has
+/// its caller called back from there: a callback waiting for their number moves there
+/// keeping its place; an abandoned caller's ticket still open gets one, placed at the
+/// ticket's creation. What happened, or why nothing could be (`"outcome": "not_placed"` with
+/// the reason: a standby, a number that cannot be dialled, a queue that does not exist);
+/// `None` when the line has no queue or nothing waits for the caller.
+async fn line_callback(state: &AppState, ticket: &Ticket) -> Option<serde_json::Value> {
+    let queue = state.config.tickets.line_queue(ticket.line)?;
+    if ticket.caller_number.is_empty() {
+        return None;
+    }
+    let create = ticket.kind == TicketKind::Callback && ticket.status.is_open();
+    let placed = state
+        .board
+        .call_back_from(queue, &ticket.caller_number, ticket.created_at, create)
+        .await;
+    match placed {
+        Ok(placed) => placed.map(|placed| json!(placed)),
+        Err(e) => {
+            tracing::warn!(
+                ticket = ticket.id,
+                queue,
+                "caller not called back from the line's queue: {e}"
+            );
+            Some(json!({"outcome": "not_placed", "queue": queue, "reason": e.to_string()}))
+        }
+    }
 }
 
 /// A ticket opened by hand (from the agent's pop-up, say).

@@ -233,14 +233,31 @@ impl Instance {
     }
 
     /// The callers waiting in `support`, in their order, as this instance shows them.
+    /// Only its own engine's view counts (a standby serves the leader's: see
+    /// [`Instance::waiting_shown`]).
     pub async fn waiting(&self) -> Option<Vec<String>> {
-        let queues: Value = self.get("/api/queues").await?.json().await.ok()?;
+        let (waiting, view) = self.waiting_shown().await?;
+        (view == "own").then_some(waiting)
+    }
+
+    /// The callers waiting in `support` as this instance shows them, and whose view that is
+    /// (`X-Switchdesk-View`: `own`, or `leader; instance=...` on a standby).
+    pub async fn waiting_shown(&self) -> Option<(Vec<String>, String)> {
+        let response = self.get("/api/queues").await?;
+        let view = response
+            .headers()
+            .get("x-switchdesk-view")?
+            .to_str()
+            .ok()?
+            .to_owned();
+        let queues: Value = response.json().await.ok()?;
         let support = queues.as_array()?.iter().find(|q| q["name"] == "support")?;
-        support["waiting"]
+        let waiting = support["waiting"]
             .as_array()?
             .iter()
             .map(|w| w["call"].as_str().map(str::to_owned))
-            .collect()
+            .collect::<Option<Vec<String>>>()?;
+        Some((waiting, view))
     }
 
     /// What it wrote to stderr so far.
@@ -300,4 +317,82 @@ where
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// A live feed (`/ws`) opened on one instance with its API token.
+pub struct Feed {
+    socket: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+}
+
+impl Feed {
+    pub async fn open(instance: &Instance, feed: &str) -> Feed {
+        Feed::open_as(instance, feed, &instance.token).await
+    }
+
+    /// As the holder of `token` (an agent's own feed is theirs).
+    pub async fn open_as(instance: &Instance, feed: &str, token: &str) -> Feed {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+        let address = instance.base.trim_start_matches("http://");
+        let mut request = format!("ws://{address}/ws?feed={feed}")
+            .into_client_request()
+            .unwrap();
+        request
+            .headers_mut()
+            .insert("authorization", format!("Bearer {token}").parse().unwrap());
+        let (socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+        Feed { socket }
+    }
+
+    /// The next text frame, as JSON (within 20 s).
+    pub async fn next(&mut self) -> Value {
+        use futures_util::StreamExt as _;
+        loop {
+            let message = tokio::time::timeout(Duration::from_secs(20), self.socket.next())
+                .await
+                .expect("a frame within 20 s")
+                .expect("the feed stays open")
+                .expect("a good frame");
+            if let tokio_tungstenite::tungstenite::Message::Text(text) = message {
+                return serde_json::from_str(&text).unwrap();
+            }
+        }
+    }
+
+    /// The next frame of `kind` (`snapshot`, `queue`, `update`...).
+    pub async fn next_of(&mut self, kind: &str) -> Value {
+        self.until(kind, |f| f["type"] == kind).await
+    }
+
+    /// Reads frames until one matches (each within 20 s).
+    pub async fn until(&mut self, what: &str, matches: impl Fn(&Value) -> bool) -> Value {
+        for _ in 0..100_000 {
+            let frame = self.next().await;
+            if matches(&frame) {
+                return frame;
+            }
+        }
+        panic!("no frame for {what}");
+    }
+}
+
+/// The callers waiting in `support` in a `queue` or `snapshot` frame, in order.
+pub fn support_waiting(frame: &Value) -> Option<Vec<String>> {
+    let support = match frame["type"].as_str()? {
+        "queue" => &frame["queue"],
+        "snapshot" => frame["queues"]
+            .as_array()?
+            .iter()
+            .find(|q| q["name"] == "support")?,
+        _ => return None,
+    };
+    if support["name"] != "support" {
+        return None;
+    }
+    support["waiting"]
+        .as_array()?
+        .iter()
+        .map(|w| w["call"].as_str().map(str::to_owned))
+        .collect()
 }

@@ -1,7 +1,8 @@
 //! Callbacks: a caller who hung up to be called back keeps the place under the same id;
 //! when an agent answers, the engine dials the customer, and a failed attempt is tried
 //! again later until the queue's attempts run out. (A caller asks for one with the callback
-//! key: `dtmf`, in `callers`.)
+//! key: `dtmf`, in `callers`.) A ticket escalated to a support line with a queue of its own
+//! has its caller called back from there ([`Engine::call_back_from`]).
 //!
 //! Invariants: a callback's `Place` is not live (never announced to); the store learns of
 //! every change (`Update::CallbackQueued`, `Update::CallbackDone`); a barred destination is
@@ -13,6 +14,22 @@ use super::{AcdError, AnnounceState, Callee, Caller, CallerState, Engine, Kind, 
 use super::{OrderKey, Place, Timer};
 use crate::acd::output::{Action, Departure, Update};
 use crate::clock::{self, Millis};
+
+/// What [`Engine::call_back_from`] did.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum LineCallback {
+    /// The callback waiting for the number moved to the queue, keeping its place.
+    Moved {
+        id: String,
+        from: String,
+        queue: String,
+    },
+    /// A callback was queued there, its place at when the caller first called.
+    Queued { id: String, queue: String },
+    /// The callback waiting for the number is there already.
+    AlreadyThere { id: String, queue: String },
+}
 
 impl Engine {
     /// Re-adopts a callback kept in the store after a restart.
@@ -61,6 +78,160 @@ impl Engine {
         }
         self.timers.push(not_before, Timer::Caller(id.to_owned()));
         Ok(())
+    }
+
+    /// The caller of `number` is to be called back from `queue` (the support line their
+    /// ticket reached). A callback already waiting for that number, in any queue, moves there
+    /// and keeps its place; otherwise, when `create`, one is queued there (id `new_id`) with
+    /// its place at `enqueued_at`, when the caller first called. `None`: nothing waits for
+    /// the number and nothing was to be created.
+    pub fn call_back_from(
+        &mut self,
+        now: Millis,
+        queue: &str,
+        number: &str,
+        new_id: &str,
+        enqueued_at: Millis,
+        create: bool,
+    ) -> Result<Option<LineCallback>, AcdError> {
+        if !self.queues.contains_key(queue) {
+            return Err(AcdError::UnknownQueue(queue.into()));
+        }
+        if !dialable(number) {
+            return Err(AcdError::Invalid(vec![format!(
+                "{number:?} is not a number that can be called back"
+            )]));
+        }
+        let waiting = self
+            .callers
+            .values()
+            .find(|c| matches!(c.kind, Kind::Callback { .. }) && c.number == number)
+            .map(|c| (c.id.clone(), c.queue.clone(), c.state.clone()));
+        match waiting {
+            Some((id, from, _)) if from == queue => Ok(Some(LineCallback::AlreadyThere {
+                id,
+                queue: queue.to_owned(),
+            })),
+            Some((id, _, state)) if !matches!(state, CallerState::Waiting) => {
+                Err(AcdError::Invalid(vec![format!(
+                    "the callback {id} to {number} is being dialled now"
+                )]))
+            }
+            Some((id, from, _)) => {
+                self.move_callback(now, &id, &from, queue);
+                Ok(Some(LineCallback::Moved {
+                    id,
+                    from,
+                    queue: queue.to_owned(),
+                }))
+            }
+            None if create => {
+                if self.callers.contains_key(new_id) {
+                    return Err(AcdError::DuplicateCall(new_id.into()));
+                }
+                self.queue_callback(now, queue, new_id, number, enqueued_at);
+                Ok(Some(LineCallback::Queued {
+                    id: new_id.to_owned(),
+                    queue: queue.to_owned(),
+                }))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Moves a waiting callback to `to`, keeping its arrival time and attempts.
+    fn move_callback(&mut self, now: Millis, id: &str, from: &str, to: &str) {
+        self.remove_from_order(id);
+        self.count(now, from, |c| c.moved += 1);
+        self.depart_update(id, Departure::Moved { to: to.into() });
+        self.seq += 1;
+        let seq = self.seq;
+        let Some(c) = self.callers.get_mut(id) else {
+            return;
+        };
+        c.queue = to.to_owned();
+        c.key.seq = seq;
+        let (key, place) = (c.key, Place::of(c));
+        let (number, kind) = (c.number.clone(), c.kind.clone());
+        if let Some(q) = self.queues.get_mut(to) {
+            q.order.insert(key, place);
+            q.dirty = true;
+        }
+        self.joined(id);
+        if let Kind::Callback {
+            attempts,
+            not_before,
+        } = kind
+        {
+            self.updates.push_back(Update::CallbackQueued {
+                queue: to.to_owned(),
+                id: id.to_owned(),
+                number,
+                enqueued_at: key.enqueued_at,
+                attempts,
+                not_before,
+            });
+        }
+        self.dispatch(now, from);
+        self.dispatch(now, to);
+        self.settle(now);
+    }
+
+    /// Queues a callback to `number` in `queue`, its place at `enqueued_at`.
+    fn queue_callback(
+        &mut self,
+        now: Millis,
+        queue: &str,
+        id: &str,
+        number: &str,
+        enqueued_at: Millis,
+    ) {
+        self.seq += 1;
+        let key = OrderKey {
+            priority: Reverse(0),
+            enqueued_at,
+            seq: self.seq,
+        };
+        let kind = Kind::Callback {
+            attempts: 0,
+            not_before: now,
+        };
+        self.callers.insert(
+            id.to_owned(),
+            Caller {
+                id: id.to_owned(),
+                queue: queue.to_owned(),
+                number: number.to_owned(),
+                name: String::new(),
+                key,
+                kind,
+                state: CallerState::Waiting,
+                announce: AnnounceState::default(),
+                call_leg: None,
+                limit_from: now,
+            },
+        );
+        let place = self.callers.get(id).map(Place::of);
+        if let (Some(q), Some(place)) = (self.queues.get_mut(queue), place) {
+            q.order.insert(key, place);
+            q.dirty = true;
+        }
+        self.count(now, queue, |c| c.callbacks += 1);
+        self.joined(id);
+        self.updates.push_back(Update::CallbackQueued {
+            queue: queue.to_owned(),
+            id: id.to_owned(),
+            number: number.to_owned(),
+            enqueued_at,
+            attempts: 0,
+            not_before: now,
+        });
+        self.updates.push_back(Update::CountersChanged {
+            queue: queue.to_owned(),
+        });
+        self.timers.push(now, Timer::Caller(id.to_owned()));
+        self.dispatch(now, queue);
+        self.settle(now);
     }
 
     pub(super) fn dial_customer(&mut self, now: Millis, offer: u64, caller: &str) {

@@ -45,6 +45,8 @@ mod overflow;
 mod timers;
 mod views;
 
+pub use callbacks::LineCallback;
+
 use order::{OrderKey, Place};
 use timers::{Timer, Timers};
 

@@ -89,6 +89,17 @@ impl Engine {
         Some(self.agents.get(name)?.view(name, 0, 0))
     }
 
+    /// Every agent as [`Engine::agent`] shows them, by name.
+    pub fn agents(&self) -> Vec<AgentView> {
+        let mut agents: Vec<AgentView> = self
+            .agents
+            .iter()
+            .map(|(name, agent)| agent.view(name, 0, 0))
+            .collect();
+        agents.sort_by(|a, b| a.name.cmp(&b.name));
+        agents
+    }
+
     /// An agent's settings, as last set.
     pub fn agent_config(&self, name: &str) -> Option<&AgentConfig> {
         self.agents.get(name).map(|a| &a.config)

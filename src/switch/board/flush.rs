@@ -203,6 +203,7 @@ impl Switchboard {
                 }
                 _ => {}
             }
+            self.note_for_standbys(&update);
             let _ = self.updates.send(update);
         }
     }

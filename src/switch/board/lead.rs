@@ -40,6 +40,7 @@ impl Switchboard {
         }
         self.engine = Engine::new(self.loader.seed);
         self.identities.clear();
+        self.drop_mirror();
         self.forget_calls();
     }
 
@@ -80,6 +81,9 @@ impl Switchboard {
                 self.identities = identities;
                 self.forget_calls();
                 if self.leads {
+                    // From here on the view is this engine's own.
+                    self.drop_mirror();
+                    self.view_changed();
                     self.driving = true;
                     info!(
                         nodes = self.connections.len(),
@@ -93,8 +97,9 @@ impl Switchboard {
         }
     }
 
-    /// A request while standing by: views answered from the engine as the database holds it,
-    /// every change refused with the leader's address.
+    /// A request while standing by: views answered from the leader's published view (or,
+    /// before one arrived, from the engine as the database holds it), every change refused
+    /// with the leader's address.
     pub(super) fn answer_standing_by(&mut self, now: Millis, request: Request) {
         let leader = match self.options.leadership.role() {
             Role::Standby {
@@ -106,6 +111,10 @@ impl Switchboard {
             let _ = reply.send(Err(BoardError::Standby {
                 leader: leader.clone(),
             }));
+        };
+        let request = match self.answer_from_mirror(request) {
+            Some(request) => request,
+            None => return,
         };
         match request {
             Request::Queues(_)
@@ -122,12 +131,44 @@ impl Switchboard {
             | Request::DeleteAgent(_, reply)
             | Request::MoveCaller(_, _, reply)
             | Request::ToFront(_, reply) => refuse(reply),
+            Request::CallBack(_, reply) => {
+                let _ = reply.send(Err(BoardError::Standby {
+                    leader: leader.clone(),
+                }));
+            }
             Request::Eavesdrop(_, reply) => {
                 let _ = reply.send(Err(BoardError::Standby {
                     leader: leader.clone(),
                 }));
             }
         }
+    }
+
+    /// Answers a view from the leader's published view, if one is served; otherwise gives
+    /// the request back.
+    fn answer_from_mirror(&self, request: Request) -> Option<Request> {
+        let Some(mirror) = &self.mirror else {
+            return Some(request);
+        };
+        let view = &mirror.view;
+        match request {
+            Request::Queues(reply) => {
+                let _ = reply.send((view.queues.clone(), mirror.source.clone()));
+            }
+            Request::Identities(reply) => {
+                let _ = reply.send(view.identities.clone());
+            }
+            Request::Caller(call, reply) => {
+                let found = view.recent.iter().rev().find(|c| c.call == call);
+                let _ = reply.send(found.cloned());
+            }
+            Request::Agent(name, reply) => {
+                let found = view.agents.iter().find(|a| a.name == name);
+                let _ = reply.send(found.cloned());
+            }
+            request => return Some(request),
+        }
+        None
     }
 
     /// The writer's outcome for a settings change answered when the lead was lost.

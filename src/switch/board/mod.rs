@@ -20,6 +20,7 @@ mod executor;
 mod flush;
 mod lead;
 mod load;
+mod mirror;
 mod notice;
 mod requests;
 mod resync;
@@ -30,8 +31,8 @@ use super::render::{self, api, render, Api, EavesdropMode, Step};
 use super::writer::{self, AdminWrite, AgentState, Record, Stored, Writes};
 use crate::acd::stats::{AgentTotals, Counters};
 use crate::acd::{
-    AcdError, Action, AgentConfig, AgentStatus, AgentView, CallerArrival, Engine, QueueConfig,
-    QueueView, Update,
+    AcdError, Action, AgentConfig, AgentStatus, AgentView, CallerArrival, Engine, LineCallback,
+    QueueConfig, QueueView, Update,
 };
 use crate::blocklist::{Blocklist, Direction, Entry};
 use crate::clock::{self, Millis};
@@ -46,6 +47,8 @@ use crate::store::{BlockedAttempt, Store, StoreError, StoredAgent, StoredCallbac
 use crate::supervise::{Policy, Tasks};
 use executor::{execute, forward_events, kill, Forward};
 use load::Loader;
+pub use mirror::{LiveView, MirrorChange, ViewSource};
+use mirror::{Mirror, Publishing};
 
 /// The events the switchboard needs from each node.
 pub const EVENTS: &[&str] = &[
@@ -100,6 +103,14 @@ pub struct Eavesdrop {
     pub call: String,
     pub mode: EavesdropMode,
     pub endpoint: Endpoint,
+}
+
+/// A caller to be called back from a support line's queue (see [`Board::call_back_from`]).
+struct CallBackAsk {
+    queue: String,
+    number: String,
+    enqueued_at: Millis,
+    create: bool,
 }
 
 /// What a supervisor asked for when joining an agent's call.
@@ -167,7 +178,7 @@ impl BoardOptions {
 }
 
 enum Request {
-    Queues(oneshot::Sender<Vec<QueueView>>),
+    Queues(oneshot::Sender<(Vec<QueueView>, ViewSource)>),
     Identities(oneshot::Sender<HashMap<String, Identity>>),
     Caller(String, oneshot::Sender<Option<RecentCaller>>),
     Eject(String, oneshot::Sender<bool>),
@@ -179,6 +190,10 @@ enum Request {
     DeleteAgent(String, oneshot::Sender<Result<(), BoardError>>),
     MoveCaller(String, String, oneshot::Sender<Result<(), BoardError>>),
     ToFront(String, oneshot::Sender<Result<(), BoardError>>),
+    CallBack(
+        CallBackAsk,
+        oneshot::Sender<Result<Option<LineCallback>, BoardError>>,
+    ),
     Eavesdrop(EavesdropAsk, oneshot::Sender<Result<Eavesdrop, BoardError>>),
 }
 
@@ -203,6 +218,8 @@ enum Msg {
     Stored(Stored),
     /// This instance's role changed.
     Role(Role),
+    /// The leader's published view, read by a standby.
+    Mirrored(Box<Mirror>),
     /// The engine as the database holds it, loaded for the `generation`th role change.
     Loaded {
         generation: u64,
@@ -253,7 +270,7 @@ struct Waiting {
 type VarSlots = HashMap<String, (usize, Vec<(VarName, VarValue)>)>;
 
 /// A caller seen lately (waiting, connected or gone), for "block this caller".
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RecentCaller {
     pub call: String,
     /// As the switch gave it (not normalized).
@@ -271,6 +288,7 @@ pub struct Board {
     updates: broadcast::Sender<Update>,
     /// The organizations with an incident not resolved (id → name), for the queue's notice.
     incidents: std::sync::Arc<watch::Sender<IncidentOrganizations>>,
+    mirror_changes: broadcast::Sender<MirrorChange>,
 }
 
 /// The organizations with an incident not resolved: id → name (see
@@ -380,6 +398,30 @@ impl Board {
                 }
             },
         );
+        // The warm view: published while leading among others, followed while standing by
+        // (a single instance has nobody to publish to).
+        let (views, published) = tokio::sync::watch::channel(None);
+        if options.leadership.role() != Role::Single {
+            let publishing_store = options
+                .writer_store
+                .clone()
+                .unwrap_or_else(|| store.clone());
+            let instance = options.leadership.instance().to_owned();
+            tasks.spawn("switchboard-publisher", Policy::RestartOnPanic, move || {
+                let (store, instance, views) = (
+                    publishing_store.clone(),
+                    instance.clone(),
+                    published.clone(),
+                );
+                mirror::publish(store, instance, views)
+            });
+            let (following, leadership, mirrored) =
+                (store.clone(), options.leadership.clone(), inbox.clone());
+            tasks.spawn("switchboard-follower", Policy::RestartOnPanic, move || {
+                mirror::follow(following.clone(), leadership.clone(), mirrored.clone())
+            });
+        }
+        let (mirror_changes, _) = broadcast::channel(1_024);
         let now = clock::now();
         let day = options.stats.day();
         let (incidents, incident_organizations) = watch::channel(IncidentOrganizations::new());
@@ -412,6 +454,9 @@ impl Board {
             lagging: HashSet::new(),
             next_day: day.next_start(now),
             day,
+            publishing: Publishing::new(views),
+            mirror: None,
+            mirror_changes: mirror_changes.clone(),
             options,
         };
         // The engine's state cannot be rebuilt inside the process: a panic ends the process,
@@ -429,6 +474,7 @@ impl Board {
             inbox,
             updates,
             incidents: std::sync::Arc::new(incidents),
+            mirror_changes,
         })
     }
 
@@ -453,6 +499,12 @@ impl Board {
         self.updates.subscribe()
     }
 
+    /// While this instance stands by, what changed in the leader's view it serves (the
+    /// leader's updates come with it; they are not this instance's [`Board::subscribe`]).
+    pub fn subscribe_mirror(&self) -> broadcast::Receiver<MirrorChange> {
+        self.mirror_changes.subscribe()
+    }
+
     async fn ask<T>(
         &self,
         make: impl FnOnce(oneshot::Sender<T>) -> Request,
@@ -470,6 +522,11 @@ impl Board {
     }
 
     pub async fn queues(&self) -> Result<Vec<QueueView>, BoardError> {
+        Ok(self.queues_and_source().await?.0)
+    }
+
+    /// The queues, and whose view they are (a standby serves the leader's).
+    pub async fn queues_and_source(&self) -> Result<(Vec<QueueView>, ViewSource), BoardError> {
         self.ask(Request::Queues).await
     }
 
@@ -534,6 +591,26 @@ impl Board {
     /// Puts a waiting caller first in their queue.
     pub async fn to_front(&self, call: &str) -> Result<(), BoardError> {
         self.ask(|r| Request::ToFront(call.to_owned(), r)).await?
+    }
+
+    /// Has the caller of `number` called back from `queue` (a support line's): a callback
+    /// waiting for them moves there keeping its place; without one, when `create`, one is
+    /// queued there, placed at `enqueued_at`. Stored like every callback (it survives a
+    /// restart); `None` when nothing waited and nothing was to be created.
+    pub async fn call_back_from(
+        &self,
+        queue: &str,
+        number: &str,
+        enqueued_at: Millis,
+        create: bool,
+    ) -> Result<Option<LineCallback>, BoardError> {
+        let ask = CallBackAsk {
+            queue: queue.to_owned(),
+            number: number.to_owned(),
+            enqueued_at,
+            create,
+        };
+        self.ask(|r| Request::CallBack(ask, r)).await?
     }
 
     /// Calls `endpoint` (a supervisor's phone) into the agent's current call in `mode`;
@@ -613,6 +690,11 @@ struct Switchboard {
     /// Where days start, and when the next one does (the counters start again from zero).
     day: Day,
     next_day: Millis,
+    /// Leading among others: the view published for the standbys.
+    publishing: Publishing,
+    /// Standing by: the leader's view, served instead of the engine's.
+    mirror: Option<Mirror>,
+    mirror_changes: broadcast::Sender<MirrorChange>,
     options: BoardOptions,
 }
 
@@ -628,6 +710,9 @@ impl Switchboard {
                 .next_deadline()
                 .filter(|_| self.driving)
                 .map_or(self.next_day, |at| at.min(self.next_day));
+            let deadline = self
+                .publish_deadline()
+                .map_or(deadline, |at| at.min(deadline));
             let wait = clock::wait(clock::now(), deadline);
             tokio::select! {
                 message = messages.recv() => {
@@ -649,6 +734,7 @@ impl Switchboard {
             }
             if self.driving {
                 self.flush();
+                self.publish_if_due(clock::now());
             } else {
                 // Nothing leaves a standby; its engine only answers reads.
                 while self.engine.poll_action().is_some() {}
@@ -676,6 +762,7 @@ impl Switchboard {
         let now = clock::now();
         let message = match message {
             Msg::Role(role) => return self.role_changed(role),
+            Msg::Mirrored(mirror) => return self.mirrored(*mirror),
             Msg::Loaded { generation, loaded } => return self.loaded(generation, *loaded),
             Msg::Request(request) if !self.driving => {
                 return self.answer_standing_by(now, *request)
@@ -742,7 +829,7 @@ impl Switchboard {
             Msg::Resynced { node, channels } => self.reconcile(now, node, channels),
             Msg::Request(request) => self.answer(now, *request),
             Msg::Stored(Stored { ticket, result }) => self.stored(now, ticket, result),
-            Msg::Role(_) | Msg::Loaded { .. } | Msg::Stop => {}
+            Msg::Role(_) | Msg::Mirrored(_) | Msg::Loaded { .. } | Msg::Stop => {}
         }
     }
 }

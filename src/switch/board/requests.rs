@@ -8,7 +8,7 @@ impl Switchboard {
     pub(super) fn answer(&mut self, now: Millis, request: Request) {
         match request {
             Request::Queues(reply) => {
-                let _ = reply.send(self.engine.queues(now));
+                let _ = reply.send((self.engine.queues(now), ViewSource::Own));
             }
             Request::Identities(reply) => {
                 let _ = reply.send(self.identities.clone());
@@ -47,6 +47,22 @@ impl Switchboard {
             }
             Request::ToFront(call, reply) => {
                 let _ = reply.send(self.engine.to_front(now, &call).map_err(BoardError::from));
+            }
+            Request::CallBack(ask, reply) => {
+                // A fresh id, which no channel of the switch ever had.
+                let id = uuid::Uuid::new_v4().to_string();
+                let placed = self.engine.call_back_from(
+                    now,
+                    &ask.queue,
+                    &ask.number,
+                    &id,
+                    ask.enqueued_at,
+                    ask.create,
+                );
+                if let Ok(Some(placed)) = &placed {
+                    info!(queue = %ask.queue, ?placed, "a support line calls a caller back");
+                }
+                let _ = reply.send(placed.map_err(BoardError::from));
             }
             Request::Eavesdrop(ask, reply) => self.eavesdrop(ask, reply),
         }
