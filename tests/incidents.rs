@@ -2,7 +2,7 @@
 //! `tests/fixtures/alarms/`) through `POST /api/alarms` and who may post them, the host
 //! matched to a CMDB asset by name and by address, duplicates and flapping folded, a
 //! recovery closing, the timers escalating with synthetic time, taking and resolving over
-//! the API and as the chat bot would (the service functions), and the report.
+//! the API and from the chat room (`chat::CommandHandler`), and the report.
 
 #[macro_use]
 mod common;
@@ -10,6 +10,7 @@ mod web_app;
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
+use switchdesk::chat::{ChatCommand, CommandHandler as _, Refusal};
 use switchdesk::directory::model::{Asset, Contact, Organization, Owner};
 use switchdesk::incidents::{
     alarm, IncidentConfig, IncidentError, IncidentEventKind, IncidentStatus, Incidents, StepKind,
@@ -584,7 +585,71 @@ async fn alertmanager_alarms_match_assets_by_address_and_people_work_them(db: Te
     app.stop().await;
 }
 
+async fn the_chat_room_takes_and_resolves_as_the_api_does(db: TestDbRef) {
+    let store = db.store.clone();
+    for (name, role) in [
+        ("anna", Role::Agent),
+        ("bob", Role::Agent),
+        ("sue", Role::Supervisor),
+    ] {
+        users::add_user(&store, name, role, "a-long-password-1")
+            .await
+            .unwrap();
+    }
+    let desk = desk(&store, IncidentConfig::default());
+    let id = receive(&desk, fixture("zabbix_problem.json"), T0).await[0]
+        .0
+        .unwrap();
+    let take = |by: &str| ChatCommand::Take {
+        incident: id,
+        by: by.into(),
+    };
+    let resolve = |by: &str| ChatCommand::Resolve {
+        incident: id,
+        by: by.into(),
+    };
+    assert_eq!(desk.handle(take("anna")).await, Ok(()));
+    // The same command read again after a restart: done already, no refusal.
+    assert_eq!(desk.handle(take("anna")).await, Ok(()));
+    assert_eq!(
+        desk.handle(take("bob")).await,
+        Err(Refusal::AlreadyTaken { by: "anna".into() })
+    );
+    assert_eq!(
+        desk.handle(ChatCommand::Take {
+            incident: 9_999,
+            by: "bob".into()
+        })
+        .await,
+        Err(Refusal::UnknownIncident)
+    );
+    // Bob may not resolve Anna's; nobody unknown may; a supervisor may.
+    assert_eq!(
+        desk.handle(resolve("bob")).await,
+        Err(Refusal::NotPermitted)
+    );
+    assert_eq!(
+        desk.handle(resolve("ghost")).await,
+        Err(Refusal::NotPermitted)
+    );
+    assert_eq!(desk.handle(resolve("sue")).await, Ok(()));
+    assert_eq!(desk.handle(resolve("sue")).await, Ok(()));
+    assert_eq!(
+        desk.handle(resolve("anna")).await,
+        Err(Refusal::AlreadyResolved)
+    );
+    let incident = store.incident(id).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            incident.taken_by.as_deref(),
+            incident.resolved_by.as_deref()
+        ),
+        (Some("anna"), Some("sue"))
+    );
+}
+
 on_both_backends!(
+    the_chat_room_takes_and_resolves_as_the_api_does,
     duplicates_and_flapping_fold_and_a_recovery_closes,
     timers_escalate_and_start_again_in_synthetic_time,
     alarms_need_a_supervisor_token_and_a_readable_body,

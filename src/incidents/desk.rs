@@ -94,6 +94,10 @@ impl Incidents {
         &self.config
     }
 
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
     /// Applies each alarm in turn, at `now`.
     pub async fn receive(
         &self,

@@ -9,12 +9,15 @@
 //!   `escalate_due`, the leader's `watch`).
 //! - [`report`]: take and resolve times per organization and line (pure).
 //! - [`config`]: the `[incidents]` section.
+//! - [`chat`]: the Matrix room's `!take N` / `!resolve N` (`chat::CommandHandler`) and the
+//!   room told of each change (`tell_room`).
 //!
 //! While an incident of an organization is open, that organization's calls are filed into
 //! its ticket (`tickets::file`), the agent's pop-up shows it first (`live::popup`), and its
 //! callers hear a notice in the queue (`switch::board`'s incident organizations).
 
 pub mod alarm;
+pub mod chat;
 pub mod config;
 pub mod desk;
 pub mod model;

@@ -13,7 +13,8 @@
 //!   it is marked overdue and stops.
 
 use super::config::IncidentConfig;
-use super::model::{IncidentStatus, BY_MONITORING};
+use super::model::{Incident, IncidentStatus, BY_MONITORING};
+use crate::accounts::Role;
 use crate::clock::Millis;
 use crate::tickets::TOP_LINE;
 
@@ -70,6 +71,14 @@ pub fn on_recovery(known: Option<&Latest>, latest: Option<&Latest>) -> Option<i6
         .or(latest)
         .filter(|i| i.status != IncidentStatus::Resolved)
         .map(|i| i.id)
+}
+
+/// Whether `by`, of `role`, may resolve `incident`: one nobody took or their own, or any as a
+/// supervisor+ (the API and the chat room alike).
+pub fn may_resolve(incident: &Incident, by: &str, role: Role) -> bool {
+    role.allows(Role::Supervisor)
+        || incident.status != IncidentStatus::Taken
+        || incident.taken_by.as_deref() == Some(by)
 }
 
 /// What a timer that ran out does.

@@ -293,6 +293,33 @@ pub async fn build(
     if let Err(e) = incidents.refresh_notice().await {
         tracing::warn!("the queue's incident notice waits for the next change: {e}");
     }
+    // The Matrix room: its commands reach the incidents, and it hears of their changes.
+    let chat = crate::chat::start(
+        &config.matrix,
+        config.service.language,
+        store.clone(),
+        Arc::new(incidents.clone()),
+        &tasks,
+        leadership.clone(),
+    )
+    .context("starting [matrix]")?;
+    background.extend(chat.task);
+    if chat.notifier.is_enabled() {
+        // Only the leader's room task posts; a standby's changes are not told (its queue
+        // would only fill).
+        let (told, notifier, leading) =
+            (incidents.clone(), chat.notifier.clone(), leadership.clone());
+        background.push(tasks.spawn("incident-chat", Policy::Restart, move || {
+            let (told, notifier, leading) = (told.clone(), notifier.clone(), leading.clone());
+            async move {
+                leading
+                    .while_leading(|| {
+                        crate::incidents::chat::tell_room(told.clone(), notifier.clone())
+                    })
+                    .await
+            }
+        }));
+    }
     if startup.sla_watch {
         let (timers, leading) = (incidents.clone(), leadership.clone());
         background.push(tasks.spawn("incident-timers", Policy::Restart, move || {

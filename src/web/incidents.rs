@@ -12,7 +12,7 @@ use super::reports::Period;
 use super::roles::{Agent, Authorized, Manager, Supervisor};
 use super::{ApiError, AppState};
 use crate::clock;
-use crate::incidents::{alarm, report, Incident, IncidentError, IncidentStatus};
+use crate::incidents::{alarm, report, rules, Incident, IncidentError, IncidentStatus};
 use crate::users::Role;
 
 /// Incidents resolved this long ago are still listed (hours), by default.
@@ -95,17 +95,13 @@ pub(crate) async fn resolve(
     auth: Authorized<Agent>,
     Path(id): Path<i64>,
 ) -> Result<Json<Incident>, ApiError> {
-    if !auth.role.allows(Role::Supervisor) {
-        let before = state
-            .store
-            .incident(id)
-            .await?
-            .ok_or_else(|| ApiError::not_found(format!("incident {id} not found")))?;
-        if matches!(&before.taken_by, Some(owner) if *owner != auth.name)
-            && before.status == IncidentStatus::Taken
-        {
-            return Err(ApiError::forbidden(Role::Supervisor));
-        }
+    let before = state
+        .store
+        .incident(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("incident {id} not found")))?;
+    if !rules::may_resolve(&before, &auth.name, auth.role) {
+        return Err(ApiError::forbidden(Role::Supervisor));
     }
     let incident = state
         .incidents
