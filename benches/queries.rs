@@ -62,6 +62,7 @@ fn call(i: usize) -> CallRecord {
         organization_id: Some(contact % ORGANIZATIONS + 1),
         vip: false,
         ticket_id: None,
+        rating: None,
     }
 }
 

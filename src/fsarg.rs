@@ -428,6 +428,11 @@ impl SoundRef {
     /// mod_say_en's own words (`time/minute`, `time/minutes`), in the English pack.
     pub const MINUTE: SoundRef = SoundRef(Cow::Borrowed("time/minute.wav"));
     pub const MINUTES_OTHER: SoundRef = SoundRef(Cow::Borrowed("time/minutes.wav"));
+    /// The survey after a call: "Please rate the call from 1 to 5" is a recording to make
+    /// (under the English pack's prefix); the invalid-entry prompt is the stock pack's.
+    pub const SURVEY: SoundRef = SoundRef(Cow::Borrowed("switchdesk/survey.wav"));
+    pub const SURVEY_INVALID: SoundRef =
+        SoundRef(Cow::Borrowed("ivr/ivr-that_was_an_invalid_entry.wav"));
     /// A recording to make (freeswitch/README.md): "We know about a problem with your
     /// service and are working on it."
     pub const INCIDENT_NOTICE: SoundRef = SoundRef(Cow::Borrowed("switchdesk/incident_notice.wav"));
@@ -453,6 +458,15 @@ impl SoundRef {
     pub const RU_INCIDENT_NOTICE: SoundRef = SoundRef(Cow::Borrowed(
         "/usr/share/freeswitch/sounds/ru/RU/elena/switchdesk/incident_notice.wav",
     ));
+    pub const RU_SURVEY: SoundRef = SoundRef(Cow::Borrowed(
+        "/usr/share/freeswitch/sounds/ru/RU/elena/switchdesk/survey.wav",
+    ));
+    pub const RU_SURVEY_INVALID: SoundRef = SoundRef(Cow::Borrowed(
+        "/usr/share/freeswitch/sounds/ru/RU/elena/switchdesk/survey_invalid.wav",
+    ));
+    pub const RU_SURVEY_THANKS: SoundRef = SoundRef(Cow::Borrowed(
+        "/usr/share/freeswitch/sounds/ru/RU/elena/switchdesk/survey_thanks.wav",
+    ));
     pub const RU_MINUTE: SoundRef = SoundRef(Cow::Borrowed(
         "/usr/share/freeswitch/sounds/ru/RU/elena/time/minute.wav",
     ));
@@ -465,6 +479,12 @@ impl SoundRef {
 }
 
 impl SoundRef {
+    /// Whether the sound is one word: an argument list split on spaces
+    /// (`play_and_get_digits`) reads it whole. Only `say:` text can hold a space.
+    pub fn is_one_word(&self) -> bool {
+        !self.0.contains(char::is_whitespace)
+    }
+
     /// Whether the sound can be a piece of a [`FileString`]: mod_dptools' `file_string://`
     /// opens each piece as a file (`switch_core_file_open`), so sound files and the
     /// `*_stream://` formats play there, while `say:` (TTS) and `phrase:` are read only by
@@ -587,6 +607,47 @@ impl Language {
                 VarValue(Cow::Borrowed("nominativus")),
             ),
         ]
+    }
+}
+
+/// The keys a one-digit answer may be, `low..=high` (`1..=5` for a rating): rendered as the
+/// regular expression `play_and_get_digits` checks (`^[1-5]`), made from two digits only. No
+/// end anchor: a one-key read holds one digit, and `$` is what FreeSWITCH expands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DigitRange {
+    low: u8,
+    high: u8,
+}
+
+impl DigitRange {
+    /// `low..=high`, two digits 0-9 in order.
+    pub fn new(low: u8, high: u8) -> Result<DigitRange, ArgError> {
+        if low > high || high > 9 {
+            return Err(ArgError(format!(
+                "{low}-{high} is not a range of digits (0-9, low to high)"
+            )));
+        }
+        Ok(DigitRange { low, high })
+    }
+
+    /// The digit `key` is within the range.
+    pub fn contains(&self, key: char) -> bool {
+        key.to_digit(10)
+            .is_some_and(|d| (u32::from(self.low)..=u32::from(self.high)).contains(&d))
+    }
+
+    pub fn low(&self) -> u8 {
+        self.low
+    }
+
+    pub fn high(&self) -> u8 {
+        self.high
+    }
+}
+
+impl fmt::Display for DigitRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "^[{}-{}]", self.low, self.high)
     }
 }
 
@@ -809,6 +870,17 @@ mod tests {
     }
 
     #[test]
+    fn a_digit_range_is_two_digits_in_order() {
+        let rating = DigitRange::new(1, 5).unwrap();
+        assert_eq!(rating.to_string(), "^[1-5]");
+        assert!(rating.contains('1') && rating.contains('5'));
+        assert!(!rating.contains('0') && !rating.contains('6') && !rating.contains('#'));
+        assert!(DigitRange::new(5, 1).is_err());
+        assert!(DigitRange::new(1, 10).is_err());
+        assert!(!SoundRef::parse("say:rate us").unwrap().is_one_word());
+    }
+
+    #[test]
     fn the_shipped_values_parse() {
         for sound in [
             SoundRef::LOCAL_MOH,
@@ -826,10 +898,16 @@ mod tests {
             SoundRef::RU_MINUTE,
             SoundRef::RU_MINUTES_FEW,
             SoundRef::RU_MINUTES_MANY,
+            SoundRef::SURVEY,
+            SoundRef::SURVEY_INVALID,
+            SoundRef::RU_SURVEY,
+            SoundRef::RU_SURVEY_INVALID,
+            SoundRef::RU_SURVEY_THANKS,
             SoundRef::INCIDENT_NOTICE,
             SoundRef::RU_INCIDENT_NOTICE,
         ] {
             assert_eq!(SoundRef::parse(sound.as_str()), Ok(sound.clone()));
+            assert!(sound.is_one_word());
         }
         assert!(Language::parse(Language::ENGLISH.as_str()).is_ok());
         assert!(Language::parse(Language::RUSSIAN.as_str()).is_ok());

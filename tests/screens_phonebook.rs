@@ -128,6 +128,7 @@ async fn the_phone_book_and_the_agent_statistics_in_a_real_browser() {
                 organization_id: Some(acme),
                 vip: false,
                 ticket_id: None,
+                rating: None,
             },
             1_796_637_725_000,
         )

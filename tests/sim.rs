@@ -3548,3 +3548,166 @@ async fn a_caller_hanging_up_during_the_ring_cancels_the_agent_leg_at_once() {
     );
     sim.shutdown();
 }
+
+// ----- play_and_get_digits (a survey after the call) ----------------------------------------
+
+/// `play_and_get_digits` on a parked, answered caller: `1 1 <tries> 1000 # prompt invalid
+/// switchdesk_rating ^[1-5]`.
+async fn read_digit(esl: &mut Esl, caller: &str, tries: u32) {
+    esl.api(&format!("uuid_answer {caller}")).await;
+    let reply = esl
+        .command(&format!(
+            "sendmsg {caller}\ncall-command: execute\nexecute-app-name: play_and_get_digits\n\
+             execute-app-arg: 1 1 {tries} 1000 # switchdesk/survey.wav \
+             ivr/ivr-that_was_an_invalid_entry.wav switchdesk_rating ^[1-5]\nevent-lock: true"
+        ))
+        .await;
+    assert_eq!(reply, "+OK");
+}
+
+fn is_app(name: &'static str, app: &'static str, uuid: &str) -> impl Fn(&Event) -> bool {
+    let uuid = uuid.to_owned();
+    move |e| kind(e) == name && uid(e) == uuid && e.get("Application").as_deref() == Some(app)
+}
+
+/// The files each PLAYBACK_START between `from` and `to` names.
+fn played(esl: &Esl, uuid: &str, from: usize, to: usize) -> Vec<String> {
+    esl.events[from..to]
+        .iter()
+        .filter(|e| kind(e) == "PLAYBACK_START" && uid(e) == uuid)
+        .map(|e| e.get("Playback-File-Path").unwrap_or_default().into_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_digit_during_the_prompt_answers_play_and_get_digits() {
+    let sim = simulator(quick()).await;
+    let mut esl = Esl::open(&sim, Some("plain ALL")).await;
+    let caller = esl.parked(&sim, dialling("+15550001")).await;
+    sim.answer_reads(&caller, vec![(Duration::from_millis(100), '4')])
+        .await
+        .unwrap();
+    read_digit(&mut esl, &caller, 2).await;
+    let start = esl
+        .until(is_app("CHANNEL_EXECUTE", "play_and_get_digits", &caller))
+        .await;
+    let stop = esl.after(start, is("PLAYBACK_STOP", &caller)).await;
+    assert_eq!(esl.events[stop].get("Playback-Status").unwrap(), "break");
+    let done = esl
+        .after(
+            start,
+            is_app("CHANNEL_EXECUTE_COMPLETE", "play_and_get_digits", &caller),
+        )
+        .await;
+    let e = &esl.events[done];
+    assert_eq!(e.get("Application-Response").unwrap(), "_none_");
+    assert_eq!(e.variable("switchdesk_rating").unwrap(), "4");
+    assert_eq!(e.variable("read_result").unwrap(), "success");
+    assert_eq!(
+        played(&esl, &caller, start, done),
+        ["switchdesk/survey.wav"]
+    );
+    // Back in park: the caller is still there, and the next command runs.
+    assert!(sim
+        .channels()
+        .await
+        .unwrap()
+        .iter()
+        .any(|c| c.uuid == caller));
+    sim.shutdown();
+}
+
+#[tokio::test]
+async fn a_digit_after_the_prompt_is_collected_and_a_wrong_one_tried_again() {
+    let sim = simulator(quick()).await;
+    let mut esl = Esl::open(&sim, Some("plain ALL")).await;
+    let caller = esl.parked(&sim, dialling("+15550001")).await;
+    read_digit(&mut esl, &caller, 3).await;
+    let start = esl
+        .until(is_app("CHANNEL_EXECUTE", "play_and_get_digits", &caller))
+        .await;
+    // The prompt runs out; then 9, which the expression refuses: the invalid file plays.
+    let stop = esl.after(start, is("PLAYBACK_STOP", &caller)).await;
+    assert_eq!(esl.events[stop].get("Playback-Status").unwrap(), "done");
+    assert!(sim.press(&caller, '9').await.unwrap());
+    let invalid = esl.after(stop, is("PLAYBACK_START", &caller)).await;
+    assert_eq!(
+        esl.events[invalid].get("Playback-File-Path").unwrap(),
+        "ivr/ivr-that_was_an_invalid_entry.wav"
+    );
+    // The second try's prompt, then 5 while collecting.
+    let second = esl.after(invalid + 1, is("PLAYBACK_START", &caller)).await;
+    let second_stop = esl.after(second, is("PLAYBACK_STOP", &caller)).await;
+    assert!(sim.press(&caller, '5').await.unwrap());
+    let done = esl
+        .after(
+            second_stop,
+            is_app("CHANNEL_EXECUTE_COMPLETE", "play_and_get_digits", &caller),
+        )
+        .await;
+    let e = &esl.events[done];
+    assert_eq!(e.variable("switchdesk_rating").unwrap(), "5");
+    assert_eq!(e.variable("switchdesk_rating_invalid").unwrap(), "9");
+    assert_eq!(
+        played(&esl, &caller, start, done),
+        [
+            "switchdesk/survey.wav",
+            "ivr/ivr-that_was_an_invalid_entry.wav",
+            "switchdesk/survey.wav"
+        ]
+    );
+    sim.shutdown();
+}
+
+#[tokio::test]
+async fn no_digit_spends_every_try_and_sets_nothing() {
+    let sim = simulator(quick()).await;
+    let mut esl = Esl::open(&sim, Some("plain ALL")).await;
+    let caller = esl.parked(&sim, dialling("+15550001")).await;
+    read_digit(&mut esl, &caller, 2).await;
+    let start = esl
+        .until(is_app("CHANNEL_EXECUTE", "play_and_get_digits", &caller))
+        .await;
+    let done = esl
+        .after(
+            start,
+            is_app("CHANNEL_EXECUTE_COMPLETE", "play_and_get_digits", &caller),
+        )
+        .await;
+    let e = &esl.events[done];
+    assert_eq!(e.variable("switchdesk_rating"), None);
+    assert_eq!(e.variable("read_result").unwrap(), "timeout");
+    assert_eq!(
+        played(&esl, &caller, start, done),
+        [
+            "switchdesk/survey.wav",
+            "ivr/ivr-that_was_an_invalid_entry.wav",
+            "switchdesk/survey.wav",
+            "ivr/ivr-that_was_an_invalid_entry.wav"
+        ]
+    );
+    sim.shutdown();
+}
+
+#[tokio::test]
+async fn a_hangup_during_play_and_get_digits_ends_it_without_a_digit() {
+    let sim = simulator(quick()).await;
+    let mut esl = Esl::open(&sim, Some("plain ALL")).await;
+    let caller = esl.parked(&sim, dialling("+15550001")).await;
+    read_digit(&mut esl, &caller, 2).await;
+    let start = esl
+        .until(is_app("CHANNEL_EXECUTE", "play_and_get_digits", &caller))
+        .await;
+    esl.after(start, is("PLAYBACK_START", &caller)).await;
+    assert!(sim.hangup(&caller, "NORMAL_CLEARING").await.unwrap());
+    let done = esl
+        .after(
+            start,
+            is_app("CHANNEL_EXECUTE_COMPLETE", "play_and_get_digits", &caller),
+        )
+        .await;
+    assert_eq!(esl.events[done].variable("switchdesk_rating"), None);
+    // A digit now reaches no collection.
+    assert!(!sim.press(&caller, '4').await.unwrap());
+    sim.shutdown();
+}

@@ -389,20 +389,22 @@ async fn an_escalated_abandoned_callers_ticket_is_called_back_from_the_lines_que
     .await;
     assert_eq!((ticket.kind, ticket.line), (TicketKind::Callback, 1));
 
-    let http = reqwest::Client::new();
-    let escalated: serde_json::Value = http
-        .post(format!(
-            "{}/api/tickets/{}/escalate",
-            running.base, ticket.id
-        ))
-        .bearer_auth(&token)
-        .json(&serde_json::json!({"reason": "needs the network team"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let escalate = async |reason: &str| -> serde_json::Value {
+        reqwest::Client::new()
+            .post(format!(
+                "{}/api/tickets/{}/escalate",
+                running.base, ticket.id
+            ))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({ "reason": reason }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    };
+    let escalated = escalate("needs the network team").await;
     assert_eq!(escalated["line"], 2, "{escalated}");
     assert_eq!(
         escalated["line_callback"]["outcome"], "queued",
@@ -430,19 +432,7 @@ async fn an_escalated_abandoned_callers_ticket_is_called_back_from_the_lines_que
     })
     .await;
     // A second escalation to line 3, which has no queue: nothing more is placed.
-    let again: serde_json::Value = http
-        .post(format!(
-            "{}/api/tickets/{}/escalate",
-            running.base, ticket.id
-        ))
-        .bearer_auth(&token)
-        .json(&serde_json::json!({"reason": "vendor"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let again = escalate("vendor").await;
     assert_eq!(again["line"], 3, "{again}");
     assert!(again["line_callback"].is_null(), "{again}");
 }

@@ -307,6 +307,7 @@ fn queue_call(id: &str, queue: Option<&str>, ticket_id: i64, started_at: i64) ->
         organization_id: None,
         vip: false,
         ticket_id: Some(ticket_id),
+        rating: None,
     }
 }
 
@@ -809,7 +810,9 @@ async fn migration_15_assigns_and_repairs_the_tickets_before_it(db: TestDbRef) {
         "DROP INDEX tickets_assignee; ALTER TABLE tickets DROP COLUMN assignee; \
          ALTER TABLE tickets DROP COLUMN line; ALTER TABLE tickets DROP COLUMN category; \
          ALTER TABLE ticket_notes DROP COLUMN kind; ALTER TABLE ticket_notes DROP COLUMN line; \
-         DELETE FROM _sqlx_migrations WHERE version IN (15, 19);",
+         ALTER TABLE tickets DROP COLUMN rating; ALTER TABLE tickets DROP COLUMN low_rating; \
+         DROP INDEX calls_rated; ALTER TABLE calls DROP COLUMN rating; \
+         DELETE FROM _sqlx_migrations WHERE version IN (15, 19, 21);",
     )
     .await;
     db.execute(&format!(

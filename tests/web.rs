@@ -2095,5 +2095,110 @@ fn queue_call(id: &str) -> CallRecord {
         organization_id: None,
         vip: false,
         ticket_id: None,
+        rating: None,
     }
+}
+
+/// Callers' ratings over the API: the report per agent, queue or organization is a manager's
+/// (JSON and CSV), the agent report carries each agent's ratings, and a low rating's flag
+/// lists its ticket and is cleared only by a manager.
+#[tokio::test]
+async fn ratings_are_a_managers_report_and_a_low_ones_flag_a_managers_to_clear() {
+    let app = App::start().await;
+    app.add_user("sam", Role::Supervisor).await;
+    app.add_user("meg", Role::Manager).await;
+    let (sam, meg) = (app.login("sam").await, app.login("meg").await);
+    let rules = switchdesk::tickets::TicketRules::default();
+    for (id, number, rating) in [("call-1", "+15550001", 4), ("call-2", "+15550002", 1)] {
+        let mut call = CallRecord {
+            caller_number: number.into(),
+            caller_e164: Some(number.into()),
+            agent: Some("alice".into()),
+            answered_at: Some(1_500),
+            rating: Some(rating),
+            ..queue_call(id)
+        };
+        let mut tx = app.store.begin_calls().await.unwrap();
+        switchdesk::tickets::file_call(&mut tx, &mut call, &[], &rules, false, 3_000)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+
+    let path = "/api/reports/ratings?from=0&to=100000&by=queue";
+    let supervisors_may_not = app.get(path, Some(&sam)).await;
+    expect_error(supervisors_may_not, StatusCode::FORBIDDEN, "forbidden").await;
+    let report: Value = app.get(path, Some(&meg)).await.json().await.unwrap();
+    let rows = report["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{report}");
+    assert_eq!(rows[0]["name"], "support");
+    assert_eq!(rows[0]["ratings"], 2);
+    assert_eq!(rows[0]["average_rating"], 2.5);
+    assert_eq!(rows[0]["scores"], json!([1, 0, 0, 1, 0]));
+    let csv = app
+        .get(&format!("{path}&format=csv&separator=comma"), Some(&meg))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        csv.contains(r#""name","from","to","ratings","average_rating","rated_1""#),
+        "{csv}"
+    );
+    let wrong = app
+        .get("/api/reports/ratings?from=0&to=100000&by=team", Some(&meg))
+        .await;
+    expect_error(wrong, StatusCode::BAD_REQUEST, "bad_request").await;
+    let agents: Value = app
+        .get("/api/reports/agents?from=0&to=100000", Some(&sam))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(agents["agents"][0]["agent"], "alice", "{agents}");
+    assert_eq!(agents["agents"][0]["ratings"], 2);
+    assert_eq!(agents["agents"][0]["average_rating"], 2.5);
+
+    // The 1 flagged its ticket: listed by the flag, cleared by a manager only.
+    let flagged: Value = app
+        .get("/api/tickets?low_rating=true", Some(&sam))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let flagged = flagged.as_array().unwrap();
+    assert_eq!(flagged.len(), 1, "{flagged:?}");
+    assert_eq!(
+        (&flagged[0]["rating"], &flagged[0]["low_rating"]),
+        (&json!(1), &json!(true))
+    );
+    let ticket = format!("/api/tickets/{}", flagged[0]["id"]);
+    let refused = app
+        .patch(&ticket, Some(&sam), json!({"low_rating": false}))
+        .await;
+    expect_error(refused, StatusCode::FORBIDDEN, "forbidden").await;
+    let raised = app
+        .patch(&ticket, Some(&meg), json!({"low_rating": true}))
+        .await;
+    expect_error(raised, StatusCode::BAD_REQUEST, "bad_request").await;
+    let cleared: Value = app
+        .patch(&ticket, Some(&meg), json!({"low_rating": false}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (&cleared["rating"], &cleared["low_rating"]),
+        (&json!(1), &json!(false))
+    );
+    let exported = app
+        .get("/api/tickets?format=csv&separator=comma", Some(&sam))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        exported.contains(r#""sla_breached","rating","low_rating""#),
+        "{exported}"
+    );
 }

@@ -245,6 +245,14 @@ const QUEUE_FIELDSETS = [
     { path: "prompts.expected_wait", label: N_("Expected wait (one a line; {wait_minutes})"), kind: "lines" },
     { path: "prompts.callback_accepted", label: N_("Callback accepted (one a line)"), kind: "lines" },
   ]],
+  [N_("Survey after the call"), [
+    { path: "survey", label: N_("Ask the caller for a rating (1 to 5) when the agent hangs up"), kind: "check", default: false },
+    { path: "survey_timeout_secs", label: N_("Time to press a key (s, 1-60)"), kind: "number", min: 1 },
+    { path: "survey_tries", label: N_("Times the question is asked (1-5)"), kind: "number", min: 1 },
+    { path: "prompts.survey", label: N_("Question"), kind: "text", placeholder: "switchdesk/survey.wav" },
+    { path: "prompts.survey_invalid", label: N_("No key or a wrong one"), kind: "text", placeholder: "ivr/ivr-that_was_an_invalid_entry.wav" },
+    { path: "prompts.survey_thanks", label: N_("Thanks for a rating"), kind: "text", placeholder: "ivr/ivr-thank_you.wav" },
+  ]],
   [N_("Announcements"), [
     { path: "announcements.on_entry", label: N_("On entry"), kind: "check" },
     { path: "announcements.on_change", label: N_("When the position changes"), kind: "check" },
@@ -342,7 +350,7 @@ function fillQueueForm(settings) {
     if (f.kind === "overflow") continue;
     const value = f.path.split(".").reduce((v, k) => (v == null ? undefined : v[k]), s);
     const input = $(queueFieldId(f.path));
-    if (f.kind === "check") input.checked = value === undefined ? true : Boolean(value);
+    if (f.kind === "check") input.checked = value === undefined ? f.default !== false : Boolean(value);
     else if (f.kind === "lines") input.value = (value || []).join("\n");
     else if (f.kind === "select") input.value = value ?? (Array.isArray(f.options[0]) ? f.options[0][0] : f.options[0]);
     else input.value = value ?? "";

@@ -35,6 +35,14 @@ const COLUMNS = [
     numeric: true,
     explain: N_("The share of the agent's answered calls answered within their queue's service-level threshold."),
   },
+  { title: N_("Ratings"), key: "ratings", show: (r) => count(r.ratings), numeric: true },
+  {
+    title: N_("Average rating"),
+    key: "average_rating",
+    show: (r) => (r.average_rating === null || r.average_rating === undefined ? DASH : r.average_rating.toFixed(1)),
+    numeric: true,
+    explain: N_("The callers' ratings of the agent's calls (1 to 5, the survey after a call)."),
+  },
 ];
 
 let shown = false;

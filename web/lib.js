@@ -318,7 +318,7 @@ export function callerShown(record) {
 /// and the wallboard's escalations.
 export function ticketRow(ticket, { as = "li", organization, at, overdue, dataset, ...props } = {}) {
   const k = ticket || {};
-  const subject = el("span", { className: "subject" }, k.starred ? el("span", { className: "star", title: t("starred") }, "★ ") : null, k.subject || "");
+  const subject = el("span", { className: "subject" }, k.starred ? el("span", { className: "star", title: t("starred") }, "★ ") : null, k.subject || "", k.low_rating ? lowRating(k) : null);
   const status = el("span", { className: "tag " + (k.status || "") }, label(TICKET_STATUS_LABEL, k.status));
   const time = when(at === undefined ? k.created_at : at);
   const sla = overdue ? [el("span", { className: "tag bad" }, t(SLA_OVERDUE[overdue] || N_("escalated")))] : slaTags(k);
@@ -329,6 +329,11 @@ export function ticketRow(ticket, { as = "li", organization, at, overdue, datase
   }
   const where = [t("P{priority}", { priority: k.priority }), organization, callerShown(k), k.queue].filter(Boolean).join(" · ");
   return el("li", own, el("span", { className: "ticket-id" }, "#" + k.id), " ", subject, " ", status, " ", el("span", { className: "muted" }, where + " · " + time), " ", sla);
+}
+
+/// The flag of a ticket whose caller rated a call low (the survey after a call).
+function lowRating(ticket) {
+  return el("span", { className: "tag bad low-rating", title: t("A caller rated a call low; a manager clears the flag.") }, " " + t("rated {rating}/5", { rating: ticket.rating ?? "?" }));
 }
 
 /// A call: when, outcome, agent, queue, wait and talk time, then (a row) hang-up cause and

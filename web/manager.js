@@ -1,7 +1,8 @@
 // The manager's view: tickets with filters, a search and pages (and the filtered list as CSV),
 // one ticket with its calls, time, notes and faxes (status, priority, assignee and star edited
 // in place; its own address, `#manager/ticket/42`), and the profitability report per
-// organization for a period, drawn as an SVG bar chart (fee, cost, margin) with a CSV download.
+// organization for a period, drawn as an SVG bar chart (fee, cost, margin) with a CSV download,
+// and callers' ratings per agent, queue or organization (a low one flags its ticket).
 // Incidents from monitoring lead the view (`incidents.js`).
 
 import {
@@ -60,6 +61,7 @@ export function init() {
     loadReport();
   });
   for (const id of ["report-from", "report-to"]) $(id).addEventListener("change", updateCsvLink);
+  $("ratings-by").addEventListener("change", loadRatings);
   const today = new Date();
   $("report-from").value = isoDate(new Date(today.getFullYear(), today.getMonth(), 1));
   $("report-to").value = isoDate(today);
@@ -153,6 +155,7 @@ function ticketFilters() {
   if (value("filter-agent")) params.set("agent", value("filter-agent"));
   if (value("filter-assignee")) params.set("assignee", value("filter-assignee"));
   if ($("filter-breached").checked) params.set("breached", "true");
+  if ($("filter-low-rating").checked) params.set("low_rating", "true");
   return params;
 }
 
@@ -292,6 +295,16 @@ function renderTicket(view) {
       openTicket(k.id, false);
     } else escalate.disabled = false;
   });
+  // A low rating flags the ticket until a manager has seen to it.
+  const unflag = k.low_rating ? el("button", { type: "button", id: "detail-unflag", className: "secondary" }, t("Clear the low-rating flag")) : null;
+  if (unflag) {
+    unflag.addEventListener("click", async () => {
+      unflag.disabled = true;
+      const result = await change(k, t("Clearing the flag of ticket #{id}", { id: k.id }), { low_rating: false }, t("Ticket #{id}: low-rating flag cleared.", { id: k.id }));
+      if (!result || !result.ok) unflag.disabled = false;
+    });
+  }
+  const rating = k.rating ? t("Rated {rating} of 5", { rating: k.rating }) + (k.low_rating ? " · " + t("rated low") : "") : t("not rated");
   const contact = view.contact ? [view.contact.first_name, view.contact.last_name].filter(Boolean).join(" ") : "";
   fill(
     box,
@@ -316,9 +329,10 @@ function renderTicket(view) {
       fact(t("Resolution"), k.resolved_at ? when(k.resolved_at) : t("due {time}", { time: when(k.resolution_due) })),
       fact(t("Talk time"), duration(view.talk_secs)),
       fact(t("Cost"), cents(view.cost_cents)),
+      fact(t("Caller's rating"), rating),
     ),
     el("div", { className: "actions" }, el("label", { className: "inline", htmlFor: "detail-status" }, t("Status")), status, el("label", { className: "inline", htmlFor: "detail-priority" }, t("Priority")), priority, el("label", { className: "inline", htmlFor: "detail-category" }, t("Category")), category, save),
-    el("div", { className: "actions" }, escalate),
+    el("div", { className: "actions" }, escalate, unflag),
     el("div", { className: "actions" }, el("label", { className: "inline", htmlFor: "detail-assignee" }, t("Assignee")), assignee, assign),
     el("h3", {}, t("Calls")),
     view.calls.length
@@ -384,6 +398,35 @@ function reportPeriod() {
 function updateCsvLink() {
   $("report-csv").href = "/api/reports/profitability?" + reportPeriod() + "&format=csv";
   $("sla-csv").href = "/api/reports/sla?" + reportPeriod() + "&format=csv";
+  $("ratings-csv").href = "/api/reports/ratings?" + ratingsQuery() + "&format=csv";
+}
+
+/// The ratings report's query: the report's period as local days, per agent, queue or
+/// organization.
+function ratingsQuery() {
+  const params = new URLSearchParams({ by: $("ratings-by").value });
+  if ($("report-from").value) params.set("from", $("report-from").value);
+  if ($("report-to").value) params.set("to", $("report-to").value);
+  return params.toString();
+}
+
+/// Callers' ratings of the period (the survey after a call): how many, their average, and
+/// how many of each score, per agent, queue or organization.
+async function loadRatings() {
+  updateCsvLink();
+  const result = await act(t("Loading the ratings"), "/api/reports/ratings?" + ratingsQuery());
+  if (!shown || !result || !result.ok) return;
+  const rows = result.body.rows || [];
+  const average = (value) => (value === null || value === undefined ? DASH : value.toLocaleString(localeTag(), { minimumFractionDigits: 1, maximumFractionDigits: 2 }));
+  $("ratings-table").replaceChildren(
+    rows.length
+      ? table(
+          [t("Name"), t("Ratings"), t("Average"), "1", "2", "3", "4", "5"],
+          rows.map((r) => el("tr", { dataset: { name: r.name } }, ...cells([r.name || DASH, count(r.ratings), average(r.average_rating), ...r.scores.map(count)], [1, 2, 3, 4, 5, 6, 7]))),
+          { numeric: [1, 2, 3, 4, 5, 6, 7] },
+        )
+      : el("p", { className: "muted" }, t("No ratings in this period.")),
+  );
 }
 
 /// The share of the period's tickets within SLA per category and line (the report's figures).
@@ -411,6 +454,7 @@ async function loadSlaReport() {
 async function loadReport() {
   updateCsvLink();
   loadSlaReport();
+  loadRatings();
   const result = await act(t("Loading the report"), "/api/reports/profitability?" + reportPeriod());
   if (!shown || !result || !result.ok) return;
   const lines = result.body.organizations || [];

@@ -109,6 +109,12 @@ pub struct Prompts {
     pub callback_accepted: Vec<Prompt>,
     /// The word for minutes in each of the language's plural forms, for `{minutes}`.
     pub minutes: Vec<SoundRef>,
+    /// The survey after the call (`survey = true`): the question ("rate the call from 1 to
+    /// 5"), what a wrong key or no key hears before the question again, and the thanks for
+    /// a rating. Each one word (`play_and_get_digits` splits its argument on spaces).
+    pub survey: SoundRef,
+    pub survey_invalid: SoundRef,
+    pub survey_thanks: SoundRef,
     /// Heard once before the position while the caller's organization has an incident open.
     pub incident_notice: Vec<SoundRef>,
     /// Prompt sets for callers in other languages; an entry for `language` is not used. Those
@@ -136,6 +142,9 @@ impl Default for Prompts {
             expected_wait: english.expected_wait.clone(),
             callback_accepted: english.callback_accepted.clone(),
             minutes: english.minutes.clone(),
+            survey: SoundRef::SURVEY,
+            survey_invalid: SoundRef::SURVEY_INVALID,
+            survey_thanks: SoundRef::THANK_YOU,
             incident_notice: english.incident_notice.clone(),
             languages: PromptSet::shipped(),
         }
@@ -153,6 +162,13 @@ pub struct PromptSet {
     pub callback_accepted: Vec<Prompt>,
     #[serde(default)]
     pub minutes: Vec<SoundRef>,
+    /// The survey's prompts in this language; a set without them uses the queue's own.
+    #[serde(default, deserialize_with = "fsarg::empty_is_none")]
+    pub survey: Option<SoundRef>,
+    #[serde(default, deserialize_with = "fsarg::empty_is_none")]
+    pub survey_invalid: Option<SoundRef>,
+    #[serde(default, deserialize_with = "fsarg::empty_is_none")]
+    pub survey_thanks: Option<SoundRef>,
     /// "We know about a problem with your service and are working on it": heard once,
     /// before the position, by a caller whose organization has an incident open.
     #[serde(default)]
@@ -175,6 +191,9 @@ impl PromptSet {
             ],
             callback_accepted: vec![Prompt::Sound(SoundRef::THANK_YOU)],
             minutes: vec![SoundRef::MINUTE, SoundRef::MINUTES_OTHER],
+            survey: Some(SoundRef::SURVEY),
+            survey_invalid: Some(SoundRef::SURVEY_INVALID),
+            survey_thanks: Some(SoundRef::THANK_YOU),
             incident_notice: vec![SoundRef::INCIDENT_NOTICE],
         }
     }
@@ -200,6 +219,9 @@ impl PromptSet {
                 SoundRef::RU_MINUTES_FEW,
                 SoundRef::RU_MINUTES_MANY,
             ],
+            survey: Some(SoundRef::RU_SURVEY),
+            survey_invalid: Some(SoundRef::RU_SURVEY_INVALID),
+            survey_thanks: Some(SoundRef::RU_SURVEY_THANKS),
             incident_notice: vec![SoundRef::RU_INCIDENT_NOTICE],
         }
     }
@@ -224,6 +246,12 @@ impl PromptSet {
                 self.minutes.len()
             ));
         }
+        let survey = [&self.survey, &self.survey_invalid, &self.survey_thanks];
+        if let Some(sound) = survey.into_iter().flatten().find(|s| !s.is_one_word()) {
+            out.push(format!(
+                "{at}: survey prompt {sound:?} must be one word (a sound file, not say: text)"
+            ));
+        }
     }
 }
 
@@ -235,6 +263,9 @@ pub struct Heard<'a> {
     pub expected_wait: &'a [Prompt],
     pub callback_accepted: &'a [Prompt],
     pub minutes: &'a [SoundRef],
+    pub survey: &'a SoundRef,
+    pub survey_invalid: &'a SoundRef,
+    pub survey_thanks: &'a SoundRef,
     pub incident_notice: &'a [SoundRef],
 }
 
@@ -252,6 +283,9 @@ impl Prompts {
                 expected_wait: &set.expected_wait,
                 callback_accepted: &set.callback_accepted,
                 minutes: &set.minutes,
+                survey: set.survey.as_ref().unwrap_or(&self.survey),
+                survey_invalid: set.survey_invalid.as_ref().unwrap_or(&self.survey_invalid),
+                survey_thanks: set.survey_thanks.as_ref().unwrap_or(&self.survey_thanks),
                 incident_notice: &set.incident_notice,
             },
             None => Heard {
@@ -260,6 +294,9 @@ impl Prompts {
                 expected_wait: &self.expected_wait,
                 callback_accepted: &self.callback_accepted,
                 minutes: &self.minutes,
+                survey: &self.survey,
+                survey_invalid: &self.survey_invalid,
+                survey_thanks: &self.survey_thanks,
                 incident_notice: &self.incident_notice,
             },
         }
@@ -271,6 +308,9 @@ impl Prompts {
             expected_wait: self.expected_wait.clone(),
             callback_accepted: self.callback_accepted.clone(),
             minutes: self.minutes.clone(),
+            survey: Some(self.survey.clone()),
+            survey_invalid: Some(self.survey_invalid.clone()),
+            survey_thanks: Some(self.survey_thanks.clone()),
             incident_notice: self.incident_notice.clone(),
         };
         own.problems(&format!("queue {q}: prompts"), &self.language, out);
@@ -415,6 +455,11 @@ pub struct QueueConfig {
     pub resume_secs: u64,
     /// The wallboard's amber and red limits.
     pub alerts: Alerts,
+    /// After the agent hangs up, the caller stays for a rating: one key 1-5
+    /// (`prompts.survey`), `survey_timeout_secs` to press it, `survey_tries` questions.
+    pub survey: bool,
+    pub survey_timeout_secs: u64,
+    pub survey_tries: u32,
 }
 
 impl Default for QueueConfig {
@@ -440,6 +485,9 @@ impl Default for QueueConfig {
             callbacks: Callbacks::default(),
             resume_secs: 120,
             alerts: Alerts::default(),
+            survey: false,
+            survey_timeout_secs: 5,
+            survey_tries: 2,
         }
     }
 }
@@ -506,6 +554,12 @@ impl QueueConfig {
             problems.push(format!("queue {q}: callbacks.dial must contain {{number}}"));
         }
         self.prompts.problems(q, &mut problems);
+        if !(1..=60).contains(&self.survey_timeout_secs) {
+            problems.push(format!("queue {q}: survey_timeout_secs must be 1-60"));
+        }
+        if !(1..=5).contains(&self.survey_tries) {
+            problems.push(format!("queue {q}: survey_tries must be 1-5"));
+        }
         if self.announcements.on_change && self.announcements.min_gap_secs == 0 {
             problems.push(format!(
                 "queue {q}: announcements.min_gap_secs must be at least 1"
@@ -628,6 +682,46 @@ impl AgentConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_survey_is_bounded_and_its_prompts_are_one_word_in_each_language() {
+        let mut queue = QueueConfig::named("support");
+        assert!(!queue.survey, "off unless asked for");
+        queue.survey = true;
+        assert!(queue.problems().is_empty(), "{:?}", queue.problems());
+        // Each language's own set; the queue's own where a set has none.
+        let ru = queue.prompts.for_caller(Some(&Language::RUSSIAN));
+        assert_eq!(ru.survey, &SoundRef::RU_SURVEY);
+        let en = queue.prompts.for_caller(None);
+        assert_eq!(en.survey_invalid, &SoundRef::SURVEY_INVALID);
+        queue.prompts.languages.insert(
+            Language::parse("de").unwrap(),
+            PromptSet {
+                survey: None,
+                ..PromptSet::english()
+            },
+        );
+        let de = queue
+            .prompts
+            .for_caller(Some(&Language::parse("de").unwrap()));
+        assert_eq!(de.survey, &SoundRef::SURVEY);
+        queue.survey_timeout_secs = 0;
+        queue.survey_tries = 9;
+        queue.prompts.survey_thanks = SoundRef::parse("say:thank you").unwrap();
+        let problems = queue.problems().join("; ");
+        assert!(
+            problems.contains("survey_timeout_secs must be 1-60"),
+            "{problems}"
+        );
+        assert!(problems.contains("survey_tries must be 1-5"), "{problems}");
+        assert!(problems.contains("must be one word"), "{problems}");
+        // From the API (and the TOML file), like every other setting.
+        let read: QueueConfig =
+            serde_json::from_str(r#"{"name": "q", "survey": true, "survey_timeout_secs": 8}"#)
+                .unwrap();
+        assert!(read.survey);
+        assert_eq!((read.survey_timeout_secs, read.survey_tries), (8, 2));
+    }
 
     #[test]
     fn alert_limits_must_rise_from_amber_to_red() {

@@ -117,6 +117,9 @@ pub struct CallRecord {
     pub organization_id: Option<i64>,
     pub vip: bool,
     pub ticket_id: Option<i64>,
+    /// The caller's rating of the call (1-5), from the survey after it.
+    #[serde(default)]
+    pub rating: Option<u8>,
 }
 
 impl CallRecord {
@@ -201,6 +204,7 @@ pub fn assemble(legs: &[Leg]) -> Option<CallRecord> {
         organization_id: primary.organization_id,
         vip: primary.vip,
         ticket_id: None,
+        rating: primary.rating,
     })
 }
 

@@ -89,6 +89,8 @@ pub struct Leg {
     pub contact_id: Option<i64>,
     pub organization_id: Option<i64>,
     pub vip: bool,
+    /// The caller's rating from the survey after the call (`switchdesk_rating`, 1-5).
+    pub rating: Option<u8>,
 }
 
 /// Milliseconds as whole seconds, rounded to the nearest (half a second up).
@@ -212,6 +214,7 @@ pub fn leg_of(cdr: &Cdr) -> Leg {
         contact_id: var(vars::CONTACT_ID).and_then(|v| v.parse().ok()),
         organization_id: var(vars::ORGANIZATION_ID).and_then(|v| v.parse().ok()),
         vip: matches!(var(vars::VIP), Some("true")),
+        rating: var(vars::RATING).and_then(vars::rating),
     }
 }
 

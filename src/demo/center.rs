@@ -42,7 +42,7 @@ pub(super) fn complete(config: &mut Config) -> anyhow::Result<()> {
 }
 
 /// The demo's support line: hold music from a tone (the simulator has no sound files),
-/// announcements, a callback key and an exit to voicemail.
+/// announcements, a callback key, an exit to voicemail and the survey after the call.
 fn queue() -> QueueConfig {
     let mut queue = QueueConfig::named("support");
     // Literals, checked by `tests::the_demo_queue_is_valid`.
@@ -58,6 +58,8 @@ fn queue() -> QueueConfig {
     queue.exit_key = Some('0');
     queue.exit_extension = Some(voicemail);
     queue.wrap_up_secs = 5;
+    // Callers the agent hangs up on rate the call (the synthetic ones answer most surveys).
+    queue.survey = true;
     queue
 }
 

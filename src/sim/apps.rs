@@ -632,6 +632,13 @@ impl Switch {
                     Started::Finished
                 }
             }
+            "play_and_get_digits" => {
+                if self.start_read(uuid, arg, app_uuid, broadcast) {
+                    Started::Running
+                } else {
+                    Started::Finished
+                }
+            }
             "bridge" => {
                 self.bridge_app(uuid, arg, app_uuid, broadcast);
                 if self.chan(uuid).is_some_and(|c| c.timed.is_some()) {
@@ -724,7 +731,9 @@ impl Switch {
             .chan(uuid)
             .and_then(|c| c.timed.as_ref())
             .is_some_and(|r| r.token == token);
-        if current {
+        if current && self.chan(uuid).is_some_and(|c| c.reading.is_some()) {
+            self.read_timer(uuid);
+        } else if current {
             self.stop_and_continue(uuid, Stop::Done);
         }
     }
@@ -741,6 +750,7 @@ impl Switch {
         }
         let c = self.chan_mut(uuid)?;
         let running = c.timed.take()?;
+        c.reading = None;
         if let Some(path) = &running.file {
             let ms = u64::try_from((now - running.started).max(0) / 1000).unwrap_or(0);
             let samples = ms * 8;

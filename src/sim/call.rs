@@ -457,7 +457,9 @@ impl Switch {
             ("DTMF-Source", source.to_owned()),
         ];
         self.fire(uuid, "DTMF", origin::DTMF, Vars::Without, &[], &after);
-        self.terminator(uuid, digit);
+        if !self.read_digit(uuid, digit) {
+            self.terminator(uuid, digit);
+        }
         true
     }
 

@@ -262,6 +262,8 @@ pub(crate) struct Channel {
     /// This leg is the A leg (first uuid) of its bridge.
     pub(crate) bridge_a: bool,
     pub(crate) dtmf_log: String,
+    /// The `play_and_get_digits` running (with `timed`), where it is.
+    pub(crate) reading: Option<super::read::Reading>,
     pub(crate) media: bool,
     /// `sip_hangup_disposition`, written when the leg reaches CS_HANGUP.
     pub(crate) disposition: Option<&'static str>,
@@ -317,6 +319,7 @@ impl Channel {
             bridged_to: None,
             bridge_a: false,
             dtmf_log: String::new(),
+            reading: None,
             media: false,
             disposition: None,
         }

@@ -88,6 +88,11 @@ pub(crate) enum Request {
         digit: char,
         reply: oneshot::Sender<bool>,
     },
+    AnswerReads {
+        uuid: String,
+        digits: Vec<(Duration, char)>,
+        reply: oneshot::Sender<()>,
+    },
     DropConnections {
         reply: oneshot::Sender<()>,
     },
@@ -258,6 +263,14 @@ impl Engine {
             }
             Request::Press { uuid, digit, reply } => {
                 let _ = reply.send(self.switch.press(&uuid, digit));
+            }
+            Request::AnswerReads {
+                uuid,
+                digits,
+                reply,
+            } => {
+                self.switch.read_answers.insert(uuid, digits.into());
+                let _ = reply.send(());
             }
             Request::DropConnections { reply } => {
                 for (_, listener) in std::mem::take(&mut self.listeners) {

@@ -12,7 +12,7 @@
 //! ```
 //!
 //! Public API: [`Simulator`] (`start`, `addr`, `place_call`, `add_endpoint`, `receive_fax`,
-//! `hangup`, `press`, `channels`, `bridges_run`, `drop_connections`, `set_password`, `commands_received`,
+//! `hangup`, `press`, `answer_reads`, `channels`, `bridges_run`, `drop_connections`, `set_password`, `commands_received`,
 //! `open_door`, `commands_received_at`,
 //! `shutdown`), [`SimConfig`], [`CdrTarget`], [`Route`], [`RouteAction`], [`CallSpec`],
 //! [`AgentBehaviour`], [`FaxSpec`], [`FaxOutcome`], [`ChannelSnapshot`], and
@@ -20,7 +20,8 @@
 //!
 //! Map: `server` (ESL connections) → `engine` (the task owning the switch) → `switch` (core:
 //! channels, agenda, sequence) with the call flows in `call` (callers, dialplan routes, DTMF),
-//! `apps` (private commands, extensions, playback/say/sleep, uuid_break), `originate`,
+//! `apps` (private commands, extensions, playback/say/sleep, uuid_break), `read`
+//! (play_and_get_digits), `originate`,
 //! `bridge` (uuid_bridge), `bridge_app` (the caller's own `bridge` application), `transfer`, `hangup`, `fax`; `api` (api command replies), `listener`
 //! (subscriptions and filters), `events` (header lists), `channel`/`profile`/`vars` (leg
 //! data), `cdr` (mod_xml_cdr), `clock`/`rng` (time and seeded randomness), `traffic`
@@ -42,6 +43,7 @@ mod hangup;
 mod listener;
 mod originate;
 mod profile;
+mod read;
 mod rng;
 mod server;
 mod spec;
@@ -167,6 +169,23 @@ impl Simulator {
         let uuid = uuid.to_owned();
         self.ask(|reply| Request::Press { uuid, digit, reply })
             .await
+    }
+
+    /// The digits `uuid` presses when a `play_and_get_digits` prompts it (a survey): the
+    /// n-th try's prompt gets the n-th `(after, digit)`, pressed `after` the prompt starts.
+    /// Replaces what was scripted before; a try with none left hears no digit.
+    pub async fn answer_reads(
+        &self,
+        uuid: &str,
+        digits: Vec<(std::time::Duration, char)>,
+    ) -> Result<(), SimError> {
+        let uuid = uuid.to_owned();
+        self.ask(|reply| Request::AnswerReads {
+            uuid,
+            digits,
+            reply,
+        })
+        .await
     }
 
     /// Every live channel, in creation order.

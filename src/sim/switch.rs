@@ -4,7 +4,7 @@
 //! gets `now`; it never touches a socket, a file or the clock. The call flows themselves live in
 //! `call`, `apps`, `originate`, `bridge`, `hangup` and `fax`, as `impl Switch` blocks.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -125,6 +125,9 @@ pub(crate) struct Switch {
     pub(crate) bridge_apps: HashMap<String, String>,
     /// Every `bridge` application run, as (channel, dial string).
     pub(crate) bridges_run: Vec<(String, String)>,
+    /// Digits each leg presses when a `play_and_get_digits` prompts it, one per try, each
+    /// this long after the try's prompt starts (`Simulator::answer_reads`).
+    pub(crate) read_answers: HashMap<String, VecDeque<(Duration, char)>>,
     /// Live channels by UUID; `order` lists them in creation order. Both are kept in step so
     /// no lookup walks every channel.
     pub(crate) channels: HashMap<String, Channel>,
@@ -171,6 +174,7 @@ impl Switch {
             late_jobs: HashMap::new(),
             bridge_apps: HashMap::new(),
             bridges_run: Vec::new(),
+            read_answers: HashMap::new(),
             channels: HashMap::new(),
             order: BTreeMap::new(),
             next_order: 0,

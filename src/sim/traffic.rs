@@ -2,6 +2,7 @@
 //! (Poisson arrivals at `callers_per_minute`) with varied patience and talk time, some press a
 //! digit, and agent endpoints answer after a ring, don't answer, or are busy, in proportions set
 //! per agent. Optionally a fax arrives now and then. All draws come from its own seeded RNG.
+//! Most callers answer a survey after the call (a score that follows their number in the day).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -182,7 +183,14 @@ pub async fn run_traffic(
         };
         sim.add_endpoint(&format!("user/{}@pstn", spec.from_number), callback)
             .await?;
-        sim.place_call(spec).await?;
+        let call = sim.place_call(spec).await?;
+        // Most callers rate the call when a survey asks (mostly well, now and then badly);
+        // the score follows the caller's number in the day, so the draws above stay as
+        // they were.
+        if let Some(score) = survey_answer(caller_count) {
+            sim.answer_reads(&call, vec![(Duration::from_secs(1), score)])
+                .await?;
+        }
         if let (Some(fax), Some(at)) = (&config.fax, next_fax) {
             if tokio::time::Instant::now() >= at {
                 let mut spec = FaxSpec::new(
@@ -196,5 +204,26 @@ pub async fn run_traffic(
                 next_fax = Some(at + fax.every);
             }
         }
+    }
+}
+
+/// The key the `n`-th caller of the day presses when a survey asks, if any: one in seven
+/// presses nothing, the others mostly 4 or 5.
+fn survey_answer(n: u64) -> Option<char> {
+    const SCORES: [char; 10] = ['5', '4', '5', '3', '4', '5', '2', '4', '5', '1'];
+    (n % 7 != 0).then(|| SCORES[usize::try_from(n % 10).unwrap_or(0)])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn most_callers_rate_mostly_well_and_some_press_nothing() {
+        let answers: Vec<Option<char>> = (1..=70).map(survey_answer).collect();
+        assert_eq!(answers.iter().filter(|a| a.is_none()).count(), 10);
+        let low = answers.iter().flatten().filter(|s| **s <= '2').count();
+        let high = answers.iter().flatten().filter(|s| **s >= '4').count();
+        assert!(high > 3 * low, "{answers:?}");
     }
 }

@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use super::config::Day;
 use super::promises::{self, PromiseFigures};
+use super::ratings::{self, RatedCall, Ratings};
 use super::recorder::{AgentInterval, AgentTime, QueueInterval};
 use crate::acd::stats::{ratio, Counters, PromisedWait};
 use crate::clock::{self, Millis};
@@ -60,7 +61,14 @@ impl Step {
         Ok(Step::Every(ms))
     }
 
-    fn bucket(self, start: Millis, from: Millis, to: Millis, day: &Day) -> (Millis, Millis) {
+    /// The step `start` falls in (the whole period for [`Step::Whole`]).
+    pub(crate) fn bucket(
+        self,
+        start: Millis,
+        from: Millis,
+        to: Millis,
+        day: &Day,
+    ) -> (Millis, Millis) {
         match self {
             Step::Whole => (from, to),
             Step::Every(ms) => {
@@ -316,10 +324,13 @@ pub struct AgentRow {
     pub occupancy: Option<f64>,
     /// The agent's part in the service level: answered within the threshold / answered.
     pub service_level: Option<f64>,
+    /// Callers' ratings of the agent's calls that started in the row (the survey, 1-5).
+    pub ratings: u64,
+    pub average_rating: Option<f64>,
 }
 
 impl AgentRow {
-    fn new(agent: String, from: String, to: String, t: &AgentTime) -> AgentRow {
+    fn new(agent: String, from: String, to: String, t: &AgentTime, r: &Ratings) -> AgentRow {
         AgentRow {
             agent,
             from,
@@ -336,10 +347,12 @@ impl AgentRow {
             average_handle_time_secs: t.aht_secs(),
             occupancy: t.occupancy(),
             service_level: t.service_level(),
+            ratings: r.count,
+            average_rating: r.average(),
         }
     }
 
-    pub const CSV_HEADER: [&'static str; 15] = [
+    pub const CSV_HEADER: [&'static str; 17] = [
         "agent",
         "from",
         "to",
@@ -355,6 +368,8 @@ impl AgentRow {
         "occupancy",
         "answered_within_sl",
         "service_level",
+        "ratings",
+        "average_rating",
     ];
 
     pub fn csv_cells(&self) -> Vec<String> {
@@ -375,6 +390,8 @@ impl AgentRow {
             figure(self.occupancy),
             n(self.answered_within_sl),
             figure(self.service_level),
+            n(self.ratings),
+            figure(self.average_rating),
         ]
     }
 }
@@ -421,24 +438,39 @@ pub fn queue_rows(
         .collect()
 }
 
-/// Agent rows rolled up by `step` within `from..to`, in (start, agent) order.
+/// Agent rows rolled up by `step` within `from..to`, in (start, agent) order, with the
+/// ratings of the agent's calls that started in each row (`rated`: calls an agent answered).
 pub fn agent_rows(
     rows: &[AgentInterval],
+    rated: &[RatedCall],
     step: Step,
     from: Millis,
     to: Millis,
     day: &Day,
 ) -> Vec<AgentRow> {
-    let mut sums: BTreeMap<(Millis, Millis, String), AgentTime> = BTreeMap::new();
+    type Row = (AgentTime, Ratings);
+    let mut sums: BTreeMap<(Millis, Millis, String), Row> = BTreeMap::new();
     for row in rows {
         let (b, e) = step.bucket(row.start, from, to, day);
         sums.entry((b, e, row.agent.clone()))
             .or_default()
+            .0
             .add(&row.time);
     }
+    let answered: Vec<RatedCall> = rated
+        .iter()
+        .filter(|c| c.agent.is_some())
+        .cloned()
+        .collect();
+    let by_agent = ratings::sums(&answered, step, from, to, day, |c| {
+        c.agent.clone().unwrap_or_default()
+    });
+    for (key, r) in by_agent {
+        sums.entry(key).or_default().1 = r;
+    }
     sums.into_iter()
-        .map(|((b, e, agent), t)| {
-            AgentRow::new(agent, show(day, b.max(from)), show(day, e.min(to)), &t)
+        .map(|((b, e, agent), (t, r))| {
+            AgentRow::new(agent, show(day, b.max(from)), show(day, e.min(to)), &t, &r)
         })
         .collect()
 }
@@ -602,6 +634,46 @@ mod tests {
         // The median of 0, 0.25, 0.5 over the day: not a mean of the hours' medians.
         assert_eq!(whole[0].promise_error_median, Some(0.25));
         assert_eq!(whole[0].from, "2026-12-07T00:00:00+03:00");
+    }
+
+    #[test]
+    fn an_agents_rows_carry_the_ratings_of_their_calls() {
+        let day = moscow();
+        let start = ms("2026-12-07T06:00:00Z");
+        let time = AgentTime {
+            calls_answered: 2,
+            ..AgentTime::default()
+        };
+        let rows = [AgentInterval {
+            agent: "alice".into(),
+            start,
+            time,
+        }];
+        let rated = |agent: Option<&str>, rating: u8| RatedCall {
+            at: start + 60_000,
+            agent: agent.map(str::to_owned),
+            queue: Some("support".into()),
+            organization_id: None,
+            rating,
+        };
+        let calls = [
+            rated(Some("alice"), 4),
+            rated(Some("alice"), 1),
+            rated(Some("bob"), 5),
+            rated(None, 3),
+        ];
+        let (from, to) = (day.start_of(start), day.next_start(start));
+        let agents = agent_rows(&rows, &calls, Step::Day, from, to, &day);
+        assert_eq!(agents.len(), 2, "{agents:?}");
+        assert_eq!(agents[0].agent, "alice");
+        assert_eq!(
+            (agents[0].ratings, agents[0].average_rating),
+            (2, Some(2.5))
+        );
+        assert_eq!(agents[0].calls_answered, 2);
+        // An agent rated but without stored intervals in the row still has one.
+        assert_eq!((agents[1].agent.as_str(), agents[1].ratings), ("bob", 1));
+        assert_eq!(AgentRow::CSV_HEADER.len(), agents[0].csv_cells().len());
     }
 
     #[test]

@@ -11,6 +11,7 @@ use super::write::Returning as _;
 use super::{json, parse, Store, StoreError};
 use crate::cdr::{CallKind, CallRecord, Leg, Outcome};
 use crate::clock::Millis;
+use crate::stats::ratings::RatedCall;
 use crate::tickets::{Append, CallerKey, NewTicket, Ticket, TicketEvent, TimeEntry};
 
 /// What a list of calls is narrowed to.
@@ -59,7 +60,20 @@ pub(crate) fn call_from(row: &AnyRow) -> Result<CallRecord, StoreError> {
         organization_id: row.try_get("organization_id")?,
         vip: row.try_get::<i64, _>("vip")? != 0,
         ticket_id: row.try_get("ticket_id")?,
+        rating: rating_from(row.try_get("rating")?)?,
     })
+}
+
+/// A stored rating: 1-5 or none.
+pub(crate) fn rating_from(rating: Option<i64>) -> Result<Option<u8>, StoreError> {
+    rating
+        .map(|r| {
+            u8::try_from(r)
+                .ok()
+                .filter(|r| (1..=5).contains(r))
+                .ok_or_else(|| StoreError::Corrupt(format!("rating {r}")))
+        })
+        .transpose()
 }
 
 /// The legs stored for a call, by leg UUID.
@@ -113,6 +127,39 @@ impl Store {
         legs_of(&mut *self.pool.acquire().await?, call_id).await
     }
 
+    /// The rated calls that started in `from..to` (of one agent, or `""` all), oldest first:
+    /// read from the rated calls' own index (migration 0021).
+    pub async fn rated_calls(
+        &self,
+        from: Millis,
+        to: Millis,
+        agent: &str,
+    ) -> Result<Vec<RatedCall>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT started_at, agent, queue, organization_id, rating FROM calls \
+             WHERE rating IS NOT NULL AND started_at >= $1 AND started_at < $2 \
+             AND ($3 = '' OR agent = $3) ORDER BY started_at, id",
+        )
+        .bind(from)
+        .bind(to)
+        .bind(agent)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut rated = Vec::with_capacity(rows.len());
+        for row in &rows {
+            if let Some(rating) = rating_from(row.try_get("rating")?)? {
+                rated.push(RatedCall {
+                    at: row.try_get("started_at")?,
+                    agent: row.try_get("agent")?,
+                    queue: row.try_get("queue")?,
+                    organization_id: row.try_get("organization_id")?,
+                    rating,
+                });
+            }
+        }
+        Ok(rated)
+    }
+
     pub async fn count_cdr_legs(&self) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM cdr_legs")
             .fetch_one(&self.pool)
@@ -156,6 +203,39 @@ impl CallTx {
         legs_of(&mut self.tx, call_id).await
     }
 
+    /// The rating a call was stored with, if any (a call stored before, and rated).
+    pub async fn rating_of_call(&mut self, call_id: &str) -> Result<Option<u8>, StoreError> {
+        let rating: Option<Option<i64>> =
+            sqlx::query_scalar("SELECT rating FROM calls WHERE id = $1")
+                .bind(call_id)
+                .fetch_optional(&mut *self.tx)
+                .await?;
+        rating_from(rating.flatten())
+    }
+
+    /// Puts a call's rating on its ticket; `low` raises the ticket's flag for a manager
+    /// (which only a person clears).
+    pub async fn rate_ticket(
+        &mut self,
+        ticket_id: i64,
+        rating: u8,
+        low: bool,
+        now: Millis,
+    ) -> Result<Ticket, StoreError> {
+        let row = sqlx::query(
+            "UPDATE tickets SET rating = $1, low_rating = CASE WHEN $2 = 1 THEN 1 ELSE low_rating END, \
+             updated_at = $3 WHERE id = $4 RETURNING *",
+        )
+        .bind(i64::from(rating))
+        .bind(i64::from(low))
+        .bind(now)
+        .bind(ticket_id)
+        .returning_optional(&mut *self.tx)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("ticket {ticket_id}")))?;
+        ticket_from(&row)
+    }
+
     /// The ticket a call was already filed under, if any.
     pub async fn ticket_of_call(&mut self, call_id: &str) -> Result<Option<i64>, StoreError> {
         let ticket: Option<Option<i64>> =
@@ -171,15 +251,15 @@ impl CallTx {
         sqlx::query(
             "INSERT INTO calls (id, kind, outcome, caller_number, caller_e164, caller_name, destination, queue, agent, \
              started_at, answered_at, ended_at, wait_secs, talk_secs, hangup_cause, recording, identified, contact_id, \
-             organization_id, vip, ticket_id, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22) \
+             organization_id, vip, ticket_id, updated_at, rating) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23) \
              ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, outcome = excluded.outcome, \
              caller_number = excluded.caller_number, caller_e164 = excluded.caller_e164, caller_name = excluded.caller_name, \
              destination = excluded.destination, queue = excluded.queue, agent = excluded.agent, \
              started_at = excluded.started_at, answered_at = excluded.answered_at, ended_at = excluded.ended_at, \
              wait_secs = excluded.wait_secs, talk_secs = excluded.talk_secs, hangup_cause = excluded.hangup_cause, \
              recording = excluded.recording, identified = excluded.identified, contact_id = excluded.contact_id, \
-             organization_id = excluded.organization_id, vip = excluded.vip, \
+             organization_id = excluded.organization_id, vip = excluded.vip, rating = excluded.rating, \
              ticket_id = COALESCE(excluded.ticket_id, calls.ticket_id), updated_at = excluded.updated_at",
         )
         .bind(call.id.as_str())
@@ -204,6 +284,7 @@ impl CallTx {
         .bind(i64::from(call.vip))
         .bind(call.ticket_id)
         .bind(now)
+        .bind(call.rating.map(i64::from))
         .execute(&mut *self.tx)
         .await?;
         Ok(())

@@ -119,6 +119,11 @@ const SQLITE: Embedded = &[
         include_str!("../../migrations/sqlite/0020_live_view.sql"),
     ),
     (
+        21,
+        "caller_ratings",
+        include_str!("../../migrations/sqlite/0021_caller_ratings.sql"),
+    ),
+    (
         22,
         "incidents",
         include_str!("../../migrations/sqlite/0022_incidents.sql"),
@@ -230,6 +235,11 @@ const POSTGRES: Embedded = &[
         20,
         "live_view",
         include_str!("../../migrations/postgres/0020_live_view.sql"),
+    ),
+    (
+        21,
+        "caller_ratings",
+        include_str!("../../migrations/postgres/0021_caller_ratings.sql"),
     ),
     (
         22,

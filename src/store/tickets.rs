@@ -39,6 +39,8 @@ pub struct TicketFilter {
     pub assignee: Option<String>,
     /// Only tickets nobody is assigned.
     pub unassigned: Option<bool>,
+    /// Only tickets flagged for a low rating.
+    pub low_rating: Option<bool>,
     /// Words or a number to look for, read by the caller (the API) into what it matches.
     #[serde(skip)]
     pub search: Option<TicketSearch>,
@@ -134,6 +136,8 @@ pub(crate) fn ticket_from(row: &AnyRow) -> Result<Ticket, StoreError> {
         first_response_breached: flag("first_response_breached")?,
         resolution_breached: flag("resolution_breached")?,
         line: line_from(row.try_get("line")?)?,
+        rating: super::calls::rating_from(row.try_get("rating")?)?,
+        low_rating: flag("low_rating")?,
         category: row.try_get("category")?,
     })
 }
@@ -354,7 +358,7 @@ impl Store {
              first_response_at = COALESCE(first_response_at, CASE WHEN created_at > $5 THEN created_at ELSE $5 END), \
              assignee = CASE WHEN $7 = 1 THEN $8 ELSE assignee END, \
              category = COALESCE($10, category), first_response_due = COALESCE($11, first_response_due), \
-             resolution_due = COALESCE($12, resolution_due), \
+             resolution_due = COALESCE($12, resolution_due), low_rating = COALESCE($13, low_rating), \
              updated_at = $5 WHERE id = $6 AND ($9 IS NULL OR assignee IS NULL OR assignee = $9) RETURNING *",
         )
         .bind(patch.status.map(Status::as_str))
@@ -369,6 +373,7 @@ impl Store {
         .bind(patch.category.as_deref())
         .bind(deadlines.map(|(first, _)| first))
         .bind(deadlines.map(|(_, resolution)| resolution))
+        .bind(patch.low_rating.map(i64::from))
         .returning_optional(&mut *tx)
         .await?;
         let Some(row) = row else {
@@ -814,6 +819,9 @@ fn tickets_where(filter: &TicketFilter, listed: Listed) -> Filter<'_> {
     where_.eq_str("t.assignee", filter.assignee.as_deref());
     if filter.unassigned == Some(true) {
         where_.raw("t.assignee IS NULL");
+    }
+    if filter.low_rating == Some(true) {
+        where_.raw("t.low_rating = 1");
     }
     // A search reads every ticket the other filters leave: words inside a subject have no
     // index to be found by.

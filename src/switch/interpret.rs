@@ -52,19 +52,35 @@ pub(crate) enum Input {
     LegParked {
         leg: String,
     },
+    /// The survey's `play_and_get_digits` returned on a caller (`switchdesk_survey` set):
+    /// with the rating when a valid key was pressed.
+    SurveyEnded {
+        call: String,
+        queue: Option<String>,
+        rating: Option<u8>,
+    },
 }
 
 pub(crate) fn interpret(event: &Event) -> Option<Input> {
     let name = event.name()?;
-    // Every application's end comes by: only `bridge` matters, and it is told by one header.
+    // Every application's end comes by: only `bridge` and the survey's
+    // `play_and_get_digits` matter, each told by one header.
     if name == "CHANNEL_EXECUTE_COMPLETE" {
-        return bridge_ended(event);
+        return match event.get("Application").as_deref() {
+            Some("bridge") => bridge_ended(event),
+            Some("play_and_get_digits") => survey_ended(event),
+            _ => None,
+        };
     }
     let uuid = channel_id(event)?;
     match name.as_ref() {
         "CHANNEL_PARK" => {
             if event.variable(vars::LEG).is_some() {
                 return Some(Input::LegParked { leg: uuid });
+            }
+            // A caller kept for the survey has been served: not a new arrival.
+            if event.variable(vars::SURVEY).is_some() {
+                return None;
             }
             let queue = event.variable(vars::QUEUE)?.into_owned();
             Some(Input::Parked {
@@ -135,6 +151,17 @@ fn bridge_ended(event: &Event) -> Option<Input> {
     })
 }
 
+/// The end of the survey's question on a caller switchdesk marked for it.
+fn survey_ended(event: &Event) -> Option<Input> {
+    event.variable(vars::SURVEY)?;
+    let call = channel_id(event)?;
+    Some(Input::SurveyEnded {
+        call,
+        queue: event.variable(vars::QUEUE).map(|q| q.into_owned()),
+        rating: event.variable(vars::RATING).and_then(|r| vars::rating(&r)),
+    })
+}
+
 /// What the switch knows about one channel, gathered for a resync.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct ChannelState {
@@ -151,6 +178,11 @@ pub(crate) struct ChannelState {
     pub parked: bool,
     pub bridged_to: Option<String>,
     pub created_ms: Millis,
+    /// A caller kept after the call for the survey (`switchdesk_survey`): served, not waiting.
+    pub surveyed: bool,
+    /// Its question is over (`switchdesk_survey=done`), with the rating if one was given.
+    pub survey_done: bool,
+    pub rating: Option<u8>,
 }
 
 /// The channel uuids listed by `show channels as json` (`{"row_count": 0}` when empty).
@@ -207,6 +239,9 @@ pub(crate) fn channel_state(dump: &Event) -> Option<ChannelState> {
             .get("Caller-Channel-Created-Time")
             .and_then(|t| unix_time(&t))
             .map_or(0, |us| us / 1000),
+        surveyed: var(vars::SURVEY).is_some(),
+        survey_done: var(vars::SURVEY).is_some_and(|v| v == vars::SURVEY_DONE),
+        rating: var(vars::RATING).and_then(|r| vars::rating(&r)),
     })
 }
 
@@ -270,6 +305,27 @@ mod tests {
         );
         let played = plain("Event-Name: CHANNEL_EXECUTE_COMPLETE\nUnique-ID: c0000000-0000-4000-8000-000000000001\nApplication: playback\n\n");
         assert_eq!(interpret(&played), None);
+        // The survey's question, on a caller marked for it: the rating, if a valid one.
+        let rated = plain("Event-Name: CHANNEL_EXECUTE_COMPLETE\nUnique-ID: c0000000-0000-4000-8000-000000000001\nApplication: play_and_get_digits\nvariable_switchdesk_survey: true\nvariable_switchdesk_queue: support\nvariable_switchdesk_rating: 4\n\n");
+        assert_eq!(
+            interpret(&rated),
+            Some(Input::SurveyEnded {
+                call: "c0000000-0000-4000-8000-000000000001".into(),
+                queue: Some("support".into()),
+                rating: Some(4),
+            })
+        );
+        let none = plain("Event-Name: CHANNEL_EXECUTE_COMPLETE\nUnique-ID: c0000000-0000-4000-8000-000000000001\nApplication: play_and_get_digits\nvariable_switchdesk_survey: true\n\n");
+        assert!(matches!(
+            interpret(&none),
+            Some(Input::SurveyEnded { rating: None, .. })
+        ));
+        // Someone else's play_and_get_digits is not ours.
+        let other = plain("Event-Name: CHANNEL_EXECUTE_COMPLETE\nUnique-ID: c0000000-0000-4000-8000-000000000001\nApplication: play_and_get_digits\nvariable_switchdesk_rating: 4\n\n");
+        assert_eq!(interpret(&other), None);
+        // A surveyed caller parked is not an arrival.
+        let kept = plain("Event-Name: CHANNEL_PARK\nUnique-ID: c0000000-0000-4000-8000-000000000001\nAnswer-State: answered\nvariable_switchdesk_queue: support\nvariable_switchdesk_survey: true\n\n");
+        assert_eq!(interpret(&kept), None);
     }
 
     #[test]

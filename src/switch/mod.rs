@@ -8,6 +8,7 @@
 //! - `writer`: the switchboard's writes to the store, off the routing task.
 //! - [`identify`]: the who-is-calling hook.
 //! - [`vars`]: the names of the channel variables switchdesk sets and reads back.
+//! - `survey`: the rating asked of a caller after the call (`survey = true` queues).
 
 pub mod board;
 pub mod identify;
@@ -15,6 +16,7 @@ mod interpret;
 mod render;
 #[cfg(test)]
 mod render_props;
+mod survey;
 pub mod vars;
 mod writer;
 

@@ -106,6 +106,8 @@ pub(crate) enum App {
     Hangup(HangupCause),
     /// The caller's own session rings an agent and bridges on answer.
     Bridge(BridgeDial),
+    /// One key asked of the caller (`play_and_get_digits`: the survey after a call).
+    ReadDigits(super::survey::DigitRead),
 }
 
 /// `bridge`'s argument: `{originate vars}[leg vars]<endpoint>`, one checked destination.
@@ -141,6 +143,7 @@ impl App {
             App::MultiSet(_) => "multiset",
             App::Hangup(_) => "hangup",
             App::Bridge(_) => "bridge",
+            App::ReadDigits(_) => "play_and_get_digits",
         }
     }
 
@@ -158,6 +161,7 @@ impl App {
                 .join(" "),
             App::Hangup(cause) => cause.to_string(),
             App::Bridge(dial) => dial.to_string(),
+            App::ReadDigits(read) => read.to_string(),
         }
     }
 
@@ -512,14 +516,16 @@ fn agent_leg_vars(
 
 /// The variables a caller needs before its own session rings agents: a failed offer leaves
 /// it parked (`continue_on_fail`; without it FreeSWITCH hangs the caller up with the
-/// agent's cause), the end of the talk hangs it up (`hangup_after_bridge`), and it hears the
-/// queue's hold music while the agent's phone rings (not a `say:` text: a value of
+/// agent's cause), the end of the talk hangs it up (`hangup_after_bridge`) unless the queue
+/// asks for a rating (`survey`: the caller stays in park for [`super::survey`]), and it hears
+/// the queue's hold music while the agent's phone rings (not a `say:` text: a value of
 /// `uuid_setvar` is one word).
 pub(crate) fn caller_bridge_setup(
     call: &ChannelUuid,
     hold_music: &SoundRef,
+    survey: bool,
 ) -> (Vec<(VarName, VarValue)>, Option<Step>) {
-    let vars = [("continue_on_fail", true), ("hangup_after_bridge", true)]
+    let vars = [("continue_on_fail", true), ("hangup_after_bridge", !survey)]
         .into_iter()
         .filter_map(|(name, on)| Some((VarName::parse(name).ok()?, VarValue::flag(on))))
         .collect();
@@ -841,7 +847,13 @@ mod tests {
         );
         // The caller's set-up: the flags join the flush's variables; the ringback is the
         // hold music, in `uuid_setvar_multi` unless the sound holds its separators.
-        let (vars, ringback) = caller_bridge_setup(&uuid(CALL), &SoundRef::LOCAL_MOH);
+        let (vars, ringback) = caller_bridge_setup(&uuid(CALL), &SoundRef::LOCAL_MOH, false);
+        // A queue with a survey keeps the caller after the bridge.
+        let (kept, _) = caller_bridge_setup(&uuid(CALL), &SoundRef::LOCAL_MOH, true);
+        assert!(kept.contains(&(
+            VarName::parse("hangup_after_bridge").unwrap(),
+            VarValue::flag(false)
+        )));
         assert_eq!(
             set_vars(&uuid(CALL), vars).unwrap(),
             api(Api::SetVars(
@@ -868,11 +880,11 @@ mod tests {
         );
         let tone = SoundRef::parse("tone_stream://%(1000,4000,440);loops=-1").unwrap();
         assert_eq!(
-            line(caller_bridge_setup(&uuid(CALL), &tone).1),
+            line(caller_bridge_setup(&uuid(CALL), &tone, false).1),
             format!("uuid_setvar {CALL} transfer_ringback tone_stream://%(1000,4000,440);loops=-1")
         );
         let tts = SoundRef::parse("say:please hold").unwrap();
-        assert!(caller_bridge_setup(&uuid(CALL), &tts).1.is_none());
+        assert!(caller_bridge_setup(&uuid(CALL), &tts, false).1.is_none());
     }
 
     #[test]

@@ -340,9 +340,12 @@ fn every_step(t: &[String]) -> Vec<Step> {
     );
     steps.extend(actions.iter().flat_map(render::ring_by_caller));
     if let Ok(uuid) = ChannelUuid::parse(call) {
-        let (vars, ringback) = render::caller_bridge_setup(&uuid, &queue.prompts.hold_music);
+        let (vars, ringback) =
+            render::caller_bridge_setup(&uuid, &queue.prompts.hold_music, queue.survey);
         steps.extend(render::set_vars(&uuid, vars));
         steps.extend(ringback);
+        steps.extend(super::survey::ask(call, &queue, Some(&Language::RUSSIAN)));
+        steps.extend(super::survey::finish(call, Some(&queue), None, true));
         let mut treatments = vec![Treatment::Busy];
         treatments.extend(HangupCause::parse(&t[10]).map(|cause| Treatment::Reject { cause }));
         treatments.extend(SoundRef::parse(&t[2]).map(|file| Treatment::Prompt { file }));

@@ -37,6 +37,24 @@ pub const CONTACT_ID: &str = "switchdesk_contact_id";
 pub const ORGANIZATION_ID: &str = "switchdesk_organization_id";
 /// `true` for a VIP caller.
 pub const VIP: &str = "switchdesk_vip";
+/// On a caller kept after the call for the survey: set (`true`) when the question starts, so
+/// the caller is not taken for one waiting (a resync, a restart) and its answer is read;
+/// [`SURVEY_DONE`] once the question is over (queued behind it on the channel), so a resync
+/// finishes a caller whose answer came while nobody listened.
+pub const SURVEY: &str = "switchdesk_survey";
+/// [`SURVEY`] once the question is over.
+pub const SURVEY_DONE: &str = "done";
+/// The caller's rating, 1-5: `play_and_get_digits` sets it only for a valid key, and the
+/// caller's CDR carries it to the call and its ticket.
+pub const RATING: &str = "switchdesk_rating";
+
+/// A rating as the channel carries it: one key 1-5.
+pub fn rating(text: &str) -> Option<u8> {
+    match text.trim().as_bytes() {
+        [d @ b'1'..=b'5'] => Some(d - b'0'),
+        _ => None,
+    }
+}
 
 /// The channel variable that keeps `what` of a caller's place, and its value; `None` for a
 /// value the switch could not carry safely (a queue name `VarValue` refuses).

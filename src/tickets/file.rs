@@ -1,9 +1,10 @@
 //! Files a call into the tickets, inside the transaction its CDR is stored in: the rules'
-//! plan carried out once per call, and every answered agent leg's time booked once on the
-//! call's ticket — however many times and in whatever order the legs arrive.
+//! plan carried out once per call, the caller's rating put on the ticket once, and every
+//! answered agent leg's time booked once on the call's ticket — however many times and in
+//! whatever order the legs arrive.
 
 use super::model::{Ticket, TicketEvent, TimeEntry};
-use super::rules::{caller_key, joins_incident, plan, threads, Plan, TicketRules};
+use super::rules::{caller_key, joins_incident, plan, rated, threads, Plan, TicketRules};
 use crate::cdr::{CallKind, CallRecord, Leg};
 use crate::clock::Millis;
 use crate::store::{CallTx, StoreError};
@@ -59,7 +60,20 @@ pub async fn file_call(
         };
         call.ticket_id = ticket.map(|t| t.id);
     }
+    let stored_rating = tx.rating_of_call(&call.id).await?;
     tx.save_call(call, now).await?;
+    // The caller's rating from the survey: on the ticket, flagged for a manager when low.
+    if let Some(r) = rated(call, stored_rating, rules) {
+        let ticket = tx.rate_ticket(r.ticket_id, r.rating, r.low, now).await?;
+        events.push(if r.low {
+            TicketEvent::LowRating {
+                ticket,
+                rating: r.rating,
+            }
+        } else {
+            TicketEvent::Updated { ticket }
+        });
+    }
     if let Some(ticket_id) = call.ticket_id {
         for leg in legs.iter().filter(|l| l.is_answered_agent_leg()) {
             let agent = leg.agent.clone().unwrap_or_else(|| "unknown".to_owned());

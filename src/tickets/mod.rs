@@ -4,7 +4,7 @@
 //! and managers review them with the time and cost per organization.
 //!
 //! - [`model`]: tickets, statuses, time entries, notes, events.
-//! - [`rules`]: a finished call → a [`Plan`] (pure).
+//! - [`rules`]: a finished call → a [`Plan`], its rating → [`Rated`] (pure).
 //! - [`file`]: carries a plan out inside the CDR's transaction.
 //! - [`sla`]: marks breached clocks and announces escalations.
 //! - [`targets`]: support lines, categories, and which SLA target a ticket gets (pure).
@@ -25,6 +25,6 @@ pub use model::{
     TimeEntry, PRIORITY_HIGH, PRIORITY_LOW, PRIORITY_NORMAL,
 };
 pub use report::{profitability, OrganizationUsage, Profitability};
-pub use rules::{caller_key, plan, Append, CallerKey, Plan, TicketRules};
+pub use rules::{caller_key, plan, rated, Append, CallerKey, Plan, Rated, TicketRules};
 pub use targets::{Category, TOP_LINE};
 pub use webhook::WebhookConfig;

@@ -127,6 +127,11 @@ pub struct Ticket {
     pub line: u8,
     /// A key of `[tickets] categories`.
     pub category: String,
+    /// The caller's rating of its latest rated call (1-5, the survey after a call).
+    pub rating: Option<u8>,
+    /// A rating at or below `[tickets] low_rating` came in: flagged for a manager, who
+    /// clears it.
+    pub low_rating: bool,
 }
 
 /// A ticket about to be stored (no id yet).
@@ -165,6 +170,8 @@ pub struct TicketPatch {
     /// `Some(None)` (`"assignee": null`) unassigns; absent leaves it.
     #[serde(deserialize_with = "present")]
     pub assignee: Option<Option<String>>,
+    /// `false` clears the low-rating flag (a manager's); it is raised only by a rating.
+    pub low_rating: Option<bool>,
 }
 
 /// A field that was sent, `null` included (absent stays `None` through `default`).
@@ -192,6 +199,11 @@ impl TicketPatch {
         }
         if matches!(&self.subject, Some(s) if s.trim().is_empty() || s.len() > 500) {
             return Some("subject must be 1 to 500 characters".into());
+        }
+        if self.low_rating == Some(true) {
+            return Some(
+                "low_rating can only be cleared (false): a caller's rating raises it".into(),
+            );
         }
         None
     }
@@ -294,6 +306,12 @@ pub enum TicketEvent {
         ticket: Ticket,
         clock: String,
     },
+    /// A caller rated the ticket's call at or below `[tickets] low_rating`: the ticket is
+    /// flagged for a manager.
+    LowRating {
+        ticket: Ticket,
+        rating: u8,
+    },
 }
 
 impl TicketEvent {
@@ -302,13 +320,15 @@ impl TicketEvent {
             TicketEvent::Created { .. } => "ticket.created",
             TicketEvent::Updated { .. } => "ticket.updated",
             TicketEvent::Escalated { .. } => "ticket.escalated",
+            TicketEvent::LowRating { .. } => "ticket.low_rating",
         }
     }
     pub fn ticket(&self) -> &Ticket {
         match self {
             TicketEvent::Created { ticket }
             | TicketEvent::Updated { ticket }
-            | TicketEvent::Escalated { ticket, .. } => ticket,
+            | TicketEvent::Escalated { ticket, .. }
+            | TicketEvent::LowRating { ticket, .. } => ticket,
         }
     }
 }

@@ -53,6 +53,8 @@ pub struct TicketRules {
     pub unidentified: bool,
     /// Hourly rate of agents without one of their own, in cents.
     pub default_hourly_rate_cents: i64,
+    /// A caller's rating (1-5) at or below this flags the ticket for a manager; 0 never does.
+    pub low_rating: u8,
     /// The language subjects are written in: `[service] language`, not a key of `[tickets]`
     /// (see `Config::ticket_rules`).
     #[serde(skip)]
@@ -76,6 +78,7 @@ impl Default for TicketRules {
             voicemail: true,
             unidentified: true,
             default_hourly_rate_cents: 0,
+            low_rating: 2,
             language: texts::Language::En,
         }
     }
@@ -112,6 +115,9 @@ impl TicketRules {
         }
         if self.default_hourly_rate_cents < 0 {
             problems.push("tickets.default_hourly_rate_cents must not be negative".into());
+        }
+        if self.low_rating > 5 {
+            problems.push("tickets.low_rating must be 0-5 (a rating at or below it flags the ticket; 0: never)".into());
         }
         problems
     }
@@ -321,6 +327,31 @@ fn append(call: &CallRecord, ticket: &Ticket, raise_to: Option<u8>) -> Append {
     }
 }
 
+/// A call's rating put on its ticket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rated {
+    pub ticket_id: i64,
+    pub rating: u8,
+    /// At or below `[tickets] low_rating`: the ticket is flagged for a manager.
+    pub low: bool,
+}
+
+/// What a filed call's rating does to its ticket, given the rating the call was stored with
+/// before (`stored`): nothing unless the call has a ticket and a rating it did not carry
+/// before (its legs arrive one by one, and each rebuilds the call), else the rating, flagged
+/// when low.
+pub fn rated(call: &CallRecord, stored: Option<u8>, rules: &TicketRules) -> Option<Rated> {
+    let rating = call.rating.filter(|r| (1..=5).contains(r))?;
+    if stored == Some(rating) {
+        return None;
+    }
+    Some(Rated {
+        ticket_id: call.ticket_id?,
+        rating,
+        low: rating <= rules.low_rating,
+    })
+}
+
 /// "Call from Jane Doe (+1 555…) — support": who, and through which door, in `language`.
 fn subject(call: &CallRecord, kind: TicketKind, language: texts::Language) -> String {
     let number = call.caller_e164.as_deref().unwrap_or(&call.caller_number);
@@ -376,6 +407,7 @@ mod tests {
             organization_id: Some(3),
             vip: false,
             ticket_id: None,
+            rating: None,
         }
     }
 
@@ -404,6 +436,8 @@ mod tests {
             resolution_breached: false,
             line: 1,
             category: "information".into(),
+            rating: None,
+            low_rating: false,
         }
     }
 
@@ -494,6 +528,46 @@ mod tests {
         };
         assert_eq!(new.assignee, None);
         assert_eq!(new.first_response_at, None);
+    }
+
+    #[test]
+    fn a_rating_reaches_the_ticket_once_and_a_low_one_flags_it() {
+        let rules = TicketRules::default();
+        let mut rated_call = call(Outcome::Answered);
+        rated_call.ticket_id = Some(7);
+        rated_call.rating = Some(4);
+        assert_eq!(
+            rated(&rated_call, None, &rules),
+            Some(Rated {
+                ticket_id: 7,
+                rating: 4,
+                low: false
+            })
+        );
+        // The next leg rebuilds the same call: nothing again.
+        assert_eq!(rated(&rated_call, Some(4), &rules), None);
+        rated_call.rating = Some(2);
+        assert!(
+            rated(&rated_call, None, &rules).unwrap().low,
+            "2 is low by default"
+        );
+        let never = TicketRules {
+            low_rating: 0,
+            ..TicketRules::default()
+        };
+        rated_call.rating = Some(1);
+        assert!(!rated(&rated_call, None, &never).unwrap().low);
+        // No rating, no ticket: nothing.
+        rated_call.ticket_id = None;
+        assert_eq!(rated(&rated_call, None, &rules), None);
+        assert_eq!(rated(&call(Outcome::Answered), None, &rules), None);
+        assert!(TicketRules {
+            low_rating: 6,
+            ..TicketRules::default()
+        }
+        .problems()
+        .iter()
+        .any(|p| p.contains("low_rating")));
     }
 
     #[test]

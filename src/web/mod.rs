@@ -232,6 +232,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/reports/queues", get(reports::queue_report))
         .route("/api/reports/sla", get(reports::sla_report))
         .route("/api/reports/agents", get(reports::agent_report))
+        .route("/api/reports/ratings", get(reports::ratings_report))
         .route("/api/stats/history", get(history::history))
         .route("/api/billing/agents", get(reports::agent_rates))
         .route("/api/billing/agents/{name}", put(reports::set_agent_rate))

@@ -1,5 +1,6 @@
 //! The manager's review: calls with their legs, the profitability report (JSON or CSV) and
-//! the rates behind it, queue and agent statistics by interval, and the helpdesk deliveries.
+//! the rates behind it, queue and agent statistics by interval, callers' ratings, and the
+//! helpdesk deliveries.
 
 use std::collections::HashMap;
 
@@ -20,6 +21,7 @@ use super::{ApiError, AppState, Auth};
 use crate::cdr::{CallRecord, Leg};
 use crate::clock::{self, Millis};
 use crate::directory::model::Organization;
+use crate::stats::ratings::{self, By, RatingRow};
 use crate::stats::report::{self, AgentRow, QueueRow, Step};
 use crate::store::{CallFilter, WebhookDelivery};
 use crate::tickets::{profitability, Profitability};
@@ -510,8 +512,9 @@ pub(crate) async fn queue_report(
 }
 
 /// `GET /api/reports/agents?from=&to=&interval=&agent=[&format=csv]` (supervisor+: the agent
-/// statistics screen): per agent and step, calls, time in each state, AHT, occupancy and the
-/// share of calls answered within the service level.
+/// statistics screen): per agent and step, calls, time in each state, AHT, occupancy, the
+/// share of calls answered within the service level, and the callers' ratings (count and
+/// average).
 pub(crate) async fn agent_report(
     State(state): State<AppState>,
     auth: Authorized<Supervisor>,
@@ -523,7 +526,8 @@ pub(crate) async fn agent_report(
     let day = state.config.stats.day();
     let agent = query.agent.as_deref().unwrap_or("");
     let rows = state.store.agent_intervals(from, to, agent).await?;
-    let rows = report::agent_rows(&rows, step, from, to, &day);
+    let rated = state.store.rated_calls(from, to, agent).await?;
+    let rows = report::agent_rows(&rows, &rated, step, from, to, &day);
     if csv {
         let dialect = choice.dialect(&state, &auth, &headers).await?;
         return Ok(download::csv(
@@ -537,6 +541,56 @@ pub(crate) async fn agent_report(
         "from": report::show(&day, from),
         "to": report::show(&day, to),
         "agents": rows,
+    }))
+    .into_response())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct RatingsQuery {
+    by: Option<String>,
+}
+
+/// `GET /api/reports/ratings?from=&to=&interval=&by=agent|queue|organization[&format=csv]`
+/// (manager+): callers' ratings (the survey after a call, 1-5) per agent, queue or
+/// organization and step: how many calls were rated, their average, and how many got each
+/// score. Without a period: today so far.
+pub(crate) async fn ratings_report(
+    State(state): State<AppState>,
+    auth: Authorized<Manager>,
+    headers: HeaderMap,
+    Query(query): Query<IntervalQuery>,
+    Query(ratings): Query<RatingsQuery>,
+    Query(choice): Query<CsvChoice>,
+) -> Result<Response, ApiError> {
+    let (from, to, step, csv) = interval_request(&state, &query)?;
+    let by = By::parse(ratings.by.as_deref().unwrap_or("")).map_err(ApiError::bad_request)?;
+    let day = state.config.stats.day();
+    let rated = state.store.rated_calls(from, to, "").await?;
+    let mut names = HashMap::new();
+    if by == By::Organization {
+        for id in rated.iter().filter_map(|c| c.organization_id) {
+            if let std::collections::hash_map::Entry::Vacant(slot) = names.entry(id) {
+                if let Some(org) = state.store.find_record::<Organization>(id).await? {
+                    slot.insert(org.name);
+                }
+            }
+        }
+    }
+    let rows = ratings::rows(&rated, by, step, from, to, &day, &names);
+    if csv {
+        let dialect = choice.dialect(&state, &auth, &headers).await?;
+        return Ok(download::csv(
+            "ratings",
+            dialect,
+            &RatingRow::CSV_HEADER,
+            rows.iter().map(RatingRow::csv_cells),
+        ));
+    }
+    Ok(Json(json!({
+        "from": report::show(&day, from),
+        "to": report::show(&day, to),
+        "rows": rows,
     }))
     .into_response())
 }

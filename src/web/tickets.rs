@@ -173,6 +173,8 @@ async fn export(
             time(t.first_response_at),
             time(t.resolved_at),
             (t.first_response_breached || t.resolution_breached).to_string(),
+            t.rating.map(|r| r.to_string()).unwrap_or_default(),
+            t.low_rating.to_string(),
         ]
     });
     Ok(download::csv(
@@ -195,6 +197,8 @@ async fn export(
             "first_response_at",
             "resolved_at",
             "sla_breached",
+            "rating",
+            "low_rating",
         ],
         rows,
     ))
@@ -300,6 +304,9 @@ pub(crate) async fn update(
 ) -> Result<Json<Ticket>, ApiError> {
     if patch.starred.is_some() && !auth.role.allows(Role::Manager) {
         return Err(ApiError::forbidden_fields(&["starred"], Role::Manager));
+    }
+    if patch.low_rating.is_some() && !auth.role.allows(Role::Manager) {
+        return Err(ApiError::forbidden_fields(&["low_rating"], Role::Manager));
     }
     if let Some(problem) = patch.problems() {
         return Err(ApiError::bad_request(problem));

@@ -48,34 +48,11 @@ impl Engine {
         if self.callers.contains_key(id) {
             return Err(AcdError::DuplicateCall(id.into()));
         }
-        self.seq += 1;
-        let key = OrderKey {
-            priority: Reverse(0),
-            enqueued_at,
-            seq: self.seq,
+        let kind = Kind::Callback {
+            attempts,
+            not_before,
         };
-        self.callers.insert(
-            id.to_owned(),
-            Caller {
-                id: id.to_owned(),
-                queue: queue.to_owned(),
-                number: number.to_owned(),
-                name: String::new(),
-                key,
-                kind: Kind::Callback {
-                    attempts,
-                    not_before,
-                },
-                state: CallerState::Waiting,
-                announce: AnnounceState::default(),
-                call_leg: None,
-                limit_from: enqueued_at,
-            },
-        );
-        let place = self.callers.get(id).map(Place::of);
-        if let (Some(q), Some(place)) = (self.queues.get_mut(queue), place) {
-            q.order.insert(key, place);
-        }
+        self.insert_callback(queue, id, number, enqueued_at, kind, enqueued_at);
         self.timers.push(not_before, Timer::Caller(id.to_owned()));
         Ok(())
     }
@@ -186,36 +163,11 @@ impl Engine {
         number: &str,
         enqueued_at: Millis,
     ) {
-        self.seq += 1;
-        let key = OrderKey {
-            priority: Reverse(0),
-            enqueued_at,
-            seq: self.seq,
-        };
         let kind = Kind::Callback {
             attempts: 0,
             not_before: now,
         };
-        self.callers.insert(
-            id.to_owned(),
-            Caller {
-                id: id.to_owned(),
-                queue: queue.to_owned(),
-                number: number.to_owned(),
-                name: String::new(),
-                key,
-                kind,
-                state: CallerState::Waiting,
-                announce: AnnounceState::default(),
-                call_leg: None,
-                limit_from: now,
-            },
-        );
-        let place = self.callers.get(id).map(Place::of);
-        if let (Some(q), Some(place)) = (self.queues.get_mut(queue), place) {
-            q.order.insert(key, place);
-            q.dirty = true;
-        }
+        self.insert_callback(queue, id, number, enqueued_at, kind, now);
         self.count(now, queue, |c| c.callbacks += 1);
         self.joined(id);
         self.updates.push_back(Update::CallbackQueued {
@@ -232,6 +184,44 @@ impl Engine {
         self.timers.push(now, Timer::Caller(id.to_owned()));
         self.dispatch(now, queue);
         self.settle(now);
+    }
+
+    /// Puts a callback in `queue`'s order, its place at `enqueued_at`.
+    fn insert_callback(
+        &mut self,
+        queue: &str,
+        id: &str,
+        number: &str,
+        enqueued_at: Millis,
+        kind: Kind,
+        limit_from: Millis,
+    ) {
+        self.seq += 1;
+        let key = OrderKey {
+            priority: Reverse(0),
+            enqueued_at,
+            seq: self.seq,
+        };
+        self.callers.insert(
+            id.to_owned(),
+            Caller {
+                id: id.to_owned(),
+                queue: queue.to_owned(),
+                number: number.to_owned(),
+                name: String::new(),
+                key,
+                kind,
+                state: CallerState::Waiting,
+                announce: AnnounceState::default(),
+                call_leg: None,
+                limit_from,
+            },
+        );
+        let place = self.callers.get(id).map(Place::of);
+        if let (Some(q), Some(place)) = (self.queues.get_mut(queue), place) {
+            q.order.insert(key, place);
+            q.dirty = true;
+        }
     }
 
     pub(super) fn dial_customer(&mut self, now: Millis, offer: u64, caller: &str) {

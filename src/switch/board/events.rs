@@ -55,6 +55,7 @@ impl Switchboard {
                 self.caller_bridges.remove(&uuid);
                 self.bridge_ready.remove(&uuid);
                 self.silent.remove(&uuid);
+                self.surveyed.remove(&uuid);
                 if !self.resync_baseline.is_empty() {
                     self.ended_during_resync.insert(uuid);
                 }
@@ -81,8 +82,30 @@ impl Switchboard {
                 if disposition != "SUCCESS" && self.engine.is_tracked(&leg) {
                     self.engine.leg_failed(now, &leg, &disposition);
                 }
+                // After the talk, a caller of a queue with a survey is still in park: asked.
+                if disposition == "SUCCESS" && !self.engine.is_waiting(&call) {
+                    if let Some(queue) = self.surveyed.remove(&call) {
+                        self.ask_survey(&call, &queue);
+                        return;
+                    }
+                }
                 // Back in park, silent: hold music, unless the next offer rings first.
                 self.silent.insert(call);
+            }
+            Input::SurveyEnded {
+                call,
+                queue,
+                rating,
+            } => {
+                let config = queue.as_deref().and_then(|q| self.engine.queue_config(q));
+                let language = self
+                    .identities
+                    .get(&call)
+                    .and_then(|who| who.language.as_ref());
+                info!(%call, rated = rating.is_some(), "survey over");
+                let steps =
+                    crate::switch::survey::finish(&call, config, language, rating.is_some());
+                self.send(&call, steps);
             }
             // `originate` sets CS_EXECUTE (for `&park()`) only once the leg answered and
             // `switch_ivr_originate` returned; the job's `+OK` is written after that, by
@@ -97,6 +120,19 @@ impl Switchboard {
                 }
             }
         }
+    }
+
+    /// The question after the call, in the caller's language (else the queue's).
+    fn ask_survey(&mut self, call: &str, queue: &str) {
+        let Some(config) = self.engine.queue_config(queue) else {
+            return;
+        };
+        let language = self
+            .identities
+            .get(call)
+            .and_then(|who| who.language.as_ref());
+        let steps = crate::switch::survey::ask(call, config, language);
+        self.send(call, steps);
     }
 
     /// The caller's own `bridge` joined `leg`: the engine hears the agent answered (and the

@@ -239,8 +239,16 @@ impl Switchboard {
         let mut steps = Vec::new();
         if self.bridge_ready.get(call) != Some(queue) {
             if let Some(config) = self.engine.queue_config(queue) {
-                let (setup, ringback) =
-                    render::caller_bridge_setup(&call_id, &config.prompts.hold_music);
+                let (setup, ringback) = render::caller_bridge_setup(
+                    &call_id,
+                    &config.prompts.hold_music,
+                    config.survey,
+                );
+                if config.survey {
+                    self.surveyed.insert(call.clone(), queue.clone());
+                } else {
+                    self.surveyed.remove(call);
+                }
                 let slot = vars.entry(call.clone()).or_insert_with(|| {
                     batch.push((call.clone(), Vec::new()));
                     let first = self.arrival_vars.remove(call).unwrap_or_default();

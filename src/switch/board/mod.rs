@@ -445,6 +445,7 @@ impl Board {
             caller_bridges: HashMap::new(),
             bridge_ready: HashMap::new(),
             silent: HashSet::new(),
+            surveyed: HashMap::new(),
             inbox: inbox.clone(),
             updates: updates.clone(),
             writes,
@@ -676,6 +677,9 @@ struct Switchboard {
     bridge_ready: HashMap<String, String>,
     /// Callers whose `bridge` returned without a call: hold music again, unless rung anew.
     silent: HashSet<String>,
+    /// Callers set up to stay after the call (their queue's `survey`), with that queue: a
+    /// `bridge` that returns after the talk leads to the survey (`switch::survey`).
+    surveyed: HashMap<String, String>,
     inbox: mpsc::Sender<Msg>,
     updates: broadcast::Sender<Update>,
     /// The writer's backlog.

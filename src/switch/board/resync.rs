@@ -73,6 +73,23 @@ impl Switchboard {
                 continue;
             }
             match (channel.leg.as_deref(), &channel.queue) {
+                // Kept after the call for the survey: its question's end is read as it comes,
+                // or, when it ended while nobody listened, the caller is finished now.
+                (None, Some(queue)) if channel.surveyed => {
+                    self.node_of.insert(channel.uuid.clone(), node);
+                    // (The bridge's variables linger on the channel; a question is asked
+                    // only after the bridge, so a caller whose question is over is in park.)
+                    if channel.survey_done {
+                        let config = self.engine.queue_config(queue);
+                        let steps = crate::switch::survey::finish(
+                            &channel.uuid,
+                            config,
+                            None,
+                            channel.rating.is_some(),
+                        );
+                        self.send(&channel.uuid, steps);
+                    }
+                }
                 (None, Some(queue)) => {
                     if self.engine.is_tracked(&channel.uuid) {
                         // Its own bridge answered while the events were missed.
