@@ -33,6 +33,8 @@ pub struct Config {
     pub cdr: CdrConfig,
     pub tickets: crate::tickets::TicketRules,
     pub webhook: crate::tickets::WebhookConfig,
+    /// Incidents from monitoring: their ticket category, timers and flap window.
+    pub incidents: crate::incidents::IncidentConfig,
     /// The smarthost for outgoing mail (fax to e-mail).
     pub smtp: crate::mail::SmtpConfig,
     /// Where received faxes are mailed.
@@ -664,6 +666,7 @@ impl Config {
         }
         problems.extend(self.tickets.problems());
         problems.extend(self.webhook.problems());
+        problems.extend(self.incidents.problems(&self.tickets.categories));
         problems.extend(self.smtp.problems());
         problems.extend(self.matrix.problems());
         problems.extend(self.fax.problems());

@@ -433,6 +433,9 @@ impl SoundRef {
     pub const SURVEY: SoundRef = SoundRef(Cow::Borrowed("switchdesk/survey.wav"));
     pub const SURVEY_INVALID: SoundRef =
         SoundRef(Cow::Borrowed("ivr/ivr-that_was_an_invalid_entry.wav"));
+    /// A recording to make (freeswitch/README.md): "We know about a problem with your
+    /// service and are working on it."
+    pub const INCIDENT_NOTICE: SoundRef = SoundRef(Cow::Borrowed("switchdesk/incident_notice.wav"));
 }
 
 /// The Russian prompts: absolute paths into the Russian pack (`ru/RU/elena`) where the
@@ -451,6 +454,9 @@ impl SoundRef {
     ));
     pub const RU_CALLBACK_ACCEPTED: SoundRef = SoundRef(Cow::Borrowed(
         "/usr/share/freeswitch/sounds/ru/RU/elena/switchdesk/callback_accepted.wav",
+    ));
+    pub const RU_INCIDENT_NOTICE: SoundRef = SoundRef(Cow::Borrowed(
+        "/usr/share/freeswitch/sounds/ru/RU/elena/switchdesk/incident_notice.wav",
     ));
     pub const RU_SURVEY: SoundRef = SoundRef(Cow::Borrowed(
         "/usr/share/freeswitch/sounds/ru/RU/elena/switchdesk/survey.wav",
@@ -897,6 +903,8 @@ mod tests {
             SoundRef::RU_SURVEY,
             SoundRef::RU_SURVEY_INVALID,
             SoundRef::RU_SURVEY_THANKS,
+            SoundRef::INCIDENT_NOTICE,
+            SoundRef::RU_INCIDENT_NOTICE,
         ] {
             assert_eq!(SoundRef::parse(sound.as_str()), Ok(sound.clone()));
             assert!(sound.is_one_word());

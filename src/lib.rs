@@ -51,6 +51,7 @@ pub mod directory;
 pub mod esl;
 pub mod fax;
 pub mod fsarg;
+pub mod incidents;
 pub mod leadership;
 pub mod live;
 pub mod mail;

@@ -120,6 +120,30 @@ impl Language {
         }
     }
 
+    /// The subject of an incident's ticket: what monitoring says and about which host.
+    pub(crate) fn incident_subject(self, title: &str, host: &str) -> String {
+        match self {
+            Language::En => format!("Incident: {title} on {host}"),
+            Language::Ru => format!("Инцидент: {title} на {host}"),
+        }
+    }
+
+    /// Why a timer moved an incident's ticket one line up (its escalation note).
+    pub(crate) fn incident_escalation(self, number: i64, taken: bool, minutes: u64) -> String {
+        match (self, taken) {
+            (Language::En, false) => {
+                format!("Incident {number} was not taken within {minutes} min")
+            }
+            (Language::En, true) => {
+                format!("Incident {number} was not resolved within {minutes} min")
+            }
+            (Language::Ru, false) => {
+                format!("Инцидент {number} не взят в работу за {minutes} мин")
+            }
+            (Language::Ru, true) => format!("Инцидент {number} не решён за {minutes} мин"),
+        }
+    }
+
     /// `N pages` / `N страниц` in the count's plural form.
     fn pages(self, n: usize) -> String {
         let small = u32::try_from(n).unwrap_or(u32::MAX);

@@ -1,9 +1,10 @@
 //! Malformed input against every reader of outside data besides the ESL parser (which has its
 //! own, `esl_props.rs`): the CDR reader (mod_xml_cdr's form body, its log files, the XML), the
-//! fax TIFF reader and converter, and the phone-book importers (CSV and vCard, through the
-//! store). Each input is a real capture or export (`tests/fixtures/`) mutated: bytes flipped,
-//! inserted, removed, the tail cut, a slice repeated. The property: an answer, `Ok` or a clear
-//! error, never a panic, and for the importers nothing half-done to the database.
+//! fax TIFF reader and converter, the alarm reader (Zabbix, Alertmanager), and the phone-book
+//! importers (CSV and vCard, through the store). Each input is a real capture or export
+//! (`tests/fixtures/`) mutated: bytes flipped, inserted, removed, the tail cut, a slice
+//! repeated. The property: an answer, `Ok` or a clear error, never a panic, and for the
+//! importers nothing half-done to the database.
 //!
 //! CI runs the default number of cases; a longer hunt by hand:
 //! `PROPTEST_CASES=20000 cargo test --release --test fuzz`. A failure is saved by proptest in
@@ -129,6 +130,25 @@ proptest! {
             let _ = parse_cdr(&xml);
         }
         let _ = parse_cdr(&bytes);
+    }
+
+    /// Every alarm payload (Zabbix's and Alertmanager's, `tests/fixtures/alarms/`), mutated
+    /// and read as `POST /api/alarms` reads it: JSON that still parses is alarms or a reason.
+    #[test]
+    fn a_broken_alarm_is_a_reason_never_a_panic(
+        pick in any::<usize>(),
+        mutations in proptest::collection::vec(mutation(), 0..12),
+    ) {
+        let corpus = seeds(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/alarms"),
+            ".json",
+        );
+        let bytes = mutate(&corpus[pick % corpus.len()], &mutations);
+        if let Ok(document) = serde_json::from_slice::<serde_json::Value>(&bytes) {
+            if let Err(reason) = switchdesk::incidents::alarm::parse(&document) {
+                prop_assert!(!reason.0.is_empty());
+            }
+        }
     }
 
     /// The received and the sent fax TIFF, mutated: their pages read, and converted to PDF.

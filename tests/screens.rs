@@ -958,7 +958,7 @@ async fn the_screens_speak_the_user_s_language() {
     admin
         .wait_for(
             "the manager's screen in Russian",
-            "document.querySelector('#manager h2')?.textContent === 'Заявки' && !!document.querySelector('#report-chart g')",
+            "document.querySelector('#incidents h2')?.textContent === 'Инциденты' && document.querySelector('#incidents + section h2')?.textContent === 'Заявки' && !!document.querySelector('#report-chart g')",
         )
         .await;
     let left = admin.eval(UNTRANSLATED).await;

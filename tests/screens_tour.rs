@@ -65,7 +65,7 @@ async fn every_screen_in_each_language_at_desktop_and_phone_size() {
         admin
             .wait_for(
                 &format!("the page in {language}"),
-                &format!("document.documentElement.lang === {language:?} && !!document.querySelector('#nav a')"),
+                &format!("document.documentElement?.lang === {language:?} && !!document.querySelector('#nav a')"),
             )
             .await;
         for (size, width, height, mobile) in SIZES {

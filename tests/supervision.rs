@@ -35,6 +35,7 @@ const EXPECTED: &[&str] = &[
     "esl-connection:fs1",
     "esl-metrics:fs1",
     "fax-watcher:fs1",
+    "incident-timers",
     "live-hub",
     "outbox",
     "phonebook-catch-up",

@@ -60,6 +60,7 @@ async fn the_dashboard_shell_is_public_with_the_right_content_types() {
         ("/phonebook.js", "text/javascript", "/api/phonebook/entries"),
         ("/agentstats.js", "text/javascript", "/api/reports/agents"),
         ("/charts.js", "text/javascript", "/api/stats/history"),
+        ("/incidents.js", "text/javascript", "/api/incidents"),
         ("/style.css", "text/css", ":root"),
     ] {
         let response = app.get(path, None).await;
@@ -112,6 +113,7 @@ async fn the_dashboard_sets_text_only_and_inlines_nothing() {
         "/phonebook.js",
         "/agentstats.js",
         "/charts.js",
+        "/incidents.js",
     ] {
         let script = app.get(path, None).await.text().await.unwrap();
         for sink in [

@@ -157,6 +157,19 @@ const STATE_CHANGING: &[(&str, &str, Who, bool)] = &[
         Who::AtLeast(Role::Agent),
         true,
     ),
+    ("POST", "/api/alarms", Who::AtLeast(Role::Supervisor), true),
+    (
+        "POST",
+        "/api/incidents/1/take",
+        Who::AtLeast(Role::Agent),
+        false,
+    ),
+    (
+        "POST",
+        "/api/incidents/1/resolve",
+        Who::AtLeast(Role::Agent),
+        false,
+    ),
     (
         "PUT",
         "/api/billing/agents/ann",

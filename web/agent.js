@@ -9,6 +9,7 @@ import {
   $, el, fill, api, act, ask, notify, notifyLineCallback, duration, now, agentStatus, ticketRow, callRow, label, t, N_, STATUS_LABEL, ACTIVITY_LABEL, DASH,
 } from "./lib.js";
 import * as ring from "./ring.js";
+import { incidentLines } from "./incidents.js";
 
 /// How sure the identification is, as the pop-up says it: text and colour.
 const CONFIDENCE = {
@@ -208,6 +209,10 @@ function renderPopup() {
   box.dataset.call = popup.call;
   box.querySelector(".caller-number").textContent = shownNumber(popup) || DASH;
   box.classList.toggle("is-vip", vip);
+  // The organization's open incidents first: the caller most likely calls about one.
+  const incidents = incidentLines(popup.incidents);
+  fill($("popup-incidents"), incidents);
+  $("popup-incidents").hidden = incidents.length === 0;
   const orgName = organizationName(popup);
   const confidence = contact ? "exact" : (identity && identity.confidence) || "unknown";
   const [sureness, tone] = CONFIDENCE[confidence] || CONFIDENCE.unknown;

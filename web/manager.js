@@ -3,12 +3,14 @@
 // in place; its own address, `#manager/ticket/42`), and the profitability report per
 // organization for a period, drawn as an SVG bar chart (fee, cost, margin) with a CSV download,
 // and callers' ratings per agent, queue or organization (a low one flags its ticket).
+// Incidents from monitoring lead the view (`incidents.js`).
 
 import {
   $, el, fill, svg, api, act, ask, notify, notifyLineCallback, percent, table, cells, allPages, count, duration, when, cents, isoDate, dateMs, ticketRow, callRow, label, t, tn, N_,
   TICKET_STATUS_LABEL, DASH, callerShown,
 } from "./lib.js";
 import { localeTag } from "./i18n.js";
+import * as incidents from "./incidents.js";
 
 const STATUSES = ["new", "open", "pending", "resolved", "closed"];
 const PRIORITIES = [
@@ -16,7 +18,7 @@ const PRIORITIES = [
   ["2", N_("2 (normal)")],
   ["3", N_("3 (low)")],
 ];
-const KIND_LABEL = { call: N_("call"), callback: N_("callback"), fax: N_("fax"), voicemail: N_("voicemail"), manual: N_("manual") };
+const KIND_LABEL = { call: N_("call"), callback: N_("callback"), fax: N_("fax"), voicemail: N_("voicemail"), manual: N_("manual"), incident: N_("incident") };
 
 const PAGE = 50; // tickets a page
 
@@ -29,6 +31,7 @@ let refresh = null; // debounce of reloads triggered by the feed
 let listed = null; // the list's first load since the view was shown
 
 export function init() {
+  incidents.init();
   $("ticket-filters").addEventListener("submit", (event) => {
     event.preventDefault();
     offset = 0;
@@ -67,6 +70,7 @@ export function init() {
 
 export function show() {
   shown = true;
+  incidents.show();
   listed = (async () => {
     await Promise.all([loadOrganizations(), loadQueues()]);
     if (!shown) return;
@@ -78,6 +82,7 @@ export function show() {
 
 export function hide() {
   shown = false;
+  incidents.hide();
   clearTimeout(refresh);
 }
 
@@ -93,6 +98,7 @@ export async function route(place) {
 
 /// Ticket changes arrive on the wallboard feed: reload the list (and the open ticket) soon.
 export function onFeed(message) {
+  incidents.onFeed(message);
   if (!shown || message.type !== "ticket") return;
   clearTimeout(refresh);
   refresh = setTimeout(() => {

@@ -115,6 +115,8 @@ pub struct Prompts {
     pub survey: SoundRef,
     pub survey_invalid: SoundRef,
     pub survey_thanks: SoundRef,
+    /// Heard once before the position while the caller's organization has an incident open.
+    pub incident_notice: Vec<SoundRef>,
     /// Prompt sets for callers in other languages; an entry for `language` is not used. Those
     /// given replace the shipped set of their language and keep the others.
     #[serde(deserialize_with = "over_shipped")]
@@ -143,6 +145,7 @@ impl Default for Prompts {
             survey: SoundRef::SURVEY,
             survey_invalid: SoundRef::SURVEY_INVALID,
             survey_thanks: SoundRef::THANK_YOU,
+            incident_notice: english.incident_notice.clone(),
             languages: PromptSet::shipped(),
         }
     }
@@ -166,6 +169,10 @@ pub struct PromptSet {
     pub survey_invalid: Option<SoundRef>,
     #[serde(default, deserialize_with = "fsarg::empty_is_none")]
     pub survey_thanks: Option<SoundRef>,
+    /// "We know about a problem with your service and are working on it": heard once,
+    /// before the position, by a caller whose organization has an incident open.
+    #[serde(default)]
+    pub incident_notice: Vec<SoundRef>,
 }
 
 impl PromptSet {
@@ -187,6 +194,7 @@ impl PromptSet {
             survey: Some(SoundRef::SURVEY),
             survey_invalid: Some(SoundRef::SURVEY_INVALID),
             survey_thanks: Some(SoundRef::THANK_YOU),
+            incident_notice: vec![SoundRef::INCIDENT_NOTICE],
         }
     }
 
@@ -214,6 +222,7 @@ impl PromptSet {
             survey: Some(SoundRef::RU_SURVEY),
             survey_invalid: Some(SoundRef::RU_SURVEY_INVALID),
             survey_thanks: Some(SoundRef::RU_SURVEY_THANKS),
+            incident_notice: vec![SoundRef::RU_INCIDENT_NOTICE],
         }
     }
 
@@ -257,6 +266,7 @@ pub struct Heard<'a> {
     pub survey: &'a SoundRef,
     pub survey_invalid: &'a SoundRef,
     pub survey_thanks: &'a SoundRef,
+    pub incident_notice: &'a [SoundRef],
 }
 
 impl Prompts {
@@ -276,6 +286,7 @@ impl Prompts {
                 survey: set.survey.as_ref().unwrap_or(&self.survey),
                 survey_invalid: set.survey_invalid.as_ref().unwrap_or(&self.survey_invalid),
                 survey_thanks: set.survey_thanks.as_ref().unwrap_or(&self.survey_thanks),
+                incident_notice: &set.incident_notice,
             },
             None => Heard {
                 language: &self.language,
@@ -286,6 +297,7 @@ impl Prompts {
                 survey: &self.survey,
                 survey_invalid: &self.survey_invalid,
                 survey_thanks: &self.survey_thanks,
+                incident_notice: &self.incident_notice,
             },
         }
     }
@@ -299,6 +311,7 @@ impl Prompts {
             survey: Some(self.survey.clone()),
             survey_invalid: Some(self.survey_invalid.clone()),
             survey_thanks: Some(self.survey_thanks.clone()),
+            incident_notice: self.incident_notice.clone(),
         };
         own.problems(&format!("queue {q}: prompts"), &self.language, out);
         for (language, set) in &self.languages {

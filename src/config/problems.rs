@@ -39,6 +39,7 @@ pub(super) fn every_problem(figment: &Figment, file: Option<&Path>) -> Vec<Strin
         cdr: section::<CdrConfig>(figment, "cdr", &mut found),
         tickets: section(figment, "tickets", &mut found),
         webhook: section(figment, "webhook", &mut found),
+        incidents: section(figment, "incidents", &mut found),
         smtp: section(figment, "smtp", &mut found),
         fax: section(figment, "fax", &mut found),
         matrix: section(figment, "matrix", &mut found),

@@ -182,6 +182,8 @@ pub struct Asset {
     pub kind: String,
     pub serial: String,
     pub location: String,
+    /// Where monitoring reaches it: an IP address or DNS name (alarms are matched by it).
+    pub address: String,
     pub owner: Owner,
     pub notes: String,
 }

@@ -1,12 +1,13 @@
 //! Who is calling, for the agent whose phone rings: the caller as the switch gave them, the
-//! phone book's identification, the contact and organization with their assets, the caller's
-//! open tickets and their last calls.
+//! phone book's identification, the open incidents of their organization (first), the contact
+//! and organization with their assets, the caller's open tickets and their last calls.
 
 use serde::Serialize;
 
 use crate::cdr::CallRecord;
 use crate::directory::model::{Asset, Contact, Organization, Owner};
 use crate::directory::PhoneBook;
+use crate::incidents::Incident;
 use crate::store::{CallFilter, Store, StoreError, TicketFilter};
 use crate::switch::{Board, BoardError, Identity};
 use crate::tickets::Ticket;
@@ -27,6 +28,9 @@ pub struct Caller {
 /// `at` added) and `GET /api/agents/{name}/popup` alike.
 #[derive(Clone, Debug, Serialize)]
 pub struct Popup {
+    /// The open incidents of the caller's organization, newest first: shown before
+    /// anything else (the caller most likely calls about one).
+    pub incidents: Vec<Incident>,
     /// The caller's call (channel UUID), as the agent's `call`.
     pub call: String,
     pub caller: Caller,
@@ -84,6 +88,10 @@ impl Popup {
             Some(id) => store.find_record::<Organization>(id).await?,
             None => None,
         };
+        let incidents = match organization_id {
+            Some(id) => store.open_incidents_of(id).await?,
+            None => Vec::new(),
+        };
         let mut assets = Vec::new();
         if let Some(id) = contact_id {
             assets.extend(store.assets_of(Owner::Contact(id)).await?);
@@ -111,6 +119,7 @@ impl Popup {
             })
             .await?;
         Ok(Popup {
+            incidents,
             call: call.to_owned(),
             caller,
             identity,

@@ -47,7 +47,7 @@ pub struct Startup {
     pub statistics: bool,
     /// The service's series at zero, and every queue and agent, before anything happens.
     pub prime_metrics: bool,
-    /// Check SLA clocks for breaches.
+    /// Check SLA clocks for breaches, and incidents' timers.
     pub sla_watch: bool,
     /// Queue every ticket change for the configured webhook and deliver it; without, none.
     pub webhook: bool,
@@ -282,6 +282,51 @@ pub async fn build(
             }
         }));
     }
+    let incidents = crate::incidents::Incidents::new(
+        store.clone(),
+        config.incidents.clone(),
+        config.ticket_rules(),
+        ticket_events.clone(),
+        webhook.clone(),
+        Some(board.clone()),
+    );
+    if let Err(e) = incidents.refresh_notice().await {
+        tracing::warn!("the queue's incident notice waits for the next change: {e}");
+    }
+    // The Matrix room: its commands reach the incidents, and it hears of their changes.
+    let chat = crate::chat::start(
+        &config.matrix,
+        config.service.language,
+        store.clone(),
+        Arc::new(incidents.clone()),
+        &tasks,
+        leadership.clone(),
+    )
+    .context("starting [matrix]")?;
+    background.extend(chat.task);
+    if chat.notifier.is_enabled() {
+        // Only the leader's room task posts; a standby's changes are not told (its queue
+        // would only fill).
+        let (told, notifier, leading) =
+            (incidents.clone(), chat.notifier.clone(), leadership.clone());
+        background.push(tasks.spawn("incident-chat", Policy::Restart, move || {
+            let (told, notifier, leading) = (told.clone(), notifier.clone(), leading.clone());
+            async move {
+                leading
+                    .while_leading(|| {
+                        crate::incidents::chat::tell_room(told.clone(), notifier.clone())
+                    })
+                    .await
+            }
+        }));
+    }
+    if startup.sla_watch {
+        let (timers, leading) = (incidents.clone(), leadership.clone());
+        background.push(tasks.spawn("incident-timers", Policy::Restart, move || {
+            let (timers, leading) = (timers.clone(), leading.clone());
+            async move { leading.while_leading(|| timers.clone().watch()).await }
+        }));
+    }
     if let Some(wake) = &webhook {
         let (hook_store, hook_config, wake) = (store.clone(), config.webhook.clone(), wake.clone());
         let leading = leadership.clone();
@@ -316,6 +361,7 @@ pub async fn build(
         cdrs,
         ticket_events,
         webhook,
+        incidents,
         fax: fax_desk,
         live,
         tasks,

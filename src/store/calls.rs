@@ -170,7 +170,7 @@ impl Store {
 /// One open transaction over calls and tickets. Dropped without [`CallTx::commit`], it rolls
 /// back.
 pub struct CallTx {
-    tx: Transaction<'static, Any>,
+    pub(super) tx: Transaction<'static, Any>,
 }
 
 impl CallTx {

@@ -209,6 +209,7 @@ impl Record for Asset {
         "kind",
         "serial",
         "location",
+        "address",
         "owner_contact_id",
         "owner_organization_id",
         "notes",
@@ -235,6 +236,7 @@ impl Record for Asset {
             .bind(self.kind.as_str())
             .bind(self.serial.as_str())
             .bind(self.location.as_str())
+            .bind(self.address.as_str())
             .bind(contact)
             .bind(organization)
             .bind(self.notes.as_str())
@@ -251,6 +253,7 @@ impl Record for Asset {
             kind: row.try_get("kind")?,
             serial: row.try_get("serial")?,
             location: row.try_get("location")?,
+            address: row.try_get("address")?,
             owner: match (contact, organization) {
                 (Some(id), _) => Owner::Contact(id),
                 (None, Some(id)) => Owner::Organization(id),

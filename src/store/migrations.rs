@@ -124,6 +124,11 @@ const SQLITE: Embedded = &[
         include_str!("../../migrations/sqlite/0021_caller_ratings.sql"),
     ),
     (
+        22,
+        "incidents",
+        include_str!("../../migrations/sqlite/0022_incidents.sql"),
+    ),
+    (
         23,
         "chat_sync",
         include_str!("../../migrations/sqlite/0023_chat_sync.sql"),
@@ -235,6 +240,11 @@ const POSTGRES: Embedded = &[
         21,
         "caller_ratings",
         include_str!("../../migrations/postgres/0021_caller_ratings.sql"),
+    ),
+    (
+        22,
+        "incidents",
+        include_str!("../../migrations/postgres/0022_incidents.sql"),
     ),
     (
         23,

@@ -214,6 +214,58 @@ pub(crate) async fn enqueue_webhook(
     Ok(())
 }
 
+/// Who escalates a ticket, why and when (see [`Store::escalate_ticket`]).
+pub(crate) struct Escalation<'a> {
+    pub author: &'a str,
+    pub reason: &'a str,
+    pub now: Millis,
+    pub webhook: bool,
+    pub unless_taken_from: Option<&'a str>,
+}
+
+/// Moves ticket `id` one line up and writes the escalation note, on `conn` (inside the
+/// caller's transaction); None when no ticket matched (none, on the top line, or taken by
+/// somebody else).
+pub(crate) async fn escalate_in(
+    conn: &mut AnyConnection,
+    id: i64,
+    escalation: &Escalation<'_>,
+) -> Result<Option<(Ticket, Note)>, StoreError> {
+    let row = sqlx::query(
+        "UPDATE tickets SET line = line + 1, updated_at = $1 \
+         WHERE id = $2 AND line < $3 AND ($4 IS NULL OR assignee IS NULL OR assignee = $4) RETURNING *",
+    )
+    .bind(escalation.now)
+    .bind(id)
+    .bind(i64::from(TOP_LINE))
+    .bind(escalation.unless_taken_from)
+    .returning_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let ticket = ticket_from(&row)?;
+    let note = sqlx::query(
+        "INSERT INTO ticket_notes (ticket_id, author, body, at, kind, line) \
+         VALUES ($1, $2, $3, $4, 'escalation', $5) RETURNING *",
+    )
+    .bind(id)
+    .bind(escalation.author)
+    .bind(escalation.reason)
+    .bind(escalation.now)
+    .bind(i64::from(ticket.line))
+    .returning_one(&mut *conn)
+    .await?;
+    let note = note_from(&note)?;
+    if escalation.webhook {
+        let event = TicketEvent::Updated {
+            ticket: ticket.clone(),
+        };
+        enqueue_webhook(conn, &event, escalation.now).await?;
+    }
+    Ok(Some((ticket, note)))
+}
+
 impl Store {
     pub async fn ticket(&self, id: i64) -> Result<Option<Ticket>, StoreError> {
         sqlx::query("SELECT * FROM tickets WHERE id = $1")
@@ -405,17 +457,14 @@ impl Store {
         unless_taken_from: Option<&str>,
     ) -> Result<(Ticket, Note), StoreError> {
         let mut tx = self.pool.begin().await?;
-        let row = sqlx::query(
-            "UPDATE tickets SET line = line + 1, updated_at = $1 \
-             WHERE id = $2 AND line < $3 AND ($4 IS NULL OR assignee IS NULL OR assignee = $4) RETURNING *",
-        )
-        .bind(now)
-        .bind(id)
-        .bind(i64::from(TOP_LINE))
-        .bind(unless_taken_from)
-        .returning_optional(&mut *tx)
-        .await?;
-        let Some(row) = row else {
+        let escalation = Escalation {
+            author,
+            reason,
+            now,
+            webhook,
+            unless_taken_from,
+        };
+        let Some(escalated) = escalate_in(&mut tx, id, &escalation).await? else {
             drop(tx);
             return Err(match self.ticket(id).await? {
                 Some(ticket) if ticket.line >= TOP_LINE => {
@@ -428,27 +477,8 @@ impl Store {
                 None => StoreError::NotFound(format!("ticket {id}")),
             });
         };
-        let ticket = ticket_from(&row)?;
-        let note = sqlx::query(
-            "INSERT INTO ticket_notes (ticket_id, author, body, at, kind, line) \
-             VALUES ($1, $2, $3, $4, 'escalation', $5) RETURNING *",
-        )
-        .bind(id)
-        .bind(author)
-        .bind(reason)
-        .bind(now)
-        .bind(i64::from(ticket.line))
-        .returning_one(&mut *tx)
-        .await?;
-        let note = note_from(&note)?;
-        if webhook {
-            let event = TicketEvent::Updated {
-                ticket: ticket.clone(),
-            };
-            enqueue_webhook(&mut tx, &event, now).await?;
-        }
         tx.commit().await?;
-        Ok((ticket, note))
+        Ok(escalated)
     }
 
     /// The tickets created in `[from, to)` per category and line, with how many kept each SLA

@@ -423,6 +423,26 @@ impl Announcement {
     }
 }
 
+/// The incident notice in the caller's language (`Heard::incident_notice`), played before
+/// their announcement; nothing when the prompt set has none.
+pub(crate) fn incident_notice(
+    call: &str,
+    queue: &QueueConfig,
+    language: Option<&Language>,
+) -> Vec<Step> {
+    let Some(call) = channel(call) else {
+        return Vec::new();
+    };
+    let heard = queue.prompts.for_caller(language);
+    let mut notice = Announcement::default();
+    for sound in heard.incident_notice {
+        notice.sound(&call, sound);
+    }
+    let mut out = Vec::new();
+    notice.finish(&call, &mut out);
+    out
+}
+
 /// What a blocked caller gets; none of it answers the call.
 pub(crate) fn treatment(
     call: &ChannelUuid,

@@ -4,7 +4,7 @@
 //! whatever order the legs arrive.
 
 use super::model::{Ticket, TicketEvent, TimeEntry};
-use super::rules::{caller_key, plan, rated, threads, Plan, TicketRules};
+use super::rules::{caller_key, joins_incident, plan, rated, threads, Plan, TicketRules};
 use crate::cdr::{CallKind, CallRecord, Leg};
 use crate::clock::Millis;
 use crate::store::{CallTx, StoreError};
@@ -23,7 +23,15 @@ pub async fn file_call(
     let mut events = Vec::new();
     call.ticket_id = tx.ticket_of_call(&call.id).await?;
     if call.ticket_id.is_none() {
-        let open = match caller_key(call).filter(|_| threads(call)) {
+        // While the caller's organization has an incident open, the call joins its ticket.
+        let incident = match call.organization_id.filter(|_| joins_incident(call)) {
+            Some(organization) => {
+                tx.organization_incident_ticket(organization, call.started_at)
+                    .await?
+            }
+            None => None,
+        };
+        let open = match caller_key(call).filter(|_| threads(call) && incident.is_none()) {
             Some(key) => {
                 // A callback belongs to the ticket that asked for it, however old.
                 let since = (call.kind != CallKind::Callback)
@@ -32,6 +40,7 @@ pub async fn file_call(
             }
             None => None,
         };
+        let open = incident.or(open);
         let ticket: Option<Ticket> = match plan(call, open.as_ref(), rules) {
             Plan::Nothing => None,
             Plan::Create(new) => {

@@ -57,6 +57,8 @@ pub enum TicketKind {
     Voicemail,
     /// Opened by hand.
     Manual,
+    /// An incident from monitoring (`crate::incidents`).
+    Incident,
 }
 
 impl TicketKind {
@@ -67,6 +69,7 @@ impl TicketKind {
             TicketKind::Fax => "fax",
             TicketKind::Voicemail => "voicemail",
             TicketKind::Manual => "manual",
+            TicketKind::Incident => "incident",
         }
     }
     pub fn parse(text: &str) -> Option<TicketKind> {
@@ -76,6 +79,7 @@ impl TicketKind {
             TicketKind::Fax,
             TicketKind::Voicemail,
             TicketKind::Manual,
+            TicketKind::Incident,
         ]
         .into_iter()
         .find(|k| k.as_str() == text)

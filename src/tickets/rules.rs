@@ -8,7 +8,8 @@
 //! - an abandoned queue call opens a callback ticket at raised priority;
 //! - a fax or a voicemail opens a ticket of its own kind;
 //! - an unknown caller's ticket is marked unidentified and carries the number;
-//! - a callback the customer answered is threaded into their open ticket.
+//! - a callback the customer answered is threaded into their open ticket;
+//! - while the caller's organization has an incident open, the call joins its ticket.
 
 use serde::{Deserialize, Serialize};
 
@@ -220,6 +221,13 @@ pub fn caller_key(call: &CallRecord) -> Option<CallerKey> {
     (!number.is_empty()).then(|| CallerKey::Number(number.to_owned()))
 }
 
+/// Whether a call joins the open incident of its caller's organization instead of the
+/// caller's own ticket: every call that threads, except a callback (it belongs to the ticket
+/// that asked for it).
+pub fn joins_incident(call: &CallRecord) -> bool {
+    threads(call) && call.kind != CallKind::Callback
+}
+
 /// Whether a call of this kind is threaded into the caller's open ticket (faxes are documents
 /// of their own and always get one).
 pub fn threads(call: &CallRecord) -> bool {
@@ -311,7 +319,11 @@ fn append(call: &CallRecord, ticket: &Ticket, raise_to: Option<u8>) -> Append {
         first_response_at: first_response_at.map(|at| not_before(created_at, at)),
         last_call_at: call.started_at,
         started_at: call.started_at,
-        assignee: answered.then(|| call.agent.clone()).flatten(),
+        // An incident's ticket is worked by whoever takes the incident, not by the agents
+        // who answer its organization's calls.
+        assignee: (answered && ticket.kind != TicketKind::Incident)
+            .then(|| call.agent.clone())
+            .flatten(),
     }
 }
 
@@ -363,7 +375,7 @@ fn subject(call: &CallRecord, kind: TicketKind, language: texts::Language) -> St
         TicketKind::Fax if call.outcome == Outcome::FaxFailed => Opened::FailedFax { to },
         TicketKind::Fax => Opened::Fax { to },
         TicketKind::Voicemail => Opened::Voicemail { queue },
-        TicketKind::Manual => Opened::Manual,
+        TicketKind::Manual | TicketKind::Incident => Opened::Manual,
     };
     language.ticket_subject(opened, &who)
 }

@@ -19,6 +19,7 @@ const WALLBOARD_JS: &str = include_str!("../../web/wallboard.js");
 const CHARTS_JS: &str = include_str!("../../web/charts.js");
 const AGENT_JS: &str = include_str!("../../web/agent.js");
 const MANAGER_JS: &str = include_str!("../../web/manager.js");
+const INCIDENTS_JS: &str = include_str!("../../web/incidents.js");
 const ADMIN_JS: &str = include_str!("../../web/admin.js");
 const STATUS_JS: &str = include_str!("../../web/status.js");
 const STYLE_CSS: &str = include_str!("../../web/style.css");
@@ -96,6 +97,10 @@ pub(crate) async fn agent_js() -> Response {
 
 pub(crate) async fn manager_js() -> Response {
     asset(JS, MANAGER_JS)
+}
+
+pub(crate) async fn incidents_js() -> Response {
+    asset(JS, INCIDENTS_JS)
 }
 
 pub(crate) async fn admin_js() -> Response {

@@ -16,6 +16,7 @@ mod download;
 mod error;
 mod fax;
 mod history;
+mod incidents;
 mod input;
 mod languages;
 mod layers;
@@ -76,6 +77,8 @@ pub struct AppState {
     pub ticket_events: broadcast::Sender<TicketEvent>,
     /// Wakes the helpdesk webhook worker; None when no webhook is configured.
     pub webhook: Option<Arc<Notify>>,
+    /// Incidents from monitoring: alarms in, take and resolve, their events.
+    pub incidents: crate::incidents::Incidents,
     /// Received faxes: records them and queues their mail (CDR ingest feeds it too).
     pub fax: FaxDesk,
     /// The live feed behind `/ws`.
@@ -100,6 +103,7 @@ pub fn router(state: AppState) -> Router {
         .route("/wallboard.js", get(assets::wallboard_js))
         .route("/agent.js", get(assets::agent_js))
         .route("/manager.js", get(assets::manager_js))
+        .route("/incidents.js", get(assets::incidents_js))
         .route("/admin.js", get(assets::admin_js))
         .route("/status.js", get(assets::status_js))
         .route("/style.css", get(assets::style_css))
@@ -210,6 +214,11 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/tickets/{id}/notes", post(tickets::add_note))
         .route("/api/tickets/{id}/escalate", post(tickets::escalate))
+        .route("/api/alarms", post(incidents::alarms))
+        .route("/api/incidents", get(incidents::list))
+        .route("/api/incidents/{id}/take", post(incidents::take))
+        .route("/api/incidents/{id}/resolve", post(incidents::resolve))
+        .route("/api/reports/incidents", get(incidents::report))
         .route("/api/calls", get(reports::calls))
         .route("/api/calls/{id}", get(reports::call))
         .route("/api/calls/{id}/recording", get(recordings::recording))

@@ -158,7 +158,7 @@ pub(crate) struct Period {
 
 impl Period {
     /// `[from, to)` as asked; without them, this month so far.
-    fn bounds(&self, now: Millis) -> Result<(Millis, Millis), ApiError> {
+    pub(crate) fn bounds(&self, now: Millis) -> Result<(Millis, Millis), ApiError> {
         let month_start = Utc
             .timestamp_millis_opt(now)
             .single()

@@ -51,6 +51,7 @@ impl Switchboard {
                     self.identities.remove(&uuid);
                 }
                 self.refused.remove(&uuid);
+                self.noticed.remove(&uuid);
                 self.caller_bridges.remove(&uuid);
                 self.bridge_ready.remove(&uuid);
                 self.silent.remove(&uuid);

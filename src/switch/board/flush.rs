@@ -87,7 +87,20 @@ impl Switchboard {
                         _ => None,
                     };
                     let language = caller.and_then(|who| who.language.as_ref());
-                    render(&action, queue, language, &self.options.transfer_context)
+                    let mut steps =
+                        render(&action, queue, language, &self.options.transfer_context);
+                    if let (Action::Announce { call, .. }, Some(queue)) = (&action, queue) {
+                        notice::incident_notice(
+                            &mut self.noticed,
+                            &self.identities,
+                            &self.incident_organizations,
+                            call,
+                            queue,
+                            language,
+                            &mut steps,
+                        );
+                    }
+                    steps
                 }
             };
             let channel = match &action {

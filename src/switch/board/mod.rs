@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use tokio::sync::mpsc::error::TrySendError;
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tracing::{debug, error, info, warn};
 
 mod events;
@@ -21,6 +21,7 @@ mod flush;
 mod lead;
 mod load;
 mod mirror;
+mod notice;
 mod requests;
 mod resync;
 
@@ -285,8 +286,14 @@ const RECENT_CALLERS: usize = 1_000;
 pub struct Board {
     inbox: mpsc::Sender<Msg>,
     updates: broadcast::Sender<Update>,
+    /// The organizations with an incident not resolved (id → name), for the queue's notice.
+    incidents: std::sync::Arc<watch::Sender<IncidentOrganizations>>,
     mirror_changes: broadcast::Sender<MirrorChange>,
 }
+
+/// The organizations with an incident not resolved: id → name (see
+/// [`Board::set_incident_organizations`]).
+pub type IncidentOrganizations = HashMap<i64, String>;
 
 impl Board {
     /// Loads queues, agents and pending callbacks (seeding the store from `seed_queues` and
@@ -417,7 +424,10 @@ impl Board {
         let (mirror_changes, _) = broadcast::channel(1_024);
         let now = clock::now();
         let day = options.stats.day();
+        let (incidents, incident_organizations) = watch::channel(IncidentOrganizations::new());
         let board = Switchboard {
+            incident_organizations,
+            noticed: HashSet::new(),
             leads: options.leadership.role() == Role::Single,
             driving: options.leadership.role() == Role::Single,
             loads: 0,
@@ -464,6 +474,7 @@ impl Board {
         Ok(Board {
             inbox,
             updates,
+            incidents: std::sync::Arc::new(incidents),
             mirror_changes,
         })
     }
@@ -476,6 +487,12 @@ impl Board {
                 let _ = inbox.send(stop).await;
             });
         }
+    }
+
+    /// The organizations with an incident not resolved (id → name), replacing the last set:
+    /// their callers hear the incident notice in the queue before their position.
+    pub fn set_incident_organizations(&self, organizations: IncidentOrganizations) {
+        self.incidents.send_replace(organizations);
     }
 
     /// Every engine update from now on (caller joined, left, announced, agent changed...).
@@ -618,6 +635,11 @@ impl Board {
 }
 
 struct Switchboard {
+    /// The organizations with an incident not resolved: their waiting callers hear the
+    /// notice once (`incidents`).
+    incident_organizations: watch::Receiver<IncidentOrganizations>,
+    /// Callers who heard the incident notice.
+    noticed: HashSet<String>,
     /// This instance leads (its role says so).
     leads: bool,
     /// It leads and its engine was loaded for this lead: events are read, commands sent,
