@@ -53,6 +53,11 @@ fn queue(name: &str, survey: bool) -> QueueConfig {
 /// The simulated switch: 7000 is `support` (survey), 7001 `plain`; agent1 answers after
 /// 100 ms and hangs up a second into the call; CDRs go to `cdr_base` when given.
 async fn switch(cdr_base: Option<&str>) -> Simulator {
+    switch_talking(cdr_base, Duration::from_secs(1)).await
+}
+
+/// [`switch`], with agent1 hanging up `talk` into the call.
+async fn switch_talking(cdr_base: Option<&str>, talk: Duration) -> Simulator {
     let sim = Simulator::start(
         TcpListener::bind("127.0.0.1:0").await.unwrap(),
         SimConfig {
@@ -78,7 +83,7 @@ async fn switch(cdr_base: Option<&str>) -> Simulator {
         "user/1001@default",
         AgentBehaviour::Answer {
             ring: Duration::from_millis(100),
-            talk: Some(Duration::from_secs(1)),
+            talk: Some(talk),
         },
     )
     .await
@@ -455,6 +460,103 @@ async fn a_question_that_ends_while_switchdesk_restarts_is_finished_and_never_re
         1,
         "answered once only: {sent:?}"
     );
+    second.stop().await;
+    sim.shutdown();
+}
+
+/// The caller's channel as the switch has it, once `check` holds for it.
+async fn caller_when(
+    sim: &Simulator,
+    call: &str,
+    what: &str,
+    check: impl Fn(&Option<&str>, &Option<&str>) -> bool,
+) {
+    wait_for(what, async || {
+        let channels = sim.channels().await.unwrap();
+        let caller = channels.iter().find(|c| c.uuid == call)?;
+        check(
+            &caller.variable("bridge_to"),
+            &caller.variable("last_bridge_to"),
+        )
+        .then_some(())
+    })
+    .await;
+}
+
+/// After the restart the caller is asked (no key here), hung up, and was rung and answered once.
+async fn asked_once_after_restart(sim: &Simulator, call: &str) {
+    let mark = format!("api uuid_setvar {call} switchdesk_survey true");
+    wait_for("the survey's question", async || {
+        sent_for(sim, call).contains(&mark).then_some(())
+    })
+    .await;
+    wait_for("the caller hung up", async || {
+        let channels = sim.channels().await.unwrap();
+        (!channels.iter().any(|c| c.uuid == call)).then_some(())
+    })
+    .await;
+    let rung = sim
+        .bridges_run()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|(c, _)| c == call)
+        .count();
+    assert_eq!(rung, 1, "rung once only");
+    let sent = sent_for(sim, call);
+    assert_eq!(
+        sent.iter()
+            .filter(|c| c.starts_with("api uuid_answer"))
+            .count(),
+        1,
+        "answered once only: {sent:?}"
+    );
+}
+
+// Found on FreeSWITCH 1.10.12: a switchdesk that restarted (or a standby that took over) during
+// the talk adopted the bridged caller but no longer knew it was kept for the survey, so when
+// the agent hung up the caller stayed in park in silence until they gave up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_talk_that_spans_a_restart_still_ends_in_the_survey() {
+    let db = common::TestDb::sqlite().await;
+    let sim = switch_talking(None, Duration::from_secs(4)).await;
+    let spool = tempfile::tempdir().unwrap();
+    let config = service_config(&db, &sim, spool.path()).await;
+    let first = Service::start(config.clone()).await;
+    let call = sim
+        .place_call(calling("+12125550107", "7000"))
+        .await
+        .unwrap();
+    caller_when(&sim, &call, "the talk", |to, _| to.is_some()).await;
+    first.stop().await;
+    let second = Service::start(config).await;
+    asked_once_after_restart(&sim, &call).await;
+    second.stop().await;
+    sim.shutdown();
+}
+
+// Found on FreeSWITCH 1.10.12: when the talk ended while no switchdesk listened, the caller's
+// channel still named the gone agent leg (`bridge_uuid`, `signal_bond`, `Other-Leg-*`; only
+// `bridge_to` is cleared), so the next switchdesk took it for bridged and left it in park.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_talk_that_ends_while_switchdesk_restarts_ends_in_the_survey() {
+    let db = common::TestDb::sqlite().await;
+    let sim = switch(None).await;
+    let spool = tempfile::tempdir().unwrap();
+    let config = service_config(&db, &sim, spool.path()).await;
+    let first = Service::start(config.clone()).await;
+    let call = sim
+        .place_call(calling("+12125550108", "7000"))
+        .await
+        .unwrap();
+    caller_when(&sim, &call, "the talk", |to, _| to.is_some()).await;
+    first.stop().await;
+    caller_when(&sim, &call, "the talk over", |to, last| {
+        to.is_none() && last.is_some()
+    })
+    .await;
+    let second = Service::start(config).await;
+    asked_once_after_restart(&sim, &call).await;
     second.stop().await;
     sim.shutdown();
 }

@@ -52,6 +52,7 @@ impl Switch {
                 c.bridged_to = Some(other.to_owned());
                 c.bridge_a = leg == a;
                 c.profile.times.bridged = now;
+                c.vars.set("bridge_to", other);
                 c.vars.set("bridge_uuid", other);
                 c.vars.set("signal_bond", other);
             }

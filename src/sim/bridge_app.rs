@@ -115,6 +115,7 @@ impl Switch {
                 c.bridged_to = Some(other.to_owned());
                 c.bridge_a = a;
                 c.profile.times.bridged = now;
+                c.vars.set("bridge_to", other);
                 c.vars.set("bridge_uuid", other);
                 c.vars.set("signal_bond", other);
             }
@@ -140,12 +141,15 @@ impl Switch {
     }
 
     /// The bridged leg hung up: it goes alone, the caller is unbridged and its `bridge`
-    /// application ends with SUCCESS.
+    /// application ends with SUCCESS. Like FreeSWITCH (1.10.12, checked with `uuid_dump`),
+    /// the end clears `bridge_to` only: `bridge_uuid`, `signal_bond` and the `Other-Leg-*`
+    /// block stay on the caller.
     pub(crate) fn bridge_app_leg_hung_up(&mut self, leg: &str, caller: &str, end: End) {
         self.bridge_apps.remove(caller);
         for this in [leg, caller] {
             if let Some(c) = self.chan_mut(this) {
                 c.bridged_to = None;
+                c.vars.unset("bridge_to");
             }
         }
         self.set_var(caller, "last_bridge_to", leg);

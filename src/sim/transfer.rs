@@ -82,6 +82,7 @@ impl Switch {
         for one in [a, b] {
             if let Some(c) = self.chan_mut(one) {
                 c.bridged_to = None;
+                c.vars.unset("bridge_to");
             }
         }
     }

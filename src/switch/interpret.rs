@@ -178,6 +178,9 @@ pub(crate) struct ChannelState {
     pub parked: bool,
     pub bridged_to: Option<String>,
     pub created_ms: Millis,
+    /// A bridge of this channel is over (`last_bridge_to` without `bridge_to`): a caller in
+    /// park after its talk, kept for a survey whose question was not asked yet.
+    pub talked: bool,
     /// A caller kept after the call for the survey (`switchdesk_survey`): served, not waiting.
     pub surveyed: bool,
     /// Its question is over (`switchdesk_survey=done`), with the rating if one was given.
@@ -212,7 +215,12 @@ pub(crate) fn channel_state(dump: &Event) -> Option<ChannelState> {
         .or_else(|| dump.get("Other-Leg-Unique-ID").map(|v| v.into_owned()))
         .filter(|other| *other != uuid);
     let answered = dump.get("Answer-State").is_some_and(|s| s == "answered");
-    let bridged = bridged_to.is_some()
+    // FreeSWITCH sets `bridge_to` for the length of a bridge and clears it at the end, while
+    // `bridge_uuid`, `signal_bond` and the `Other-Leg-*` block stay on the channel (checked on
+    // 1.10.12: a caller kept in park after its agent hung up still names the gone leg).
+    let bridging = var("bridge_to").is_some();
+    let bridged = bridging
+        && bridged_to.is_some()
         && dump
             .get("Channel-Call-State")
             .is_some_and(|s| s == "ACTIVE");
@@ -239,6 +247,7 @@ pub(crate) fn channel_state(dump: &Event) -> Option<ChannelState> {
             .get("Caller-Channel-Created-Time")
             .and_then(|t| unix_time(&t))
             .map_or(0, |us| us / 1000),
+        talked: !bridging && var("last_bridge_to").is_some(),
         surveyed: var(vars::SURVEY).is_some(),
         survey_done: var(vars::SURVEY).is_some_and(|v| v == vars::SURVEY_DONE),
         rating: var(vars::RATING).and_then(|r| vars::rating(&r)),

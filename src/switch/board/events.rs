@@ -123,7 +123,7 @@ impl Switchboard {
     }
 
     /// The question after the call, in the caller's language (else the queue's).
-    fn ask_survey(&mut self, call: &str, queue: &str) {
+    pub(super) fn ask_survey(&mut self, call: &str, queue: &str) {
         let Some(config) = self.engine.queue_config(queue) else {
             return;
         };

@@ -90,6 +90,16 @@ impl Switchboard {
                         self.send(&channel.uuid, steps);
                     }
                 }
+                // Its talk ended while no switchdesk listened, in a queue with a survey: the
+                // caller waits in park for the question (queued again it would be served twice).
+                (None, Some(queue))
+                    if channel.talked
+                        && !self.engine.is_tracked(&channel.uuid)
+                        && self.engine.queue_config(queue).is_some_and(|q| q.survey) =>
+                {
+                    self.node_of.insert(channel.uuid.clone(), node);
+                    self.ask_survey(&channel.uuid, queue);
+                }
                 (None, Some(queue)) => {
                     if self.engine.is_tracked(&channel.uuid) {
                         // Its own bridge answered while the events were missed.
@@ -113,7 +123,17 @@ impl Switchboard {
                             other,
                             now,
                         ) {
-                            Ok(()) => adopted += 1,
+                            Ok(()) => {
+                                adopted += 1;
+                                // Its own `bridge` returns to park when the agent hangs up
+                                // (`hangup_after_bridge=false`): then it is asked, as if this
+                                // process had rung the agent.
+                                if self.engine.queue_config(queue).is_some_and(|q| q.survey) {
+                                    self.surveyed.insert(channel.uuid.clone(), queue.clone());
+                                    self.caller_bridges
+                                        .insert(channel.uuid.clone(), other.clone());
+                                }
+                            }
                             Err(e) => warn!(call = %channel.uuid, "bridged call not adopted: {e}"),
                         }
                     } else if channel.parked {
