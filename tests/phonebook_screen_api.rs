@@ -298,14 +298,18 @@ async fn supervisors_read_each_agents_share_of_the_service_level() {
     let text = csv.text().await.unwrap().replace('"', "");
     let mut lines = text.lines();
     assert!(
-        lines
-            .next()
-            .unwrap()
-            .ends_with("average_handle_time_secs,occupancy,answered_within_sl,service_level"),
+        lines.next().unwrap().ends_with(
+            "average_handle_time_secs,occupancy,answered_within_sl,service_level,ratings,\
+                 average_rating"
+        ),
         "{text}"
     );
     assert!(
-        lines.next().unwrap().ends_with(",180.0000,0.6000,3,0.7500"),
+        // No rated call: no ratings, no average.
+        lines
+            .next()
+            .unwrap()
+            .ends_with(",180.0000,0.6000,3,0.7500,0,"),
         "{text}"
     );
 

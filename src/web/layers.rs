@@ -158,6 +158,24 @@ fn as_json_error(response: Response) -> Response {
     Response::from_parts(parts, body)
 }
 
+/// How a failed request is logged (`TraceLayer`'s failures): at ERROR, except a 503, which
+/// is what an instance means to say (a standby's `/healthz/leader` and engine writes, a busy
+/// switchboard, an unhealthy `/healthz`, whose cause its own task logs) and a load balancer
+/// asks for every second: at DEBUG, so a standby's log is not an ERROR a second.
+pub(crate) fn log_failure(
+    class: tower_http::classify::ServerErrorsFailureClass,
+    latency: std::time::Duration,
+    _span: &tracing::Span,
+) {
+    use tower_http::classify::ServerErrorsFailureClass::StatusCode as Status;
+    match class {
+        Status(StatusCode::SERVICE_UNAVAILABLE) => {
+            tracing::debug!(?latency, "response 503 service unavailable")
+        }
+        class => tracing::error!(classification = %class, ?latency, "response failed"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

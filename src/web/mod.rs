@@ -272,7 +272,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             layers::finish,
         ))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().on_failure(layers::log_failure))
         .with_state(state)
 }
 
